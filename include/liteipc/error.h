@@ -1,0 +1,77 @@
+// liteipc's one error model.
+//
+// Every operation that can fail returns Result<T>: either the value or an Error with a code,
+// the errno of the failing system call (0 when none) and a message that says what failed and,
+// where there is one, how to fix it. No exception crosses the API.
+#pragma once
+
+#include <cerrno>
+#include <cstring>
+#include <expected>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace liteipc {
+
+enum class Errc : int {
+    invalid_argument = 1,  // caller passed something malformed or out of range
+    not_found,             // no such service, handle, buffer or record
+    already_exists,        // name taken, second loader on the same pin root
+    permission_denied,     // the kernel-checked policy refused the caller
+    dead_object,           // the peer process died (LiteIPC's LITEIPC_DEAD_OBJECT)
+    timed_out,             // the deadline passed before the operation completed
+    no_memory,             // a pool, ring or table is full
+    malformed,             // a message, record or reply failed validation
+    loader_unavailable,    // liteipc-loader is not running or its socket is unreachable
+    kernel,                // a BPF object could not be opened, loaded, attached or run
+    system,                // any other failing system call (see Error::sys_errno)
+    closed,                // the context, connection or service was closed
+};
+
+constexpr std::string_view to_string(Errc code) noexcept {
+    switch (code) {
+        case Errc::invalid_argument: return "invalid argument";
+        case Errc::not_found: return "not found";
+        case Errc::already_exists: return "already exists";
+        case Errc::permission_denied: return "permission denied";
+        case Errc::dead_object: return "dead object";
+        case Errc::timed_out: return "timed out";
+        case Errc::no_memory: return "no memory";
+        case Errc::malformed: return "malformed";
+        case Errc::loader_unavailable: return "loader unavailable";
+        case Errc::kernel: return "kernel";
+        case Errc::system: return "system";
+        case Errc::closed: return "closed";
+    }
+    return "unknown";
+}
+
+struct Error {
+    Errc code;
+    int sys_errno = 0;
+    std::string message;
+
+    // "dead object: call on handle 3: peer 1234 exited"
+    std::string describe() const {
+        std::string s{to_string(code)};
+        if (!message.empty()) s += ": " + message;
+        if (sys_errno != 0) s += std::string(" (") + std::strerror(sys_errno) + ")";
+        return s;
+    }
+};
+
+template <typename T = void>
+using Result = std::expected<T, Error>;
+
+inline std::unexpected<Error> fail(Errc code, std::string message, int sys_errno = 0) {
+    return std::unexpected<Error>(Error{code, sys_errno, std::move(message)});
+}
+
+// For a failing system call: captures errno at once.
+inline std::unexpected<Error> fail_errno(std::string message, Errc code = Errc::system) {
+    int e = errno;
+    return fail(code, std::move(message), e);
+}
+
+}  // namespace liteipc
