@@ -1,0 +1,438 @@
+// SPDX-License-Identifier: GPL-2.0
+/* liteipc's kernel plane: process table, death observation, service connect and death
+ * subscriptions. Layouts live in liteipc_abi.h. */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include "liteipc_abi.h"
+
+#define EPERM 1
+#define ENOENT 2
+#define ESRCH 3
+#define EINVAL 22
+#define EBUSY 16
+#define ENOSPC 28
+#define EOWNERDEAD 130
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by the loader between open and load. */
+const volatile __u32 abi_version = LITEIPC_ABI_VERSION;
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(map_flags, BPF_F_MMAPABLE);
+    __uint(max_entries, LITEIPC_MAX_PROCS);
+    __type(key, __u32);
+    __type(value, struct liteipc_proc);
+} procs SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, LITEIPC_MAX_PROCS);
+    __type(key, __u32); /* tgid */
+    __type(value, __u32); /* slot */
+} tgid_slot SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, LITEIPC_DEATHS_BYTES);
+} deaths SEC(".maps");
+
+struct inbox_ring {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, LITEIPC_INBOX_BYTES);
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+    __uint(max_entries, LITEIPC_MAX_PROCS);
+    __type(key, __u32); /* slot */
+    __array(values, struct inbox_ring);
+} inboxes SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, LITEIPC_MAX_SERVICES);
+    __type(key, __u32); /* handle */
+    __type(value, struct liteipc_service);
+} services SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, LITEIPC_MAX_SERVICES);
+    __type(key, struct liteipc_name_key);
+    __type(value, __u32); /* handle */
+} svc_names SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, LITEIPC_MAX_GRANTS);
+    __type(key, struct liteipc_grant_key);
+    __type(value, __u32);
+} grants SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, LITEIPC_MAX_CONNS);
+    __type(key, __u64); /* conn_id */
+    __type(value, struct liteipc_conn);
+} conns SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, LITEIPC_MAX_SUBS);
+    __type(key, struct liteipc_sub_key);
+    __type(value, struct liteipc_sub);
+} subs SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, LITEIPC_MAX_SERVICES);
+    __type(key, __u32); /* handle */
+    __type(value, struct liteipc_svc_stats);
+} svc_stats SEC(".maps");
+
+/* Global counters: [0] next connection id, [1] records lost to full inboxes. */
+enum { COUNTER_NEXT_CONN = 0, COUNTER_LOST_RECORDS = 1, COUNTER_MAX = 2 };
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, COUNTER_MAX);
+    __type(key, __u32);
+    __type(value, __u64);
+} counters SEC(".maps");
+
+static __always_inline void count(__u32 which)
+{
+    __u64 *c = bpf_map_lookup_elem(&counters, &which);
+    if (c)
+        __sync_fetch_and_add(c, 1);
+}
+
+static __always_inline long to_inbox(__u32 slot, void *record, __u64 size)
+{
+    void *inbox = bpf_map_lookup_elem(&inboxes, &slot);
+    long err;
+
+    if (!inbox)
+        return -ENOENT;
+    err = bpf_ringbuf_output(inbox, record, size, 0);
+    if (err)
+        count(COUNTER_LOST_RECORDS);
+    return err;
+}
+
+/* ---- retiring a process: one death record to the loader and to each subscriber ---- */
+
+struct retire_ctx {
+    struct liteipc_death_record rec;
+};
+
+static long notify_subscriber(struct bpf_map *map, struct liteipc_sub_key *key,
+                              struct liteipc_sub *sub, struct retire_ctx *rc)
+{
+    struct liteipc_sub_key k = *key;
+
+    if (k.target_slot == rc->rec.slot) {
+        if (sub->target_generation == rc->rec.generation)
+            to_inbox(k.subscriber_slot, &rc->rec, sizeof(rc->rec));
+        bpf_map_delete_elem(&subs, &k);
+    } else if (k.subscriber_slot == rc->rec.slot) {
+        bpf_map_delete_elem(&subs, &k); /* a dead subscriber wants nothing more */
+    }
+    return 0;
+}
+
+static long drop_service(struct bpf_map *map, __u32 *handle, struct liteipc_service *svc,
+                         struct retire_ctx *rc)
+{
+    __u32 h = *handle;
+
+    if (svc->owner_slot == rc->rec.slot && svc->owner_generation == rc->rec.generation) {
+        bpf_map_delete_elem(&svc_names, svc->name);
+        bpf_map_delete_elem(&svc_stats, &h);
+        bpf_map_delete_elem(&services, &h);
+    }
+    return 0;
+}
+
+/* Marks the slot dead, bumps its generation and tells everyone who must know, once. */
+static __always_inline int retire(__u32 slot, struct liteipc_proc *proc, __s32 exit_code,
+                                  __u32 closed, __u32 new_state)
+{
+    struct retire_ctx rc = {};
+    __u64 now = bpf_ktime_get_ns();
+
+    rc.rec.kind = LITEIPC_REC_DEATH;
+    rc.rec.slot = slot;
+    rc.rec.generation = proc->generation;
+    rc.rec.tgid = proc->tgid;
+    rc.rec.uid = proc->uid;
+    rc.rec.exit_code = exit_code;
+    rc.rec.closed = closed;
+    rc.rec.timestamp_ns = now;
+
+    proc->state = new_state;
+    proc->exit_code = exit_code;
+    proc->death_ns = now;
+    __sync_fetch_and_add(&proc->generation, 1);
+    bpf_map_delete_elem(&tgid_slot, &rc.rec.tgid);
+
+    bpf_for_each_map_elem(&services, drop_service, &rc, 0);
+    bpf_for_each_map_elem(&subs, notify_subscriber, &rc, 0);
+    if (bpf_ringbuf_output(&deaths, &rc.rec, sizeof(rc.rec), 0))
+        count(COUNTER_LOST_RECORDS);
+    return 0;
+}
+
+SEC("tp/sched/sched_process_exit")
+int on_process_exit(struct trace_event_raw_sched_process_exit *ctx)
+{
+    /* Read the argument before any helper call (clang 14 + verifier, see DESIGN.md). */
+    bool group_dead = ctx->group_dead;
+    __u32 tgid, *slotp, slot;
+    struct liteipc_proc *proc;
+    struct task_struct *task;
+    __s32 exit_code;
+
+    if (!group_dead)
+        return 0; /* not the last thread: the process lives on */
+    tgid = bpf_get_current_pid_tgid() >> 32;
+    slotp = bpf_map_lookup_elem(&tgid_slot, &tgid);
+    if (!slotp)
+        return 0; /* not a liteipc process */
+    slot = *slotp;
+    proc = bpf_map_lookup_elem(&procs, &slot);
+    if (!proc || proc->tgid != tgid || proc->state != LITEIPC_PROC_ALIVE)
+        return 0;
+
+    task = bpf_get_current_task_btf();
+    exit_code = BPF_CORE_READ(task, exit_code);
+    return retire(slot, proc, exit_code, 0, LITEIPC_PROC_DEAD);
+}
+
+/* ---- proc_ctl: run by the loader (root only) ---- */
+
+SEC("syscall")
+int proc_ctl(struct liteipc_proc_ctl *ctx)
+{
+    __u32 slot = ctx->slot, op = ctx->op, tgid = ctx->tgid;
+    struct liteipc_proc *proc = bpf_map_lookup_elem(&procs, &slot);
+
+    if (!proc) {
+        ctx->result = -EINVAL;
+        return 0;
+    }
+    if (op == LITEIPC_PROC_REGISTER) {
+        if (proc->state != LITEIPC_PROC_FREE) {
+            ctx->result = -EBUSY;
+            return 0;
+        }
+        proc->tgid = tgid;
+        proc->uid = ctx->uid;
+        proc->gid = ctx->gid;
+        proc->exit_code = 0;
+        proc->register_ns = bpf_ktime_get_ns();
+        proc->death_ns = 0;
+        __sync_fetch_and_add(&proc->generation, 1);
+        proc->state = LITEIPC_PROC_ALIVE;
+        if (bpf_map_update_elem(&tgid_slot, &tgid, &slot, BPF_ANY)) {
+            proc->state = LITEIPC_PROC_FREE;
+            ctx->result = -ENOSPC;
+            return 0;
+        }
+        ctx->generation = proc->generation;
+        ctx->result = 0;
+        return 0;
+    }
+    if (proc->generation != ctx->generation) {
+        ctx->result = -ESRCH; /* stale request: the slot moved on */
+        return 0;
+    }
+    if (op == LITEIPC_PROC_CLOSE && proc->state == LITEIPC_PROC_ALIVE) {
+        retire(slot, proc, -1, 1, LITEIPC_PROC_FREE);
+        ctx->generation = proc->generation;
+        ctx->result = 0;
+        return 0;
+    }
+    if (op == LITEIPC_PROC_RECLAIM && proc->state == LITEIPC_PROC_DEAD) {
+        proc->state = LITEIPC_PROC_FREE;
+        ctx->result = 0;
+        return 0;
+    }
+    ctx->result = -EINVAL;
+    return 0;
+}
+
+/* Finds the caller's own slot from the kernel's view of who is calling. */
+static __always_inline struct liteipc_proc *caller_proc(__u32 *slot_out)
+{
+    __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    __u32 *slotp = bpf_map_lookup_elem(&tgid_slot, &tgid);
+    struct liteipc_proc *proc;
+    __u32 slot;
+
+    if (!slotp)
+        return 0;
+    slot = *slotp;
+    proc = bpf_map_lookup_elem(&procs, &slot);
+    if (!proc || proc->tgid != tgid || proc->state != LITEIPC_PROC_ALIVE)
+        return 0;
+    *slot_out = slot;
+    return proc;
+}
+
+static __always_inline int allowed(__u32 handle, const struct liteipc_service *svc, __u32 uid,
+                                   __u32 tgid)
+{
+    struct liteipc_grant_key key = {.handle = handle, .kind = LITEIPC_GRANT_PID, .id = tgid};
+
+    if (bpf_map_lookup_elem(&grants, &key))
+        return 1;
+    switch (svc->policy) {
+    case LITEIPC_POLICY_ANYONE:
+        return 1;
+    case LITEIPC_POLICY_SAME_UID:
+        return uid == svc->owner_uid;
+    case LITEIPC_POLICY_UID_RANGE:
+        return uid >= svc->uid_min && uid <= svc->uid_max;
+    case LITEIPC_POLICY_UID_LIST:
+        key.kind = LITEIPC_GRANT_UID;
+        key.id = uid;
+        return bpf_map_lookup_elem(&grants, &key) != 0;
+    default:
+        return 0; /* LITEIPC_POLICY_PIDS: only grants, checked above */
+    }
+}
+
+/* ---- connect: run by a client; only ctx->handle is trusted as input ---- */
+
+SEC("syscall")
+int connect(struct liteipc_connect_ctl *ctx)
+{
+    __u32 handle = ctx->handle, client_slot = 0, zero = COUNTER_NEXT_CONN;
+    __u64 pid_tgid = bpf_get_current_pid_tgid(), uid_gid = bpf_get_current_uid_gid();
+    struct liteipc_connect_record rec = {};
+    struct liteipc_svc_stats fresh = {}, *stats;
+    struct liteipc_service *svc;
+    struct liteipc_proc *client, *owner;
+    struct liteipc_conn conn = {};
+    __u64 *next_id;
+    __u32 owner_slot;
+
+    client = caller_proc(&client_slot);
+    if (!client) {
+        ctx->result = -EPERM;
+        return 0;
+    }
+    svc = bpf_map_lookup_elem(&services, &handle);
+    if (!svc) {
+        ctx->result = -ENOENT;
+        return 0;
+    }
+    owner_slot = svc->owner_slot;
+    owner = bpf_map_lookup_elem(&procs, &owner_slot);
+    if (!owner || owner->generation != svc->owner_generation ||
+        owner->state != LITEIPC_PROC_ALIVE) {
+        ctx->result = -EOWNERDEAD;
+        return 0;
+    }
+    bpf_map_update_elem(&svc_stats, &handle, &fresh, BPF_NOEXIST);
+    stats = bpf_map_lookup_elem(&svc_stats, &handle);
+    if (!allowed(handle, svc, (__u32)uid_gid, pid_tgid >> 32)) {
+        if (stats)
+            __sync_fetch_and_add(&stats->denied, 1);
+        ctx->result = -EPERM;
+        return 0;
+    }
+    next_id = bpf_map_lookup_elem(&counters, &zero);
+    if (!next_id) {
+        ctx->result = -EINVAL;
+        return 0;
+    }
+
+    conn.client_generation = client->generation;
+    conn.service_generation = svc->owner_generation;
+    conn.handle = handle;
+    conn.client_slot = client_slot;
+    conn.client_pid = pid_tgid >> 32;
+    conn.client_uid = (__u32)uid_gid;
+    conn.client_gid = uid_gid >> 32;
+    conn.service_slot = owner_slot;
+    conn.created_ns = bpf_ktime_get_ns();
+    rec.conn_id = __sync_fetch_and_add(next_id, 1) + 1;
+    if (bpf_map_update_elem(&conns, &rec.conn_id, &conn, BPF_NOEXIST)) {
+        ctx->result = -ENOSPC;
+        return 0;
+    }
+
+    rec.kind = LITEIPC_REC_CONNECT;
+    rec.handle = handle;
+    rec.client_generation = conn.client_generation;
+    rec.client_slot = client_slot;
+    rec.client_pid = conn.client_pid;
+    rec.client_tid = (__u32)pid_tgid;
+    rec.client_uid = conn.client_uid;
+    rec.client_gid = conn.client_gid;
+    rec.timestamp_ns = conn.created_ns;
+    if (to_inbox(owner_slot, &rec, sizeof(rec))) {
+        bpf_map_delete_elem(&conns, &rec.conn_id);
+        ctx->result = -ENOSPC;
+        return 0;
+    }
+    if (stats)
+        __sync_fetch_and_add(&stats->connects, 1);
+    ctx->conn_id = rec.conn_id;
+    ctx->service_slot = owner_slot;
+    ctx->service_generation = conn.service_generation;
+    ctx->result = 0;
+    return 0;
+}
+
+/* ---- subscribe: a registered process asks to be told of a peer's death ---- */
+
+SEC("syscall")
+int subscribe(struct liteipc_subscribe_ctl *ctx)
+{
+    __u32 op = ctx->op, subscriber_slot = 0, target_slot = ctx->target_slot;
+    __u64 target_generation = ctx->target_generation;
+    struct liteipc_proc *self, *target;
+    struct liteipc_sub_key key = {};
+    struct liteipc_sub sub = {};
+
+    self = caller_proc(&subscriber_slot);
+    if (!self) {
+        ctx->result = -EPERM;
+        return 0;
+    }
+    key.target_slot = target_slot;
+    key.subscriber_slot = subscriber_slot;
+    if (op == LITEIPC_SUB_REMOVE) {
+        ctx->result = bpf_map_delete_elem(&subs, &key) ? -ENOENT : 0;
+        return 0;
+    }
+    if (op != LITEIPC_SUB_ADD) {
+        ctx->result = -EINVAL;
+        return 0;
+    }
+    target = bpf_map_lookup_elem(&procs, &target_slot);
+    if (!target) {
+        ctx->result = -EINVAL;
+        return 0;
+    }
+    sub.target_generation = target_generation;
+    sub.subscriber_generation = self->generation;
+    if (bpf_map_update_elem(&subs, &key, &sub, BPF_ANY)) {
+        ctx->result = -ENOSPC;
+        return 0;
+    }
+    /* Checked after inserting: a death between the two is then either seen here or
+     * delivered by the exit program, never missed. */
+    if (target->generation != target_generation || target->state != LITEIPC_PROC_ALIVE) {
+        bpf_map_delete_elem(&subs, &key);
+        ctx->result = -ESRCH;
+        return 0;
+    }
+    ctx->result = 0;
+    return 0;
+}

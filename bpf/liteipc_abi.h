@@ -1,0 +1,222 @@
+/* liteipc's kernel/user ABI: the one header shared by the BPF programs and the C++ runtime.
+ *
+ * Every struct here crosses the boundary: fixed-width fields, explicit padding, sizes asserted
+ * on both sides. BPF code must write every byte of a record it reserves in a ring buffer
+ * (bpf_ringbuf_reserve does not zero memory), so records are built on the stack, zeroed, and
+ * copied with bpf_ringbuf_output.
+ */
+#ifndef LITEIPC_ABI_H
+#define LITEIPC_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define LITEIPC_ABI_VERSION 1
+
+/* Table sizes. Map names are cut to 15 characters by the kernel: keep them short. */
+#define LITEIPC_MAX_PROCS 4096
+#define LITEIPC_MAX_SERVICES 4096
+#define LITEIPC_MAX_CONNS 65536
+#define LITEIPC_MAX_GRANTS 65536
+#define LITEIPC_MAX_SUBS 65536
+#define LITEIPC_NAME_MAX 256 /* service names: 1..255 bytes plus the terminator */
+#define LITEIPC_INBOX_BYTES (256 * 1024)
+#define LITEIPC_DEATHS_BYTES (1024 * 1024)
+
+/* ---- process table (map "procs": mmapable array, frozen: only BPF writes it) ---- */
+
+enum liteipc_proc_state {
+    LITEIPC_PROC_FREE = 0,
+    LITEIPC_PROC_ALIVE = 1,
+    LITEIPC_PROC_DEAD = 2, /* died; the loader has not reclaimed the slot yet */
+};
+
+/* A peer is alive iff procs[slot].generation still equals the generation it was registered
+ * with: registering and retiring a slot both bump it, so one 64-bit load answers. */
+struct liteipc_proc {
+    __u64 generation;
+    __u32 tgid;
+    __u32 uid;
+    __u32 gid;
+    __u32 state;      /* enum liteipc_proc_state */
+    __s32 exit_code;  /* wait(2) status of the death, or -1 after an orderly close */
+    __u32 pad;
+    __u64 register_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+    __u64 death_ns;
+};
+
+/* ---- records: every record in a ring buffer starts with a __u32 kind ---- */
+
+enum liteipc_record_kind {
+    LITEIPC_REC_DEATH = 1,
+    LITEIPC_REC_CONNECT = 2,
+};
+
+/* One per process death (or orderly close), to the loader's "deaths" ring and to the inbox of
+ * every process subscribed to it. */
+struct liteipc_death_record {
+    __u32 kind; /* LITEIPC_REC_DEATH */
+    __u32 slot;
+    __u64 generation; /* the generation the process had while it was alive */
+    __u32 tgid;
+    __u32 uid;
+    __s32 exit_code; /* wait(2) status; -1 for an orderly close */
+    __u32 closed;    /* 1 when the process closed its context instead of dying */
+    __u64 timestamp_ns;
+};
+
+/* Delivered into a service owner's inbox when a client connects; the identity is stamped by
+ * the kernel in the connect program, never taken from the client. */
+struct liteipc_connect_record {
+    __u32 kind; /* LITEIPC_REC_CONNECT */
+    __u32 handle;
+    __u64 conn_id;
+    __u64 client_generation;
+    __u32 client_slot;
+    __u32 client_pid; /* tgid */
+    __u32 client_tid;
+    __u32 client_uid;
+    __u32 client_gid;
+    __u32 pad;
+    __u64 timestamp_ns;
+};
+
+/* ---- service registry (maps "services", "svc_names", "grants"; only root writes) ---- */
+
+enum liteipc_policy {
+    LITEIPC_POLICY_SAME_UID = 0, /* default: callers with the owner's uid */
+    LITEIPC_POLICY_ANYONE = 1,
+    LITEIPC_POLICY_UID_LIST = 2,  /* uids in "grants" */
+    LITEIPC_POLICY_UID_RANGE = 3, /* uid_min..uid_max inclusive */
+    LITEIPC_POLICY_PIDS = 4,      /* only pids granted with AddServiceAccess */
+};
+
+struct liteipc_service {
+    char name[LITEIPC_NAME_MAX];
+    __u64 owner_generation;
+    __u32 owner_slot;
+    __u32 owner_tgid;
+    __u32 owner_uid;
+    __u32 policy; /* enum liteipc_policy */
+    __u32 uid_min;
+    __u32 uid_max;
+    __u64 register_ns;
+};
+
+struct liteipc_name_key {
+    char name[LITEIPC_NAME_MAX];
+};
+
+enum liteipc_grant_kind {
+    LITEIPC_GRANT_UID = 1, /* a uid on the service's uid list */
+    LITEIPC_GRANT_PID = 2, /* a process granted access (AddServiceAccess, service references) */
+};
+
+/* Pid grants hold for every policy; uid grants for LITEIPC_POLICY_UID_LIST. */
+struct liteipc_grant_key {
+    __u32 handle;
+    __u32 kind; /* enum liteipc_grant_kind */
+    __u32 id;   /* uid or tgid */
+    __u32 pad;
+};
+
+/* ---- connections (map "conns": written by the connect program, read by the loader) ---- */
+
+struct liteipc_conn {
+    __u64 client_generation;
+    __u64 service_generation;
+    __u32 handle;
+    __u32 client_slot;
+    __u32 client_pid;
+    __u32 client_uid;
+    __u32 client_gid;
+    __u32 service_slot;
+    __u64 created_ns;
+};
+
+/* ---- death subscriptions (map "subs": written by the subscribe program) ---- */
+
+struct liteipc_sub_key {
+    __u32 target_slot;
+    __u32 subscriber_slot;
+};
+
+struct liteipc_sub {
+    __u64 target_generation;
+    __u64 subscriber_generation;
+};
+
+/* ---- per-service counters (map "svc_stats": per-CPU hash by handle) ---- */
+
+struct liteipc_svc_stats {
+    __u64 connects;
+    __u64 denied;
+};
+
+/* ---- syscall programs, run with BPF_PROG_RUN; the context is hostile ---- */
+
+/* "proc_ctl": root only. Registers a process into a slot or retires it after an orderly close. */
+enum liteipc_proc_op {
+    LITEIPC_PROC_REGISTER = 1,
+    LITEIPC_PROC_CLOSE = 2,   /* orderly close: notify subscribers, free the slot */
+    LITEIPC_PROC_RECLAIM = 3, /* loader reclaimed a dead slot: free it */
+};
+
+struct liteipc_proc_ctl {
+    __u32 op;
+    __u32 slot;
+    __u32 tgid;
+    __u32 uid;
+    __u32 gid;
+    __s32 result; /* out: 0 or -errno */
+    __u64 generation; /* out for REGISTER; in for CLOSE/RECLAIM */
+};
+
+/* "connect": any registered process. Only `handle` is read; identity comes from helpers. */
+struct liteipc_connect_ctl {
+    __u32 handle;
+    __s32 result; /* out: 0 or -errno (-EPERM denied, -ENOENT no service, -EOWNERDEAD owner gone) */
+    __u64 conn_id;            /* out */
+    __u64 service_generation; /* out: the owner's generation, to watch its liveness */
+    __u32 service_slot;       /* out */
+    __u32 pad;
+};
+
+/* "subscribe": any registered process subscribes itself to (or unsubscribes from) a peer. */
+enum liteipc_sub_op {
+    LITEIPC_SUB_ADD = 1,
+    LITEIPC_SUB_REMOVE = 2,
+};
+
+struct liteipc_subscribe_ctl {
+    __u32 op;
+    __u32 target_slot;
+    __u64 target_generation;
+    __s32 result; /* out: 0, -ESRCH when the target is already dead, -EPERM unregistered caller */
+    __u32 pad;
+};
+
+#ifdef __cplusplus
+static_assert(sizeof(struct liteipc_proc) == 48, "ABI: liteipc_proc");
+static_assert(sizeof(struct liteipc_death_record) == 40, "ABI: liteipc_death_record");
+static_assert(sizeof(struct liteipc_connect_record) == 56, "ABI: liteipc_connect_record");
+static_assert(sizeof(struct liteipc_service) == LITEIPC_NAME_MAX + 40, "ABI: liteipc_service");
+static_assert(sizeof(struct liteipc_grant_key) == 16, "ABI: liteipc_grant_key");
+static_assert(sizeof(struct liteipc_conn) == 48, "ABI: liteipc_conn");
+static_assert(sizeof(struct liteipc_proc_ctl) == 32, "ABI: liteipc_proc_ctl");
+static_assert(sizeof(struct liteipc_connect_ctl) == 32, "ABI: liteipc_connect_ctl");
+static_assert(sizeof(struct liteipc_subscribe_ctl) == 24, "ABI: liteipc_subscribe_ctl");
+#else
+_Static_assert(sizeof(struct liteipc_proc) == 48, "ABI: liteipc_proc");
+_Static_assert(sizeof(struct liteipc_death_record) == 40, "ABI: liteipc_death_record");
+_Static_assert(sizeof(struct liteipc_connect_record) == 56, "ABI: liteipc_connect_record");
+_Static_assert(sizeof(struct liteipc_service) == LITEIPC_NAME_MAX + 40, "ABI: liteipc_service");
+_Static_assert(sizeof(struct liteipc_grant_key) == 16, "ABI: liteipc_grant_key");
+_Static_assert(sizeof(struct liteipc_conn) == 48, "ABI: liteipc_conn");
+_Static_assert(sizeof(struct liteipc_proc_ctl) == 32, "ABI: liteipc_proc_ctl");
+_Static_assert(sizeof(struct liteipc_connect_ctl) == 32, "ABI: liteipc_connect_ctl");
+_Static_assert(sizeof(struct liteipc_subscribe_ctl) == 24, "ABI: liteipc_subscribe_ctl");
+#endif
+
+#endif /* LITEIPC_ABI_H */
