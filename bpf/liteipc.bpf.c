@@ -93,11 +93,9 @@ struct {
     __type(value, struct liteipc_svc_stats);
 } svc_stats SEC(".maps");
 
-/* Global counters: [0] next connection id, [1] records lost to full inboxes. */
-enum { COUNTER_NEXT_CONN = 0, COUNTER_LOST_RECORDS = 1, COUNTER_MAX = 2 };
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, COUNTER_MAX);
+    __uint(max_entries, LITEIPC_COUNTER_MAX);
     __type(key, __u32);
     __type(value, __u64);
 } counters SEC(".maps");
@@ -118,7 +116,7 @@ static __always_inline long to_inbox(__u32 slot, void *record, __u64 size)
         return -ENOENT;
     err = bpf_ringbuf_output(inbox, record, size, 0);
     if (err)
-        count(COUNTER_LOST_RECORDS);
+        count(LITEIPC_COUNTER_LOST_RECORDS);
     return err;
 }
 
@@ -181,7 +179,7 @@ static __always_inline int retire(__u32 slot, struct liteipc_proc *proc, __s32 e
     bpf_for_each_map_elem(&services, drop_service, &rc, 0);
     bpf_for_each_map_elem(&subs, notify_subscriber, &rc, 0);
     if (bpf_ringbuf_output(&deaths, &rc.rec, sizeof(rc.rec), 0))
-        count(COUNTER_LOST_RECORDS);
+        count(LITEIPC_COUNTER_LOST_RECORDS);
     return 0;
 }
 
@@ -310,7 +308,7 @@ static __always_inline int allowed(__u32 handle, const struct liteipc_service *s
 SEC("syscall")
 int connect(struct liteipc_connect_ctl *ctx)
 {
-    __u32 handle = ctx->handle, client_slot = 0, zero = COUNTER_NEXT_CONN;
+    __u32 handle = ctx->handle, client_slot = 0, zero = LITEIPC_COUNTER_NEXT_CONN;
     __u64 pid_tgid = bpf_get_current_pid_tgid(), uid_gid = bpf_get_current_uid_gid();
     struct liteipc_connect_record rec = {};
     struct liteipc_svc_stats fresh = {}, *stats;

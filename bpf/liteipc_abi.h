@@ -154,6 +154,15 @@ struct liteipc_svc_stats {
     __u64 denied;
 };
 
+/* ---- global counters (map "counters": array of __u64) ---- */
+
+enum liteipc_counter {
+    LITEIPC_COUNTER_NEXT_CONN = 0,    /* last connection id handed out (connect program) */
+    LITEIPC_COUNTER_LOST_RECORDS = 1, /* records dropped because a ring buffer was full */
+    LITEIPC_COUNTER_NEXT_HANDLE = 2,  /* last service handle handed out (loader); never reused */
+    LITEIPC_COUNTER_MAX = 3,
+};
+
 /* ---- syscall programs, run with BPF_PROG_RUN; the context is hostile ---- */
 
 /* "proc_ctl": root only. Registers a process into a slot or retires it after an orderly close. */

@@ -21,8 +21,7 @@ if(NOT EXISTS ${LITEIPC_VMLINUX_BTF})
   message(FATAL_ERROR "${LITEIPC_VMLINUX_BTF} is missing: the kernel has no BTF. Fix: boot a kernel built with CONFIG_DEBUG_INFO_BTF=y, or pass -DLITEIPC_VMLINUX_BTF=<path to a BTF file>")
 endif()
 
-find_package(PkgConfig REQUIRED)
-pkg_check_modules(LIBBPF REQUIRED IMPORTED_TARGET libbpf>=1.0)
+pkg_check_modules(LIBBPF REQUIRED IMPORTED_TARGET GLOBAL libbpf>=1.0)
 
 set(BPF_GEN_DIR ${CMAKE_BINARY_DIR}/bpf)
 file(MAKE_DIRECTORY ${BPF_GEN_DIR})

@@ -1,0 +1,68 @@
+// liteipc-loader's event loop: the control socket, registration of processes into the process
+// table, the service manager (handle 0), and the reclaiming of what dead processes leave.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "control_protocol.h"
+#include "kernel_plane.h"
+
+namespace liteipc::loader {
+
+struct DaemonOptions {
+    std::string pin_root = detail::kDefaultPinRoot;
+    std::string socket_path = detail::kDefaultControlSocket;
+    std::string group = "liteipc";
+};
+
+class Daemon {
+public:
+    static Result<std::unique_ptr<Daemon>> start(const DaemonOptions& options);
+    ~Daemon();
+    // Serves until SIGTERM or SIGINT.
+    Result<> run();
+
+private:
+    struct Client {
+        UniqueFd socket;
+        pid_t pid = 0;
+        uid_t uid = 0;
+        gid_t gid = 0;
+        bool registered = false;
+        uint32_t slot = 0;
+        uint64_t generation = 0;
+    };
+
+    explicit Daemon(DaemonOptions options) : options_(std::move(options)) {}
+    Result<> listen();
+    void adopt_registered();
+    void accept_client();
+    void serve_client(int fd);
+    void drop_client(int fd);
+    void on_death(const liteipc_death_record& record);
+    void reclaim(uint32_t slot, uint64_t generation);
+
+    detail::ControlReply hello(Client& client, std::vector<UniqueFd>& fds);
+    detail::ControlReply register_service(Client& client, const detail::ControlRequest& request);
+    detail::ControlReply unregister_service(Client& client, const detail::ControlRequest& request);
+    detail::ControlReply lookup(const detail::ControlRequest& request);
+    detail::ControlReply grant(Client& client, const detail::ControlRequest& request);
+    std::string list_text() const;
+    std::string status_json() const;
+
+    DaemonOptions options_;
+    gid_t group_id_ = 0;
+    std::unique_ptr<KernelPlane> kernel_;
+    UniqueFd lock_;
+    UniqueFd listener_;
+    UniqueFd epoll_;
+    UniqueFd signals_;
+    std::map<int, Client> clients_;  // by socket fd
+    uint64_t deaths_seen_ = 0;
+};
+
+}  // namespace liteipc::loader

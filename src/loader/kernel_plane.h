@@ -1,0 +1,97 @@
+// The loader's handle on liteipc's BPF objects: open -> configure -> load -> attach -> pin, or
+// adopt what an earlier loader pinned. Typed access to the maps it writes.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "liteipc/error.h"
+#include "liteipc_abi.h"
+#include "mapping.h"
+
+struct liteipc_bpf;
+struct ring_buffer;
+
+namespace liteipc::loader {
+
+using detail::UniqueFd;
+
+struct KernelPlaneOptions {
+    std::string pin_root;  // e.g. /sys/fs/bpf/liteipc
+    gid_t group = 0;       // members may use what clients need; 0 = root only
+};
+
+struct Registration {
+    uint32_t slot;
+    uint64_t generation;
+};
+
+class KernelPlane {
+public:
+    // Loads and attaches, or adopts pinned state left by an earlier loader on the same root.
+    static Result<std::unique_ptr<KernelPlane>> start(const KernelPlaneOptions& options);
+    // Detaches everything and removes the pins under `pin_root`.
+    static Result<> unload(const std::string& pin_root);
+
+    ~KernelPlane();
+    KernelPlane(const KernelPlane&) = delete;
+    KernelPlane& operator=(const KernelPlane&) = delete;
+
+    bool adopted() const { return adopted_; }
+
+    // Process table, read through a read-only mapping of the frozen map.
+    const liteipc_proc& proc(uint32_t slot) const { return procs_[slot]; }
+    std::optional<uint32_t> slot_of(pid_t tgid) const;
+    std::optional<uint32_t> free_slot() const;
+
+    Result<Registration> register_proc(uint32_t slot, pid_t tgid, uid_t uid, gid_t gid);
+    Result<> close_proc(uint32_t slot, uint64_t generation);    // orderly close: notifies subscribers
+    Result<> reclaim_proc(uint32_t slot, uint64_t generation);  // after a death was handled
+
+    // Inboxes: one ring buffer per slot, created here because unprivileged processes cannot.
+    Result<UniqueFd> create_inbox(uint32_t slot);
+    Result<UniqueFd> inbox_of(uint32_t slot) const;
+    void drop_inbox(uint32_t slot);
+
+    // Service registry.
+    Result<> put_service(uint32_t handle, const liteipc_service& service);
+    Result<> drop_service(uint32_t handle, const char* name);
+    std::optional<liteipc_service> service(uint32_t handle) const;
+    std::optional<uint32_t> handle_of(const char* name) const;
+    Result<> put_grant(const liteipc_grant_key& key);
+    void for_each_service(const std::function<void(uint32_t, const liteipc_service&)>& visit) const;
+    std::optional<liteipc_svc_stats> stats(uint32_t handle) const;
+    uint64_t lost_records() const;
+    Result<uint32_t> next_handle();  // 1, 2, ...: handle 0 is the service manager
+
+    // Connections the connect program approved.
+    std::optional<liteipc_conn> conn(uint64_t conn_id) const;
+    void drop_conn(uint64_t conn_id);
+    void for_each_conn(const std::function<void(uint64_t, const liteipc_conn&)>& visit) const;
+
+    // Death records for the loader. `on_death` runs for each consumed record.
+    Result<> watch_deaths(std::function<void(const liteipc_death_record&)> on_death);
+    int deaths_epoll_fd() const;
+    Result<int> consume_deaths();
+
+private:
+    KernelPlane() = default;
+    Result<> load_or_adopt(const KernelPlaneOptions& options);
+    Result<> pin_programs(const KernelPlaneOptions& options);
+    Result<> attach_exit_tracepoint(const std::string& pin_root);
+    Result<> set_permissions(const KernelPlaneOptions& options);
+    Result<> run_proc_ctl(liteipc_proc_ctl& ctl);
+
+    liteipc_bpf* skel_ = nullptr;
+    detail::Mapping procs_mapping_;
+    const liteipc_proc* procs_ = nullptr;
+    ring_buffer* deaths_ = nullptr;
+    std::function<void(const liteipc_death_record&)> on_death_;
+    bool adopted_ = false;
+};
+
+}  // namespace liteipc::loader

@@ -1,0 +1,69 @@
+// The control protocol between libliteipc and liteipc-loader: fixed-size messages over a
+// SOCK_SEQPACKET Unix socket, fds attached with SCM_RIGHTS. The loader identifies the sender by
+// SO_PEERCRED, never by anything in the message.
+#pragma once
+
+#include <cstdint>
+#include <type_traits>
+
+#include "liteipc_abi.h"
+
+namespace liteipc::detail {
+
+inline constexpr const char* kDefaultControlSocket = "/run/liteipc/liteipc.sock";
+inline constexpr const char* kDefaultPinRoot = "/sys/fs/bpf/liteipc";
+inline constexpr uint32_t kControlMagic = 0x4c495043;  // "LIPC"
+
+enum class ControlOp : uint32_t {
+    hello = 1,           // register this process; reply carries slot, generation and the inbox fd
+    register_service,    // name + policy -> handle
+    unregister_service,  // handle
+    lookup,              // name -> handle
+    add_access,          // handle + pid: grant a process access (AddServiceAccess)
+    add_uid,             // handle + uid: add a uid to a LITEIPC_POLICY_UID_LIST service
+    open_channel,        // client side of a kernel-approved connection -> ctrl, request pool, reply pool
+    accept_channel,      // service side of the same connection -> ctrl, request pool, reply pool
+    close_channel,       // conn_id
+    list,                // text: one service per line
+    status,              // text: JSON document
+};
+
+struct ControlRequest {
+    uint32_t magic = kControlMagic;
+    ControlOp op{};
+    uint32_t handle = 0;
+    uint32_t policy = 0;  // enum liteipc_policy
+    uint32_t uid_min = 0;
+    uint32_t uid_max = 0;
+    uint32_t id = 0;  // pid for add_access, uid for add_uid
+    uint32_t pad = 0;
+    uint64_t conn_id = 0;
+    uint64_t request_pool_bytes = 0;  // open_channel: sizes the client asks for
+    uint64_t reply_pool_bytes = 0;
+    uint32_t slots = 0;  // open_channel: call slots in the ctrl region
+    uint32_t pad2 = 0;
+    char name[LITEIPC_NAME_MAX] = {};
+};
+static_assert(std::is_trivially_copyable_v<ControlRequest>);
+
+struct ControlReply {
+    uint32_t magic = kControlMagic;
+    int32_t result = 0;  // 0 or -errno
+    uint32_t slot = 0;
+    uint32_t handle = 0;
+    uint64_t generation = 0;
+    uint64_t peer_generation = 0;  // open/accept_channel: the other side's generation
+    uint32_t peer_slot = 0;
+    uint32_t peer_pid = 0;
+    uint32_t peer_uid = 0;
+    uint32_t peer_gid = 0;
+    uint32_t hugepages = 0;  // open/accept_channel: 1 when the pools are hugetlbfs files
+    uint32_t text_bytes = 0;  // bytes of text that follow the reply (list, status)
+    char message[256] = {};   // the reason when result != 0
+};
+static_assert(std::is_trivially_copyable_v<ControlReply>);
+
+// Largest message on the control socket: a reply header plus its text.
+inline constexpr uint32_t kMaxControlMessage = 256 * 1024;
+
+}  // namespace liteipc::detail
