@@ -1,0 +1,20 @@
+// Minimal leveled logging to stderr: LITEIPC_LOG(warn, "slot %u: bad length %llu", slot, len).
+// The threshold comes from LITEIPC_LOG_LEVEL (debug, info, warn, error, off; default warn).
+#pragma once
+
+namespace liteipc::detail {
+
+enum class LogLevel : int { debug = 0, info, warn, error, off };
+
+bool log_enabled(LogLevel level) noexcept;
+void log_write(LogLevel level, const char* file, int line, const char* format, ...) noexcept
+    __attribute__((format(printf, 4, 5)));
+
+}  // namespace liteipc::detail
+
+#define LITEIPC_LOG(level, ...)                                                                       \
+    do {                                                                                              \
+        if (::liteipc::detail::log_enabled(::liteipc::detail::LogLevel::level))                       \
+            ::liteipc::detail::log_write(::liteipc::detail::LogLevel::level, __FILE__, __LINE__,       \
+                                         __VA_ARGS__);                                                \
+    } while (0)
