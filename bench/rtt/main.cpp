@@ -368,7 +368,7 @@ JobResult run_job(Transport& t, const JobSpec& job, const Budget& b, CpuPair cpu
         auto r = t.serve();
         if (!r) std::fprintf(stderr, "ipc_bench: %s server: %s\n", res.transport.c_str(), r.error().describe().c_str());
         std::fflush(nullptr);
-        _exit(r ? 0 : 1);
+        std::exit(r ? 0 : 1);  // exit, not _exit: runtimes (iceoryx) unregister at exit
     }
     const pid_t client = server > 0 ? fork() : -1;
     if (client == 0) {
@@ -377,7 +377,7 @@ JobResult run_job(Transport& t, const JobSpec& job, const Budget& b, CpuPair cpu
         const ClientReport r = run_client(t, b);
         [[maybe_unused]] auto n = write(report_pipe[1], &r, sizeof r);
         std::fflush(nullptr);
-        _exit(r.ok ? 0 : 1);
+        std::exit(r.ok ? 0 : 1);
     }
     close(report_pipe[1]);
 
