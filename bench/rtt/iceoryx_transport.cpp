@@ -77,7 +77,7 @@ iox::capro::IdString_t id_string(const std::string& s) {
 
 // The one iceoryx runtime of this process, named for the job and the side.
 void init_runtime(const char* side, std::uint64_t job_id) {
-    iox::log::LogManager::GetLogManager().SetDefaultLogLevel(iox::log::LogLevel::kWarn);
+    iox::log::LogManager::GetLogManager().SetDefaultLogLevel(iox::log::LogLevel::kWarn, iox::log::LogLevelOutput::kHideLogLevel);
     const std::string name = "ipc_bench-" + std::string(side) + "-" + std::to_string(job_id) + "-" + std::to_string(getpid());
     iox::runtime::PoshRuntime::initRuntime(iox::RuntimeName_t(iox::cxx::TruncateToCapacity, name.c_str()));
 }

@@ -501,7 +501,11 @@ void print_tables(const Results& results, const Options& o, bool have_liteipc,
                         static_cast<unsigned long long>(b.stream_msgs));
             const auto cols = reference_columns(regime, have_liteipc);
             std::printf("%-16s %11s %11s %10s %9s", "transport", "median us", "p99 us", "msg/s", "GiB/s");
-            for (auto c : cols) std::printf(" %13s", ("/" + std::string(c)).c_str());
+            for (auto c : cols) {
+                std::string head(1, '/');  // built by append: GCC 12 -O3 warns (-Wrestrict) on "/" + s
+                head.append(c);
+                std::printf(" %13s", head.c_str());
+            }
             std::printf("\n");
             for (const auto& name : order) {
                 for (const auto& r : results.all()) {

@@ -124,9 +124,10 @@ public:
     Result<> setup(const JobSpec& job) override {
         payload_ = job.payload;
         const std::size_t stride = (job.payload + kCacheLine - 1) / kCacheLine * kCacheLine;
-        // Requests get room for a stream (up to 256 slots, 32 MiB); replies need two.
+        // Requests get room for a stream (up to 256 slots) within 2 MiB, so the ring stays in
+        // cache as a pool with chunk reuse would; replies need two.
         const auto request_slots = static_cast<std::uint32_t>(
-            std::clamp<std::size_t>((32u << 20) / stride, 2, 256));
+            std::clamp<std::size_t>((2u << 20) / stride, 2, 256));
         constexpr std::uint32_t reply_slots = 2;
         map_len_ = 2 * sizeof(RingControl) + (request_slots + reply_slots) * stride;
         void* p = mmap(nullptr, map_len_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
