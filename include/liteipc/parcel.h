@@ -154,8 +154,6 @@ protected:
     }
 
 private:
-    std::unexpected<Error> fail_with(Errc code) const;
-
     ParcelError error_ = ParcelError::none;
     const char* reason_ = "";
 };
@@ -262,7 +260,10 @@ public:
     void release_buffers() noexcept;
 
     // Seals the message: writes the header and places the offsets table after the data.
-    // Later writes fail with `sealed`. The span points into the writer's buffer.
+    // Later writes fail with `sealed`; sealing again returns the same message. The span points
+    // into the writer's buffer; it is empty when the writer failed (see error()).
+    std::span<const std::byte> seal() noexcept;
+    // seal() in the project's error model.
     Result<std::span<const std::byte>> finish() noexcept;
 
     size_t data_size() const noexcept { return cursor_ - sizeof(MessageHeader); }
@@ -321,6 +322,9 @@ struct MessageLayout {
 
     // Validates `message` (read once) and returns its layout; Errc::malformed with the reason.
     static Result<MessageLayout> parse(std::span<const std::byte> message);
+    // The same without the error model: fills `layout` or returns the error and its reason.
+    static ParcelError validate(std::span<const std::byte> message, MessageLayout& layout,
+                                const char*& reason) noexcept;
     // A private copy of special object `index` (< object_count) of a parsed message.
     WireObject object(std::span<const std::byte> message, size_t index) const noexcept;
 };

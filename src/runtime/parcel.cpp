@@ -15,9 +15,11 @@ constexpr size_t message_size_for(size_t data_size, size_t object_count) noexcep
     return sizeof(MessageHeader) + align_up(data_size) + object_count * sizeof(uint32_t);
 }
 
+}  // namespace
+
 // Validates a message from one private copy of its header and offsets table.
-ParcelError parse_layout(std::span<const std::byte> message, MessageLayout& layout,
-                         const char*& reason) noexcept {
+ParcelError MessageLayout::validate(std::span<const std::byte> message, MessageLayout& layout,
+                                    const char*& reason) noexcept {
     if (message.size() < sizeof(MessageHeader)) {
         reason = "message shorter than its header";
         return ParcelError::bad_header;
@@ -65,8 +67,6 @@ ParcelError parse_layout(std::span<const std::byte> message, MessageLayout& layo
     return ParcelError::none;
 }
 
-}  // namespace
-
 std::string_view to_string(ParcelError error) noexcept {
     switch (error) {
         case ParcelError::none: return "none";
@@ -87,25 +87,6 @@ std::string_view to_string(ParcelError error) noexcept {
         case ParcelError::bad_fd: return "bad fd";
     }
     return "unknown";
-}
-
-Result<void> ParcelStatus::status() const {
-    switch (error_) {
-        case ParcelError::none: return {};
-        case ParcelError::out_of_space:
-        case ParcelError::too_many_objects:
-        case ParcelError::pool_exhausted:
-            return fail_with(Errc::no_memory);
-        case ParcelError::invalid_argument:
-        case ParcelError::sealed:
-            return fail_with(Errc::invalid_argument);
-        default:
-            return fail_with(Errc::malformed);
-    }
-}
-
-std::unexpected<Error> ParcelStatus::fail_with(Errc code) const {
-    return liteipc::fail(code, std::string("parcel: ") + std::string(to_string(error_)) + ": " + reason_);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -256,14 +237,14 @@ void Writer::release_buffers() noexcept {
     }
 }
 
-Result<std::span<const std::byte>> Writer::finish() noexcept {
-    if (!ok()) return std::unexpected(status().error());
+std::span<const std::byte> Writer::seal() noexcept {
+    if (!ok()) return {};
     const size_t data_size = cursor_ - sizeof(MessageHeader);
     const size_t message_size = message_size_for(data_size, object_count_);
     if (!sealed_) {
         if (message_size > capacity_) {
             fail(ParcelError::out_of_space, "no room to pad the data before the offsets table");
-            return std::unexpected(status().error());
+            return {};
         }
         // The offsets were stacked downward from the end; copy them out before the padding
         // and the table itself may overwrite them.
@@ -278,20 +259,11 @@ Result<std::span<const std::byte>> Writer::finish() noexcept {
         std::memcpy(base_, &header, sizeof header);
         sealed_ = true;
     }
-    return std::span<const std::byte>(base_, message_size);
+    return {base_, message_size};
 }
 
 // ---------------------------------------------------------------------------------------------
 // MessageLayout
-
-Result<MessageLayout> MessageLayout::parse(std::span<const std::byte> message) {
-    MessageLayout layout;
-    const char* reason = "";
-    const ParcelError error = parse_layout(message, layout, reason);
-    if (error != ParcelError::none)
-        return fail(Errc::malformed, std::string("parcel: ") + std::string(to_string(error)) + ": " + reason);
-    return layout;
-}
 
 WireObject MessageLayout::object(std::span<const std::byte> message, size_t index) const noexcept {
     WireObject object{~0u, 0, {}};
@@ -308,7 +280,7 @@ Reader::Reader() noexcept { fail(ParcelError::bad_header, "reader over no messag
 Reader::Reader(std::span<const std::byte> message, ReaderOptions options) noexcept
     : options_(options) {
     const char* reason = "";
-    const ParcelError error = parse_layout(message, layout_, reason);
+    const ParcelError error = MessageLayout::validate(message, layout_, reason);
     if (error != ParcelError::none) {
         layout_ = MessageLayout{};
         fail(error, reason);
