@@ -113,12 +113,12 @@ bool parse_options(int argc, char** argv, Options& o, bool& list_only) {
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--quick") == 0) {
             o.quick = true;
-            o.iters = 2000;
-            o.min_iters = 10;
-            o.rtt_bytes = 64ull << 20;
-            o.warmup_max = 200;
-            o.stream_max = 20000;
-            o.stream_bytes = 128ull << 20;
+            o.iters = 5000;
+            o.min_iters = 16;
+            o.rtt_bytes = 256ull << 20;
+            o.warmup_max = 300;
+            o.stream_max = 50000;
+            o.stream_bytes = 256ull << 20;
             o.job_timeout_s = 30;
         }
     }
@@ -225,7 +225,7 @@ struct Budget {
 Budget budget_for(const Options& o, std::size_t payload) {
     Budget b{};
     b.rtt_iters = std::clamp<std::uint64_t>(o.rtt_bytes / payload, o.min_iters, std::max(o.iters, o.min_iters));
-    b.rtt_warmup = std::clamp<std::uint64_t>(b.rtt_iters / 10, 3, o.warmup_max);
+    b.rtt_warmup = std::clamp<std::uint64_t>(b.rtt_iters / 10, std::min<std::uint64_t>(10, o.warmup_max), o.warmup_max);
     b.stream_msgs = std::clamp<std::uint64_t>(o.stream_bytes / payload, 8, std::max<std::uint64_t>(o.stream_max, 8));
     b.stream_warmup = std::max<std::uint64_t>(b.stream_msgs / 10, 2);
     return b;
