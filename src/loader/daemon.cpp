@@ -271,6 +271,9 @@ void Daemon::reclaim(uint32_t slot, uint64_t generation) {
 ControlReply Daemon::hello(Client& client, std::vector<UniqueFd>& fds) {
     ControlReply reply;
     if (client.registered) return refuse(EALREADY, "pid " + std::to_string(client.pid) + " already registered");
+    for (const auto& [fd, other] : clients_)
+        if (other.registered && other.pid == client.pid)
+            return refuse(EALREADY, "pid " + std::to_string(client.pid) + " is registered through another connection");
     // A process registered with an earlier loader comes back to the same slot.
     if (auto slot = kernel_->slot_of(client.pid)) {
         const liteipc_proc& proc = kernel_->proc(*slot);

@@ -54,6 +54,12 @@ Result<> ensure_pin_root(const std::string& pin_root) {
     std::error_code ec;
     fs::create_directories(root, ec);
     if (ec) return fail(Errc::system, "cannot create pin root " + pin_root + ": " + ec.message());
+    // Group members must be able to reach the pins: give search (not list) permission on the
+    // bpffs directories above the root, which systemd mounts 0700.
+    for (fs::path dir = root.parent_path(); on_bpffs(dir) && dir != dir.root_path(); dir = dir.parent_path()) {
+        struct stat st{};
+        if (::stat(dir.c_str(), &st) == 0 && !(st.st_mode & S_IXOTH)) ::chmod(dir.c_str(), (st.st_mode & 07777) | S_IXOTH);
+    }
     return {};
 }
 
@@ -139,8 +145,9 @@ Result<> KernelPlane::load_or_adopt(const KernelPlaneOptions& options) {
                                       : ""),
                           Errc::kernel);
     }
-    // Freeze the process table: from now on only BPF writes it (EBUSY: already frozen).
-    if (bpf_map_freeze(bpf_map__fd(skel_->maps.procs)) != 0 && errno != EBUSY)
+    // Freeze the process table: from now on only BPF writes it. An adopted table is frozen
+    // already (the kernel then answers EPERM or EBUSY).
+    if (bpf_map_freeze(bpf_map__fd(skel_->maps.procs)) != 0 && !(adopted_ && (errno == EBUSY || errno == EPERM)))
         return fail_errno("freeze of the process table", Errc::kernel);
     if (adopted_) LITEIPC_LOG(info, "adopted pinned maps under %s", options.pin_root.c_str());
     return {};

@@ -1,0 +1,342 @@
+// Kernel-observed death: every way a registered process can end yields exactly one record, with
+// the right pid and wait status, to each subscriber; unregistered processes yield none.
+#include <pthread.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include "loader_fixture.h"
+
+namespace liteipc::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Collects death notices for one peer, as a user of on_death would.
+struct NoticeBox {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::vector<DeathNotice> notices;
+
+    DeathCallback callback() {
+        return [this](const DeathNotice& n) {
+            std::lock_guard lock(mutex);
+            notices.push_back(n);
+            changed.notify_all();
+        };
+    }
+    bool wait_for(std::size_t count, std::chrono::milliseconds timeout) {
+        std::unique_lock lock(mutex);
+        return changed.wait_for(lock, timeout, [&] { return notices.size() >= count; });
+    }
+    std::size_t size() {
+        std::lock_guard lock(mutex);
+        return notices.size();
+    }
+};
+
+enum class Ending { exit_normally, exit_group_from_worker, sigkill, segv_main, segv_worker, leader_exits_first };
+
+[[noreturn]] void crash() {
+    volatile int* null = nullptr;
+    *null = 1;
+    __builtin_unreachable();
+}
+
+// A child that registers, reports its PeerId, waits for the go, then ends as asked.
+class Child {
+public:
+    Child(const ContextOptions& options, Ending ending, bool register_it = true) {
+        int to_parent[2], to_child[2];
+        EXPECT_EQ(::pipe(to_parent), 0);
+        EXPECT_EQ(::pipe(to_child), 0);
+        std::fflush(nullptr);
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::close(to_parent[0]);
+            ::close(to_child[1]);
+            rlimit no_core{0, 0};
+            ::setrlimit(RLIMIT_CORE, &no_core);
+            ::prctl(PR_SET_DUMPABLE, 0);
+            PeerId self{};
+            if (register_it) {
+                auto opened = Context::open(options);
+                if (!opened) ::_exit(100);
+                // Kept for the life of the process, whichever way it ends.
+                self = (new Context(std::move(*opened)))->self();
+            }
+            if (::write(to_parent[1], &self, sizeof self) != sizeof self) ::_exit(101);
+            char go;
+            if (::read(to_child[0], &go, 1) != 1) ::_exit(102);
+            end_as(ending);
+        }
+        ::close(to_parent[1]);
+        ::close(to_child[0]);
+        go_fd_ = to_child[1];
+        EXPECT_EQ(::read(to_parent[0], &peer_, sizeof peer_), static_cast<ssize_t>(sizeof peer_));
+        ::close(to_parent[0]);
+    }
+    ~Child() {
+        if (go_fd_ >= 0) ::close(go_fd_);
+        if (pid_ > 0 && !reaped_) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+    }
+
+    void go() {
+        char go = 'g';
+        ASSERT_EQ(::write(go_fd_, &go, 1), 1);
+    }
+    int wait() {
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+        reaped_ = true;
+        return status;
+    }
+    pid_t pid() const { return pid_; }
+    PeerId peer() const { return peer_; }
+
+private:
+    [[noreturn]] static void end_as(Ending ending) {
+        switch (ending) {
+            case Ending::exit_normally: ::exit(3);
+            case Ending::sigkill: for (;;) ::pause();
+            case Ending::segv_main: crash();
+            case Ending::exit_group_from_worker: {
+                std::thread([] { ::exit(7); }).detach();
+                for (;;) ::pause();
+            }
+            case Ending::segv_worker: {
+                std::thread([] { crash(); }).detach();
+                for (;;) ::pause();
+            }
+            case Ending::leader_exits_first: {
+                // The main thread leaves (the exit syscall ends one thread, no unwinding); the
+                // process lives on in its worker until that returns.
+                std::thread([] { std::this_thread::sleep_for(100ms); }).detach();
+                ::syscall(SYS_exit, 0);
+            }
+        }
+        ::_exit(99);
+    }
+
+    pid_t pid_ = -1;
+    int go_fd_ = -1;
+    bool reaped_ = false;
+    PeerId peer_{};
+};
+
+class DeathTest : public ::testing::TestWithParam<Ending> {
+protected:
+    void SetUp() override {
+        LITEIPC_REQUIRE_SYSTEM();
+        ASSERT_TRUE(loader_.start());
+    }
+    Loader loader_{"death"};
+};
+
+TEST_P(DeathTest, EveryEndingYieldsExactlyOneRecordPerSubscriber) {
+    // Three subscribers: this process twice through one context, and a second context's worth
+    // of callbacks, all must hear of the death once each.
+    auto watcher = Context::open(loader_.options());
+    ASSERT_TRUE(watcher) << watcher.error().describe();
+    Child child(loader_.options(), GetParam());
+    ASSERT_NE(child.peer().generation, 0u);
+    EXPECT_EQ(child.peer().pid, static_cast<uint32_t>(child.pid()));
+    EXPECT_TRUE(watcher->alive(child.peer()));
+
+    NoticeBox first, second;
+    auto sub1 = watcher->on_death(child.peer(), first.callback());
+    auto sub2 = watcher->on_death(child.peer(), second.callback());
+    ASSERT_TRUE(sub1 && sub2);
+
+    child.go();
+    if (GetParam() == Ending::sigkill) ::kill(child.pid(), SIGKILL);
+    int status = child.wait();
+
+    ASSERT_TRUE(first.wait_for(1, 5s)) << "no death notice";
+    ASSERT_TRUE(second.wait_for(1, 5s)) << "no death notice for the second subscriber";
+    std::this_thread::sleep_for(300ms);  // room for a duplicate to show up
+    ASSERT_EQ(first.size(), 1u);
+    ASSERT_EQ(second.size(), 1u);
+    const DeathNotice& notice = first.notices[0];
+    EXPECT_EQ(notice.peer.pid, static_cast<uint32_t>(child.pid()));
+    EXPECT_EQ(notice.peer.slot, child.peer().slot);
+    EXPECT_FALSE(notice.closed);
+    EXPECT_EQ(notice.exit_status, status) << "wait status from the kernel record differs from waitpid's";
+    EXPECT_FALSE(watcher->alive(child.peer()));
+}
+
+INSTANTIATE_TEST_SUITE_P(Endings, DeathTest,
+                         ::testing::Values(Ending::exit_normally, Ending::exit_group_from_worker, Ending::sigkill,
+                                           Ending::segv_main, Ending::segv_worker, Ending::leader_exits_first),
+                         [](const auto& info) {
+                             switch (info.param) {
+                                 case Ending::exit_normally: return "ExitNormally";
+                                 case Ending::exit_group_from_worker: return "ExitGroupFromWorker";
+                                 case Ending::sigkill: return "Sigkill";
+                                 case Ending::segv_main: return "SegvInMain";
+                                 case Ending::segv_worker: return "SegvInWorker";
+                                 case Ending::leader_exits_first: return "LeaderExitsFirst";
+                             }
+                             return "Unknown";
+                         });
+
+class LoaderTest : public ::testing::Test {
+protected:
+    void SetUp() override { LITEIPC_REQUIRE_SYSTEM(); }
+};
+
+
+TEST_F(LoaderTest, SigkillIsObservedAfterALoaderRestart) {
+    Loader loader("restart");
+    ASSERT_TRUE(loader.start());
+    auto watcher = Context::open(loader.options());
+    ASSERT_TRUE(watcher);
+    Child child(loader.options(), Ending::sigkill);
+    NoticeBox box;
+    auto sub = watcher->on_death(child.peer(), box.callback());
+    ASSERT_TRUE(sub);
+
+    loader.stop();
+    ASSERT_TRUE(loader.start()) << "a restarted loader must adopt the pinned state";
+    EXPECT_TRUE(watcher->alive(child.peer())) << "registration must survive the restart";
+
+    ::kill(child.pid(), SIGKILL);
+    child.wait();
+    ASSERT_TRUE(box.wait_for(1, 5s));
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(box.size(), 1u);
+    EXPECT_EQ(box.notices[0].exit_status, SIGKILL);
+}
+
+TEST_F(LoaderTest, DeathWhileNoLoaderRunsIsNotLost) {
+    Loader loader("absent");
+    ASSERT_TRUE(loader.start());
+    auto watcher = Context::open(loader.options());
+    ASSERT_TRUE(watcher);
+    Child child(loader.options(), Ending::sigkill);
+    NoticeBox box;
+    auto sub = watcher->on_death(child.peer(), box.callback());
+    ASSERT_TRUE(sub);
+
+    loader.stop();
+    ::kill(child.pid(), SIGKILL);
+    child.wait();
+    // The kernel plane delivers without the loader...
+    ASSERT_TRUE(box.wait_for(1, 5s));
+    // ...and a new loader reclaims the slot from the record left in the pinned ring.
+    ASSERT_TRUE(loader.start());
+    auto status = watcher->loader_status();
+    ASSERT_TRUE(status) << status.error().describe();
+    EXPECT_NE(status->find("\"processes_dead\":0"), std::string::npos) << *status;
+    EXPECT_EQ(status->find("\"pid\":" + std::to_string(child.pid())), std::string::npos) << *status;
+}
+
+TEST_F(LoaderTest, UnregisteredProcessesYieldNoRecord) {
+    Loader loader("unreg");
+    ASSERT_TRUE(loader.start());
+    auto watcher = Context::open(loader.options());
+    ASSERT_TRUE(watcher);
+    auto before = watcher->loader_status();
+    ASSERT_TRUE(before);
+    {
+        Child child(loader.options(), Ending::sigkill, /*register_it=*/false);
+        child.go();
+        ::kill(child.pid(), SIGKILL);
+        child.wait();
+    }
+    std::this_thread::sleep_for(200ms);
+    auto after = watcher->loader_status();
+    ASSERT_TRUE(after);
+    auto deaths = [](const std::string& s) { return s.substr(s.find("\"deaths_seen\":"), 20); };
+    EXPECT_EQ(deaths(*before), deaths(*after));
+}
+
+TEST_F(LoaderTest, OrderlyCloseNotifiesAsClosedAndFreesTheSlot) {
+    Loader loader("close");
+    ASSERT_TRUE(loader.start());
+    auto watcher = Context::open(loader.options());
+    ASSERT_TRUE(watcher);
+    // A child that closes its context and then lives on.
+    int to_parent[2], to_child[2];
+    ASSERT_EQ(::pipe(to_parent), 0);
+    ASSERT_EQ(::pipe(to_child), 0);
+    std::fflush(nullptr);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        auto context = Context::open(loader.options());
+        if (!context) ::_exit(100);
+        PeerId self = context->self();
+        if (::write(to_parent[1], &self, sizeof self) != sizeof self) ::_exit(101);
+        char go;
+        if (::read(to_child[0], &go, 1) != 1) ::_exit(102);
+        { Context gone = std::move(*context); }
+        ::pause();
+        ::_exit(0);
+    }
+    PeerId peer{};
+    ASSERT_EQ(::read(to_parent[0], &peer, sizeof peer), static_cast<ssize_t>(sizeof peer));
+    NoticeBox box;
+    auto sub = watcher->on_death(peer, box.callback());
+    ASSERT_TRUE(sub);
+    ASSERT_EQ(::write(to_child[1], "g", 1), 1);
+    bool notified = box.wait_for(1, 5s);
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    for (int fd : {to_parent[0], to_parent[1], to_child[0], to_child[1]}) ::close(fd);
+    ASSERT_TRUE(notified);
+    EXPECT_TRUE(box.notices[0].closed);
+    EXPECT_FALSE(watcher->alive(peer));
+}
+
+TEST_F(LoaderTest, SubscribingToADeadPeerFiresAtOnce) {
+    Loader loader("late");
+    ASSERT_TRUE(loader.start());
+    auto watcher = Context::open(loader.options());
+    ASSERT_TRUE(watcher);
+    Child child(loader.options(), Ending::sigkill);
+    ::kill(child.pid(), SIGKILL);
+    child.wait();
+    std::this_thread::sleep_for(100ms);
+    NoticeBox box;
+    auto sub = watcher->on_death(child.peer(), box.callback());
+    ASSERT_TRUE(sub);
+    EXPECT_EQ(box.size(), 1u);
+}
+
+TEST_F(LoaderTest, SecondLoaderOnTheSamePinRootRefuses) {
+    Loader loader("twice");
+    ASSERT_TRUE(loader.start());
+    std::string command = std::string(LITEIPC_LOADER_PATH) + " --foreground --pin-root " + loader.pin_root() +
+                          " --socket " + loader.socket() + ".2 2>&1";
+    FILE* out = ::popen(command.c_str(), "r");
+    ASSERT_NE(out, nullptr);
+    char line[512] = {};
+    std::string text;
+    while (std::fgets(line, sizeof line, out)) text += line;
+    int status = ::pclose(out);
+    EXPECT_NE(WEXITSTATUS(status), 0);
+    EXPECT_NE(text.find("another liteipc-loader"), std::string::npos) << text;
+}
+
+TEST_F(LoaderTest, MissingLoaderIsANamedError) {
+    ContextOptions options;
+    options.socket_path = "/tmp/liteipc-no-loader-here.sock";
+    options.pin_root = "/sys/fs/bpf/liteipc-no-loader-here";
+    auto context = Context::open(options);
+    ASSERT_FALSE(context);
+    EXPECT_EQ(context.error().code, Errc::loader_unavailable);
+    EXPECT_NE(context.error().message.find(options.socket_path), std::string::npos);
+    EXPECT_NE(context.error().message.find("liteipc-loader"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace liteipc::testing

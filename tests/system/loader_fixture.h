@@ -1,0 +1,121 @@
+// System tests run a real liteipc-loader on a private pin root and socket, with real BPF.
+//
+// Without root or kernel BTF they skip with the reason; with LITEIPC_REQUIRE_BPF=1 (CI) a skip
+// becomes a failure, so the BPF tests cannot silently not run.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include "liteipc/context.h"
+
+namespace liteipc::testing {
+
+inline bool bpf_required() {
+    const char* v = std::getenv("LITEIPC_REQUIRE_BPF");
+    return v != nullptr && std::string(v) == "1";
+}
+
+// Returns an empty string when system tests can run here, else the reason they cannot.
+inline std::string why_no_bpf() {
+    if (::geteuid() != 0) return "system tests need root (CAP_BPF, CAP_SYS_ADMIN)";
+    if (::access("/sys/kernel/btf/vmlinux", R_OK) != 0) return "kernel has no BTF (/sys/kernel/btf/vmlinux)";
+    return {};
+}
+
+#define LITEIPC_REQUIRE_SYSTEM()                                                            \
+    do {                                                                                    \
+        std::string reason = ::liteipc::testing::why_no_bpf();                             \
+        if (!reason.empty()) {                                                              \
+            if (::liteipc::testing::bpf_required()) FAIL() << "BPF required here: " << reason; \
+            GTEST_SKIP() << reason;                                                         \
+        }                                                                                   \
+    } while (0)
+
+// A liteipc-loader child process on its own pin root and socket.
+class Loader {
+public:
+    explicit Loader(std::string tag)
+        : pin_root_("/sys/fs/bpf/liteipc-test-" + tag + "-" + std::to_string(::getpid())),
+          socket_("/tmp/liteipc-test-" + tag + "-" + std::to_string(::getpid()) + ".sock") {}
+    ~Loader() {
+        stop();
+        unload();
+    }
+
+    // Starts the loader and waits (bounded) until its socket answers.
+    ::testing::AssertionResult start() {
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::execl(LITEIPC_LOADER_PATH, "liteipc-loader", "--foreground", "--pin-root", pin_root_.c_str(),
+                    "--socket", socket_.c_str(), "--log-level", log_level(), nullptr);
+            ::_exit(127);
+        }
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (std::chrono::steady_clock::now() < deadline) {
+            int status;
+            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+                pid_ = -1;
+                return ::testing::AssertionFailure() << "liteipc-loader exited early, status " << status;
+            }
+            if (answers()) return ::testing::AssertionSuccess();
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        return ::testing::AssertionFailure() << "liteipc-loader did not answer on " << socket_;
+    }
+
+    // SIGTERM and wait: pinned state stays.
+    void stop() {
+        if (pid_ <= 0) return;
+        ::kill(pid_, SIGTERM);
+        int status;
+        ::waitpid(pid_, &status, 0);
+        pid_ = -1;
+    }
+
+    void unload() {
+        std::string command = std::string(LITEIPC_LOADER_PATH) + " --unload --pin-root " + pin_root_ + " >/dev/null";
+        int ignored = std::system(command.c_str());
+        (void)ignored;
+    }
+
+    ContextOptions options() const {
+        ContextOptions o;
+        o.socket_path = socket_;
+        o.pin_root = pin_root_;
+        o.default_timeout = std::chrono::milliseconds(5000);
+        return o;
+    }
+    const std::string& pin_root() const { return pin_root_; }
+    const std::string& socket() const { return socket_; }
+    pid_t pid() const { return pid_; }
+
+private:
+    bool answers() const {
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        std::snprintf(address.sun_path, sizeof address.sun_path, "%s", socket_.c_str());
+        int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+        ::close(fd);
+        return ok;
+    }
+    static const char* log_level() {
+        const char* v = std::getenv("LITEIPC_TEST_LOADER_LOG");
+        return v ? v : "warn";
+    }
+    std::string pin_root_;
+    std::string socket_;
+    pid_t pid_ = -1;
+};
+
+}  // namespace liteipc::testing
