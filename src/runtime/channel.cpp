@@ -57,6 +57,29 @@ Result<UniqueFd> duplicate(int fd) {
     return copy;
 }
 
+// A peer holding any fd to a region could shrink it and turn our next access into SIGBUS: attach
+// only to regions sealed against resizing.
+Result<void> require_fixed_size(int fd, const char* region) {
+    auto seals = seals_of(fd);
+    if (!seals) return std::unexpected(seals.error());
+    if ((*seals & F_SEAL_SHRINK) == 0) {
+        return fail(Errc::permission_denied, std::string(region) +
+                                                 " region is not sealed against shrinking (F_SEAL_SHRINK): a "
+                                                 "peer could truncate it under us");
+    }
+    return {};
+}
+
+Result<void> require_fixed_size(const ChannelFds& fds) {
+    if (auto sealed = require_fixed_size(fds.ctrl, "ctrl"); !sealed) return sealed;
+    if (auto sealed = require_fixed_size(fds.request_pool, "request pool"); !sealed) return sealed;
+    return require_fixed_size(fds.reply_pool, "reply pool");
+}
+
+// Once the writer's own writable mapping exists, no one (the peer through a re-opened fd included)
+// can map the pool writable or write() it again.
+Result<void> seal_against_other_writers(int fd) { return add_seals(fd, F_SEAL_FUTURE_WRITE | F_SEAL_SEAL); }
+
 Result<PeerFds> peer_fds(int ctrl, int writable_pool, int readable_pool, bool client) {
     auto ctrl_copy = duplicate(ctrl);
     if (!ctrl_copy) return std::unexpected(ctrl_copy.error());
@@ -136,10 +159,17 @@ Result<ChannelRegions> ChannelRegions::create(const ChannelConfig& config) {
             return std::unexpected(initialized.error());
         }
     }
+    if (auto sealed = add_seals(ctrl->get(), F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL); !sealed) {
+        return std::unexpected(sealed.error());
+    }
+    // Pools: fixed size now; each writer adds F_SEAL_FUTURE_WRITE once it has mapped its pool.
     auto request_pool = create_memfd("liteipc-request-pool", config.request_pool_size);
     if (!request_pool) return std::unexpected(request_pool.error());
     auto reply_pool = create_memfd("liteipc-reply-pool", config.reply_pool_size);
     if (!reply_pool) return std::unexpected(reply_pool.error());
+    for (int pool : {request_pool->get(), reply_pool->get()}) {
+        if (auto sealed = add_seals(pool, F_SEAL_SHRINK | F_SEAL_GROW); !sealed) return std::unexpected(sealed.error());
+    }
     return ChannelRegions{std::move(*ctrl), std::move(*request_pool), std::move(*reply_pool)};
 }
 
@@ -437,12 +467,14 @@ void Reply::release() noexcept {
 }
 
 Result<ChannelClient> ChannelClient::attach(const ChannelFds& fds, ClientOptions options) {
+    if (auto sealed = require_fixed_size(fds); !sealed) return std::unexpected(sealed.error());
     auto ctrl = Mapping::map_whole(fds.ctrl, PROT_READ | PROT_WRITE);
     if (!ctrl) return std::unexpected(ctrl.error());
     auto control = ControlView::attach(ctrl->data(), ctrl->size());
     if (!control) return std::unexpected(control.error());
     auto request_pool = Mapping::map_whole(fds.request_pool, PROT_READ | PROT_WRITE);
     if (!request_pool) return std::unexpected(request_pool.error());
+    if (auto sealed = seal_against_other_writers(fds.request_pool); !sealed) return std::unexpected(sealed.error());
     auto reply_pool = Mapping::map_whole(fds.reply_pool, PROT_READ);
     if (!reply_pool) return std::unexpected(reply_pool.error());
     return ChannelClient{std::make_shared<ClientState>(std::move(*ctrl), std::move(*request_pool),
@@ -502,7 +534,7 @@ Result<Reply> ChannelClient::call(uint32_t code, std::span<const std::byte> payl
         auto buffer = allocate_payload(payload.size(), options.deadline);
         if (!buffer) return std::unexpected(buffer.error());
         std::memcpy(buffer->data_, payload.data(), payload.size());
-        return call(code, std::move(*buffer), options);
+        return call_in_place(code, std::move(*buffer), options);
     }
     MessageDescriptor request{};
     request.code = code;
@@ -514,7 +546,7 @@ Result<Reply> ChannelClient::call(uint32_t code, std::span<const std::byte> payl
     return submit(*slot, request, kNoBlock, options);
 }
 
-Result<Reply> ChannelClient::call(uint32_t code, PayloadBuffer payload, CallOptions options) {
+Result<Reply> ChannelClient::call_in_place(uint32_t code, PayloadBuffer payload, CallOptions options) {
     if (!state_) return fail(Errc::closed, "call on a moved-from channel");
     if (payload.state_ != state_ || payload.data_ == nullptr) {
         return fail(Errc::invalid_argument, "payload buffer is empty or belongs to another connection");
@@ -650,6 +682,7 @@ ChannelServer::ChannelServer(Mapping ctrl, Mapping request_pool, Mapping reply_p
 ChannelServer::~ChannelServer() = default;
 
 Result<std::shared_ptr<ChannelServer>> ChannelServer::attach(const ChannelFds& fds) {
+    if (auto sealed = require_fixed_size(fds); !sealed) return std::unexpected(sealed.error());
     auto ctrl = Mapping::map_whole(fds.ctrl, PROT_READ | PROT_WRITE);
     if (!ctrl) return std::unexpected(ctrl.error());
     auto control = ControlView::attach(ctrl->data(), ctrl->size());
@@ -658,6 +691,7 @@ Result<std::shared_ptr<ChannelServer>> ChannelServer::attach(const ChannelFds& f
     if (!request_pool) return std::unexpected(request_pool.error());
     auto reply_pool = Mapping::map_whole(fds.reply_pool, PROT_READ | PROT_WRITE);
     if (!reply_pool) return std::unexpected(reply_pool.error());
+    if (auto sealed = seal_against_other_writers(fds.reply_pool); !sealed) return std::unexpected(sealed.error());
     return std::shared_ptr<ChannelServer>(
         new ChannelServer(std::move(*ctrl), std::move(*request_pool), std::move(*reply_pool), *control));
 }

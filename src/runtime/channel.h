@@ -59,8 +59,11 @@ struct PeerFds {
     ChannelFds view() const noexcept { return {ctrl.get(), request_pool.get(), reply_pool.get()}; }
 };
 
-// The three regions of a connection as created (all O_RDWR memfds, the ctrl region initialized).
-// Whoever creates them (the loader) hands each peer only what its role allows.
+// The three regions of a connection as created: O_RDWR memfds, all sealed against resizing (a peer
+// must not be able to truncate a region under the other and make it fault), the ctrl region initialized.
+// Whoever creates them (the loader) hands each peer only what its role allows. A read-only fd alone does
+// not stop a reader from writing (it can re-open the memfd O_RDWR through /proc): each writer seals its
+// pool with F_SEAL_FUTURE_WRITE when it attaches, so attach the writer of a pool before its reader gets it.
 struct ChannelRegions {
     UniqueFd ctrl;
     UniqueFd request_pool;
@@ -123,7 +126,7 @@ struct CallOptions {
 
 struct ClientState;
 
-// A request payload being written in place in the request pool (zero-copy), consumed by call().
+// A request payload being written in place in the request pool (zero-copy), consumed by call_in_place().
 class PayloadBuffer {
 public:
     PayloadBuffer() = default;
@@ -171,7 +174,8 @@ private:
 
 class ChannelClient {
 public:
-    // Maps ctrl read-write, the request pool read-write and the reply pool read-only.
+    // Maps ctrl read-write, the request pool read-write and the reply pool read-only, then seals the
+    // request pool against any other writer (F_SEAL_FUTURE_WRITE). Refuses regions that can be resized.
     static Result<ChannelClient> attach(const ChannelFds& fds, ClientOptions options = {});
 
     ChannelClient(ChannelClient&&) noexcept = default;
@@ -180,9 +184,10 @@ public:
 
     // Send a request and wait for its reply. Safe from many threads at once; each gets its own reply.
     // Payloads above kInlinePayloadCapacity are copied into the request pool; write them in place with
-    // allocate_payload() to avoid that copy. With kFlagOneway, returns an empty Reply once published.
+    // allocate_payload() and send them with call_in_place() to avoid that copy. With kFlagOneway,
+    // returns an empty Reply once published.
     Result<Reply> call(uint32_t code, std::span<const std::byte> payload, CallOptions options = {});
-    Result<Reply> call(uint32_t code, PayloadBuffer payload, CallOptions options = {});
+    Result<Reply> call_in_place(uint32_t code, PayloadBuffer payload, CallOptions options = {});
 
     // A request-pool block to write a payload in place. Waits for space until the deadline.
     Result<PayloadBuffer> allocate_payload(uint64_t size, Deadline deadline = Deadline::now());
@@ -245,7 +250,8 @@ using Handler = std::function<int32_t(const Request& request, ReplyWriter& reply
 
 class ChannelServer {
 public:
-    // Maps ctrl read-write, the request pool read-only and the reply pool read-write.
+    // Maps ctrl read-write, the request pool read-only and the reply pool read-write, then seals the
+    // reply pool against any other writer (F_SEAL_FUTURE_WRITE). Refuses regions that can be resized.
     static Result<std::shared_ptr<ChannelServer>> attach(const ChannelFds& fds);
     ~ChannelServer();
 

@@ -62,6 +62,20 @@ Result<UniqueFd> reopen_read_only(int fd) {
     return read_only;
 }
 
+Result<int> seals_of(int fd) {
+    const int seals = ::fcntl(fd, F_GET_SEALS);
+    if (seals < 0) return fail_errno("F_GET_SEALS on fd " + std::to_string(fd));
+    return seals;
+}
+
+Result<void> add_seals(int fd, int seals) {
+    if (::fcntl(fd, F_ADD_SEALS, seals) != 0) {
+        return fail_errno("F_ADD_SEALS " + std::to_string(seals) + " on fd " + std::to_string(fd),
+                          errno == EPERM ? Errc::permission_denied : Errc::system);
+    }
+    return {};
+}
+
 Result<std::size_t> file_size(int fd) {
     struct stat status{};
     if (::fstat(fd, &status) != 0) return fail_errno("fstat fd " + std::to_string(fd));

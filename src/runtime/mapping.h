@@ -83,9 +83,14 @@ private:
 Result<UniqueFd> create_memfd(const char* name, std::size_t size, bool allow_sealing = true);
 
 // A new O_RDONLY descriptor for the same file, opened through /proc/self/fd/N. Unlike the original
-// O_RDWR fd, a mapping made from it can never be mprotect'ed writable: this is what a peer that must
-// only read a region is given.
+// O_RDWR fd, a mapping made from it can never be mprotect'ed writable. On its own this is not a
+// barrier: whoever holds any fd to a memfd can re-open it O_RDWR through /proc (mode 0777 inode).
+// The barrier is F_SEAL_FUTURE_WRITE, added by the writer once its own writable mapping exists.
 Result<UniqueFd> reopen_read_only(int fd);
+
+// F_GET_SEALS / F_ADD_SEALS on a memfd.
+Result<int> seals_of(int fd);
+Result<void> add_seals(int fd, int seals);
 
 // Size of the file behind fd (fstat).
 Result<std::size_t> file_size(int fd);
