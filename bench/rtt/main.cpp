@@ -711,24 +711,17 @@ int main(int argc, char** argv) {
     }
     for (Transport* t : running) t->close_run();
 
-    // Skip reasons, once per transport and reason.
-    std::map<std::string, std::vector<std::string>> skipped;
+    // Skip reasons, once per transport and reason, with how many jobs each one skipped.
+    std::map<std::pair<std::string, std::string>, std::pair<std::string, int>> skipped;
     for (const auto& r : results.all()) {
         if (r.status != JobResult::Status::skipped) continue;
-        auto& reasons = skipped[r.transport];
-        const std::string item = std::string(to_string(r.regime)) + " " + size_label(r.payload) + ": " + r.note;
-        reasons.push_back(item);
+        auto& [first, count] = skipped[{r.transport, r.note}];
+        if (count++ == 0) first = std::string(to_string(r.regime)) + " " + size_label(r.payload);
     }
-    for (const auto& [name, reasons] : skipped) {
-        std::printf("skipped %s:", name.c_str());
-        std::string last_reason;
-        for (const auto& item : reasons) {
-            const std::string reason = item.substr(item.find(": ") + 2);
-            if (reason == last_reason) continue;
-            std::printf("\n  %s", item.c_str());
-            last_reason = reason;
-        }
-        std::printf("\n");
+    for (const auto& [key, seen] : skipped) {
+        std::printf("skipped %s (%s%s): %s\n", key.first.c_str(), seen.first.c_str(),
+                    seen.second > 1 ? (" and " + std::to_string(seen.second - 1) + " more").c_str() : "",
+                    key.second.c_str());
     }
 
     std::vector<std::string> order;
