@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages liteipc needs to build, test and benchmark, if any is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config make git
+  clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libclang-rt-14-dev            # libFuzzer, ASan, UBSan for the fuzz target
+  libprotobuf-dev protobuf-compiler   # marshalling benchmark peer
+  iceoryx libiceoryx-posh-dev libiceoryx-hoofs-dev   # round-trip benchmark peer
+  iproute2 procps util-linux
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps: missing packages: ${missing[*]}; run as root (sudo $0)" >&2
+  exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
