@@ -1,0 +1,130 @@
+#include "loader_status.h"
+
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+#include "liteipc_abi.h"
+
+namespace liteipc::cli {
+
+namespace {
+
+using nlohmann::json;
+
+// Field readers: no exceptions; `where` names the enclosing object in error messages.
+Result<const json*> member(const json& object, const char* key, std::string_view where) {
+    auto it = object.find(key);
+    if (it == object.end())
+        return fail(Errc::malformed, "loader status: " + std::string(where) + " has no \"" + key + "\"");
+    return &*it;
+}
+
+template <typename T>
+Result<T> read_unsigned(const json& object, const char* key, std::string_view where) {
+    auto field = member(object, key, where);
+    if (!field) return std::unexpected(field.error());
+    const json& value = **field;
+    if (!value.is_number_unsigned() ||
+        value.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<T>::max()))
+        return fail(Errc::malformed,
+                    "loader status: " + std::string(where) + "." + key + " is not an unsigned integer in range");
+    return static_cast<T>(value.get<uint64_t>());
+}
+
+Result<std::string> read_string(const json& object, const char* key, std::string_view where) {
+    auto field = member(object, key, where);
+    if (!field) return std::unexpected(field.error());
+    if (!(*field)->is_string())
+        return fail(Errc::malformed, "loader status: " + std::string(where) + "." + key + " is not a string");
+    return (*field)->get<std::string>();
+}
+
+Result<const json*> read_array(const json& object, const char* key, std::string_view where) {
+    auto field = member(object, key, where);
+    if (!field) return std::unexpected(field.error());
+    if (!(*field)->is_array())
+        return fail(Errc::malformed, "loader status: " + std::string(where) + "." + key + " is not an array");
+    return *field;
+}
+
+// Assigns a field or returns its error from the enclosing function.
+#define LITEIPC_READ(target, expr)                        \
+    do {                                                  \
+        auto value_ = (expr);                             \
+        if (!value_) return std::unexpected(value_.error()); \
+        target = std::move(*value_);                      \
+    } while (0)
+
+Result<ProcessRecord> parse_process(const json& entry, const std::string& where) {
+    if (!entry.is_object()) return fail(Errc::malformed, "loader status: " + where + " is not an object");
+    ProcessRecord p;
+    LITEIPC_READ(p.slot, read_unsigned<uint32_t>(entry, "slot", where));
+    LITEIPC_READ(p.pid, read_unsigned<uint32_t>(entry, "pid", where));
+    LITEIPC_READ(p.uid, read_unsigned<uint32_t>(entry, "uid", where));
+    LITEIPC_READ(p.generation, read_unsigned<uint64_t>(entry, "generation", where));
+    LITEIPC_READ(p.state, read_string(entry, "state", where));
+    return p;
+}
+
+Result<ServiceRecord> parse_service(const json& entry, const std::string& where) {
+    if (!entry.is_object()) return fail(Errc::malformed, "loader status: " + where + " is not an object");
+    ServiceRecord s;
+    LITEIPC_READ(s.handle, read_unsigned<uint32_t>(entry, "handle", where));
+    LITEIPC_READ(s.name, read_string(entry, "name", where));
+    LITEIPC_READ(s.pid, read_unsigned<uint32_t>(entry, "pid", where));
+    LITEIPC_READ(s.policy, read_unsigned<uint32_t>(entry, "policy", where));
+    LITEIPC_READ(s.connects, read_unsigned<uint64_t>(entry, "connects", where));
+    LITEIPC_READ(s.denied, read_unsigned<uint64_t>(entry, "denied", where));
+    return s;
+}
+
+}  // namespace
+
+Result<LoaderStatus> parse_loader_status(std::string_view text) {
+    // allow_exceptions = false: a syntax error yields a "discarded" value instead of throwing.
+    const json doc = json::parse(text.begin(), text.end(), nullptr, false);
+    if (doc.is_discarded()) return fail(Errc::malformed, "loader status is not valid JSON");
+    if (!doc.is_object()) return fail(Errc::malformed, "loader status is not a JSON object");
+
+    LoaderStatus status;
+    const std::string top = "document";
+    LITEIPC_READ(status.loader_pid, read_unsigned<uint32_t>(doc, "loader_pid", top));
+    LITEIPC_READ(status.pin_root, read_string(doc, "pin_root", top));
+    LITEIPC_READ(status.socket, read_string(doc, "socket", top));
+    LITEIPC_READ(status.processes_alive, read_unsigned<uint64_t>(doc, "processes_alive", top));
+    LITEIPC_READ(status.processes_dead, read_unsigned<uint64_t>(doc, "processes_dead", top));
+    LITEIPC_READ(status.deaths_seen, read_unsigned<uint64_t>(doc, "deaths_seen", top));
+    LITEIPC_READ(status.records_lost, read_unsigned<uint64_t>(doc, "records_lost", top));
+
+    const json* processes = nullptr;
+    LITEIPC_READ(processes, read_array(doc, "processes", top));
+    for (std::size_t i = 0; i < processes->size(); ++i) {
+        auto p = parse_process((*processes)[i], "processes[" + std::to_string(i) + "]");
+        if (!p) return std::unexpected(p.error());
+        status.processes.push_back(std::move(*p));
+    }
+    const json* services = nullptr;
+    LITEIPC_READ(services, read_array(doc, "services", top));
+    for (std::size_t i = 0; i < services->size(); ++i) {
+        auto s = parse_service((*services)[i], "services[" + std::to_string(i) + "]");
+        if (!s) return std::unexpected(s.error());
+        status.services.push_back(std::move(*s));
+    }
+    return status;
+}
+
+#undef LITEIPC_READ
+
+std::string policy_name(uint32_t policy) {
+    switch (policy) {
+        case LITEIPC_POLICY_SAME_UID: return "same-uid";
+        case LITEIPC_POLICY_ANYONE: return "anyone";
+        case LITEIPC_POLICY_UID_LIST: return "uid-list";
+        case LITEIPC_POLICY_UID_RANGE: return "uid-range";
+        case LITEIPC_POLICY_PIDS: return "pids";
+    }
+    return "policy " + std::to_string(policy);
+}
+
+}  // namespace liteipc::cli

@@ -1,0 +1,49 @@
+// The loader's status document (Context::loader_status), parsed into typed records.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "liteipc/error.h"
+
+namespace liteipc::cli {
+
+struct ProcessRecord {
+    uint32_t slot = 0;
+    uint32_t pid = 0;
+    uint32_t uid = 0;
+    uint64_t generation = 0;
+    std::string state;  // "alive" or "dead"
+};
+
+struct ServiceRecord {
+    uint32_t handle = 0;
+    std::string name;
+    uint32_t pid = 0;  // owner
+    uint32_t policy = 0;  // enum liteipc_policy
+    uint64_t connects = 0;
+    uint64_t denied = 0;
+};
+
+struct LoaderStatus {
+    uint32_t loader_pid = 0;
+    std::string pin_root;
+    std::string socket;
+    uint64_t processes_alive = 0;
+    uint64_t processes_dead = 0;
+    uint64_t deaths_seen = 0;
+    uint64_t records_lost = 0;
+    std::vector<ProcessRecord> processes;
+    std::vector<ServiceRecord> services;
+};
+
+// Every field is checked for presence and type; a missing or mistyped one is Errc::malformed
+// naming the field, so a loader/CLI version skew is reported rather than shown as zeros.
+Result<LoaderStatus> parse_loader_status(std::string_view json);
+
+// "same-uid", "anyone", "uid-list", "uid-range", "pids", or "policy N" for an unknown value.
+std::string policy_name(uint32_t policy);
+
+}  // namespace liteipc::cli
