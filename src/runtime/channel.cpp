@@ -51,6 +51,35 @@ Result<std::span<const std::byte>> payload_of(const MessageDescriptor& descripto
                                      std::to_string(descriptor.payload_length));
 }
 
+constexpr std::size_t kDescriptorHeaderSize = offsetof(MessageDescriptor, inline_payload);
+
+// Into shared memory: the header and the inline bytes in use, no more (fewer cache lines to cross).
+// The rest of the slot holds only older payloads of this same connection.
+void publish_descriptor(MessageDescriptor& shared, const MessageDescriptor& local) noexcept {
+    std::size_t used = kDescriptorHeaderSize;
+    if (static_cast<PayloadKind>(local.payload_kind) == PayloadKind::inline_bytes) {
+        used += std::min<uint64_t>(local.payload_length, kInlinePayloadCapacity);
+    }
+    std::memcpy(&shared, &local, used);
+}
+
+// Out of shared memory, once: the header, then as many inline bytes as the private header claims
+// (capped; payload_of() rejects an oversized length). Bytes past that stay uninitialized and unread.
+void fetch_descriptor(MessageDescriptor& local, const MessageDescriptor& shared) noexcept {
+    std::memcpy(&local, &shared, kDescriptorHeaderSize);
+    if (static_cast<PayloadKind>(local.payload_kind) == PayloadKind::inline_bytes) {
+        std::memcpy(local.inline_payload, shared.inline_payload,
+                    std::min<uint64_t>(local.payload_length, kInlinePayloadCapacity));
+    }
+}
+
+// A descriptor with a zeroed header; the inline bytes are written only as far as they are used.
+MessageDescriptor fresh_descriptor() noexcept {
+    MessageDescriptor descriptor;
+    std::memset(&descriptor, 0, kDescriptorHeaderSize);
+    return descriptor;
+}
+
 Result<UniqueFd> duplicate(int fd) {
     UniqueFd copy{::fcntl(fd, F_DUPFD_CLOEXEC, 0)};
     if (!copy) return fail_errno("dup of fd " + std::to_string(fd));
@@ -306,8 +335,10 @@ struct ClientState {
     bool dead() const noexcept { return dead_word.load(std::memory_order_acquire) != 0; }
 
     Result<uint32_t> claim_slot(Deadline deadline);
-    // The service is done with the slot and we hold no view into its reply: hand it back.
-    void release_slot(uint32_t slot) noexcept;
+    // The service is done with the slot and we hold no view into its reply: hand it back. Storing FREE
+    // tells the service it may reuse the slot's reply block; with no block (an inline reply) the state
+    // is left at REPLY, sparing a cache-line round trip per call.
+    void release_slot(uint32_t slot, bool announce_free = true) noexcept;
     // A oneway or abandoned call: reclaim the slot once the service has answered it.
     void await_service(uint32_t slot);
     void reclaim_answered_locked() noexcept;
@@ -359,8 +390,8 @@ void ClientState::free_request_block(uint32_t slot) noexcept {
     if (block != kNoBlock) (void)request_allocator.free(block);
 }
 
-void ClientState::release_slot(uint32_t slot) noexcept {
-    control.slot(slot).state.store(slot_state::kFree, std::memory_order_release);
+void ClientState::release_slot(uint32_t slot, bool announce_free) noexcept {
+    if (announce_free) control.slot(slot).state.store(slot_state::kFree, std::memory_order_release);
     {
         std::lock_guard lock(mutex);
         free_slots.push_back(slot);
@@ -394,19 +425,11 @@ enum class WaitOutcome { reply, timed_out, dead };
 
 WaitOutcome wait_for_reply(ClientState& state, CallSlot& slot, Deadline deadline) {
     auto& word = slot.state;
-    if (state.options.spin.count() > 0) {
-        const Deadline spin_end = Deadline::after(state.options.spin).min(deadline);
-        for (uint32_t i = 1;; ++i) {
-            if ((word.load(std::memory_order_acquire) & slot_state::kMask) == slot_state::kReply) {
-                return WaitOutcome::reply;
-            }
-            if ((i & 63) == 0) {
-                if (state.dead()) return WaitOutcome::dead;
-                if (spin_end.expired()) break;
-            }
-            cpu_relax();
-        }
-    }
+    const bool replied = spin_until(
+        state.options.spin, deadline,
+        [&] { return (word.load(std::memory_order_acquire) & slot_state::kMask) == slot_state::kReply; },
+        [&] { return state.dead(); });
+    if (replied) return WaitOutcome::reply;
     for (;;) {
         uint32_t value = word.load(std::memory_order_acquire);
         if ((value & slot_state::kMask) == slot_state::kReply) return WaitOutcome::reply;
@@ -536,7 +559,7 @@ Result<Reply> ChannelClient::call(uint32_t code, std::span<const std::byte> payl
         std::memcpy(buffer->data_, payload.data(), payload.size());
         return call_in_place(code, std::move(*buffer), options);
     }
-    MessageDescriptor request{};
+    MessageDescriptor request = fresh_descriptor();
     request.code = code;
     request.payload_kind = static_cast<uint32_t>(payload.empty() ? PayloadKind::none : PayloadKind::inline_bytes);
     request.payload_length = payload.size();
@@ -551,7 +574,7 @@ Result<Reply> ChannelClient::call_in_place(uint32_t code, PayloadBuffer payload,
     if (payload.state_ != state_ || payload.data_ == nullptr) {
         return fail(Errc::invalid_argument, "payload buffer is empty or belongs to another connection");
     }
-    MessageDescriptor request{};
+    MessageDescriptor request = fresh_descriptor();
     request.code = code;
     request.payload_kind = static_cast<uint32_t>(PayloadKind::pool);
     request.payload_length = payload.length_;
@@ -573,7 +596,7 @@ Result<Reply> ChannelClient::submit(uint32_t slot_index, MessageDescriptor& requ
     request.flags = options.flags;
     request.sender_tid = current_tid();
     request.call_sequence = sequence;
-    std::memcpy(&slot.request, &request, sizeof request);
+    publish_descriptor(slot.request, request);
     slot.state.store(slot_state::kRequest, std::memory_order_release);
 
     if (auto pushed = state.control.push(slot_index, options.deadline); !pushed) {
@@ -603,7 +626,7 @@ Result<Reply> ChannelClient::submit(uint32_t slot_index, MessageDescriptor& requ
     }
 
     MessageDescriptor reply;
-    std::memcpy(&reply, &slot.reply, sizeof reply);  // one fetch, then validate the private copy
+    fetch_descriptor(reply, slot.reply);  // one fetch, then validate the private copy
     state.free_request_block(slot_index);
 
     auto reject = [&](std::string problem) -> Result<Reply> {
@@ -632,7 +655,7 @@ Result<Reply> ChannelClient::submit(uint32_t slot_index, MessageDescriptor& requ
         result.pool_payload_ = payload->data();
     } else {
         std::memcpy(result.inline_payload_, payload->data(), payload->size());
-        state.release_slot(slot_index);
+        state.release_slot(slot_index, false);
     }
     return result;
 }
@@ -677,7 +700,9 @@ ChannelServer::ChannelServer(Mapping ctrl, Mapping request_pool, Mapping reply_p
     : ctrl_(std::move(ctrl)), request_pool_(std::move(request_pool)), reply_pool_(std::move(reply_pool)),
       control_(control), reply_allocator_(reply_pool_.size()),
       slot_busy_(std::make_unique<std::atomic<bool>[]>(control.slot_count())),
-      reply_block_of_slot_(control.slot_count(), kNoBlock) {}
+      reply_block_of_slot_(std::make_unique<std::atomic<uint64_t>[]>(control.slot_count())) {
+    for (uint32_t slot = 0; slot < control.slot_count(); ++slot) reply_block_of_slot_[slot].store(kNoBlock);
+}
 
 ChannelServer::~ChannelServer() = default;
 
@@ -725,16 +750,18 @@ Result<PoolBlock> ChannelServer::allocate_reply_block(uint64_t size) {
 }
 
 void ChannelServer::reclaim_released_replies() {
-    std::lock_guard lock(reply_blocks_mutex_);
     for (uint32_t slot = 0; slot < control_.slot_count(); ++slot) {
-        uint64_t& block = reply_block_of_slot_[slot];
-        if (block == kNoBlock || slot_busy_[slot].load(std::memory_order_acquire)) continue;
+        auto& block = reply_block_of_slot_[slot];
+        if (block.load(std::memory_order_acquire) == kNoBlock || slot_busy_[slot].load(std::memory_order_acquire)) {
+            continue;
+        }
         // FREE means the client released the reply. (A new REQUEST also means it, but serve() frees the
         // block itself then; freeing on REQUEST here would race with a reply about to be published.)
         const uint32_t state = control_.slot(slot).state.load(std::memory_order_acquire) & slot_state::kMask;
-        if (state == slot_state::kFree) {
-            (void)reply_allocator_.free(block);
-            block = kNoBlock;
+        if (state != slot_state::kFree) continue;
+        // exchange: serve() may be taking the same block at the same moment; exactly one of us frees it.
+        if (const uint64_t offset = block.exchange(kNoBlock, std::memory_order_acq_rel); offset != kNoBlock) {
+            (void)reply_allocator_.free(offset);
         }
     }
 }
@@ -755,18 +782,17 @@ void ChannelServer::serve(uint32_t slot_index, const Handler& handler) {
         slot_busy_[slot_index].store(false, std::memory_order_release);
         return;
     }
-    {
-        // A new request on the slot means the client is done with the previous reply.
-        std::lock_guard lock(reply_blocks_mutex_);
-        if (uint64_t& block = reply_block_of_slot_[slot_index]; block != kNoBlock) {
-            (void)reply_allocator_.free(block);
-            block = kNoBlock;
+    // A new request on the slot means the client is done with the previous reply.
+    if (reply_block_of_slot_[slot_index].load(std::memory_order_relaxed) != kNoBlock) {
+        if (const uint64_t offset = reply_block_of_slot_[slot_index].exchange(kNoBlock, std::memory_order_acq_rel);
+            offset != kNoBlock) {
+            (void)reply_allocator_.free(offset);
         }
     }
 
     MessageDescriptor request;
-    std::memcpy(&request, &slot.request, sizeof request);  // one fetch, then validate the private copy
-    MessageDescriptor reply{};
+    fetch_descriptor(request, slot.request);  // one fetch, then validate the private copy
+    MessageDescriptor reply = fresh_descriptor();
     reply.code = request.code;
     reply.sender_tid = current_tid();
     reply.call_sequence = request.call_sequence;
@@ -790,13 +816,10 @@ void ChannelServer::serve(uint32_t slot_index, const Handler& handler) {
             writer.drop_block();
             reply.status = -EFAULT;
         }
-        if (writer.has_block_) {
-            std::lock_guard lock(reply_blocks_mutex_);
-            reply_block_of_slot_[slot_index] = writer.block_.offset;
-        }
+        if (writer.has_block_) reply_block_of_slot_[slot_index].store(writer.block_.offset, std::memory_order_release);
     }
 
-    std::memcpy(&slot.reply, &reply, sizeof reply);
+    publish_descriptor(slot.reply, reply);
     // Not busy before REPLY is visible: the client may reuse the slot the moment it sees REPLY.
     slot_busy_[slot_index].store(false, std::memory_order_release);
     const uint32_t previous = slot.state.exchange(slot_state::kReply, std::memory_order_seq_cst);
@@ -916,16 +939,7 @@ void Dispatcher::worker_main() {
                    generation_.load(std::memory_order_acquire) != seen_generation;
         };
 
-        if (options_.spin.count() > 0) {
-            const Deadline spin_end = Deadline::after(options_.spin);
-            bool found = false;
-            for (uint32_t i = 1; !found; ++i) {
-                found = any_pending();
-                if ((i & 15) == 0 && (spin_end.expired() || interrupted())) break;
-                cpu_relax();
-            }
-            if (found) continue;
-        }
+        if (spin_until(options_.spin, Deadline::forever(), any_pending, interrupted)) continue;
 
         // Sleep on every doorbell plus the wake word. Announce ourselves first, then re-check the rings:
         // a client that pushes after our re-check sees sleeping_workers > 0 and rings.

@@ -284,8 +284,7 @@ private:
     ControlView control_;
     PoolAllocator reply_allocator_;
     std::unique_ptr<std::atomic<bool>[]> slot_busy_;   // a worker is serving the slot
-    std::mutex reply_blocks_mutex_;
-    std::vector<uint64_t> reply_block_of_slot_;       // kNoBlock or the offset of its last reply block
+    std::unique_ptr<std::atomic<uint64_t>[]> reply_block_of_slot_;  // offset of its last reply block, or none
     std::atomic<bool> dead_{false};
     std::mutex wake_mutex_;
     std::atomic<uint32_t>* dispatcher_wake_ = nullptr;

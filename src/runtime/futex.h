@@ -108,4 +108,26 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
+// Poll `ready()` for about `budget` (and never past `deadline`), before a caller falls back to sleeping.
+// The clock is read only every 64 polls, the first time after the first 64: on a VM a clock read costs
+// as much as a few polls and would delay the pickup of what we wait for. `give_up()` is checked with
+// the clock. Returns true as soon as ready() does.
+template <typename Ready, typename GiveUp>
+bool spin_until(std::chrono::nanoseconds budget, Deadline deadline, Ready&& ready, GiveUp&& give_up) {
+    if (budget.count() <= 0) return false;
+    Deadline spin_end = Deadline::forever();
+    for (uint32_t polls = 1;; ++polls) {
+        if (ready()) return true;
+        if ((polls & 63) == 0) {
+            if (give_up()) return false;
+            if (spin_end.is_forever()) {
+                spin_end = Deadline::after(budget).min(deadline);
+            } else if (spin_end.expired()) {
+                return false;
+            }
+        }
+        cpu_relax();
+    }
+}
+
 }  // namespace liteipc::detail

@@ -3,7 +3,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdarg>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -32,6 +34,28 @@ const char* level_name(LogLevel level) noexcept {
     return "?";
 }
 
+// A peer scribbling over shared memory can provoke a warning per message: at most kLinesPerSecond
+// lines per second per process, and the count of the ones dropped on the next line that gets through.
+constexpr uint32_t kLinesPerSecond = 20;
+std::atomic<int64_t> current_second{0};
+std::atomic<uint32_t> lines_this_second{0};
+std::atomic<uint64_t> suppressed_lines{0};
+
+bool admit_line(uint64_t& suppressed_before) noexcept {
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+    int64_t second = current_second.load(std::memory_order_relaxed);
+    if (now.tv_sec != second && current_second.compare_exchange_strong(second, now.tv_sec)) {
+        lines_this_second.store(0, std::memory_order_relaxed);
+    }
+    if (lines_this_second.fetch_add(1, std::memory_order_relaxed) >= kLinesPerSecond) {
+        suppressed_lines.fetch_add(1, std::memory_order_relaxed);
+        return false;
+    }
+    suppressed_before = suppressed_lines.exchange(0, std::memory_order_relaxed);
+    return true;
+}
+
 }  // namespace
 
 bool log_enabled(LogLevel level) noexcept {
@@ -41,10 +65,16 @@ bool log_enabled(LogLevel level) noexcept {
 
 void log_write(LogLevel level, const char* file, int line, const char* format, ...) noexcept {
     // One write per line so lines from concurrent threads and processes do not interleave.
+    uint64_t suppressed = 0;
+    if (!admit_line(suppressed)) return;
     char buffer[1024];
     const char* base = std::strrchr(file, '/');
-    int used = std::snprintf(buffer, sizeof buffer, "liteipc[%d] %s %s:%d: ", static_cast<int>(getpid()),
-                             level_name(level), base ? base + 1 : file, line);
+    int used = suppressed == 0
+                   ? std::snprintf(buffer, sizeof buffer, "liteipc[%d] %s %s:%d: ", static_cast<int>(getpid()),
+                                   level_name(level), base ? base + 1 : file, line)
+                   : std::snprintf(buffer, sizeof buffer, "liteipc[%d] (%llu lines suppressed) %s %s:%d: ",
+                                   static_cast<int>(getpid()), static_cast<unsigned long long>(suppressed),
+                                   level_name(level), base ? base + 1 : file, line);
     if (used < 0) return;
     if (static_cast<std::size_t>(used) < sizeof buffer) {
         va_list args;

@@ -1,5 +1,6 @@
 // Minimal leveled logging to stderr: LITEIPC_LOG(warn, "slot %u: bad length %llu", slot, len).
-// The threshold comes from LITEIPC_LOG_LEVEL (debug, info, warn, error, off; default warn).
+// The threshold comes from LITEIPC_LOG_LEVEL (debug, info, warn, error, off; default warn). Lines are
+// rate-limited per process, since a hostile peer can provoke a warning per message.
 #pragma once
 
 namespace liteipc::detail {
