@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Installs liteipc into a temporary prefix and uses it the way a user's project would:
+# CMake find_package(liteipc), pkg-config, the installed CLI and, as root, the installed loader.
+#
+#   scripts/install-test.sh [BUILD_DIR]     (default: build-install in the source tree)
+#
+# Environment: JOBS (default 2); LITEIPC_REQUIRE_SYSTEM=1 turns the skip of the loader checks
+# (not root, no bpffs) into a failure, for CI.
+set -uo pipefail
+
+src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${1:-$src/build-install}
+jobs=${JOBS:-2}
+work=$(mktemp -d /tmp/liteipc-install-test.XXXXXX)
+prefix=$work/prefix
+passed=0
+failed=0
+loader_pid=
+pin_root=
+
+cleanup() {
+    if [[ -n $loader_pid ]]; then
+        kill "$loader_pid" 2>/dev/null && wait "$loader_pid" 2>/dev/null
+        "$prefix/sbin/liteipc-loader" --unload --pin-root "$pin_root" >/dev/null 2>&1
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+pass() { echo "  ok    $1"; passed=$((passed + 1)); }
+failure() { echo "  FAIL  $1"; failed=$((failed + 1)); [[ -n ${2:-} && -f $2 ]] && sed 's/^/        /' "$2" | tail -20; }
+# check NAME COMMAND...: runs the command, output in $work/last.log
+check() {
+    local name=$1; shift
+    if "$@" >"$work/last.log" 2>&1; then pass "$name"; else failure "$name" "$work/last.log"; fi
+}
+finish() {
+    echo "install-test: $passed passed, $failed failed"
+    [[ $failed -eq 0 ]]
+    exit
+}
+
+echo "install-test: build $build, prefix $prefix"
+if ! cmake -S "$src" -B "$build" -DLITEIPC_BUILD_TESTS=OFF -DLITEIPC_BUILD_BENCH=OFF >"$work/configure.log" 2>&1 ||
+   ! cmake --build "$build" -j"$jobs" >"$work/build.log" 2>&1; then
+    failure "configure and build liteipc" "$work/build.log"
+    [[ -s $work/build.log ]] || failure "configure log" "$work/configure.log"
+    finish
+fi
+pass "configure and build liteipc"
+
+check "cmake --install --prefix" cmake --install "$build" --prefix "$prefix"
+
+# What a package must contain.
+installed_files() {
+    local f missing=0
+    for f in lib/libliteipc.so lib/libliteipc.so.0 include/liteipc/context.h include/liteipc/error.h \
+             lib/pkgconfig/liteipc.pc lib/cmake/liteipc/liteipcConfig.cmake \
+             lib/cmake/liteipc/liteipcConfigVersion.cmake lib/cmake/liteipc/liteipcTargets.cmake \
+             lib/systemd/system/liteipc-loader.service bin/liteipc sbin/liteipc-loader; do
+        [[ -e $prefix/$f ]] || { echo "missing $f"; missing=1; }
+    done
+    return $missing
+}
+check "installed files" installed_files
+check "library SONAME is libliteipc.so.0" \
+    bash -c "readelf -d '$prefix/lib/libliteipc.so' | grep -q 'Library soname: \[libliteipc.so.0\]'"
+check "systemd unit runs the loader in the foreground" \
+    bash -c "grep -Eq '^ExecStart=/.*/liteipc-loader --foreground$' '$prefix/lib/systemd/system/liteipc-loader.service' &&
+             grep -q '^Type=simple$' '$prefix/lib/systemd/system/liteipc-loader.service' &&
+             grep -q '^Restart=on-failure$' '$prefix/lib/systemd/system/liteipc-loader.service'"
+
+# A socket that no loader serves: the consumer must get the named loader_unavailable error.
+no_socket=$work/no-loader.sock
+consumer_src=$src/tests/install/consumer
+
+# Consumer 1: CMake find_package(liteipc) + liteipc::liteipc, nothing but the prefix to go on.
+check "consumer configures with find_package(liteipc)" \
+    cmake -S "$consumer_src" -B "$work/consumer-cmake" -DCMAKE_PREFIX_PATH="$prefix" \
+          -DCMAKE_FIND_PACKAGE_NO_PACKAGE_REGISTRY=ON -DCMAKE_BUILD_TYPE=Release
+check "consumer builds against liteipc::liteipc" cmake --build "$work/consumer-cmake"
+run_without_loader() {
+    local out
+    out=$("$1" "$no_socket" "$work/no-pins") || { echo "$out"; return 1; }
+    echo "$out"
+    [[ $out == *"loader unavailable"*"$no_socket"* ]]
+}
+check "find_package consumer reports loader unavailable" run_without_loader "$work/consumer-cmake/consumer"
+grep -h '^consumer:' "$work/last.log" | sed 's/^/        /'
+
+# Consumer 2: the same source, compiled with what pkg-config says.
+pc_build() {
+    local flags
+    flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs liteipc) || return 1
+    echo "pkg-config: $flags"
+    # shellcheck disable=SC2086 # flags are words
+    g++ -std=c++23 -Wall -Wextra -o "$work/consumer-pc" "$consumer_src/main.cpp" $flags -Wl,-rpath,"$prefix/lib"
+}
+check "consumer builds with pkg-config --cflags --libs liteipc" pc_build
+check "pkg-config consumer reports loader unavailable" run_without_loader "$work/consumer-pc"
+
+# The installed CLI: a clear error and a non-zero exit when no loader runs.
+cli_without_loader() {
+    local out rc
+    out=$("$prefix/bin/liteipc" status --socket "$no_socket" 2>&1); rc=$?
+    echo "$out (exit $rc)"
+    [[ $rc -ne 0 && $out == *"loader unavailable"*"$no_socket"*"liteipc-loader"* ]]
+}
+check "installed liteipc CLI fails clearly without a loader" cli_without_loader
+
+# As root with bpffs: the installed loader, and both the consumer and the CLI talking to it.
+skip_reason=
+[[ $(id -u) -eq 0 ]] || skip_reason="not root"
+[[ -z $skip_reason && ! -d /sys/fs/bpf ]] && skip_reason="no bpffs at /sys/fs/bpf"
+if [[ -n $skip_reason ]]; then
+    if [[ ${LITEIPC_REQUIRE_SYSTEM:-0} == 1 ]]; then failure "loader checks skipped: $skip_reason"
+    else echo "  skip  loader checks: $skip_reason"; fi
+    finish
+fi
+
+pin_root=/sys/fs/bpf/liteipc-install-test-$$
+socket=$work/loader.sock
+"$prefix/sbin/liteipc-loader" --foreground --pin-root "$pin_root" --socket "$socket" >"$work/loader.log" 2>&1 &
+loader_pid=$!
+for _ in $(seq 50); do [[ -S $socket ]] && break; kill -0 "$loader_pid" 2>/dev/null || break; sleep 0.1; done
+if [[ -S $socket ]]; then pass "installed loader starts"; else failure "installed loader starts" "$work/loader.log"; finish; fi
+
+consumer_with_loader() {
+    local out
+    out=$("$1" "$socket" "$pin_root") || { echo "$out"; return 1; }
+    echo "$out"
+    [[ $out == "consumer: context open"* ]]
+}
+check "find_package consumer opens a context" consumer_with_loader "$work/consumer-cmake/consumer"
+check "pkg-config consumer opens a context" consumer_with_loader "$work/consumer-pc"
+check "installed liteipc status" \
+    bash -c "'$prefix/bin/liteipc' status --socket '$socket' --pin-root '$pin_root' | grep -q '^loader *pid $loader_pid'"
+check "installed liteipc list --json" \
+    bash -c "'$prefix/bin/liteipc' list --json --socket '$socket' --pin-root '$pin_root' | grep -q '^\['"
+finish
