@@ -209,8 +209,9 @@ void Daemon::serve_client(int fd) {
     } else if (request.op != ControlOp::hello && request.op != ControlOp::list &&
                request.op != ControlOp::status && request.op != ControlOp::lookup && !client.registered) {
         reply = refuse(EPERM, "pid " + std::to_string(client.pid) + " is not registered: send hello first");
+    } else if (strnlen(request.name, sizeof request.name) == sizeof request.name) {
+        reply = refuse(EINVAL, "service name longer than 255 bytes");
     } else {
-        request.name[sizeof request.name - 1] = '\0';
         switch (request.op) {
             case ControlOp::hello: reply = hello(client, fds); break;
             case ControlOp::register_service: reply = register_service(client, request); break;

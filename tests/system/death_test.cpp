@@ -119,8 +119,11 @@ private:
             }
             case Ending::leader_exits_first: {
                 // The main thread leaves (the exit syscall ends one thread, no unwinding); the
-                // process lives on in its worker until that returns.
-                std::thread([] { std::this_thread::sleep_for(100ms); }).detach();
+                // process lives on in its other threads until a worker ends it.
+                std::thread([] {
+                    std::this_thread::sleep_for(100ms);
+                    ::_exit(5);
+                }).detach();
                 ::syscall(SYS_exit, 0);
             }
         }

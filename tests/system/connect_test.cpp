@@ -1,0 +1,269 @@
+// The kernel-checked connect: the connect program stamps the caller's identity from BPF helpers,
+// enforces the service's policy, and delivers a connect record to the owner's inbox. A denied
+// client is refused and the service never hears of it; a forged context changes nothing.
+#include <bpf/bpf.h>
+#include <grp.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <vector>
+
+#include "context_impl.h"
+#include "loader_fixture.h"
+
+namespace liteipc::testing {
+namespace {
+
+using namespace std::chrono_literals;
+constexpr uid_t kNobody = 65534;
+
+struct ConnectOutcome {
+    int32_t result = 1;
+    pid_t pid = 0;
+};
+
+// The context as a client sends it, with room for whatever a hostile client adds.
+struct ForgedConnectCtl {
+    liteipc_connect_ctl ctl;
+    uint32_t claimed_pid, claimed_uid, claimed_gid, pad;
+};
+
+// Runs the connect program from a registered child process running as `uid`.
+ConnectOutcome connect_from_child(const ContextOptions& options, uint32_t handle, uid_t uid, bool forge,
+                                  bool register_it = true) {
+    int report[2];
+    if (::pipe(report) != 0) return {};
+    std::fflush(nullptr);
+    pid_t child = ::fork();
+    if (child == 0) {
+        ConnectOutcome out{-1000, ::getpid()};
+        if (uid != 0) {
+            group* g = ::getgrnam("liteipc");
+            gid_t gid = g ? g->gr_gid : kNobody;
+            if (::setgroups(1, &gid) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) ::_exit(1);
+        }
+        std::optional<Context> context;
+        int prog = -1;
+        if (register_it) {
+            auto opened = Context::open(options);
+            if (!opened) ::_exit(2);
+            context.emplace(std::move(*opened));
+            prog = context->impl().connect_prog;
+        } else {
+            prog = bpf_obj_get((options.pin_root + "/connect").c_str());
+        }
+        ForgedConnectCtl forged{};
+        forged.ctl.handle = handle;
+        if (forge) {
+            forged.ctl.result = 0;
+            forged.ctl.conn_id = 42;
+            forged.ctl.service_slot = 7;
+            forged.claimed_pid = 1;
+            forged.claimed_uid = 0;
+            forged.claimed_gid = 0;
+        }
+        LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &forged,
+                    .ctx_size_in = forge ? sizeof forged : sizeof forged.ctl);
+        if (bpf_prog_test_run_opts(prog, &opts) == 0) out.result = forged.ctl.result;
+        ssize_t ignored = ::write(report[1], &out, sizeof out);
+        (void)ignored;
+        ::_exit(0);
+    }
+    ::close(report[1]);
+    ConnectOutcome out;
+    if (::read(report[0], &out, sizeof out) != sizeof out) out.result = -9999;
+    ::close(report[0]);
+    ::waitpid(child, nullptr, 0);
+    return out;
+}
+
+class ConnectTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        LITEIPC_REQUIRE_SYSTEM();
+        if (!::getgrnam("liteipc")) {
+            if (bpf_required()) FAIL() << "group liteipc missing (scripts/setup-env.sh creates it)";
+            GTEST_SKIP() << "group liteipc missing";
+        }
+        ASSERT_TRUE(loader_.start());
+        auto context = Context::open(loader_.options());
+        ASSERT_TRUE(context) << context.error().describe();
+        service_.emplace(std::move(*context));
+        service_->impl().set_connect_listener([this](const liteipc_connect_record& r) {
+            std::lock_guard lock(mutex_);
+            records_.push_back(r);
+            changed_.notify_all();
+        });
+    }
+
+    uint32_t register_service(const char* name, uint32_t policy, uint32_t uid_min = 0, uint32_t uid_max = 0) {
+        detail::ControlRequest request{};
+        request.op = detail::ControlOp::register_service;
+        std::snprintf(request.name, sizeof request.name, "%s", name);
+        request.policy = policy;
+        request.uid_min = uid_min;
+        request.uid_max = uid_max;
+        auto response = service_->impl().control(request);
+        EXPECT_TRUE(response) << (response ? "" : response.error().describe());
+        return response ? response->reply.handle : 0;
+    }
+
+    Result<> grant(detail::ControlOp op, uint32_t handle, uint32_t id) {
+        detail::ControlRequest request{};
+        request.op = op;
+        request.handle = handle;
+        request.id = id;
+        auto response = service_->impl().control(request);
+        if (!response) return std::unexpected(response.error());
+        return {};
+    }
+
+    std::vector<liteipc_connect_record> records_after(std::chrono::milliseconds wait, std::size_t expected) {
+        std::unique_lock lock(mutex_);
+        changed_.wait_for(lock, wait, [&] { return records_.size() >= expected; });
+        return records_;
+    }
+
+    Loader loader_{"connect"};
+    std::optional<Context> service_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::vector<liteipc_connect_record> records_;
+};
+
+TEST_F(ConnectTest, SameUidClientConnectsWithKernelStampedIdentity) {
+    uint32_t handle = register_service("demo.same_uid", LITEIPC_POLICY_SAME_UID);
+    ConnectOutcome out = connect_from_child(loader_.options(), handle, 0, /*forge=*/false);
+    ASSERT_EQ(out.result, 0);
+    auto records = records_after(2s, 1);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].kind, static_cast<uint32_t>(LITEIPC_REC_CONNECT));
+    EXPECT_EQ(records[0].handle, handle);
+    EXPECT_EQ(records[0].client_pid, static_cast<uint32_t>(out.pid));
+    EXPECT_EQ(records[0].client_tid, static_cast<uint32_t>(out.pid));
+    EXPECT_EQ(records[0].client_uid, 0u);
+    EXPECT_NE(records[0].conn_id, 0u);
+}
+
+TEST_F(ConnectTest, OtherUidIsDeniedAndTheServiceNeverSeesIt) {
+    uint32_t handle = register_service("demo.private", LITEIPC_POLICY_SAME_UID);
+    ConnectOutcome out = connect_from_child(loader_.options(), handle, kNobody, false);
+    EXPECT_EQ(out.result, -EPERM);
+    EXPECT_TRUE(records_after(300ms, 1).empty());
+    auto status = service_->loader_status();
+    ASSERT_TRUE(status);
+    EXPECT_NE(status->find("\"denied\":1"), std::string::npos) << *status;
+}
+
+TEST_F(ConnectTest, PoliciesAdmitWhomTheySay) {
+    uint32_t anyone = register_service("demo.anyone", LITEIPC_POLICY_ANYONE);
+    uint32_t range = register_service("demo.range", LITEIPC_POLICY_UID_RANGE, 60000, 65534);
+    uint32_t narrow = register_service("demo.narrow", LITEIPC_POLICY_UID_RANGE, 1000, 1999);
+    uint32_t listed = register_service("demo.listed", LITEIPC_POLICY_UID_LIST);
+    EXPECT_EQ(connect_from_child(loader_.options(), anyone, kNobody, false).result, 0);
+    EXPECT_EQ(connect_from_child(loader_.options(), range, kNobody, false).result, 0);
+    EXPECT_EQ(connect_from_child(loader_.options(), narrow, kNobody, false).result, -EPERM);
+    EXPECT_EQ(connect_from_child(loader_.options(), listed, kNobody, false).result, -EPERM);
+    ASSERT_TRUE(grant(detail::ControlOp::add_uid, listed, kNobody));
+    EXPECT_EQ(connect_from_child(loader_.options(), listed, kNobody, false).result, 0);
+}
+
+TEST_F(ConnectTest, ForgedContextChangesNothing) {
+    uint32_t handle = register_service("demo.forged", LITEIPC_POLICY_SAME_UID);
+    // A nobody client claiming to be pid 1 / uid 0 in the context is still nobody.
+    EXPECT_EQ(connect_from_child(loader_.options(), handle, kNobody, /*forge=*/true).result, -EPERM);
+    ConnectOutcome out = connect_from_child(loader_.options(), handle, 0, /*forge=*/true);
+    ASSERT_EQ(out.result, 0);
+    auto records = records_after(2s, 1);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].client_pid, static_cast<uint32_t>(out.pid));
+    EXPECT_NE(records[0].conn_id, 42u);
+}
+
+TEST_F(ConnectTest, UnregisteredProcessCannotConnect) {
+    uint32_t handle = register_service("demo.members", LITEIPC_POLICY_ANYONE);
+    EXPECT_EQ(connect_from_child(loader_.options(), handle, 0, false, /*register_it=*/false).result, -EPERM);
+}
+
+TEST_F(ConnectTest, OnlyTheOwnerGrantsAccess) {
+    uint32_t handle = register_service("demo.granted", LITEIPC_POLICY_PIDS);
+    EXPECT_EQ(connect_from_child(loader_.options(), handle, 0, false).result, -EPERM);
+    // A grant from another process is refused by the service manager.
+    int report[2];
+    ASSERT_EQ(::pipe(report), 0);
+    std::fflush(nullptr);
+    pid_t child = ::fork();
+    if (child == 0) {
+        auto other = Context::open(loader_.options());
+        int code = -1;
+        if (other) {
+            detail::ControlRequest request{};
+            request.op = detail::ControlOp::add_access;
+            request.handle = handle;
+            request.id = static_cast<uint32_t>(::getpid());
+            auto response = other->impl().control(request);
+            code = response ? 0 : static_cast<int>(response.error().code);
+        }
+        ssize_t ignored = ::write(report[1], &code, sizeof code);
+        (void)ignored;
+        ::_exit(0);
+    }
+    int code = 0;
+    ASSERT_EQ(::read(report[0], &code, sizeof code), static_cast<ssize_t>(sizeof code));
+    ::waitpid(child, nullptr, 0);
+    EXPECT_EQ(code, static_cast<int>(Errc::permission_denied));
+}
+
+TEST_F(ConnectTest, ServiceDisappearsWhenItsOwnerDies) {
+    // A child registers a service and is killed; the exit program drops it from the registry.
+    int report[2];
+    ASSERT_EQ(::pipe(report), 0);
+    std::fflush(nullptr);
+    pid_t child = ::fork();
+    if (child == 0) {
+        auto context = Context::open(loader_.options());
+        uint32_t handle = 0;
+        if (context) {
+            detail::ControlRequest request{};
+            request.op = detail::ControlOp::register_service;
+            std::snprintf(request.name, sizeof request.name, "demo.mortal");
+            if (auto r = context->impl().control(request)) handle = r->reply.handle;
+        }
+        ssize_t ignored = ::write(report[1], &handle, sizeof handle);
+        (void)ignored;
+        for (;;) ::pause();
+    }
+    uint32_t handle = 0;
+    ASSERT_EQ(::read(report[0], &handle, sizeof handle), static_cast<ssize_t>(sizeof handle));
+    ASSERT_NE(handle, 0u);
+    auto before = service_->loader_status();
+    ASSERT_TRUE(before);
+    EXPECT_NE(before->find("demo.mortal"), std::string::npos);
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    std::this_thread::sleep_for(100ms);
+    auto after = service_->loader_status();
+    ASSERT_TRUE(after);
+    EXPECT_EQ(after->find("demo.mortal"), std::string::npos) << *after;
+    EXPECT_EQ(connect_from_child(loader_.options(), handle, 0, false).result, -ENOENT);
+}
+
+TEST_F(ConnectTest, InvalidServiceNamesAreRefused) {
+    for (const char* name : {"", "has space", "has/slash", "quote\"d"}) {
+        detail::ControlRequest request{};
+        request.op = detail::ControlOp::register_service;
+        std::snprintf(request.name, sizeof request.name, "%s", name);
+        auto response = service_->impl().control(request);
+        ASSERT_FALSE(response) << "accepted '" << name << "'";
+        EXPECT_EQ(response.error().code, Errc::invalid_argument);
+    }
+    detail::ControlRequest request{};
+    request.op = detail::ControlOp::register_service;
+    std::memset(request.name, 'a', sizeof request.name);  // no terminator: 256 bytes
+    auto response = service_->impl().control(request);
+    EXPECT_FALSE(response);
+    EXPECT_EQ(register_service(std::string(255, 'b').c_str(), LITEIPC_POLICY_ANYONE) != 0, true);
+}
+
+}  // namespace
+}  // namespace liteipc::testing
