@@ -9,6 +9,7 @@ packages=(
   libclang-rt-14-dev            # libFuzzer, ASan, UBSan for the fuzz target
   libprotobuf-dev protobuf-compiler   # marshalling benchmark peer
   iceoryx libiceoryx-posh-dev libiceoryx-hoofs-dev   # round-trip benchmark peer
+  nlohmann-json3-dev            # the liteipc CLI parses the loader's JSON
   iproute2 procps util-linux
 )
 

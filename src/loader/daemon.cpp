@@ -45,6 +45,24 @@ bool valid_service_name(const char* name, std::size_t capacity) {
     return true;
 }
 
+// Paths come from the command line and may hold any byte; names are validated printable ASCII.
+std::string json_string(const std::string& raw) {
+    std::string out = "\"";
+    for (unsigned char c : raw) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c < 0x20) {
+            char escaped[8];
+            std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+            out += escaped;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out + "\"";
+}
+
 Result<UniqueFd> take_instance_lock(const std::string& pin_root) {
     // One loader per pin root: an exclusive flock on the root directory itself.
     int fd = ::open(pin_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -408,8 +426,8 @@ std::string Daemon::status_json() const {
                     ",\"connects\":" + std::to_string(stats.connects) +
                     ",\"denied\":" + std::to_string(stats.denied) + "}";
     });
-    return "{\"loader_pid\":" + std::to_string(::getpid()) + ",\"pin_root\":\"" + options_.pin_root +
-           "\",\"socket\":\"" + options_.socket_path + "\",\"processes_alive\":" + std::to_string(alive) +
+    return "{\"loader_pid\":" + std::to_string(::getpid()) + ",\"pin_root\":" + json_string(options_.pin_root) +
+           ",\"socket\":" + json_string(options_.socket_path) + ",\"processes_alive\":" + std::to_string(alive) +
            ",\"processes_dead\":" + std::to_string(dead) + ",\"deaths_seen\":" + std::to_string(deaths_seen_) +
            ",\"records_lost\":" + std::to_string(kernel_->lost_records()) + ",\"processes\":[" + procs +
            "],\"services\":[" + services + "]}";
