@@ -430,22 +430,30 @@ WaitOutcome wait_for_reply(ClientState& state, CallSlot& slot, Deadline deadline
         [&] { return (word.load(std::memory_order_acquire) & slot_state::kMask) == slot_state::kReply; },
         [&] { return state.dead(); });
     if (replied) return WaitOutcome::reply;
+    slot.waiter_sleeping.store(1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with the service's fence after REPLY
+    WaitOutcome outcome;
     for (;;) {
-        uint32_t value = word.load(std::memory_order_acquire);
-        if ((value & slot_state::kMask) == slot_state::kReply) return WaitOutcome::reply;
-        if (state.dead()) return WaitOutcome::dead;
-        if (deadline.expired()) return WaitOutcome::timed_out;
-        if ((value & slot_state::kWaiterSleeping) == 0) {
-            if (!word.compare_exchange_weak(value, value | slot_state::kWaiterSleeping, std::memory_order_seq_cst)) {
-                continue;
-            }
-            value |= slot_state::kWaiterSleeping;
+        const uint32_t value = word.load(std::memory_order_acquire);
+        if ((value & slot_state::kMask) == slot_state::kReply) {
+            outcome = WaitOutcome::reply;
+            break;
+        }
+        if (state.dead()) {
+            outcome = WaitOutcome::dead;
+            break;
+        }
+        if (deadline.expired()) {
+            outcome = WaitOutcome::timed_out;
+            break;
         }
         // Sleep on the slot and on our private dead word: marking the connection dead wakes us without
         // writing to memory the peer controls.
         const FutexWaitTarget targets[] = {{&word, value, true}, {&state.dead_word, 0, false}};
         futex_waitv(targets, deadline);
     }
+    slot.waiter_sleeping.store(0, std::memory_order_relaxed);
+    return outcome;
 }
 
 }  // namespace
@@ -822,8 +830,9 @@ void ChannelServer::serve(uint32_t slot_index, const Handler& handler) {
     publish_descriptor(slot.reply, reply);
     // Not busy before REPLY is visible: the client may reuse the slot the moment it sees REPLY.
     slot_busy_[slot_index].store(false, std::memory_order_release);
-    const uint32_t previous = slot.state.exchange(slot_state::kReply, std::memory_order_seq_cst);
-    if ((previous & slot_state::kWaiterSleeping) != 0) futex_wake(&slot.state, 1);
+    slot.state.store(slot_state::kReply, std::memory_order_release);
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with the client's fence before it sleeps
+    if (slot.waiter_sleeping.load(std::memory_order_relaxed) != 0) futex_wake(&slot.state, 1);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,14 +24,15 @@ inline constexpr uint32_t kMaxSlotCount = 4096;
 inline constexpr uint32_t kInlinePayloadCapacity = 200;
 
 // The slot state word, also the futex a calling thread sleeps on.
-// FREE -> (client) REQUEST -> (service) REPLY -> (client) FREE. Oneway and abandoned (timed out) calls
-// also end in REPLY, which tells the client it may reclaim the slot.
+// (client) REQUEST -> (service) REPLY -> (client) FREE once it releases a reply that holds a reply-pool
+// block (an inline reply leaves the slot at REPLY until its next REQUEST). Oneway and abandoned (timed
+// out) calls also end in REPLY, which tells the client it may reclaim the slot. The service frees a
+// slot's reply block when it sees FREE, or the slot's next REQUEST.
 namespace slot_state {
 inline constexpr uint32_t kFree = 0;
 inline constexpr uint32_t kRequest = 1;
 inline constexpr uint32_t kReply = 2;
 inline constexpr uint32_t kMask = 0xff;
-inline constexpr uint32_t kWaiterSleeping = 1u << 31;  // the client sleeps on the word: wake it
 }  // namespace slot_state
 
 // Descriptor flags.
@@ -65,8 +66,11 @@ static_assert(offsetof(MessageDescriptor, inline_payload) == 56);
 static_assert(std::is_trivially_copyable_v<MessageDescriptor>);
 
 struct alignas(64) CallSlot {
-    std::atomic<uint32_t> state;  // slot_state; the futex word
-    uint32_t reserved0;
+    std::atomic<uint32_t> state;            // slot_state; the futex word
+    // Set by the client before it sleeps on `state`, read by the service after it stores REPLY (a fence
+    // on each side: one of them sees the other). A separate word lets the service publish REPLY with a
+    // plain store, not a locked exchange that would first wait for the reply's cache lines.
+    std::atomic<uint32_t> waiter_sleeping;
     uint8_t reserved1[56];
     MessageDescriptor request;    // written by the client while the slot is FREE
     MessageDescriptor reply;      // written by the service while the slot is REQUEST

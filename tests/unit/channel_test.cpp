@@ -543,7 +543,8 @@ TEST(Channel, HostileServiceYieldsNamedErrorsNeverACrash) {
                     continue;
             }
             std::memcpy(&slot.reply, &reply, sizeof reply);
-            if (slot.state.exchange(slot_state::kReply) & slot_state::kWaiterSleeping) futex_wake(&slot.state);
+            slot.state.store(slot_state::kReply);
+            futex_wake(&slot.state);
         }
     });
 
