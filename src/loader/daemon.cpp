@@ -219,7 +219,7 @@ void Daemon::serve_client(int fd) {
         drop_client(fd);
         return;
     }
-    ControlReply reply;
+    std::optional<ControlReply> reply = ControlReply{};
     std::vector<UniqueFd> fds;
     std::string text;
     if (message->bytes != sizeof request || request.magic != detail::kControlMagic) {
@@ -237,19 +237,28 @@ void Daemon::serve_client(int fd) {
             case ControlOp::lookup: reply = lookup(request); break;
             case ControlOp::add_access:
             case ControlOp::add_uid: reply = grant(client, request); break;
+            case ControlOp::open_channel:
+            case ControlOp::accept_channel: reply = channel_half(client, request, message->fds); break;
+            case ControlOp::close_channel: reply = close_channel(client, request); break;
             case ControlOp::list: text = list_text(); break;
             case ControlOp::status: text = status_json(); break;
             default: reply = refuse(EOPNOTSUPP, "unknown control operation"); break;
         }
     }
-    text.resize(std::min<std::size_t>(text.size(), detail::kMaxControlMessage - sizeof reply));
-    reply.text_bytes = static_cast<uint32_t>(text.size());
+    if (!reply) return;  // answered when the other half arrives
+    reply->request_id = request.request_id;
+    send_reply(fd, *reply, fds, text);
+}
+
+void Daemon::send_reply(int socket, ControlReply reply, const std::vector<UniqueFd>& fds, const std::string& text) {
+    std::string body = text.substr(0, detail::kMaxControlMessage - sizeof reply);
+    reply.text_bytes = static_cast<uint32_t>(body.size());
     std::string out(reinterpret_cast<const char*>(&reply), sizeof reply);
-    out += text;
+    out += body;
     std::vector<int> raw_fds;
-    for (auto& f : fds) raw_fds.push_back(f.get());
-    if (auto sent = detail::send_message(fd, std::as_bytes(std::span(out.data(), out.size())), raw_fds); !sent)
-        drop_client(fd);
+    for (const auto& f : fds) raw_fds.push_back(f.get());
+    if (auto sent = detail::send_message(socket, std::as_bytes(std::span(out.data(), out.size())), raw_fds); !sent)
+        LITEIPC_LOG(info, "reply not delivered: %s", sent.error().describe().c_str());
 }
 
 void Daemon::drop_client(int fd) {
@@ -258,6 +267,7 @@ void Daemon::drop_client(int fd) {
     Client client = std::move(it->second);
     clients_.erase(it);
     ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+    abandon_pending_of(fd);
     if (!client.registered) return;
     // A dying process's record is in the ring before its socket closes: read it first, so that
     // a death is never taken for an orderly close.
@@ -270,6 +280,7 @@ void Daemon::drop_client(int fd) {
             LITEIPC_LOG(warn, "close of slot %u: %s", client.slot, ok.error().describe().c_str());
         LITEIPC_LOG(info, "pid %d closed its context (slot %u)", client.pid, client.slot);
         kernel_->drop_inbox(client.slot);
+        forget_connections_of(client.slot);
     }
 }
 
@@ -283,6 +294,7 @@ void Daemon::on_death(const liteipc_death_record& record) {
 
 void Daemon::reclaim(uint32_t slot, uint64_t generation) {
     kernel_->drop_inbox(slot);
+    forget_connections_of(slot);
     if (auto ok = kernel_->reclaim_proc(slot, generation); !ok)
         LITEIPC_LOG(warn, "reclaim of slot %u: %s", slot, ok.error().describe().c_str());
 }
@@ -394,6 +406,126 @@ ControlReply Daemon::grant(Client& client, const ControlRequest& request) {
     key.id = request.id;
     if (auto ok = kernel_->put_grant(key); !ok) return refuse(ENOSPC, ok.error().describe());
     return {};
+}
+
+std::optional<ControlReply> Daemon::channel_half(Client& client, const ControlRequest& request,
+                                                 std::vector<UniqueFd>& fds) {
+    const bool from_client = request.op == ControlOp::open_channel;
+    auto conn = kernel_->conn(request.conn_id);
+    if (!conn) return refuse(ENOENT, "no connection " + std::to_string(request.conn_id));
+    // Only the two processes the connect program recorded may take part.
+    bool is_party = from_client ? (conn->client_slot == client.slot && conn->client_generation == client.generation)
+                                : (conn->service_slot == client.slot && conn->service_generation == client.generation);
+    if (!is_party)
+        return refuse(EPERM, "pid " + std::to_string(client.pid) + " is not the " +
+                                 (from_client ? "client" : "service") + " of connection " +
+                                 std::to_string(request.conn_id));
+    // Each region must already be sealed against resizing; pools also against other writers.
+    const std::size_t expected = from_client ? 2 : 1;
+    if (fds.size() != expected)
+        return refuse(EINVAL, "connection half needs " + std::to_string(expected) + " fds, got " +
+                                  std::to_string(fds.size()));
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+        int needed = F_SEAL_SHRINK | F_SEAL_GROW;
+        if (!(from_client && i == 0)) needed |= F_SEAL_FUTURE_WRITE;
+        int seals = ::fcntl(fds[i].get(), F_GET_SEALS);
+        if (seals < 0 || (seals & needed) != needed)
+            return refuse(EINVAL, "connection region " + std::to_string(i) + " is not sealed as required");
+    }
+
+    PendingChannel& pending = pending_channels_[request.conn_id];
+    if (from_client) {
+        if (pending.client_socket >= 0) return refuse(EALREADY, "client half already sent");
+        pending.client_socket = client.socket.get();
+        pending.client_request_id = request.request_id;
+        pending.ctrl = std::move(fds[0]);
+        pending.request_pool = std::move(fds[1]);
+    } else {
+        if (pending.service_socket >= 0) return refuse(EALREADY, "service half already sent");
+        pending.service_socket = client.socket.get();
+        pending.service_request_id = request.request_id;
+        pending.reply_pool = std::move(fds[0]);
+    }
+    if (pending.client_socket < 0 || pending.service_socket < 0) return std::nullopt;
+
+    // Both halves are in: each side gets what its role allows, the other's pool read-only.
+    PendingChannel done = std::move(pending);
+    pending_channels_.erase(request.conn_id);
+    auto reply_pool_ro = detail::reopen_read_only(done.reply_pool.get());
+    auto request_pool_ro = detail::reopen_read_only(done.request_pool.get());
+    if (!reply_pool_ro || !request_pool_ro) {
+        ControlReply failure = refuse(EIO, "cannot re-open a pool read-only");
+        failure.request_id = done.client_request_id;
+        send_reply(done.client_socket, failure, {});
+        failure.request_id = done.service_request_id;
+        send_reply(done.service_socket, failure, {});
+        return std::nullopt;
+    }
+    auto service = kernel_->service(conn->handle);
+    ControlReply to_client;
+    to_client.request_id = done.client_request_id;
+    to_client.handle = conn->handle;
+    to_client.peer_slot = conn->service_slot;
+    to_client.peer_generation = conn->service_generation;
+    to_client.peer_pid = service ? service->owner_tgid : 0;
+    to_client.peer_uid = service ? service->owner_uid : 0;
+    std::vector<UniqueFd> client_fds;
+    client_fds.push_back(std::move(*reply_pool_ro));
+    send_reply(done.client_socket, to_client, client_fds);
+
+    ControlReply to_service;
+    to_service.request_id = done.service_request_id;
+    to_service.handle = conn->handle;
+    to_service.peer_slot = conn->client_slot;
+    to_service.peer_generation = conn->client_generation;
+    to_service.peer_pid = conn->client_pid;
+    to_service.peer_uid = conn->client_uid;
+    to_service.peer_gid = conn->client_gid;
+    std::vector<UniqueFd> service_fds;
+    service_fds.push_back(std::move(done.ctrl));
+    service_fds.push_back(std::move(*request_pool_ro));
+    send_reply(done.service_socket, to_service, service_fds);
+    LITEIPC_LOG(debug, "connection %llu established: pid %u -> handle %u",
+                static_cast<unsigned long long>(request.conn_id), conn->client_pid, conn->handle);
+    return std::nullopt;
+}
+
+ControlReply Daemon::close_channel(Client& client, const ControlRequest& request) {
+    auto conn = kernel_->conn(request.conn_id);
+    if (!conn) return refuse(ENOENT, "no connection " + std::to_string(request.conn_id));
+    if (conn->client_slot != client.slot && conn->service_slot != client.slot)
+        return refuse(EPERM, "not a party to connection " + std::to_string(request.conn_id));
+    kernel_->drop_conn(request.conn_id);
+    return {};
+}
+
+void Daemon::forget_connections_of(uint32_t slot) {
+    std::vector<uint64_t> gone;
+    kernel_->for_each_conn([&](uint64_t id, const liteipc_conn& conn) {
+        if (conn.client_slot == slot || conn.service_slot == slot) gone.push_back(id);
+    });
+    for (uint64_t id : gone) {
+        kernel_->drop_conn(id);
+        pending_channels_.erase(id);
+    }
+}
+
+void Daemon::abandon_pending_of(int socket) {
+    // The other half is told at once rather than left waiting for its timeout.
+    for (auto it = pending_channels_.begin(); it != pending_channels_.end();) {
+        PendingChannel& p = it->second;
+        if (p.client_socket != socket && p.service_socket != socket) {
+            ++it;
+            continue;
+        }
+        int other = p.client_socket == socket ? p.service_socket : p.client_socket;
+        if (other >= 0) {
+            ControlReply gone = refuse(ECONNABORTED, "the peer left before the connection was set up");
+            gone.request_id = p.client_socket == socket ? p.service_request_id : p.client_request_id;
+            send_reply(other, gone, {});
+        }
+        it = pending_channels_.erase(it);
+    }
 }
 
 std::string Daemon::list_text() const {

@@ -6,6 +6,8 @@
 
 #include <map>
 #include <memory>
+#include <optional>
+#include <vector>
 #include <string>
 
 #include "control_protocol.h"
@@ -51,6 +53,14 @@ private:
     detail::ControlReply unregister_service(Client& client, const detail::ControlRequest& request);
     detail::ControlReply lookup(const detail::ControlRequest& request);
     detail::ControlReply grant(Client& client, const detail::ControlRequest& request);
+    // open_channel / accept_channel: nullopt when the reply waits for the other half.
+    std::optional<detail::ControlReply> channel_half(Client& client, const detail::ControlRequest& request,
+                                                     std::vector<UniqueFd>& fds);
+    detail::ControlReply close_channel(Client& client, const detail::ControlRequest& request);
+    void send_reply(int socket, detail::ControlReply reply, const std::vector<UniqueFd>& fds,
+                    const std::string& text = {});
+    void forget_connections_of(uint32_t slot);
+    void abandon_pending_of(int socket);
     std::string list_text() const;
     std::string status_json() const;
 
@@ -62,6 +72,17 @@ private:
     UniqueFd epoll_;
     UniqueFd signals_;
     std::map<int, Client> clients_;  // by socket fd
+
+    // A connection whose two halves are not both in yet.
+    struct PendingChannel {
+        int client_socket = -1;
+        uint64_t client_request_id = 0;
+        UniqueFd ctrl, request_pool;
+        int service_socket = -1;
+        uint64_t service_request_id = 0;
+        UniqueFd reply_pool;
+    };
+    std::map<uint64_t, PendingChannel> pending_channels_;  // by conn_id
     uint64_t deaths_seen_ = 0;
 };
 

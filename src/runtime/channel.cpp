@@ -1,6 +1,8 @@
 #include "channel.h"
 
 #include <fcntl.h>
+#include <linux/memfd.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -99,15 +101,6 @@ Result<void> require_fixed_size(int fd, const char* region) {
     return {};
 }
 
-Result<void> require_fixed_size(const ChannelFds& fds) {
-    if (auto sealed = require_fixed_size(fds.ctrl, "ctrl"); !sealed) return sealed;
-    if (auto sealed = require_fixed_size(fds.request_pool, "request pool"); !sealed) return sealed;
-    return require_fixed_size(fds.reply_pool, "reply pool");
-}
-
-// Once the writer's own writable mapping exists, no one (the peer through a re-opened fd included)
-// can map the pool writable or write() it again.
-Result<void> seal_against_other_writers(int fd) { return add_seals(fd, F_SEAL_FUTURE_WRITE | F_SEAL_SEAL); }
 
 Result<PeerFds> peer_fds(int ctrl, int writable_pool, int readable_pool, bool client) {
     auto ctrl_copy = duplicate(ctrl);
@@ -129,6 +122,55 @@ Result<PeerFds> peer_fds(int ctrl, int writable_pool, int readable_pool, bool cl
 }
 
 }  // namespace
+
+Result<Mapping> map_writer_pool(int fd) {
+    if (auto sealed = require_fixed_size(fd, "pool"); !sealed) return std::unexpected(sealed.error());
+    auto pool = Mapping::map_whole(fd, PROT_READ | PROT_WRITE);
+    if (!pool) return std::unexpected(pool.error());
+    // Once the writer's own writable mapping exists, no one (the peer through a re-opened fd
+    // included) can map the pool writable or write() it again.
+    if (auto sealed = add_seals(fd, F_SEAL_FUTURE_WRITE | F_SEAL_SEAL); !sealed) return std::unexpected(sealed.error());
+    return pool;
+}
+
+Result<PoolFile> create_pool(const char* name, uint64_t size, bool try_hugepages) {
+    constexpr uint64_t kHugePage = 2u << 20;
+    if (try_hugepages) {
+        uint64_t rounded = (size + kHugePage - 1) / kHugePage * kHugePage;
+        UniqueFd fd{::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | MFD_HUGE_2MB)};
+        // ftruncate succeeds even with no hugepages reserved; only a real mapping tells. The
+        // mapping also reserves the pages for the file, so the peers' mappings cannot fail later.
+        if (fd && ::ftruncate(fd.get(), static_cast<off_t>(rounded)) == 0) {
+            void* probe = ::mmap(nullptr, rounded, PROT_READ, MAP_SHARED, fd.get(), 0);
+            if (probe != MAP_FAILED) {
+                ::munmap(probe, rounded);
+                if (auto sealed = add_seals(fd.get(), F_SEAL_SHRINK | F_SEAL_GROW); sealed)
+                    return PoolFile{std::move(fd), true};
+            }
+        }
+        LITEIPC_LOG(debug, "no hugepages for a %llu-byte pool: using regular shared memory",
+                    static_cast<unsigned long long>(size));
+    }
+    auto fd = create_memfd(name, size);
+    if (!fd) return std::unexpected(fd.error());
+    if (auto sealed = add_seals(fd->get(), F_SEAL_SHRINK | F_SEAL_GROW); !sealed) return std::unexpected(sealed.error());
+    return PoolFile{std::move(*fd), false};
+}
+
+Result<UniqueFd> create_ctrl_region(uint32_t slot_count) {
+    const ChannelGeometry geometry = ChannelGeometry::for_slots(slot_count);
+    auto ctrl = create_memfd("liteipc-ctrl", geometry.region_size);
+    if (!ctrl) return std::unexpected(ctrl.error());
+    {
+        auto mapping = Mapping::map(ctrl->get(), geometry.region_size, PROT_READ | PROT_WRITE);
+        if (!mapping) return std::unexpected(mapping.error());
+        if (auto initialized = initialize_ctrl_region(mapping->bytes(), slot_count); !initialized)
+            return std::unexpected(initialized.error());
+    }
+    if (auto sealed = add_seals(ctrl->get(), F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL); !sealed)
+        return std::unexpected(sealed.error());
+    return ctrl;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Regions
@@ -178,19 +220,8 @@ Result<ChannelRegions> ChannelRegions::create(const ChannelConfig& config) {
     if (config.request_pool_size < PoolAllocator::kAlignment || config.reply_pool_size < PoolAllocator::kAlignment) {
         return fail(Errc::invalid_argument, "pools must hold at least one 64-byte block");
     }
-    const ChannelGeometry geometry = ChannelGeometry::for_slots(config.slot_count);
-    auto ctrl = create_memfd("liteipc-ctrl", geometry.region_size);
+    auto ctrl = create_ctrl_region(config.slot_count);
     if (!ctrl) return std::unexpected(ctrl.error());
-    {
-        auto mapping = Mapping::map(ctrl->get(), geometry.region_size, PROT_READ | PROT_WRITE);
-        if (!mapping) return std::unexpected(mapping.error());
-        if (auto initialized = initialize_ctrl_region(mapping->bytes(), config.slot_count); !initialized) {
-            return std::unexpected(initialized.error());
-        }
-    }
-    if (auto sealed = add_seals(ctrl->get(), F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL); !sealed) {
-        return std::unexpected(sealed.error());
-    }
     // Pools: fixed size now; each writer adds F_SEAL_FUTURE_WRITE once it has mapped its pool.
     auto request_pool = create_memfd("liteipc-request-pool", config.request_pool_size);
     if (!request_pool) return std::unexpected(request_pool.error());
@@ -498,17 +529,22 @@ void Reply::release() noexcept {
 }
 
 Result<ChannelClient> ChannelClient::attach(const ChannelFds& fds, ClientOptions options) {
-    if (auto sealed = require_fixed_size(fds); !sealed) return std::unexpected(sealed.error());
-    auto ctrl = Mapping::map_whole(fds.ctrl, PROT_READ | PROT_WRITE);
+    auto request_pool = map_writer_pool(fds.request_pool);
+    if (!request_pool) return std::unexpected(request_pool.error());
+    return attach(fds.ctrl, std::move(*request_pool), fds.reply_pool, options);
+}
+
+Result<ChannelClient> ChannelClient::attach(int ctrl_fd, Mapping request_pool, int reply_pool_fd,
+                                            ClientOptions options) {
+    if (auto sealed = require_fixed_size(ctrl_fd, "ctrl"); !sealed) return std::unexpected(sealed.error());
+    if (auto sealed = require_fixed_size(reply_pool_fd, "reply pool"); !sealed) return std::unexpected(sealed.error());
+    auto ctrl = Mapping::map_whole(ctrl_fd, PROT_READ | PROT_WRITE);
     if (!ctrl) return std::unexpected(ctrl.error());
     auto control = ControlView::attach(ctrl->data(), ctrl->size());
     if (!control) return std::unexpected(control.error());
-    auto request_pool = Mapping::map_whole(fds.request_pool, PROT_READ | PROT_WRITE);
-    if (!request_pool) return std::unexpected(request_pool.error());
-    if (auto sealed = seal_against_other_writers(fds.request_pool); !sealed) return std::unexpected(sealed.error());
-    auto reply_pool = Mapping::map_whole(fds.reply_pool, PROT_READ);
+    auto reply_pool = Mapping::map_whole(reply_pool_fd, PROT_READ);
     if (!reply_pool) return std::unexpected(reply_pool.error());
-    return ChannelClient{std::make_shared<ClientState>(std::move(*ctrl), std::move(*request_pool),
+    return ChannelClient{std::make_shared<ClientState>(std::move(*ctrl), std::move(request_pool),
                                                        std::move(*reply_pool), *control, options)};
 }
 
@@ -715,18 +751,23 @@ ChannelServer::ChannelServer(Mapping ctrl, Mapping request_pool, Mapping reply_p
 ChannelServer::~ChannelServer() = default;
 
 Result<std::shared_ptr<ChannelServer>> ChannelServer::attach(const ChannelFds& fds) {
-    if (auto sealed = require_fixed_size(fds); !sealed) return std::unexpected(sealed.error());
-    auto ctrl = Mapping::map_whole(fds.ctrl, PROT_READ | PROT_WRITE);
+    auto reply_pool = map_writer_pool(fds.reply_pool);
+    if (!reply_pool) return std::unexpected(reply_pool.error());
+    return attach(fds.ctrl, fds.request_pool, std::move(*reply_pool));
+}
+
+Result<std::shared_ptr<ChannelServer>> ChannelServer::attach(int ctrl_fd, int request_pool_fd, Mapping reply_pool) {
+    if (auto sealed = require_fixed_size(ctrl_fd, "ctrl"); !sealed) return std::unexpected(sealed.error());
+    if (auto sealed = require_fixed_size(request_pool_fd, "request pool"); !sealed)
+        return std::unexpected(sealed.error());
+    auto ctrl = Mapping::map_whole(ctrl_fd, PROT_READ | PROT_WRITE);
     if (!ctrl) return std::unexpected(ctrl.error());
     auto control = ControlView::attach(ctrl->data(), ctrl->size());
     if (!control) return std::unexpected(control.error());
-    auto request_pool = Mapping::map_whole(fds.request_pool, PROT_READ);
+    auto request_pool = Mapping::map_whole(request_pool_fd, PROT_READ);
     if (!request_pool) return std::unexpected(request_pool.error());
-    auto reply_pool = Mapping::map_whole(fds.reply_pool, PROT_READ | PROT_WRITE);
-    if (!reply_pool) return std::unexpected(reply_pool.error());
-    if (auto sealed = seal_against_other_writers(fds.reply_pool); !sealed) return std::unexpected(sealed.error());
     return std::shared_ptr<ChannelServer>(
-        new ChannelServer(std::move(*ctrl), std::move(*request_pool), std::move(*reply_pool), *control));
+        new ChannelServer(std::move(*ctrl), std::move(*request_pool), std::move(reply_pool), *control));
 }
 
 void ChannelServer::mark_dead() noexcept {

@@ -76,6 +76,21 @@ struct ChannelRegions {
     Result<PeerFds> for_service() const;
 };
 
+// A fresh ctrl region: a memfd sized for `slot_count` slots, initialized, sealed against resizing.
+Result<UniqueFd> create_ctrl_region(uint32_t slot_count);
+
+// A payload pool: a hugetlb memfd (2 MiB pages, size rounded up) when hugepages are reserved,
+// else regular shared memory; sealed against resizing either way.
+struct PoolFile {
+    UniqueFd fd;
+    bool hugepages = false;
+};
+Result<PoolFile> create_pool(const char* name, uint64_t size, bool try_hugepages = true);
+
+// The writer's side of a pool: mapped read-write, then sealed so that no one else can ever map it
+// writable. Do this before the pool's fd reaches the reader.
+Result<Mapping> map_writer_pool(int fd);
+
 // Write a fresh header, ring and free slots into a ctrl region of at least
 // ChannelGeometry::for_slots(slot_count).region_size bytes.
 Result<void> initialize_ctrl_region(std::span<std::byte> region, uint32_t slot_count);
@@ -177,6 +192,9 @@ public:
     // Maps ctrl read-write, the request pool read-write and the reply pool read-only, then seals the
     // request pool against any other writer (F_SEAL_FUTURE_WRITE). Refuses regions that can be resized.
     static Result<ChannelClient> attach(const ChannelFds& fds, ClientOptions options = {});
+    // With the request pool already mapped by map_writer_pool().
+    static Result<ChannelClient> attach(int ctrl_fd, Mapping request_pool, int reply_pool_fd,
+                                        ClientOptions options = {});
 
     ChannelClient(ChannelClient&&) noexcept = default;
     ChannelClient& operator=(ChannelClient&&) noexcept = default;
@@ -253,6 +271,8 @@ public:
     // Maps ctrl read-write, the request pool read-only and the reply pool read-write, then seals the
     // reply pool against any other writer (F_SEAL_FUTURE_WRITE). Refuses regions that can be resized.
     static Result<std::shared_ptr<ChannelServer>> attach(const ChannelFds& fds);
+    // With the reply pool already mapped by map_writer_pool().
+    static Result<std::shared_ptr<ChannelServer>> attach(int ctrl_fd, int request_pool_fd, Mapping reply_pool);
     ~ChannelServer();
 
     // Take one request off the ring and serve it; false when the ring is empty.

@@ -25,7 +25,7 @@ Errc errc_from_errno(int err) {
         case ENOENT: return Errc::not_found;
         case EEXIST: case EALREADY: return Errc::already_exists;
         case EINVAL: return Errc::invalid_argument;
-        case ESRCH: case EOWNERDEAD: return Errc::dead_object;
+        case ESRCH: case EOWNERDEAD: case ECONNABORTED: return Errc::dead_object;
         case ENOSPC: case ENOMEM: return Errc::no_memory;
         case ETIMEDOUT: return Errc::timed_out;
         case EPROTO: return Errc::malformed;
@@ -192,22 +192,31 @@ Result<> Context::Impl::connect_to_loader() {
     return {};
 }
 
-Result<ControlResponse> Context::Impl::control(const ControlRequest& request) {
+Result<ControlResponse> Context::Impl::control(const ControlRequest& request, std::chrono::milliseconds timeout) {
     std::lock_guard lock(control_mutex_);
+    if (timeout.count() <= 0) timeout = options.default_timeout;
+    ControlRequest numbered = request;
+    numbered.request_id = ++last_request_id_;
+    std::vector<std::byte> buffer(detail::kMaxControlMessage);
     for (int attempt = 0;; ++attempt) {
-        auto sent = detail::send_message(control_.get(), detail::as_bytes_of(request));
-        Result<detail::ReceivedMessage> received = std::unexpected(Error{Errc::closed, 0, "loader closed"});
-        std::vector<std::byte> buffer(detail::kMaxControlMessage);
-        if (sent) {
-            received = detail::receive_message(control_.get(), buffer,
-                                               static_cast<int>(options.default_timeout.count()));
-            if (received && received->bytes == 0) received = fail(Errc::closed, "liteipc-loader closed the socket");
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        auto sent = detail::send_message(control_.get(), detail::as_bytes_of(numbered));
+        Result<detail::ReceivedMessage> received = std::unexpected(sent ? Error{} : sent.error());
+        ControlResponse response;
+        while (sent) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            received = detail::receive_message(control_.get(), buffer, std::max<int>(0, static_cast<int>(left.count())));
+            if (!received) break;
+            if (received->bytes == 0) {
+                received = fail(Errc::closed, "liteipc-loader closed the socket");
+                break;
+            }
+            if (received->bytes < sizeof response.reply) return fail(Errc::malformed, "short reply from liteipc-loader");
+            std::memcpy(&response.reply, buffer.data(), sizeof response.reply);
+            if (response.reply.request_id == numbered.request_id) break;
+            // A late answer to a request this process gave up on: drop it (its fds close here).
         }
         if (received) {
-            ControlResponse response;
-            if (received->bytes < sizeof response.reply)
-                return fail(Errc::malformed, "short reply from liteipc-loader");
-            std::memcpy(&response.reply, buffer.data(), sizeof response.reply);
             std::size_t text = std::min<std::size_t>(response.reply.text_bytes, received->bytes - sizeof response.reply);
             response.text.assign(reinterpret_cast<const char*>(buffer.data()) + sizeof response.reply, text);
             response.fds = std::move(received->fds);
@@ -224,10 +233,12 @@ Result<ControlResponse> Context::Impl::control(const ControlRequest& request) {
         if (auto ok = connect_to_loader(); !ok) return std::unexpected(ok.error());
         ControlRequest again{};
         again.op = ControlOp::hello;
+        again.request_id = ++last_request_id_;
         if (auto ok = detail::send_message(control_.get(), detail::as_bytes_of(again)); !ok)
             return std::unexpected(ok.error());
-        auto reply = detail::receive_message(control_.get(), buffer, static_cast<int>(options.default_timeout.count()));
+        auto reply = detail::receive_message(control_.get(), buffer, static_cast<int>(timeout.count()));
         if (!reply) return std::unexpected(reply.error());
+        numbered.request_id = ++last_request_id_;
     }
 }
 

@@ -30,7 +30,9 @@ struct Context::Impl : std::enable_shared_from_this<Context::Impl> {
 
     // One request at a time on the control socket; reconnects (and registers again, which a
     // restarted loader answers with the same slot) when the loader went away in between.
-    Result<ControlResponse> control(const detail::ControlRequest& request);
+    // `timeout` 0 means the context's default.
+    Result<ControlResponse> control(const detail::ControlRequest& request,
+                                    std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
 
     bool alive(const PeerId& peer) const;
     const liteipc_proc* proc(uint32_t slot) const;
@@ -58,6 +60,7 @@ private:
     void deliver_death(const DeathNotice& notice);
 
     std::mutex control_mutex_;
+    uint64_t last_request_id_ = 0;
     detail::UniqueFd control_;
     detail::UniqueFd inbox_;
     detail::UniqueFd procs_fd_;

@@ -21,9 +21,13 @@ enum class ControlOp : uint32_t {
     lookup,              // name -> handle
     add_access,          // handle + pid: grant a process access (AddServiceAccess)
     add_uid,             // handle + uid: add a uid to a LITEIPC_POLICY_UID_LIST service
-    open_channel,        // client side of a kernel-approved connection -> ctrl, request pool, reply pool
-    accept_channel,      // service side of the same connection -> ctrl, request pool, reply pool
-    close_channel,       // conn_id
+    // The two halves of a kernel-approved connection. The client sends [ctrl, request pool], the
+    // service [reply pool], each already mapped and sealed by its writer. The loader answers each
+    // once both halves are in: the client gets [reply pool, read-only], the service [ctrl,
+    // request pool read-only]. Whichever half comes first waits (up to its own timeout).
+    open_channel,
+    accept_channel,
+    close_channel,       // conn_id: the connection ended
     list,                // text: one service per line
     status,              // text: JSON document
 };
@@ -31,6 +35,7 @@ enum class ControlOp : uint32_t {
 struct ControlRequest {
     uint32_t magic = kControlMagic;
     ControlOp op{};
+    uint64_t request_id = 0;  // echoed in the reply: a late reply to an abandoned request is discarded
     uint32_t handle = 0;
     uint32_t policy = 0;  // enum liteipc_policy
     uint32_t uid_min = 0;
@@ -38,10 +43,6 @@ struct ControlRequest {
     uint32_t id = 0;  // pid for add_access, uid for add_uid
     uint32_t pad = 0;
     uint64_t conn_id = 0;
-    uint64_t request_pool_bytes = 0;  // open_channel: sizes the client asks for
-    uint64_t reply_pool_bytes = 0;
-    uint32_t slots = 0;  // open_channel: call slots in the ctrl region
-    uint32_t pad2 = 0;
     char name[LITEIPC_NAME_MAX] = {};
 };
 static_assert(std::is_trivially_copyable_v<ControlRequest>);
@@ -49,6 +50,7 @@ static_assert(std::is_trivially_copyable_v<ControlRequest>);
 struct ControlReply {
     uint32_t magic = kControlMagic;
     int32_t result = 0;  // 0 or -errno
+    uint64_t request_id = 0;
     uint32_t slot = 0;
     uint32_t handle = 0;
     uint64_t generation = 0;
@@ -57,7 +59,7 @@ struct ControlReply {
     uint32_t peer_pid = 0;
     uint32_t peer_uid = 0;
     uint32_t peer_gid = 0;
-    uint32_t hugepages = 0;  // open/accept_channel: 1 when the pools are hugetlbfs files
+    uint32_t peer_tid = 0;    // accept_channel: the client thread that connected
     uint32_t text_bytes = 0;  // bytes of text that follow the reply (list, status)
     char message[256] = {};   // the reason when result != 0
 };
