@@ -357,7 +357,8 @@ struct ClientState {
                 ClientOptions client_options)
         : ctrl(std::move(ctrl_mapping)), request_pool(std::move(request_mapping)),
           reply_pool(std::move(reply_mapping)), control(view), request_allocator(request_pool.size()),
-          options(client_options), request_block_of_slot(view.slot_count(), kNoBlock) {
+          options(client_options), request_block_of_slot(view.slot_count(), kNoBlock),
+          attachments_of_slot(view.slot_count()) {
         free_slots.reserve(view.slot_count());
         for (uint32_t slot = view.slot_count(); slot-- > 0;) free_slots.push_back(slot);
         awaiting_service.reserve(view.slot_count());
@@ -390,6 +391,8 @@ struct ClientState {
     std::vector<uint32_t> awaiting_service;
     // The request block each slot's call still owns; the calling thread's alone while it waits.
     std::vector<uint64_t> request_block_of_slot;
+    // Further blocks (attachments) each slot's call owns, freed with its request block.
+    std::vector<std::vector<uint64_t>> attachments_of_slot;
 };
 
 Result<uint32_t> ClientState::claim_slot(Deadline deadline) {
@@ -419,6 +422,8 @@ Result<uint32_t> ClientState::claim_slot(Deadline deadline) {
 void ClientState::free_request_block(uint32_t slot) noexcept {
     const uint64_t block = std::exchange(request_block_of_slot[slot], kNoBlock);
     if (block != kNoBlock) (void)request_allocator.free(block);
+    for (uint64_t attachment : attachments_of_slot[slot]) (void)request_allocator.free(attachment);
+    attachments_of_slot[slot].clear();
 }
 
 void ClientState::release_slot(uint32_t slot, bool announce_free) noexcept {
@@ -594,7 +599,40 @@ Result<PayloadBuffer> ChannelClient::allocate_payload(uint64_t size, Deadline de
     }
 }
 
-Result<Reply> ChannelClient::call(uint32_t code, std::span<const std::byte> payload, CallOptions options) {
+Result<std::pair<uint64_t, std::span<std::byte>>> ChannelClient::allocate_attachment(uint64_t size,
+                                                                                    Deadline deadline) {
+    auto buffer = allocate_payload(size, deadline);
+    if (!buffer) return std::unexpected(buffer.error());
+    // Ownership passes to the caller (and then to a call), not to the PayloadBuffer.
+    std::pair<uint64_t, std::span<std::byte>> block{buffer->block_.offset, {buffer->data_, buffer->length_}};
+    buffer->data_ = nullptr;
+    return block;
+}
+
+void ChannelClient::free_attachment(uint64_t offset) noexcept {
+    if (state_) (void)state_->request_allocator.free(offset);
+}
+
+std::span<const std::byte> ChannelClient::reply_pool() const noexcept {
+    if (!state_) return {};
+    return {state_->reply_pool.data(), state_->reply_pool.size()};
+}
+
+Result<Reply> ChannelClient::call(uint32_t code, std::span<const std::byte> payload, CallOptions options,
+                                  std::span<const uint64_t> attachments) {
+    if (!attachments.empty()) {
+        // Attachments ride on a request in a pool block, so that the slot's bookkeeping frees
+        // them together once the service is done.
+        auto buffer = state_ ? allocate_payload(std::max<uint64_t>(payload.size(), 1), options.deadline)
+                             : Result<PayloadBuffer>(fail(Errc::closed, "call on a moved-from channel"));
+        if (!buffer) {
+            for (uint64_t attachment : attachments) free_attachment(attachment);
+            return std::unexpected(buffer.error());
+        }
+        if (!payload.empty()) std::memcpy(buffer->data_, payload.data(), payload.size());
+        buffer->length_ = payload.size();
+        return call_in_place(code, std::move(*buffer), options, attachments);
+    }
     if (!state_) return fail(Errc::closed, "call on a moved-from channel");
     if (state_->dead()) return fail(Errc::dead_object, "call on a dead connection");
     if (payload.size() > kInlinePayloadCapacity) {
@@ -613,9 +651,14 @@ Result<Reply> ChannelClient::call(uint32_t code, std::span<const std::byte> payl
     return submit(*slot, request, kNoBlock, options);
 }
 
-Result<Reply> ChannelClient::call_in_place(uint32_t code, PayloadBuffer payload, CallOptions options) {
+Result<Reply> ChannelClient::call_in_place(uint32_t code, PayloadBuffer payload, CallOptions options,
+                                           std::span<const uint64_t> attachments) {
+    auto drop_attachments = [&] {
+        for (uint64_t attachment : attachments) free_attachment(attachment);
+    };
     if (!state_) return fail(Errc::closed, "call on a moved-from channel");
     if (payload.state_ != state_ || payload.data_ == nullptr) {
+        drop_attachments();
         return fail(Errc::invalid_argument, "payload buffer is empty or belongs to another connection");
     }
     MessageDescriptor request = fresh_descriptor();
@@ -624,9 +667,13 @@ Result<Reply> ChannelClient::call_in_place(uint32_t code, PayloadBuffer payload,
     request.payload_length = payload.length_;
     request.pool_offset = payload.block_.offset;
     auto slot = state_->claim_slot(options.deadline);
-    if (!slot) return std::unexpected(slot.error());
-    // The block now belongs to the call: freed when the service is done with the request.
+    if (!slot) {
+        drop_attachments();
+        return std::unexpected(slot.error());
+    }
+    // The blocks now belong to the call: freed when the service is done with the request.
     payload.data_ = nullptr;
+    state_->attachments_of_slot[*slot].assign(attachments.begin(), attachments.end());
     return submit(*slot, request, payload.block_.offset, options);
 }
 
@@ -732,7 +779,19 @@ Result<void> ReplyWriter::write(std::span<const std::byte> bytes) {
     return {};
 }
 
+Result<std::pair<uint64_t, std::span<std::byte>>> ReplyWriter::allocate_attachment(uint64_t size) {
+    if (oneway_) return fail(Errc::invalid_argument, "a oneway call takes no reply payload");
+    if (size == 0) return fail(Errc::invalid_argument, "attachment of 0 bytes");
+    auto block = connection_.allocate_reply_block(size);
+    if (!block) return std::unexpected(block.error());
+    attachments_.push_back(block->offset);
+    return std::pair<uint64_t, std::span<std::byte>>{
+        block->offset, {connection_.reply_pool_.data() + block->offset, static_cast<std::size_t>(size)}};
+}
+
 void ReplyWriter::drop_block() noexcept {
+    for (uint64_t attachment : attachments_) (void)connection_.reply_allocator_.free(attachment);
+    attachments_.clear();
     if (has_block_) (void)connection_.reply_allocator_.free(block_.offset);
     has_block_ = false;
     reply_.payload_kind = static_cast<uint32_t>(PayloadKind::none);
@@ -746,6 +805,17 @@ ChannelServer::ChannelServer(Mapping ctrl, Mapping request_pool, Mapping reply_p
       slot_busy_(std::make_unique<std::atomic<bool>[]>(control.slot_count())),
       reply_block_of_slot_(std::make_unique<std::atomic<uint64_t>[]>(control.slot_count())) {
     for (uint32_t slot = 0; slot < control.slot_count(); ++slot) reply_block_of_slot_[slot].store(kNoBlock);
+    reply_attachments_of_slot_.resize(control.slot_count());
+}
+
+void ChannelServer::free_reply_blocks(uint32_t slot, uint64_t main_block) noexcept {
+    (void)reply_allocator_.free(main_block);
+    std::vector<uint64_t> attachments;
+    {
+        std::lock_guard lock(attachments_mutex_);
+        attachments.swap(reply_attachments_of_slot_[slot]);
+    }
+    for (uint64_t attachment : attachments) (void)reply_allocator_.free(attachment);
 }
 
 ChannelServer::~ChannelServer() = default;
@@ -810,7 +880,7 @@ void ChannelServer::reclaim_released_replies() {
         if (state != slot_state::kFree) continue;
         // exchange: serve() may be taking the same block at the same moment; exactly one of us frees it.
         if (const uint64_t offset = block.exchange(kNoBlock, std::memory_order_acq_rel); offset != kNoBlock) {
-            (void)reply_allocator_.free(offset);
+            free_reply_blocks(slot, offset);
         }
     }
 }
@@ -835,7 +905,7 @@ void ChannelServer::serve(uint32_t slot_index, const Handler& handler) {
     if (reply_block_of_slot_[slot_index].load(std::memory_order_relaxed) != kNoBlock) {
         if (const uint64_t offset = reply_block_of_slot_[slot_index].exchange(kNoBlock, std::memory_order_acq_rel);
             offset != kNoBlock) {
-            (void)reply_allocator_.free(offset);
+            free_reply_blocks(slot_index, offset);
         }
     }
 
@@ -852,7 +922,8 @@ void ChannelServer::serve(uint32_t slot_index, const Handler& handler) {
         reply.flags = kFlagRejected;
         reply.status = -EBADMSG;
     } else {
-        const Request view{request.code, request.flags, request.sender_tid, *payload};
+        const Request view{request.code, request.flags, request.sender_tid, *payload,
+                           {request_pool_.data(), request_pool_.size()}, tag_};
         ReplyWriter writer(*this, reply, view.oneway());
         try {
             reply.status = handler(view, writer);
@@ -865,7 +936,30 @@ void ChannelServer::serve(uint32_t slot_index, const Handler& handler) {
             writer.drop_block();
             reply.status = -EFAULT;
         }
-        if (writer.has_block_) reply_block_of_slot_[slot_index].store(writer.block_.offset, std::memory_order_release);
+        if (!writer.attachments_.empty() && !writer.has_block_) {
+            // Attachments are freed with the reply block, which the client announces it released:
+            // give the reply a block even when it would fit inline.
+            std::byte inline_copy[kInlinePayloadCapacity];
+            const uint64_t length = std::min<uint64_t>(reply.payload_length, kInlinePayloadCapacity);
+            std::memcpy(inline_copy, reply.inline_payload, length);
+            auto attachments = std::move(writer.attachments_);
+            writer.attachments_.clear();
+            if (auto space = writer.allocate(std::max<uint64_t>(length, kInlinePayloadCapacity + 1)); space) {
+                std::memcpy(space->data(), inline_copy, length);
+                reply.payload_length = length;
+                writer.attachments_ = std::move(attachments);
+            } else {
+                for (uint64_t attachment : attachments) (void)reply_allocator_.free(attachment);
+                reply.status = -ENOMEM;
+            }
+        }
+        if (writer.has_block_) {
+            if (!writer.attachments_.empty()) {
+                std::lock_guard lock(attachments_mutex_);
+                reply_attachments_of_slot_[slot_index] = std::move(writer.attachments_);
+            }
+            reply_block_of_slot_[slot_index].store(writer.block_.offset, std::memory_order_release);
+        }
     }
 
     publish_descriptor(slot.reply, reply);

@@ -204,11 +204,21 @@ public:
     // Payloads above kInlinePayloadCapacity are copied into the request pool; write them in place with
     // allocate_payload() and send them with call_in_place() to avoid that copy. With kFlagOneway,
     // returns an empty Reply once published.
-    Result<Reply> call(uint32_t code, std::span<const std::byte> payload, CallOptions options = {});
-    Result<Reply> call_in_place(uint32_t code, PayloadBuffer payload, CallOptions options = {});
+    // `attachments` (blocks from allocate_attachment) belong to the call from here on, whatever
+    // its outcome: they are freed once the service is done with the request.
+    Result<Reply> call(uint32_t code, std::span<const std::byte> payload, CallOptions options = {},
+                       std::span<const uint64_t> attachments = {});
+    Result<Reply> call_in_place(uint32_t code, PayloadBuffer payload, CallOptions options = {},
+                                std::span<const uint64_t> attachments = {});
 
     // A request-pool block to write a payload in place. Waits for space until the deadline.
     Result<PayloadBuffer> allocate_payload(uint64_t size, Deadline deadline = Deadline::now());
+    // A block of the request pool for data the request refers to (read in place by the service).
+    // Hand its offset to call(..., attachments) or give it back with free_attachment().
+    Result<std::pair<uint64_t, std::span<std::byte>>> allocate_attachment(uint64_t size, Deadline deadline);
+    void free_attachment(uint64_t offset) noexcept;
+    // The service's reply pool, read-only: reply attachments live there.
+    std::span<const std::byte> reply_pool() const noexcept;
 
     // The service is gone (reported by the kernel) or the connection is being closed: every pending and
     // future call fails at once with Errc::dead_object. Does not rely on the peer.
@@ -236,6 +246,8 @@ struct Request {
     uint32_t flags = 0;
     uint32_t sender_tid = 0;
     std::span<const std::byte> payload;
+    std::span<const std::byte> peer_pool;  // the client's request pool, read-only: attachments live there
+    uint64_t connection_tag = 0;           // ChannelServer::set_tag(): which connection this came on
     bool oneway() const noexcept { return (flags & kFlagOneway) != 0; }
 };
 
@@ -249,12 +261,16 @@ public:
     Result<std::span<std::byte>> allocate(uint64_t size);
     Result<void> write(std::span<const std::byte> bytes);
     bool oneway() const noexcept { return oneway_; }
+    // A further block of the reply pool that the reply refers to (a data buffer read in place by
+    // the client); freed with the reply. Returns its offset in the pool and its bytes.
+    Result<std::pair<uint64_t, std::span<std::byte>>> allocate_attachment(uint64_t size);
 
 private:
     friend class ChannelServer;
     ReplyWriter(ChannelServer& connection, MessageDescriptor& reply, bool oneway) noexcept
         : connection_(connection), reply_(reply), oneway_(oneway) {}
     void drop_block() noexcept;
+    std::vector<uint64_t> attachments_;
 
     ChannelServer& connection_;
     MessageDescriptor& reply_;
@@ -286,6 +302,8 @@ public:
 
     uint32_t slot_count() const noexcept { return control_.slot_count(); }
     PoolStats reply_pool_stats() const { return reply_allocator_.stats(); }
+    void set_tag(uint64_t tag) noexcept { tag_ = tag; }
+    uint64_t tag() const noexcept { return tag_; }
 
 private:
     friend class ReplyWriter;
@@ -305,6 +323,11 @@ private:
     PoolAllocator reply_allocator_;
     std::unique_ptr<std::atomic<bool>[]> slot_busy_;   // a worker is serving the slot
     std::unique_ptr<std::atomic<uint64_t>[]> reply_block_of_slot_;  // offset of its last reply block, or none
+    // Further blocks of each slot's last reply, freed with its reply block.
+    std::mutex attachments_mutex_;
+    std::vector<std::vector<uint64_t>> reply_attachments_of_slot_;
+    uint64_t tag_ = 0;
+    void free_reply_blocks(uint32_t slot, uint64_t main_block) noexcept;
     std::atomic<bool> dead_{false};
     std::mutex wake_mutex_;
     std::atomic<uint32_t>* dispatcher_wake_ = nullptr;
