@@ -174,9 +174,10 @@ protected:
 };
 
 // Called with `ptr` once the message no longer needs the caller's buffer (IpcIoFreeDataBuff).
+// No default member initializers: the Writer keeps an uninitialised array of these.
 struct BufferRelease {
-    void (*release)(void* ptr) = nullptr;
-    void* ptr = nullptr;
+    void (*release)(void* ptr);
+    void* ptr;
 };
 
 template <typename T>
@@ -185,7 +186,8 @@ concept WireScalar = std::is_arithmetic_v<T> && (sizeof(T) == 1 || sizeof(T) == 
 template <typename T>
 concept FlatObject = std::is_trivially_copyable_v<T> && !std::is_pointer_v<T>;
 
-// Builds a message in a caller-provided buffer.
+// Builds a message in a caller-provided buffer. (Private helpers used only inside libliteipc are
+// hidden so the library calls them directly.)
 class Writer : public ParcelStatus {
 public:
     // `buffer` holds the whole message; anything over kMaxMessageSize is not used.
@@ -270,14 +272,11 @@ public:
     size_t object_count() const noexcept { return object_count_; }
 
 protected:
+    // Callers bound `size` by kMaxMessageSize, so the rounding can't wrap.
     std::byte* reserve(size_t size, size_t alignment) noexcept {
         const size_t start = (cursor_ + alignment - 1) & ~(alignment - 1);
-        // The offsets table grows down from the end of the buffer while writing.
-        const size_t limit = capacity_ - object_count_ * sizeof(uint32_t);
-        if (!ok() || sealed_ || start > limit || size > limit - start) [[unlikely]]
-            return reserve_failed();
         const size_t padded = (size + alignment - 1) & ~(alignment - 1);
-        if (padded > limit - start) [[unlikely]] return reserve_failed();
+        if (start > limit_ || padded > limit_ - start) [[unlikely]] return reserve_failed();
         std::byte* slot = base_ + start;
         if (start != cursor_) std::memset(base_ + cursor_, 0, start - cursor_);
         if (padded != size) std::memset(slot + size, 0, padded - size);
@@ -289,10 +288,20 @@ private:
     std::byte* reserve_failed() noexcept;
     void write_counted(const void* items, size_t count, size_t item_size) noexcept;
     // Appends a WireObject and its offsets entry; nullptr (error set) when there's no room.
-    std::byte* push_object(ObjType type, uint32_t flags, const void* body, size_t extra) noexcept;
+    [[gnu::visibility("hidden")]] std::byte* push_object(ObjType type, uint32_t flags, const void* body,
+                                                         size_t extra) noexcept;
+
+    // Also closes the writer: every later reserve() fails.
+    void fail(ParcelError error, const char* reason) noexcept {
+        ParcelStatus::fail(error, reason);
+        limit_ = 0;
+    }
 
     std::byte* base_;
     size_t capacity_;
+    // Where the offsets table begins (it grows down from the end of the buffer while writing);
+    // 0 once the writer failed or was sealed, so one comparison guards every write.
+    size_t limit_;
     size_t cursor_ = sizeof(MessageHeader);
     size_t object_count_ = 0;
     size_t max_objects_;
@@ -300,7 +309,7 @@ private:
     bool sealed_ = false;
     PoolAllocator* pool_;
     size_t pending_release_count_ = 0;
-    std::array<BufferRelease, kMaxPendingReleases> pending_releases_{};
+    std::array<BufferRelease, kMaxPendingReleases> pending_releases_;  // first pending_release_count_ used
 };
 
 // A Writer with its buffer inside: no allocation, no caller storage.
@@ -317,7 +326,9 @@ public:
 struct MessageLayout {
     uint32_t data_size = 0;
     uint32_t object_count = 0;
-    std::array<uint32_t, kMaxObjects> object_offsets{};  // data positions, increasing
+    // Data positions, increasing; entries past object_count are unspecified (left unwritten:
+    // zeroing them costs more than the rest of a small message's validation).
+    std::array<uint32_t, kMaxObjects> object_offsets;
     size_t message_size = 0;                             // header + padded data + offsets
 
     // Validates `message` (read once) and returns its layout; Errc::malformed with the reason.
@@ -436,26 +447,31 @@ private:
         if (from) std::memcpy(&value, from, sizeof value);  // the one load of this value
         return value;
     }
+    // A plain read ends before the next special object (or the end of the data). Callers bound
+    // `size` by kMaxMessageSize + 1, so the rounding can't wrap.
     const std::byte* take(size_t size, size_t alignment, const char* what = nullptr) noexcept {
         const size_t start = (cursor_ + alignment - 1) & ~(alignment - 1);
-        // A plain read ends before the next special object (or the end of the data).
-        if (!ok() || start > limit_ || size > limit_ - start) [[unlikely]] return take_failed(what);
         const size_t padded = (size + alignment - 1) & ~(alignment - 1);
-        if (padded > limit_ - start) [[unlikely]] return take_failed(what);
+        if (start > limit_ || padded > limit_ - start) [[unlikely]] return take_failed(what);
         cursor_ = start + padded;
         return data_ + start;
+    }
+    // Also closes the reader: limit_ 0 makes every later take() fail.
+    void fail(ParcelError error, const char* reason) noexcept {
+        ParcelStatus::fail(error, reason);
+        limit_ = 0;
     }
     const std::byte* take_failed(const char* what) noexcept;
     std::span<const std::byte> read_counted(size_t item_size, size_t max_items) noexcept;
     // Consumes the special object at the cursor if it has `type`; nullopt (error set) if not.
-    std::optional<WireObject> take_object(ObjType type) noexcept;
-    int read_fd_object(bool take_ownership) noexcept;
-    void advance_limit() noexcept;
+    [[gnu::visibility("hidden")]] std::optional<WireObject> take_object(ObjType type) noexcept;
+    [[gnu::visibility("hidden")]] int read_fd_object(bool take_ownership) noexcept;
+    [[gnu::visibility("hidden")]] void advance_limit() noexcept;
 
     const std::byte* message_ = nullptr;
     const std::byte* data_ = nullptr;
     size_t cursor_ = 0;  // data position of the next read
-    size_t limit_ = 0;   // where the next special object (or the data) begins
+    size_t limit_ = 0;   // where the next special object (or the data) begins; 0 once failed
     size_t next_object_ = 0;
     uint32_t fds_read_ = 0;
     uint32_t services_read_ = 0;
