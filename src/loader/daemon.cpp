@@ -225,7 +225,8 @@ void Daemon::serve_client(int fd) {
     if (message->bytes != sizeof request || request.magic != detail::kControlMagic) {
         reply = refuse(EPROTO, "malformed control request from pid " + std::to_string(client.pid));
     } else if (request.op != ControlOp::hello && request.op != ControlOp::list &&
-               request.op != ControlOp::status && request.op != ControlOp::lookup && !client.registered) {
+               request.op != ControlOp::status && request.op != ControlOp::lookup && !client.registered &&
+               !adopt_auxiliary(client)) {
         reply = refuse(EPERM, "pid " + std::to_string(client.pid) + " is not registered: send hello first");
     } else if (strnlen(request.name, sizeof request.name) == sizeof request.name) {
         reply = refuse(EINVAL, "service name longer than 255 bytes");
@@ -261,6 +262,20 @@ void Daemon::send_reply(int socket, ControlReply reply, const std::vector<Unique
         LITEIPC_LOG(info, "reply not delivered: %s", sent.error().describe().c_str());
 }
 
+bool Daemon::adopt_auxiliary(Client& client) {
+    // A registered process may open further sockets for requests that wait (connection setup);
+    // the kernel's word on its pid says whose they are.
+    auto slot = kernel_->slot_of(client.pid);
+    if (!slot) return false;
+    const liteipc_proc& proc = kernel_->proc(*slot);
+    if (proc.state != LITEIPC_PROC_ALIVE || proc.tgid != static_cast<uint32_t>(client.pid)) return false;
+    client.registered = true;
+    client.auxiliary = true;
+    client.slot = *slot;
+    client.generation = proc.generation;
+    return true;
+}
+
 void Daemon::drop_client(int fd) {
     auto it = clients_.find(fd);
     if (it == clients_.end()) return;
@@ -268,7 +283,7 @@ void Daemon::drop_client(int fd) {
     clients_.erase(it);
     ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
     abandon_pending_of(fd);
-    if (!client.registered) return;
+    if (!client.registered || client.auxiliary) return;
     // A dying process's record is in the ring before its socket closes: read it first, so that
     // a death is never taken for an orderly close.
     kernel_->consume_deaths();
@@ -303,7 +318,7 @@ ControlReply Daemon::hello(Client& client, std::vector<UniqueFd>& fds) {
     ControlReply reply;
     if (client.registered) return refuse(EALREADY, "pid " + std::to_string(client.pid) + " already registered");
     for (const auto& [fd, other] : clients_)
-        if (other.registered && other.pid == client.pid)
+        if (other.registered && !other.auxiliary && other.pid == client.pid)
             return refuse(EALREADY, "pid " + std::to_string(client.pid) + " is registered through another connection");
     // A process registered with an earlier loader comes back to the same slot.
     if (auto slot = kernel_->slot_of(client.pid)) {

@@ -35,6 +35,7 @@ private:
         uid_t uid = 0;
         gid_t gid = 0;
         bool registered = false;
+        bool auxiliary = false;  // a further socket of a registered process: closing it closes nothing
         uint32_t slot = 0;
         uint64_t generation = 0;
     };
@@ -45,6 +46,7 @@ private:
     void accept_client();
     void serve_client(int fd);
     void drop_client(int fd);
+    bool adopt_auxiliary(Client& client);
     void on_death(const liteipc_death_record& record);
     void reclaim(uint32_t slot, uint64_t generation);
 

@@ -172,7 +172,7 @@ Context::Impl::~Impl() {
     // Closing the control socket tells the loader this process closed its context.
 }
 
-Result<> Context::Impl::connect_to_loader() {
+Result<UniqueFd> Context::Impl::open_socket() const {
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
     if (options.socket_path.size() >= sizeof address.sun_path)
@@ -188,57 +188,78 @@ Result<> Context::Impl::connect_to_loader() {
                         ": start it with 'liteipc-loader' as root (or 'systemctl start liteipc-loader')",
                     err);
     }
-    control_ = std::move(socket);
+    return socket;
+}
+
+Result<> Context::Impl::connect_to_loader() {
+    auto socket = open_socket();
+    if (!socket) return std::unexpected(socket.error());
+    control_ = std::move(*socket);
     return {};
+}
+
+namespace {
+
+// Reads one reply to `request_id` from `socket`, skipping late replies to abandoned requests.
+Result<ControlResponse> receive_reply(int socket, uint64_t request_id, std::chrono::steady_clock::time_point deadline) {
+    std::vector<std::byte> buffer(detail::kMaxControlMessage);
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        auto received = detail::receive_message(socket, buffer, std::max<int>(0, static_cast<int>(left.count())));
+        if (!received) return std::unexpected(received.error());
+        if (received->bytes == 0) return fail(Errc::closed, "liteipc-loader closed the socket");
+        ControlResponse response;
+        if (received->bytes < sizeof response.reply) return fail(Errc::malformed, "short reply from liteipc-loader");
+        std::memcpy(&response.reply, buffer.data(), sizeof response.reply);
+        if (response.reply.request_id != request_id) continue;  // its fds close here
+        std::size_t text = std::min<std::size_t>(response.reply.text_bytes, received->bytes - sizeof response.reply);
+        response.text.assign(reinterpret_cast<const char*>(buffer.data()) + sizeof response.reply, text);
+        response.fds = std::move(received->fds);
+        if (response.reply.result != 0) {
+            response.reply.message[sizeof response.reply.message - 1] = '\0';
+            return fail(errc_from_errno(-response.reply.result), response.reply.message);
+        }
+        return response;
+    }
+}
+
+}  // namespace
+
+Result<ControlResponse> Context::Impl::control_once(const ControlRequest& request, std::span<const int> fds,
+                                                    std::chrono::milliseconds timeout) {
+    auto socket = open_socket();
+    if (!socket) return std::unexpected(socket.error());
+    ControlRequest numbered = request;
+    numbered.request_id = 1;
+    if (auto sent = detail::send_message(socket->get(), detail::as_bytes_of(numbered), fds); !sent)
+        return std::unexpected(sent.error());
+    if (timeout.count() <= 0) timeout = options.default_timeout;
+    return receive_reply(socket->get(), numbered.request_id, std::chrono::steady_clock::now() + timeout);
 }
 
 Result<ControlResponse> Context::Impl::control(const ControlRequest& request, std::chrono::milliseconds timeout) {
     std::lock_guard lock(control_mutex_);
     if (timeout.count() <= 0) timeout = options.default_timeout;
     ControlRequest numbered = request;
-    numbered.request_id = ++last_request_id_;
-    std::vector<std::byte> buffer(detail::kMaxControlMessage);
     for (int attempt = 0;; ++attempt) {
-        auto deadline = std::chrono::steady_clock::now() + timeout;
+        numbered.request_id = ++last_request_id_;
         auto sent = detail::send_message(control_.get(), detail::as_bytes_of(numbered));
-        Result<detail::ReceivedMessage> received = std::unexpected(sent ? Error{} : sent.error());
-        ControlResponse response;
-        while (sent) {
-            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-            received = detail::receive_message(control_.get(), buffer, std::max<int>(0, static_cast<int>(left.count())));
-            if (!received) break;
-            if (received->bytes == 0) {
-                received = fail(Errc::closed, "liteipc-loader closed the socket");
-                break;
-            }
-            if (received->bytes < sizeof response.reply) return fail(Errc::malformed, "short reply from liteipc-loader");
-            std::memcpy(&response.reply, buffer.data(), sizeof response.reply);
-            if (response.reply.request_id == numbered.request_id) break;
-            // A late answer to a request this process gave up on: drop it (its fds close here).
-        }
-        if (received) {
-            std::size_t text = std::min<std::size_t>(response.reply.text_bytes, received->bytes - sizeof response.reply);
-            response.text.assign(reinterpret_cast<const char*>(buffer.data()) + sizeof response.reply, text);
-            response.fds = std::move(received->fds);
-            if (response.reply.result != 0) {
-                response.reply.message[sizeof response.reply.message - 1] = '\0';
-                return fail(errc_from_errno(-response.reply.result), response.reply.message);
-            }
+        auto response = sent ? receive_reply(control_.get(), numbered.request_id,
+                                             std::chrono::steady_clock::now() + timeout)
+                             : Result<ControlResponse>(std::unexpected(sent.error()));
+        if (response || attempt > 0 || request.op == ControlOp::hello ||
+            (response.error().code != Errc::closed && response.error().code != Errc::system))
             return response;
-        }
-        if (received.error().code == Errc::timed_out || attempt > 0 || request.op == ControlOp::hello)
-            return std::unexpected(received.error());
         // The loader restarted: reconnect, take our slot back, and ask again once.
-        LITEIPC_LOG(info, "control socket lost (%s); reconnecting", received.error().describe().c_str());
+        LITEIPC_LOG(info, "control socket lost (%s); reconnecting", response.error().describe().c_str());
         if (auto ok = connect_to_loader(); !ok) return std::unexpected(ok.error());
         ControlRequest again{};
         again.op = ControlOp::hello;
         again.request_id = ++last_request_id_;
         if (auto ok = detail::send_message(control_.get(), detail::as_bytes_of(again)); !ok)
             return std::unexpected(ok.error());
-        auto reply = detail::receive_message(control_.get(), buffer, static_cast<int>(timeout.count()));
-        if (!reply) return std::unexpected(reply.error());
-        numbered.request_id = ++last_request_id_;
+        if (auto ok = receive_reply(control_.get(), again.request_id, std::chrono::steady_clock::now() + timeout); !ok)
+            return std::unexpected(ok.error());
     }
 }
 
@@ -333,9 +354,15 @@ void Context::Impl::remove_death_listener(uint64_t id) {
     death_listeners_.erase(id);
 }
 
-void Context::Impl::set_connect_listener(std::function<void(const liteipc_connect_record&)> listener) {
+void Context::Impl::set_connect_listener(uint32_t handle,
+                                         std::function<void(const liteipc_connect_record&)> listener) {
     std::lock_guard lock(death_mutex_);
-    connect_listener_ = std::move(listener);
+    connect_listeners_[handle] = std::move(listener);
+}
+
+void Context::Impl::remove_connect_listener(uint32_t handle) {
+    std::lock_guard lock(death_mutex_);
+    connect_listeners_.erase(handle);
 }
 
 void Context::Impl::inbox_loop() {
@@ -368,9 +395,12 @@ void Context::Impl::on_record(const void* data, std::size_t size) {
         std::function<void(const liteipc_connect_record&)> listener;
         {
             std::lock_guard lock(death_mutex_);
-            listener = connect_listener_;
+            if (auto it = connect_listeners_.find(record.handle); it != connect_listeners_.end()) listener = it->second;
         }
-        if (listener) listener(record);
+        if (listener)
+            listener(record);
+        else
+            LITEIPC_LOG(info, "connect record for handle %u, which this process does not serve", record.handle);
     } else {
         LITEIPC_LOG(warn, "inbox: unknown record kind %u (%zu bytes)", kind, size);
     }

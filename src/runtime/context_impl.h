@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <map>
+#include <span>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -34,6 +35,11 @@ struct Context::Impl : std::enable_shared_from_this<Context::Impl> {
     Result<ControlResponse> control(const detail::ControlRequest& request,
                                     std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
 
+    // A request on a socket of its own, for requests that wait on another process (connection
+    // setup): they hold no lock and delay no other request. `fds` go with the request.
+    Result<ControlResponse> control_once(const detail::ControlRequest& request, std::span<const int> fds,
+                                         std::chrono::milliseconds timeout);
+
     bool alive(const PeerId& peer) const;
     const liteipc_proc* proc(uint32_t slot) const;
 
@@ -43,7 +49,9 @@ struct Context::Impl : std::enable_shared_from_this<Context::Impl> {
     // Hooks for the runtime's own users of the inbox (connections, services).
     uint64_t add_death_listener(std::function<void(const DeathNotice&)> listener);
     void remove_death_listener(uint64_t id);
-    void set_connect_listener(std::function<void(const liteipc_connect_record&)> listener);
+    // Connect records for the service `handle` go to `listener` (on the inbox thread).
+    void set_connect_listener(uint32_t handle, std::function<void(const liteipc_connect_record&)> listener);
+    void remove_connect_listener(uint32_t handle);
 
     int connect_prog = -1;
     int subscribe_prog = -1;
@@ -51,6 +59,7 @@ struct Context::Impl : std::enable_shared_from_this<Context::Impl> {
     Result<> start(ContextOptions opts);
 
 private:
+    Result<detail::UniqueFd> open_socket() const;
     Result<> connect_to_loader();
     Result<> hello();
     Result<> kernel_subscribe(const PeerId& peer);
@@ -82,7 +91,7 @@ private:
     std::map<uint64_t, Subscriber> subscribers_;
     std::map<std::pair<uint32_t, uint64_t>, std::size_t> kernel_subscriptions_;  // (slot, generation) -> users
     std::map<uint64_t, std::function<void(const DeathNotice&)>> death_listeners_;
-    std::function<void(const liteipc_connect_record&)> connect_listener_;
+    std::map<uint32_t, std::function<void(const liteipc_connect_record&)>> connect_listeners_;
 };
 
 struct DeathSubscription::Owner {

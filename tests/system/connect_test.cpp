@@ -89,11 +89,14 @@ protected:
         auto context = Context::open(loader_.options());
         ASSERT_TRUE(context) << context.error().describe();
         service_.emplace(std::move(*context));
-        service_->impl().set_connect_listener([this](const liteipc_connect_record& r) {
+    }
+
+    std::function<void(const liteipc_connect_record&)> record_connect() {
+        return [this](const liteipc_connect_record& r) {
             std::lock_guard lock(mutex_);
             records_.push_back(r);
             changed_.notify_all();
-        });
+        };
     }
 
     uint32_t register_service(const char* name, uint32_t policy, uint32_t uid_min = 0, uint32_t uid_max = 0) {
@@ -105,7 +108,9 @@ protected:
         request.uid_max = uid_max;
         auto response = service_->impl().control(request);
         EXPECT_TRUE(response) << (response ? "" : response.error().describe());
-        return response ? response->reply.handle : 0;
+        if (!response) return 0;
+        service_->impl().set_connect_listener(response->reply.handle, record_connect());
+        return response->reply.handle;
     }
 
     Result<> grant(detail::ControlOp op, uint32_t handle, uint32_t id) {
