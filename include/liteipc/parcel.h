@@ -195,7 +195,9 @@ public:
                     size_t max_objects = kMaxObjects) noexcept;
     Writer(const Writer&) = delete;
     Writer& operator=(const Writer&) = delete;
-    ~Writer() { release_buffers(); }
+    ~Writer() {
+        if (pending_release_count_ != 0) release_buffers();
+    }
 
     void set_pool(PoolAllocator* pool) noexcept { pool_ = pool; }
 
@@ -468,7 +470,6 @@ private:
     [[gnu::visibility("hidden")]] int read_fd_object(bool take_ownership) noexcept;
     [[gnu::visibility("hidden")]] void advance_limit() noexcept;
 
-    const std::byte* message_ = nullptr;
     const std::byte* data_ = nullptr;
     size_t cursor_ = 0;  // data position of the next read
     size_t limit_ = 0;   // where the next special object (or the data) begins; 0 once failed

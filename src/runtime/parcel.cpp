@@ -258,8 +258,9 @@ std::span<const std::byte> Writer::seal() noexcept {
         for (size_t i = 0; i < object_count_; ++i)
             std::memcpy(&offsets[i], base_ + capacity_ - (i + 1) * sizeof(uint32_t), sizeof(uint32_t));
         std::byte* padded_end = base_ + sizeof(MessageHeader) + align_up(data_size);
-        std::memset(base_ + cursor_, 0, padded_end - (base_ + cursor_));
-        std::memcpy(padded_end, offsets.data(), object_count_ * sizeof(uint32_t));
+        for (std::byte* pad = base_ + cursor_; pad != padded_end; ++pad) *pad = std::byte{0};
+        for (size_t i = 0; i < object_count_; ++i)
+            std::memcpy(padded_end + i * sizeof(uint32_t), &offsets[i], sizeof(uint32_t));
         const MessageHeader header{kMessageMagic, static_cast<uint32_t>(data_size),
                                    static_cast<uint32_t>(object_count_), 0};
         std::memcpy(base_, &header, sizeof header);
@@ -293,7 +294,6 @@ Reader::Reader(std::span<const std::byte> message, ReaderOptions options) noexce
         fail(error, reason);
         return;
     }
-    message_ = message.data();
     data_ = message.data() + sizeof(MessageHeader);
     advance_limit();
 }
@@ -359,8 +359,9 @@ std::optional<WireObject> Reader::take_object(ObjType type) noexcept {
         fail(ParcelError::object_expected, "no special object at the read position");
         return std::nullopt;
     }
-    // The private copy is what gets validated and used.
-    const WireObject object = layout_.object(std::span(message_, layout_.message_size), next_object_);
+    // The private copy is what gets validated and used; the layout puts it inside the data.
+    WireObject object;
+    std::memcpy(&object, data_ + position, sizeof object);
     if (object.type != static_cast<uint32_t>(type)) {
         fail(ParcelError::object_mismatch, "special object of another type");
         return std::nullopt;
