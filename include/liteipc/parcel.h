@@ -38,6 +38,10 @@
 // that keeps writing its (shared) memory cannot change a value between its check and its use
 // (double-fetch safe). Views returned into the message (strings, bytes, buffers) are bounds-safe
 // but their contents may still change under a hostile sender: copy them if that matters.
+// read_c_string (IpcIoPopString) checks the terminator once; C code that later runs strlen()
+// over it trusts that byte again. The transport should therefore hand the Reader a private copy
+// of the message itself (at most kMaxMessageSize, usually small) and leave only pool-resident
+// data buffers in shared memory.
 #pragma once
 
 #include <array>
