@@ -923,7 +923,7 @@ void ChannelServer::serve(uint32_t slot_index, const Handler& handler) {
         reply.status = -EBADMSG;
     } else {
         const Request view{request.code, request.flags, request.sender_tid, *payload,
-                           {request_pool_.data(), request_pool_.size()}, tag_};
+                           {request_pool_.data(), request_pool_.size()}, data_.get()};
         ReplyWriter writer(*this, reply, view.oneway());
         try {
             reply.status = handler(view, writer);

@@ -189,6 +189,7 @@ private:
 
 class ChannelClient {
 public:
+    ChannelClient() = default;  // empty: every call fails with Errc::closed
     // Maps ctrl read-write, the request pool read-write and the reply pool read-only, then seals the
     // request pool against any other writer (F_SEAL_FUTURE_WRITE). Refuses regions that can be resized.
     static Result<ChannelClient> attach(const ChannelFds& fds, ClientOptions options = {});
@@ -247,7 +248,7 @@ struct Request {
     uint32_t sender_tid = 0;
     std::span<const std::byte> payload;
     std::span<const std::byte> peer_pool;  // the client's request pool, read-only: attachments live there
-    uint64_t connection_tag = 0;           // ChannelServer::set_tag(): which connection this came on
+    const void* connection_data = nullptr;  // ChannelServer::set_data(): what the layer above keeps per connection
     bool oneway() const noexcept { return (flags & kFlagOneway) != 0; }
 };
 
@@ -302,8 +303,9 @@ public:
 
     uint32_t slot_count() const noexcept { return control_.slot_count(); }
     PoolStats reply_pool_stats() const { return reply_allocator_.stats(); }
-    void set_tag(uint64_t tag) noexcept { tag_ = tag; }
-    uint64_t tag() const noexcept { return tag_; }
+    // Data the layer above keeps with the connection (the caller's identity); it lives as long as
+    // the connection, so a worker serving a request can always use it.
+    void set_data(std::shared_ptr<const void> data) noexcept { data_ = std::move(data); }
 
 private:
     friend class ReplyWriter;
@@ -326,7 +328,7 @@ private:
     // Further blocks of each slot's last reply, freed with its reply block.
     std::mutex attachments_mutex_;
     std::vector<std::vector<uint64_t>> reply_attachments_of_slot_;
-    uint64_t tag_ = 0;
+    std::shared_ptr<const void> data_;
     void free_reply_blocks(uint32_t slot, uint64_t main_block) noexcept;
     std::atomic<bool> dead_{false};
     std::mutex wake_mutex_;

@@ -1,0 +1,198 @@
+// Calls between processes: services registered with the service manager, connections checked by
+// the kernel, zero-copy request/reply and oneway calls over shared memory.
+//
+//   auto service = liteipc::Service::start(context, {.name = "demo.echo"}, [](liteipc::Call& call) {
+//       call.reply().write_string(call.request().read_string_view());
+//       return 0;
+//   });
+//   auto echo = liteipc::Connection::open(context, "demo.echo");
+//   liteipc::Request request(*echo);
+//   request.writer().write_string("hello");
+//   auto reply = echo->call(1, request);        // reply->reader().read_string_view() == "hello"
+//
+// Identity: Call::caller() pid, uid and gid were stamped by the kernel when the client connected;
+// tid is the client's own claim about its thread. Timeouts: every blocking call takes one (0 means
+// the context's default); a dead peer ends a pending call with Errc::dead_object, not a timeout.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "liteipc/context.h"
+#include "liteipc/parcel.h"
+
+namespace liteipc {
+
+// Who may connect to a service. Pids granted with Service::allow_pid() may connect whatever the policy.
+enum class Policy : uint32_t {
+    same_uid = 0,   // the owner's uid (default)
+    anyone = 1,
+    uid_list = 2,   // uids added with Service::allow_uid()
+    uid_range = 3,  // ServiceOptions::uid_min..uid_max
+    pids = 4,       // only granted pids
+};
+
+struct Caller {
+    uint32_t pid = 0;  // kernel-verified
+    uint32_t uid = 0;  // kernel-verified
+    uint32_t gid = 0;  // kernel-verified
+    uint32_t tid = 0;  // the caller's claim about its own thread
+    PeerId peer;
+};
+
+class Call;
+using CallHandler = std::function<int32_t(Call&)>;  // the status the caller sees in Reply::status()
+
+struct ServiceOptions {
+    std::string name;  // 1..255 printable bytes, no '/', '"' or backslash
+    Policy policy = Policy::same_uid;
+    uint32_t uid_min = 0, uid_max = 0;  // Policy::uid_range
+    unsigned workers = 2;               // LiteIPC's SetMaxWorkThreadNum
+    uint64_t reply_pool_bytes = 4u << 20;  // per connection: the largest reply it can hold at once
+    std::chrono::nanoseconds spin = std::chrono::microseconds(20);  // idle workers poll this long, then sleep
+};
+
+class Service {
+public:
+    // Registers the service and starts its workers. Connections are accepted as clients come.
+    static Result<Service> start(Context& context, ServiceOptions options, CallHandler handler);
+
+    Service(Service&&) noexcept;
+    Service& operator=(Service&&) noexcept;
+    ~Service();  // unregisters, stops the workers, drops every connection
+
+    uint32_t handle() const;
+    const std::string& name() const;
+    Result<> allow_pid(uint32_t pid);  // LiteIPC's AddServiceAccess
+    Result<> allow_uid(uint32_t uid);  // for Policy::uid_list
+    std::size_t connection_count() const;
+
+    struct Impl;
+
+private:
+    explicit Service(std::shared_ptr<Impl> impl);
+    std::shared_ptr<Impl> impl_;
+};
+
+struct ConnectOptions {
+    uint64_t request_pool_bytes = 4u << 20;  // this client's payload pool for the connection
+    uint32_t slots = 64;                     // calls in flight at once
+    std::chrono::nanoseconds spin = std::chrono::microseconds(5);  // a caller polls this long, then sleeps
+    std::chrono::milliseconds timeout{0};    // for connecting; 0: the context's default
+};
+
+class Reply;
+
+class Connection {
+public:
+    static Result<Connection> open(Context& context, std::string_view service_name, ConnectOptions options = {});
+
+    Connection(Connection&&) noexcept;
+    Connection& operator=(Connection&&) noexcept;
+    ~Connection();
+
+    // A request and its reply. `timeout` 0: the context's default.
+    Result<Reply> call(uint32_t code, class Request& request, std::chrono::milliseconds timeout = {});
+    // LITEIPC_FLAG_ONEWAY: returns once the request is queued.
+    Result<> send(uint32_t code, class Request& request, std::chrono::milliseconds timeout = {});
+
+    // Raw zero-copy calls: `fill` writes the payload in place in the request pool; the reply's
+    // payload is read in place too (Reply::payload()).
+    Result<Reply> call_raw(uint32_t code, uint64_t size, const std::function<void(std::span<std::byte>)>& fill,
+                           std::chrono::milliseconds timeout = {});
+
+    uint32_t handle() const;
+    PeerId service() const;
+    bool alive() const;
+
+    struct Impl;
+
+private:
+    friend class Request;
+    explicit Connection(std::shared_ptr<Impl> impl);
+    std::shared_ptr<Impl> impl_;
+};
+
+// A request being written: a Parcel writer whose large data buffers go straight into the
+// connection's request pool (zero-copy), freed when the call no longer needs them.
+class Request : private PoolAllocator {
+public:
+    explicit Request(Connection& connection);
+    Request(const Request&) = delete;
+    Request& operator=(const Request&) = delete;
+    ~Request();  // gives back the buffers of a request that was never sent
+
+    Writer& writer() { return writer_; }
+
+private:
+    friend class Connection;
+    std::optional<PoolSpan> allocate(size_t size) override;
+    void release_attachments();
+
+    std::shared_ptr<Connection::Impl> connection_;
+    std::array<uint64_t, kMaxObjects> attachments_{};
+    size_t attachment_count_ = 0;
+    alignas(8) std::array<std::byte, 16 * 1024> buffer_;
+    Writer writer_;
+};
+
+// A reply, read in place; gives its buffers back to the service when destroyed.
+class Reply {
+public:
+    Reply();
+    Reply(Reply&&) noexcept;
+    Reply& operator=(Reply&&) noexcept;
+    ~Reply();
+
+    int32_t status() const;
+    // The reply as a Parcel; large buffers resolve into the service's reply pool.
+    Reader reader() const;
+    // The raw payload (call_raw).
+    std::span<const std::byte> payload() const;
+
+    struct Impl;
+
+private:
+    friend class Connection;
+    std::unique_ptr<Impl> impl_;
+};
+
+// One incoming call, as a service handler sees it.
+class Call {
+public:
+    uint32_t code() const { return code_; }
+    uint32_t flags() const { return flags_; }
+    bool oneway() const;
+    const Caller& caller() const { return caller_; }
+    Reader& request() { return request_; }
+    std::span<const std::byte> payload() const { return payload_; }  // the raw request payload
+    Writer& reply() { return reply_; }
+
+    // A raw reply payload written in place in the reply pool, sent instead of reply().
+    Result<std::span<std::byte>> reply_raw(uint64_t size);
+
+    // Made by the service's workers.
+    Call(uint32_t code, uint32_t flags, const Caller& caller, std::span<const std::byte> payload,
+         ReaderOptions reader_options, std::span<std::byte> reply_buffer, PoolAllocator* reply_pool,
+         void* reply_writer);
+    bool replied_raw() const { return replied_raw_; }
+
+private:
+    uint32_t code_;
+    uint32_t flags_;
+    Caller caller_;
+    std::span<const std::byte> payload_;
+    Reader request_;
+    Writer reply_;
+    void* reply_writer_;  // the transport's reply descriptor writer
+    bool replied_raw_ = false;
+};
+
+}  // namespace liteipc

@@ -1,0 +1,225 @@
+// The client side of a service: connect through the kernel, set the channel up through the
+// loader, call over shared memory; the kernel's death record fails pending calls at once.
+#include <bpf/bpf.h>
+
+#include <cstring>
+
+#include "channel.h"
+#include "context_impl.h"
+#include "liteipc/ipc.h"
+#include "log.h"
+
+namespace liteipc {
+using detail::ControlOp;
+using detail::ControlRequest;
+
+struct Connection::Impl {
+    std::shared_ptr<Context::Impl> context;
+    std::string name;
+    uint32_t handle = 0;
+    uint64_t conn_id = 0;
+    PeerId service;
+    detail::ChannelClient channel;
+    DeathSubscription death;
+
+    ~Impl() {
+        death.reset();
+        ControlRequest request{};
+        request.op = ControlOp::close_channel;
+        request.conn_id = conn_id;
+        if (context->alive(context->self)) (void)context->control(request, std::chrono::milliseconds(1000));
+    }
+
+    detail::Deadline deadline(std::chrono::milliseconds timeout) const {
+        return detail::Deadline::after(timeout.count() > 0 ? timeout : context->options.default_timeout);
+    }
+
+    // A call to a service whose death the process table already shows fails at once.
+    Result<> check_alive() {
+        if (channel.dead() || !context->alive(service)) {
+            channel.mark_dead();
+            LITEIPC_LOG(info, "call to '%s' (pid %u): the service is dead", name.c_str(), service.pid);
+            return fail(Errc::dead_object, "service '" + name + "' (pid " + std::to_string(service.pid) + ") is dead");
+        }
+        return {};
+    }
+
+    Result<Reply> finish_call(Result<detail::Reply> outcome, const std::shared_ptr<Impl>& self, uint32_t code);
+};
+
+struct Reply::Impl {
+    detail::Reply reply;
+    std::shared_ptr<Connection::Impl> connection;
+};
+
+namespace {
+
+Error connect_refused(int result, const std::string& name, uint32_t handle) {
+    switch (-result) {
+        case EPERM: return {Errc::permission_denied, EPERM, "the policy of service '" + name + "' refuses this process"};
+        case ENOENT: return {Errc::not_found, ENOENT, "service '" + name + "' (handle " + std::to_string(handle) + ") is gone"};
+        case EOWNERDEAD: return {Errc::dead_object, EOWNERDEAD, "the process serving '" + name + "' is dead"};
+        case ENOSPC: return {Errc::no_memory, ENOSPC, "connection table or the service's inbox is full"};
+        default: return {Errc::kernel, -result, "connect to '" + name + "' refused"};
+    }
+}
+
+}  // namespace
+
+Connection::Connection(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Connection::Connection(Connection&&) noexcept = default;
+Connection& Connection::operator=(Connection&&) noexcept = default;
+Connection::~Connection() = default;
+
+Result<Connection> Connection::open(Context& context, std::string_view service_name, ConnectOptions options) {
+    if (service_name.empty() || service_name.size() >= LITEIPC_NAME_MAX)
+        return fail(Errc::invalid_argument, "service name must be 1..255 bytes");
+    auto impl = std::make_shared<Impl>();
+    impl->context = context.impl().shared_from_this();
+    impl->name = std::string(service_name);
+    Context::Impl& ctx = *impl->context;
+    auto timeout = options.timeout.count() > 0 ? options.timeout : ctx.options.default_timeout;
+
+    // The service manager names the handle...
+    ControlRequest lookup{};
+    lookup.op = ControlOp::lookup;
+    std::memcpy(lookup.name, service_name.data(), service_name.size());
+    auto found = ctx.control(lookup);
+    if (!found) return std::unexpected(found.error());
+    impl->handle = found->reply.handle;
+
+    // ...the kernel decides whether this process may connect and tells the service.
+    liteipc_connect_ctl connect{};
+    connect.handle = impl->handle;
+    LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &connect, .ctx_size_in = sizeof connect);
+    if (bpf_prog_test_run_opts(ctx.connect_prog, &run) != 0) return fail_errno("run of connect", Errc::kernel);
+    if (connect.result != 0) {
+        Error refused = connect_refused(connect.result, impl->name, impl->handle);
+        LITEIPC_LOG(info, "connect: %s", refused.message.c_str());
+        return std::unexpected(refused);
+    }
+    impl->conn_id = connect.conn_id;
+    impl->service = PeerId{connect.service_slot, connect.service_generation, found->reply.peer_pid};
+
+    // Our half of the channel, mapped and sealed before anyone else sees it.
+    auto ctrl = detail::create_ctrl_region(options.slots);
+    if (!ctrl) return std::unexpected(ctrl.error());
+    auto pool = detail::create_pool("liteipc-request", options.request_pool_bytes);
+    if (!pool) return std::unexpected(pool.error());
+    auto request_pool = detail::map_writer_pool(pool->fd.get());
+    if (!request_pool) return std::unexpected(request_pool.error());
+    ControlRequest open{};
+    open.op = ControlOp::open_channel;
+    open.conn_id = impl->conn_id;
+    const int half[] = {ctrl->get(), pool->fd.get()};
+    auto opened = ctx.control_once(open, half, timeout);
+    if (!opened) return std::unexpected(opened.error());
+    if (opened->fds.size() != 1) return fail(Errc::malformed, "liteipc-loader sent no reply pool");
+    auto channel = detail::ChannelClient::attach(ctrl->get(), std::move(*request_pool), opened->fds[0].get(),
+                                                 detail::ClientOptions{.spin = options.spin});
+    if (!channel) return std::unexpected(channel.error());
+    impl->channel = std::move(*channel);
+
+    // The kernel tells us when the service dies: pending calls fail then, not at their timeout.
+    std::weak_ptr<Impl> weak = impl;
+    auto death = ctx.on_death(impl->service, [weak](const DeathNotice&) {
+        if (auto self = weak.lock()) self->channel.mark_dead();
+    });
+    if (!death) return std::unexpected(death.error());
+    impl->death = std::move(*death);
+    return Connection(std::move(impl));
+}
+
+uint32_t Connection::handle() const { return impl_->handle; }
+PeerId Connection::service() const { return impl_->service; }
+bool Connection::alive() const { return !impl_->channel.dead() && impl_->context->alive(impl_->service); }
+
+Result<Reply> Connection::Impl::finish_call(Result<detail::Reply> outcome, const std::shared_ptr<Impl>& self,
+                                            uint32_t code) {
+    if (!outcome) {
+        LITEIPC_LOG(info, "call %u to '%s': %s", code, name.c_str(), outcome.error().describe().c_str());
+        return std::unexpected(outcome.error());
+    }
+    Reply reply;
+    reply.impl_ = std::make_unique<Reply::Impl>(Reply::Impl{std::move(*outcome), self});
+    return reply;
+}
+
+Result<Reply> Connection::call(uint32_t code, Request& request, std::chrono::milliseconds timeout) {
+    if (request.connection_ != impl_) return fail(Errc::invalid_argument, "request built for another connection");
+    if (auto ok = impl_->check_alive(); !ok) return std::unexpected(ok.error());
+    auto message = request.writer().finish();
+    if (!message) return std::unexpected(message.error());
+    std::span<const uint64_t> attachments(request.attachments_.data(), request.attachment_count_);
+    request.attachment_count_ = 0;  // the call owns them now
+    return impl_->finish_call(impl_->channel.call(code, *message, {.deadline = impl_->deadline(timeout)}, attachments),
+                              impl_, code);
+}
+
+Result<> Connection::send(uint32_t code, Request& request, std::chrono::milliseconds timeout) {
+    if (request.connection_ != impl_) return fail(Errc::invalid_argument, "request built for another connection");
+    if (auto ok = impl_->check_alive(); !ok) return std::unexpected(ok.error());
+    auto message = request.writer().finish();
+    if (!message) return std::unexpected(message.error());
+    std::span<const uint64_t> attachments(request.attachments_.data(), request.attachment_count_);
+    request.attachment_count_ = 0;
+    auto sent = impl_->channel.call(code, *message,
+                                    {.flags = detail::kFlagOneway, .deadline = impl_->deadline(timeout)}, attachments);
+    if (!sent) return std::unexpected(sent.error());
+    return {};
+}
+
+Result<Reply> Connection::call_raw(uint32_t code, uint64_t size, const std::function<void(std::span<std::byte>)>& fill,
+                                   std::chrono::milliseconds timeout) {
+    if (auto ok = impl_->check_alive(); !ok) return std::unexpected(ok.error());
+    auto deadline = impl_->deadline(timeout);
+    if (size <= detail::kInlinePayloadCapacity) {
+        std::array<std::byte, detail::kInlinePayloadCapacity> small;
+        fill(std::span(small.data(), size));
+        return impl_->finish_call(impl_->channel.call(code, std::span(small.data(), size), {.deadline = deadline}),
+                                  impl_, code);
+    }
+    auto buffer = impl_->channel.allocate_payload(size, deadline);
+    if (!buffer) return std::unexpected(buffer.error());
+    fill(buffer->bytes());
+    return impl_->finish_call(impl_->channel.call_in_place(code, std::move(*buffer), {.deadline = deadline}), impl_,
+                              code);
+}
+
+// ---- Request ----
+
+Request::Request(Connection& connection)
+    : connection_(connection.impl_), writer_(std::span<std::byte>(buffer_), this) {}
+
+Request::~Request() { release_attachments(); }
+
+void Request::release_attachments() {
+    for (size_t i = 0; i < attachment_count_; ++i) connection_->channel.free_attachment(attachments_[i]);
+    attachment_count_ = 0;
+}
+
+std::optional<PoolSpan> Request::allocate(size_t size) {
+    if (attachment_count_ == attachments_.size()) return std::nullopt;
+    auto block = connection_->channel.allocate_attachment(size, detail::Deadline::now());
+    if (!block) return std::nullopt;
+    attachments_[attachment_count_++] = block->first;
+    return PoolSpan{block->first, block->second};
+}
+
+// ---- Reply ----
+
+Reply::Reply() = default;
+Reply::Reply(Reply&&) noexcept = default;
+Reply& Reply::operator=(Reply&&) noexcept = default;
+Reply::~Reply() = default;
+
+int32_t Reply::status() const { return impl_ ? impl_->reply.status() : 0; }
+std::span<const std::byte> Reply::payload() const { return impl_ ? impl_->reply.payload() : std::span<const std::byte>{}; }
+Reader Reply::reader() const {
+    if (!impl_) return Reader();
+    ReaderOptions options;
+    options.peer_pool = impl_->connection->channel.reply_pool();
+    return Reader(impl_->reply.payload(), options);
+}
+
+}  // namespace liteipc

@@ -1,0 +1,264 @@
+// The service side: registration with the service manager, accepting kernel-approved
+// connections, dispatching calls on worker threads, dropping a client when the kernel says it died.
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "channel.h"
+#include "context_impl.h"
+#include "liteipc/ipc.h"
+#include "log.h"
+
+namespace liteipc {
+using detail::ControlOp;
+using detail::ControlRequest;
+
+namespace {
+
+// Large reply buffers go into the connection's reply pool, freed with the reply.
+class ReplyPool final : public PoolAllocator {
+public:
+    explicit ReplyPool(detail::ReplyWriter& out) : out_(out) {}
+    std::optional<PoolSpan> allocate(size_t size) override {
+        auto block = out_.allocate_attachment(size);
+        if (!block) return std::nullopt;
+        return PoolSpan{block->first, block->second};
+    }
+
+private:
+    detail::ReplyWriter& out_;
+};
+
+}  // namespace
+
+struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
+    std::shared_ptr<Context::Impl> context;
+    ServiceOptions options;
+    CallHandler handler;
+    uint32_t handle = 0;
+    std::unique_ptr<detail::Dispatcher> dispatcher;
+
+    struct Connection {
+        std::shared_ptr<detail::ChannelServer> channel;
+        DeathSubscription death;
+    };
+    mutable std::mutex mutex;
+    std::map<uint64_t, Connection> connections;  // by conn_id
+
+    // Connects arrive on the inbox thread; accepting waits for the client's half, so it runs here.
+    std::thread acceptor;
+    std::condition_variable queued;
+    std::deque<liteipc_connect_record> pending;
+    bool stopping = false;
+
+    ~Impl() { stop(); }
+
+    void stop() {
+        if (handle != 0) context->remove_connect_listener(handle);
+        {
+            std::lock_guard lock(mutex);
+            stopping = true;
+        }
+        queued.notify_all();
+        if (acceptor.joinable()) acceptor.join();
+        if (dispatcher) dispatcher->stop();
+        std::map<uint64_t, Connection> gone;
+        {
+            std::lock_guard lock(mutex);
+            gone.swap(connections);
+        }
+        gone.clear();  // death subscriptions end outside the lock
+        if (handle != 0 && context->alive(context->self)) {
+            ControlRequest request{};
+            request.op = ControlOp::unregister_service;
+            request.handle = handle;
+            (void)context->control(request, std::chrono::milliseconds(1000));
+        }
+        handle = 0;
+    }
+
+    void accept_loop() {
+        for (;;) {
+            liteipc_connect_record record;
+            {
+                std::unique_lock lock(mutex);
+                queued.wait(lock, [&] { return stopping || !pending.empty(); });
+                if (stopping) return;
+                record = pending.front();
+                pending.pop_front();
+            }
+            if (auto ok = accept(record); !ok)
+                LITEIPC_LOG(warn, "service '%s': connection %llu from pid %u not set up: %s", options.name.c_str(),
+                            static_cast<unsigned long long>(record.conn_id), record.client_pid,
+                            ok.error().describe().c_str());
+        }
+    }
+
+    Result<> accept(const liteipc_connect_record& record) {
+        auto pool = detail::create_pool("liteipc-reply", options.reply_pool_bytes);
+        if (!pool) return std::unexpected(pool.error());
+        auto reply_pool = detail::map_writer_pool(pool->fd.get());
+        if (!reply_pool) return std::unexpected(reply_pool.error());
+        ControlRequest request{};
+        request.op = ControlOp::accept_channel;
+        request.conn_id = record.conn_id;
+        const int half[] = {pool->fd.get()};
+        auto accepted = context->control_once(request, half, context->options.default_timeout);
+        if (!accepted) return std::unexpected(accepted.error());
+        if (accepted->fds.size() != 2) return fail(Errc::malformed, "liteipc-loader sent an incomplete channel");
+        auto channel =
+            detail::ChannelServer::attach(accepted->fds[0].get(), accepted->fds[1].get(), std::move(*reply_pool));
+        if (!channel) return std::unexpected(channel.error());
+
+        // Identity from the kernel's connect record, never from the client.
+        auto caller = std::make_shared<Caller>();
+        caller->pid = record.client_pid;
+        caller->uid = record.client_uid;
+        caller->gid = record.client_gid;
+        caller->peer = PeerId{record.client_slot, record.client_generation, record.client_pid};
+        (*channel)->set_data(caller);
+
+        std::weak_ptr<Impl> weak = weak_from_this();
+        const uint64_t conn_id = record.conn_id;
+        auto death = context->on_death(caller->peer, [weak, conn_id](const DeathNotice&) {
+            if (auto self = weak.lock()) self->drop(conn_id);
+        });
+        if (!death) return std::unexpected(death.error());
+        if (auto added = dispatcher->add(*channel); !added) return std::unexpected(added.error());
+        std::lock_guard lock(mutex);
+        connections[conn_id] = Connection{std::move(*channel), std::move(*death)};
+        return {};
+    }
+
+    // The client died or left: its connection and everything it held go.
+    void drop(uint64_t conn_id) {
+        Connection gone;
+        {
+            std::lock_guard lock(mutex);
+            auto it = connections.find(conn_id);
+            if (it == connections.end()) return;
+            gone = std::move(it->second);
+            connections.erase(it);
+        }
+        gone.channel->mark_dead();
+        dispatcher->remove(gone.channel.get());
+        LITEIPC_LOG(debug, "service '%s': connection %llu dropped", options.name.c_str(),
+                    static_cast<unsigned long long>(conn_id));
+    }
+
+    int32_t dispatch(const detail::Request& request, detail::ReplyWriter& out) {
+        Caller caller = *static_cast<const Caller*>(request.connection_data);
+        caller.tid = request.sender_tid;
+        // Replies are written here first; only their large buffers go to the pool directly.
+        thread_local std::array<std::byte, kMaxMessageSize> reply_buffer;
+        ReplyPool reply_pool(out);
+        ReaderOptions reader_options;
+        reader_options.peer_pool = request.peer_pool;
+        Call call(request.code, request.flags, caller, request.payload, reader_options, reply_buffer,
+                  request.oneway() ? nullptr : &reply_pool, &out);
+        int32_t status = handler(call);
+        if (call.oneway() || call.replied_raw()) return status;
+        auto message = call.reply().finish();
+        if (!message) {
+            LITEIPC_LOG(warn, "service '%s', code %u: reply not sent: %s", options.name.c_str(), request.code,
+                        message.error().describe().c_str());
+            return -EMSGSIZE;
+        }
+        if (auto written = out.write(*message); !written) {
+            LITEIPC_LOG(warn, "service '%s', code %u: reply not sent: %s", options.name.c_str(), request.code,
+                        written.error().describe().c_str());
+            return -ENOMEM;
+        }
+        return status;
+    }
+};
+
+Service::Service(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Service::Service(Service&&) noexcept = default;
+Service& Service::operator=(Service&&) noexcept = default;
+Service::~Service() = default;
+
+Result<Service> Service::start(Context& context, ServiceOptions options, CallHandler handler) {
+    if (!handler) return fail(Errc::invalid_argument, "service without a handler");
+    if (options.name.empty() || options.name.size() >= LITEIPC_NAME_MAX)
+        return fail(Errc::invalid_argument, "service name must be 1..255 bytes");
+    auto impl = std::make_shared<Impl>();
+    impl->context = context.impl().shared_from_this();
+    impl->options = std::move(options);
+    impl->handler = std::move(handler);
+    Impl* raw = impl.get();
+    impl->dispatcher = std::make_unique<detail::Dispatcher>(
+        [raw](const detail::Request& request, detail::ReplyWriter& out) { return raw->dispatch(request, out); },
+        detail::DispatcherOptions{.workers = impl->options.workers, .spin = impl->options.spin});
+    if (auto started = impl->dispatcher->start(); !started) return std::unexpected(started.error());
+    impl->acceptor = std::thread([raw] { raw->accept_loop(); });
+
+    ControlRequest request{};
+    request.op = ControlOp::register_service;
+    std::memcpy(request.name, impl->options.name.data(), impl->options.name.size());
+    request.policy = static_cast<uint32_t>(impl->options.policy);
+    request.uid_min = impl->options.uid_min;
+    request.uid_max = impl->options.uid_max;
+    // Listen before registering: a client may connect the moment the name exists.
+    auto registered = impl->context->control(request);
+    if (!registered) return std::unexpected(registered.error());
+    impl->handle = registered->reply.handle;
+    std::weak_ptr<Impl> weak = impl;
+    impl->context->set_connect_listener(impl->handle, [weak](const liteipc_connect_record& record) {
+        if (auto self = weak.lock()) {
+            std::lock_guard lock(self->mutex);
+            self->pending.push_back(record);
+            self->queued.notify_one();
+        }
+    });
+    return Service(std::move(impl));
+}
+
+uint32_t Service::handle() const { return impl_->handle; }
+const std::string& Service::name() const { return impl_->options.name; }
+
+std::size_t Service::connection_count() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->connections.size();
+}
+
+Result<> Service::allow_pid(uint32_t pid) {
+    ControlRequest request{};
+    request.op = ControlOp::add_access;
+    request.handle = impl_->handle;
+    request.id = pid;
+    auto granted = impl_->context->control(request);
+    if (!granted) return std::unexpected(granted.error());
+    return {};
+}
+
+Result<> Service::allow_uid(uint32_t uid) {
+    ControlRequest request{};
+    request.op = ControlOp::add_uid;
+    request.handle = impl_->handle;
+    request.id = uid;
+    auto granted = impl_->context->control(request);
+    if (!granted) return std::unexpected(granted.error());
+    return {};
+}
+
+// ---- Call ----
+
+Call::Call(uint32_t code, uint32_t flags, const Caller& caller, std::span<const std::byte> payload,
+           ReaderOptions reader_options, std::span<std::byte> reply_buffer, PoolAllocator* reply_pool,
+           void* reply_writer)
+    : code_(code), flags_(flags), caller_(caller), payload_(payload), request_(payload, reader_options),
+      reply_(reply_buffer, reply_pool), reply_writer_(reply_writer) {}
+
+bool Call::oneway() const { return (flags_ & detail::kFlagOneway) != 0; }
+
+Result<std::span<std::byte>> Call::reply_raw(uint64_t size) {
+    auto space = static_cast<detail::ReplyWriter*>(reply_writer_)->allocate(size);
+    if (space) replied_raw_ = true;
+    return space;
+}
+
+}  // namespace liteipc

@@ -1,0 +1,343 @@
+// Calls between real processes: a service in a child process, clients here and in other children.
+#include <grp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include <atomic>
+#include <numeric>
+#include <vector>
+
+#include "liteipc/ipc.h"
+#include "loader_fixture.h"
+
+namespace liteipc::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+enum Code : uint32_t { kEcho = 1, kWhoAmI = 2, kSleep = 3, kChecksum = 4, kBigReply = 5, kCount = 6 };
+
+uint64_t checksum(std::span<const std::byte> bytes) {
+    uint64_t sum = 0;
+    for (std::byte b : bytes) sum = sum * 31 + static_cast<uint8_t>(b);
+    return sum;
+}
+
+int32_t handle(Call& call) {
+    static std::atomic<uint64_t> counted{0};
+    switch (call.code()) {
+        case kEcho: {
+            auto text = call.request().read_string_view();
+            int32_t n = call.request().read_int32();
+            call.reply().write_string(text);
+            call.reply().write_int32(n + 1);
+            return call.request().ok() ? 0 : -1;
+        }
+        case kWhoAmI:
+            call.reply().write_uint32(call.caller().pid);
+            call.reply().write_uint32(call.caller().uid);
+            call.reply().write_uint32(call.caller().gid);
+            call.reply().write_uint32(call.caller().tid);
+            return 0;
+        case kSleep:
+            std::this_thread::sleep_for(std::chrono::milliseconds(call.request().read_int32()));
+            return 0;
+        case kChecksum: {
+            auto buffer = call.request().read_buffer();
+            call.reply().write_uint64(buffer.size());
+            call.reply().write_uint64(checksum(buffer));
+            return call.request().ok() ? 0 : -1;
+        }
+        case kBigReply: {
+            uint64_t size = call.request().read_uint64();
+            std::span<std::byte> out = call.reply().reserve_buffer(size);
+            for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<std::byte>(i * 7);
+            return call.reply().ok() ? 0 : -1;
+        }
+        case kCount:
+            counted.fetch_add(1);
+            call.reply().write_uint64(counted.load());
+            return 0;
+    }
+    return -1;
+}
+
+// A service in its own process; stopped by SIGKILL at the end (or by the test).
+class ServiceProcess {
+public:
+    ServiceProcess(const ContextOptions& context_options, ServiceOptions options) {
+        int ready[2];
+        EXPECT_EQ(::pipe(ready), 0);
+        std::fflush(nullptr);
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            auto context = Context::open(context_options);
+            if (!context) ::_exit(100);
+            auto service = Service::start(*context, options, handle);
+            char ok = service ? 'y' : 'n';
+            if (!service) std::fprintf(stderr, "service: %s\n", service.error().describe().c_str());
+            if (::write(ready[1], &ok, 1) != 1) ::_exit(101);
+            for (;;) ::pause();
+        }
+        ::close(ready[1]);
+        char ok = 0;
+        EXPECT_EQ(::read(ready[0], &ok, 1), 1);
+        EXPECT_EQ(ok, 'y');
+        ::close(ready[0]);
+    }
+    ~ServiceProcess() { kill(); }
+    void kill() {
+        if (pid_ <= 0) return;
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+        pid_ = -1;
+    }
+    pid_t pid() const { return pid_; }
+
+private:
+    pid_t pid_ = -1;
+};
+
+class CallTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        LITEIPC_REQUIRE_SYSTEM();
+        ASSERT_TRUE(loader_.start());
+        auto context = Context::open(loader_.options());
+        ASSERT_TRUE(context) << context.error().describe();
+        context_.emplace(std::move(*context));
+    }
+    ServiceOptions options(const char* name) {
+        ServiceOptions o;
+        o.name = name;
+        o.workers = 2;
+        return o;
+    }
+    Loader loader_{"call"};
+    std::optional<Context> context_;
+};
+
+TEST_F(CallTest, RequestReplyRoundTrip) {
+    ServiceProcess service(loader_.options(), options("test.echo"));
+    auto echo = Connection::open(*context_, "test.echo");
+    ASSERT_TRUE(echo) << echo.error().describe();
+    Request request(*echo);
+    request.writer().write_string("hello");
+    request.writer().write_int32(41);
+    auto reply = echo->call(kEcho, request);
+    ASSERT_TRUE(reply) << reply.error().describe();
+    EXPECT_EQ(reply->status(), 0);
+    Reader reader = reply->reader();
+    EXPECT_EQ(reader.read_string_view(), "hello");
+    EXPECT_EQ(reader.read_int32(), 42);
+    EXPECT_TRUE(reader.ok()) << reader.error_reason();
+    EXPECT_EQ(echo->service().pid, static_cast<uint32_t>(service.pid()));
+}
+
+TEST_F(CallTest, ServiceSeesTheKernelVerifiedCaller) {
+    ServiceProcess service(loader_.options(), options("test.who"));
+    auto who = Connection::open(*context_, "test.who");
+    ASSERT_TRUE(who) << who.error().describe();
+    Request request(*who);
+    auto reply = who->call(kWhoAmI, request);
+    ASSERT_TRUE(reply) << reply.error().describe();
+    Reader reader = reply->reader();
+    EXPECT_EQ(reader.read_uint32(), static_cast<uint32_t>(::getpid()));
+    EXPECT_EQ(reader.read_uint32(), ::getuid());
+    EXPECT_EQ(reader.read_uint32(), ::getgid());
+    EXPECT_EQ(reader.read_uint32(), static_cast<uint32_t>(::syscall(SYS_gettid)));
+}
+
+TEST_F(CallTest, EightThreadsTimesTenThousandCallsEachGetTheirOwnReply) {
+    ServiceProcess service(loader_.options(), options("test.many"));
+    auto many = Connection::open(*context_, "test.many");
+    ASSERT_TRUE(many) << many.error().describe();
+    constexpr int kThreads = 8, kCalls = 10'000;
+    std::atomic<int> wrong{0}, failed{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kCalls; ++i) {
+                Request request(*many);
+                request.writer().write_string("t" + std::to_string(t));
+                request.writer().write_int32(i);
+                auto reply = many->call(kEcho, request, 10s);
+                if (!reply) {
+                    failed.fetch_add(1);
+                    continue;
+                }
+                Reader reader = reply->reader();
+                if (reader.read_string_view() != "t" + std::to_string(t) || reader.read_int32() != i + 1)
+                    wrong.fetch_add(1);
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    EXPECT_EQ(failed.load(), 0);
+    EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST_F(CallTest, OnewayCallsArrive) {
+    ServiceProcess service(loader_.options(), options("test.oneway"));
+    auto conn = Connection::open(*context_, "test.oneway");
+    ASSERT_TRUE(conn);
+    for (int i = 0; i < 1000; ++i) {
+        Request request(*conn);
+        ASSERT_TRUE(conn->send(kCount, request));
+    }
+    Request request(*conn);
+    auto reply = conn->call(kCount, request);
+    ASSERT_TRUE(reply) << reply.error().describe();
+    EXPECT_EQ(reply->reader().read_uint64(), 1001u);  // the oneway calls were all served first
+}
+
+TEST_F(CallTest, TimeoutsFire) {
+    ServiceProcess service(loader_.options(), options("test.slow"));
+    auto slow = Connection::open(*context_, "test.slow");
+    ASSERT_TRUE(slow);
+    Request request(*slow);
+    request.writer().write_int32(3000);
+    auto started = std::chrono::steady_clock::now();
+    auto reply = slow->call(kSleep, request, 200ms);
+    auto took = std::chrono::steady_clock::now() - started;
+    ASSERT_FALSE(reply);
+    EXPECT_EQ(reply.error().code, Errc::timed_out);
+    EXPECT_GE(took, 200ms);
+    EXPECT_LT(took, 1500ms);
+}
+
+TEST_F(CallTest, SixtyFourMebibytePayloadArrivesIntactAndIsReadInPlace) {
+    ServiceOptions o = options("test.big");
+    o.reply_pool_bytes = 80u << 20;
+    ServiceProcess service(loader_.options(), o);
+    ConnectOptions c;
+    c.request_pool_bytes = 80u << 20;
+    auto big = Connection::open(*context_, "test.big", c);
+    ASSERT_TRUE(big) << big.error().describe();
+    constexpr size_t kSize = 64u << 20;
+
+    Request request(*big);
+    std::span<std::byte> out = request.writer().reserve_buffer(kSize);  // written once, in the pool
+    ASSERT_EQ(out.size(), kSize) << request.writer().error_reason();
+    for (size_t i = 0; i < kSize; ++i) out[i] = static_cast<std::byte>((i * 131) >> 3);
+    uint64_t expected = checksum(out);
+    auto reply = big->call(kChecksum, request, 30s);
+    ASSERT_TRUE(reply) << reply.error().describe();
+    Reader reader = reply->reader();
+    EXPECT_EQ(reader.read_uint64(), kSize);
+    EXPECT_EQ(reader.read_uint64(), expected);
+
+    // And back: a 64 MiB reply read in place from the service's reply pool.
+    Request ask(*big);
+    ask.writer().write_uint64(kSize);
+    auto large = big->call(kBigReply, ask, 30s);
+    ASSERT_TRUE(large) << large.error().describe();
+    Reader back = large->reader();
+    auto bytes = back.read_buffer();
+    ASSERT_EQ(bytes.size(), kSize) << back.error_reason();
+    size_t bad = 0;
+    for (size_t i = 0; i < kSize; ++i) bad += bytes[i] != static_cast<std::byte>(i * 7);
+    EXPECT_EQ(bad, 0u);
+}
+
+TEST_F(CallTest, ExhaustedPoolIsAClearError) {
+    ServiceProcess service(loader_.options(), options("test.full"));
+    ConnectOptions c;
+    c.request_pool_bytes = 1u << 20;
+    auto conn = Connection::open(*context_, "test.full", c);
+    ASSERT_TRUE(conn);
+    Request request(*conn);
+    request.writer().reserve_buffer(4u << 20);
+    EXPECT_FALSE(request.writer().ok());
+    EXPECT_EQ(request.writer().error(), ParcelError::pool_exhausted);
+    auto reply = conn->call(kChecksum, request);
+    ASSERT_FALSE(reply);
+    EXPECT_EQ(reply.error().code, Errc::no_memory);
+    // The connection still works.
+    Request small(*conn);
+    small.writer().write_string("still here");
+    small.writer().write_int32(1);
+    EXPECT_TRUE(conn->call(kEcho, small));
+}
+
+TEST_F(CallTest, PendingCallFailsWithDeadObjectWhenTheServiceDies) {
+    auto service = std::make_unique<ServiceProcess>(loader_.options(), options("test.dying"));
+    auto conn = Connection::open(*context_, "test.dying");
+    ASSERT_TRUE(conn);
+    std::atomic<bool> done{false};
+    Result<Reply> pending = fail(Errc::closed, "not run");
+    std::chrono::steady_clock::time_point failed_at;
+    std::thread caller([&] {
+        Request request(*conn);
+        request.writer().write_int32(10'000);
+        pending = conn->call(kSleep, request, 20s);
+        failed_at = std::chrono::steady_clock::now();
+        done = true;
+    });
+    std::this_thread::sleep_for(200ms);
+    auto killed_at = std::chrono::steady_clock::now();
+    service->kill();
+    caller.join();
+    ASSERT_FALSE(pending);
+    EXPECT_EQ(pending.error().code, Errc::dead_object) << pending.error().describe();
+    EXPECT_LT(failed_at - killed_at, 1s);
+
+    // A new call fails at once, and the service is gone from the registry.
+    Request again(*conn);
+    auto started = std::chrono::steady_clock::now();
+    auto next = conn->call(kEcho, again, 5s);
+    ASSERT_FALSE(next);
+    EXPECT_EQ(next.error().code, Errc::dead_object);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 100ms);
+    auto reconnect = Connection::open(*context_, "test.dying");
+    ASSERT_FALSE(reconnect);
+    EXPECT_EQ(reconnect.error().code, Errc::not_found);
+}
+
+TEST_F(CallTest, ClientOfAnotherUidIsRefusedUnlessThePolicyAllows) {
+    ServiceProcess closed(loader_.options(), options("test.private"));
+    ServiceOptions open_options = options("test.public");
+    open_options.policy = Policy::anyone;
+    ServiceProcess open(loader_.options(), open_options);
+    group* g = ::getgrnam("liteipc");
+    ASSERT_NE(g, nullptr) << "group liteipc missing (scripts/setup-env.sh creates it)";
+    int report[2];
+    ASSERT_EQ(::pipe(report), 0);
+    std::fflush(nullptr);
+    pid_t child = ::fork();
+    if (child == 0) {
+        gid_t gid = g->gr_gid;
+        int codes[2] = {-1, -1};
+        if (::setgroups(1, &gid) == 0 && ::setgid(gid) == 0 && ::setuid(65534) == 0) {
+            if (auto context = Context::open(loader_.options())) {
+                auto denied = Connection::open(*context, "test.private");
+                codes[0] = denied ? 0 : static_cast<int>(denied.error().code);
+                auto allowed = Connection::open(*context, "test.public");
+                if (allowed) {
+                    Request request(*allowed);
+                    auto reply = allowed->call(kWhoAmI, request);
+                    codes[1] = 1;
+                    if (reply) {
+                        Reader reader = reply->reader();
+                        uint32_t pid = reader.read_uint32(), uid = reader.read_uint32();
+                        codes[1] = pid == static_cast<uint32_t>(::getpid()) && uid == 65534u ? 0 : 1;
+                    }
+                } else {
+                    codes[1] = static_cast<int>(allowed.error().code);
+                }
+            }
+        }
+        ssize_t ignored = ::write(report[1], codes, sizeof codes);
+        (void)ignored;
+        ::_exit(0);
+    }
+    int codes[2] = {-2, -2};
+    ASSERT_EQ(::read(report[0], codes, sizeof codes), static_cast<ssize_t>(sizeof codes));
+    ::waitpid(child, nullptr, 0);
+    EXPECT_EQ(codes[0], static_cast<int>(Errc::permission_denied));
+    EXPECT_EQ(codes[1], 0) << "an allowed client of another uid must be served with its own identity";
+}
+
+}  // namespace
+}  // namespace liteipc::testing
