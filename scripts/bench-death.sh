@@ -15,12 +15,22 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_dir="${BUILD_DIR:-$repo/build-bench}"
 jobs="${JOBS:-2}"
 
-if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then
-  cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DLITEIPC_BUILD_TESTS=OFF -DLITEIPC_BUILD_BENCH=ON
-fi
 log="$build_dir/death-bench-build.log"
-if ! cmake --build "$build_dir" -j"$jobs" --target death_bench liteipc-loader >"$log" 2>&1; then
+mkdir -p "$build_dir"
+# Configure every time (quick once configured): a build tree made before bench/death existed
+# has no death_bench target until it is regenerated.
+if [[ -f "$build_dir/CMakeCache.txt" ]]; then
+  configure=(cmake -S "$repo" -B "$build_dir")
+else
+  configure=(cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+             -DLITEIPC_BUILD_TESTS=OFF -DLITEIPC_BUILD_BENCH=ON)
+fi
+if ! "${configure[@]}" >"$log" 2>&1; then
+  tail -n 40 "$log" >&2
+  echo "bench-death.sh: configuring $build_dir failed (full log: $log)" >&2
+  exit 1
+fi
+if ! cmake --build "$build_dir" -j"$jobs" --target death_bench liteipc-loader >>"$log" 2>&1; then
   tail -n 40 "$log" >&2
   echo "bench-death.sh: building death_bench failed (full log: $log)" >&2
   exit 1

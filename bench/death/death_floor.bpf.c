@@ -31,10 +31,12 @@ int floor_on_exit(struct trace_event_raw_sched_process_exit *ctx)
     /* Read the argument before any helper call (clang 14 + verifier). */
     bool group_dead = ctx->group_dead;
     struct floor_record *rec;
+    __u64 now;
     __u32 tgid;
 
     if (!group_dead)
         return 0;
+    now = bpf_ktime_get_ns(); /* on entry, as liteipc stamps its record */
     tgid = bpf_get_current_pid_tgid() >> 32;
     if (!bpf_map_lookup_elem(&watched, &tgid))
         return 0;
@@ -44,7 +46,7 @@ int floor_on_exit(struct trace_event_raw_sched_process_exit *ctx)
         return 0;
     rec->tgid = tgid;
     rec->pad = 0;
-    rec->timestamp_ns = bpf_ktime_get_ns();
+    rec->timestamp_ns = now;
     bpf_ringbuf_submit(rec, 0);
     return 0;
 }
