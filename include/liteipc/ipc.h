@@ -93,6 +93,8 @@ class Reply;
 class Connection {
 public:
     static Result<Connection> open(Context& context, std::string_view service_name, ConnectOptions options = {});
+    // By handle, as a LiteIPC SvcIdentity names a service.
+    static Result<Connection> open(Context& context, uint32_t handle, ConnectOptions options = {});
 
     Connection(Connection&&) noexcept;
     Connection& operator=(Connection&&) noexcept;
@@ -117,6 +119,7 @@ public:
 private:
     friend class Request;
     explicit Connection(std::shared_ptr<Impl> impl);
+    static Result<Connection> open_handle(Context& context, uint32_t handle, std::string name, ConnectOptions options);
     std::shared_ptr<Impl> impl_;
 };
 

@@ -74,19 +74,27 @@ Connection::~Connection() = default;
 Result<Connection> Connection::open(Context& context, std::string_view service_name, ConnectOptions options) {
     if (service_name.empty() || service_name.size() >= LITEIPC_NAME_MAX)
         return fail(Errc::invalid_argument, "service name must be 1..255 bytes");
-    auto impl = std::make_shared<Impl>();
-    impl->context = context.impl().shared_from_this();
-    impl->name = std::string(service_name);
-    Context::Impl& ctx = *impl->context;
-    auto timeout = options.timeout.count() > 0 ? options.timeout : ctx.options.default_timeout;
-
-    // The service manager names the handle...
+    // The service manager names the handle.
     ControlRequest lookup{};
     lookup.op = ControlOp::lookup;
     std::memcpy(lookup.name, service_name.data(), service_name.size());
-    auto found = ctx.control(lookup);
+    auto found = context.impl().control(lookup);
     if (!found) return std::unexpected(found.error());
-    impl->handle = found->reply.handle;
+    return open_handle(context, found->reply.handle, std::string(service_name), options);
+}
+
+Result<Connection> Connection::open(Context& context, uint32_t handle, ConnectOptions options) {
+    return open_handle(context, handle, "handle " + std::to_string(handle), options);
+}
+
+Result<Connection> Connection::open_handle(Context& context, uint32_t handle, std::string name,
+                                           ConnectOptions options) {
+    auto impl = std::make_shared<Impl>();
+    impl->context = context.impl().shared_from_this();
+    impl->name = std::move(name);
+    impl->handle = handle;
+    Context::Impl& ctx = *impl->context;
+    auto timeout = options.timeout.count() > 0 ? options.timeout : ctx.options.default_timeout;
 
     // ...the kernel decides whether this process may connect and tells the service.
     liteipc_connect_ctl connect{};
@@ -99,7 +107,8 @@ Result<Connection> Connection::open(Context& context, std::string_view service_n
         return std::unexpected(refused);
     }
     impl->conn_id = connect.conn_id;
-    impl->service = PeerId{connect.service_slot, connect.service_generation, found->reply.peer_pid};
+    const liteipc_proc* owner = ctx.proc(connect.service_slot);
+    impl->service = PeerId{connect.service_slot, connect.service_generation, owner ? owner->tgid : 0};
 
     // Our half of the channel, mapped and sealed before anyone else sees it.
     auto ctrl = detail::create_ctrl_region(options.slots);
