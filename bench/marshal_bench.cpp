@@ -298,7 +298,8 @@ int main(int argc, char** argv) {
     }
     if (!complete) std::printf("  (some cases did not run: run without --benchmark_filter for every ratio)\n");
     // The framework allocates a handful of times per run; anything per message shows as >= 1.
-    const std::string typical = "/" + std::to_string(kPayloadSize);
+    std::string typical = "/";  // appended, not "/" + ...: GCC 12 raises a false -Wrestrict there
+    typical += std::to_string(kPayloadSize);
     const double allocations = std::max(0.0, reporter.allocations("BM_LiteipcParcel" + typical)) +
                                std::max(0.0, reporter.allocations("BM_LiteipcParcelPool" + typical));
     std::printf("  heap allocations per message: liteipc %.4f, protobuf %.2f\n", allocations,

@@ -278,11 +278,11 @@ public:
     size_t object_count() const noexcept { return object_count_; }
 
 protected:
-    // Callers bound `size` by kMaxMessageSize, so the rounding can't wrap.
+    // Callers bound `size` by kMaxMessageSize and cursor_ stays below it, so nothing here wraps.
     std::byte* reserve(size_t size, size_t alignment) noexcept {
         const size_t start = (cursor_ + alignment - 1) & ~(alignment - 1);
         const size_t padded = (size + alignment - 1) & ~(alignment - 1);
-        if (start > limit_ || padded > limit_ - start) [[unlikely]] return reserve_failed();
+        if (start + padded > limit_) [[unlikely]] return reserve_failed();
         std::byte* slot = base_ + start;
         if (start != cursor_) std::memset(base_ + cursor_, 0, start - cursor_);
         if (padded != size) std::memset(slot + size, 0, padded - size);
@@ -454,11 +454,11 @@ private:
         return value;
     }
     // A plain read ends before the next special object (or the end of the data). Callers bound
-    // `size` by kMaxMessageSize + 1, so the rounding can't wrap.
+    // `size` by kMaxMessageSize + 1 and cursor_ stays below kMaxMessageSize, so nothing wraps.
     const std::byte* take(size_t size, size_t alignment, const char* what = nullptr) noexcept {
         const size_t start = (cursor_ + alignment - 1) & ~(alignment - 1);
         const size_t padded = (size + alignment - 1) & ~(alignment - 1);
-        if (start > limit_ || padded > limit_ - start) [[unlikely]] return take_failed(what);
+        if (start + padded > limit_) [[unlikely]] return take_failed(what);
         cursor_ = start + padded;
         return data_ + start;
     }
