@@ -335,6 +335,10 @@ const char* Reader::read_c_string(size_t* length_out) noexcept {
 std::span<const std::byte> Reader::read_counted(size_t item_size, size_t max_items) noexcept {
     const uint32_t length = read_aligned<uint32_t>();
     if (!ok()) return {};
+    if (length > kMaxMessageSize) {
+        fail(ParcelError::bad_length, "length larger than a message");
+        return {};
+    }
     if (length % item_size != 0) {
         fail(ParcelError::bad_length, "length not a multiple of the item size");
         return {};
