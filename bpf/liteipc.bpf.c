@@ -87,6 +87,13 @@ struct {
 } subs SEC(".maps");
 
 struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, LITEIPC_MAX_PROCS);
+    __type(key, __u32); /* target slot */
+    __type(value, struct liteipc_sub_bits);
+} sub_bits SEC(".maps");
+
+struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, LITEIPC_MAX_SERVICES);
     __type(key, __u32); /* handle */
@@ -124,20 +131,44 @@ static __always_inline long to_inbox(__u32 slot, void *record, __u64 size)
 
 struct retire_ctx {
     struct liteipc_death_record rec;
+    struct liteipc_sub_bits *bits; /* the dead slot's subscribers */
 };
 
-static long notify_subscriber(struct bpf_map *map, struct liteipc_sub_key *key,
-                              struct liteipc_sub *sub, struct retire_ctx *rc)
+/* Sends the death record to one subscriber, if its subscription is for this very process and
+ * the subscriber is still the process that subscribed. */
+static __always_inline void notify_subscriber(struct retire_ctx *rc, __u32 subscriber_slot)
 {
-    struct liteipc_sub_key k = *key;
+    struct liteipc_sub_key key = {.target_slot = rc->rec.slot, .subscriber_slot = subscriber_slot};
+    struct liteipc_sub *sub = bpf_map_lookup_elem(&subs, &key);
+    struct liteipc_proc *subscriber;
 
-    if (k.target_slot == rc->rec.slot) {
-        if (sub->target_generation == rc->rec.generation)
-            to_inbox(k.subscriber_slot, &rc->rec, sizeof(rc->rec));
-        bpf_map_delete_elem(&subs, &k);
-    } else if (k.subscriber_slot == rc->rec.slot) {
-        bpf_map_delete_elem(&subs, &k); /* a dead subscriber wants nothing more */
-    }
+    if (!sub)
+        return;
+    subscriber = bpf_map_lookup_elem(&procs, &subscriber_slot);
+    if (sub->target_generation == rc->rec.generation && subscriber &&
+        subscriber->generation == sub->subscriber_generation)
+        to_inbox(subscriber_slot, &rc->rec, sizeof(rc->rec));
+    bpf_map_delete_elem(&subs, &key);
+}
+
+static long notify_word(__u32 index, struct retire_ctx *rc)
+{
+    __u64 word;
+    __u32 bit;
+
+    if (index >= LITEIPC_SUB_WORDS || !rc->bits)
+        return 1;
+    /* Take the word whole: a subscribe racing with the death either set its bit before (and is
+     * notified here) or finds the new generation (and is told the target is gone). */
+    /* Keep clang from using an unchecked copy of index for the access below. */
+    asm volatile("" : "+r"(index));
+    index &= LITEIPC_SUB_WORDS - 1;
+    word = __sync_lock_test_and_set(&rc->bits->words[index], 0);
+    if (!word)
+        return 0;
+    for (bit = 0; bit < 64; bit++)
+        if (word & (1ULL << bit))
+            notify_subscriber(rc, index * 64 + bit);
     return 0;
 }
 
@@ -177,7 +208,9 @@ static __always_inline int retire(__u32 slot, struct liteipc_proc *proc, __s32 e
     bpf_map_delete_elem(&tgid_slot, &rc.rec.tgid);
 
     bpf_for_each_map_elem(&services, drop_service, &rc, 0);
-    bpf_for_each_map_elem(&subs, notify_subscriber, &rc, 0);
+    rc.bits = bpf_map_lookup_elem(&sub_bits, &slot);
+    if (rc.bits)
+        bpf_loop(LITEIPC_SUB_WORDS, notify_word, &rc, 0);
     if (bpf_ringbuf_output(&deaths, &rc.rec, sizeof(rc.rec), 0))
         count(LITEIPC_COUNTER_LOST_RECORDS);
     return 0;
@@ -397,6 +430,8 @@ int subscribe(struct liteipc_subscribe_ctl *ctx)
     struct liteipc_proc *self, *target;
     struct liteipc_sub_key key = {};
     struct liteipc_sub sub = {};
+    struct liteipc_sub_bits *bits;
+    __u64 *word, mask;
 
     self = caller_proc(&subscriber_slot);
     if (!self) {
@@ -405,8 +440,16 @@ int subscribe(struct liteipc_subscribe_ctl *ctx)
     }
     key.target_slot = target_slot;
     key.subscriber_slot = subscriber_slot;
+    bits = bpf_map_lookup_elem(&sub_bits, &target_slot);
+    if (!bits || subscriber_slot >= LITEIPC_MAX_PROCS) {
+        ctx->result = -EINVAL;
+        return 0;
+    }
+    word = &bits->words[(subscriber_slot / 64) % LITEIPC_SUB_WORDS];
+    mask = 1ULL << (subscriber_slot % 64);
     if (op == LITEIPC_SUB_REMOVE) {
         ctx->result = bpf_map_delete_elem(&subs, &key) ? -ENOENT : 0;
+        __sync_fetch_and_and(word, ~mask);
         return 0;
     }
     if (op != LITEIPC_SUB_ADD) {
@@ -424,6 +467,7 @@ int subscribe(struct liteipc_subscribe_ctl *ctx)
         ctx->result = -ENOSPC;
         return 0;
     }
+    __sync_fetch_and_or(word, mask);
     /* Checked after inserting: a death between the two is then either seen here or
      * delivered by the exit program, never missed. */
     if (target->generation != target_generation || target->state != LITEIPC_PROC_ALIVE) {

@@ -147,6 +147,15 @@ struct liteipc_sub {
     __u64 subscriber_generation;
 };
 
+/* Who is subscribed to a target slot, one bit per subscriber slot (map "sub_bits": array by
+ * target slot). The exit program fans out through the set bits instead of walking "subs", so a
+ * death costs O(subscribers), not O(table size). A bit only says "look in subs": the entry there,
+ * with both generations, is the truth. */
+#define LITEIPC_SUB_WORDS (LITEIPC_MAX_PROCS / 64)
+struct liteipc_sub_bits {
+    __u64 words[LITEIPC_SUB_WORDS];
+};
+
 /* ---- per-service counters (map "svc_stats": per-CPU hash by handle) ---- */
 
 struct liteipc_svc_stats {
