@@ -1,0 +1,382 @@
+// liteipc itself: a Service with one worker in the server child, a Connection in the client child.
+//
+//   round trip   Connection::call_raw: the request payload is written in place in the client's
+//                request pool, the service checks it in place (Call::payload()) and writes the
+//                reply in place in its reply pool (Call::reply_raw()); the client checks the
+//                reply in place (Reply::payload()). Payloads of 200 B and less travel inline in
+//                the call slot's descriptor, as liteipc sends them.
+//   stream       Connection::send (LITEIPC_FLAG_ONEWAY) of a Parcel Request whose one data buffer
+//                is reserved with Writer::reserve_buffer(), so it is written in place in the
+//                request pool (buffers of 256 B and less are inline in the message); the service
+//                checks it in place (Reader::read_buffer()). The last message is a call_raw round
+//                trip whose reply is the acknowledgement.
+//   regimes      busy: ConnectOptions::spin and ServiceOptions::spin of 1 s, so neither side
+//                sleeps between messages; blocking: both 0, so both sleep on a futex at once.
+//
+// The run starts a private liteipc-loader (root only: it loads BPF programs) on its own pin root
+// and socket, waits until the socket answers, and at the end stops it by pid and unloads the pins.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "liteipc/context.h"
+#include "liteipc/ipc.h"
+#include "liteipc/parcel.h"
+#include "payload.h"
+#include "sys.h"
+#include "transport.h"
+
+#ifndef LIPC_BENCH_LOADER_PATH
+#define LIPC_BENCH_LOADER_PATH "/usr/sbin/liteipc-loader"
+#endif
+
+namespace liteipc::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+// Call codes: raw payloads (round trips, the flush, stop) and Parcel requests (stream data).
+enum Code : std::uint32_t { kRaw = 1, kParcel = 2 };
+
+// Spin budgets meaning "never sleep" and "sleep at once".
+constexpr std::chrono::nanoseconds kSpinForever = 1s;
+constexpr std::chrono::nanoseconds kSpinNever = 0ns;
+// Timeout of every call: long enough for a 16 MiB round trip on a loaded machine.
+constexpr std::chrono::milliseconds kCallTimeout = 30s;
+
+// Pools per connection: room for two payloads each way plus slack for the Parcel messages, so a
+// stream can have one message being checked while the next is written; never less than 4 MiB.
+constexpr std::uint64_t kPoolSlack = 1u << 20;
+std::uint64_t pool_bytes(std::size_t payload) {
+    return std::max<std::uint64_t>(4u << 20, 2 * std::uint64_t{payload} + kPoolSlack);
+}
+// Calls in flight at once: bounds how far a oneway stream runs ahead of the service.
+constexpr std::uint32_t kSlots = 256;
+
+std::string read_file(const std::string& path) {
+    std::ifstream f(path);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
+
+bool socket_answers(const std::string& path) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
+    const int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    close(fd);
+    return ok;
+}
+
+// Runs a program to completion with its output in `log` (appended); its exit status or -1.
+int run_program(const std::vector<std::string>& argv, const std::string& log) {
+    std::fflush(nullptr);
+    const pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+        }
+        std::vector<char*> args;
+        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        execv(args[0], args.data());
+        _exit(127);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+class LiteipcTransport final : public Transport {
+public:
+    ~LiteipcTransport() override { close_run(); }
+
+    std::string_view name() const override { return kLiteipc; }
+
+    std::optional<std::string> unsupported(Regime, std::size_t payload) const override {
+        if (geteuid() != 0) return "needs root: the run starts its own liteipc-loader, which loads BPF programs";
+        if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) return "kernel has no BTF (/sys/kernel/btf/vmlinux)";
+        if (payload > kMaxPoolBufferSize) return "payload above liteipc's largest pool buffer (64 MiB)";
+        return std::nullopt;
+    }
+
+    Result<> open_run() override {
+        if (geteuid() != 0) return fail(Errc::permission_denied, "liteipc-loader needs root");
+        if (access(LIPC_BENCH_LOADER_PATH, X_OK) != 0)
+            return fail_errno("no liteipc-loader at " LIPC_BENCH_LOADER_PATH, Errc::not_found);
+        const std::string tag = std::to_string(getpid());
+        pin_root_ = "/sys/fs/bpf/liteipc-bench-" + tag;
+        socket_ = "/tmp/liteipc-bench-" + tag + ".sock";
+        log_path_ = "/tmp/liteipc-bench-" + tag + ".log";
+
+        std::fflush(nullptr);
+        loader_ = fork();
+        if (loader_ < 0) return fail_errno("fork for liteipc-loader");
+        if (loader_ == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the harness
+            const int log = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+            if (log >= 0) {
+                dup2(log, STDOUT_FILENO);
+                dup2(log, STDERR_FILENO);
+            }
+            execl(LIPC_BENCH_LOADER_PATH, "liteipc-loader", "--foreground", "--pin-root", pin_root_.c_str(),
+                  "--socket", socket_.c_str(), "--log-level", "warn", static_cast<char*>(nullptr));
+            _exit(127);
+        }
+        const auto deadline = Clock::now() + 20s;
+        for (;;) {
+            if (socket_answers(socket_)) return {};
+            int status = 0;
+            if (waitpid(loader_, &status, WNOHANG) == loader_) {
+                loader_ = -1;
+                const std::string log = tail_of_log();
+                close_run();
+                return fail(Errc::loader_unavailable, "liteipc-loader exited at start: " + log);
+            }
+            if (Clock::now() > deadline) {
+                const std::string log = tail_of_log();
+                close_run();
+                return fail(Errc::timed_out, "liteipc-loader not answering after 20 s: " + log);
+            }
+            std::this_thread::sleep_for(20ms);
+        }
+    }
+
+    void close_run() override {
+        if (loader_ > 0) {
+            kill(loader_, SIGTERM);
+            const auto deadline = Clock::now() + 10s;
+            int status = 0;
+            while (waitpid(loader_, &status, WNOHANG) != loader_) {
+                if (Clock::now() > deadline) {
+                    kill(loader_, SIGKILL);
+                    waitpid(loader_, &status, 0);
+                    break;
+                }
+                std::this_thread::sleep_for(10ms);
+            }
+            loader_ = -1;
+        }
+        if (!pin_root_.empty()) {
+            run_program({LIPC_BENCH_LOADER_PATH, "--unload", "--pin-root", pin_root_}, log_path_);
+            pin_root_.clear();
+        }
+        if (!socket_.empty()) unlink(socket_.c_str());
+        if (!log_path_.empty()) unlink(log_path_.c_str());
+        socket_.clear();
+        log_path_.clear();
+    }
+
+    Result<> setup(const JobSpec& job) override {
+        job_ = job;
+        service_name_ = "ipc_bench.job" + std::to_string(job.job_id);
+        return {};
+    }
+
+    // ---- server child ----
+
+    Result<> serve() override {
+        auto context = Context::open(context_options());
+        if (!context) return std::unexpected(context.error());
+        ServiceOptions options;
+        options.name = service_name_;
+        options.policy = Policy::same_uid;
+        options.workers = 1;
+        options.spin = spin();
+        options.reply_pool_bytes = pool_bytes(job_.payload);
+        auto started = Service::start(*context, options, [this](Call& call) { return handle(call); });
+        if (!started) return std::unexpected(started.error());
+        std::optional<Service> service(std::move(*started));
+
+        // The worker answers stop and wakes us; give the client a moment to read the reply and
+        // close its connection before the service goes.
+        while (done_.load(std::memory_order_acquire) == 0) done_.wait(0, std::memory_order_acquire);
+        const auto deadline = Clock::now() + 2s;
+        while (service->connection_count() > 0 && Clock::now() < deadline) std::this_thread::sleep_for(1ms);
+        service.reset();  // stop the worker before reading the verdict
+        std::lock_guard lock(error_mutex_);
+        if (!error_.empty()) return fail(Errc::malformed, error_);
+        return {};
+    }
+
+    // ---- client child ----
+
+    Result<> connect() override {
+        auto context = Context::open(context_options());
+        if (!context) return std::unexpected(context.error());
+        context_.emplace(std::move(*context));
+        ConnectOptions options;
+        options.request_pool_bytes = pool_bytes(job_.payload);
+        options.slots = kSlots;
+        options.spin = spin();
+        // The server child registers the service concurrently: retry while the name is unknown.
+        const auto deadline = Clock::now() + 20s;
+        for (;;) {
+            auto connection = Connection::open(*context_, service_name_, options);
+            if (connection) {
+                connection_.emplace(std::move(*connection));
+                return {};
+            }
+            if (connection.error().code != Errc::not_found || Clock::now() > deadline)
+                return std::unexpected(connection.error());
+            std::this_thread::sleep_for(1ms);
+        }
+    }
+
+    Result<> round_trip(std::uint64_t seq) override { return call(Op::request, Op::reply, seq); }
+
+    Result<> stream(std::uint64_t first_seq, std::uint64_t count) override {
+        for (std::uint64_t i = 0; i + 1 < count; ++i)
+            if (auto r = send_data(first_seq + i); !r) return r;
+        return call(Op::flush, Op::ack, first_seq + count - 1);
+    }
+
+    Result<> stop() override {
+        auto r = call(Op::stop, Op::stop, 0);
+        connection_.reset();
+        context_.reset();
+        return r;
+    }
+
+    void teardown() override {}
+
+private:
+    ContextOptions context_options() const {
+        ContextOptions o;
+        o.socket_path = socket_;
+        o.pin_root = pin_root_;
+        o.default_timeout = kCallTimeout;
+        return o;
+    }
+
+    std::chrono::nanoseconds spin() const { return job_.regime == Regime::busy ? kSpinForever : kSpinNever; }
+
+    // A raw round trip: request of `op` written in place, reply checked in place. A stop is
+    // answered with an empty reply.
+    Result<> call(Op op, Op expect, std::uint64_t seq) {
+        const std::size_t n = job_.payload;
+        auto reply = connection_->call_raw(
+            kRaw, n, [&](std::span<std::byte> out) { fill_payload(out.data(), n, op, seq); }, kCallTimeout);
+        if (!reply) return std::unexpected(reply.error());
+        if (reply->status() != 0)
+            return fail(Errc::malformed, "service answered status " + std::to_string(reply->status()));
+        if (op == Op::stop) return {};
+        const auto payload = reply->payload();
+        if (payload.size() != n) return fail(Errc::malformed, "reply of " + std::to_string(payload.size()) + " bytes");
+        if (!payload_is(check_payload(payload.data(), n), expect, seq))
+            return fail(Errc::malformed, "reply payload mismatch");
+        return {};
+    }
+
+    // One oneway stream message: a Parcel whose data buffer is reserved in the request pool.
+    // When the pool is full (the service is still reading earlier messages), wait and retry:
+    // busy spins, blocking naps.
+    Result<> send_data(std::uint64_t seq) {
+        const std::size_t n = job_.payload;
+        Spinner spinner;
+        for (;;) {
+            Request request(*connection_);
+            std::span<std::byte> out = request.writer().reserve_buffer(n);
+            if (out.size() == n) {
+                fill_payload(out.data(), n, Op::data, seq);
+                return connection_->send(kParcel, request, kCallTimeout);
+            }
+            if (!request.writer().ok() && request.writer().error() != ParcelError::pool_exhausted)
+                return fail(Errc::invalid_argument, std::string("reserve_buffer failed: ") + request.writer().error_reason());
+            if (job_.regime == Regime::busy) {
+                spinner.pause();
+            } else {
+                const timespec nap{0, 20'000};
+                nanosleep(&nap, nullptr);
+            }
+        }
+    }
+
+    // Worker thread of the server child.
+    int32_t handle(Call& call) {
+        const std::size_t n = job_.payload;
+        if (call.code() == kParcel) {
+            const auto buffer = call.request().read_buffer();
+            if (!call.request().ok() || buffer.size() != n) return record("stream message without its data buffer");
+            const PayloadCheck msg = check_payload(buffer.data(), n);
+            if (!msg.intact || msg.op != Op::data) return record("stream payload mismatch");
+            return 0;
+        }
+        const auto payload = call.payload();
+        if (payload.size() != n) return record("request of " + std::to_string(payload.size()) + " bytes");
+        const PayloadCheck msg = check_payload(payload.data(), n);
+        if (!msg.intact) return record("request payload checksum mismatch");
+        switch (msg.op) {
+            case Op::request:
+            case Op::flush: {
+                {
+                    std::lock_guard lock(error_mutex_);
+                    if (!error_.empty()) return -1;  // an earlier stream message was wrong
+                }
+                auto out = call.reply_raw(n);
+                if (!out) return record("reply_raw: " + out.error().describe());
+                fill_payload(out->data(), n, msg.op == Op::request ? Op::reply : Op::ack, msg.seq);
+                return 0;
+            }
+            case Op::stop:
+                done_.store(1, std::memory_order_release);
+                done_.notify_all();
+                return 0;
+            default: return record("unexpected op in a request");
+        }
+    }
+
+    int32_t record(const std::string& what) {
+        std::lock_guard lock(error_mutex_);
+        if (error_.empty()) error_ = what;
+        return -1;
+    }
+
+    std::string tail_of_log() const {
+        std::string log = read_file(log_path_);
+        if (log.size() > 600) log = "..." + log.substr(log.size() - 600);
+        return log.empty() ? "(no output)" : log;
+    }
+
+    JobSpec job_;
+    std::string service_name_;
+    // The run's loader (harness process).
+    pid_t loader_ = -1;
+    std::string pin_root_, socket_, log_path_;
+    // Server child.
+    std::atomic<std::uint32_t> done_{0};
+    std::mutex error_mutex_;
+    std::string error_;
+    // Client child.
+    std::optional<Context> context_;
+    std::optional<Connection> connection_;
+};
+
+}  // namespace
+
+std::unique_ptr<Transport> make_liteipc_transport() { return std::make_unique<LiteipcTransport>(); }
+
+}  // namespace liteipc::bench
