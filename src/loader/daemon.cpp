@@ -291,8 +291,12 @@ void Daemon::drop_client(int fd) {
     if (proc.state != LITEIPC_PROC_ALIVE || proc.generation != client.generation) return;
     if (::kill(client.pid, 0) == 0 || errno == EPERM) {
         // Still running: it closed its context.
-        if (auto ok = kernel_->close_proc(client.slot, client.generation); !ok)
-            LITEIPC_LOG(warn, "close of slot %u: %s", client.slot, ok.error().describe().c_str());
+        if (auto ok = kernel_->close_proc(client.slot, client.generation); !ok) {
+            // ESRCH: it died between its socket closing and now; the death record covers it.
+            if (ok.error().sys_errno != ESRCH)
+                LITEIPC_LOG(warn, "close of slot %u: %s", client.slot, ok.error().describe().c_str());
+            return;
+        }
         LITEIPC_LOG(info, "pid %d closed its context (slot %u)", client.pid, client.slot);
         kernel_->drop_inbox(client.slot);
         forget_connections_of(client.slot);
@@ -413,8 +417,18 @@ ControlReply Daemon::lookup(const ControlRequest& request) {
 ControlReply Daemon::grant(Client& client, const ControlRequest& request) {
     auto service = kernel_->service(request.handle);
     if (!service) return refuse(ENOENT, "no service with handle " + std::to_string(request.handle));
-    if (service->owner_slot != client.slot || service->owner_generation != client.generation)
-        return refuse(EPERM, "only the owner may grant access to " + std::string(service->name));
+    bool owner = service->owner_slot == client.slot && service->owner_generation == client.generation;
+    // A process connected to the service holds a reference it may pass on (OBJ_SVC): it may grant
+    // another process access, not change the uid list.
+    bool holder = false;
+    if (!owner && request.op == ControlOp::add_access) {
+        kernel_->for_each_conn([&](uint64_t, const liteipc_conn& conn) {
+            holder = holder || (conn.handle == request.handle && conn.client_slot == client.slot &&
+                                conn.client_generation == client.generation);
+        });
+    }
+    if (!owner && !holder)
+        return refuse(EPERM, "only the owner or a connected client may grant access to " + std::string(service->name));
     liteipc_grant_key key{};
     key.handle = request.handle;
     key.kind = request.op == ControlOp::add_access ? LITEIPC_GRANT_PID : LITEIPC_GRANT_UID;
@@ -476,6 +490,17 @@ std::optional<ControlReply> Daemon::channel_half(Client& client, const ControlRe
         send_reply(done.service_socket, failure, {});
         return std::nullopt;
     }
+    // The fds that messages carry (OBJ_FD) travel over a socketpair of the connection's own.
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
+        ControlReply failure = refuse(errno, "socketpair for the connection's fds");
+        failure.request_id = done.client_request_id;
+        send_reply(done.client_socket, failure, {});
+        failure.request_id = done.service_request_id;
+        send_reply(done.service_socket, failure, {});
+        return std::nullopt;
+    }
+    UniqueFd client_end(pair[0]), service_end(pair[1]);
     auto service = kernel_->service(conn->handle);
     ControlReply to_client;
     to_client.request_id = done.client_request_id;
@@ -486,6 +511,7 @@ std::optional<ControlReply> Daemon::channel_half(Client& client, const ControlRe
     to_client.peer_uid = service ? service->owner_uid : 0;
     std::vector<UniqueFd> client_fds;
     client_fds.push_back(std::move(*reply_pool_ro));
+    client_fds.push_back(std::move(client_end));
     send_reply(done.client_socket, to_client, client_fds);
 
     ControlReply to_service;
@@ -499,6 +525,7 @@ std::optional<ControlReply> Daemon::channel_half(Client& client, const ControlRe
     std::vector<UniqueFd> service_fds;
     service_fds.push_back(std::move(done.ctrl));
     service_fds.push_back(std::move(*request_pool_ro));
+    service_fds.push_back(std::move(service_end));
     send_reply(done.service_socket, to_service, service_fds);
     LITEIPC_LOG(debug, "connection %llu established: pid %u -> handle %u",
                 static_cast<unsigned long long>(request.conn_id), conn->client_pid, conn->handle);

@@ -512,7 +512,8 @@ PayloadBuffer::~PayloadBuffer() {
 
 Reply::Reply(Reply&& other) noexcept
     : state_(std::move(other.state_)), held_slot_(std::exchange(other.held_slot_, UINT32_MAX)),
-      status_(other.status_), flags_(other.flags_), length_(std::exchange(other.length_, 0)),
+      status_(other.status_), flags_(other.flags_), fd_count_(other.fd_count_), fd_batch_(other.fd_batch_),
+      length_(std::exchange(other.length_, 0)),
       pool_payload_(std::exchange(other.pool_payload_, nullptr)) {
     if (pool_payload_ == nullptr) std::memcpy(inline_payload_, other.inline_payload_, length_);
 }
@@ -685,6 +686,8 @@ Result<Reply> ChannelClient::submit(uint32_t slot_index, MessageDescriptor& requ
 
     const uint64_t sequence = state.next_sequence.fetch_add(1, std::memory_order_relaxed);
     request.flags = options.flags;
+    request.fd_count = options.fd_count;
+    request.fd_batch = options.fd_batch;
     request.sender_tid = current_tid();
     request.call_sequence = sequence;
     publish_descriptor(slot.request, request);
@@ -738,6 +741,8 @@ Result<Reply> ChannelClient::submit(uint32_t slot_index, MessageDescriptor& requ
     Reply result;
     result.status_ = reply.status;
     result.flags_ = reply.flags;
+    result.fd_count_ = reply.fd_count;
+    result.fd_batch_ = reply.fd_batch;
     result.length_ = payload->size();
     if (static_cast<PayloadKind>(reply.payload_kind) == PayloadKind::pool) {
         // Read in place; the slot stays ours so the service keeps the block until Reply::release().
@@ -923,7 +928,8 @@ void ChannelServer::serve(uint32_t slot_index, const Handler& handler) {
         reply.status = -EBADMSG;
     } else {
         const Request view{request.code, request.flags, request.sender_tid, *payload,
-                           {request_pool_.data(), request_pool_.size()}, data_.get()};
+                           {request_pool_.data(), request_pool_.size()}, data_.get(),
+                           request.fd_count, request.fd_batch, request.call_sequence};
         ReplyWriter writer(*this, reply, view.oneway());
         try {
             reply.status = handler(view, writer);

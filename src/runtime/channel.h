@@ -137,6 +137,8 @@ struct ClientOptions {
 struct CallOptions {
     uint32_t flags = 0;                        // kFlagOneway
     Deadline deadline = Deadline::forever();
+    uint32_t fd_count = 0;                     // fds sent ahead on the connection's socket...
+    uint64_t fd_batch = 0;                     // ...tagged with this
 };
 
 struct ClientState;
@@ -171,6 +173,8 @@ public:
 
     int32_t status() const noexcept { return status_; }
     uint32_t flags() const noexcept { return flags_; }
+    uint32_t fd_count() const noexcept { return fd_count_; }
+    uint64_t fd_batch() const noexcept { return fd_batch_; }
     std::span<const std::byte> payload() const noexcept {
         return {pool_payload_ ? pool_payload_ : inline_payload_, static_cast<std::size_t>(length_)};
     }
@@ -182,6 +186,8 @@ private:
     uint32_t held_slot_ = UINT32_MAX;
     int32_t status_ = 0;
     uint32_t flags_ = 0;
+    uint32_t fd_count_ = 0;
+    uint64_t fd_batch_ = 0;
     uint64_t length_ = 0;
     const std::byte* pool_payload_ = nullptr;
     std::byte inline_payload_[kInlinePayloadCapacity] = {};
@@ -249,6 +255,9 @@ struct Request {
     std::span<const std::byte> payload;
     std::span<const std::byte> peer_pool;  // the client's request pool, read-only: attachments live there
     const void* connection_data = nullptr;  // ChannelServer::set_data(): what the layer above keeps per connection
+    uint32_t fd_count = 0;                  // fds the client sent ahead on the connection's socket...
+    uint64_t fd_batch = 0;                  // ...tagged with this
+    uint64_t call_sequence = 0;             // unique per call on the connection
     bool oneway() const noexcept { return (flags & kFlagOneway) != 0; }
 };
 
@@ -265,6 +274,11 @@ public:
     // A further block of the reply pool that the reply refers to (a data buffer read in place by
     // the client); freed with the reply. Returns its offset in the pool and its bytes.
     Result<std::pair<uint64_t, std::span<std::byte>>> allocate_attachment(uint64_t size);
+    // The reply carries `count` fds sent ahead on the connection's socket, tagged `batch`.
+    void set_fds(uint32_t count, uint64_t batch) noexcept {
+        reply_.fd_count = count;
+        reply_.fd_batch = batch;
+    }
 
 private:
     friend class ChannelServer;

@@ -52,10 +52,10 @@ struct MessageDescriptor {
     int32_t status;            // reply: the handler's status
     uint64_t call_sequence;    // set by the client, echoed by the reply: a stale reply never matches
     uint32_t payload_kind;     // PayloadKind
-    uint32_t object_count;     // special objects (fds, service references): reserved, 0 for now
+    uint32_t fd_count;         // fds sent with the message over the connection's socket
     uint64_t payload_length;
     uint64_t pool_offset;      // PayloadKind::pool only
-    uint64_t reserved;         // objects table reference, later
+    uint64_t fd_batch;         // the tag those fds carry on the socket
     uint8_t inline_payload[kInlinePayloadCapacity];
 };
 static_assert(sizeof(MessageDescriptor) == 256);

@@ -2,9 +2,11 @@
 // loader, call over shared memory; the kernel's death record fails pending calls at once.
 #include <bpf/bpf.h>
 
+#include <atomic>
 #include <cstring>
 
 #include "channel.h"
+#include "fd_channel.h"
 #include "context_impl.h"
 #include "liteipc/ipc.h"
 #include "log.h"
@@ -20,6 +22,8 @@ struct Connection::Impl {
     uint64_t conn_id = 0;
     PeerId service;
     detail::ChannelClient channel;
+    detail::FdChannel fds;
+    std::atomic<uint64_t> next_fd_batch{1};
     DeathSubscription death;
 
     ~Impl() {
@@ -44,13 +48,53 @@ struct Connection::Impl {
         return {};
     }
 
-    Result<Reply> finish_call(Result<detail::Reply> outcome, const std::shared_ptr<Impl>& self, uint32_t code);
+    Result<Reply> finish_call(Result<detail::Reply> outcome, const std::shared_ptr<Impl>& self, uint32_t code,
+                              detail::Deadline deadline);
+    // Passes the message's service references and sends its fds ahead of it; fills the options
+    // that announce the fds.
+    Result<> send_fds(std::span<const std::byte> message, detail::CallOptions& options);
 };
 
 struct Reply::Impl {
     detail::Reply reply;
     std::shared_ptr<Connection::Impl> connection;
+    std::vector<int> fds;  // delivered with the reply; the reply owns those not taken
+    ~Impl() { detail::close_untaken(fds); }
 };
+
+namespace detail {
+
+// Service references in a message are capabilities: let the receiver connect to each.
+Result<> grant_references(Context::Impl& context, std::span<const std::byte> message, uint32_t receiver_pid) {
+    auto layout = MessageLayout::parse(message);
+    if (!layout) return {};
+    for (size_t i = 0; i < layout->object_count; ++i) {
+        WireObject object = layout->object(message, i);
+        if (object.type != OBJ_SVC) continue;
+        uint32_t handle = object.as<SvcIdentity>().handle;
+        if (handle == 0) continue;  // the service manager: everyone may reach it
+        if (auto granted = context.grant_reference(handle, receiver_pid); !granted) {
+            LITEIPC_LOG(info, "reference to handle %u not passed to pid %u: %s", handle, receiver_pid,
+                        granted.error().describe().c_str());
+            return std::unexpected(granted.error());
+        }
+    }
+    return {};
+}
+
+// The fds a message carries, in ordinal order (borrowed from the writer's caller).
+std::vector<int> fds_of(std::span<const std::byte> message) {
+    std::vector<int> fds;
+    auto layout = MessageLayout::parse(message);
+    if (!layout) return fds;
+    for (size_t i = 0; i < layout->object_count; ++i) {
+        WireObject object = layout->object(message, i);
+        if (object.type == OBJ_FD) fds.push_back(object.as<WireFd>().fd);
+    }
+    return fds;
+}
+
+}  // namespace detail
 
 namespace {
 
@@ -123,7 +167,8 @@ Result<Connection> Connection::open_handle(Context& context, uint32_t handle, st
     const int half[] = {ctrl->get(), pool->fd.get()};
     auto opened = ctx.control_once(open, half, timeout);
     if (!opened) return std::unexpected(opened.error());
-    if (opened->fds.size() != 1) return fail(Errc::malformed, "liteipc-loader sent no reply pool");
+    if (opened->fds.size() != 2) return fail(Errc::malformed, "liteipc-loader sent an incomplete channel");
+    impl->fds.attach(std::move(opened->fds[1]));
     auto channel = detail::ChannelClient::attach(ctrl->get(), std::move(*request_pool), opened->fds[0].get(),
                                                  detail::ClientOptions{.spin = options.spin});
     if (!channel) return std::unexpected(channel.error());
@@ -143,14 +188,33 @@ uint32_t Connection::handle() const { return impl_->handle; }
 PeerId Connection::service() const { return impl_->service; }
 bool Connection::alive() const { return !impl_->channel.dead() && impl_->context->alive(impl_->service); }
 
+Result<> Connection::Impl::send_fds(std::span<const std::byte> message, detail::CallOptions& options) {
+    if (auto granted = detail::grant_references(*context, message, service.pid); !granted) return granted;
+    std::vector<int> carried = detail::fds_of(message);
+    if (carried.empty()) return {};
+    options.fd_count = static_cast<uint32_t>(carried.size());
+    options.fd_batch = next_fd_batch.fetch_add(1, std::memory_order_relaxed);
+    return fds.send(options.fd_batch, carried);
+}
+
 Result<Reply> Connection::Impl::finish_call(Result<detail::Reply> outcome, const std::shared_ptr<Impl>& self,
-                                            uint32_t code) {
+                                            uint32_t code, detail::Deadline deadline) {
     if (!outcome) {
         LITEIPC_LOG(info, "call %u to '%s': %s", code, name.c_str(), outcome.error().describe().c_str());
         return std::unexpected(outcome.error());
     }
     Reply reply;
-    reply.impl_ = std::make_unique<Reply::Impl>(Reply::Impl{std::move(*outcome), self});
+    reply.impl_ = std::make_unique<Reply::Impl>();
+    reply.impl_->connection = self;
+    if (outcome->fd_count() > 0) {
+        auto received = fds.receive(outcome->fd_batch(), outcome->fd_count(), deadline);
+        if (!received) {
+            LITEIPC_LOG(warn, "call %u to '%s': reply fds: %s", code, name.c_str(), received.error().describe().c_str());
+            return std::unexpected(received.error());
+        }
+        for (auto& fd : *received) reply.impl_->fds.push_back(fd.release());
+    }
+    reply.impl_->reply = std::move(*outcome);
     return reply;
 }
 
@@ -159,10 +223,12 @@ Result<Reply> Connection::call(uint32_t code, Request& request, std::chrono::mil
     if (auto ok = impl_->check_alive(); !ok) return std::unexpected(ok.error());
     auto message = request.writer().finish();
     if (!message) return std::unexpected(message.error());
+    detail::CallOptions options{.deadline = impl_->deadline(timeout)};
+    if (auto sent = impl_->send_fds(*message, options); !sent) return std::unexpected(sent.error());
     std::span<const uint64_t> attachments(request.attachments_.data(), request.attachment_count_);
     request.attachment_count_ = 0;  // the call owns them now
-    return impl_->finish_call(impl_->channel.call(code, *message, {.deadline = impl_->deadline(timeout)}, attachments),
-                              impl_, code);
+    return impl_->finish_call(impl_->channel.call(code, *message, options, attachments), impl_, code,
+                              options.deadline);
 }
 
 Result<> Connection::send(uint32_t code, Request& request, std::chrono::milliseconds timeout) {
@@ -170,10 +236,11 @@ Result<> Connection::send(uint32_t code, Request& request, std::chrono::millisec
     if (auto ok = impl_->check_alive(); !ok) return std::unexpected(ok.error());
     auto message = request.writer().finish();
     if (!message) return std::unexpected(message.error());
+    detail::CallOptions options{.flags = detail::kFlagOneway, .deadline = impl_->deadline(timeout)};
+    if (auto fds_sent = impl_->send_fds(*message, options); !fds_sent) return std::unexpected(fds_sent.error());
     std::span<const uint64_t> attachments(request.attachments_.data(), request.attachment_count_);
     request.attachment_count_ = 0;
-    auto sent = impl_->channel.call(code, *message,
-                                    {.flags = detail::kFlagOneway, .deadline = impl_->deadline(timeout)}, attachments);
+    auto sent = impl_->channel.call(code, *message, options, attachments);
     if (!sent) return std::unexpected(sent.error());
     return {};
 }
@@ -186,13 +253,13 @@ Result<Reply> Connection::call_raw(uint32_t code, uint64_t size, const std::func
         std::array<std::byte, detail::kInlinePayloadCapacity> small;
         fill(std::span(small.data(), size));
         return impl_->finish_call(impl_->channel.call(code, std::span(small.data(), size), {.deadline = deadline}),
-                                  impl_, code);
+                                  impl_, code, deadline);
     }
     auto buffer = impl_->channel.allocate_payload(size, deadline);
     if (!buffer) return std::unexpected(buffer.error());
     fill(buffer->bytes());
     return impl_->finish_call(impl_->channel.call_in_place(code, std::move(*buffer), {.deadline = deadline}), impl_,
-                              code);
+                              code, deadline);
 }
 
 // ---- Request ----
@@ -228,6 +295,7 @@ Reader Reply::reader() const {
     if (!impl_) return Reader();
     ReaderOptions options;
     options.peer_pool = impl_->connection->channel.reply_pool();
+    options.fds = impl_->fds;
     return Reader(impl_->reply.payload(), options);
 }
 

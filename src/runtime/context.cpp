@@ -274,6 +274,22 @@ Result<> Context::Impl::hello() {
     return {};
 }
 
+Result<> Context::Impl::grant_reference(uint32_t handle, uint32_t receiver_pid) {
+    {
+        std::lock_guard lock(grants_mutex_);
+        if (granted_.contains({handle, receiver_pid})) return {};
+    }
+    ControlRequest request{};
+    request.op = ControlOp::add_access;
+    request.handle = handle;
+    request.id = receiver_pid;
+    auto granted = control(request);
+    if (!granted) return std::unexpected(granted.error());
+    std::lock_guard lock(grants_mutex_);
+    granted_.insert({handle, receiver_pid});
+    return {};
+}
+
 const liteipc_proc* Context::Impl::proc(uint32_t slot) const {
     if (slot >= LITEIPC_MAX_PROCS) return nullptr;
     return reinterpret_cast<const liteipc_proc*>(procs_mapping_.data()) + slot;

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <map>
+#include <set>
 #include <span>
 #include <mutex>
 #include <thread>
@@ -41,6 +42,10 @@ struct Context::Impl : std::enable_shared_from_this<Context::Impl> {
                                          std::chrono::milliseconds timeout);
 
     bool alive(const PeerId& peer) const;
+
+    // A service reference (OBJ_SVC) in a message to `receiver_pid` is a capability: the receiver
+    // may connect to that service. Asks the loader once per (handle, receiver).
+    Result<> grant_reference(uint32_t handle, uint32_t receiver_pid);
     const liteipc_proc* proc(uint32_t slot) const;
 
     Result<DeathSubscription> on_death(const PeerId& peer, DeathCallback callback);
@@ -68,6 +73,8 @@ private:
     void on_record(const void* data, std::size_t size);
     void deliver_death(const DeathNotice& notice);
 
+    std::mutex grants_mutex_;
+    std::set<std::pair<uint32_t, uint32_t>> granted_;  // (handle, pid)
     std::mutex control_mutex_;
     uint64_t last_request_id_ = 0;
     detail::UniqueFd control_;

@@ -23,8 +23,9 @@ enum class ControlOp : uint32_t {
     add_uid,             // handle + uid: add a uid to a LITEIPC_POLICY_UID_LIST service
     // The two halves of a kernel-approved connection. The client sends [ctrl, request pool], the
     // service [reply pool], each already mapped and sealed by its writer. The loader answers each
-    // once both halves are in: the client gets [reply pool, read-only], the service [ctrl,
-    // request pool read-only]. Whichever half comes first waits (up to its own timeout).
+    // once both halves are in: the client gets [reply pool read-only, fd socket], the service
+    // [ctrl, request pool read-only, fd socket]; the two fd sockets are a socketpair that carries
+    // the fds messages pass. Whichever half comes first waits (up to its own timeout).
     open_channel,
     accept_channel,
     close_channel,       // conn_id: the connection ended

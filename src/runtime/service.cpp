@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "channel.h"
+#include "fd_channel.h"
 #include "context_impl.h"
 #include "liteipc/ipc.h"
 #include "log.h"
@@ -15,6 +16,18 @@
 namespace liteipc {
 using detail::ControlOp;
 using detail::ControlRequest;
+
+namespace detail {
+// connection.cpp
+std::vector<int> fds_of(std::span<const std::byte> message);
+Result<> grant_references(Context::Impl& context, std::span<const std::byte> message, uint32_t receiver_pid);
+}
+
+// What a worker needs of the connection a request came on; lives as long as the channel.
+struct ConnectionData {
+    Caller caller;
+    mutable detail::FdChannel fds;
+};
 
 namespace {
 
@@ -108,18 +121,20 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         const int half[] = {pool->fd.get()};
         auto accepted = context->control_once(request, half, context->options.default_timeout);
         if (!accepted) return std::unexpected(accepted.error());
-        if (accepted->fds.size() != 2) return fail(Errc::malformed, "liteipc-loader sent an incomplete channel");
+        if (accepted->fds.size() != 3) return fail(Errc::malformed, "liteipc-loader sent an incomplete channel");
         auto channel =
             detail::ChannelServer::attach(accepted->fds[0].get(), accepted->fds[1].get(), std::move(*reply_pool));
         if (!channel) return std::unexpected(channel.error());
 
         // Identity from the kernel's connect record, never from the client.
-        auto caller = std::make_shared<Caller>();
+        auto data = std::make_shared<ConnectionData>();
+        Caller* caller = &data->caller;
         caller->pid = record.client_pid;
         caller->uid = record.client_uid;
         caller->gid = record.client_gid;
         caller->peer = PeerId{record.client_slot, record.client_generation, record.client_pid};
-        (*channel)->set_data(caller);
+        data->fds.attach(std::move(accepted->fds[2]));
+        (*channel)->set_data(data);
 
         std::weak_ptr<Impl> weak = weak_from_this();
         const uint64_t conn_id = record.conn_id;
@@ -150,22 +165,46 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
     }
 
     int32_t dispatch(const detail::Request& request, detail::ReplyWriter& out) {
-        Caller caller = *static_cast<const Caller*>(request.connection_data);
+        const auto& connection = *static_cast<const ConnectionData*>(request.connection_data);
+        Caller caller = connection.caller;
         caller.tid = request.sender_tid;
+        // The fds the client sent ahead; the call owns those the handler does not take.
+        std::vector<int> fds;
+        if (request.fd_count > 0) {
+            auto received = connection.fds.receive(request.fd_batch, request.fd_count,
+                                                   detail::Deadline::after(std::chrono::seconds(1)));
+            if (!received) {
+                LITEIPC_LOG(warn, "service '%s', code %u from pid %u: %s", options.name.c_str(), request.code,
+                            caller.pid, received.error().describe().c_str());
+                return -EBADMSG;
+            }
+            for (auto& fd : *received) fds.push_back(fd.release());
+        }
         // Replies are written here first; only their large buffers go to the pool directly.
         thread_local std::array<std::byte, kMaxMessageSize> reply_buffer;
         ReplyPool reply_pool(out);
         ReaderOptions reader_options;
         reader_options.peer_pool = request.peer_pool;
+        reader_options.fds = fds;
         Call call(request.code, request.flags, caller, request.payload, reader_options, reply_buffer,
                   request.oneway() ? nullptr : &reply_pool, &out);
         int32_t status = handler(call);
+        detail::close_untaken(fds);
         if (call.oneway() || call.replied_raw()) return status;
         auto message = call.reply().finish();
         if (!message) {
             LITEIPC_LOG(warn, "service '%s', code %u: reply not sent: %s", options.name.c_str(), request.code,
                         message.error().describe().c_str());
             return -EMSGSIZE;
+        }
+        if (auto granted = detail::grant_references(*context, *message, caller.pid); !granted) return -EPERM;
+        if (std::vector<int> carried = detail::fds_of(*message); !carried.empty()) {
+            if (auto sent = connection.fds.send(request.call_sequence, carried); !sent) {
+                LITEIPC_LOG(warn, "service '%s', code %u: reply fds not sent: %s", options.name.c_str(), request.code,
+                            sent.error().describe().c_str());
+                return -EBADF;
+            }
+            out.set_fds(static_cast<uint32_t>(carried.size()), request.call_sequence);
         }
         if (auto written = out.write(*message); !written) {
             LITEIPC_LOG(warn, "service '%s', code %u: reply not sent: %s", options.name.c_str(), request.code,

@@ -15,7 +15,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-enum Code : uint32_t { kEcho = 1, kWhoAmI = 2, kSleep = 3, kChecksum = 4, kBigReply = 5, kCount = 6 };
+enum Code : uint32_t {
+    kEcho = 1, kWhoAmI = 2, kSleep = 3, kChecksum = 4, kBigReply = 5, kCount = 6, kPipe = 7, kTryReference = 8, kTryNumber = 9
+};
+
+Context* g_service_context = nullptr;  // the service process's own context
 
 uint64_t checksum(std::span<const std::byte> bytes) {
     uint64_t sum = 0;
@@ -58,6 +62,32 @@ int32_t handle(Call& call) {
             counted.fetch_add(1);
             call.reply().write_uint64(counted.load());
             return 0;
+        case kPipe: {
+            // Writes into the fd it was given, and answers with a fd of its own.
+            int fd = call.request().take_fd();
+            bool wrote = fd >= 0 && ::write(fd, "ping", 4) == 4;
+            if (fd >= 0) ::close(fd);
+            int back[2];
+            if (!wrote || ::pipe(back) != 0) return -1;
+            bool answered = ::write(back[1], "pong", 4) == 4;
+            ::close(back[1]);
+            call.reply().write_fd(back[0]);
+            call.reply().write_bool(answered);
+            // The reply keeps its own copy in flight; ours can go once it is sent. Keep it simple:
+            // the fd stays open in the service, which is harmless for the test.
+            return 0;
+        }
+        case kTryReference:
+        case kTryNumber: {
+            // Tries to call a service it was handed a reference to, or only told the handle of.
+            uint32_t target = call.code() == kTryReference ? call.request().read_service().handle
+                                                            : call.request().read_uint32();
+            auto other = Connection::open(*g_service_context, target);
+            if (!other) return -static_cast<int32_t>(other.error().code);
+            Request request(*other);
+            auto reply = other->call(kWhoAmI, request);
+            return reply ? 0 : -100;
+        }
     }
     return -1;
 }
@@ -74,6 +104,7 @@ public:
             ::prctl(PR_SET_PDEATHSIG, SIGKILL);
             auto context = Context::open(context_options);
             if (!context) ::_exit(100);
+            g_service_context = &*context;
             auto service = Service::start(*context, options, handle);
             char ok = service ? 'y' : 'n';
             if (!service) std::fprintf(stderr, "service: %s\n", service.error().describe().c_str());
@@ -337,6 +368,58 @@ TEST_F(CallTest, ClientOfAnotherUidIsRefusedUnlessThePolicyAllows) {
     ::waitpid(child, nullptr, 0);
     EXPECT_EQ(codes[0], static_cast<int>(Errc::permission_denied));
     EXPECT_EQ(codes[1], 0) << "an allowed client of another uid must be served with its own identity";
+}
+
+TEST_F(CallTest, FdsPassBothWays) {
+    ServiceProcess service(loader_.options(), options("test.fds"));
+    auto conn = Connection::open(*context_, "test.fds");
+    ASSERT_TRUE(conn) << conn.error().describe();
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe(pipe_fds), 0);
+    Request request(*conn);
+    request.writer().write_fd(pipe_fds[1]);  // borrowed: the call sends a copy
+    auto reply = conn->call(kPipe, request);
+    ::close(pipe_fds[1]);
+    ASSERT_TRUE(reply) << reply.error().describe();
+    ASSERT_EQ(reply->status(), 0);
+    char got[5] = {};
+    ASSERT_EQ(::read(pipe_fds[0], got, 4), 4);
+    EXPECT_STREQ(got, "ping");
+    ::close(pipe_fds[0]);
+
+    Reader reader = reply->reader();
+    int back = reader.take_fd();  // ours now
+    ASSERT_GE(back, 0) << reader.error_reason();
+    EXPECT_TRUE(reader.read_bool());
+    char pong[5] = {};
+    EXPECT_EQ(::read(back, pong, 4), 4);
+    EXPECT_STREQ(pong, "pong");
+    ::close(back);
+}
+
+TEST_F(CallTest, ServiceReferenceGrantsTheRightToCall) {
+    // This process owns a service that, by policy, only granted pids may reach.
+    ServiceOptions locked = options("test.locked");
+    locked.policy = Policy::pids;
+    auto own = Service::start(*context_, locked, handle);
+    ASSERT_TRUE(own) << own.error().describe();
+    ServiceProcess relay(loader_.options(), options("test.relay"));
+    auto conn = Connection::open(*context_, "test.relay");
+    ASSERT_TRUE(conn);
+
+    // Knowing the handle is not enough: the kernel refuses the relay's connect.
+    Request number(*conn);
+    number.writer().write_uint32(own->handle());
+    auto refused = conn->call(kTryNumber, number);
+    ASSERT_TRUE(refused) << refused.error().describe();
+    EXPECT_EQ(refused->status(), -static_cast<int32_t>(Errc::permission_denied));
+
+    // A reference passed in a message is a capability: now it may connect and call.
+    Request reference(*conn);
+    reference.writer().write_service(SvcIdentity{own->handle(), 0, 0});
+    auto allowed = conn->call(kTryReference, reference);
+    ASSERT_TRUE(allowed) << allowed.error().describe();
+    EXPECT_EQ(allowed->status(), 0) << "a passed reference must let the receiver connect";
 }
 
 }  // namespace
