@@ -1,0 +1,880 @@
+// The LiteIPC liteipc_adapter.h C API as a thin face over liteipc::Context, Service and Connection.
+//
+// Wire: a C API request travels as a Parcel envelope {uint32 kEnvelopeMagic, uint32 token,
+// buffer: the caller's sealed IpcIo message}. The envelope carries the SvcIdentity token (the
+// C++ transport has no field for it) and lets the C API send a finished IpcIo message through a
+// Request, whose large buffers go to the connection's pool. Replies are the replier's sealed
+// IpcIo message itself (Call::reply_raw), so C++ clients read C API replies as plain Parcels.
+//
+// Reply status: C API services answer 0, or a LITEIPC_* code when the adapter could not run the
+// handler (no such callback, no StartLoop handler, malformed envelope); SendRequest returns it.
+#include "liteipc/liteipc_adapter.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+#include <unordered_set>
+
+#include "liteipc/ipc.h"
+#include "liteipc/parcel.h"
+#include "log.h"
+
+using liteipc::Call;
+using liteipc::Connection;
+using liteipc::Errc;
+using liteipc::Error;
+using liteipc::Reader;
+using liteipc::Reply;
+using liteipc::Request;
+using liteipc::Service;
+
+namespace {
+
+constexpr uint32_t kEnvelopeMagic = 0x49504143;  // "CAPI"
+constexpr uint32_t kIncomingMagic = 0x4347534d;  // "MSGC"
+enum MessageType : uint32_t { kRequest = 1, kDeath = 2 };
+
+// ---- errors ----
+
+int32_t code_of(Errc code) {
+    switch (code) {
+        case Errc::invalid_argument: return LITEIPC_EINVAL;
+        case Errc::not_found: return LITEIPC_ENOENT;
+        case Errc::already_exists: return LITEIPC_EEXIST;
+        case Errc::permission_denied: return LITEIPC_EPERM;
+        case Errc::dead_object: return LITEIPC_DEAD_OBJECT;
+        case Errc::timed_out: return LITEIPC_ETIMEDOUT;
+        case Errc::no_memory: return LITEIPC_ENOMEM;
+        case Errc::malformed: return LITEIPC_EINTNL;
+        case Errc::loader_unavailable: return LITEIPC_EBADF;
+        case Errc::kernel: return LITEIPC_EBADF;
+        case Errc::system: return LITEIPC_EINTNL;
+        case Errc::closed: return LITEIPC_EBADF;
+    }
+    return LITEIPC_EINTNL;
+}
+
+// Logs a failure of `what` and returns its LiteIPC code.
+int32_t report(const char* what, const Error& error) {
+    switch (error.code) {
+        case Errc::not_found:
+        case Errc::permission_denied:
+        case Errc::dead_object:
+        case Errc::timed_out:
+            LITEIPC_LOG(info, "%s: %s", what, error.describe().c_str());
+            break;
+        default:
+            LITEIPC_LOG(warn, "%s: %s", what, error.describe().c_str());
+    }
+    return code_of(error.code);
+}
+
+int32_t invalid(const char* what, const char* why) {
+    LITEIPC_LOG(warn, "%s: %s", what, why);
+    return LITEIPC_EINVAL;
+}
+
+// ---- what a handler's ipcMsg points to ----
+
+struct IncomingMessage {
+    uint32_t magic = kIncomingMagic;
+    uint32_t type = kRequest;
+    uint32_t code = 0;
+    uint32_t flag = LITEIPC_FLAG_DEFAULT;
+    uint32_t token = 0;
+    liteipc::Caller caller{};
+    Call* call = nullptr;  // null for a death notification
+    std::atomic<bool> replied{false};
+};
+
+const IncomingMessage* incoming(const void* ipcMsg) {
+    auto* msg = static_cast<const IncomingMessage*>(ipcMsg);
+    return msg != nullptr && msg->magic == kIncomingMagic ? msg : nullptr;
+}
+
+// Points `io` at `reader`'s message as a reading IpcIo (keeps the reader's pool and position).
+void set_reader(IpcIo* io, const Reader& reader) {
+    liteipc::ipcio_init_reader(io, {}, {});
+    if (Reader* target = liteipc::ipcio_reader(io)) {
+        *target = reader;
+        io->flag = IPC_IO_INITIALIZED | (reader.ok() ? 0u : IPC_IO_OVERFLOW);
+    }
+}
+
+// An empty sealed message: the request of SendRequest(data == NULL), the data of a death notice.
+std::span<const std::byte> empty_message() {
+    static const auto message = [] {
+        liteipc::InlineWriter<64> writer;
+        auto sealed = writer.seal();
+        std::array<std::byte, 64> copy{};
+        std::memcpy(copy.data(), sealed.data(), sealed.size());
+        return std::pair{copy, sealed.size()};
+    }();
+    return {message.first.data(), message.second};
+}
+
+// Opens the request of `call` in `io`: the C API envelope (its token goes to *token), or a plain
+// Parcel request from a C++ client (token 0). False when the envelope is malformed.
+bool open_request(Call& call, IpcIo* io, uint32_t* token) {
+    Reader probe = call.request();
+    if (probe.read_uint32() != kEnvelopeMagic) {
+        *token = 0;
+        set_reader(io, call.request());
+        return true;
+    }
+    *token = probe.read_uint32();
+    const std::span<const std::byte> inner = probe.read_buffer();
+    if (!probe.ok() || inner.size() > liteipc::kMaxMessageSize) return false;
+    // The reader gets a private copy: the peer can still write its pool (see parcel.h).
+    thread_local std::array<std::byte, liteipc::kMaxMessageSize> copy;
+    std::memcpy(copy.data(), inner.data(), inner.size());
+    liteipc::ipcio_init_reader(io, std::span<const std::byte>(copy.data(), inner.size()), {});
+    return true;
+}
+
+// Runs a C handler on `call`; the status the caller sees.
+int32_t run_handler(Call& call, uint32_t token, IpcIo& io, IpcMsgHandler handler, void* arg,
+                    const IpcContext* context) {
+    IncomingMessage msg;
+    msg.code = call.code();
+    msg.flag = call.oneway() ? LITEIPC_FLAG_ONEWAY : LITEIPC_FLAG_DEFAULT;
+    msg.token = token;
+    msg.caller = call.caller();
+    msg.call = &call;
+    (void)handler(context, &msg, &io, arg);
+    return LITEIPC_OK;
+}
+
+// ---- reply buffers handed to the caller until FreeBuffer ----
+
+struct ReplyBuffer {
+    Reply reply;
+};
+
+std::mutex g_replies_mutex;
+std::unordered_set<const void*> g_replies;
+
+// ---- a handler slot: StartLoop's handler, read by services registered without one ----
+
+struct LoopHandler {
+    std::mutex mutex;
+    IpcMsgHandler func = nullptr;
+    void* arg = nullptr;
+};
+
+// ---- anonymous callbacks (RegisterIpcCallback) ----
+
+struct CallbackTable {
+    struct Entry {
+        IpcMsgHandler func;
+        void* arg;
+        uint32_t mode;
+        std::chrono::milliseconds timeout;  // 0: forever
+        std::chrono::steady_clock::time_point deadline;
+    };
+    std::mutex mutex;
+    std::map<uint32_t, Entry> entries;
+    std::mt19937 random{std::random_device{}()};
+
+    static bool expired(const Entry& entry, std::chrono::steady_clock::time_point now) {
+        return entry.timeout.count() != 0 && now >= entry.deadline;
+    }
+
+    // The callback for `token`, if it is registered and its timeout has not passed; a use
+    // starts a RESET_AFTER_USE timeout again.
+    std::optional<std::pair<IpcMsgHandler, void*>> use(uint32_t token) {
+        std::lock_guard lock(mutex);
+        auto it = entries.find(token);
+        if (it == entries.end()) return std::nullopt;
+        const auto now = std::chrono::steady_clock::now();
+        if (expired(it->second, now)) {
+            entries.erase(it);
+            LITEIPC_LOG(info, "ipc callback %#x: timed out, removed", token);
+            return std::nullopt;
+        }
+        if (it->second.mode == RESET_AFTER_USE) it->second.deadline = now + it->second.timeout;
+        return std::pair{it->second.func, it->second.arg};
+    }
+
+    uint32_t add(Entry entry) {
+        std::lock_guard lock(mutex);
+        const auto now = std::chrono::steady_clock::now();
+        std::erase_if(entries, [&](const auto& item) { return expired(item.second, now); });
+        uint32_t token;
+        do token = static_cast<uint32_t>(random()); while (token == 0 || entries.contains(token));
+        entries.emplace(token, entry);
+        return token;
+    }
+
+    bool remove(uint32_t token) {
+        std::lock_guard lock(mutex);
+        return entries.erase(token) != 0;
+    }
+};
+
+// ---- the callback thread: death notifications run here, one at a time ----
+
+class Executor {
+public:
+    Executor() : thread_([this] { run(); }) {}
+    ~Executor() { shutdown(); }
+
+    void post(std::function<void()> task) {
+        {
+            std::lock_guard lock(mutex_);
+            if (stopping_) return;
+            tasks_.push_back(std::move(task));
+        }
+        wake_.notify_one();
+    }
+
+    // Drops what has not run yet and ends the thread.
+    void shutdown() {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+            tasks_.clear();
+        }
+        wake_.notify_one();
+        if (!thread_.joinable()) return;
+        if (thread_.get_id() == std::this_thread::get_id()) thread_.detach();
+        else thread_.join();
+    }
+
+private:
+    void run() {
+        std::unique_lock lock(mutex_);
+        for (;;) {
+            wake_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
+            if (stopping_) return;
+            auto task = std::move(tasks_.front());
+            tasks_.pop_front();
+            lock.unlock();
+            task();
+            task = nullptr;  // whatever it held goes outside the lock
+            lock.lock();
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<std::function<void()>> tasks_;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+std::chrono::milliseconds wait_time(uint32_t timeout_ms) {
+    if (timeout_ms == IPC_WAIT_FOREVER) return std::chrono::hours(24 * 365);
+    return std::chrono::milliseconds(timeout_ms);  // 0: the context's default
+}
+
+}  // namespace
+
+// The process's context: the C++ Context and everything the C API keeps for it.
+struct IpcContext : std::enable_shared_from_this<IpcContext> {
+    explicit IpcContext(liteipc::Context opened) : context(std::move(opened)) {
+        loop_event = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    }
+    ~IpcContext() {
+        shutdown();
+        if (loop_event >= 0) ::close(loop_event);
+    }
+
+    liteipc::Context context;
+    int loop_event = -1;  // readable once the loops should stop
+    std::shared_ptr<LoopHandler> loop = std::make_shared<LoopHandler>();
+    std::shared_ptr<CallbackTable> callbacks = std::make_shared<CallbackTable>();
+
+    std::mutex mutex;  // guards everything below
+    bool closed = false;
+    struct Remote {
+        std::shared_ptr<Connection> connection;
+        uint32_t references = 0;  // BinderAcquire
+    };
+    std::map<uint32_t, Remote> remotes;  // by handle
+    std::map<uint32_t, Service> services;  // local, by handle
+    std::optional<Service> callback_service;
+    struct DeathRecord {
+        uint32_t handle;
+        IpcMsgHandler func;
+        void* arg;
+        liteipc::DeathSubscription subscription;
+    };
+    std::map<uint32_t, DeathRecord> deaths;  // by cbId
+    uint32_t next_death_id = 1;
+    std::shared_ptr<Executor> executor;
+
+    void stop_loops() const {
+        const uint64_t one = 1;
+        if (loop_event >= 0) (void)!::write(loop_event, &one, sizeof one);
+    }
+
+    // Stops serving and drops every connection and registration; idempotent.
+    void shutdown() {
+        std::map<uint32_t, Service> stopping;
+        std::optional<Service> callback;
+        std::map<uint32_t, DeathRecord> dropped;
+        std::map<uint32_t, Remote> released;
+        std::shared_ptr<Executor> thread;
+        {
+            std::lock_guard lock(mutex);
+            closed = true;
+            stopping.swap(services);
+            callback.swap(callback_service);
+            dropped.swap(deaths);
+            released.swap(remotes);
+            thread.swap(executor);
+        }
+        stop_loops();
+        // Outside the lock: handlers still running may call into the C API.
+        stopping.clear();
+        callback.reset();
+        if (thread) thread->shutdown();
+        dropped.clear();
+        released.clear();
+    }
+
+    // The connection to `handle`, opened on first use and kept.
+    liteipc::Result<std::shared_ptr<Connection>> remote(uint32_t handle, bool acquire = false) {
+        {
+            std::lock_guard lock(mutex);
+            if (closed) return liteipc::fail(Errc::closed, "the context is closed");
+            if (auto it = remotes.find(handle); it != remotes.end()) {
+                if (acquire) ++it->second.references;
+                return it->second.connection;
+            }
+        }
+        auto opened = Connection::open(context, handle);
+        if (!opened) return std::unexpected(opened.error());
+        return keep(std::make_shared<Connection>(std::move(*opened)), acquire);
+    }
+
+    // Caches `connection` under its handle unless another thread got there first.
+    std::shared_ptr<Connection> keep(std::shared_ptr<Connection> connection, bool acquire = false) {
+        std::lock_guard lock(mutex);
+        auto [it, added] = remotes.try_emplace(connection->handle(), Remote{connection, 0});
+        if (acquire) ++it->second.references;
+        return it->second.connection;
+    }
+
+    // A connection whose service died is dropped: the next request looks the handle up again.
+    void forget_if_dead(uint32_t handle, const Error& error) {
+        if (error.code != Errc::dead_object) return;
+        std::shared_ptr<Connection> gone;
+        std::lock_guard lock(mutex);
+        if (auto it = remotes.find(handle); it != remotes.end()) {
+            gone = std::move(it->second.connection);
+            remotes.erase(it);
+        }
+    }
+
+    std::shared_ptr<Executor> callback_thread() {
+        std::lock_guard lock(mutex);
+        if (!executor) executor = std::make_shared<Executor>();
+        return executor;
+    }
+
+    // Runs the death callback `id` (once) on the callback thread.
+    void fire_death(uint32_t id) {
+        std::optional<DeathRecord> record;
+        {
+            std::lock_guard lock(mutex);
+            auto it = deaths.find(id);
+            if (it == deaths.end()) return;  // unregistered, or fired already
+            record.emplace(std::move(it->second));
+            deaths.erase(it);
+        }
+        IncomingMessage msg;
+        msg.type = kDeath;
+        msg.code = DEATH_CODE;
+        msg.token = record->handle;
+        IpcIo io;
+        IpcIoInitFromBuffer(&io, empty_message().data(), empty_message().size());
+        LITEIPC_LOG(debug, "death callback %u: service handle %u died", id, record->handle);
+        (void)record->func(this, &msg, &io, record->arg);
+    }
+};
+
+namespace {
+
+std::mutex g_context_mutex;
+std::shared_ptr<IpcContext> g_context;
+unsigned g_context_users = 0;
+pid_t g_context_pid = 0;
+
+// A context inherited across fork() belongs to the parent: its threads do not exist here.
+// It is left behind (never destroyed) and this process opens its own.
+void forget_inherited_context() {
+    if (g_context && g_context_pid != ::getpid()) {
+        new std::shared_ptr<IpcContext>(std::move(g_context));  // deliberately leaked
+        g_context_users = 0;
+    }
+}
+
+// The open context that `context` names (NULL: the process's); null when there is none.
+std::shared_ptr<IpcContext> acquire(const IpcContext* context) {
+    std::lock_guard lock(g_context_mutex);
+    forget_inherited_context();
+    if (!g_context || (context != nullptr && context != g_context.get())) return nullptr;
+    return g_context;
+}
+
+int32_t no_context(const char* what) {
+    LITEIPC_LOG(warn, "%s: no open context (OpenLiteIpc first)", what);
+    return LITEIPC_EBADF;
+}
+
+liteipc::Policy policy_of(uint32_t policy) { return static_cast<liteipc::Policy>(policy); }
+
+int32_t send_request(const IpcContext* context, SvcIdentity sid, uint32_t code, IpcIo* data, IpcIo* reply,
+                     IpcFlag flag, uintptr_t* buffer, std::chrono::milliseconds timeout) {
+    constexpr const char* what = "SendRequest";
+    if (flag != LITEIPC_FLAG_DEFAULT && flag != LITEIPC_FLAG_ONEWAY) return invalid(what, "unknown flag");
+    if (flag == LITEIPC_FLAG_DEFAULT && buffer == nullptr) return invalid(what, "a request with a reply needs `buffer`");
+    if (buffer != nullptr) *buffer = 0;
+    auto self = acquire(context);
+    if (!self) return no_context(what);
+
+    std::span<const std::byte> message = empty_message();
+    if (data != nullptr) {
+        size_t size = 0;
+        const void* sealed = IpcIoGetMessage(data, &size);
+        if (sealed == nullptr) return invalid(what, "`data` is not an intact IpcIo written with IpcIoInit");
+        message = {static_cast<const std::byte*>(sealed), size};
+    }
+    auto connection = self->remote(sid.handle);
+    if (!connection) {
+        if (data != nullptr) IpcIoFreeDataBuff(data);
+        return report(what, connection.error());
+    }
+    Request request(**connection);
+    request.writer().write_uint32(kEnvelopeMagic);
+    request.writer().write_uint32(sid.token);
+    request.writer().write_buffer(message);
+    if (data != nullptr) IpcIoFreeDataBuff(data);  // copied: the caller's buffers are free again
+
+    if (flag == LITEIPC_FLAG_ONEWAY) {
+        auto sent = (*connection)->send(code, request, timeout);
+        if (!sent) {
+            self->forget_if_dead(sid.handle, sent.error());
+            return report(what, sent.error());
+        }
+        return LITEIPC_OK;
+    }
+    auto answer = (*connection)->call(code, request, timeout);
+    if (!answer) {
+        self->forget_if_dead(sid.handle, answer.error());
+        return report(what, answer.error());
+    }
+    if (answer->status() != 0) {
+        LITEIPC_LOG(info, "%s: code %u to handle %u answered status %d", what, code, sid.handle, answer->status());
+        return answer->status();
+    }
+    auto* kept = new ReplyBuffer{std::move(*answer)};
+    {
+        std::lock_guard lock(g_replies_mutex);
+        g_replies.insert(kept);
+    }
+    if (reply != nullptr) set_reader(reply, kept->reply.reader());
+    *buffer = reinterpret_cast<uintptr_t>(kept);
+    return LITEIPC_OK;
+}
+
+}  // namespace
+
+extern "C" {
+
+IpcContext* OpenLiteIpc(size_t mmapSize) {
+    (void)mmapSize;  // pools are per connection
+    std::lock_guard lock(g_context_mutex);
+    forget_inherited_context();
+    if (g_context) {
+        ++g_context_users;
+        return g_context.get();
+    }
+    liteipc::ContextOptions options;
+    if (const char* socket = std::getenv("LITEIPC_SOCKET"); socket != nullptr && *socket != '\0')
+        options.socket_path = socket;
+    if (const char* pin_root = std::getenv("LITEIPC_PIN_ROOT"); pin_root != nullptr && *pin_root != '\0')
+        options.pin_root = pin_root;
+    auto opened = liteipc::Context::open(options);
+    if (!opened) {
+        report("OpenLiteIpc", opened.error());
+        return nullptr;
+    }
+    g_context = std::make_shared<IpcContext>(std::move(*opened));
+    g_context_users = 1;
+    g_context_pid = ::getpid();
+    return g_context.get();
+}
+
+void CloseLiteIpc(IpcContext* context) {
+    std::shared_ptr<IpcContext> closing;
+    {
+        std::lock_guard lock(g_context_mutex);
+        forget_inherited_context();
+        if (!g_context || (context != nullptr && context != g_context.get())) return;
+        if (--g_context_users > 0) return;
+        closing = std::move(g_context);
+    }
+    closing->shutdown();
+}
+
+int32_t StartLoop(const IpcContext* context, IpcMsgHandler func, void* arg) {
+    if (func == nullptr) return invalid("StartLoop", "null handler");
+    auto self = acquire(context);
+    if (!self) return no_context("StartLoop");
+    {
+        std::lock_guard lock(self->loop->mutex);
+        self->loop->func = func;
+        self->loop->arg = arg;
+    }
+    const int event = self->loop_event;
+    // Services run on their own workers; this thread only waits to be let go.
+    for (;;) {
+        pollfd wait{event, POLLIN, 0};
+        int ready = ::poll(&wait, 1, -1);
+        if (ready > 0) break;
+        if (ready < 0 && errno != EINTR) return report("StartLoop", Error{Errc::system, errno, "poll"});
+    }
+    return LITEIPC_OK;
+}
+
+void LiteIpcStopLoop(const IpcContext* context) {
+    if (context != nullptr) context->stop_loops();
+}
+
+int32_t SendRequest(const IpcContext* context, SvcIdentity sid, uint32_t code, IpcIo* data, IpcIo* reply,
+                    IpcFlag flag, uintptr_t* buffer) {
+    return send_request(context, sid, code, data, reply, flag, buffer, std::chrono::milliseconds(0));
+}
+
+int32_t Transact(const IpcContext* context, SvcIdentity sid, uint32_t code, IpcIo* data, IpcIo* reply,
+                 IpcFlag flag, uintptr_t* buffer) {
+    return send_request(context, sid, code, data, reply, flag, buffer, std::chrono::milliseconds(0));
+}
+
+int32_t LiteIpcSendRequestTimeout(const IpcContext* context, SvcIdentity sid, uint32_t code, IpcIo* data,
+                                  IpcIo* reply, IpcFlag flag, uintptr_t* buffer, uint32_t timeoutMs) {
+    if (timeoutMs == 0) return invalid("SendRequest", "timeout of 0 ms");
+    return send_request(context, sid, code, data, reply, flag, buffer, wait_time(timeoutMs));
+}
+
+int32_t SendReply(const IpcContext* context, void* ipcMsg, IpcIo* reply) {
+    (void)context;
+    constexpr const char* what = "SendReply";
+    auto* msg = const_cast<IncomingMessage*>(incoming(ipcMsg));
+    if (msg == nullptr || msg->type != kRequest || msg->call == nullptr) return invalid(what, "not a request");
+    if (msg->flag == LITEIPC_FLAG_ONEWAY) {
+        if (reply != nullptr) IpcIoFreeDataBuff(reply);
+        return LITEIPC_OK;  // nobody waits for it
+    }
+    if (msg->replied.exchange(true)) return invalid(what, "the request was answered already");
+    if (reply == nullptr) return LITEIPC_OK;  // the empty reply goes when the handler returns
+    size_t size = 0;
+    const void* sealed = IpcIoGetMessage(reply, &size);
+    if (sealed == nullptr) {
+        msg->replied = false;
+        return invalid(what, "`reply` is not an intact IpcIo written with IpcIoInit");
+    }
+    auto space = msg->call->reply_raw(size);
+    if (!space) {
+        msg->replied = false;
+        return report(what, space.error());
+    }
+    std::memcpy(space->data(), sealed, size);
+    IpcIoFreeDataBuff(reply);
+    return LITEIPC_OK;
+}
+
+int32_t FreeBuffer(const IpcContext* context, void* ptr) {
+    (void)context;
+    if (ptr == nullptr) return invalid("FreeBuffer", "null buffer");
+    {
+        std::lock_guard lock(g_replies_mutex);
+        if (g_replies.erase(ptr) != 0) {
+            delete static_cast<ReplyBuffer*>(ptr);
+            return LITEIPC_OK;
+        }
+    }
+    if (incoming(ptr) != nullptr) return LITEIPC_OK;  // a request: released when its handler returns
+    return invalid("FreeBuffer", "not a reply buffer from SendRequest nor a request");
+}
+
+int32_t GetCode(const void* ipcMsg, uint32_t* code) {
+    const IncomingMessage* msg = incoming(ipcMsg);
+    if (msg == nullptr || code == nullptr) return invalid("GetCode", "null or unknown message");
+    *code = msg->code;
+    return LITEIPC_OK;
+}
+
+int32_t GetFlag(const void* ipcMsg, uint32_t* flag) {
+    const IncomingMessage* msg = incoming(ipcMsg);
+    if (msg == nullptr || flag == nullptr) return invalid("GetFlag", "null or unknown message");
+    *flag = msg->flag;
+    return LITEIPC_OK;
+}
+
+int32_t GetToken(const void* ipcMsg, uint32_t* token) {
+    const IncomingMessage* msg = incoming(ipcMsg);
+    if (msg == nullptr || token == nullptr) return invalid("GetToken", "null or unknown message");
+    *token = msg->token;
+    return LITEIPC_OK;
+}
+
+pid_t GetCallingTid(const void* ipcMsg) {
+    const IncomingMessage* msg = incoming(ipcMsg);
+    return msg ? static_cast<pid_t>(msg->caller.tid) : invalid("GetCallingTid", "null or unknown message");
+}
+
+pid_t GetCallingPid(const void* ipcMsg) {
+    const IncomingMessage* msg = incoming(ipcMsg);
+    return msg ? static_cast<pid_t>(msg->caller.pid) : invalid("GetCallingPid", "null or unknown message");
+}
+
+pid_t GetCallingUid(const void* ipcMsg) {
+    const IncomingMessage* msg = incoming(ipcMsg);
+    return msg ? static_cast<pid_t>(msg->caller.uid) : invalid("GetCallingUid", "null or unknown message");
+}
+
+pid_t GetCallingGid(const void* ipcMsg) {
+    const IncomingMessage* msg = incoming(ipcMsg);
+    return msg ? static_cast<pid_t>(msg->caller.gid) : invalid("GetCallingGid", "null or unknown message");
+}
+
+int32_t AddServiceAccess(SvcIdentity sid, pid_t pid) {
+    auto self = acquire(nullptr);
+    if (!self) return no_context("AddServiceAccess");
+    if (pid <= 0) return invalid("AddServiceAccess", "pid must be positive");
+    std::lock_guard lock(self->mutex);
+    auto it = self->services.find(sid.handle);
+    if (it == self->services.end()) return invalid("AddServiceAccess", "not a service of this process");
+    auto granted = it->second.allow_pid(static_cast<uint32_t>(pid));
+    return granted ? LITEIPC_OK : report("AddServiceAccess", granted.error());
+}
+
+int32_t LiteIpcAllowUid(SvcIdentity sid, uid_t uid) {
+    auto self = acquire(nullptr);
+    if (!self) return no_context("LiteIpcAllowUid");
+    std::lock_guard lock(self->mutex);
+    auto it = self->services.find(sid.handle);
+    if (it == self->services.end()) return invalid("LiteIpcAllowUid", "not a service of this process");
+    auto granted = it->second.allow_uid(static_cast<uint32_t>(uid));
+    return granted ? LITEIPC_OK : report("LiteIpcAllowUid", granted.error());
+}
+
+int32_t RegisterIpcCallback(IpcMsgHandler func, uint32_t mode, uint32_t timeoutMs, SvcIdentity* sid, void* arg) {
+    constexpr const char* what = "RegisterIpcCallback";
+    if (func == nullptr || sid == nullptr) return invalid(what, "null handler or sid");
+    if (mode > RESET_AFTER_USE) return invalid(what, "mode is neither ONCE nor RESET_AFTER_USE");
+    if (timeoutMs < IPC_TIMEOUT_MIN) return invalid(what, "timeout under IPC_TIMEOUT_MIN");
+    auto self = acquire(nullptr);
+    if (!self) return no_context(what);
+    uint32_t handle = 0;
+    {
+        // One anonymous service per process serves every callback; the token picks the callback.
+        std::lock_guard lock(self->mutex);
+        if (self->closed) return no_context(what);
+        if (!self->callback_service) {
+            liteipc::ServiceOptions options;
+            options.name = "liteipc.callbacks." + std::to_string(::getpid());
+            options.policy = liteipc::Policy::anyone;  // reached by whoever was given a token
+            std::shared_ptr<CallbackTable> table = self->callbacks;
+            const IpcContext* raw = self.get();
+            auto started = Service::start(self->context, options, [table, raw](Call& call) -> int32_t {
+                IpcIo io;
+                uint32_t token = 0;
+                if (!open_request(call, &io, &token)) return LITEIPC_EINVAL;
+                auto callback = table->use(token);
+                if (!callback) return LITEIPC_ENOENT;
+                return run_handler(call, token, io, callback->first, callback->second, raw);
+            });
+            if (!started) return report(what, started.error());
+            self->callback_service.emplace(std::move(*started));
+        }
+        handle = self->callback_service->handle();
+    }
+    const auto timeout = timeoutMs == IPC_WAIT_FOREVER ? std::chrono::milliseconds(0)
+                                                       : std::chrono::milliseconds(timeoutMs);
+    const uint32_t token = self->callbacks->add(
+        {func, arg, mode, timeout, std::chrono::steady_clock::now() + timeout});
+    sid->handle = handle;
+    sid->token = token;
+    sid->cookie = token;
+    return LITEIPC_OK;
+}
+
+int32_t UnregisterIpcCallback(SvcIdentity sid) {
+    auto self = acquire(nullptr);
+    if (!self) return no_context("UnregisterIpcCallback");
+    if (!self->callbacks->remove(sid.token)) LITEIPC_LOG(info, "UnregisterIpcCallback: no callback %#x", sid.token);
+    return LITEIPC_OK;
+}
+
+int32_t RegisterDeathCallback(const IpcContext* context, SvcIdentity sid, IpcMsgHandler func, void* arg,
+                              uint32_t* cbId) {
+    constexpr const char* what = "RegisterDeathCallback";
+    if (func == nullptr || cbId == nullptr) return invalid(what, "null handler or cbId");
+    auto self = acquire(context);
+    if (!self) return no_context(what);
+    auto executor = self->callback_thread();
+    uint32_t id;
+    {
+        std::lock_guard lock(self->mutex);
+        if (self->closed) return no_context(what);
+        id = self->next_death_id++;
+        self->deaths.emplace(id, IpcContext::DeathRecord{sid.handle, func, arg, {}});
+    }
+    *cbId = id;
+    std::weak_ptr<IpcContext> weak = self;
+    auto fire = [weak, id] {
+        if (auto owner = weak.lock()) owner->fire_death(id);
+    };
+    auto connection = self->remote(sid.handle);
+    if (!connection) {
+        if (connection.error().code == Errc::not_found || connection.error().code == Errc::dead_object) {
+            executor->post(fire);  // gone already: the callback runs at once
+            return LITEIPC_OK;
+        }
+        std::lock_guard lock(self->mutex);
+        self->deaths.erase(id);
+        return report(what, connection.error());
+    }
+    // Called on the context's inbox thread: hand over to the callback thread.
+    auto subscription = self->context.on_death((*connection)->service(),
+                                               [executor, fire](const liteipc::DeathNotice&) { executor->post(fire); });
+    if (!subscription) {
+        std::lock_guard lock(self->mutex);
+        self->deaths.erase(id);
+        return report(what, subscription.error());
+    }
+    std::lock_guard lock(self->mutex);
+    if (auto it = self->deaths.find(id); it != self->deaths.end()) it->second.subscription = std::move(*subscription);
+    // else: fired (or unregistered) already; the subscription ends here.
+    return LITEIPC_OK;
+}
+
+int32_t UnregisterDeathCallback(SvcIdentity sid, uint32_t cbId) {
+    auto self = acquire(nullptr);
+    if (!self) return no_context("UnregisterDeathCallback");
+    std::optional<IpcContext::DeathRecord> gone;
+    {
+        std::lock_guard lock(self->mutex);
+        auto it = self->deaths.find(cbId);
+        if (it == self->deaths.end() || it->second.handle != sid.handle) {
+            LITEIPC_LOG(info, "UnregisterDeathCallback: no callback %u on handle %u", cbId, sid.handle);
+            return LITEIPC_OK;
+        }
+        gone.emplace(std::move(it->second));
+        self->deaths.erase(it);
+    }
+    return LITEIPC_OK;  // the subscription ends outside the lock
+}
+
+int32_t BinderAcquire(const IpcContext* context, uint32_t handle) {
+    auto self = acquire(context);
+    if (!self) return no_context("BinderAcquire");
+    auto connection = self->remote(handle, true);
+    return connection ? LITEIPC_OK : report("BinderAcquire", connection.error());
+}
+
+int32_t BinderRelease(const IpcContext* context, uint32_t handle) {
+    auto self = acquire(context);
+    if (!self) return no_context("BinderRelease");
+    std::shared_ptr<Connection> gone;
+    std::lock_guard lock(self->mutex);
+    auto it = self->remotes.find(handle);
+    if (it == self->remotes.end() || it->second.references == 0)
+        return invalid("BinderRelease", "handle not acquired");
+    if (--it->second.references == 0) {
+        gone = std::move(it->second.connection);
+        self->remotes.erase(it);
+    }
+    return LITEIPC_OK;
+}
+
+int32_t LiteIpcRegisterServiceEx(const IpcContext* context, const LiteIpcServiceOptions* options,
+                                 IpcMsgHandler handler, void* arg, SvcIdentity* out) {
+    constexpr const char* what = "LiteIpcRegisterService";
+    if (options == nullptr || options->name == nullptr || out == nullptr) return invalid(what, "null name or sid");
+    if (options->policy > LITEIPC_POLICY_PIDS) return invalid(what, "unknown policy");
+    auto self = acquire(context);
+    if (!self) return no_context(what);
+    liteipc::ServiceOptions service_options;
+    service_options.name = options->name;
+    service_options.policy = policy_of(options->policy);
+    service_options.uid_min = options->uidMin;
+    service_options.uid_max = options->uidMax;
+    if (options->workers != 0) service_options.workers = options->workers;
+    std::shared_ptr<LoopHandler> loop = self->loop;
+    const IpcContext* raw = self.get();
+    auto serve = [handler, arg, loop, raw](Call& call) -> int32_t {
+        IpcIo io;
+        uint32_t token = 0;
+        if (!open_request(call, &io, &token)) return LITEIPC_EINVAL;
+        IpcMsgHandler func = handler;
+        void* func_arg = arg;
+        if (func == nullptr) {
+            std::lock_guard lock(loop->mutex);
+            func = loop->func;
+            func_arg = loop->arg;
+        }
+        if (func == nullptr) {
+            LITEIPC_LOG(info, "code %u: no handler (StartLoop not called yet)", call.code());
+            return LITEIPC_ENOENT;
+        }
+        return run_handler(call, token, io, func, func_arg, raw);
+    };
+    std::lock_guard lock(self->mutex);
+    if (self->closed) return no_context(what);
+    auto started = Service::start(self->context, std::move(service_options), serve);
+    if (!started) return report(what, started.error());
+    const uint32_t handle = started->handle();
+    self->services.emplace(handle, std::move(*started));
+    *out = SvcIdentity{handle, 0, 0};
+    return LITEIPC_OK;
+}
+
+int32_t LiteIpcRegisterService(const IpcContext* context, const char* name, IpcMsgHandler handler, void* arg,
+                               SvcIdentity* out) {
+    LiteIpcServiceOptions options{name, LITEIPC_POLICY_SAME_UID, 0, 0, 0};
+    return LiteIpcRegisterServiceEx(context, &options, handler, arg, out);
+}
+
+int32_t LiteIpcUnregisterService(const IpcContext* context, SvcIdentity sid) {
+    auto self = acquire(context);
+    if (!self) return no_context("LiteIpcUnregisterService");
+    std::optional<Service> gone;
+    {
+        std::lock_guard lock(self->mutex);
+        auto it = self->services.find(sid.handle);
+        if (it == self->services.end()) return invalid("LiteIpcUnregisterService", "not a service of this process");
+        gone.emplace(std::move(it->second));
+        self->services.erase(it);
+    }
+    return LITEIPC_OK;  // stopped outside the lock
+}
+
+int32_t LiteIpcGetService(const IpcContext* context, const char* name, SvcIdentity* out) {
+    if (name == nullptr || out == nullptr) return invalid("LiteIpcGetService", "null name or sid");
+    auto self = acquire(context);
+    if (!self) return no_context("LiteIpcGetService");
+    auto opened = Connection::open(self->context, std::string_view(name));
+    if (!opened) return report("LiteIpcGetService", opened.error());
+    auto connection = self->keep(std::make_shared<Connection>(std::move(*opened)));
+    *out = SvcIdentity{connection->handle(), 0, 0};
+    return LITEIPC_OK;
+}
+
+}  // extern "C"
