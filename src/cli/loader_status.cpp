@@ -96,6 +96,9 @@ Result<LoaderStatus> parse_loader_status(std::string_view text) {
     LITEIPC_READ(status.processes_dead, read_unsigned<uint64_t>(doc, "processes_dead", top));
     LITEIPC_READ(status.deaths_seen, read_unsigned<uint64_t>(doc, "deaths_seen", top));
     LITEIPC_READ(status.records_lost, read_unsigned<uint64_t>(doc, "records_lost", top));
+    const json* hugepages = doc.contains("hugepages") && doc["hugepages"].is_object() ? &doc["hugepages"] : nullptr;
+    if (!hugepages) return fail(Errc::malformed, "loader status: document has no \"hugepages\" object");
+    LITEIPC_READ(status.pool_backing, read_string(*hugepages, "pool_backing", "hugepages"));
 
     const json* processes = nullptr;
     LITEIPC_READ(processes, read_array(doc, "processes", top));

@@ -35,6 +35,7 @@ struct LoaderStatus {
     uint64_t processes_dead = 0;
     uint64_t deaths_seen = 0;
     uint64_t records_lost = 0;
+    std::string pool_backing;  // hugetlb pages, or the shared-memory fallback and why
     std::vector<ProcessRecord> processes;
     std::vector<ServiceRecord> services;
 };

@@ -50,6 +50,7 @@ void print_status(const LoaderStatus& status, uint32_t self_slot) {
                 static_cast<unsigned long long>(status.processes_dead),
                 static_cast<unsigned long long>(status.deaths_seen),
                 static_cast<unsigned long long>(status.records_lost));
+    std::printf("pools      %s\n", status.pool_backing.c_str());
     std::printf("services   %zu\n", status.services.size());
 
     using Align = Table::Align;

@@ -579,6 +579,26 @@ std::string Daemon::list_text() const {
     return text;
 }
 
+namespace {
+
+// Pools are hugetlb memfds when hugepages are reserved, shared memory otherwise: say which.
+std::string hugepages_json() {
+    long total = 0, free = 0;
+    if (FILE* meminfo = std::fopen("/proc/meminfo", "r")) {
+        char line[256];
+        while (std::fgets(line, sizeof line, meminfo)) {
+            std::sscanf(line, "HugePages_Total: %ld", &total);
+            std::sscanf(line, "HugePages_Free: %ld", &free);
+        }
+        std::fclose(meminfo);
+    }
+    return "{\"total\":" + std::to_string(total) + ",\"free\":" + std::to_string(free) + ",\"pool_backing\":\"" +
+           (free > 0 ? "hugetlb 2 MiB pages" : "shared memory (no free hugepages: reserve some in /proc/sys/vm/nr_hugepages)") +
+           "\"}";
+}
+
+}  // namespace
+
 std::string Daemon::status_json() const {
     std::size_t alive = 0, dead = 0;
     std::string procs;
@@ -603,7 +623,8 @@ std::string Daemon::status_json() const {
     return "{\"loader_pid\":" + std::to_string(::getpid()) + ",\"pin_root\":" + json_string(options_.pin_root) +
            ",\"socket\":" + json_string(options_.socket_path) + ",\"processes_alive\":" + std::to_string(alive) +
            ",\"processes_dead\":" + std::to_string(dead) + ",\"deaths_seen\":" + std::to_string(deaths_seen_) +
-           ",\"records_lost\":" + std::to_string(kernel_->lost_records()) + ",\"processes\":[" + procs +
+           ",\"records_lost\":" + std::to_string(kernel_->lost_records()) + ",\"hugepages\":" + hugepages_json() +
+           ",\"processes\":[" + procs +
            "],\"services\":[" + services + "]}";
 }
 
