@@ -39,8 +39,8 @@
  *   reads the request; GetCode/GetFlag/GetToken/GetCalling* describe it (pid, uid and gid were
  *   stamped by the kernel when the client connected; the tid is the client's own claim).
  *   SendReply must be called before the handler returns (from any thread); a handler that
- *   returns without replying sends an empty reply. FreeBuffer(ipcMsg) is accepted and does
- *   nothing: the request is released when the handler returns. The handler's return value is
+ *   returns without replying sends an empty reply. FreeBuffer(ipcMsg) on the handler's thread
+ *   is accepted and does nothing: the request is released when the handler returns. The handler's return value is
  *   ignored, as in LiteIPC.
  *
  * Errors
@@ -150,7 +150,8 @@ int32_t LiteIpcSendRequestTimeout(const IpcContext* context, SvcIdentity sid, ui
                                   IpcIo* reply, IpcFlag flag, uintptr_t* buffer, uint32_t timeoutMs);
 /* Replies to the request `ipcMsg` (before its handler returns). `reply` may be NULL. */
 int32_t SendReply(const IpcContext* context, void* ipcMsg, IpcIo* reply);
-/* Frees a reply buffer from SendRequest; for an incoming ipcMsg it does nothing. */
+/* Frees a reply buffer from SendRequest (LITEIPC_EINVAL if it is not one, or freed already);
+ * for the ipcMsg of the handler running on this thread it does nothing. */
 int32_t FreeBuffer(const IpcContext* context, void* ptr);
 
 int32_t GetCode(const void* ipcMsg, uint32_t* code);

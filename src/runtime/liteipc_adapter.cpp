@@ -143,6 +143,9 @@ bool open_request(Call& call, IpcIo* io, uint32_t* token) {
     return true;
 }
 
+// The request whose handler runs on this thread (FreeBuffer accepts it without reading it).
+thread_local const IncomingMessage* t_current_message = nullptr;
+
 // Runs a C handler on `call`; the status the caller sees.
 int32_t run_handler(Call& call, uint32_t token, IpcIo& io, IpcMsgHandler handler, void* arg,
                     const IpcContext* context) {
@@ -152,7 +155,9 @@ int32_t run_handler(Call& call, uint32_t token, IpcIo& io, IpcMsgHandler handler
     msg.token = token;
     msg.caller = call.caller();
     msg.call = &call;
+    const IncomingMessage* outer = std::exchange(t_current_message, &msg);
     (void)handler(context, &msg, &io, arg);
+    t_current_message = outer;
     return LITEIPC_OK;
 }
 
@@ -401,8 +406,10 @@ struct IpcContext : std::enable_shared_from_this<IpcContext> {
         msg.token = record->handle;
         IpcIo io;
         IpcIoInitFromBuffer(&io, empty_message().data(), empty_message().size());
+        const IncomingMessage* outer = std::exchange(t_current_message, &msg);
         LITEIPC_LOG(debug, "death callback %u: service handle %u died", id, record->handle);
         (void)record->func(this, &msg, &io, record->arg);
+        t_current_message = outer;
     }
 };
 
@@ -608,7 +615,8 @@ int32_t FreeBuffer(const IpcContext* context, void* ptr) {
             return LITEIPC_OK;
         }
     }
-    if (incoming(ptr) != nullptr) return LITEIPC_OK;  // a request: released when its handler returns
+    // A request (on its handler's thread): released when the handler returns.
+    if (ptr == t_current_message) return LITEIPC_OK;
     return invalid("FreeBuffer", "not a reply buffer from SendRequest nor a request");
 }
 
