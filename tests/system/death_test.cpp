@@ -11,43 +11,10 @@
 #include <mutex>
 #include <vector>
 
-#include "loader_fixture.h"
+#include "test_processes.h"
 
 namespace liteipc::testing {
 namespace {
-
-using namespace std::chrono_literals;
-
-// Collects death notices for one peer, as a user of on_death would.
-struct NoticeBox {
-    std::mutex mutex;
-    std::condition_variable changed;
-    std::vector<DeathNotice> notices;
-
-    DeathCallback callback() {
-        return [this](const DeathNotice& n) {
-            std::lock_guard lock(mutex);
-            notices.push_back(n);
-            changed.notify_all();
-        };
-    }
-    bool wait_for(std::size_t count, std::chrono::milliseconds timeout) {
-        std::unique_lock lock(mutex);
-        return changed.wait_for(lock, timeout, [&] { return notices.size() >= count; });
-    }
-    std::size_t size() {
-        std::lock_guard lock(mutex);
-        return notices.size();
-    }
-};
-
-enum class Ending { exit_normally, exit_group_from_worker, sigkill, segv_main, segv_worker, leader_exits_first };
-
-[[noreturn]] void crash() {
-    volatile int* null = nullptr;
-    *null = 1;
-    __builtin_unreachable();
-}
 
 // A child that registers, reports its PeerId, waits for the go, then ends as asked.
 class Child {
@@ -61,9 +28,7 @@ public:
         if (pid_ == 0) {
             ::close(to_parent[0]);
             ::close(to_child[1]);
-            rlimit no_core{0, 0};
-            ::setrlimit(RLIMIT_CORE, &no_core);
-            ::prctl(PR_SET_DUMPABLE, 0);
+            no_core_dumps();
             PeerId self{};
             if (register_it) {
                 auto opened = Context::open(options);
@@ -104,32 +69,6 @@ public:
     PeerId peer() const { return peer_; }
 
 private:
-    [[noreturn]] static void end_as(Ending ending) {
-        switch (ending) {
-            case Ending::exit_normally: ::exit(3);
-            case Ending::sigkill: for (;;) ::pause();
-            case Ending::segv_main: crash();
-            case Ending::exit_group_from_worker: {
-                std::thread([] { ::exit(7); }).detach();
-                for (;;) ::pause();
-            }
-            case Ending::segv_worker: {
-                std::thread([] { crash(); }).detach();
-                for (;;) ::pause();
-            }
-            case Ending::leader_exits_first: {
-                // The main thread leaves (the exit syscall ends one thread, no unwinding); the
-                // process lives on in its other threads until a worker ends it.
-                std::thread([] {
-                    std::this_thread::sleep_for(100ms);
-                    ::_exit(5);
-                }).detach();
-                ::syscall(SYS_exit, 0);
-            }
-        }
-        ::_exit(99);
-    }
-
     pid_t pid_ = -1;
     int go_fd_ = -1;
     bool reaped_ = false;
@@ -177,20 +116,8 @@ TEST_P(DeathTest, EveryEndingYieldsExactlyOneRecordPerSubscriber) {
     EXPECT_FALSE(watcher->alive(child.peer()));
 }
 
-INSTANTIATE_TEST_SUITE_P(Endings, DeathTest,
-                         ::testing::Values(Ending::exit_normally, Ending::exit_group_from_worker, Ending::sigkill,
-                                           Ending::segv_main, Ending::segv_worker, Ending::leader_exits_first),
-                         [](const auto& info) {
-                             switch (info.param) {
-                                 case Ending::exit_normally: return "ExitNormally";
-                                 case Ending::exit_group_from_worker: return "ExitGroupFromWorker";
-                                 case Ending::sigkill: return "Sigkill";
-                                 case Ending::segv_main: return "SegvInMain";
-                                 case Ending::segv_worker: return "SegvInWorker";
-                                 case Ending::leader_exits_first: return "LeaderExitsFirst";
-                             }
-                             return "Unknown";
-                         });
+INSTANTIATE_TEST_SUITE_P(Endings, DeathTest, kAllEndings,
+                         [](const auto& info) { return std::string(ending_name(info.param)); });
 
 class LoaderTest : public ::testing::Test {
 protected:

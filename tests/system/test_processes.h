@@ -1,0 +1,247 @@
+// What system tests share: the ways a process can end, a box that collects death notices, and
+// a service running in a child process.
+#pragma once
+
+#include <pthread.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "liteipc/ipc.h"
+#include "loader_fixture.h"
+
+namespace liteipc::testing {
+
+using namespace std::chrono_literals;
+
+// Collects death notices for one peer, as a user of on_death would.
+struct NoticeBox {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::vector<DeathNotice> notices;
+
+    DeathCallback callback() {
+        return [this](const DeathNotice& n) {
+            std::lock_guard lock(mutex);
+            notices.push_back(n);
+            changed.notify_all();
+        };
+    }
+    bool wait_for(std::size_t count, std::chrono::milliseconds timeout) {
+        std::unique_lock lock(mutex);
+        return changed.wait_for(lock, timeout, [&] { return notices.size() >= count; });
+    }
+    std::size_t size() {
+        std::lock_guard lock(mutex);
+        return notices.size();
+    }
+};
+
+enum class Ending { exit_normally, exit_group_from_worker, sigkill, segv_main, segv_worker, leader_exits_first };
+
+[[noreturn]] inline void crash() {
+    volatile int* null = nullptr;
+    *null = 1;
+    __builtin_unreachable();
+}
+
+// Ends the calling process as asked (sigkill: waits for the signal from outside).
+[[noreturn]] inline void end_as(Ending ending) {
+    switch (ending) {
+        case Ending::exit_normally: ::exit(3);
+        case Ending::sigkill: for (;;) ::pause();
+        case Ending::segv_main: crash();
+        case Ending::exit_group_from_worker: {
+            std::thread([] { ::exit(7); }).detach();
+            for (;;) ::pause();
+        }
+        case Ending::segv_worker: {
+            std::thread([] { crash(); }).detach();
+            for (;;) ::pause();
+        }
+        case Ending::leader_exits_first: {
+            // The main thread leaves (the exit syscall ends one thread, no unwinding); the
+            // process lives on in its other threads until a worker ends it.
+            std::thread([] {
+                std::this_thread::sleep_for(100ms);
+                ::_exit(5);
+            }).detach();
+            ::syscall(SYS_exit, 0);
+        }
+    }
+    ::_exit(99);
+}
+
+
+inline const char* ending_name(Ending ending) {
+    switch (ending) {
+        case Ending::exit_normally: return "ExitNormally";
+        case Ending::exit_group_from_worker: return "ExitGroupFromWorker";
+        case Ending::sigkill: return "Sigkill";
+        case Ending::segv_main: return "SegvInMain";
+        case Ending::segv_worker: return "SegvInWorker";
+        case Ending::leader_exits_first: return "LeaderExitsFirst";
+    }
+    return "Unknown";
+}
+
+inline const auto kAllEndings = ::testing::Values(Ending::exit_normally, Ending::exit_group_from_worker, Ending::sigkill,
+                                                  Ending::segv_main, Ending::segv_worker, Ending::leader_exits_first);
+
+inline void no_core_dumps() {
+    rlimit no_core{0, 0};
+    ::setrlimit(RLIMIT_CORE, &no_core);
+    ::prctl(PR_SET_DUMPABLE, 0);
+}
+
+// ---- a service in a child process ----
+
+enum Code : uint32_t {
+    kEcho = 1, kWhoAmI = 2, kSleep = 3, kChecksum = 4, kBigReply = 5, kCount = 6, kPipe = 7, kTryReference = 8, kTryNumber = 9
+};
+
+inline Context* g_service_context = nullptr;  // the service process's own context
+
+inline uint64_t checksum(std::span<const std::byte> bytes) {
+    uint64_t sum = 0;
+    for (std::byte b : bytes) sum = sum * 31 + static_cast<uint8_t>(b);
+    return sum;
+}
+
+inline int32_t handle(Call& call) {
+    static std::atomic<uint64_t> counted{0};
+    switch (call.code()) {
+        case kEcho: {
+            auto text = call.request().read_string_view();
+            int32_t n = call.request().read_int32();
+            call.reply().write_string(text);
+            call.reply().write_int32(n + 1);
+            return call.request().ok() ? 0 : -1;
+        }
+        case kWhoAmI:
+            call.reply().write_uint32(call.caller().pid);
+            call.reply().write_uint32(call.caller().uid);
+            call.reply().write_uint32(call.caller().gid);
+            call.reply().write_uint32(call.caller().tid);
+            return 0;
+        case kSleep:
+            std::this_thread::sleep_for(std::chrono::milliseconds(call.request().read_int32()));
+            return 0;
+        case kChecksum: {
+            auto buffer = call.request().read_buffer();
+            call.reply().write_uint64(buffer.size());
+            call.reply().write_uint64(checksum(buffer));
+            return call.request().ok() ? 0 : -1;
+        }
+        case kBigReply: {
+            uint64_t size = call.request().read_uint64();
+            std::span<std::byte> out = call.reply().reserve_buffer(size);
+            for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<std::byte>(i * 7);
+            return call.reply().ok() ? 0 : -1;
+        }
+        case kCount:
+            counted.fetch_add(1);
+            call.reply().write_uint64(counted.load());
+            return 0;
+        case kPipe: {
+            // Writes into the fd it was given, and answers with a fd of its own.
+            int fd = call.request().take_fd();
+            bool wrote = fd >= 0 && ::write(fd, "ping", 4) == 4;
+            if (fd >= 0) ::close(fd);
+            int back[2];
+            if (!wrote || ::pipe(back) != 0) return -1;
+            bool answered = ::write(back[1], "pong", 4) == 4;
+            ::close(back[1]);
+            call.reply().write_fd(back[0]);
+            call.reply().write_bool(answered);
+            // The reply keeps its own copy in flight; ours can go once it is sent. Keep it simple:
+            // the fd stays open in the service, which is harmless for the test.
+            return 0;
+        }
+        case kTryReference:
+        case kTryNumber: {
+            // Tries to call a service it was handed a reference to, or only told the handle of.
+            uint32_t target = call.code() == kTryReference ? call.request().read_service().handle
+                                                            : call.request().read_uint32();
+            auto other = Connection::open(*g_service_context, target);
+            if (!other) return -static_cast<int32_t>(other.error().code);
+            Request request(*other);
+            auto reply = other->call(kWhoAmI, request);
+            return reply ? 0 : -100;
+        }
+    }
+    return -1;
+}
+
+// A service in its own process; stopped by SIGKILL at the end (or by the test).
+class ServiceProcess {
+public:
+    ServiceProcess(const ContextOptions& context_options, ServiceOptions options) {
+        int ready[2], command[2];
+        EXPECT_EQ(::pipe(ready), 0);
+        EXPECT_EQ(::pipe(command), 0);
+        std::fflush(nullptr);
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            no_core_dumps();
+            ::close(command[1]);
+            auto context = Context::open(context_options);
+            if (!context) ::_exit(100);
+            g_service_context = &*context;
+            auto service = Service::start(*context, options, handle);
+            char ok = service ? 'y' : 'n';
+            if (!service) std::fprintf(stderr, "service: %s\n", service.error().describe().c_str());
+            if (::write(ready[1], &ok, 1) != 1) ::_exit(101);
+            // Serves on its workers; the main thread waits to be told how to end.
+            Ending ending;
+            if (::read(command[0], &ending, sizeof ending) != sizeof ending) ::_exit(102);
+            end_as(ending);
+        }
+        ::close(ready[1]);
+        ::close(command[0]);
+        command_fd_ = command[1];
+        char ok = 0;
+        EXPECT_EQ(::read(ready[0], &ok, 1), 1);
+        EXPECT_EQ(ok, 'y');
+        ::close(ready[0]);
+    }
+    ~ServiceProcess() {
+        kill();
+        if (command_fd_ >= 0) ::close(command_fd_);
+    }
+    void kill() {
+        if (pid_ <= 0) return;
+        ::kill(pid_, SIGKILL);
+        wait();
+    }
+    // Ends the service process as asked and reaps it; returns its wait status.
+    int end(Ending ending) {
+        if (ending == Ending::sigkill) {
+            ::kill(pid_, SIGKILL);
+        } else {
+            ssize_t ignored = ::write(command_fd_, &ending, sizeof ending);
+            (void)ignored;
+        }
+        return wait();
+    }
+    pid_t pid() const { return pid_; }
+
+private:
+    int wait() {
+        int status = 0;
+        if (pid_ > 0) ::waitpid(pid_, &status, 0);
+        pid_ = -1;
+        return status;
+    }
+    pid_t pid_ = -1;
+    int command_fd_ = -1;
+};
+
+}  // namespace liteipc::testing
