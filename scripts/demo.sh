@@ -20,8 +20,22 @@ fi
 cleanup() { if [ -n "$started" ]; then kill "$started"; wait "$started" 2>/dev/null || true; fi; }
 trap cleanup EXIT
 
-"$BUILD"/examples/liteipc-demo
+# A service that stays up while we look at the kernel's tables...
+"$BUILD"/examples/liteipc-cpp-echo_service &
+echo_service=$!
+sleep 0.5
 echo
-echo "demo: the pinned maps, as bpftool sees them:"
+echo "demo: liteipc status, with an echo service running:"
+"$BUILD"/src/cli/liteipc status
+echo
+echo "demo: the pinned maps carry BTF, so bpftool prints named fields:"
 bpftool map show pinned /sys/fs/bpf/liteipc/procs
-bpftool map dump pinned /sys/fs/bpf/liteipc/services | head -40
+bpftool map dump pinned /sys/fs/bpf/liteipc/services
+slot=$("$BUILD"/src/cli/liteipc status --json | sed -n 's/.*"slot":\([0-9]*\),"pid":'"$echo_service"'.*/\1/p')
+bpftool map lookup pinned /sys/fs/bpf/liteipc/procs key $((slot & 255)) $((slot >> 8)) 0 0
+"$BUILD"/examples/liteipc-cpp-echo_client
+kill "$echo_service"; wait "$echo_service" 2>/dev/null || true
+
+# ...then the tour: calls, zero-copy, fd passing, and a death observed by the kernel.
+echo
+"$BUILD"/examples/liteipc-demo
