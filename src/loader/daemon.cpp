@@ -299,7 +299,7 @@ void Daemon::drop_client(int fd) {
         }
         LITEIPC_LOG(info, "pid %d closed its context (slot %u)", client.pid, client.slot);
         kernel_->drop_inbox(client.slot);
-        forget_connections_of(client.slot);
+        release_holdings_of(client.slot);
     }
 }
 
@@ -313,7 +313,7 @@ void Daemon::on_death(const liteipc_death_record& record) {
 
 void Daemon::reclaim(uint32_t slot, uint64_t generation) {
     kernel_->drop_inbox(slot);
-    forget_connections_of(slot);
+    release_holdings_of(slot);
     if (auto ok = kernel_->reclaim_proc(slot, generation); !ok)
         LITEIPC_LOG(warn, "reclaim of slot %u: %s", slot, ok.error().describe().c_str());
 }
@@ -541,7 +541,8 @@ ControlReply Daemon::close_channel(Client& client, const ControlRequest& request
     return {};
 }
 
-void Daemon::forget_connections_of(uint32_t slot) {
+void Daemon::release_holdings_of(uint32_t slot) {
+    kernel_->drop_subscriptions_of(slot);
     std::vector<uint64_t> gone;
     kernel_->for_each_conn([&](uint64_t id, const liteipc_conn& conn) {
         if (conn.client_slot == slot || conn.service_slot == slot) gone.push_back(id);

@@ -61,7 +61,7 @@ private:
     detail::ControlReply close_channel(Client& client, const detail::ControlRequest& request);
     void send_reply(int socket, detail::ControlReply reply, const std::vector<UniqueFd>& fds,
                     const std::string& text = {});
-    void forget_connections_of(uint32_t slot);
+    void release_holdings_of(uint32_t slot);
     void abandon_pending_of(int socket);
     std::string list_text() const;
     std::string status_json() const;

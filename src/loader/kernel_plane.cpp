@@ -11,6 +11,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <vector>
 
 #include "liteipc.skel.h"
 #include "log.h"
@@ -350,6 +351,14 @@ void KernelPlane::drop_conn(uint64_t conn_id) {
 
 void KernelPlane::for_each_conn(const std::function<void(uint64_t, const liteipc_conn&)>& visit) const {
     for_each<uint64_t, liteipc_conn>(skel_->maps.conns, visit);
+}
+
+void KernelPlane::drop_subscriptions_of(uint32_t subscriber_slot) {
+    std::vector<liteipc_sub_key> stale;
+    for_each<liteipc_sub_key, liteipc_sub>(skel_->maps.subs, [&](const liteipc_sub_key& key, const liteipc_sub&) {
+        if (key.subscriber_slot == subscriber_slot) stale.push_back(key);
+    });
+    for (const auto& key : stale) bpf_map__delete_elem(skel_->maps.subs, &key, sizeof key, 0);
 }
 
 Result<> KernelPlane::watch_deaths(std::function<void(const liteipc_death_record&)> on_death) {

@@ -73,6 +73,10 @@ public:
     void drop_conn(uint64_t conn_id);
     void for_each_conn(const std::function<void(uint64_t, const liteipc_conn&)>& visit) const;
 
+    // Subscriptions a dead or closed process held on others: the exit program skips them (their
+    // subscriber generation is stale), this removes them so the table does not fill up.
+    void drop_subscriptions_of(uint32_t subscriber_slot);
+
     // Death records for the loader. `on_death` runs for each consumed record.
     Result<> watch_deaths(std::function<void(const liteipc_death_record&)> on_death);
     int deaths_epoll_fd() const;
