@@ -133,15 +133,22 @@ public:
     ~Request();  // gives back the buffers of a request that was never sent
 
     Writer& writer() { return writer_; }
+    // Sends `sealed`, a message finished elsewhere (a LiteIPC IpcIo), instead of the writer's.
+    Result<> adopt(std::span<const std::byte> sealed);
+    // A token the service reads with Call::token() (LiteIPC's SvcIdentity.token).
+    void set_token(uint32_t token) { token_ = token; }
 
 private:
     friend class Connection;
+    Result<std::span<const std::byte>> message();
     std::optional<PoolSpan> allocate(size_t size) override;
     void release_attachments();
 
     std::shared_ptr<Connection::Impl> connection_;
     std::array<uint64_t, kMaxObjects> attachments_{};
     size_t attachment_count_ = 0;
+    uint32_t token_ = 0;
+    size_t adopted_size_ = 0;  // > 0: buffer_ holds an adopted message
     alignas(8) std::array<std::byte, 16 * 1024> buffer_;
     Writer writer_;
 };
@@ -172,9 +179,12 @@ class Call {
 public:
     uint32_t code() const { return code_; }
     uint32_t flags() const { return flags_; }
+    uint32_t token() const { return token_; }
     bool oneway() const;
     const Caller& caller() const { return caller_; }
     Reader& request() { return request_; }
+    // How request() resolves buffers and fds, for a reader over a private copy of payload().
+    const ReaderOptions& request_options() const { return request_options_; }
     std::span<const std::byte> payload() const { return payload_; }  // the raw request payload
     Writer& reply() { return reply_; }
 
@@ -182,7 +192,7 @@ public:
     Result<std::span<std::byte>> reply_raw(uint64_t size);
 
     // Made by the service's workers.
-    Call(uint32_t code, uint32_t flags, const Caller& caller, std::span<const std::byte> payload,
+    Call(uint32_t code, uint32_t flags, uint32_t token, const Caller& caller, std::span<const std::byte> payload,
          ReaderOptions reader_options, std::span<std::byte> reply_buffer, PoolAllocator* reply_pool,
          void* reply_writer);
     bool replied_raw() const { return replied_raw_; }
@@ -190,8 +200,10 @@ public:
 private:
     uint32_t code_;
     uint32_t flags_;
+    uint32_t token_;
     Caller caller_;
     std::span<const std::byte> payload_;
+    ReaderOptions request_options_;
     Reader request_;
     Writer reply_;
     void* reply_writer_;  // the transport's reply descriptor writer

@@ -57,9 +57,9 @@
  *    main() that ends in StartLoop keeps serving).
  *  - AddServiceAccess is enforced (by the kernel, at connect) and is for the service's owner.
  *  - A request or reply is at most 64 KiB (kMaxMessageSize), with no 200-byte IpcIo limit.
- *  - Tokens: a SvcIdentity's token reaches the handler (GetToken) when the service is served by
- *    this C API. C++ services (liteipc/ipc.h) see the C API's request envelope, not the IpcIo;
- *    C API services accept plain requests from C++ clients (their token reads as 0).
+ *  - Tokens: a SvcIdentity's token reaches the handler (GetToken; Call::token() in C++). C and
+ *    C++ clients and services talk to each other: an IpcIo is a plain liteipc message, and the
+ *    fds (IpcIoPushFd) and service references (IpcIoPushSvc) in it travel as in any message.
  *  - Death callbacks: no limit per service, and registering on a peer that is already dead
  *    calls the handler at once (on the callback thread). They run on one callback thread per
  *    process, with an ipcMsg whose GetToken is the dead service's handle.

@@ -688,6 +688,7 @@ Result<Reply> ChannelClient::submit(uint32_t slot_index, MessageDescriptor& requ
     request.flags = options.flags;
     request.fd_count = options.fd_count;
     request.fd_batch = options.fd_batch;
+    request.status = static_cast<int32_t>(options.token);
     request.sender_tid = current_tid();
     request.call_sequence = sequence;
     publish_descriptor(slot.request, request);
@@ -929,7 +930,8 @@ void ChannelServer::serve(uint32_t slot_index, const Handler& handler) {
     } else {
         const Request view{request.code, request.flags, request.sender_tid, *payload,
                            {request_pool_.data(), request_pool_.size()}, data_.get(),
-                           request.fd_count, request.fd_batch, request.call_sequence};
+                           request.fd_count, request.fd_batch, request.call_sequence,
+                           static_cast<uint32_t>(request.status)};
         ReplyWriter writer(*this, reply, view.oneway());
         try {
             reply.status = handler(view, writer);

@@ -139,6 +139,7 @@ struct CallOptions {
     Deadline deadline = Deadline::forever();
     uint32_t fd_count = 0;                     // fds sent ahead on the connection's socket...
     uint64_t fd_batch = 0;                     // ...tagged with this
+    uint32_t token = 0;                        // the caller's token (LiteIPC SvcIdentity.token)
 };
 
 struct ClientState;
@@ -258,6 +259,7 @@ struct Request {
     uint32_t fd_count = 0;                  // fds the client sent ahead on the connection's socket...
     uint64_t fd_batch = 0;                  // ...tagged with this
     uint64_t call_sequence = 0;             // unique per call on the connection
+    uint32_t token = 0;                     // the caller's token (LiteIPC GetToken)
     bool oneway() const noexcept { return (flags & kFlagOneway) != 0; }
 };
 

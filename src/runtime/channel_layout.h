@@ -49,7 +49,7 @@ struct MessageDescriptor {
     uint32_t code;
     uint32_t flags;
     uint32_t sender_tid;       // the sender's own claim about its thread (GetCallingTid)
-    int32_t status;            // reply: the handler's status
+    int32_t status;            // reply: the handler's status; request: the caller's token (LiteIPC GetToken)
     uint64_t call_sequence;    // set by the client, echoed by the reply: a stale reply never matches
     uint32_t payload_kind;     // PayloadKind
     uint32_t fd_count;         // fds sent with the message over the connection's socket

@@ -221,9 +221,9 @@ Result<Reply> Connection::Impl::finish_call(Result<detail::Reply> outcome, const
 Result<Reply> Connection::call(uint32_t code, Request& request, std::chrono::milliseconds timeout) {
     if (request.connection_ != impl_) return fail(Errc::invalid_argument, "request built for another connection");
     if (auto ok = impl_->check_alive(); !ok) return std::unexpected(ok.error());
-    auto message = request.writer().finish();
+    auto message = request.message();
     if (!message) return std::unexpected(message.error());
-    detail::CallOptions options{.deadline = impl_->deadline(timeout)};
+    detail::CallOptions options{.deadline = impl_->deadline(timeout), .token = request.token_};
     if (auto sent = impl_->send_fds(*message, options); !sent) return std::unexpected(sent.error());
     std::span<const uint64_t> attachments(request.attachments_.data(), request.attachment_count_);
     request.attachment_count_ = 0;  // the call owns them now
@@ -234,9 +234,9 @@ Result<Reply> Connection::call(uint32_t code, Request& request, std::chrono::mil
 Result<> Connection::send(uint32_t code, Request& request, std::chrono::milliseconds timeout) {
     if (request.connection_ != impl_) return fail(Errc::invalid_argument, "request built for another connection");
     if (auto ok = impl_->check_alive(); !ok) return std::unexpected(ok.error());
-    auto message = request.writer().finish();
+    auto message = request.message();
     if (!message) return std::unexpected(message.error());
-    detail::CallOptions options{.flags = detail::kFlagOneway, .deadline = impl_->deadline(timeout)};
+    detail::CallOptions options{.flags = detail::kFlagOneway, .deadline = impl_->deadline(timeout), .token = request.token_};
     if (auto fds_sent = impl_->send_fds(*message, options); !fds_sent) return std::unexpected(fds_sent.error());
     std::span<const uint64_t> attachments(request.attachments_.data(), request.attachment_count_);
     request.attachment_count_ = 0;
@@ -268,6 +268,19 @@ Request::Request(Connection& connection)
     : connection_(connection.impl_), writer_(std::span<std::byte>(buffer_), this) {}
 
 Request::~Request() { release_attachments(); }
+
+Result<> Request::adopt(std::span<const std::byte> sealed) {
+    if (sealed.size() > buffer_.size()) return fail(Errc::invalid_argument, "message larger than a request holds");
+    if (auto layout = MessageLayout::parse(sealed); !layout) return std::unexpected(layout.error());
+    std::memcpy(buffer_.data(), sealed.data(), sealed.size());
+    adopted_size_ = sealed.size();
+    return {};
+}
+
+Result<std::span<const std::byte>> Request::message() {
+    if (adopted_size_ > 0) return std::span<const std::byte>(buffer_.data(), adopted_size_);
+    return writer_.finish();
+}
 
 void Request::release_attachments() {
     for (size_t i = 0; i < attachment_count_; ++i) connection_->channel.free_attachment(attachments_[i]);

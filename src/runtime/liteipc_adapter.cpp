@@ -1,13 +1,12 @@
 // The LiteIPC liteipc_adapter.h C API as a thin face over liteipc::Context, Service and Connection.
 //
-// Wire: a C API request travels as a Parcel envelope {uint32 kEnvelopeMagic, uint32 token,
-// buffer: the caller's sealed IpcIo message}. The envelope carries the SvcIdentity token (the
-// C++ transport has no field for it) and lets the C API send a finished IpcIo message through a
-// Request, whose large buffers go to the connection's pool. Replies are the replier's sealed
-// IpcIo message itself (Call::reply_raw), so C++ clients read C API replies as plain Parcels.
+// Wire: a C API request is the caller's sealed IpcIo message itself (Request::adopt), with the
+// SvcIdentity token beside it (Request::set_token, Call::token), so C and C++ clients and services
+// talk to each other, and fds and service references in an IpcIo travel as in any message.
+// Replies are the replier's sealed IpcIo message (Call::reply_raw), plain Parcels too.
 //
 // Reply status: C API services answer 0, or a LITEIPC_* code when the adapter could not run the
-// handler (no such callback, no StartLoop handler, malformed envelope); SendRequest returns it.
+// handler (no such callback, no StartLoop handler); SendRequest returns it.
 #include "liteipc/liteipc_adapter.h"
 
 #include <poll.h>
@@ -41,7 +40,6 @@ using liteipc::Service;
 
 namespace {
 
-constexpr uint32_t kEnvelopeMagic = 0x49504143;  // "CAPI"
 constexpr uint32_t kIncomingMagic = 0x4347534d;  // "MSGC"
 enum MessageType : uint32_t { kRequest = 1, kDeath = 2 };
 
@@ -124,23 +122,15 @@ std::span<const std::byte> empty_message() {
     return {message.first.data(), message.second};
 }
 
-// Opens the request of `call` in `io`: the C API envelope (its token goes to *token), or a plain
-// Parcel request from a C++ client (token 0). False when the envelope is malformed.
-bool open_request(Call& call, IpcIo* io, uint32_t* token) {
-    Reader probe = call.request();
-    if (probe.read_uint32() != kEnvelopeMagic) {
-        *token = 0;
-        set_reader(io, call.request());
-        return true;
-    }
-    *token = probe.read_uint32();
-    const std::span<const std::byte> inner = probe.read_buffer();
-    if (!probe.ok() || inner.size() > liteipc::kMaxMessageSize) return false;
-    // The reader gets a private copy: the peer can still write its pool (see parcel.h).
+// Opens the request of `call` in `io`. The reader gets a private copy of the message: the peer
+// can still write its pool, and C code trusts a string's terminator again after IpcIoPopString
+// checked it (see parcel.h). Buffers and fds resolve as they do for the C++ reader.
+void open_request(Call& call, IpcIo* io) {
     thread_local std::array<std::byte, liteipc::kMaxMessageSize> copy;
-    std::memcpy(copy.data(), inner.data(), inner.size());
-    liteipc::ipcio_init_reader(io, std::span<const std::byte>(copy.data(), inner.size()), {});
-    return true;
+    const std::span<const std::byte> message = call.payload();
+    const size_t size = std::min(message.size(), copy.size());
+    std::memcpy(copy.data(), message.data(), size);
+    liteipc::ipcio_init_reader(io, std::span<const std::byte>(copy.data(), size), call.request_options());
 }
 
 // The request whose handler runs on this thread (FreeBuffer accepts it without reading it).
@@ -466,10 +456,10 @@ int32_t send_request(const IpcContext* context, SvcIdentity sid, uint32_t code, 
         return report(what, connection.error());
     }
     Request request(**connection);
-    request.writer().write_uint32(kEnvelopeMagic);
-    request.writer().write_uint32(sid.token);
-    request.writer().write_buffer(message);
+    request.set_token(sid.token);
+    auto adopted = request.adopt(message);
     if (data != nullptr) IpcIoFreeDataBuff(data);  // copied: the caller's buffers are free again
+    if (!adopted) return report(what, adopted.error());
 
     if (flag == LITEIPC_FLAG_ONEWAY) {
         auto sent = (*connection)->send(code, request, timeout);
@@ -702,11 +692,10 @@ int32_t RegisterIpcCallback(IpcMsgHandler func, uint32_t mode, uint32_t timeoutM
             const IpcContext* raw = self.get();
             auto started = Service::start(self->context, options, [table, raw](Call& call) -> int32_t {
                 IpcIo io;
-                uint32_t token = 0;
-                if (!open_request(call, &io, &token)) return LITEIPC_EINVAL;
-                auto callback = table->use(token);
+                open_request(call, &io);
+                auto callback = table->use(call.token());
                 if (!callback) return LITEIPC_ENOENT;
-                return run_handler(call, token, io, callback->first, callback->second, raw);
+                return run_handler(call, call.token(), io, callback->first, callback->second, raw);
             });
             if (!started) return report(what, started.error());
             self->callback_service.emplace(std::move(*started));
@@ -829,8 +818,8 @@ int32_t LiteIpcRegisterServiceEx(const IpcContext* context, const LiteIpcService
     const IpcContext* raw = self.get();
     auto serve = [handler, arg, loop, raw](Call& call) -> int32_t {
         IpcIo io;
-        uint32_t token = 0;
-        if (!open_request(call, &io, &token)) return LITEIPC_EINVAL;
+        open_request(call, &io);
+        const uint32_t token = call.token();
         IpcMsgHandler func = handler;
         void* func_arg = arg;
         if (func == nullptr) {

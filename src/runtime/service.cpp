@@ -186,7 +186,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         ReaderOptions reader_options;
         reader_options.peer_pool = request.peer_pool;
         reader_options.fds = fds;
-        Call call(request.code, request.flags, caller, request.payload, reader_options, reply_buffer,
+        Call call(request.code, request.flags, request.token, caller, request.payload, reader_options, reply_buffer,
                   request.oneway() ? nullptr : &reply_pool, &out);
         int32_t status = handler(call);
         detail::close_untaken(fds);
@@ -286,10 +286,11 @@ Result<> Service::allow_uid(uint32_t uid) {
 
 // ---- Call ----
 
-Call::Call(uint32_t code, uint32_t flags, const Caller& caller, std::span<const std::byte> payload,
+Call::Call(uint32_t code, uint32_t flags, uint32_t token, const Caller& caller, std::span<const std::byte> payload,
            ReaderOptions reader_options, std::span<std::byte> reply_buffer, PoolAllocator* reply_pool,
            void* reply_writer)
-    : code_(code), flags_(flags), caller_(caller), payload_(payload), request_(payload, reader_options),
+    : code_(code), flags_(flags), token_(token), caller_(caller), payload_(payload), request_options_(reader_options),
+      request_(payload, reader_options),
       reply_(reply_buffer, reply_pool), reply_writer_(reply_writer) {}
 
 bool Call::oneway() const { return (flags_ & detail::kFlagOneway) != 0; }

@@ -7,6 +7,7 @@
 #include <numeric>
 #include <vector>
 
+#include "liteipc/liteipc_adapter.h"
 #include "test_processes.h"
 
 namespace liteipc::testing {
@@ -302,6 +303,47 @@ TEST_F(CallTest, ServiceReferenceGrantsTheRightToCall) {
     auto allowed = conn->call(kTryReference, reference);
     ASSERT_TRUE(allowed) << allowed.error().describe();
     EXPECT_EQ(allowed->status(), 0) << "a passed reference must let the receiver connect";
+}
+
+}  // namespace
+}  // namespace liteipc::testing
+
+namespace liteipc::testing {
+namespace {
+
+// The LiteIPC C API talks to a C++ service, and fds in an IpcIo travel like any others.
+TEST_F(CallTest, CApiClientPassesAnFdToACppService) {
+    ServiceProcess service(loader_.options(), options("test.capi"));
+    ::setenv("LITEIPC_SOCKET", loader_.socket().c_str(), 1);
+    ::setenv("LITEIPC_PIN_ROOT", loader_.pin_root().c_str(), 1);
+    IpcContext* ipc = OpenLiteIpc(0);
+    ASSERT_NE(ipc, nullptr);
+    SvcIdentity sid{};
+    ASSERT_EQ(LiteIpcGetService(ipc, "test.capi", &sid), LITEIPC_OK);
+
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe(pipe_fds), 0);
+    alignas(8) uint8_t data[256];
+    IpcIo request;
+    IpcIoInit(&request, data, sizeof data, 4);
+    IpcIoPushFd(&request, static_cast<uint32_t>(pipe_fds[1]));
+    IpcIo reply;
+    uintptr_t buffer = 0;
+    ASSERT_EQ(SendRequest(ipc, sid, kPipe, &request, &reply, LITEIPC_FLAG_DEFAULT, &buffer), LITEIPC_OK);
+    ::close(pipe_fds[1]);
+    char got[5] = {};
+    ASSERT_EQ(::read(pipe_fds[0], got, 4), 4);
+    EXPECT_STREQ(got, "ping");
+    ::close(pipe_fds[0]);
+    int back = IpcIoPopFd(&reply);
+    ASSERT_GE(back, 0);
+    EXPECT_TRUE(IpcIoPopBool(&reply));
+    char pong[5] = {};
+    EXPECT_EQ(::read(back, pong, 4), 4);
+    EXPECT_STREQ(pong, "pong");
+    ::close(back);
+    EXPECT_EQ(FreeBuffer(ipc, reinterpret_cast<void*>(buffer)), LITEIPC_OK);
+    CloseLiteIpc(ipc);
 }
 
 }  // namespace
