@@ -17,8 +17,12 @@ test:
 demo:
 	scripts/demo.sh
 
-bench: build
-	BUILD_DIR=$(BUILD) scripts/bench.sh
+# Every benchmark prints ratios against peers measured in the same run.
+bench: deps
+	scripts/bench.sh
+	scripts/bench-death.sh
+	cmake --build build-bench -j2 --target marshal_bench
+	build-bench/bench/marshal_bench
 
 fuzz: deps
 	scripts/fuzz.sh $${FUZZ_SECONDS:-60}

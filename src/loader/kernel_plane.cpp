@@ -174,6 +174,12 @@ Result<> KernelPlane::attach_exit_tracepoint(const std::string& pin_root) {
         bpf_link__destroy(pinned);
         return {};
     }
+    // libbpf finds the tracepoint's id through tracefs.
+    if (!fs::exists("/sys/kernel/tracing/events") && !fs::exists("/sys/kernel/debug/tracing/events")) {
+        if (::mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr) != 0)
+            return fail_errno("mount of tracefs on /sys/kernel/tracing", Errc::kernel);
+        LITEIPC_LOG(info, "mounted tracefs on /sys/kernel/tracing");
+    }
     bpf_link* link = bpf_program__attach(skel_->progs.on_process_exit);
     if (!link) return fail_errno("attach of sched_process_exit", Errc::kernel);
     int err = bpf_link__pin(link, path.c_str());
