@@ -1,5 +1,7 @@
 // Calls between real processes: a service in a child process, clients here and in other children.
+#include <fcntl.h>
 #include <grp.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
@@ -344,6 +346,109 @@ TEST_F(CallTest, CApiClientPassesAnFdToACppService) {
     ::close(back);
     EXPECT_EQ(FreeBuffer(ipc, reinterpret_cast<void*>(buffer)), LITEIPC_OK);
     CloseLiteIpc(ipc);
+}
+
+}  // namespace
+}  // namespace liteipc::testing
+
+namespace liteipc::testing {
+namespace {
+
+// A forked child inherits the parent's mappings; a real second client would not have them.
+void unmap_inherited_pools() {
+    FILE* maps = std::fopen("/proc/self/maps", "r");
+    if (!maps) return;
+    char line[512];
+    std::vector<std::pair<unsigned long, unsigned long>> ranges;
+    while (std::fgets(line, sizeof line, maps)) {
+        unsigned long begin = 0, end = 0;
+        if (std::strstr(line, "memfd:liteipc-") && std::sscanf(line, "%lx-%lx", &begin, &end) == 2)
+            ranges.emplace_back(begin, end);
+    }
+    std::fclose(maps);
+    for (auto [begin, end] : ranges) ::munmap(reinterpret_cast<void*>(begin), end - begin);
+}
+
+bool mapped_reply_pools_contain(std::span<const std::byte> secret) {
+    FILE* maps = std::fopen("/proc/self/maps", "r");
+    if (!maps) return false;
+    char line[512];
+    bool found = false;
+    while (!found && std::fgets(line, sizeof line, maps)) {
+        if (!std::strstr(line, "memfd:liteipc-")) continue;
+        unsigned long begin = 0, end = 0;
+        char perms[8] = {};
+        if (std::sscanf(line, "%lx-%lx %7s", &begin, &end, perms) != 3 || perms[0] != 'r') continue;
+        found = ::memmem(reinterpret_cast<const void*>(begin), end - begin, secret.data(), secret.size()) != nullptr;
+    }
+    std::fclose(maps);
+    return found;
+}
+
+// What a service sends to one client sits in that connection's reply pool, which no other client
+// maps: a second, unprivileged client of the same service finds it nowhere it can read.
+TEST_F(CallTest, ASecondClientCannotReadWhatTheServiceSentTheFirst) {
+    ServiceOptions open = options("test.shared");
+    open.policy = Policy::anyone;
+    ServiceProcess service(loader_.options(), open);
+    group* g = ::getgrnam("liteipc");
+    ASSERT_NE(g, nullptr) << "group liteipc missing (scripts/setup-env.sh creates it)";
+
+    // The first client asks for a large reply; it lands in its reply pool.
+    auto first = Connection::open(*context_, "test.shared");
+    ASSERT_TRUE(first);
+    Request ask(*first);
+    ask.writer().write_uint64(1u << 20);
+    auto reply = first->call(kSecret, ask);
+    ASSERT_TRUE(reply) << reply.error().describe();
+    Reader reader = reply->reader();
+    auto sent = reader.read_buffer();
+    ASSERT_EQ(sent.size(), 1u << 20);
+    std::vector<std::byte> secret(sent.begin() + 4096, sent.begin() + 4096 + 64);
+    ASSERT_TRUE(mapped_reply_pools_contain(secret)) << "the first client reads its reply in its pool";
+
+    int report[2];
+    ASSERT_EQ(::pipe(report), 0);
+    std::fflush(nullptr);
+    pid_t child = ::fork();
+    if (child == 0) {
+        unmap_inherited_pools();
+        gid_t gid = g->gr_gid;
+        int outcome[3] = {-1, -1, -1};  // connected, found the secret, opened a service fd
+        if (::setgroups(1, &gid) == 0 && ::setgid(gid) == 0 && ::setuid(65534) == 0) {
+            if (auto context = Context::open(loader_.options())) {
+                auto second = Connection::open(*context, "test.shared");
+                outcome[0] = second ? 1 : 0;
+                if (second) {
+                    Request small(*second);
+                    small.writer().write_uint64(1u << 20);
+                    auto own = second->call(kSecret, small);  // its own reply, in its own pool
+                    (void)own;
+                    // Look for the first client's bytes in everything it maps from liteipc...
+                    outcome[1] = mapped_reply_pools_contain(secret) ? 1 : 0;
+                }
+                // ...and try the service's fds directly.
+                outcome[2] = 0;
+                for (int fd = 0; fd < 64; ++fd) {
+                    std::string path = "/proc/" + std::to_string(service.pid()) + "/fd/" + std::to_string(fd);
+                    int opened = ::open(path.c_str(), O_RDONLY);
+                    if (opened >= 0) {
+                        outcome[2] = 1;
+                        ::close(opened);
+                    }
+                }
+            }
+        }
+        ssize_t ignored = ::write(report[1], outcome, sizeof outcome);
+        (void)ignored;
+        ::_exit(0);
+    }
+    int outcome[3] = {};
+    ASSERT_EQ(::read(report[0], outcome, sizeof outcome), static_cast<ssize_t>(sizeof outcome));
+    ::waitpid(child, nullptr, 0);
+    EXPECT_EQ(outcome[0], 1) << "the second client must be able to connect";
+    EXPECT_EQ(outcome[1], 0) << "the second client could read the first client's reply";
+    EXPECT_EQ(outcome[2], 0) << "the second client opened one of the service's fds";
 }
 
 }  // namespace

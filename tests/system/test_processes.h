@@ -103,7 +103,7 @@ inline void no_core_dumps() {
 // ---- a service in a child process ----
 
 enum Code : uint32_t {
-    kEcho = 1, kWhoAmI = 2, kSleep = 3, kChecksum = 4, kBigReply = 5, kCount = 6, kPipe = 7, kTryReference = 8, kTryNumber = 9
+    kEcho = 1, kWhoAmI = 2, kSleep = 3, kChecksum = 4, kBigReply = 5, kCount = 6, kPipe = 7, kTryReference = 8, kTryNumber = 9, kSecret = 10
 };
 
 inline Context* g_service_context = nullptr;  // the service process's own context
@@ -143,6 +143,17 @@ inline int32_t handle(Call& call) {
             uint64_t size = call.request().read_uint64();
             std::span<std::byte> out = call.reply().reserve_buffer(size);
             for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<std::byte>(i * 7);
+            return call.reply().ok() ? 0 : -1;
+        }
+        case kSecret: {
+            // Bytes no other reply repeats: a stream seeded by the caller and a counter.
+            static std::atomic<uint64_t> calls{0};
+            uint64_t state = (uint64_t{call.caller().pid} << 32) ^ calls.fetch_add(1) ^ 0x9e3779b97f4a7c15ULL;
+            std::span<std::byte> out = call.reply().reserve_buffer(call.request().read_uint64());
+            for (size_t i = 0; i < out.size(); ++i) {
+                state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+                out[i] = static_cast<std::byte>(state >> 56);
+            }
             return call.reply().ok() ? 0 : -1;
         }
         case kCount:
