@@ -453,3 +453,68 @@ TEST_F(CallTest, ASecondClientCannotReadWhatTheServiceSentTheFirst) {
 
 }  // namespace
 }  // namespace liteipc::testing
+
+namespace liteipc::testing {
+namespace {
+
+// Identity never comes from memory a client can write: a client that scribbles a forged pid over
+// its whole ctrl region gets either its real identity or a named error, and the service serves on.
+TEST_F(CallTest, ForgedIdentityInSharedMemoryChangesNothing) {
+    ServiceProcess service(loader_.options(), options("test.forge"));
+    int report[2];
+    ASSERT_EQ(::pipe(report), 0);
+    std::fflush(nullptr);
+    pid_t child = ::fork();
+    if (child == 0) {
+        unmap_inherited_pools();
+        int outcome[3] = {-1, -1, -1};  // forged pid seen, real pid seen, named error
+        if (auto context = Context::open(loader_.options())) {
+            if (auto conn = Connection::open(*context, "test.forge")) {
+                FILE* maps = std::fopen("/proc/self/maps", "r");
+                char line[512];
+                while (maps && std::fgets(line, sizeof line, maps)) {
+                    unsigned long begin = 0, end = 0;
+                    char perms[8] = {};
+                    if (std::strstr(line, "memfd:liteipc-ctrl") &&
+                        std::sscanf(line, "%lx-%lx %7s", &begin, &end, perms) == 3 && perms[1] == 'w') {
+                        // Every 32-bit word after the header says "pid 1, uid 0".
+                        auto* words = reinterpret_cast<uint32_t*>(begin);
+                        for (size_t i = 64; i < (end - begin) / 4; ++i) words[i] = (i % 2) ? 0u : 1u;
+                    }
+                }
+                if (maps) std::fclose(maps);
+                for (int attempt = 0; attempt < 3; ++attempt) {
+                    Request request(*conn);
+                    auto reply = conn->call(kWhoAmI, request, 500ms);
+                    if (!reply) {
+                        outcome[2] = 1;
+                        continue;
+                    }
+                    Reader reader = reply->reader();
+                    uint32_t pid = reader.read_uint32();
+                    if (pid == static_cast<uint32_t>(::getpid())) outcome[1] = 1;
+                    if (pid == 1) outcome[0] = 1;
+                }
+            }
+        }
+        ssize_t ignored = ::write(report[1], outcome, sizeof outcome);
+        (void)ignored;
+        ::_exit(0);
+    }
+    int outcome[3] = {};
+    ASSERT_EQ(::read(report[0], outcome, sizeof outcome), static_cast<ssize_t>(sizeof outcome));
+    ::waitpid(child, nullptr, 0);
+    EXPECT_NE(outcome[0], 1) << "a forged pid reached the service";
+    EXPECT_TRUE(outcome[1] == 1 || outcome[2] == 1) << "neither a real identity nor a named error";
+
+    // The service is unharmed and serves an honest client.
+    auto honest = Connection::open(*context_, "test.forge");
+    ASSERT_TRUE(honest);
+    Request request(*honest);
+    auto reply = honest->call(kWhoAmI, request, 2s);
+    ASSERT_TRUE(reply) << reply.error().describe();
+    EXPECT_EQ(reply->reader().read_uint32(), static_cast<uint32_t>(::getpid()));
+}
+
+}  // namespace
+}  // namespace liteipc::testing
