@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build death_bench and run it as root: SIGKILL -> liteipc on_death callback against the raw
+# Build death_bench and run it as root: SIGKILL of a liteipc service -> the on_death callback and
+# the failure (dead object) of a call pending on it, against the raw
 # kernel floor (a ringbuf fed by the benchmark's own sched_process_exit program) and waitpid, on
 # the same kills, in one run. It starts and stops its own liteipc-loader on a private pin root.
 #

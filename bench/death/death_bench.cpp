@@ -1,10 +1,15 @@
-// death_bench: how long after kill(pid, SIGKILL) does a subscriber learn of the death?
+// death_bench: how long after kill(pid, SIGKILL) does a subscriber learn of the death, and how long
+// does a call pending on the dead service take to fail?
 //
-// One run, one private liteipc-loader, the same kills seen by three observers:
+// Each child is a liteipc service (one worker) whose handler for code 1 reports over a pipe and
+// then sleeps until it is killed. The benchmark connects to it, subscribes to its death and makes
+// that call from a thread of its own; once the handler has reported, the call is in flight and
+// the child is killed. One run, one private liteipc-loader, the same kills seen by four observers:
 //   floor    a tiny sched_process_exit program of this benchmark's own (death_floor.bpf.c) pushes
 //            one record into its own ringbuf; a thread blocked in ring_buffer__poll consumes it.
 //            This is the least any ringbuf-based death notification can cost here.
 //   liteipc  Context::on_death's callback, on the benchmark's inbox thread.
+//   pending  the pending Connection::call returning Errc::dead_object, on the calling thread.
 //   waitpid  the parent's classic way (pidfd readable, then waitpid returns), for context.
 // Every latency is CLOCK_MONOTONIC at the observation minus CLOCK_MONOTONIC just before the
 // kill syscall. The ratio liteipc/floor is what counts: absolute times move between runs.
@@ -39,6 +44,7 @@
 
 #include "death_floor.skel.h"
 #include "liteipc/context.h"
+#include "liteipc/ipc.h"
 
 #ifndef LITEIPC_LOADER_PATH
 #define LITEIPC_LOADER_PATH "liteipc-loader"
@@ -68,6 +74,7 @@ struct Options {
     int warmup = 3;
     int timeout_ms = 2000;
     int settle_ms = 300;
+    int call_timeout_ms = 30000;
     bool waitpid = true;
     // floor-first is the honest floor: attached last, liteipc's program would run before it and
     // the floor's record would wait for liteipc's own kernel work.
@@ -79,10 +86,11 @@ struct Options {
 
 void usage(const char* argv0) {
     std::fprintf(stderr,
-                 "usage: %s [--kills N] [--warmup N] [--timeout-ms MS] [--settle-ms MS] [--no-waitpid]\n"
+                 "usage: %s [--kills N] [--warmup N] [--timeout-ms MS] [--settle-ms MS] [--call-timeout-ms MS] [--no-waitpid]\n"
                  "          [--order floor-first|liteipc-first|alternate] [--csv PATH] [--loader PATH] [--log-level LEVEL]\n"
                  "  --kills N       kills measured (default 200), after --warmup N unmeasured ones (default 3)\n"
-                 "  --timeout-ms MS how long each kill waits for both notifications (default 2000)\n"
+                 "  --timeout-ms MS how long each kill waits for the notifications and the pending call (default 2000)\n"
+                 "  --call-timeout-ms MS  the pending call's own timeout (default 30000; its handler sleeps 30 s)\n"
                  "  --settle-ms MS  wait at the end for late or duplicate notifications (default 300)\n"
                  "  --order O       which sched_process_exit program runs first (the one attached first);\n"
                  "                  floor-first (default), liteipc-first, or alternate: half and half\n"
@@ -108,6 +116,7 @@ std::optional<Options> parse(int argc, char** argv) {
         else if (a == "--warmup" && (v = value())) o.warmup = std::atoi(v);
         else if (a == "--timeout-ms" && (v = value())) o.timeout_ms = std::atoi(v);
         else if (a == "--settle-ms" && (v = value())) o.settle_ms = std::atoi(v);
+        else if (a == "--call-timeout-ms" && (v = value())) o.call_timeout_ms = std::atoi(v);
         else if (a == "--csv" && (v = value())) o.csv = v;
         else if (a == "--loader" && (v = value())) o.loader = v;
         else if (a == "--log-level" && (v = value())) o.log_level = v;
@@ -125,7 +134,7 @@ std::optional<Options> parse(int argc, char** argv) {
         usage(argv[0]);
         return std::nullopt;
     }
-    if (o.kills <= 0 || o.warmup < 0 || o.timeout_ms <= 0 || o.settle_ms < 0) {
+    if (o.kills <= 0 || o.warmup < 0 || o.timeout_ms <= 0 || o.settle_ms < 0 || o.call_timeout_ms <= 0) {
         usage(argv[0]);
         return std::nullopt;
     }
@@ -245,9 +254,11 @@ private:
     bool started_ = false;
 };
 
-// ---- the child: register, report the PeerId, wait to be killed ----
+// ---- the child: register, start a service, report the PeerId, wait to be killed ----
 
-// death_bench --child SOCKET PIN_ROOT FD PARENT_PID
+// death_bench --child SOCKET PIN_ROOT FD PARENT_PID SERVICE_NAME
+// Writes its PeerId to FD once the service is registered, then one byte to FD each time the
+// handler starts a call of code 1, which it never answers: it sleeps until the process is killed.
 [[noreturn]] void child_main(char** argv) {
     pid_t parent = static_cast<pid_t>(std::atoi(argv[5]));
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -263,9 +274,23 @@ private:
         ::_exit(2);
     }
     // Kept for the life of the process: it ends only by SIGKILL.
-    liteipc::PeerId self = (new liteipc::Context(std::move(*opened)))->self();
+    auto* context = new liteipc::Context(std::move(*opened));
+    auto service = liteipc::Service::start(*context, liteipc::ServiceOptions{.name = argv[6], .workers = 1},
+                                           [fd](liteipc::Call& call) -> int32_t {
+                                               if (call.code() != 1) return 0;
+                                               char in_flight = 'c';
+                                               if (::write(fd, &in_flight, 1) != 1) ::_exit(5);
+                                               std::this_thread::sleep_for(30s);
+                                               return 0;
+                                           });
+    if (!service) {
+        std::fprintf(stderr, "child %d: Service::start(%s): %s\n", ::getpid(), argv[6],
+                     service.error().describe().c_str());
+        ::_exit(4);
+    }
+    new liteipc::Service(std::move(*service));
+    liteipc::PeerId self = context->self();
     if (::write(fd, &self, sizeof self) != static_cast<ssize_t>(sizeof self)) ::_exit(3);
-    ::close(fd);
     for (;;) ::pause();
 }
 
@@ -285,6 +310,15 @@ struct Cycle {
     std::atomic<int> floor_count{0};
     std::atomic<int> callback_count{0};
     std::atomic<int> callback_status{0};
+    // The pending call: made by `caller` on `connection`, in flight (the handler reported) at
+    // inflight_ns; pending_ns is when it returned. pending_error is written before call_returned.
+    std::optional<liteipc::Connection> connection;
+    std::thread caller;
+    uint64_t inflight_ns = 0;
+    std::atomic<uint64_t> pending_ns{0};
+    std::atomic<bool> call_returned{false};
+    bool dead_object = false;
+    std::string pending_error;  // anything but Errc::dead_object
 };
 
 struct Shared {
@@ -436,6 +470,12 @@ int run(const Options& opt) {
     int failures = 0, timeouts = 0;
     const std::string socket_arg = loader.socket(), pin_arg = loader.pin_root();
     const std::string parent_arg = std::to_string(::getpid());
+    // A caller whose call had not returned when its kill's wait ended: joined before the results,
+    // which its call's own timeout bounds.
+    auto finish_caller = [](Cycle& c) {
+        if (c.caller.joinable()) c.caller.join();
+        c.connection.reset();
+    };
 
     std::printf("death_bench: %d kills (+%d warmup), order %s, loader %s, pin root %s\n", opt.kills, opt.warmup,
                 opt.order.c_str(), opt.loader.c_str(), loader.pin_root().c_str());
@@ -453,6 +493,7 @@ int run(const Options& opt) {
             break;
         }
         const std::string fd_arg = std::to_string(report[1]);
+        const std::string name_arg = "bench.death." + parent_arg + "." + std::to_string(i);
         std::fflush(nullptr);
         pid_t pid = ::fork();
         if (pid < 0) {
@@ -466,7 +507,7 @@ int run(const Options& opt) {
             ::prctl(PR_SET_PDEATHSIG, SIGKILL);
             ::fcntl(report[1], F_SETFD, 0);
             ::execl(self_exe, "death_bench", "--child", socket_arg.c_str(), pin_arg.c_str(), fd_arg.c_str(),
-                    parent_arg.c_str(), nullptr);
+                    parent_arg.c_str(), name_arg.c_str(), nullptr);
             ::_exit(127);
         }
         ::close(report[1]);
@@ -476,14 +517,37 @@ int run(const Options& opt) {
         pollfd pfd{report[0], POLLIN, 0};
         bool reported = ::poll(&pfd, 1, 5000) == 1 &&
                         ::read(report[0], &peer, sizeof peer) == static_cast<ssize_t>(sizeof peer);
-        ::close(report[0]);
-        if (!reported) {
-            std::fprintf(stderr, "kill %d: child %d did not register within 5 s\n", i, pid);
+        // Closes the report pipe, then kills and reaps the child of a cycle that failed before its kill.
+        auto abandon = [&](Cycle& cycle) {
+            ::close(report[0]);
             ::kill(pid, SIGKILL);
             reap_bounded(pid, 2s);
+            finish_caller(cycle);
             ++failures;
+        };
+        if (!reported) {
+            std::fprintf(stderr, "kill %d: child %d did not register its service within 5 s\n", i, pid);
+            abandon(c);
             continue;
         }
+
+        liteipc::ConnectOptions connect_options;
+        connect_options.request_pool_bytes = 64 * 1024;
+        connect_options.timeout = 5000ms;
+        auto connection = liteipc::Connection::open(*watcher, name_arg, connect_options);
+        if (!connection) {
+            std::fprintf(stderr, "kill %d: Connection::open(%s): %s\n", i, name_arg.c_str(),
+                         connection.error().describe().c_str());
+            abandon(c);
+            continue;
+        }
+        if (!(connection->service() == peer)) {
+            std::fprintf(stderr, "kill %d: %s is served by pid %u, not by the child %d\n", i, name_arg.c_str(),
+                         connection->service().pid, pid);
+            abandon(c);
+            continue;
+        }
+        c.connection.emplace(std::move(*connection));
 
         {
             std::lock_guard lock(shared.mutex);
@@ -506,12 +570,40 @@ int run(const Options& opt) {
         });
         if (!sub) {
             std::fprintf(stderr, "kill %d: on_death: %s\n", i, sub.error().describe().c_str());
-            ::kill(pid, SIGKILL);
-            reap_bounded(pid, 2s);
-            ++failures;
+            abandon(c);
             continue;
         }
         subscriptions.push_back(std::move(*sub));
+
+        // The pending call: made on a thread of its own, in flight once the handler has reported.
+        const std::chrono::milliseconds call_timeout(opt.call_timeout_ms);
+        c.caller = std::thread([cp, &shared, call_timeout] {
+            liteipc::Request request(*cp->connection);
+            auto reply = cp->connection->call(1, request, call_timeout);
+            uint64_t t = now_ns();
+            cp->pending_ns = t;
+            if (!reply) {
+                cp->dead_object = reply.error().code == liteipc::Errc::dead_object;
+                if (!cp->dead_object) cp->pending_error = reply.error().describe();
+            } else {
+                cp->pending_error = "the call returned a reply, status " + std::to_string(reply->status());
+            }
+            {
+                std::lock_guard lock(shared.mutex);
+                cp->call_returned = true;
+            }
+            shared.changed.notify_all();
+        });
+        char in_flight = 0;
+        pollfd ifd{report[0], POLLIN, 0};
+        if (!(::poll(&ifd, 1, 5000) == 1 && ::read(report[0], &in_flight, 1) == 1 && in_flight == 'c')) {
+            std::fprintf(stderr, "kill %d: the call to %s was not in flight within 5 s%s\n", i, name_arg.c_str(),
+                         c.call_returned.load() ? (" (it returned: " + c.pending_error + ")").c_str() : "");
+            abandon(c);
+            continue;
+        }
+        c.inflight_ns = now_ns();
+        ::close(report[0]);
 
         int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
 
@@ -530,16 +622,40 @@ int run(const Options& opt) {
         if (pidfd >= 0) ::close(pidfd);
         {
             std::unique_lock lock(shared.mutex);
-            bool both = shared.changed.wait_until(
-                lock, std::chrono::steady_clock::now() + std::chrono::milliseconds(opt.timeout_ms),
-                [&] { return c.floor_count.load() > 0 && c.callback_count.load() > 0; });
-            if (!both) {
+            bool all = shared.changed.wait_until(
+                lock, std::chrono::steady_clock::now() + std::chrono::milliseconds(opt.timeout_ms), [&] {
+                    return c.floor_count.load() > 0 && c.callback_count.load() > 0 && c.call_returned.load();
+                });
+            if (!all) {
                 ++timeouts;
-                std::fprintf(stderr, "kill %d (pid %d): after %d ms: floor %s, liteipc %s\n", i, pid, opt.timeout_ms,
-                             c.floor_count.load() ? "seen" : "MISSING", c.callback_count.load() ? "seen" : "MISSING");
+                std::fprintf(stderr, "kill %d (pid %d): after %d ms: floor %s, liteipc %s, pending call %s\n", i, pid,
+                             opt.timeout_ms, c.floor_count.load() ? "seen" : "MISSING",
+                             c.callback_count.load() ? "seen" : "MISSING",
+                             c.call_returned.load() ? "returned" : "STILL PENDING");
             }
         }
         if (!reaped) c.wait_status = reap_bounded(pid, 2s);
+        if (c.call_returned.load()) {
+            finish_caller(c);
+            if (!c.dead_object)
+                std::fprintf(stderr, "kill %d (pid %d): the pending call did not fail with dead object: %s\n", i,
+                             pid, c.pending_error.c_str());
+        }
+    }
+
+    // Callers still waiting: their calls end at the latest at their own timeout.
+    int stragglers = 0;
+    for (int i = 0; i < total; ++i) stragglers += cycles[static_cast<size_t>(i)].caller.joinable() ? 1 : 0;
+    if (stragglers)
+        std::fprintf(stderr, "waiting (at most %d ms) for %d pending calls that had not returned\n",
+                     opt.call_timeout_ms, stragglers);
+    for (int i = 0; i < total; ++i) {
+        Cycle& c = cycles[static_cast<size_t>(i)];
+        bool late = c.caller.joinable();
+        finish_caller(c);
+        if (late && c.started)
+            std::fprintf(stderr, "kill %d (pid %d): the pending call returned late: %s\n", i - opt.warmup, c.pid,
+                         c.dead_object ? "dead object" : c.pending_error.c_str());
     }
 
     // Settle: a duplicate or late notification has this long to show up.
@@ -551,6 +667,8 @@ int run(const Options& opt) {
     std::vector<double> liteipc_prog_us;  // liteipc first: from its stamp to the floor's stamp
     long kills_all = 0, floor_seen = 0, cb_seen = 0, floor_dups = 0, cb_dups = 0, status_mismatch = 0;
     long kills_measured = 0, floor_seen_m = 0, cb_seen_m = 0;
+    std::vector<double> pending_us, pending_minus_cb;
+    long pending_dead_all = 0, pending_dead_m = 0;
     for (int i = 0; i < total; ++i) {
         Cycle& c = cycles[static_cast<size_t>(i)];
         if (!c.started) continue;
@@ -561,8 +679,16 @@ int run(const Options& opt) {
         floor_dups += fc > 1 ? fc - 1 : 0;
         cb_dups += cc > 1 ? cc - 1 : 0;
         if (cc > 0 && c.callback_status.load() != c.wait_status) ++status_mismatch;
+        pending_dead_all += c.dead_object ? 1 : 0;
         if (!c.measured) continue;
         ++kills_measured;
+        if (c.dead_object) {
+            ++pending_dead_m;
+            pending_us.push_back(us(c.pending_ns, c.kill_ns));
+            if (cc > 0)
+                pending_minus_cb.push_back(
+                    static_cast<double>(static_cast<int64_t>(c.pending_ns - c.callback_ns)) / 1000.0);
+        }
         floor_seen_m += fc > 0;
         cb_seen_m += cc > 0;
         if (fc > 0) {
@@ -591,12 +717,15 @@ int run(const Options& opt) {
     std::printf("  %-36s %5s %10s %10s %10s %10s\n", "observer", "n", "median", "p90", "p99", "max");
     print_row("raw kernel floor (own ringbuf)", sf);
     print_row("liteipc on_death callback", sc);
+    Stats sp = stats_of(pending_us);
+    print_row("pending call fails (dead object)", sp);
     print_row("waitpid in the parent", sw);
     std::printf("  in the kernel (bpf_ktime_get_ns at sched_process_exit):\n");
     print_row("  floor program ran", sfk);
     print_row("  liteipc program ran", sck);
     std::printf("  per kill, callback minus floor:\n");
     print_row("  liteipc - floor", sd);
+    print_row("  pending call - callback", stats_of(pending_minus_cb));
 
     std::printf("  by which sched_process_exit program ran first (kernel timestamps; the floor is honest only\n"
                 "  when it runs first, else it waits for liteipc's program):\n");
@@ -625,22 +754,37 @@ int run(const Options& opt) {
         std::printf("DESIGN target \"callback median within 2x of the floor\": %s (%.2fx)\n", met ? "met" : "NOT met",
                     ratio_median);
 
+
+    // Pending calls: judged on every measured kill (the absolute figure is what the target names).
+    std::printf("ratio pending call/floor (%zu kills, all orders): median %.2fx, p99 %.2fx\n", sp.n,
+                sp.n && sf.median > 0 ? sp.median / sf.median : 0.0, sp.n && sf.p99 > 0 ? sp.p99 / sf.p99 : 0.0);
+    if (sp.n == 0)
+        std::printf("DESIGN target \"pending calls fail within 1 ms at p99\": not judged (no call failed with dead object)\n");
+    else
+        std::printf("DESIGN target \"pending calls fail within 1 ms at p99\": %s (p99 %.1f us)\n",
+                    sp.p99 <= 1000.0 ? "met" : "NOT met", sp.p99);
+
     std::printf("\nnotifications (measured kills): liteipc %ld/%ld, floor %ld/%ld\n", cb_seen_m, kills_measured,
                 floor_seen_m, kills_measured);
     std::printf("notifications (all %ld kills, warmup included, after a %d ms settle): liteipc %ld received, "
                 "%ld lost, %ld duplicates; floor %ld received, %ld lost, %ld duplicates, %d strays\n",
                 kills_all, opt.settle_ms, cb_seen, kills_all - cb_seen, cb_dups, floor_seen, kills_all - floor_seen,
                 floor_dups, shared.floor_strays.load());
+    std::printf("pending calls: %ld/%ld measured kills failed with dead object (%ld/%ld with warmup); "
+                "any other outcome is a failure\n",
+                pending_dead_m, kills_measured, pending_dead_all, kills_all);
     if (status_mismatch) std::printf("exit status in the death notice differed from waitpid's in %ld kills\n", status_mismatch);
     if (failures) std::printf("%d cycles failed before the kill (see stderr)\n", failures);
     if (g_interrupted) std::printf("interrupted: results cover the kills made so far\n");
     bool clean = cb_seen == kills_all && floor_seen == kills_all && cb_dups == 0 && floor_dups == 0 &&
                  status_mismatch == 0 && failures == 0;
     std::printf("no loss, no duplicates: %s\n", clean ? "yes" : "NO");
+    bool pending_clean = pending_dead_all == kills_all && failures == 0;
+    std::printf("every pending call failed with dead object: %s\n", pending_clean ? "yes" : "NO");
 
     if (FILE* f = std::fopen(opt.csv.c_str(), "w")) {
         std::fprintf(f, "kill,pid,warmup,floor_us,liteipc_us,waitpid_us,floor_kernel_us,liteipc_kernel_us,"
-                        "floor_count,liteipc_count,wait_status,notice_status,first\n");
+                        "floor_count,liteipc_count,wait_status,notice_status,first,pending_us,pending_outcome\n");
         for (int i = 0; i < total; ++i) {
             Cycle& c = cycles[static_cast<size_t>(i)];
             if (!c.started) continue;
@@ -657,8 +801,14 @@ int run(const Options& opt) {
             cell(hc, hc ? us(c.callback_kernel_ns, c.kill_ns) : 0);
             const char* first = !(hf && hc) ? "" : c.floor_kernel_ns.load() <= c.callback_kernel_ns.load() ? "floor"
                                                                                                           : "liteipc";
-            std::fprintf(f, "%d,%d,%d,%d,%s\n", c.floor_count.load(), c.callback_count.load(), c.wait_status,
+            std::fprintf(f, "%d,%d,%d,%d,%s,", c.floor_count.load(), c.callback_count.load(), c.wait_status,
                          c.callback_status.load(), first);
+            bool hp = c.call_returned.load();
+            cell(hp, hp ? us(c.pending_ns, c.kill_ns) : 0);
+            std::string outcome = !hp ? "no return" : c.dead_object ? "dead object" : c.pending_error;
+            for (char& ch : outcome)
+                if (ch == ',' || ch == '"' || ch == '\n') ch = ' ';
+            std::fprintf(f, "%s\n", outcome.c_str());
         }
         std::fclose(f);
         std::printf("per-kill results: %s\n", opt.csv.c_str());
@@ -667,14 +817,15 @@ int run(const Options& opt) {
     }
 
     subscriptions.clear();
-    // Missing the latency target is a result; lost or doubled notifications are a failure.
-    return clean ? 0 : 1;
+    // Missing a latency target is a result; lost or doubled notifications, or a pending call that
+    // did not fail with dead object, are a failure.
+    return clean && pending_clean ? 0 : 1;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc == 6 && std::string(argv[1]) == "--child") child_main(argv);
+    if (argc == 7 && std::string(argv[1]) == "--child") child_main(argv);
     auto options = parse(argc, argv);
     if (!options) return 2;
     return run(*options);
