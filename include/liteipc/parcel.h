@@ -190,13 +190,20 @@ concept WireScalar = std::is_arithmetic_v<T> && (sizeof(T) == 1 || sizeof(T) == 
 template <typename T>
 concept FlatObject = std::is_trivially_copyable_v<T> && !std::is_pointer_v<T>;
 
-// Builds a message in a caller-provided buffer. (Private helpers used only inside libliteipc are
-// hidden so the library calls them directly.)
+// Builds a message in a caller-provided buffer. The per-value paths are inline, with one bounds
+// check per call; failures and rare cases go to out-of-line (cold) functions.
 class Writer : public ParcelStatus {
 public:
     // `buffer` holds the whole message; anything over kMaxMessageSize is not used.
     explicit Writer(std::span<std::byte> buffer, PoolAllocator* pool = nullptr,
-                    size_t max_objects = kMaxObjects) noexcept;
+                    size_t max_objects = kMaxObjects) noexcept
+        : base_(buffer.data()),
+          capacity_(buffer.size() < kMaxMessageSize ? buffer.size() : kMaxMessageSize),
+          limit_(capacity_),
+          max_objects_(max_objects < kMaxObjects ? max_objects : kMaxObjects),
+          pool_(pool) {
+        if (base_ == nullptr || capacity_ < sizeof(MessageHeader)) [[unlikely]] init_failed();
+    }
     Writer(const Writer&) = delete;
     Writer& operator=(const Writer&) = delete;
     ~Writer() {
@@ -230,15 +237,39 @@ public:
     // A value at an aligned position, taking max(sizeof(T), 4) rounded up to 4 bytes.
     template <WireScalar T>
     void write_aligned(T value) noexcept {
-        if (std::byte* slot = reserve(sizeof value, kWireAlignment)) std::memcpy(slot, &value, sizeof value);
+        std::byte* slot;
+        size_t end;
+        if (claim(sizeof value, kWireAlignment, slot, end)) [[likely]] {
+            std::memcpy(slot, &value, sizeof value);
+            cursor_ = end;
+        }
     }
     // A value packed right after the previous one.
     template <WireScalar T>
     void write_packed(T value) noexcept {
-        if (std::byte* slot = reserve(sizeof value, 1)) std::memcpy(slot, &value, sizeof value);
+        std::byte* slot;
+        size_t end;
+        if (claim(sizeof value, 1, slot, end)) [[likely]] {
+            std::memcpy(slot, &value, sizeof value);
+            cursor_ = end;
+        }
     }
 
-    void write_string(std::string_view text) noexcept;
+    void write_string(std::string_view text) noexcept {
+        if (text.size() > kMaxStringLength) [[unlikely]] {
+            fail(ParcelError::invalid_argument, "string longer than kMaxStringLength");
+            return;
+        }
+        // Length, bytes and terminator in one reservation: one bounds check.
+        const uint32_t length = static_cast<uint32_t>(text.size());
+        std::byte* slot;
+        size_t end;
+        if (!claim(sizeof length + text.size() + 1, kWireAlignment, slot, end)) [[unlikely]] return;
+        std::memcpy(slot, &length, sizeof length);
+        if (!text.empty()) std::memcpy(slot + sizeof length, text.data(), text.size());
+        slot[sizeof length + text.size()] = std::byte{0};
+        cursor_ = end;
+    }
     void write_bytes(std::span<const std::byte> bytes) noexcept;
 
     template <FlatObject T>
@@ -254,15 +285,40 @@ public:
     void write_flat(const void* object, size_t size) noexcept;
 
     // Special objects.
-    void write_fd(int fd) noexcept;
-    void write_service(const SvcIdentity& service) noexcept;
-    void write_buffer(std::span<const std::byte> bytes) noexcept;
+    void write_fd(int fd) noexcept {
+        if (fd < 0) [[unlikely]] {
+            fail(ParcelError::invalid_argument, "negative fd");
+            return;
+        }
+        const WireFd body{fd, fd_count_, 0};
+        if (push_object(OBJ_FD, 0, &body, 0)) [[likely]] ++fd_count_;
+    }
+    void write_service(const SvcIdentity& service) noexcept { push_object(OBJ_SVC, 0, &service, 0); }
+    void write_buffer(std::span<const std::byte> bytes) noexcept {
+        const std::span<std::byte> destination = reserve_buffer(bytes.size());
+        if (!destination.empty()) std::memcpy(destination.data(), bytes.data(), bytes.size());
+    }
     // Like write_buffer, and calls release(ptr) from release_buffers() or the destructor.
     void write_buffer(std::span<const std::byte> bytes, BufferRelease release) noexcept;
     // Reserves a data buffer of `size` bytes for the caller to fill in place: pool memory
     // above the inline threshold (written once, read in place), else the message itself.
     // Empty span on error.
-    std::span<std::byte> reserve_buffer(size_t size) noexcept;
+    std::span<std::byte> reserve_buffer(size_t size) noexcept {
+        if (pool_ == nullptr || size <= kInlineBufferThreshold) [[likely]] {
+            if (size > kMaxPoolBufferSize) [[unlikely]] {
+                fail(ParcelError::invalid_argument, "data buffer larger than kMaxPoolBufferSize");
+                return {};
+            }
+            // Inline: the bytes follow the object in the data section.
+            const size_t object_position = ((cursor_ + kWireAlignment - 1) & ~(kWireAlignment - 1)) -
+                                           sizeof(MessageHeader);
+            const WireBuffer body{object_position + sizeof(WireObject), size};
+            std::byte* slot = push_object(OBJ_PTR, kBufferInline, &body, size);
+            if (!slot) [[unlikely]] return {};
+            return {slot + sizeof(WireObject), size};
+        }
+        return reserve_pool_buffer(size);
+    }
 
     // Runs the pending BufferRelease callbacks, once each.
     void release_buffers() noexcept;
@@ -270,7 +326,26 @@ public:
     // Seals the message: writes the header and places the offsets table after the data.
     // Later writes fail with `sealed`; sealing again returns the same message. The span points
     // into the writer's buffer; it is empty when the writer failed (see error()).
-    std::span<const std::byte> seal() noexcept;
+    std::span<const std::byte> seal() noexcept {
+        // The data ends padded to 4 and the offsets table follows. In the common case the
+        // entries stacked at the end of the buffer lie past the table and its padding, so they
+        // move straight into place; seal_checked() handles the rest (and errors, resealing).
+        const size_t table = (cursor_ + kWireAlignment - 1) & ~(kWireAlignment - 1);
+        const size_t count = object_count_;
+        if (ok() && !sealed_ && table + 2 * count * sizeof(uint32_t) <= capacity_) [[likely]] {
+            for (size_t pad = cursor_; pad != table; ++pad) base_[pad] = std::byte{0};
+            for (size_t i = 0; i < count; ++i)
+                std::memcpy(base_ + table + i * sizeof(uint32_t), base_ + capacity_ - (i + 1) * sizeof(uint32_t),
+                            sizeof(uint32_t));
+            const MessageHeader header{kMessageMagic, static_cast<uint32_t>(cursor_ - sizeof(MessageHeader)),
+                                       static_cast<uint32_t>(count), 0};
+            std::memcpy(base_, &header, sizeof header);
+            sealed_ = true;
+            limit_ = 0;
+            return {base_, table + count * sizeof(uint32_t)};
+        }
+        return seal_checked();
+    }
     // seal() in the project's error model.
     Result<std::span<const std::byte>> finish() noexcept;
 
@@ -278,24 +353,76 @@ public:
     size_t object_count() const noexcept { return object_count_; }
 
 protected:
+    // Room for `size` bytes at the next `alignment` position, the padding around them zeroed:
+    // sets `slot`, where the caller writes its bytes, and `end`, the new cursor, which the
+    // caller stores once they are written (a cursor stored after the bytes, not before, stays in
+    // a register across consecutive writes). false, with the error set, when there is no room.
     // Callers bound `size` by kMaxMessageSize and cursor_ stays below it, so nothing here wraps.
-    std::byte* reserve(size_t size, size_t alignment) noexcept {
+    bool claim(size_t size, size_t alignment, std::byte*& slot, size_t& end) noexcept {
         const size_t start = (cursor_ + alignment - 1) & ~(alignment - 1);
         const size_t padded = (size + alignment - 1) & ~(alignment - 1);
-        if (start + padded > limit_) [[unlikely]] return reserve_failed();
-        std::byte* slot = base_ + start;
-        if (start != cursor_) std::memset(base_ + cursor_, 0, start - cursor_);
-        if (padded != size) std::memset(slot + size, 0, padded - size);
-        cursor_ = start + padded;
+        if (start + padded > limit_) [[unlikely]] {
+            reserve_failed();
+            return false;
+        }
+        slot = base_ + start;
+        if (alignment == kWireAlignment && size != 0) {
+            // Whole zero words instead of variable-length memsets: [cursor_, cursor_ + 4) and
+            // [start + padded - 4, start + padded) both lie inside [cursor_, start + padded),
+            // and the caller's bytes then overwrite what isn't padding.
+            constexpr uint32_t zero = 0;
+            if (start != cursor_) std::memcpy(base_ + cursor_, &zero, sizeof zero);
+            if (padded != size) std::memcpy(slot + padded - sizeof zero, &zero, sizeof zero);
+        } else {
+            if (start != cursor_) std::memset(base_ + cursor_, 0, start - cursor_);
+            if (padded != size) std::memset(slot + size, 0, padded - size);
+        }
+        end = start + padded;
+        return true;
+    }
+    // claim() and the new cursor at once, for callers that don't write many values in a row.
+    std::byte* reserve(size_t size, size_t alignment) noexcept {
+        std::byte* slot;
+        size_t end;
+        if (!claim(size, alignment, slot, end)) [[unlikely]] return nullptr;
+        cursor_ = end;
         return slot;
     }
 
 private:
-    std::byte* reserve_failed() noexcept;
+    [[gnu::cold]] void init_failed() noexcept;
+    std::span<const std::byte> seal_checked() noexcept;
+    [[gnu::cold]] void reserve_failed() noexcept;
     void write_counted(const void* items, size_t count, size_t item_size) noexcept;
     // Appends a WireObject and its offsets entry; nullptr (error set) when there's no room.
-    [[gnu::visibility("hidden")]] std::byte* push_object(ObjType type, uint32_t flags, const void* body,
-                                                         size_t extra) noexcept;
+    std::byte* push_object(ObjType type, uint32_t flags, const void* body, size_t extra) noexcept {
+        // The common case inline; push_object_checked() does the same with every check spelled
+        // out (a failed or sealed writer has limit_ 0, so it always takes that path).
+        if (object_count_ < max_objects_ && extra <= kMaxMessageSize && limit_ >= sizeof(uint32_t)) [[likely]] {
+            limit_ -= sizeof(uint32_t);  // room for the offsets entry first, then for the object
+            ++object_count_;
+            std::byte* slot;
+            size_t end;
+            if (!claim(sizeof(WireObject) + extra, kWireAlignment, slot, end)) [[unlikely]] return nullptr;
+            store_object(slot, type, flags, body);
+            cursor_ = end;
+            return slot;
+        }
+        return push_object_checked(type, flags, body, extra);
+    }
+    [[gnu::cold]] std::byte* push_object_checked(ObjType type, uint32_t flags, const void* body,
+                                                 size_t extra) noexcept;
+    // The offsets entry (stacked down from the end of the buffer) and the object's fields.
+    void store_object(std::byte* slot, ObjType type, uint32_t flags, const void* body) noexcept {
+        const uint32_t position = static_cast<uint32_t>(slot - base_ - sizeof(MessageHeader));
+        std::memcpy(base_ + capacity_ - object_count_ * sizeof(uint32_t), &position, sizeof position);
+        // Field by field straight into the message (a staged copy costs a store-forwarding stall).
+        const uint32_t type_word = static_cast<uint32_t>(type);
+        std::memcpy(slot + offsetof(WireObject, type), &type_word, sizeof type_word);
+        std::memcpy(slot + offsetof(WireObject, flags), &flags, sizeof flags);
+        std::memcpy(slot + offsetof(WireObject, body), body, sizeof(WireObject::body));
+    }
+    std::span<std::byte> reserve_pool_buffer(size_t size) noexcept;
 
     // Also closes the writer: every later reserve() fails.
     void fail(ParcelError error, const char* reason) noexcept {
@@ -346,6 +473,58 @@ struct MessageLayout {
     WireObject object(std::span<const std::byte> message, size_t index) const noexcept;
 };
 
+// Validates a message from one private copy of its header and offsets table.
+inline ParcelError MessageLayout::validate(std::span<const std::byte> message, MessageLayout& layout,
+                                           const char*& reason) noexcept {
+    if (message.size() < sizeof(MessageHeader)) [[unlikely]] {
+        reason = "message shorter than its header";
+        return ParcelError::bad_header;
+    }
+    MessageHeader header;
+    std::memcpy(&header, message.data(), sizeof header);
+    if (header.magic != kMessageMagic || header.reserved != 0) [[unlikely]] {
+        reason = "not a liteipc message (magic or version)";
+        return ParcelError::bad_header;
+    }
+    if (header.data_size > kMaxMessageSize || header.object_count > kMaxObjects) [[unlikely]] {
+        reason = "data size or object count over the limit";
+        return ParcelError::bad_header;
+    }
+    const size_t padded_data = (size_t{header.data_size} + kWireAlignment - 1) & ~(kWireAlignment - 1);
+    const size_t message_size = sizeof(MessageHeader) + padded_data + header.object_count * sizeof(uint32_t);
+    if (message_size > kMaxMessageSize || message_size > message.size()) [[unlikely]] {
+        reason = "message shorter than its header says";
+        return ParcelError::bad_header;
+    }
+    layout.data_size = header.data_size;
+    layout.object_count = header.object_count;
+    layout.message_size = message_size;
+    // One pass: each entry is copied once into the layout, and that copy is checked. Every
+    // object lies inside the data, aligned, after the end of the previous one.
+    const std::byte* table = message.data() + sizeof(MessageHeader) + padded_data;
+    size_t first_free = 0;
+    for (size_t i = 0; i < header.object_count; ++i) {
+        uint32_t entry;
+        std::memcpy(&entry, table + i * sizeof(uint32_t), sizeof entry);
+        layout.object_offsets[i] = entry;
+        const size_t position = entry;
+        if (position % kWireAlignment != 0) [[unlikely]] {
+            reason = "offsets table: misaligned object";
+            return ParcelError::bad_offsets;
+        }
+        if (position < first_free) [[unlikely]] {
+            reason = "offsets table: objects unordered or overlapping";
+            return ParcelError::bad_offsets;
+        }
+        if (position > header.data_size || header.data_size - position < sizeof(WireObject)) [[unlikely]] {
+            reason = "offsets table: object outside the data";
+            return ParcelError::bad_offsets;
+        }
+        first_free = position + sizeof(WireObject);
+    }
+    return ParcelError::none;
+}
+
 // What the transport delivers with a received message.
 struct ReaderOptions {
     // The receiver's read-only mapping of the sender's pool: pool-resident buffers resolve into it.
@@ -365,7 +544,17 @@ struct ReaderOptions {
 class Reader : public ParcelStatus {
 public:
     Reader() noexcept;  // an empty, failed reader
-    explicit Reader(std::span<const std::byte> message, ReaderOptions options = {}) noexcept;
+    explicit Reader(std::span<const std::byte> message, ReaderOptions options = {}) noexcept
+        : options_(options) {
+        const char* reason = "";
+        const ParcelError error = MessageLayout::validate(message, layout_, reason);
+        if (error != ParcelError::none) [[unlikely]] {
+            init_failed(error, reason);
+            return;
+        }
+        data_ = message.data() + sizeof(MessageHeader);
+        advance_limit();
+    }
 
     bool read_bool() noexcept { return read_aligned<uint32_t>() != 0; }
     char read_char() noexcept { return static_cast<char>(read_aligned<int32_t>()); }
@@ -391,17 +580,51 @@ public:
 
     template <WireScalar T>
     T read_aligned() noexcept {
-        return load<T>(take(sizeof(T), kWireAlignment));
+        return load<T>(sizeof(T), kWireAlignment);
     }
     template <WireScalar T>
     T read_packed() noexcept {
-        return load<T>(take(sizeof(T), 1));
+        return load<T>(sizeof(T), 1);
     }
 
     // A view into the message, valid while the message is; excludes the terminator.
-    std::string_view read_string_view() noexcept;
+    std::string_view read_string_view() noexcept {
+        size_t length = 0;
+        const char* text = read_c_string(&length);
+        return text ? std::string_view(text, length) : std::string_view{};
+    }
     // The same, NUL-terminated (LiteIPC's IpcIoPopString); nullptr on error.
-    const char* read_c_string(size_t* length) noexcept;
+    const char* read_c_string(size_t* length_out) noexcept {
+        if (length_out) *length_out = 0;
+        // The length, then the bytes and the terminator: one copy of the length, two checks.
+        const size_t start = (cursor_ + kWireAlignment - 1) & ~(kWireAlignment - 1);
+        if (start + sizeof(uint32_t) > limit_) [[unlikely]] {
+            take_failed(nullptr);
+            return nullptr;
+        }
+        uint32_t length;
+        std::memcpy(&length, data_ + start, sizeof length);  // the one load of the length
+        const size_t text = start + sizeof length;
+        if (length > kMaxStringLength) [[unlikely]] {
+            cursor_ = text;
+            fail_cold(ParcelError::bad_string, "string length over kMaxStringLength");
+            return nullptr;
+        }
+        const size_t end = text + ((size_t{length} + 1 + kWireAlignment - 1) & ~(kWireAlignment - 1));
+        if (end > limit_) [[unlikely]] {
+            cursor_ = text;
+            take_failed("string runs past its data");
+            return nullptr;
+        }
+        cursor_ = end;
+        const std::byte* bytes = data_ + text;
+        if (bytes[length] != std::byte{0}) [[unlikely]] {
+            fail_cold(ParcelError::bad_string, "string without terminator");
+            return nullptr;
+        }
+        if (length_out) *length_out = length;
+        return reinterpret_cast<const char*>(bytes);
+    }
     std::string read_string() { return std::string(read_string_view()); }
     std::span<const std::byte> read_bytes() noexcept;
 
@@ -435,12 +658,31 @@ public:
 
     // Special objects: each must be at the cursor and of the right type.
     // The fd stays owned by the message (see ReaderOptions::fds); -1 on error.
-    int read_fd() noexcept;
+    int read_fd() noexcept { return read_fd_object(false); }
     // The same, and the caller owns the fd from now on (closes it).
-    int take_fd() noexcept;
+    int take_fd() noexcept { return read_fd_object(true); }
     SvcIdentity read_service() noexcept;
     // A view of the buffer's bytes: in the message, or in the peer pool after bounds checks.
-    std::span<const std::byte> read_buffer() noexcept;
+    std::span<const std::byte> read_buffer() noexcept {
+        WireObject object;
+        if (!take_object(OBJ_PTR, object)) [[unlikely]] return {};
+        if (object.flags != kBufferInline) return read_pool_buffer(object);
+        const WireBuffer wire = object.as<WireBuffer>();
+        if (wire.offset != cursor_ || wire.length > kMaxMessageSize) [[unlikely]] {
+            fail_cold(ParcelError::buffer_out_of_bounds, "inline data buffer not right after its object");
+            return {};
+        }
+        // cursor_ is aligned: it is where the object ended.
+        const size_t length = static_cast<size_t>(wire.length);
+        const size_t end = cursor_ + ((length + kWireAlignment - 1) & ~(kWireAlignment - 1));
+        if (end > limit_) [[unlikely]] {
+            take_failed("inline data buffer runs past its data");
+            return {};
+        }
+        const std::byte* bytes = data_ + cursor_;
+        cursor_ = end;
+        return {bytes, length};
+    }
 
     // Bytes of data left to read.
     size_t remaining() const noexcept { return layout_.data_size - cursor_; }
@@ -448,9 +690,16 @@ public:
 
 private:
     template <typename T>
-    static T load(const std::byte* from) noexcept {
-        T value{};
-        if (from) std::memcpy(&value, from, sizeof value);  // the one load of this value
+    T load(size_t size, size_t alignment) noexcept {
+        const size_t start = (cursor_ + alignment - 1) & ~(alignment - 1);
+        const size_t padded = (size + alignment - 1) & ~(alignment - 1);
+        if (start + padded > limit_) [[unlikely]] {
+            take_failed(nullptr);
+            return T{};
+        }
+        cursor_ = start + padded;
+        T value;
+        std::memcpy(&value, data_ + start, sizeof value);  // the one load of this value
         return value;
     }
     // A plain read ends before the next special object (or the end of the data). Callers bound
@@ -467,12 +716,63 @@ private:
         ParcelStatus::fail(error, reason);
         limit_ = 0;
     }
-    const std::byte* take_failed(const char* what) noexcept;
+    [[gnu::cold]] const std::byte* take_failed(const char* what) noexcept;
+    [[gnu::cold]] void fail_cold(ParcelError error, const char* reason) noexcept;
+    [[gnu::cold]] void init_failed(ParcelError error, const char* reason) noexcept;
     std::span<const std::byte> read_counted(size_t item_size, size_t max_items) noexcept;
-    // Consumes the special object at the cursor if it has `type`; nullopt (error set) if not.
-    [[gnu::visibility("hidden")]] std::optional<WireObject> take_object(ObjType type) noexcept;
-    [[gnu::visibility("hidden")]] int read_fd_object(bool take_ownership) noexcept;
-    [[gnu::visibility("hidden")]] void advance_limit() noexcept;
+    // Consumes the special object at the cursor if it has `type`: copies it (once) into
+    // `object`; false (error set) if there is none or it has another type.
+    bool take_object(ObjType type, WireObject& object) noexcept {
+        const size_t position = (cursor_ + kWireAlignment - 1) & ~(kWireAlignment - 1);
+        if (!ok() || next_object_ >= layout_.object_count || layout_.object_offsets[next_object_] != position)
+            [[unlikely]] {
+            if (ok()) fail_cold(ParcelError::object_expected, "no special object at the read position");
+            return false;
+        }
+        // The private copy is what gets validated and used; the layout puts it inside the data.
+        std::memcpy(&object, data_ + position, sizeof object);
+        if (object.type != static_cast<uint32_t>(type)) [[unlikely]] {
+            fail_cold(ParcelError::object_mismatch, "special object of another type");
+            return false;
+        }
+        cursor_ = position + sizeof(WireObject);
+        ++next_object_;
+        advance_limit();
+        return true;
+    }
+    int read_fd_object(bool take_ownership) noexcept {
+        WireObject object;
+        if (!take_object(OBJ_FD, object)) [[unlikely]] return -1;
+        const WireFd wire = object.as<WireFd>();
+        if (object.flags != 0 || wire.ordinal != fds_read_) [[unlikely]] {
+            fail_cold(ParcelError::bad_fd, "fd ordinal out of sequence");
+            return -1;
+        }
+        ++fds_read_;
+        if (options_.raw_fds) {
+            if (wire.fd < 0) [[unlikely]] {
+                fail_cold(ParcelError::bad_fd, "negative fd");
+                return -1;
+            }
+            return wire.fd;
+        }
+        if (wire.ordinal >= options_.fds.size()) [[unlikely]] {
+            fail_cold(ParcelError::bad_fd, "fd not delivered with the message");
+            return -1;
+        }
+        int& slot = options_.fds[wire.ordinal];
+        const int fd = slot;
+        if (fd < 0) [[unlikely]] {
+            fail_cold(ParcelError::bad_fd, "fd already taken");
+            return -1;
+        }
+        if (take_ownership) slot = -1;
+        return fd;
+    }
+    std::span<const std::byte> read_pool_buffer(const WireObject& object) noexcept;
+    void advance_limit() noexcept {
+        limit_ = next_object_ < layout_.object_count ? layout_.object_offsets[next_object_] : layout_.data_size;
+    }
 
     const std::byte* data_ = nullptr;
     size_t cursor_ = 0;  // data position of the next read
