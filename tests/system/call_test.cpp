@@ -95,7 +95,10 @@ TEST_F(CallTest, EightThreadsTimesTenThousandCallsEachGetTheirOwnReply) {
 }
 
 TEST_F(CallTest, OnewayCallsArrive) {
-    ServiceProcess service(loader_.options(), options("test.oneway"));
+    // One worker serves the ring in order, so the two-way call comes after every oneway one.
+    ServiceOptions one_worker = options("test.oneway");
+    one_worker.workers = 1;
+    ServiceProcess service(loader_.options(), one_worker);
     auto conn = Connection::open(*context_, "test.oneway");
     ASSERT_TRUE(conn);
     for (int i = 0; i < 1000; ++i) {
