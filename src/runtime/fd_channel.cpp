@@ -1,10 +1,6 @@
 #include "fd_channel.h"
 
-#include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
-
-#include <cstring>
 
 #include "log.h"
 
@@ -17,26 +13,12 @@ constexpr std::size_t kMaxEarlyBatches = 256;
 
 Result<> FdChannel::send(uint64_t batch, std::span<const int> fds) {
     if (!socket_) return fail(Errc::invalid_argument, "this connection carries no fds");
-    if (fds.empty() || fds.size() > kMaxFdsPerBatch)
-        return fail(Errc::invalid_argument, "a message carries 1.." + std::to_string(kMaxFdsPerBatch) + " fds");
-    iovec iov{&batch, sizeof batch};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerBatch)] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-    std::memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * fds.size());
-    for (;;) {
-        if (::sendmsg(socket_.get(), &msg, MSG_NOSIGNAL) >= 0) return {};
-        if (errno == EINTR) continue;
-        if (errno == EPIPE || errno == ECONNRESET) return fail_errno("sending fds: the peer is gone", Errc::dead_object);
-        return fail_errno("sending fds");
-    }
+    if (fds.empty() || fds.size() > kMaxFdsPerMessage)
+        return fail(Errc::invalid_argument, "a message carries 1.." + std::to_string(kMaxFdsPerMessage) + " fds");
+    auto sent = send_message(socket_.get(), as_bytes_of(batch), fds);
+    if (!sent && (sent.error().sys_errno == EPIPE || sent.error().sys_errno == ECONNRESET))
+        return fail(Errc::dead_object, "sending fds: the peer is gone", sent.error().sys_errno);
+    return sent;
 }
 
 Result<std::vector<UniqueFd>> FdChannel::receive(uint64_t batch, uint32_t count, Deadline deadline) {
@@ -54,35 +36,16 @@ Result<std::vector<UniqueFd>> FdChannel::receive(uint64_t batch, uint32_t count,
         int timeout_ms = -1;
         if (!deadline.is_forever())
             timeout_ms = static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(deadline.remaining()).count());
-        pollfd pfd{socket_.get(), POLLIN, 0};
-        int ready = ::poll(&pfd, 1, timeout_ms);
-        if (ready < 0 && errno == EINTR) continue;
-        if (ready < 0) return fail_errno("waiting for fds");
-        if (ready == 0) return fail(Errc::timed_out, "the fds of a message did not arrive");
-
         uint64_t tag = 0;
-        iovec iov{&tag, sizeof tag};
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerBatch)] = {};
-        msghdr msg{};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        ssize_t got = ::recvmsg(socket_.get(), &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-        if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-        if (got < 0) return fail_errno("receiving fds");
-        if (got == 0) return fail(Errc::dead_object, "the peer closed the fd socket");
-        std::vector<UniqueFd> fds;
-        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-            std::size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-            for (std::size_t i = 0; i < n; ++i) {
-                int fd;
-                std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-                fds.emplace_back(fd);
-            }
+        auto received = receive_message(socket_.get(), {reinterpret_cast<std::byte*>(&tag), sizeof tag}, timeout_ms);
+        if (!received) {
+            if (received.error().code == Errc::timed_out) return fail(Errc::timed_out, "the fds of a message did not arrive");
+            if (received.error().code != Errc::malformed) return std::unexpected(received.error());
+            LITEIPC_LOG(warn, "dropped a malformed fd batch from the peer");
+            continue;
         }
-        if (got != sizeof tag || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+        if (received->bytes == 0) return fail(Errc::dead_object, "the peer closed the fd socket");
+        if (received->bytes != sizeof tag) {
             LITEIPC_LOG(warn, "dropped a malformed fd batch from the peer");
             continue;
         }
@@ -90,7 +53,7 @@ Result<std::vector<UniqueFd>> FdChannel::receive(uint64_t batch, uint32_t count,
             LITEIPC_LOG(warn, "too many unclaimed fd batches from the peer: dropping the oldest");
             early_.erase(early_.begin());
         }
-        early_[tag] = std::move(fds);
+        early_[tag] = std::move(received->fds);
     }
 }
 

@@ -13,10 +13,10 @@
 #include "deadline.h"
 #include "liteipc/error.h"
 #include "mapping.h"
+#include "unix_socket.h"
 
 namespace liteipc::detail {
 
-inline constexpr uint32_t kMaxFdsPerBatch = 32;  // Parcel's limit on special objects
 
 class FdChannel {
 public:

@@ -9,7 +9,7 @@
 
 namespace liteipc::detail {
 
-inline constexpr int kMaxFdsPerMessage = 8;
+inline constexpr int kMaxFdsPerMessage = 32;  // Parcel's limit on special objects
 
 struct ReceivedMessage {
     std::size_t bytes = 0;          // 0 means the peer closed the socket
