@@ -15,23 +15,15 @@
 namespace liteipc::testing {
 namespace {
 
-class CallTest : public ::testing::Test {
+class CallTest : public WithLoader<> {
 protected:
-    void SetUp() override {
-        LITEIPC_REQUIRE_SYSTEM();
-        ASSERT_TRUE(loader_.start());
-        auto context = Context::open(loader_.options());
-        ASSERT_TRUE(context) << context.error().describe();
-        context_.emplace(std::move(*context));
-    }
+    CallTest() : WithLoader("call", /*needs_group=*/true) {}
     ServiceOptions options(const char* name) {
         ServiceOptions o;
         o.name = name;
         o.workers = 2;
         return o;
     }
-    Loader loader_{"call"};
-    std::optional<Context> context_;
 };
 
 TEST_F(CallTest, RequestReplyRoundTrip) {

@@ -77,19 +77,9 @@ ConnectOutcome connect_from_child(const ContextOptions& options, uint32_t handle
     return out;
 }
 
-class ConnectTest : public ::testing::Test {
+class ConnectTest : public WithLoader<> {
 protected:
-    void SetUp() override {
-        LITEIPC_REQUIRE_SYSTEM();
-        if (!::getgrnam("liteipc")) {
-            if (bpf_required()) FAIL() << "group liteipc missing (scripts/setup-env.sh creates it)";
-            GTEST_SKIP() << "group liteipc missing";
-        }
-        ASSERT_TRUE(loader_.start());
-        auto context = Context::open(loader_.options());
-        ASSERT_TRUE(context) << context.error().describe();
-        service_.emplace(std::move(*context));
-    }
+    ConnectTest() : WithLoader("connect", /*needs_group=*/true) {}
 
     std::function<void(const liteipc_connect_record&)> record_connect() {
         return [this](const liteipc_connect_record& r) {
@@ -106,10 +96,10 @@ protected:
         request.policy = policy;
         request.uid_min = uid_min;
         request.uid_max = uid_max;
-        auto response = service_->impl().control(request);
+        auto response = context_->impl().control(request);
         EXPECT_TRUE(response) << (response ? "" : response.error().describe());
         if (!response) return 0;
-        service_->impl().set_connect_listener(response->reply.handle, record_connect());
+        context_->impl().set_connect_listener(response->reply.handle, record_connect());
         return response->reply.handle;
     }
 
@@ -118,7 +108,7 @@ protected:
         request.op = op;
         request.handle = handle;
         request.id = id;
-        auto response = service_->impl().control(request);
+        auto response = context_->impl().control(request);
         if (!response) return std::unexpected(response.error());
         return {};
     }
@@ -129,8 +119,6 @@ protected:
         return records_;
     }
 
-    Loader loader_{"connect"};
-    std::optional<Context> service_;
     std::mutex mutex_;
     std::condition_variable changed_;
     std::vector<liteipc_connect_record> records_;
@@ -155,7 +143,7 @@ TEST_F(ConnectTest, OtherUidIsDeniedAndTheServiceNeverSeesIt) {
     ConnectOutcome out = connect_from_child(loader_.options(), handle, kNobody, false);
     EXPECT_EQ(out.result, -EPERM);
     EXPECT_TRUE(records_after(300ms, 1).empty());
-    auto status = service_->loader_status();
+    auto status = context_->loader_status();
     ASSERT_TRUE(status);
     EXPECT_NE(status->find("\"denied\":1"), std::string::npos) << *status;
 }
@@ -241,13 +229,13 @@ TEST_F(ConnectTest, ServiceDisappearsWhenItsOwnerDies) {
     uint32_t handle = 0;
     ASSERT_EQ(::read(report[0], &handle, sizeof handle), static_cast<ssize_t>(sizeof handle));
     ASSERT_NE(handle, 0u);
-    auto before = service_->loader_status();
+    auto before = context_->loader_status();
     ASSERT_TRUE(before);
     EXPECT_NE(before->find("demo.mortal"), std::string::npos);
     ::kill(child, SIGKILL);
     ::waitpid(child, nullptr, 0);
     std::this_thread::sleep_for(100ms);
-    auto after = service_->loader_status();
+    auto after = context_->loader_status();
     ASSERT_TRUE(after);
     EXPECT_EQ(after->find("demo.mortal"), std::string::npos) << *after;
     EXPECT_EQ(connect_from_child(loader_.options(), handle, 0, false).result, -ENOENT);
@@ -258,14 +246,14 @@ TEST_F(ConnectTest, InvalidServiceNamesAreRefused) {
         detail::ControlRequest request{};
         request.op = detail::ControlOp::register_service;
         std::snprintf(request.name, sizeof request.name, "%s", name);
-        auto response = service_->impl().control(request);
+        auto response = context_->impl().control(request);
         ASSERT_FALSE(response) << "accepted '" << name << "'";
         EXPECT_EQ(response.error().code, Errc::invalid_argument);
     }
     detail::ControlRequest request{};
     request.op = detail::ControlOp::register_service;
     std::memset(request.name, 'a', sizeof request.name);  // no terminator: 256 bytes
-    auto response = service_->impl().control(request);
+    auto response = context_->impl().control(request);
     EXPECT_FALSE(response);
     EXPECT_EQ(register_service(std::string(255, 'b').c_str(), LITEIPC_POLICY_ANYONE) != 0, true);
 }

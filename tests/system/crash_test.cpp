@@ -47,17 +47,9 @@ long settles_to(long expected, F value) {
     return seen;
 }
 
-class CrashTest : public ::testing::TestWithParam<Ending> {
+class CrashTest : public WithLoader<::testing::TestWithParam<Ending>> {
 protected:
-    void SetUp() override {
-        LITEIPC_REQUIRE_SYSTEM();
-        ASSERT_TRUE(loader_.start());
-        auto context = Context::open(loader_.options());
-        ASSERT_TRUE(context) << context.error().describe();
-        context_.emplace(std::move(*context));
-    }
-    Loader loader_{"crash"};
-    std::optional<Context> context_;
+    CrashTest() : WithLoader("crash") {}
 };
 
 TEST_P(CrashTest, ServiceDeathFailsPendingCallsNotifiesOnceAndLeavesNothing) {
@@ -176,17 +168,9 @@ TEST_P(CrashTest, ClientDeathDropsItsConnectionAtTheService) {
 INSTANTIATE_TEST_SUITE_P(Endings, CrashTest, kAllEndings,
                          [](const auto& info) { return std::string(ending_name(info.param)); });
 
-class RestartTest : public ::testing::Test {
+class RestartTest : public WithLoader<> {
 protected:
-    void SetUp() override {
-        LITEIPC_REQUIRE_SYSTEM();
-        ASSERT_TRUE(loader_.start());
-        auto context = Context::open(loader_.options());
-        ASSERT_TRUE(context) << context.error().describe();
-        context_.emplace(std::move(*context));
-    }
-    Loader loader_{"restart"};
-    std::optional<Context> context_;
+    RestartTest() : WithLoader("restart") {}
 };
 
 TEST_F(RestartTest, ANewServiceUnderTheSameNameGetsANewHandleAndStaleHandlesStayDead) {

@@ -11,8 +11,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <grp.h>
+
 #include <chrono>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -116,6 +119,32 @@ private:
     std::string pin_root_;
     std::string socket_;
     pid_t pid_ = -1;
+};
+
+// A test with a private loader and this process's context on it. Tests that also need the
+// liteipc group (an unprivileged second uid) say so with `needs_group`.
+template <typename Base = ::testing::Test>
+class WithLoader : public Base {
+protected:
+    explicit WithLoader(const char* tag, bool needs_group = false) : loader_(tag), needs_group_(needs_group) {}
+
+    void SetUp() override {
+        LITEIPC_REQUIRE_SYSTEM();
+        if (needs_group_ && !::getgrnam("liteipc")) {
+            if (bpf_required()) FAIL() << "group liteipc missing (scripts/setup-env.sh creates it)";
+            GTEST_SKIP() << "group liteipc missing";
+        }
+        ASSERT_TRUE(loader_.start());
+        auto context = Context::open(loader_.options());
+        ASSERT_TRUE(context) << context.error().describe();
+        context_.emplace(std::move(*context));
+    }
+
+    Loader loader_;
+    std::optional<Context> context_;
+
+private:
+    bool needs_group_;
 };
 
 }  // namespace liteipc::testing
