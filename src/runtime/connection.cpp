@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "carried_objects.h"
 #include "channel.h"
 #include "fd_channel.h"
 #include "context_impl.h"
@@ -52,7 +53,7 @@ struct Connection::Impl {
                               detail::Deadline deadline);
     // Passes the message's service references and sends its fds ahead of it; fills the options
     // that announce the fds.
-    Result<> send_fds(std::span<const std::byte> message, detail::CallOptions& options);
+    Result<> pass_objects(std::span<const std::byte> message, detail::CallOptions& options);
 };
 
 struct Reply::Impl {
@@ -62,39 +63,6 @@ struct Reply::Impl {
     ~Impl() { detail::close_untaken(fds); }
 };
 
-namespace detail {
-
-// Service references in a message are capabilities: let the receiver connect to each.
-Result<> grant_references(Context::Impl& context, std::span<const std::byte> message, uint32_t receiver_pid) {
-    auto layout = MessageLayout::parse(message);
-    if (!layout) return {};
-    for (size_t i = 0; i < layout->object_count; ++i) {
-        WireObject object = layout->object(message, i);
-        if (object.type != OBJ_SVC) continue;
-        uint32_t handle = object.as<SvcIdentity>().handle;
-        if (handle == 0) continue;  // the service manager: everyone may reach it
-        if (auto granted = context.grant_reference(handle, receiver_pid); !granted) {
-            LITEIPC_LOG(info, "reference to handle %u not passed to pid %u: %s", handle, receiver_pid,
-                        granted.error().describe().c_str());
-            return std::unexpected(granted.error());
-        }
-    }
-    return {};
-}
-
-// The fds a message carries, in ordinal order (borrowed from the writer's caller).
-std::vector<int> fds_of(std::span<const std::byte> message) {
-    std::vector<int> fds;
-    auto layout = MessageLayout::parse(message);
-    if (!layout) return fds;
-    for (size_t i = 0; i < layout->object_count; ++i) {
-        WireObject object = layout->object(message, i);
-        if (object.type == OBJ_FD) fds.push_back(object.as<WireFd>().fd);
-    }
-    return fds;
-}
-
-}  // namespace detail
 
 namespace {
 
@@ -188,13 +156,13 @@ uint32_t Connection::handle() const { return impl_->handle; }
 PeerId Connection::service() const { return impl_->service; }
 bool Connection::alive() const { return !impl_->channel.dead() && impl_->context->alive(impl_->service); }
 
-Result<> Connection::Impl::send_fds(std::span<const std::byte> message, detail::CallOptions& options) {
-    if (auto granted = detail::grant_references(*context, message, service.pid); !granted) return granted;
-    std::vector<int> carried = detail::fds_of(message);
-    if (carried.empty()) return {};
-    options.fd_count = static_cast<uint32_t>(carried.size());
+Result<> Connection::Impl::pass_objects(std::span<const std::byte> message, detail::CallOptions& options) {
+    detail::CarriedObjects carried = detail::carried_objects(message);
+    if (auto granted = detail::grant_references(*context, carried.services, service.pid); !granted) return granted;
+    if (carried.fds.empty()) return {};
+    options.fd_count = static_cast<uint32_t>(carried.fds.size());
     options.fd_batch = next_fd_batch.fetch_add(1, std::memory_order_relaxed);
-    return fds.send(options.fd_batch, carried);
+    return fds.send(options.fd_batch, carried.fds);
 }
 
 Result<Reply> Connection::Impl::finish_call(Result<detail::Reply> outcome, const std::shared_ptr<Impl>& self,
@@ -224,7 +192,7 @@ Result<Reply> Connection::call(uint32_t code, Request& request, std::chrono::mil
     auto message = request.message();
     if (!message) return std::unexpected(message.error());
     detail::CallOptions options{.deadline = impl_->deadline(timeout), .token = request.token_};
-    if (auto sent = impl_->send_fds(*message, options); !sent) return std::unexpected(sent.error());
+    if (auto sent = impl_->pass_objects(*message, options); !sent) return std::unexpected(sent.error());
     std::span<const uint64_t> attachments(request.attachments_.data(), request.attachment_count_);
     request.attachment_count_ = 0;  // the call owns them now
     return impl_->finish_call(impl_->channel.call(code, *message, options, attachments), impl_, code,
@@ -237,7 +205,7 @@ Result<> Connection::send(uint32_t code, Request& request, std::chrono::millisec
     auto message = request.message();
     if (!message) return std::unexpected(message.error());
     detail::CallOptions options{.flags = detail::kFlagOneway, .deadline = impl_->deadline(timeout), .token = request.token_};
-    if (auto fds_sent = impl_->send_fds(*message, options); !fds_sent) return std::unexpected(fds_sent.error());
+    if (auto fds_sent = impl_->pass_objects(*message, options); !fds_sent) return std::unexpected(fds_sent.error());
     std::span<const uint64_t> attachments(request.attachments_.data(), request.attachment_count_);
     request.attachment_count_ = 0;
     auto sent = impl_->channel.call(code, *message, options, attachments);

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include "carried_objects.h"
 #include "channel.h"
 #include "fd_channel.h"
 #include "context_impl.h"
@@ -16,12 +17,6 @@
 namespace liteipc {
 using detail::ControlOp;
 using detail::ControlRequest;
-
-namespace detail {
-// connection.cpp
-std::vector<int> fds_of(std::span<const std::byte> message);
-Result<> grant_references(Context::Impl& context, std::span<const std::byte> message, uint32_t receiver_pid);
-}
 
 // What a worker needs of the connection a request came on; lives as long as the channel.
 struct ConnectionData {
@@ -197,14 +192,15 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
                         message.error().describe().c_str());
             return -EMSGSIZE;
         }
-        if (auto granted = detail::grant_references(*context, *message, caller.pid); !granted) return -EPERM;
-        if (std::vector<int> carried = detail::fds_of(*message); !carried.empty()) {
-            if (auto sent = connection.fds.send(request.call_sequence, carried); !sent) {
+        detail::CarriedObjects carried = detail::carried_objects(*message);
+        if (auto granted = detail::grant_references(*context, carried.services, caller.pid); !granted) return -EPERM;
+        if (!carried.fds.empty()) {
+            if (auto sent = connection.fds.send(request.call_sequence, carried.fds); !sent) {
                 LITEIPC_LOG(warn, "service '%s', code %u: reply fds not sent: %s", options.name.c_str(), request.code,
                             sent.error().describe().c_str());
                 return -EBADF;
             }
-            out.set_fds(static_cast<uint32_t>(carried.size()), request.call_sequence);
+            out.set_fds(static_cast<uint32_t>(carried.fds.size()), request.call_sequence);
         }
         if (auto written = out.write(*message); !written) {
             LITEIPC_LOG(warn, "service '%s', code %u: reply not sent: %s", options.name.c_str(), request.code,
