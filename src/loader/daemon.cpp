@@ -480,26 +480,21 @@ std::optional<ControlReply> Daemon::channel_half(Client& client, const ControlRe
     // Both halves are in: each side gets what its role allows, the other's pool read-only.
     PendingChannel done = std::move(pending);
     pending_channels_.erase(request.conn_id);
+    auto refuse_both = [&](int err, const std::string& why) -> std::optional<ControlReply> {
+        ControlReply failure = refuse(err, why);
+        failure.request_id = done.client_request_id;
+        send_reply(done.client_socket, failure, {});
+        failure.request_id = done.service_request_id;
+        send_reply(done.service_socket, failure, {});
+        return std::nullopt;
+    };
     auto reply_pool_ro = detail::reopen_read_only(done.reply_pool.get());
     auto request_pool_ro = detail::reopen_read_only(done.request_pool.get());
-    if (!reply_pool_ro || !request_pool_ro) {
-        ControlReply failure = refuse(EIO, "cannot re-open a pool read-only");
-        failure.request_id = done.client_request_id;
-        send_reply(done.client_socket, failure, {});
-        failure.request_id = done.service_request_id;
-        send_reply(done.service_socket, failure, {});
-        return std::nullopt;
-    }
+    if (!reply_pool_ro || !request_pool_ro) return refuse_both(EIO, "cannot re-open a pool read-only");
     // The fds that messages carry (OBJ_FD) travel over a socketpair of the connection's own.
     int pair[2];
-    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
-        ControlReply failure = refuse(errno, "socketpair for the connection's fds");
-        failure.request_id = done.client_request_id;
-        send_reply(done.client_socket, failure, {});
-        failure.request_id = done.service_request_id;
-        send_reply(done.service_socket, failure, {});
-        return std::nullopt;
-    }
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
+        return refuse_both(errno, "socketpair for the connection's fds");
     UniqueFd client_end(pair[0]), service_end(pair[1]);
     auto service = kernel_->service(conn->handle);
     ControlReply to_client;

@@ -143,6 +143,17 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         return {};
     }
 
+    // add_access (a pid) or add_uid (a uid for Policy::uid_list), through the service manager.
+    Result<> grant(ControlOp op, uint32_t id) {
+        ControlRequest request{};
+        request.op = op;
+        request.handle = handle;
+        request.id = id;
+        auto granted = context->control(request);
+        if (!granted) return std::unexpected(granted.error());
+        return {};
+    }
+
     // The client died or left: its connection and everything it held go.
     void drop(uint64_t conn_id) {
         Connection gone;
@@ -260,25 +271,8 @@ std::size_t Service::connection_count() const {
     return impl_->connections.size();
 }
 
-Result<> Service::allow_pid(uint32_t pid) {
-    ControlRequest request{};
-    request.op = ControlOp::add_access;
-    request.handle = impl_->handle;
-    request.id = pid;
-    auto granted = impl_->context->control(request);
-    if (!granted) return std::unexpected(granted.error());
-    return {};
-}
-
-Result<> Service::allow_uid(uint32_t uid) {
-    ControlRequest request{};
-    request.op = ControlOp::add_uid;
-    request.handle = impl_->handle;
-    request.id = uid;
-    auto granted = impl_->context->control(request);
-    if (!granted) return std::unexpected(granted.error());
-    return {};
-}
+Result<> Service::allow_pid(uint32_t pid) { return impl_->grant(ControlOp::add_access, pid); }
+Result<> Service::allow_uid(uint32_t uid) { return impl_->grant(ControlOp::add_uid, uid); }
 
 // ---- Call ----
 
