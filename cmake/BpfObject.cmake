@@ -1,6 +1,7 @@
 # bpf_object(name source): compiles a CO-RE BPF program with clang and generates its skeleton
-# with bpftool; yields the interface target <name>_skel that puts <name>.skel.h and the ABI
-# header on the include path.
+# with bpftool; yields the interface target <name>_skel that puts <name>.skel.h and the headers
+# beside the source on the include path. Include this file from the top level: every directory
+# may then call bpf_object(), and all share one vmlinux.h.
 
 find_program(BPF_CLANG NAMES clang clang-16 clang-15 clang-14)
 find_program(BPFTOOL NAMES bpftool PATHS /usr/sbin /usr/local/sbin)
@@ -33,16 +34,19 @@ add_custom_command(
   COMMAND ${CMAKE_COMMAND} -E rename ${BPF_GEN_DIR}/vmlinux.h.tmp ${BPF_GEN_DIR}/vmlinux.h
   DEPENDS ${LITEIPC_VMLINUX_BTF}
   COMMENT "Generating vmlinux.h from ${LITEIPC_VMLINUX_BTF}")
+# A target, so that BPF objects in other directories can be ordered after it.
+add_custom_target(bpf_vmlinux_h DEPENDS ${BPF_GEN_DIR}/vmlinux.h)
 
 function(bpf_object name source)
   get_filename_component(_src_dir ${source} DIRECTORY)
+  file(GLOB _headers CONFIGURE_DEPENDS ${_src_dir}/*.h)
   set(_obj ${BPF_GEN_DIR}/${name}.bpf.o)
   set(_skel ${BPF_GEN_DIR}/${name}.skel.h)
   add_custom_command(
     OUTPUT ${_obj}
     COMMAND ${BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror
             -I${BPF_GEN_DIR} -I${_src_dir} -c ${source} -o ${_obj}
-    DEPENDS ${source} ${_src_dir}/liteipc_abi.h ${BPF_GEN_DIR}/vmlinux.h
+    DEPENDS ${source} ${_headers} ${BPF_GEN_DIR}/vmlinux.h
     COMMENT "Compiling BPF object ${name}.bpf.o")
   add_custom_command(
     OUTPUT ${_skel}
@@ -51,6 +55,7 @@ function(bpf_object name source)
     DEPENDS ${_obj}
     COMMENT "Generating skeleton ${name}.skel.h")
   add_custom_target(${name}_skel_gen DEPENDS ${_skel})
+  add_dependencies(${name}_skel_gen bpf_vmlinux_h)
   add_library(${name}_skel INTERFACE)
   add_dependencies(${name}_skel ${name}_skel_gen)
   target_include_directories(${name}_skel INTERFACE ${BPF_GEN_DIR} ${_src_dir})
