@@ -1,7 +1,6 @@
 // Calls between real processes: a service in a child process, clients here and in other children.
 #include <fcntl.h>
 #include <grp.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
@@ -211,41 +210,28 @@ TEST_F(CallTest, ClientOfAnotherUidIsRefusedUnlessThePolicyAllows) {
     ServiceOptions open_options = options("test.public");
     open_options.policy = Policy::anyone;
     ServiceProcess open(loader_.options(), open_options);
-    group* g = ::getgrnam("liteipc");
-    ASSERT_NE(g, nullptr) << "group liteipc missing (scripts/setup-env.sh creates it)";
-    int report[2];
-    ASSERT_EQ(::pipe(report), 0);
-    std::fflush(nullptr);
-    pid_t child = ::fork();
-    if (child == 0) {
-        gid_t gid = g->gr_gid;
-        int codes[2] = {-1, -1};
-        if (::setgroups(1, &gid) == 0 && ::setgid(gid) == 0 && ::setuid(65534) == 0) {
-            if (auto context = Context::open(loader_.options())) {
-                auto denied = Connection::open(*context, "test.private");
-                codes[0] = denied ? 0 : static_cast<int>(denied.error().code);
-                auto allowed = Connection::open(*context, "test.public");
-                if (allowed) {
-                    Request request(*allowed);
-                    auto reply = allowed->call(kWhoAmI, request);
-                    codes[1] = 1;
-                    if (reply) {
-                        Reader reader = reply->reader();
-                        uint32_t pid = reader.read_uint32(), uid = reader.read_uint32();
-                        codes[1] = pid == static_cast<uint32_t>(::getpid()) && uid == 65534u ? 0 : 1;
-                    }
-                } else {
-                    codes[1] = static_cast<int>(allowed.error().code);
-                }
-            }
+    auto codes = in_child<2>([&] {
+        std::array<int, 2> codes{-1, -1};  // connect to the private service, call to the public one
+        if (!become_group_member()) return codes;
+        auto context = Context::open(loader_.options());
+        if (!context) return codes;
+        auto denied = Connection::open(*context, "test.private");
+        codes[0] = denied ? 0 : static_cast<int>(denied.error().code);
+        auto allowed = Connection::open(*context, "test.public");
+        if (!allowed) {
+            codes[1] = static_cast<int>(allowed.error().code);
+            return codes;
         }
-        ssize_t ignored = ::write(report[1], codes, sizeof codes);
-        (void)ignored;
-        ::_exit(0);
-    }
-    int codes[2] = {-2, -2};
-    ASSERT_EQ(::read(report[0], codes, sizeof codes), static_cast<ssize_t>(sizeof codes));
-    ::waitpid(child, nullptr, 0);
+        Request request(*allowed);
+        auto reply = allowed->call(kWhoAmI, request);
+        codes[1] = 1;
+        if (reply) {
+            Reader reader = reply->reader();
+            uint32_t pid = reader.read_uint32(), uid = reader.read_uint32();
+            codes[1] = pid == static_cast<uint32_t>(::getpid()) && uid == kNobody ? 0 : 1;
+        }
+        return codes;
+    });
     EXPECT_EQ(codes[0], static_cast<int>(Errc::permission_denied));
     EXPECT_EQ(codes[1], 0) << "an allowed client of another uid must be served with its own identity";
 }
@@ -302,11 +288,6 @@ TEST_F(CallTest, ServiceReferenceGrantsTheRightToCall) {
     EXPECT_EQ(allowed->status(), 0) << "a passed reference must let the receiver connect";
 }
 
-}  // namespace
-}  // namespace liteipc::testing
-
-namespace liteipc::testing {
-namespace {
 
 // The LiteIPC C API talks to a C++ service, and fds in an IpcIo travel like any others.
 TEST_F(CallTest, CApiClientPassesAnFdToACppService) {
@@ -343,26 +324,6 @@ TEST_F(CallTest, CApiClientPassesAnFdToACppService) {
     CloseLiteIpc(ipc);
 }
 
-}  // namespace
-}  // namespace liteipc::testing
-
-namespace liteipc::testing {
-namespace {
-
-// A forked child inherits the parent's mappings; a real second client would not have them.
-void unmap_inherited_pools() {
-    FILE* maps = std::fopen("/proc/self/maps", "r");
-    if (!maps) return;
-    char line[512];
-    std::vector<std::pair<unsigned long, unsigned long>> ranges;
-    while (std::fgets(line, sizeof line, maps)) {
-        unsigned long begin = 0, end = 0;
-        if (std::strstr(line, "memfd:liteipc-") && std::sscanf(line, "%lx-%lx", &begin, &end) == 2)
-            ranges.emplace_back(begin, end);
-    }
-    std::fclose(maps);
-    for (auto [begin, end] : ranges) ::munmap(reinterpret_cast<void*>(begin), end - begin);
-}
 
 bool mapped_reply_pools_contain(std::span<const std::byte> secret) {
     FILE* maps = std::fopen("/proc/self/maps", "r");
@@ -386,8 +347,6 @@ TEST_F(CallTest, ASecondClientCannotReadWhatTheServiceSentTheFirst) {
     ServiceOptions open = options("test.shared");
     open.policy = Policy::anyone;
     ServiceProcess service(loader_.options(), open);
-    group* g = ::getgrnam("liteipc");
-    ASSERT_NE(g, nullptr) << "group liteipc missing (scripts/setup-env.sh creates it)";
 
     // The first client asks for a large reply; it lands in its reply pool.
     auto first = Connection::open(*context_, "test.shared");
@@ -402,103 +361,76 @@ TEST_F(CallTest, ASecondClientCannotReadWhatTheServiceSentTheFirst) {
     std::vector<std::byte> secret(sent.begin() + 4096, sent.begin() + 4096 + 64);
     ASSERT_TRUE(mapped_reply_pools_contain(secret)) << "the first client reads its reply in its pool";
 
-    int report[2];
-    ASSERT_EQ(::pipe(report), 0);
-    std::fflush(nullptr);
-    pid_t child = ::fork();
-    if (child == 0) {
-        unmap_inherited_pools();
-        gid_t gid = g->gr_gid;
-        int outcome[3] = {-1, -1, -1};  // connected, found the secret, opened a service fd
-        if (::setgroups(1, &gid) == 0 && ::setgid(gid) == 0 && ::setuid(65534) == 0) {
-            if (auto context = Context::open(loader_.options())) {
-                auto second = Connection::open(*context, "test.shared");
-                outcome[0] = second ? 1 : 0;
-                if (second) {
-                    Request small(*second);
-                    small.writer().write_uint64(1u << 20);
-                    auto own = second->call(kSecret, small);  // its own reply, in its own pool
-                    (void)own;
-                    // Look for the first client's bytes in everything it maps from liteipc...
-                    outcome[1] = mapped_reply_pools_contain(secret) ? 1 : 0;
-                }
-                // ...and try the service's fds directly.
-                outcome[2] = 0;
-                for (int fd = 0; fd < 64; ++fd) {
-                    std::string path = "/proc/" + std::to_string(service.pid()) + "/fd/" + std::to_string(fd);
-                    int opened = ::open(path.c_str(), O_RDONLY);
-                    if (opened >= 0) {
-                        outcome[2] = 1;
-                        ::close(opened);
-                    }
-                }
+    auto outcome = in_child<3>([&] {
+        std::array<int, 3> outcome{-1, -1, -1};  // connected, found the secret, opened a service fd
+        if (!become_group_member()) return outcome;
+        auto context = Context::open(loader_.options());
+        if (!context) return outcome;
+        auto second = Connection::open(*context, "test.shared");
+        outcome[0] = second ? 1 : 0;
+        if (second) {
+            Request small(*second);
+            small.writer().write_uint64(1u << 20);
+            auto own = second->call(kSecret, small);  // its own reply, in its own pool
+            (void)own;
+            // Look for the first client's bytes in everything it maps from liteipc...
+            outcome[1] = mapped_reply_pools_contain(secret) ? 1 : 0;
+        }
+        // ...and try the service's fds directly.
+        outcome[2] = 0;
+        for (int fd = 0; fd < 64; ++fd) {
+            std::string path = "/proc/" + std::to_string(service.pid()) + "/fd/" + std::to_string(fd);
+            int opened = ::open(path.c_str(), O_RDONLY);
+            if (opened >= 0) {
+                outcome[2] = 1;
+                ::close(opened);
             }
         }
-        ssize_t ignored = ::write(report[1], outcome, sizeof outcome);
-        (void)ignored;
-        ::_exit(0);
-    }
-    int outcome[3] = {};
-    ASSERT_EQ(::read(report[0], outcome, sizeof outcome), static_cast<ssize_t>(sizeof outcome));
-    ::waitpid(child, nullptr, 0);
+        return outcome;
+    });
     EXPECT_EQ(outcome[0], 1) << "the second client must be able to connect";
     EXPECT_EQ(outcome[1], 0) << "the second client could read the first client's reply";
     EXPECT_EQ(outcome[2], 0) << "the second client opened one of the service's fds";
 }
 
-}  // namespace
-}  // namespace liteipc::testing
-
-namespace liteipc::testing {
-namespace {
 
 // Identity never comes from memory a client can write: a client that scribbles a forged pid over
 // its whole ctrl region gets either its real identity or a named error, and the service serves on.
 TEST_F(CallTest, ForgedIdentityInSharedMemoryChangesNothing) {
     ServiceProcess service(loader_.options(), options("test.forge"));
-    int report[2];
-    ASSERT_EQ(::pipe(report), 0);
-    std::fflush(nullptr);
-    pid_t child = ::fork();
-    if (child == 0) {
-        unmap_inherited_pools();
-        int outcome[3] = {-1, -1, -1};  // forged pid seen, real pid seen, named error
-        if (auto context = Context::open(loader_.options())) {
-            if (auto conn = Connection::open(*context, "test.forge")) {
-                FILE* maps = std::fopen("/proc/self/maps", "r");
-                char line[512];
-                while (maps && std::fgets(line, sizeof line, maps)) {
-                    unsigned long begin = 0, end = 0;
-                    char perms[8] = {};
-                    if (std::strstr(line, "memfd:liteipc-ctrl") &&
-                        std::sscanf(line, "%lx-%lx %7s", &begin, &end, perms) == 3 && perms[1] == 'w') {
-                        // Every 32-bit word after the header says "pid 1, uid 0".
-                        auto* words = reinterpret_cast<uint32_t*>(begin);
-                        for (size_t i = 64; i < (end - begin) / 4; ++i) words[i] = (i % 2) ? 0u : 1u;
-                    }
-                }
-                if (maps) std::fclose(maps);
-                for (int attempt = 0; attempt < 3; ++attempt) {
-                    Request request(*conn);
-                    auto reply = conn->call(kWhoAmI, request, 500ms);
-                    if (!reply) {
-                        outcome[2] = 1;
-                        continue;
-                    }
-                    Reader reader = reply->reader();
-                    uint32_t pid = reader.read_uint32();
-                    if (pid == static_cast<uint32_t>(::getpid())) outcome[1] = 1;
-                    if (pid == 1) outcome[0] = 1;
-                }
+    auto outcome = in_child<3>([&] {
+        std::array<int, 3> outcome{-1, -1, -1};  // forged pid seen, real pid seen, named error
+        auto context = Context::open(loader_.options());
+        if (!context) return outcome;
+        auto conn = Connection::open(*context, "test.forge");
+        if (!conn) return outcome;
+        FILE* maps = std::fopen("/proc/self/maps", "r");
+        char line[512];
+        while (maps && std::fgets(line, sizeof line, maps)) {
+            unsigned long begin = 0, end = 0;
+            char perms[8] = {};
+            if (std::strstr(line, "memfd:liteipc-ctrl") && std::sscanf(line, "%lx-%lx %7s", &begin, &end, perms) == 3 &&
+                perms[1] == 'w') {
+                // Every 32-bit word after the header says "pid 1, uid 0".
+                auto* words = reinterpret_cast<uint32_t*>(begin);
+                for (size_t i = 64; i < (end - begin) / 4; ++i) words[i] = (i % 2) ? 0u : 1u;
             }
         }
-        ssize_t ignored = ::write(report[1], outcome, sizeof outcome);
-        (void)ignored;
-        ::_exit(0);
-    }
-    int outcome[3] = {};
-    ASSERT_EQ(::read(report[0], outcome, sizeof outcome), static_cast<ssize_t>(sizeof outcome));
-    ::waitpid(child, nullptr, 0);
+        if (maps) std::fclose(maps);
+        for (int attempt = 0; attempt < 3; ++attempt) {
+            Request request(*conn);
+            auto reply = conn->call(kWhoAmI, request, 500ms);
+            if (!reply) {
+                outcome[2] = 1;
+                continue;
+            }
+            Reader reader = reply->reader();
+            uint32_t pid = reader.read_uint32();
+            if (pid == static_cast<uint32_t>(::getpid())) outcome[1] = 1;
+            if (pid == 1) outcome[0] = 1;
+        }
+        return outcome;
+    });
     EXPECT_NE(outcome[0], 1) << "a forged pid reached the service";
     EXPECT_TRUE(outcome[1] == 1 || outcome[2] == 1) << "neither a real identity nor a named error";
 

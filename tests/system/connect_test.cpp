@@ -9,13 +9,12 @@
 #include <vector>
 
 #include "context_impl.h"
-#include "loader_fixture.h"
+#include "test_processes.h"
 
 namespace liteipc::testing {
 namespace {
 
 using namespace std::chrono_literals;
-constexpr uid_t kNobody = 65534;
 
 struct ConnectOutcome {
     int32_t result = 1;
@@ -28,25 +27,17 @@ struct ForgedConnectCtl {
     uint32_t claimed_pid, claimed_uid, claimed_gid, pad;
 };
 
-// Runs the connect program from a registered child process running as `uid`.
+// Runs the connect program from a child process running as `uid` (registered unless told not to).
 ConnectOutcome connect_from_child(const ContextOptions& options, uint32_t handle, uid_t uid, bool forge,
                                   bool register_it = true) {
-    int report[2];
-    if (::pipe(report) != 0) return {};
-    std::fflush(nullptr);
-    pid_t child = ::fork();
-    if (child == 0) {
-        ConnectOutcome out{-1000, ::getpid()};
-        if (uid != 0) {
-            group* g = ::getgrnam("liteipc");
-            gid_t gid = g ? g->gr_gid : kNobody;
-            if (::setgroups(1, &gid) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) ::_exit(1);
-        }
+    auto out = in_child<2>([&] {
+        std::array<int, 2> out{-1000, ::getpid()};  // the program's result, the child's pid
+        if (uid != 0 && !become_group_member(uid)) return out;
         std::optional<Context> context;
         int prog = -1;
         if (register_it) {
             auto opened = Context::open(options);
-            if (!opened) ::_exit(2);
+            if (!opened) return out;
             context.emplace(std::move(*opened));
             prog = context->impl().connect_prog;
         } else {
@@ -64,17 +55,10 @@ ConnectOutcome connect_from_child(const ContextOptions& options, uint32_t handle
         }
         LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &forged,
                     .ctx_size_in = forge ? sizeof forged : sizeof forged.ctl);
-        if (bpf_prog_test_run_opts(prog, &opts) == 0) out.result = forged.ctl.result;
-        ssize_t ignored = ::write(report[1], &out, sizeof out);
-        (void)ignored;
-        ::_exit(0);
-    }
-    ::close(report[1]);
-    ConnectOutcome out;
-    if (::read(report[0], &out, sizeof out) != sizeof out) out.result = -9999;
-    ::close(report[0]);
-    ::waitpid(child, nullptr, 0);
-    return out;
+        if (bpf_prog_test_run_opts(prog, &opts) == 0) out[0] = forged.ctl.result;
+        return out;
+    });
+    return ConnectOutcome{out[0], out[1]};
 }
 
 class ConnectTest : public WithLoader<> {
@@ -182,28 +166,16 @@ TEST_F(ConnectTest, OnlyTheOwnerGrantsAccess) {
     uint32_t handle = register_service("demo.granted", LITEIPC_POLICY_PIDS);
     EXPECT_EQ(connect_from_child(loader_.options(), handle, 0, false).result, -EPERM);
     // A grant from another process is refused by the service manager.
-    int report[2];
-    ASSERT_EQ(::pipe(report), 0);
-    std::fflush(nullptr);
-    pid_t child = ::fork();
-    if (child == 0) {
+    auto [code] = in_child<1>([&] {
         auto other = Context::open(loader_.options());
-        int code = -1;
-        if (other) {
-            detail::ControlRequest request{};
-            request.op = detail::ControlOp::add_access;
-            request.handle = handle;
-            request.id = static_cast<uint32_t>(::getpid());
-            auto response = other->impl().control(request);
-            code = response ? 0 : static_cast<int>(response.error().code);
-        }
-        ssize_t ignored = ::write(report[1], &code, sizeof code);
-        (void)ignored;
-        ::_exit(0);
-    }
-    int code = 0;
-    ASSERT_EQ(::read(report[0], &code, sizeof code), static_cast<ssize_t>(sizeof code));
-    ::waitpid(child, nullptr, 0);
+        if (!other) return std::array<int, 1>{-1};
+        detail::ControlRequest request{};
+        request.op = detail::ControlOp::add_access;
+        request.handle = handle;
+        request.id = static_cast<uint32_t>(::getpid());
+        auto response = other->impl().control(request);
+        return std::array<int, 1>{response ? 0 : static_cast<int>(response.error().code)};
+    });
     EXPECT_EQ(code, static_cast<int>(Errc::permission_denied));
 }
 

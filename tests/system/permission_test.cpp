@@ -5,12 +5,11 @@
 #include <sys/mman.h>
 
 #include "liteipc_abi.h"
-#include "loader_fixture.h"
+#include "test_processes.h"
 
 namespace liteipc::testing {
 namespace {
 
-constexpr uid_t kNobody = 65534;
 
 enum Check : int {
     opened = 1 << 0,
@@ -23,8 +22,8 @@ enum Check : int {
     cannot_open_proc_ctl = 1 << 7,
 };
 
-int run_unprivileged(const ContextOptions& options, gid_t group, uint32_t other_inbox_id) {
-    if (::setgroups(1, &group) != 0 || ::setgid(group) != 0 || ::setuid(kNobody) != 0) return 0;
+int run_unprivileged(const ContextOptions& options, uint32_t other_inbox_id) {
+    if (!become_group_member()) return 0;
     int passed = 0;
     auto context = Context::open(options);
     if (!context) {
@@ -70,20 +69,9 @@ TEST(PermissionTest, UnprivilegedGroupMemberCanUseButNotTamper) {
     ASSERT_EQ(bpf_map_lookup_elem(inboxes, &slot, &inbox_id), 0);
     ::close(inboxes);
 
-    int report[2];
-    ASSERT_EQ(::pipe(report), 0);
-    std::fflush(nullptr);
-    pid_t child = ::fork();
-    if (child == 0) {
-        int passed = run_unprivileged(loader.options(), liteipc_group->gr_gid, inbox_id);
-        ssize_t ignored = ::write(report[1], &passed, sizeof passed);
-        (void)ignored;
-        ::_exit(0);
-    }
-    ::close(report[1]);
-    int passed = 0;
-    ASSERT_EQ(::read(report[0], &passed, sizeof passed), static_cast<ssize_t>(sizeof passed));
-    ::waitpid(child, nullptr, 0);
+    auto [passed] = in_child<1>([&] {
+        return std::array<int, 1>{run_unprivileged(loader.options(), inbox_id)};
+    });
     EXPECT_TRUE(passed & opened) << "an unprivileged group member must be able to open a context";
     EXPECT_TRUE(passed & reads_table) << "must read the process table";
     EXPECT_TRUE(passed & cannot_update_table) << "wrote the process table";

@@ -2,12 +2,16 @@
 // a service running in a child process.
 #pragma once
 
+#include <grp.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 
+#include <array>
 #include <condition_variable>
+#include <cstring>
 #include <cstdio>
 #include <mutex>
 #include <thread>
@@ -93,6 +97,56 @@ inline const char* ending_name(Ending ending) {
 
 inline const auto kAllEndings = ::testing::Values(Ending::exit_normally, Ending::exit_group_from_worker, Ending::sigkill,
                                                   Ending::segv_main, Ending::segv_worker, Ending::leader_exits_first);
+
+inline constexpr uid_t kNobody = 65534;
+
+// A forked child inherits this process's pool mappings; a real peer would not have them.
+inline void unmap_inherited_pools() {
+    FILE* maps = std::fopen("/proc/self/maps", "r");
+    if (!maps) return;
+    char line[512];
+    std::vector<std::pair<unsigned long, unsigned long>> ranges;
+    while (std::fgets(line, sizeof line, maps)) {
+        unsigned long begin = 0, end = 0;
+        if (std::strstr(line, "memfd:liteipc-") && std::sscanf(line, "%lx-%lx", &begin, &end) == 2)
+            ranges.emplace_back(begin, end);
+    }
+    std::fclose(maps);
+    for (auto [begin, end] : ranges) ::munmap(reinterpret_cast<void*>(begin), end - begin);
+}
+
+// In a child: become `uid` (nobody by default) with the liteipc group as its only group.
+inline bool become_group_member(uid_t uid = kNobody) {
+    group* g = ::getgrnam("liteipc");
+    if (!g) return false;
+    gid_t gid = g->gr_gid;
+    return ::setgroups(1, &gid) == 0 && ::setgid(gid) == 0 && ::setuid(uid) == 0;
+}
+
+// Runs `body` in a forked child (without this process's pool mappings) and returns the N ints it
+// reported; -9999 in every place when the child reported nothing.
+template <size_t N, typename Body>
+std::array<int, N> in_child(Body body) {
+    std::array<int, N> result;
+    result.fill(-9999);
+    int report[2];
+    if (::pipe(report) != 0) return result;
+    std::fflush(nullptr);
+    pid_t child = ::fork();
+    if (child == 0) {
+        ::close(report[0]);
+        unmap_inherited_pools();
+        std::array<int, N> out = body();
+        ssize_t ignored = ::write(report[1], out.data(), sizeof out);
+        (void)ignored;
+        ::_exit(0);
+    }
+    ::close(report[1]);
+    if (::read(report[0], result.data(), sizeof result) != static_cast<ssize_t>(sizeof result)) result.fill(-9999);
+    ::close(report[0]);
+    ::waitpid(child, nullptr, 0);
+    return result;
+}
 
 inline void no_core_dumps() {
     rlimit no_core{0, 0};
