@@ -64,3 +64,13 @@ install(FILES ${PROJECT_BINARY_DIR}/liteipc.pc DESTINATION ${LITEIPC_INSTALL_PKG
 configure_file(${PROJECT_SOURCE_DIR}/packaging/liteipc-loader.service.in
                ${PROJECT_BINARY_DIR}/liteipc-loader.service @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/liteipc-loader.service DESTINATION ${LITEIPC_SYSTEMD_UNIT_DIR})
+
+# Manual pages (the version filled in) and bash completion for the CLI.
+foreach(page liteipc.1 liteipc-loader.8 liteipc.7)
+  string(REGEX REPLACE ".*\\.([0-9])$" "\\1" section "${page}")
+  set(VERSION ${PROJECT_VERSION})
+  configure_file(${PROJECT_SOURCE_DIR}/docs/man/${page} ${PROJECT_BINARY_DIR}/man/${page} @ONLY)
+  install(FILES ${PROJECT_BINARY_DIR}/man/${page} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
+endforeach()
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/liteipc.bash-completion
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME liteipc)

@@ -57,7 +57,9 @@ installed_files() {
     for f in lib/libliteipc.so lib/libliteipc.so.0 include/liteipc/context.h include/liteipc/error.h \
              lib/pkgconfig/liteipc.pc lib/cmake/liteipc/liteipcConfig.cmake \
              lib/cmake/liteipc/liteipcConfigVersion.cmake lib/cmake/liteipc/liteipcTargets.cmake \
-             lib/systemd/system/liteipc-loader.service bin/liteipc sbin/liteipc-loader; do
+             lib/systemd/system/liteipc-loader.service bin/liteipc sbin/liteipc-loader \
+             include/liteipc/version.h share/man/man1/liteipc.1 share/man/man7/liteipc.7 \
+             share/man/man8/liteipc-loader.8 share/bash-completion/completions/liteipc; do
         [[ -e $prefix/$f ]] || { echo "missing $f"; missing=1; }
     done
     return $missing
@@ -107,6 +109,9 @@ cli_without_loader() {
     [[ $rc -ne 0 && $out == *"loader unavailable"*"$no_socket"*"liteipc-loader"* ]]
 }
 check "installed liteipc CLI fails clearly without a loader" cli_without_loader
+check "installed liteipc --version" bash -c "'$prefix/bin/liteipc' --version | grep -Eq '^liteipc [0-9]+\.[0-9]+\.[0-9]+$'"
+check "man liteipc from the prefix" \
+    bash -c "MANPATH='$prefix/share/man' man -P cat liteipc 2>/dev/null | grep -q 'look at a running liteipc'"
 
 # As root with bpffs: the installed loader, and both the consumer and the CLI talking to it.
 skip_reason=
@@ -136,5 +141,16 @@ check "pkg-config consumer opens a context" consumer_with_loader "$work/consumer
 check "installed liteipc status" \
     bash -c "'$prefix/bin/liteipc' status --socket '$socket' --pin-root '$pin_root' | grep -q '^loader *pid $loader_pid'"
 check "installed liteipc list --json" \
-    bash -c "'$prefix/bin/liteipc' list --json --socket '$socket' --pin-root '$pin_root' | grep -q '^\['"
+    bash -c "'$prefix/bin/liteipc' list --json --socket '$socket' --pin-root '$pin_root' | grep -q '^{\"services\":\['"
+# Looking must not change what is looked at: no registration, no log line, same process table.
+cli_reads_only() {
+    local before after log_lines
+    log_lines=$(wc -l <"$work/loader.log")
+    before=$("$prefix/bin/liteipc" status -j --socket "$socket" --pin-root "$pin_root" | grep -o '"processes":\[[^]]*\]')
+    "$prefix/bin/liteipc" status -j --socket "$socket" --pin-root "$pin_root" >/dev/null || return 1
+    after=$("$prefix/bin/liteipc" status -j --socket "$socket" --pin-root "$pin_root" | grep -o '"processes":\[[^]]*\]')
+    echo "before: $before after: $after"
+    [[ $before == "$after" && $(wc -l <"$work/loader.log") -eq $log_lines ]]
+}
+check "installed liteipc status -j registers nothing" cli_reads_only
 finish

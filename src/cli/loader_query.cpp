@@ -1,0 +1,75 @@
+#include "loader_query.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "control_protocol.h"
+#include "liteipc/context.h"
+#include "unix_socket.h"
+
+namespace liteipc::cli {
+
+using detail::ControlOp;
+using detail::ControlReply;
+using detail::ControlRequest;
+using detail::UniqueFd;
+
+LoaderAddress default_address() {
+    ContextOptions defaults;
+    LoaderAddress address{defaults.socket_path, defaults.pin_root};
+    if (const char* socket = std::getenv("LITEIPC_SOCKET"); socket && *socket) address.socket_path = socket;
+    if (const char* pin_root = std::getenv("LITEIPC_PIN_ROOT"); pin_root && *pin_root) address.pin_root = pin_root;
+    return address;
+}
+
+namespace {
+
+Result<UniqueFd> connect_to(const std::string& path) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (path.size() >= sizeof address.sun_path) return fail(Errc::invalid_argument, "socket path too long: " + path);
+    std::strcpy(address.sun_path, path.c_str());
+    UniqueFd socket(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    if (!socket) return fail_errno("socket");
+    if (::connect(socket.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) return socket;
+    int err = errno;
+    if (err == EACCES || err == EPERM)
+        return fail(Errc::permission_denied,
+                    "may not open " + path + ": only root and members of the liteipc group use liteipc "
+                    "(ask an administrator: usermod -aG liteipc " + std::string(std::getenv("USER") ? std::getenv("USER") : "USER") +
+                    ", then log in again)", err);
+    return fail(Errc::loader_unavailable,
+                "no liteipc-loader at " + path + ": start it as root (systemctl start liteipc-loader)", err);
+}
+
+}  // namespace
+
+Result<std::string> query_status(const LoaderAddress& address, std::chrono::milliseconds timeout) {
+    auto socket = connect_to(address.socket_path);
+    if (!socket) return std::unexpected(socket.error());
+    ControlRequest request{};
+    request.op = ControlOp::status;
+    request.request_id = 1;
+    if (auto sent = detail::send_message(socket->get(), detail::as_bytes_of(request)); !sent)
+        return std::unexpected(sent.error());
+    std::vector<std::byte> buffer(detail::kMaxControlMessage);
+    auto received = detail::receive_message(socket->get(), buffer, static_cast<int>(timeout.count()));
+    if (!received) return std::unexpected(received.error());
+    ControlReply reply;
+    if (received->bytes < sizeof reply) return fail(Errc::malformed, "short reply from liteipc-loader");
+    std::memcpy(&reply, buffer.data(), sizeof reply);
+    if (reply.magic != detail::kControlMagic) return fail(Errc::malformed, "reply from liteipc-loader has a bad magic");
+    if (reply.result != 0) {
+        reply.message[sizeof reply.message - 1] = '\0';
+        return fail(Errc::system, std::string("liteipc-loader refused: ") + reply.message, -reply.result);
+    }
+    std::size_t text = std::min<std::size_t>(reply.text_bytes, received->bytes - sizeof reply);
+    return std::string(reinterpret_cast<const char*>(buffer.data()) + sizeof reply, text);
+}
+
+}  // namespace liteipc::cli

@@ -1,0 +1,24 @@
+// Read-only questions to liteipc-loader. The CLI asks over a socket of its own and never sends
+// hello: looking at liteipc must not register a process, bump a counter or write a log line.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "liteipc/error.h"
+
+namespace liteipc::cli {
+
+struct LoaderAddress {
+    std::string socket_path;
+    std::string pin_root;
+};
+
+// The library's defaults, overridden by LITEIPC_SOCKET and LITEIPC_PIN_ROOT as the library does.
+LoaderAddress default_address();
+
+// The loader's status document (JSON). Errc::loader_unavailable when nothing listens,
+// Errc::permission_denied when this user may not open the socket (not in the liteipc group).
+Result<std::string> query_status(const LoaderAddress& address, std::chrono::milliseconds timeout);
+
+}  // namespace liteipc::cli
