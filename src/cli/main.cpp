@@ -22,7 +22,8 @@ using liteipc::Errc;
 using liteipc::cli::LoaderStatus;
 using liteipc::cli::ServiceRecord;
 using liteipc::cli::Table;
-using nlohmann::json;
+// ordered_json: fields print in the order a reader expects (slot before pid), not sorted.
+using json = nlohmann::ordered_json;
 
 // Exit statuses, documented in liteipc(1) and `liteipc help`.
 enum Exit : int {
