@@ -1,6 +1,6 @@
 # A thin front over CMake. Every target first installs missing Debian packages.
 BUILD ?= build
-.PHONY: all build test demo bench fuzz install clean deps
+.PHONY: all build test demo bench fuzz install uninstall package clean deps
 
 all: build
 
@@ -29,6 +29,13 @@ fuzz: deps
 
 install: build
 	cmake --install $(BUILD)
+
+uninstall:
+	cmake --build $(BUILD) --target uninstall
+
+# Debian packages (liteipc, libliteipc0, libliteipc-dev) in $(BUILD).
+package: build
+	cd $(BUILD) && cpack -G DEB
 
 clean:
 	rm -rf $(BUILD)

@@ -28,7 +28,7 @@ liteipc_install_rpath(liteipc-loader "${CMAKE_INSTALL_SBINDIR}")
 install(EXPORT liteipcTargets
         NAMESPACE liteipc::
         FILE liteipcTargets.cmake
-        DESTINATION ${LITEIPC_INSTALL_CMAKEDIR})
+        DESTINATION ${LITEIPC_INSTALL_CMAKEDIR} COMPONENT dev)
 configure_package_config_file(
   ${PROJECT_SOURCE_DIR}/cmake/liteipcConfig.cmake.in
   ${PROJECT_BINARY_DIR}/liteipcConfig.cmake
@@ -39,7 +39,7 @@ write_basic_package_version_file(
   ${PROJECT_BINARY_DIR}/liteipcConfigVersion.cmake
   COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/liteipcConfig.cmake ${PROJECT_BINARY_DIR}/liteipcConfigVersion.cmake
-        DESTINATION ${LITEIPC_INSTALL_CMAKEDIR})
+        DESTINATION ${LITEIPC_INSTALL_CMAKEDIR} COMPONENT dev)
 
 # pkg-config: prefix is found relative to the .pc file, so `cmake --install --prefix` relocates it.
 function(liteipc_pc_path out dir)
@@ -58,19 +58,37 @@ string(REGEX REPLACE "/$" "" LITEIPC_PC_RELATIVE_PREFIX "${LITEIPC_PC_RELATIVE_P
 liteipc_pc_path(LITEIPC_PC_LIBDIR "${CMAKE_INSTALL_LIBDIR}")
 liteipc_pc_path(LITEIPC_PC_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/liteipc.pc.in ${PROJECT_BINARY_DIR}/liteipc.pc @ONLY)
-install(FILES ${PROJECT_BINARY_DIR}/liteipc.pc DESTINATION ${LITEIPC_INSTALL_PKGCONFIGDIR})
+install(FILES ${PROJECT_BINARY_DIR}/liteipc.pc DESTINATION ${LITEIPC_INSTALL_PKGCONFIGDIR} COMPONENT dev)
 
 # systemd: the unit runs the loader from the configured sbindir.
 configure_file(${PROJECT_SOURCE_DIR}/packaging/liteipc-loader.service.in
                ${PROJECT_BINARY_DIR}/liteipc-loader.service @ONLY)
-install(FILES ${PROJECT_BINARY_DIR}/liteipc-loader.service DESTINATION ${LITEIPC_SYSTEMD_UNIT_DIR})
+install(FILES ${PROJECT_BINARY_DIR}/liteipc-loader.service DESTINATION ${LITEIPC_SYSTEMD_UNIT_DIR} COMPONENT daemon)
 
 # Manual pages (the version filled in) and bash completion for the CLI.
 foreach(page liteipc.1 liteipc-loader.8 liteipc.7)
   string(REGEX REPLACE ".*\\.([0-9])$" "\\1" section "${page}")
   set(VERSION ${PROJECT_VERSION})
   configure_file(${PROJECT_SOURCE_DIR}/docs/man/${page} ${PROJECT_BINARY_DIR}/man/${page} @ONLY)
-  install(FILES ${PROJECT_BINARY_DIR}/man/${page} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
+  install(FILES ${PROJECT_BINARY_DIR}/man/${page} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section} COMPONENT daemon)
 endforeach()
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/liteipc.bash-completion
-        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME liteipc)
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME liteipc COMPONENT daemon)
+
+# Host setup that `systemctl enable --now liteipc-loader` needs beyond the loader itself: the
+# group (sysusers.d), the runtime directory (tmpfiles.d) and the mounts and hugepage reservation
+# (liteipc-setup-host, run by the unit before the loader).
+set(LITEIPC_SYSUSERS_DIR "lib/sysusers.d" CACHE STRING "Where sysusers.d files go (relative to the prefix)")
+set(LITEIPC_TMPFILES_DIR "lib/tmpfiles.d" CACHE STRING "Where tmpfiles.d files go (relative to the prefix)")
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/liteipc.sysusers DESTINATION ${LITEIPC_SYSUSERS_DIR}
+        RENAME liteipc.conf COMPONENT daemon)
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/liteipc.tmpfiles DESTINATION ${LITEIPC_TMPFILES_DIR}
+        RENAME liteipc.conf COMPONENT daemon)
+install(PROGRAMS ${PROJECT_SOURCE_DIR}/scripts/setup-env.sh DESTINATION ${CMAKE_INSTALL_SBINDIR}
+        RENAME liteipc-setup-host COMPONENT daemon)
+
+# make uninstall: removes what the last install wrote (install_manifest.txt).
+add_custom_target(uninstall
+  COMMAND ${CMAKE_COMMAND} -DMANIFEST=${PROJECT_BINARY_DIR}/install_manifest.txt
+          -P ${PROJECT_SOURCE_DIR}/cmake/Uninstall.cmake
+  COMMENT "Removing the files listed in install_manifest.txt")

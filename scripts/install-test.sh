@@ -72,6 +72,31 @@ check "systemd unit runs the loader in the foreground" \
              grep -q '^Type=simple$' '$prefix/lib/systemd/system/liteipc-loader.service' &&
              grep -q '^Restart=on-failure$' '$prefix/lib/systemd/system/liteipc-loader.service'"
 
+# make uninstall removes exactly what the install wrote.
+uninstall_removes_all() {
+    local other=$work/prefix-uninstall
+    cmake --install "$build" --prefix "$other" >/dev/null || return 1
+    cmake --build "$build" --target uninstall || return 1
+    local left
+    left=$(find "$other" -type f -o -type l)
+    echo "left behind: ${left:-nothing}"
+    [[ -z $left ]]
+}
+check "make uninstall removes every installed file" uninstall_removes_all
+# Debian packages: the daemon, the runtime library and the development files.
+debs_build() {
+    (cd "$build" && cpack -G DEB -B "$work/debs") || return 1
+    local p
+    for p in liteipc libliteipc0 libliteipc-dev; do
+        ls "$work/debs/${p}_"*.deb || return 1
+    done
+    # Listings in variables: grep -q closing a pipe early fails the pipe under pipefail.
+    local daemon dev
+    daemon=$(dpkg-deb -c "$work/debs/liteipc_"*.deb) && dev=$(dpkg-deb -c "$work/debs/libliteipc-dev_"*.deb) || return 1
+    [[ $daemon == *"./usr/sbin/liteipc-loader"* && $dev == *"./usr/include/liteipc/ipc.h"* ]]
+}
+check "cpack builds liteipc, libliteipc0 and libliteipc-dev .debs" debs_build
+
 # A socket that no loader serves: the consumer must get the named loader_unavailable error.
 no_socket=$work/no-loader.sock
 consumer_src=$src/tests/install/consumer

@@ -1,0 +1,13 @@
+# Removes every file the last `cmake --install` recorded in its manifest, and says what it did.
+if(NOT EXISTS "${MANIFEST}")
+  message(FATAL_ERROR "no ${MANIFEST}: nothing was installed from this build directory")
+endif()
+file(STRINGS "${MANIFEST}" files)
+set(removed 0)
+foreach(file IN LISTS files)
+  if(EXISTS "${file}" OR IS_SYMLINK "${file}")
+    file(REMOVE "${file}")
+    math(EXPR removed "${removed} + 1")
+  endif()
+endforeach()
+message(STATUS "uninstall: removed ${removed} files listed in ${MANIFEST}")
