@@ -10,6 +10,7 @@
 #include <expected>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 
 namespace liteipc {
@@ -68,6 +69,11 @@ inline std::unexpected<Error> fail(Errc code, std::string message, int sys_errno
     return std::unexpected<Error>(Error{code, sys_errno, std::move(message)});
 }
 
+// Errc as a std::error_code, for code that reports errors that way (asio, std::filesystem style):
+// std::error_code ec = liteipc::Errc::timed_out; ec.category().name() is "liteipc".
+const std::error_category& liteipc_category() noexcept;
+inline std::error_code make_error_code(Errc code) noexcept { return {static_cast<int>(code), liteipc_category()}; }
+
 // For a failing system call: captures errno at once.
 inline std::unexpected<Error> fail_errno(std::string message, Errc code = Errc::system) {
     int e = errno;
@@ -75,3 +81,6 @@ inline std::unexpected<Error> fail_errno(std::string message, Errc code = Errc::
 }
 
 }  // namespace liteipc
+
+template <>
+struct std::is_error_code_enum<liteipc::Errc> : std::true_type {};

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <memory>
+#include <mutex>
 #include <cstdarg>
 #include <ctime>
 #include <cstdio>
@@ -56,11 +58,25 @@ bool admit_line(uint64_t& suppressed_before) noexcept {
     return true;
 }
 
+std::atomic<LogLevel>& threshold() noexcept {
+    static std::atomic<LogLevel> level{threshold_from_environment()};
+    return level;
+}
+
+// The application's handler, if any. Held by shared_ptr so a line being written keeps the
+// handler it started with alive while another thread replaces it.
+std::mutex handler_mutex;
+std::shared_ptr<const LogHandler> handler;
+
+std::shared_ptr<const LogHandler> current_handler() {
+    std::lock_guard lock(handler_mutex);
+    return handler;
+}
+
 }  // namespace
 
 bool log_enabled(LogLevel level) noexcept {
-    static const LogLevel threshold = threshold_from_environment();
-    return level >= threshold && level != LogLevel::off;
+    return level >= threshold().load(std::memory_order_relaxed) && level != LogLevel::off;
 }
 
 void log_write(LogLevel level, const char* file, int line, const char* format, ...) noexcept {
@@ -84,9 +100,32 @@ void log_write(LogLevel level, const char* file, int line, const char* format, .
         if (body > 0) used += body;
     }
     if (static_cast<std::size_t>(used) >= sizeof buffer - 1) used = sizeof buffer - 2;
+    if (auto routed = current_handler()) {
+        // The application's logger knows its own process and time: give it the line from the level on.
+        std::string_view line(buffer, static_cast<std::size_t>(used));
+        std::size_t from = line.find(' ');
+        try {
+            (*routed)(level, from == std::string_view::npos ? line : line.substr(from + 1));
+        } catch (...) {
+            // A logger that throws must not take the data plane down with it.
+        }
+        return;
+    }
     buffer[used++] = '\n';
     ssize_t ignored = ::write(STDERR_FILENO, buffer, static_cast<std::size_t>(used));
     (void)ignored;
 }
 
 }  // namespace liteipc::detail
+
+namespace liteipc {
+
+void set_log_handler(LogHandler handler) {
+    auto next = handler ? std::make_shared<const LogHandler>(std::move(handler)) : nullptr;
+    std::lock_guard lock(detail::handler_mutex);
+    detail::handler = std::move(next);
+}
+
+void set_log_level(LogLevel level) noexcept { detail::threshold().store(level, std::memory_order_relaxed); }
+
+}  // namespace liteipc

@@ -1,11 +1,14 @@
-// Minimal leveled logging to stderr: LITEIPC_LOG(warn, "slot %u: bad length %llu", slot, len).
-// The threshold comes from LITEIPC_LOG_LEVEL (debug, info, warn, error, off; default warn). Lines are
+// Minimal leveled logging: LITEIPC_LOG(warn, "slot %u: bad length %llu", slot, len). Lines go to
+// stderr or to the application's handler (liteipc/log.h). The threshold comes from
+// LITEIPC_LOG_LEVEL (debug, info, warn, error, off; default warn) or set_log_level(). Lines are
 // rate-limited per process, since a hostile peer can provoke a warning per message.
 #pragma once
 
+#include "liteipc/log.h"
+
 namespace liteipc::detail {
 
-enum class LogLevel : int { debug = 0, info, warn, error, off };
+using liteipc::LogLevel;
 
 bool log_enabled(LogLevel level) noexcept;
 void log_write(LogLevel level, const char* file, int line, const char* format, ...) noexcept
