@@ -250,6 +250,10 @@ void Daemon::accept_clients() {
             client.host_pid = host_pid_of(client.pidfd.get()).value_or(0);
             if (client.host_pid > 0) client.start_time = start_time_of(client.host_pid).value_or(0);
             if (process_exited(client.pidfd.get())) client.start_time = 0;
+        } else if (pidfd.error().sys_errno == EMFILE || pidfd.error().sys_errno == ENFILE) {
+            ++refused_.at_fd_limit;
+            refuse_socket(std::move(socket), Errc::loader_busy, "liteipc-loader is at its fd limit");
+            continue;
         }
         int on = 1;
         ::setsockopt(socket.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on);

@@ -134,7 +134,8 @@ private:
 template <typename Base = ::testing::Test>
 class WithLoader : public Base {
 protected:
-    explicit WithLoader(const char* tag, bool needs_group = false) : loader_(tag), needs_group_(needs_group) {}
+    explicit WithLoader(const char* tag, bool needs_group = false, std::vector<std::string> loader_args = {})
+        : loader_(tag, std::move(loader_args)), needs_group_(needs_group) {}
 
     void SetUp() override {
         LITEIPC_REQUIRE_SYSTEM();

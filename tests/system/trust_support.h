@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 
+#include "context_impl.h"
 #include "control_protocol.h"
 #include "test_processes.h"
 #include "unix_socket.h"
@@ -158,6 +159,13 @@ public:
 
 private:
     std::string path_;
+};
+
+// A loader config for a fixture: a base listed before WithLoader, so it exists when the loader starts.
+struct WithConfig {
+    explicit WithConfig(const std::string& text) : config(text) {}
+    std::vector<std::string> loader_args() const { return {"--config", config.path()}; }
+    TempFile config;
 };
 
 // ---- a hostile process ----
