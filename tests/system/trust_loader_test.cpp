@@ -14,33 +14,6 @@ namespace {
 using detail::ControlOp;
 using Clock = std::chrono::steady_clock;
 
-constexpr int code(Errc c) { return static_cast<int>(c); }
-
-// An echo call, as an honest client makes it.
-::testing::AssertionResult echo_works(Connection& connection, std::chrono::milliseconds timeout = 5000ms) {
-    Request request(connection);
-    request.writer().write_string("still here");
-    request.writer().write_int32(41);
-    auto reply = connection.call(kEcho, request, timeout);
-    if (!reply) return ::testing::AssertionFailure() << reply.error().describe();
-    Reader reader = reply->reader();
-    if (reader.read_string_view() != "still here" || reader.read_int32() != 42)
-        return ::testing::AssertionFailure() << "wrong echo";
-    return ::testing::AssertionSuccess();
-}
-
-// A new process of another uid opens a context, connects and calls.
-int other_uid_connects_and_calls(const ContextOptions& options, const char* service) {
-    return in_child<1>([&] {
-        if (!become_group_member(kOtherUid)) return std::array<int, 1>{-1};
-        auto context = Context::open(options);
-        if (!context) return std::array<int, 1>{code(context.error().code)};
-        auto connection = Connection::open(*context, service);
-        if (!connection) return std::array<int, 1>{code(connection.error().code)};
-        return std::array<int, 1>{echo_works(*connection) ? 0 : -3};
-    })[0];
-}
-
 class TrustLoaderTest : public WithLoader<> {
 protected:
     TrustLoaderTest() : WithLoader("trust-loop", /*needs_group=*/true) {}
