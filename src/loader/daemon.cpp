@@ -56,6 +56,10 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonOptions& options) {
             LITEIPC_LOG(warn, "group '%s' does not exist: only root may use liteipc (create it with groupadd %s)",
                         options.group.c_str(), options.group.c_str());
     }
+    // The host's paths first: a loader that must not run changes nothing, BPF included.
+    if (auto ok = prepare_socket_directory(options.socket_path, daemon->group_id_); !ok)
+        return std::unexpected(ok.error());
+    if (auto ok = claim_socket_path(options.socket_path); !ok) return std::unexpected(ok.error());
     std::error_code ec;
     if (fs::exists(options.pin_root, ec)) {
         if (auto ok = refuse_foreign_owner(options.pin_root, "pin root"); !ok) return std::unexpected(ok.error());
@@ -111,8 +115,6 @@ void Daemon::reload_config() {
 }
 
 Result<> Daemon::listen() {
-    if (auto ok = prepare_socket_directory(options_.socket_path, group_id_); !ok) return ok;
-    if (auto ok = claim_socket_path(options_.socket_path); !ok) return ok;
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
     if (options_.socket_path.size() >= sizeof address.sun_path)
