@@ -128,6 +128,11 @@ Result<> Daemon::listen() {
     created_socket_ = true;
     if (::chown(address.sun_path, 0, group_id_) != 0 || ::chmod(address.sun_path, group_id_ ? 0660 : 0600) != 0)
         return fail_errno("set owner and mode of " + options_.socket_path);
+    // Accepted sockets inherit SO_PASSCRED: a request sent right after accept carries its
+    // credentials too (one sent before accept always does).
+    int on = 1;
+    if (::setsockopt(listener_.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0)
+        return fail_errno("SO_PASSCRED on " + options_.socket_path);
     if (::listen(listener_.get(), 128) != 0) return fail_errno("listen " + options_.socket_path);
 
     // Room for clients: each holds its socket and a pidfd; the rest of the fd limit is headroom.
@@ -207,6 +212,10 @@ void Daemon::refuse_socket(UniqueFd socket, Errc code, const std::string& why) {
     Outgoing out;
     out.bytes.assign(reinterpret_cast<const char*>(&reply), sizeof reply);
     (void)send_now(socket.get(), out);
+    // Closing with requests unread resets the client's socket; take what is there first.
+    char discard[sizeof(ControlRequest)];
+    for (int i = 0; i < 4 && ::recv(socket.get(), discard, sizeof discard, MSG_DONTWAIT) > 0; ++i) {
+    }
 }
 
 void Daemon::accept_clients() {
@@ -257,8 +266,6 @@ void Daemon::accept_clients() {
             refuse_socket(std::move(socket), Errc::loader_busy, "liteipc-loader is at its fd limit");
             continue;
         }
-        int on = 1;
-        ::setsockopt(socket.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
         int fd = socket.get();
         epoll_event event{EPOLLIN, {.fd = fd}};
         if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0) continue;

@@ -208,6 +208,9 @@ Result<ControlResponse> receive_reply(int socket, uint64_t request_id, std::chro
     for (;;) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         auto received = detail::receive_message(socket, buffer, std::max<int>(0, static_cast<int>(left.count())));
+        // A socket the loader refused and closed reports the reset once; its refusal follows.
+        if (!received && received.error().sys_errno == ECONNRESET)
+            received = detail::receive_message(socket, buffer, 0);
         if (!received) return std::unexpected(received.error());
         if (received->bytes == 0) return fail(Errc::closed, "liteipc-loader closed the socket");
         ControlResponse response;

@@ -52,6 +52,8 @@ inline RawReply raw_request(int socket, detail::ControlRequest request, std::spa
     }
     std::vector<std::byte> buffer(detail::kMaxControlMessage);
     auto received = detail::receive_message(socket, buffer, timeout_ms);
+    // A socket the loader refused and closed reports the reset once; its refusal follows.
+    if (!received && received.error().sys_errno == ECONNRESET) received = detail::receive_message(socket, buffer, 0);
     if (!received || received->bytes < sizeof out.reply) return out;
     out.answered = true;
     std::memcpy(&out.reply, buffer.data(), sizeof out.reply);
