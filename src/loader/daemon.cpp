@@ -283,7 +283,7 @@ void Daemon::serve_client(int fd) {
         return;
     }
     ControlRequest request;
-    auto message = receive_request(fd, {reinterpret_cast<std::byte*>(&request), sizeof request});
+    auto message = detail::receive_message(fd, {reinterpret_cast<std::byte*>(&request), sizeof request}, 0);
     if (!message && message.error().code == Errc::timed_out) return;  // nothing waiting after all
     if (!message || message->bytes == 0) {
         drop_client(fd);

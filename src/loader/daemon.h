@@ -21,6 +21,7 @@
 #include "control_io.h"
 #include "control_protocol.h"
 #include "kernel_plane.h"
+#include "unix_socket.h"
 
 namespace liteipc::loader {
 
@@ -120,7 +121,7 @@ private:
     std::size_t sockets_of(uid_t uid) const;
 
     // registry.cpp: who is asking, registration, reclaiming
-    std::optional<detail::ControlReply> check_sender(Client& client, const ReceivedRequest& message);
+    std::optional<detail::ControlReply> check_sender(Client& client, const detail::ReceivedMessage& message);
     bool attribute(Client& client);
     detail::ControlReply hello(Client& client, std::vector<UniqueFd>& fds);
     void adopt_registered();

@@ -13,7 +13,7 @@
 namespace liteipc::loader {
 using detail::ControlReply;
 
-std::optional<ControlReply> Daemon::check_sender(Client& client, const ReceivedRequest& message) {
+std::optional<ControlReply> Daemon::check_sender(Client& client, const detail::ReceivedMessage& message) {
     auto mismatch = [&](const std::string& why) {
         ++refused_.identity;
         return refuse(Errc::identity_mismatch, EPERM, why);
