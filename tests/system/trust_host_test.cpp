@@ -166,5 +166,34 @@ TEST(TrustHostTest, PinnedStateOfAnotherAbiIsRefusedWithHowToUnload) {
     EXPECT_FALSE(fs::exists(root));
 }
 
+TEST(TrustHostTest, AConnectionRegionAPeerCouldShrinkIsRefused) {
+    LITEIPC_REQUIRE_GROUP();
+    Loader loader("trust-seals");
+    ASSERT_TRUE(loader.start());
+    auto context = Context::open(loader.options());
+    ASSERT_TRUE(context) << context.error().describe();
+    auto request = control_request(detail::ControlOp::register_service, 0, "sealed.only");
+    request.policy = LITEIPC_POLICY_ANYONE;
+    auto registered = context->impl().control(request);
+    ASSERT_TRUE(registered) << registered.error().describe();
+    liteipc_connect_ctl connect{};
+    connect.handle = registered->reply.handle;
+    LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &connect, .ctx_size_in = sizeof connect);
+    ASSERT_EQ(bpf_prog_test_run_opts(context->impl().connect_prog, &run), 0);
+    ASSERT_EQ(connect.result, 0);
+    // A ctrl region its sender could shrink later would make the service's mapping fault.
+    auto ctrl = sealed_memfd(1 << 16, 0);
+    auto pool = sealed_memfd(1 << 16, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE);
+    auto open = control_request(detail::ControlOp::open_channel);
+    open.conn_id = connect.conn_id;
+    const int half[] = {ctrl.get(), pool.get()};
+    int s = connect_raw(loader.socket());
+    RawReply reply = raw_request(s, open, half);
+    ::close(s);
+    ASSERT_TRUE(reply.answered);
+    EXPECT_EQ(reply.code(), Errc::invalid_argument);
+    EXPECT_NE(std::string(reply.reply.message).find("not sealed"), std::string::npos) << reply.reply.message;
+}
+
 }  // namespace
 }  // namespace liteipc::testing

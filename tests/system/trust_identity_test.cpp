@@ -1,5 +1,6 @@
 // An identity is a process, never a pid number: a control socket kept after its creator exited,
 // a socket handed to another process, and a pid reused after its process died act for no one.
+#include <bpf/bpf.h>
 #include <sched.h>
 #include <sys/socket.h>
 
@@ -84,6 +85,67 @@ TEST_F(TrustIdentityTest, SocketHandedToAnotherProcessActsForNoOne) {
     auto [service, hello] = attacker.results();
     EXPECT_EQ(service, code(Errc::identity_mismatch)) << "a handed-on socket acted as its creator";
     EXPECT_EQ(hello, code(Errc::identity_mismatch));
+}
+
+// Counts the entries of a pinned map, as root sees them.
+std::size_t pinned_entries(const std::string& path, std::size_t key_size) {
+    int map = bpf_obj_get(path.c_str());
+    if (map < 0) return SIZE_MAX;
+    std::vector<std::byte> key(key_size), next(key_size);
+    std::size_t n = 0;
+    for (void* previous = nullptr; bpf_map_get_next_key(map, previous, next.data()) == 0; previous = key.data()) {
+        key = next;
+        ++n;
+    }
+    ::close(map);
+    return n;
+}
+
+TEST_F(TrustIdentityTest, APidGrantEndsWithItsGrantee) {
+    auto own = Service::start(*context_, {.name = "granted.only", .policy = Policy::pids}, handle);
+    ASSERT_TRUE(own) << own.error().describe();
+    const std::string grants_pin = loader_.pin_root() + "/grants";
+    const std::size_t grants_before = pinned_entries(grants_pin, sizeof(liteipc_grant_key));
+    int ready[2], go[2], done[2];
+    ASSERT_EQ(::pipe(ready) | ::pipe(go) | ::pipe(done), 0);
+    std::fflush(nullptr);
+    pid_t grantee = ::fork();
+    if (grantee == 0) {
+        unmap_inherited_pools();
+        int result = -1;
+        if (become_group_member(kOtherUid)) {
+            auto context = Context::open(loader_.options());
+            char byte = context ? 'y' : 'n';
+            ssize_t ignored = ::write(ready[1], &byte, 1);
+            ignored = ::read(go[0], &byte, 1);
+            (void)ignored;
+            if (context) {
+                auto connection = Connection::open(*context, "granted.only");
+                result = connection ? (echo_works(*connection) ? 0 : -3) : code(connection.error().code);
+            }
+        }
+        ssize_t ignored = ::write(done[1], &result, sizeof result);
+        (void)ignored;
+        ::_exit(0);
+    }
+    char byte = 0;
+    ASSERT_EQ(::read(ready[0], &byte, 1), 1);
+    ASSERT_EQ(byte, 'y');
+    auto grant = control_request(ControlOp::add_access, own->handle());
+    grant.id = static_cast<uint32_t>(grantee);
+    auto granted = context_->impl().control(grant);
+    ASSERT_TRUE(granted) << granted.error().describe();
+    EXPECT_EQ(pinned_entries(grants_pin, sizeof(liteipc_grant_key)), grants_before + 1);
+    ASSERT_EQ(::write(go[1], "g", 1), 1);
+    int result = -9999;
+    ASSERT_EQ(::read(done[0], &result, sizeof result), static_cast<ssize_t>(sizeof result));
+    EXPECT_EQ(result, 0) << "the granted process could not call";
+    ::waitpid(grantee, nullptr, 0);
+    // The grantee is gone: so is its grant, in the loader and in the map the kernel checks.
+    std::string status = status_when(loader_, [](const std::string& s) { return json_number(s, "grants") == 0; });
+    EXPECT_EQ(json_number(status, "grants"), 0);
+    EXPECT_EQ(pinned_entries(grants_pin, sizeof(liteipc_grant_key)), grants_before);
+    for (int fd : {ready[0], ready[1], go[0], go[1], done[0], done[1]}) ::close(fd);
 }
 
 // The attack that pid reuse allows, made certain: in a pid namespace of its own (loader included,
