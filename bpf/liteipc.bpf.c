@@ -12,6 +12,7 @@
 #define EINVAL 22
 #define EBUSY 16
 #define ENOSPC 28
+#define EDQUOT 122
 #define EOWNERDEAD 130
 
 char LICENSE[] SEC("license") = "GPL";
@@ -107,6 +108,28 @@ struct {
     __type(value, __u64);
 } counters SEC(".maps");
 
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, LITEIPC_LIMIT_MAX);
+    __type(key, __u32);
+    __type(value, __u64);
+} limits SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, LITEIPC_MAX_UIDS);
+    __type(key, __u32); /* uid */
+    __type(value, struct liteipc_uid_usage);
+} uid_usage SEC(".maps");
+
+/* The layout version of everything pinned here, written by the loader that created the maps. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64);
+} abi SEC(".maps");
+
 static __always_inline void count(__u32 which)
 {
     __u64 *c = bpf_map_lookup_elem(&counters, &which);
@@ -125,6 +148,72 @@ static __always_inline long to_inbox(__u32 slot, void *record, __u64 size)
     if (err)
         count(LITEIPC_COUNTER_LOST_RECORDS);
     return err;
+}
+
+/* ---- per-uid quotas: take one before inserting, give it back after a successful delete ---- */
+
+static __always_inline struct liteipc_uid_usage *usage_of(__u32 uid)
+{
+    struct liteipc_uid_usage fresh = {};
+    struct liteipc_uid_usage *usage = bpf_map_lookup_elem(&uid_usage, &uid);
+
+    if (usage)
+        return usage;
+    bpf_map_update_elem(&uid_usage, &uid, &fresh, BPF_NOEXIST);
+    return bpf_map_lookup_elem(&uid_usage, &uid);
+}
+
+/* 0 when `uid` may hold one more; the count is taken at once so that concurrent callers of one
+ * uid cannot all pass at limit - 1. `which` is LITEIPC_LIMIT_CONNS or LITEIPC_LIMIT_SUBS. */
+static __always_inline int take_quota(__u32 uid, __u32 which)
+{
+    struct liteipc_uid_usage *usage;
+    __u64 *limit, held, *counter;
+
+    if (uid == 0)
+        return 0; /* root is trusted */
+    usage = usage_of(uid);
+    if (!usage)
+        return -ENOSPC;
+    counter = which == LITEIPC_LIMIT_CONNS ? &usage->conns : &usage->subs;
+    held = __sync_fetch_and_add(counter, 1);
+    limit = bpf_map_lookup_elem(&limits, &which);
+    if (limit && *limit && held >= *limit) {
+        __sync_fetch_and_add(counter, -1);
+        count(which == LITEIPC_LIMIT_CONNS ? LITEIPC_COUNTER_QUOTA_CONNS : LITEIPC_COUNTER_QUOTA_SUBS);
+        return -EDQUOT;
+    }
+    return 0;
+}
+
+static __always_inline void give_quota(__u32 uid, __u32 which)
+{
+    struct liteipc_uid_usage *usage;
+
+    if (uid == 0)
+        return;
+    usage = bpf_map_lookup_elem(&uid_usage, &uid);
+    if (!usage)
+        return;
+    if (which == LITEIPC_LIMIT_CONNS)
+        __sync_fetch_and_add(&usage->conns, -1);
+    else
+        __sync_fetch_and_add(&usage->subs, -1);
+}
+
+/* Deletes a subscription; only the one delete that succeeds returns it to its uid's quota. */
+static __always_inline int drop_sub(struct liteipc_sub_key *key)
+{
+    struct liteipc_sub *sub = bpf_map_lookup_elem(&subs, key);
+    __u32 uid;
+
+    if (!sub)
+        return -ENOENT;
+    uid = sub->subscriber_uid;
+    if (bpf_map_delete_elem(&subs, key))
+        return -ENOENT;
+    give_quota(uid, LITEIPC_LIMIT_SUBS);
+    return 0;
 }
 
 /* ---- retiring a process: one death record to the loader and to each subscriber ---- */
@@ -148,7 +237,7 @@ static __always_inline void notify_subscriber(struct retire_ctx *rc, __u32 subsc
     if (sub->target_generation == rc->rec.generation && subscriber &&
         subscriber->generation == sub->subscriber_generation)
         to_inbox(subscriber_slot, &rc->rec, sizeof(rc->rec));
-    bpf_map_delete_elem(&subs, &key);
+    drop_sub(&key);
 }
 
 static long notify_word(__u32 index, struct retire_ctx *rc)
@@ -265,6 +354,7 @@ int proc_ctl(struct liteipc_proc_ctl *ctx)
         proc->exit_code = 0;
         proc->register_ns = bpf_ktime_get_ns();
         proc->death_ns = 0;
+        proc->start_time = ctx->start_time;
         __sync_fetch_and_add(&proc->generation, 1);
         proc->state = LITEIPC_PROC_ALIVE;
         if (bpf_map_update_elem(&tgid_slot, &tgid, &slot, BPF_ANY)) {
@@ -274,6 +364,30 @@ int proc_ctl(struct liteipc_proc_ctl *ctx)
         }
         ctx->generation = proc->generation;
         ctx->result = 0;
+        return 0;
+    }
+    if (op == LITEIPC_PROC_DROP_CONN) {
+        __u64 conn_id = ctx->conn_id;
+        struct liteipc_conn *conn = bpf_map_lookup_elem(&conns, &conn_id);
+        __u32 uid;
+
+        if (!conn) {
+            ctx->result = -ENOENT;
+            return 0;
+        }
+        uid = conn->client_uid;
+        if (bpf_map_delete_elem(&conns, &conn_id)) {
+            ctx->result = -ENOENT;
+            return 0;
+        }
+        give_quota(uid, LITEIPC_LIMIT_CONNS);
+        ctx->result = 0;
+        return 0;
+    }
+    if (op == LITEIPC_PROC_DROP_SUB) {
+        struct liteipc_sub_key key = {.target_slot = ctx->target_slot, .subscriber_slot = slot};
+
+        ctx->result = drop_sub(&key);
         return 0;
     }
     if (proc->generation != ctx->generation) {
@@ -314,9 +428,10 @@ static __always_inline struct liteipc_proc *caller_proc(__u32 *slot_out)
 }
 
 static __always_inline int allowed(__u32 handle, const struct liteipc_service *svc, __u32 uid,
-                                   __u32 tgid)
+                                   __u32 client_slot, __u64 client_generation)
 {
-    struct liteipc_grant_key key = {.handle = handle, .kind = LITEIPC_GRANT_PID, .id = tgid};
+    struct liteipc_grant_key key = {.handle = handle, .kind = LITEIPC_GRANT_PID, .id = client_slot,
+                                    .generation = client_generation};
 
     if (bpf_map_lookup_elem(&grants, &key))
         return 1;
@@ -330,6 +445,7 @@ static __always_inline int allowed(__u32 handle, const struct liteipc_service *s
     case LITEIPC_POLICY_UID_LIST:
         key.kind = LITEIPC_GRANT_UID;
         key.id = uid;
+        key.generation = 0;
         return bpf_map_lookup_elem(&grants, &key) != 0;
     default:
         return 0; /* LITEIPC_POLICY_PIDS: only grants, checked above */
@@ -370,7 +486,7 @@ int connect(struct liteipc_connect_ctl *ctx)
     }
     bpf_map_update_elem(&svc_stats, &handle, &fresh, BPF_NOEXIST);
     stats = bpf_map_lookup_elem(&svc_stats, &handle);
-    if (!allowed(handle, svc, (__u32)uid_gid, pid_tgid >> 32)) {
+    if (!allowed(handle, svc, (__u32)uid_gid, client_slot, client->generation)) {
         if (stats)
             __sync_fetch_and_add(&stats->denied, 1);
         ctx->result = -EPERM;
@@ -391,8 +507,12 @@ int connect(struct liteipc_connect_ctl *ctx)
     conn.client_gid = uid_gid >> 32;
     conn.service_slot = owner_slot;
     conn.created_ns = bpf_ktime_get_ns();
+    ctx->result = take_quota(conn.client_uid, LITEIPC_LIMIT_CONNS);
+    if (ctx->result)
+        return 0;
     rec.conn_id = __sync_fetch_and_add(next_id, 1) + 1;
     if (bpf_map_update_elem(&conns, &rec.conn_id, &conn, BPF_NOEXIST)) {
+        give_quota(conn.client_uid, LITEIPC_LIMIT_CONNS);
         ctx->result = -ENOSPC;
         return 0;
     }
@@ -407,7 +527,8 @@ int connect(struct liteipc_connect_ctl *ctx)
     rec.client_gid = conn.client_gid;
     rec.timestamp_ns = conn.created_ns;
     if (to_inbox(owner_slot, &rec, sizeof(rec))) {
-        bpf_map_delete_elem(&conns, &rec.conn_id);
+        if (!bpf_map_delete_elem(&conns, &rec.conn_id))
+            give_quota(conn.client_uid, LITEIPC_LIMIT_CONNS);
         ctx->result = -ENOSPC;
         return 0;
     }
@@ -429,7 +550,7 @@ int subscribe(struct liteipc_subscribe_ctl *ctx)
     __u64 target_generation = ctx->target_generation;
     struct liteipc_proc *self, *target;
     struct liteipc_sub_key key = {};
-    struct liteipc_sub sub = {};
+    struct liteipc_sub sub = {}, *existing;
     struct liteipc_sub_bits *bits;
     __u64 *word, mask;
 
@@ -448,7 +569,7 @@ int subscribe(struct liteipc_subscribe_ctl *ctx)
     word = &bits->words[(subscriber_slot / 64) % LITEIPC_SUB_WORDS];
     mask = 1ULL << (subscriber_slot % 64);
     if (op == LITEIPC_SUB_REMOVE) {
-        ctx->result = bpf_map_delete_elem(&subs, &key) ? -ENOENT : 0;
+        ctx->result = drop_sub(&key);
         __sync_fetch_and_and(word, ~mask);
         return 0;
     }
@@ -463,15 +584,27 @@ int subscribe(struct liteipc_subscribe_ctl *ctx)
     }
     sub.target_generation = target_generation;
     sub.subscriber_generation = self->generation;
-    if (bpf_map_update_elem(&subs, &key, &sub, BPF_ANY)) {
-        ctx->result = -ENOSPC;
-        return 0;
+    sub.subscriber_uid = self->uid;
+    existing = bpf_map_lookup_elem(&subs, &key);
+    if (existing) {
+        /* Renewed in place: it already counts against the uid that made it. */
+        existing->target_generation = target_generation;
+        existing->subscriber_generation = sub.subscriber_generation;
+    } else {
+        ctx->result = take_quota(sub.subscriber_uid, LITEIPC_LIMIT_SUBS);
+        if (ctx->result)
+            return 0;
+        if (bpf_map_update_elem(&subs, &key, &sub, BPF_NOEXIST)) {
+            give_quota(sub.subscriber_uid, LITEIPC_LIMIT_SUBS);
+            ctx->result = -ENOSPC;
+            return 0;
+        }
     }
     __sync_fetch_and_or(word, mask);
     /* Checked after inserting: a death between the two is then either seen here or
      * delivered by the exit program, never missed. */
     if (target->generation != target_generation || target->state != LITEIPC_PROC_ALIVE) {
-        bpf_map_delete_elem(&subs, &key);
+        drop_sub(&key);
         ctx->result = -ESRCH;
         return 0;
     }

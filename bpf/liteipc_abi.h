@@ -12,7 +12,9 @@
 #include <linux/types.h>
 #endif
 
-#define LITEIPC_ABI_VERSION 1
+/* Bumped whenever a pinned layout changes. The loader pins it in map "abi"; a loader adopting
+ * pinned state with another version refuses and says how to unload. */
+#define LITEIPC_ABI_VERSION 2
 
 /* Table sizes. Map names are cut to 15 characters by the kernel: keep them short. */
 #define LITEIPC_MAX_PROCS 4096
@@ -20,6 +22,7 @@
 #define LITEIPC_MAX_CONNS 65536
 #define LITEIPC_MAX_GRANTS 65536
 #define LITEIPC_MAX_SUBS 65536
+#define LITEIPC_MAX_UIDS 65536 /* distinct uids with kernel-plane usage */
 #define LITEIPC_NAME_MAX 256 /* service names: 1..255 bytes plus the terminator */
 #define LITEIPC_INBOX_BYTES (256 * 1024)
 #define LITEIPC_DEATHS_BYTES (1024 * 1024)
@@ -44,6 +47,7 @@ struct liteipc_proc {
     __u32 pad;
     __u64 register_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
     __u64 death_ns;
+    __u64 start_time; /* field 22 of /proc/PID/stat: tells this process from a later one of the same pid */
 };
 
 /* ---- records: every record in a ring buffer starts with a __u32 kind ---- */
@@ -113,12 +117,15 @@ enum liteipc_grant_kind {
     LITEIPC_GRANT_PID = 2, /* a process granted access (AddServiceAccess, service references) */
 };
 
-/* Pid grants hold for every policy; uid grants for LITEIPC_POLICY_UID_LIST. */
+/* Pid grants hold for every policy; uid grants for LITEIPC_POLICY_UID_LIST. A pid grant names a
+ * registration (slot and generation), never a pid number: a later process of the same pid, or a
+ * later registration of the same slot, does not inherit it. */
 struct liteipc_grant_key {
     __u32 handle;
     __u32 kind; /* enum liteipc_grant_kind */
-    __u32 id;   /* uid or tgid */
+    __u32 id;   /* uid, or the grantee's slot */
     __u32 pad;
+    __u64 generation; /* the grantee's generation; 0 for a uid grant */
 };
 
 /* ---- connections (map "conns": written by the connect program, read by the loader) ---- */
@@ -145,6 +152,8 @@ struct liteipc_sub_key {
 struct liteipc_sub {
     __u64 target_generation;
     __u64 subscriber_generation;
+    __u32 subscriber_uid; /* whose quota the entry counts against */
+    __u32 pad;
 };
 
 /* Who is subscribed to a target slot, one bit per subscriber slot (map "sub_bits": array by
@@ -169,7 +178,25 @@ enum liteipc_counter {
     LITEIPC_COUNTER_NEXT_CONN = 0,    /* last connection id handed out (connect program) */
     LITEIPC_COUNTER_LOST_RECORDS = 1, /* records dropped because a ring buffer was full */
     LITEIPC_COUNTER_NEXT_HANDLE = 2,  /* last service handle handed out (loader); never reused */
-    LITEIPC_COUNTER_MAX = 3,
+    LITEIPC_COUNTER_QUOTA_CONNS = 3,  /* connects refused: the caller's uid held its quota of conns */
+    LITEIPC_COUNTER_QUOTA_SUBS = 4,   /* subscribes refused: the caller's uid held its quota of subs */
+    LITEIPC_COUNTER_MAX = 5,
+};
+
+/* ---- per-uid quotas the kernel plane enforces (maps "limits" and "uid_usage") ---- */
+
+/* "limits": array of __u64 set by the loader from its config; 0 means no limit. uid 0 is exempt. */
+enum liteipc_limit {
+    LITEIPC_LIMIT_CONNS = 0, /* entries in "conns" (pending and open) created by one uid */
+    LITEIPC_LIMIT_SUBS = 1,  /* entries in "subs" held by one uid */
+    LITEIPC_LIMIT_MAX = 2,
+};
+
+/* "uid_usage": hash by uid. Every insert into conns/subs adds one and every successful delete
+ * takes one away, in BPF, so user space never races the programs on these counts. */
+struct liteipc_uid_usage {
+    __u64 conns;
+    __u64 subs;
 };
 
 /* ---- syscall programs, run with BPF_PROG_RUN; the context is hostile ---- */
@@ -179,6 +206,8 @@ enum liteipc_proc_op {
     LITEIPC_PROC_REGISTER = 1,
     LITEIPC_PROC_CLOSE = 2,   /* orderly close: notify subscribers, free the slot */
     LITEIPC_PROC_RECLAIM = 3, /* loader reclaimed a dead slot: free it */
+    LITEIPC_PROC_DROP_CONN = 4, /* remove conns[conn_id] and return it to its uid's quota */
+    LITEIPC_PROC_DROP_SUB = 5,  /* remove subs[target_slot, slot] and return it to its uid's quota */
 };
 
 struct liteipc_proc_ctl {
@@ -189,12 +218,17 @@ struct liteipc_proc_ctl {
     __u32 gid;
     __s32 result; /* out: 0 or -errno */
     __u64 generation; /* out for REGISTER; in for CLOSE/RECLAIM */
+    __u64 start_time; /* in for REGISTER */
+    __u64 conn_id;    /* in for DROP_CONN */
+    __u32 target_slot; /* in for DROP_SUB */
+    __u32 pad;
 };
 
 /* "connect": any registered process. Only `handle` is read; identity comes from helpers. */
 struct liteipc_connect_ctl {
     __u32 handle;
-    __s32 result; /* out: 0 or -errno (-EPERM denied, -ENOENT no service, -EOWNERDEAD owner gone) */
+    __s32 result; /* out: 0 or -errno (-EPERM denied, -ENOENT no service, -EOWNERDEAD owner gone,
+                   * -EDQUOT the caller's uid holds its quota of connections) */
     __u64 conn_id;            /* out */
     __u64 service_generation; /* out: the owner's generation, to watch its liveness */
     __u32 service_slot;       /* out */
@@ -211,30 +245,35 @@ struct liteipc_subscribe_ctl {
     __u32 op;
     __u32 target_slot;
     __u64 target_generation;
-    __s32 result; /* out: 0, -ESRCH when the target is already dead, -EPERM unregistered caller */
+    __s32 result; /* out: 0, -ESRCH when the target is already dead, -EPERM unregistered caller,
+                   * -EDQUOT the caller's uid holds its quota of subscriptions */
     __u32 pad;
 };
 
 #ifdef __cplusplus
-static_assert(sizeof(struct liteipc_proc) == 48, "ABI: liteipc_proc");
+static_assert(sizeof(struct liteipc_proc) == 56, "ABI: liteipc_proc");
 static_assert(sizeof(struct liteipc_death_record) == 40, "ABI: liteipc_death_record");
 static_assert(sizeof(struct liteipc_connect_record) == 56, "ABI: liteipc_connect_record");
 static_assert(sizeof(struct liteipc_service) == LITEIPC_NAME_MAX + 40, "ABI: liteipc_service");
-static_assert(sizeof(struct liteipc_grant_key) == 16, "ABI: liteipc_grant_key");
+static_assert(sizeof(struct liteipc_grant_key) == 24, "ABI: liteipc_grant_key");
 static_assert(sizeof(struct liteipc_conn) == 48, "ABI: liteipc_conn");
-static_assert(sizeof(struct liteipc_proc_ctl) == 32, "ABI: liteipc_proc_ctl");
+static_assert(sizeof(struct liteipc_proc_ctl) == 56, "ABI: liteipc_proc_ctl");
 static_assert(sizeof(struct liteipc_connect_ctl) == 32, "ABI: liteipc_connect_ctl");
 static_assert(sizeof(struct liteipc_subscribe_ctl) == 24, "ABI: liteipc_subscribe_ctl");
+static_assert(sizeof(struct liteipc_sub) == 24, "ABI: liteipc_sub");
+static_assert(sizeof(struct liteipc_uid_usage) == 16, "ABI: liteipc_uid_usage");
 #else
-_Static_assert(sizeof(struct liteipc_proc) == 48, "ABI: liteipc_proc");
+_Static_assert(sizeof(struct liteipc_proc) == 56, "ABI: liteipc_proc");
 _Static_assert(sizeof(struct liteipc_death_record) == 40, "ABI: liteipc_death_record");
 _Static_assert(sizeof(struct liteipc_connect_record) == 56, "ABI: liteipc_connect_record");
 _Static_assert(sizeof(struct liteipc_service) == LITEIPC_NAME_MAX + 40, "ABI: liteipc_service");
-_Static_assert(sizeof(struct liteipc_grant_key) == 16, "ABI: liteipc_grant_key");
+_Static_assert(sizeof(struct liteipc_grant_key) == 24, "ABI: liteipc_grant_key");
 _Static_assert(sizeof(struct liteipc_conn) == 48, "ABI: liteipc_conn");
-_Static_assert(sizeof(struct liteipc_proc_ctl) == 32, "ABI: liteipc_proc_ctl");
+_Static_assert(sizeof(struct liteipc_proc_ctl) == 56, "ABI: liteipc_proc_ctl");
 _Static_assert(sizeof(struct liteipc_connect_ctl) == 32, "ABI: liteipc_connect_ctl");
 _Static_assert(sizeof(struct liteipc_subscribe_ctl) == 24, "ABI: liteipc_subscribe_ctl");
+_Static_assert(sizeof(struct liteipc_sub) == 24, "ABI: liteipc_sub");
+_Static_assert(sizeof(struct liteipc_uid_usage) == 16, "ABI: liteipc_uid_usage");
 #endif
 
 #endif /* LITEIPC_ABI_H */

@@ -64,6 +64,9 @@ install(FILES ${PROJECT_BINARY_DIR}/liteipc.pc DESTINATION ${LITEIPC_INSTALL_PKG
 configure_file(${PROJECT_SOURCE_DIR}/packaging/liteipc-loader.service.in
                ${PROJECT_BINARY_DIR}/liteipc-loader.service @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/liteipc-loader.service DESTINATION ${LITEIPC_SYSTEMD_UNIT_DIR} COMPONENT daemon)
+# The loader's quotas and name ownership policy, with every default written out.
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/loader.conf DESTINATION ${CMAKE_INSTALL_SYSCONFDIR}/liteipc
+        COMPONENT daemon)
 
 # Manual pages (the version filled in) and bash completion for the CLI.
 foreach(page liteipc.1 liteipc-loader.8 liteipc.7)

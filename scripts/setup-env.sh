@@ -18,4 +18,6 @@ if [ "$current" -lt "$HUGEPAGES" ]; then
 fi
 echo "setup-env: hugepages reserved: $(cat /proc/sys/vm/nr_hugepages) (asked $HUGEPAGES)"
 getent group liteipc >/dev/null || groupadd --system liteipc
+# The loader's runtime directory: its socket lives here, reachable by the group only.
+install -d -o root -g liteipc -m 0750 /run/liteipc
 [ -e /sys/kernel/btf/vmlinux ] || { echo "setup-env: kernel has no BTF (/sys/kernel/btf/vmlinux)" >&2; exit 1; }

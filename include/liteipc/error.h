@@ -28,6 +28,12 @@ enum class Errc : int {
     kernel,                // a BPF object could not be opened, loaded, attached or run
     system,                // any other failing system call (see Error::sys_errno)
     closed,                // the context, connection or service was closed
+    quota_exceeded,        // the caller's uid holds its quota of processes, sockets, services,
+                           // connections, channel halves, grants or subscriptions (liteipc status)
+    identity_mismatch,     // the request did not come from the live process the socket or slot
+                           // belongs to (a socket kept after its creator exited, or handed on)
+    name_not_allowed,      // the loader's name policy gives this service name to other owners
+    loader_busy,           // the loader is at its fd limit, or dropped a client that did not read
 };
 
 constexpr std::string_view to_string(Errc code) noexcept {
@@ -44,6 +50,10 @@ constexpr std::string_view to_string(Errc code) noexcept {
         case Errc::kernel: return "kernel";
         case Errc::system: return "system";
         case Errc::closed: return "closed";
+        case Errc::quota_exceeded: return "quota exceeded";
+        case Errc::identity_mismatch: return "identity mismatch";
+        case Errc::name_not_allowed: return "name not allowed";
+        case Errc::loader_busy: return "loader busy";
     }
     return "unknown";
 }

@@ -98,6 +98,10 @@ typedef enum {
 
 enum IpcErr {
     LITEIPC_DEAD_OBJECT = -32, /* the peer process died (a pending call ends with this) */
+    LITEIPC_EBUSY = -17,       /* liteipc: the loader is at its fd limit and refuses new sockets */
+    LITEIPC_ENAMEPOLICY = -16, /* liteipc: the name policy gives this service name to other owners */
+    LITEIPC_EIDENTITY = -15,   /* liteipc: the request did not come from the process it claims to be */
+    LITEIPC_EQUOTA = -14,      /* liteipc: this uid holds its quota (liteipc status shows which) */
     LITEIPC_EEXIST = -13,      /* liteipc: the service name is taken */
     LITEIPC_ETIMEDOUT = -12,   /* liteipc: the call's deadline passed */
     LITEIPC_EPERM = -11,       /* liteipc: the service's policy refuses this process */

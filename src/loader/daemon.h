@@ -1,17 +1,27 @@
-// liteipc-loader's event loop: the control socket, registration of processes into the process
-// table, the service manager (handle 0), and the reclaiming of what dead processes leave.
+// liteipc-loader: the event loop over the control socket, registration of processes into the
+// process table, the service manager (handle 0), the channel broker, and the reclaiming of what
+// dead processes leave. One thread; it never waits on a client.
+//
+// The member functions live by role: daemon.cpp (start, event loop, client IO), registry.cpp
+// (identity and registration), service_manager.cpp (names, policy, grants, quotas),
+// channel_broker.cpp (the two halves of a connection), status_document.cpp (list and status).
 #pragma once
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
-#include <vector>
 #include <string>
+#include <vector>
 
+#include "config.h"
+#include "control_io.h"
 #include "control_protocol.h"
 #include "kernel_plane.h"
+#include "unix_socket.h"
 
 namespace liteipc::loader {
 
@@ -19,61 +29,49 @@ struct DaemonOptions {
     std::string pin_root = detail::kDefaultPinRoot;
     std::string socket_path = detail::kDefaultControlSocket;
     std::string group = "liteipc";
+    std::string config_path = kDefaultConfigPath;
+    bool config_given = false;  // a --config that is missing is an error; the default path may be absent
+};
+
+// What `liteipc status` counts: every refusal the trust rules make.
+struct RefusalCounters {
+    uint64_t quota_processes = 0, quota_sockets = 0, quota_services = 0, quota_pending_channels = 0,
+             quota_grants = 0;
+    uint64_t identity = 0;          // requests not from the live process the socket or slot belongs to
+    uint64_t dead_at_hello = 0;     // hellos from processes already gone
+    uint64_t name_policy = 0;       // names the policy gives to others
+    uint64_t slow_clients = 0;      // clients dropped for not reading their replies
+    uint64_t at_fd_limit = 0;       // sockets refused because the loader was at its fd limit
+    uint64_t expired_channels = 0;  // connection halves whose peer never came
+    uint64_t stale_slots = 0;       // ALIVE slots of processes gone, reclaimed at start
 };
 
 class Daemon {
 public:
     static Result<std::unique_ptr<Daemon>> start(const DaemonOptions& options);
     ~Daemon();
-    // Serves until SIGTERM or SIGINT.
+    // Serves until SIGTERM or SIGINT; SIGHUP re-reads the config.
     Result<> run();
 
 private:
+    using Clock = std::chrono::steady_clock;
+
     struct Client {
         UniqueFd socket;
-        pid_t pid = 0;
+        UniqueFd pidfd;        // the process that connected; empty when it was gone at accept
+        pid_t pid = 0;         // SO_PEERCRED, in the loader's pid namespace (what SCM_CREDENTIALS says)
+        pid_t host_pid = 0;    // the same process as BPF sees it
+        uint64_t start_time = 0;
         uid_t uid = 0;
         gid_t gid = 0;
         bool registered = false;
         bool auxiliary = false;  // a further socket of a registered process: closing it closes nothing
         uint32_t slot = 0;
         uint64_t generation = 0;
+        std::deque<Outgoing> outbox;  // replies the client has not taken yet
+        bool watching_writable = false;
+        bool dropping = false;  // did not read its replies: served no more
     };
-
-    explicit Daemon(DaemonOptions options) : options_(std::move(options)) {}
-    Result<> listen();
-    void adopt_registered();
-    void accept_client();
-    void serve_client(int fd);
-    void drop_client(int fd);
-    bool adopt_auxiliary(Client& client);
-    void on_death(const liteipc_death_record& record);
-    void reclaim(uint32_t slot, uint64_t generation);
-
-    detail::ControlReply hello(Client& client, std::vector<UniqueFd>& fds);
-    detail::ControlReply register_service(Client& client, const detail::ControlRequest& request);
-    detail::ControlReply unregister_service(Client& client, const detail::ControlRequest& request);
-    detail::ControlReply lookup(const detail::ControlRequest& request);
-    detail::ControlReply grant(Client& client, const detail::ControlRequest& request);
-    // open_channel / accept_channel: nullopt when the reply waits for the other half.
-    std::optional<detail::ControlReply> channel_half(Client& client, const detail::ControlRequest& request,
-                                                     std::vector<UniqueFd>& fds);
-    detail::ControlReply close_channel(Client& client, const detail::ControlRequest& request);
-    void send_reply(int socket, detail::ControlReply reply, const std::vector<UniqueFd>& fds,
-                    const std::string& text = {});
-    void release_holdings_of(uint32_t slot);
-    void abandon_pending_of(int socket);
-    std::string list_text() const;
-    std::string status_json() const;
-
-    DaemonOptions options_;
-    gid_t group_id_ = 0;
-    std::unique_ptr<KernelPlane> kernel_;
-    UniqueFd lock_;
-    UniqueFd listener_;
-    UniqueFd epoll_;
-    UniqueFd signals_;
-    std::map<int, Client> clients_;  // by socket fd
 
     // A connection whose two halves are not both in yet.
     struct PendingChannel {
@@ -83,9 +81,102 @@ private:
         int service_socket = -1;
         uint64_t service_request_id = 0;
         UniqueFd reply_pool;
+        uid_t client_uid = 0, service_uid = 0;  // whose pending quota each half counts against
+        Clock::time_point deadline;
     };
+
+    // What the loader keeps beside the maps so that a death finds what to remove in memory.
+    struct ServiceRecord {
+        uint32_t owner_slot;
+        uint64_t owner_generation;
+        uid_t owner_uid;
+    };
+    struct GrantRecord {
+        uid_t grantor_uid;  // whose quota it counts against
+    };
+    using GrantKey = std::tuple<uint32_t, uint32_t, uint32_t, uint64_t>;  // handle, kind, id, generation
+    // A pid grant to a process not registered yet: bound to that process by a pidfd, it becomes a
+    // slot grant when the process registers, and is void once the process exits.
+    struct WaitingGrant {
+        uint32_t handle;
+        pid_t host_pid;
+        UniqueFd pidfd;
+        uid_t grantor_uid;
+    };
+
+    explicit Daemon(DaemonOptions options) : options_(std::move(options)) {}
+
+    // daemon.cpp: start, loop, IO
+    Result<> listen();
+    Result<> apply_config(LoaderConfig config);
+    void reload_config();
+    void accept_clients();
+    void refuse_socket(UniqueFd socket, Errc code, const std::string& why);
+    void serve_client(int fd);
+    void flush_outbox(Client& client);
+    void drop_client(int fd);
+    void queue_reply(int socket, detail::ControlReply reply, std::vector<UniqueFd> fds, const std::string& text = {});
+    void arm_channel_timer();
+    void expire_channels();
+    std::size_t sockets_of(uid_t uid) const;
+
+    // registry.cpp: who is asking, registration, reclaiming
+    std::optional<detail::ControlReply> check_sender(Client& client, const detail::ReceivedMessage& message);
+    bool attribute(Client& client);
+    detail::ControlReply hello(Client& client, std::vector<UniqueFd>& fds);
+    void adopt_registered();
+    bool same_process(uint32_t slot) const;
+    void on_death(const liteipc_death_record& record);
+    void reclaim(uint32_t slot, uint64_t generation);
+    void release_holdings_of(uint32_t slot, uint64_t generation);
+
+    // service_manager.cpp
+    void rebuild_records();
+    detail::ControlReply register_service(Client& client, const detail::ControlRequest& request);
+    detail::ControlReply unregister_service(Client& client, const detail::ControlRequest& request);
+    detail::ControlReply lookup(const detail::ControlRequest& request);
+    detail::ControlReply grant(Client& client, const detail::ControlRequest& request);
+    void forget_service(uint32_t handle);
+    void grant_waiting(const Client& registered);
+    std::size_t services_of(uid_t uid) const;
+    std::size_t grants_of(uid_t uid) const;
+
+    // channel_broker.cpp
+    // open_channel / accept_channel: nullopt when the reply waits for the other half.
+    std::optional<detail::ControlReply> channel_half(Client& client, const detail::ControlRequest& request,
+                                                     std::vector<UniqueFd>& fds);
+    detail::ControlReply close_channel(Client& client, const detail::ControlRequest& request);
+    void abandon_pending_of(int socket);
+    // Tells whichever half waits why the connection will not be set up, and forgets it.
+    void end_pending(uint64_t conn_id, Errc code, int err, const std::string& why);
+    std::size_t pending_halves_of(uid_t uid) const;
+
+    // status_document.cpp
+    std::string list_text() const;
+    std::string status_json() const;
+
+    DaemonOptions options_;
+    LoaderConfig config_;
+    gid_t group_id_ = 0;
+    std::unique_ptr<KernelPlane> kernel_;
+    UniqueFd lock_;
+    UniqueFd listener_;
+    UniqueFd epoll_;
+    UniqueFd signals_;
+    UniqueFd channel_timer_;
+    UniqueFd reserve_fd_;     // closed to accept-and-refuse one socket when at the fd limit
+    std::size_t max_clients_ = 0;  // sockets the fd limit leaves room for
+    bool created_socket_ = false;
+    std::map<int, Client> clients_;  // by socket fd
     std::map<uint64_t, PendingChannel> pending_channels_;  // by conn_id
+    std::map<uint32_t, ServiceRecord> services_;            // by handle
+    std::map<GrantKey, GrantRecord> grants_;
+    std::vector<WaitingGrant> waiting_grants_;
     uint64_t deaths_seen_ = 0;
+    RefusalCounters refused_;
 };
+
+// A refusal: result -err, the named error, a log line.
+detail::ControlReply refuse(Errc code, int err, const std::string& why);
 
 }  // namespace liteipc::loader

@@ -2,7 +2,9 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <linux/magic.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -33,7 +35,8 @@ constexpr PinAccess kPinAccess[] = {
     {"procs", 0660},     {"tgid_slot", 0640}, {"services", 0640}, {"svc_names", 0640},
     {"grants", 0640},    {"svc_stats", 0640}, {"counters", 0640}, {"connect", 0660},
     {"subscribe", 0660}, {"deaths", 0600},    {"inboxes", 0600},  {"conns", 0600},
-    {"subs", 0600},      {"proc_ctl", 0600},  {kExitLinkPin, 0600},
+    {"subs", 0600},      {"proc_ctl", 0600},  {kExitLinkPin, 0600}, {"limits", 0600},
+    {"uid_usage", 0600}, {"abi", 0640},
 };
 
 bool on_bpffs(const fs::path& path) {
@@ -55,11 +58,13 @@ Result<> ensure_pin_root(const std::string& pin_root) {
     std::error_code ec;
     fs::create_directories(root, ec);
     if (ec) return fail(Errc::system, "cannot create pin root " + pin_root + ": " + ec.message());
-    // Group members must be able to reach the pins: give search (not list) permission on the
-    // bpffs directories above the root, which systemd mounts 0700.
+    // Group members must be able to reach the pins. The directories above the root are not ours:
+    // say what is missing instead of changing their mode.
     for (fs::path dir = root.parent_path(); on_bpffs(dir) && dir != dir.root_path(); dir = dir.parent_path()) {
         struct stat st{};
-        if (::stat(dir.c_str(), &st) == 0 && !(st.st_mode & S_IXOTH)) ::chmod(dir.c_str(), (st.st_mode & 07777) | S_IXOTH);
+        if (::stat(dir.c_str(), &st) == 0 && !(st.st_mode & S_IXOTH))
+            LITEIPC_LOG(warn, "%s is not searchable by others: group members cannot reach %s (fix: chmod o+x %s)",
+                        dir.c_str(), pin_root.c_str(), dir.c_str());
     }
     return {};
 }
@@ -136,6 +141,8 @@ Result<> KernelPlane::load_or_adopt(const KernelPlaneOptions& options) {
         reused = reused || fs::exists(path);
     }
     adopted_ = reused;
+    if (reused)
+        if (auto ok = check_pinned_abi(options.pin_root); !ok) return ok;
     // load
     if (int err = liteipc_bpf__load(skel_); err != 0) {
         errno = -err;
@@ -150,7 +157,31 @@ Result<> KernelPlane::load_or_adopt(const KernelPlaneOptions& options) {
     // already (the kernel then answers EPERM or EBUSY).
     if (bpf_map_freeze(bpf_map__fd(skel_->maps.procs)) != 0 && !(adopted_ && (errno == EBUSY || errno == EPERM)))
         return fail_errno("freeze of the process table", Errc::kernel);
+    if (!adopted_) {
+        const uint32_t key = 0;
+        const uint64_t version = LITEIPC_ABI_VERSION;
+        if (auto ok = update(skel_->maps.abi, key, version); !ok) return ok;
+    }
     if (adopted_) LITEIPC_LOG(info, "adopted pinned maps under %s", options.pin_root.c_str());
+    return {};
+}
+
+Result<> KernelPlane::check_pinned_abi(const std::string& pin_root) {
+    // Checked before libbpf reuses any pinned map: a map is never read through the wrong struct.
+    const std::string how = "stop every liteipc process and the loader of " + pin_root +
+                            ", then run: liteipc-loader --unload --pin-root " + pin_root;
+    int fd = bpf_obj_get((pin_root + "/abi").c_str());
+    if (fd < 0)
+        return fail(Errc::kernel, "pinned state under " + pin_root +
+                                      " has no ABI version (it comes from liteipc ABI 1); this loader speaks ABI " +
+                                      std::to_string(LITEIPC_ABI_VERSION) + ": " + how);
+    UniqueFd abi(fd);
+    const uint32_t key = 0;
+    uint64_t version = 0;
+    if (bpf_map_lookup_elem(abi.get(), &key, &version) != 0) return fail_errno("read of " + pin_root + "/abi", Errc::kernel);
+    if (version != LITEIPC_ABI_VERSION)
+        return fail(Errc::kernel, "pinned state under " + pin_root + " has ABI version " + std::to_string(version) +
+                                      ", this loader speaks " + std::to_string(LITEIPC_ABI_VERSION) + ": " + how);
     return {};
 }
 
@@ -204,9 +235,25 @@ Result<> KernelPlane::set_permissions(const KernelPlaneOptions& options) {
     return {};
 }
 
+Result<UniqueFd> KernelPlane::lock_pin_root(const std::string& pin_root) {
+    int fd = ::open(pin_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return fail_errno("open of pin root " + pin_root);
+    UniqueFd lock(fd);
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+            return fail(Errc::already_exists, "another liteipc-loader already serves pin root " + pin_root +
+                                                  "; stop it first (systemctl stop liteipc-loader, or kill its pid)");
+        return fail_errno("flock of " + pin_root);
+    }
+    return lock;
+}
+
 Result<> KernelPlane::unload(const std::string& pin_root) {
     std::error_code ec;
     if (!fs::exists(pin_root, ec)) return {};
+    // Held until the pins are gone: a loader starting meanwhile waits for nothing and fails.
+    auto lock = lock_pin_root(pin_root);
+    if (!lock) return std::unexpected(lock.error());
     // Removing the link pin detaches the program; removing map pins frees the maps once no
     // process holds them.
     fs::remove_all(pin_root, ec);
@@ -238,8 +285,10 @@ Result<> KernelPlane::run_proc_ctl(liteipc_proc_ctl& ctl) {
     return {};
 }
 
-Result<Registration> KernelPlane::register_proc(uint32_t slot, pid_t tgid, uid_t uid, gid_t gid) {
+Result<Registration> KernelPlane::register_proc(uint32_t slot, pid_t tgid, uid_t uid, gid_t gid,
+                                                uint64_t start_time) {
     liteipc_proc_ctl ctl{};
+    ctl.start_time = start_time;
     ctl.op = LITEIPC_PROC_REGISTER;
     ctl.slot = slot;
     ctl.tgid = static_cast<uint32_t>(tgid);
@@ -326,6 +375,15 @@ Result<> KernelPlane::put_grant(const liteipc_grant_key& key) {
     return update(skel_->maps.grants, key, uint32_t{1});
 }
 
+void KernelPlane::drop_grant(const liteipc_grant_key& key) {
+    bpf_map__delete_elem(skel_->maps.grants, &key, sizeof key, 0);
+}
+
+void KernelPlane::for_each_grant(const std::function<void(const liteipc_grant_key&)>& visit) const {
+    for_each<liteipc_grant_key, uint32_t>(skel_->maps.grants,
+                                          [&](const liteipc_grant_key& key, const uint32_t&) { visit(key); });
+}
+
 void KernelPlane::for_each_service(const std::function<void(uint32_t, const liteipc_service&)>& visit) const {
     for_each<uint32_t, liteipc_service>(skel_->maps.services, visit);
 }
@@ -334,8 +392,23 @@ std::optional<liteipc_svc_stats> KernelPlane::stats(uint32_t handle) const {
     return lookup<uint32_t, liteipc_svc_stats>(skel_->maps.svc_stats, handle);
 }
 
-uint64_t KernelPlane::lost_records() const {
-    return lookup<uint32_t, uint64_t>(skel_->maps.counters, uint32_t{LITEIPC_COUNTER_LOST_RECORDS}).value_or(0);
+uint64_t KernelPlane::lost_records() const { return counter(LITEIPC_COUNTER_LOST_RECORDS); }
+
+uint64_t KernelPlane::counter(liteipc_counter which) const {
+    return lookup<uint32_t, uint64_t>(skel_->maps.counters, static_cast<uint32_t>(which)).value_or(0);
+}
+
+Result<> KernelPlane::set_limit(liteipc_limit which, uint64_t value) {
+    return update(skel_->maps.limits, static_cast<uint32_t>(which), value);
+}
+
+liteipc_uid_usage KernelPlane::usage_of(uid_t uid) const {
+    return lookup<uint32_t, liteipc_uid_usage>(skel_->maps.uid_usage, static_cast<uint32_t>(uid))
+        .value_or(liteipc_uid_usage{});
+}
+
+void KernelPlane::for_each_usage(const std::function<void(uint32_t, const liteipc_uid_usage&)>& visit) const {
+    for_each<uint32_t, liteipc_uid_usage>(skel_->maps.uid_usage, visit);
 }
 
 Result<uint32_t> KernelPlane::next_handle() {
@@ -352,7 +425,11 @@ std::optional<liteipc_conn> KernelPlane::conn(uint64_t conn_id) const {
 }
 
 void KernelPlane::drop_conn(uint64_t conn_id) {
-    bpf_map__delete_elem(skel_->maps.conns, &conn_id, sizeof conn_id, 0);
+    // Through the program: it returns the entry to its uid's quota, atomically with the delete.
+    liteipc_proc_ctl ctl{};
+    ctl.op = LITEIPC_PROC_DROP_CONN;
+    ctl.conn_id = conn_id;
+    (void)run_proc_ctl(ctl);
 }
 
 void KernelPlane::for_each_conn(const std::function<void(uint64_t, const liteipc_conn&)>& visit) const {
@@ -364,7 +441,13 @@ void KernelPlane::drop_subscriptions_of(uint32_t subscriber_slot) {
     for_each<liteipc_sub_key, liteipc_sub>(skel_->maps.subs, [&](const liteipc_sub_key& key, const liteipc_sub&) {
         if (key.subscriber_slot == subscriber_slot) stale.push_back(key);
     });
-    for (const auto& key : stale) bpf_map__delete_elem(skel_->maps.subs, &key, sizeof key, 0);
+    for (const auto& key : stale) {
+        liteipc_proc_ctl ctl{};
+        ctl.op = LITEIPC_PROC_DROP_SUB;
+        ctl.slot = key.subscriber_slot;
+        ctl.target_slot = key.target_slot;
+        (void)run_proc_ctl(ctl);
+    }
 }
 
 Result<> KernelPlane::watch_deaths(std::function<void(const liteipc_death_record&)> on_death) {

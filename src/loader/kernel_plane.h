@@ -34,8 +34,11 @@ class KernelPlane {
 public:
     // Loads and attaches, or adopts pinned state left by an earlier loader on the same root.
     static Result<std::unique_ptr<KernelPlane>> start(const KernelPlaneOptions& options);
-    // Detaches everything and removes the pins under `pin_root`.
+    // Detaches everything and removes the pins under `pin_root`; refuses while a loader holds
+    // the pin root's instance lock.
     static Result<> unload(const std::string& pin_root);
+    // One loader per pin root: an exclusive flock on the root directory, held for the loader's life.
+    static Result<UniqueFd> lock_pin_root(const std::string& pin_root);
 
     ~KernelPlane();
     KernelPlane(const KernelPlane&) = delete;
@@ -48,7 +51,7 @@ public:
     std::optional<uint32_t> slot_of(pid_t tgid) const;
     std::optional<uint32_t> free_slot() const;
 
-    Result<Registration> register_proc(uint32_t slot, pid_t tgid, uid_t uid, gid_t gid);
+    Result<Registration> register_proc(uint32_t slot, pid_t tgid, uid_t uid, gid_t gid, uint64_t start_time);
     Result<> close_proc(uint32_t slot, uint64_t generation);    // orderly close: notifies subscribers
     Result<> reclaim_proc(uint32_t slot, uint64_t generation);  // after a death was handled
 
@@ -63,14 +66,21 @@ public:
     std::optional<liteipc_service> service(uint32_t handle) const;
     std::optional<uint32_t> handle_of(const char* name) const;
     Result<> put_grant(const liteipc_grant_key& key);
+    void drop_grant(const liteipc_grant_key& key);
+    void for_each_grant(const std::function<void(const liteipc_grant_key&)>& visit) const;
     void for_each_service(const std::function<void(uint32_t, const liteipc_service&)>& visit) const;
     std::optional<liteipc_svc_stats> stats(uint32_t handle) const;
     uint64_t lost_records() const;
+    uint64_t counter(liteipc_counter which) const;
+    // Per-uid quotas the kernel plane enforces (connections, subscriptions); 0 = no limit.
+    Result<> set_limit(liteipc_limit which, uint64_t value);
+    liteipc_uid_usage usage_of(uid_t uid) const;
+    void for_each_usage(const std::function<void(uint32_t, const liteipc_uid_usage&)>& visit) const;
     Result<uint32_t> next_handle();  // 1, 2, ...: handle 0 is the service manager
 
     // Connections the connect program approved.
     std::optional<liteipc_conn> conn(uint64_t conn_id) const;
-    void drop_conn(uint64_t conn_id);
+    void drop_conn(uint64_t conn_id);  // and returns it to its uid's quota
     void for_each_conn(const std::function<void(uint64_t, const liteipc_conn&)>& visit) const;
 
     // Subscriptions a dead or closed process held on others: the exit program skips them (their
@@ -85,6 +95,7 @@ public:
 private:
     KernelPlane() = default;
     Result<> load_or_adopt(const KernelPlaneOptions& options);
+    static Result<> check_pinned_abi(const std::string& pin_root);
     Result<> pin_programs(const KernelPlaneOptions& options);
     Result<> attach_exit_tracepoint(const std::string& pin_root);
     Result<> set_permissions(const KernelPlaneOptions& options);

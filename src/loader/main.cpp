@@ -18,10 +18,13 @@ void usage(FILE* out) {
                  "  --pin-root DIR      where maps, programs and links are pinned (default %s)\n"
                  "  --socket PATH       control socket (default %s)\n"
                  "  --group NAME        group whose members may use liteipc (default liteipc)\n"
+                 "  --config PATH       quotas and name ownership policy (default %s; SIGHUP re-reads it)\n"
                  "  --log-level LEVEL   debug, info, warn, error (default info)\n"
-                 "  --unload            detach the programs and remove the pins, then exit\n"
+                 "  --unload            detach the programs and remove the pins, then exit (refused while a\n"
+                 "                      loader serves the pin root)\n"
                  "  --help\n",
-                 liteipc::detail::kDefaultPinRoot, liteipc::detail::kDefaultControlSocket);
+                 liteipc::detail::kDefaultPinRoot, liteipc::detail::kDefaultControlSocket,
+                 liteipc::loader::kDefaultConfigPath);
 }
 
 }  // namespace
@@ -34,8 +37,9 @@ int main(int argc, char** argv) {
         {"foreground", no_argument, nullptr, 'f'}, {"pin-root", required_argument, nullptr, 'p'},
         {"socket", required_argument, nullptr, 's'}, {"group", required_argument, nullptr, 'g'},
         {"log-level", required_argument, nullptr, 'l'}, {"unload", no_argument, nullptr, 'u'},
+        {"config", required_argument, nullptr, 'c'},
         {"help", no_argument, nullptr, 'h'}, {nullptr, 0, nullptr, 0}};
-    for (int c; (c = getopt_long(argc, argv, "fp:s:g:l:uh", long_options, nullptr)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, "fp:s:g:l:uc:h", long_options, nullptr)) != -1;) {
         switch (c) {
             case 'f': foreground = true; break;
             case 'p': options.pin_root = optarg; break;
@@ -43,6 +47,10 @@ int main(int argc, char** argv) {
             case 'g': options.group = optarg; break;
             case 'l': log_level = optarg; break;
             case 'u': unload = true; break;
+            case 'c':
+                options.config_path = optarg;
+                options.config_given = true;
+                break;
             case 'h': usage(stdout); return 0;
             default: usage(stderr); return 2;
         }

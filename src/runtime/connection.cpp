@@ -72,6 +72,7 @@ Error connect_refused(int result, const std::string& name, uint32_t handle) {
         case ENOENT: return {Errc::not_found, ENOENT, "service '" + name + "' (handle " + std::to_string(handle) + ") is gone"};
         case EOWNERDEAD: return {Errc::dead_object, EOWNERDEAD, "the process serving '" + name + "' is dead"};
         case ENOSPC: return {Errc::no_memory, ENOSPC, "connection table or the service's inbox is full"};
+        case EDQUOT: return {Errc::quota_exceeded, EDQUOT, "this uid holds its quota of connections"};
         default: return {Errc::kernel, -result, "connect to '" + name + "' refused"};
     }
 }

@@ -29,6 +29,8 @@ Errc errc_from_errno(int err) {
         case ENOSPC: case ENOMEM: return Errc::no_memory;
         case ETIMEDOUT: return Errc::timed_out;
         case EPROTO: return Errc::malformed;
+        case EDQUOT: return Errc::quota_exceeded;
+        case EBUSY: case EMFILE: return Errc::loader_busy;
         default: return Errc::system;
     }
 }
@@ -206,21 +208,40 @@ Result<ControlResponse> receive_reply(int socket, uint64_t request_id, std::chro
     for (;;) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         auto received = detail::receive_message(socket, buffer, std::max<int>(0, static_cast<int>(left.count())));
+        // A socket the loader refused and closed reports the reset once; its refusal follows.
+        if (!received && received.error().sys_errno == ECONNRESET)
+            received = detail::receive_message(socket, buffer, 0);
         if (!received) return std::unexpected(received.error());
         if (received->bytes == 0) return fail(Errc::closed, "liteipc-loader closed the socket");
         ControlResponse response;
         if (received->bytes < sizeof response.reply) return fail(Errc::malformed, "short reply from liteipc-loader");
         std::memcpy(&response.reply, buffer.data(), sizeof response.reply);
-        if (response.reply.request_id != request_id) continue;  // its fds close here
+        // Request id 0 is the loader refusing the socket itself (fd limit, socket quota).
+        if (response.reply.request_id != request_id && !(response.reply.request_id == 0 && response.reply.result != 0))
+            continue;  // a late reply to an abandoned request: its fds close here
         std::size_t text = std::min<std::size_t>(response.reply.text_bytes, received->bytes - sizeof response.reply);
         response.text.assign(reinterpret_cast<const char*>(buffer.data()) + sizeof response.reply, text);
         response.fds = std::move(received->fds);
         if (response.reply.result != 0) {
             response.reply.message[sizeof response.reply.message - 1] = '\0';
-            return fail(errc_from_errno(-response.reply.result), response.reply.message);
+            Errc code = response.reply.errc >= static_cast<uint32_t>(Errc::invalid_argument) &&
+                                response.reply.errc <= static_cast<uint32_t>(Errc::loader_busy)
+                            ? static_cast<Errc>(response.reply.errc)
+                            : errc_from_errno(-response.reply.result);
+            return fail(code, response.reply.message, -response.reply.result);
         }
         return response;
     }
+}
+
+// A send that failed because the loader refused the socket and closed it: the refusal, with its
+// named error, is still waiting to be read.
+Result<ControlResponse> refusal_or(int socket, Error send_error) {
+    auto refusal = receive_reply(socket, 0, std::chrono::steady_clock::now());
+    if (!refusal && refusal.error().code != Errc::timed_out && refusal.error().code != Errc::closed &&
+        refusal.error().code != Errc::system)
+        return refusal;
+    return std::unexpected(std::move(send_error));
 }
 
 }  // namespace
@@ -232,7 +253,7 @@ Result<ControlResponse> Context::Impl::control_once(const ControlRequest& reques
     ControlRequest numbered = request;
     numbered.request_id = 1;
     if (auto sent = detail::send_message(socket->get(), detail::as_bytes_of(numbered), fds); !sent)
-        return std::unexpected(sent.error());
+        return refusal_or(socket->get(), sent.error());
     if (timeout.count() <= 0) timeout = options.default_timeout;
     return receive_reply(socket->get(), numbered.request_id, std::chrono::steady_clock::now() + timeout);
 }
@@ -246,7 +267,7 @@ Result<ControlResponse> Context::Impl::control(const ControlRequest& request, st
         auto sent = detail::send_message(control_.get(), detail::as_bytes_of(numbered));
         auto response = sent ? receive_reply(control_.get(), numbered.request_id,
                                              std::chrono::steady_clock::now() + timeout)
-                             : Result<ControlResponse>(std::unexpected(sent.error()));
+                             : refusal_or(control_.get(), sent.error());
         if (response || attempt > 0 || request.op == ControlOp::hello ||
             (response.error().code != Errc::closed && response.error().code != Errc::system))
             return response;

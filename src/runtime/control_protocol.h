@@ -1,6 +1,8 @@
 // The control protocol between libliteipc and liteipc-loader: fixed-size messages over a
 // SOCK_SEQPACKET Unix socket, fds attached with SCM_RIGHTS. The loader identifies the sender by
-// SO_PEERCRED, never by anything in the message.
+// the kernel's word, never by anything in the message: the socket's SO_PEERPIDFD names the process
+// that opened it, and each message's SCM_CREDENTIALS (SO_PASSCRED on the loader's side) the process
+// that sent it. A request counts as that process's only when the two agree and it is still alive.
 #pragma once
 
 #include <cstdint>
@@ -62,6 +64,8 @@ struct ControlReply {
     uint32_t peer_gid = 0;
     uint32_t peer_tid = 0;    // accept_channel: the client thread that connected
     uint32_t text_bytes = 0;  // bytes of text that follow the reply (list, status)
+    uint32_t errc = 0;        // when result != 0: the liteipc::Errc, when errno alone cannot say it
+    uint32_t pad = 0;
     char message[256] = {};   // the reason when result != 0
 };
 static_assert(std::is_trivially_copyable_v<ControlReply>);

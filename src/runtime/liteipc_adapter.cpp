@@ -59,6 +59,10 @@ int32_t code_of(Errc code) {
         case Errc::kernel: return LITEIPC_EBADF;
         case Errc::system: return LITEIPC_EINTNL;
         case Errc::closed: return LITEIPC_EBADF;
+        case Errc::quota_exceeded: return LITEIPC_EQUOTA;
+        case Errc::identity_mismatch: return LITEIPC_EIDENTITY;
+        case Errc::name_not_allowed: return LITEIPC_ENAMEPOLICY;
+        case Errc::loader_busy: return LITEIPC_EBUSY;
     }
     return LITEIPC_EINTNL;
 }

@@ -7,7 +7,7 @@
 
 namespace liteipc::detail {
 
-Result<> send_message(int socket, std::span<const std::byte> data, std::span<const int> fds) {
+Result<> send_message(int socket, std::span<const std::byte> data, std::span<const int> fds, bool wait) {
     if (fds.size() > kMaxFdsPerMessage) return fail(Errc::invalid_argument, "too many fds in one message");
     iovec iov{const_cast<std::byte*>(data.data()), data.size()};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)] = {};
@@ -24,7 +24,7 @@ Result<> send_message(int socket, std::span<const std::byte> data, std::span<con
         std::memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * fds.size());
     }
     for (;;) {
-        ssize_t sent = ::sendmsg(socket, &msg, MSG_NOSIGNAL);
+        ssize_t sent = ::sendmsg(socket, &msg, MSG_NOSIGNAL | (wait ? 0 : MSG_DONTWAIT));
         if (sent >= 0) return {};
         if (errno == EINTR) continue;
         return fail_errno("sendmsg on control socket");
@@ -41,7 +41,7 @@ Result<ReceivedMessage> receive_message(int socket, std::span<std::byte> buffer,
         if (ready == 0) return fail(Errc::timed_out, "no answer on control socket");
     }
     iovec iov{buffer.data(), buffer.size()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)] = {};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)] = {};
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
@@ -55,6 +55,13 @@ Result<ReceivedMessage> receive_message(int socket, std::span<std::byte> buffer,
     ReceivedMessage received;
     received.bytes = static_cast<std::size_t>(got);
     for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg != nullptr; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+        if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_CREDENTIALS &&
+            cmsg->cmsg_len >= CMSG_LEN(sizeof(ucred))) {
+            ucred cred;
+            std::memcpy(&cred, CMSG_DATA(cmsg), sizeof cred);
+            received.sender_pid = cred.pid;
+            continue;
+        }
         if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) continue;
         std::size_t count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
         for (std::size_t i = 0; i < count; ++i) {

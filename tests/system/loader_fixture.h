@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "liteipc/context.h"
 
@@ -47,9 +48,12 @@ inline std::string why_no_bpf() {
 // A liteipc-loader child process on its own pin root and socket.
 class Loader {
 public:
-    explicit Loader(std::string tag)
+    // `extra_args` go to liteipc-loader as they are (e.g. --config); `socket` replaces the default path.
+    explicit Loader(std::string tag, std::vector<std::string> extra_args = {}, std::string socket = {})
         : pin_root_("/sys/fs/bpf/liteipc-test-" + tag + "-" + std::to_string(::getpid())),
-          socket_("/tmp/liteipc-test-" + tag + "-" + std::to_string(::getpid()) + ".sock") {}
+          socket_(socket.empty() ? "/tmp/liteipc-test-" + tag + "-" + std::to_string(::getpid()) + ".sock"
+                                 : std::move(socket)),
+          extra_args_(std::move(extra_args)) {}
     ~Loader() {
         stop();
         unload();
@@ -59,8 +63,11 @@ public:
     ::testing::AssertionResult start() {
         pid_ = ::fork();
         if (pid_ == 0) {
-            ::execl(LITEIPC_LOADER_PATH, "liteipc-loader", "--foreground", "--pin-root", pin_root_.c_str(),
-                    "--socket", socket_.c_str(), "--log-level", log_level(), nullptr);
+            std::vector<const char*> argv{"liteipc-loader", "--foreground", "--pin-root", pin_root_.c_str(),
+                                          "--socket",       socket_.c_str(), "--log-level", log_level()};
+            for (const auto& arg : extra_args_) argv.push_back(arg.c_str());
+            argv.push_back(nullptr);
+            ::execv(LITEIPC_LOADER_PATH, const_cast<char* const*>(argv.data()));
             ::_exit(127);
         }
         auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -118,6 +125,7 @@ private:
     }
     std::string pin_root_;
     std::string socket_;
+    std::vector<std::string> extra_args_;
     pid_t pid_ = -1;
 };
 
@@ -126,7 +134,8 @@ private:
 template <typename Base = ::testing::Test>
 class WithLoader : public Base {
 protected:
-    explicit WithLoader(const char* tag, bool needs_group = false) : loader_(tag), needs_group_(needs_group) {}
+    explicit WithLoader(const char* tag, bool needs_group = false, std::vector<std::string> loader_args = {})
+        : loader_(tag, std::move(loader_args)), needs_group_(needs_group) {}
 
     void SetUp() override {
         LITEIPC_REQUIRE_SYSTEM();

@@ -1,0 +1,163 @@
+#include "config.h"
+
+#include <grp.h>
+#include <pwd.h>
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+namespace liteipc::loader {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+    return s;
+}
+
+std::vector<std::string_view> words(std::string_view line) {
+    std::vector<std::string_view> out;
+    while (!(line = trim(line)).empty()) {
+        std::size_t end = line.find_first_of(" \t");
+        out.push_back(line.substr(0, end));
+        if (end == std::string_view::npos) break;
+        line.remove_prefix(end);
+    }
+    return out;
+}
+
+bool to_number(std::string_view text, uint64_t& out) {
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc() && end == text.data() + text.size();
+}
+
+// "anyone", "nobody", "uid:N", "user:NAME", "gid:N", "group:NAME"
+bool parse_who(std::string_view text, OwnRule& rule, std::string& why) {
+    if (text == "anyone") return rule.who = OwnRule::Who::anyone, true;
+    if (text == "nobody") return rule.who = OwnRule::Who::nobody, true;
+    std::size_t colon = text.find(':');
+    if (colon == std::string_view::npos) return why = "expected anyone, nobody, uid:N, user:NAME, gid:N or group:NAME", false;
+    std::string_view kind = text.substr(0, colon);
+    std::string value(text.substr(colon + 1));
+    uint64_t number = 0;
+    if (kind == "uid" || kind == "gid") {
+        if (!to_number(value, number) || number > UINT32_MAX) return why = "bad number '" + value + "'", false;
+        rule.who = kind == "uid" ? OwnRule::Who::uid : OwnRule::Who::gid;
+        rule.id = static_cast<uint32_t>(number);
+        return true;
+    }
+    if (kind == "user") {
+        passwd* pw = ::getpwnam(value.c_str());
+        if (!pw) return why = "no user '" + value + "'", false;
+        rule.who = OwnRule::Who::uid;
+        rule.id = pw->pw_uid;
+        return true;
+    }
+    if (kind == "group") {
+        group* gr = ::getgrnam(value.c_str());
+        if (!gr) return why = "no group '" + value + "'", false;
+        rule.who = OwnRule::Who::gid;
+        rule.id = gr->gr_gid;
+        return true;
+    }
+    return why = "unknown owner kind '" + std::string(kind) + "'", false;
+}
+
+}  // namespace
+
+bool OwnRule::matches(std::string_view name) const {
+    if (!pattern.empty() && pattern.back() == '*')
+        return name.starts_with(std::string_view(pattern).substr(0, pattern.size() - 1));
+    return name == pattern;
+}
+
+bool NamePolicy::may_own(std::string_view name, uid_t uid, const std::vector<gid_t>& groups) const {
+    if (uid == 0) return true;
+    bool listed = false;
+    for (const OwnRule& rule : rules) {
+        if (!rule.matches(name)) continue;
+        listed = true;
+        switch (rule.who) {
+            case OwnRule::Who::anyone: return true;
+            case OwnRule::Who::nobody: break;
+            case OwnRule::Who::uid:
+                if (rule.id == uid) return true;
+                break;
+            case OwnRule::Who::gid:
+                for (gid_t g : groups)
+                    if (g == rule.id) return true;
+                break;
+        }
+    }
+    return listed ? false : unlisted_anyone;
+}
+
+Result<LoaderConfig> LoaderConfig::parse(std::string_view text, const std::string& origin) {
+    LoaderConfig config;
+    std::size_t line_no = 0;
+    while (!text.empty()) {
+        std::size_t end = text.find('\n');
+        std::string_view line = text.substr(0, end);
+        text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
+        ++line_no;
+        if (std::size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+        auto w = words(line);
+        if (w.empty()) continue;
+        auto bad = [&](const std::string& why) {
+            return fail(Errc::invalid_argument, origin + ":" + std::to_string(line_no) + ": " + why);
+        };
+        // own PATTERN by WHO
+        if (w[0] == "own") {
+            if (w.size() != 4 || w[2] != "by") return bad("expected: own NAME|PREFIX* by WHO");
+            OwnRule rule;
+            rule.pattern = std::string(w[1]);
+            std::string why;
+            if (!parse_who(w[3], rule, why)) return bad(why);
+            config.names.rules.push_back(std::move(rule));
+            continue;
+        }
+        // KEY = VALUE
+        if (w.size() != 3 || w[1] != "=") return bad("expected KEY = VALUE or an own rule");
+        std::string_view key = w[0], value = w[2];
+        if (key == "unlisted_names") {
+            if (value == "anyone") config.names.unlisted_anyone = true;
+            else if (value == "nobody") config.names.unlisted_anyone = false;
+            else return bad("unlisted_names is anyone or nobody");
+            continue;
+        }
+        uint64_t number = 0;
+        if (!to_number(value, number)) return bad("'" + std::string(value) + "' is not a number");
+        if (key == "quota.processes") config.quotas.processes = number;
+        else if (key == "quota.sockets") config.quotas.sockets = number;
+        else if (key == "quota.services") config.quotas.services = number;
+        else if (key == "quota.connections") config.quotas.connections = number;
+        else if (key == "quota.pending_channels") config.quotas.pending_channels = number;
+        else if (key == "quota.grants") config.quotas.grants = number;
+        else if (key == "quota.subscriptions") config.quotas.subscriptions = number;
+        else if (key == "channel_setup_timeout_ms") {
+            if (number == 0 || number > 600000) return bad("channel_setup_timeout_ms is 1..600000");
+            config.channel_setup_timeout = std::chrono::milliseconds(number);
+        } else if (key == "max_queued_replies") {
+            if (number == 0) return bad("max_queued_replies is at least 1");
+            config.max_queued_replies = number;
+        } else {
+            return bad("unknown key '" + std::string(key) + "'");
+        }
+    }
+    return config;
+}
+
+Result<LoaderConfig> LoaderConfig::load(const std::string& path, bool must_exist) {
+    std::ifstream in(path);
+    if (!in) {
+        if (!must_exist && errno == ENOENT) return LoaderConfig{};
+        return fail_errno("cannot read config " + path, Errc::not_found);
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    return parse(text.str(), path);
+}
+
+}  // namespace liteipc::loader

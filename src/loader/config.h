@@ -1,0 +1,60 @@
+// liteipc-loader's configuration: per-uid quotas, the channel setup deadline, and who may own
+// which service names. Read at start and again on SIGHUP; a file that fails to parse leaves the
+// previous configuration in force.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "liteipc/error.h"
+
+namespace liteipc::loader {
+
+inline constexpr const char* kDefaultConfigPath = "/etc/liteipc/loader.conf";
+
+// Per uid; 0 means no limit. Root (uid 0) is trusted and never counted against.
+struct Quotas {
+    uint64_t processes = 256;         // registered processes
+    uint64_t sockets = 1024;          // control sockets open to the loader
+    uint64_t services = 256;          // registered service names
+    uint64_t connections = 8192;      // entries in conns (pending and open), enforced in BPF
+    uint64_t pending_channels = 256;  // connection halves waiting for the other half
+    uint64_t grants = 8192;           // pid and uid grants given by the uid's processes
+    uint64_t subscriptions = 16384;   // death subscriptions, enforced in BPF
+};
+
+// One `own` line: a name (or a prefix ending in '*') and who may own it.
+struct OwnRule {
+    std::string pattern;  // "org.example.audio" or "org.example.*"
+    enum class Who { anyone, nobody, uid, gid } who = Who::anyone;
+    uint32_t id = 0;  // uid or gid
+
+    bool matches(std::string_view name) const;
+};
+
+struct NamePolicy {
+    std::vector<OwnRule> rules;
+    bool unlisted_anyone = true;  // names no rule matches: anyone (default) or nobody
+
+    // A name some rule matches may be owned by whom one of its matching rules admits; root may
+    // own any name. `groups` are the process's gid and supplementary groups.
+    bool may_own(std::string_view name, uid_t uid, const std::vector<gid_t>& groups) const;
+};
+
+struct LoaderConfig {
+    Quotas quotas;
+    NamePolicy names;
+    std::chrono::milliseconds channel_setup_timeout{5000};  // a half waits at most this long
+    std::size_t max_queued_replies = 256;  // per client; a client that lets more pile up is dropped
+
+    // A missing file at the default path is not an error: defaults apply.
+    static Result<LoaderConfig> load(const std::string& path, bool must_exist);
+    static Result<LoaderConfig> parse(std::string_view text, const std::string& origin);
+};
+
+}  // namespace liteipc::loader

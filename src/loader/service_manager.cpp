@@ -1,0 +1,224 @@
+// The service manager (handle 0): names under the ownership policy, access grants, and the
+// per-uid quotas on both. The maps are the truth the kernel checks; the records here let a death
+// or an unregister find what to remove without walking the maps.
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "daemon.h"
+#include "log.h"
+#include "peer_process.h"
+
+namespace liteipc::loader {
+using detail::ControlOp;
+using detail::ControlReply;
+using detail::ControlRequest;
+
+namespace {
+
+// Service names: 1..255 printable bytes without '/', '"' or backslash, so they can name files and
+// appear in JSON as they are.
+bool valid_service_name(const char* name, std::size_t capacity) {
+    std::size_t length = strnlen(name, capacity);
+    if (length == 0 || length >= capacity) return false;
+    for (std::size_t i = 0; i < length; ++i) {
+        unsigned char c = static_cast<unsigned char>(name[i]);
+        if (c < 0x21 || c > 0x7e || c == '/' || c == '"' || c == '\\') return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+void Daemon::rebuild_records() {
+    // After a restart: services from the registry, grants that still name a live registration.
+    services_.clear();
+    grants_.clear();
+    kernel_->for_each_service([&](uint32_t handle, const liteipc_service& s) {
+        services_[handle] = ServiceRecord{s.owner_slot, s.owner_generation, s.owner_uid};
+    });
+    std::vector<liteipc_grant_key> stale;
+    kernel_->for_each_grant([&](const liteipc_grant_key& key) {
+        auto service = services_.find(key.handle);
+        bool live = service != services_.end() &&
+                    (key.kind != LITEIPC_GRANT_PID ||
+                     (key.id < LITEIPC_MAX_PROCS && kernel_->proc(key.id).generation == key.generation &&
+                      kernel_->proc(key.id).state == LITEIPC_PROC_ALIVE));
+        if (!live) {
+            stale.push_back(key);
+            return;
+        }
+        grants_[{key.handle, key.kind, key.id, key.generation}] = GrantRecord{service->second.owner_uid};
+    });
+    for (const auto& key : stale) kernel_->drop_grant(key);
+}
+
+std::size_t Daemon::services_of(uid_t uid) const {
+    std::size_t n = 0;
+    for (const auto& [handle, record] : services_) n += record.owner_uid == uid;
+    return n;
+}
+
+std::size_t Daemon::grants_of(uid_t uid) const {
+    std::size_t n = 0;
+    for (const auto& [key, record] : grants_) n += record.grantor_uid == uid;
+    for (const auto& waiting : waiting_grants_) n += waiting.grantor_uid == uid;
+    return n;
+}
+
+void Daemon::grant_waiting(const Client& registered) {
+    std::erase_if(waiting_grants_, [&](WaitingGrant& waiting) {
+        if (process_exited(waiting.pidfd.get())) return true;  // its process is gone: void
+        if (waiting.host_pid != registered.host_pid) return false;
+        // The pidfd still runs and has this pid: it is the process that just registered.
+        liteipc_grant_key key{waiting.handle, LITEIPC_GRANT_PID, registered.slot, 0, registered.generation};
+        if (kernel_->put_grant(key))
+            grants_[{key.handle, key.kind, key.id, key.generation}] = GrantRecord{waiting.grantor_uid};
+        return true;
+    });
+}
+
+void Daemon::forget_service(uint32_t handle) {
+    services_.erase(handle);
+    std::erase_if(waiting_grants_, [&](const WaitingGrant& waiting) { return waiting.handle == handle; });
+    for (auto it = grants_.begin(); it != grants_.end();) {
+        if (std::get<0>(it->first) != handle) {
+            ++it;
+            continue;
+        }
+        const auto& [h, kind, id, generation] = it->first;
+        kernel_->drop_grant(liteipc_grant_key{h, kind, id, 0, generation});
+        it = grants_.erase(it);
+    }
+}
+
+ControlReply Daemon::register_service(Client& client, const ControlRequest& request) {
+    if (!valid_service_name(request.name, sizeof request.name))
+        return refuse(Errc::invalid_argument, EINVAL,
+                      "invalid service name: 1..255 printable bytes without '/', '\"' or '\\\\'");
+    if (request.policy > LITEIPC_POLICY_PIDS) return refuse(Errc::invalid_argument, EINVAL, "unknown access policy");
+    if (request.policy == LITEIPC_POLICY_UID_RANGE && request.uid_min > request.uid_max)
+        return refuse(Errc::invalid_argument, EINVAL, "uid range is empty");
+    const liteipc_proc& proc = kernel_->proc(client.slot);
+    if (proc.state != LITEIPC_PROC_ALIVE || proc.generation != client.generation)
+        return refuse(Errc::dead_object, ESRCH, "pid " + std::to_string(client.pid) + " is not alive");
+    if (!config_.names.may_own(request.name, client.uid, groups_of(client.host_pid, client.gid))) {
+        ++refused_.name_policy;
+        return refuse(Errc::name_not_allowed, EACCES,
+                      std::string("the name policy does not give '") + request.name + "' to uid " +
+                          std::to_string(client.uid));
+    }
+    if (kernel_->handle_of(request.name))
+        return refuse(Errc::already_exists, EEXIST, std::string("service name taken: ") + request.name);
+    if (client.uid != 0 && config_.quotas.services && services_of(client.uid) >= config_.quotas.services) {
+        ++refused_.quota_services;
+        return refuse(Errc::quota_exceeded, EDQUOT,
+                      "uid " + std::to_string(client.uid) + " holds its quota of " +
+                          std::to_string(config_.quotas.services) + " services");
+    }
+    auto handle = kernel_->next_handle();
+    if (!handle) return refuse(Errc::no_memory, ENOSPC, handle.error().describe());
+
+    liteipc_service service{};
+    std::memcpy(service.name, request.name, sizeof service.name);
+    service.owner_generation = client.generation;
+    service.owner_slot = client.slot;
+    service.owner_tgid = static_cast<uint32_t>(client.host_pid);
+    service.owner_uid = client.uid;
+    service.policy = request.policy;
+    service.uid_min = request.uid_min;
+    service.uid_max = request.uid_max;
+    service.register_ns = proc.register_ns;
+    if (auto ok = kernel_->put_service(*handle, service); !ok)
+        return refuse(ok.error().code == Errc::already_exists ? Errc::already_exists : Errc::kernel,
+                      ok.error().code == Errc::already_exists ? EEXIST : EIO, ok.error().describe());
+    services_[*handle] = ServiceRecord{client.slot, client.generation, client.uid};
+    LITEIPC_LOG(info, "service '%s' -> handle %u (pid %d)", request.name, *handle, client.host_pid);
+    ControlReply reply;
+    reply.handle = *handle;
+    return reply;
+}
+
+ControlReply Daemon::unregister_service(Client& client, const ControlRequest& request) {
+    auto service = kernel_->service(request.handle);
+    if (!service) return refuse(Errc::not_found, ENOENT, "no service with handle " + std::to_string(request.handle));
+    if (service->owner_slot != client.slot || service->owner_generation != client.generation)
+        return refuse(Errc::permission_denied, EPERM, "only the owner may unregister service " + std::string(service->name));
+    kernel_->drop_service(request.handle, service->name);
+    forget_service(request.handle);
+    return {};
+}
+
+ControlReply Daemon::lookup(const ControlRequest& request) {
+    auto handle = kernel_->handle_of(request.name);
+    if (!handle) return refuse(Errc::not_found, ENOENT, std::string("no service named ") + request.name);
+    ControlReply reply;
+    reply.handle = *handle;
+    if (auto service = kernel_->service(*handle)) {
+        reply.peer_slot = service->owner_slot;
+        reply.peer_generation = service->owner_generation;
+        reply.peer_pid = service->owner_tgid;
+        reply.peer_uid = service->owner_uid;
+    }
+    return reply;
+}
+
+ControlReply Daemon::grant(Client& client, const ControlRequest& request) {
+    auto service = kernel_->service(request.handle);
+    if (!service) return refuse(Errc::not_found, ENOENT, "no service with handle " + std::to_string(request.handle));
+    bool owner = service->owner_slot == client.slot && service->owner_generation == client.generation;
+    // A process connected to the service holds a reference it may pass on (OBJ_SVC): it may grant
+    // another process access, not change the uid list.
+    bool holder = false;
+    if (!owner && request.op == ControlOp::add_access) {
+        kernel_->for_each_conn([&](uint64_t, const liteipc_conn& conn) {
+            holder = holder || (conn.handle == request.handle && conn.client_slot == client.slot &&
+                                conn.client_generation == client.generation);
+        });
+    }
+    if (!owner && !holder)
+        return refuse(Errc::permission_denied, EPERM,
+                      "only the owner or a connected client may grant access to " + std::string(service->name));
+    auto over_quota = [&] {
+        if (client.uid == 0 || !config_.quotas.grants || grants_of(client.uid) < config_.quotas.grants) return false;
+        ++refused_.quota_grants;
+        return true;
+    };
+    const std::string quota_message = "uid " + std::to_string(client.uid) + " holds its quota of " +
+                                      std::to_string(config_.quotas.grants) + " grants";
+    liteipc_grant_key key{};
+    key.handle = request.handle;
+    if (request.op == ControlOp::add_access) {
+        // The grant goes to the process that holds the pid now, and ends with it.
+        auto slot = kernel_->slot_of(static_cast<pid_t>(request.id));
+        const liteipc_proc* grantee = slot ? &kernel_->proc(*slot) : nullptr;
+        if (!grantee || grantee->state != LITEIPC_PROC_ALIVE || grantee->tgid != request.id) {
+            // Not registered yet: bind the grant to the process by a pidfd until it registers.
+            if (request.id == 0 || request.id > INT32_MAX)
+                return refuse(Errc::invalid_argument, EINVAL, "pid " + std::to_string(request.id) + " is not a pid");
+            UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, static_cast<pid_t>(request.id), 0)));
+            if (!pidfd) return refuse(Errc::not_found, ESRCH, "no process with pid " + std::to_string(request.id));
+            if (over_quota()) return refuse(Errc::quota_exceeded, EDQUOT, quota_message);
+            std::erase_if(waiting_grants_, [](const WaitingGrant& w) { return process_exited(w.pidfd.get()); });
+            waiting_grants_.push_back(
+                WaitingGrant{request.handle, static_cast<pid_t>(request.id), std::move(pidfd), client.uid});
+            return {};
+        }
+        key.kind = LITEIPC_GRANT_PID;
+        key.id = *slot;
+        key.generation = grantee->generation;
+    } else {
+        key.kind = LITEIPC_GRANT_UID;
+        key.id = request.id;
+    }
+    GrantKey record_key{key.handle, key.kind, key.id, key.generation};
+    if (grants_.contains(record_key)) return {};
+    if (over_quota()) return refuse(Errc::quota_exceeded, EDQUOT, quota_message);
+    if (auto ok = kernel_->put_grant(key); !ok) return refuse(Errc::no_memory, ENOSPC, ok.error().describe());
+    grants_[record_key] = GrantRecord{client.uid};
+    return {};
+}
+
+}  // namespace liteipc::loader

@@ -1,0 +1,282 @@
+// An identity is a process, never a pid number: a control socket kept after its creator exited,
+// a socket handed to another process, and a pid reused after its process died act for no one.
+#include <bpf/bpf.h>
+#include <sched.h>
+#include <sys/socket.h>
+
+#include "trust_support.h"
+
+namespace liteipc::testing {
+namespace {
+
+using detail::ControlOp;
+
+class TrustIdentityTest : public WithLoader<> {
+protected:
+    TrustIdentityTest() : WithLoader("trust-id", /*needs_group=*/true) {}
+};
+
+constexpr int code(Errc c) { return static_cast<int>(c); }
+
+TEST_F(TrustIdentityTest, SocketKeptAfterItsCreatorExitedActsForNoOne) {
+    const long long alive_before = json_number(status_text(loader_), "processes_alive");
+    const std::string socket = loader_.socket();
+    Hostile<3> attacker(kNobody, [&] {
+        int pair[2];
+        if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return std::array<int, 3>{-1, -1, -1};
+        // One creator registers, passes its socket on and exits; another only connects.
+        pid_t registered = ::fork();
+        if (registered == 0) {
+            int s = connect_raw(socket);
+            RawReply hello = raw_request(s, control_request(ControlOp::hello));
+            send_fd(pair[1], s);
+            ::_exit(hello.answered && hello.reply.result == 0 ? 0 : 1);
+        }
+        int kept_registered = receive_fd(pair[0]);
+        int status = 0;
+        ::waitpid(registered, &status, 0);
+        pid_t connected = ::fork();
+        if (connected == 0) {
+            send_fd(pair[1], connect_raw(socket));
+            ::_exit(0);
+        }
+        int kept_connected = receive_fd(pair[0]);
+        ::waitpid(connected, nullptr, 0);
+        RawReply service = raw_request(kept_registered, control_request(ControlOp::register_service, 0, "trust.kept"));
+        RawReply hello = raw_request(kept_connected, control_request(ControlOp::hello));
+        return std::array<int, 3>{WEXITSTATUS(status), code(service.code()), code(hello.code())};
+    });
+    auto [registered, service, hello] = attacker.results();
+    EXPECT_EQ(registered, 0) << "the first creator could not register";
+    EXPECT_EQ(service, code(Errc::identity_mismatch)) << "a dead process's socket registered a service";
+    EXPECT_EQ(hello, code(Errc::identity_mismatch)) << "a dead process's socket registered a process";
+
+    std::string status = status_when(loader_, [&](const std::string& s) {
+        return json_number(s, "processes_alive") == alive_before;
+    });
+    EXPECT_EQ(json_number(status, "processes_alive"), alive_before) << "a slot stayed alive for a dead process";
+    EXPECT_GE(refused_count(status, "identity"), 2);
+    int s = connect_raw(loader_.socket());
+    EXPECT_EQ(raw_request(s, control_request(ControlOp::lookup, 0, "trust.kept")).code(), Errc::not_found);
+    ::close(s);
+}
+
+TEST_F(TrustIdentityTest, SocketHandedToAnotherProcessActsForNoOne) {
+    const std::string socket = loader_.socket();
+    Hostile<2> attacker(kNobody, [&] {
+        int pair[2];
+        if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return std::array<int, 2>{-1, -1};
+        // The holder registers and stays alive; its socket goes to the attacker.
+        pid_t holder = ::fork();
+        if (holder == 0) {
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            int s = connect_raw(socket);
+            raw_request(s, control_request(ControlOp::hello));
+            send_fd(pair[1], s);
+            for (;;) ::pause();
+        }
+        int handed = receive_fd(pair[0]);
+        RawReply service = raw_request(handed, control_request(ControlOp::register_service, 0, "trust.handed"));
+        RawReply hello = raw_request(handed, control_request(ControlOp::hello));
+        ::kill(holder, SIGKILL);
+        ::waitpid(holder, nullptr, 0);
+        return std::array<int, 2>{code(service.code()), code(hello.code())};
+    });
+    auto [service, hello] = attacker.results();
+    EXPECT_EQ(service, code(Errc::identity_mismatch)) << "a handed-on socket acted as its creator";
+    EXPECT_EQ(hello, code(Errc::identity_mismatch));
+}
+
+// Counts the entries of a pinned map, as root sees them.
+std::size_t pinned_entries(const std::string& path, std::size_t key_size) {
+    int map = bpf_obj_get(path.c_str());
+    if (map < 0) return SIZE_MAX;
+    std::vector<std::byte> key(key_size), next(key_size);
+    std::size_t n = 0;
+    for (void* previous = nullptr; bpf_map_get_next_key(map, previous, next.data()) == 0; previous = key.data()) {
+        key = next;
+        ++n;
+    }
+    ::close(map);
+    return n;
+}
+
+TEST_F(TrustIdentityTest, APidGrantEndsWithItsGrantee) {
+    auto own = Service::start(*context_, {.name = "granted.only", .policy = Policy::pids}, handle);
+    ASSERT_TRUE(own) << own.error().describe();
+    const std::string grants_pin = loader_.pin_root() + "/grants";
+    const std::size_t grants_before = pinned_entries(grants_pin, sizeof(liteipc_grant_key));
+    int ready[2], go[2], done[2];
+    ASSERT_EQ(::pipe(ready) | ::pipe(go) | ::pipe(done), 0);
+    std::fflush(nullptr);
+    pid_t grantee = ::fork();
+    if (grantee == 0) {
+        unmap_inherited_pools();
+        int result = -1;
+        if (become_group_member(kOtherUid)) {
+            auto context = Context::open(loader_.options());
+            char byte = context ? 'y' : 'n';
+            ssize_t ignored = ::write(ready[1], &byte, 1);
+            ignored = ::read(go[0], &byte, 1);
+            (void)ignored;
+            if (context) {
+                auto connection = Connection::open(*context, "granted.only");
+                result = connection ? (echo_works(*connection) ? 0 : -3) : code(connection.error().code);
+            }
+        }
+        ssize_t ignored = ::write(done[1], &result, sizeof result);
+        (void)ignored;
+        ::_exit(0);
+    }
+    char byte = 0;
+    ASSERT_EQ(::read(ready[0], &byte, 1), 1);
+    ASSERT_EQ(byte, 'y');
+    auto grant = control_request(ControlOp::add_access, own->handle());
+    grant.id = static_cast<uint32_t>(grantee);
+    auto granted = context_->impl().control(grant);
+    ASSERT_TRUE(granted) << granted.error().describe();
+    EXPECT_EQ(pinned_entries(grants_pin, sizeof(liteipc_grant_key)), grants_before + 1);
+    ASSERT_EQ(::write(go[1], "g", 1), 1);
+    int result = -9999;
+    ASSERT_EQ(::read(done[0], &result, sizeof result), static_cast<ssize_t>(sizeof result));
+    EXPECT_EQ(result, 0) << "the granted process could not call";
+    ::waitpid(grantee, nullptr, 0);
+    // The grantee is gone: so is its grant, in the loader and in the map the kernel checks.
+    std::string status = status_when(loader_, [](const std::string& s) { return json_number(s, "grants") == 0; });
+    EXPECT_EQ(json_number(status, "grants"), 0);
+    EXPECT_EQ(pinned_entries(grants_pin, sizeof(liteipc_grant_key)), grants_before);
+    for (int fd : {ready[0], ready[1], go[0], go[1], done[0], done[1]}) ::close(fd);
+}
+
+// The attack that pid reuse allows, made certain: in a pid namespace of its own (loader included,
+// so the loader sees the pids this test forces), an attacker keeps the socket of a process that
+// exited; the victim is then forked onto that very pid and registers a service of its uid.
+std::array<int, 8> pid_reuse_scenario(const std::string& tag) {
+    std::array<int, 8> out;
+    out.fill(-1);
+    Loader loader(tag);
+    if (!loader.start()) return out;
+    int to_attacker[2], from_attacker[2], from_victim[2];
+    if (::pipe(to_attacker) != 0 || ::pipe(from_attacker) != 0 || ::pipe(from_victim) != 0) return out;
+    std::fflush(nullptr);
+    pid_t attacker = ::fork();
+    if (attacker == 0) {
+        std::array<int, 6> result;
+        result.fill(-9999);
+        if (!become_group_member(kNobody)) ::_exit(1);
+        int pair[2];
+        if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) ::_exit(1);
+        pid_t creator = ::fork();
+        if (creator == 0) {
+            send_fd(pair[1], connect_raw(loader.socket()));
+            ::_exit(0);
+        }
+        int kept = receive_fd(pair[0]);
+        ::waitpid(creator, nullptr, 0);
+        ssize_t ignored = ::write(from_attacker[1], &creator, sizeof creator);
+        uint32_t handle = 0;
+        ignored = ::read(to_attacker[0], &handle, sizeof handle);  // the victim now holds the pid
+        (void)ignored;
+        auto grant = control_request(ControlOp::add_access, handle);
+        grant.id = static_cast<uint32_t>(::getpid());
+        result[0] = code(raw_request(kept, grant).code());
+        result[1] = code(raw_request(kept, control_request(ControlOp::unregister_service, handle)).code());
+        auto accept = control_request(ControlOp::accept_channel);
+        accept.conn_id = 1;
+        result[2] = code(raw_request(kept, accept, {}, 2000).code());
+        result[3] = code(raw_request(kept, control_request(ControlOp::register_service, 0, "victim.echo")).code());
+        // Its own honest registration gets it nothing of the victim's either.
+        auto context = Context::open(loader.options());
+        if (context) {
+            auto connection = Connection::open(*context, "victim.echo");
+            result[4] = connection ? 0 : code(connection.error().code);
+        }
+        result[5] = 1;
+        ignored = ::write(from_attacker[1], result.data(), sizeof result);
+        ::_exit(0);
+    }
+    pid_t reused = 0;
+    if (::read(from_attacker[0], &reused, sizeof reused) != sizeof reused) return out;
+    // Force the next pid of this namespace to be the one the attacker's socket was made by.
+    FILE* last_pid = std::fopen("/proc/sys/kernel/ns_last_pid", "w");
+    if (!last_pid) return out;
+    std::fprintf(last_pid, "%d", reused - 1);
+    std::fclose(last_pid);
+    pid_t victim = ::fork();
+    if (victim == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        uint32_t registered = 0;
+        if (become_group_member(kOtherUid)) {
+            auto context = Context::open(loader.options());
+            if (context) {
+                g_service_context = &*context;
+                auto service = Service::start(*context, {.name = "victim.echo", .policy = Policy::same_uid}, handle);
+                if (service) registered = service->handle();
+                ssize_t ignored = ::write(from_victim[1], &registered, sizeof registered);
+                (void)ignored;
+                for (;;) ::pause();
+            }
+        }
+        ssize_t ignored = ::write(from_victim[1], &registered, sizeof registered);
+        (void)ignored;
+        ::_exit(1);
+    }
+    uint32_t handle = 0;
+    if (::read(from_victim[0], &handle, sizeof handle) != sizeof handle) return out;
+    ssize_t ignored = ::write(to_attacker[1], &handle, sizeof handle);
+    (void)ignored;
+    std::array<int, 6> attack;
+    attack.fill(-9999);
+    ignored = ::read(from_attacker[0], attack.data(), sizeof attack);
+    ::waitpid(attacker, nullptr, 0);
+    // The victim's service is still the victim's.
+    int s = connect_raw(loader.socket());
+    RawReply lookup = raw_request(s, control_request(ControlOp::lookup, 0, "victim.echo"));
+    ::close(s);
+    out[0] = victim == reused && handle != 0;
+    for (int i = 0; i < 5; ++i) out[1 + i] = attack[i];
+    out[6] = lookup.answered && lookup.reply.result == 0 && lookup.reply.handle == handle;
+    out[7] = attack[5];
+    ::kill(victim, SIGKILL);
+    ::waitpid(victim, nullptr, 0);
+    return out;
+}
+
+TEST(TrustPidReuseTest, AReusedPidCannotGrantUnregisterAcceptOrConnectAsItsNewHolder) {
+    LITEIPC_REQUIRE_SYSTEM();
+    if (!::getgrnam("liteipc")) {
+        if (bpf_required()) FAIL() << "group liteipc missing (scripts/setup-env.sh creates it)";
+        GTEST_SKIP() << "group liteipc missing";
+    }
+    const std::string tag = "trust-reuse-" + std::to_string(::getpid());
+    auto out = in_child<8>([&] {
+        std::array<int, 8> failed;
+        failed.fill(-2);
+        if (::unshare(CLONE_NEWPID) != 0) return failed;
+        int report[2];
+        if (::pipe(report) != 0) return failed;
+        std::fflush(nullptr);
+        pid_t init = ::fork();  // pid 1 of the new namespace
+        if (init == 0) {
+            auto result = pid_reuse_scenario(tag);
+            ssize_t ignored = ::write(report[1], result.data(), sizeof result);
+            (void)ignored;
+            ::_exit(0);
+        }
+        std::array<int, 8> result = failed;
+        if (::read(report[0], result.data(), sizeof result) != sizeof result) result = failed;
+        ::waitpid(init, nullptr, 0);
+        return result;
+    });
+    ASSERT_EQ(out[0], 1) << "the victim did not get the reused pid, or did not register";
+    ASSERT_EQ(out[7], 1) << "the attacker did not run";
+    EXPECT_EQ(out[1], code(Errc::identity_mismatch)) << "granted access as the process that now holds the pid";
+    EXPECT_EQ(out[2], code(Errc::identity_mismatch)) << "unregistered the victim's service";
+    EXPECT_EQ(out[3], code(Errc::identity_mismatch)) << "accepted a connection as the victim";
+    EXPECT_EQ(out[4], code(Errc::identity_mismatch)) << "registered a name as the victim";
+    EXPECT_EQ(out[5], code(Errc::permission_denied)) << "connected to the victim's same-uid service";
+    EXPECT_EQ(out[6], 1) << "the victim's service changed hands";
+}
+
+}  // namespace
+}  // namespace liteipc::testing
