@@ -10,7 +10,7 @@ namespace liteipc::cli {
 
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 // Field readers: no exceptions; `where` names the enclosing object in error messages.
 Result<const json*> member(const json& object, const char* key, std::string_view where) {
@@ -99,6 +99,15 @@ Result<LoaderStatus> parse_loader_status(std::string_view text) {
     const json* hugepages = doc.contains("hugepages") && doc["hugepages"].is_object() ? &doc["hugepages"] : nullptr;
     if (!hugepages) return fail(Errc::malformed, "loader status: document has no \"hugepages\" object");
     LITEIPC_READ(status.pool_backing, read_string(*hugepages, "pool_backing", "hugepages"));
+
+    for (auto [key, target] : {std::pair{"quotas", &status.quotas}, {"refused", &status.refused}}) {
+        if (!doc.contains(key) || !doc[key].is_object())
+            return fail(Errc::malformed, std::string("loader status: document has no \"") + key + "\" object");
+        *target = doc[key];
+    }
+    const json* uids = nullptr;
+    LITEIPC_READ(uids, read_array(doc, "uids", top));
+    status.uids = *uids;
 
     const json* processes = nullptr;
     LITEIPC_READ(processes, read_array(doc, "processes", top));

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "liteipc/error.h"
 
 namespace liteipc::cli {
@@ -36,6 +38,11 @@ struct LoaderStatus {
     uint64_t deaths_seen = 0;
     uint64_t records_lost = 0;
     std::string pool_backing;  // hugetlb pages, or the shared-memory fallback and why
+    // Quotas per uid, refusal counters and what each uid holds: passed through as the loader
+    // names them, so a counter the loader adds shows without a CLI change.
+    nlohmann::ordered_json quotas = nlohmann::ordered_json::object();
+    nlohmann::ordered_json refused = nlohmann::ordered_json::object();
+    nlohmann::ordered_json uids = nlohmann::ordered_json::array();
     std::vector<ProcessRecord> processes;
     std::vector<ServiceRecord> services;
 };

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cctype>
 #include <cstring>
 #include <map>
 #include <string>
@@ -103,6 +104,9 @@ json status_json(const LoaderStatus& status) {
               {"deaths_seen", status.deaths_seen},
               {"records_lost", status.records_lost},
               {"pool_backing", status.pool_backing}}},
+            {"quotas", status.quotas},
+            {"refused", status.refused},
+            {"uids", status.uids},
             {"processes", processes},
             {"services", services}};
 }
@@ -128,6 +132,31 @@ void print_status(const LoaderStatus& status) {
                 static_cast<unsigned long long>(status.records_lost));
     std::printf("pools      %s\n", status.pool_backing.c_str());
     std::printf("services   %zu\n", status.services.size());
+    std::string quotas, refused;
+    for (const auto& [name, value] : status.quotas.items())
+        quotas += (quotas.empty() ? "" : ", ") + name + " " + value.dump();
+    for (const auto& [name, value] : status.refused.items())
+        if (value.is_number() && value.get<uint64_t>() != 0)
+            refused += (refused.empty() ? "" : ", ") + name + " " + value.dump();
+    std::printf("quotas     per uid: %s\n", quotas.c_str());
+    std::printf("refused    %s\n", refused.empty() ? "nothing" : refused.c_str());
+    if (!status.uids.empty()) {
+        // One column per quota the loader reports, in its order.
+        std::vector<Table::Column> columns{{"UID", Table::Align::right}};
+        for (const auto& [name, value] : status.quotas.items()) {
+            std::string title = name;
+            for (char& c : title) c = c == '_' ? ' ' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+            columns.push_back({title, Table::Align::right});
+        }
+        Table uids(columns);
+        for (const auto& u : status.uids) {
+            std::vector<std::string> row{u.value("uid", json(0)).dump()};
+            for (const auto& [name, value] : status.quotas.items()) row.push_back(u.value(name, json(0)).dump());
+            uids.add_row(row);
+        }
+        std::printf("\n");
+        uids.print(stdout);
+    }
     if (!status.processes.empty()) {
         using Align = Table::Align;
         Table processes({{"SLOT", Align::right}, {"PID", Align::right}, {"UID", Align::right},

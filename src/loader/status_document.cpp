@@ -5,32 +5,19 @@
 #include <cstdio>
 #include <map>
 
+#include <nlohmann/json.hpp>
+
 #include "daemon.h"
 
 namespace liteipc::loader {
 
 namespace {
 
-// Paths come from the command line and may hold any byte; names are validated printable ASCII.
-std::string json_string(const std::string& raw) {
-    std::string out = "\"";
-    for (unsigned char c : raw) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += static_cast<char>(c);
-        } else if (c < 0x20 || c > 0x7e) {
-            char escaped[8];
-            std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-            out += escaped;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out + "\"";
-}
+// ordered_json: the document reads top-down (loader, counters, quotas, tables), not sorted.
+using Json = nlohmann::ordered_json;
 
 // Pools are hugetlb memfds when hugepages are reserved, shared memory otherwise: say which.
-std::string hugepages_json() {
+Json hugepages_json() {
     long total = 0, free = 0;
     if (FILE* meminfo = std::fopen("/proc/meminfo", "r")) {
         char line[256];
@@ -40,12 +27,11 @@ std::string hugepages_json() {
         }
         std::fclose(meminfo);
     }
-    return "{\"total\":" + std::to_string(total) + ",\"free\":" + std::to_string(free) + ",\"pool_backing\":\"" +
-           (free > 0 ? "hugetlb 2 MiB pages" : "shared memory (no free hugepages: reserve some in /proc/sys/vm/nr_hugepages)") +
-           "\"}";
+    return {{"total", total},
+            {"free", free},
+            {"pool_backing", free > 0 ? "hugetlb 2 MiB pages"
+                                      : "shared memory (no free hugepages: reserve some in /proc/sys/vm/nr_hugepages)"}};
 }
-
-std::string field(const char* name, uint64_t value) { return std::string("\"") + name + "\":" + std::to_string(value); }
 
 }  // namespace
 
@@ -60,7 +46,7 @@ std::string Daemon::list_text() const {
 
 std::string Daemon::status_json() const {
     std::size_t alive = 0, dead = 0;
-    std::string procs;
+    Json procs = Json::array();
     // What each uid holds, against the quotas in force.
     struct Usage {
         uint64_t processes = 0, sockets = 0, services = 0, connections = 0, pending_channels = 0, grants = 0,
@@ -72,10 +58,11 @@ std::string Daemon::status_json() const {
         if (p.state == LITEIPC_PROC_FREE) continue;
         (p.state == LITEIPC_PROC_ALIVE ? alive : dead)++;
         if (p.state == LITEIPC_PROC_ALIVE) ++usage[p.uid].processes;
-        if (!procs.empty()) procs += ",";
-        procs += "{\"slot\":" + std::to_string(slot) + ",\"pid\":" + std::to_string(p.tgid) +
-                 ",\"uid\":" + std::to_string(p.uid) + ",\"generation\":" + std::to_string(p.generation) +
-                 ",\"state\":\"" + (p.state == LITEIPC_PROC_ALIVE ? "alive" : "dead") + "\"}";
+        procs.push_back({{"slot", slot},
+                         {"pid", p.tgid},
+                         {"uid", p.uid},
+                         {"generation", p.generation},
+                         {"state", p.state == LITEIPC_PROC_ALIVE ? "alive" : "dead"}});
     }
     for (const auto& [fd, client] : clients_) ++usage[client.uid].sockets;
     for (const auto& [handle, record] : services_) ++usage[record.owner_uid].services;
@@ -89,51 +76,71 @@ std::string Daemon::status_json() const {
         if (u.conns) usage[uid].connections = u.conns;
         if (u.subs) usage[uid].subscriptions = u.subs;
     });
-    std::string uids;
-    for (const auto& [uid, u] : usage) {
-        if (!uids.empty()) uids += ",";
-        uids += "{" + field("uid", uid) + "," + field("processes", u.processes) + "," + field("sockets", u.sockets) +
-                "," + field("services", u.services) + "," + field("connections", u.connections) + "," +
-                field("pending_channels", u.pending_channels) + "," + field("grants", u.grants) + "," +
-                field("subscriptions", u.subscriptions) + "}";
-    }
+    Json uids = Json::array();
+    for (const auto& [uid, u] : usage)
+        uids.push_back({{"uid", uid},
+                        {"processes", u.processes},
+                        {"sockets", u.sockets},
+                        {"services", u.services},
+                        {"connections", u.connections},
+                        {"pending_channels", u.pending_channels},
+                        {"grants", u.grants},
+                        {"subscriptions", u.subscriptions}});
     const Quotas& q = config_.quotas;
-    std::string quotas = "{" + field("processes", q.processes) + "," + field("sockets", q.sockets) + "," +
-                         field("services", q.services) + "," + field("connections", q.connections) + "," +
-                         field("pending_channels", q.pending_channels) + "," + field("grants", q.grants) + "," +
-                         field("subscriptions", q.subscriptions) + "}";
+    Json quotas = {{"processes", q.processes},   {"sockets", q.sockets},
+                   {"services", q.services},     {"connections", q.connections},
+                   {"pending_channels", q.pending_channels}, {"grants", q.grants},
+                   {"subscriptions", q.subscriptions}};
     const RefusalCounters& r = refused_;
-    std::string refusals =
-        "{" + field("quota_processes", r.quota_processes) + "," + field("quota_sockets", r.quota_sockets) + "," +
-        field("quota_services", r.quota_services) + "," +
-        field("quota_connections", kernel_->counter(LITEIPC_COUNTER_QUOTA_CONNS)) + "," +
-        field("quota_pending_channels", r.quota_pending_channels) + "," + field("quota_grants", r.quota_grants) + "," +
-        field("quota_subscriptions", kernel_->counter(LITEIPC_COUNTER_QUOTA_SUBS)) + "," +
-        field("identity", r.identity) + "," + field("dead_at_hello", r.dead_at_hello) + "," +
-        field("name_policy", r.name_policy) + "," + field("slow_clients", r.slow_clients) + "," +
-        field("at_fd_limit", r.at_fd_limit) + "," + field("expired_channels", r.expired_channels) + "," +
-        field("stale_slots", r.stale_slots) + "}";
+    Json refusals = {{"quota_processes", r.quota_processes},
+                     {"quota_sockets", r.quota_sockets},
+                     {"quota_services", r.quota_services},
+                     {"quota_connections", kernel_->counter(LITEIPC_COUNTER_QUOTA_CONNS)},
+                     {"quota_pending_channels", r.quota_pending_channels},
+                     {"quota_grants", r.quota_grants},
+                     {"quota_subscriptions", kernel_->counter(LITEIPC_COUNTER_QUOTA_SUBS)},
+                     {"identity", r.identity},
+                     {"dead_at_hello", r.dead_at_hello},
+                     {"name_policy", r.name_policy},
+                     {"slow_clients", r.slow_clients},
+                     {"at_fd_limit", r.at_fd_limit},
+                     {"expired_channels", r.expired_channels},
+                     {"stale_slots", r.stale_slots}};
 
-    std::string services;
+    Json services = Json::array();
     kernel_->for_each_service([&](uint32_t handle, const liteipc_service& s) {
         auto stats = kernel_->stats(handle).value_or(liteipc_svc_stats{});
-        if (!services.empty()) services += ",";
-        services += "{\"handle\":" + std::to_string(handle) + ",\"name\":\"" + s.name +
-                    "\",\"pid\":" + std::to_string(s.owner_tgid) + ",\"uid\":" + std::to_string(s.owner_uid) +
-                    ",\"policy\":" + std::to_string(s.policy) + ",\"connects\":" + std::to_string(stats.connects) +
-                    ",\"denied\":" + std::to_string(stats.denied) + "}";
+        services.push_back({{"handle", handle},
+                            {"name", std::string(s.name, strnlen(s.name, sizeof s.name))},
+                            {"pid", s.owner_tgid},
+                            {"uid", s.owner_uid},
+                            {"policy", s.policy},
+                            {"connects", stats.connects},
+                            {"denied", stats.denied}});
     });
     std::size_t conns = 0;
     kernel_->for_each_conn([&](uint64_t, const liteipc_conn&) { ++conns; });
-    return "{\"loader_pid\":" + std::to_string(::getpid()) + ",\"abi_version\":" + std::to_string(LITEIPC_ABI_VERSION) +
-           ",\"pin_root\":" + json_string(options_.pin_root) + ",\"socket\":" + json_string(options_.socket_path) +
-           ",\"processes_alive\":" + std::to_string(alive) + ",\"processes_dead\":" + std::to_string(dead) +
-           ",\"deaths_seen\":" + std::to_string(deaths_seen_) + ",\"records_lost\":" +
-           std::to_string(kernel_->lost_records()) + "," + field("sockets", clients_.size()) + "," +
-           field("max_sockets", max_clients_) + "," + field("connections", conns) + "," +
-           field("pending_channels", pending_channels_.size()) + "," + field("grants", grants_.size() + waiting_grants_.size()) +
-           ",\"quotas\":" + quotas + ",\"refused\":" + refusals + ",\"uids\":[" + uids +
-           "],\"hugepages\":" + hugepages_json() + ",\"processes\":[" + procs + "],\"services\":[" + services + "]}";
+    Json document = {{"loader_pid", ::getpid()},
+                     {"abi_version", LITEIPC_ABI_VERSION},
+                     {"pin_root", options_.pin_root},
+                     {"socket", options_.socket_path},
+                     {"processes_alive", alive},
+                     {"processes_dead", dead},
+                     {"deaths_seen", deaths_seen_},
+                     {"records_lost", kernel_->lost_records()},
+                     {"sockets", clients_.size()},
+                     {"max_sockets", max_clients_},
+                     {"connections", conns},
+                     {"pending_channels", pending_channels_.size()},
+                     {"grants", grants_.size() + waiting_grants_.size()},
+                     {"quotas", quotas},
+                     {"refused", refusals},
+                     {"uids", uids},
+                     {"hugepages", hugepages_json()},
+                     {"processes", procs},
+                     {"services", services}};
+    // error_handler::replace: paths come from the command line and may hold any byte.
+    return document.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 }  // namespace liteipc::loader
