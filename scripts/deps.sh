@@ -9,7 +9,8 @@ packages=(
   libclang-rt-14-dev            # libFuzzer, ASan, UBSan for the fuzz target
   libprotobuf-dev protobuf-compiler   # marshalling benchmark peer
   iceoryx libiceoryx-posh-dev libiceoryx-hoofs-dev   # round-trip benchmark peer
-  nlohmann-json3-dev            # the liteipc CLI parses the loader's JSON
+  nlohmann-json3-dev            # the loader writes and the CLI reads the status document
+  libsystemd-dev                # the loader tells systemd it is ready and logs to the journal
   iproute2 procps util-linux
 )
 

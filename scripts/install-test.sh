@@ -67,10 +67,24 @@ installed_files() {
 check "installed files" installed_files
 check "library SONAME is libliteipc.so.0" \
     bash -c "readelf -d '$prefix/lib/libliteipc.so' | grep -q 'Library soname: \[libliteipc.so.0\]'"
-check "systemd unit runs the loader in the foreground" \
+check "systemd unit: Type=notify, the loader in the foreground, host setup first" \
     bash -c "grep -Eq '^ExecStart=/.*/liteipc-loader --foreground$' '$prefix/lib/systemd/system/liteipc-loader.service' &&
-             grep -q '^Type=simple$' '$prefix/lib/systemd/system/liteipc-loader.service' &&
+             grep -Eq '^ExecStartPre=/.*/liteipc-setup-host$' '$prefix/lib/systemd/system/liteipc-loader.service' &&
+             grep -q '^Type=notify$' '$prefix/lib/systemd/system/liteipc-loader.service' &&
              grep -q '^Restart=on-failure$' '$prefix/lib/systemd/system/liteipc-loader.service'"
+# systemd-analyze verify checks the unit's syntax and that its programs exist: point them at the prefix.
+unit_verifies() {
+    local unit=$work/unit/liteipc-loader.service
+    mkdir -p "$work/unit"
+    sed -E "s|^(ExecStart(Pre)?=)/.*/(liteipc-[a-z-]+)|\\1$prefix/sbin/\\3|" \
+        "$prefix/lib/systemd/system/liteipc-loader.service" >"$unit"
+    grep '^Exec' "$unit"
+    # Its Documentation= man pages are looked up too: in the prefix.
+    MANPATH="$prefix/share/man" systemd-analyze verify "$unit"
+}
+check "systemd-analyze verify liteipc-loader.service" unit_verifies
+check "installed liteipc-loader --version" \
+    bash -c "'$prefix/sbin/liteipc-loader' --version | grep -Eq '^liteipc-loader [0-9]+\.[0-9]+\.[0-9]+ \(ABI [0-9]+\)$'"
 
 # make uninstall removes exactly what the install wrote.
 uninstall_removes_all() {

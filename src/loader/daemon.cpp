@@ -18,6 +18,7 @@
 
 #include "host_paths.h"
 #include "log.h"
+#include "systemd_integration.h"
 #include "peer_process.h"
 #include "unix_socket.h"
 
@@ -102,6 +103,11 @@ Result<> Daemon::apply_config(LoaderConfig config) {
 }
 
 void Daemon::reload_config() {
+    notify_systemd("RELOADING=1");
+    // Whatever the outcome, the loader serves on: with the new config or the previous one.
+    struct Ready {
+        ~Ready() { notify_systemd("READY=1"); }
+    } ready;
     auto config = LoaderConfig::load(options_.config_path, options_.config_given);
     if (!config) {
         LITEIPC_LOG(error, "config not reloaded, the previous one stays: %s", config.error().describe().c_str());

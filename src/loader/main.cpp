@@ -7,7 +7,9 @@
 #include <string>
 
 #include "daemon.h"
+#include "liteipc/version.h"
 #include "log.h"
+#include "systemd_integration.h"
 
 namespace {
 
@@ -22,7 +24,10 @@ void usage(FILE* out) {
                  "  --log-level LEVEL   debug, info, warn, error (default info)\n"
                  "  --unload            detach the programs and remove the pins, then exit (refused while a\n"
                  "                      loader serves the pin root)\n"
-                 "  --help\n",
+                 "  --version\n"
+                 "  --help\n"
+                 "Under systemd (Type=notify) it reports readiness and logs to the journal with priorities;\n"
+                 "daemonized, it logs to the journal (or syslog).\n",
                  liteipc::detail::kDefaultPinRoot, liteipc::detail::kDefaultControlSocket,
                  liteipc::loader::kDefaultConfigPath);
 }
@@ -37,7 +42,7 @@ int main(int argc, char** argv) {
         {"foreground", no_argument, nullptr, 'f'}, {"pin-root", required_argument, nullptr, 'p'},
         {"socket", required_argument, nullptr, 's'}, {"group", required_argument, nullptr, 'g'},
         {"log-level", required_argument, nullptr, 'l'}, {"unload", no_argument, nullptr, 'u'},
-        {"config", required_argument, nullptr, 'c'},
+        {"config", required_argument, nullptr, 'c'}, {"version", no_argument, nullptr, 'V'},
         {"help", no_argument, nullptr, 'h'}, {nullptr, 0, nullptr, 0}};
     for (int c; (c = getopt_long(argc, argv, "fp:s:g:l:uc:h", long_options, nullptr)) != -1;) {
         switch (c) {
@@ -52,6 +57,7 @@ int main(int argc, char** argv) {
                 options.config_given = true;
                 break;
             case 'h': usage(stdout); return 0;
+            case 'V': std::printf("liteipc-loader %s (ABI %d)\n", LITEIPC_VERSION_STRING, LITEIPC_ABI_VERSION); return 0;
             default: usage(stderr); return 2;
         }
     }
@@ -77,8 +83,13 @@ int main(int argc, char** argv) {
         std::perror("liteipc-loader: daemon");
         return 1;
     }
-    if (auto ok = (*daemon)->run(); !ok) {
-        LITEIPC_LOG(error, "%s", ok.error().describe().c_str());
+    // A daemon's stderr is /dev/null; under systemd, stderr lines would lose their priority.
+    if (!foreground || liteipc::loader::stderr_is_journal()) liteipc::loader::log_to_journal();
+    liteipc::loader::notify_systemd("READY=1\nSTATUS=serving the control socket");
+    auto served = (*daemon)->run();
+    liteipc::loader::notify_systemd("STOPPING=1");
+    if (!served) {
+        LITEIPC_LOG(error, "%s", served.error().describe().c_str());
         return 1;
     }
     return 0;
