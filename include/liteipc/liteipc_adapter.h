@@ -1,5 +1,6 @@
 /*
- * LiteIPC-compatible calls: the liteipc_adapter.h C API.
+ * LiteIPC-compatible calls: the liteipc_adapter.h C API. With the flags pkg-config or
+ * find_package(liteipc) give, it is included as LiteIPC code does: #include "liteipc_adapter.h".
  *
  * Names and semantics follow OpenHarmony LiteIPC's liteipc_adapter.h, so C code written for
  * LiteIPC builds against this header. The implementation is the C++ API (liteipc/ipc.h and
@@ -38,10 +39,11 @@
  *   IpcMsgHandler(context, ipcMsg, data, arg) runs on a worker thread of the service. `data`
  *   reads the request; GetCode/GetFlag/GetToken/GetCalling* describe it (pid, uid and gid were
  *   stamped by the kernel when the client connected; the tid is the client's own claim).
- *   SendReply must be called before the handler returns (from any thread); a handler that
- *   returns without replying sends an empty reply. FreeBuffer(ipcMsg) on the handler's thread
- *   is accepted and does nothing: the request is released when the handler returns. The handler's return value is
- *   ignored, as in LiteIPC.
+ *   As in LiteIPC, a request lives until SendReply or FreeBuffer releases it, from any thread:
+ *   a handler may hand ipcMsg to another thread, which reads it with IpcIoInitFromMsg and replies
+ *   later (samgr's endpoint does). Meanwhile the caller waits and the request holds one of the
+ *   service's workers (LiteIpcServiceOptions.workers). FreeBuffer without a reply fails the
+ *   caller with LITEIPC_FAILED_REPLY. The handler's return value is ignored, as in LiteIPC.
  *
  * Errors
  *   LiteIPC's codes, plus three it lacks (LITEIPC_EPERM, LITEIPC_ETIMEDOUT, LITEIPC_EEXIST), so
@@ -56,7 +58,8 @@
  *    StartLoop blocks the calling thread until LiteIpcStopLoop or CloseLiteIpc (so a LiteIPC
  *    main() that ends in StartLoop keeps serving).
  *  - AddServiceAccess is enforced (by the kernel, at connect) and is for the service's owner.
- *  - A request or reply is at most 64 KiB (kMaxMessageSize), with no 200-byte IpcIo limit.
+ *  - IpcIo capacity and limits are LiteIPC's (serializer.h); data buffers travel out of line
+ *    through the sender's pool, so a 64 KiB buffer goes beside a 200-byte IpcIo.
  *  - Tokens: a SvcIdentity's token reaches the handler (GetToken; Call::token() in C++). C and
  *    C++ clients and services talk to each other: an IpcIo is a plain liteipc message, and the
  *    fds (IpcIoPushFd) and service references (IpcIoPushSvc) in it travel as in any message.
@@ -73,7 +76,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "liteipc/serializer.h"
+#include "serializer.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -84,6 +87,10 @@ extern "C" {
 #define LITEIPC_DEFAULT_MAP_SIZE 0x10000
 #define IPC_WAIT_FOREVER 0xFFFFFFFFu
 #define IPC_TIMEOUT_MIN 10 /* ms */
+/* LiteIPC's cap on death callbacks per service; liteipc has none (more may be registered). */
+#define MAX_DEATHCB_PER_SVC 5
+/* LiteIPC's "no timer" value (its callbacks' timers); kept for source compatibility. */
+#define IPC_INVAILD_TIMER_ID (timer_t)-1
 
 typedef enum {
     LITEIPC_FLAG_DEFAULT = 0, /* request and reply */
@@ -97,6 +104,7 @@ typedef enum {
 } IpcCbMode;
 
 enum IpcErr {
+    LITEIPC_FAILED_REPLY = -34, /* liteipc: the service freed the request without a reply */
     LITEIPC_DEAD_OBJECT = -32, /* the peer process died (a pending call ends with this) */
     LITEIPC_EEXIST = -13,      /* liteipc: the service name is taken */
     LITEIPC_ETIMEDOUT = -12,   /* liteipc: the call's deadline passed */
@@ -148,10 +156,11 @@ int32_t Transact(const IpcContext* context, SvcIdentity sid, uint32_t code, IpcI
 /* SendRequest with its own timeout (IPC_WAIT_FOREVER: none). */
 int32_t LiteIpcSendRequestTimeout(const IpcContext* context, SvcIdentity sid, uint32_t code, IpcIo* data,
                                   IpcIo* reply, IpcFlag flag, uintptr_t* buffer, uint32_t timeoutMs);
-/* Replies to the request `ipcMsg` (before its handler returns). `reply` may be NULL. */
+/* Replies to the request `ipcMsg` and releases it, from any thread, during or after its handler
+ * (`reply` may be NULL: an empty reply). Runs reply's data buffer free functions. */
 int32_t SendReply(const IpcContext* context, void* ipcMsg, IpcIo* reply);
-/* Frees a reply buffer from SendRequest (LITEIPC_EINVAL if it is not one, or freed already);
- * for the ipcMsg of the handler running on this thread it does nothing. */
+/* Frees a reply buffer from SendRequest (LITEIPC_EINVAL if it is not one, or freed already), or
+ * releases a request: one not replied to fails its caller with LITEIPC_FAILED_REPLY at once. */
 int32_t FreeBuffer(const IpcContext* context, void* ptr);
 
 int32_t GetCode(const void* ipcMsg, uint32_t* code);
@@ -162,8 +171,16 @@ pid_t GetCallingPid(const void* ipcMsg);
 pid_t GetCallingUid(const void* ipcMsg);
 pid_t GetCallingGid(const void* ipcMsg);
 
-/* Lets process `pid` connect to the local service `sid` whatever its policy. */
+/* Lets the process of `pid` (a process id, or any of its thread ids as samgr passes it) connect
+ * to the local service `sid` whatever its policy. */
 int32_t AddServiceAccess(SvcIdentity sid, pid_t pid);
+/* Makes this process the service manager: SendRequest to handle 0, from any process, reaches
+ * the StartLoop handler here (a service named "liteipc.context" that anyone may call). maxMsgSize
+ * is not used. Once per system at a time (LITEIPC_EEXIST otherwise). */
+int32_t SetSaManager(const IpcContext* context, size_t maxMsgSize);
+/* A handle that reaches thread `tid`: the StartLoop handler of its process, which must have
+ * called StartLoop (LITEIPC_ENOENT otherwise). */
+int32_t GenServiceHandle(SvcIdentity* sid, pid_t tid);
 
 /* An anonymous service of this process: *sid (handle and token) names it; send it to a peer
  * (IpcIoPushSvc) to be called back. timeoutMs >= IPC_TIMEOUT_MIN or IPC_WAIT_FOREVER. When the

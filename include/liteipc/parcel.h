@@ -320,6 +320,17 @@ public:
         return reserve_pool_buffer(size);
     }
 
+    // A data buffer the caller already placed in the sender's pool at `pool_offset` (or, for
+    // the C API, will place there when the message is sent).
+    void write_pool_reference(uint64_t pool_offset, uint64_t length) noexcept {
+        if (length > kMaxPoolBufferSize) [[unlikely]] {
+            fail(ParcelError::invalid_argument, "data buffer larger than kMaxPoolBufferSize");
+            return;
+        }
+        const WireBuffer body{pool_offset, length};
+        push_object(OBJ_PTR, kBufferInPool, &body, 0);
+    }
+
     // Runs the pending BufferRelease callbacks, once each.
     void release_buffers() noexcept;
 

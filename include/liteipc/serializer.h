@@ -8,18 +8,35 @@
  * Errors are sticky as in LiteIPC: after the first failure IpcIoAvailable() returns false,
  * every later push is ignored and every later pop returns 0 / NULL / -1.
  *
+ * Capacity: LiteIPC's rules, so that an IpcIo that fits LiteIPC fits here and one that overflows
+ * LiteIPC overflows here at the same push:
+ *  - IpcIoInit(io, buffer, size, maxobjects): size <= IPC_IO_DATA_MAX (8 KiB), maxobjects <= 32;
+ *    maxobjects * sizeof(size_t) bytes of the buffer are kept for the offsets table and the rest
+ *    holds data (a 64 B buffer with no objects holds 16 int32).
+ *  - Values take their size rounded up to 4 (the *Unaligned ones their exact size), a string
+ *    4 + its length + 1 rounded up to 4, a flat object 4 + its size rounded up to 4, and every
+ *    special object (fd, service, data buffer) 24 bytes.
+ *  - Strings shorter than IPC_IO_DATA_MAX, flat objects up to IPC_IO_DATA_MAX, data buffers up
+ *    to LITEIPC_DATA_BUFF_MAX (64 KiB).
+ * liteipc is more generous only where the caller asks: LiteIpcIoInitLarge takes a buffer up to
+ * LITEIPC_IO_LARGE_DATA_MAX and lets its data buffers grow to the size of the sender's pool.
+ *
+ * Data buffers (IpcIoPushDataBuff) are out of line, as in LiteIPC: the IpcIo keeps only a
+ * 24-byte reference; SendRequest / SendReply copy the bytes once into the sender's pool and the
+ * receiver reads them in place there (IpcIoPopDataBuff points into that read-only mapping). The
+ * free function of IpcIoPushDataBuffWithFree runs exactly once: in IpcIoFreeDataBuff, which
+ * SendRequest and SendReply call whatever happens to the send.
+ *
  * Differences from LiteIPC worth knowing:
  *  - SvcIdentity.cookie is 64 bits wide.
  *  - A message is produced with IpcIoGetMessage() and read with IpcIoInitFromBuffer(); the
- *    runtime does this for SendRequest/SendReply.
+ *    runtime does this for SendRequest/SendReply (IpcIoInitFromMsg reopens a received request).
  *  - Pointers returned by pops point into the received message (or the peer's pool, mapped
  *    read-only): never write through them, and do not use them after the message is freed.
  *    IpcIoPopSvc and IpcIoPopDataBuff return a pointer to storage inside the IpcIo that the
  *    next pop of the same kind overwrites.
  *  - IpcIoPopFd transfers ownership: the caller must close the returned fd.
- *  - IpcIoPushDataBuff copies the bytes at push time (into the sender's pool when the runtime
- *    attached one, otherwise into the message); the free callback of
- *    IpcIoPushDataBuffWithFree still runs only in IpcIoFreeDataBuff, as in LiteIPC.
+ *  - An IpcIo refers to itself (as LiteIPC's free list does): do not copy one and use the copy.
  */
 #ifndef LITEIPC_SERIALIZER_H
 #define LITEIPC_SERIALIZER_H
@@ -46,7 +63,26 @@ typedef struct {
     uint64_t cookie;
 } SvcIdentity;
 
+/* A special object as LiteIPC describes it (its driver's view; the wire here is liteipc/parcel.h). */
+typedef union {
+    uint32_t fd;
+    BuffPtr ptr;
+    SvcIdentity svc;
+} ObjContent;
+
+typedef struct {
+    ObjType type;
+    ObjContent content;
+} SpecialObj;
+
 typedef void (*IpcIoPtrFree)(void* ptr);
+
+/* LiteIPC's limits (see the capacity rules above). */
+#define IPC_IO_DATA_MAX 8192UL
+#define LITEIPC_IO_MAX_OBJECTS 32
+#define LITEIPC_DATA_BUFF_MAX 65536UL
+/* liteipc's larger IpcIo (LiteIpcIoInitLarge): what one request or reply message holds. */
+#define LITEIPC_IO_LARGE_DATA_MAX 16000UL
 
 #define MIN_BINDER_HANDLE 0xffffffffu
 
@@ -57,9 +93,21 @@ typedef void (*IpcIoPtrFree)(void* ptr);
 /* Room for the C++ Writer or Reader that does the work (checked by a static_assert). */
 #define LITEIPC_IPCIO_CORE_SIZE 512
 
+/* A data buffer pushed with IpcIoPushDataBuff: copied into the pool when the IpcIo is sent. */
+typedef struct {
+    const void* buff;
+    IpcIoPtrFree release; /* IpcIoPushDataBuffWithFree's, run once by IpcIoFreeDataBuff */
+} LiteIpcIoDataBuff;
+
 typedef struct {
     uint32_t flag;
-    uint32_t mode; /* 0: uninitialised, 1: writing, 2: reading */
+    uint32_t mode;      /* 0: uninitialised, 1: writing, 2: reading */
+    uint32_t dataLimit; /* writing: bytes of data the buffer holds by LiteIPC's rules */
+    uint32_t large;     /* writing: 1 after LiteIpcIoInitLarge */
+    unsigned char* buffer; /* writing: the caller's buffer */
+    uint32_t tableEnd;     /* writing: where the offsets entries end in it */
+    uint32_t buffCount;    /* data buffers pushed (an index into buffs) */
+    LiteIpcIoDataBuff buffs[LITEIPC_IO_MAX_OBJECTS];
     SvcIdentity poppedSvc;
     BuffPtr poppedBuff;
     union {
@@ -68,12 +116,21 @@ typedef struct {
     } core;
 } IpcIo;
 
-/* Writing: `data` is the caller's working buffer (header, data and offsets table all live in
- * it); `maxobjects` caps the special objects (at most 32). */
+/* Writing, with LiteIPC's limits: `data` is the caller's working buffer (data and offsets
+ * table live in it, the message header does not); `maxobjects` caps the special objects
+ * (at most 32); maxdata at most IPC_IO_DATA_MAX. */
 void IpcIoInit(IpcIo* io, void* data, size_t maxdata, size_t maxobjects);
+/* liteipc: IpcIoInit with maxdata up to LITEIPC_IO_LARGE_DATA_MAX, strings and flat objects up
+ * to what the buffer holds and data buffers up to the sender's pool (64 MiB at most). */
+void LiteIpcIoInitLarge(IpcIo* io, void* data, size_t maxdata, size_t maxobjects);
+/* Reading the request `msg` (a handler's ipcMsg) again, from any thread, until it is answered
+ * or freed (SendReply, FreeBuffer). */
+void IpcIoInitFromMsg(IpcIo* io, const void* msg);
 /* Reading a received message of `size` bytes. The message must stay mapped while io is used. */
 void IpcIoInitFromBuffer(IpcIo* io, const void* msg, size_t size);
-/* Seals a written message and returns it (NULL when io failed); *size gets its length. */
+/* Seals a written message into this thread's staging area and returns it (NULL when io
+ * failed), valid until the next IpcIoGetMessage on the thread; *size gets its length. Its data
+ * buffers are copied beside it: IpcIoInitFromBuffer on this thread reads them. */
 const void* IpcIoGetMessage(IpcIo* io, size_t* size);
 bool IpcIoAvailable(IpcIo* io);
 

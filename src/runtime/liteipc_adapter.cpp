@@ -7,6 +7,11 @@
 //
 // Reply status: C API services answer 0, or a LITEIPC_* code when the adapter could not run the
 // handler (no such callback, no StartLoop handler); SendRequest returns it.
+//
+// Request lifetime, as in LiteIPC: a request lives until SendReply or FreeBuffer releases it, from
+// any thread. One still unreleased when its handler returns is kept (liteipc::PendingCall): the
+// caller keeps waiting and IpcIoInitFromMsg reads it again. Freed without a reply, the caller gets
+// LITEIPC_FAILED_REPLY at once.
 #include "liteipc/liteipc_adapter.h"
 
 #include <poll.h>
@@ -25,6 +30,11 @@
 #include <thread>
 #include <unordered_set>
 
+#include <fstream>
+#include <unordered_map>
+
+#include "context_object.h"
+#include "ipcio_message.h"
 #include "liteipc/ipc.h"
 #include "liteipc/parcel.h"
 #include "log.h"
@@ -63,6 +73,11 @@ int32_t code_of(Errc code) {
     return LITEIPC_EINTNL;
 }
 
+// A reply status as SendRequest returns it.
+int32_t status_code(int32_t status) {
+    return status == liteipc::kFailedReplyStatus ? LITEIPC_FAILED_REPLY : status;
+}
+
 // Logs a failure of `what` and returns its LiteIPC code.
 int32_t report(const char* what, const Error& error) {
     switch (error.code) {
@@ -91,14 +106,67 @@ struct IncomingMessage {
     uint32_t code = 0;
     uint32_t flag = LITEIPC_FLAG_DEFAULT;
     uint32_t token = 0;
+    uint32_t service = 0;  // handle of the local service it came to
     liteipc::Caller caller{};
-    Call* call = nullptr;  // null for a death notification
-    std::atomic<bool> replied{false};
+
+    std::mutex mutex;  // guards what follows
+    Call* call = nullptr;  // until released; null for a death notification
+    bool released = false;  // replied to or freed
+    bool failed = false;    // freed without a reply
+    liteipc::PendingCall kept;  // when it outlives its handler
+    std::vector<std::byte> copy;  // IpcIoInitFromMsg's private copy of the request
 };
 
 const IncomingMessage* incoming(const void* ipcMsg) {
     auto* msg = static_cast<const IncomingMessage*>(ipcMsg);
     return msg != nullptr && msg->magic == kIncomingMagic ? msg : nullptr;
+}
+
+// Requests not released yet, by address: SendReply, FreeBuffer and IpcIoInitFromMsg from any
+// thread find them here (an address not here is never dereferenced).
+std::mutex g_messages_mutex;
+std::unordered_map<const void*, std::shared_ptr<IncomingMessage>> g_messages;
+
+std::shared_ptr<IncomingMessage> find_message(const void* ipcMsg) {
+    std::lock_guard lock(g_messages_mutex);
+    auto it = g_messages.find(ipcMsg);
+    return it == g_messages.end() ? nullptr : it->second;
+}
+
+void forget_message(const IncomingMessage* msg) {
+    std::shared_ptr<IncomingMessage> gone;  // destroyed outside the lock
+    std::lock_guard lock(g_messages_mutex);
+    if (auto it = g_messages.find(msg); it != g_messages.end()) {
+        gone = std::move(it->second);
+        g_messages.erase(it);
+    }
+}
+
+// Releases `msg` (its mutex held): a kept call is answered (failed: LITEIPC_FAILED_REPLY).
+void release_locked(IncomingMessage& msg, bool failed) {
+    msg.released = true;
+    msg.failed = failed;
+    msg.call = nullptr;
+    if (!msg.kept) return;
+    if (failed) msg.kept.fail();
+    else msg.kept.reply(0);
+}
+
+// Fails every request kept for the local service `handle` (0: every one), so its workers let go.
+void fail_kept_requests(uint32_t handle) {
+    std::vector<std::shared_ptr<IncomingMessage>> kept;
+    {
+        std::lock_guard lock(g_messages_mutex);
+        for (auto& [address, msg] : g_messages)
+            if (handle == 0 || msg->service == handle) kept.push_back(msg);
+    }
+    for (auto& msg : kept) {
+        {
+            std::lock_guard lock(msg->mutex);
+            if (!msg->released && msg->kept) release_locked(*msg, true);
+        }
+        forget_message(msg.get());
+    }
 }
 
 // Points `io` at `reader`'s message as a reading IpcIo (keeps the reader's pool and position).
@@ -136,19 +204,37 @@ void open_request(Call& call, IpcIo* io) {
 // The request whose handler runs on this thread (FreeBuffer accepts it without reading it).
 thread_local const IncomingMessage* t_current_message = nullptr;
 
-// Runs a C handler on `call`; the status the caller sees.
-int32_t run_handler(Call& call, uint32_t token, IpcIo& io, IpcMsgHandler handler, void* arg,
+// Where an IpcIo is gathered into a message before it is sent.
+std::span<std::byte> staging() {
+    thread_local std::array<std::byte, liteipc::kMaxMessageSize> buffer;
+    return buffer;
+}
+
+// Runs a C handler on `call` (to the local service `service`); the status the caller sees. A
+// request the handler did not release is kept until SendReply or FreeBuffer releases it.
+int32_t run_handler(Call& call, uint32_t service, uint32_t token, IpcIo& io, IpcMsgHandler handler, void* arg,
                     const IpcContext* context) {
-    IncomingMessage msg;
-    msg.code = call.code();
-    msg.flag = call.oneway() ? LITEIPC_FLAG_ONEWAY : LITEIPC_FLAG_DEFAULT;
-    msg.token = token;
-    msg.caller = call.caller();
-    msg.call = &call;
-    const IncomingMessage* outer = std::exchange(t_current_message, &msg);
-    (void)handler(context, &msg, &io, arg);
+    auto msg = std::make_shared<IncomingMessage>();
+    msg->code = call.code();
+    msg->flag = call.oneway() ? LITEIPC_FLAG_ONEWAY : LITEIPC_FLAG_DEFAULT;
+    msg->token = token;
+    msg->service = service;
+    msg->caller = call.caller();
+    msg->call = &call;
+    {
+        std::lock_guard lock(g_messages_mutex);
+        g_messages.emplace(msg.get(), msg);
+    }
+    const IncomingMessage* outer = std::exchange(t_current_message, msg.get());
+    (void)handler(context, msg.get(), &io, arg);
     t_current_message = outer;
-    return LITEIPC_OK;
+    std::lock_guard lock(msg->mutex);
+    if (!msg->released) {
+        msg->kept = call.defer();  // this worker waits in the service until it is released
+        return LITEIPC_OK;
+    }
+    forget_message(msg.get());
+    return msg->failed ? liteipc::kFailedReplyStatus : LITEIPC_OK;
 }
 
 // ---- reply buffers handed to the caller until FreeBuffer ----
@@ -307,6 +393,7 @@ struct IpcContext : std::enable_shared_from_this<IpcContext> {
         liteipc::DeathSubscription subscription;
     };
     std::map<uint32_t, DeathRecord> deaths;  // by cbId
+    bool endpoint_registered = false;
     uint32_t next_death_id = 1;
     std::shared_ptr<Executor> executor;
 
@@ -332,6 +419,7 @@ struct IpcContext : std::enable_shared_from_this<IpcContext> {
             thread.swap(executor);
         }
         stop_loops();
+        fail_kept_requests(0);  // the services' workers wait for them
         // Outside the lock: handlers still running may call into the C API.
         stopping.clear();
         callback.reset();
@@ -350,9 +438,18 @@ struct IpcContext : std::enable_shared_from_this<IpcContext> {
                 return it->second.connection;
             }
         }
-        auto opened = Connection::open(context, handle);
+        // Handle 0 is LiteIPC's service manager: the process that called SetSaManager.
+        auto opened = handle == 0 ? Connection::open(context, liteipc::detail::kContextObjectName)
+                                  : Connection::open(context, handle);
         if (!opened) return std::unexpected(opened.error());
-        return keep(std::make_shared<Connection>(std::move(*opened)), acquire);
+        auto connection = std::make_shared<Connection>(std::move(*opened));
+        if (handle == 0) {
+            std::lock_guard lock(mutex);
+            auto [it, added] = remotes.try_emplace(0, Remote{connection, 0});
+            if (acquire) ++it->second.references;
+            return it->second.connection;
+        }
+        return keep(std::move(connection), acquire);
     }
 
     // Caches `connection` under its handle unless another thread got there first.
@@ -427,6 +524,15 @@ std::shared_ptr<IpcContext> acquire(const IpcContext* context) {
     return g_context;
 }
 
+// The process (thread group) of thread `tid`; 0 when there is none.
+pid_t process_of(pid_t tid) {
+    std::ifstream status("/proc/" + std::to_string(tid) + "/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("Tgid:", 0) == 0) return static_cast<pid_t>(std::atoi(line.c_str() + 5));
+    return 0;
+}
+
 int32_t no_context(const char* what) {
     LITEIPC_LOG(warn, "%s: no open context (OpenLiteIpc first)", what);
     return LITEIPC_EBADF;
@@ -443,22 +549,23 @@ int32_t send_request(const IpcContext* context, SvcIdentity sid, uint32_t code, 
     auto self = acquire(context);
     if (!self) return no_context(what);
 
-    std::span<const std::byte> message = empty_message();
-    if (data != nullptr) {
-        size_t size = 0;
-        const void* sealed = IpcIoGetMessage(data, &size);
-        if (sealed == nullptr) return invalid(what, "`data` is not an intact IpcIo written with IpcIoInit");
-        message = {static_cast<const std::byte*>(sealed), size};
-    }
+    // The data buffers' free functions run once, whatever happens below.
+    struct FreeDataBuffers {
+        IpcIo* io;
+        ~FreeDataBuffers() { IpcIoFreeDataBuff(io); }
+    } free_data_buffers{data};
+    if (data != nullptr && !IpcIoAvailable(data)) return invalid(what, "`data` is not an intact IpcIo written with IpcIoInit");
     auto connection = self->remote(sid.handle);
-    if (!connection) {
-        if (data != nullptr) IpcIoFreeDataBuff(data);
-        return report(what, connection.error());
-    }
+    if (!connection) return report(what, connection.error());
     Request request(**connection);
     request.set_token(sid.token);
+    std::span<const std::byte> message = empty_message();
+    if (data != nullptr) {
+        auto sealed = liteipc::detail::seal_ipcio(data, staging(), [&](size_t size) { return request.attach(size); });
+        if (!sealed) return report(what, sealed.error());
+        message = *sealed;
+    }
     auto adopted = request.adopt(message);
-    if (data != nullptr) IpcIoFreeDataBuff(data);  // copied: the caller's buffers are free again
     if (!adopted) return report(what, adopted.error());
 
     if (flag == LITEIPC_FLAG_ONEWAY) {
@@ -476,7 +583,7 @@ int32_t send_request(const IpcContext* context, SvcIdentity sid, uint32_t code, 
     }
     if (answer->status() != 0) {
         LITEIPC_LOG(info, "%s: code %u to handle %u answered status %d", what, code, sid.handle, answer->status());
-        return answer->status();
+        return status_code(answer->status());
     }
     auto* kept = new ReplyBuffer{std::move(*answer)};
     {
@@ -537,6 +644,19 @@ int32_t StartLoop(const IpcContext* context, IpcMsgHandler func, void* arg) {
         self->loop->func = func;
         self->loop->arg = arg;
     }
+    // This process's endpoint, which GenServiceHandle names to others (once per process).
+    bool registered = false;
+    {
+        std::lock_guard lock(self->mutex);
+        registered = std::exchange(self->endpoint_registered, true);
+    }
+    if (!registered) {
+        const std::string name = liteipc::detail::endpoint_name(::getpid());
+        LiteIpcServiceOptions options{name.c_str(), LITEIPC_POLICY_ANYONE, 0, 0, 0};
+        SvcIdentity sid;
+        if (const int32_t ret = LiteIpcRegisterServiceEx(context, &options, nullptr, nullptr, &sid); ret != LITEIPC_OK)
+            LITEIPC_LOG(warn, "StartLoop: endpoint '%s' not registered (%d)", name.c_str(), ret);
+    }
     const int event = self->loop_event;
     // Services run on their own workers; this thread only waits to be let go.
     for (;;) {
@@ -571,27 +691,30 @@ int32_t LiteIpcSendRequestTimeout(const IpcContext* context, SvcIdentity sid, ui
 int32_t SendReply(const IpcContext* context, void* ipcMsg, IpcIo* reply) {
     (void)context;
     constexpr const char* what = "SendReply";
-    auto* msg = const_cast<IncomingMessage*>(incoming(ipcMsg));
-    if (msg == nullptr || msg->type != kRequest || msg->call == nullptr) return invalid(what, "not a request");
-    if (msg->flag == LITEIPC_FLAG_ONEWAY) {
-        if (reply != nullptr) IpcIoFreeDataBuff(reply);
-        return LITEIPC_OK;  // nobody waits for it
+    struct FreeDataBuffers {
+        IpcIo* io;
+        ~FreeDataBuffers() { IpcIoFreeDataBuff(io); }
+    } free_data_buffers{reply};
+    if (reply != nullptr && !IpcIoAvailable(reply)) return invalid(what, "`reply` is not an intact IpcIo written with IpcIoInit");
+    auto msg = find_message(ipcMsg);
+    if (msg == nullptr) return invalid(what, "not a request, or one answered or freed already");
+    std::lock_guard lock(msg->mutex);
+    if (msg->released || msg->call == nullptr) return invalid(what, "the request was answered or freed already");
+    if (msg->flag != LITEIPC_FLAG_ONEWAY) {
+        Call& call = *msg->call;
+        std::span<const std::byte> message = empty_message();
+        if (reply != nullptr) {
+            auto sealed = liteipc::detail::seal_ipcio(reply, staging(), [&](size_t size) { return call.attach(size); });
+            if (!sealed) return report(what, sealed.error());
+            message = *sealed;
+        }
+        auto space = call.reply_raw(message.size());
+        if (!space) return report(what, space.error());
+        std::memcpy(space->data(), message.data(), message.size());
     }
-    if (msg->replied.exchange(true)) return invalid(what, "the request was answered already");
-    if (reply == nullptr) return LITEIPC_OK;  // the empty reply goes when the handler returns
-    size_t size = 0;
-    const void* sealed = IpcIoGetMessage(reply, &size);
-    if (sealed == nullptr) {
-        msg->replied = false;
-        return invalid(what, "`reply` is not an intact IpcIo written with IpcIoInit");
-    }
-    auto space = msg->call->reply_raw(size);
-    if (!space) {
-        msg->replied = false;
-        return report(what, space.error());
-    }
-    std::memcpy(space->data(), sealed, size);
-    IpcIoFreeDataBuff(reply);
+    // A oneway request has nobody waiting: replying releases it.
+    release_locked(*msg, false);
+    forget_message(msg.get());
     return LITEIPC_OK;
 }
 
@@ -605,9 +728,37 @@ int32_t FreeBuffer(const IpcContext* context, void* ptr) {
             return LITEIPC_OK;
         }
     }
-    // A request (on its handler's thread): released when the handler returns.
+    if (auto msg = find_message(ptr)) {
+        // A request freed without a reply: its caller gets LITEIPC_FAILED_REPLY now.
+        std::lock_guard lock(msg->mutex);
+        if (!msg->released) {
+            if (msg->flag != LITEIPC_FLAG_ONEWAY)
+                LITEIPC_LOG(info, "FreeBuffer: request %u from pid %u freed without a reply", msg->code, msg->caller.pid);
+            release_locked(*msg, msg->flag != LITEIPC_FLAG_ONEWAY);
+        }
+        forget_message(msg.get());
+        return LITEIPC_OK;
+    }
+    // The request of the handler running on this thread, released already (SendReply), or a
+    // death notification.
     if (ptr == t_current_message) return LITEIPC_OK;
     return invalid("FreeBuffer", "not a reply buffer from SendRequest nor a request");
+}
+
+void IpcIoInitFromMsg(IpcIo* io, const void* msg) {
+    if (io == nullptr) return;
+    auto kept = find_message(msg);
+    std::unique_lock<std::mutex> lock;
+    if (kept != nullptr) lock = std::unique_lock(kept->mutex);
+    if (kept == nullptr || kept->call == nullptr) {
+        LITEIPC_LOG(warn, "IpcIoInitFromMsg: not a request, or one answered or freed already");
+        liteipc::ipcio_init_reader(io, {}, {});
+        io->flag = IPC_IO_OVERFLOW;
+        return;
+    }
+    // A private copy, as the handler's `data` reads (see open_request); kept with the request.
+    if (kept->copy.empty()) kept->copy.assign(kept->call->payload().begin(), kept->call->payload().end());
+    liteipc::ipcio_init_reader(io, kept->copy, kept->call->request_options());
 }
 
 int32_t GetCode(const void* ipcMsg, uint32_t* code) {
@@ -655,11 +806,42 @@ int32_t AddServiceAccess(SvcIdentity sid, pid_t pid) {
     auto self = acquire(nullptr);
     if (!self) return no_context("AddServiceAccess");
     if (pid <= 0) return invalid("AddServiceAccess", "pid must be positive");
+    // samgr passes a thread id (GetCallingTid): access is per process.
+    const pid_t process = process_of(pid);
+    if (process <= 0) return invalid("AddServiceAccess", "no such process or thread");
     std::lock_guard lock(self->mutex);
     auto it = self->services.find(sid.handle);
     if (it == self->services.end()) return invalid("AddServiceAccess", "not a service of this process");
-    auto granted = it->second.allow_pid(static_cast<uint32_t>(pid));
+    auto granted = it->second.allow_pid(static_cast<uint32_t>(process));
     return granted ? LITEIPC_OK : report("AddServiceAccess", granted.error());
+}
+
+int32_t SetSaManager(const IpcContext* context, size_t maxMsgSize) {
+    (void)maxMsgSize;  // messages have their own limits here
+    constexpr const char* what = "SetSaManager";
+    auto self = acquire(context);
+    if (!self) return no_context(what);
+    // The context object: a service anyone reaches as handle 0, served by the StartLoop handler.
+    LiteIpcServiceOptions options{liteipc::detail::kContextObjectName, LITEIPC_POLICY_ANYONE, 0, 0, 0};
+    SvcIdentity sid;
+    return LiteIpcRegisterServiceEx(context, &options, nullptr, nullptr, &sid);
+}
+
+int32_t GenServiceHandle(SvcIdentity* sid, pid_t tid) {
+    constexpr const char* what = "GenServiceHandle";
+    if (sid == nullptr) return invalid(what, "null sid");
+    auto self = acquire(nullptr);
+    if (!self) return no_context(what);
+    // A handle that reaches thread `tid`: the StartLoop endpoint of its process.
+    const pid_t process = process_of(tid);
+    if (process <= 0) return invalid(what, "no such thread");
+    auto opened = Connection::open(self->context, liteipc::detail::endpoint_name(process));
+    if (!opened) return report(what, opened.error());
+    auto connection = self->keep(std::make_shared<Connection>(std::move(*opened)));
+    sid->handle = connection->handle();
+    sid->token = 0;
+    sid->cookie = 0;
+    return LITEIPC_OK;
 }
 
 int32_t LiteIpcAllowUid(SvcIdentity sid, uid_t uid) {
@@ -695,7 +877,7 @@ int32_t RegisterIpcCallback(IpcMsgHandler func, uint32_t mode, uint32_t timeoutM
                 open_request(call, &io);
                 auto callback = table->use(call.token());
                 if (!callback) return LITEIPC_ENOENT;
-                return run_handler(call, call.token(), io, callback->first, callback->second, raw);
+                return run_handler(call, 0, call.token(), io, callback->first, callback->second, raw);
             });
             if (!started) return report(what, started.error());
             self->callback_service.emplace(std::move(*started));
@@ -816,7 +998,8 @@ int32_t LiteIpcRegisterServiceEx(const IpcContext* context, const LiteIpcService
     if (options->workers != 0) service_options.workers = options->workers;
     std::shared_ptr<LoopHandler> loop = self->loop;
     const IpcContext* raw = self.get();
-    auto serve = [handler, arg, loop, raw](Call& call) -> int32_t {
+    auto handle = std::make_shared<std::atomic<uint32_t>>(0);  // known once registered
+    auto serve = [handler, arg, loop, raw, handle](Call& call) -> int32_t {
         IpcIo io;
         open_request(call, &io);
         const uint32_t token = call.token();
@@ -831,15 +1014,15 @@ int32_t LiteIpcRegisterServiceEx(const IpcContext* context, const LiteIpcService
             LITEIPC_LOG(info, "code %u: no handler (StartLoop not called yet)", call.code());
             return LITEIPC_ENOENT;
         }
-        return run_handler(call, token, io, func, func_arg, raw);
+        return run_handler(call, *handle, token, io, func, func_arg, raw);
     };
     std::lock_guard lock(self->mutex);
     if (self->closed) return no_context(what);
     auto started = Service::start(self->context, std::move(service_options), serve);
     if (!started) return report(what, started.error());
-    const uint32_t handle = started->handle();
-    self->services.emplace(handle, std::move(*started));
-    *out = SvcIdentity{handle, 0, 0};
+    *handle = started->handle();
+    self->services.emplace(started->handle(), std::move(*started));
+    *out = SvcIdentity{*handle, 0, 0};
     return LITEIPC_OK;
 }
 
@@ -860,6 +1043,7 @@ int32_t LiteIpcUnregisterService(const IpcContext* context, SvcIdentity sid) {
         gone.emplace(std::move(it->second));
         self->services.erase(it);
     }
+    fail_kept_requests(sid.handle);  // its workers wait for them
     return LITEIPC_OK;  // stopped outside the lock
 }
 

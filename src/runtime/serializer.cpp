@@ -1,10 +1,19 @@
 // The LiteIPC IpcIo C API as a thin face over liteipc::Writer / liteipc::Reader.
+//
+// A writing IpcIo's Writer works in the caller's buffer with its 16-byte message header *before*
+// the buffer: the Writer never touches the header until seal(), which is never called on it;
+// seal_ipcio() gathers header, data and offsets into the transport's own buffer instead. So the
+// whole caller buffer holds data, as LiteIPC's does, and LiteIPC's accounting (dataLimit) decides
+// when it is full.
 #include "liteipc/serializer.h"
 
 #include <cstring>
 #include <new>
+#include <vector>
 
+#include "ipcio_message.h"
 #include "liteipc/parcel.h"
+#include "log.h"
 
 namespace liteipc {
 namespace {
@@ -19,14 +28,15 @@ void mark_failed(IpcIo* io) noexcept {
     if (io != nullptr) io->flag |= IPC_IO_OVERFLOW;
 }
 
-// Runs a write on io's Writer; an unusable io or a failed write marks the io failed.
+// Runs a write on io's Writer; an unusable io, a failed write or data past LiteIPC's room for
+// data (dataLimit) marks the io failed.
 template <typename Write>
 void push(IpcIo* io, Write&& write) noexcept {
     if (!IpcIoAvailable(io)) return mark_failed(io);
     Writer* writer = ipcio_writer(io);
     if (writer == nullptr) return mark_failed(io);
     write(*writer);
-    if (!writer->ok()) mark_failed(io);
+    if (!writer->ok() || writer->data_size() > io->dataLimit) mark_failed(io);
 }
 
 // Runs a read on io's Reader; returns `zero` when io is unusable or the read failed.
@@ -47,7 +57,80 @@ std::span<const std::byte> as_bytes(const void* data, size_t size) noexcept {
     return {static_cast<const std::byte*>(data), size};
 }
 
+// IpcIoInit and LiteIpcIoInitLarge: `limit` is the largest buffer accepted.
+void init_writer(IpcIo* io, void* data, size_t maxdata, size_t maxobjects, size_t limit, bool large) noexcept {
+    if (io == nullptr) return;
+    std::memset(io, 0, sizeof *io);
+    io->flag = IPC_IO_OVERFLOW;
+    if (data == nullptr || maxdata == 0 || maxdata > limit || maxobjects > kMaxObjects) {
+        LITEIPC_LOG(info, "IpcIoInit: buffer of %zu bytes with %zu objects refused (at most %zu bytes, %zu objects)",
+                    maxdata, maxobjects, limit, kMaxObjects);
+        return;
+    }
+    // LiteIPC keeps maxobjects offsets (size_t each) in the buffer; the rest holds data.
+    const size_t reserved = maxobjects * sizeof(size_t);
+    if (reserved > maxdata) return;
+    io->dataLimit = static_cast<uint32_t>(maxdata - reserved);
+    io->large = large ? 1 : 0;
+    io->buffer = static_cast<unsigned char*>(data);
+    // Our offsets entries (4 bytes each) stack down from tableEnd; data at most dataLimit and at
+    // most maxobjects entries always fit below it: dataLimit + 4 * maxobjects <= maxdata.
+    io->tableEnd = static_cast<uint32_t>(io->dataLimit + 4 * maxobjects);
+    // The header's 16 bytes lie before the buffer and are never written (see the top).
+    std::byte* base = reinterpret_cast<std::byte*>(io->buffer) - sizeof(MessageHeader);
+    const Writer* writer =
+        new (io->core.bytes) Writer(std::span(base, io->tableEnd + sizeof(MessageHeader)), nullptr, maxobjects);
+    io->mode = kWriting;
+    io->flag = IPC_IO_INITIALIZED | (writer->ok() ? 0 : IPC_IO_OVERFLOW);
+}
+
+// The message IpcIoGetMessage returns, and the data buffers it refers to, per thread.
+struct LocalMessage {
+    std::array<std::byte, kMaxMessageSize> message;
+    std::vector<std::byte> pool;
+};
+thread_local LocalMessage t_local;
+
 }  // namespace
+
+Result<std::span<const std::byte>> detail::seal_ipcio(IpcIo* io, std::span<std::byte> out,
+                                                      const detail::AttachBuffer& attach) {
+    Writer* writer = IpcIoAvailable(io) ? ipcio_writer(io) : nullptr;
+    if (writer == nullptr) return fail(Errc::invalid_argument, "not an intact IpcIo written with IpcIoInit");
+    const size_t data_size = writer->data_size();
+    const size_t padded = (data_size + kWireAlignment - 1) & ~(kWireAlignment - 1);
+    const size_t count = writer->object_count();
+    const size_t size = sizeof(MessageHeader) + padded + count * sizeof(uint32_t);
+    if (size > out.size()) return fail(Errc::no_memory, "message larger than the transport's buffer");
+    const MessageHeader header{kMessageMagic, static_cast<uint32_t>(data_size), static_cast<uint32_t>(count), 0};
+    std::memcpy(out.data(), &header, sizeof header);
+    std::memcpy(out.data() + sizeof header, io->buffer, data_size);
+    std::memset(out.data() + sizeof header + data_size, 0, padded - data_size);
+    // The Writer stacks entry i at tableEnd - 4 * (i + 1).
+    std::byte* table = out.data() + sizeof header + padded;
+    for (size_t i = 0; i < count; ++i)
+        std::memcpy(table + i * sizeof(uint32_t), io->buffer + io->tableEnd - (i + 1) * sizeof(uint32_t),
+                    sizeof(uint32_t));
+    // Data buffers: the reference holds the index of the buffer in io->buffs until now.
+    for (size_t i = 0; i < count; ++i) {
+        uint32_t position;
+        std::memcpy(&position, table + i * sizeof position, sizeof position);
+        std::byte* slot = out.data() + sizeof header + position;
+        WireObject object;
+        std::memcpy(&object, slot, sizeof object);
+        if (object.type != OBJ_PTR) continue;
+        WireBuffer body = object.as<WireBuffer>();
+        if (body.offset >= io->buffCount) return fail(Errc::invalid_argument, "IpcIo data buffer index out of range");
+        auto block = attach(body.length);
+        if (!block || block->bytes.size() < body.length)
+            return fail(Errc::no_memory, "the pool has no room for a data buffer of " + std::to_string(body.length) +
+                                             " bytes");
+        std::memcpy(block->bytes.data(), io->buffs[body.offset].buff, body.length);
+        body.offset = block->offset;
+        std::memcpy(slot + offsetof(WireObject, body), &body, sizeof body);
+    }
+    return std::span<const std::byte>(out.data(), size);
+}
 
 Writer* ipcio_writer(IpcIo* io) noexcept {
     if (io == nullptr || io->mode != kWriting) return nullptr;
@@ -75,16 +158,11 @@ using liteipc::Writer;
 extern "C" {
 
 void IpcIoInit(IpcIo* io, void* data, size_t maxdata, size_t maxobjects) {
-    if (io == nullptr) return;
-    std::memset(io, 0, sizeof *io);
-    if (data == nullptr || maxdata == 0 || maxobjects > liteipc::kMaxObjects) {
-        io->flag = IPC_IO_OVERFLOW;
-        return;
-    }
-    const Writer* writer =
-        new (io->core.bytes) Writer(std::span(static_cast<std::byte*>(data), maxdata), nullptr, maxobjects);
-    io->mode = liteipc::kWriting;
-    io->flag = IPC_IO_INITIALIZED | (writer->ok() ? 0 : IPC_IO_OVERFLOW);
+    liteipc::init_writer(io, data, maxdata, maxobjects, IPC_IO_DATA_MAX, false);
+}
+
+void LiteIpcIoInitLarge(IpcIo* io, void* data, size_t maxdata, size_t maxobjects) {
+    liteipc::init_writer(io, data, maxdata, maxobjects, LITEIPC_IO_LARGE_DATA_MAX, true);
 }
 
 void IpcIoInitFromBuffer(IpcIo* io, const void* msg, size_t size) {
@@ -94,22 +172,29 @@ void IpcIoInitFromBuffer(IpcIo* io, const void* msg, size_t size) {
         io->flag = IPC_IO_OVERFLOW;
         return;
     }
-    // In-process reading: fds are the sender's numbers. The runtime passes its tables through
+    // In-process reading: fds are the sender's numbers; a message from IpcIoGetMessage on this
+    // thread finds its data buffers beside it. The runtime passes its tables through
     // liteipc::ipcio_init_reader.
-    liteipc::ipcio_init_reader(io, liteipc::as_bytes(msg, size), {.raw_fds = true});
+    liteipc::ReaderOptions options{.raw_fds = true};
+    if (msg == liteipc::t_local.message.data()) options.peer_pool = liteipc::t_local.pool;
+    liteipc::ipcio_init_reader(io, liteipc::as_bytes(msg, size), options);
 }
 
 const void* IpcIoGetMessage(IpcIo* io, size_t* size) {
     if (size) *size = 0;
-    Writer* writer = IpcIoAvailable(io) ? liteipc::ipcio_writer(io) : nullptr;
-    if (writer == nullptr) return nullptr;
-    const std::span<const std::byte> message = writer->seal();
-    if (!writer->ok()) {
+    auto& local = liteipc::t_local;
+    local.pool.clear();
+    auto sealed = liteipc::detail::seal_ipcio(io, local.message, [&](size_t length) -> std::optional<liteipc::PoolSpan> {
+        const size_t offset = local.pool.size();
+        local.pool.resize(offset + length);
+        return liteipc::PoolSpan{offset, std::span(local.pool).subspan(offset, length)};
+    });
+    if (!sealed) {
         liteipc::mark_failed(io);
         return nullptr;
     }
-    if (size) *size = message.size();
-    return message.data();
+    if (size) *size = sealed->size();
+    return sealed->data();
 }
 
 bool IpcIoAvailable(IpcIo* io) {
@@ -145,13 +230,16 @@ void IpcIoPushDouble(IpcIo* io, double n) { liteipc::push(io, [=](Writer& w) { w
 
 void IpcIoPushString(IpcIo* io, const char* cstr) {
     if (cstr == nullptr) return liteipc::mark_failed(io);
-    // strnlen: a missing terminator must not run the copy off the caller's memory.
-    const size_t length = strnlen(cstr, liteipc::kMaxStringLength + 1);
-    if (length > liteipc::kMaxStringLength) return liteipc::mark_failed(io);
+    // strnlen: a missing terminator must not run the copy off the caller's memory. LiteIPC
+    // refuses strings of IPC_IO_DATA_MAX bytes or more.
+    const size_t limit = io != nullptr && io->large ? liteipc::kMaxStringLength : IPC_IO_DATA_MAX - 1;
+    const size_t length = strnlen(cstr, limit + 1);
+    if (length > limit) return liteipc::mark_failed(io);
     liteipc::push(io, [=](Writer& w) { w.write_string({cstr, length}); });
 }
 
 void IpcIoPushFlatObj(IpcIo* io, const void* obj, uint32_t size) {
+    if (io != nullptr && !io->large && size > IPC_IO_DATA_MAX) return liteipc::mark_failed(io);
     liteipc::push(io, [=](Writer& w) { w.write_flat(obj, size); });
 }
 
@@ -168,14 +256,30 @@ void IpcIoPushFd(IpcIo* io, uint32_t fd) {
 void IpcIoPushDataBuffWithFree(IpcIo* io, const BuffPtr* dataBuff, IpcIoPtrFree ipcIoFree) {
     if (dataBuff == nullptr || dataBuff->buff == nullptr || dataBuff->buffSz == 0)
         return liteipc::mark_failed(io);
-    const auto bytes = liteipc::as_bytes(dataBuff->buff, dataBuff->buffSz);
-    liteipc::push(io, [=](Writer& w) { w.write_buffer(bytes, {ipcIoFree, dataBuff->buff}); });
+    if (!IpcIoAvailable(io) || io->mode != liteipc::kWriting) return liteipc::mark_failed(io);
+    const size_t limit = io->large ? liteipc::kMaxPoolBufferSize : LITEIPC_DATA_BUFF_MAX;
+    if (dataBuff->buffSz > limit) {
+        LITEIPC_LOG(info, "IpcIoPushDataBuff: %u bytes, more than %zu", dataBuff->buffSz, limit);
+        return liteipc::mark_failed(io);
+    }
+    // Only a reference now (the index of the buffer); the bytes go into the pool at the send.
+    const uint32_t index = io->buffCount;
+    liteipc::push(io, [=](Writer& w) { w.write_pool_reference(index, dataBuff->buffSz); });
+    if (!IpcIoAvailable(io)) return;
+    io->buffs[index] = {dataBuff->buff, ipcIoFree};
+    io->buffCount = index + 1;
 }
 
 void IpcIoPushDataBuff(IpcIo* io, const BuffPtr* dataBuff) { IpcIoPushDataBuffWithFree(io, dataBuff, nullptr); }
 
 void IpcIoFreeDataBuff(IpcIo* io) {
-    if (Writer* writer = liteipc::ipcio_writer(io)) writer->release_buffers();
+    if (io == nullptr || io->mode != liteipc::kWriting) return;
+    // Each entry is cleared before its call, so a reentrant IpcIoFreeDataBuff never repeats it.
+    for (uint32_t i = 0; i < io->buffCount && i < LITEIPC_IO_MAX_OBJECTS; ++i) {
+        const IpcIoPtrFree release = io->buffs[i].release;
+        io->buffs[i].release = nullptr;
+        if (release != nullptr) release(const_cast<void*>(io->buffs[i].buff));
+    }
 }
 
 // Pops -----------------------------------------------------------------------------------------

@@ -16,6 +16,16 @@
 
 namespace liteipc {
 using detail::ControlOp;
+
+// What a kept call and the worker waiting for it share.
+struct PendingCall::State {
+    Call* call = nullptr;
+    std::mutex mutex;
+    std::condition_variable answered;
+    bool done = false;
+    bool failed = false;
+    int32_t status = 0;
+};
 using detail::ControlRequest;
 
 // What a worker needs of the connection a request came on; lives as long as the channel.
@@ -170,6 +180,14 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
                     static_cast<unsigned long long>(conn_id));
     }
 
+    // A kept call: this worker waits, the request mapped and the call alive, until it is answered
+    // or dropped. Returns the status the caller gets.
+    static int32_t await_answer(PendingCall::State& state) {
+        std::unique_lock lock(state.mutex);
+        state.answered.wait(lock, [&] { return state.done; });
+        return state.failed ? kFailedReplyStatus : state.status;
+    }
+
     int32_t dispatch(const detail::Request& request, detail::ReplyWriter& out) {
         const auto& connection = *static_cast<const ConnectionData*>(request.connection_data);
         Caller caller = connection.caller;
@@ -195,7 +213,9 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         Call call(request.code, request.flags, request.token, caller, request.payload, reader_options, reply_buffer,
                   request.oneway() ? nullptr : &reply_pool, &out);
         int32_t status = handler(call);
+        if (call.pending()) status = await_answer(*call.pending());
         detail::close_untaken(fds);
+        if (status == kFailedReplyStatus) return status;  // nothing of the reply goes
         if (call.oneway() || call.replied_raw()) return status;
         auto message = call.reply().finish();
         if (!message) {
@@ -281,9 +301,47 @@ Call::Call(uint32_t code, uint32_t flags, uint32_t token, const Caller& caller, 
            void* reply_writer)
     : code_(code), flags_(flags), token_(token), caller_(caller), payload_(payload), request_options_(reader_options),
       request_(payload, reader_options),
-      reply_(reply_buffer, reply_pool), reply_writer_(reply_writer) {}
+      reply_(reply_buffer, reply_pool), reply_writer_(reply_writer), reply_pool_(reply_pool) {}
 
 bool Call::oneway() const { return (flags_ & detail::kFlagOneway) != 0; }
+
+PendingCall Call::defer() {
+    if (pending_) {
+        LITEIPC_LOG(warn, "call %u: kept twice; the second PendingCall is empty", code_);
+        return PendingCall();
+    }
+    pending_ = std::make_shared<PendingCall::State>();
+    pending_->call = this;
+    return PendingCall(pending_);
+}
+
+// ---- PendingCall ----
+
+PendingCall& PendingCall::operator=(PendingCall&& other) noexcept {
+    if (this != &other) {
+        fail();
+        state_ = std::move(other.state_);
+    }
+    return *this;
+}
+
+Call& PendingCall::call() const { return *state_->call; }
+
+void PendingCall::reply(int32_t status) { finish(false, status); }
+void PendingCall::fail() { finish(true, kFailedReplyStatus); }
+
+void PendingCall::finish(bool failed, int32_t status) {
+    if (!state_) return;
+    const std::shared_ptr<State> state = std::move(state_);
+    {
+        std::lock_guard lock(state->mutex);
+        if (state->done) return;
+        state->done = true;
+        state->failed = failed;
+        state->status = status;
+    }
+    state->answered.notify_one();
+}
 
 Result<std::span<std::byte>> Call::reply_raw(uint64_t size) {
     auto space = static_cast<detail::ReplyWriter*>(reply_writer_)->allocate(size);
