@@ -225,6 +225,11 @@ public:
 
     // A raw reply payload written in place in the reply pool, sent instead of reply().
     Result<std::span<std::byte>> reply_raw(uint64_t size);
+    // Sends `sealed`, a message finished elsewhere (a LiteIPC IpcIo), instead of reply(); its fds
+    // and service references travel as reply()'s do. With `duplicate_fds` its fds are duplicated
+    // now (closed once the reply went), so the caller may close its own at once, as after
+    // LiteIPC's SendReply.
+    Result<> adopt_reply(std::span<const std::byte> sealed, bool duplicate_fds = false);
     // A block of the reply pool for a data buffer a raw reply refers to, freed with the reply;
     // nullopt when the pool is full or the call is oneway.
     std::optional<PoolSpan> attach(size_t size) { return reply_pool_ ? reply_pool_->allocate(size) : std::nullopt; }
@@ -237,6 +242,11 @@ public:
          ReaderOptions reader_options, std::span<std::byte> reply_buffer, PoolAllocator* reply_pool,
          void* reply_writer);
     bool replied_raw() const { return replied_raw_; }
+    void close_reply_fd_copies();
+    std::optional<std::span<const std::byte>> adopted_reply() const {
+        if (adopted_reply_size_ == 0) return std::nullopt;
+        return std::span<const std::byte>(reply_buffer_.data(), adopted_reply_size_);
+    }
 
 private:
     uint32_t code_;
@@ -249,6 +259,9 @@ private:
     Writer reply_;
     void* reply_writer_;  // the transport's reply descriptor writer
     PoolAllocator* reply_pool_;
+    std::span<std::byte> reply_buffer_;  // reply()'s buffer, which adopt_reply() fills instead
+    size_t adopted_reply_size_ = 0;
+    std::vector<int> reply_fd_copies_;  // adopt_reply(..., true): closed once the reply went
     bool replied_raw_ = false;
     std::shared_ptr<PendingCall::State> pending_;  // set by defer()
 };

@@ -11,6 +11,35 @@
 
 namespace liteipc::detail {
 
+inline void mark_failed(IpcIo* io) noexcept {
+    if (io != nullptr) io->flag |= IPC_IO_OVERFLOW;
+}
+
+// Runs a write on io's Writer; an unusable io, a failed write or data past LiteIPC's room for
+// data (dataLimit) marks the io failed.
+template <typename Write>
+void push(IpcIo* io, Write&& write) noexcept {
+    if (!IpcIoAvailable(io)) return mark_failed(io);
+    Writer* writer = ipcio_writer(io);
+    if (writer == nullptr) return mark_failed(io);
+    write(*writer);
+    if (!writer->ok() || writer->data_size() > io->dataLimit) mark_failed(io);
+}
+
+// Runs a read on io's Reader; returns `zero` when io is unusable or the read failed.
+template <typename T, typename Read>
+T pop(IpcIo* io, T zero, Read&& read) noexcept {
+    Reader* reader = IpcIoAvailable(io) ? ipcio_reader(io) : nullptr;
+    if (reader == nullptr) {
+        mark_failed(io);
+        return zero;
+    }
+    T value = read(*reader);
+    if (reader->ok()) return value;
+    mark_failed(io);
+    return zero;
+}
+
 // A block of the sender's pool for one data buffer; nullopt when the pool is full.
 using AttachBuffer = std::function<std::optional<PoolSpan>(size_t size)>;
 

@@ -3,7 +3,7 @@
 // Wire: a C API request is the caller's sealed IpcIo message itself (Request::adopt), with the
 // SvcIdentity token beside it (Request::set_token, Call::token), so C and C++ clients and services
 // talk to each other, and fds and service references in an IpcIo travel as in any message.
-// Replies are the replier's sealed IpcIo message (Call::reply_raw), plain Parcels too.
+// Replies are the replier's sealed IpcIo message (Call::adopt_reply), plain Parcels too.
 //
 // Reply status: C API services answer 0, or a LITEIPC_* code when the adapter could not run the
 // handler (no such callback, no StartLoop handler); SendRequest returns it.
@@ -708,9 +708,8 @@ int32_t SendReply(const IpcContext* context, void* ipcMsg, IpcIo* reply) {
             if (!sealed) return report(what, sealed.error());
             message = *sealed;
         }
-        auto space = call.reply_raw(message.size());
-        if (!space) return report(what, space.error());
-        std::memcpy(space->data(), message.data(), message.size());
+        // LiteIPC's SendReply sends at once: the replier may close its fds when it returns.
+        if (auto adopted = call.adopt_reply(message, true); !adopted) return report(what, adopted.error());
     }
     // A oneway request has nobody waiting: replying releases it.
     release_locked(*msg, false);

@@ -45,6 +45,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../ipcio_layout.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -79,42 +81,14 @@ typedef void (*IpcIoPtrFree)(void* ptr);
 
 /* LiteIPC's limits (see the capacity rules above). */
 #define IPC_IO_DATA_MAX 8192UL
-#define LITEIPC_IO_MAX_OBJECTS 32
 #define LITEIPC_DATA_BUFF_MAX 65536UL
 /* liteipc's larger IpcIo (LiteIpcIoInitLarge): what one request or reply message holds. */
 #define LITEIPC_IO_LARGE_DATA_MAX 16000UL
 
 #define MIN_BINDER_HANDLE 0xffffffffu
 
-/* IpcIo.flag bits, as in LiteIPC. */
-#define IPC_IO_INITIALIZED 0x01u
-#define IPC_IO_OVERFLOW 0x02u
-
-/* Room for the C++ Writer or Reader that does the work (checked by a static_assert). */
-#define LITEIPC_IPCIO_CORE_SIZE 512
-
-/* A data buffer pushed with IpcIoPushDataBuff: copied into the pool when the IpcIo is sent. */
-typedef struct {
-    const void* buff;
-    IpcIoPtrFree release; /* IpcIoPushDataBuffWithFree's, run once by IpcIoFreeDataBuff */
-} LiteIpcIoDataBuff;
-
-typedef struct {
-    uint32_t flag;
-    uint32_t mode;      /* 0: uninitialised, 1: writing, 2: reading */
-    uint32_t dataLimit; /* writing: bytes of data the buffer holds by LiteIPC's rules */
-    uint32_t large;     /* writing: 1 after LiteIpcIoInitLarge */
-    unsigned char* buffer; /* writing: the caller's buffer */
-    uint32_t tableEnd;     /* writing: where the offsets entries end in it */
-    uint32_t buffCount;    /* data buffers pushed (an index into buffs) */
-    LiteIpcIoDataBuff buffs[LITEIPC_IO_MAX_OBJECTS];
-    SvcIdentity poppedSvc;
-    BuffPtr poppedBuff;
-    union {
-        uint64_t align;
-        unsigned char bytes[LITEIPC_IPCIO_CORE_SIZE];
-    } core;
-} IpcIo;
+/* The same type as the newer API's IpcIo (liteipc/ipcio_layout.h). */
+typedef LiteIpcIo IpcIo;
 
 /* Writing, with LiteIPC's limits: `data` is the caller's working buffer (data and offsets
  * table live in it, the message header does not); `maxobjects` caps the special objects
