@@ -27,6 +27,7 @@
 #include <random>
 #include <thread>
 
+#include "callback_thread.h"
 #include "context_object.h"
 #include "ipcio_message.h"
 #include "liteipc_requests.h"
@@ -105,57 +106,6 @@ struct CallbackTable {
     }
 };
 
-// ---- the callback thread: death notifications run here, one at a time ----
-
-class Executor {
-public:
-    Executor() : thread_([this] { run(); }) {}
-    ~Executor() { shutdown(); }
-
-    void post(std::function<void()> task) {
-        {
-            std::lock_guard lock(mutex_);
-            if (stopping_) return;
-            tasks_.push_back(std::move(task));
-        }
-        wake_.notify_one();
-    }
-
-    // Drops what has not run yet and ends the thread.
-    void shutdown() {
-        {
-            std::lock_guard lock(mutex_);
-            stopping_ = true;
-            tasks_.clear();
-        }
-        wake_.notify_one();
-        if (!thread_.joinable()) return;
-        if (thread_.get_id() == std::this_thread::get_id()) thread_.detach();
-        else thread_.join();
-    }
-
-private:
-    void run() {
-        std::unique_lock lock(mutex_);
-        for (;;) {
-            wake_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
-            if (stopping_) return;
-            auto task = std::move(tasks_.front());
-            tasks_.pop_front();
-            lock.unlock();
-            task();
-            task = nullptr;  // whatever it held goes outside the lock
-            lock.lock();
-        }
-    }
-
-    std::mutex mutex_;
-    std::condition_variable wake_;
-    std::deque<std::function<void()>> tasks_;
-    bool stopping_ = false;
-    std::thread thread_;
-};
-
 std::chrono::milliseconds wait_time(uint32_t timeout_ms) {
     if (timeout_ms == IPC_WAIT_FOREVER) return std::chrono::hours(24 * 365);
     return std::chrono::milliseconds(timeout_ms);  // 0: the context's default
@@ -196,7 +146,7 @@ struct IpcContext : std::enable_shared_from_this<IpcContext> {
     std::map<uint32_t, DeathRecord> deaths;  // by cbId
     bool endpoint_registered = false;
     uint32_t next_death_id = 1;
-    std::shared_ptr<Executor> executor;
+    std::shared_ptr<liteipc::detail::CallbackThread> executor;
 
     void stop_loops() const {
         const uint64_t one = 1;
@@ -209,7 +159,7 @@ struct IpcContext : std::enable_shared_from_this<IpcContext> {
         std::optional<Service> callback;
         std::map<uint32_t, DeathRecord> dropped;
         std::map<uint32_t, Remote> released;
-        std::shared_ptr<Executor> thread;
+        std::shared_ptr<liteipc::detail::CallbackThread> thread;
         {
             std::lock_guard lock(mutex);
             closed = true;
@@ -272,9 +222,9 @@ struct IpcContext : std::enable_shared_from_this<IpcContext> {
         }
     }
 
-    std::shared_ptr<Executor> callback_thread() {
+    std::shared_ptr<liteipc::detail::CallbackThread> callback_thread() {
         std::lock_guard lock(mutex);
-        if (!executor) executor = std::make_shared<Executor>();
+        if (!executor) executor = std::make_shared<liteipc::detail::CallbackThread>();
         return executor;
     }
 

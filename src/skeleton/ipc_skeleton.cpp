@@ -19,6 +19,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "callback_thread.h"
 #include "context_object.h"
 #include "ipcio_message.h"
 #include "liteipc/ipc.h"
@@ -67,48 +68,6 @@ thread_local const liteipc::Caller* t_caller = nullptr;
 // Replies kept until FreeBuffer.
 struct ReplyBuffer {
     liteipc::Reply reply;
-};
-
-// Runs death recipients one at a time, off the context's inbox thread.
-class CallbackThread {
-public:
-    CallbackThread() : thread_([this] { run(); }) {}
-    ~CallbackThread() {
-        {
-            std::lock_guard lock(mutex_);
-            stopping_ = true;
-        }
-        wake_.notify_one();
-        if (thread_.get_id() == std::this_thread::get_id()) thread_.detach();
-        else thread_.join();
-    }
-    void post(std::function<void()> task) {
-        {
-            std::lock_guard lock(mutex_);
-            tasks_.push_back(std::move(task));
-        }
-        wake_.notify_one();
-    }
-
-private:
-    void run() {
-        std::unique_lock lock(mutex_);
-        for (;;) {
-            wake_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
-            if (stopping_) return;
-            auto task = std::move(tasks_.front());
-            tasks_.pop_front();
-            lock.unlock();
-            task();
-            task = nullptr;
-            lock.lock();
-        }
-    }
-    std::mutex mutex_;
-    std::condition_variable wake_;
-    std::deque<std::function<void()>> tasks_;
-    bool stopping_ = false;
-    std::thread thread_;
 };
 
 // Everything the API keeps per process. Never destroyed: handlers and recipients may run until exit.
@@ -260,7 +219,7 @@ private:
     std::mutex recipients_mutex_;
     std::map<uint32_t, Recipient> recipients_;
     uint32_t next_recipient_ = 1;
-    CallbackThread callbacks_;
+    liteipc::detail::CallbackThread callbacks_;  // runs death recipients
 
     void fire(uint32_t id) {
         std::optional<Recipient> recipient;

@@ -7,13 +7,10 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
-#include <numeric>
 #include <thread>
 #include <vector>
 
-#include "child_process.h"
-#include "liteipc_adapter.h"  // by its bare name, as LiteIPC code includes it
-#include "loader_fixture.h"
+#include "c_api_fixture.h"  // liteipc_adapter.h by its bare name, as LiteIPC code includes it
 
 namespace liteipc::testing {
 namespace {
@@ -110,24 +107,9 @@ void task_thread(const IpcContext* context) {
     }
 }
 
-class LiteIpcDeferredTest : public ::testing::Test {
+class LiteIpcDeferredTest : public CApiTest {
 protected:
-    void SetUp() override {
-        LITEIPC_REQUIRE_SYSTEM();
-        ASSERT_TRUE(loader_.start());
-        ::setenv("LITEIPC_SOCKET", loader_.socket().c_str(), 1);
-        ::setenv("LITEIPC_PIN_ROOT", loader_.pin_root().c_str(), 1);
-    }
-    void TearDown() override {
-        if (context_ != nullptr) CloseLiteIpc(context_);
-        ::unsetenv("LITEIPC_SOCKET");
-        ::unsetenv("LITEIPC_PIN_ROOT");
-    }
-    IpcContext* open() {
-        if (context_ == nullptr) context_ = OpenLiteIpc(LITEIPC_DEFAULT_MAP_SIZE);
-        EXPECT_NE(context_, nullptr);
-        return context_;
-    }
+    LiteIpcDeferredTest() : CApiTest("capi-late") {}
 
     // An endpoint process: one worker (the "boss"), a task thread answering everything.
     std::unique_ptr<ChildProcess> start_endpoint(const char* name) {
@@ -145,8 +127,6 @@ protected:
             [] { StartLoop(nullptr, endpoint_handler, nullptr); });
     }
 
-    Loader loader_{"capi-late"};
-    IpcContext* context_ = nullptr;
 };
 
 TEST_F(LiteIpcDeferredTest, ATaskThreadRepliesAfterTheHandlerReturned) {

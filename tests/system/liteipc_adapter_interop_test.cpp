@@ -8,9 +8,7 @@
 #include <mutex>
 
 #include "liteipc/ipc.h"
-#include "liteipc_adapter.h"
-#include "loader_fixture.h"
-#include "peer_process.h"
+#include "c_api_fixture.h"
 #include "peers/peer_protocol.h"
 #include "test_processes.h"
 
@@ -19,21 +17,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class AdapterInteropTest : public ::testing::Test {
+class AdapterInteropTest : public CApiTest {
 protected:
-    void SetUp() override {
-        LITEIPC_REQUIRE_SYSTEM();
-        ASSERT_TRUE(loader_.start());
-        ::setenv("LITEIPC_SOCKET", loader_.socket().c_str(), 1);
-        ::setenv("LITEIPC_PIN_ROOT", loader_.pin_root().c_str(), 1);
-    }
-    void TearDown() override {
-        if (context_ != nullptr) CloseLiteIpc(context_);
-        ::unsetenv("LITEIPC_SOCKET");
-        ::unsetenv("LITEIPC_PIN_ROOT");
-    }
-    Loader loader_{"interop"};
-    IpcContext* context_ = nullptr;
+    AdapterInteropTest() : CApiTest("interop") {}
 };
 
 std::atomic<pid_t> g_callback_caller{0};

@@ -12,7 +12,7 @@
 
 #include "ipc_skeleton.h"  // by its bare name, as upstream code includes it
 #include "loader_fixture.h"
-#include "peer_process.h"
+#include "owned_process.h"
 #include "peers/peer_protocol.h"
 #include "rpc_errno.h"
 
