@@ -344,12 +344,7 @@ IpcContext* OpenLiteIpc(size_t mmapSize) {
         ++g_context_users;
         return g_context.get();
     }
-    liteipc::ContextOptions options;
-    if (const char* socket = std::getenv("LITEIPC_SOCKET"); socket != nullptr && *socket != '\0')
-        options.socket_path = socket;
-    if (const char* pin_root = std::getenv("LITEIPC_PIN_ROOT"); pin_root != nullptr && *pin_root != '\0')
-        options.pin_root = pin_root;
-    auto opened = liteipc::Context::open(options);
+    auto opened = liteipc::Context::open(liteipc::detail::options_from_environment());
     if (!opened) {
         report("OpenLiteIpc", opened.error());
         return nullptr;
