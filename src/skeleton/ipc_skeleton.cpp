@@ -82,12 +82,7 @@ public:
         if (instance == nullptr || instance->owner_ != ::getpid()) instance = new Skeleton();
         std::lock_guard lock(instance->mutex_);
         if (!instance->context_) {
-            liteipc::ContextOptions options;
-            if (const char* socket = std::getenv("LITEIPC_SOCKET"); socket != nullptr && *socket != '\0')
-                options.socket_path = socket;
-            if (const char* pin_root = std::getenv("LITEIPC_PIN_ROOT"); pin_root != nullptr && *pin_root != '\0')
-                options.pin_root = pin_root;
-            auto opened = liteipc::Context::open(options);
+            auto opened = liteipc::Context::open(liteipc::detail::options_from_environment());
             if (!opened) {
                 report("liteipc skeleton", opened.error());
                 return nullptr;

@@ -12,7 +12,6 @@
 
 #include <gtest/gtest.h>
 
-
 namespace liteipc::testing {
 
 // A process this test started; SIGKILLed and reaped when it goes (or by kill()).
