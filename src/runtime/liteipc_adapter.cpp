@@ -138,14 +138,17 @@ struct IpcContext : std::enable_shared_from_this<IpcContext> {
     std::map<uint32_t, Service> services;  // local, by handle
     std::optional<Service> callback_service;
     struct DeathRecord {
-        uint32_t handle;
+        uint64_t serial;
         IpcMsgHandler func;
         void* arg;
         liteipc::DeathSubscription subscription;
     };
-    std::map<uint32_t, DeathRecord> deaths;  // by cbId
+    // By (handle, cbId). cbIds count per handle from 0, the lowest free one first, as LiteIPC's
+    // (without its limit of 5); serial tells a registration from an earlier one with its cbId.
+    using DeathKey = std::pair<uint32_t, uint32_t>;
+    std::map<DeathKey, DeathRecord> deaths;
+    uint64_t next_death_serial = 1;
     bool endpoint_registered = false;
-    uint32_t next_death_id = 1;
     std::shared_ptr<liteipc::detail::CallbackThread> executor;
 
     void stop_loops() const {
@@ -157,7 +160,7 @@ struct IpcContext : std::enable_shared_from_this<IpcContext> {
     void shutdown() {
         std::map<uint32_t, Service> stopping;
         std::optional<Service> callback;
-        std::map<uint32_t, DeathRecord> dropped;
+        std::map<DeathKey, DeathRecord> dropped;
         std::map<uint32_t, Remote> released;
         std::shared_ptr<liteipc::detail::CallbackThread> thread;
         {
@@ -228,18 +231,18 @@ struct IpcContext : std::enable_shared_from_this<IpcContext> {
         return executor;
     }
 
-    // Runs the death callback `id` (once) on the callback thread.
-    void fire_death(uint32_t id) {
+    // Runs the death callback `key` (once) on the callback thread; LiteIPC passes no context.
+    void fire_death(DeathKey key, uint64_t serial) {
         std::optional<DeathRecord> record;
         {
             std::lock_guard lock(mutex);
-            auto it = deaths.find(id);
-            if (it == deaths.end()) return;  // unregistered, or fired already
+            auto it = deaths.find(key);
+            if (it == deaths.end() || it->second.serial != serial) return;  // unregistered, or fired already
             record.emplace(std::move(it->second));
             deaths.erase(it);
         }
-        LITEIPC_LOG(debug, "death callback %u: service handle %u died", id, record->handle);
-        run_death_handler(this, record->handle, record->func, record->arg);
+        LITEIPC_LOG(debug, "death callback %u: service handle %u died", key.second, key.first);
+        run_death_handler(nullptr, key.first, record->func, record->arg);
     }
 };
 
@@ -526,17 +529,25 @@ int32_t RegisterDeathCallback(const IpcContext* context, SvcIdentity sid, IpcMsg
     auto self = acquire(context);
     if (!self) return no_context(what);
     auto executor = self->callback_thread();
-    uint32_t id;
+    IpcContext::DeathKey key{sid.handle, 0};
+    uint64_t serial;
     {
         std::lock_guard lock(self->mutex);
         if (self->closed) return no_context(what);
-        id = self->next_death_id++;
-        self->deaths.emplace(id, IpcContext::DeathRecord{sid.handle, func, arg, {}});
+        while (self->deaths.contains(key)) ++key.second;
+        serial = self->next_death_serial++;
+        self->deaths.emplace(key, IpcContext::DeathRecord{serial, func, arg, {}});
     }
-    *cbId = id;
+    *cbId = key.second;
     std::weak_ptr<IpcContext> weak = self;
-    auto fire = [weak, id] {
-        if (auto owner = weak.lock()) owner->fire_death(id);
+    auto fire = [weak, key, serial] {
+        if (auto owner = weak.lock()) owner->fire_death(key, serial);
+    };
+    // Fails the registration made above (and only it).
+    auto undo = [&] {
+        std::lock_guard lock(self->mutex);
+        if (auto it = self->deaths.find(key); it != self->deaths.end() && it->second.serial == serial)
+            self->deaths.erase(it);
     };
     auto connection = self->remote(sid.handle);
     if (!connection) {
@@ -544,20 +555,19 @@ int32_t RegisterDeathCallback(const IpcContext* context, SvcIdentity sid, IpcMsg
             executor->post(fire);  // gone already: the callback runs at once
             return LITEIPC_OK;
         }
-        std::lock_guard lock(self->mutex);
-        self->deaths.erase(id);
+        undo();
         return report(what, connection.error());
     }
     // Called on the context's inbox thread: hand over to the callback thread.
     auto subscription = self->context.on_death((*connection)->service(),
                                                [executor, fire](const liteipc::DeathNotice&) { executor->post(fire); });
     if (!subscription) {
-        std::lock_guard lock(self->mutex);
-        self->deaths.erase(id);
+        undo();
         return report(what, subscription.error());
     }
     std::lock_guard lock(self->mutex);
-    if (auto it = self->deaths.find(id); it != self->deaths.end()) it->second.subscription = std::move(*subscription);
+    if (auto it = self->deaths.find(key); it != self->deaths.end() && it->second.serial == serial)
+        it->second.subscription = std::move(*subscription);
     // else: fired (or unregistered) already; the subscription ends here.
     return LITEIPC_OK;
 }
@@ -568,8 +578,8 @@ int32_t UnregisterDeathCallback(SvcIdentity sid, uint32_t cbId) {
     std::optional<IpcContext::DeathRecord> gone;
     {
         std::lock_guard lock(self->mutex);
-        auto it = self->deaths.find(cbId);
-        if (it == self->deaths.end() || it->second.handle != sid.handle) {
+        auto it = self->deaths.find({sid.handle, cbId});
+        if (it == self->deaths.end()) {
             LITEIPC_LOG(info, "UnregisterDeathCallback: no callback %u on handle %u", cbId, sid.handle);
             return LITEIPC_OK;
         }

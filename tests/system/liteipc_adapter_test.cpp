@@ -252,19 +252,21 @@ struct DeathCounter {
     std::condition_variable changed;
     int fired = 0;
     uint32_t token = 0;
+    bool had_context = false;
     bool wait_for(int count, std::chrono::milliseconds timeout) {
         std::unique_lock lock(mutex);
         return changed.wait_for(lock, timeout, [&] { return fired >= count; });
     }
 };
 
-int32_t on_death(const IpcContext*, void* ipcMsg, IpcIo*, void* arg) {
+int32_t on_death(const IpcContext* context, void* ipcMsg, IpcIo*, void* arg) {
     auto* counter = static_cast<DeathCounter*>(arg);
     uint32_t token = 0;
     GetToken(ipcMsg, &token);
     std::lock_guard lock(counter->mutex);
     counter->fired++;
     counter->token = token;
+    counter->had_context = context != nullptr;
     counter->changed.notify_all();
     return 0;
 }
@@ -278,8 +280,14 @@ TEST_F(LiteIpcAdapterTest, DeathCallbacksFireOnceAndAPendingRequestEndsWithDeadO
     constexpr int kCallbacks = 7;
     DeathCounter counters[kCallbacks];
     uint32_t ids[kCallbacks];
-    for (int i = 0; i < kCallbacks; ++i)
+    for (int i = 0; i < kCallbacks; ++i) {
         ASSERT_EQ(RegisterDeathCallback(context, sid, on_death, &counters[i], &ids[i]), LITEIPC_OK);
+        EXPECT_EQ(ids[i], static_cast<uint32_t>(i)) << "ids count per service from 0, as LiteIPC's";
+    }
+    // The lowest free id is taken again, as LiteIPC does.
+    ASSERT_EQ(UnregisterDeathCallback(sid, ids[2]), LITEIPC_OK);
+    ASSERT_EQ(RegisterDeathCallback(context, sid, on_death, &counters[2], &ids[2]), LITEIPC_OK);
+    EXPECT_EQ(ids[2], 2u);
     ASSERT_EQ(UnregisterDeathCallback(sid, ids[kCallbacks - 1]), LITEIPC_OK);
 
     std::atomic<int32_t> pending{1};
@@ -300,6 +308,7 @@ TEST_F(LiteIpcAdapterTest, DeathCallbacksFireOnceAndAPendingRequestEndsWithDeadO
     for (int i = 0; i < kCallbacks - 1; ++i) {
         ASSERT_TRUE(counters[i].wait_for(1, 2s)) << "death callback " << i;
         EXPECT_EQ(counters[i].token, sid.handle);
+        EXPECT_FALSE(counters[i].had_context) << "LiteIPC passes no context";
     }
     std::this_thread::sleep_for(300ms);
     for (int i = 0; i < kCallbacks - 1; ++i) EXPECT_EQ(counters[i].fired, 1) << "fired more than once";

@@ -63,9 +63,9 @@
  *  - Tokens: a SvcIdentity's token reaches the handler (GetToken; Call::token() in C++). C and
  *    C++ clients and services talk to each other: an IpcIo is a plain liteipc message, and the
  *    fds (IpcIoPushFd) and service references (IpcIoPushSvc) in it travel as in any message.
- *  - Death callbacks: no limit per service, and registering on a peer that is already dead
- *    calls the handler at once (on the callback thread). They run on one callback thread per
- *    process, with an ipcMsg whose GetToken is the dead service's handle.
+ *  - Death callbacks: no limit per service (LiteIPC: MAX_DEATHCB_PER_SVC), and registering on a
+ *    peer that is already dead calls the handler at once. They run on one callback thread per
+ *    process.
  *  - SvcIdentity.cookie is 64 bits (see serializer.h); SendRequest ignores it.
  */
 #ifndef LITEIPC_LITEIPC_ADAPTER_H
@@ -189,7 +189,8 @@ int32_t RegisterIpcCallback(IpcMsgHandler func, uint32_t mode, uint32_t timeoutM
 int32_t UnregisterIpcCallback(SvcIdentity sid);
 
 /* Calls `func` once, on the callback thread, when the process serving `sid` dies (at once if it
- * already has). *cbId identifies the registration. */
+ * already has), as LiteIPC does: context NULL, GetToken(ipcMsg) the dead handle. *cbId counts
+ * per handle from 0 (the lowest free one), as LiteIPC's, without its limit of 5. */
 int32_t RegisterDeathCallback(const IpcContext* context, SvcIdentity sid, IpcMsgHandler func, void* arg,
                               uint32_t* cbId);
 int32_t UnregisterDeathCallback(SvcIdentity sid, uint32_t cbId);
