@@ -242,7 +242,7 @@ public:
          ReaderOptions reader_options, std::span<std::byte> reply_buffer, PoolAllocator* reply_pool,
          void* reply_writer);
     bool replied_raw() const { return replied_raw_; }
-    void close_reply_fd_copies();
+    void close_reply_fd_copies();  // once the reply went (or did not)
     std::optional<std::span<const std::byte>> adopted_reply() const {
         if (adopted_reply_size_ == 0) return std::nullopt;
         return std::span<const std::byte>(reply_buffer_.data(), adopted_reply_size_);

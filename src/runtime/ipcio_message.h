@@ -6,6 +6,8 @@
 #include <functional>
 #include <optional>
 #include <span>
+#include <vector>
+#include <array>
 
 #include "liteipc/parcel.h"
 
@@ -39,6 +41,14 @@ T pop(IpcIo* io, T zero, Read&& read) noexcept {
     mark_failed(io);
     return zero;
 }
+
+// The message IpcIoGetMessage returns, and the data buffers it refers to, per thread
+// (IpcIoInitFromBuffer finds them beside it).
+struct LocalMessage {
+    std::array<std::byte, kMaxMessageSize> message;
+    std::vector<std::byte> pool;
+};
+LocalMessage& local_message();
 
 // A block of the sender's pool for one data buffer; nullopt when the pool is full.
 using AttachBuffer = std::function<std::optional<PoolSpan>(size_t size)>;

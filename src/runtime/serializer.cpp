@@ -2,7 +2,8 @@
 //
 // A writing IpcIo's Writer works in the caller's buffer with its 16-byte message header *before*
 // the buffer: the Writer never touches the header until seal(), which is never called on it;
-// seal_ipcio() gathers header, data and offsets into the transport's own buffer instead. So the
+// seal_ipcio() (ipcio_message.cpp) gathers header, data and offsets into the transport's own
+// buffer instead. So the
 // whole caller buffer holds data, as LiteIPC's does, and LiteIPC's accounting (dataLimit) decides
 // when it is full.
 #include "liteipc/serializer.h"
@@ -13,7 +14,6 @@
 
 #include "ipcio_message.h"
 #include "liteipc/parcel.h"
-#include "log.h"
 
 namespace liteipc {
 namespace {
@@ -36,8 +36,6 @@ void init_writer(IpcIo* io, void* data, size_t maxdata, size_t maxobjects, size_
     std::memset(io, 0, sizeof *io);
     io->flag = IPC_IO_OVERFLOW;
     if (data == nullptr || maxdata == 0 || maxdata > limit || maxobjects > kMaxObjects) {
-        LITEIPC_LOG(info, "IpcIoInit: buffer of %zu bytes with %zu objects refused (at most %zu bytes, %zu objects)",
-                    maxdata, maxobjects, limit, kMaxObjects);
         return;
     }
     // LiteIPC keeps maxobjects offsets (size_t each) in the buffer; the rest holds data.
@@ -57,52 +55,11 @@ void init_writer(IpcIo* io, void* data, size_t maxdata, size_t maxobjects, size_
     io->flag = IPC_IO_INITIALIZED | (writer->ok() ? 0 : IPC_IO_OVERFLOW);
 }
 
-// The message IpcIoGetMessage returns, and the data buffers it refers to, per thread.
-struct LocalMessage {
-    std::array<std::byte, kMaxMessageSize> message;
-    std::vector<std::byte> pool;
-};
-thread_local LocalMessage t_local;
-
 }  // namespace
 
-Result<std::span<const std::byte>> detail::seal_ipcio(IpcIo* io, std::span<std::byte> out,
-                                                      const detail::AttachBuffer& attach) {
-    Writer* writer = IpcIoAvailable(io) ? ipcio_writer(io) : nullptr;
-    if (writer == nullptr) return fail(Errc::invalid_argument, "not an intact IpcIo written with IpcIoInit");
-    const size_t data_size = writer->data_size();
-    const size_t padded = (data_size + kWireAlignment - 1) & ~(kWireAlignment - 1);
-    const size_t count = writer->object_count();
-    const size_t size = sizeof(MessageHeader) + padded + count * sizeof(uint32_t);
-    if (size > out.size()) return fail(Errc::no_memory, "message larger than the transport's buffer");
-    const MessageHeader header{kMessageMagic, static_cast<uint32_t>(data_size), static_cast<uint32_t>(count), 0};
-    std::memcpy(out.data(), &header, sizeof header);
-    std::memcpy(out.data() + sizeof header, io->buffer, data_size);
-    std::memset(out.data() + sizeof header + data_size, 0, padded - data_size);
-    // The Writer stacks entry i at tableEnd - 4 * (i + 1).
-    std::byte* table = out.data() + sizeof header + padded;
-    for (size_t i = 0; i < count; ++i)
-        std::memcpy(table + i * sizeof(uint32_t), io->buffer + io->tableEnd - (i + 1) * sizeof(uint32_t),
-                    sizeof(uint32_t));
-    // Data buffers: the reference holds the index of the buffer in io->buffs until now.
-    for (size_t i = 0; i < count; ++i) {
-        uint32_t position;
-        std::memcpy(&position, table + i * sizeof position, sizeof position);
-        std::byte* slot = out.data() + sizeof header + position;
-        WireObject object;
-        std::memcpy(&object, slot, sizeof object);
-        if (object.type != OBJ_PTR) continue;
-        WireBuffer body = object.as<WireBuffer>();
-        if (body.offset >= io->buffCount) return fail(Errc::invalid_argument, "IpcIo data buffer index out of range");
-        auto block = attach(body.length);
-        if (!block || block->bytes.size() < body.length)
-            return fail(Errc::no_memory, "the pool has no room for a data buffer of " + std::to_string(body.length) +
-                                             " bytes");
-        std::memcpy(block->bytes.data(), io->buffs[body.offset].buff, body.length);
-        body.offset = block->offset;
-        std::memcpy(slot + offsetof(WireObject, body), &body, sizeof body);
-    }
-    return std::span<const std::byte>(out.data(), size);
+detail::LocalMessage& detail::local_message() {
+    thread_local LocalMessage local;
+    return local;
 }
 
 Writer* ipcio_writer(IpcIo* io) noexcept {
@@ -149,25 +106,9 @@ void IpcIoInitFromBuffer(IpcIo* io, const void* msg, size_t size) {
     // thread finds its data buffers beside it. The runtime passes its tables through
     // liteipc::ipcio_init_reader.
     liteipc::ReaderOptions options{.raw_fds = true};
-    if (msg == liteipc::t_local.message.data()) options.peer_pool = liteipc::t_local.pool;
+    auto& local = liteipc::detail::local_message();
+    if (msg == local.message.data()) options.peer_pool = local.pool;
     liteipc::ipcio_init_reader(io, liteipc::as_bytes(msg, size), options);
-}
-
-const void* IpcIoGetMessage(IpcIo* io, size_t* size) {
-    if (size) *size = 0;
-    auto& local = liteipc::t_local;
-    local.pool.clear();
-    auto sealed = liteipc::detail::seal_ipcio(io, local.message, [&](size_t length) -> std::optional<liteipc::PoolSpan> {
-        const size_t offset = local.pool.size();
-        local.pool.resize(offset + length);
-        return liteipc::PoolSpan{offset, std::span(local.pool).subspan(offset, length)};
-    });
-    if (!sealed) {
-        liteipc::detail::mark_failed(io);
-        return nullptr;
-    }
-    if (size) *size = sealed->size();
-    return sealed->data();
 }
 
 bool IpcIoAvailable(IpcIo* io) {
@@ -231,10 +172,7 @@ void IpcIoPushDataBuffWithFree(IpcIo* io, const BuffPtr* dataBuff, IpcIoPtrFree 
         return liteipc::detail::mark_failed(io);
     if (!IpcIoAvailable(io) || io->mode != liteipc::kWriting) return liteipc::detail::mark_failed(io);
     const size_t limit = io->large ? liteipc::kMaxPoolBufferSize : LITEIPC_DATA_BUFF_MAX;
-    if (dataBuff->buffSz > limit) {
-        LITEIPC_LOG(info, "IpcIoPushDataBuff: %u bytes, more than %zu", dataBuff->buffSz, limit);
-        return liteipc::detail::mark_failed(io);
-    }
+    if (dataBuff->buffSz > limit) return liteipc::detail::mark_failed(io);
     // Only a reference now (the index of the buffer); the bytes go into the pool at the send.
     const uint32_t index = io->buffCount;
     liteipc::detail::push(io, [=](Writer& w) { w.write_pool_reference(index, dataBuff->buffSz); });

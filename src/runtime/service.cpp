@@ -19,6 +19,7 @@
 
 namespace liteipc {
 using detail::ControlOp;
+using detail::ControlRequest;
 
 // What a kept call and the worker waiting for it share.
 struct PendingCall::State {
@@ -29,7 +30,6 @@ struct PendingCall::State {
     bool failed = false;
     int32_t status = 0;
 };
-using detail::ControlRequest;
 
 // What a worker needs of the connection a request came on; lives as long as the channel.
 struct ConnectionData {
@@ -224,7 +224,8 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         } close_copies{call};  // once the reply went, or did not
         if (status == kFailedReplyStatus) return status;  // nothing of the reply goes
         if (call.oneway() || call.replied_raw()) return status;
-        auto message = call.adopted_reply() ? Result<std::span<const std::byte>>(*call.adopted_reply()) : call.reply().finish();
+        auto message = call.adopted_reply() ? Result<std::span<const std::byte>>(*call.adopted_reply())
+                                            : call.reply().finish();
         if (!message) {
             LITEIPC_LOG(warn, "service '%s', code %u: reply not sent: %s", options.name.c_str(), request.code,
                         message.error().describe().c_str());

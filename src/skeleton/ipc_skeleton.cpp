@@ -139,7 +139,8 @@ public:
         options.name = liteipc::detail::kContextObjectName;
         options.policy = liteipc::Policy::anyone;
         options.workers = workers.load();
-        auto started = liteipc::Service::start(*context_, options, [stub](Call& call) { return serve_with(stub, call); });
+        auto started =
+            liteipc::Service::start(*context_, options, [stub](Call& call) { return serve_with(stub, call); });
         if (!started) {
             report("SetContextObject", started.error());
             return rpc::ERR_FAILED;
@@ -285,7 +286,9 @@ void JoinWorkThread(void) {
 }
 
 pid_t GetCallingPid(void) { return t_caller != nullptr ? static_cast<pid_t>(t_caller->pid) : ::getpid(); }
-pid_t GetCallingUid(void) { return t_caller != nullptr ? static_cast<pid_t>(t_caller->uid) : static_cast<pid_t>(::getuid()); }
+pid_t GetCallingUid(void) {
+    return t_caller != nullptr ? static_cast<pid_t>(t_caller->uid) : static_cast<pid_t>(::getuid());
+}
 
 const SvcIdentity* GetContextObject(void) {
     static const SvcIdentity context_object{0, 0, 0};
