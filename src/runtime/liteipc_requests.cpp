@@ -276,7 +276,8 @@ int32_t SendReply(const IpcContext* context, void* ipcMsg, IpcIo* reply) {
         IpcIo* io;
         ~FreeDataBuffers() { IpcIoFreeDataBuff(io); }
     } free_data_buffers{reply};
-    if (reply != nullptr && !IpcIoAvailable(reply)) return invalid(what, "`reply` is not an intact IpcIo written with IpcIoInit");
+    if (reply != nullptr && !IpcIoAvailable(reply))
+        return invalid(what, "`reply` is not an intact IpcIo written with IpcIoInit");
     auto msg = find_message(ipcMsg);
     if (msg == nullptr) return invalid(what, "not a request, or one answered or freed already");
     std::lock_guard lock(msg->mutex);
