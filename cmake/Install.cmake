@@ -58,7 +58,9 @@ string(REGEX REPLACE "/$" "" LITEIPC_PC_RELATIVE_PREFIX "${LITEIPC_PC_RELATIVE_P
 liteipc_pc_path(LITEIPC_PC_LIBDIR "${CMAKE_INSTALL_LIBDIR}")
 liteipc_pc_path(LITEIPC_PC_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/liteipc.pc.in ${PROJECT_BINARY_DIR}/liteipc.pc @ONLY)
-install(FILES ${PROJECT_BINARY_DIR}/liteipc.pc DESTINATION ${LITEIPC_INSTALL_PKGCONFIGDIR} COMPONENT dev)
+configure_file(${PROJECT_SOURCE_DIR}/cmake/liteipc-skeleton.pc.in ${PROJECT_BINARY_DIR}/liteipc-skeleton.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/liteipc.pc ${PROJECT_BINARY_DIR}/liteipc-skeleton.pc
+        DESTINATION ${LITEIPC_INSTALL_PKGCONFIGDIR} COMPONENT dev)
 
 # systemd: the unit runs the loader from the configured sbindir.
 configure_file(${PROJECT_SOURCE_DIR}/packaging/liteipc-loader.service.in

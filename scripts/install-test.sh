@@ -55,6 +55,8 @@ check "cmake --install --prefix" cmake --install "$build" --prefix "$prefix"
 installed_files() {
     local f missing=0
     for f in lib/libliteipc.so lib/libliteipc.so.0 include/liteipc/context.h include/liteipc/error.h \
+             lib/libliteipc_skeleton.so lib/pkgconfig/liteipc-skeleton.pc include/liteipc/lite/liteipc_adapter.h \
+             include/liteipc/rpc/ipc_skeleton.h include/liteipc/rpc/serializer.h include/liteipc/rpc/rpc_errno.h \
              lib/pkgconfig/liteipc.pc lib/cmake/liteipc/liteipcConfig.cmake \
              lib/cmake/liteipc/liteipcConfigVersion.cmake lib/cmake/liteipc/liteipcTargets.cmake \
              lib/systemd/system/liteipc-loader.service bin/liteipc sbin/liteipc-loader \
@@ -139,6 +141,20 @@ pc_build() {
 }
 check "consumer builds with pkg-config --cflags --libs liteipc" pc_build
 check "pkg-config consumer reports loader unavailable" run_without_loader "$work/consumer-pc"
+
+# LiteIPC C code of both generations, headers by their bare names: find_package and pkg-config.
+check "old C API consumer (find_package, \"liteipc_adapter.h\")" "$work/consumer-cmake/old_api_consumer"
+check "new C API consumer (find_package liteipc::skeleton, \"ipc_skeleton.h\")" "$work/consumer-cmake/new_api_consumer"
+pc_c_build() {
+    local package=$1 source=$2 flags
+    flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs "$package") || return 1
+    echo "pkg-config $package: $flags"
+    # shellcheck disable=SC2086 # flags are words
+    gcc -std=c11 -Wall -Wextra -o "$work/$package-c" "$consumer_src/$source" $flags -Wl,-rpath,"$prefix/lib" &&
+        "$work/$package-c"
+}
+check "old C API consumer with pkg-config liteipc" pc_c_build liteipc old_api.c
+check "new C API consumer with pkg-config liteipc-skeleton" pc_c_build liteipc-skeleton new_api.c
 
 # The installed CLI: a clear error and a non-zero exit when no loader runs.
 cli_without_loader() {

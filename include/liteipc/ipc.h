@@ -137,6 +137,9 @@ public:
     Result<> adopt(std::span<const std::byte> sealed);
     // A token the service reads with Call::token() (LiteIPC's SvcIdentity.token).
     void set_token(uint32_t token) { token_ = token; }
+    // A block of the request pool for a data buffer an adopted message refers to (written here,
+    // read in place by the service), freed with the call; nullopt when the pool is full.
+    std::optional<PoolSpan> attach(size_t size) { return allocate(size); }
 
 private:
     friend class Connection;
@@ -174,6 +177,38 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
+// The reply status a caller sees when the service dropped its request without answering it
+// (LiteIPC's failed reply; IPC_INVOKER_FAILED_REPLY in the newer C API).
+inline constexpr int32_t kFailedReplyStatus = -34;
+
+// A call kept past its handler (Call::defer): the caller keeps waiting, the request stays
+// readable, and any thread answers it later. Destroyed unanswered, it fails the call
+// (kFailedReplyStatus). The service's worker that took the call waits for it, so a service
+// stops only once its kept calls are answered or dropped.
+class PendingCall {
+public:
+    PendingCall() = default;
+    PendingCall(PendingCall&&) noexcept = default;
+    PendingCall& operator=(PendingCall&& other) noexcept;
+    ~PendingCall() { fail(); }
+
+    explicit operator bool() const { return state_ != nullptr; }
+    // The call: request(), reply(), reply_raw() as in its handler. Valid until answered.
+    Call& call() const;
+    // Sends call().reply() (or its raw reply) with `status`; the call is over.
+    void reply(int32_t status = 0);
+    // The caller gets kFailedReplyStatus now; the call is over. Nothing when answered already.
+    void fail();
+
+    struct State;
+
+private:
+    friend class Call;
+    explicit PendingCall(std::shared_ptr<State> state) : state_(std::move(state)) {}
+    void finish(bool failed, int32_t status);
+    std::shared_ptr<State> state_;
+};
+
 // One incoming call, as a service handler sees it.
 class Call {
 public:
@@ -190,12 +225,28 @@ public:
 
     // A raw reply payload written in place in the reply pool, sent instead of reply().
     Result<std::span<std::byte>> reply_raw(uint64_t size);
+    // Sends `sealed`, a message finished elsewhere (a LiteIPC IpcIo), instead of reply(); its fds
+    // and service references travel as reply()'s do. With `duplicate_fds` its fds are duplicated
+    // now (closed once the reply went), so the caller may close its own at once, as after
+    // LiteIPC's SendReply.
+    Result<> adopt_reply(std::span<const std::byte> sealed, bool duplicate_fds = false);
+    // A block of the reply pool for a data buffer a raw reply refers to, freed with the reply;
+    // nullopt when the pool is full or the call is oneway.
+    std::optional<PoolSpan> attach(size_t size) { return reply_pool_ ? reply_pool_->allocate(size) : std::nullopt; }
+    // Keeps the call past the handler's return (see PendingCall). Once per call.
+    PendingCall defer();
+    const std::shared_ptr<PendingCall::State>& pending() const { return pending_; }
 
     // Made by the service's workers.
     Call(uint32_t code, uint32_t flags, uint32_t token, const Caller& caller, std::span<const std::byte> payload,
          ReaderOptions reader_options, std::span<std::byte> reply_buffer, PoolAllocator* reply_pool,
          void* reply_writer);
     bool replied_raw() const { return replied_raw_; }
+    void close_reply_fd_copies();  // once the reply went (or did not)
+    std::optional<std::span<const std::byte>> adopted_reply() const {
+        if (adopted_reply_size_ == 0) return std::nullopt;
+        return std::span<const std::byte>(reply_buffer_.data(), adopted_reply_size_);
+    }
 
 private:
     uint32_t code_;
@@ -207,7 +258,12 @@ private:
     Reader request_;
     Writer reply_;
     void* reply_writer_;  // the transport's reply descriptor writer
+    PoolAllocator* reply_pool_;
+    std::span<std::byte> reply_buffer_;  // reply()'s buffer, which adopt_reply() fills instead
+    size_t adopted_reply_size_ = 0;
+    std::vector<int> reply_fd_copies_;  // adopt_reply(..., true): closed once the reply went
     bool replied_raw_ = false;
+    std::shared_ptr<PendingCall::State> pending_;  // set by defer()
 };
 
 }  // namespace liteipc

@@ -271,6 +271,16 @@ public:
         cursor_ = end;
     }
     void write_bytes(std::span<const std::byte> bytes) noexcept;
+    // Bytes without a length prefix, padded to 4: the reader must know their size (the newer
+    // LiteIPC C API's WriteBuffer).
+    void write_raw(std::span<const std::byte> bytes) noexcept {
+        if (bytes.size() > kMaxMessageSize) [[unlikely]] {
+            fail(ParcelError::invalid_argument, "raw bytes larger than a message");
+            return;
+        }
+        std::byte* slot = reserve(bytes.size(), kWireAlignment);
+        if (slot != nullptr && !bytes.empty()) std::memcpy(slot, bytes.data(), bytes.size());
+    }
 
     template <FlatObject T>
     void write_vector(std::span<const T> items) noexcept {
@@ -318,6 +328,17 @@ public:
             return {slot + sizeof(WireObject), size};
         }
         return reserve_pool_buffer(size);
+    }
+
+    // A data buffer the caller already placed in the sender's pool at `pool_offset` (or, for
+    // the C API, will place there when the message is sent).
+    void write_pool_reference(uint64_t pool_offset, uint64_t length) noexcept {
+        if (length > kMaxPoolBufferSize) [[unlikely]] {
+            fail(ParcelError::invalid_argument, "data buffer larger than kMaxPoolBufferSize");
+            return;
+        }
+        const WireBuffer body{pool_offset, length};
+        push_object(OBJ_PTR, kBufferInPool, &body, 0);
     }
 
     // Runs the pending BufferRelease callbacks, once each.
@@ -627,6 +648,15 @@ public:
     }
     std::string read_string() { return std::string(read_string_view()); }
     std::span<const std::byte> read_bytes() noexcept;
+    // `size` bytes written with write_raw; empty (error set) when the data holds fewer.
+    std::span<const std::byte> read_raw(size_t size) noexcept {
+        if (size > kMaxMessageSize) [[unlikely]] {
+            fail_cold(ParcelError::bad_length, "raw read larger than a message");
+            return {};
+        }
+        const std::byte* bytes = take(size, kWireAlignment, "raw bytes run past their data");
+        return bytes ? std::span<const std::byte>(bytes, size) : std::span<const std::byte>{};
+    }
 
     // Copies up to out.size() items into `out`; returns the count, or 0 with bad_length
     // when the message holds more than fit.

@@ -3,10 +3,12 @@
 // Wire: a C API request is the caller's sealed IpcIo message itself (Request::adopt), with the
 // SvcIdentity token beside it (Request::set_token, Call::token), so C and C++ clients and services
 // talk to each other, and fds and service references in an IpcIo travel as in any message.
-// Replies are the replier's sealed IpcIo message (Call::reply_raw), plain Parcels too.
+// Replies are the replier's sealed IpcIo message (Call::adopt_reply), plain Parcels too.
 //
 // Reply status: C API services answer 0, or a LITEIPC_* code when the adapter could not run the
 // handler (no such callback, no StartLoop handler); SendRequest returns it.
+//
+// Requests and replies as handlers and callers hold them: liteipc_requests.cpp.
 #include "liteipc/liteipc_adapter.h"
 
 #include <poll.h>
@@ -18,13 +20,17 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <thread>
-#include <unordered_set>
 
+#include "callback_thread.h"
+#include "context_object.h"
+#include "ipcio_message.h"
+#include "liteipc_requests.h"
 #include "liteipc/ipc.h"
 #include "liteipc/parcel.h"
 #include "log.h"
@@ -38,131 +44,9 @@ using liteipc::Reply;
 using liteipc::Request;
 using liteipc::Service;
 
+using namespace liteipc::capi;
+
 namespace {
-
-constexpr uint32_t kIncomingMagic = 0x4347534d;  // "MSGC"
-enum MessageType : uint32_t { kRequest = 1, kDeath = 2 };
-
-// ---- errors ----
-
-int32_t code_of(Errc code) {
-    switch (code) {
-        case Errc::invalid_argument: return LITEIPC_EINVAL;
-        case Errc::not_found: return LITEIPC_ENOENT;
-        case Errc::already_exists: return LITEIPC_EEXIST;
-        case Errc::permission_denied: return LITEIPC_EPERM;
-        case Errc::dead_object: return LITEIPC_DEAD_OBJECT;
-        case Errc::timed_out: return LITEIPC_ETIMEDOUT;
-        case Errc::no_memory: return LITEIPC_ENOMEM;
-        case Errc::malformed: return LITEIPC_EINTNL;
-        case Errc::loader_unavailable: return LITEIPC_EBADF;
-        case Errc::kernel: return LITEIPC_EBADF;
-        case Errc::system: return LITEIPC_EINTNL;
-        case Errc::closed: return LITEIPC_EBADF;
-        case Errc::quota_exceeded: return LITEIPC_EQUOTA;
-        case Errc::identity_mismatch: return LITEIPC_EIDENTITY;
-        case Errc::name_not_allowed: return LITEIPC_ENAMEPOLICY;
-        case Errc::loader_busy: return LITEIPC_EBUSY;
-    }
-    return LITEIPC_EINTNL;
-}
-
-// Logs a failure of `what` and returns its LiteIPC code.
-int32_t report(const char* what, const Error& error) {
-    switch (error.code) {
-        case Errc::not_found:
-        case Errc::permission_denied:
-        case Errc::dead_object:
-        case Errc::timed_out:
-            LITEIPC_LOG(info, "%s: %s", what, error.describe().c_str());
-            break;
-        default:
-            LITEIPC_LOG(warn, "%s: %s", what, error.describe().c_str());
-    }
-    return code_of(error.code);
-}
-
-int32_t invalid(const char* what, const char* why) {
-    LITEIPC_LOG(warn, "%s: %s", what, why);
-    return LITEIPC_EINVAL;
-}
-
-// ---- what a handler's ipcMsg points to ----
-
-struct IncomingMessage {
-    uint32_t magic = kIncomingMagic;
-    uint32_t type = kRequest;
-    uint32_t code = 0;
-    uint32_t flag = LITEIPC_FLAG_DEFAULT;
-    uint32_t token = 0;
-    liteipc::Caller caller{};
-    Call* call = nullptr;  // null for a death notification
-    std::atomic<bool> replied{false};
-};
-
-const IncomingMessage* incoming(const void* ipcMsg) {
-    auto* msg = static_cast<const IncomingMessage*>(ipcMsg);
-    return msg != nullptr && msg->magic == kIncomingMagic ? msg : nullptr;
-}
-
-// Points `io` at `reader`'s message as a reading IpcIo (keeps the reader's pool and position).
-void set_reader(IpcIo* io, const Reader& reader) {
-    liteipc::ipcio_init_reader(io, {}, {});
-    if (Reader* target = liteipc::ipcio_reader(io)) {
-        *target = reader;
-        io->flag = IPC_IO_INITIALIZED | (reader.ok() ? 0u : IPC_IO_OVERFLOW);
-    }
-}
-
-// An empty sealed message: the request of SendRequest(data == NULL), the data of a death notice.
-std::span<const std::byte> empty_message() {
-    static const auto message = [] {
-        liteipc::InlineWriter<64> writer;
-        auto sealed = writer.seal();
-        std::array<std::byte, 64> copy{};
-        std::memcpy(copy.data(), sealed.data(), sealed.size());
-        return std::pair{copy, sealed.size()};
-    }();
-    return {message.first.data(), message.second};
-}
-
-// Opens the request of `call` in `io`. The reader gets a private copy of the message: the peer
-// can still write its pool, and C code trusts a string's terminator again after IpcIoPopString
-// checked it (see parcel.h). Buffers and fds resolve as they do for the C++ reader.
-void open_request(Call& call, IpcIo* io) {
-    thread_local std::array<std::byte, liteipc::kMaxMessageSize> copy;
-    const std::span<const std::byte> message = call.payload();
-    const size_t size = std::min(message.size(), copy.size());
-    std::memcpy(copy.data(), message.data(), size);
-    liteipc::ipcio_init_reader(io, std::span<const std::byte>(copy.data(), size), call.request_options());
-}
-
-// The request whose handler runs on this thread (FreeBuffer accepts it without reading it).
-thread_local const IncomingMessage* t_current_message = nullptr;
-
-// Runs a C handler on `call`; the status the caller sees.
-int32_t run_handler(Call& call, uint32_t token, IpcIo& io, IpcMsgHandler handler, void* arg,
-                    const IpcContext* context) {
-    IncomingMessage msg;
-    msg.code = call.code();
-    msg.flag = call.oneway() ? LITEIPC_FLAG_ONEWAY : LITEIPC_FLAG_DEFAULT;
-    msg.token = token;
-    msg.caller = call.caller();
-    msg.call = &call;
-    const IncomingMessage* outer = std::exchange(t_current_message, &msg);
-    (void)handler(context, &msg, &io, arg);
-    t_current_message = outer;
-    return LITEIPC_OK;
-}
-
-// ---- reply buffers handed to the caller until FreeBuffer ----
-
-struct ReplyBuffer {
-    Reply reply;
-};
-
-std::mutex g_replies_mutex;
-std::unordered_set<const void*> g_replies;
 
 // ---- a handler slot: StartLoop's handler, read by services registered without one ----
 
@@ -222,57 +106,6 @@ struct CallbackTable {
     }
 };
 
-// ---- the callback thread: death notifications run here, one at a time ----
-
-class Executor {
-public:
-    Executor() : thread_([this] { run(); }) {}
-    ~Executor() { shutdown(); }
-
-    void post(std::function<void()> task) {
-        {
-            std::lock_guard lock(mutex_);
-            if (stopping_) return;
-            tasks_.push_back(std::move(task));
-        }
-        wake_.notify_one();
-    }
-
-    // Drops what has not run yet and ends the thread.
-    void shutdown() {
-        {
-            std::lock_guard lock(mutex_);
-            stopping_ = true;
-            tasks_.clear();
-        }
-        wake_.notify_one();
-        if (!thread_.joinable()) return;
-        if (thread_.get_id() == std::this_thread::get_id()) thread_.detach();
-        else thread_.join();
-    }
-
-private:
-    void run() {
-        std::unique_lock lock(mutex_);
-        for (;;) {
-            wake_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
-            if (stopping_) return;
-            auto task = std::move(tasks_.front());
-            tasks_.pop_front();
-            lock.unlock();
-            task();
-            task = nullptr;  // whatever it held goes outside the lock
-            lock.lock();
-        }
-    }
-
-    std::mutex mutex_;
-    std::condition_variable wake_;
-    std::deque<std::function<void()>> tasks_;
-    bool stopping_ = false;
-    std::thread thread_;
-};
-
 std::chrono::milliseconds wait_time(uint32_t timeout_ms) {
     if (timeout_ms == IPC_WAIT_FOREVER) return std::chrono::hours(24 * 365);
     return std::chrono::milliseconds(timeout_ms);  // 0: the context's default
@@ -305,14 +138,18 @@ struct IpcContext : std::enable_shared_from_this<IpcContext> {
     std::map<uint32_t, Service> services;  // local, by handle
     std::optional<Service> callback_service;
     struct DeathRecord {
-        uint32_t handle;
+        uint64_t serial;
         IpcMsgHandler func;
         void* arg;
         liteipc::DeathSubscription subscription;
     };
-    std::map<uint32_t, DeathRecord> deaths;  // by cbId
-    uint32_t next_death_id = 1;
-    std::shared_ptr<Executor> executor;
+    // By (handle, cbId). cbIds count per handle from 0, the lowest free one first, as LiteIPC's
+    // (without its limit of 5); serial tells a registration from an earlier one with its cbId.
+    using DeathKey = std::pair<uint32_t, uint32_t>;
+    std::map<DeathKey, DeathRecord> deaths;
+    uint64_t next_death_serial = 1;
+    bool endpoint_registered = false;
+    std::shared_ptr<liteipc::detail::CallbackThread> executor;
 
     void stop_loops() const {
         const uint64_t one = 1;
@@ -323,9 +160,9 @@ struct IpcContext : std::enable_shared_from_this<IpcContext> {
     void shutdown() {
         std::map<uint32_t, Service> stopping;
         std::optional<Service> callback;
-        std::map<uint32_t, DeathRecord> dropped;
+        std::map<DeathKey, DeathRecord> dropped;
         std::map<uint32_t, Remote> released;
-        std::shared_ptr<Executor> thread;
+        std::shared_ptr<liteipc::detail::CallbackThread> thread;
         {
             std::lock_guard lock(mutex);
             closed = true;
@@ -336,6 +173,7 @@ struct IpcContext : std::enable_shared_from_this<IpcContext> {
             thread.swap(executor);
         }
         stop_loops();
+        fail_kept_requests(0);  // the services' workers wait for them
         // Outside the lock: handlers still running may call into the C API.
         stopping.clear();
         callback.reset();
@@ -354,9 +192,18 @@ struct IpcContext : std::enable_shared_from_this<IpcContext> {
                 return it->second.connection;
             }
         }
-        auto opened = Connection::open(context, handle);
+        // Handle 0 is LiteIPC's service manager: the process that called SetSaManager.
+        auto opened = handle == 0 ? Connection::open(context, liteipc::detail::kContextObjectName)
+                                  : Connection::open(context, handle);
         if (!opened) return std::unexpected(opened.error());
-        return keep(std::make_shared<Connection>(std::move(*opened)), acquire);
+        auto connection = std::make_shared<Connection>(std::move(*opened));
+        if (handle == 0) {
+            std::lock_guard lock(mutex);
+            auto [it, added] = remotes.try_emplace(0, Remote{connection, 0});
+            if (acquire) ++it->second.references;
+            return it->second.connection;
+        }
+        return keep(std::move(connection), acquire);
     }
 
     // Caches `connection` under its handle unless another thread got there first.
@@ -378,32 +225,24 @@ struct IpcContext : std::enable_shared_from_this<IpcContext> {
         }
     }
 
-    std::shared_ptr<Executor> callback_thread() {
+    std::shared_ptr<liteipc::detail::CallbackThread> callback_thread() {
         std::lock_guard lock(mutex);
-        if (!executor) executor = std::make_shared<Executor>();
+        if (!executor) executor = std::make_shared<liteipc::detail::CallbackThread>();
         return executor;
     }
 
-    // Runs the death callback `id` (once) on the callback thread.
-    void fire_death(uint32_t id) {
+    // Runs the death callback `key` (once) on the callback thread; LiteIPC passes no context.
+    void fire_death(DeathKey key, uint64_t serial) {
         std::optional<DeathRecord> record;
         {
             std::lock_guard lock(mutex);
-            auto it = deaths.find(id);
-            if (it == deaths.end()) return;  // unregistered, or fired already
+            auto it = deaths.find(key);
+            if (it == deaths.end() || it->second.serial != serial) return;  // unregistered, or fired already
             record.emplace(std::move(it->second));
             deaths.erase(it);
         }
-        IncomingMessage msg;
-        msg.type = kDeath;
-        msg.code = DEATH_CODE;
-        msg.token = record->handle;
-        IpcIo io;
-        IpcIoInitFromBuffer(&io, empty_message().data(), empty_message().size());
-        const IncomingMessage* outer = std::exchange(t_current_message, &msg);
-        LITEIPC_LOG(debug, "death callback %u: service handle %u died", id, record->handle);
-        (void)record->func(this, &msg, &io, record->arg);
-        t_current_message = outer;
+        LITEIPC_LOG(debug, "death callback %u: service handle %u died", key.second, key.first);
+        run_death_handler(nullptr, key.first, record->func, record->arg);
     }
 };
 
@@ -431,6 +270,15 @@ std::shared_ptr<IpcContext> acquire(const IpcContext* context) {
     return g_context;
 }
 
+// The process (thread group) of thread `tid`; 0 when there is none.
+pid_t process_of(pid_t tid) {
+    std::ifstream status("/proc/" + std::to_string(tid) + "/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("Tgid:", 0) == 0) return static_cast<pid_t>(std::atoi(line.c_str() + 5));
+    return 0;
+}
+
 int32_t no_context(const char* what) {
     LITEIPC_LOG(warn, "%s: no open context (OpenLiteIpc first)", what);
     return LITEIPC_EBADF;
@@ -447,22 +295,23 @@ int32_t send_request(const IpcContext* context, SvcIdentity sid, uint32_t code, 
     auto self = acquire(context);
     if (!self) return no_context(what);
 
-    std::span<const std::byte> message = empty_message();
-    if (data != nullptr) {
-        size_t size = 0;
-        const void* sealed = IpcIoGetMessage(data, &size);
-        if (sealed == nullptr) return invalid(what, "`data` is not an intact IpcIo written with IpcIoInit");
-        message = {static_cast<const std::byte*>(sealed), size};
-    }
+    // The data buffers' free functions run once, whatever happens below.
+    struct FreeDataBuffers {
+        IpcIo* io;
+        ~FreeDataBuffers() { IpcIoFreeDataBuff(io); }
+    } free_data_buffers{data};
+    if (data != nullptr && !IpcIoAvailable(data)) return invalid(what, "`data` is not an intact IpcIo written with IpcIoInit");
     auto connection = self->remote(sid.handle);
-    if (!connection) {
-        if (data != nullptr) IpcIoFreeDataBuff(data);
-        return report(what, connection.error());
-    }
+    if (!connection) return report(what, connection.error());
     Request request(**connection);
     request.set_token(sid.token);
+    std::span<const std::byte> message = empty_message();
+    if (data != nullptr) {
+        auto sealed = liteipc::detail::seal_ipcio(data, staging(), [&](size_t size) { return request.attach(size); });
+        if (!sealed) return report(what, sealed.error());
+        message = *sealed;
+    }
     auto adopted = request.adopt(message);
-    if (data != nullptr) IpcIoFreeDataBuff(data);  // copied: the caller's buffers are free again
     if (!adopted) return report(what, adopted.error());
 
     if (flag == LITEIPC_FLAG_ONEWAY) {
@@ -480,15 +329,9 @@ int32_t send_request(const IpcContext* context, SvcIdentity sid, uint32_t code, 
     }
     if (answer->status() != 0) {
         LITEIPC_LOG(info, "%s: code %u to handle %u answered status %d", what, code, sid.handle, answer->status());
-        return answer->status();
+        return status_code(answer->status());
     }
-    auto* kept = new ReplyBuffer{std::move(*answer)};
-    {
-        std::lock_guard lock(g_replies_mutex);
-        g_replies.insert(kept);
-    }
-    if (reply != nullptr) set_reader(reply, kept->reply.reader());
-    *buffer = reinterpret_cast<uintptr_t>(kept);
+    *buffer = keep_reply(std::move(*answer), reply);
     return LITEIPC_OK;
 }
 
@@ -504,12 +347,7 @@ IpcContext* OpenLiteIpc(size_t mmapSize) {
         ++g_context_users;
         return g_context.get();
     }
-    liteipc::ContextOptions options;
-    if (const char* socket = std::getenv("LITEIPC_SOCKET"); socket != nullptr && *socket != '\0')
-        options.socket_path = socket;
-    if (const char* pin_root = std::getenv("LITEIPC_PIN_ROOT"); pin_root != nullptr && *pin_root != '\0')
-        options.pin_root = pin_root;
-    auto opened = liteipc::Context::open(options);
+    auto opened = liteipc::Context::open(liteipc::detail::options_from_environment());
     if (!opened) {
         report("OpenLiteIpc", opened.error());
         return nullptr;
@@ -540,6 +378,19 @@ int32_t StartLoop(const IpcContext* context, IpcMsgHandler func, void* arg) {
         std::lock_guard lock(self->loop->mutex);
         self->loop->func = func;
         self->loop->arg = arg;
+    }
+    // This process's endpoint, which GenServiceHandle names to others (once per process).
+    bool registered = false;
+    {
+        std::lock_guard lock(self->mutex);
+        registered = std::exchange(self->endpoint_registered, true);
+    }
+    if (!registered) {
+        const std::string name = liteipc::detail::endpoint_name(::getpid());
+        LiteIpcServiceOptions options{name.c_str(), LITEIPC_POLICY_ANYONE, 0, 0, 0};
+        SvcIdentity sid;
+        if (const int32_t ret = LiteIpcRegisterServiceEx(context, &options, nullptr, nullptr, &sid); ret != LITEIPC_OK)
+            LITEIPC_LOG(warn, "StartLoop: endpoint '%s' not registered (%d)", name.c_str(), ret);
     }
     const int event = self->loop_event;
     // Services run on their own workers; this thread only waits to be let go.
@@ -572,98 +423,46 @@ int32_t LiteIpcSendRequestTimeout(const IpcContext* context, SvcIdentity sid, ui
     return send_request(context, sid, code, data, reply, flag, buffer, wait_time(timeoutMs));
 }
 
-int32_t SendReply(const IpcContext* context, void* ipcMsg, IpcIo* reply) {
-    (void)context;
-    constexpr const char* what = "SendReply";
-    auto* msg = const_cast<IncomingMessage*>(incoming(ipcMsg));
-    if (msg == nullptr || msg->type != kRequest || msg->call == nullptr) return invalid(what, "not a request");
-    if (msg->flag == LITEIPC_FLAG_ONEWAY) {
-        if (reply != nullptr) IpcIoFreeDataBuff(reply);
-        return LITEIPC_OK;  // nobody waits for it
-    }
-    if (msg->replied.exchange(true)) return invalid(what, "the request was answered already");
-    if (reply == nullptr) return LITEIPC_OK;  // the empty reply goes when the handler returns
-    size_t size = 0;
-    const void* sealed = IpcIoGetMessage(reply, &size);
-    if (sealed == nullptr) {
-        msg->replied = false;
-        return invalid(what, "`reply` is not an intact IpcIo written with IpcIoInit");
-    }
-    auto space = msg->call->reply_raw(size);
-    if (!space) {
-        msg->replied = false;
-        return report(what, space.error());
-    }
-    std::memcpy(space->data(), sealed, size);
-    IpcIoFreeDataBuff(reply);
-    return LITEIPC_OK;
-}
-
-int32_t FreeBuffer(const IpcContext* context, void* ptr) {
-    (void)context;
-    if (ptr == nullptr) return invalid("FreeBuffer", "null buffer");
-    {
-        std::lock_guard lock(g_replies_mutex);
-        if (g_replies.erase(ptr) != 0) {
-            delete static_cast<ReplyBuffer*>(ptr);
-            return LITEIPC_OK;
-        }
-    }
-    // A request (on its handler's thread): released when the handler returns.
-    if (ptr == t_current_message) return LITEIPC_OK;
-    return invalid("FreeBuffer", "not a reply buffer from SendRequest nor a request");
-}
-
-int32_t GetCode(const void* ipcMsg, uint32_t* code) {
-    const IncomingMessage* msg = incoming(ipcMsg);
-    if (msg == nullptr || code == nullptr) return invalid("GetCode", "null or unknown message");
-    *code = msg->code;
-    return LITEIPC_OK;
-}
-
-int32_t GetFlag(const void* ipcMsg, uint32_t* flag) {
-    const IncomingMessage* msg = incoming(ipcMsg);
-    if (msg == nullptr || flag == nullptr) return invalid("GetFlag", "null or unknown message");
-    *flag = msg->flag;
-    return LITEIPC_OK;
-}
-
-int32_t GetToken(const void* ipcMsg, uint32_t* token) {
-    const IncomingMessage* msg = incoming(ipcMsg);
-    if (msg == nullptr || token == nullptr) return invalid("GetToken", "null or unknown message");
-    *token = msg->token;
-    return LITEIPC_OK;
-}
-
-pid_t GetCallingTid(const void* ipcMsg) {
-    const IncomingMessage* msg = incoming(ipcMsg);
-    return msg ? static_cast<pid_t>(msg->caller.tid) : invalid("GetCallingTid", "null or unknown message");
-}
-
-pid_t GetCallingPid(const void* ipcMsg) {
-    const IncomingMessage* msg = incoming(ipcMsg);
-    return msg ? static_cast<pid_t>(msg->caller.pid) : invalid("GetCallingPid", "null or unknown message");
-}
-
-pid_t GetCallingUid(const void* ipcMsg) {
-    const IncomingMessage* msg = incoming(ipcMsg);
-    return msg ? static_cast<pid_t>(msg->caller.uid) : invalid("GetCallingUid", "null or unknown message");
-}
-
-pid_t GetCallingGid(const void* ipcMsg) {
-    const IncomingMessage* msg = incoming(ipcMsg);
-    return msg ? static_cast<pid_t>(msg->caller.gid) : invalid("GetCallingGid", "null or unknown message");
-}
-
 int32_t AddServiceAccess(SvcIdentity sid, pid_t pid) {
     auto self = acquire(nullptr);
     if (!self) return no_context("AddServiceAccess");
     if (pid <= 0) return invalid("AddServiceAccess", "pid must be positive");
+    // samgr passes a thread id (GetCallingTid): access is per process.
+    const pid_t process = process_of(pid);
+    if (process <= 0) return invalid("AddServiceAccess", "no such process or thread");
     std::lock_guard lock(self->mutex);
     auto it = self->services.find(sid.handle);
     if (it == self->services.end()) return invalid("AddServiceAccess", "not a service of this process");
-    auto granted = it->second.allow_pid(static_cast<uint32_t>(pid));
+    auto granted = it->second.allow_pid(static_cast<uint32_t>(process));
     return granted ? LITEIPC_OK : report("AddServiceAccess", granted.error());
+}
+
+int32_t SetSaManager(const IpcContext* context, size_t maxMsgSize) {
+    (void)maxMsgSize;  // messages have their own limits here
+    constexpr const char* what = "SetSaManager";
+    auto self = acquire(context);
+    if (!self) return no_context(what);
+    // The context object: a service anyone reaches as handle 0, served by the StartLoop handler.
+    LiteIpcServiceOptions options{liteipc::detail::kContextObjectName, LITEIPC_POLICY_ANYONE, 0, 0, 0};
+    SvcIdentity sid;
+    return LiteIpcRegisterServiceEx(context, &options, nullptr, nullptr, &sid);
+}
+
+int32_t GenServiceHandle(SvcIdentity* sid, pid_t tid) {
+    constexpr const char* what = "GenServiceHandle";
+    if (sid == nullptr) return invalid(what, "null sid");
+    auto self = acquire(nullptr);
+    if (!self) return no_context(what);
+    // A handle that reaches thread `tid`: the StartLoop endpoint of its process.
+    const pid_t process = process_of(tid);
+    if (process <= 0) return invalid(what, "no such thread");
+    auto opened = Connection::open(self->context, liteipc::detail::endpoint_name(process));
+    if (!opened) return report(what, opened.error());
+    auto connection = self->keep(std::make_shared<Connection>(std::move(*opened)));
+    sid->handle = connection->handle();
+    sid->token = 0;
+    sid->cookie = 0;
+    return LITEIPC_OK;
 }
 
 int32_t LiteIpcAllowUid(SvcIdentity sid, uid_t uid) {
@@ -699,7 +498,7 @@ int32_t RegisterIpcCallback(IpcMsgHandler func, uint32_t mode, uint32_t timeoutM
                 open_request(call, &io);
                 auto callback = table->use(call.token());
                 if (!callback) return LITEIPC_ENOENT;
-                return run_handler(call, call.token(), io, callback->first, callback->second, raw);
+                return run_handler(call, 0, call.token(), io, callback->first, callback->second, raw);
             });
             if (!started) return report(what, started.error());
             self->callback_service.emplace(std::move(*started));
@@ -730,17 +529,25 @@ int32_t RegisterDeathCallback(const IpcContext* context, SvcIdentity sid, IpcMsg
     auto self = acquire(context);
     if (!self) return no_context(what);
     auto executor = self->callback_thread();
-    uint32_t id;
+    IpcContext::DeathKey key{sid.handle, 0};
+    uint64_t serial;
     {
         std::lock_guard lock(self->mutex);
         if (self->closed) return no_context(what);
-        id = self->next_death_id++;
-        self->deaths.emplace(id, IpcContext::DeathRecord{sid.handle, func, arg, {}});
+        while (self->deaths.contains(key)) ++key.second;
+        serial = self->next_death_serial++;
+        self->deaths.emplace(key, IpcContext::DeathRecord{serial, func, arg, {}});
     }
-    *cbId = id;
+    *cbId = key.second;
     std::weak_ptr<IpcContext> weak = self;
-    auto fire = [weak, id] {
-        if (auto owner = weak.lock()) owner->fire_death(id);
+    auto fire = [weak, key, serial] {
+        if (auto owner = weak.lock()) owner->fire_death(key, serial);
+    };
+    // Fails the registration made above (and only it).
+    auto undo = [&] {
+        std::lock_guard lock(self->mutex);
+        if (auto it = self->deaths.find(key); it != self->deaths.end() && it->second.serial == serial)
+            self->deaths.erase(it);
     };
     auto connection = self->remote(sid.handle);
     if (!connection) {
@@ -748,20 +555,19 @@ int32_t RegisterDeathCallback(const IpcContext* context, SvcIdentity sid, IpcMsg
             executor->post(fire);  // gone already: the callback runs at once
             return LITEIPC_OK;
         }
-        std::lock_guard lock(self->mutex);
-        self->deaths.erase(id);
+        undo();
         return report(what, connection.error());
     }
     // Called on the context's inbox thread: hand over to the callback thread.
     auto subscription = self->context.on_death((*connection)->service(),
                                                [executor, fire](const liteipc::DeathNotice&) { executor->post(fire); });
     if (!subscription) {
-        std::lock_guard lock(self->mutex);
-        self->deaths.erase(id);
+        undo();
         return report(what, subscription.error());
     }
     std::lock_guard lock(self->mutex);
-    if (auto it = self->deaths.find(id); it != self->deaths.end()) it->second.subscription = std::move(*subscription);
+    if (auto it = self->deaths.find(key); it != self->deaths.end() && it->second.serial == serial)
+        it->second.subscription = std::move(*subscription);
     // else: fired (or unregistered) already; the subscription ends here.
     return LITEIPC_OK;
 }
@@ -772,8 +578,8 @@ int32_t UnregisterDeathCallback(SvcIdentity sid, uint32_t cbId) {
     std::optional<IpcContext::DeathRecord> gone;
     {
         std::lock_guard lock(self->mutex);
-        auto it = self->deaths.find(cbId);
-        if (it == self->deaths.end() || it->second.handle != sid.handle) {
+        auto it = self->deaths.find({sid.handle, cbId});
+        if (it == self->deaths.end()) {
             LITEIPC_LOG(info, "UnregisterDeathCallback: no callback %u on handle %u", cbId, sid.handle);
             return LITEIPC_OK;
         }
@@ -820,7 +626,8 @@ int32_t LiteIpcRegisterServiceEx(const IpcContext* context, const LiteIpcService
     if (options->workers != 0) service_options.workers = options->workers;
     std::shared_ptr<LoopHandler> loop = self->loop;
     const IpcContext* raw = self.get();
-    auto serve = [handler, arg, loop, raw](Call& call) -> int32_t {
+    auto handle = std::make_shared<std::atomic<uint32_t>>(0);  // known once registered
+    auto serve = [handler, arg, loop, raw, handle](Call& call) -> int32_t {
         IpcIo io;
         open_request(call, &io);
         const uint32_t token = call.token();
@@ -835,15 +642,15 @@ int32_t LiteIpcRegisterServiceEx(const IpcContext* context, const LiteIpcService
             LITEIPC_LOG(info, "code %u: no handler (StartLoop not called yet)", call.code());
             return LITEIPC_ENOENT;
         }
-        return run_handler(call, token, io, func, func_arg, raw);
+        return run_handler(call, *handle, token, io, func, func_arg, raw);
     };
     std::lock_guard lock(self->mutex);
     if (self->closed) return no_context(what);
     auto started = Service::start(self->context, std::move(service_options), serve);
     if (!started) return report(what, started.error());
-    const uint32_t handle = started->handle();
-    self->services.emplace(handle, std::move(*started));
-    *out = SvcIdentity{handle, 0, 0};
+    *handle = started->handle();
+    self->services.emplace(started->handle(), std::move(*started));
+    *out = SvcIdentity{*handle, 0, 0};
     return LITEIPC_OK;
 }
 
@@ -864,6 +671,7 @@ int32_t LiteIpcUnregisterService(const IpcContext* context, SvcIdentity sid) {
         gone.emplace(std::move(it->second));
         self->services.erase(it);
     }
+    fail_kept_requests(sid.handle);  // its workers wait for them
     return LITEIPC_OK;  // stopped outside the lock
 }
 

@@ -1,5 +1,8 @@
 // The service side: registration with the service manager, accepting kernel-approved
 // connections, dispatching calls on worker threads, dropping a client when the kernel says it died.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -17,6 +20,16 @@
 namespace liteipc {
 using detail::ControlOp;
 using detail::ControlRequest;
+
+// What a kept call and the worker waiting for it share.
+struct PendingCall::State {
+    Call* call = nullptr;
+    std::mutex mutex;
+    std::condition_variable answered;
+    bool done = false;
+    bool failed = false;
+    int32_t status = 0;
+};
 
 // What a worker needs of the connection a request came on; lives as long as the channel.
 struct ConnectionData {
@@ -170,6 +183,14 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
                     static_cast<unsigned long long>(conn_id));
     }
 
+    // A kept call: this worker waits, the request mapped and the call alive, until it is answered
+    // or dropped. Returns the status the caller gets.
+    static int32_t await_answer(PendingCall::State& state) {
+        std::unique_lock lock(state.mutex);
+        state.answered.wait(lock, [&] { return state.done; });
+        return state.failed ? kFailedReplyStatus : state.status;
+    }
+
     int32_t dispatch(const detail::Request& request, detail::ReplyWriter& out) {
         const auto& connection = *static_cast<const ConnectionData*>(request.connection_data);
         Caller caller = connection.caller;
@@ -195,9 +216,16 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         Call call(request.code, request.flags, request.token, caller, request.payload, reader_options, reply_buffer,
                   request.oneway() ? nullptr : &reply_pool, &out);
         int32_t status = handler(call);
+        if (call.pending()) status = await_answer(*call.pending());
         detail::close_untaken(fds);
+        struct CloseCopies {
+            Call& call;
+            ~CloseCopies() { call.close_reply_fd_copies(); }
+        } close_copies{call};  // once the reply went, or did not
+        if (status == kFailedReplyStatus) return status;  // nothing of the reply goes
         if (call.oneway() || call.replied_raw()) return status;
-        auto message = call.reply().finish();
+        auto message = call.adopted_reply() ? Result<std::span<const std::byte>>(*call.adopted_reply())
+                                            : call.reply().finish();
         if (!message) {
             LITEIPC_LOG(warn, "service '%s', code %u: reply not sent: %s", options.name.c_str(), request.code,
                         message.error().describe().c_str());
@@ -281,9 +309,79 @@ Call::Call(uint32_t code, uint32_t flags, uint32_t token, const Caller& caller, 
            void* reply_writer)
     : code_(code), flags_(flags), token_(token), caller_(caller), payload_(payload), request_options_(reader_options),
       request_(payload, reader_options),
-      reply_(reply_buffer, reply_pool), reply_writer_(reply_writer) {}
+      reply_(reply_buffer, reply_pool), reply_writer_(reply_writer), reply_pool_(reply_pool), reply_buffer_(reply_buffer) {}
+
+Result<> Call::adopt_reply(std::span<const std::byte> sealed, bool duplicate_fds) {
+    if (sealed.size() > reply_buffer_.size()) return fail(Errc::invalid_argument, "reply larger than a message");
+    auto layout = MessageLayout::parse(sealed);
+    if (!layout) return std::unexpected(layout.error());
+    close_reply_fd_copies();
+    std::memcpy(reply_buffer_.data(), sealed.data(), sealed.size());
+    adopted_reply_size_ = sealed.size();
+    if (!duplicate_fds) return {};
+    // Each fd object of the copy names a duplicate from now on.
+    const std::span<const std::byte> copy(reply_buffer_.data(), sealed.size());
+    for (size_t i = 0; i < layout->object_count; ++i) {
+        const WireObject object = layout->object(copy, i);
+        if (object.type != OBJ_FD) continue;
+        WireFd fd = object.as<WireFd>();
+        fd.fd = ::fcntl(fd.fd, F_DUPFD_CLOEXEC, 0);
+        if (fd.fd < 0) {
+            adopted_reply_size_ = 0;
+            close_reply_fd_copies();
+            return fail_errno("duplicating a reply fd", Errc::invalid_argument);
+        }
+        reply_fd_copies_.push_back(fd.fd);
+        const size_t position = sizeof(MessageHeader) + layout->object_offsets[i] + offsetof(WireObject, body);
+        std::memcpy(reply_buffer_.data() + position, &fd, sizeof fd);
+    }
+    return {};
+}
+
+void Call::close_reply_fd_copies() {
+    for (int fd : reply_fd_copies_) ::close(fd);
+    reply_fd_copies_.clear();
+}
 
 bool Call::oneway() const { return (flags_ & detail::kFlagOneway) != 0; }
+
+PendingCall Call::defer() {
+    if (pending_) {
+        LITEIPC_LOG(warn, "call %u: kept twice; the second PendingCall is empty", code_);
+        return PendingCall();
+    }
+    pending_ = std::make_shared<PendingCall::State>();
+    pending_->call = this;
+    return PendingCall(pending_);
+}
+
+// ---- PendingCall ----
+
+PendingCall& PendingCall::operator=(PendingCall&& other) noexcept {
+    if (this != &other) {
+        fail();
+        state_ = std::move(other.state_);
+    }
+    return *this;
+}
+
+Call& PendingCall::call() const { return *state_->call; }
+
+void PendingCall::reply(int32_t status) { finish(false, status); }
+void PendingCall::fail() { finish(true, kFailedReplyStatus); }
+
+void PendingCall::finish(bool failed, int32_t status) {
+    if (!state_) return;
+    const std::shared_ptr<State> state = std::move(state_);
+    {
+        std::lock_guard lock(state->mutex);
+        if (state->done) return;
+        state->done = true;
+        state->failed = failed;
+        state->status = status;
+    }
+    state->answered.notify_one();
+}
 
 Result<std::span<std::byte>> Call::reply_raw(uint64_t size) {
     auto space = static_cast<detail::ReplyWriter*>(reply_writer_)->allocate(size);

@@ -9,8 +9,7 @@
 #include <mutex>
 #include <thread>
 
-#include "liteipc/liteipc_adapter.h"
-#include "loader_fixture.h"
+#include "c_api_fixture.h"
 
 namespace liteipc::testing {
 namespace {
@@ -95,40 +94,16 @@ int32_t serve(const IpcContext* context, void* ipcMsg, IpcIo* data, void* arg) {
     return 0;
 }
 
-// A process serving C API services; killed with SIGKILL at the end (or by the test).
-class ServiceProcess {
+// A process serving C API services: `setup` registers them after OpenLiteIpc; then StartLoop.
+class ServiceProcess : public ChildProcess {
 public:
-    // `setup` runs in the child after OpenLiteIpc and registers the services.
-    explicit ServiceProcess(std::function<bool(IpcContext*)> setup) {
-        int ready[2];
-        EXPECT_EQ(::pipe(ready), 0);
-        std::fflush(nullptr);
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-            IpcContext* context = OpenLiteIpc(LITEIPC_DEFAULT_MAP_SIZE);
-            char ok = context != nullptr && setup(context) ? 'y' : 'n';
-            if (::write(ready[1], &ok, 1) != 1) ::_exit(101);
-            StartLoop(context, serve, nullptr);  // until killed
-            ::_exit(0);
-        }
-        ::close(ready[1]);
-        char ok = 0;
-        EXPECT_EQ(::read(ready[0], &ok, 1), 1);
-        EXPECT_EQ(ok, 'y');
-        ::close(ready[0]);
-    }
-    ~ServiceProcess() { kill(); }
-    void kill() {
-        if (pid_ <= 0) return;
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-        pid_ = -1;
-    }
-    pid_t pid() const { return pid_; }
-
-private:
-    pid_t pid_ = -1;
+    explicit ServiceProcess(const std::function<bool(IpcContext*)>& setup)
+        : ChildProcess(
+              [&] {
+                  IpcContext* context = OpenLiteIpc(LITEIPC_DEFAULT_MAP_SIZE);
+                  return context != nullptr && setup(context);
+              },
+              [] { StartLoop(nullptr, serve, nullptr); }) {}
 };
 
 std::function<bool(IpcContext*)> named(const char* name, uint32_t policy = LITEIPC_POLICY_SAME_UID) {
@@ -139,33 +114,14 @@ std::function<bool(IpcContext*)> named(const char* name, uint32_t policy = LITEI
     };
 }
 
-class LiteIpcAdapterTest : public ::testing::Test {
+class LiteIpcAdapterTest : public CApiTest {
 protected:
-    void SetUp() override {
-        LITEIPC_REQUIRE_SYSTEM();
-        ASSERT_TRUE(loader_.start());
-        ::setenv("LITEIPC_SOCKET", loader_.socket().c_str(), 1);
-        ::setenv("LITEIPC_PIN_ROOT", loader_.pin_root().c_str(), 1);
-    }
-    void TearDown() override {
-        if (context_ != nullptr) CloseLiteIpc(context_);
-        ::unsetenv("LITEIPC_SOCKET");
-        ::unsetenv("LITEIPC_PIN_ROOT");
-    }
-    // This process's context; opened after the children are forked.
-    IpcContext* open() {
-        if (context_ == nullptr) context_ = OpenLiteIpc(LITEIPC_DEFAULT_MAP_SIZE);
-        EXPECT_NE(context_, nullptr);
-        return context_;
-    }
+    LiteIpcAdapterTest() : CApiTest("capi") {}
     SvcIdentity find(const char* name) {
         SvcIdentity sid{};
         EXPECT_EQ(LiteIpcGetService(open(), name, &sid), LITEIPC_OK) << name;
         return sid;
     }
-
-    Loader loader_{"capi"};
-    IpcContext* context_ = nullptr;
 };
 
 // A request with an int32 argument; returns SendRequest's code and keeps the reply in *reply.
@@ -296,19 +252,21 @@ struct DeathCounter {
     std::condition_variable changed;
     int fired = 0;
     uint32_t token = 0;
+    bool had_context = false;
     bool wait_for(int count, std::chrono::milliseconds timeout) {
         std::unique_lock lock(mutex);
         return changed.wait_for(lock, timeout, [&] { return fired >= count; });
     }
 };
 
-int32_t on_death(const IpcContext*, void* ipcMsg, IpcIo*, void* arg) {
+int32_t on_death(const IpcContext* context, void* ipcMsg, IpcIo*, void* arg) {
     auto* counter = static_cast<DeathCounter*>(arg);
     uint32_t token = 0;
     GetToken(ipcMsg, &token);
     std::lock_guard lock(counter->mutex);
     counter->fired++;
     counter->token = token;
+    counter->had_context = context != nullptr;
     counter->changed.notify_all();
     return 0;
 }
@@ -322,8 +280,14 @@ TEST_F(LiteIpcAdapterTest, DeathCallbacksFireOnceAndAPendingRequestEndsWithDeadO
     constexpr int kCallbacks = 7;
     DeathCounter counters[kCallbacks];
     uint32_t ids[kCallbacks];
-    for (int i = 0; i < kCallbacks; ++i)
+    for (int i = 0; i < kCallbacks; ++i) {
         ASSERT_EQ(RegisterDeathCallback(context, sid, on_death, &counters[i], &ids[i]), LITEIPC_OK);
+        EXPECT_EQ(ids[i], static_cast<uint32_t>(i)) << "ids count per service from 0, as LiteIPC's";
+    }
+    // The lowest free id is taken again, as LiteIPC does.
+    ASSERT_EQ(UnregisterDeathCallback(sid, ids[2]), LITEIPC_OK);
+    ASSERT_EQ(RegisterDeathCallback(context, sid, on_death, &counters[2], &ids[2]), LITEIPC_OK);
+    EXPECT_EQ(ids[2], 2u);
     ASSERT_EQ(UnregisterDeathCallback(sid, ids[kCallbacks - 1]), LITEIPC_OK);
 
     std::atomic<int32_t> pending{1};
@@ -344,6 +308,7 @@ TEST_F(LiteIpcAdapterTest, DeathCallbacksFireOnceAndAPendingRequestEndsWithDeadO
     for (int i = 0; i < kCallbacks - 1; ++i) {
         ASSERT_TRUE(counters[i].wait_for(1, 2s)) << "death callback " << i;
         EXPECT_EQ(counters[i].token, sid.handle);
+        EXPECT_FALSE(counters[i].had_context) << "LiteIPC passes no context";
     }
     std::this_thread::sleep_for(300ms);
     for (int i = 0; i < kCallbacks - 1; ++i) EXPECT_EQ(counters[i].fired, 1) << "fired more than once";

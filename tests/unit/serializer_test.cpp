@@ -14,6 +14,7 @@
 
 #include <unistd.h>
 
+#include "ipcio_message.h"
 #include "liteipc/parcel.h"
 
 namespace {
@@ -157,28 +158,28 @@ TEST_F(IpcIoTest, SameWireFormatAsTheParcel) {
 
 TEST_F(IpcIoTest, TransportTablesThroughTheCxxAccessors) {
     std::vector<std::byte> pool(1 << 16);
-    struct : liteipc::PoolAllocator {
-        std::span<std::byte> memory;
-        std::optional<liteipc::PoolSpan> allocate(size_t size) override {
-            return liteipc::PoolSpan{128, memory.subspan(128, size)};
-        }
-    } allocator;
-    allocator.memory = pool;
-
     IpcIoInit(&out, buffer, sizeof buffer, 4);
-    liteipc::Writer* writer = liteipc::ipcio_writer(&out);
-    ASSERT_NE(writer, nullptr);
+    ASSERT_NE(liteipc::ipcio_writer(&out), nullptr);
     EXPECT_EQ(liteipc::ipcio_reader(&out), nullptr);
-    writer->set_pool(&allocator);
     std::vector<char> large(1000, 'z');
     const BuffPtr buff{static_cast<uint32_t>(large.size()), large.data()};
     IpcIoPushDataBuff(&out, &buff);
     IpcIoPushFd(&out, 4);
-    size_t size = 0;
-    const void* message = IpcIoGetMessage(&out, &size);
-    ASSERT_NE(message, nullptr);
+    // The transport gathers the message and places the data buffer in its pool.
+    std::array<std::byte, 256> staging;
+    auto sealed = liteipc::detail::seal_ipcio(&out, staging, [&](size_t length) {
+        return std::optional(liteipc::PoolSpan{128, std::span(pool).subspan(128, length)});
+    });
+    ASSERT_TRUE(sealed.has_value()) << sealed.error().describe();
+    const void* message = sealed->data();
+    const size_t size = sealed->size();
     EXPECT_LT(size, 100u);
     EXPECT_EQ(pool[128 + 999], std::byte{'z'});
+    // A pool too small for it: a named error, nothing half-written counts.
+    std::array<std::byte, 256> other;
+    auto refused = liteipc::detail::seal_ipcio(&out, other, [](size_t) { return std::optional<liteipc::PoolSpan>(); });
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_EQ(refused.error().code, liteipc::Errc::no_memory);
 
     int fds[] = {33};
     liteipc::ipcio_init_reader(&in, std::span(static_cast<const std::byte*>(message), size),
@@ -259,6 +260,10 @@ TEST_F(IpcIoTest, InvalidArgumentsFailTheIo) {
     IpcIoInit(&out, small, sizeof small, 0);
     IpcIoPushInt32(&out, 1);
     IpcIoPushInt64(&out, 2);
+    IpcIoPushInt64(&out, 3);
+    IpcIoPushInt32(&out, 4);
+    EXPECT_TRUE(IpcIoAvailable(&out));
+    IpcIoPushInt32(&out, 5);
     EXPECT_FALSE(IpcIoAvailable(&out));
 
     // A push on a reading io.

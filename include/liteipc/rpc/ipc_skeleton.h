@@ -1,0 +1,102 @@
+/*
+ * The newer LiteIPC C API (OpenHarmony communication_ipc's ipc_skeleton.h), with upstream's
+ * names and signatures, linked as liteipc::skeleton (pkg-config liteipc-skeleton). Included by
+ * its bare name: #include "ipc_skeleton.h".
+ *
+ *   static int32_t OnRequest(uint32_t code, IpcIo* data, IpcIo* reply, MessageOption option) {
+ *       int32_t n = 0;
+ *       ReadInt32(data, &n);
+ *       WriteInt32(reply, n + 1);
+ *       return ERR_NONE;
+ *   }
+ *   IpcObjectStub stub = {.func = OnRequest, .args = NULL, .isRemote = false};
+ *   SvcIdentity self = {.handle = MIN_BINDER_HANDLE, .token = 0, .cookie = (uintptr_t)&stub};
+ *   WriteRemoteObject(&io, &self);   // hand it to a peer (samgr), which may call it from then on
+ *
+ * One wire with the older C API (liteipc_adapter.h) and the C++ API: a service written against
+ * any of the three is called from the other two, with fds, service references and death
+ * notifications. A local object is served by a service of this process ("liteipc.objects.<pid>",
+ * reachable only by processes it was sent to); its SvcIdentity token picks the object.
+ *
+ * The context object (handle 0, upstream's samgr) is the process that called SetContextObject;
+ * GetContextObject names it in every process. The environment variables LITEIPC_SOCKET and
+ * LITEIPC_PIN_ROOT choose the liteipc-loader, as for OpenLiteIpc.
+ *
+ * Differences from upstream worth knowing:
+ *  - Handlers run on the process's own worker threads from the first WriteRemoteObject of a
+ *    local object (SetMaxWorkThreadNum sets their number beforehand); JoinWorkThread blocks the
+ *    calling thread for good, as upstream's does, without serving on it.
+ *  - MessageOption.waitTime is in seconds (0: the default, MessageOptionInit's 4 s).
+ *  - A handler's reply holds 8 KiB and 32 objects (upstream's MAX_IO_SIZE, MAX_OBJ_NUM).
+ */
+#ifndef LITEIPC_RPC_IPC_SKELETON_H
+#define LITEIPC_RPC_IPC_SKELETON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "serializer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+    TF_OP_SYNC = 0x00,
+    TF_OP_ASYNC = 0x01,
+    TF_OP_STATUS_CODE = 0x08,
+    TF_OP_ACCEPT_FDS = 0x10,
+};
+
+typedef struct {
+    uint32_t flags;    /* TF_OP_SYNC or TF_OP_ASYNC */
+    uint32_t waitTime; /* seconds a synchronous request waits for its reply; 0: the default */
+    void* args;        /* in a handler: the IpcObjectStub's args */
+} MessageOption;
+
+typedef int32_t (*OnRemoteRequest)(uint32_t code, IpcIo* data, IpcIo* reply, MessageOption option);
+typedef void (*OnRemoteDead)(void* args);
+
+typedef struct {
+    OnRemoteRequest func;
+    void* args;
+    bool isRemote;
+} IpcObjectStub;
+
+/* Workers serving this process's objects, for those started later (default 4). */
+int32_t SetMaxWorkThreadNum(int32_t maxThreadNum);
+
+/* Blocks the calling thread for good (workers serve; see above). */
+void JoinWorkThread(void);
+
+/* The caller of the request whose handler runs on this thread (kernel-verified); else this process. */
+pid_t GetCallingPid(void);
+pid_t GetCallingUid(void);
+
+/* The context object (handle 0). */
+const SvcIdentity* GetContextObject(void);
+/* Makes the local object `target` the context object of the system (ERR_FAILED when another
+ * process has made one). */
+int32_t SetContextObject(SvcIdentity target);
+
+/* A request to `target`. TF_OP_SYNC waits for the reply: `reply` (may be NULL) reads it and
+ * *buffer holds it until FreeBuffer((void*)*buffer). TF_OP_ASYNC returns once it is queued. */
+int32_t SendRequest(SvcIdentity target, uint32_t code, IpcIo* data, IpcIo* reply, MessageOption option,
+                    uintptr_t* buffer);
+
+int32_t FreeBuffer(void* ptr);
+
+/* Calls deathFunc(args) once, on a callback thread, when the process serving `target` dies (at
+ * once if it has). No limit per target. */
+int32_t AddDeathRecipient(SvcIdentity target, OnRemoteDead deathFunc, void* args, uint32_t* cbId);
+int32_t RemoveDeathRecipient(SvcIdentity target, uint32_t cbId);
+
+int32_t MessageOptionInit(MessageOption* option);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LITEIPC_RPC_IPC_SKELETON_H */

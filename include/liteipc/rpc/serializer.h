@@ -1,0 +1,127 @@
+/*
+ * Marshalling of the newer LiteIPC C API (OpenHarmony communication_ipc's serializer.h): the
+ * Write* / Read* calls, with upstream's names and signatures. Included by its bare name with
+ * liteipc-skeleton's flags (pkg-config liteipc-skeleton, CMake liteipc::skeleton); it cannot
+ * share a translation unit with the older API's serializer.h (SvcIdentity differs).
+ *
+ * One wire with the older API and the C++ Parcel (liteipc/parcel.h): the same IpcIo type
+ * (liteipc/ipcio_layout.h), so WriteInt32 here and IpcIoPopInt32 there, or Writer::write_int32
+ * and ReadInt32, pair up. Capacity and limits are LiteIPC's (see lite/serializer.h): IpcIoInit
+ * takes at most 8 KiB and 32 objects; strings, buffers and raw data are refused from 8 KiB on.
+ *
+ * Reads return false / NULL / 0 on error and mark the IpcIo failed. Pointers returned by reads
+ * point into the received message: do not write through them or free them, except those of
+ * ReadBoolVector and ReadInt16Vector, which the caller frees (free()), as upstream.
+ * ReadFileDescriptor gives the caller the fd (close it).
+ */
+#ifndef LITEIPC_RPC_SERIALIZER_H
+#define LITEIPC_RPC_SERIALIZER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../ipcio_layout.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef LiteIpcIo IpcIo;
+
+/* A service: a remote one by handle (token: what its handler sees), or a local object with
+ * handle MIN_BINDER_HANDLE and cookie pointing to its IpcObjectStub (ipc_skeleton.h). */
+typedef struct {
+    int32_t handle;
+    uintptr_t token;
+    uintptr_t cookie;
+} SvcIdentity;
+
+#define MIN_BINDER_HANDLE (-1)
+
+void IpcIoInit(IpcIo* io, void* buffer, size_t bufferSize, size_t maxobjects);
+
+/* A service reference: the receiver may call it (a capability); a local object is served by
+ * this process's workers from then on. */
+bool WriteRemoteObject(IpcIo* io, const SvcIdentity* svc);
+/* A file descriptor: the receiver gets its own (ReadFileDescriptor). */
+bool WriteFileDescriptor(IpcIo* io, uint32_t fd);
+
+bool ReadRemoteObject(IpcIo* io, SvcIdentity* svc);
+int32_t ReadFileDescriptor(IpcIo* io);
+
+bool WriteBool(IpcIo* io, bool value);
+bool WriteInt8(IpcIo* io, int8_t value);
+bool WriteInt16(IpcIo* io, int16_t value);
+bool WriteInt32(IpcIo* io, int32_t value);
+bool WriteInt64(IpcIo* io, int64_t value);
+bool WriteUint8(IpcIo* io, uint8_t value);
+bool WriteUint16(IpcIo* io, uint16_t value);
+bool WriteUint32(IpcIo* io, uint32_t value);
+bool WriteUint64(IpcIo* io, uint64_t value);
+bool WriteBoolUnaligned(IpcIo* io, bool value);
+bool WriteInt8Unaligned(IpcIo* io, int8_t value);
+bool WriteInt16Unaligned(IpcIo* io, int16_t value);
+bool WriteUint8Unaligned(IpcIo* io, uint8_t value);
+bool WriteUint16Unaligned(IpcIo* io, uint16_t value);
+bool WriteFloat(IpcIo* io, float value);
+bool WriteDouble(IpcIo* io, double value);
+bool WritePointer(IpcIo* io, uintptr_t value);
+bool WriteString(IpcIo* io, const char* value);
+
+bool ReadBool(IpcIo* io, bool* value);
+bool ReadInt8(IpcIo* io, int8_t* value);
+bool ReadInt16(IpcIo* io, int16_t* value);
+bool ReadInt32(IpcIo* io, int32_t* value);
+bool ReadInt64(IpcIo* io, int64_t* value);
+bool ReadUint8(IpcIo* io, uint8_t* value);
+bool ReadUint16(IpcIo* io, uint16_t* value);
+bool ReadUint32(IpcIo* io, uint32_t* value);
+bool ReadUint64(IpcIo* io, uint64_t* value);
+bool ReadFloat(IpcIo* io, float* value);
+bool ReadDouble(IpcIo* io, double* value);
+uintptr_t ReadPointer(IpcIo* io);
+bool ReadBoolUnaligned(IpcIo* io, bool* value);
+bool ReadInt8Unaligned(IpcIo* io, int8_t* value);
+bool ReadInt16Unaligned(IpcIo* io, int16_t* value);
+bool ReadUInt8Unaligned(IpcIo* io, uint8_t* value);
+bool ReadUInt16Unaligned(IpcIo* io, uint16_t* value);
+uint8_t* ReadString(IpcIo* io, size_t* len);
+
+bool WriteString16(IpcIo* io, const uint16_t* value, size_t len);
+bool WriteBuffer(IpcIo* io, const void* data, size_t size);
+bool WriteInterfaceToken(IpcIo* io, const uint16_t* name, size_t len);
+bool WriteRawData(IpcIo* io, const void* data, size_t size);
+bool WriteBoolVector(IpcIo* io, const bool* val, size_t size);
+bool WriteInt8Vector(IpcIo* io, const int8_t* val, size_t size);
+bool WriteInt16Vector(IpcIo* io, const int16_t* val, size_t size);
+bool WriteInt32Vector(IpcIo* io, const int32_t* val, size_t size);
+bool WriteInt64Vector(IpcIo* io, const int64_t* val, size_t size);
+bool WriteUInt8Vector(IpcIo* io, const uint8_t* val, size_t size);
+bool WriteUInt16Vector(IpcIo* io, const uint16_t* val, size_t size);
+bool WriteUInt32Vector(IpcIo* io, const uint32_t* val, size_t size);
+bool WriteUInt64Vector(IpcIo* io, const uint64_t* val, size_t size);
+bool WriteFloatVector(IpcIo* io, const float* val, size_t size);
+bool WriteDoubleVector(IpcIo* io, const double* val, size_t size);
+
+uint16_t* ReadString16(IpcIo* io, size_t* size);
+uint16_t* ReadInterfaceToken(IpcIo* io, size_t* size);
+const uint8_t* ReadBuffer(IpcIo* io, size_t size);
+void* ReadRawData(IpcIo* io, size_t size);
+bool* ReadBoolVector(IpcIo* io, size_t* size);    /* the caller frees it */
+int8_t* ReadInt8Vector(IpcIo* io, size_t* size);
+int16_t* ReadInt16Vector(IpcIo* io, size_t* size); /* the caller frees it */
+int32_t* ReadInt32Vector(IpcIo* io, size_t* size);
+int64_t* ReadInt64Vector(IpcIo* io, size_t* size);
+uint8_t* ReadUInt8Vector(IpcIo* io, size_t* size);
+uint16_t* ReadUInt16Vector(IpcIo* io, size_t* size);
+uint32_t* ReadUInt32Vector(IpcIo* io, size_t* size);
+uint64_t* ReadUInt64Vector(IpcIo* io, size_t* size);
+float* ReadFloatVector(IpcIo* io, size_t* size);
+double* ReadDoubleVector(IpcIo* io, size_t* size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LITEIPC_RPC_SERIALIZER_H */

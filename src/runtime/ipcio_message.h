@@ -1,0 +1,61 @@
+// How the runtime sends a C API IpcIo: the message is gathered from the IpcIo (its header is not
+// in the caller's buffer, see serializer.h) and its data buffers are copied into the sender's pool.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <span>
+#include <vector>
+#include <array>
+
+#include "liteipc/parcel.h"
+
+namespace liteipc::detail {
+
+inline void mark_failed(IpcIo* io) noexcept {
+    if (io != nullptr) io->flag |= IPC_IO_OVERFLOW;
+}
+
+// Runs a write on io's Writer; an unusable io, a failed write or data past LiteIPC's room for
+// data (dataLimit) marks the io failed.
+template <typename Write>
+void push(IpcIo* io, Write&& write) noexcept {
+    if (!IpcIoAvailable(io)) return mark_failed(io);
+    Writer* writer = ipcio_writer(io);
+    if (writer == nullptr) return mark_failed(io);
+    write(*writer);
+    if (!writer->ok() || writer->data_size() > io->dataLimit) mark_failed(io);
+}
+
+// Runs a read on io's Reader; returns `zero` when io is unusable or the read failed.
+template <typename T, typename Read>
+T pop(IpcIo* io, T zero, Read&& read) noexcept {
+    Reader* reader = IpcIoAvailable(io) ? ipcio_reader(io) : nullptr;
+    if (reader == nullptr) {
+        mark_failed(io);
+        return zero;
+    }
+    T value = read(*reader);
+    if (reader->ok()) return value;
+    mark_failed(io);
+    return zero;
+}
+
+// The message IpcIoGetMessage returns, and the data buffers it refers to, per thread
+// (IpcIoInitFromBuffer finds them beside it).
+struct LocalMessage {
+    std::array<std::byte, kMaxMessageSize> message;
+    std::vector<std::byte> pool;
+};
+LocalMessage& local_message();
+
+// A block of the sender's pool for one data buffer; nullopt when the pool is full.
+using AttachBuffer = std::function<std::optional<PoolSpan>(size_t size)>;
+
+// Writes the sealed message of the writing IpcIo `io` into `out` and copies each data buffer into
+// a block from `attach`, the message pointing at it. Errc::invalid_argument for an IpcIo that is
+// not an intact writing one, no_memory when `out` or the pool is too small.
+Result<std::span<const std::byte>> seal_ipcio(IpcIo* io, std::span<std::byte> out, const AttachBuffer& attach);
+
+}  // namespace liteipc::detail

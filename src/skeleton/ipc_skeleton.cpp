@@ -1,0 +1,437 @@
+// The newer LiteIPC C API (liteipc/rpc/ipc_skeleton.h) over the C++ API: one wire with the older C
+// API, so a service of any of the three answers a client of any other.
+//
+// Local objects (IpcObjectStub) are served by one anonymous service per process, reachable by the
+// processes a reference to it was sent to; the token of their SvcIdentity picks the object. The
+// context object (handle 0) is a service under a well-known name (context_object.h).
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+#include <unordered_set>
+
+#include "callback_thread.h"
+#include "context_object.h"
+#include "ipcio_message.h"
+#include "liteipc/ipc.h"
+#include "log.h"
+
+// The newer API's declarations, kept apart from the older API's SvcIdentity.
+#undef MIN_BINDER_HANDLE
+namespace rpc {
+#include "liteipc/rpc/ipc_skeleton.h"
+#include "liteipc/rpc/rpc_errno.h"
+}
+
+using liteipc::Call;
+using liteipc::Connection;
+using liteipc::Errc;
+using liteipc::Error;
+
+namespace {
+
+constexpr uint32_t kDefaultWaitSeconds = 4;  // upstream's MessageOptionInit
+constexpr size_t kReplyBytes = 8192;         // upstream's MAX_IO_SIZE
+constexpr size_t kReplyObjects = 32;         // upstream's MAX_OBJ_NUM
+
+int32_t report(const char* what, const Error& error) {
+    LITEIPC_LOG(info, "%s: %s", what, error.describe().c_str());
+    switch (error.code) {
+        case Errc::dead_object: return rpc::ERR_DEAD_OBJECT;
+        case Errc::invalid_argument: return rpc::ERR_INVALID_PARAM;
+        case Errc::loader_unavailable:
+        case Errc::closed: return rpc::ERR_IPC_SKELETON_NOT_INIT;
+        case Errc::not_found:
+        case Errc::permission_denied:
+        case Errc::timed_out: return rpc::IPC_INVOKER_IOCTL_FAILED;
+        default: return rpc::ERR_FAILED;
+    }
+}
+
+int32_t invalid(const char* what, const char* why) {
+    LITEIPC_LOG(warn, "%s: %s", what, why);
+    return rpc::ERR_INVALID_PARAM;
+}
+
+// The caller of the request whose handler runs on this thread.
+thread_local const liteipc::Caller* t_caller = nullptr;
+
+// Replies kept until FreeBuffer.
+struct ReplyBuffer {
+    liteipc::Reply reply;
+};
+
+// Everything the API keeps per process. Never destroyed: handlers and recipients may run until exit.
+class Skeleton {
+public:
+    static Skeleton* get() {
+        // Deliberately never freed. A child of fork() leaves its parent's behind (its threads
+        // are not in the child) and makes its own.
+        static std::mutex instance_mutex;
+        static Skeleton* instance = nullptr;
+        std::lock_guard instance_lock(instance_mutex);
+        if (instance == nullptr || instance->owner_ != ::getpid()) instance = new Skeleton();
+        std::lock_guard lock(instance->mutex_);
+        if (!instance->context_) {
+            auto opened = liteipc::Context::open(liteipc::detail::options_from_environment());
+            if (!opened) {
+                report("liteipc skeleton", opened.error());
+                return nullptr;
+            }
+            instance->context_.emplace(std::move(*opened));
+        }
+        return instance;
+    }
+
+    liteipc::Context& context() { return *context_; }
+    std::atomic<unsigned> workers{4};
+
+    // The connection to `handle` (0: the context object), opened on first use and kept.
+    liteipc::Result<std::shared_ptr<Connection>> remote(uint32_t handle) {
+        std::lock_guard lock(mutex_);
+        if (auto it = remotes_.find(handle); it != remotes_.end() && it->second->alive()) return it->second;
+        auto opened = handle == 0 ? Connection::open(*context_, liteipc::detail::kContextObjectName)
+                                  : Connection::open(*context_, handle);
+        if (!opened) return std::unexpected(opened.error());
+        auto connection = std::make_shared<Connection>(std::move(*opened));
+        remotes_[handle] = connection;
+        return connection;
+    }
+
+    // The token of local object `stub`, its service started on first use; 0 when it can't be.
+    std::optional<std::pair<uint32_t, uint32_t>> export_object(const rpc::IpcObjectStub* stub) {
+        std::lock_guard lock(mutex_);
+        if (!objects_service_) {
+            liteipc::ServiceOptions options;
+            options.name = "liteipc.objects." + std::to_string(::getpid());
+            options.policy = liteipc::Policy::pids;  // those a reference was sent to
+            options.workers = workers.load();
+            auto started = liteipc::Service::start(*context_, options, [this](Call& call) { return serve(call); });
+            if (!started) {
+                report("WriteRemoteObject", started.error());
+                return std::nullopt;
+            }
+            objects_service_.emplace(std::move(*started));
+        }
+        auto [it, added] = tokens_.try_emplace(stub, 0);
+        if (added) {
+            uint32_t token;
+            do token = static_cast<uint32_t>(random_()); while (token == 0 || objects_.contains(token));
+            it->second = token;
+            objects_[token] = stub;
+        }
+        return std::pair{objects_service_->handle(), it->second};
+    }
+
+    int32_t set_context_object(const rpc::IpcObjectStub* stub) {
+        std::lock_guard lock(mutex_);
+        if (context_service_) return invalid("SetContextObject", "this process set one already");
+        liteipc::ServiceOptions options;
+        options.name = liteipc::detail::kContextObjectName;
+        options.policy = liteipc::Policy::anyone;
+        options.workers = workers.load();
+        auto started =
+            liteipc::Service::start(*context_, options, [stub](Call& call) { return serve_with(stub, call); });
+        if (!started) {
+            report("SetContextObject", started.error());
+            return rpc::ERR_FAILED;
+        }
+        context_service_.emplace(std::move(*started));
+        return rpc::ERR_NONE;
+    }
+
+    uint32_t add_recipient(std::shared_ptr<Connection> connection, rpc::OnRemoteDead func, void* args,
+                           liteipc::Result<liteipc::DeathSubscription>* outcome);
+    bool remove_recipient(uint32_t id);
+
+private:
+    Skeleton() = default;
+    pid_t owner_ = ::getpid();
+
+    int32_t serve(Call& call) {
+        const rpc::IpcObjectStub* stub = nullptr;
+        {
+            std::lock_guard lock(mutex_);
+            if (auto it = objects_.find(call.token()); it != objects_.end()) stub = it->second;
+        }
+        if (stub == nullptr) return rpc::IPC_INVOKER_UNKNOWN_CODE;
+        return serve_with(stub, call);
+    }
+
+    // Runs `stub` on `call` and sends what it wrote into its reply; its return value is logged
+    // only, as upstream.
+    static int32_t serve_with(const rpc::IpcObjectStub* stub, Call& call) {
+        IpcIo data;
+        thread_local std::array<std::byte, liteipc::kMaxMessageSize> copy;  // private, as the older API reads
+        const size_t size = std::min(call.payload().size(), copy.size());
+        std::memcpy(copy.data(), call.payload().data(), size);
+        liteipc::ipcio_init_reader(&data, std::span<const std::byte>(copy.data(), size), call.request_options());
+        alignas(8) std::array<std::byte, kReplyBytes> reply_bytes;
+        IpcIo reply;
+        IpcIoInit(&reply, reply_bytes.data(), reply_bytes.size(), kReplyObjects);
+        rpc::MessageOption option{call.oneway() ? uint32_t{rpc::TF_OP_ASYNC} : uint32_t{rpc::TF_OP_SYNC}, 0,
+                                  stub->args};
+        const liteipc::Caller* outer = std::exchange(t_caller, &call.caller());
+        const int32_t result = stub->func(call.code(), &data, &reply, option);
+        t_caller = outer;
+        if (result != rpc::ERR_NONE) LITEIPC_LOG(info, "code %u: the handler returned %d", call.code(), result);
+        if (call.oneway()) return 0;
+        std::array<std::byte, liteipc::kMaxMessageSize> staging;
+        auto sealed = liteipc::detail::seal_ipcio(&reply, staging, [&](size_t n) { return call.attach(n); });
+        if (!sealed) {
+            report("reply", sealed.error());
+            return liteipc::kFailedReplyStatus;
+        }
+        if (auto adopted = call.adopt_reply(*sealed); !adopted) {
+            report("reply", adopted.error());
+            return liteipc::kFailedReplyStatus;
+        }
+        return 0;
+    }
+
+    std::mutex mutex_;
+    std::optional<liteipc::Context> context_;
+    std::map<uint32_t, std::shared_ptr<Connection>> remotes_;
+    std::optional<liteipc::Service> objects_service_;
+    std::optional<liteipc::Service> context_service_;
+    std::map<const rpc::IpcObjectStub*, uint32_t> tokens_;
+    std::map<uint32_t, const rpc::IpcObjectStub*> objects_;
+    std::mt19937 random_{std::random_device{}()};
+
+    struct Recipient {
+        rpc::OnRemoteDead func;
+        void* args;
+        liteipc::DeathSubscription subscription;
+    };
+    std::mutex recipients_mutex_;
+    std::map<uint32_t, Recipient> recipients_;
+    uint32_t next_recipient_ = 1;
+    liteipc::detail::CallbackThread callbacks_;  // runs death recipients
+
+    void fire(uint32_t id) {
+        std::optional<Recipient> recipient;
+        {
+            std::lock_guard lock(recipients_mutex_);
+            auto it = recipients_.find(id);
+            if (it == recipients_.end()) return;  // removed, or fired already
+            recipient.emplace(std::move(it->second));
+            recipients_.erase(it);
+        }
+        recipient->func(recipient->args);
+    }
+};
+
+uint32_t Skeleton::add_recipient(std::shared_ptr<Connection> connection, rpc::OnRemoteDead func, void* args,
+                                 liteipc::Result<liteipc::DeathSubscription>* outcome) {
+    uint32_t id;
+    {
+        std::lock_guard lock(recipients_mutex_);
+        id = next_recipient_++;
+        recipients_.emplace(id, Recipient{func, args, {}});
+    }
+    auto subscription = context_->on_death(connection->service(), [this, id](const liteipc::DeathNotice&) {
+        callbacks_.post([this, id] { fire(id); });
+    });
+    if (!subscription) {
+        *outcome = std::unexpected(subscription.error());
+        std::lock_guard lock(recipients_mutex_);
+        recipients_.erase(id);
+        return 0;
+    }
+    std::lock_guard lock(recipients_mutex_);
+    if (auto it = recipients_.find(id); it != recipients_.end()) it->second.subscription = std::move(*subscription);
+    return id;
+}
+
+bool Skeleton::remove_recipient(uint32_t id) {
+    std::optional<Recipient> gone;  // its subscription ends outside the lock
+    std::lock_guard lock(recipients_mutex_);
+    auto it = recipients_.find(id);
+    if (it == recipients_.end()) return false;
+    gone.emplace(std::move(it->second));
+    recipients_.erase(it);
+    return true;
+}
+
+std::mutex g_replies_mutex;
+std::unordered_set<const void*> g_replies;
+
+}  // namespace
+
+namespace rpc {
+
+int32_t SetMaxWorkThreadNum(int32_t maxThreadNum) {
+    if (maxThreadNum <= 0) return invalid("SetMaxWorkThreadNum", "not positive");
+    Skeleton* self = Skeleton::get();
+    if (self == nullptr) return ERR_IPC_SKELETON_NOT_INIT;
+    self->workers = static_cast<unsigned>(maxThreadNum);
+    return ERR_NONE;
+}
+
+void JoinWorkThread(void) {
+    // Workers serve on their own threads; this one waits for good, as upstream's never returns.
+    std::mutex mutex;
+    std::condition_variable never;
+    std::unique_lock lock(mutex);
+    never.wait(lock, [] { return false; });
+}
+
+pid_t GetCallingPid(void) { return t_caller != nullptr ? static_cast<pid_t>(t_caller->pid) : ::getpid(); }
+pid_t GetCallingUid(void) {
+    return t_caller != nullptr ? static_cast<pid_t>(t_caller->uid) : static_cast<pid_t>(::getuid());
+}
+
+const SvcIdentity* GetContextObject(void) {
+    static const SvcIdentity context_object{0, 0, 0};
+    return &context_object;
+}
+
+int32_t SetContextObject(SvcIdentity target) {
+    const auto* stub = reinterpret_cast<const IpcObjectStub*>(target.cookie);
+    if (stub == nullptr || stub->func == nullptr) return invalid("SetContextObject", "not a local object (cookie)");
+    Skeleton* self = Skeleton::get();
+    if (self == nullptr) return ERR_IPC_SKELETON_NOT_INIT;
+    return self->set_context_object(stub);
+}
+
+bool WriteRemoteObject(IpcIo* io, const SvcIdentity* svc) {
+    if (svc == nullptr) {
+        liteipc::detail::mark_failed(io);
+        return false;
+    }
+    ::SvcIdentity wire{static_cast<uint32_t>(svc->handle), static_cast<uint32_t>(svc->token), 0};
+    if (svc->handle == MIN_BINDER_HANDLE) {
+        // A local object: served here from now on, reached through this process's object service.
+        const auto* stub = reinterpret_cast<const IpcObjectStub*>(svc->cookie);
+        Skeleton* self = Skeleton::get();
+        auto exported = stub != nullptr && stub->func != nullptr && self != nullptr ? self->export_object(stub)
+                                                                                     : std::nullopt;
+        if (!exported) {
+            LITEIPC_LOG(warn, "WriteRemoteObject: a local object without an IpcObjectStub, or no liteipc-loader");
+            liteipc::detail::mark_failed(io);
+            return false;
+        }
+        wire = {exported->first, exported->second, 0};
+    }
+    liteipc::detail::push(io, [&](liteipc::Writer& w) { w.write_service(wire); });
+    return IpcIoAvailable(io);
+}
+
+bool ReadRemoteObject(IpcIo* io, SvcIdentity* svc) {
+    if (svc == nullptr) {
+        liteipc::detail::mark_failed(io);
+        return false;
+    }
+    const ::SvcIdentity wire =
+        liteipc::detail::pop(io, ::SvcIdentity{}, [](liteipc::Reader& r) { return r.read_service(); });
+    if (!IpcIoAvailable(io)) return false;
+    *svc = SvcIdentity{static_cast<int32_t>(wire.handle), wire.token, 0};
+    return true;
+}
+
+int32_t SendRequest(SvcIdentity target, uint32_t code, IpcIo* data, IpcIo* reply, MessageOption option,
+                    uintptr_t* buffer) {
+    constexpr const char* what = "SendRequest";
+    if (option.flags > TF_OP_ASYNC) return invalid(what, "flags are neither TF_OP_SYNC nor TF_OP_ASYNC");
+    const bool oneway = option.flags == TF_OP_ASYNC;
+    if (!oneway && buffer == nullptr) return invalid(what, "a synchronous request needs `buffer`");
+    if (buffer != nullptr) *buffer = 0;
+    if (target.handle < 0) return invalid(what, "a local object is called directly, not through SendRequest");
+    if (data != nullptr && !IpcIoAvailable(data)) return IPC_INVOKER_INVALID_DATA;
+    Skeleton* self = Skeleton::get();
+    if (self == nullptr) return ERR_IPC_SKELETON_NOT_INIT;
+    auto connection = self->remote(static_cast<uint32_t>(target.handle));
+    if (!connection) return report(what, connection.error());
+    liteipc::Request request(**connection);
+    request.set_token(static_cast<uint32_t>(target.token));
+    if (data != nullptr) {
+        std::array<std::byte, liteipc::kMaxMessageSize> staging;
+        auto sealed = liteipc::detail::seal_ipcio(data, staging, [&](size_t n) { return request.attach(n); });
+        if (!sealed) return report(what, sealed.error());
+        if (auto adopted = request.adopt(*sealed); !adopted) return report(what, adopted.error());
+    } else {
+        liteipc::InlineWriter<64> empty;
+        if (auto adopted = request.adopt(empty.seal()); !adopted) return report(what, adopted.error());
+    }
+    const auto wait = std::chrono::seconds(option.waitTime != 0 ? option.waitTime : kDefaultWaitSeconds);
+    if (oneway) {
+        auto sent = (*connection)->send(code, request, std::chrono::duration_cast<std::chrono::milliseconds>(wait));
+        return sent ? ERR_NONE : report(what, sent.error());
+    }
+    auto answer = (*connection)->call(code, request, std::chrono::duration_cast<std::chrono::milliseconds>(wait));
+    if (!answer) return report(what, answer.error());
+    if (answer->status() == liteipc::kFailedReplyStatus) return IPC_INVOKER_FAILED_REPLY;
+    if (answer->status() != 0) {
+        LITEIPC_LOG(info, "%s: code %u to handle %d answered status %d", what, code, target.handle, answer->status());
+        return answer->status() < 0 ? answer->status() : ERR_FAILED;
+    }
+    auto* kept = new ReplyBuffer{std::move(*answer)};
+    {
+        std::lock_guard lock(g_replies_mutex);
+        g_replies.insert(kept);
+    }
+    if (reply != nullptr) {
+        liteipc::ipcio_init_reader(reply, {}, {});
+        if (liteipc::Reader* reader = liteipc::ipcio_reader(reply)) *reader = kept->reply.reader();
+        reply->flag = IPC_IO_INITIALIZED | (liteipc::ipcio_reader(reply)->ok() ? 0 : IPC_IO_OVERFLOW);
+    }
+    *buffer = reinterpret_cast<uintptr_t>(kept);
+    return ERR_NONE;
+}
+
+int32_t FreeBuffer(void* ptr) {
+    if (ptr == nullptr) return invalid("FreeBuffer", "null buffer");
+    {
+        std::lock_guard lock(g_replies_mutex);
+        if (g_replies.erase(ptr) == 0) return invalid("FreeBuffer", "not a reply buffer, or freed already");
+    }
+    delete static_cast<ReplyBuffer*>(ptr);
+    return ERR_NONE;
+}
+
+int32_t AddDeathRecipient(SvcIdentity target, OnRemoteDead deathFunc, void* args, uint32_t* cbId) {
+    constexpr const char* what = "AddDeathRecipient";
+    if (deathFunc == nullptr || cbId == nullptr) return invalid(what, "null deathFunc or cbId");
+    if (target.handle < 0) return invalid(what, "a local object does not die apart from this process");
+    Skeleton* self = Skeleton::get();
+    if (self == nullptr) return ERR_IPC_SKELETON_NOT_INIT;
+    auto connection = self->remote(static_cast<uint32_t>(target.handle));
+    if (!connection) {
+        if (connection.error().code == Errc::dead_object || connection.error().code == Errc::not_found) {
+            deathFunc(args);  // dead already
+            *cbId = 0;
+            return ERR_NONE;
+        }
+        return report(what, connection.error());
+    }
+    liteipc::Result<liteipc::DeathSubscription> outcome{};
+    const uint32_t id = self->add_recipient(*connection, deathFunc, args, &outcome);
+    if (id == 0) return report(what, outcome.error());
+    *cbId = id;
+    return ERR_NONE;
+}
+
+int32_t RemoveDeathRecipient(SvcIdentity target, uint32_t cbId) {
+    (void)target;
+    Skeleton* self = Skeleton::get();
+    if (self == nullptr) return ERR_IPC_SKELETON_NOT_INIT;
+    if (!self->remove_recipient(cbId)) return invalid("RemoveDeathRecipient", "no such recipient");
+    return ERR_NONE;
+}
+
+int32_t MessageOptionInit(MessageOption* option) {
+    if (option == nullptr) return invalid("MessageOptionInit", "null option");
+    *option = MessageOption{TF_OP_SYNC, kDefaultWaitSeconds, nullptr};
+    return ERR_NONE;
+}
+
+}  // namespace rpc
