@@ -361,6 +361,11 @@ Result<Reply> ChannelClient::submit(uint32_t slot_index, MessageDescriptor& requ
     request.status = static_cast<int32_t>(options.token);
     request.sender_tid = current_tid();
     request.call_sequence = sequence;
+    request.deadline_ns = options.deadline.is_forever()
+                              ? 0
+                              : static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                          options.deadline.time_point().time_since_epoch())
+                                                          .count());
     publish_descriptor(slot.request, request);
     slot.state.store(slot_state::kRequest, std::memory_order_release);
 
@@ -403,6 +408,12 @@ Result<Reply> ChannelClient::submit(uint32_t slot_index, MessageDescriptor& requ
         return reject("reply carries call sequence " + std::to_string(reply.call_sequence) + ", expected " +
                       std::to_string(sequence));
     }
+    if ((reply.flags & kFlagNoMemory) != 0) {
+        state.release_slot(slot_index);
+        return fail(Errc::no_memory, "call code " + std::to_string(request.code) +
+                                         ": the service's reply pool for this connection stayed full until the "
+                                         "deadline (release held replies sooner, or ask for a larger pool)");
+    }
     if ((reply.flags & kFlagRejected) != 0) {
         return reject("the service rejected the request as malformed (status " + std::to_string(reply.status) + ")");
     }
@@ -421,7 +432,7 @@ Result<Reply> ChannelClient::submit(uint32_t slot_index, MessageDescriptor& requ
         result.held_slot_ = slot_index;
         result.pool_payload_ = payload->data();
     } else {
-        std::memcpy(result.inline_payload_, payload->data(), payload->size());
+        if (!payload->empty()) std::memcpy(result.inline_payload_, payload->data(), payload->size());
         state.release_slot(slot_index, false);
     }
     return result;

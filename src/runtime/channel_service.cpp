@@ -11,6 +11,7 @@
 #include <cstring>
 #include <exception>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "channel_descriptor.h"
@@ -18,19 +19,43 @@
 #include "log.h"
 
 namespace liteipc::detail {
+namespace {
+
+// A worker waits for reply-pool space at most this long, whatever the caller's deadline: the client
+// that fills the pool must not hold a worker that other connections need.
+constexpr auto kMaxReplySpaceWait = std::chrono::seconds(2);
+
+// When a worker stops waiting for reply-pool space: a little before the caller's deadline, so that the
+// caller gets Errc::no_memory rather than a timeout.
+Deadline reply_space_deadline(uint64_t caller_deadline_ns) {
+    const auto now = Deadline::Clock::now();
+    const auto cap = now + kMaxReplySpaceWait;
+    if (caller_deadline_ns == 0) return Deadline::at(cap);
+    const auto caller = Deadline::Clock::time_point(std::chrono::nanoseconds(caller_deadline_ns));
+    if (caller <= now) return Deadline::at(now);
+    const auto margin = std::min<Deadline::Clock::duration>(std::chrono::milliseconds(50), (caller - now) / 4);
+    return Deadline::at(std::min(caller - margin, cap));
+}
+
+}  // namespace
 
 // ---------------------------------------------------------------------------------------------
 // Service side
 
 Result<std::span<std::byte>> ReplyWriter::allocate(uint64_t size) {
     if (oneway_) return fail(Errc::invalid_argument, "a oneway call takes no reply payload");
-    drop_block();
+    // Replaces an earlier payload of this same reply (never published); its attachments stay.
+    if (has_block_) (void)connection_.reply_allocator_.free(block_.offset);
+    has_block_ = false;
+    reply_.pool_offset = 0;
     if (size <= kInlinePayloadCapacity) {
         reply_.payload_kind = static_cast<uint32_t>(size == 0 ? PayloadKind::none : PayloadKind::inline_bytes);
         reply_.payload_length = size;
         return std::span<std::byte>{reinterpret_cast<std::byte*>(reply_.inline_payload), static_cast<std::size_t>(size)};
     }
-    auto block = connection_.allocate_reply_block(size);
+    reply_.payload_kind = static_cast<uint32_t>(PayloadKind::none);
+    reply_.payload_length = 0;
+    auto block = allocate_block(size);
     if (!block) return std::unexpected(block.error());
     has_block_ = true;
     block_ = *block;
@@ -38,6 +63,12 @@ Result<std::span<std::byte>> ReplyWriter::allocate(uint64_t size) {
     reply_.payload_length = size;
     reply_.pool_offset = block->offset;
     return std::span<std::byte>{connection_.reply_pool_.data() + block->offset, static_cast<std::size_t>(size)};
+}
+
+Result<PoolBlock> ReplyWriter::allocate_block(uint64_t size) {
+    auto block = connection_.allocate_reply_block(size, space_deadline_);
+    if (!block && block.error().code == Errc::no_memory) pool_exhausted_ = true;
+    return block;
 }
 
 Result<void> ReplyWriter::write(std::span<const std::byte> bytes) {
@@ -50,14 +81,14 @@ Result<void> ReplyWriter::write(std::span<const std::byte> bytes) {
 Result<std::pair<uint64_t, std::span<std::byte>>> ReplyWriter::allocate_attachment(uint64_t size) {
     if (oneway_) return fail(Errc::invalid_argument, "a oneway call takes no reply payload");
     if (size == 0) return fail(Errc::invalid_argument, "attachment of 0 bytes");
-    auto block = connection_.allocate_reply_block(size);
+    auto block = allocate_block(size);
     if (!block) return std::unexpected(block.error());
     attachments_.push_back(block->offset);
     return std::pair<uint64_t, std::span<std::byte>>{
         block->offset, {connection_.reply_pool_.data() + block->offset, static_cast<std::size_t>(size)}};
 }
 
-void ReplyWriter::drop_block() noexcept {
+void ReplyWriter::drop_all() noexcept {
     for (uint64_t attachment : attachments_) (void)connection_.reply_allocator_.free(attachment);
     attachments_.clear();
     if (has_block_) (void)connection_.reply_allocator_.free(block_.offset);
@@ -129,11 +160,19 @@ bool ChannelServer::serve_one(const Handler& handler) {
     return true;
 }
 
-Result<PoolBlock> ChannelServer::allocate_reply_block(uint64_t size) {
-    auto block = reply_allocator_.allocate(size);
-    if (block || size > reply_allocator_.capacity()) return block;
-    reclaim_released_replies();
-    return reply_allocator_.allocate(size);
+Result<PoolBlock> ChannelServer::allocate_reply_block(uint64_t size, Deadline deadline) {
+    // The client frees reply blocks by releasing its replies, which says nothing to us: poll the
+    // slots, backing off, until the deadline. Never take a block a held reply still points into.
+    auto pause = std::chrono::microseconds(20);
+    for (;;) {
+        auto block = reply_allocator_.allocate(size);
+        if (block || size > reply_allocator_.capacity()) return block;
+        reclaim_released_replies();
+        block = reply_allocator_.allocate(size);
+        if (block || deadline.expired()) return block;
+        std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(pause, deadline.remaining()));
+        pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(1));
+    }
 }
 
 void ChannelServer::reclaim_released_replies() {
@@ -194,34 +233,34 @@ void ChannelServer::serve(uint32_t slot_index, const Handler& handler) {
                            {request_pool_.data(), request_pool_.size()}, data_.get(),
                            request.fd_count, request.fd_batch, request.call_sequence,
                            static_cast<uint32_t>(request.status)};
-        ReplyWriter writer(*this, reply, view.oneway());
+        ReplyWriter writer(*this, reply, view.oneway(), reply_space_deadline(request.deadline_ns));
         try {
             reply.status = handler(view, writer);
         } catch (const std::exception& error) {
             LITEIPC_LOG(error, "handler for code %u threw: %s", request.code, error.what());
-            writer.drop_block();
+            writer.drop_all();
             reply.status = -EFAULT;
         } catch (...) {
             LITEIPC_LOG(error, "handler for code %u threw", request.code);
-            writer.drop_block();
+            writer.drop_all();
             reply.status = -EFAULT;
         }
-        if (!writer.attachments_.empty() && !writer.has_block_) {
+        if (!writer.attachments_.empty() && !writer.has_block_ && !writer.pool_exhausted_) {
             // Attachments are freed with the reply block, which the client announces it released:
             // give the reply a block even when it would fit inline.
             std::byte inline_copy[kInlinePayloadCapacity];
             const uint64_t length = std::min<uint64_t>(reply.payload_length, kInlinePayloadCapacity);
-            std::memcpy(inline_copy, reply.inline_payload, length);
-            auto attachments = std::move(writer.attachments_);
-            writer.attachments_.clear();
+            if (length > 0) std::memcpy(inline_copy, reply.inline_payload, length);
             if (auto space = writer.allocate(std::max<uint64_t>(length, kInlinePayloadCapacity + 1)); space) {
-                std::memcpy(space->data(), inline_copy, length);
+                if (length > 0) std::memcpy(space->data(), inline_copy, length);
                 reply.payload_length = length;
-                writer.attachments_ = std::move(attachments);
-            } else {
-                for (uint64_t attachment : attachments) (void)reply_allocator_.free(attachment);
-                reply.status = -ENOMEM;
             }
+        }
+        if (writer.pool_exhausted_) {
+            // Whatever the handler made of it, the reply did not fit: say so, not half a reply.
+            writer.drop_all();
+            reply.flags |= kFlagNoMemory;
+            reply.status = -ENOMEM;
         }
         if (writer.has_block_) {
             if (!writer.attachments_.empty()) {

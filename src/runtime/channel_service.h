@@ -36,8 +36,9 @@ class ChannelServer;
 class ReplyWriter {
 public:
     // Space for a reply payload of `size` bytes: inline in the descriptor when small, otherwise a block
-    // of the reply pool written in place. A second call replaces the first. Errc::no_memory when the
-    // reply pool is full even after reclaiming released replies.
+    // of the reply pool written in place. A second call replaces the first (attachments stay). A full
+    // pool is backpressure: waits for the client to release replies until a little before the caller's
+    // deadline, then Errc::no_memory, and the caller gets Errc::no_memory whatever the handler returns.
     Result<std::span<std::byte>> allocate(uint64_t size);
     Result<void> write(std::span<const std::byte> bytes);
     bool oneway() const noexcept { return oneway_; }
@@ -52,14 +53,18 @@ public:
 
 private:
     friend class ChannelServer;
-    ReplyWriter(ChannelServer& connection, MessageDescriptor& reply, bool oneway) noexcept
-        : connection_(connection), reply_(reply), oneway_(oneway) {}
-    void drop_block() noexcept;
+    ReplyWriter(ChannelServer& connection, MessageDescriptor& reply, bool oneway, Deadline space_deadline) noexcept
+        : connection_(connection), reply_(reply), oneway_(oneway), space_deadline_(space_deadline) {}
+    Result<PoolBlock> allocate_block(uint64_t size);
+    // Frees the payload block and the attachments: the reply goes out empty.
+    void drop_all() noexcept;
     std::vector<uint64_t> attachments_;
 
     ChannelServer& connection_;
     MessageDescriptor& reply_;
     bool oneway_;
+    Deadline space_deadline_;
+    bool pool_exhausted_ = false;  // an allocation found the pool full until space_deadline_
     bool has_block_ = false;
     PoolBlock block_{};
 };
@@ -97,7 +102,7 @@ private:
     ChannelServer(Mapping ctrl, Mapping request_pool, Mapping reply_pool, ControlView control);
 
     void serve(uint32_t slot_index, const Handler& handler);
-    Result<PoolBlock> allocate_reply_block(uint64_t size);
+    Result<PoolBlock> allocate_reply_block(uint64_t size, Deadline deadline);
     // Free reply blocks whose slot the client has released (state no longer REPLY).
     void reclaim_released_replies();
     void set_dispatcher_wake(std::atomic<uint32_t>* wake_word) noexcept;

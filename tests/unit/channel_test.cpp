@@ -338,7 +338,7 @@ TEST(Channel, InlineAndPoolPayloadsUpTo64MiB) {
     constexpr uint64_t kPool = 72ull << 20;
     auto connection = connect_client({.slot_count = 8, .request_pool_size = kPool, .reply_pool_size = kPool});
     ChildProcess service = start_service(connection.regions);
-    for (uint64_t size : {0ull, 1ull, 199ull, 200ull, 201ull, 4096ull, 1ull << 20, 64ull << 20}) {
+    for (uint64_t size : {0ull, 1ull, 191ull, 192ull, 193ull, 4096ull, 1ull << 20, 64ull << 20}) {
         SCOPED_TRACE("payload of " + std::to_string(size) + " bytes");
         Result<Reply> reply;
         if (size > (1u << 20)) {
@@ -389,20 +389,26 @@ TEST(Channel, PoolExhaustionIsACleanError) {
     held.pop_back();
     EXPECT_TRUE(client.allocate_payload(300 << 10));
 
-    // The service's reply pool: too large a reply fails in the handler, which reports it.
-    auto ask_reply = [&](uint64_t size) {
-        return client.call(kReplySize, std::as_bytes(std::span(&size, 1)), {.deadline = Deadline::after(5s)});
+    // The service's reply pool: a reply larger than the pool fails at once, with no_memory.
+    auto ask_reply = [&](uint64_t size, std::chrono::milliseconds timeout = 5s) {
+        return client.call(kReplySize, std::as_bytes(std::span(&size, 1)), {.deadline = Deadline::after(timeout)});
     };
+    start = Clock::now();
     auto too_large = ask_reply(2 << 20);
-    ASSERT_TRUE(too_large);
-    EXPECT_EQ(too_large->status(), -ENOMEM);
-    // A held reply keeps its block; once released, the service reclaims it.
+    ASSERT_FALSE(too_large);
+    EXPECT_EQ(too_large.error().code, Errc::no_memory);
+    EXPECT_LT(Clock::now() - start, 1s);
+    // A held reply keeps its block: the next reply waits for space, then fails with no_memory;
+    // once the first is released, the service reclaims its block.
     auto first = ask_reply(600 << 10);
     ASSERT_TRUE(first);
     EXPECT_EQ(first->status(), 0);
-    auto second = ask_reply(600 << 10);
-    ASSERT_TRUE(second);
-    EXPECT_EQ(second->status(), -ENOMEM);
+    start = Clock::now();
+    auto second = ask_reply(600 << 10, 400ms);
+    ASSERT_FALSE(second);
+    EXPECT_EQ(second.error().code, Errc::no_memory);
+    EXPECT_GE(Clock::now() - start, 200ms);
+    EXPECT_EQ(first->payload()[12345], std::byte{0x5a});
     first->release();
     auto third = ask_reply(600 << 10);
     ASSERT_TRUE(third);
