@@ -248,7 +248,13 @@ Result<Service> Service::start(Context& context, ServiceOptions options, CallHan
     request.policy = static_cast<uint32_t>(impl->options.policy);
     request.uid_min = impl->options.uid_min;
     request.uid_max = impl->options.uid_max;
-    // Listen before registering: a client may connect the moment the name exists.
+    // A client may connect the moment the name exists, before the loader's answer tells us our
+    // handle: the context keeps such connect records until the listener below takes them.
+    struct RegistrationUnderWay {
+        Context::Impl& context;
+        explicit RegistrationUnderWay(Context::Impl& c) : context(c) { context.begin_registration(); }
+        ~RegistrationUnderWay() { context.end_registration(); }
+    } under_way(*impl->context);
     auto registered = impl->context->control(request);
     if (!registered) return std::unexpected(registered.error());
     impl->handle = registered->reply.handle;
