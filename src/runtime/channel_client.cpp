@@ -24,9 +24,10 @@ namespace liteipc::detail {
 
 struct ClientState {
     ClientState(Mapping ctrl_mapping, Mapping request_mapping, Mapping reply_mapping, ControlView view,
-                ClientOptions client_options)
+                UniqueFd doorbell_fd, ClientOptions client_options)
         : ctrl(std::move(ctrl_mapping)), request_pool(std::move(request_mapping)),
-          reply_pool(std::move(reply_mapping)), control(view), request_allocator(request_pool.size()),
+          reply_pool(std::move(reply_mapping)), control(view), doorbell(std::move(doorbell_fd)),
+          request_allocator(request_pool.size()),
           options(client_options), request_block_of_slot(view.slot_count(), kNoBlock),
           attachments_of_slot(view.slot_count()) {
         free_slots.reserve(view.slot_count());
@@ -50,6 +51,7 @@ struct ClientState {
     Mapping request_pool;
     Mapping reply_pool;
     ControlView control;
+    UniqueFd doorbell;  // eventfd: wakes the service's workers when they armed the connection
     PoolAllocator request_allocator;
     ClientOptions options;
     std::atomic<uint32_t> dead_word{0};  // private futex: waiters sleep on it with their slot
@@ -207,10 +209,12 @@ void Reply::release() noexcept {
 Result<ChannelClient> ChannelClient::attach(const ChannelFds& fds, ClientOptions options) {
     auto request_pool = map_writer_pool(fds.request_pool);
     if (!request_pool) return std::unexpected(request_pool.error());
-    return attach(fds.ctrl, std::move(*request_pool), fds.reply_pool, options);
+    UniqueFd doorbell{::fcntl(fds.doorbell, F_DUPFD_CLOEXEC, 0)};
+    if (!doorbell) return fail_errno("dup of the doorbell fd");
+    return attach(fds.ctrl, std::move(*request_pool), fds.reply_pool, std::move(doorbell), options);
 }
 
-Result<ChannelClient> ChannelClient::attach(int ctrl_fd, Mapping request_pool, int reply_pool_fd,
+Result<ChannelClient> ChannelClient::attach(int ctrl_fd, Mapping request_pool, int reply_pool_fd, UniqueFd doorbell,
                                             ClientOptions options) {
     if (auto sealed = require_fixed_size(ctrl_fd, "ctrl"); !sealed) return std::unexpected(sealed.error());
     if (auto sealed = require_fixed_size(reply_pool_fd, "reply pool"); !sealed) return std::unexpected(sealed.error());
@@ -221,7 +225,8 @@ Result<ChannelClient> ChannelClient::attach(int ctrl_fd, Mapping request_pool, i
     auto reply_pool = Mapping::map_whole(reply_pool_fd, PROT_READ);
     if (!reply_pool) return std::unexpected(reply_pool.error());
     return ChannelClient{std::make_shared<ClientState>(std::move(*ctrl), std::move(request_pool),
-                                                       std::move(*reply_pool), *control, options)};
+                                                       std::move(*reply_pool), *control, std::move(doorbell),
+                                                       options)};
 }
 
 ChannelClient::~ChannelClient() = default;
@@ -375,7 +380,7 @@ Result<Reply> ChannelClient::submit(uint32_t slot_index, MessageDescriptor& requ
         LITEIPC_LOG(warn, "call code %u: %s", request.code, pushed.error().describe().c_str());
         return std::unexpected(pushed.error());
     }
-    state.control.ring_doorbell();
+    state.control.ring_doorbell(state.doorbell.get());
 
     if ((options.flags & kFlagOneway) != 0) {
         state.await_service(slot_index);

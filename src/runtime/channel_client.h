@@ -82,9 +82,10 @@ public:
     ChannelClient() = default;  // empty: every call fails with Errc::closed
     // Maps ctrl read-write, the request pool read-write and the reply pool read-only, then seals the
     // request pool against any other writer (F_SEAL_FUTURE_WRITE). Refuses regions that can be resized.
+    // Rings the service through a copy of fds.doorbell.
     static Result<ChannelClient> attach(const ChannelFds& fds, ClientOptions options = {});
-    // With the request pool already mapped by map_writer_pool().
-    static Result<ChannelClient> attach(int ctrl_fd, Mapping request_pool, int reply_pool_fd,
+    // With the request pool already mapped by map_writer_pool(), and the doorbell the service sent.
+    static Result<ChannelClient> attach(int ctrl_fd, Mapping request_pool, int reply_pool_fd, UniqueFd doorbell,
                                         ClientOptions options = {});
 
     ChannelClient(ChannelClient&&) noexcept = default;

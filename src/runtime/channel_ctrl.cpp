@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/memfd.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -26,15 +27,18 @@ Result<UniqueFd> duplicate(int fd) {
     return copy;
 }
 
-Result<PeerFds> peer_fds(int ctrl, int writable_pool, int readable_pool, bool client) {
+Result<PeerFds> peer_fds(int ctrl, int writable_pool, int readable_pool, int doorbell, bool client) {
     auto ctrl_copy = duplicate(ctrl);
     if (!ctrl_copy) return std::unexpected(ctrl_copy.error());
     auto own_pool = duplicate(writable_pool);
     if (!own_pool) return std::unexpected(own_pool.error());
     auto peer_pool = reopen_read_only(readable_pool);
     if (!peer_pool) return std::unexpected(peer_pool.error());
+    auto doorbell_copy = duplicate(doorbell);
+    if (!doorbell_copy) return std::unexpected(doorbell_copy.error());
     PeerFds fds;
     fds.ctrl = std::move(*ctrl_copy);
+    fds.doorbell = std::move(*doorbell_copy);
     if (client) {
         fds.request_pool = std::move(*own_pool);
         fds.reply_pool = std::move(*peer_pool);
@@ -72,7 +76,9 @@ Result<Mapping> map_writer_pool(int fd) {
 
 Result<PoolFile> create_pool(const char* name, uint64_t size, bool try_hugepages) {
     constexpr uint64_t kHugePage = 2u << 20;
-    if (try_hugepages) {
+    // A smaller pool would waste most of a huge page, and a service with many connections would
+    // drain the machine's reserve.
+    if (try_hugepages && size >= kHugePage) {
         uint64_t rounded = (size + kHugePage - 1) / kHugePage * kHugePage;
         UniqueFd fd{::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | MFD_HUGE_2MB)};
         // ftruncate succeeds even with no hugepages reserved; only a real mapping tells. The
@@ -92,6 +98,12 @@ Result<PoolFile> create_pool(const char* name, uint64_t size, bool try_hugepages
     if (!fd) return std::unexpected(fd.error());
     if (auto sealed = add_seals(fd->get(), F_SEAL_SHRINK | F_SEAL_GROW); !sealed) return std::unexpected(sealed.error());
     return PoolFile{std::move(*fd), false};
+}
+
+Result<UniqueFd> create_doorbell() {
+    UniqueFd doorbell{::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
+    if (!doorbell) return fail_errno("eventfd for a connection's doorbell", Errc::no_memory);
+    return doorbell;
 }
 
 Result<UniqueFd> create_ctrl_region(uint32_t slot_count) {
@@ -167,15 +179,17 @@ Result<ChannelRegions> ChannelRegions::create(const ChannelConfig& config) {
     for (int pool : {request_pool->get(), reply_pool->get()}) {
         if (auto sealed = add_seals(pool, F_SEAL_SHRINK | F_SEAL_GROW); !sealed) return std::unexpected(sealed.error());
     }
-    return ChannelRegions{std::move(*ctrl), std::move(*request_pool), std::move(*reply_pool)};
+    auto doorbell = create_doorbell();
+    if (!doorbell) return std::unexpected(doorbell.error());
+    return ChannelRegions{std::move(*ctrl), std::move(*request_pool), std::move(*reply_pool), std::move(*doorbell)};
 }
 
 Result<PeerFds> ChannelRegions::for_client() const {
-    return peer_fds(ctrl.get(), request_pool.get(), reply_pool.get(), true);
+    return peer_fds(ctrl.get(), request_pool.get(), reply_pool.get(), doorbell.get(), true);
 }
 
 Result<PeerFds> ChannelRegions::for_service() const {
-    return peer_fds(ctrl.get(), reply_pool.get(), request_pool.get(), false);
+    return peer_fds(ctrl.get(), reply_pool.get(), request_pool.get(), doorbell.get(), false);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -275,14 +289,16 @@ bool ControlView::has_pending() const {
     return cell.sequence.load(std::memory_order_acquire) == position + 1;
 }
 
-void ControlView::ring_doorbell() const {
-    // Pairs with the worker's increment of sleeping_workers, fence, re-check of the ring: either the
-    // worker sees our push, or we see it sleeping (or about to) and wake it.
+void ControlView::ring_doorbell(int doorbell_fd) const {
+    // Pairs with the service's arm, fence, re-check of the ring: either the service sees our push, or
+    // we see the doorbell armed. Only the client thread that disarms it writes: one wake per arming.
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    Doorbell& bell = control_->doorbell;
-    if (bell.sleeping_workers.load(std::memory_order_relaxed) != 0) {
-        bell.sequence.fetch_add(1, std::memory_order_seq_cst);
-        futex_wake(&bell.sequence, 1);
+    auto& armed = control_->doorbell.armed;
+    if (armed.load(std::memory_order_relaxed) != 0 && armed.exchange(0, std::memory_order_acq_rel) != 0) {
+        const uint64_t one = 1;
+        // EAGAIN only when the counter is near 2^64 (a peer wrote that): the wake is lost to that peer alone.
+        ssize_t written = ::write(doorbell_fd, &one, sizeof one);
+        (void)written;
     }
 }
 

@@ -40,6 +40,7 @@ struct ChannelFds {
     int ctrl = -1;
     int request_pool = -1;
     int reply_pool = -1;
+    int doorbell = -1;  // the eventfd the client writes to wake the service's workers
 };
 
 // One side's own descriptors for a connection.
@@ -47,7 +48,8 @@ struct PeerFds {
     UniqueFd ctrl;
     UniqueFd request_pool;
     UniqueFd reply_pool;
-    ChannelFds view() const noexcept { return {ctrl.get(), request_pool.get(), reply_pool.get()}; }
+    UniqueFd doorbell;
+    ChannelFds view() const noexcept { return {ctrl.get(), request_pool.get(), reply_pool.get(), doorbell.get()}; }
 };
 
 // The three regions of a connection as created: O_RDWR memfds, all sealed against resizing (a peer
@@ -59,6 +61,7 @@ struct ChannelRegions {
     UniqueFd ctrl;
     UniqueFd request_pool;
     UniqueFd reply_pool;
+    UniqueFd doorbell;  // an eventfd (a real service makes its own and hands it to the client)
 
     static Result<ChannelRegions> create(const ChannelConfig& config = {});
     // Client: ctrl and request pool read-write, reply pool re-opened read-only.
@@ -67,11 +70,14 @@ struct ChannelRegions {
     Result<PeerFds> for_service() const;
 };
 
+// An eventfd for a connection's doorbell: non-blocking (a client never waits to ring), close-on-exec.
+Result<UniqueFd> create_doorbell();
+
 // A fresh ctrl region: a memfd sized for `slot_count` slots, initialized, sealed against resizing.
 Result<UniqueFd> create_ctrl_region(uint32_t slot_count);
 
-// A payload pool: a hugetlb memfd (2 MiB pages, size rounded up) when hugepages are reserved,
-// else regular shared memory; sealed against resizing either way.
+// A payload pool: a hugetlb memfd (2 MiB pages, size rounded up) when hugepages are reserved and the
+// pool is at least one huge page, else regular shared memory; sealed against resizing either way.
 struct PoolFile {
     UniqueFd fd;
     bool hugepages = false;
@@ -111,8 +117,12 @@ public:
     // Take one slot index, or false when empty. The index is NOT validated: it came from the peer.
     bool pop(uint32_t& slot_index) const;
     bool has_pending() const;
-    // After a push: wake one sleeping worker, if any (Dekker: fence, then read sleeping_workers).
-    void ring_doorbell() const;
+    // After a push: if the service armed the doorbell, disarm it and write `doorbell_fd` (Dekker: fence,
+    // then read `armed`; the service arms, fences, then re-checks the ring).
+    void ring_doorbell(int doorbell_fd) const;
+    // The service: it no longer polls this connection; the next request must ring.
+    void arm_doorbell() const noexcept { control_->doorbell.armed.store(1, std::memory_order_seq_cst); }
+    void disarm_doorbell() const noexcept { control_->doorbell.armed.store(0, std::memory_order_relaxed); }
 
 private:
     ChannelGeometry geometry_{};

@@ -111,11 +111,13 @@ struct alignas(64) RingCursor {
 };
 static_assert(sizeof(RingCursor) == 64);
 
-// The service's workers sleep on `sequence`; a client bumps it and wakes one worker only when
-// `sleeping_workers` says someone sleeps (checked after a full fence: no wakeup is lost).
+// How a client wakes the service for this connection. The service arms the doorbell when it stops
+// polling the connection (its workers go to sleep); a client that finds it armed after publishing a
+// request (a full fence between: no wakeup is lost) disarms it and writes the connection's eventfd,
+// which the service's workers wait for in epoll. While the service polls, no client makes a syscall.
 struct alignas(64) Doorbell {
-    std::atomic<uint32_t> sequence;
-    std::atomic<uint32_t> sleeping_workers;
+    std::atomic<uint32_t> armed;
+    uint32_t reserved0;
     uint8_t reserved[56];
 };
 static_assert(sizeof(Doorbell) == 64);

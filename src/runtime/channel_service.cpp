@@ -139,20 +139,6 @@ Result<std::shared_ptr<ChannelServer>> ChannelServer::attach(int ctrl_fd, int re
         new ChannelServer(std::move(*ctrl), std::move(*request_pool), std::move(reply_pool), *control));
 }
 
-void ChannelServer::mark_dead() noexcept {
-    dead_.store(true, std::memory_order_release);
-    std::lock_guard lock(wake_mutex_);
-    if (dispatcher_wake_ != nullptr) {
-        dispatcher_wake_->fetch_add(1, std::memory_order_seq_cst);
-        futex_wake(dispatcher_wake_, INT_MAX, false);
-    }
-}
-
-void ChannelServer::set_dispatcher_wake(std::atomic<uint32_t>* wake_word) noexcept {
-    std::lock_guard lock(wake_mutex_);
-    dispatcher_wake_ = wake_word;
-}
-
 bool ChannelServer::serve_one(const Handler& handler) {
     uint32_t slot_index = 0;
     if (dead() || !control_.pop(slot_index)) return false;

@@ -83,11 +83,16 @@ public:
 
     // Take one request off the ring and serve it; false when the ring is empty.
     bool serve_one(const Handler& handler);
+    // The same in two steps: take a slot index off the ring (false when empty), then serve it.
+    bool take(uint32_t& slot_index) { return !dead() && control_.pop(slot_index); }
+    void serve(uint32_t slot_index, const Handler& handler);
     bool has_pending() const { return !dead() && control_.has_pending(); }
-    Doorbell& doorbell() const noexcept { return control_.doorbell(); }
+    // No worker polls the connection any more: its client's next request rings the doorbell.
+    void arm_doorbell() const noexcept { control_.arm_doorbell(); }
+    void disarm_doorbell() const noexcept { control_.disarm_doorbell(); }
 
-    // The client is gone: stop serving the connection; a Dispatcher drops it and wakes its workers.
-    void mark_dead() noexcept;
+    // The client is gone: serve nothing more on this connection (its owner removes it from the Dispatcher).
+    void mark_dead() noexcept { dead_.store(true, std::memory_order_release); }
     bool dead() const noexcept { return dead_.load(std::memory_order_acquire); }
 
     uint32_t slot_count() const noexcept { return control_.slot_count(); }
@@ -98,14 +103,11 @@ public:
 
 private:
     friend class ReplyWriter;
-    friend class Dispatcher;
     ChannelServer(Mapping ctrl, Mapping request_pool, Mapping reply_pool, ControlView control);
 
-    void serve(uint32_t slot_index, const Handler& handler);
     Result<PoolBlock> allocate_reply_block(uint64_t size, Deadline deadline);
     // Free reply blocks whose slot the client has released (state no longer REPLY).
     void reclaim_released_replies();
-    void set_dispatcher_wake(std::atomic<uint32_t>* wake_word) noexcept;
 
     Mapping ctrl_;
     Mapping request_pool_;
@@ -120,8 +122,6 @@ private:
     std::shared_ptr<const void> data_;
     void free_reply_blocks(uint32_t slot, uint64_t main_block) noexcept;
     std::atomic<bool> dead_{false};
-    std::mutex wake_mutex_;
-    std::atomic<uint32_t>* dispatcher_wake_ = nullptr;
 };
 
 }  // namespace liteipc::detail

@@ -26,6 +26,7 @@ public:
     void attach(UniqueFd socket) { socket_ = std::move(socket); }
 
     bool valid() const { return socket_.valid(); }
+    int socket() const { return socket_.get(); }
     Result<> send(uint64_t batch, std::span<const int> fds);
     // The `count` fds of `batch`, owned by the caller; waits for them until `deadline`.
     Result<std::vector<UniqueFd>> receive(uint64_t batch, uint32_t count, Deadline deadline);

@@ -26,6 +26,9 @@ struct ConnectionData {
 
 namespace {
 
+// The fd batch that carries the connection's doorbell to the client, ahead of any message's.
+constexpr uint64_t kDoorbellBatch = 0;
+
 // Large reply buffers go into the connection's reply pool, freed with the reply.
 class ReplyPool final : public PoolAllocator {
 public:
@@ -137,9 +140,28 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
             if (auto self = weak.lock()) self->drop(conn_id);
         });
         if (!death) return std::unexpected(death.error());
-        if (auto added = dispatcher->add(*channel); !added) return std::unexpected(added.error());
-        std::lock_guard lock(mutex);
-        connections[conn_id] = Connection{std::move(*channel), std::move(*death)};
+        // The client wakes our workers through an eventfd of this connection's own, sent over the
+        // connection's socket (tag 0, before any message). The socket's hangup is the client's close.
+        auto doorbell = detail::create_doorbell();
+        if (!doorbell) return std::unexpected(doorbell.error());
+        const int doorbell_fd = doorbell->get();
+        const int hangup_fd = data->fds.socket();
+        {
+            std::lock_guard lock(mutex);
+            connections[conn_id] = Connection{*channel, std::move(*death)};
+        }
+        // Runs on a worker, which stop() joins before this object goes: `this` outlives the call, and
+        // the worker never becomes the last owner (which would make it join itself).
+        auto added = dispatcher->add(*channel, std::move(*doorbell), hangup_fd, [this, conn_id] { drop(conn_id); });
+        if (!added) {
+            drop(conn_id);
+            return std::unexpected(added.error());
+        }
+        const int sent_fds[] = {doorbell_fd};
+        if (auto sent = data->fds.send(kDoorbellBatch, sent_fds); !sent) {
+            drop(conn_id);
+            return std::unexpected(sent.error());
+        }
         return {};
     }
 
@@ -154,7 +176,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         return {};
     }
 
-    // The client died or left: its connection and everything it held go.
+    // The client died or closed the connection: its connection and everything it held go.
     void drop(uint64_t conn_id) {
         Connection gone;
         {

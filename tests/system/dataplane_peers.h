@@ -10,11 +10,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "liteipc/ipc.h"
 #include "loader_fixture.h"
@@ -96,7 +98,16 @@ struct Holdings {
     long fds = 0;
     long mappings = 0;
     long rss_kib = 0;
+    std::vector<std::string> maps;  // the lines of /proc/PID/maps, to say what changed
 };
+
+// The mappings in `after` that are not in `before`, one per line.
+inline std::string new_mappings(const Holdings& before, const Holdings& after) {
+    std::string text;
+    for (const auto& line : after.maps)
+        if (std::find(before.maps.begin(), before.maps.end(), line) == before.maps.end()) text += line + "\n";
+    return text;
+}
 
 inline Holdings holdings_of(pid_t pid) {
     Holdings held;
@@ -107,7 +118,10 @@ inline Holdings holdings_of(pid_t pid) {
         ::closedir(dir);
     }
     std::ifstream maps(proc + "/maps");
-    for (std::string line; std::getline(maps, line);) ++held.mappings;
+    for (std::string line; std::getline(maps, line);) {
+        ++held.mappings;
+        held.maps.push_back(line);
+    }
     std::ifstream status(proc + "/status");
     for (std::string line; std::getline(status, line);)
         if (line.rfind("VmRSS:", 0) == 0) held.rss_kib = std::stol(line.substr(6));

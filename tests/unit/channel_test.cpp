@@ -1,10 +1,12 @@
 // Channels between real processes: the service runs in a forked child and sees the request pool only
 // through a read-only mapping; hostile peers are played by raw writes into the ctrl region.
 #include "channel.h"
+#include "futex.h"
 
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -173,7 +175,7 @@ ChildProcess start_service(const ChannelRegions& regions, DispatcherOptions opti
             return 11;
         }
         Dispatcher dispatcher(test_service, options);
-        if (!dispatcher.add(*server) || !dispatcher.start()) return 12;
+        if (!dispatcher.add(*server, std::move(fds->doorbell)) || !dispatcher.start()) return 12;
         ChildProcess::wait_for_stop(stop_fd);
         dispatcher.stop();
         return 0;
@@ -480,23 +482,69 @@ TEST(Channel, CallFailsWithDeadObjectWhenTheServiceProcessIsKilled) {
     EXPECT_EQ(pending.error().code, Errc::dead_object);
 }
 
-TEST(Channel, DispatcherDropsAConnectionMarkedDead) {
+// The client's end of the connection's socket closes (an orderly close, or its death): the
+// dispatcher hears the hangup at once and the connection goes.
+TEST(Channel, DispatcherDropsAConnectionWhoseClientHangsUp) {
     auto regions = ChannelRegions::create({.slot_count = 4});
     ASSERT_TRUE(regions);
     auto fds = regions->for_service();
     ASSERT_TRUE(fds);
     auto server = ChannelServer::attach(fds->view());
     ASSERT_TRUE(server) << server.error().describe();
+    int pair[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), 0);
+    UniqueFd client_end(pair[0]), service_end(pair[1]);
     Dispatcher dispatcher(test_service, {.workers = 2, .spin = {}});
     ASSERT_TRUE(dispatcher.start());
-    ASSERT_TRUE(dispatcher.add(*server));
+    std::atomic<int> hangups{0};
+    ASSERT_TRUE(dispatcher.add(*server, std::move(fds->doorbell), service_end.get(), [&] {
+        ++hangups;
+        dispatcher.remove(server->get());
+    }));
     EXPECT_EQ(dispatcher.connection_count(), 1u);
-    std::this_thread::sleep_for(10ms);  // let the workers fall asleep on the doorbell
+    std::this_thread::sleep_for(10ms);  // let the workers fall asleep
 
-    (*server)->mark_dead();
+    client_end.reset();
     const auto deadline = Clock::now() + 2s;
     while (dispatcher.connection_count() != 0 && Clock::now() < deadline) std::this_thread::sleep_for(1ms);
     EXPECT_EQ(dispatcher.connection_count(), 0u);
+    EXPECT_EQ(hangups.load(), 1);
+    EXPECT_TRUE((*server)->dead());
+    dispatcher.stop();
+}
+
+// One eventfd per connection: a call on any of many connections wakes a sleeping worker, which
+// serves it; idle connections cost nothing while the workers sleep.
+TEST(Channel, DispatcherServesManyConnections) {
+    constexpr int kConnections = 300;  // past the 127 one futex_waitv could watch
+    std::vector<ChannelRegions> regions;
+    std::vector<ChannelClient> clients;
+    Dispatcher dispatcher(test_service, {.workers = 2, .spin = {}});
+    ASSERT_TRUE(dispatcher.start());
+    for (int i = 0; i < kConnections; ++i) {
+        auto created = ChannelRegions::create({.slot_count = 2, .request_pool_size = 4096, .reply_pool_size = 4096});
+        ASSERT_TRUE(created) << created.error().describe();
+        auto service_fds = created->for_service();
+        auto client_fds = created->for_client();
+        ASSERT_TRUE(service_fds && client_fds);
+        auto server = ChannelServer::attach(service_fds->view());
+        ASSERT_TRUE(server) << server.error().describe();
+        ASSERT_TRUE(dispatcher.add(*server, std::move(service_fds->doorbell)));
+        auto client = ChannelClient::attach(client_fds->view(), {.spin = {}});
+        ASSERT_TRUE(client) << client.error().describe();
+        clients.push_back(std::move(*client));
+        regions.push_back(std::move(*created));
+    }
+    EXPECT_EQ(dispatcher.connection_count(), std::size_t{kConnections});
+    for (int round = 0; round < 2; ++round) {
+        for (int i = kConnections - 1; i >= 0; i -= 7) {
+            std::this_thread::sleep_for(100us);  // often enough, the workers sleep before the call
+            const std::string text = "c" + std::to_string(i);
+            auto reply = clients[i].call(kEcho, bytes_of(text), {.deadline = Deadline::after(5s)});
+            ASSERT_TRUE(reply) << "connection " << i << ": " << reply.error().describe();
+            EXPECT_EQ(std::string(reinterpret_cast<const char*>(reply->payload().data()), reply->payload().size()), text);
+        }
+    }
     dispatcher.stop();
 }
 
@@ -601,7 +649,7 @@ TEST(Channel, HostileClientCannotCrashTheService) {
 
     auto publish = [&](uint32_t index) {
         ASSERT_TRUE(view->push(index, Deadline::after(1s)));
-        view->ring_doorbell();
+        view->ring_doorbell(regions->doorbell.get());
     };
     auto await_reply = [&](uint32_t index) {
         const auto deadline = Clock::now() + 2s;
@@ -650,7 +698,8 @@ TEST(Channel, HostileClientCannotCrashTheService) {
             const uint64_t noise = random();
             std::memcpy(ctrl->data() + i, &noise, 8);
         }
-        futex_wake(&view->doorbell().sequence);
+        const uint64_t one = 1;
+        ASSERT_EQ(::write(regions->doorbell.get(), &one, sizeof one), 8);
         std::this_thread::sleep_for(1ms);
     }
     EXPECT_TRUE(service.running());
