@@ -40,7 +40,7 @@ struct ChannelFds {
     int ctrl = -1;
     int request_pool = -1;
     int reply_pool = -1;
-    int doorbell = -1;  // the eventfd the client writes to wake the service's workers
+    int doorbell = -1;  // this side's end of the connection's socket: the client rings the service on it
 };
 
 // One side's own descriptors for a connection.
@@ -61,7 +61,9 @@ struct ChannelRegions {
     UniqueFd ctrl;
     UniqueFd request_pool;
     UniqueFd reply_pool;
-    UniqueFd doorbell;  // an eventfd (a real service makes its own and hands it to the client)
+    // The connection's socket (SOCK_SEQPACKET pair): the doorbell, the fd channel and the hangup.
+    UniqueFd client_socket;
+    UniqueFd service_socket;
 
     static Result<ChannelRegions> create(const ChannelConfig& config = {});
     // Client: ctrl and request pool read-write, reply pool re-opened read-only.
@@ -69,9 +71,6 @@ struct ChannelRegions {
     // Service: ctrl and reply pool read-write, request pool re-opened read-only.
     Result<PeerFds> for_service() const;
 };
-
-// An eventfd for a connection's doorbell: non-blocking (a client never waits to ring), close-on-exec.
-Result<UniqueFd> create_doorbell();
 
 // A fresh ctrl region: a memfd sized for `slot_count` slots, initialized, sealed against resizing.
 Result<UniqueFd> create_ctrl_region(uint32_t slot_count);
@@ -117,9 +116,10 @@ public:
     // Take one slot index, or false when empty. The index is NOT validated: it came from the peer.
     bool pop(uint32_t& slot_index) const;
     bool has_pending() const;
-    // After a push: if the service armed the doorbell, disarm it and write `doorbell_fd` (Dekker: fence,
-    // then read `armed`; the service arms, fences, then re-checks the ring).
-    void ring_doorbell(int doorbell_fd) const;
+    // After a push: if the service armed the doorbell, disarm it and ring the connection's socket
+    // (Dekker: fence, then read `armed`; the service arms, fences, then re-checks the ring). False when
+    // the service closed its end: nobody will answer.
+    bool ring_doorbell(int doorbell_socket) const;
     // The service: it no longer polls this connection; the next request must ring.
     void arm_doorbell() const noexcept { control_->doorbell.armed.store(1, std::memory_order_seq_cst); }
     void disarm_doorbell() const noexcept { control_->doorbell.armed.store(0, std::memory_order_relaxed); }

@@ -16,11 +16,10 @@
 namespace liteipc::detail {
 namespace {
 
-// epoll data: the dispatcher's own events, then (connection id << 1) | is_hangup for id >= 1.
+// epoll data: the dispatcher's own events, then the connection's id (from 2 on).
 constexpr uint64_t kStopToken = 0;
 constexpr uint64_t kKickToken = 1;
-constexpr uint64_t doorbell_token(uint64_t id) { return id << 1; }
-constexpr uint64_t hangup_token(uint64_t id) { return (id << 1) | 1; }
+constexpr uint64_t kFirstConnectionId = 2;
 
 Result<void> watch(int epoll, int fd, uint32_t events, uint64_t token) {
     epoll_event event{};
@@ -38,14 +37,13 @@ Result<void> watch(int epoll, int fd, uint32_t events, uint64_t token) {
 struct Dispatcher::Entry {
     uint64_t id;
     std::shared_ptr<ChannelServer> channel;
-    UniqueFd doorbell;
-    int hangup_fd;
+    std::shared_ptr<FdChannel> socket;
     std::function<void()> on_hangup;
     bool active = false;  // on active_ (under mutex_)
 };
 
 Dispatcher::Dispatcher(Handler handler, DispatcherOptions options)
-    : handler_(std::move(handler)), options_(options) {
+    : handler_(std::move(handler)), options_(options), next_id_(kFirstConnectionId) {
     epoll_ = UniqueFd{::epoll_create1(EPOLL_CLOEXEC)};
     stop_event_ = UniqueFd{::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
     kick_event_ = UniqueFd{::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
@@ -75,25 +73,20 @@ Result<void> Dispatcher::start() {
     return {};
 }
 
-Result<void> Dispatcher::add(std::shared_ptr<ChannelServer> connection, UniqueFd doorbell, int hangup_fd,
+Result<void> Dispatcher::add(std::shared_ptr<ChannelServer> connection, std::shared_ptr<FdChannel> socket,
                              std::function<void()> on_hangup) {
-    if (!connection || !doorbell) return fail(Errc::invalid_argument, "add of a connection without a doorbell");
+    if (!connection || !socket || !socket->valid())
+        return fail(Errc::invalid_argument, "add of a connection without its socket");
     if (!epoll_) return fail(Errc::no_memory, "dispatcher: no epoll instance (out of fds?)");
     auto entry = std::make_shared<Entry>();
     entry->channel = std::move(connection);
-    entry->doorbell = std::move(doorbell);
-    entry->hangup_fd = hangup_fd;
+    entry->socket = std::move(socket);
     entry->on_hangup = std::move(on_hangup);
     std::lock_guard lock(mutex_);
     entry->id = next_id_++;
-    if (auto ok = watch(epoll_.get(), entry->doorbell.get(), EPOLLIN | EPOLLET, doorbell_token(entry->id)); !ok)
+    // Edge-triggered: each ring (each message queued) is one event, read or not.
+    if (auto ok = watch(epoll_.get(), entry->socket->socket(), EPOLLIN | EPOLLRDHUP | EPOLLET, entry->id); !ok)
         return ok;
-    if (hangup_fd >= 0) {
-        if (auto ok = watch(epoll_.get(), hangup_fd, EPOLLRDHUP | EPOLLONESHOT, hangup_token(entry->id)); !ok) {
-            ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, entry->doorbell.get(), nullptr);
-            return ok;
-        }
-    }
     id_of_[entry->channel.get()] = entry->id;
     entries_[entry->id] = entry;
     // Armed from the start; a request published before the arming is found by the re-check.
@@ -116,8 +109,7 @@ void Dispatcher::remove(const ChannelServer* connection) {
         gone = std::move(found->second);
         entries_.erase(found);
         id_of_.erase(id);
-        ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, gone->doorbell.get(), nullptr);
-        if (gone->hangup_fd >= 0) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, gone->hangup_fd, nullptr);
+        ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, gone->socket->socket(), nullptr);
         if (gone->active) {
             std::erase(active_, gone);
             active_generation_.fetch_add(1, std::memory_order_release);
@@ -139,8 +131,7 @@ void Dispatcher::stop() {
     workers_.clear();
     std::lock_guard lock(mutex_);
     for (const auto& [id, entry] : entries_) {
-        ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, entry->doorbell.get(), nullptr);
-        if (entry->hangup_fd >= 0) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, entry->hangup_fd, nullptr);
+        ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, entry->socket->socket(), nullptr);
     }
     entries_.clear();
     id_of_.clear();
@@ -245,19 +236,24 @@ void Dispatcher::worker_main() {
 
         // The readiness list says which connections have work, or hung up.
         std::size_t woken = 0;
-        {
-            std::lock_guard lock(mutex_);
-            for (int i = 0; i < ready; ++i) {
-                const uint64_t token = events[i].data.u64;
-                if (token == kStopToken || token == kKickToken) continue;
-                auto found = entries_.find(token >> 1);
+        for (int i = 0; i < ready; ++i) {
+            const uint64_t token = events[i].data.u64;
+            if (token == kStopToken || token == kKickToken) continue;
+            std::shared_ptr<Entry> entry;
+            {
+                std::lock_guard lock(mutex_);
+                auto found = entries_.find(token);
                 if (found == entries_.end()) continue;  // removed meanwhile
-                if ((token & 1) != 0) {
-                    hung_up.push_back(found->second);
-                } else {
-                    activate_locked(found->second);
+                entry = found->second;
+                if ((events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) == 0) {
+                    activate_locked(entry);
                     ++woken;
                 }
+            }
+            if ((events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+                hung_up.push_back(std::move(entry));
+            } else {
+                entry->socket->drain_rings();  // a ring per arming: the queue stays short
             }
         }
         if (woken > 1) kick();

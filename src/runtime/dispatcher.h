@@ -2,10 +2,10 @@
 //
 // Awake, workers poll only the connections known to be active. With nothing to do they spin briefly,
 // then retire every active connection to its doorbell (ChannelServer::arm_doorbell) and sleep in
-// epoll_wait on one eventfd per connection: a client that finds its connection armed writes that
-// eventfd, the readiness list says which connection has work, and a wake costs the same at 1 and at
-// 10,000 connections. Each connection's socket is watched for the client's hangup (an orderly close
-// or a death), which the kernel reports and no other client can fake.
+// epoll_wait on each connection's socket: a client that finds its connection armed rings the socket,
+// the readiness list says which connection has work, and a wake costs the same at 1 and at 10,000
+// connections. The same socket reports the client's hangup (an orderly close or a death), which the
+// kernel reports and no other client can fake. One fd per connection: 10,000 fit a 20,000-fd limit.
 #pragma once
 
 #include <atomic>
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "channel_service.h"
+#include "fd_channel.h"
 #include "mapping.h"
 
 namespace liteipc::detail {
@@ -36,10 +37,9 @@ public:
     ~Dispatcher() { stop(); }
 
     Result<void> start();
-    // Serves `connection`, whose client rings `doorbell` (an eventfd). When `hangup_fd` (>= 0, not
-    // owned, open while the connection is) reports that the peer closed its end, `on_hangup` runs once
-    // on a worker; without one, the dispatcher removes the connection itself.
-    Result<void> add(std::shared_ptr<ChannelServer> connection, UniqueFd doorbell, int hangup_fd = -1,
+    // Serves `connection`, whose client rings `socket`. When the client closes its end, `on_hangup`
+    // runs on a worker; without one, the dispatcher removes the connection itself.
+    Result<void> add(std::shared_ptr<ChannelServer> connection, std::shared_ptr<FdChannel> socket,
                      std::function<void()> on_hangup = {});
     void remove(const ChannelServer* connection);
     // Wakes and joins the workers. Requests still on the rings stay unanswered (callers time out or
@@ -59,9 +59,9 @@ private:
     DispatcherOptions options_;
     UniqueFd epoll_;
     UniqueFd stop_event_;  // level-triggered, never read: once written, every epoll_wait returns
-    UniqueFd kick_event_;  // edge-triggered: each write wakes one sleeper
+    UniqueFd kick_event_;  // edge-triggered eventfd: each write wakes one sleeper
     mutable std::mutex mutex_;
-    uint64_t next_id_ = 1;
+    uint64_t next_id_;
     std::unordered_map<uint64_t, std::shared_ptr<Entry>> entries_;      // by id (epoll data)
     std::unordered_map<const ChannelServer*, uint64_t> id_of_;
     std::vector<std::shared_ptr<Entry>> active_;

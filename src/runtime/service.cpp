@@ -1,5 +1,7 @@
 // The service side: registration with the service manager, accepting kernel-approved
 // connections, dispatching calls on worker threads, dropping a client when the kernel says it died.
+#include <sys/resource.h>
+
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -21,13 +23,10 @@ using detail::ControlRequest;
 // What a worker needs of the connection a request came on; lives as long as the channel.
 struct ConnectionData {
     Caller caller;
-    mutable detail::FdChannel fds;
+    std::shared_ptr<detail::FdChannel> fds = std::make_shared<detail::FdChannel>();  // also the doorbell
 };
 
 namespace {
-
-// The fd batch that carries the connection's doorbell to the client, ahead of any message's.
-constexpr uint64_t kDoorbellBatch = 0;
 
 // Large reply buffers go into the connection's reply pool, freed with the reply.
 class ReplyPool final : public PoolAllocator {
@@ -131,7 +130,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         caller->uid = record.client_uid;
         caller->gid = record.client_gid;
         caller->peer = PeerId{record.client_slot, record.client_generation, record.client_pid};
-        data->fds.attach(std::move(accepted->fds[2]));
+        data->fds->attach(std::move(accepted->fds[2]));
         (*channel)->set_data(data);
 
         std::weak_ptr<Impl> weak = weak_from_this();
@@ -140,27 +139,22 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
             if (auto self = weak.lock()) self->drop(conn_id);
         });
         if (!death) return std::unexpected(death.error());
-        // The client wakes our workers through an eventfd of this connection's own, sent over the
-        // connection's socket (tag 0, before any message). The socket's hangup is the client's close.
-        auto doorbell = detail::create_doorbell();
-        if (!doorbell) return std::unexpected(doorbell.error());
-        const int doorbell_fd = doorbell->get();
-        const int hangup_fd = data->fds.socket();
         {
             std::lock_guard lock(mutex);
             connections[conn_id] = Connection{*channel, std::move(*death)};
         }
-        // Runs on a worker, which stop() joins before this object goes: `this` outlives the call, and
-        // the worker never becomes the last owner (which would make it join itself).
-        auto added = dispatcher->add(*channel, std::move(*doorbell), hangup_fd, [this, conn_id] { drop(conn_id); });
+        // The connection's socket is its doorbell and its hangup. The hangup runs on a worker, which
+        // stop() joins before this object goes: `this` outlives the call, and the worker never
+        // becomes the last owner (which would make it join itself).
+        auto added = dispatcher->add(*channel, data->fds, [this, conn_id] { drop(conn_id); });
         if (!added) {
             drop(conn_id);
             return std::unexpected(added.error());
         }
-        const int sent_fds[] = {doorbell_fd};
-        if (auto sent = data->fds.send(kDoorbellBatch, sent_fds); !sent) {
+        // Served from now on: tell the client, which waits for this before its first call.
+        if (auto told = data->fds->ring(); !told) {
             drop(conn_id);
-            return std::unexpected(sent.error());
+            return std::unexpected(told.error());
         }
         return {};
     }
@@ -199,7 +193,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         // The fds the client sent ahead; the call owns those the handler does not take.
         std::vector<int> fds;
         if (request.fd_count > 0) {
-            auto received = connection.fds.receive(request.fd_batch, request.fd_count,
+            auto received = connection.fds->receive(request.fd_batch, request.fd_count,
                                                    detail::Deadline::after(std::chrono::seconds(1)));
             if (!received) {
                 LITEIPC_LOG(warn, "service '%s', code %u from pid %u: %s", options.name.c_str(), request.code,
@@ -228,7 +222,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         detail::CarriedObjects carried = detail::carried_objects(*message);
         if (auto granted = detail::grant_references(*context, carried.services, caller.pid); !granted) return -EPERM;
         if (!carried.fds.empty()) {
-            if (auto sent = connection.fds.send(request.call_sequence, carried.fds); !sent) {
+            if (auto sent = connection.fds->send(request.call_sequence, carried.fds); !sent) {
                 LITEIPC_LOG(warn, "service '%s', code %u: reply fds not sent: %s", options.name.c_str(), request.code,
                             sent.error().describe().c_str());
                 return -EBADF;
@@ -262,6 +256,13 @@ Result<Service> Service::start(Context& context, ServiceOptions options, CallHan
         [raw](const detail::Request& request, detail::ReplyWriter& out) { return raw->dispatch(request, out); },
         detail::DispatcherOptions{.workers = impl->options.workers, .spin = impl->options.spin});
     if (auto started = impl->dispatcher->start(); !started) return std::unexpected(started.error());
+    // A connection holds one fd here (its socket): take every fd the hard limit allows.
+    if (rlimit fds{}; ::getrlimit(RLIMIT_NOFILE, &fds) == 0 && fds.rlim_cur < fds.rlim_max) {
+        fds.rlim_cur = fds.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &fds) != 0)
+            LITEIPC_LOG(info, "service '%s': could not raise the fd limit to %llu", impl->options.name.c_str(),
+                        static_cast<unsigned long long>(fds.rlim_max));
+    }
     impl->acceptor = std::thread([raw] { raw->accept_loop(); });
 
     ControlRequest request{};

@@ -66,13 +66,14 @@ TEST_F(Lifecycle, TenThousandOpenCloseCyclesLeaveTheServiceAsItWas) {
     std::this_thread::sleep_for(100ms);
     const Holdings baseline = settle(service.pid(), 0);
 
-    // While open, a connection holds a socket, a doorbell and three mappings in the service.
+    // While open, a connection holds one fd (its socket, also its doorbell) and three mappings
+    // (ctrl region, request pool, reply pool) in the service.
     {
         auto open = Connection::open(*context_, "life.cycles", small_connection());
         ASSERT_TRUE(open) << open.error().describe();
         ASSERT_TRUE(call_once(*open, 2));
         const Holdings held = holdings_of(service.pid());
-        EXPECT_EQ(held.fds, baseline.fds + 2);
+        EXPECT_EQ(held.fds, baseline.fds + 1);
         EXPECT_EQ(held.mappings, baseline.mappings + 3);
     }
     // An orderly close reaches the service at once: no call, no death, just the close.
@@ -104,8 +105,8 @@ TEST_F(Lifecycle, TenThousandOpenCloseCyclesLeaveTheServiceAsItWas) {
 TEST_F(Lifecycle, TenThousandConnectionsOpenAtOnce) {
     constexpr int kProcesses = 100;
     constexpr int kPerProcess = 100;
-    // The service holds two fds per connection (its socket and its doorbell).
-    ForkedService service(loader_.options(), small_service("life.many"), echo_code, 2 * kProcesses * kPerProcess + 512);
+    // The service holds one fd per connection (its socket, also its doorbell).
+    ForkedService service(loader_.options(), small_service("life.many"), echo_code, kProcesses * kPerProcess + 512);
 
     int report[2], release[2];
     ASSERT_EQ(::pipe(report), 0);
@@ -119,9 +120,6 @@ TEST_F(Lifecycle, TenThousandConnectionsOpenAtOnce) {
             ::close(report[0]);
             ::close(release[1]);
             unmap_inherited_pools();
-            // Each connection holds a socket and a doorbell here too.
-            rlimit limit{4096, 4096};
-            ::setrlimit(RLIMIT_NOFILE, &limit);
             auto context = Context::open(loader_.options());
             int ok = 0;
             std::vector<Connection> connections;
@@ -156,7 +154,7 @@ TEST_F(Lifecycle, TenThousandConnectionsOpenAtOnce) {
     }
     // All 10,000 open now: the service holds them all.
     const Holdings open = holdings_of(service.pid());
-    EXPECT_GE(open.fds, 2 * kProcesses * kPerProcess);
+    EXPECT_GE(open.fds, kProcesses * kPerProcess);
     ::close(release[1]);
     ::close(report[0]);
     for (pid_t child : clients) ::waitpid(child, nullptr, 0);

@@ -1,6 +1,7 @@
 // Channels between real processes: the service runs in a forked child and sees the request pool only
 // through a read-only mapping; hostile peers are played by raw writes into the ctrl region.
 #include "channel.h"
+#include "fd_channel.h"
 #include "futex.h"
 
 #include <fcntl.h>
@@ -174,8 +175,10 @@ ChildProcess start_service(const ChannelRegions& regions, DispatcherOptions opti
             std::fprintf(stderr, "service attach: %s\n", server.error().describe().c_str());
             return 11;
         }
+        auto socket = std::make_shared<FdChannel>();
+        socket->attach(std::move(fds->doorbell));
         Dispatcher dispatcher(test_service, options);
-        if (!dispatcher.add(*server, std::move(fds->doorbell)) || !dispatcher.start()) return 12;
+        if (!dispatcher.add(*server, socket) || !dispatcher.start()) return 12;
         ChildProcess::wait_for_stop(stop_fd);
         dispatcher.stop();
         return 0;
@@ -491,20 +494,19 @@ TEST(Channel, DispatcherDropsAConnectionWhoseClientHangsUp) {
     ASSERT_TRUE(fds);
     auto server = ChannelServer::attach(fds->view());
     ASSERT_TRUE(server) << server.error().describe();
-    int pair[2];
-    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), 0);
-    UniqueFd client_end(pair[0]), service_end(pair[1]);
+    auto socket = std::make_shared<FdChannel>();
+    socket->attach(std::move(fds->doorbell));
     Dispatcher dispatcher(test_service, {.workers = 2, .spin = {}});
     ASSERT_TRUE(dispatcher.start());
     std::atomic<int> hangups{0};
-    ASSERT_TRUE(dispatcher.add(*server, std::move(fds->doorbell), service_end.get(), [&] {
+    ASSERT_TRUE(dispatcher.add(*server, socket, [&] {
         ++hangups;
         dispatcher.remove(server->get());
     }));
     EXPECT_EQ(dispatcher.connection_count(), 1u);
     std::this_thread::sleep_for(10ms);  // let the workers fall asleep
 
-    client_end.reset();
+    regions->client_socket.reset();  // the client's end: the only one left
     const auto deadline = Clock::now() + 2s;
     while (dispatcher.connection_count() != 0 && Clock::now() < deadline) std::this_thread::sleep_for(1ms);
     EXPECT_EQ(dispatcher.connection_count(), 0u);
@@ -529,7 +531,9 @@ TEST(Channel, DispatcherServesManyConnections) {
         ASSERT_TRUE(service_fds && client_fds);
         auto server = ChannelServer::attach(service_fds->view());
         ASSERT_TRUE(server) << server.error().describe();
-        ASSERT_TRUE(dispatcher.add(*server, std::move(service_fds->doorbell)));
+        auto socket = std::make_shared<FdChannel>();
+        socket->attach(std::move(service_fds->doorbell));
+        ASSERT_TRUE(dispatcher.add(*server, socket));
         auto client = ChannelClient::attach(client_fds->view(), {.spin = {}});
         ASSERT_TRUE(client) << client.error().describe();
         clients.push_back(std::move(*client));
@@ -649,7 +653,7 @@ TEST(Channel, HostileClientCannotCrashTheService) {
 
     auto publish = [&](uint32_t index) {
         ASSERT_TRUE(view->push(index, Deadline::after(1s)));
-        view->ring_doorbell(regions->doorbell.get());
+        view->ring_doorbell(regions->client_socket.get());
     };
     auto await_reply = [&](uint32_t index) {
         const auto deadline = Clock::now() + 2s;
@@ -698,8 +702,8 @@ TEST(Channel, HostileClientCannotCrashTheService) {
             const uint64_t noise = random();
             std::memcpy(ctrl->data() + i, &noise, 8);
         }
-        const uint64_t one = 1;
-        ASSERT_EQ(::write(regions->doorbell.get(), &one, sizeof one), 8);
+        const uint64_t ring = 0;
+        (void)::send(regions->client_socket.get(), &ring, sizeof ring, MSG_DONTWAIT);  // a full queue is fine
         std::this_thread::sleep_for(1ms);
     }
     EXPECT_TRUE(service.running());
