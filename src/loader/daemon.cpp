@@ -532,6 +532,20 @@ ControlReply Daemon::close_channel(Client& client, const ControlRequest& request
     if (!conn) return refuse(ENOENT, "no connection " + std::to_string(request.conn_id));
     if (conn->client_slot != client.slot && conn->service_slot != client.slot)
         return refuse(EPERM, "not a party to connection " + std::to_string(request.conn_id));
+    // A half still waiting for the other (a service that could not take the connection gives it up
+    // this way): tell it now rather than at its timeout.
+    if (auto pending = pending_channels_.find(request.conn_id); pending != pending_channels_.end()) {
+        ControlReply given_up = refuse(ENOMEM, "connection " + std::to_string(request.conn_id) +
+                                                   " was given up before it was set up (the service is out of "
+                                                   "fds or memory?)");
+        for (auto [socket, request_id] : {std::pair{pending->second.client_socket, pending->second.client_request_id},
+                                          std::pair{pending->second.service_socket, pending->second.service_request_id}}) {
+            if (socket < 0 || socket == client.socket.get()) continue;
+            given_up.request_id = request_id;
+            send_reply(socket, given_up, {});
+        }
+        pending_channels_.erase(pending);
+    }
     kernel_->drop_conn(request.conn_id);
     return {};
 }

@@ -100,10 +100,16 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
                 record = pending.front();
                 pending.pop_front();
             }
-            if (auto ok = accept(record); !ok)
+            if (auto ok = accept(record); !ok) {
                 LITEIPC_LOG(warn, "service '%s': connection %llu from pid %u not set up: %s", options.name.c_str(),
                             static_cast<unsigned long long>(record.conn_id), record.client_pid,
                             ok.error().describe().c_str());
+                // The client may still wait for our half: give the connection up, so that it hears at once.
+                ControlRequest give_up{};
+                give_up.op = ControlOp::close_channel;
+                give_up.conn_id = record.conn_id;
+                (void)context->control(give_up, std::chrono::milliseconds(1000));
+            }
         }
     }
 

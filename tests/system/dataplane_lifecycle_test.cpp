@@ -101,6 +101,38 @@ TEST_F(Lifecycle, TenThousandOpenCloseCyclesLeaveTheServiceAsItWas) {
     EXPECT_TRUE(call_once(*last, 4));
 }
 
+// The one limit left is the service's fd limit (one fd per connection): one past it, connect fails at
+// once with a named error, and the service keeps serving the connections it has.
+TEST_F(Lifecycle, OnePastTheServicesFdLimitConnectFailsAtOnce) {
+    ForkedService service(loader_.options(), small_service("life.limit"), echo_code, 48);
+    std::vector<Connection> open;
+    std::optional<Error> refused;
+    std::chrono::steady_clock::duration refused_after{};
+    for (int i = 0; i < 100 && !refused; ++i) {
+        const auto started = std::chrono::steady_clock::now();
+        auto connection = Connection::open(*context_, "life.limit", small_connection());  // 10 s timeout
+        if (!connection) {
+            refused = connection.error();
+            refused_after = std::chrono::steady_clock::now() - started;
+        } else {
+            open.push_back(std::move(*connection));
+        }
+    }
+    ASSERT_TRUE(refused) << "100 connections within a 48-fd limit";
+    EXPECT_EQ(refused->code, Errc::no_memory) << refused->describe();
+    EXPECT_LT(refused_after, 3s) << "refused only after " << std::chrono::duration<double>(refused_after).count() << " s";
+    EXPECT_GE(open.size(), 10u);
+    for (std::size_t i = 0; i < open.size(); ++i) EXPECT_TRUE(call_once(open[i], 10 + i)) << "connection " << i;
+    // What is left afterwards: closing them frees their fds, and a new connection works again.
+    const long held_open = holdings_of(service.pid()).fds;
+    open.clear();
+    const Holdings after = settle(service.pid(), held_open - 10);
+    EXPECT_LE(after.fds, held_open - 10);
+    auto again = Connection::open(*context_, "life.limit", small_connection());
+    ASSERT_TRUE(again) << again.error().describe();
+    EXPECT_TRUE(call_once(*again, 5));
+}
+
 // 100 processes x 100 connections, all open at once, each making a call.
 TEST_F(Lifecycle, TenThousandConnectionsOpenAtOnce) {
     constexpr int kProcesses = 100;
