@@ -10,6 +10,7 @@
 //   wake_bench [--connections N] [--calls N]
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,17 +59,34 @@ Figures measure(ChannelClient& client, int calls) {
     return {samples[samples.size() / 2], samples[samples.size() * 99 / 100]};
 }
 
-// In the service process: idle connections, their client ends sent to `transfer` in batches.
-bool add_idle(Dispatcher& dispatcher, int count, int transfer, std::vector<std::shared_ptr<ChannelServer>>& keep) {
-    std::vector<UniqueFd> batch;
-    auto flush = [&] {
+// Sends `fds` in batches; one more message without fds ends the list.
+class FdSender {
+public:
+    explicit FdSender(int socket) : socket_(socket) {}
+    bool add(UniqueFd fd) {
+        batch_.push_back(std::move(fd));
+        return batch_.size() < kMaxFdsPerMessage || flush();
+    }
+    bool flush() {
         std::vector<int> fds;
-        for (auto& fd : batch) fds.push_back(fd.get());
+        for (auto& fd : batch_) fds.push_back(fd.get());
         const uint32_t n = static_cast<uint32_t>(fds.size());
-        bool ok = send_message(transfer, as_bytes_of(n), fds).has_value();
-        batch.clear();
+        const bool ok = fds.empty() || send_message(socket_, as_bytes_of(n), fds).has_value();
+        batch_.clear();
         return ok;
-    };
+    }
+
+private:
+    int socket_;
+    std::vector<UniqueFd> batch_;
+};
+
+// In the service process: idle connections. Their doorbells go to the client (`to_client`), the client
+// ends of their sockets to a holder process (`to_holder`): the service keeps one fd per connection,
+// and no process needs more than 10,000.
+bool add_idle(Dispatcher& dispatcher, int count, int to_client, int to_holder,
+              std::vector<std::shared_ptr<ChannelServer>>& keep) {
+    FdSender doorbells(to_client), sockets(to_holder);
     for (int i = 0; i < count; ++i) {
         auto regions = ChannelRegions::create({.slot_count = 1, .request_pool_size = 4096, .reply_pool_size = 4096});
         if (!regions) {
@@ -76,19 +94,30 @@ bool add_idle(Dispatcher& dispatcher, int count, int transfer, std::vector<std::
             return false;
         }
         auto server = ChannelServer::attach({regions->ctrl.get(), regions->request_pool.get(),
-                                             regions->reply_pool.get(), regions->service_socket.get()});
+                                             regions->reply_pool.get(), regions->doorbell.get()});
         if (!server) {
             std::fprintf(stderr, "wake_bench: connection %d: %s\n", i, server.error().describe().c_str());
             return false;
         }
         auto socket = std::make_shared<FdChannel>();
         socket->attach(std::move(regions->service_socket));
-        if (!dispatcher.add(*server, socket)) return false;
+        if (!dispatcher.add(*server, regions->doorbell.get(), socket)) return false;
         keep.push_back(*server);
-        batch.push_back(std::move(regions->client_socket));
-        if (batch.size() == kMaxFdsPerMessage && !flush()) return false;
+        if (!doorbells.add(std::move(regions->doorbell)) || !sockets.add(std::move(regions->client_socket)))
+            return false;
     }
-    return batch.empty() || flush();
+    return doorbells.flush() && sockets.flush();
+}
+
+// The holder: keeps every fd it receives until its socket closes.
+[[noreturn]] void hold(int socket) {
+    std::vector<UniqueFd> held;
+    for (;;) {
+        uint32_t n = 0;
+        auto received = receive_message(socket, {reinterpret_cast<std::byte*>(&n), sizeof n});
+        if (!received || received->bytes == 0) ::_exit(0);
+        for (auto& fd : received->fds) held.push_back(std::move(fd));
+    }
 }
 
 }  // namespace
@@ -110,9 +139,17 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "wake_bench: %s\n", regions.error().describe().c_str());
         return 1;
     }
-    int transfer[2], command[2];
-    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, transfer) != 0 || ::pipe(command) != 0) return 1;
+    int transfer[2], holder_socket[2], command[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, transfer) != 0 ||
+        ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, holder_socket) != 0 || ::pipe(command) != 0)
+        return 1;
     std::fflush(nullptr);
+    const pid_t holder = ::fork();
+    if (holder == 0) {
+        ::close(holder_socket[1]);
+        hold(holder_socket[0]);
+    }
+    ::close(holder_socket[0]);
     const pid_t service = ::fork();
     if (service == 0) {
         ::close(transfer[0]);
@@ -122,14 +159,14 @@ int main(int argc, char** argv) {
         auto server = ChannelServer::attach(fds->view());
         if (!server) ::_exit(2);
         auto socket = std::make_shared<FdChannel>();
-        socket->attach(std::move(fds->doorbell));
+        socket->attach(std::move(regions->service_socket));
         regions->client_socket.reset();
         Dispatcher dispatcher(echo, {.workers = 1, .spin = {}});
-        if (!dispatcher.add(*server, socket) || !dispatcher.start()) ::_exit(3);
+        if (!dispatcher.add(*server, fds->doorbell.get(), socket) || !dispatcher.start()) ::_exit(3);
         std::vector<std::shared_ptr<ChannelServer>> idle;
         char what;
         while (::read(command[0], &what, 1) == 1) {
-            if (what == 'a' && !add_idle(dispatcher, connections - 1, transfer[1], idle)) ::_exit(4);
+            if (what == 'a' && !add_idle(dispatcher, connections - 1, transfer[1], holder_socket[1], idle)) ::_exit(4);
             const uint32_t done = 0;
             (void)send_message(transfer[1], as_bytes_of(done));
         }
@@ -138,6 +175,7 @@ int main(int argc, char** argv) {
     }
     ::close(transfer[1]);
     ::close(command[0]);
+    ::close(holder_socket[1]);
     regions->service_socket.reset();
     auto fds = regions->for_client();
     if (!fds) return 1;
@@ -147,8 +185,8 @@ int main(int argc, char** argv) {
         return 1;
     }
 
-    // Asks the service to add the idle connections ('a') or just to answer ('s'); keeps the client
-    // ends it sends.
+    // Asks the service to add the idle connections ('a') or just to answer ('s'); keeps the doorbells
+    // it sends.
     std::vector<UniqueFd> idle_ends;
     auto ask = [&](char what) {
         if (::write(command[1], &what, 1) != 1) std::exit(1);
@@ -159,7 +197,7 @@ int main(int argc, char** argv) {
                 std::fprintf(stderr, "wake_bench: the service failed to set up its connections\n");
                 std::exit(1);
             }
-            if (received->fds.empty()) return;
+            if (received->fds.empty()) return;  // the list's end
             for (auto& fd : received->fds) idle_ends.push_back(std::move(fd));
         }
     };
@@ -170,7 +208,9 @@ int main(int argc, char** argv) {
     ask('a');
     const double setup_s = std::chrono::duration<double>(Clock::now() - setup_start).count();
     const Figures many = measure(*client, calls);
-    idle_ends.clear();  // every idle connection hangs up: the service drops them
+    ::kill(holder, SIGKILL);  // every idle connection hangs up: the service drops them
+    ::waitpid(holder, nullptr, 0);
+    idle_ends.clear();
     ::usleep(200000);
     const Figures one_after = measure(*client, calls);
 

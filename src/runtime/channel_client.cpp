@@ -51,7 +51,7 @@ struct ClientState {
     Mapping request_pool;
     Mapping reply_pool;
     ControlView control;
-    UniqueFd doorbell;  // the connection's socket: rung when the service armed the connection
+    UniqueFd doorbell;  // eventfd: wakes the service's workers when they armed the connection
     PoolAllocator request_allocator;
     ClientOptions options;
     std::atomic<uint32_t> dead_word{0};  // private futex: waiters sleep on it with their slot
@@ -380,12 +380,7 @@ Result<Reply> ChannelClient::submit(uint32_t slot_index, MessageDescriptor& requ
         LITEIPC_LOG(warn, "call code %u: %s", request.code, pushed.error().describe().c_str());
         return std::unexpected(pushed.error());
     }
-    if (!state.control.ring_doorbell(state.doorbell.get())) {
-        // The service closed the connection: the request stays unanswered, now say so.
-        ChannelClient(state_).mark_dead();
-        state.await_service(slot_index);
-        return fail(Errc::dead_object, "call code " + std::to_string(request.code) + ": the service closed the connection");
-    }
+    state.control.ring_doorbell(state.doorbell.get());
 
     if ((options.flags & kFlagOneway) != 0) {
         state.await_service(slot_index);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/memfd.h>
 #include <sys/socket.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -100,6 +101,12 @@ Result<PoolFile> create_pool(const char* name, uint64_t size, bool try_hugepages
     return PoolFile{std::move(*fd), false};
 }
 
+Result<UniqueFd> create_doorbell() {
+    UniqueFd doorbell{::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
+    if (!doorbell) return fail_errno("eventfd for a connection's doorbell", errno == EMFILE || errno == ENFILE ? Errc::no_memory : Errc::system);
+    return doorbell;
+}
+
 Result<UniqueFd> create_ctrl_region(uint32_t slot_count) {
     const ChannelGeometry geometry = ChannelGeometry::for_slots(slot_count);
     auto ctrl = create_memfd("liteipc-ctrl", geometry.region_size);
@@ -175,16 +182,19 @@ Result<ChannelRegions> ChannelRegions::create(const ChannelConfig& config) {
     }
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return fail_errno("socketpair for a connection");
-    return ChannelRegions{std::move(*ctrl), std::move(*request_pool), std::move(*reply_pool), UniqueFd(pair[0]),
-                          UniqueFd(pair[1])};
+    UniqueFd client_socket(pair[0]), service_socket(pair[1]);
+    auto doorbell = create_doorbell();
+    if (!doorbell) return std::unexpected(doorbell.error());
+    return ChannelRegions{std::move(*ctrl), std::move(*request_pool), std::move(*reply_pool), std::move(*doorbell),
+                          std::move(client_socket), std::move(service_socket)};
 }
 
 Result<PeerFds> ChannelRegions::for_client() const {
-    return peer_fds(ctrl.get(), request_pool.get(), reply_pool.get(), client_socket.get(), true);
+    return peer_fds(ctrl.get(), request_pool.get(), reply_pool.get(), doorbell.get(), true);
 }
 
 Result<PeerFds> ChannelRegions::for_service() const {
-    return peer_fds(ctrl.get(), reply_pool.get(), request_pool.get(), service_socket.get(), false);
+    return peer_fds(ctrl.get(), reply_pool.get(), request_pool.get(), doorbell.get(), false);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -284,17 +294,17 @@ bool ControlView::has_pending() const {
     return cell.sequence.load(std::memory_order_acquire) == position + 1;
 }
 
-bool ControlView::ring_doorbell(int doorbell_socket) const {
+void ControlView::ring_doorbell(int doorbell_fd) const {
     // Pairs with the service's arm, fence, re-check of the ring: either the service sees our push, or
-    // we see the doorbell armed. Only the client thread that disarms it rings: one ring per arming.
+    // we see the doorbell armed. Only the client thread that disarms it writes: one wake per arming.
     std::atomic_thread_fence(std::memory_order_seq_cst);
     auto& armed = control_->doorbell.armed;
-    if (armed.load(std::memory_order_relaxed) == 0 || armed.exchange(0, std::memory_order_acq_rel) == 0) return true;
-    // An empty fd batch (FdChannel's ring). A full queue means rings the service has yet to read: it
-    // will look at this connection anyway.
-    const uint64_t ring = 0;
-    if (::send(doorbell_socket, &ring, sizeof ring, MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof ring) return true;
-    return errno != EPIPE && errno != ECONNRESET && errno != ENOTCONN;
+    if (armed.load(std::memory_order_relaxed) != 0 && armed.exchange(0, std::memory_order_acq_rel) != 0) {
+        const uint64_t one = 1;
+        // EAGAIN only when the counter is near 2^64 (a peer wrote that): the wake is lost to that peer alone.
+        ssize_t written = ::write(doorbell_fd, &one, sizeof one);
+        (void)written;
+    }
 }
 
 }  // namespace liteipc::detail

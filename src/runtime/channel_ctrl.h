@@ -40,7 +40,7 @@ struct ChannelFds {
     int ctrl = -1;
     int request_pool = -1;
     int reply_pool = -1;
-    int doorbell = -1;  // this side's end of the connection's socket: the client rings the service on it
+    int doorbell = -1;  // the eventfd the client writes to wake the service's workers
 };
 
 // One side's own descriptors for a connection.
@@ -61,7 +61,8 @@ struct ChannelRegions {
     UniqueFd ctrl;
     UniqueFd request_pool;
     UniqueFd reply_pool;
-    // The connection's socket (SOCK_SEQPACKET pair): the doorbell, the fd channel and the hangup.
+    UniqueFd doorbell;  // an eventfd (a real service makes its own and sends it to the client)
+    // The connection's socket (a SOCK_SEQPACKET pair): fds travel on it, and a close is its hangup.
     UniqueFd client_socket;
     UniqueFd service_socket;
 
@@ -71,6 +72,9 @@ struct ChannelRegions {
     // Service: ctrl and reply pool read-write, request pool re-opened read-only.
     Result<PeerFds> for_service() const;
 };
+
+// An eventfd for a connection's doorbell: non-blocking (a client never waits to ring), close-on-exec.
+Result<UniqueFd> create_doorbell();
 
 // A fresh ctrl region: a memfd sized for `slot_count` slots, initialized, sealed against resizing.
 Result<UniqueFd> create_ctrl_region(uint32_t slot_count);
@@ -116,10 +120,9 @@ public:
     // Take one slot index, or false when empty. The index is NOT validated: it came from the peer.
     bool pop(uint32_t& slot_index) const;
     bool has_pending() const;
-    // After a push: if the service armed the doorbell, disarm it and ring the connection's socket
-    // (Dekker: fence, then read `armed`; the service arms, fences, then re-checks the ring). False when
-    // the service closed its end: nobody will answer.
-    bool ring_doorbell(int doorbell_socket) const;
+    // After a push: if the service armed the doorbell, disarm it and write `doorbell_fd` (Dekker: fence,
+    // then read `armed`; the service arms, fences, then re-checks the ring).
+    void ring_doorbell(int doorbell_fd) const;
     // The service: it no longer polls this connection; the next request must ring.
     void arm_doorbell() const noexcept { control_->doorbell.armed.store(1, std::memory_order_seq_cst); }
     void disarm_doorbell() const noexcept { control_->doorbell.armed.store(0, std::memory_order_relaxed); }

@@ -2,7 +2,6 @@
 // loader, call over shared memory; the kernel's death record fails pending calls at once.
 #include <bpf/bpf.h>
 
-#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -146,10 +145,11 @@ Result<Connection> Connection::open_handle(Context& context, uint32_t handle, st
     if (!opened) return std::unexpected(opened.error());
     if (opened->fds.size() != 2) return fail(Errc::malformed, "liteipc-loader sent an incomplete channel");
     impl->fds.attach(std::move(opened->fds[1]));
-    // The service rings the connection's socket once it serves the connection. A service that
-    // cannot (out of fds or memory) closes the socket: we hear it at once.
-    if (auto served = impl->fds.receive(detail::kRingTag, 0, detail::Deadline::after(timeout)); !served) {
-        Error refused = served.error();
+    // The service sends the connection's doorbell over the socket once it serves the connection. A
+    // service that cannot (out of fds or memory) closes the socket: we hear it at once.
+    auto doorbell = impl->fds.receive(detail::kDoorbellBatch, 1, detail::Deadline::after(timeout));
+    if (!doorbell) {
+        Error refused = doorbell.error();
         if (refused.code == Errc::dead_object) {
             refused = Error{Errc::no_memory, 0,
                             "service '" + impl->name + "' (pid " + std::to_string(impl->service.pid) +
@@ -160,10 +160,8 @@ Result<Connection> Connection::open_handle(Context& context, uint32_t handle, st
         LITEIPC_LOG(info, "connect: %s", refused.describe().c_str());
         return std::unexpected(refused);
     }
-    detail::UniqueFd doorbell{::fcntl(impl->fds.socket(), F_DUPFD_CLOEXEC, 0)};
-    if (!doorbell) return fail_errno("dup of the connection's socket");
     auto channel = detail::ChannelClient::attach(ctrl->get(), std::move(*request_pool), opened->fds[0].get(),
-                                                 std::move(doorbell), detail::ClientOptions{.spin = options.spin});
+                                                 std::move((*doorbell)[0]), detail::ClientOptions{.spin = options.spin});
     if (!channel) return std::unexpected(channel.error());
     impl->channel = std::move(*channel);
 

@@ -16,10 +16,13 @@
 namespace liteipc::detail {
 namespace {
 
-// epoll data: the dispatcher's own events, then the connection's id (from 2 on).
+// epoll data: the dispatcher's own events, then (connection id << 1) | is_hangup for ids from 1 on.
+// Ids are never reused: an event for a connection already dropped finds no entry.
 constexpr uint64_t kStopToken = 0;
 constexpr uint64_t kKickToken = 1;
-constexpr uint64_t kFirstConnectionId = 2;
+constexpr uint64_t kFirstConnectionId = 1;
+constexpr uint64_t doorbell_token(uint64_t id) { return id << 1; }
+constexpr uint64_t hangup_token(uint64_t id) { return (id << 1) | 1; }
 
 Result<void> watch(int epoll, int fd, uint32_t events, uint64_t token) {
     epoll_event event{};
@@ -73,10 +76,10 @@ Result<void> Dispatcher::start() {
     return {};
 }
 
-Result<void> Dispatcher::add(std::shared_ptr<ChannelServer> connection, std::shared_ptr<FdChannel> socket,
-                             std::function<void()> on_hangup) {
-    if (!connection || !socket || !socket->valid())
-        return fail(Errc::invalid_argument, "add of a connection without its socket");
+Result<void> Dispatcher::add(std::shared_ptr<ChannelServer> connection, int doorbell,
+                             std::shared_ptr<FdChannel> socket, std::function<void()> on_hangup) {
+    if (!connection || doorbell < 0 || !socket || !socket->valid())
+        return fail(Errc::invalid_argument, "add of a connection without its doorbell or socket");
     if (!epoll_) return fail(Errc::no_memory, "dispatcher: no epoll instance (out of fds?)");
     auto entry = std::make_shared<Entry>();
     entry->channel = std::move(connection);
@@ -84,9 +87,13 @@ Result<void> Dispatcher::add(std::shared_ptr<ChannelServer> connection, std::sha
     entry->on_hangup = std::move(on_hangup);
     std::lock_guard lock(mutex_);
     entry->id = next_id_++;
-    // Edge-triggered: each ring (each message queued) is one event, read or not.
-    if (auto ok = watch(epoll_.get(), entry->socket->socket(), EPOLLIN | EPOLLRDHUP | EPOLLET, entry->id); !ok)
+    // Edge-triggered and never read: each write is one event, whatever the counter holds.
+    if (auto ok = watch(epoll_.get(), doorbell, EPOLLIN | EPOLLET, doorbell_token(entry->id)); !ok) return ok;
+    if (auto ok = watch(epoll_.get(), entry->socket->socket(), EPOLLRDHUP | EPOLLONESHOT, hangup_token(entry->id));
+        !ok) {
+        ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, doorbell, nullptr);
         return ok;
+    }
     id_of_[entry->channel.get()] = entry->id;
     entries_[entry->id] = entry;
     // Armed from the start; a request published before the arming is found by the re-check.
@@ -109,6 +116,7 @@ void Dispatcher::remove(const ChannelServer* connection) {
         gone = std::move(found->second);
         entries_.erase(found);
         id_of_.erase(id);
+        // The doorbell's entry goes when the client closes the eventfd; until then its events find no entry.
         ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, gone->socket->socket(), nullptr);
         if (gone->active) {
             std::erase(active_, gone);
@@ -236,24 +244,19 @@ void Dispatcher::worker_main() {
 
         // The readiness list says which connections have work, or hung up.
         std::size_t woken = 0;
-        for (int i = 0; i < ready; ++i) {
-            const uint64_t token = events[i].data.u64;
-            if (token == kStopToken || token == kKickToken) continue;
-            std::shared_ptr<Entry> entry;
-            {
-                std::lock_guard lock(mutex_);
-                auto found = entries_.find(token);
-                if (found == entries_.end()) continue;  // removed meanwhile
-                entry = found->second;
-                if ((events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) == 0) {
-                    activate_locked(entry);
+        {
+            std::lock_guard lock(mutex_);
+            for (int i = 0; i < ready; ++i) {
+                const uint64_t token = events[i].data.u64;
+                if (token == kStopToken || token == kKickToken) continue;
+                auto found = entries_.find(token >> 1);
+                if (found == entries_.end()) continue;  // dropped meanwhile
+                if ((token & 1) != 0) {
+                    hung_up.push_back(found->second);
+                } else {
+                    activate_locked(found->second);
                     ++woken;
                 }
-            }
-            if ((events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
-                hung_up.push_back(std::move(entry));
-            } else {
-                entry->socket->drain_rings();  // a ring per arming: the queue stays short
             }
         }
         if (woken > 1) kick();

@@ -2,10 +2,14 @@
 //
 // Awake, workers poll only the connections known to be active. With nothing to do they spin briefly,
 // then retire every active connection to its doorbell (ChannelServer::arm_doorbell) and sleep in
-// epoll_wait on each connection's socket: a client that finds its connection armed rings the socket,
-// the readiness list says which connection has work, and a wake costs the same at 1 and at 10,000
-// connections. The same socket reports the client's hangup (an orderly close or a death), which the
-// kernel reports and no other client can fake. One fd per connection: 10,000 fit a 20,000-fd limit.
+// epoll_wait on one eventfd per connection: a client that finds its connection armed writes that
+// eventfd, the readiness list says which connection has work, and a wake costs the same at 1 and at
+// 10,000 connections. Each connection's socket reports the client's hangup (an orderly close or a
+// death), which the kernel reports and no other client can fake.
+//
+// One fd per connection: the socket. The doorbell is registered and then needs no fd of ours: epoll
+// watches an open file, and the client keeps the eventfd open (an epoll entry goes when the last fd
+// to its file closes). 10,000 connections fit this machine's 20,000-fd limit.
 #pragma once
 
 #include <atomic>
@@ -37,9 +41,10 @@ public:
     ~Dispatcher() { stop(); }
 
     Result<void> start();
-    // Serves `connection`, whose client rings `socket`. When the client closes its end, `on_hangup`
-    // runs on a worker; without one, the dispatcher removes the connection itself.
-    Result<void> add(std::shared_ptr<ChannelServer> connection, std::shared_ptr<FdChannel> socket,
+    // Serves `connection`, whose client writes the eventfd `doorbell` (borrowed: the caller may close
+    // it once the client holds it). When the client closes its end of `socket`, `on_hangup` runs on a
+    // worker; without one, the dispatcher removes the connection itself.
+    Result<void> add(std::shared_ptr<ChannelServer> connection, int doorbell, std::shared_ptr<FdChannel> socket,
                      std::function<void()> on_hangup = {});
     void remove(const ChannelServer* connection);
     // Wakes and joins the workers. Requests still on the rings stay unanswered (callers time out or

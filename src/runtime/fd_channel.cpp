@@ -1,6 +1,5 @@
 #include "fd_channel.h"
 
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -29,7 +28,6 @@ Result<std::vector<UniqueFd>> FdChannel::receive(uint64_t batch, uint32_t count,
         if (auto it = early_.find(batch); it != early_.end()) {
             std::vector<UniqueFd> fds = std::move(it->second);
             early_.erase(it);
-            if (drain_wanted_.load(std::memory_order_acquire)) drain_locked();
             if (fds.size() != count)
                 return fail(Errc::malformed, "message announced " + std::to_string(count) + " fds, " +
                                                  std::to_string(fds.size()) + " arrived");
@@ -51,49 +49,11 @@ Result<std::vector<UniqueFd>> FdChannel::receive(uint64_t batch, uint32_t count,
             LITEIPC_LOG(warn, "dropped a malformed fd batch from the peer");
             continue;
         }
-        keep_early(tag, std::move(received->fds));
-    }
-}
-
-void FdChannel::keep_early(uint64_t tag, std::vector<UniqueFd> fds) {
-    if (tag == kRingTag && fds.empty() && early_.contains(kRingTag)) return;
-    if (early_.size() >= kMaxEarlyBatches) {
-        LITEIPC_LOG(warn, "too many unclaimed fd batches from the peer: dropping the oldest");
-        early_.erase(early_.begin());
-    }
-    early_[tag] = std::move(fds);
-}
-
-Result<> FdChannel::ring() const {
-    const uint64_t tag = kRingTag;
-    if (::send(socket_.get(), &tag, sizeof tag, MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof tag || errno == EAGAIN)
-        return {};
-    if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)
-        return fail(Errc::dead_object, "ringing: the peer closed the connection", errno);
-    return fail_errno("ringing the connection's socket");
-}
-
-void FdChannel::drain_rings() {
-    std::unique_lock lock(mutex_, std::try_to_lock);
-    if (!lock) {
-        drain_wanted_.store(true, std::memory_order_release);
-        return;
-    }
-    drain_locked();
-}
-
-void FdChannel::drain_locked() {
-    drain_wanted_.store(false, std::memory_order_relaxed);
-    for (;;) {
-        uint64_t tag = 0;
-        auto received = receive_message_now(socket_.get(), {reinterpret_cast<std::byte*>(&tag), sizeof tag});
-        if (!received) {
-            if (received.error().code == Errc::malformed) continue;  // logged by whoever asks for it
-            return;  // nothing queued, or the socket failed: receive() reports that
+        if (early_.size() >= kMaxEarlyBatches) {
+            LITEIPC_LOG(warn, "too many unclaimed fd batches from the peer: dropping the oldest");
+            early_.erase(early_.begin());
         }
-        if (received->bytes == 0) return;  // the peer closed: the hangup says it
-        if (received->bytes != sizeof tag || (tag == kRingTag && received->fds.empty())) continue;
-        keep_early(tag, std::move(received->fds));
+        early_[tag] = std::move(received->fds);
     }
 }
 

@@ -149,18 +149,25 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
             std::lock_guard lock(mutex);
             connections[conn_id] = Connection{*channel, std::move(*death)};
         }
-        // The connection's socket is its doorbell and its hangup. The hangup runs on a worker, which
-        // stop() joins before this object goes: `this` outlives the call, and the worker never
-        // becomes the last owner (which would make it join itself).
-        auto added = dispatcher->add(*channel, data->fds, [this, conn_id] { drop(conn_id); });
+        // The client wakes our workers through an eventfd of the connection's own, sent over the
+        // connection's socket once we serve it; the socket's hangup is the client's close. The hangup runs
+        // on a worker, which stop() joins before this object goes: `this` outlives the call, and the
+        // worker never becomes the last owner (which would make it join itself).
+        auto doorbell = detail::create_doorbell();
+        if (!doorbell) {
+            drop(conn_id);
+            return std::unexpected(doorbell.error());
+        }
+        auto added = dispatcher->add(*channel, doorbell->get(), data->fds, [this, conn_id] { drop(conn_id); });
         if (!added) {
             drop(conn_id);
             return std::unexpected(added.error());
         }
-        // Served from now on: tell the client, which waits for this before its first call.
-        if (auto told = data->fds->ring(); !told) {
+        // Once sent, the client's copy keeps the eventfd (and its epoll entry) alive: ours goes.
+        const int sent_fds[] = {doorbell->get()};
+        if (auto sent = data->fds->send(detail::kDoorbellBatch, sent_fds); !sent) {
             drop(conn_id);
-            return std::unexpected(told.error());
+            return std::unexpected(sent.error());
         }
         return {};
     }

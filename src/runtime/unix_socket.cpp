@@ -31,12 +31,6 @@ Result<> send_message(int socket, std::span<const std::byte> data, std::span<con
     }
 }
 
-namespace {
-
-Result<ReceivedMessage> receive_queued(int socket, std::span<std::byte> buffer, int flags);
-
-}  // namespace
-
 Result<ReceivedMessage> receive_message(int socket, std::span<std::byte> buffer, int timeout_ms) {
     if (timeout_ms >= 0) {
         pollfd pfd{socket, POLLIN, 0};
@@ -46,16 +40,6 @@ Result<ReceivedMessage> receive_message(int socket, std::span<std::byte> buffer,
         if (ready < 0) return fail_errno("poll on control socket");
         if (ready == 0) return fail(Errc::timed_out, "no answer on control socket");
     }
-    return receive_queued(socket, buffer, 0);
-}
-
-Result<ReceivedMessage> receive_message_now(int socket, std::span<std::byte> buffer) {
-    return receive_queued(socket, buffer, MSG_DONTWAIT);
-}
-
-namespace {
-
-Result<ReceivedMessage> receive_queued(int socket, std::span<std::byte> buffer, int flags) {
     iovec iov{buffer.data(), buffer.size()};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)] = {};
     msghdr msg{};
@@ -64,9 +48,8 @@ Result<ReceivedMessage> receive_queued(int socket, std::span<std::byte> buffer, 
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
     ssize_t got;
-    do got = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC | flags);
+    do got = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
     while (got < 0 && errno == EINTR);
-    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return fail(Errc::timed_out, "no message queued");
     if (got < 0) return fail_errno("recvmsg on control socket");
 
     ReceivedMessage received;
@@ -84,8 +67,6 @@ Result<ReceivedMessage> receive_queued(int socket, std::span<std::byte> buffer, 
         return fail(Errc::malformed, "truncated message on control socket");
     return received;
 }
-
-}  // namespace
 
 Result<PeerCredentials> peer_credentials(int socket) {
     ucred cred{};

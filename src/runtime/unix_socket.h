@@ -22,8 +22,6 @@ Result<> send_message(int socket, std::span<const std::byte> data, std::span<con
 // Receives one message into `buffer`; a truncated message or truncated fd list is an error.
 // `timeout_ms` < 0 waits forever.
 Result<ReceivedMessage> receive_message(int socket, std::span<std::byte> buffer, int timeout_ms = -1);
-// The same without waiting: Errc::timed_out at once when no message is queued.
-Result<ReceivedMessage> receive_message_now(int socket, std::span<std::byte> buffer);
 
 // The kernel's word on who is at the other end of a connected Unix socket.
 struct PeerCredentials {

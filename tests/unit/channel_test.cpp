@@ -165,6 +165,13 @@ private:
     UniqueFd stop_pipe_;
 };
 
+// The service's end of the connection's socket, as a Dispatcher watches it for the client's hangup.
+std::shared_ptr<FdChannel> service_socket_of(const ChannelRegions& regions) {
+    auto socket = std::make_shared<FdChannel>();
+    socket->attach(UniqueFd{::fcntl(regions.service_socket.get(), F_DUPFD_CLOEXEC, 0)});
+    return socket;
+}
+
 // The test service in a child process, with the service's own view of the regions.
 ChildProcess start_service(const ChannelRegions& regions, DispatcherOptions options = {}) {
     return ChildProcess::start([&regions, options](int stop_fd) {
@@ -175,10 +182,8 @@ ChildProcess start_service(const ChannelRegions& regions, DispatcherOptions opti
             std::fprintf(stderr, "service attach: %s\n", server.error().describe().c_str());
             return 11;
         }
-        auto socket = std::make_shared<FdChannel>();
-        socket->attach(std::move(fds->doorbell));
         Dispatcher dispatcher(test_service, options);
-        if (!dispatcher.add(*server, socket) || !dispatcher.start()) return 12;
+        if (!dispatcher.add(*server, fds->doorbell.get(), service_socket_of(regions)) || !dispatcher.start()) return 12;
         ChildProcess::wait_for_stop(stop_fd);
         dispatcher.stop();
         return 0;
@@ -494,12 +499,10 @@ TEST(Channel, DispatcherDropsAConnectionWhoseClientHangsUp) {
     ASSERT_TRUE(fds);
     auto server = ChannelServer::attach(fds->view());
     ASSERT_TRUE(server) << server.error().describe();
-    auto socket = std::make_shared<FdChannel>();
-    socket->attach(std::move(fds->doorbell));
     Dispatcher dispatcher(test_service, {.workers = 2, .spin = {}});
     ASSERT_TRUE(dispatcher.start());
     std::atomic<int> hangups{0};
-    ASSERT_TRUE(dispatcher.add(*server, socket, [&] {
+    ASSERT_TRUE(dispatcher.add(*server, fds->doorbell.get(), service_socket_of(*regions), [&] {
         ++hangups;
         dispatcher.remove(server->get());
     }));
@@ -531,9 +534,7 @@ TEST(Channel, DispatcherServesManyConnections) {
         ASSERT_TRUE(service_fds && client_fds);
         auto server = ChannelServer::attach(service_fds->view());
         ASSERT_TRUE(server) << server.error().describe();
-        auto socket = std::make_shared<FdChannel>();
-        socket->attach(std::move(service_fds->doorbell));
-        ASSERT_TRUE(dispatcher.add(*server, socket));
+        ASSERT_TRUE(dispatcher.add(*server, service_fds->doorbell.get(), service_socket_of(*created)));
         auto client = ChannelClient::attach(client_fds->view(), {.spin = {}});
         ASSERT_TRUE(client) << client.error().describe();
         clients.push_back(std::move(*client));
@@ -653,7 +654,7 @@ TEST(Channel, HostileClientCannotCrashTheService) {
 
     auto publish = [&](uint32_t index) {
         ASSERT_TRUE(view->push(index, Deadline::after(1s)));
-        view->ring_doorbell(regions->client_socket.get());
+        view->ring_doorbell(regions->doorbell.get());
     };
     auto await_reply = [&](uint32_t index) {
         const auto deadline = Clock::now() + 2s;
@@ -702,8 +703,8 @@ TEST(Channel, HostileClientCannotCrashTheService) {
             const uint64_t noise = random();
             std::memcpy(ctrl->data() + i, &noise, 8);
         }
-        const uint64_t ring = 0;
-        (void)::send(regions->client_socket.get(), &ring, sizeof ring, MSG_DONTWAIT);  // a full queue is fine
+        const uint64_t one = 1;
+        ASSERT_EQ(::write(regions->doorbell.get(), &one, sizeof one), 8);
         std::this_thread::sleep_for(1ms);
     }
     EXPECT_TRUE(service.running());
