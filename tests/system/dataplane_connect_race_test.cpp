@@ -14,11 +14,6 @@ protected:
     ConnectRace() : WithLoader("race") {}
 };
 
-int32_t answer(Call& call) {
-    call.reply().write_uint32(call.code());
-    return 0;
-}
-
 TEST_F(ConnectRace, AConnectDuringRegistrationIsNeverLost) {
     const int rounds = 1000;
     // The service process registers "race.<n>", serves until told the round is over, unregisters.
@@ -32,7 +27,7 @@ TEST_F(ConnectRace, AConnectDuringRegistrationIsNeverLost) {
         auto context = Context::open(loader_.options());
         if (!context) ::_exit(100);
         for (int round = 0; round < rounds; ++round) {
-            auto service = Service::start(*context, {.name = "race." + std::to_string(round), .workers = 1}, answer);
+            auto service = Service::start(*context, {.name = "race." + std::to_string(round), .workers = 1}, answer_code);
             if (!service) ::_exit(101);
             char done;
             if (::read(next_round[0], &done, 1) != 1) ::_exit(102);

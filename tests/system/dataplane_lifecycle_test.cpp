@@ -18,11 +18,6 @@ protected:
     Lifecycle() : WithLoader("life") {}
 };
 
-int32_t echo_code(Call& call) {
-    call.reply().write_uint32(call.code());
-    return 0;
-}
-
 // Small pools: what is measured is what a connection costs, not how large its pools are.
 ConnectOptions small_connection() {
     ConnectOptions options;
@@ -55,7 +50,7 @@ Holdings settle(pid_t service, long fds) {
 }
 
 TEST_F(Lifecycle, TenThousandOpenCloseCyclesLeaveTheServiceAsItWas) {
-    ForkedService service(loader_.options(), small_service("life.cycles"), echo_code);
+    ForkedService service(loader_.options(), small_service("life.cycles"), answer_code);
     // A few hundred cycles first, so that everything made once per service, per client or per
     // thread (death subscription, each worker's malloc arena) exists before the baseline.
     for (int cycle = 0; cycle < 300; ++cycle) {
@@ -104,7 +99,7 @@ TEST_F(Lifecycle, TenThousandOpenCloseCyclesLeaveTheServiceAsItWas) {
 // The one limit left is the service's fd limit (one fd per connection): one past it, connect fails at
 // once with a named error, and the service keeps serving the connections it has.
 TEST_F(Lifecycle, OnePastTheServicesFdLimitConnectFailsAtOnce) {
-    ForkedService service(loader_.options(), small_service("life.limit"), echo_code, 48);
+    ForkedService service(loader_.options(), small_service("life.limit"), answer_code, 48);
     std::vector<Connection> open;
     std::optional<Error> refused;
     std::chrono::steady_clock::duration refused_after{};
@@ -138,7 +133,7 @@ TEST_F(Lifecycle, TenThousandConnectionsOpenAtOnce) {
     constexpr int kProcesses = 100;
     constexpr int kPerProcess = 100;
     // The service holds one fd per connection (its socket, also its doorbell).
-    ForkedService service(loader_.options(), small_service("life.many"), echo_code, kProcesses * kPerProcess + 512);
+    ForkedService service(loader_.options(), small_service("life.many"), answer_code, kProcesses * kPerProcess + 512);
 
     int report[2], release[2];
     ASSERT_EQ(::pipe(report), 0);

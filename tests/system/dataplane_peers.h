@@ -37,6 +37,12 @@ inline int64_t first_wrong_byte(std::span<const std::byte> bytes, uint64_t seed)
     return -1;
 }
 
+// Answers every call with its code.
+inline int32_t answer_code(Call& call) {
+    call.reply().write_uint32(call.code());
+    return 0;
+}
+
 inline constexpr uint32_t kFilledReply = 40;  // request: uint64 size, uint64 seed; reply: a filled buffer
 
 // Answers kFilledReply with a reply-pool buffer of the size asked, filled for the seed.
