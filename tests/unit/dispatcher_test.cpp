@@ -8,7 +8,7 @@ namespace {
 
 // The client's end of the connection's socket closes (an orderly close, or its death): the
 // dispatcher hears the hangup at once and the connection goes.
-TEST(Channel, DispatcherDropsAConnectionWhoseClientHangsUp) {
+TEST(Dispatcher, DropsAConnectionWhoseClientHangsUp) {
     auto regions = ChannelRegions::create({.slot_count = 4});
     ASSERT_TRUE(regions);
     auto fds = regions->for_service();
@@ -36,7 +36,7 @@ TEST(Channel, DispatcherDropsAConnectionWhoseClientHangsUp) {
 
 // One eventfd per connection: a call on any of many connections wakes a sleeping worker, which
 // serves it; idle connections cost nothing while the workers sleep.
-TEST(Channel, DispatcherServesManyConnections) {
+TEST(Dispatcher, ServesManyConnections) {
     constexpr int kConnections = 300;  // past the 127 one futex_waitv could watch
     std::vector<ChannelRegions> regions;
     std::vector<ChannelClient> clients;
