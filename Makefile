@@ -21,8 +21,9 @@ demo:
 bench: deps
 	scripts/bench.sh
 	scripts/bench-death.sh
-	cmake --build build-bench -j2 --target marshal_bench
+	cmake --build build-bench -j2 --target marshal_bench wake_bench
 	build-bench/bench/marshal_bench
+	build-bench/bench/rtt/wake_bench
 
 fuzz: deps
 	scripts/fuzz.sh $${FUZZ_SECONDS:-60}

@@ -134,7 +134,14 @@ ControlReply Daemon::close_channel(Client& client, const ControlRequest& request
     if (!client_side && !service_side)
         return refuse(Errc::permission_denied, EPERM, "not a party to connection " + std::to_string(request.conn_id));
     kernel_->drop_conn(request.conn_id);
-    end_pending(request.conn_id, Errc::closed, ECONNABORTED, "the connection was closed before it was set up");
+    // A service gives up a connection it cannot take (out of fds or memory): the waiting client
+    // hears so at once, with the cause, rather than at its timeout.
+    if (service_side)
+        end_pending(request.conn_id, Errc::no_memory, ENOMEM,
+                    "the service could not take connection " + std::to_string(request.conn_id) +
+                        " (out of fds or memory)");
+    else
+        end_pending(request.conn_id, Errc::closed, ECONNABORTED, "the connection was closed before it was set up");
     return {};
 }
 

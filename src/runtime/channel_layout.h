@@ -18,10 +18,10 @@
 namespace liteipc::detail {
 
 inline constexpr uint64_t kChannelMagic = 0x3143'5049'4554'494cULL;  // "LITEIPC1" little-endian
-inline constexpr uint32_t kChannelVersion = 1;
+inline constexpr uint32_t kChannelVersion = 2;
 inline constexpr uint32_t kDefaultSlotCount = 64;
 inline constexpr uint32_t kMaxSlotCount = 4096;
-inline constexpr uint32_t kInlinePayloadCapacity = 200;
+inline constexpr uint32_t kInlinePayloadCapacity = 192;
 
 // The slot state word, also the futex a calling thread sleeps on.
 // (client) REQUEST -> (service) REPLY -> (client) FREE once it releases a reply that holds a reply-pool
@@ -38,6 +38,7 @@ inline constexpr uint32_t kMask = 0xff;
 // Descriptor flags.
 inline constexpr uint32_t kFlagOneway = 1u << 0;      // LITEIPC_FLAG_ONEWAY: no reply expected
 inline constexpr uint32_t kFlagRejected = 1u << 16;   // reply: the service refused a malformed request
+inline constexpr uint32_t kFlagNoMemory = 1u << 17;   // reply: the reply pool stayed full until the deadline
 
 enum class PayloadKind : uint32_t {
     none = 0,
@@ -56,13 +57,15 @@ struct MessageDescriptor {
     uint64_t payload_length;
     uint64_t pool_offset;      // PayloadKind::pool only
     uint64_t fd_batch;         // the tag those fds carry on the socket
+    uint64_t deadline_ns;      // request: the caller's deadline, CLOCK_MONOTONIC ns (0: none)
     uint8_t inline_payload[kInlinePayloadCapacity];
 };
 static_assert(sizeof(MessageDescriptor) == 256);
 static_assert(offsetof(MessageDescriptor, call_sequence) == 16);
 static_assert(offsetof(MessageDescriptor, payload_length) == 32);
 static_assert(offsetof(MessageDescriptor, pool_offset) == 40);
-static_assert(offsetof(MessageDescriptor, inline_payload) == 56);
+static_assert(offsetof(MessageDescriptor, deadline_ns) == 56);
+static_assert(offsetof(MessageDescriptor, inline_payload) == 64);
 static_assert(std::is_trivially_copyable_v<MessageDescriptor>);
 
 struct alignas(64) CallSlot {
@@ -108,11 +111,13 @@ struct alignas(64) RingCursor {
 };
 static_assert(sizeof(RingCursor) == 64);
 
-// The service's workers sleep on `sequence`; a client bumps it and wakes one worker only when
-// `sleeping_workers` says someone sleeps (checked after a full fence: no wakeup is lost).
+// How a client wakes the service for this connection. The service arms the doorbell when it stops
+// polling the connection (its workers go to sleep); a client that finds it armed after publishing a
+// request (a full fence between: no wakeup is lost) disarms it and writes the connection's eventfd,
+// which the service's workers wait for in epoll. While the service polls, no client makes a syscall.
 struct alignas(64) Doorbell {
-    std::atomic<uint32_t> sequence;
-    std::atomic<uint32_t> sleeping_workers;
+    std::atomic<uint32_t> armed;
+    uint32_t reserved0;
     uint8_t reserved[56];
 };
 static_assert(sizeof(Doorbell) == 64);

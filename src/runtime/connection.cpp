@@ -2,6 +2,9 @@
 // loader, call over shared memory; the kernel's death record fails pending calls at once.
 #include <bpf/bpf.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstring>
 
@@ -27,8 +30,13 @@ struct Connection::Impl {
     std::atomic<uint64_t> next_fd_batch{1};
     DeathSubscription death;
 
+    pid_t owner = ::getpid();
+
     ~Impl() {
         death.reset();
+        // The service hears the close at once, as a hangup on the connection's socket, even while a
+        // forked child still holds a copy of it. A forked child's copy of this object says nothing.
+        if (owner == ::getpid() && fds.valid()) ::shutdown(fds.socket(), SHUT_RDWR);
         ControlRequest request{};
         request.op = ControlOp::close_channel;
         request.conn_id = conn_id;
@@ -138,8 +146,23 @@ Result<Connection> Connection::open_handle(Context& context, uint32_t handle, st
     if (!opened) return std::unexpected(opened.error());
     if (opened->fds.size() != 2) return fail(Errc::malformed, "liteipc-loader sent an incomplete channel");
     impl->fds.attach(std::move(opened->fds[1]));
+    // The service sends the connection's doorbell over the socket once it serves the connection. A
+    // service that cannot (out of fds or memory) closes the socket: we hear it at once.
+    auto doorbell = impl->fds.receive(detail::kDoorbellBatch, 1, detail::Deadline::after(timeout));
+    if (!doorbell) {
+        Error refused = doorbell.error();
+        if (refused.code == Errc::dead_object) {
+            refused = Error{Errc::no_memory, 0,
+                            "service '" + impl->name + "' (pid " + std::to_string(impl->service.pid) +
+                                ") could not take the connection (out of fds or memory: see its log)"};
+        } else {
+            refused.message = "connection to '" + impl->name + "' not set up: " + refused.message;
+        }
+        LITEIPC_LOG(info, "connect: %s", refused.describe().c_str());
+        return std::unexpected(refused);
+    }
     auto channel = detail::ChannelClient::attach(ctrl->get(), std::move(*request_pool), opened->fds[0].get(),
-                                                 detail::ClientOptions{.spin = options.spin});
+                                                 std::move((*doorbell)[0]), detail::ClientOptions{.spin = options.spin});
     if (!channel) return std::unexpected(channel.error());
     impl->channel = std::move(*channel);
 

@@ -393,8 +393,31 @@ void Context::Impl::remove_death_listener(uint64_t id) {
 
 void Context::Impl::set_connect_listener(uint32_t handle,
                                          std::function<void(const liteipc_connect_record&)> listener) {
+    std::vector<liteipc_connect_record> early;
+    {
+        std::lock_guard lock(death_mutex_);
+        connect_listeners_[handle] = listener;
+        std::erase_if(unclaimed_connects_, [&](const liteipc_connect_record& record) {
+            if (record.handle != handle) return false;
+            early.push_back(record);
+            return true;
+        });
+    }
+    for (const auto& record : early) listener(record);
+}
+
+void Context::Impl::begin_registration() {
     std::lock_guard lock(death_mutex_);
-    connect_listeners_[handle] = std::move(listener);
+    ++registrations_under_way_;
+}
+
+void Context::Impl::end_registration() {
+    std::lock_guard lock(death_mutex_);
+    if (--registrations_under_way_ > 0) return;
+    for (const auto& record : unclaimed_connects_)
+        LITEIPC_LOG(warn, "connect record for handle %u, which this process did not come to serve: dropped",
+                    record.handle);
+    unclaimed_connects_.clear();
 }
 
 void Context::Impl::remove_connect_listener(uint32_t handle) {
@@ -429,14 +452,22 @@ void Context::Impl::on_record(const void* data, std::size_t size) {
     } else if (kind == LITEIPC_REC_CONNECT && size >= sizeof(liteipc_connect_record)) {
         liteipc_connect_record record;
         std::memcpy(&record, data, sizeof record);
+        // A service being registered may not know its handle yet: keep its records (bounded) for it.
+        constexpr std::size_t kMaxUnclaimedConnects = 4096;
         std::function<void(const liteipc_connect_record&)> listener;
+        bool kept = false;
         {
             std::lock_guard lock(death_mutex_);
-            if (auto it = connect_listeners_.find(record.handle); it != connect_listeners_.end()) listener = it->second;
+            if (auto it = connect_listeners_.find(record.handle); it != connect_listeners_.end()) {
+                listener = it->second;
+            } else if (registrations_under_way_ > 0 && unclaimed_connects_.size() < kMaxUnclaimedConnects) {
+                unclaimed_connects_.push_back(record);
+                kept = true;
+            }
         }
         if (listener)
             listener(record);
-        else
+        else if (!kept)
             LITEIPC_LOG(info, "connect record for handle %u, which this process does not serve", record.handle);
     } else {
         LITEIPC_LOG(warn, "inbox: unknown record kind %u (%zu bytes)", kind, size);

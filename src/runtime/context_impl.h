@@ -57,6 +57,11 @@ struct Context::Impl : std::enable_shared_from_this<Context::Impl> {
     // Connect records for the service `handle` go to `listener` (on the inbox thread).
     void set_connect_listener(uint32_t handle, std::function<void(const liteipc_connect_record&)> listener);
     void remove_connect_listener(uint32_t handle);
+    // A service registers, then sets its listener: connect records that arrive in between, for a
+    // handle this process does not serve yet, are kept while a registration is under way and handed
+    // to set_connect_listener. Pair each begin with an end.
+    void begin_registration();
+    void end_registration();
 
     int connect_prog = -1;
     int subscribe_prog = -1;
@@ -99,6 +104,8 @@ private:
     std::map<std::pair<uint32_t, uint64_t>, std::size_t> kernel_subscriptions_;  // (slot, generation) -> users
     std::map<uint64_t, std::function<void(const DeathNotice&)>> death_listeners_;
     std::map<uint32_t, std::function<void(const liteipc_connect_record&)>> connect_listeners_;
+    std::size_t registrations_under_way_ = 0;
+    std::vector<liteipc_connect_record> unclaimed_connects_;
 };
 
 struct DeathSubscription::Owner {

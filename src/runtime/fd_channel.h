@@ -2,6 +2,9 @@
 // ends of a connection, as SCM_RIGHTS batches tagged with an id the message's descriptor names.
 // Batches may arrive in any order relative to the messages; a receiver keeps what it read for
 // other messages until they ask.
+//
+// The same socket is the connection's lifeline: either side's close is a hangup the other's kernel
+// reports, and the service hands the client the connection's doorbell on it (batch kDoorbellBatch).
 #pragma once
 
 #include <cstdint>
@@ -18,6 +21,9 @@
 namespace liteipc::detail {
 
 
+// The batch that carries the connection's doorbell to the client; never a message's (theirs start at 1).
+inline constexpr uint64_t kDoorbellBatch = 0;
+
 class FdChannel {
 public:
     FdChannel() = default;
@@ -26,6 +32,7 @@ public:
     void attach(UniqueFd socket) { socket_ = std::move(socket); }
 
     bool valid() const { return socket_.valid(); }
+    int socket() const { return socket_.get(); }
     Result<> send(uint64_t batch, std::span<const int> fds);
     // The `count` fds of `batch`, owned by the caller; waits for them until `deadline`.
     Result<std::vector<UniqueFd>> receive(uint64_t batch, uint32_t count, Deadline deadline);

@@ -1,6 +1,7 @@
 // The service side: registration with the service manager, accepting kernel-approved
 // connections, dispatching calls on worker threads, dropping a client when the kernel says it died.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <condition_variable>
@@ -34,7 +35,7 @@ struct PendingCall::State {
 // What a worker needs of the connection a request came on; lives as long as the channel.
 struct ConnectionData {
     Caller caller;
-    mutable detail::FdChannel fds;
+    std::shared_ptr<detail::FdChannel> fds = std::make_shared<detail::FdChannel>();  // also the doorbell
 };
 
 namespace {
@@ -111,10 +112,16 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
                 record = pending.front();
                 pending.pop_front();
             }
-            if (auto ok = accept(record); !ok)
+            if (auto ok = accept(record); !ok) {
                 LITEIPC_LOG(warn, "service '%s': connection %llu from pid %u not set up: %s", options.name.c_str(),
                             static_cast<unsigned long long>(record.conn_id), record.client_pid,
                             ok.error().describe().c_str());
+                // The client may still wait for our half: give the connection up, so that it hears at once.
+                ControlRequest give_up{};
+                give_up.op = ControlOp::close_channel;
+                give_up.conn_id = record.conn_id;
+                (void)context->control(give_up, std::chrono::milliseconds(1000));
+            }
         }
     }
 
@@ -141,7 +148,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         caller->uid = record.client_uid;
         caller->gid = record.client_gid;
         caller->peer = PeerId{record.client_slot, record.client_generation, record.client_pid};
-        data->fds.attach(std::move(accepted->fds[2]));
+        data->fds->attach(std::move(accepted->fds[2]));
         (*channel)->set_data(data);
 
         std::weak_ptr<Impl> weak = weak_from_this();
@@ -150,9 +157,30 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
             if (auto self = weak.lock()) self->drop(conn_id);
         });
         if (!death) return std::unexpected(death.error());
-        if (auto added = dispatcher->add(*channel); !added) return std::unexpected(added.error());
-        std::lock_guard lock(mutex);
-        connections[conn_id] = Connection{std::move(*channel), std::move(*death)};
+        {
+            std::lock_guard lock(mutex);
+            connections[conn_id] = Connection{*channel, std::move(*death)};
+        }
+        // The client wakes our workers through an eventfd of the connection's own, sent over the
+        // connection's socket once we serve it; the socket's hangup is the client's close. The hangup runs
+        // on a worker, which stop() joins before this object goes: `this` outlives the call, and the
+        // worker never becomes the last owner (which would make it join itself).
+        auto doorbell = detail::create_doorbell();
+        if (!doorbell) {
+            drop(conn_id);
+            return std::unexpected(doorbell.error());
+        }
+        auto added = dispatcher->add(*channel, doorbell->get(), data->fds, [this, conn_id] { drop(conn_id); });
+        if (!added) {
+            drop(conn_id);
+            return std::unexpected(added.error());
+        }
+        // Once sent, the client's copy keeps the eventfd (and its epoll entry) alive: ours goes.
+        const int sent_fds[] = {doorbell->get()};
+        if (auto sent = data->fds->send(detail::kDoorbellBatch, sent_fds); !sent) {
+            drop(conn_id);
+            return std::unexpected(sent.error());
+        }
         return {};
     }
 
@@ -167,7 +195,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         return {};
     }
 
-    // The client died or left: its connection and everything it held go.
+    // The client died or closed the connection: its connection and everything it held go.
     void drop(uint64_t conn_id) {
         Connection gone;
         {
@@ -198,7 +226,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         // The fds the client sent ahead; the call owns those the handler does not take.
         std::vector<int> fds;
         if (request.fd_count > 0) {
-            auto received = connection.fds.receive(request.fd_batch, request.fd_count,
+            auto received = connection.fds->receive(request.fd_batch, request.fd_count,
                                                    detail::Deadline::after(std::chrono::seconds(1)));
             if (!received) {
                 LITEIPC_LOG(warn, "service '%s', code %u from pid %u: %s", options.name.c_str(), request.code,
@@ -234,7 +262,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         detail::CarriedObjects carried = detail::carried_objects(*message);
         if (auto granted = detail::grant_references(*context, carried.services, caller.pid); !granted) return -EPERM;
         if (!carried.fds.empty()) {
-            if (auto sent = connection.fds.send(request.call_sequence, carried.fds); !sent) {
+            if (auto sent = connection.fds->send(request.call_sequence, carried.fds); !sent) {
                 LITEIPC_LOG(warn, "service '%s', code %u: reply fds not sent: %s", options.name.c_str(), request.code,
                             sent.error().describe().c_str());
                 return -EBADF;
@@ -268,6 +296,13 @@ Result<Service> Service::start(Context& context, ServiceOptions options, CallHan
         [raw](const detail::Request& request, detail::ReplyWriter& out) { return raw->dispatch(request, out); },
         detail::DispatcherOptions{.workers = impl->options.workers, .spin = impl->options.spin});
     if (auto started = impl->dispatcher->start(); !started) return std::unexpected(started.error());
+    // A connection holds one fd here (its socket): take every fd the hard limit allows.
+    if (rlimit fds{}; ::getrlimit(RLIMIT_NOFILE, &fds) == 0 && fds.rlim_cur < fds.rlim_max) {
+        fds.rlim_cur = fds.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &fds) != 0)
+            LITEIPC_LOG(info, "service '%s': could not raise the fd limit to %llu", impl->options.name.c_str(),
+                        static_cast<unsigned long long>(fds.rlim_max));
+    }
     impl->acceptor = std::thread([raw] { raw->accept_loop(); });
 
     ControlRequest request{};
@@ -276,7 +311,13 @@ Result<Service> Service::start(Context& context, ServiceOptions options, CallHan
     request.policy = static_cast<uint32_t>(impl->options.policy);
     request.uid_min = impl->options.uid_min;
     request.uid_max = impl->options.uid_max;
-    // Listen before registering: a client may connect the moment the name exists.
+    // A client may connect the moment the name exists, before the loader's answer tells us our
+    // handle: the context keeps such connect records until the listener below takes them.
+    struct RegistrationUnderWay {
+        Context::Impl& context;
+        explicit RegistrationUnderWay(Context::Impl& c) : context(c) { context.begin_registration(); }
+        ~RegistrationUnderWay() { context.end_registration(); }
+    } under_way(*impl->context);
     auto registered = impl->context->control(request);
     if (!registered) return std::unexpected(registered.error());
     impl->handle = registered->reply.handle;
