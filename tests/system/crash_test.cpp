@@ -113,31 +113,10 @@ TEST_P(CrashTest, ClientDeathDropsItsConnectionAtTheService) {
     ASSERT_TRUE(service) << service.error().describe();
     const long alive_before = processes_alive(*context_);
 
-    int to_parent[2], to_child[2];
-    ASSERT_EQ(::pipe(to_parent), 0);
-    ASSERT_EQ(::pipe(to_child), 0);
-    std::fflush(nullptr);
-    pid_t client = ::fork();
-    if (client == 0) {
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        no_core_dumps();
-        auto context = Context::open(loader_.options());
-        if (!context) ::_exit(100);
-        auto* conn = new Result<Connection>(Connection::open(*context, "crash.host"));
-        PeerId self = context->self();
-        if (!*conn || ::write(to_parent[1], &self, sizeof self) != sizeof self) ::_exit(101);
-        // A call in flight when it dies, on another thread.
-        std::thread([conn] {
-            Request request(**conn);
-            request.writer().write_int32(500);
-            (void)(*conn)->call(kSleep, request, 30s);
-        }).detach();
-        Ending ending;
-        if (::read(to_child[0], &ending, sizeof ending) != sizeof ending) ::_exit(102);
-        end_as(ending);
-    }
+    // A client in its own process, with a call in flight on another thread when it dies.
+    Peer client = Peer::spawn("client_with_call_in_flight", peer_args(loader_.options(), "crash.host"));
     PeerId peer{};
-    ASSERT_EQ(::read(to_parent[0], &peer, sizeof peer), static_cast<ssize_t>(sizeof peer));
+    ASSERT_TRUE(client.read(peer));
     NoticeBox first, second;
     auto sub1 = context_->on_death(peer, first.callback());
     auto sub2 = context_->on_death(peer, second.callback());
@@ -147,12 +126,10 @@ TEST_P(CrashTest, ClientDeathDropsItsConnectionAtTheService) {
     Ending ending = GetParam();
     std::this_thread::sleep_for(100ms);
     if (ending == Ending::sigkill)
-        ::kill(client, SIGKILL);
+        client.signal(SIGKILL);
     else
-        ASSERT_EQ(::write(to_child[1], &ending, sizeof ending), static_cast<ssize_t>(sizeof ending));
-    int status = 0;
-    ::waitpid(client, &status, 0);
-    for (int fd : {to_parent[0], to_parent[1], to_child[0], to_child[1]}) ::close(fd);
+        ASSERT_TRUE(client.send(ending));
+    int status = client.wait();
 
     ASSERT_TRUE(first.wait_for(1, 5s));
     ASSERT_TRUE(second.wait_for(1, 5s));

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -20,6 +21,8 @@
 #include <thread>
 
 #include "liteipc/context.h"
+
+extern char** environ;
 
 namespace liteipc::testing {
 
@@ -57,11 +60,12 @@ public:
 
     // Starts the loader and waits (bounded) until its socket answers.
     ::testing::AssertionResult start() {
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            ::execl(LITEIPC_LOADER_PATH, "liteipc-loader", "--foreground", "--pin-root", pin_root_.c_str(),
-                    "--socket", socket_.c_str(), "--log-level", log_level(), nullptr);
-            ::_exit(127);
+        // Spawned, not forked: the test process runs threads by now.
+        const char* argv[] = {"liteipc-loader", "--foreground", "--pin-root", pin_root_.c_str(), "--socket",
+                              socket_.c_str(),  "--log-level",  log_level(),  nullptr};
+        if (::posix_spawn(&pid_, LITEIPC_LOADER_PATH, nullptr, nullptr, const_cast<char**>(argv), environ) != 0) {
+            pid_ = -1;
+            return ::testing::AssertionFailure() << "cannot start " << LITEIPC_LOADER_PATH;
         }
         auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
         while (std::chrono::steady_clock::now() < deadline) {
