@@ -28,6 +28,7 @@ namespace liteipc::testing {
 
 class Peer {
 public:
+    Peer() = default;  // no process
     // Starts `role` with `args`; pid() is -1 when it could not be started.
     static Peer spawn(const std::string& role, const std::vector<std::string>& args = {}) {
         Peer peer;
@@ -116,7 +117,6 @@ public:
     int report_fd() const { return report_fd_; }
 
 private:
-    Peer() = default;
     void close_pipes() {
         if (report_fd_ >= 0) ::close(report_fd_);
         if (command_fd_ >= 0) ::close(command_fd_);
