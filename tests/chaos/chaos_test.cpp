@@ -182,6 +182,7 @@ private:
         p.process.signal(SIGKILL);
         drain(p, /*until_eof=*/true);
         p.process.wait();
+        p.process = Peer();  // its pipes too
         if (p.stopped) outages_.push_back({p.who(), p.stopped_at, killed_at});
         dead_.push_back(std::move(slot));
         bool is_service = dead_.back()->is_service;
@@ -213,6 +214,7 @@ private:
         std::this_thread::sleep_for(down);
         EXPECT_TRUE(loader_.start()) << "the loader did not come back after SIGKILL";
         outages_.push_back({"loader", killed_at, chaos::monotonic_ns()});
+        (void)context_->loader_status();  // this process's context is back on the new loader
         loader_fds_at_start_ = open_fd_count(loader_.pid());
         ++loader_restarts_;
     }
@@ -419,9 +421,7 @@ private:
     }
 
     void stop_everything_and_check_baselines() {
-        for_each_live([&](ChaosPeer& p) {
-            p.process.kill_and_wait();
-        });
+        for_each_live([&](ChaosPeer& p) { p.process = Peer(); });  // SIGKILL, reap, close its pipes
         for (auto& p : services_) dead_.push_back(std::move(p));
         for (auto& p : clients_) dead_.push_back(std::move(p));
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
