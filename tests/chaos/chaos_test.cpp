@@ -144,6 +144,7 @@ private:
     static constexpr unsigned kServices = 3, kWorkers = 2, kClients = 3, kClientThreads = 2;
     static constexpr std::chrono::milliseconds kCallTimeout{500};
     static constexpr uint64_t kSlackNs = 300'000'000;  // a loaded 2-core machine schedules late
+    static constexpr long kLoaderRssSlackKb = 2048;
 
     // ---- processes ----
 
@@ -216,6 +217,7 @@ private:
         outages_.push_back({"loader", killed_at, chaos::monotonic_ns()});
         (void)context_->loader_status();  // this process's context is back on the new loader
         loader_fds_at_start_ = open_fd_count(loader_.pid());
+        loader_rss_at_start_kb_ = status_kb(loader_.pid(), "VmRSS");
         ++loader_restarts_;
     }
 
@@ -303,6 +305,7 @@ private:
         alive_at_start_ = processes_alive_now(*context_);
         hugepages_at_start_ = meminfo_value("HugePages_Free");
         loader_fds_at_start_ = open_fd_count(loader_.pid());
+        loader_rss_at_start_kb_ = status_kb(loader_.pid(), "VmRSS");
         mappings_at_start_ = liteipc_mapping_count();
         fds_at_start_ = open_fd_count();
     }
@@ -454,6 +457,11 @@ private:
                                              std::to_string(hugepages_at_start_) + " (other users of hugepages on this host count too)");
         int loader_fds = settled([&] { return open_fd_count(loader_.pid()); }, loader_fds_at_start_);
         loader_rss_kb_ = status_kb(loader_.pid(), "VmRSS");
+        // The loader's heap may keep a few pages it freed; a leak per process or connection grows
+        // past this over a run's hundreds of incarnations.
+        if (loader_rss_kb_ > loader_rss_at_start_kb_ + kLoaderRssSlackKb)
+            breach(Violation::loader_memory, "loader RSS " + std::to_string(loader_rss_kb_) + " kB, " +
+                                                 std::to_string(loader_rss_at_start_kb_) + " kB when it started");
         if (loader_fds != loader_fds_at_start_)
             breach(Violation::loader_memory, "loader holds " + std::to_string(loader_fds) + " fds, " +
                                                  std::to_string(loader_fds_at_start_) + " when it started");
@@ -472,9 +480,9 @@ private:
                     "%u service and %u client incarnations\n",
                     kills_[1], kills_[0], stops_, loader_restarts_, started_[1], started_[0]);
         std::printf("chaos: checked %llu oneway messages on live connections, %u death subscriptions, %zu deaths "
-                    "seen by the driver, %zu connect timeouts; slowest late call %llu ms; loader RSS %ld kB\n",
+                    "seen by the driver, %zu connect timeouts; slowest late call %llu ms; loader RSS %ld kB (%ld kB when it started)\n",
                     (unsigned long long)oneway_checked_, subscriptions_checked_, dead_.size(),
-                    connect_timeouts_.size(), (unsigned long long)(worst_call_ns_ / 1'000'000), loader_rss_kb_);
+                    connect_timeouts_.size(), (unsigned long long)(worst_call_ns_ / 1'000'000), loader_rss_kb_, loader_rss_at_start_kb_);
         for (auto& [v, list] : breaches_) {
             std::printf("chaos: BROKEN (%zu): %s\n", list.size(), violation_name(v));
             for (std::size_t i = 0; i < list.size() && i < 5; ++i) std::printf("    %s\n", list[i].c_str());
@@ -516,7 +524,7 @@ private:
     uint64_t worst_call_ns_ = 0, load_ended_ns_ = 0;
     unsigned kills_[2] = {}, started_[2] = {}, stops_ = 0, loader_restarts_ = 0, subscriptions_checked_ = 0;
     std::map<std::string, long> entries_at_start_;
-    long alive_at_start_ = 0, hugepages_at_start_ = 0, loader_rss_kb_ = 0;
+    long alive_at_start_ = 0, hugepages_at_start_ = 0, loader_rss_kb_ = 0, loader_rss_at_start_kb_ = 0;
     int loader_fds_at_start_ = 0, mappings_at_start_ = 0, fds_at_start_ = 0;
 };
 
