@@ -3,31 +3,11 @@
 #include <random>
 #include <sstream>
 
+#include "process_state.h"
 #include "test_processes.h"
 
 namespace liteipc::testing {
 namespace {
-
-// Pool mappings of this process (memfds named liteipc-*): they must all go with their connection.
-int liteipc_mappings() {
-    std::ifstream maps("/proc/self/maps");
-    std::string line;
-    int count = 0;
-    while (std::getline(maps, line))
-        if (line.find("memfd:liteipc-") != std::string::npos) ++count;
-    return count;
-}
-
-long meminfo(const char* field) {
-    std::ifstream in("/proc/meminfo");
-    std::string name;
-    long value = 0;
-    while (in >> name >> value) {
-        if (name == std::string(field) + ":") return value;
-        in.ignore(256, '\n');
-    }
-    return -1;
-}
 
 long processes_alive(Context& context) {
     auto status = context.loader_status();
@@ -54,8 +34,8 @@ protected:
 
 TEST_P(CrashTest, ServiceDeathFailsPendingCallsNotifiesOnceAndLeavesNothing) {
     const long alive_before = processes_alive(*context_);
-    const long hugepages_before = meminfo("HugePages_Free");
-    const int mappings_before = liteipc_mappings();
+    const long hugepages_before = meminfo_value("HugePages_Free");
+    const int mappings_before = liteipc_mapping_count();
     {
         ServiceOptions options;
         options.name = "crash.service";
@@ -101,9 +81,9 @@ TEST_P(CrashTest, ServiceDeathFailsPendingCallsNotifiesOnceAndLeavesNothing) {
         EXPECT_EQ(gone.error().code, Errc::not_found);
     }
     // The connection is dropped: every pool mapping, hugepage and slot is back.
-    EXPECT_EQ(liteipc_mappings(), mappings_before);
+    EXPECT_EQ(liteipc_mapping_count(), mappings_before);
     EXPECT_EQ(settles_to(alive_before, [&] { return processes_alive(*context_); }), alive_before);
-    EXPECT_EQ(settles_to(hugepages_before, [] { return meminfo("HugePages_Free"); }), hugepages_before);
+    EXPECT_EQ(settles_to(hugepages_before, [] { return meminfo_value("HugePages_Free"); }), hugepages_before);
 }
 
 TEST_P(CrashTest, ClientDeathDropsItsConnectionAtTheService) {
@@ -177,9 +157,9 @@ TEST_F(RestartTest, ANewServiceUnderTheSameNameGetsANewHandleAndStaleHandlesStay
 TEST_F(RestartTest, SoakKillAndRestartWhileCalling) {
     const auto soak = std::chrono::seconds(std::getenv("LITEIPC_SOAK_SECONDS") ? std::atoi(std::getenv("LITEIPC_SOAK_SECONDS")) : 10);
     constexpr auto kCallTimeout = 500ms;
-    const int mappings_before = liteipc_mappings();
+    const int mappings_before = liteipc_mapping_count();
     const long alive_before = processes_alive(*context_);
-    const long hugepages_before = meminfo("HugePages_Free");
+    const long hugepages_before = meminfo_value("HugePages_Free");
 
     ServiceOptions options;
     options.name = "soak.svc";
@@ -252,9 +232,9 @@ TEST_F(RestartTest, SoakKillAndRestartWhileCalling) {
     EXPECT_EQ(notified, static_cast<long>(boxes.size())) << "a death notice was lost";
     EXPECT_EQ(doubled, 0) << "a death notice came twice";
     subscriptions.clear();
-    EXPECT_EQ(liteipc_mappings(), mappings_before);
+    EXPECT_EQ(liteipc_mapping_count(), mappings_before);
     EXPECT_EQ(settles_to(alive_before, [&] { return processes_alive(*context_); }), alive_before);
-    EXPECT_EQ(settles_to(hugepages_before, [] { return meminfo("HugePages_Free"); }), hugepages_before);
+    EXPECT_EQ(settles_to(hugepages_before, [] { return meminfo_value("HugePages_Free"); }), hugepages_before);
     std::printf("soak: %d service deaths, %ld calls served, worst call %ld ms\n", deaths, calls.load(),
                 worst_ms.load());
 }
