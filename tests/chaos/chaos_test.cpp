@@ -361,10 +361,12 @@ private:
         for (auto& t : oneway_tallies_) {
             uint64_t got = received_[t.service][t.key];
             oneway_checked_ += t.sent;
+            // More than sent: a send that reported failure was delivered anyway.
             if (got != t.sent)
-                breach(Violation::oneway_lost, "connection " + hex(t.key) + " to service " + std::to_string(t.service) +
-                                                   " (pid " + std::to_string(t.service_pid) + "): sent " +
-                                                   std::to_string(t.sent) + ", received " + std::to_string(got));
+                breach(got < t.sent ? Violation::oneway_lost : Violation::oneway_duplicate,
+                       "connection " + hex(t.key) + " to service " + std::to_string(t.service) + " (pid " +
+                           std::to_string(t.service_pid) + "): sent " + std::to_string(t.sent) + ", received " +
+                           std::to_string(got));
         }
 
         // Connects that timed out: fine only while that service, the client or the loader was out.
