@@ -23,7 +23,8 @@ cmake --build "$BUILD" -j"$(nproc)" --target liteipc_unit_tests liteipc_system_t
 
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:detect_stack_use_after_return=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-export TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1"
+# atexit_sleep_ms=0: TSan otherwise sleeps 1 s in exit(), and the tests time how soon a death is seen.
+export TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1:atexit_sleep_ms=0"
 # The reports name files and lines.
 export ASAN_SYMBOLIZER_PATH=${ASAN_SYMBOLIZER_PATH:-$(command -v llvm-symbolizer || true)}
 

@@ -31,6 +31,8 @@ ConnectOutcome connect_from_child(const ContextOptions& options, uint32_t handle
 class ConnectTest : public WithLoader<> {
 protected:
     ConnectTest() : WithLoader("connect", /*needs_group=*/true) {}
+    // The context's inbox thread calls record_connect(): stop it before records_ goes.
+    ~ConnectTest() override { context_.reset(); }
 
     std::function<void(const liteipc_connect_record&)> record_connect() {
         return [this](const liteipc_connect_record& r) {
