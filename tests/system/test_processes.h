@@ -54,8 +54,9 @@ enum class Ending { exit_normally, exit_group_from_worker, sigkill, segv_main, s
 [[noreturn]] inline void crash() {
     // Dies by the signal itself: a sanitizer's SIGSEGV handler would report it and exit instead.
     ::signal(SIGSEGV, SIG_DFL);
-    volatile int* null = nullptr;
-    *null = 1;
+    // A real fault on a page nobody may touch (a store through null is UB that UBSan stops first).
+    void* page = ::mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    *static_cast<volatile int*>(page) = 1;
     __builtin_unreachable();
 }
 
