@@ -1,6 +1,6 @@
 # A thin front over CMake. Every target first installs missing Debian packages.
 BUILD ?= build
-.PHONY: all build test demo bench fuzz install uninstall package clean deps
+.PHONY: all build test test-asan test-tsan chaos demo bench fuzz install uninstall package clean deps
 
 all: build
 
@@ -13,6 +13,17 @@ build: deps
 
 test:
 	scripts/test.sh
+
+# The unit and system tests built with ASan + UBSan (no recovery), or with TSan.
+test-asan:
+	scripts/test-sanitized.sh address
+
+test-tsan:
+	scripts/test-sanitized.sh thread
+
+# Services, clients and the loader killed, stopped and restarted under full load; CHAOS_SECONDS long.
+chaos:
+	scripts/chaos.sh $${CHAOS_SECONDS:-600}
 
 demo:
 	scripts/demo.sh
@@ -39,4 +50,4 @@ package: build
 	cd $(BUILD) && cpack -G DEB
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan build-tsan

@@ -11,6 +11,7 @@ packages=(
   iceoryx libiceoryx-posh-dev libiceoryx-hoofs-dev   # round-trip benchmark peer
   nlohmann-json3-dev            # the loader writes and the CLI reads the status document
   libsystemd-dev                # the loader tells systemd it is ready and logs to the journal
+  gnuplot-nox                   # make bench draws RTT against payload size
   iproute2 procps util-linux
 )
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "liteipc/liteipc_adapter.h"
+#include "process_state.h"
 #include "test_processes.h"
 
 namespace liteipc::testing {
@@ -210,30 +211,14 @@ TEST_F(CallTest, ClientOfAnotherUidIsRefusedUnlessThePolicyAllows) {
     ServiceOptions open_options = options("test.public");
     open_options.policy = Policy::anyone;
     ServiceProcess open(loader_.options(), open_options);
-    auto codes = in_child<2>([&] {
-        std::array<int, 2> codes{-1, -1};  // connect to the private service, call to the public one
-        if (!become_group_member()) return codes;
-        auto context = Context::open(loader_.options());
-        if (!context) return codes;
-        auto denied = Connection::open(*context, "test.private");
-        codes[0] = denied ? 0 : static_cast<int>(denied.error().code);
-        auto allowed = Connection::open(*context, "test.public");
-        if (!allowed) {
-            codes[1] = static_cast<int>(allowed.error().code);
-            return codes;
-        }
-        Request request(*allowed);
-        auto reply = allowed->call(kWhoAmI, request);
-        codes[1] = 1;
-        if (reply) {
-            Reader reader = reply->reader();
-            uint32_t pid = reader.read_uint32(), uid = reader.read_uint32();
-            codes[1] = pid == static_cast<uint32_t>(::getpid()) && uid == kNobody ? 0 : 1;
-        }
-        return codes;
-    });
-    EXPECT_EQ(codes[0], static_cast<int>(Errc::permission_denied));
-    EXPECT_EQ(codes[1], 0) << "an allowed client of another uid must be served with its own identity";
+    // A nobody in the liteipc group: refused by the private service, served by the public one.
+    auto denied = run_peer<4>("connect_and_call", peer_args(loader_.options(), kNobody, "test.private"));
+    EXPECT_EQ(denied[0], static_cast<int>(Errc::permission_denied));
+    auto allowed = run_peer<4>("connect_and_call", peer_args(loader_.options(), kNobody, "test.public"));
+    EXPECT_EQ(allowed[0], 0) << "an allowed client of another uid must connect";
+    EXPECT_EQ(allowed[1], 0) << "and be served";
+    EXPECT_EQ(allowed[2], 1) << "with its own pid";
+    EXPECT_EQ(allowed[3], static_cast<int>(kNobody)) << "and its own uid";
 }
 
 TEST_F(CallTest, FdsPassBothWays) {
@@ -325,22 +310,6 @@ TEST_F(CallTest, CApiClientPassesAnFdToACppService) {
 }
 
 
-bool mapped_reply_pools_contain(std::span<const std::byte> secret) {
-    FILE* maps = std::fopen("/proc/self/maps", "r");
-    if (!maps) return false;
-    char line[512];
-    bool found = false;
-    while (!found && std::fgets(line, sizeof line, maps)) {
-        if (!std::strstr(line, "memfd:liteipc-")) continue;
-        unsigned long begin = 0, end = 0;
-        char perms[8] = {};
-        if (std::sscanf(line, "%lx-%lx %7s", &begin, &end, perms) != 3 || perms[0] != 'r') continue;
-        found = ::memmem(reinterpret_cast<const void*>(begin), end - begin, secret.data(), secret.size()) != nullptr;
-    }
-    std::fclose(maps);
-    return found;
-}
-
 // What a service sends to one client sits in that connection's reply pool, which no other client
 // maps: a second, unprivileged client of the same service finds it nowhere it can read.
 TEST_F(CallTest, ASecondClientCannotReadWhatTheServiceSentTheFirst) {
@@ -359,35 +328,10 @@ TEST_F(CallTest, ASecondClientCannotReadWhatTheServiceSentTheFirst) {
     auto sent = reader.read_buffer();
     ASSERT_EQ(sent.size(), 1u << 20);
     std::vector<std::byte> secret(sent.begin() + 4096, sent.begin() + 4096 + 64);
-    ASSERT_TRUE(mapped_reply_pools_contain(secret)) << "the first client reads its reply in its pool";
+    ASSERT_TRUE(mapped_liteipc_memory_contains(secret)) << "the first client reads its reply in its pool";
 
-    auto outcome = in_child<3>([&] {
-        std::array<int, 3> outcome{-1, -1, -1};  // connected, found the secret, opened a service fd
-        if (!become_group_member()) return outcome;
-        auto context = Context::open(loader_.options());
-        if (!context) return outcome;
-        auto second = Connection::open(*context, "test.shared");
-        outcome[0] = second ? 1 : 0;
-        if (second) {
-            Request small(*second);
-            small.writer().write_uint64(1u << 20);
-            auto own = second->call(kSecret, small);  // its own reply, in its own pool
-            (void)own;
-            // Look for the first client's bytes in everything it maps from liteipc...
-            outcome[1] = mapped_reply_pools_contain(secret) ? 1 : 0;
-        }
-        // ...and try the service's fds directly.
-        outcome[2] = 0;
-        for (int fd = 0; fd < 64; ++fd) {
-            std::string path = "/proc/" + std::to_string(service.pid()) + "/fd/" + std::to_string(fd);
-            int opened = ::open(path.c_str(), O_RDONLY);
-            if (opened >= 0) {
-                outcome[2] = 1;
-                ::close(opened);
-            }
-        }
-        return outcome;
-    });
+    auto outcome = run_peer<3>("look_for_another_clients_reply",
+                               peer_args(loader_.options(), "test.shared", service.pid(), to_hex(secret)));
     EXPECT_EQ(outcome[0], 1) << "the second client must be able to connect";
     EXPECT_EQ(outcome[1], 0) << "the second client could read the first client's reply";
     EXPECT_EQ(outcome[2], 0) << "the second client opened one of the service's fds";
@@ -398,39 +342,8 @@ TEST_F(CallTest, ASecondClientCannotReadWhatTheServiceSentTheFirst) {
 // its whole ctrl region gets either its real identity or a named error, and the service serves on.
 TEST_F(CallTest, ForgedIdentityInSharedMemoryChangesNothing) {
     ServiceProcess service(loader_.options(), options("test.forge"));
-    auto outcome = in_child<3>([&] {
-        std::array<int, 3> outcome{-1, -1, -1};  // forged pid seen, real pid seen, named error
-        auto context = Context::open(loader_.options());
-        if (!context) return outcome;
-        auto conn = Connection::open(*context, "test.forge");
-        if (!conn) return outcome;
-        FILE* maps = std::fopen("/proc/self/maps", "r");
-        char line[512];
-        while (maps && std::fgets(line, sizeof line, maps)) {
-            unsigned long begin = 0, end = 0;
-            char perms[8] = {};
-            if (std::strstr(line, "memfd:liteipc-ctrl") && std::sscanf(line, "%lx-%lx %7s", &begin, &end, perms) == 3 &&
-                perms[1] == 'w') {
-                // Every 32-bit word after the header says "pid 1, uid 0".
-                auto* words = reinterpret_cast<uint32_t*>(begin);
-                for (size_t i = 64; i < (end - begin) / 4; ++i) words[i] = (i % 2) ? 0u : 1u;
-            }
-        }
-        if (maps) std::fclose(maps);
-        for (int attempt = 0; attempt < 3; ++attempt) {
-            Request request(*conn);
-            auto reply = conn->call(kWhoAmI, request, 500ms);
-            if (!reply) {
-                outcome[2] = 1;
-                continue;
-            }
-            Reader reader = reply->reader();
-            uint32_t pid = reader.read_uint32();
-            if (pid == static_cast<uint32_t>(::getpid())) outcome[1] = 1;
-            if (pid == 1) outcome[0] = 1;
-        }
-        return outcome;
-    });
+    // Forged pid seen, real pid seen, named error.
+    auto outcome = run_peer<3>("forge_identity", peer_args(loader_.options(), "test.forge"));
     EXPECT_NE(outcome[0], 1) << "a forged pid reached the service";
     EXPECT_TRUE(outcome[1] == 1 || outcome[2] == 1) << "neither a real identity nor a named error";
 

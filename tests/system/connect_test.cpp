@@ -1,7 +1,6 @@
 // The kernel-checked connect: the connect program stamps the caller's identity from BPF helpers,
 // enforces the service's policy, and delivers a connect record to the owner's inbox. A denied
 // client is refused and the service never hears of it; a forged context changes nothing.
-#include <bpf/bpf.h>
 #include <grp.h>
 
 #include <condition_variable>
@@ -21,49 +20,19 @@ struct ConnectOutcome {
     pid_t pid = 0;
 };
 
-// The context as a client sends it, with room for whatever a hostile client adds.
-struct ForgedConnectCtl {
-    liteipc_connect_ctl ctl;
-    uint32_t claimed_pid, claimed_uid, claimed_gid, pad;
-};
-
-// Runs the connect program from a child process running as `uid` (registered unless told not to).
+// Runs the connect program from a peer process running as `uid` (registered unless told not to),
+// with an honest context or a forged one (pid 1, uid 0, a chosen connection).
 ConnectOutcome connect_from_child(const ContextOptions& options, uint32_t handle, uid_t uid, bool forge,
                                   bool register_it = true) {
-    auto out = in_child<2>([&] {
-        std::array<int, 2> out{-1000, ::getpid()};  // the program's result, the child's pid
-        if (uid != 0 && !become_group_member(uid)) return out;
-        std::optional<Context> context;
-        int prog = -1;
-        if (register_it) {
-            auto opened = Context::open(options);
-            if (!opened) return out;
-            context.emplace(std::move(*opened));
-            prog = context->impl().connect_prog;
-        } else {
-            prog = bpf_obj_get((options.pin_root + "/connect").c_str());
-        }
-        ForgedConnectCtl forged{};
-        forged.ctl.handle = handle;
-        if (forge) {
-            forged.ctl.result = 0;
-            forged.ctl.conn_id = 42;
-            forged.ctl.service_slot = 7;
-            forged.claimed_pid = 1;
-            forged.claimed_uid = 0;
-            forged.claimed_gid = 0;
-        }
-        LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &forged,
-                    .ctx_size_in = forge ? sizeof forged : sizeof forged.ctl);
-        if (bpf_prog_test_run_opts(prog, &opts) == 0) out[0] = forged.ctl.result;
-        return out;
-    });
+    auto out = run_peer<2>("run_connect_program", peer_args(options, handle, uid, forge ? 1 : 0, register_it ? 1 : 0));
     return ConnectOutcome{out[0], out[1]};
 }
 
 class ConnectTest : public WithLoader<> {
 protected:
     ConnectTest() : WithLoader("connect", /*needs_group=*/true) {}
+    // The context's inbox thread calls record_connect(): stop it before records_ goes.
+    ~ConnectTest() override { context_.reset(); }
 
     std::function<void(const liteipc_connect_record&)> record_connect() {
         return [this](const liteipc_connect_record& r) {
@@ -166,46 +135,20 @@ TEST_F(ConnectTest, OnlyTheOwnerGrantsAccess) {
     uint32_t handle = register_service("demo.granted", LITEIPC_POLICY_PIDS);
     EXPECT_EQ(connect_from_child(loader_.options(), handle, 0, false).result, -EPERM);
     // A grant from another process is refused by the service manager.
-    auto [code] = in_child<1>([&] {
-        auto other = Context::open(loader_.options());
-        if (!other) return std::array<int, 1>{-1};
-        detail::ControlRequest request{};
-        request.op = detail::ControlOp::add_access;
-        request.handle = handle;
-        request.id = static_cast<uint32_t>(::getpid());
-        auto response = other->impl().control(request);
-        return std::array<int, 1>{response ? 0 : static_cast<int>(response.error().code)};
-    });
+    auto [code] = run_peer<1>("grant_access_from_other", peer_args(loader_.options(), handle));
     EXPECT_EQ(code, static_cast<int>(Errc::permission_denied));
 }
 
 TEST_F(ConnectTest, ServiceDisappearsWhenItsOwnerDies) {
-    // A child registers a service and is killed; the exit program drops it from the registry.
-    int report[2];
-    ASSERT_EQ(::pipe(report), 0);
-    std::fflush(nullptr);
-    pid_t child = ::fork();
-    if (child == 0) {
-        auto context = Context::open(loader_.options());
-        uint32_t handle = 0;
-        if (context) {
-            detail::ControlRequest request{};
-            request.op = detail::ControlOp::register_service;
-            std::snprintf(request.name, sizeof request.name, "demo.mortal");
-            if (auto r = context->impl().control(request)) handle = r->reply.handle;
-        }
-        ssize_t ignored = ::write(report[1], &handle, sizeof handle);
-        (void)ignored;
-        for (;;) ::pause();
-    }
+    // A peer registers a service and is killed; the exit program drops it from the registry.
+    Peer child = Peer::spawn("register_and_wait", peer_args(loader_.options(), "demo.mortal"));
     uint32_t handle = 0;
-    ASSERT_EQ(::read(report[0], &handle, sizeof handle), static_cast<ssize_t>(sizeof handle));
+    ASSERT_TRUE(child.read(handle));
     ASSERT_NE(handle, 0u);
     auto before = context_->loader_status();
     ASSERT_TRUE(before);
     EXPECT_NE(before->find("demo.mortal"), std::string::npos);
-    ::kill(child, SIGKILL);
-    ::waitpid(child, nullptr, 0);
+    child.kill_and_wait();
     std::this_thread::sleep_for(100ms);
     auto after = context_->loader_status();
     ASSERT_TRUE(after);

@@ -3,31 +3,11 @@
 #include <random>
 #include <sstream>
 
+#include "process_state.h"
 #include "test_processes.h"
 
 namespace liteipc::testing {
 namespace {
-
-// Pool mappings of this process (memfds named liteipc-*): they must all go with their connection.
-int liteipc_mappings() {
-    std::ifstream maps("/proc/self/maps");
-    std::string line;
-    int count = 0;
-    while (std::getline(maps, line))
-        if (line.find("memfd:liteipc-") != std::string::npos) ++count;
-    return count;
-}
-
-long meminfo(const char* field) {
-    std::ifstream in("/proc/meminfo");
-    std::string name;
-    long value = 0;
-    while (in >> name >> value) {
-        if (name == std::string(field) + ":") return value;
-        in.ignore(256, '\n');
-    }
-    return -1;
-}
 
 long processes_alive(Context& context) {
     auto status = context.loader_status();
@@ -54,8 +34,8 @@ protected:
 
 TEST_P(CrashTest, ServiceDeathFailsPendingCallsNotifiesOnceAndLeavesNothing) {
     const long alive_before = processes_alive(*context_);
-    const long hugepages_before = meminfo("HugePages_Free");
-    const int mappings_before = liteipc_mappings();
+    const long hugepages_before = meminfo_value("HugePages_Free");
+    const int mappings_before = liteipc_mapping_count();
     {
         ServiceOptions options;
         options.name = "crash.service";
@@ -101,9 +81,9 @@ TEST_P(CrashTest, ServiceDeathFailsPendingCallsNotifiesOnceAndLeavesNothing) {
         EXPECT_EQ(gone.error().code, Errc::not_found);
     }
     // The connection is dropped: every pool mapping, hugepage and slot is back.
-    EXPECT_EQ(liteipc_mappings(), mappings_before);
+    EXPECT_EQ(liteipc_mapping_count(), mappings_before);
     EXPECT_EQ(settles_to(alive_before, [&] { return processes_alive(*context_); }), alive_before);
-    EXPECT_EQ(settles_to(hugepages_before, [] { return meminfo("HugePages_Free"); }), hugepages_before);
+    EXPECT_EQ(settles_to(hugepages_before, [] { return meminfo_value("HugePages_Free"); }), hugepages_before);
 }
 
 TEST_P(CrashTest, ClientDeathDropsItsConnectionAtTheService) {
@@ -113,31 +93,10 @@ TEST_P(CrashTest, ClientDeathDropsItsConnectionAtTheService) {
     ASSERT_TRUE(service) << service.error().describe();
     const long alive_before = processes_alive(*context_);
 
-    int to_parent[2], to_child[2];
-    ASSERT_EQ(::pipe(to_parent), 0);
-    ASSERT_EQ(::pipe(to_child), 0);
-    std::fflush(nullptr);
-    pid_t client = ::fork();
-    if (client == 0) {
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        no_core_dumps();
-        auto context = Context::open(loader_.options());
-        if (!context) ::_exit(100);
-        auto* conn = new Result<Connection>(Connection::open(*context, "crash.host"));
-        PeerId self = context->self();
-        if (!*conn || ::write(to_parent[1], &self, sizeof self) != sizeof self) ::_exit(101);
-        // A call in flight when it dies, on another thread.
-        std::thread([conn] {
-            Request request(**conn);
-            request.writer().write_int32(500);
-            (void)(*conn)->call(kSleep, request, 30s);
-        }).detach();
-        Ending ending;
-        if (::read(to_child[0], &ending, sizeof ending) != sizeof ending) ::_exit(102);
-        end_as(ending);
-    }
+    // A client in its own process, with a call in flight on another thread when it dies.
+    Peer client = Peer::spawn("client_with_call_in_flight", peer_args(loader_.options(), "crash.host"));
     PeerId peer{};
-    ASSERT_EQ(::read(to_parent[0], &peer, sizeof peer), static_cast<ssize_t>(sizeof peer));
+    ASSERT_TRUE(client.read(peer));
     NoticeBox first, second;
     auto sub1 = context_->on_death(peer, first.callback());
     auto sub2 = context_->on_death(peer, second.callback());
@@ -147,12 +106,10 @@ TEST_P(CrashTest, ClientDeathDropsItsConnectionAtTheService) {
     Ending ending = GetParam();
     std::this_thread::sleep_for(100ms);
     if (ending == Ending::sigkill)
-        ::kill(client, SIGKILL);
+        client.signal(SIGKILL);
     else
-        ASSERT_EQ(::write(to_child[1], &ending, sizeof ending), static_cast<ssize_t>(sizeof ending));
-    int status = 0;
-    ::waitpid(client, &status, 0);
-    for (int fd : {to_parent[0], to_parent[1], to_child[0], to_child[1]}) ::close(fd);
+        ASSERT_TRUE(client.send(ending));
+    int status = client.wait();
 
     ASSERT_TRUE(first.wait_for(1, 5s));
     ASSERT_TRUE(second.wait_for(1, 5s));
@@ -200,9 +157,9 @@ TEST_F(RestartTest, ANewServiceUnderTheSameNameGetsANewHandleAndStaleHandlesStay
 TEST_F(RestartTest, SoakKillAndRestartWhileCalling) {
     const auto soak = std::chrono::seconds(std::getenv("LITEIPC_SOAK_SECONDS") ? std::atoi(std::getenv("LITEIPC_SOAK_SECONDS")) : 10);
     constexpr auto kCallTimeout = 500ms;
-    const int mappings_before = liteipc_mappings();
+    const int mappings_before = liteipc_mapping_count();
     const long alive_before = processes_alive(*context_);
-    const long hugepages_before = meminfo("HugePages_Free");
+    const long hugepages_before = meminfo_value("HugePages_Free");
 
     ServiceOptions options;
     options.name = "soak.svc";
@@ -275,9 +232,9 @@ TEST_F(RestartTest, SoakKillAndRestartWhileCalling) {
     EXPECT_EQ(notified, static_cast<long>(boxes.size())) << "a death notice was lost";
     EXPECT_EQ(doubled, 0) << "a death notice came twice";
     subscriptions.clear();
-    EXPECT_EQ(liteipc_mappings(), mappings_before);
+    EXPECT_EQ(liteipc_mapping_count(), mappings_before);
     EXPECT_EQ(settles_to(alive_before, [&] { return processes_alive(*context_); }), alive_before);
-    EXPECT_EQ(settles_to(hugepages_before, [] { return meminfo("HugePages_Free"); }), hugepages_before);
+    EXPECT_EQ(settles_to(hugepages_before, [] { return meminfo_value("HugePages_Free"); }), hugepages_before);
     std::printf("soak: %d service deaths, %ld calls served, worst call %ld ms\n", deaths, calls.load(),
                 worst_ms.load());
 }

@@ -16,63 +16,24 @@
 namespace liteipc::testing {
 namespace {
 
-// A child that registers, reports its PeerId, waits for the go, then ends as asked.
+// A peer process that registers, reports its PeerId, waits for the go, then ends as asked.
 class Child {
 public:
-    Child(const ContextOptions& options, Ending ending, bool register_it = true) {
-        int to_parent[2], to_child[2];
-        EXPECT_EQ(::pipe(to_parent), 0);
-        EXPECT_EQ(::pipe(to_child), 0);
-        std::fflush(nullptr);
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            ::close(to_parent[0]);
-            ::close(to_child[1]);
-            no_core_dumps();
-            PeerId self{};
-            if (register_it) {
-                auto opened = Context::open(options);
-                if (!opened) ::_exit(100);
-                // Kept for the life of the process, whichever way it ends.
-                self = (new Context(std::move(*opened)))->self();
-            }
-            if (::write(to_parent[1], &self, sizeof self) != sizeof self) ::_exit(101);
-            char go;
-            if (::read(to_child[0], &go, 1) != 1) ::_exit(102);
-            end_as(ending);
-        }
-        ::close(to_parent[1]);
-        ::close(to_child[0]);
-        go_fd_ = to_child[1];
-        EXPECT_EQ(::read(to_parent[0], &peer_, sizeof peer_), static_cast<ssize_t>(sizeof peer_));
-        ::close(to_parent[0]);
-    }
-    ~Child() {
-        if (go_fd_ >= 0) ::close(go_fd_);
-        if (pid_ > 0 && !reaped_) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
+    Child(const ContextOptions& options, Ending ending, bool register_it = true)
+        : peer_(Peer::spawn("member", peer_args(options, register_it ? 1 : 0, static_cast<int>(ending)))) {
+        EXPECT_TRUE(peer_.read(peer_id_)) << "the member peer reported nothing";
+        pid_ = peer_.pid();
     }
 
-    void go() {
-        char go = 'g';
-        ASSERT_EQ(::write(go_fd_, &go, 1), 1);
-    }
-    int wait() {
-        int status = 0;
-        ::waitpid(pid_, &status, 0);
-        reaped_ = true;
-        return status;
-    }
+    void go() { ASSERT_TRUE(peer_.send('g')); }
+    int wait() { return peer_.wait(); }
     pid_t pid() const { return pid_; }
-    PeerId peer() const { return peer_; }
+    PeerId peer() const { return peer_id_; }
 
 private:
-    pid_t pid_ = -1;
-    int go_fd_ = -1;
-    bool reaped_ = false;
-    PeerId peer_{};
+    Peer peer_;
+    pid_t pid_ = -1;  // kept after the peer is reaped
+    PeerId peer_id_{};
 };
 
 class DeathTest : public ::testing::TestWithParam<Ending> {
@@ -195,33 +156,16 @@ TEST_F(LoaderTest, OrderlyCloseNotifiesAsClosedAndFreesTheSlot) {
     ASSERT_TRUE(loader.start());
     auto watcher = Context::open(loader.options());
     ASSERT_TRUE(watcher);
-    // A child that closes its context and then lives on.
-    int to_parent[2], to_child[2];
-    ASSERT_EQ(::pipe(to_parent), 0);
-    ASSERT_EQ(::pipe(to_child), 0);
-    std::fflush(nullptr);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        auto context = Context::open(loader.options());
-        if (!context) ::_exit(100);
-        PeerId self = context->self();
-        if (::write(to_parent[1], &self, sizeof self) != sizeof self) ::_exit(101);
-        char go;
-        if (::read(to_child[0], &go, 1) != 1) ::_exit(102);
-        { Context gone = std::move(*context); }
-        ::pause();
-        ::_exit(0);
-    }
+    // A peer that closes its context and then lives on.
+    Peer child = Peer::spawn("close_context_and_live", peer_args(loader.options()));
     PeerId peer{};
-    ASSERT_EQ(::read(to_parent[0], &peer, sizeof peer), static_cast<ssize_t>(sizeof peer));
+    ASSERT_TRUE(child.read(peer));
     NoticeBox box;
     auto sub = watcher->on_death(peer, box.callback());
     ASSERT_TRUE(sub);
-    ASSERT_EQ(::write(to_child[1], "g", 1), 1);
+    ASSERT_TRUE(child.send('g'));
     bool notified = box.wait_for(1, 5s);
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-    for (int fd : {to_parent[0], to_parent[1], to_child[0], to_child[1]}) ::close(fd);
+    child.kill_and_wait();
     ASSERT_TRUE(notified);
     EXPECT_TRUE(box.notices[0].closed);
     EXPECT_FALSE(watcher->alive(peer));

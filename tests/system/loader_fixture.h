@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -21,6 +22,8 @@
 #include <vector>
 
 #include "liteipc/context.h"
+
+extern char** environ;
 
 namespace liteipc::testing {
 
@@ -61,14 +64,14 @@ public:
 
     // Starts the loader and waits (bounded) until its socket answers.
     ::testing::AssertionResult start() {
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            std::vector<const char*> argv{"liteipc-loader", "--foreground", "--pin-root", pin_root_.c_str(),
-                                          "--socket",       socket_.c_str(), "--log-level", log_level()};
-            for (const auto& arg : extra_args_) argv.push_back(arg.c_str());
-            argv.push_back(nullptr);
-            ::execv(LITEIPC_LOADER_PATH, const_cast<char* const*>(argv.data()));
-            ::_exit(127);
+        // Spawned, not forked: the test process runs threads by now.
+        std::vector<const char*> argv{"liteipc-loader", "--foreground", "--pin-root", pin_root_.c_str(),
+                                      "--socket",       socket_.c_str(), "--log-level", log_level()};
+        for (const auto& arg : extra_args_) argv.push_back(arg.c_str());
+        argv.push_back(nullptr);
+        if (::posix_spawn(&pid_, LITEIPC_LOADER_PATH, nullptr, nullptr, const_cast<char**>(argv.data()), environ) != 0) {
+            pid_ = -1;
+            return ::testing::AssertionFailure() << "cannot start " << LITEIPC_LOADER_PATH;
         }
         auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
         while (std::chrono::steady_clock::now() < deadline) {

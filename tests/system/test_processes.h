@@ -19,6 +19,8 @@
 
 #include "liteipc/ipc.h"
 #include "loader_fixture.h"
+#include "peer.h"
+#include "peer_args.h"
 
 namespace liteipc::testing {
 
@@ -50,8 +52,11 @@ struct NoticeBox {
 enum class Ending { exit_normally, exit_group_from_worker, sigkill, segv_main, segv_worker, leader_exits_first };
 
 [[noreturn]] inline void crash() {
-    volatile int* null = nullptr;
-    *null = 1;
+    // Dies by the signal itself: a sanitizer's SIGSEGV handler would report it and exit instead.
+    ::signal(SIGSEGV, SIG_DFL);
+    // A real fault on a page nobody may touch (a store through null is UB that UBSan stops first).
+    void* page = ::mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    *static_cast<volatile int*>(page) = 1;
     __builtin_unreachable();
 }
 
@@ -124,7 +129,9 @@ inline bool become_group_member(uid_t uid = kNobody) {
 }
 
 // Runs `body` in a forked child (without this process's pool mappings) and returns the N ints it
-// reported; -9999 in every place when the child reported nothing.
+// reported; -9999 in every place when the child reported nothing. Only for bodies that start no
+// thread (no Context, no Service): a child forked from a threaded process must not, and
+// ThreadSanitizer aborts one that does. Peers with threads are spawned roles (peer.h).
 template <size_t N, typename Body>
 std::array<int, N> in_child(Body body) {
     std::array<int, N> result;
@@ -244,69 +251,27 @@ inline int32_t handle(Call& call) {
     return -1;
 }
 
-// A service in its own process; stopped by SIGKILL at the end (or by the test).
+// A service in its own process (the test peer's `service` role, serving `handle`); stopped by
+// SIGKILL at the end (or by the test).
 class ServiceProcess {
 public:
-    ServiceProcess(const ContextOptions& context_options, ServiceOptions options) {
-        int ready[2], command[2];
-        EXPECT_EQ(::pipe(ready), 0);
-        EXPECT_EQ(::pipe(command), 0);
-        std::fflush(nullptr);
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-            no_core_dumps();
-            ::close(command[1]);
-            auto context = Context::open(context_options);
-            if (!context) ::_exit(100);
-            g_service_context = &*context;
-            auto service = Service::start(*context, options, handle);
-            char ok = service ? 'y' : 'n';
-            if (!service) std::fprintf(stderr, "service: %s\n", service.error().describe().c_str());
-            if (::write(ready[1], &ok, 1) != 1) ::_exit(101);
-            // Serves on its workers; the main thread waits to be told how to end.
-            Ending ending;
-            if (::read(command[0], &ending, sizeof ending) != sizeof ending) ::_exit(102);
-            end_as(ending);
-        }
-        ::close(ready[1]);
-        ::close(command[0]);
-        command_fd_ = command[1];
-        char ok = 0;
-        EXPECT_EQ(::read(ready[0], &ok, 1), 1);
-        EXPECT_EQ(ok, 'y');
-        ::close(ready[0]);
+    ServiceProcess(const ContextOptions& context_options, const ServiceOptions& options)
+        : peer_(Peer::spawn("service", peer_args(context_options, options))) {
+        int ready = 0;
+        EXPECT_TRUE(peer_.read(ready)) << "service peer " << options.name << " reported nothing";
+        EXPECT_EQ(ready, 1) << "service peer " << options.name << " did not start";
     }
-    ~ServiceProcess() {
-        kill();
-        if (command_fd_ >= 0) ::close(command_fd_);
-    }
-    void kill() {
-        if (pid_ <= 0) return;
-        ::kill(pid_, SIGKILL);
-        wait();
-    }
+    void kill() { peer_.kill_and_wait(); }
     // Ends the service process as asked and reaps it; returns its wait status.
     int end(Ending ending) {
-        if (ending == Ending::sigkill) {
-            ::kill(pid_, SIGKILL);
-        } else {
-            ssize_t ignored = ::write(command_fd_, &ending, sizeof ending);
-            (void)ignored;
-        }
-        return wait();
+        if (ending == Ending::sigkill) return peer_.kill_and_wait();
+        peer_.send(ending);
+        return peer_.wait();
     }
-    pid_t pid() const { return pid_; }
+    pid_t pid() const { return peer_.pid(); }
 
 private:
-    int wait() {
-        int status = 0;
-        if (pid_ > 0) ::waitpid(pid_, &status, 0);
-        pid_ = -1;
-        return status;
-    }
-    pid_t pid_ = -1;
-    int command_fd_ = -1;
+    Peer peer_;
 };
 
 }  // namespace liteipc::testing
