@@ -46,7 +46,7 @@ install: build
 uninstall:
 	cmake --build $(BUILD) --target uninstall
 
-# Debian packages (liteipc, libliteipc0, libliteipc-dev) in $(BUILD).
+# Debian packages (liteipc, libliteipc0.1, libliteipc-dev) in $(BUILD).
 package: build
 	cd $(BUILD) && cpack -G DEB
 

@@ -59,7 +59,8 @@ liteipc_pc_path(LITEIPC_PC_LIBDIR "${CMAKE_INSTALL_LIBDIR}")
 liteipc_pc_path(LITEIPC_PC_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/liteipc.pc.in ${PROJECT_BINARY_DIR}/liteipc.pc @ONLY)
 configure_file(${PROJECT_SOURCE_DIR}/cmake/liteipc-skeleton.pc.in ${PROJECT_BINARY_DIR}/liteipc-skeleton.pc @ONLY)
-install(FILES ${PROJECT_BINARY_DIR}/liteipc.pc ${PROJECT_BINARY_DIR}/liteipc-skeleton.pc
+configure_file(${PROJECT_SOURCE_DIR}/cmake/liteipc-cxx.pc.in ${PROJECT_BINARY_DIR}/liteipc-cxx.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/liteipc.pc ${PROJECT_BINARY_DIR}/liteipc-skeleton.pc ${PROJECT_BINARY_DIR}/liteipc-cxx.pc
         DESTINATION ${LITEIPC_INSTALL_PKGCONFIGDIR} COMPONENT dev)
 
 # systemd: the unit runs the loader from the configured sbindir.

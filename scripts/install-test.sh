@@ -54,7 +54,7 @@ check "cmake --install --prefix" cmake --install "$build" --prefix "$prefix"
 # What a package must contain.
 installed_files() {
     local f missing=0
-    for f in lib/libliteipc.so lib/libliteipc.so.0 include/liteipc/context.h include/liteipc/error.h \
+    for f in lib/libliteipc.so lib/libliteipc.so.0.1 include/liteipc/context.h include/liteipc/error.h \
              lib/libliteipc_skeleton.so lib/pkgconfig/liteipc-skeleton.pc include/liteipc/lite/liteipc_adapter.h \
              include/liteipc/rpc/ipc_skeleton.h include/liteipc/rpc/serializer.h include/liteipc/rpc/rpc_errno.h \
              lib/pkgconfig/liteipc.pc lib/cmake/liteipc/liteipcConfig.cmake \
@@ -67,8 +67,8 @@ installed_files() {
     return $missing
 }
 check "installed files" installed_files
-check "library SONAME is libliteipc.so.0" \
-    bash -c "readelf -d '$prefix/lib/libliteipc.so' | grep -q 'Library soname: \[libliteipc.so.0\]'"
+check "library SONAME is libliteipc.so.0.1 (0.x: major and minor)" \
+    bash -c "readelf -d '$prefix/lib/libliteipc.so' | grep -q 'Library soname: \[libliteipc.so.0.1\]'"
 check "systemd unit: Type=notify, the loader in the foreground, host setup first" \
     bash -c "grep -Eq '^ExecStart=/.*/liteipc-loader --foreground$' '$prefix/lib/systemd/system/liteipc-loader.service' &&
              grep -Eq '^ExecStartPre=/.*/liteipc-setup-host$' '$prefix/lib/systemd/system/liteipc-loader.service' &&
@@ -103,7 +103,7 @@ check "make uninstall removes every installed file" uninstall_removes_all
 debs_build() {
     (cd "$build" && cpack -G DEB -B "$work/debs") || return 1
     local p
-    for p in liteipc libliteipc0 libliteipc-dev; do
+    for p in liteipc libliteipc0.1 libliteipc-dev; do
         ls "$work/debs/${p}_"*.deb || return 1
     done
     # Listings in variables: grep -q closing a pipe early fails the pipe under pipefail.
@@ -111,7 +111,7 @@ debs_build() {
     daemon=$(dpkg-deb -c "$work/debs/liteipc_"*.deb) && dev=$(dpkg-deb -c "$work/debs/libliteipc-dev_"*.deb) || return 1
     [[ $daemon == *"./usr/sbin/liteipc-loader"* && $dev == *"./usr/include/liteipc/ipc.h"* ]]
 }
-check "cpack builds liteipc, libliteipc0 and libliteipc-dev .debs" debs_build
+check "cpack builds liteipc, libliteipc0.1 and libliteipc-dev .debs" debs_build
 
 # A socket that no loader serves: the consumer must get the named loader_unavailable error.
 no_socket=$work/no-loader.sock
@@ -134,12 +134,12 @@ grep -h '^consumer:' "$work/last.log" | sed 's/^/        /'
 # Consumer 2: the same source, compiled with what pkg-config says.
 pc_build() {
     local flags
-    flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs liteipc) || return 1
+    flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs liteipc-cxx) || return 1
     echo "pkg-config: $flags"
     # shellcheck disable=SC2086 # flags are words
-    g++ -std=c++23 -Wall -Wextra -o "$work/consumer-pc" "$consumer_src/main.cpp" $flags -Wl,-rpath,"$prefix/lib"
+    g++ -Wall -Wextra -o "$work/consumer-pc" "$consumer_src/main.cpp" $flags -Wl,-rpath,"$prefix/lib"
 }
-check "consumer builds with pkg-config --cflags --libs liteipc" pc_build
+check "consumer builds with plain g++ and pkg-config --cflags --libs liteipc-cxx" pc_build
 check "pkg-config consumer reports loader unavailable" run_without_loader "$work/consumer-pc"
 
 # LiteIPC C code of both generations, headers by their bare names: find_package and pkg-config.
