@@ -89,6 +89,7 @@ struct ConnectOptions {
 };
 
 class Reply;
+class OnewayBatch;
 
 class Connection {
 public:
@@ -104,6 +105,16 @@ public:
     Result<Reply> call(uint32_t code, class Request& request, std::chrono::milliseconds timeout = {});
     // LITEIPC_FLAG_ONEWAY: returns once the request is queued.
     Result<> send(uint32_t code, class Request& request, std::chrono::milliseconds timeout = {});
+
+    // Oneway messages in batches: each written in place into one block of the request pool
+    // (OnewayBatch::append), then published together with one ring update and at most one doorbell.
+    // The service runs its handler once per message (a oneway Call of `code`, payload() the message),
+    // in the order appended, and batches in the order sent, whatever its worker count. Waits for
+    // pool space until the timeout, then Errc::no_memory.
+    Result<OnewayBatch> begin_batch(uint64_t capacity_bytes, std::chrono::milliseconds timeout = {});
+    // Waits for a free call slot until the timeout (the service is behind: backpressure), then
+    // Errc::timed_out and the batch is dropped. Empty batches send nothing.
+    Result<> send_batch(uint32_t code, OnewayBatch& batch, std::chrono::milliseconds timeout = {});
 
     // Raw zero-copy calls: `fill` writes the payload in place in the request pool; the reply's
     // payload is read in place too (Reply::payload()).
@@ -121,6 +132,28 @@ private:
     explicit Connection(std::shared_ptr<Impl> impl);
     static Result<Connection> open_handle(Context& context, uint32_t handle, std::string name, ConnectOptions options);
     std::shared_ptr<Impl> impl_;
+};
+
+// Oneway messages being written in place into the request pool, sent with Connection::send_batch.
+class OnewayBatch {
+public:
+    OnewayBatch();
+    OnewayBatch(OnewayBatch&&) noexcept;
+    OnewayBatch& operator=(OnewayBatch&&) noexcept;
+    ~OnewayBatch();  // an unsent batch gives its block back
+
+    // Room for the next message of `size` bytes, to be filled before send_batch; an empty span
+    // when the batch has no room left for it (send it and begin another).
+    std::span<std::byte> append(uint64_t size);
+    std::size_t count() const;
+    // Room left for one more message's bytes.
+    uint64_t room() const;
+
+    struct Impl;
+
+private:
+    friend class Connection;
+    std::unique_ptr<Impl> impl_;
 };
 
 // A request being written: a Parcel writer whose large data buffers go straight into the

@@ -56,6 +56,10 @@ struct ClientState {
     ClientOptions options;
     std::atomic<uint32_t> dead_word{0};  // private futex: waiters sleep on it with their slot
     std::atomic<uint64_t> next_sequence{1};
+    // Batches take their place in the connection's stream and reach the ring under one lock, so
+    // that stream order is ring order (a batch whose push fails gives its place back).
+    std::mutex stream_mutex;
+    uint64_t next_batch = 1;
 
     std::mutex mutex;
     std::condition_variable slot_released;
@@ -371,10 +375,20 @@ Result<Reply> ChannelClient::submit(uint32_t slot_index, MessageDescriptor& requ
                               : static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                                           options.deadline.time_point().time_since_epoch())
                                                           .count());
+    const bool batch = (options.flags & kFlagBatch) != 0;
+    std::unique_lock stream_order(state.stream_mutex, std::defer_lock);
+    if (batch) {
+        stream_order.lock();
+        request.fd_count = 0;
+        request.fd_batch = state.next_batch;
+    }
     publish_descriptor(slot.request, request);
     slot.state.store(slot_state::kRequest, std::memory_order_release);
 
-    if (auto pushed = state.control.push(slot_index, options.deadline); !pushed) {
+    auto pushed = state.control.push(slot_index, options.deadline);
+    if (batch && pushed) ++state.next_batch;
+    if (stream_order.owns_lock()) stream_order.unlock();
+    if (!pushed) {
         state.free_request_block(slot_index);
         state.release_slot(slot_index);
         LITEIPC_LOG(warn, "call code %u: %s", request.code, pushed.error().describe().c_str());

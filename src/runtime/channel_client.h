@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -18,7 +19,7 @@ struct ClientOptions {
 };
 
 struct CallOptions {
-    uint32_t flags = 0;                        // kFlagOneway
+    uint32_t flags = 0;                        // kFlagOneway, kFlagOneway | kFlagBatch
     Deadline deadline = Deadline::forever();
     uint32_t fd_count = 0;                     // fds sent ahead on the connection's socket...
     uint64_t fd_batch = 0;                     // ...tagged with this
@@ -37,6 +38,8 @@ public:
 
     std::span<std::byte> bytes() const noexcept { return {data_, length_}; }
     uint64_t size() const noexcept { return length_; }
+    // Send only the first `size` bytes (the block stays as allocated).
+    void shrink(uint64_t size) noexcept { length_ = std::min(length_, size); }
 
 private:
     friend class ChannelClient;

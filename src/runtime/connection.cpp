@@ -237,6 +237,67 @@ Result<> Connection::send(uint32_t code, Request& request, std::chrono::millisec
     return {};
 }
 
+// ---- OnewayBatch ----
+
+struct OnewayBatch::Impl {
+    std::shared_ptr<Connection::Impl> connection;
+    detail::PayloadBuffer block;
+    uint64_t used = 0;
+    std::size_t count = 0;
+};
+
+OnewayBatch::OnewayBatch() = default;
+OnewayBatch::OnewayBatch(OnewayBatch&&) noexcept = default;
+OnewayBatch& OnewayBatch::operator=(OnewayBatch&&) noexcept = default;
+OnewayBatch::~OnewayBatch() = default;
+
+std::span<std::byte> OnewayBatch::append(uint64_t size) {
+    if (!impl_ || size > room() || size > UINT32_MAX) return {};
+    std::byte* frame = impl_->block.bytes().data() + impl_->used;
+    const detail::BatchFrameHeader header{static_cast<uint32_t>(size), 0};
+    std::memcpy(frame, &header, sizeof header);
+    const uint64_t padded = (size + detail::kBatchFrameAlignment - 1) & ~(detail::kBatchFrameAlignment - 1);
+    impl_->used = std::min<uint64_t>(impl_->used + sizeof header + padded, impl_->block.size());
+    ++impl_->count;
+    return {frame + sizeof header, static_cast<std::size_t>(size)};
+}
+
+std::size_t OnewayBatch::count() const { return impl_ ? impl_->count : 0; }
+
+uint64_t OnewayBatch::room() const {
+    if (!impl_) return 0;
+    const uint64_t left = impl_->block.size() - impl_->used;
+    return left > sizeof(detail::BatchFrameHeader) ? left - sizeof(detail::BatchFrameHeader) : 0;
+}
+
+Result<OnewayBatch> Connection::begin_batch(uint64_t capacity_bytes, std::chrono::milliseconds timeout) {
+    if (capacity_bytes == 0) return fail(Errc::invalid_argument, "oneway batch of 0 bytes");
+    if (auto ok = impl_->check_alive(); !ok) return std::unexpected(ok.error());
+    auto block = impl_->channel.allocate_payload(capacity_bytes, impl_->deadline(timeout));
+    if (!block) return std::unexpected(block.error());
+    OnewayBatch batch;
+    batch.impl_ = std::make_unique<OnewayBatch::Impl>();
+    batch.impl_->connection = impl_;
+    batch.impl_->block = std::move(*block);
+    return batch;
+}
+
+Result<> Connection::send_batch(uint32_t code, OnewayBatch& batch, std::chrono::milliseconds timeout) {
+    if (!batch.impl_ || batch.impl_->count == 0) return {};
+    if (batch.impl_->connection != impl_) return fail(Errc::invalid_argument, "oneway batch begun on another connection");
+    if (auto ok = impl_->check_alive(); !ok) return std::unexpected(ok.error());
+    std::unique_ptr<OnewayBatch::Impl> impl = std::move(batch.impl_);
+    impl->block.shrink(impl->used);
+    detail::CallOptions options{.flags = detail::kFlagOneway | detail::kFlagBatch, .deadline = impl_->deadline(timeout)};
+    auto sent = impl_->channel.call_in_place(code, std::move(impl->block), options);
+    if (!sent) {
+        LITEIPC_LOG(info, "batch of %zu oneway messages, code %u, to '%s': %s", impl->count, code,
+                    impl_->name.c_str(), sent.error().describe().c_str());
+        return std::unexpected(sent.error());
+    }
+    return {};
+}
+
 Result<Reply> Connection::call_raw(uint32_t code, uint64_t size, const std::function<void(std::span<std::byte>)>& fill,
                                    std::chrono::milliseconds timeout) {
     if (auto ok = impl_->check_alive(); !ok) return std::unexpected(ok.error());
