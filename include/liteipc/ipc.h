@@ -90,6 +90,7 @@ struct ConnectOptions {
 
 class Reply;
 class OnewayBatch;
+class PendingReply;
 
 class Connection {
 public:
@@ -105,6 +106,17 @@ public:
     Result<Reply> call(uint32_t code, class Request& request, std::chrono::milliseconds timeout = {});
     // LITEIPC_FLAG_ONEWAY: returns once the request is queued.
     Result<> send(uint32_t code, class Request& request, std::chrono::milliseconds timeout = {});
+
+    // A request published without waiting: many may be in flight from one thread (up to
+    // ConnectOptions::slots), and the service may answer them in any order. Collect each reply
+    // with PendingReply::wait, or learn that some are in from completion_fd(). `timeout` bounds the
+    // wait for a free slot and is the deadline the service sees.
+    Result<PendingReply> call_async(uint32_t code, class Request& request, std::chrono::milliseconds timeout = {});
+    // An eventfd (owned by the connection) that becomes readable once a reply of an async call is in
+    // or the service died: watch it with poll/epoll (or asio, libuv), read its 8 bytes to rearm it,
+    // then collect the PendingReplys that are ready(). The first use starts a thread that sleeps on
+    // the pending calls for it.
+    Result<int> completion_fd();
 
     // Oneway messages in batches: each written in place into one block of the request pool
     // (OnewayBatch::append), then published together with one ring update and at most one doorbell.
@@ -132,6 +144,28 @@ private:
     explicit Connection(std::shared_ptr<Impl> impl);
     static Result<Connection> open_handle(Context& context, uint32_t handle, std::string name, ConnectOptions options);
     std::shared_ptr<Impl> impl_;
+};
+
+// The reply to come of Connection::call_async.
+class PendingReply {
+public:
+    PendingReply();
+    PendingReply(PendingReply&&) noexcept;
+    PendingReply& operator=(PendingReply&&) noexcept;
+    ~PendingReply();  // a reply never collected is given up: its slot returns once the service answers
+
+    // The reply is in, or the service died: wait() returns at once.
+    bool ready() const;
+    // Waits up to `timeout` (0: the context's default). Errc::timed_out leaves the call pending (wait
+    // again); Errc::dead_object when the service died; any other outcome ends the call.
+    Result<Reply> wait(std::chrono::milliseconds timeout = {});
+    explicit operator bool() const { return impl_ != nullptr; }
+
+    struct Impl;
+
+private:
+    friend class Connection;
+    std::unique_ptr<Impl> impl_;
 };
 
 // Oneway messages being written in place into the request pool, sent with Connection::send_batch.

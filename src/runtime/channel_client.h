@@ -18,15 +18,26 @@ struct ClientOptions {
     std::chrono::nanoseconds spin = std::chrono::microseconds(5);
 };
 
+// A call published without waiting for its reply (CallOptions::async): collect the reply with
+// ChannelClient::finish_async, or give the call up with abandon_async.
+struct AsyncCall {
+    uint32_t slot = UINT32_MAX;
+    uint32_t code = 0;
+    uint64_t sequence = 0;
+    bool pending() const noexcept { return slot != UINT32_MAX; }
+};
+
 struct CallOptions {
     uint32_t flags = 0;                        // kFlagOneway, kFlagOneway | kFlagBatch
     Deadline deadline = Deadline::forever();
     uint32_t fd_count = 0;                     // fds sent ahead on the connection's socket...
     uint64_t fd_batch = 0;                     // ...tagged with this
     uint32_t token = 0;                        // the caller's token (LiteIPC SvcIdentity.token)
+    AsyncCall* async = nullptr;                // set: publish, fill *async, return an empty Reply
 };
 
 struct ClientState;
+
 
 // A request payload being written in place in the request pool (zero-copy), consumed by call_in_place().
 class PayloadBuffer {
@@ -115,6 +126,18 @@ public:
     // The service's reply pool, read-only: reply attachments live there.
     std::span<const std::byte> reply_pool() const noexcept;
 
+    // The reply of an async call is in (or the connection died): finish_async will not wait.
+    bool async_ready(const AsyncCall& call) const noexcept;
+    // Waits for the reply until the deadline. Errc::timed_out leaves the call pending (wait again or
+    // abandon it); any other outcome ends it.
+    Result<Reply> finish_async(AsyncCall& call, Deadline deadline);
+    // No one will collect the reply: the slot comes back once the service has answered.
+    void abandon_async(AsyncCall& call) noexcept;
+    // An eventfd, readable once a reply of an async call is in or the connection died (read it to
+    // rearm, then check async_ready on the calls). Started on first use: a thread sleeps on the
+    // pending calls' slots for it.
+    Result<int> completion_fd();
+
     // The service is gone (reported by the kernel) or the connection is being closed: every pending and
     // future call fails at once with Errc::dead_object. Does not rely on the peer.
     void mark_dead() noexcept;
@@ -126,6 +149,8 @@ public:
 private:
     explicit ChannelClient(std::shared_ptr<ClientState> state) : state_(std::move(state)) {}
     Result<Reply> submit(uint32_t slot, MessageDescriptor& request, uint64_t request_block, CallOptions options);
+    Result<uint64_t> publish(uint32_t slot, MessageDescriptor& request, uint64_t request_block, const CallOptions& options);
+    Result<Reply> complete(uint32_t slot, uint32_t code, uint64_t sequence, Deadline deadline, bool keep_on_timeout = false);
 
     std::shared_ptr<ClientState> state_;
 };

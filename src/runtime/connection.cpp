@@ -237,6 +237,55 @@ Result<> Connection::send(uint32_t code, Request& request, std::chrono::millisec
     return {};
 }
 
+// ---- PendingReply ----
+
+struct PendingReply::Impl {
+    std::shared_ptr<Connection::Impl> connection;
+    detail::AsyncCall call;
+    ~Impl() { connection->channel.abandon_async(call); }
+};
+
+PendingReply::PendingReply() = default;
+PendingReply::PendingReply(PendingReply&&) noexcept = default;
+PendingReply& PendingReply::operator=(PendingReply&&) noexcept = default;
+PendingReply::~PendingReply() = default;
+
+bool PendingReply::ready() const { return !impl_ || impl_->connection->channel.async_ready(impl_->call); }
+
+Result<Reply> PendingReply::wait(std::chrono::milliseconds timeout) {
+    if (!impl_) return fail(Errc::invalid_argument, "wait on an empty or collected PendingReply");
+    Connection::Impl& connection = *impl_->connection;
+    const detail::Deadline deadline = connection.deadline(timeout);
+    const uint32_t code = impl_->call.code;
+    auto outcome = connection.channel.finish_async(impl_->call, deadline);
+    if (!outcome && outcome.error().code == Errc::timed_out) return std::unexpected(outcome.error());
+    std::unique_ptr<Impl> done = std::move(impl_);
+    return connection.finish_call(std::move(outcome), done->connection, code, deadline);
+}
+
+Result<PendingReply> Connection::call_async(uint32_t code, Request& request, std::chrono::milliseconds timeout) {
+    if (request.connection_ != impl_) return fail(Errc::invalid_argument, "request built for another connection");
+    if (auto ok = impl_->check_alive(); !ok) return std::unexpected(ok.error());
+    auto message = request.message();
+    if (!message) return std::unexpected(message.error());
+    auto pending = std::make_unique<PendingReply::Impl>();
+    pending->connection = impl_;
+    detail::CallOptions options{.deadline = impl_->deadline(timeout), .token = request.token_, .async = &pending->call};
+    if (auto sent = impl_->pass_objects(*message, options); !sent) return std::unexpected(sent.error());
+    std::span<const uint64_t> attachments(request.attachments_.data(), request.attachment_count_);
+    request.attachment_count_ = 0;  // the call owns them now
+    auto published = impl_->channel.call(code, *message, options, attachments);
+    if (!published) {
+        LITEIPC_LOG(info, "async call %u to '%s': %s", code, impl_->name.c_str(), published.error().describe().c_str());
+        return std::unexpected(published.error());
+    }
+    PendingReply reply;
+    reply.impl_ = std::move(pending);
+    return reply;
+}
+
+Result<int> Connection::completion_fd() { return impl_->channel.completion_fd(); }
+
 // ---- OnewayBatch ----
 
 struct OnewayBatch::Impl {
