@@ -52,7 +52,7 @@ using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 // Call codes: raw payloads (round trips, the flush, stop) and Parcel requests (stream data).
-enum Code : std::uint32_t { kRaw = 1, kBatched = 3 };
+enum Code : std::uint32_t { kRaw = 1, kBatched = 3, kInFlight = 4 };
 
 // Spin budgets meaning "never sleep" and "sleep at once".
 constexpr std::chrono::nanoseconds kSpinForever = 1s;
@@ -266,6 +266,52 @@ public:
         return call(Op::flush, Op::ack, first_seq + count - 1);
     }
 
+    Result<InFlight> in_flight(std::size_t depth, std::uint64_t calls) override {
+        InFlight figures;
+        // One thread, `depth` asynchronous calls kept in flight, collected oldest first.
+        std::vector<PendingReply> ring(depth);
+        auto start = Clock::now();
+        std::uint64_t issued = 0, collected = 0;
+        auto issue = [&]() -> Result<> {
+            Request request(*connection_);
+            request.writer().write_uint64(issued);
+            auto pending = connection_->call_async(kInFlight, request, kCallTimeout);
+            if (!pending) return std::unexpected(pending.error());
+            ring[issued++ % depth] = std::move(*pending);
+            return {};
+        };
+        while (issued < std::min<std::uint64_t>(depth, calls))
+            if (auto r = issue(); !r) return std::unexpected(r.error());
+        while (collected < calls) {
+            auto reply = ring[collected % depth].wait(kCallTimeout);
+            if (!reply) return std::unexpected(reply.error());
+            if (reply->reader().read_uint64() != collected + 1) return fail(Errc::malformed, "async reply mismatch");
+            ++collected;
+            if (issued < calls)
+                if (auto r = issue(); !r) return std::unexpected(r.error());
+        }
+        figures.async_calls_per_s = calls * 1e9 / std::chrono::duration<double, std::nano>(Clock::now() - start).count();
+
+        // `depth` threads, each blocking on its own calls.
+        std::atomic<bool> wrong{false};
+        std::vector<std::thread> threads;
+        start = Clock::now();
+        for (std::size_t t = 0; t < depth; ++t) {
+            threads.emplace_back([&, t] {
+                for (std::uint64_t i = t; i < calls; i += depth) {
+                    Request request(*connection_);
+                    request.writer().write_uint64(i);
+                    auto reply = connection_->call(kInFlight, request, kCallTimeout);
+                    if (!reply || reply->reader().read_uint64() != i + 1) wrong.store(true);
+                }
+            });
+        }
+        for (auto& thread : threads) thread.join();
+        if (wrong.load()) return fail(Errc::malformed, "a blocking call in flight failed or was answered wrong");
+        figures.threads_calls_per_s = calls * 1e9 / std::chrono::duration<double, std::nano>(Clock::now() - start).count();
+        return figures;
+    }
+
     Result<> stop() override {
         auto r = call(Op::stop, Op::stop, 0);
         connection_.reset();
@@ -306,6 +352,10 @@ private:
     // Worker thread of the server child.
     int32_t handle(Call& call) {
         const std::size_t n = job_.payload;
+        if (call.code() == kInFlight) {
+            call.reply().write_uint64(call.request().read_uint64() + 1);
+            return call.request().ok() ? 0 : record("call in flight without its number");
+        }
         if (call.code() == kBatched) {
             const auto message = call.payload();
             if (message.size() != n) return record("stream message of " + std::to_string(message.size()) + " bytes");
