@@ -117,6 +117,9 @@ public:
     // then collect the PendingReplys that are ready(). The first use starts a thread that sleeps on
     // the pending calls for it.
     Result<int> completion_fd();
+    // call_async with a raw payload (the service reads Call::payload(), answers with reply_raw()).
+    Result<PendingReply> call_async_raw(uint32_t code, std::span<const std::byte> payload,
+                                        std::chrono::milliseconds timeout = {});
 
     // Oneway messages in batches: each written in place into one block of the request pool
     // (OnewayBatch::append), then published together with one ring update and at most one doorbell.

@@ -356,6 +356,16 @@ void ChannelClient::mark_dead() noexcept {
     state_->slot_released.notify_all();
 }
 
+ChannelClient::DeathMark ChannelClient::death_mark() const noexcept {
+    DeathMark mark;
+    mark.state_ = state_;
+    return mark;
+}
+
+void ChannelClient::DeathMark::operator()() const noexcept {
+    if (auto state = state_.lock()) ChannelClient(std::move(state)).mark_dead();
+}
+
 bool ChannelClient::dead() const noexcept { return !state_ || state_->dead(); }
 
 uint32_t ChannelClient::slot_count() const noexcept { return state_ ? state_->control.slot_count() : 0; }

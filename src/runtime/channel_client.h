@@ -142,6 +142,17 @@ public:
     // future call fails at once with Errc::dead_object. Does not rely on the peer.
     void mark_dead() noexcept;
     bool dead() const noexcept;
+    // mark_dead() for a death callback: holds the channel's state only while it runs, so the
+    // callback's thread never ends up destroying the connection above it.
+    class DeathMark {
+    public:
+        void operator()() const noexcept;
+
+    private:
+        friend class ChannelClient;
+        std::weak_ptr<ClientState> state_;
+    };
+    DeathMark death_mark() const noexcept;
 
     uint32_t slot_count() const noexcept;
     PoolStats request_pool_stats() const;

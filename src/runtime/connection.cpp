@@ -167,10 +167,7 @@ Result<Connection> Connection::open_handle(Context& context, uint32_t handle, st
     impl->channel = std::move(*channel);
 
     // The kernel tells us when the service dies: pending calls fail then, not at their timeout.
-    std::weak_ptr<Impl> weak = impl;
-    auto death = ctx.on_death(impl->service, [weak](const DeathNotice&) {
-        if (auto self = weak.lock()) self->channel.mark_dead();
-    });
+    auto death = ctx.on_death(impl->service, [mark = impl->channel.death_mark()](const DeathNotice&) { mark(); });
     if (!death) return std::unexpected(death.error());
     impl->death = std::move(*death);
     return Connection(std::move(impl));
@@ -279,6 +276,18 @@ Result<PendingReply> Connection::call_async(uint32_t code, Request& request, std
         LITEIPC_LOG(info, "async call %u to '%s': %s", code, impl_->name.c_str(), published.error().describe().c_str());
         return std::unexpected(published.error());
     }
+    PendingReply reply;
+    reply.impl_ = std::move(pending);
+    return reply;
+}
+
+Result<PendingReply> Connection::call_async_raw(uint32_t code, std::span<const std::byte> payload,
+                                                std::chrono::milliseconds timeout) {
+    if (auto ok = impl_->check_alive(); !ok) return std::unexpected(ok.error());
+    auto pending = std::make_unique<PendingReply::Impl>();
+    pending->connection = impl_;
+    auto published = impl_->channel.call(code, payload, {.deadline = impl_->deadline(timeout), .async = &pending->call});
+    if (!published) return std::unexpected(published.error());
     PendingReply reply;
     reply.impl_ = std::move(pending);
     return reply;

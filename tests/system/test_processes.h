@@ -158,7 +158,7 @@ inline void no_core_dumps() {
 
 enum Code : uint32_t {
     kEcho = 1, kWhoAmI = 2, kSleep = 3, kChecksum = 4, kBigReply = 5, kCount = 6, kPipe = 7, kTryReference = 8, kTryNumber = 9, kSecret = 10,
-    kStreamMessage = 11, kStreamReport = 12
+    kStreamMessage = 11, kStreamReport = 12, kRawEcho = 13
 };
 
 inline Context* g_service_context = nullptr;  // the service process's own context
@@ -241,6 +241,12 @@ inline int32_t handle(Call& call) {
                     break;
                 }
             return 0;
+        }
+        case kRawEcho: {
+            auto out = call.reply_raw(call.payload().size());
+            if (!out) return -1;
+            std::memcpy(out->data(), call.payload().data(), out->size());
+            return 7;
         }
         case kStreamReport: {
             std::lock_guard lock(g_stream_tally.mutex);

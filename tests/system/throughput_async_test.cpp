@@ -1,6 +1,9 @@
 // Asynchronous calls between real processes: many in flight from one thread, replies out of order,
 // the completion fd under poll(2), and a service killed with calls pending.
 #include <poll.h>
+#include <stdlib.h>
+
+#include "liteipc/async.h"
 
 #include <chrono>
 
@@ -126,6 +129,48 @@ TEST_F(ThroughputAsyncTest, AKilledServiceEndsPendingCallsWithDeadObjectAndWakes
     auto after = echo_async(*connection, 1);
     ASSERT_FALSE(after);
     EXPECT_EQ(after.error().code, Errc::dead_object);
+}
+
+TEST_F(ThroughputAsyncTest, TheCEntryPointsCallAsynchronouslyAndSignalThroughTheFd) {
+    ServiceProcess service(loader_.options(), options("test.async.c"));
+    ::setenv("LITEIPC_SOCKET", loader_.options().socket_path.c_str(), 1);
+    ::setenv("LITEIPC_PIN_ROOT", loader_.options().pin_root.c_str(), 1);
+    liteipc_async_connection* connection = nullptr;
+    ASSERT_EQ(liteipc_async_open("test.async.c", &connection), 0);
+    ::unsetenv("LITEIPC_SOCKET");
+    ::unsetenv("LITEIPC_PIN_ROOT");
+    const int fd = liteipc_completion_fd(connection);
+    ASSERT_GE(fd, 0);
+    liteipc_pending* calls[8] = {};
+    for (int i = 0; i < 8; ++i) {
+        const uint64_t word = 1000 + i;
+        ASSERT_EQ(liteipc_call_async(connection, kRawEcho, &word, sizeof word, 10'000, &calls[i]), 0);
+    }
+    ASSERT_EQ(readable_within(fd, 10s), 1);
+    for (int i = 8; i-- > 0;) {
+        uint64_t word = 0;
+        size_t size = 0;
+        int32_t status = 0;
+        ASSERT_EQ(liteipc_pending_wait(calls[i], 10'000, &word, sizeof word, &size, &status), 0);
+        EXPECT_EQ(word, 1000u + i);
+        EXPECT_EQ(size, sizeof word);
+        EXPECT_EQ(status, 7);
+        EXPECT_EQ(liteipc_pending_wait(calls[i], 1, &word, sizeof word, &size, &status), -LITEIPC_ASYNC_INVALID_ARGUMENT);
+        liteipc_pending_free(calls[i]);
+    }
+    EXPECT_EQ(liteipc_call_async(nullptr, kRawEcho, nullptr, 0, 0, &calls[0]), -LITEIPC_ASYNC_INVALID_ARGUMENT);
+    service.kill();
+    liteipc_pending* orphan = nullptr;
+    const auto killed = Clock::now();
+    int published = liteipc_call_async(connection, kRawEcho, "x", 1, 1000, &orphan);
+    if (published == 0) {
+        EXPECT_EQ(liteipc_pending_wait(orphan, 30'000, nullptr, 0, nullptr, nullptr), -LITEIPC_ASYNC_DEAD_OBJECT);
+        liteipc_pending_free(orphan);
+    } else {
+        EXPECT_EQ(published, -LITEIPC_ASYNC_DEAD_OBJECT);
+    }
+    EXPECT_LT(Clock::now() - killed, 5s);
+    liteipc_async_close(connection);
 }
 
 }  // namespace
