@@ -506,6 +506,9 @@ Result<uint64_t> ChannelClient::publish(uint32_t slot_index, MessageDescriptor& 
         request.fd_batch = state.next_batch;
     }
     publish_descriptor(slot.request, request);
+    // An async call's completion thread may have left its flag set: a plain call that spins must
+    // not cost the service a futex wake (same cache line as the state word).
+    slot.waiter_sleeping.store(0, std::memory_order_relaxed);
     slot.state.store(slot_state::kRequest, std::memory_order_release);
 
     auto pushed = state.control.push(slot_index, options.deadline);
