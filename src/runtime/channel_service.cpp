@@ -203,6 +203,7 @@ void ChannelServer::serve_batch(const Request& batch, uint64_t place, const Hand
     }
     Request message = batch;
     message.flags = kFlagOneway;
+    message.fd_count = 0;  // batches carry no fds, whatever the descriptor claims
     const std::span<const std::byte> frames = batch.payload;  // in the client's pool: read each header once
     for (uint64_t offset = 0; offset < frames.size();) {
         BatchFrameHeader header;
