@@ -5,11 +5,11 @@
 //                reply in place in its reply pool (Call::reply_raw()); the client checks the
 //                reply in place (Reply::payload()). Payloads of 200 B and less travel inline in
 //                the call slot's descriptor, as liteipc sends them.
-//   stream       Connection::send (LITEIPC_FLAG_ONEWAY) of a Parcel Request whose one data buffer
-//                is reserved with Writer::reserve_buffer(), so it is written in place in the
-//                request pool (buffers of 256 B and less are inline in the message); the service
-//                checks it in place (Reader::read_buffer()). The last message is a call_raw round
-//                trip whose reply is the acknowledgement.
+//   stream       oneway batches (Connection::begin_batch / send_batch): each message is written in
+//                place in the request pool (OnewayBatch::append), up to 256 messages or 256 KiB go
+//                out with one ring update and one doorbell, and the service checks each message in
+//                place (Call::payload()), one handler run per message. The last message is a
+//                call_raw round trip whose reply is the acknowledgement.
 //   regimes      busy: ConnectOptions::spin and ServiceOptions::spin of 1 s, so neither side
 //                sleeps between messages; blocking: both 0, so both sleep on a futex at once.
 //
@@ -52,7 +52,7 @@ using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 // Call codes: raw payloads (round trips, the flush, stop) and Parcel requests (stream data).
-enum Code : std::uint32_t { kRaw = 1, kParcel = 2 };
+enum Code : std::uint32_t { kRaw = 1, kBatched = 3, kInFlight = 4 };
 
 // Spin budgets meaning "never sleep" and "sleep at once".
 constexpr std::chrono::nanoseconds kSpinForever = 1s;
@@ -249,9 +249,67 @@ public:
     Result<> round_trip(std::uint64_t seq) override { return call(Op::request, Op::reply, seq); }
 
     Result<> stream(std::uint64_t first_seq, std::uint64_t count) override {
-        for (std::uint64_t i = 0; i + 1 < count; ++i)
-            if (auto r = send_data(first_seq + i); !r) return r;
+        const std::size_t n = job_.payload;
+        const std::uint64_t frame = sizeof(std::uint64_t) + (n + 7) / 8 * 8;  // header + padded bytes
+        const std::uint64_t per_batch = std::clamp<std::uint64_t>((256u << 10) / frame, 1, 256);
+        for (std::uint64_t i = 0; i + 1 < count;) {
+            const std::uint64_t in_batch = std::min(per_batch, count - 1 - i);
+            auto batch = connection_->begin_batch(in_batch * frame, kCallTimeout);
+            if (!batch) return std::unexpected(batch.error());
+            for (std::uint64_t k = 0; k < in_batch; ++k, ++i) {
+                std::span<std::byte> out = batch->append(n);
+                if (out.size() != n) return fail(Errc::malformed, "oneway batch had no room for a message");
+                fill_payload(out.data(), n, Op::data, first_seq + i);
+            }
+            if (auto sent = connection_->send_batch(kBatched, *batch, kCallTimeout); !sent) return sent;
+        }
         return call(Op::flush, Op::ack, first_seq + count - 1);
+    }
+
+    Result<InFlight> in_flight(std::size_t depth, std::uint64_t calls) override {
+        InFlight figures;
+        // One thread, `depth` asynchronous calls kept in flight, collected oldest first.
+        std::vector<PendingReply> ring(depth);
+        auto start = Clock::now();
+        std::uint64_t issued = 0, collected = 0;
+        auto issue = [&]() -> Result<> {
+            Request request(*connection_);
+            request.writer().write_uint64(issued);
+            auto pending = connection_->call_async(kInFlight, request, kCallTimeout);
+            if (!pending) return std::unexpected(pending.error());
+            ring[issued++ % depth] = std::move(*pending);
+            return {};
+        };
+        while (issued < std::min<std::uint64_t>(depth, calls))
+            if (auto r = issue(); !r) return std::unexpected(r.error());
+        while (collected < calls) {
+            auto reply = ring[collected % depth].wait(kCallTimeout);
+            if (!reply) return std::unexpected(reply.error());
+            if (reply->reader().read_uint64() != collected + 1) return fail(Errc::malformed, "async reply mismatch");
+            ++collected;
+            if (issued < calls)
+                if (auto r = issue(); !r) return std::unexpected(r.error());
+        }
+        figures.async_calls_per_s = calls * 1e9 / std::chrono::duration<double, std::nano>(Clock::now() - start).count();
+
+        // `depth` threads, each blocking on its own calls.
+        std::atomic<bool> wrong{false};
+        std::vector<std::thread> threads;
+        start = Clock::now();
+        for (std::size_t t = 0; t < depth; ++t) {
+            threads.emplace_back([&, t] {
+                for (std::uint64_t i = t; i < calls; i += depth) {
+                    Request request(*connection_);
+                    request.writer().write_uint64(i);
+                    auto reply = connection_->call(kInFlight, request, kCallTimeout);
+                    if (!reply || reply->reader().read_uint64() != i + 1) wrong.store(true);
+                }
+            });
+        }
+        for (auto& thread : threads) thread.join();
+        if (wrong.load()) return fail(Errc::malformed, "a blocking call in flight failed or was answered wrong");
+        figures.threads_calls_per_s = calls * 1e9 / std::chrono::duration<double, std::nano>(Clock::now() - start).count();
+        return figures;
     }
 
     Result<> stop() override {
@@ -291,37 +349,17 @@ private:
         return {};
     }
 
-    // One oneway stream message: a Parcel whose data buffer is reserved in the request pool.
-    // When the pool is full (the service is still reading earlier messages), wait and retry:
-    // busy spins, blocking naps.
-    Result<> send_data(std::uint64_t seq) {
-        const std::size_t n = job_.payload;
-        Spinner spinner;
-        for (;;) {
-            Request request(*connection_);
-            std::span<std::byte> out = request.writer().reserve_buffer(n);
-            if (out.size() == n) {
-                fill_payload(out.data(), n, Op::data, seq);
-                return connection_->send(kParcel, request, kCallTimeout);
-            }
-            if (!request.writer().ok() && request.writer().error() != ParcelError::pool_exhausted)
-                return fail(Errc::invalid_argument, std::string("reserve_buffer failed: ") + request.writer().error_reason());
-            if (job_.regime == Regime::busy) {
-                spinner.pause();
-            } else {
-                const timespec nap{0, 20'000};
-                nanosleep(&nap, nullptr);
-            }
-        }
-    }
-
     // Worker thread of the server child.
     int32_t handle(Call& call) {
         const std::size_t n = job_.payload;
-        if (call.code() == kParcel) {
-            const auto buffer = call.request().read_buffer();
-            if (!call.request().ok() || buffer.size() != n) return record("stream message without its data buffer");
-            const PayloadCheck msg = check_payload(buffer.data(), n);
+        if (call.code() == kInFlight) {
+            call.reply().write_uint64(call.request().read_uint64() + 1);
+            return call.request().ok() ? 0 : record("call in flight without its number");
+        }
+        if (call.code() == kBatched) {
+            const auto message = call.payload();
+            if (message.size() != n) return record("stream message of " + std::to_string(message.size()) + " bytes");
+            const PayloadCheck msg = check_payload(message.data(), n);
             if (!msg.intact || msg.op != Op::data) return record("stream payload mismatch");
             return 0;
         }

@@ -215,6 +215,7 @@ struct ClientReport {
     double rtt_median_ns = 0, rtt_p99_ns = 0, rtt_min_ns = 0, rtt_mean_ns = 0;
     std::uint64_t stream_msgs = 0;
     double stream_ns = 0;
+    double async_calls_per_s = 0, threads_calls_per_s = 0;  // Transport::in_flight, 64 B jobs only
 };
 static_assert(std::is_trivially_copyable_v<ClientReport>);
 
@@ -286,7 +287,11 @@ void copy_error(ClientReport& r, const std::string& s) {
     std::snprintf(r.error, sizeof r.error, "%s", s.c_str());
 }
 
-ClientReport run_client(Transport& t, const Budget& b) {
+// The calls-in-flight row: 64 B jobs, this many calls in flight.
+constexpr std::size_t kInFlightPayload = 64;
+constexpr std::size_t kInFlightDepth = 16;
+
+ClientReport run_client(Transport& t, const Budget& b, std::size_t payload) {
     ClientReport r;
     std::uint64_t seq = 1;
     auto failed = [&](const char* step, const Error& e) {
@@ -320,6 +325,13 @@ ClientReport run_client(Transport& t, const Budget& b) {
     r.stream_ns = std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
     r.stream_msgs = b.stream_msgs;
     seq += b.stream_msgs;
+
+    if (payload == kInFlightPayload) {
+        auto x = t.in_flight(kInFlightDepth, std::max<std::uint64_t>(b.rtt_iters, 1000));
+        if (!x) return failed("calls in flight", x.error());
+        r.async_calls_per_s = x->async_calls_per_s;
+        r.threads_calls_per_s = x->threads_calls_per_s;
+    }
 
     if (auto x = t.stop(); !x) return failed("stop", x.error());
     r.ok = 1;
@@ -374,7 +386,7 @@ JobResult run_job(Transport& t, const JobSpec& job, const Budget& b, CpuPair cpu
     if (client == 0) {
         close(report_pipe[0]);
         enter_child(cpus.client);
-        const ClientReport r = run_client(t, b);
+        const ClientReport r = run_client(t, b, job.payload);
         [[maybe_unused]] auto n = write(report_pipe[1], &r, sizeof r);
         std::fflush(nullptr);
         std::exit(r.ok ? 0 : 1);
@@ -588,6 +600,19 @@ void print_liteipc_summary(const Results& results, const Options& o, const std::
             met = ratio <= t.bound;
             std::printf("  %-46s  %.2f vs %.2f us = %.2fx  %s\n", t.label, mine, theirs, ratio, met ? "met" : "NOT met");
         }
+    }
+    std::printf("\ncalls in flight (64 B, %zu at once; no target: the two ways to keep %zu calls going):\n",
+                kInFlightDepth, kInFlightDepth);
+    for (Regime regime : o.regimes) {
+        const JobResult* l = results.find(kLiteipc, regime, kInFlightPayload);
+        if (l == nullptr || l->report.async_calls_per_s <= 0) {
+            std::printf("  %-9s not measured\n", std::string(to_string(regime)).c_str());
+            continue;
+        }
+        std::printf("  %-9s one thread, call_async: %s calls/s   %zu blocking threads: %s calls/s   = %.2fx\n",
+                    std::string(to_string(regime)).c_str(), fmt_rate(l->report.async_calls_per_s).c_str(),
+                    kInFlightDepth, fmt_rate(l->report.threads_calls_per_s).c_str(),
+                    l->report.threads_calls_per_s > 0 ? l->report.async_calls_per_s / l->report.threads_calls_per_s : 0);
     }
     std::printf("===========================================================\n");
 }

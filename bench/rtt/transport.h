@@ -85,6 +85,14 @@ public:
     // Client child: `count` one-way messages (sequence numbers first_seq...), then wait for the
     // server's acknowledgement that it has read and checked all of them.
     virtual Result<> stream(std::uint64_t first_seq, std::uint64_t count) = 0;
+    // Client child, optional: `calls` small calls kept `depth` at a time in flight from one thread
+    // (asynchronous calls), then the same number of calls from `depth` threads that each block on
+    // theirs. Returns calls per second of each (zeros: not measured).
+    struct InFlight {
+        double async_calls_per_s = 0;
+        double threads_calls_per_s = 0;
+    };
+    virtual Result<InFlight> in_flight(std::size_t /*depth*/, std::uint64_t /*calls*/) { return InFlight{}; }
     // Client child: tell the server to return from serve().
     virtual Result<> stop() = 0;
 

@@ -89,6 +89,8 @@ struct ConnectOptions {
 };
 
 class Reply;
+class OnewayBatch;
+class PendingReply;
 
 class Connection {
 public:
@@ -104,6 +106,30 @@ public:
     Result<Reply> call(uint32_t code, class Request& request, std::chrono::milliseconds timeout = {});
     // LITEIPC_FLAG_ONEWAY: returns once the request is queued.
     Result<> send(uint32_t code, class Request& request, std::chrono::milliseconds timeout = {});
+
+    // A request published without waiting: many may be in flight from one thread (up to
+    // ConnectOptions::slots), and the service may answer them in any order. Collect each reply
+    // with PendingReply::wait, or learn that some are in from completion_fd(). `timeout` bounds the
+    // wait for a free slot and is the deadline the service sees.
+    Result<PendingReply> call_async(uint32_t code, class Request& request, std::chrono::milliseconds timeout = {});
+    // An eventfd (owned by the connection) that becomes readable once a reply of an async call is in
+    // or the service died: watch it with poll/epoll (or asio, libuv), read its 8 bytes to rearm it,
+    // then collect the PendingReplys that are ready(). The first use starts a thread that sleeps on
+    // the pending calls for it.
+    Result<int> completion_fd();
+    // call_async with a raw payload (the service reads Call::payload(), answers with reply_raw()).
+    Result<PendingReply> call_async_raw(uint32_t code, std::span<const std::byte> payload,
+                                        std::chrono::milliseconds timeout = {});
+
+    // Oneway messages in batches: each written in place into one block of the request pool
+    // (OnewayBatch::append), then published together with one ring update and at most one doorbell.
+    // The service runs its handler once per message (a oneway Call of `code`, payload() the message),
+    // in the order appended, and batches in the order sent, whatever its worker count. Waits for
+    // pool space until the timeout, then Errc::no_memory.
+    Result<OnewayBatch> begin_batch(uint64_t capacity_bytes, std::chrono::milliseconds timeout = {});
+    // Waits for a free call slot until the timeout (the service is behind: backpressure), then
+    // Errc::timed_out and the batch is dropped. Empty batches send nothing.
+    Result<> send_batch(uint32_t code, OnewayBatch& batch, std::chrono::milliseconds timeout = {});
 
     // Raw zero-copy calls: `fill` writes the payload in place in the request pool; the reply's
     // payload is read in place too (Reply::payload()).
@@ -121,6 +147,50 @@ private:
     explicit Connection(std::shared_ptr<Impl> impl);
     static Result<Connection> open_handle(Context& context, uint32_t handle, std::string name, ConnectOptions options);
     std::shared_ptr<Impl> impl_;
+};
+
+// The reply to come of Connection::call_async.
+class PendingReply {
+public:
+    PendingReply();
+    PendingReply(PendingReply&&) noexcept;
+    PendingReply& operator=(PendingReply&&) noexcept;
+    ~PendingReply();  // a reply never collected is given up: its slot returns once the service answers
+
+    // The reply is in, or the service died: wait() returns at once.
+    bool ready() const;
+    // Waits up to `timeout` (0: the context's default). Errc::timed_out leaves the call pending (wait
+    // again); Errc::dead_object when the service died; any other outcome ends the call.
+    Result<Reply> wait(std::chrono::milliseconds timeout = {});
+    explicit operator bool() const { return impl_ != nullptr; }
+
+    struct Impl;
+
+private:
+    friend class Connection;
+    std::unique_ptr<Impl> impl_;
+};
+
+// Oneway messages being written in place into the request pool, sent with Connection::send_batch.
+class OnewayBatch {
+public:
+    OnewayBatch();
+    OnewayBatch(OnewayBatch&&) noexcept;
+    OnewayBatch& operator=(OnewayBatch&&) noexcept;
+    ~OnewayBatch();  // an unsent batch gives its block back
+
+    // Room for the next message of `size` bytes, to be filled before send_batch; an empty span
+    // when the batch has no room left for it (send it and begin another).
+    std::span<std::byte> append(uint64_t size);
+    std::size_t count() const;
+    // Room left for one more message's bytes.
+    uint64_t room() const;
+
+    struct Impl;
+
+private:
+    friend class Connection;
+    std::unique_ptr<Impl> impl_;
 };
 
 // A request being written: a Parcel writer whose large data buffers go straight into the

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/memfd.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -11,6 +12,8 @@
 #include <cstring>
 #include <exception>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include "channel_descriptor.h"
@@ -56,6 +59,10 @@ struct ClientState {
     ClientOptions options;
     std::atomic<uint32_t> dead_word{0};  // private futex: waiters sleep on it with their slot
     std::atomic<uint64_t> next_sequence{1};
+    // Batches take their place in the connection's stream and reach the ring under one lock, so
+    // that stream order is ring order (a batch whose push fails gives its place back).
+    std::mutex stream_mutex;
+    uint64_t next_batch = 1;
 
     std::mutex mutex;
     std::condition_variable slot_released;
@@ -65,6 +72,22 @@ struct ClientState {
     std::vector<uint64_t> request_block_of_slot;
     // Further blocks (attachments) each slot's call owns, freed with its request block.
     std::vector<std::vector<uint64_t>> attachments_of_slot;
+
+    // Async calls: the slots whose reply the completion fd has not announced yet, and the thread
+    // that sleeps on them (completion_watcher.cpp).
+    void watch_async(uint32_t slot);
+    void unwatch_async(uint32_t slot);
+    Result<int> start_watcher();
+    void stop_watcher() noexcept;
+    void watcher_main();
+    ~ClientState() { stop_watcher(); }
+
+    std::mutex async_mutex;
+    std::vector<uint32_t> async_unannounced;
+    UniqueFd completion_event;
+    std::thread watcher;
+    bool watcher_stopping = false;
+    std::atomic<uint32_t> async_changed{0};  // private futex: the set changed, or stop
 };
 
 Result<uint32_t> ClientState::claim_slot(Deadline deadline) {
@@ -125,6 +148,100 @@ void ClientState::reclaim_answered_locked() noexcept {
         }
     }
     awaiting_service.resize(kept);
+}
+
+void ClientState::watch_async(uint32_t slot) {
+    {
+        std::lock_guard lock(async_mutex);
+        async_unannounced.push_back(slot);
+        if (!watcher.joinable()) return;
+    }
+    async_changed.fetch_add(1, std::memory_order_release);
+    futex_wake(&async_changed, 1, false);
+}
+
+void ClientState::unwatch_async(uint32_t slot) {
+    std::lock_guard lock(async_mutex);
+    std::erase(async_unannounced, slot);
+}
+
+Result<int> ClientState::start_watcher() {
+    std::lock_guard lock(async_mutex);
+    if (watcher.joinable()) return completion_event.get();
+    UniqueFd event{::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
+    if (!event) return fail_errno("eventfd for async completions", errno == EMFILE || errno == ENFILE ? Errc::no_memory : Errc::system);
+    completion_event = std::move(event);
+    try {
+        watcher = std::thread([this] { watcher_main(); });
+    } catch (const std::system_error& error) {
+        completion_event.reset();
+        return fail(Errc::system, std::string("starting the async completion thread: ") + error.what());
+    }
+    return completion_event.get();
+}
+
+void ClientState::stop_watcher() noexcept {
+    {
+        std::lock_guard lock(async_mutex);
+        if (!watcher.joinable()) return;
+        watcher_stopping = true;
+    }
+    async_changed.fetch_add(1, std::memory_order_release);
+    futex_wake(&async_changed, 1, false);
+    watcher.join();
+}
+
+// Sleeps on the slots of the unannounced async calls (as their caller would: the service wakes a slot
+// whose waiter sleeps), on the dead word and on async_changed; writes the eventfd once per wake that
+// found replies, and once when the connection dies.
+void ClientState::watcher_main() {
+    // futex_waitv takes 128 words: two go to async_changed and the dead word; further calls are
+    // watched once earlier ones are announced.
+    constexpr std::size_t kMaxWatched = kMaxFutexWaiters - 2;
+    std::vector<uint32_t> watched;
+    std::vector<FutexWaitTarget> targets;
+    bool death_announced = false;
+    const uint64_t one = 1;
+    for (;;) {
+        const uint32_t changed = async_changed.load(std::memory_order_acquire);
+        {
+            std::lock_guard lock(async_mutex);
+            if (watcher_stopping) return;
+            watched.assign(async_unannounced.begin(),
+                           async_unannounced.begin() + std::min(async_unannounced.size(), kMaxWatched));
+        }
+        targets.clear();
+        targets.push_back({&async_changed, changed, false});
+        bool announce = false;
+        if (dead()) {
+            announce = !death_announced;
+            death_announced = true;
+        } else {
+            targets.push_back({&dead_word, 0, false});
+        }
+        for (uint32_t slot : watched) control.slot(slot).waiter_sleeping.store(1, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with the service's fence after REPLY
+        std::size_t replied = 0;
+        for (uint32_t slot : watched) {
+            const uint32_t value = control.slot(slot).state.load(std::memory_order_acquire);
+            if ((value & slot_state::kMask) == slot_state::kReply) {
+                watched[replied++] = slot;
+            } else {
+                targets.push_back({&control.slot(slot).state, value, true});
+            }
+        }
+        if (replied > 0) {
+            std::lock_guard lock(async_mutex);
+            for (std::size_t i = 0; i < replied; ++i) std::erase(async_unannounced, watched[i]);
+            announce = true;
+        }
+        if (announce) {
+            ssize_t written = ::write(completion_event.get(), &one, sizeof one);
+            (void)written;
+            continue;
+        }
+        futex_waitv(targets, Deadline::forever());
+    }
 }
 
 namespace {
@@ -237,6 +354,16 @@ void ChannelClient::mark_dead() noexcept {
     futex_wake(&state_->dead_word, INT_MAX, false);
     { std::lock_guard lock(state_->mutex); }  // no claimer between its dead() check and its wait
     state_->slot_released.notify_all();
+}
+
+ChannelClient::DeathMark ChannelClient::death_mark() const noexcept {
+    DeathMark mark;
+    mark.state_ = state_;
+    return mark;
+}
+
+void ChannelClient::DeathMark::operator()() const noexcept {
+    if (auto state = state_.lock()) ChannelClient(std::move(state)).mark_dead();
 }
 
 bool ChannelClient::dead() const noexcept { return !state_ || state_->dead(); }
@@ -353,8 +480,8 @@ Result<Reply> ChannelClient::call_in_place(uint32_t code, PayloadBuffer payload,
     return submit(*slot, request, payload.block_.offset, options);
 }
 
-Result<Reply> ChannelClient::submit(uint32_t slot_index, MessageDescriptor& request, uint64_t request_block,
-                                    CallOptions options) {
+Result<uint64_t> ChannelClient::publish(uint32_t slot_index, MessageDescriptor& request, uint64_t request_block,
+                                       const CallOptions& options) {
     ClientState& state = *state_;
     CallSlot& slot = state.control.slot(slot_index);
     state.request_block_of_slot[slot_index] = request_block;
@@ -371,10 +498,23 @@ Result<Reply> ChannelClient::submit(uint32_t slot_index, MessageDescriptor& requ
                               : static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                                           options.deadline.time_point().time_since_epoch())
                                                           .count());
+    const bool batch = (options.flags & kFlagBatch) != 0;
+    std::unique_lock stream_order(state.stream_mutex, std::defer_lock);
+    if (batch) {
+        stream_order.lock();
+        request.fd_count = 0;
+        request.fd_batch = state.next_batch;
+    }
     publish_descriptor(slot.request, request);
+    // An async call's completion thread may have left its flag set: a plain call that spins must
+    // not cost the service a futex wake (same cache line as the state word).
+    slot.waiter_sleeping.store(0, std::memory_order_relaxed);
     slot.state.store(slot_state::kRequest, std::memory_order_release);
 
-    if (auto pushed = state.control.push(slot_index, options.deadline); !pushed) {
+    auto pushed = state.control.push(slot_index, options.deadline);
+    if (batch && pushed) ++state.next_batch;
+    if (stream_order.owns_lock()) stream_order.unlock();
+    if (!pushed) {
         state.free_request_block(slot_index);
         state.release_slot(slot_index);
         LITEIPC_LOG(warn, "call code %u: %s", request.code, pushed.error().describe().c_str());
@@ -382,21 +522,76 @@ Result<Reply> ChannelClient::submit(uint32_t slot_index, MessageDescriptor& requ
     }
     state.control.ring_doorbell(state.doorbell.get());
 
+    return sequence;
+}
+
+Result<Reply> ChannelClient::submit(uint32_t slot_index, MessageDescriptor& request, uint64_t request_block,
+                                    CallOptions options) {
+    auto sequence = publish(slot_index, request, request_block, options);
+    if (!sequence) return std::unexpected(sequence.error());
     if ((options.flags & kFlagOneway) != 0) {
-        state.await_service(slot_index);
+        state_->await_service(slot_index);
         return Reply{};
     }
+    if (options.async != nullptr) {
+        *options.async = AsyncCall{slot_index, request.code, *sequence};
+        state_->watch_async(slot_index);
+        return Reply{};
+    }
+    return complete(slot_index, request.code, *sequence, options.deadline);
+}
 
-    switch (wait_for_reply(state, slot, options.deadline)) {
+bool ChannelClient::async_ready(const AsyncCall& call) const noexcept {
+    if (!state_ || !call.pending()) return true;
+    return state_->dead() ||
+           (state_->control.slot(call.slot).state.load(std::memory_order_acquire) & slot_state::kMask) ==
+               slot_state::kReply;
+}
+
+Result<Reply> ChannelClient::finish_async(AsyncCall& call, Deadline deadline) {
+    if (!state_) return fail(Errc::closed, "async call on a moved-from channel");
+    if (!call.pending()) return fail(Errc::invalid_argument, "async call already collected");
+    auto reply = complete(call.slot, call.code, call.sequence, deadline, /*keep_on_timeout=*/true);
+    if (!reply && reply.error().code == Errc::timed_out) {
+        // Our wait cleared the slot's sleeping flag: the completion thread must set it again.
+        state_->async_changed.fetch_add(1, std::memory_order_release);
+        futex_wake(&state_->async_changed, 1, false);
+        return reply;
+    }
+    state_->unwatch_async(call.slot);
+    call = AsyncCall{};
+    return reply;
+}
+
+void ChannelClient::abandon_async(AsyncCall& call) noexcept {
+    if (!state_ || !call.pending()) return;
+    state_->unwatch_async(call.slot);
+    state_->await_service(call.slot);
+    call = AsyncCall{};
+}
+
+Result<int> ChannelClient::completion_fd() {
+    if (!state_) return fail(Errc::closed, "completion fd of a moved-from channel");
+    return state_->start_watcher();
+}
+
+Result<Reply> ChannelClient::complete(uint32_t slot_index, uint32_t code, uint64_t sequence, Deadline deadline,
+                                      bool keep_on_timeout) {
+    ClientState& state = *state_;
+    CallSlot& slot = state.control.slot(slot_index);
+    switch (wait_for_reply(state, slot, deadline)) {
         case WaitOutcome::reply: break;
         case WaitOutcome::timed_out:
+            if (keep_on_timeout) {
+                return fail(Errc::timed_out, "call code " + std::to_string(code) + ": no reply yet");
+            }
             // The service may still read the request: keep slot and block until it answers.
             state.await_service(slot_index);
-            return fail(Errc::timed_out, "call code " + std::to_string(request.code) +
+            return fail(Errc::timed_out, "call code " + std::to_string(code) +
                                              ": no reply before the deadline");
         case WaitOutcome::dead:
             state.await_service(slot_index);
-            return fail(Errc::dead_object, "call code " + std::to_string(request.code) +
+            return fail(Errc::dead_object, "call code " + std::to_string(code) +
                                                ": the connection died while waiting for the reply");
     }
 
@@ -405,9 +600,9 @@ Result<Reply> ChannelClient::submit(uint32_t slot_index, MessageDescriptor& requ
     state.free_request_block(slot_index);
 
     auto reject = [&](std::string problem) -> Result<Reply> {
-        LITEIPC_LOG(warn, "call code %u, slot %u: %s", request.code, slot_index, problem.c_str());
+        LITEIPC_LOG(warn, "call code %u, slot %u: %s", code, slot_index, problem.c_str());
         state.release_slot(slot_index);
-        return fail(Errc::malformed, "call code " + std::to_string(request.code) + ": " + problem);
+        return fail(Errc::malformed, "call code " + std::to_string(code) + ": " + problem);
     };
     if (reply.call_sequence != sequence) {
         return reject("reply carries call sequence " + std::to_string(reply.call_sequence) + ", expected " +
@@ -415,7 +610,7 @@ Result<Reply> ChannelClient::submit(uint32_t slot_index, MessageDescriptor& requ
     }
     if ((reply.flags & kFlagNoMemory) != 0) {
         state.release_slot(slot_index);
-        return fail(Errc::no_memory, "call code " + std::to_string(request.code) +
+        return fail(Errc::no_memory, "call code " + std::to_string(code) +
                                          ": the service's reply pool for this connection stayed full until the "
                                          "deadline (release held replies sooner, or ask for a larger pool)");
     }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -17,15 +18,26 @@ struct ClientOptions {
     std::chrono::nanoseconds spin = std::chrono::microseconds(5);
 };
 
+// A call published without waiting for its reply (CallOptions::async): collect the reply with
+// ChannelClient::finish_async, or give the call up with abandon_async.
+struct AsyncCall {
+    uint32_t slot = UINT32_MAX;
+    uint32_t code = 0;
+    uint64_t sequence = 0;
+    bool pending() const noexcept { return slot != UINT32_MAX; }
+};
+
 struct CallOptions {
-    uint32_t flags = 0;                        // kFlagOneway
+    uint32_t flags = 0;                        // kFlagOneway, kFlagOneway | kFlagBatch
     Deadline deadline = Deadline::forever();
     uint32_t fd_count = 0;                     // fds sent ahead on the connection's socket...
     uint64_t fd_batch = 0;                     // ...tagged with this
     uint32_t token = 0;                        // the caller's token (LiteIPC SvcIdentity.token)
+    AsyncCall* async = nullptr;                // set: publish, fill *async, return an empty Reply
 };
 
 struct ClientState;
+
 
 // A request payload being written in place in the request pool (zero-copy), consumed by call_in_place().
 class PayloadBuffer {
@@ -37,6 +49,8 @@ public:
 
     std::span<std::byte> bytes() const noexcept { return {data_, length_}; }
     uint64_t size() const noexcept { return length_; }
+    // Send only the first `size` bytes (the block stays as allocated).
+    void shrink(uint64_t size) noexcept { length_ = std::min(length_, size); }
 
 private:
     friend class ChannelClient;
@@ -112,10 +126,33 @@ public:
     // The service's reply pool, read-only: reply attachments live there.
     std::span<const std::byte> reply_pool() const noexcept;
 
+    // The reply of an async call is in (or the connection died): finish_async will not wait.
+    bool async_ready(const AsyncCall& call) const noexcept;
+    // Waits for the reply until the deadline. Errc::timed_out leaves the call pending (wait again or
+    // abandon it); any other outcome ends it.
+    Result<Reply> finish_async(AsyncCall& call, Deadline deadline);
+    // No one will collect the reply: the slot comes back once the service has answered.
+    void abandon_async(AsyncCall& call) noexcept;
+    // An eventfd, readable once a reply of an async call is in or the connection died (read it to
+    // rearm, then check async_ready on the calls). Started on first use: a thread sleeps on the
+    // pending calls' slots for it.
+    Result<int> completion_fd();
+
     // The service is gone (reported by the kernel) or the connection is being closed: every pending and
     // future call fails at once with Errc::dead_object. Does not rely on the peer.
     void mark_dead() noexcept;
     bool dead() const noexcept;
+    // mark_dead() for a death callback: holds the channel's state only while it runs, so the
+    // callback's thread never ends up destroying the connection above it.
+    class DeathMark {
+    public:
+        void operator()() const noexcept;
+
+    private:
+        friend class ChannelClient;
+        std::weak_ptr<ClientState> state_;
+    };
+    DeathMark death_mark() const noexcept;
 
     uint32_t slot_count() const noexcept;
     PoolStats request_pool_stats() const;
@@ -123,6 +160,8 @@ public:
 private:
     explicit ChannelClient(std::shared_ptr<ClientState> state) : state_(std::move(state)) {}
     Result<Reply> submit(uint32_t slot, MessageDescriptor& request, uint64_t request_block, CallOptions options);
+    Result<uint64_t> publish(uint32_t slot, MessageDescriptor& request, uint64_t request_block, const CallOptions& options);
+    Result<Reply> complete(uint32_t slot, uint32_t code, uint64_t sequence, Deadline deadline, bool keep_on_timeout = false);
 
     std::shared_ptr<ClientState> state_;
 };

@@ -37,6 +37,10 @@ inline constexpr uint32_t kMask = 0xff;
 
 // Descriptor flags.
 inline constexpr uint32_t kFlagOneway = 1u << 0;      // LITEIPC_FLAG_ONEWAY: no reply expected
+// With kFlagOneway: the payload is a run of messages (BatchFrameHeader + bytes, each padded to 8),
+// served in order, one handler run each; `fd_batch` carries the batch's place in the connection's
+// stream of batches (1, 2, ...), so that workers serve batches in the order they were published.
+inline constexpr uint32_t kFlagBatch = 1u << 1;
 inline constexpr uint32_t kFlagRejected = 1u << 16;   // reply: the service refused a malformed request
 inline constexpr uint32_t kFlagNoMemory = 1u << 17;   // reply: the reply pool stayed full until the deadline
 
@@ -67,6 +71,13 @@ static_assert(offsetof(MessageDescriptor, pool_offset) == 40);
 static_assert(offsetof(MessageDescriptor, deadline_ns) == 56);
 static_assert(offsetof(MessageDescriptor, inline_payload) == 64);
 static_assert(std::is_trivially_copyable_v<MessageDescriptor>);
+
+struct BatchFrameHeader {
+    uint32_t length;    // bytes of the message that follow
+    uint32_t reserved;
+};
+static_assert(sizeof(BatchFrameHeader) == 8);
+inline constexpr uint64_t kBatchFrameAlignment = 8;
 
 struct alignas(64) CallSlot {
     std::atomic<uint32_t> state;            // slot_state; the futex word

@@ -24,6 +24,8 @@ namespace {
 // A worker waits for reply-pool space at most this long, whatever the caller's deadline: the client
 // that fills the pool must not hold a worker that other connections need.
 constexpr auto kMaxReplySpaceWait = std::chrono::seconds(2);
+// How long a worker holding a oneway batch waits for an earlier place that no worker serves.
+constexpr auto kMaxBatchOrderWait = std::chrono::seconds(1);
 
 // When a worker stops waiting for reply-pool space: a little before the caller's deadline, so that the
 // caller gets Errc::no_memory rather than a timeout.
@@ -178,6 +180,60 @@ void ChannelServer::reclaim_released_replies() {
     }
 }
 
+void ChannelServer::serve_batch(const Request& batch, uint64_t place, const Handler& handler, ReplyWriter& none) {
+    // Pops follow ring order, so the batches before this one are in another worker's hands: wait for
+    // them as long as one is being served, and only briefly for a place no batch holds (a client that
+    // skips places delays only its own stream).
+    batches_in_service_.fetch_add(1, std::memory_order_acq_rel);
+    Deadline give_up = Deadline::after(kMaxBatchOrderWait);
+    for (uint32_t polls = 0; next_batch_.load(std::memory_order_acquire) < place && !dead(); ++polls) {
+        if (batches_in_service_.load(std::memory_order_acquire) > 1) {
+            give_up = Deadline::after(kMaxBatchOrderWait);
+        } else if (give_up.expired()) {
+            LITEIPC_LOG(warn, "oneway batch %llu: batch %llu never came; served out of order",
+                        static_cast<unsigned long long>(place),
+                        static_cast<unsigned long long>(next_batch_.load(std::memory_order_relaxed)));
+            break;
+        }
+        if (polls < 1000) {
+            std::this_thread::yield();  // the worker we wait for may need this core
+        } else {
+            std::this_thread::sleep_for(std::chrono::microseconds(50));
+        }
+    }
+    Request message = batch;
+    message.flags = kFlagOneway;
+    message.fd_count = 0;  // batches carry no fds, whatever the descriptor claims
+    const std::span<const std::byte> frames = batch.payload;  // in the client's pool: read each header once
+    for (uint64_t offset = 0; offset < frames.size();) {
+        BatchFrameHeader header;
+        if (frames.size() - offset < sizeof header) {
+            LITEIPC_LOG(warn, "oneway batch %llu: %llu stray bytes at its end: dropped",
+                        static_cast<unsigned long long>(place), static_cast<unsigned long long>(frames.size() - offset));
+            break;
+        }
+        std::memcpy(&header, frames.data() + offset, sizeof header);
+        offset += sizeof header;
+        if (header.length > frames.size() - offset) {
+            LITEIPC_LOG(warn, "oneway batch %llu: message of %u bytes runs past the batch's end: rest dropped",
+                        static_cast<unsigned long long>(place), header.length);
+            break;
+        }
+        message.payload = frames.subspan(offset, header.length);
+        offset += (uint64_t{header.length} + kBatchFrameAlignment - 1) & ~(kBatchFrameAlignment - 1);
+        try {
+            (void)handler(message, none);
+        } catch (...) {
+            LITEIPC_LOG(error, "handler for oneway code %u in a batch threw", message.code);
+        }
+    }
+    // Never backwards: a replayed place must not reopen the stream.
+    uint64_t next = next_batch_.load(std::memory_order_relaxed);
+    while (next < place + 1 && !next_batch_.compare_exchange_weak(next, place + 1, std::memory_order_release)) {
+    }
+    batches_in_service_.fetch_sub(1, std::memory_order_acq_rel);
+}
+
 void ChannelServer::serve(uint32_t slot_index, const Handler& handler) {
     if (slot_index >= control_.slot_count()) {
         LITEIPC_LOG(warn, "request ring carried slot index %u, the connection has %u slots: dropped", slot_index,
@@ -220,7 +276,9 @@ void ChannelServer::serve(uint32_t slot_index, const Handler& handler) {
                            request.fd_count, request.fd_batch, request.call_sequence,
                            static_cast<uint32_t>(request.status)};
         ReplyWriter writer(*this, reply, view.oneway(), reply_space_deadline(request.deadline_ns));
-        try {
+        if ((request.flags & kFlagBatch) != 0 && view.oneway()) {
+            serve_batch(view, request.fd_batch, handler, writer);
+        } else try {
             reply.status = handler(view, writer);
         } catch (const std::exception& error) {
             LITEIPC_LOG(error, "handler for code %u threw: %s", request.code, error.what());

@@ -121,7 +121,11 @@ private:
     std::vector<std::vector<uint64_t>> reply_attachments_of_slot_;
     std::shared_ptr<const void> data_;
     void free_reply_blocks(uint32_t slot, uint64_t main_block) noexcept;
+    // A oneway batch: each message to the handler in order, after every batch published before it.
+    void serve_batch(const Request& batch, uint64_t place, const Handler& handler, ReplyWriter& none);
     std::atomic<bool> dead_{false};
+    std::atomic<uint64_t> next_batch_{1};  // the place in the stream of batches served next
+    std::atomic<uint32_t> batches_in_service_{0};
 };
 
 }  // namespace liteipc::detail

@@ -167,10 +167,7 @@ Result<Connection> Connection::open_handle(Context& context, uint32_t handle, st
     impl->channel = std::move(*channel);
 
     // The kernel tells us when the service dies: pending calls fail then, not at their timeout.
-    std::weak_ptr<Impl> weak = impl;
-    auto death = ctx.on_death(impl->service, [weak](const DeathNotice&) {
-        if (auto self = weak.lock()) self->channel.mark_dead();
-    });
+    auto death = ctx.on_death(impl->service, [mark = impl->channel.death_mark()](const DeathNotice&) { mark(); });
     if (!death) return std::unexpected(death.error());
     impl->death = std::move(*death);
     return Connection(std::move(impl));
@@ -234,6 +231,128 @@ Result<> Connection::send(uint32_t code, Request& request, std::chrono::millisec
     request.attachment_count_ = 0;
     auto sent = impl_->channel.call(code, *message, options, attachments);
     if (!sent) return std::unexpected(sent.error());
+    return {};
+}
+
+// ---- PendingReply ----
+
+struct PendingReply::Impl {
+    std::shared_ptr<Connection::Impl> connection;
+    detail::AsyncCall call;
+    ~Impl() { connection->channel.abandon_async(call); }
+};
+
+PendingReply::PendingReply() = default;
+PendingReply::PendingReply(PendingReply&&) noexcept = default;
+PendingReply& PendingReply::operator=(PendingReply&&) noexcept = default;
+PendingReply::~PendingReply() = default;
+
+bool PendingReply::ready() const { return !impl_ || impl_->connection->channel.async_ready(impl_->call); }
+
+Result<Reply> PendingReply::wait(std::chrono::milliseconds timeout) {
+    if (!impl_) return fail(Errc::invalid_argument, "wait on an empty or collected PendingReply");
+    Connection::Impl& connection = *impl_->connection;
+    const detail::Deadline deadline = connection.deadline(timeout);
+    const uint32_t code = impl_->call.code;
+    auto outcome = connection.channel.finish_async(impl_->call, deadline);
+    if (!outcome && outcome.error().code == Errc::timed_out) return std::unexpected(outcome.error());
+    std::unique_ptr<Impl> done = std::move(impl_);
+    return connection.finish_call(std::move(outcome), done->connection, code, deadline);
+}
+
+Result<PendingReply> Connection::call_async(uint32_t code, Request& request, std::chrono::milliseconds timeout) {
+    if (request.connection_ != impl_) return fail(Errc::invalid_argument, "request built for another connection");
+    if (auto ok = impl_->check_alive(); !ok) return std::unexpected(ok.error());
+    auto message = request.message();
+    if (!message) return std::unexpected(message.error());
+    auto pending = std::make_unique<PendingReply::Impl>();
+    pending->connection = impl_;
+    detail::CallOptions options{.deadline = impl_->deadline(timeout), .token = request.token_, .async = &pending->call};
+    if (auto sent = impl_->pass_objects(*message, options); !sent) return std::unexpected(sent.error());
+    std::span<const uint64_t> attachments(request.attachments_.data(), request.attachment_count_);
+    request.attachment_count_ = 0;  // the call owns them now
+    auto published = impl_->channel.call(code, *message, options, attachments);
+    if (!published) {
+        LITEIPC_LOG(info, "async call %u to '%s': %s", code, impl_->name.c_str(), published.error().describe().c_str());
+        return std::unexpected(published.error());
+    }
+    PendingReply reply;
+    reply.impl_ = std::move(pending);
+    return reply;
+}
+
+Result<PendingReply> Connection::call_async_raw(uint32_t code, std::span<const std::byte> payload,
+                                                std::chrono::milliseconds timeout) {
+    if (auto ok = impl_->check_alive(); !ok) return std::unexpected(ok.error());
+    auto pending = std::make_unique<PendingReply::Impl>();
+    pending->connection = impl_;
+    auto published = impl_->channel.call(code, payload, {.deadline = impl_->deadline(timeout), .async = &pending->call});
+    if (!published) return std::unexpected(published.error());
+    PendingReply reply;
+    reply.impl_ = std::move(pending);
+    return reply;
+}
+
+Result<int> Connection::completion_fd() { return impl_->channel.completion_fd(); }
+
+// ---- OnewayBatch ----
+
+struct OnewayBatch::Impl {
+    std::shared_ptr<Connection::Impl> connection;
+    detail::PayloadBuffer block;
+    uint64_t used = 0;
+    std::size_t count = 0;
+};
+
+OnewayBatch::OnewayBatch() = default;
+OnewayBatch::OnewayBatch(OnewayBatch&&) noexcept = default;
+OnewayBatch& OnewayBatch::operator=(OnewayBatch&&) noexcept = default;
+OnewayBatch::~OnewayBatch() = default;
+
+std::span<std::byte> OnewayBatch::append(uint64_t size) {
+    if (!impl_ || size > room() || size > UINT32_MAX) return {};
+    std::byte* frame = impl_->block.bytes().data() + impl_->used;
+    const detail::BatchFrameHeader header{static_cast<uint32_t>(size), 0};
+    std::memcpy(frame, &header, sizeof header);
+    const uint64_t padded = (size + detail::kBatchFrameAlignment - 1) & ~(detail::kBatchFrameAlignment - 1);
+    impl_->used = std::min<uint64_t>(impl_->used + sizeof header + padded, impl_->block.size());
+    ++impl_->count;
+    return {frame + sizeof header, static_cast<std::size_t>(size)};
+}
+
+std::size_t OnewayBatch::count() const { return impl_ ? impl_->count : 0; }
+
+uint64_t OnewayBatch::room() const {
+    if (!impl_) return 0;
+    const uint64_t left = impl_->block.size() - impl_->used;
+    return left > sizeof(detail::BatchFrameHeader) ? left - sizeof(detail::BatchFrameHeader) : 0;
+}
+
+Result<OnewayBatch> Connection::begin_batch(uint64_t capacity_bytes, std::chrono::milliseconds timeout) {
+    if (capacity_bytes == 0) return fail(Errc::invalid_argument, "oneway batch of 0 bytes");
+    if (auto ok = impl_->check_alive(); !ok) return std::unexpected(ok.error());
+    auto block = impl_->channel.allocate_payload(capacity_bytes, impl_->deadline(timeout));
+    if (!block) return std::unexpected(block.error());
+    OnewayBatch batch;
+    batch.impl_ = std::make_unique<OnewayBatch::Impl>();
+    batch.impl_->connection = impl_;
+    batch.impl_->block = std::move(*block);
+    return batch;
+}
+
+Result<> Connection::send_batch(uint32_t code, OnewayBatch& batch, std::chrono::milliseconds timeout) {
+    if (!batch.impl_ || batch.impl_->count == 0) return {};
+    if (batch.impl_->connection != impl_) return fail(Errc::invalid_argument, "oneway batch begun on another connection");
+    if (auto ok = impl_->check_alive(); !ok) return std::unexpected(ok.error());
+    std::unique_ptr<OnewayBatch::Impl> impl = std::move(batch.impl_);
+    impl->block.shrink(impl->used);
+    detail::CallOptions options{.flags = detail::kFlagOneway | detail::kFlagBatch, .deadline = impl_->deadline(timeout)};
+    auto sent = impl_->channel.call_in_place(code, std::move(impl->block), options);
+    if (!sent) {
+        LITEIPC_LOG(info, "batch of %zu oneway messages, code %u, to '%s': %s", impl->count, code,
+                    impl_->name.c_str(), sent.error().describe().c_str());
+        return std::unexpected(sent.error());
+    }
     return {};
 }
 

@@ -21,6 +21,7 @@ namespace {
 constexpr uint64_t kStopToken = 0;
 constexpr uint64_t kKickToken = 1;
 constexpr uint64_t kFirstConnectionId = 1;
+constexpr int kHandlerPollIntervalMs = 1;
 constexpr uint64_t doorbell_token(uint64_t id) { return id << 1; }
 constexpr uint64_t hangup_token(uint64_t id) { return (id << 1) | 1; }
 
@@ -174,6 +175,7 @@ void Dispatcher::worker_main() {
     uint64_t seen_generation = UINT64_MAX;
     std::size_t cursor = 0;
     constexpr int kMaxEvents = 64;
+    const bool counts_handlers = options_.workers > 1;
     epoll_event events[kMaxEvents];
 
     auto refresh = [&] {
@@ -203,7 +205,14 @@ void Dispatcher::worker_main() {
             if (!connection.take(slot)) continue;
             // More queued than this worker is about to take: let a sleeping one help.
             if (active.size() > 1 || connection.has_pending()) kick();
-            connection.serve(slot, handler_);
+            if (counts_handlers) {
+                workers_in_handler_.fetch_add(1, std::memory_order_seq_cst);
+                if (untimed_sleepers_.load(std::memory_order_seq_cst) > 0) kick();
+                connection.serve(slot, handler_);
+                workers_in_handler_.fetch_sub(1, std::memory_order_relaxed);
+            } else {
+                connection.serve(slot, handler_);
+            }
             served = true;
             cursor = index + 1;
         }
@@ -235,7 +244,16 @@ void Dispatcher::worker_main() {
         }
         retired.clear();
         int ready = 0;
-        if (!found_work) ready = ::epoll_wait(epoll_.get(), events, kMaxEvents, -1);
+        // A worker inside a handler keeps its connection's doorbell disarmed: while one is, poll
+        // the active connections now and then, so that a long handler does not hold up the calls
+        // queued behind it on its connection.
+        if (!found_work) {
+            untimed_sleepers_.fetch_add(1, std::memory_order_seq_cst);
+            const bool handler_running = counts_handlers && workers_in_handler_.load(std::memory_order_seq_cst) > 0;
+            if (handler_running) untimed_sleepers_.fetch_sub(1, std::memory_order_relaxed);
+            ready = ::epoll_wait(epoll_.get(), events, kMaxEvents, handler_running ? kHandlerPollIntervalMs : -1);
+            if (!handler_running) untimed_sleepers_.fetch_sub(1, std::memory_order_relaxed);
+        }
         sleeping_workers_.fetch_sub(1, std::memory_order_relaxed);
         if (ready < 0 && errno != EINTR) {
             LITEIPC_LOG(error, "dispatcher: epoll_wait failed: %s", std::strerror(errno));

@@ -72,6 +72,11 @@ private:
     std::vector<std::shared_ptr<Entry>> active_;
     std::atomic<uint64_t> active_generation_{0};
     std::atomic<uint32_t> sleeping_workers_{0};
+    // Workers inside a handler (counted only with more than one worker): a connection such a worker
+    // polls has its doorbell disarmed, so idle workers look at it again every millisecond (a worker
+    // entering a handler wakes one that sleeps without a timeout: Dekker with untimed_sleepers_).
+    std::atomic<uint32_t> workers_in_handler_{0};
+    std::atomic<uint32_t> untimed_sleepers_{0};  // idle workers that sleep without that poll
     std::atomic<bool> stopping_{false};
     std::vector<std::thread> workers_;
 };

@@ -164,10 +164,26 @@ inline void no_core_dumps() {
 // ---- a service in a child process ----
 
 enum Code : uint32_t {
-    kEcho = 1, kWhoAmI = 2, kSleep = 3, kChecksum = 4, kBigReply = 5, kCount = 6, kPipe = 7, kTryReference = 8, kTryNumber = 9, kSecret = 10
+    kEcho = 1, kWhoAmI = 2, kSleep = 3, kChecksum = 4, kBigReply = 5, kCount = 6, kPipe = 7, kTryReference = 8, kTryNumber = 9, kSecret = 10,
+    kStreamMessage = 11, kStreamReport = 12, kRawEcho = 13
 };
 
 inline Context* g_service_context = nullptr;  // the service process's own context
+
+// A stream message: its sequence number, then bytes that follow from it.
+inline std::byte stream_byte(uint64_t seq, size_t i) { return static_cast<std::byte>(seq * 131 + i * 7 + 1); }
+inline void fill_stream_message(std::span<std::byte> out, uint64_t seq) {
+    std::memcpy(out.data(), &seq, sizeof seq);
+    for (size_t i = sizeof seq; i < out.size(); ++i) out[i] = stream_byte(seq, i);
+}
+// While this word (shared with a forked service, set up by the test) is non-zero, stream messages
+// wait in the handler: a receiver that stopped reading.
+inline std::atomic<uint32_t>* g_stream_gate = nullptr;
+struct StreamTally {
+    std::mutex mutex;
+    uint64_t received = 0, out_of_order = 0, wrong_bytes = 0, next_seq = 0;
+};
+inline StreamTally g_stream_tally;
 
 inline uint64_t checksum(std::span<const std::byte> bytes) {
     uint64_t sum = 0;
@@ -216,6 +232,35 @@ inline int32_t handle(Call& call) {
                 out[i] = static_cast<std::byte>(state >> 56);
             }
             return call.reply().ok() ? 0 : -1;
+        }
+        case kStreamMessage: {
+            auto message = call.payload();
+            while (g_stream_gate && g_stream_gate->load() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            std::lock_guard lock(g_stream_tally.mutex);
+            ++g_stream_tally.received;
+            uint64_t seq = UINT64_MAX;
+            if (message.size() >= sizeof seq) std::memcpy(&seq, message.data(), sizeof seq);
+            if (seq != g_stream_tally.next_seq) ++g_stream_tally.out_of_order;
+            g_stream_tally.next_seq = seq + 1;
+            for (size_t i = sizeof seq; i < message.size(); ++i)
+                if (message[i] != stream_byte(seq, i)) {
+                    ++g_stream_tally.wrong_bytes;
+                    break;
+                }
+            return 0;
+        }
+        case kRawEcho: {
+            auto out = call.reply_raw(call.payload().size());
+            if (!out) return -1;
+            std::memcpy(out->data(), call.payload().data(), out->size());
+            return 7;
+        }
+        case kStreamReport: {
+            std::lock_guard lock(g_stream_tally.mutex);
+            call.reply().write_uint64(g_stream_tally.received);
+            call.reply().write_uint64(g_stream_tally.out_of_order);
+            call.reply().write_uint64(g_stream_tally.wrong_bytes);
+            return 0;
         }
         case kCount:
             counted.fetch_add(1);
