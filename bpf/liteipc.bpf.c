@@ -101,6 +101,26 @@ struct {
     __type(value, struct liteipc_svc_stats);
 } svc_stats SEC(".maps");
 
+/* Names the full counter struct in this object's BTF (a map's __type alone emits only a forward
+ * declaration): the loader types each service's counter map with it. */
+const volatile struct liteipc_svc_traffic svc_traffic_layout;
+
+/* One per service, created by the loader; its owner maps it and counts its data plane there. */
+struct svc_traffic_counters {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(map_flags, BPF_F_MMAPABLE);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct liteipc_svc_traffic);
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+    __uint(max_entries, LITEIPC_MAX_SERVICES);
+    __type(key, __u32); /* handle */
+    __array(values, struct svc_traffic_counters);
+} svc_traffic SEC(".maps");
+
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(max_entries, LITEIPC_COUNTER_MAX);
@@ -369,18 +389,23 @@ int proc_ctl(struct liteipc_proc_ctl *ctx)
     if (op == LITEIPC_PROC_DROP_CONN) {
         __u64 conn_id = ctx->conn_id;
         struct liteipc_conn *conn = bpf_map_lookup_elem(&conns, &conn_id);
-        __u32 uid;
+        struct liteipc_svc_stats *stats;
+        __u32 uid, handle;
 
         if (!conn) {
             ctx->result = -ENOENT;
             return 0;
         }
         uid = conn->client_uid;
+        handle = conn->handle;
         if (bpf_map_delete_elem(&conns, &conn_id)) {
             ctx->result = -ENOENT;
             return 0;
         }
         give_quota(uid, LITEIPC_LIMIT_CONNS);
+        stats = bpf_map_lookup_elem(&svc_stats, &handle);
+        if (stats)
+            __sync_fetch_and_add(&stats->disconnects, 1);
         ctx->result = 0;
         return 0;
     }
@@ -488,7 +513,7 @@ int connect(struct liteipc_connect_ctl *ctx)
     stats = bpf_map_lookup_elem(&svc_stats, &handle);
     if (!allowed(handle, svc, (__u32)uid_gid, client_slot, client->generation)) {
         if (stats)
-            __sync_fetch_and_add(&stats->denied, 1);
+            __sync_fetch_and_add(&stats->denials, 1);
         ctx->result = -EPERM;
         return 0;
     }

@@ -14,7 +14,7 @@
 
 /* Bumped whenever a pinned layout changes. The loader pins it in map "abi"; a loader adopting
  * pinned state with another version refuses and says how to unload. */
-#define LITEIPC_ABI_VERSION 2
+#define LITEIPC_ABI_VERSION 3
 
 /* Table sizes. Map names are cut to 15 characters by the kernel: keep them short. */
 #define LITEIPC_MAX_PROCS 4096
@@ -165,11 +165,26 @@ struct liteipc_sub_bits {
     __u64 words[LITEIPC_SUB_WORDS];
 };
 
-/* ---- per-service counters (map "svc_stats": per-CPU hash by handle) ---- */
-
+/* ---- per-service counters ----
+ * Two maps, because two parties count. "svc_stats" (hash by handle) is written only by BPF: what
+ * the kernel sees (connects, denials, disconnects). "svc_traffic" (hash of maps by handle) holds one
+ * mmapable single-entry array per service, created by the loader and mapped read-write by the
+ * service's owner, which counts its data plane there with relaxed atomic adds (no syscall per
+ * message). The owner can write its own traffic counters, so they are the owner's word; the
+ * kernel's counters are not. Both carry BTF: `bpftool map dump` prints named fields. */
 struct liteipc_svc_stats {
-    __u64 connects;
-    __u64 denied;
+    __u64 connects;    /* connects the connect program approved */
+    __u64 denials;     /* connects the service's policy refused */
+    __u64 disconnects; /* connections that ended (closed, or a side died) */
+};
+
+struct liteipc_svc_traffic {
+    __u64 calls;       /* requests that expect a reply */
+    __u64 oneway;      /* one-way messages */
+    __u64 bytes;       /* request payload bytes received plus reply bytes sent */
+    __u64 errors;      /* messages handled with a non-zero status, or whose reply could not go */
+    __u64 timeouts;    /* replies that could not go before the caller's deadline */
+    __u64 dead_object; /* replies that could not go because the caller had died */
 };
 
 /* ---- global counters (map "counters": array of __u64) ---- */
@@ -262,6 +277,8 @@ static_assert(sizeof(struct liteipc_connect_ctl) == 32, "ABI: liteipc_connect_ct
 static_assert(sizeof(struct liteipc_subscribe_ctl) == 24, "ABI: liteipc_subscribe_ctl");
 static_assert(sizeof(struct liteipc_sub) == 24, "ABI: liteipc_sub");
 static_assert(sizeof(struct liteipc_uid_usage) == 16, "ABI: liteipc_uid_usage");
+static_assert(sizeof(struct liteipc_svc_stats) == 24, "ABI: liteipc_svc_stats");
+static_assert(sizeof(struct liteipc_svc_traffic) == 48, "ABI: liteipc_svc_traffic");
 #else
 _Static_assert(sizeof(struct liteipc_proc) == 56, "ABI: liteipc_proc");
 _Static_assert(sizeof(struct liteipc_death_record) == 40, "ABI: liteipc_death_record");
@@ -274,6 +291,8 @@ _Static_assert(sizeof(struct liteipc_connect_ctl) == 32, "ABI: liteipc_connect_c
 _Static_assert(sizeof(struct liteipc_subscribe_ctl) == 24, "ABI: liteipc_subscribe_ctl");
 _Static_assert(sizeof(struct liteipc_sub) == 24, "ABI: liteipc_sub");
 _Static_assert(sizeof(struct liteipc_uid_usage) == 16, "ABI: liteipc_uid_usage");
+_Static_assert(sizeof(struct liteipc_svc_stats) == 24, "ABI: liteipc_svc_stats");
+_Static_assert(sizeof(struct liteipc_svc_traffic) == 48, "ABI: liteipc_svc_traffic");
 #endif
 
 #endif /* LITEIPC_ABI_H */

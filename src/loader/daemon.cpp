@@ -313,7 +313,7 @@ void Daemon::serve_client(int fd) {
         reply = ControlReply{};
         switch (request.op) {
             case ControlOp::hello: reply = hello(client, fds); break;
-            case ControlOp::register_service: reply = register_service(client, request); break;
+            case ControlOp::register_service: reply = register_service(client, request, fds); break;
             case ControlOp::unregister_service: reply = unregister_service(client, request); break;
             case ControlOp::lookup: reply = lookup(request); break;
             case ControlOp::add_access:

@@ -132,7 +132,9 @@ private:
 
     // service_manager.cpp
     void rebuild_records();
-    detail::ControlReply register_service(Client& client, const detail::ControlRequest& request);
+    // The reply carries the service's traffic counters (an mmapable map fd) for its owner.
+    detail::ControlReply register_service(Client& client, const detail::ControlRequest& request,
+                                          std::vector<UniqueFd>& fds);
     detail::ControlReply unregister_service(Client& client, const detail::ControlRequest& request);
     detail::ControlReply lookup(const detail::ControlRequest& request);
     detail::ControlReply grant(Client& client, const detail::ControlRequest& request);
