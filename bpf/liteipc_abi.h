@@ -26,6 +26,7 @@
 #define LITEIPC_NAME_MAX 256 /* service names: 1..255 bytes plus the terminator */
 #define LITEIPC_INBOX_BYTES (256 * 1024)
 #define LITEIPC_DEATHS_BYTES (1024 * 1024)
+#define LITEIPC_MONITOR_BYTES (1024 * 1024)
 
 /* ---- process table (map "procs": mmapable array, frozen: only BPF writes it) ---- */
 
@@ -84,6 +85,31 @@ struct liteipc_connect_record {
     __u32 client_gid;
     __u32 pad;
     __u64 timestamp_ns;
+};
+
+/* ---- the monitor (map "monitor": ring buffer; "mon_on": array of one __u64) ----
+ * Records go to "monitor" only while mon_on[0] (the number of watchers the loader counts) is
+ * non-zero: with no watcher, each event costs one load and one branch. */
+enum liteipc_monitor_kind {
+    LITEIPC_MON_CONNECT = 1,    /* a client connected to `handle` */
+    LITEIPC_MON_DENIAL = 2,     /* a client was refused by `handle`'s policy (result: -errno) */
+    LITEIPC_MON_DISCONNECT = 3, /* connection `conn_id` to `handle` ended */
+    LITEIPC_MON_DEATH = 4,      /* process `pid` died (exit_code) or closed its context (closed = 1) */
+};
+
+struct liteipc_monitor_record {
+    __u32 kind; /* enum liteipc_monitor_kind */
+    __u32 handle;
+    __u64 conn_id;
+    __u32 pid; /* the client for connect/denial/disconnect; the process for death */
+    __u32 tid;
+    __u32 uid;
+    __u32 gid;
+    __s32 result;    /* denial: -errno */
+    __s32 exit_code; /* death: wait(2) status, -1 after an orderly close */
+    __u32 closed;    /* death: 1 for an orderly close */
+    __u32 pad;
+    __u64 timestamp_ns; /* CLOCK_MONOTONIC */
 };
 
 /* ---- service registry (maps "services", "svc_names", "grants"; only root writes) ---- */
@@ -195,7 +221,8 @@ enum liteipc_counter {
     LITEIPC_COUNTER_NEXT_HANDLE = 2,  /* last service handle handed out (loader); never reused */
     LITEIPC_COUNTER_QUOTA_CONNS = 3,  /* connects refused: the caller's uid held its quota of conns */
     LITEIPC_COUNTER_QUOTA_SUBS = 4,   /* subscribes refused: the caller's uid held its quota of subs */
-    LITEIPC_COUNTER_MAX = 5,
+    LITEIPC_COUNTER_MONITOR_LOST = 5, /* monitor records dropped because the monitor ring was full */
+    LITEIPC_COUNTER_MAX = 6,
 };
 
 /* ---- per-uid quotas the kernel plane enforces (maps "limits" and "uid_usage") ---- */
@@ -279,6 +306,7 @@ static_assert(sizeof(struct liteipc_sub) == 24, "ABI: liteipc_sub");
 static_assert(sizeof(struct liteipc_uid_usage) == 16, "ABI: liteipc_uid_usage");
 static_assert(sizeof(struct liteipc_svc_stats) == 24, "ABI: liteipc_svc_stats");
 static_assert(sizeof(struct liteipc_svc_traffic) == 48, "ABI: liteipc_svc_traffic");
+static_assert(sizeof(struct liteipc_monitor_record) == 56, "ABI: liteipc_monitor_record");
 #else
 _Static_assert(sizeof(struct liteipc_proc) == 56, "ABI: liteipc_proc");
 _Static_assert(sizeof(struct liteipc_death_record) == 40, "ABI: liteipc_death_record");
@@ -293,6 +321,7 @@ _Static_assert(sizeof(struct liteipc_sub) == 24, "ABI: liteipc_sub");
 _Static_assert(sizeof(struct liteipc_uid_usage) == 16, "ABI: liteipc_uid_usage");
 _Static_assert(sizeof(struct liteipc_svc_stats) == 24, "ABI: liteipc_svc_stats");
 _Static_assert(sizeof(struct liteipc_svc_traffic) == 48, "ABI: liteipc_svc_traffic");
+_Static_assert(sizeof(struct liteipc_monitor_record) == 56, "ABI: liteipc_monitor_record");
 #endif
 
 #endif /* LITEIPC_ABI_H */

@@ -19,6 +19,7 @@
 #include "liteipc/version.h"
 #include "loader_query.h"
 #include "loader_status.h"
+#include "monitor.h"
 #include "table.h"
 
 namespace {
@@ -59,6 +60,11 @@ constexpr Command kCommands[] = {
      "dead-object failures (counted by the service on its data plane), and denials, connects and\n"
      "disconnects (counted by the kernel). With --watch, the rates per second over each interval,\n"
      "until Ctrl-C or N intervals; with --json, one document per interval.\n"},
+    {"monitor", "monitor [--service NAME] [--count N]", "live kernel-plane events until Ctrl-C",
+     "Connects, denials, disconnects and deaths as the kernel sees them, one line each (with --json,\n"
+     "one JSON document each), until Ctrl-C or N events; then how many events were lost because the\n"
+     "monitor ring was full. With --service, only that service's events and the deaths of its owner\n"
+     "and clients. Needs only membership of the liteipc group; registers nothing.\n"},
     {"help", "help [COMMAND]", "this text, or one command's", ""},
     {"version", "version", "the version of this program", ""},
 };
@@ -322,7 +328,8 @@ int main(int argc, char** argv) {
     long timeout_ms = 5000;
     bool want_help = false;
     long watch_seconds = 0, watch_count = 0;
-    enum { kSocket = 256, kPinRoot, kTimeout, kVersion, kWatch, kCount };
+    std::string only_service;
+    enum { kSocket = 256, kPinRoot, kTimeout, kVersion, kWatch, kCount, kService };
     static const option long_options[] = {{"json", no_argument, nullptr, 'j'},
                                           {"pretty", no_argument, nullptr, 'p'},
                                           {"socket", required_argument, nullptr, kSocket},
@@ -332,6 +339,7 @@ int main(int argc, char** argv) {
                                           {"version", no_argument, nullptr, kVersion},
                                           {"watch", required_argument, nullptr, kWatch},
                                           {"count", required_argument, nullptr, kCount},
+                                          {"service", required_argument, nullptr, kService},
                                           {nullptr, 0, nullptr, 0}};
     // GNU getopt_long permutes: options may come before or after the command.
     for (int c; (c = getopt_long(argc, argv, "jph", long_options, nullptr)) != -1;) {
@@ -361,6 +369,7 @@ int main(int argc, char** argv) {
                 (c == kWatch ? watch_seconds : watch_count) = value;
                 break;
             }
+            case kService: only_service = optarg; break;
             case 'h': want_help = true; break;
             case kVersion: std::printf("liteipc %s\n", LITEIPC_VERSION_STRING); return kExitOk;
             default: usage(stderr); return kExitUsage;
@@ -404,9 +413,20 @@ int main(int argc, char** argv) {
         else std::printf("liteipc %s\n", LITEIPC_VERSION_STRING);
         return kExitOk;
     }
-    if ((watch_seconds || watch_count) && name != "stats") {
-        std::fprintf(stderr, "liteipc: --watch and --count belong to the stats command\n");
+    if ((watch_seconds && name != "stats") || (watch_count && name != "stats" && name != "monitor") ||
+        (!only_service.empty() && name != "monitor")) {
+        std::fprintf(stderr, "liteipc: %s: --watch belongs to stats, --service to monitor, --count to both\n",
+                     command->name);
         return kExitUsage;
+    }
+    if (name == "monitor") {
+        if (arguments > 0) {
+            std::fprintf(stderr, "liteipc: monitor: unexpected argument '%s'\n", args[0]);
+            return kExitUsage;
+        }
+        liteipc::cli::MonitorOptions monitor{address, std::chrono::milliseconds(timeout_ms), only_service,
+                                             output.as_json, watch_count};
+        return liteipc::cli::run_monitor(monitor);
     }
     if (watch_count && !watch_seconds) {
         std::fprintf(stderr, "liteipc: stats: --count needs --watch\n");

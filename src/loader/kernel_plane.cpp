@@ -38,6 +38,8 @@ constexpr PinAccess kPinAccess[] = {
     {"subscribe", 0660}, {"deaths", 0600},    {"inboxes", 0600},  {"conns", 0600},
     {"subs", 0600},      {"proc_ctl", 0600},  {kExitLinkPin, 0600}, {"limits", 0600},
     {"uid_usage", 0600}, {"abi", 0640},       {"svc_traffic", 0640},
+    // Watchers consume the monitor ring as group members (a consumer maps its position writable).
+    {"monitor", 0660},   {"mon_on", 0640},
 };
 
 bool on_bpffs(const fs::path& path) {
@@ -116,6 +118,8 @@ Result<std::unique_ptr<KernelPlane>> KernelPlane::start(const KernelPlaneOptions
     if (auto ok = plane->pin_programs(options); !ok) return std::unexpected(ok.error());
     if (auto ok = plane->attach_exit_tracepoint(options.pin_root); !ok) return std::unexpected(ok.error());
     if (auto ok = plane->set_permissions(options); !ok) return std::unexpected(ok.error());
+    // The watchers of an earlier loader went with its sockets.
+    if (auto ok = plane->set_watchers(0); !ok) return std::unexpected(ok.error());
 
     // Every process reads liveness from this table with plain loads; only BPF writes it.
     auto mapping = detail::Mapping::map(bpf_map__fd(plane->skel_->maps.procs),
@@ -435,6 +439,10 @@ void KernelPlane::drop_orphan_traffic_counters() {
         if (!service(handle)) orphans.push_back(handle);
     });
     for (uint32_t handle : orphans) drop_traffic_counters(handle);
+}
+
+Result<> KernelPlane::set_watchers(uint64_t watchers) {
+    return update(skel_->maps.mon_on, uint32_t{0}, watchers);
 }
 
 uint64_t KernelPlane::lost_records() const { return counter(LITEIPC_COUNTER_LOST_RECORDS); }

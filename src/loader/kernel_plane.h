@@ -78,6 +78,8 @@ public:
     void drop_traffic_counters(uint32_t handle);
     void drop_orphan_traffic_counters();
     uint64_t lost_records() const;
+    // Monitor records flow while this is non-zero: the number of sockets watching.
+    Result<> set_watchers(uint64_t watchers);
     uint64_t counter(liteipc_counter which) const;
     // Per-uid quotas the kernel plane enforces (connections, subscriptions); 0 = no limit.
     Result<> set_limit(liteipc_limit which, uint64_t value);
