@@ -1,5 +1,5 @@
 // liteipc: what a running liteipc looks like, as tables for people or JSON for programs.
-// Every command here only reads: none registers a process or changes the loader's state.
+// Every command here but `call` only reads: none registers a process or changes the loader's state.
 #include <getopt.h>
 #include <time.h>
 
@@ -19,6 +19,7 @@
 #include "liteipc/version.h"
 #include "loader_query.h"
 #include "loader_status.h"
+#include "call_command.h"
 #include "monitor.h"
 #include "table.h"
 
@@ -65,6 +66,11 @@ constexpr Command kCommands[] = {
      "one JSON document each), until Ctrl-C or N events; then how many events were lost because the\n"
      "monitor ring was full. With --service, only that service's events and the deaths of its owner\n"
      "and clients. Needs only membership of the liteipc group; registers nothing.\n"},
+    {"call", "call SERVICE CODE [TYPE:VALUE...] [--reply TYPES]", "one call with typed arguments; its reply",
+     "Connects to SERVICE, sends request CODE with the arguments in order, and prints the reply's\n"
+     "status and the fields named by --reply (comma-separated, read in order). Types: s (string),\n"
+     "b (true/false), i8 i16 i32 i64, u8 u16 u32 u64, f32 f64; e.g. call demo.echo 1 s:hello i32:41\n"
+     "--reply s,i32. This command registers a process with the loader (it calls); no other does.\n"},
     {"help", "help [COMMAND]", "this text, or one command's", ""},
     {"version", "version", "the version of this program", ""},
 };
@@ -328,8 +334,8 @@ int main(int argc, char** argv) {
     long timeout_ms = 5000;
     bool want_help = false;
     long watch_seconds = 0, watch_count = 0;
-    std::string only_service;
-    enum { kSocket = 256, kPinRoot, kTimeout, kVersion, kWatch, kCount, kService };
+    std::string only_service, reply_types;
+    enum { kSocket = 256, kPinRoot, kTimeout, kVersion, kWatch, kCount, kService, kReply };
     static const option long_options[] = {{"json", no_argument, nullptr, 'j'},
                                           {"pretty", no_argument, nullptr, 'p'},
                                           {"socket", required_argument, nullptr, kSocket},
@@ -340,6 +346,7 @@ int main(int argc, char** argv) {
                                           {"watch", required_argument, nullptr, kWatch},
                                           {"count", required_argument, nullptr, kCount},
                                           {"service", required_argument, nullptr, kService},
+                                          {"reply", required_argument, nullptr, kReply},
                                           {nullptr, 0, nullptr, 0}};
     // GNU getopt_long permutes: options may come before or after the command.
     for (int c; (c = getopt_long(argc, argv, "jph", long_options, nullptr)) != -1;) {
@@ -370,6 +377,7 @@ int main(int argc, char** argv) {
                 break;
             }
             case kService: only_service = optarg; break;
+            case kReply: reply_types = optarg; break;
             case 'h': want_help = true; break;
             case kVersion: std::printf("liteipc %s\n", LITEIPC_VERSION_STRING); return kExitOk;
             default: usage(stderr); return kExitUsage;
@@ -418,6 +426,21 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "liteipc: %s: --watch belongs to stats, --service to monitor, --count to both\n",
                      command->name);
         return kExitUsage;
+    }
+    if (!reply_types.empty() && name != "call") {
+        std::fprintf(stderr, "liteipc: --reply belongs to the call command\n");
+        return kExitUsage;
+    }
+    if (name == "call") {
+        if (arguments < 2) {
+            std::fprintf(stderr, "liteipc: call: needs SERVICE and CODE\n");
+            command_help(stderr, *command);
+            return kExitUsage;
+        }
+        liteipc::cli::CallOptions call{address, std::chrono::milliseconds(timeout_ms), args[0], args[1],
+                                       std::vector<std::string>(args + 2, args + arguments), reply_types,
+                                       output.as_json};
+        return liteipc::cli::run_call(call);
     }
     if (name == "monitor") {
         if (arguments > 0) {
