@@ -208,9 +208,9 @@ struct liteipc_svc_traffic {
     __u64 calls;       /* requests that expect a reply */
     __u64 oneway;      /* one-way messages */
     __u64 bytes;       /* request payload bytes received plus reply bytes sent */
-    __u64 errors;      /* messages handled with a non-zero status, or whose reply could not go */
-    __u64 timeouts;    /* replies that could not go before the caller's deadline */
-    __u64 dead_object; /* replies that could not go because the caller had died */
+    __u64 errors;      /* messages that ended with a non-zero status (a reply that could not go too) */
+    __u64 timeouts;    /* of those, replies that could not go before the caller's deadline */
+    __u64 dead_object; /* of those, replies that could not go because the caller had died */
 };
 
 /* ---- global counters (map "counters": array of __u64) ---- */

@@ -35,12 +35,12 @@ public:
     void count_reply_bytes(uint64_t bytes) noexcept {
         if (counters_) add(counters_->bytes, bytes);
     }
-    // A reply that could not go: the caller died, the caller's deadline passed, or otherwise.
+    // A reply that could not go because the caller died or its deadline passed. The message's
+    // non-zero status counts it under errors as well (count_message).
     void count_lost_reply(Errc why, bool caller_alive) noexcept {
         if (!counters_) return;
         if (!caller_alive) add(counters_->dead_object, 1);
         else if (why == Errc::timed_out) add(counters_->timeouts, 1);
-        else add(counters_->errors, 1);
     }
 
 private:

@@ -2,9 +2,6 @@
 // text and JSON; bad arguments are named errors with the documented exit statuses.
 #include <nlohmann/json.hpp>
 
-#include <array>
-#include <cstdio>
-
 #include "test_processes.h"
 
 namespace liteipc::testing {
@@ -16,13 +13,7 @@ std::pair<std::string, int> run_cli(const Loader& loader, const std::string& arg
     // The environment names the loader here, as a user's shell would (LITEIPC_SOCKET/PIN_ROOT).
     std::string command = "LITEIPC_SOCKET=" + loader.socket() + " LITEIPC_PIN_ROOT=" + loader.pin_root() + " " +
                           LITEIPC_CLI_PATH + " " + args + " 2>&1";
-    std::string out;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (!pipe) return {out, -1};
-    std::array<char, 4096> chunk;
-    for (size_t n; (n = std::fread(chunk.data(), 1, chunk.size(), pipe)) > 0;) out.append(chunk.data(), n);
-    int status = ::pclose(pipe);
-    return {out, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+    return run_command(command);
 }
 
 class MetadataCliTest : public WithLoader<> {

@@ -112,17 +112,10 @@ protected:
     }
 };
 
-ServiceOptions named(const char* name) {
-    ServiceOptions o;
-    o.name = name;
-    o.workers = 1;
-    return o;
-}
-
 TEST_F(MetadataMonitorTest, GroupMemberSeesEachKindOfEventWithKernelStampedFields) {
     ASSERT_EQ(watchers(), 0u) << "no watcher yet: the kernel writes no monitor records";
-    ServiceProcess service(loader_.options(), named("test.mon"));
-    ServiceOptions closed = named("test.mon.closed");
+    ServiceProcess service(loader_.options(), service_named("test.mon", 1));
+    ServiceOptions closed = service_named("test.mon.closed");
     closed.policy = Policy::uid_range;
     closed.uid_min = closed.uid_max = 4242;
     ServiceProcess refusing(loader_.options(), closed);
@@ -180,8 +173,8 @@ TEST_F(MetadataMonitorTest, GroupMemberSeesEachKindOfEventWithKernelStampedField
 }
 
 TEST_F(MetadataMonitorTest, ServiceFilterShowsOnlyThatServiceAndCountEnds) {
-    ServiceProcess one(loader_.options(), named("test.one"));
-    ServiceProcess two(loader_.options(), named("test.two"));
+    ServiceProcess one(loader_.options(), service_named("test.one"));
+    ServiceProcess two(loader_.options(), service_named("test.two"));
     MonitorProcess monitor(loader_, {"--service", "test.two", "--count", "1"});
     ASSERT_TRUE(watchers_become(1));
     auto a = Connection::open(*context_, "test.one");

@@ -3,26 +3,12 @@
 // dumps the pinned maps (named fields from BTF).
 #include <nlohmann/json.hpp>
 
-#include <array>
-#include <cstdio>
-
 #include "test_processes.h"
 
 namespace liteipc::testing {
 namespace {
 
 using Json = nlohmann::json;
-
-// stdout of a shell command, and its exit status.
-std::pair<std::string, int> run(const std::string& command) {
-    std::string out;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (!pipe) return {out, -1};
-    std::array<char, 4096> chunk;
-    for (size_t n; (n = std::fread(chunk.data(), 1, chunk.size(), pipe)) > 0;) out.append(chunk.data(), n);
-    int status = ::pclose(pipe);
-    return {out, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
-}
 
 class MetadataStatsTest : public WithLoader<> {
 protected:
@@ -56,15 +42,8 @@ protected:
     }
 };
 
-ServiceOptions named(const char* name) {
-    ServiceOptions o;
-    o.name = name;
-    o.workers = 2;
-    return o;
-}
-
 TEST_F(MetadataStatsTest, CountersCountExactlyWhatTheWorkloadDid) {
-    ServiceProcess service(loader_.options(), named("test.stats"));
+    ServiceProcess service(loader_.options(), service_named("test.stats"));
     auto first = Connection::open(*context_, "test.stats");
     ASSERT_TRUE(first) << first.error().describe();
 
@@ -114,13 +93,13 @@ TEST_F(MetadataStatsTest, CountersCountExactlyWhatTheWorkloadDid) {
     EXPECT_GE(bytes, 10 * bytes_per_call);
 
     // What the CLI prints is the same, in JSON and as a table.
-    auto [json_out, json_status] = run(cli("stats test.stats --json"));
+    auto [json_out, json_status] = run_command(cli("stats test.stats --json"));
     ASSERT_EQ(json_status, 0) << json_out;
     Json doc = Json::parse(json_out);
     ASSERT_EQ(doc["stats"].size(), 1u) << json_out;
     EXPECT_EQ(doc["stats"][0]["name"], "test.stats");
     EXPECT_EQ(doc["stats"][0]["counters"], counters) << json_out;
-    auto [table, table_status] = run(cli("stats test.stats"));
+    auto [table, table_status] = run_command(cli("stats test.stats"));
     ASSERT_EQ(table_status, 0);
     EXPECT_NE(table.find("CALLS"), std::string::npos) << table;
     EXPECT_NE(table.find("DISCONNECTS"), std::string::npos) << table;
@@ -128,14 +107,14 @@ TEST_F(MetadataStatsTest, CountersCountExactlyWhatTheWorkloadDid) {
     EXPECT_NE(table.find(" 13 "), std::string::npos) << table;
 
     // Kernel counters in the pinned map and the owner's traffic map, both dumped with named fields.
-    auto [kernel_dump, kernel_status] = run("bpftool -j map dump pinned " + loader_.pin_root() + "/svc_stats");
+    auto [kernel_dump, kernel_status] = run_command("bpftool -j map dump pinned " + loader_.pin_root() + "/svc_stats");
     ASSERT_EQ(kernel_status, 0) << kernel_dump;
     Json kernel = Json::parse(kernel_dump);
     ASSERT_EQ(kernel.size(), 1u) << kernel_dump;
     EXPECT_EQ(kernel[0]["formatted"]["value"]["connects"], 2u) << kernel_dump;
     EXPECT_EQ(kernel[0]["formatted"]["value"]["disconnects"], 1u) << kernel_dump;
     const uint32_t handle = first->handle();
-    auto [traffic_dump, traffic_status] = run("bpftool -j map dump name traffic_" + std::to_string(handle));
+    auto [traffic_dump, traffic_status] = run_command("bpftool -j map dump name traffic_" + std::to_string(handle));
     ASSERT_EQ(traffic_status, 0) << traffic_dump;
     Json traffic = Json::parse(traffic_dump);
     ASSERT_EQ(traffic.size(), 1u) << traffic_dump;
@@ -144,7 +123,7 @@ TEST_F(MetadataStatsTest, CountersCountExactlyWhatTheWorkloadDid) {
 }
 
 TEST_F(MetadataStatsTest, KernelCountsDenials) {
-    ServiceOptions options = named("test.closed");
+    ServiceOptions options = service_named("test.closed");
     options.policy = Policy::uid_range;
     options.uid_min = options.uid_max = 4242;  // not root: this process is refused
     ServiceProcess service(loader_.options(), options);
@@ -160,10 +139,10 @@ TEST_F(MetadataStatsTest, KernelCountsDenials) {
 }
 
 TEST_F(MetadataStatsTest, StatusOfOneServiceShowsOwnerPolicyClientsAndCounters) {
-    ServiceProcess service(loader_.options(), named("test.status"));
+    ServiceProcess service(loader_.options(), service_named("test.status"));
     auto client = Connection::open(*context_, "test.status");
     ASSERT_TRUE(client) << client.error().describe();
-    auto [out, status] = run(cli("status test.status --json"));
+    auto [out, status] = run_command(cli("status test.status --json"));
     ASSERT_EQ(status, 0) << out;
     Json s = Json::parse(out)["service"];
     EXPECT_EQ(s["name"], "test.status");
@@ -176,7 +155,7 @@ TEST_F(MetadataStatsTest, StatusOfOneServiceShowsOwnerPolicyClientsAndCounters) 
     EXPECT_EQ(s["clients"][0]["uid"], ::getuid());
     EXPECT_EQ(s["counters"]["connects"], 1u);
 
-    auto [text, text_status] = run(cli("status test.status"));
+    auto [text, text_status] = run_command(cli("status test.status"));
     ASSERT_EQ(text_status, 0) << text;
     EXPECT_NE(text.find("owner      pid " + std::to_string(service.pid()) + ", uid 0"), std::string::npos) << text;
     EXPECT_NE(text.find("policy     same-uid"), std::string::npos) << text;
@@ -185,12 +164,12 @@ TEST_F(MetadataStatsTest, StatusOfOneServiceShowsOwnerPolicyClientsAndCounters) 
     EXPECT_NE(text.find(std::to_string(::getpid())), std::string::npos) << text;
 
     // A missing service: exit 5 and a named error, in both forms.
-    EXPECT_EQ(run(cli("stats no.such.service 2>/dev/null")).second, 5);
-    EXPECT_EQ(run(cli("status no.such.service 2>/dev/null")).second, 5);
+    EXPECT_EQ(run_command(cli("stats no.such.service 2>/dev/null")).second, 5);
+    EXPECT_EQ(run_command(cli("status no.such.service 2>/dev/null")).second, 5);
 }
 
 TEST_F(MetadataStatsTest, WatchPrintsRatesPerIntervalAndStopsAfterCount) {
-    ServiceProcess service(loader_.options(), named("test.rates"));
+    ServiceProcess service(loader_.options(), service_named("test.rates"));
     auto client = Connection::open(*context_, "test.rates");
     ASSERT_TRUE(client) << client.error().describe();
     std::atomic<bool> stop{false};
@@ -201,7 +180,7 @@ TEST_F(MetadataStatsTest, WatchPrintsRatesPerIntervalAndStopsAfterCount) {
             (void)client->call(kSleep, request);
         }
     });
-    auto [out, status] = run(cli("stats --watch 1 --count 2 --json test.rates"));
+    auto [out, status] = run_command(cli("stats --watch 1 --count 2 --json test.rates"));
     stop = true;
     load.join();
     ASSERT_EQ(status, 0) << out;
@@ -216,7 +195,7 @@ TEST_F(MetadataStatsTest, WatchPrintsRatesPerIntervalAndStopsAfterCount) {
         ++documents;
     }
     EXPECT_EQ(documents, 2) << out;
-    EXPECT_EQ(run(cli("stats --count 2 2>/dev/null")).second, 2);  // --count without --watch
+    EXPECT_EQ(run_command(cli("stats --count 2 2>/dev/null")).second, 2);  // --count without --watch
 }
 
 }  // namespace
