@@ -101,6 +101,26 @@ struct {
     __type(value, struct liteipc_svc_stats);
 } svc_stats SEC(".maps");
 
+/* Names the full counter struct in this object's BTF (a map's __type alone emits only a forward
+ * declaration): the loader types each service's counter map with it. */
+const volatile struct liteipc_svc_traffic svc_traffic_layout;
+
+/* One per service, created by the loader; its owner maps it and counts its data plane there. */
+struct svc_traffic_counters {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(map_flags, BPF_F_MMAPABLE);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct liteipc_svc_traffic);
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+    __uint(max_entries, LITEIPC_MAX_SERVICES);
+    __type(key, __u32); /* handle */
+    __array(values, struct svc_traffic_counters);
+} svc_traffic SEC(".maps");
+
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(max_entries, LITEIPC_COUNTER_MAX);
@@ -122,6 +142,18 @@ struct {
     __type(value, struct liteipc_uid_usage);
 } uid_usage SEC(".maps");
 
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, LITEIPC_MONITOR_BYTES);
+} monitor SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64); /* watchers, counted by the loader */
+} mon_on SEC(".maps");
+
 /* The layout version of everything pinned here, written by the loader that created the maps. */
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
@@ -135,6 +167,22 @@ static __always_inline void count(__u32 which)
     __u64 *c = bpf_map_lookup_elem(&counters, &which);
     if (c)
         __sync_fetch_and_add(c, 1);
+}
+
+static __always_inline int watched(void)
+{
+    __u32 zero = 0;
+    __u64 *watchers = bpf_map_lookup_elem(&mon_on, &zero);
+
+    return watchers && *watchers;
+}
+
+/* Callers test watched() first, so that an unwatched event costs one branch. */
+static __always_inline void to_monitor(struct liteipc_monitor_record *rec)
+{
+    rec->timestamp_ns = bpf_ktime_get_ns();
+    if (bpf_ringbuf_output(&monitor, rec, sizeof(*rec), 0))
+        count(LITEIPC_COUNTER_MONITOR_LOST);
 }
 
 static __always_inline long to_inbox(__u32 slot, void *record, __u64 size)
@@ -302,6 +350,12 @@ static __always_inline int retire(__u32 slot, struct liteipc_proc *proc, __s32 e
         bpf_loop(LITEIPC_SUB_WORDS, notify_word, &rc, 0);
     if (bpf_ringbuf_output(&deaths, &rc.rec, sizeof(rc.rec), 0))
         count(LITEIPC_COUNTER_LOST_RECORDS);
+    if (watched()) {
+        struct liteipc_monitor_record mon = {.kind = LITEIPC_MON_DEATH, .pid = rc.rec.tgid,
+                                             .uid = rc.rec.uid, .gid = proc->gid,
+                                             .exit_code = exit_code, .closed = closed};
+        to_monitor(&mon);
+    }
     return 0;
 }
 
@@ -369,18 +423,30 @@ int proc_ctl(struct liteipc_proc_ctl *ctx)
     if (op == LITEIPC_PROC_DROP_CONN) {
         __u64 conn_id = ctx->conn_id;
         struct liteipc_conn *conn = bpf_map_lookup_elem(&conns, &conn_id);
-        __u32 uid;
+        struct liteipc_svc_stats *stats;
+        __u32 uid, handle, pid, gid;
 
         if (!conn) {
             ctx->result = -ENOENT;
             return 0;
         }
         uid = conn->client_uid;
+        handle = conn->handle;
+        pid = conn->client_pid;
+        gid = conn->client_gid;
         if (bpf_map_delete_elem(&conns, &conn_id)) {
             ctx->result = -ENOENT;
             return 0;
         }
         give_quota(uid, LITEIPC_LIMIT_CONNS);
+        stats = bpf_map_lookup_elem(&svc_stats, &handle);
+        if (stats)
+            __sync_fetch_and_add(&stats->disconnects, 1);
+        if (watched()) {
+            struct liteipc_monitor_record mon = {.kind = LITEIPC_MON_DISCONNECT, .handle = handle,
+                                                 .conn_id = conn_id, .pid = pid, .uid = uid, .gid = gid};
+            to_monitor(&mon);
+        }
         ctx->result = 0;
         return 0;
     }
@@ -488,7 +554,14 @@ int connect(struct liteipc_connect_ctl *ctx)
     stats = bpf_map_lookup_elem(&svc_stats, &handle);
     if (!allowed(handle, svc, (__u32)uid_gid, client_slot, client->generation)) {
         if (stats)
-            __sync_fetch_and_add(&stats->denied, 1);
+            __sync_fetch_and_add(&stats->denials, 1);
+        if (watched()) {
+            struct liteipc_monitor_record mon = {.kind = LITEIPC_MON_DENIAL, .handle = handle,
+                                                 .pid = pid_tgid >> 32, .tid = (__u32)pid_tgid,
+                                                 .uid = (__u32)uid_gid, .gid = uid_gid >> 32,
+                                                 .result = -EPERM};
+            to_monitor(&mon);
+        }
         ctx->result = -EPERM;
         return 0;
     }
@@ -534,6 +607,13 @@ int connect(struct liteipc_connect_ctl *ctx)
     }
     if (stats)
         __sync_fetch_and_add(&stats->connects, 1);
+    if (watched()) {
+        struct liteipc_monitor_record mon = {.kind = LITEIPC_MON_CONNECT, .handle = handle,
+                                             .conn_id = rec.conn_id, .pid = rec.client_pid,
+                                             .tid = rec.client_tid, .uid = rec.client_uid,
+                                             .gid = rec.client_gid};
+        to_monitor(&mon);
+    }
     ctx->conn_id = rec.conn_id;
     ctx->service_slot = owner_slot;
     ctx->service_generation = conn.service_generation;

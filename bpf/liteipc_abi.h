@@ -14,7 +14,7 @@
 
 /* Bumped whenever a pinned layout changes. The loader pins it in map "abi"; a loader adopting
  * pinned state with another version refuses and says how to unload. */
-#define LITEIPC_ABI_VERSION 2
+#define LITEIPC_ABI_VERSION 3
 
 /* Table sizes. Map names are cut to 15 characters by the kernel: keep them short. */
 #define LITEIPC_MAX_PROCS 4096
@@ -26,6 +26,7 @@
 #define LITEIPC_NAME_MAX 256 /* service names: 1..255 bytes plus the terminator */
 #define LITEIPC_INBOX_BYTES (256 * 1024)
 #define LITEIPC_DEATHS_BYTES (1024 * 1024)
+#define LITEIPC_MONITOR_BYTES (1024 * 1024)
 
 /* ---- process table (map "procs": mmapable array, frozen: only BPF writes it) ---- */
 
@@ -84,6 +85,31 @@ struct liteipc_connect_record {
     __u32 client_gid;
     __u32 pad;
     __u64 timestamp_ns;
+};
+
+/* ---- the monitor (map "monitor": ring buffer; "mon_on": array of one __u64) ----
+ * Records go to "monitor" only while mon_on[0] (the number of watchers the loader counts) is
+ * non-zero: with no watcher, each event costs one load and one branch. */
+enum liteipc_monitor_kind {
+    LITEIPC_MON_CONNECT = 1,    /* a client connected to `handle` */
+    LITEIPC_MON_DENIAL = 2,     /* a client was refused by `handle`'s policy (result: -errno) */
+    LITEIPC_MON_DISCONNECT = 3, /* connection `conn_id` to `handle` ended */
+    LITEIPC_MON_DEATH = 4,      /* process `pid` died (exit_code) or closed its context (closed = 1) */
+};
+
+struct liteipc_monitor_record {
+    __u32 kind; /* enum liteipc_monitor_kind */
+    __u32 handle;
+    __u64 conn_id;
+    __u32 pid; /* the client for connect/denial/disconnect; the process for death */
+    __u32 tid;
+    __u32 uid;
+    __u32 gid;
+    __s32 result;    /* denial: -errno */
+    __s32 exit_code; /* death: wait(2) status, -1 after an orderly close */
+    __u32 closed;    /* death: 1 for an orderly close */
+    __u32 pad;
+    __u64 timestamp_ns; /* CLOCK_MONOTONIC */
 };
 
 /* ---- service registry (maps "services", "svc_names", "grants"; only root writes) ---- */
@@ -165,11 +191,26 @@ struct liteipc_sub_bits {
     __u64 words[LITEIPC_SUB_WORDS];
 };
 
-/* ---- per-service counters (map "svc_stats": per-CPU hash by handle) ---- */
-
+/* ---- per-service counters ----
+ * Two maps, because two parties count. "svc_stats" (hash by handle) is written only by BPF: what
+ * the kernel sees (connects, denials, disconnects). "svc_traffic" (hash of maps by handle) holds one
+ * mmapable single-entry array per service, created by the loader and mapped read-write by the
+ * service's owner, which counts its data plane there with relaxed atomic adds (no syscall per
+ * message). The owner can write its own traffic counters, so they are the owner's word; the
+ * kernel's counters are not. Both carry BTF: `bpftool map dump` prints named fields. */
 struct liteipc_svc_stats {
-    __u64 connects;
-    __u64 denied;
+    __u64 connects;    /* connects the connect program approved */
+    __u64 denials;     /* connects the service's policy refused */
+    __u64 disconnects; /* connections that ended (closed, or a side died) */
+};
+
+struct liteipc_svc_traffic {
+    __u64 calls;       /* requests that expect a reply */
+    __u64 oneway;      /* one-way messages */
+    __u64 bytes;       /* request payload bytes received plus reply bytes sent */
+    __u64 errors;      /* messages that ended with a non-zero status (a reply that could not go too) */
+    __u64 timeouts;    /* of those, replies that could not go before the caller's deadline */
+    __u64 dead_object; /* of those, replies that could not go because the caller had died */
 };
 
 /* ---- global counters (map "counters": array of __u64) ---- */
@@ -180,7 +221,8 @@ enum liteipc_counter {
     LITEIPC_COUNTER_NEXT_HANDLE = 2,  /* last service handle handed out (loader); never reused */
     LITEIPC_COUNTER_QUOTA_CONNS = 3,  /* connects refused: the caller's uid held its quota of conns */
     LITEIPC_COUNTER_QUOTA_SUBS = 4,   /* subscribes refused: the caller's uid held its quota of subs */
-    LITEIPC_COUNTER_MAX = 5,
+    LITEIPC_COUNTER_MONITOR_LOST = 5, /* monitor records dropped because the monitor ring was full */
+    LITEIPC_COUNTER_MAX = 6,
 };
 
 /* ---- per-uid quotas the kernel plane enforces (maps "limits" and "uid_usage") ---- */
@@ -262,6 +304,9 @@ static_assert(sizeof(struct liteipc_connect_ctl) == 32, "ABI: liteipc_connect_ct
 static_assert(sizeof(struct liteipc_subscribe_ctl) == 24, "ABI: liteipc_subscribe_ctl");
 static_assert(sizeof(struct liteipc_sub) == 24, "ABI: liteipc_sub");
 static_assert(sizeof(struct liteipc_uid_usage) == 16, "ABI: liteipc_uid_usage");
+static_assert(sizeof(struct liteipc_svc_stats) == 24, "ABI: liteipc_svc_stats");
+static_assert(sizeof(struct liteipc_svc_traffic) == 48, "ABI: liteipc_svc_traffic");
+static_assert(sizeof(struct liteipc_monitor_record) == 56, "ABI: liteipc_monitor_record");
 #else
 _Static_assert(sizeof(struct liteipc_proc) == 56, "ABI: liteipc_proc");
 _Static_assert(sizeof(struct liteipc_death_record) == 40, "ABI: liteipc_death_record");
@@ -274,6 +319,9 @@ _Static_assert(sizeof(struct liteipc_connect_ctl) == 32, "ABI: liteipc_connect_c
 _Static_assert(sizeof(struct liteipc_subscribe_ctl) == 24, "ABI: liteipc_subscribe_ctl");
 _Static_assert(sizeof(struct liteipc_sub) == 24, "ABI: liteipc_sub");
 _Static_assert(sizeof(struct liteipc_uid_usage) == 16, "ABI: liteipc_uid_usage");
+_Static_assert(sizeof(struct liteipc_svc_stats) == 24, "ABI: liteipc_svc_stats");
+_Static_assert(sizeof(struct liteipc_svc_traffic) == 48, "ABI: liteipc_svc_traffic");
+_Static_assert(sizeof(struct liteipc_monitor_record) == 56, "ABI: liteipc_monitor_record");
 #endif
 
 #endif /* LITEIPC_ABI_H */

@@ -49,16 +49,17 @@ Result<UniqueFd> connect_to(const std::string& path) {
 
 }  // namespace
 
-Result<std::string> query_status(const LoaderAddress& address, std::chrono::milliseconds timeout) {
-    auto socket = connect_to(address.socket_path);
-    if (!socket) return std::unexpected(socket.error());
+namespace {
+
+// One request on `socket` and its reply; the reply's text, if any, goes to `text`.
+Result<> ask(int socket, ControlOp op, std::chrono::milliseconds timeout, std::string* text) {
     ControlRequest request{};
-    request.op = ControlOp::status;
+    request.op = op;
     request.request_id = 1;
-    if (auto sent = detail::send_message(socket->get(), detail::as_bytes_of(request)); !sent)
+    if (auto sent = detail::send_message(socket, detail::as_bytes_of(request)); !sent)
         return std::unexpected(sent.error());
     std::vector<std::byte> buffer(detail::kMaxControlMessage);
-    auto received = detail::receive_message(socket->get(), buffer, static_cast<int>(timeout.count()));
+    auto received = detail::receive_message(socket, buffer, static_cast<int>(timeout.count()));
     if (!received) return std::unexpected(received.error());
     ControlReply reply;
     if (received->bytes < sizeof reply) return fail(Errc::malformed, "short reply from liteipc-loader");
@@ -68,8 +69,29 @@ Result<std::string> query_status(const LoaderAddress& address, std::chrono::mill
         reply.message[sizeof reply.message - 1] = '\0';
         return fail(Errc::system, std::string("liteipc-loader refused: ") + reply.message, -reply.result);
     }
-    std::size_t text = std::min<std::size_t>(reply.text_bytes, received->bytes - sizeof reply);
-    return std::string(reinterpret_cast<const char*>(buffer.data()) + sizeof reply, text);
+    if (text) {
+        std::size_t bytes = std::min<std::size_t>(reply.text_bytes, received->bytes - sizeof reply);
+        text->assign(reinterpret_cast<const char*>(buffer.data()) + sizeof reply, bytes);
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<std::string> query_status(const LoaderAddress& address, std::chrono::milliseconds timeout) {
+    auto socket = connect_to(address.socket_path);
+    if (!socket) return std::unexpected(socket.error());
+    std::string text;
+    if (auto ok = ask(socket->get(), ControlOp::status, timeout, &text); !ok) return std::unexpected(ok.error());
+    return text;
+}
+
+Result<UniqueFd> watch_monitor(const LoaderAddress& address, std::chrono::milliseconds timeout) {
+    auto socket = connect_to(address.socket_path);
+    if (!socket) return std::unexpected(socket.error());
+    if (auto ok = ask(socket->get(), ControlOp::watch_monitor, timeout, nullptr); !ok)
+        return std::unexpected(ok.error());
+    return std::move(*socket);
 }
 
 }  // namespace liteipc::cli

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "liteipc/error.h"
+#include "mapping.h"
 
 namespace liteipc::cli {
 
@@ -20,5 +21,9 @@ LoaderAddress default_address();
 // The loader's status document (JSON). Errc::loader_unavailable when nothing listens,
 // Errc::permission_denied when this user may not open the socket (not in the liteipc group).
 Result<std::string> query_status(const LoaderAddress& address, std::chrono::milliseconds timeout);
+
+// Asks the loader to fill the pinned monitor ring for as long as the returned socket stays open.
+// Registers nothing: the ring carries records whether or not this process ever reads them.
+Result<detail::UniqueFd> watch_monitor(const LoaderAddress& address, std::chrono::milliseconds timeout);
 
 }  // namespace liteipc::cli

@@ -73,9 +73,32 @@ Result<ServiceRecord> parse_service(const json& entry, const std::string& where)
     LITEIPC_READ(s.handle, read_unsigned<uint32_t>(entry, "handle", where));
     LITEIPC_READ(s.name, read_string(entry, "name", where));
     LITEIPC_READ(s.pid, read_unsigned<uint32_t>(entry, "pid", where));
+    LITEIPC_READ(s.uid, read_unsigned<uint32_t>(entry, "uid", where));
     LITEIPC_READ(s.policy, read_unsigned<uint32_t>(entry, "policy", where));
-    LITEIPC_READ(s.connects, read_unsigned<uint64_t>(entry, "connects", where));
-    LITEIPC_READ(s.denied, read_unsigned<uint64_t>(entry, "denied", where));
+    LITEIPC_READ(s.uid_min, read_unsigned<uint32_t>(entry, "uid_min", where));
+    LITEIPC_READ(s.uid_max, read_unsigned<uint32_t>(entry, "uid_max", where));
+    LITEIPC_READ(s.mode, read_string(entry, "mode", where));
+    if (!entry.contains("clients") || !entry["clients"].is_array())
+        return fail(Errc::malformed, "loader status: " + where + " has no \"clients\" array");
+    for (const json& c : entry["clients"]) {
+        const std::string at = where + ".clients";
+        if (!c.is_object()) return fail(Errc::malformed, "loader status: " + at + " holds a non-object");
+        ClientRecord client;
+        LITEIPC_READ(client.conn_id, read_unsigned<uint64_t>(c, "conn_id", at));
+        LITEIPC_READ(client.pid, read_unsigned<uint32_t>(c, "pid", at));
+        LITEIPC_READ(client.uid, read_unsigned<uint32_t>(c, "uid", at));
+        LITEIPC_READ(client.gid, read_unsigned<uint32_t>(c, "gid", at));
+        s.clients.push_back(client);
+    }
+    if (!entry.contains("counters") || !entry["counters"].is_object())
+        return fail(Errc::malformed, "loader status: " + where + " has no \"counters\" object");
+    const json& counters = entry["counters"];
+    const std::string at = where + ".counters";
+    ServiceCounters& c = s.counters;
+    for (auto [name, field] : {std::pair{"calls", &c.calls}, {"oneway", &c.oneway}, {"bytes", &c.bytes},
+                               {"errors", &c.errors}, {"timeouts", &c.timeouts}, {"dead_object", &c.dead_object},
+                               {"denials", &c.denials}, {"connects", &c.connects}, {"disconnects", &c.disconnects}})
+        LITEIPC_READ(*field, read_unsigned<uint64_t>(counters, name, at));
     return s;
 }
 

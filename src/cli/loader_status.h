@@ -20,13 +20,51 @@ struct ProcessRecord {
     std::string state;  // "alive" or "dead"
 };
 
+struct ClientRecord {
+    uint64_t conn_id = 0;
+    uint32_t pid = 0;
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+};
+
+// A service's counters: the kernel's (denials, connects, disconnects) and its owner's data plane.
+struct ServiceCounters {
+    uint64_t calls = 0;
+    uint64_t oneway = 0;
+    uint64_t bytes = 0;
+    uint64_t errors = 0;
+    uint64_t timeouts = 0;
+    uint64_t dead_object = 0;
+    uint64_t denials = 0;
+    uint64_t connects = 0;
+    uint64_t disconnects = 0;
+};
+
+// Every counter with its name, in the order the CLI prints them.
+template <typename Visit>
+void for_each_counter(const ServiceCounters& c, Visit visit) {
+    visit("calls", c.calls);
+    visit("oneway", c.oneway);
+    visit("bytes", c.bytes);
+    visit("errors", c.errors);
+    visit("timeouts", c.timeouts);
+    visit("dead_object", c.dead_object);
+    visit("denials", c.denials);
+    visit("connects", c.connects);
+    visit("disconnects", c.disconnects);
+}
+
 struct ServiceRecord {
     uint32_t handle = 0;
     std::string name;
     uint32_t pid = 0;  // owner
+    uint32_t uid = 0;  // owner's
     uint32_t policy = 0;  // enum liteipc_policy
-    uint64_t connects = 0;
-    uint64_t denied = 0;
+    uint32_t uid_min = 0;
+    uint32_t uid_max = 0;
+    std::string mode;  // "direct"
+    std::vector<ClientRecord> clients;
+    ServiceCounters counters;
 };
 
 struct LoaderStatus {

@@ -1,6 +1,10 @@
 // liteipc: what a running liteipc looks like, as tables for people or JSON for programs.
-// Every command here only reads: none registers a process or changes the loader's state.
+// Every command here but `call` only reads: none registers a process or changes the loader's state.
 #include <getopt.h>
+#include <time.h>
+
+#include <csignal>
+#include <vector>
 
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +19,8 @@
 #include "liteipc/version.h"
 #include "loader_query.h"
 #include "loader_status.h"
+#include "call_command.h"
+#include "monitor.h"
 #include "table.h"
 
 namespace {
@@ -46,9 +52,25 @@ struct Command {
 constexpr Command kCommands[] = {
     {"status", "status [SERVICE]", "the loader, registered processes and services; or one service",
      "Without SERVICE: the loader (pid, pin root, socket, deaths seen, records lost, how pools are\n"
-     "backed), every registered process and every service. With SERVICE: that service alone.\n"},
-    {"list", "list", "services: handle, name, owner pid, policy, connects, denied",
+     "backed), every registered process and every service. With SERVICE: that service alone: its\n"
+     "owner, policy, mode, connected clients with pid and uid, and its counters.\n"},
+    {"list", "list", "services: handle, name, owner pid, policy, connects, denials",
      "One line per registered service.\n"},
+    {"stats", "stats [--watch SECONDS [--count N]] [SERVICE]", "per-service counters, or their rates",
+     "Counters of every service (or of SERVICE): calls, one-way messages, bytes, errors, timeouts,\n"
+     "dead-object failures (counted by the service on its data plane), and denials, connects and\n"
+     "disconnects (counted by the kernel). With --watch, the rates per second over each interval,\n"
+     "until Ctrl-C or N intervals; with --json, one document per interval.\n"},
+    {"monitor", "monitor [--service NAME] [--count N]", "live kernel-plane events until Ctrl-C",
+     "Connects, denials, disconnects and deaths as the kernel sees them, one line each (with --json,\n"
+     "one JSON document each), until Ctrl-C or N events; then how many events were lost because the\n"
+     "monitor ring was full. With --service, only that service's events and the deaths of its owner\n"
+     "and clients. Needs only membership of the liteipc group; registers nothing.\n"},
+    {"call", "call SERVICE CODE [TYPE:VALUE...] [--reply TYPES]", "one call with typed arguments; its reply",
+     "Connects to SERVICE, sends request CODE with the arguments in order, and prints the reply's\n"
+     "status and the fields named by --reply (comma-separated, read in order). Types: s (string),\n"
+     "b (true/false), i8 i16 i32 i64, u8 u16 u32 u64, f32 f64; e.g. call demo.echo 1 s:hello i32:41\n"
+     "--reply s,i32. This command registers a process with the loader (it calls); no other does.\n"},
     {"help", "help [COMMAND]", "this text, or one command's", ""},
     {"version", "version", "the version of this program", ""},
 };
@@ -82,10 +104,26 @@ void command_help(std::FILE* out, const Command& command) {
     std::fprintf(out, "\nSee liteipc --help for the options and exit statuses.\n");
 }
 
+json counters_json(const liteipc::cli::ServiceCounters& counters) {
+    json out = json::object();
+    liteipc::cli::for_each_counter(counters, [&](const char* name, uint64_t value) { out[name] = value; });
+    return out;
+}
+
 json service_json(const ServiceRecord& s) {
-    return {{"handle", s.handle},   {"name", s.name},         {"pid", s.pid},
-            {"policy", liteipc::cli::policy_name(s.policy)}, {"connects", s.connects},
-            {"denied", s.denied}};
+    json clients = json::array();
+    for (const auto& c : s.clients)
+        clients.push_back({{"conn_id", c.conn_id}, {"pid", c.pid}, {"uid", c.uid}, {"gid", c.gid}});
+    return {{"handle", s.handle},
+            {"name", s.name},
+            {"pid", s.pid},
+            {"uid", s.uid},
+            {"policy", liteipc::cli::policy_name(s.policy)},
+            {"uid_min", s.uid_min},
+            {"uid_max", s.uid_max},
+            {"mode", s.mode},
+            {"clients", clients},
+            {"counters", counters_json(s.counters)}};
 }
 
 json status_json(const LoaderStatus& status) {
@@ -114,12 +152,34 @@ json status_json(const LoaderStatus& status) {
 Table services_table() {
     using Align = Table::Align;
     return Table({{"HANDLE", Align::right}, {"NAME", Align::left}, {"PID", Align::right}, {"POLICY", Align::left},
-                  {"CONNECTS", Align::right}, {"DENIED", Align::right}});
+                  {"CONNECTS", Align::right}, {"DENIALS", Align::right}});
 }
 
 void add_service_row(Table& table, const ServiceRecord& s) {
     table.add_row({std::to_string(s.handle), s.name, std::to_string(s.pid), liteipc::cli::policy_name(s.policy),
-                   std::to_string(s.connects), std::to_string(s.denied)});
+                   std::to_string(s.counters.connects), std::to_string(s.counters.denials)});
+}
+
+void print_service(const ServiceRecord& s) {
+    std::string policy = liteipc::cli::policy_name(s.policy);
+    if (policy == "uid-range") policy += " " + std::to_string(s.uid_min) + ".." + std::to_string(s.uid_max);
+    std::printf("service    %s (handle %u)\n", s.name.c_str(), s.handle);
+    std::printf("owner      pid %u, uid %u\n", s.pid, s.uid);
+    std::printf("policy     %s\n", policy.c_str());
+    std::printf("mode       %s\n", s.mode.c_str());
+    std::string counters;
+    liteipc::cli::for_each_counter(s.counters, [&](const char* name, uint64_t value) {
+        counters += (counters.empty() ? "" : ", ") + std::string(name) + " " + std::to_string(value);
+    });
+    std::printf("counters   %s\n", counters.c_str());
+    std::printf("clients    %zu\n", s.clients.size());
+    if (s.clients.empty()) return;
+    using Align = Table::Align;
+    Table clients({{"CONN", Align::right}, {"PID", Align::right}, {"UID", Align::right}, {"GID", Align::right}});
+    for (const auto& c : s.clients)
+        clients.add_row({std::to_string(c.conn_id), std::to_string(c.pid), std::to_string(c.uid), std::to_string(c.gid)});
+    std::printf("\n");
+    clients.print(stdout);
 }
 
 void print_status(const LoaderStatus& status) {
@@ -174,15 +234,6 @@ void print_status(const LoaderStatus& status) {
     services.print(stdout);
 }
 
-int exit_for(Errc code) {
-    switch (code) {
-        case Errc::loader_unavailable: return kExitNoLoader;
-        case Errc::permission_denied: return kExitNoPermission;
-        case Errc::not_found: return kExitNotFound;
-        default: return kExitFailure;
-    }
-}
-
 struct Output {
     bool as_json = false;
     bool pretty = false;
@@ -192,6 +243,89 @@ struct Output {
     }
 };
 
+Table stats_table(bool rates) {
+    using Align = Table::Align;
+    std::vector<Table::Column> columns{{"HANDLE", Align::right}, {"NAME", Align::left}};
+    liteipc::cli::for_each_counter({}, [&](const char* name, uint64_t) {
+        std::string title = name;
+        for (char& c : title) c = c == '_' ? ' ' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        columns.push_back({rates ? title + "/S" : title, Align::right});
+    });
+    return Table(columns);
+}
+
+// The services `only` names (all when empty); false when it names none.
+bool select_services(const LoaderStatus& status, const char* only, std::vector<ServiceRecord>& out) {
+    out.clear();
+    for (const auto& s : status.services)
+        if (!only || s.name == only) out.push_back(s);
+    return !only || !out.empty();
+}
+
+void print_stats(const std::vector<ServiceRecord>& services, const Output& output) {
+    if (output.as_json) {
+        json list = json::array();
+        for (const auto& s : services)
+            list.push_back({{"handle", s.handle}, {"name", s.name}, {"counters", counters_json(s.counters)}});
+        output.print({{"stats", list}});
+        return;
+    }
+    Table table = stats_table(false);
+    for (const auto& s : services) {
+        std::vector<std::string> row{std::to_string(s.handle), s.name};
+        liteipc::cli::for_each_counter(s.counters, [&](const char*, uint64_t v) { row.push_back(std::to_string(v)); });
+        table.add_row(row);
+    }
+    if (table.empty()) std::printf("no services registered\n");
+    else table.print(stdout);
+}
+
+// Rates over one interval, for the services present at both ends of it.
+void print_rates(const std::vector<ServiceRecord>& before, const std::vector<ServiceRecord>& after, double seconds,
+                 const Output& output) {
+    json list = json::array();
+    Table table = stats_table(true);
+    for (const auto& s : after) {
+        const ServiceRecord* old = nullptr;
+        for (const auto& b : before)
+            if (b.handle == s.handle) old = &b;
+        if (!old) continue;
+        std::vector<uint64_t> was;
+        liteipc::cli::for_each_counter(old->counters, [&](const char*, uint64_t v) { was.push_back(v); });
+        json rates = json::object();
+        std::vector<std::string> row{std::to_string(s.handle), s.name};
+        std::size_t i = 0;
+        liteipc::cli::for_each_counter(s.counters, [&](const char* name, uint64_t v) {
+            double rate = static_cast<double>(v - was[i++]) / seconds;
+            rates[name] = rate;
+            char text[32];
+            std::snprintf(text, sizeof text, "%.1f", rate);
+            row.push_back(text);
+        });
+        list.push_back({{"handle", s.handle}, {"name", s.name}, {"rates", rates}});
+        table.add_row(row);
+    }
+    if (output.as_json) {
+        output.print({{"interval_s", seconds}, {"stats", list}});
+    } else {
+        std::printf("over %.1f s:\n", seconds);
+        table.print(stdout);
+    }
+    std::fflush(stdout);
+}
+
+volatile std::sig_atomic_t g_interrupted = 0;
+void on_interrupt(int) { g_interrupted = 1; }
+
+int exit_for(Errc code) {
+    switch (code) {
+        case Errc::loader_unavailable: return kExitNoLoader;
+        case Errc::permission_denied: return kExitNoPermission;
+        case Errc::not_found: return kExitNotFound;
+        default: return kExitFailure;
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -199,7 +333,9 @@ int main(int argc, char** argv) {
     Output output;
     long timeout_ms = 5000;
     bool want_help = false;
-    enum { kSocket = 256, kPinRoot, kTimeout, kVersion };
+    long watch_seconds = 0, watch_count = 0;
+    std::string only_service, reply_types;
+    enum { kSocket = 256, kPinRoot, kTimeout, kVersion, kWatch, kCount, kService, kReply };
     static const option long_options[] = {{"json", no_argument, nullptr, 'j'},
                                           {"pretty", no_argument, nullptr, 'p'},
                                           {"socket", required_argument, nullptr, kSocket},
@@ -207,6 +343,10 @@ int main(int argc, char** argv) {
                                           {"timeout", required_argument, nullptr, kTimeout},
                                           {"help", no_argument, nullptr, 'h'},
                                           {"version", no_argument, nullptr, kVersion},
+                                          {"watch", required_argument, nullptr, kWatch},
+                                          {"count", required_argument, nullptr, kCount},
+                                          {"service", required_argument, nullptr, kService},
+                                          {"reply", required_argument, nullptr, kReply},
                                           {nullptr, 0, nullptr, 0}};
     // GNU getopt_long permutes: options may come before or after the command.
     for (int c; (c = getopt_long(argc, argv, "jph", long_options, nullptr)) != -1;) {
@@ -224,6 +364,20 @@ int main(int argc, char** argv) {
                 }
                 break;
             }
+            case kWatch:
+            case kCount: {
+                char* end = nullptr;
+                long value = std::strtol(optarg, &end, 10);
+                if (!*optarg || *end || value <= 0 || value > 86'400) {
+                    std::fprintf(stderr, "liteipc: --%s takes a whole number from 1 to 86400\n",
+                                 c == kWatch ? "watch" : "count");
+                    return kExitUsage;
+                }
+                (c == kWatch ? watch_seconds : watch_count) = value;
+                break;
+            }
+            case kService: only_service = optarg; break;
+            case kReply: reply_types = optarg; break;
             case 'h': want_help = true; break;
             case kVersion: std::printf("liteipc %s\n", LITEIPC_VERSION_STRING); return kExitOk;
             default: usage(stderr); return kExitUsage;
@@ -267,34 +421,95 @@ int main(int argc, char** argv) {
         else std::printf("liteipc %s\n", LITEIPC_VERSION_STRING);
         return kExitOk;
     }
-    const int max_arguments = name == "status" ? 1 : 0;
+    if ((watch_seconds && name != "stats") || (watch_count && name != "stats" && name != "monitor") ||
+        (!only_service.empty() && name != "monitor")) {
+        std::fprintf(stderr, "liteipc: %s: --watch belongs to stats, --service to monitor, --count to both\n",
+                     command->name);
+        return kExitUsage;
+    }
+    if (!reply_types.empty() && name != "call") {
+        std::fprintf(stderr, "liteipc: --reply belongs to the call command\n");
+        return kExitUsage;
+    }
+    if (name == "call") {
+        if (arguments < 2) {
+            std::fprintf(stderr, "liteipc: call: needs SERVICE and CODE\n");
+            command_help(stderr, *command);
+            return kExitUsage;
+        }
+        liteipc::cli::CallOptions call{address, std::chrono::milliseconds(timeout_ms), args[0], args[1],
+                                       std::vector<std::string>(args + 2, args + arguments), reply_types,
+                                       output.as_json};
+        return liteipc::cli::run_call(call);
+    }
+    if (name == "monitor") {
+        if (arguments > 0) {
+            std::fprintf(stderr, "liteipc: monitor: unexpected argument '%s'\n", args[0]);
+            return kExitUsage;
+        }
+        liteipc::cli::MonitorOptions monitor{address, std::chrono::milliseconds(timeout_ms), only_service,
+                                             output.as_json, watch_count};
+        return liteipc::cli::run_monitor(monitor);
+    }
+    if (watch_count && !watch_seconds) {
+        std::fprintf(stderr, "liteipc: stats: --count needs --watch\n");
+        return kExitUsage;
+    }
+    const int max_arguments = name == "status" || name == "stats" ? 1 : 0;
     if (arguments > max_arguments) {
         std::fprintf(stderr, "liteipc: %s: unexpected argument '%s'\n", command->name, args[max_arguments]);
         command_help(stderr, *command);
         return kExitUsage;
     }
 
-    auto document = liteipc::cli::query_status(address, std::chrono::milliseconds(timeout_ms));
-    if (!document) {
-        std::fprintf(stderr, "liteipc: %s\n", document.error().describe().c_str());
-        return exit_for(document.error().code);
-    }
-    auto status = liteipc::cli::parse_loader_status(*document);
+    auto query = [&]() -> liteipc::Result<LoaderStatus> {
+        auto document = liteipc::cli::query_status(address, std::chrono::milliseconds(timeout_ms));
+        if (!document) return std::unexpected(document.error());
+        return liteipc::cli::parse_loader_status(*document);
+    };
+    auto status = query();
     if (!status) {
         std::fprintf(stderr, "liteipc: %s\n", status.error().describe().c_str());
-        return kExitFailure;
+        return status.error().code == Errc::malformed ? kExitFailure : exit_for(status.error().code);
+    }
+
+    if (name == "stats") {
+        const char* only = arguments == 1 ? args[0] : nullptr;
+        std::vector<ServiceRecord> before, after;
+        if (!select_services(*status, only, before)) {
+            std::fprintf(stderr, "liteipc: no service named '%s'\n", only);
+            return kExitNotFound;
+        }
+        if (!watch_seconds) {
+            print_stats(before, output);
+            return kExitOk;
+        }
+        // Ctrl-C ends the watch between two intervals: the sleep returns early, nothing more prints.
+        struct sigaction interrupt{};
+        interrupt.sa_handler = on_interrupt;
+        sigaction(SIGINT, &interrupt, nullptr);
+        sigaction(SIGTERM, &interrupt, nullptr);
+        for (long done = 0; !watch_count || done < watch_count; ++done) {
+            timespec left{watch_seconds, 0};
+            while (!g_interrupted && nanosleep(&left, &left) != 0) {}
+            if (g_interrupted) return kExitOk;
+            auto next = query();
+            if (!next) {
+                std::fprintf(stderr, "liteipc: %s\n", next.error().describe().c_str());
+                return exit_for(next.error().code);
+            }
+            select_services(*next, only, after);
+            print_rates(before, after, static_cast<double>(watch_seconds), output);
+            before.swap(after);
+        }
+        return kExitOk;
     }
 
     if (name == "status" && arguments == 1) {
         for (const auto& s : status->services) {
             if (s.name != args[0]) continue;
-            if (output.as_json) {
-                output.print({{"service", service_json(s)}});
-            } else {
-                Table table = services_table();
-                add_service_row(table, s);
-                table.print(stdout);
-            }
+            if (output.as_json) output.print({{"service", service_json(s)}});
+            else print_service(s);
             return kExitOk;
         }
         std::fprintf(stderr, "liteipc: no service named '%s'\n", args[0]);

@@ -299,7 +299,7 @@ void Daemon::serve_client(int fd) {
     std::vector<UniqueFd> fds;
     std::string text;
     const bool read_only = request.op == ControlOp::list || request.op == ControlOp::status ||
-                           request.op == ControlOp::lookup;
+                           request.op == ControlOp::lookup || request.op == ControlOp::watch_monitor;
     if (message->bytes != sizeof request || request.magic != detail::kControlMagic) {
         reply = refuse(Errc::malformed, EPROTO, "malformed control request from pid " + std::to_string(client.pid));
     } else if (strnlen(request.name, sizeof request.name) == sizeof request.name) {
@@ -313,7 +313,7 @@ void Daemon::serve_client(int fd) {
         reply = ControlReply{};
         switch (request.op) {
             case ControlOp::hello: reply = hello(client, fds); break;
-            case ControlOp::register_service: reply = register_service(client, request); break;
+            case ControlOp::register_service: reply = register_service(client, request, fds); break;
             case ControlOp::unregister_service: reply = unregister_service(client, request); break;
             case ControlOp::lookup: reply = lookup(request); break;
             case ControlOp::add_access:
@@ -323,6 +323,7 @@ void Daemon::serve_client(int fd) {
             case ControlOp::close_channel: reply = close_channel(client, request); break;
             case ControlOp::list: text = list_text(); break;
             case ControlOp::status: text = status_json(); break;
+            case ControlOp::watch_monitor: reply = watch_monitor(client); break;
             default: reply = refuse(Errc::invalid_argument, EOPNOTSUPP, "unknown control operation"); break;
         }
     }
@@ -379,6 +380,15 @@ void Daemon::flush_outbox(Client& client) {
     client.watching_writable = false;
 }
 
+ControlReply Daemon::watch_monitor(Client& client) {
+    if (client.watching_monitor) return {};
+    if (auto ok = kernel_->set_watchers(monitor_watchers_ + 1); !ok)
+        return refuse(Errc::kernel, EIO, ok.error().describe());
+    ++monitor_watchers_;
+    client.watching_monitor = true;
+    return {};
+}
+
 void Daemon::drop_client(int fd) {
     auto it = clients_.find(fd);
     if (it == clients_.end()) return;
@@ -386,6 +396,11 @@ void Daemon::drop_client(int fd) {
     clients_.erase(it);
     ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
     abandon_pending_of(fd);
+    if (client.watching_monitor) {
+        --monitor_watchers_;
+        if (auto ok = kernel_->set_watchers(monitor_watchers_); !ok)
+            LITEIPC_LOG(warn, "monitor watchers: %s", ok.error().describe().c_str());
+    }
     if (!client.registered || client.auxiliary) return;
     // A dying process's record is in the ring before its socket closes: read it first, so that
     // a death is never taken for an orderly close.

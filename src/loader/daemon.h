@@ -71,6 +71,7 @@ private:
         std::deque<Outgoing> outbox;  // replies the client has not taken yet
         bool watching_writable = false;
         bool dropping = false;  // did not read its replies: served no more
+        bool watching_monitor = false;  // asked for monitor records; they stop when all such sockets close
     };
 
     // A connection whose two halves are not both in yet.
@@ -132,9 +133,13 @@ private:
 
     // service_manager.cpp
     void rebuild_records();
-    detail::ControlReply register_service(Client& client, const detail::ControlRequest& request);
+    // The reply carries the service's traffic counters (an mmapable map fd) for its owner.
+    detail::ControlReply register_service(Client& client, const detail::ControlRequest& request,
+                                          std::vector<UniqueFd>& fds);
     detail::ControlReply unregister_service(Client& client, const detail::ControlRequest& request);
     detail::ControlReply lookup(const detail::ControlRequest& request);
+    // Needs no registration: `liteipc monitor` only reads.
+    detail::ControlReply watch_monitor(Client& client);
     detail::ControlReply grant(Client& client, const detail::ControlRequest& request);
     void forget_service(uint32_t handle);
     void grant_waiting(const Client& registered);
@@ -173,6 +178,7 @@ private:
     std::map<GrantKey, GrantRecord> grants_;
     std::vector<WaitingGrant> waiting_grants_;
     uint64_t deaths_seen_ = 0;
+    uint64_t monitor_watchers_ = 0;  // sockets with watching_monitor set
     RefusalCounters refused_;
 };
 

@@ -1,6 +1,7 @@
 #include "kernel_plane.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -36,7 +37,9 @@ constexpr PinAccess kPinAccess[] = {
     {"grants", 0640},    {"svc_stats", 0640}, {"counters", 0640}, {"connect", 0660},
     {"subscribe", 0660}, {"deaths", 0600},    {"inboxes", 0600},  {"conns", 0600},
     {"subs", 0600},      {"proc_ctl", 0600},  {kExitLinkPin, 0600}, {"limits", 0600},
-    {"uid_usage", 0600}, {"abi", 0640},
+    {"uid_usage", 0600}, {"abi", 0640},       {"svc_traffic", 0640},
+    // Watchers consume the monitor ring as group members (a consumer maps its position writable).
+    {"monitor", 0660},   {"mon_on", 0640},
 };
 
 bool on_bpffs(const fs::path& path) {
@@ -115,6 +118,8 @@ Result<std::unique_ptr<KernelPlane>> KernelPlane::start(const KernelPlaneOptions
     if (auto ok = plane->pin_programs(options); !ok) return std::unexpected(ok.error());
     if (auto ok = plane->attach_exit_tracepoint(options.pin_root); !ok) return std::unexpected(ok.error());
     if (auto ok = plane->set_permissions(options); !ok) return std::unexpected(ok.error());
+    // The watchers of an earlier loader went with its sockets.
+    if (auto ok = plane->set_watchers(0); !ok) return std::unexpected(ok.error());
 
     // Every process reads liveness from this table with plain loads; only BPF writes it.
     auto mapping = detail::Mapping::map(bpf_map__fd(plane->skel_->maps.procs),
@@ -356,6 +361,7 @@ Result<> KernelPlane::drop_service(uint32_t handle, const char* name) {
     std::strncpy(key.name, name, sizeof key.name - 1);
     bpf_map__delete_elem(skel_->maps.svc_names, &key, sizeof key, 0);
     bpf_map__delete_elem(skel_->maps.svc_stats, &handle, sizeof handle, 0);
+    drop_traffic_counters(handle);
     if (bpf_map__delete_elem(skel_->maps.services, &handle, sizeof handle, 0) != 0)
         return fail(Errc::not_found, "no service with handle " + std::to_string(handle));
     return {};
@@ -390,6 +396,53 @@ void KernelPlane::for_each_service(const std::function<void(uint32_t, const lite
 
 std::optional<liteipc_svc_stats> KernelPlane::stats(uint32_t handle) const {
     return lookup<uint32_t, liteipc_svc_stats>(skel_->maps.svc_stats, handle);
+}
+
+Result<UniqueFd> KernelPlane::create_traffic_counters(uint32_t handle) {
+    // Typed with the object's own BTF, so `bpftool map dump` prints the counters by name.
+    const btf* types = bpf_object__btf(skel_->obj);
+    int value_type = types ? btf__find_by_name_kind(types, "liteipc_svc_traffic", BTF_KIND_STRUCT) : -1;
+    int key_type = types ? btf__find_by_name_kind(types, "__u32", BTF_KIND_TYPEDEF) : -1;
+    LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
+    if (value_type > 0 && key_type > 0 && btf__fd(types) >= 0) {
+        opts.btf_fd = static_cast<__u32>(btf__fd(types));
+        opts.btf_key_type_id = static_cast<__u32>(key_type);
+        opts.btf_value_type_id = static_cast<__u32>(value_type);
+    }
+    std::string name = "traffic_" + std::to_string(handle);
+    int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, name.c_str(), sizeof(uint32_t), sizeof(liteipc_svc_traffic), 1, &opts);
+    if (fd < 0) return fail_errno("create of traffic counters " + name, Errc::kernel);
+    UniqueFd counters(fd);
+    if (auto ok = update(skel_->maps.svc_traffic, handle, static_cast<uint32_t>(fd)); !ok)
+        return std::unexpected(ok.error());
+    return counters;
+}
+
+std::optional<liteipc_svc_traffic> KernelPlane::traffic(uint32_t handle) const {
+    auto id = lookup<uint32_t, uint32_t>(skel_->maps.svc_traffic, handle);
+    if (!id) return std::nullopt;
+    UniqueFd fd(bpf_map_get_fd_by_id(*id));
+    if (!fd) return std::nullopt;
+    liteipc_svc_traffic value{};
+    uint32_t zero = 0;
+    if (bpf_map_lookup_elem(fd.get(), &zero, &value) != 0) return std::nullopt;
+    return value;
+}
+
+void KernelPlane::drop_traffic_counters(uint32_t handle) {
+    bpf_map__delete_elem(skel_->maps.svc_traffic, &handle, sizeof handle, 0);
+}
+
+void KernelPlane::drop_orphan_traffic_counters() {
+    std::vector<uint32_t> orphans;
+    for_each<uint32_t, uint32_t>(skel_->maps.svc_traffic, [&](const uint32_t& handle, const uint32_t&) {
+        if (!service(handle)) orphans.push_back(handle);
+    });
+    for (uint32_t handle : orphans) drop_traffic_counters(handle);
+}
+
+Result<> KernelPlane::set_watchers(uint64_t watchers) {
+    return update(skel_->maps.mon_on, uint32_t{0}, watchers);
 }
 
 uint64_t KernelPlane::lost_records() const { return counter(LITEIPC_COUNTER_LOST_RECORDS); }

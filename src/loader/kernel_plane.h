@@ -70,7 +70,16 @@ public:
     void for_each_grant(const std::function<void(const liteipc_grant_key&)>& visit) const;
     void for_each_service(const std::function<void(uint32_t, const liteipc_service&)>& visit) const;
     std::optional<liteipc_svc_stats> stats(uint32_t handle) const;
+    // The service's data-plane counters: a BTF-typed mmapable array its owner maps read-write.
+    Result<UniqueFd> create_traffic_counters(uint32_t handle);
+    std::optional<liteipc_svc_traffic> traffic(uint32_t handle) const;
+    // BPF cannot delete from a hash of maps: the loader drops a gone service's counters, and
+    // after a restart those of services that went while no loader ran.
+    void drop_traffic_counters(uint32_t handle);
+    void drop_orphan_traffic_counters();
     uint64_t lost_records() const;
+    // Monitor records flow while this is non-zero: the number of sockets watching.
+    Result<> set_watchers(uint64_t watchers);
     uint64_t counter(liteipc_counter which) const;
     // Per-uid quotas the kernel plane enforces (connections, subscriptions); 0 = no limit.
     Result<> set_limit(liteipc_limit which, uint64_t value);

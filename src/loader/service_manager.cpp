@@ -53,6 +53,7 @@ void Daemon::rebuild_records() {
         grants_[{key.handle, key.kind, key.id, key.generation}] = GrantRecord{service->second.owner_uid};
     });
     for (const auto& key : stale) kernel_->drop_grant(key);
+    kernel_->drop_orphan_traffic_counters();
 }
 
 std::size_t Daemon::services_of(uid_t uid) const {
@@ -82,6 +83,7 @@ void Daemon::grant_waiting(const Client& registered) {
 
 void Daemon::forget_service(uint32_t handle) {
     services_.erase(handle);
+    kernel_->drop_traffic_counters(handle);
     std::erase_if(waiting_grants_, [&](const WaitingGrant& waiting) { return waiting.handle == handle; });
     for (auto it = grants_.begin(); it != grants_.end();) {
         if (std::get<0>(it->first) != handle) {
@@ -94,7 +96,7 @@ void Daemon::forget_service(uint32_t handle) {
     }
 }
 
-ControlReply Daemon::register_service(Client& client, const ControlRequest& request) {
+ControlReply Daemon::register_service(Client& client, const ControlRequest& request, std::vector<UniqueFd>& fds) {
     if (!valid_service_name(request.name, sizeof request.name))
         return refuse(Errc::invalid_argument, EINVAL,
                       "invalid service name: 1..255 printable bytes without '/', '\"' or '\\\\'");
@@ -134,6 +136,12 @@ ControlReply Daemon::register_service(Client& client, const ControlRequest& requ
     if (auto ok = kernel_->put_service(*handle, service); !ok)
         return refuse(ok.error().code == Errc::already_exists ? Errc::already_exists : Errc::kernel,
                       ok.error().code == Errc::already_exists ? EEXIST : EIO, ok.error().describe());
+    auto traffic = kernel_->create_traffic_counters(*handle);
+    if (!traffic) {
+        kernel_->drop_service(*handle, service.name);
+        return refuse(Errc::kernel, EIO, traffic.error().describe());
+    }
+    fds.push_back(std::move(*traffic));
     services_[*handle] = ServiceRecord{client.slot, client.generation, client.uid};
     LITEIPC_LOG(info, "service '%s' -> handle %u (pid %d)", request.name, *handle, client.host_pid);
     ControlReply reply;

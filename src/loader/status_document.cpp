@@ -110,13 +110,31 @@ std::string Daemon::status_json() const {
     Json services = Json::array();
     kernel_->for_each_service([&](uint32_t handle, const liteipc_service& s) {
         auto stats = kernel_->stats(handle).value_or(liteipc_svc_stats{});
+        auto traffic = kernel_->traffic(handle).value_or(liteipc_svc_traffic{});
+        Json clients = Json::array();
+        kernel_->for_each_conn([&](uint64_t conn_id, const liteipc_conn& c) {
+            if (c.handle == handle)
+                clients.push_back({{"conn_id", conn_id}, {"pid", c.client_pid}, {"uid", c.client_uid},
+                                   {"gid", c.client_gid}});
+        });
         services.push_back({{"handle", handle},
                             {"name", std::string(s.name, strnlen(s.name, sizeof s.name))},
                             {"pid", s.owner_tgid},
                             {"uid", s.owner_uid},
                             {"policy", s.policy},
-                            {"connects", stats.connects},
-                            {"denied", stats.denied}});
+                            {"uid_min", s.uid_min},
+                            {"uid_max", s.uid_max},
+                            {"mode", "direct"},
+                            {"clients", clients},
+                            {"counters", {{"calls", traffic.calls},
+                                          {"oneway", traffic.oneway},
+                                          {"bytes", traffic.bytes},
+                                          {"errors", traffic.errors},
+                                          {"timeouts", traffic.timeouts},
+                                          {"dead_object", traffic.dead_object},
+                                          {"denials", stats.denials},
+                                          {"connects", stats.connects},
+                                          {"disconnects", stats.disconnects}}}});
     });
     std::size_t conns = 0;
     kernel_->for_each_conn([&](uint64_t, const liteipc_conn&) { ++conns; });

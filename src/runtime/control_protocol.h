@@ -33,6 +33,7 @@ enum class ControlOp : uint32_t {
     close_channel,       // conn_id: the connection ended
     list,                // text: one service per line
     status,              // text: JSON document
+    watch_monitor,       // records flow into the pinned "monitor" ring while this socket stays open
 };
 
 struct ControlRequest {

@@ -17,6 +17,7 @@
 #include "context_impl.h"
 #include "liteipc/ipc.h"
 #include "log.h"
+#include "service_stats.h"
 
 namespace liteipc {
 using detail::ControlOp;
@@ -62,6 +63,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
     CallHandler handler;
     uint32_t handle = 0;
     std::unique_ptr<detail::Dispatcher> dispatcher;
+    detail::ServiceTraffic traffic;  // the data-plane counters the loader gave us
 
     struct Connection {
         std::shared_ptr<detail::ChannelServer> channel;
@@ -272,8 +274,10 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         if (auto written = out.write(*message); !written) {
             LITEIPC_LOG(warn, "service '%s', code %u: reply not sent: %s", options.name.c_str(), request.code,
                         written.error().describe().c_str());
+            traffic.count_lost_reply(written.error().code, context->alive(caller.peer));
             return -ENOMEM;
         }
+        traffic.count_reply_bytes(message->size());
         return status;
     }
 };
@@ -293,7 +297,11 @@ Result<Service> Service::start(Context& context, ServiceOptions options, CallHan
     impl->handler = std::move(handler);
     Impl* raw = impl.get();
     impl->dispatcher = std::make_unique<detail::Dispatcher>(
-        [raw](const detail::Request& request, detail::ReplyWriter& out) { return raw->dispatch(request, out); },
+        [raw](const detail::Request& request, detail::ReplyWriter& out) {
+            int32_t status = raw->dispatch(request, out);
+            raw->traffic.count_message(request.oneway(), request.payload.size(), status);
+            return status;
+        },
         detail::DispatcherOptions{.workers = impl->options.workers, .spin = impl->options.spin});
     if (auto started = impl->dispatcher->start(); !started) return std::unexpected(started.error());
     // A connection holds one fd here (its socket): take every fd the hard limit allows.
@@ -321,6 +329,13 @@ Result<Service> Service::start(Context& context, ServiceOptions options, CallHan
     auto registered = impl->context->control(request);
     if (!registered) return std::unexpected(registered.error());
     impl->handle = registered->reply.handle;
+    // Before any connection is accepted (the listener below): workers count into it unlocked.
+    if (registered->fds.size() == 1) {
+        auto traffic = detail::ServiceTraffic::attach(registered->fds[0].get());
+        if (traffic) impl->traffic = std::move(*traffic);
+        else LITEIPC_LOG(warn, "service '%s': traffic counters not mapped: %s", impl->options.name.c_str(),
+                         traffic.error().describe().c_str());
+    }
     std::weak_ptr<Impl> weak = impl;
     impl->context->set_connect_listener(impl->handle, [weak](const liteipc_connect_record& record) {
         if (auto self = weak.lock()) {

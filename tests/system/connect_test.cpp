@@ -98,7 +98,7 @@ TEST_F(ConnectTest, OtherUidIsDeniedAndTheServiceNeverSeesIt) {
     EXPECT_TRUE(records_after(300ms, 1).empty());
     auto status = context_->loader_status();
     ASSERT_TRUE(status);
-    EXPECT_NE(status->find("\"denied\":1"), std::string::npos) << *status;
+    EXPECT_NE(status->find("\"denials\":1"), std::string::npos) << *status;
 }
 
 TEST_F(ConnectTest, PoliciesAdmitWhomTheySay) {

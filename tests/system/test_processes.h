@@ -155,6 +155,25 @@ std::array<int, N> in_child(Body body) {
     return result;
 }
 
+// stdout (and whatever the command redirects there) of a shell command, and its exit status.
+inline std::pair<std::string, int> run_command(const std::string& command) {
+    std::string out;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    if (!pipe) return {out, -1};
+    std::array<char, 4096> chunk;
+    for (size_t n; (n = std::fread(chunk.data(), 1, chunk.size(), pipe)) > 0;) out.append(chunk.data(), n);
+    int status = ::pclose(pipe);
+    return {out, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+}
+
+// A service's options with its name and a worker count.
+inline ServiceOptions service_named(const char* name, uint32_t workers = 2) {
+    ServiceOptions o;
+    o.name = name;
+    o.workers = workers;
+    return o;
+}
+
 inline void no_core_dumps() {
     rlimit no_core{0, 0};
     ::setrlimit(RLIMIT_CORE, &no_core);

@@ -1,0 +1,198 @@
+#include "monitor.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <poll.h>
+#include <sys/wait.h>
+
+#include <csignal>
+#include <cstring>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "liteipc_abi.h"
+#include "loader_status.h"
+
+namespace liteipc::cli {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+volatile std::sig_atomic_t g_stop = 0;
+void on_stop(int) { g_stop = 1; }
+
+const char* kind_name(uint32_t kind) {
+    switch (kind) {
+        case LITEIPC_MON_CONNECT: return "connect";
+        case LITEIPC_MON_DENIAL: return "denial";
+        case LITEIPC_MON_DISCONNECT: return "disconnect";
+        case LITEIPC_MON_DEATH: return "death";
+        default: return "unknown";
+    }
+}
+
+struct Watch {
+    const MonitorOptions& options;
+    std::map<uint32_t, std::string> names;  // handle -> service name, refreshed on a miss
+    uint32_t only_handle = 0;               // with --service
+    std::set<uint32_t> related_pids;        // with --service: its owner and every client seen
+    long printed = 0;
+
+    void refresh_names() {
+        auto document = query_status(options.address, options.timeout);
+        if (!document) return;
+        auto status = parse_loader_status(*document);
+        if (!status) return;
+        for (const auto& s : status->services) {
+            names[s.handle] = s.name;
+            if (!options.service.empty() && s.name == options.service) {
+                only_handle = s.handle;
+                related_pids.insert(s.pid);
+                for (const auto& c : s.clients) related_pids.insert(c.pid);
+            }
+        }
+    }
+
+    std::string name_of(uint32_t handle) {
+        if (!names.contains(handle)) refresh_names();
+        auto it = names.find(handle);
+        return it == names.end() ? "?" : it->second;
+    }
+
+    bool wanted(const liteipc_monitor_record& r) {
+        if (options.service.empty()) return true;
+        if (r.kind == LITEIPC_MON_DEATH) return related_pids.contains(r.pid);
+        if (r.handle != only_handle) return false;
+        related_pids.insert(r.pid);
+        return true;
+    }
+
+    void print(const liteipc_monitor_record& r) {
+        const bool death = r.kind == LITEIPC_MON_DEATH;
+        if (options.json) {
+            json line = {{"event", kind_name(r.kind)}, {"time_ns", r.timestamp_ns}};
+            if (!death) {
+                line["handle"] = r.handle;
+                line["service"] = name_of(r.handle);
+            }
+            if (r.kind == LITEIPC_MON_CONNECT || r.kind == LITEIPC_MON_DISCONNECT) line["conn_id"] = r.conn_id;
+            line["pid"] = r.pid;
+            if (r.kind == LITEIPC_MON_CONNECT || r.kind == LITEIPC_MON_DENIAL) line["tid"] = r.tid;
+            line["uid"] = r.uid;
+            line["gid"] = r.gid;
+            if (r.kind == LITEIPC_MON_DENIAL) line["errno"] = -r.result;
+            if (death) {
+                line["exit_code"] = r.exit_code;
+                line["closed"] = r.closed != 0;
+            }
+            std::printf("%s\n", line.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+        } else {
+            std::printf("%llu.%06llu %-10s", static_cast<unsigned long long>(r.timestamp_ns / 1'000'000'000),
+                        static_cast<unsigned long long>(r.timestamp_ns % 1'000'000'000 / 1000), kind_name(r.kind));
+            if (!death) std::printf(" service %s (handle %u)", name_of(r.handle).c_str(), r.handle);
+            if (r.kind == LITEIPC_MON_CONNECT || r.kind == LITEIPC_MON_DISCONNECT)
+                std::printf(" conn %llu", static_cast<unsigned long long>(r.conn_id));
+            std::printf(" pid %u", r.pid);
+            if (r.kind == LITEIPC_MON_CONNECT || r.kind == LITEIPC_MON_DENIAL) std::printf(" tid %u", r.tid);
+            std::printf(" uid %u gid %u", r.uid, r.gid);
+            if (death) {
+                if (r.closed) std::printf(" closed its context");
+                else if (WIFSIGNALED(r.exit_code)) std::printf(" killed by signal %d", WTERMSIG(r.exit_code));
+                else std::printf(" exit status %d", WEXITSTATUS(r.exit_code));
+            }
+            std::printf("\n");
+        }
+        std::fflush(stdout);
+        ++printed;
+    }
+
+    static int on_record(void* self, void* data, size_t size) {
+        auto* watch = static_cast<Watch*>(self);
+        if (watch->options.max_events && watch->printed >= watch->options.max_events) return -1;
+        if (size < sizeof(liteipc_monitor_record)) return 0;
+        liteipc_monitor_record record;
+        std::memcpy(&record, data, sizeof record);
+        if (watch->wanted(record)) watch->print(record);
+        // A negative return stops ring_buffer__poll: the count is reached.
+        return watch->options.max_events && watch->printed >= watch->options.max_events ? -1 : 0;
+    }
+};
+
+Result<int> open_pinned(const std::string& path, bool read_only) {
+    LIBBPF_OPTS(bpf_obj_get_opts, opts, .file_flags = static_cast<__u32>(read_only ? BPF_F_RDONLY : 0));
+    int fd = bpf_obj_get_opts(path.c_str(), &opts);
+    if (fd >= 0) return fd;
+    int err = errno;
+    if (err == EACCES || err == EPERM)
+        return fail(Errc::permission_denied, "may not open " + path + ": join the liteipc group", err);
+    return fail(Errc::loader_unavailable, "cannot open " + path + " (is liteipc-loader running on this pin root?)", err);
+}
+
+uint64_t monitor_lost(int counters_fd) {
+    uint32_t key = LITEIPC_COUNTER_MONITOR_LOST;
+    uint64_t value = 0;
+    if (counters_fd >= 0) bpf_map_lookup_elem(counters_fd, &key, &value);
+    return value;
+}
+
+int exit_for_error(const Error& error) {
+    std::fprintf(stderr, "liteipc: monitor: %s\n", error.describe().c_str());
+    switch (error.code) {
+        case Errc::loader_unavailable: return 3;
+        case Errc::permission_denied: return 4;
+        case Errc::not_found: return 5;
+        default: return 1;
+    }
+}
+
+}  // namespace
+
+int run_monitor(const MonitorOptions& options) {
+    Watch watch{options};
+    watch.refresh_names();
+    if (!options.service.empty() && watch.only_handle == 0) {
+        std::fprintf(stderr, "liteipc: no service named '%s'\n", options.service.c_str());
+        return 5;
+    }
+    auto ring_fd = open_pinned(options.address.pin_root + "/monitor", false);
+    if (!ring_fd) return exit_for_error(ring_fd.error());
+    detail::UniqueFd ring_map(*ring_fd);
+    auto counters = open_pinned(options.address.pin_root + "/counters", true);
+    detail::UniqueFd counters_map(counters ? *counters : -1);
+    const uint64_t lost_before = monitor_lost(counters_map.get());
+
+    // Records flow from here on, until this socket closes.
+    auto watching = watch_monitor(options.address, options.timeout);
+    if (!watching) return exit_for_error(watching.error());
+    ring_buffer* ring = ring_buffer__new(ring_map.get(), &Watch::on_record, &watch, nullptr);
+    if (!ring) return exit_for_error(Error{Errc::kernel, errno, "ring buffer on the monitor"});
+
+    struct sigaction stop{};
+    stop.sa_handler = on_stop;
+    sigaction(SIGINT, &stop, nullptr);
+    sigaction(SIGTERM, &stop, nullptr);
+    int status = 0;
+    while (!g_stop) {
+        int n = ring_buffer__poll(ring, 200);
+        if (n < 0 && n != -EINTR) break;  // the count was reached (our callback said stop)
+        // The loader closing our socket (it stopped) ends the watch: no more records would come.
+        pollfd hangup{watching->get(), POLLIN, 0};
+        if (::poll(&hangup, 1, 0) > 0 && (hangup.revents & (POLLHUP | POLLERR | POLLIN))) {
+            std::fprintf(stderr, "liteipc: monitor: liteipc-loader went away\n");
+            status = 3;
+            break;
+        }
+    }
+    if (!options.max_events || watch.printed < options.max_events) ring_buffer__consume(ring);
+    ring_buffer__free(ring);
+    const uint64_t lost = monitor_lost(counters_map.get()) - lost_before;
+    if (options.json) std::printf("%s\n", json({{"lost", lost}}).dump().c_str());
+    else std::printf("-- %llu event%s lost (monitor ring full)\n", static_cast<unsigned long long>(lost),
+                     lost == 1 ? "" : "s");
+    return status;
+}
+
+}  // namespace liteipc::cli

@@ -1,0 +1,193 @@
+// `liteipc monitor` run as an unprivileged liteipc group member: each kind of kernel event shows
+// with the fields the kernel stamped, the stream ends cleanly on SIGINT with its lost count, and
+// the kernel stops writing records once no one watches.
+#include <bpf/bpf.h>
+#include <poll.h>
+#include <sys/syscall.h>
+
+#include <nlohmann/json.hpp>
+
+#include "liteipc_abi.h"
+#include "test_processes.h"
+
+namespace liteipc::testing {
+namespace {
+
+using Json = nlohmann::json;
+
+// `liteipc monitor --json` in a child running as `nobody` in the liteipc group; its stdout is a pipe.
+class MonitorProcess {
+public:
+    MonitorProcess(const Loader& loader, std::vector<std::string> extra = {}) {
+        int out[2];
+        EXPECT_EQ(::pipe(out), 0);
+        std::fflush(nullptr);
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            ::dup2(out[1], STDOUT_FILENO);
+            ::close(out[0]);
+            ::close(out[1]);
+            if (!become_group_member(kNobody)) ::_exit(120);
+            std::vector<std::string> args{LITEIPC_CLI_PATH, "--socket", loader.socket(), "--pin-root",
+                                          loader.pin_root(), "monitor", "--json"};
+            for (auto& e : extra) args.push_back(e);
+            std::vector<char*> argv;
+            for (auto& a : args) argv.push_back(a.data());
+            argv.push_back(nullptr);
+            ::execv(LITEIPC_CLI_PATH, argv.data());
+            ::_exit(127);
+        }
+        ::close(out[1]);
+        out_ = out[0];
+    }
+    ~MonitorProcess() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+        if (out_ >= 0) ::close(out_);
+    }
+
+    // The next line, or an empty string after `timeout`.
+    std::string next_line(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        for (;;) {
+            if (auto end = buffer_.find('\n'); end != std::string::npos) {
+                std::string line = buffer_.substr(0, end);
+                buffer_.erase(0, end + 1);
+                return line;
+            }
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            if (left.count() <= 0) return {};
+            pollfd p{out_, POLLIN, 0};
+            if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return {};
+            char chunk[4096];
+            ssize_t n = ::read(out_, chunk, sizeof chunk);
+            if (n <= 0) return {};
+            buffer_.append(chunk, static_cast<size_t>(n));
+        }
+    }
+    // The next event of `kind` (skipping others), parsed.
+    Json next_event(const std::string& kind) {
+        for (std::string line; !(line = next_line()).empty();) {
+            Json event = Json::parse(line);
+            if (event.value("event", "") == kind) return event;
+        }
+        return {};
+    }
+    int interrupt_and_wait() {
+        ::kill(pid_, SIGINT);
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    pid_t pid() const { return pid_; }
+
+private:
+    pid_t pid_ = -1;
+    int out_ = -1;
+    std::string buffer_;
+};
+
+class MetadataMonitorTest : public WithLoader<> {
+protected:
+    MetadataMonitorTest() : WithLoader("mmon", /*needs_group=*/true) {}
+
+    uint64_t watchers() {
+        int fd = bpf_obj_get((loader_.pin_root() + "/mon_on").c_str());
+        uint32_t zero = 0;
+        uint64_t value = ~0ull;
+        if (fd >= 0) bpf_map_lookup_elem(fd, &zero, &value);
+        if (fd >= 0) ::close(fd);
+        return value;
+    }
+    bool watchers_become(uint64_t want) {
+        for (int i = 0; i < 500; ++i) {
+            if (watchers() == want) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return false;
+    }
+};
+
+TEST_F(MetadataMonitorTest, GroupMemberSeesEachKindOfEventWithKernelStampedFields) {
+    ASSERT_EQ(watchers(), 0u) << "no watcher yet: the kernel writes no monitor records";
+    ServiceProcess service(loader_.options(), service_named("test.mon", 1));
+    ServiceOptions closed = service_named("test.mon.closed");
+    closed.policy = Policy::uid_range;
+    closed.uid_min = closed.uid_max = 4242;
+    ServiceProcess refusing(loader_.options(), closed);
+
+    MonitorProcess monitor(loader_);
+    ASSERT_TRUE(watchers_become(1)) << "the monitor never started watching";
+    const uint32_t tid = static_cast<uint32_t>(::syscall(SYS_gettid));
+
+    auto connection = Connection::open(*context_, "test.mon");
+    ASSERT_TRUE(connection) << connection.error().describe();
+    Json connect = monitor.next_event("connect");
+    ASSERT_FALSE(connect.is_null());
+    EXPECT_EQ(connect["service"], "test.mon");
+    EXPECT_EQ(connect["handle"], connection->handle());
+    EXPECT_EQ(connect["pid"], static_cast<uint32_t>(::getpid()));
+    EXPECT_EQ(connect["tid"], tid);
+    EXPECT_EQ(connect["uid"], ::getuid());
+    EXPECT_EQ(connect["gid"], ::getgid());
+    EXPECT_GT(connect["time_ns"].get<uint64_t>(), 0u);
+    const uint64_t conn_id = connect["conn_id"].get<uint64_t>();
+
+    ASSERT_FALSE(Connection::open(*context_, "test.mon.closed"));
+    Json denial = monitor.next_event("denial");
+    ASSERT_FALSE(denial.is_null());
+    EXPECT_EQ(denial["service"], "test.mon.closed");
+    EXPECT_EQ(denial["pid"], static_cast<uint32_t>(::getpid()));
+    EXPECT_EQ(denial["tid"], tid);
+    EXPECT_EQ(denial["uid"], ::getuid());
+    EXPECT_EQ(denial["errno"], EPERM);
+
+    connection = std::unexpected(Error{Errc::not_found, 0, "closed"});  // ends the connection
+    Json disconnect = monitor.next_event("disconnect");
+    ASSERT_FALSE(disconnect.is_null());
+    EXPECT_EQ(disconnect["conn_id"], conn_id);
+    EXPECT_EQ(disconnect["service"], "test.mon");
+    EXPECT_EQ(disconnect["pid"], static_cast<uint32_t>(::getpid()));
+
+    const pid_t service_pid = service.pid();
+    service.kill();
+    Json death = monitor.next_event("death");
+    ASSERT_FALSE(death.is_null());
+    EXPECT_EQ(death["pid"], static_cast<uint32_t>(service_pid));
+    EXPECT_EQ(death["uid"], 0u);
+    EXPECT_FALSE(death["closed"].get<bool>());
+    EXPECT_TRUE(WIFSIGNALED(death["exit_code"].get<int>()));
+    EXPECT_EQ(WTERMSIG(death["exit_code"].get<int>()), SIGKILL);
+
+    // Ctrl-C: a clean end with the lost count as the last line, and the kernel stops writing.
+    EXPECT_EQ(monitor.interrupt_and_wait(), 0);
+    Json last;
+    for (std::string line; !(line = monitor.next_line(std::chrono::seconds(2))).empty();) last = Json::parse(line);
+    ASSERT_TRUE(last.contains("lost")) << last.dump();
+    EXPECT_EQ(last["lost"], 0u);
+    EXPECT_TRUE(watchers_become(0)) << "records still flow with no one watching";
+}
+
+TEST_F(MetadataMonitorTest, ServiceFilterShowsOnlyThatServiceAndCountEnds) {
+    ServiceProcess one(loader_.options(), service_named("test.one"));
+    ServiceProcess two(loader_.options(), service_named("test.two"));
+    MonitorProcess monitor(loader_, {"--service", "test.two", "--count", "1"});
+    ASSERT_TRUE(watchers_become(1));
+    auto a = Connection::open(*context_, "test.one");
+    ASSERT_TRUE(a) << a.error().describe();
+    auto b = Connection::open(*context_, "test.two");
+    ASSERT_TRUE(b) << b.error().describe();
+    Json first = Json::parse(monitor.next_line());
+    EXPECT_EQ(first["event"], "connect");
+    EXPECT_EQ(first["service"], "test.two") << first.dump();
+    Json last = Json::parse(monitor.next_line());
+    EXPECT_TRUE(last.contains("lost")) << last.dump();
+    EXPECT_TRUE(watchers_become(0));
+}
+
+}  // namespace
+}  // namespace liteipc::testing
