@@ -17,24 +17,8 @@ protected:
 TEST_F(ConnectRace, AConnectDuringRegistrationIsNeverLost) {
     const int rounds = 1000;
     // The service process registers "race.<n>", serves until told the round is over, unregisters.
-    int next_round[2];
-    ASSERT_EQ(::pipe(next_round), 0);
-    std::fflush(nullptr);
-    const pid_t child = ::fork();
-    if (child == 0) {
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        ::close(next_round[1]);
-        auto context = Context::open(loader_.options());
-        if (!context) ::_exit(100);
-        for (int round = 0; round < rounds; ++round) {
-            auto service = Service::start(*context, {.name = "race." + std::to_string(round), .workers = 1}, answer_code);
-            if (!service) ::_exit(101);
-            char done;
-            if (::read(next_round[0], &done, 1) != 1) ::_exit(102);
-        }
-        ::_exit(0);
-    }
-    ::close(next_round[0]);
+    Peer service = Peer::spawn("race_service", peer_args(loader_.options(), rounds));
+    ASSERT_GT(service.pid(), 0);
 
     int lost = 0;
     for (int round = 0; round < rounds && lost == 0; ++round) {
@@ -61,14 +45,13 @@ TEST_F(ConnectRace, AConnectDuringRegistrationIsNeverLost) {
         ASSERT_TRUE(reply) << "round " << round << ": " << reply.error().describe();
         EXPECT_EQ(reply->reader().read_uint32(), 7u);
         connection.reset();
-        ASSERT_EQ(::write(next_round[1], "n", 1), 1);
+        ASSERT_TRUE(service.send('n')) << "round " << round << ": the service process is gone";
     }
     EXPECT_EQ(lost, 0);
-    ::close(next_round[1]);
-    int status = 0;
-    if (lost != 0) ::kill(child, SIGKILL);
-    ::waitpid(child, &status, 0);
-    if (lost == 0) EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "service process status " << status;
+    if (lost == 0) {
+        const int status = service.wait();
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "service process status " << status;
+    }
 }
 
 }  // namespace

@@ -1,13 +1,10 @@
-// What the data-plane system tests share: a service with a handler of the test's own in a child
-// process, replies whose every byte says which call wrote it, and what a process holds (fds,
+// What the data-plane system tests and their peers share: a service with one of their handlers in
+// a spawned process, replies whose every byte says which call wrote it, and what a process holds (fds,
 // mappings, RSS) read from /proc.
 #pragma once
 
 #include <dirent.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +17,8 @@
 
 #include "liteipc/ipc.h"
 #include "loader_fixture.h"
+#include "peer.h"
+#include "peer_args.h"
 
 namespace liteipc::testing {
 
@@ -55,56 +54,38 @@ inline int32_t filled_reply_handler(Call& call) {
     return call.reply().ok() ? 0 : -12;
 }
 
-// A C++ service in a child process, serving `handler` until the test ends it.
-class ForkedService {
+// What a data-plane service peer answers with.
+enum class ServiceHandler : int { answer_code = 0, filled_reply = 1 };
+
+inline CallHandler handler_for(ServiceHandler handler) {
+    return handler == ServiceHandler::filled_reply ? CallHandler(filled_reply_handler) : CallHandler(answer_code);
+}
+
+// A C++ service in its own process (the test peer's `dataplane_service` role), serving `handler`
+// until the test ends; the process is spawned, not forked, so that it may run threads.
+class ServicePeer {
 public:
-    // `rlimit_nofile` > 0 raises the child's fd limit (soft and hard) first.
-    ForkedService(const ContextOptions& context_options, ServiceOptions options, CallHandler handler,
-                  rlim_t rlimit_nofile = 0) {
-        int ready[2];
-        EXPECT_EQ(::pipe(ready), 0);
-        std::fflush(nullptr);
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-            ::close(ready[0]);
-            if (rlimit_nofile > 0) {
-                rlimit limit{rlimit_nofile, rlimit_nofile};
-                if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) ::_exit(99);
-            }
-            auto context = Context::open(context_options);
-            if (!context) ::_exit(100);
-            auto service = Service::start(*context, options, handler);
-            if (!service) std::fprintf(stderr, "service: %s\n", service.error().describe().c_str());
-            char ok = service ? 'y' : 'n';
-            if (::write(ready[1], &ok, 1) != 1) ::_exit(101);
-            for (;;) ::pause();
-        }
-        ::close(ready[1]);
+    // `rlimit_nofile` > 0 sets the service process's fd limit (soft and hard) first.
+    ServicePeer(const ContextOptions& context_options, const ServiceOptions& options, ServiceHandler handler,
+                rlim_t rlimit_nofile = 0)
+        : peer_(Peer::spawn("dataplane_service", peer_args(context_options, options, static_cast<int>(handler),
+                                                           static_cast<uint64_t>(rlimit_nofile)))) {
         char ok = 0;
-        EXPECT_EQ(::read(ready[0], &ok, 1), 1);
-        EXPECT_EQ(ok, 'y');
-        ::close(ready[0]);
+        EXPECT_TRUE(peer_.read(ok)) << "service peer " << options.name << " reported nothing";
+        EXPECT_EQ(ok, 'y') << "service peer " << options.name << " did not start";
     }
-    ForkedService(const ForkedService&) = delete;
-    ForkedService& operator=(const ForkedService&) = delete;
-    ~ForkedService() {
-        if (pid_ <= 0) return;
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-    }
-    pid_t pid() const { return pid_; }
+    pid_t pid() const { return peer_.pid(); }
 
 private:
-    pid_t pid_ = -1;
+    Peer peer_;
 };
 
 // What a process holds, from /proc.
 struct Holdings {
     long fds = 0;
-    long mappings = 0;
+    long mappings = 0;              // of liteipc memfds (memfd:liteipc-*)
     long rss_kib = 0;
-    std::vector<std::string> maps;  // the lines of /proc/PID/maps, to say what changed
+    std::vector<std::string> maps;  // those mappings' lines of /proc/PID/maps, to say what changed
 };
 
 // The mappings in `after` that are not in `before`, one per line.
@@ -123,8 +104,11 @@ inline Holdings holdings_of(pid_t pid) {
             if (entry->d_name[0] != '.') ++held.fds;
         ::closedir(dir);
     }
+    // Only liteipc's own mappings (pools, ctrl regions): a sanitizer's allocator maps regions of
+    // its own as the heap grows, which says nothing about what the connections hold.
     std::ifstream maps(proc + "/maps");
     for (std::string line; std::getline(maps, line);) {
+        if (line.find("memfd:liteipc-") == std::string::npos) continue;
         ++held.mappings;
         held.maps.push_back(line);
     }

@@ -49,7 +49,7 @@ void expect_intact(const std::deque<HeldReply>& held, uint64_t size) {
 }
 
 TEST_F(HeldReplies, AFullReplyPoolWaitsThenFailsAndNeverOverwrites) {
-    ForkedService service(loader_.options(), service_options("held.sequential"), filled_reply_handler);
+    ServicePeer service(loader_.options(), service_options("held.sequential"), ServiceHandler::filled_reply);
     auto connection = Connection::open(*context_, "held.sequential");
     ASSERT_TRUE(connection) << connection.error().describe();
 
@@ -91,7 +91,7 @@ TEST_F(HeldReplies, AFullReplyPoolWaitsThenFailsAndNeverOverwrites) {
 }
 
 TEST_F(HeldReplies, ConcurrentCallersKeepTheirOwnReplies) {
-    ForkedService service(loader_.options(), service_options("held.concurrent"), filled_reply_handler);
+    ServicePeer service(loader_.options(), service_options("held.concurrent"), ServiceHandler::filled_reply);
     auto connection = Connection::open(*context_, "held.concurrent");
     ASSERT_TRUE(connection) << connection.error().describe();
 
@@ -128,7 +128,7 @@ TEST_F(HeldReplies, ConcurrentCallersKeepTheirOwnReplies) {
 
 // The C API: buffers from SendRequest stay intact until FreeBuffer, whatever order they are freed in.
 TEST_F(HeldReplies, CApiBuffersStayIntactUntilFreeBufferInAnyOrder) {
-    ForkedService service(loader_.options(), service_options("held.capi"), filled_reply_handler);
+    ServicePeer service(loader_.options(), service_options("held.capi"), ServiceHandler::filled_reply);
     ::setenv("LITEIPC_SOCKET", loader_.socket().c_str(), 1);
     ::setenv("LITEIPC_PIN_ROOT", loader_.pin_root().c_str(), 1);
     IpcContext* ipc = OpenLiteIpc(LITEIPC_DEFAULT_MAP_SIZE);

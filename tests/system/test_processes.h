@@ -14,6 +14,7 @@
 #include <cstring>
 #include <cstdio>
 #include <mutex>
+#include <ostream>
 #include <thread>
 #include <vector>
 
@@ -99,6 +100,9 @@ inline const char* ending_name(Ending ending) {
     }
     return "Unknown";
 }
+
+// How gtest prints an Ending (in a failure and in --gtest_list_tests, whence ctest's test names).
+inline void PrintTo(Ending ending, std::ostream* out) { *out << ending_name(ending); }
 
 inline const auto kAllEndings = ::testing::Values(Ending::exit_normally, Ending::exit_group_from_worker, Ending::sigkill,
                                                   Ending::segv_main, Ending::segv_worker, Ending::leader_exits_first);

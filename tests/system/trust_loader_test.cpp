@@ -59,18 +59,12 @@ protected:
 };
 
 TEST_F(TrustSetupDeadlineTest, AServiceThatNeverAcceptsEndsTheClientsWaitWithANamedError) {
-    Hostile<1> trap(kNobody, [&] {
-        // Registered, and reachable by anyone, but nothing accepts the connections it gets.
-        auto context = Context::open(loader_.options());
-        if (!context) return std::array<int, 1>{-1};
-        auto request = control_request(ControlOp::register_service, 0, "trap.never");
-        request.policy = LITEIPC_POLICY_ANYONE;
-        auto registered = context->impl().control(request);
-        static std::optional<Context> keep;
-        keep.emplace(std::move(*context));
-        return std::array<int, 1>{registered ? 0 : code(registered.error().code)};
-    });
-    ASSERT_EQ(trap.results()[0], 0);
+    // Registered, and reachable by anyone, but nothing accepts the connections it gets.
+    Peer trap = Peer::spawn("register_and_hold_as", peer_args(loader_.options(), kNobody, "trap.never",
+                                                              static_cast<int>(LITEIPC_POLICY_ANYONE)));
+    int registered = -9999;
+    ASSERT_TRUE(trap.read(registered));
+    ASSERT_EQ(registered, 0);
     auto started = Clock::now();
     auto connection = Connection::open(*context_, "trap.never", {.timeout = 20s});
     auto waited = Clock::now() - started;
@@ -87,21 +81,10 @@ TEST_F(TrustSetupDeadlineTest, ClientsThatNeverOpenDoNotHoldTheServiceUp) {
     ServiceProcess service(loader_.options(), {.name = "honest.echo", .policy = Policy::anyone});
     // Two connects the kernel approves, then nothing: the service's accepts wait for halves
     // that never come.
-    Hostile<1> half_open(kNobody, [&] {
-        auto context = Context::open(loader_.options());
-        if (!context) return std::array<int, 1>{-1};
-        int made = 0;
-        for (int i = 0; i < 2; ++i) {
-            liteipc_connect_ctl connect{};
-            connect.handle = 1;
-            LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &connect, .ctx_size_in = sizeof connect);
-            made += bpf_prog_test_run_opts(context->impl().connect_prog, &run) == 0 && connect.result == 0;
-        }
-        static std::optional<Context> keep;
-        keep.emplace(std::move(*context));
-        return std::array<int, 1>{made};
-    });
-    ASSERT_EQ(half_open.results()[0], 2);
+    Peer half_open = Peer::spawn("half_open_connects_as", peer_args(loader_.options(), kNobody, 1, 2));
+    int made = -9999;
+    ASSERT_TRUE(half_open.read(made));
+    ASSERT_EQ(made, 2);
     // The service accepts one connection at a time: each half-open one holds it up to the
     // loader's bound (1 s here), not for the service's own 5 s timeout.
     auto started = Clock::now();

@@ -21,15 +21,9 @@ class TrustNamesTest : protected WithConfig, public WithLoader<> {
 protected:
     TrustNamesTest() : WithConfig(policy("nobody")), WithLoader("trust-names", true, loader_args()) {}
 
-    // Registers `name` as `uid` in a new process; 0 or the Errc.
+    // Registers `name` as `uid` in a new (spawned) process; 0 or the Errc.
     int register_as(uid_t uid, const char* name) {
-        return in_child<1>([&] {
-            if (!become_group_member(uid)) return std::array<int, 1>{-1};
-            auto context = Context::open(loader_.options());
-            if (!context) return std::array<int, 1>{code(context.error().code)};
-            auto registered = context->impl().control(control_request(ControlOp::register_service, 0, name));
-            return std::array<int, 1>{registered ? 0 : code(registered.error().code)};
-        })[0];
+        return run_peer<1>("register_name_as", peer_args(loader_.options(), uid, name))[0];
     }
 };
 

@@ -40,12 +40,7 @@ TEST_F(TrustHelloTest, HellosFromProcessesThatExitAtOnceLeaveNoSlotAlive) {
     EXPECT_EQ(json_number(status, "processes_alive"), alive_before) << "slots stayed alive for dead processes";
     EXPECT_EQ(held_by(status, kNobody, "processes"), 0);
     // The table has room for an honest process of another uid.
-    EXPECT_EQ(in_child<1>([&] {
-                  if (!become_group_member(kOtherUid)) return std::array<int, 1>{-1};
-                  auto context = Context::open(loader_.options());
-                  return std::array<int, 1>{context ? 0 : code(context.error().code)};
-              })[0],
-              0);
+    EXPECT_EQ(run_peer<1>("open_context_as", peer_args(loader_.options(), kOtherUid))[0], 0);
 }
 
 constexpr const char* kSmallQuotas =
@@ -163,15 +158,7 @@ TEST_F(TrustQuotaTest, EachTableFilledByOneUidRefusesItByNameAndLeavesOthersServ
 
     // Another uid is unaffected while the attacker holds everything it may.
     EXPECT_EQ(other_uid_connects_and_calls(loader_.options(), "honest.echo"), 0);
-    EXPECT_EQ(in_child<1>([&] {
-                  if (!become_group_member(kOtherUid)) return std::array<int, 1>{-1};
-                  auto context = Context::open(loader_.options());
-                  if (!context) return std::array<int, 1>{code(context.error().code)};
-                  auto request = control_request(ControlOp::register_service, 0, "other.service");
-                  auto registered = context->impl().control(request);
-                  return std::array<int, 1>{registered ? 0 : code(registered.error().code)};
-              })[0],
-              0);
+    EXPECT_EQ(run_peer<1>("register_name_as", peer_args(loader_.options(), kOtherUid, "other.service"))[0], 0);
 
     // The attacker dies: everything it held is reclaimed.
     attacker.end();

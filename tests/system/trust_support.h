@@ -86,16 +86,10 @@ inline ::testing::AssertionResult echo_works(Connection& connection, std::chrono
     return ::testing::AssertionSuccess();
 }
 
-// A new process of another uid opens a context, connects to `service` and calls it: 0 or the Errc.
+// A new process of another uid opens a context, connects to `service` and calls it: 0 or the Errc
+// (a spawned peer: it runs threads, and this process already does).
 inline int other_uid_connects_and_calls(const ContextOptions& options, const char* service) {
-    return in_child<1>([&] {
-        if (!become_group_member(kOtherUid)) return std::array<int, 1>{-1};
-        auto context = Context::open(options);
-        if (!context) return std::array<int, 1>{code(context.error().code)};
-        auto connection = Connection::open(*context, service);
-        if (!connection) return std::array<int, 1>{code(connection.error().code)};
-        return std::array<int, 1>{echo_works(*connection) ? 0 : -3};
-    })[0];
+    return run_peer<1>("echo_as", peer_args(options, kOtherUid, service))[0];
 }
 
 // ---- the loader's status document, read as numbers ----

@@ -1,0 +1,86 @@
+// Roles of the data-plane system tests' peer processes: a service with one of their handlers, the
+// service side of the connect race, and a client holding many connections open at once.
+#include <sys/resource.h>
+
+#include "dataplane_peers.h"
+#include "peer_role.h"
+
+namespace liteipc::testing {
+
+// Serves a ServiceHandler under ServiceOptions. Reports 'y' once it serves ('n' if it cannot),
+// then serves until the test ends it.
+LITEIPC_PEER_ROLE(dataplane_service) {
+    ContextOptions context_options = read_context_options(args);
+    ServiceOptions options = read_service_options(args);
+    auto handler = static_cast<ServiceHandler>(args.number());
+    auto rlimit_nofile = static_cast<rlim_t>(args.number());
+    if (rlimit_nofile > 0) {
+        rlimit limit{rlimit_nofile, rlimit_nofile};
+        if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) return 99;
+    }
+    auto context = Context::open(context_options);
+    if (!context) {
+        std::fprintf(stderr, "dataplane service: %s\n", context.error().describe().c_str());
+        report('n');
+        return 100;
+    }
+    auto service = Service::start(*context, options, handler_for(handler));
+    if (!service) std::fprintf(stderr, "dataplane service: %s\n", service.error().describe().c_str());
+    report(service ? 'y' : 'n');
+    if (!service) return 101;
+    for (;;) ::pause();
+}
+
+// The connect race's service: for each of `rounds` rounds registers "race.<round>", serves until
+// the test sends a byte, unregisters. Exits 0 after the last round.
+LITEIPC_PEER_ROLE(race_service) {
+    ContextOptions context_options = read_context_options(args);
+    const auto rounds = static_cast<int>(args.number());
+    auto context = Context::open(context_options);
+    if (!context) return 100;
+    for (int round = 0; round < rounds; ++round) {
+        auto service = Service::start(*context, {.name = "race." + std::to_string(round), .workers = 1}, answer_code);
+        if (!service) return 101;
+        char done;
+        if (!receive(done)) return 102;
+    }
+    return 0;
+}
+
+// Opens `count` connections to `name` (ConnectOptions: request pool bytes, slots, timeout in ms),
+// makes one call with code 100 + i on each while all are open, reports how many were answered
+// (int), and holds them until the test closes its end.
+LITEIPC_PEER_ROLE(hold_connections) {
+    ContextOptions context_options = read_context_options(args);
+    const std::string name = args.text();
+    const auto count = static_cast<int>(args.number());
+    ConnectOptions connect;
+    connect.request_pool_bytes = args.number();
+    connect.slots = static_cast<uint32_t>(args.number());
+    connect.timeout = std::chrono::milliseconds(args.number());
+    int answered = 0;
+    auto context = Context::open(context_options);
+    std::vector<Connection> connections;
+    if (context) {
+        for (int c = 0; c < count; ++c) {
+            auto connection = Connection::open(*context, name, connect);
+            if (!connection) {
+                std::fprintf(stderr, "hold_connections %d: %s\n", c, connection.error().describe().c_str());
+                break;
+            }
+            connections.push_back(std::move(*connection));
+        }
+        for (std::size_t c = 0; c < connections.size(); ++c) {
+            const auto code = static_cast<uint32_t>(100 + c);
+            Request request(connections[c]);
+            auto reply = connections[c].call(code, request, connect.timeout);
+            if (reply && reply->status() == 0 && reply->reader().read_uint32() == code) ++answered;
+        }
+    }
+    if (!report(answered)) return 101;
+    char done;
+    (void)receive(done);  // the test closing its end releases the connections
+    return 0;
+}
+
+}  // namespace liteipc::testing
