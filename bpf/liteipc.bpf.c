@@ -362,7 +362,8 @@ static __always_inline int retire(__u32 slot, struct liteipc_proc *proc, __s32 e
 SEC("tp/sched/sched_process_exit")
 int on_process_exit(struct trace_event_raw_sched_process_exit *ctx)
 {
-    /* Read the argument before any helper call (clang 14 + verifier, see DESIGN.md). */
+    /* Read the argument before any helper call (clang 14 + verifier: a helper call
+     * before it makes the verifier reject "dereference of modified ctx ptr"). */
     bool group_dead = ctx->group_dead;
     __u32 tgid, *slotp, slot;
     struct liteipc_proc *proc;

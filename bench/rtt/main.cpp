@@ -4,7 +4,7 @@
 // server and a client process (pinned to different CPUs when it can), the client measures
 // round trips then a one-way stream and sends its figures back through a pipe. Tables and
 // ratios come at the end, all from this one run: absolute times move between runs on shared
-// machines, ratios measured together do not (DESIGN.md section 4).
+// machines, ratios measured together do not: on these shared 2-core VMs the same round trip can move 5x between runs.
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -538,7 +538,7 @@ void print_tables(const Results& results, const Options& o, bool have_liteipc,
     }
 }
 
-// The targets liteipc is held to (DESIGN.md), checked when a "liteipc" transport ran.
+// The targets liteipc is held to (README.md, Benchmarks), checked when a "liteipc" transport ran.
 struct Target {
     const char* label;
     Regime regime;

@@ -42,6 +42,7 @@ using DeathCallback = std::function<void(const DeathNotice&)>;
 class Context;
 
 // Keeps a death callback registered; destroying it unregisters the callback.
+// Thread safety: one thread at a time; its callback may run on the inbox thread meanwhile.
 class DeathSubscription {
 public:
     DeathSubscription() = default;
@@ -62,6 +63,8 @@ private:
     uint64_t id_ = 0;
 };
 
+// Thread safety: every member may be called from any thread at once; copies share one
+// registration per process. Death callbacks run on the context's inbox thread.
 class Context {
 public:
     // Connects to liteipc-loader, registers this process and maps the process table.

@@ -59,6 +59,8 @@ struct ServiceOptions {
     std::chrono::nanoseconds spin = std::chrono::microseconds(20);  // idle workers poll this long, then sleep
 };
 
+// Thread safety: the handler runs on the service's worker threads, several at once when
+// workers > 1, so it must be thread-safe; start and stop a Service from one thread.
 class Service {
 public:
     // Registers the service and starts its workers. Connections are accepted as clients come.
@@ -92,6 +94,9 @@ class Reply;
 class OnewayBatch;
 class PendingReply;
 
+// Thread safety: call and call_async may run on any number of threads at once, each getting its
+// own reply; open, close and move a Connection from one thread. What a call returns (Reply,
+// PendingReply, OnewayBatch) belongs to one thread at a time.
 class Connection {
 public:
     static Result<Connection> open(Context& context, std::string_view service_name, ConnectOptions options = {});
@@ -150,6 +155,7 @@ private:
 };
 
 // The reply to come of Connection::call_async.
+// Thread safety: one thread at a time (hand it over, do not share it).
 class PendingReply {
 public:
     PendingReply();
@@ -172,6 +178,7 @@ private:
 };
 
 // Oneway messages being written in place into the request pool, sent with Connection::send_batch.
+// Thread safety: one thread at a time.
 class OnewayBatch {
 public:
     OnewayBatch();
@@ -195,6 +202,7 @@ private:
 
 // A request being written: a Parcel writer whose large data buffers go straight into the
 // connection's request pool (zero-copy), freed when the call no longer needs them.
+// Thread safety: one thread at a time.
 class Request : private PoolAllocator {
 public:
     explicit Request(Connection& connection);
@@ -227,6 +235,7 @@ private:
 };
 
 // A reply, read in place; gives its buffers back to the service when destroyed.
+// Thread safety: one thread at a time; its payload stays valid and unchanged until it is destroyed.
 class Reply {
 public:
     Reply();
@@ -255,6 +264,7 @@ inline constexpr int32_t kFailedReplyStatus = -34;
 // readable, and any thread answers it later. Destroyed unanswered, it fails the call
 // (kFailedReplyStatus). The service's worker that took the call waits for it, so a service
 // stops only once its kept calls are answered or dropped.
+// Thread safety: one thread at a time; it may be handed to any thread and answered there.
 class PendingCall {
 public:
     PendingCall() = default;
@@ -280,6 +290,7 @@ private:
 };
 
 // One incoming call, as a service handler sees it.
+// Thread safety: the handler's thread only, unless kept with defer() as a PendingCall.
 class Call {
 public:
     uint32_t code() const { return code_; }

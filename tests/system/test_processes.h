@@ -2,6 +2,7 @@
 // a service running in a child process.
 #pragma once
 
+#include <fcntl.h>
 #include <grp.h>
 #include <pthread.h>
 #include <sys/mman.h>
@@ -199,9 +200,21 @@ inline void fill_stream_message(std::span<std::byte> out, uint64_t seq) {
     std::memcpy(out.data(), &seq, sizeof seq);
     for (size_t i = sizeof seq; i < out.size(); ++i) out[i] = stream_byte(seq, i);
 }
-// While this word (shared with a forked service, set up by the test) is non-zero, stream messages
-// wait in the handler: a receiver that stopped reading.
-inline std::atomic<uint32_t>* g_stream_gate = nullptr;
+// While this word is non-zero, stream messages wait in the handler: a receiver that stopped
+// reading. It lives in a file named by the test's pid, which the test creates and the service it
+// spawns maps (a spawned peer shares no memory with the test otherwise).
+inline std::string stream_gate_path(pid_t test_pid) {
+    return "/dev/shm/liteipc-test-stream-gate-" + std::to_string(test_pid);
+}
+inline std::atomic<uint32_t>* map_stream_gate(pid_t test_pid, bool create) {
+    int fd = ::open(stream_gate_path(test_pid).c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+    if (fd < 0) return nullptr;
+    void* word = MAP_FAILED;
+    if (!create || ::ftruncate(fd, 4096) == 0)
+        word = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ::close(fd);
+    return word == MAP_FAILED ? nullptr : static_cast<std::atomic<uint32_t>*>(word);
+}
 struct StreamTally {
     std::mutex mutex;
     uint64_t received = 0, out_of_order = 0, wrong_bytes = 0, next_seq = 0;
@@ -258,7 +271,8 @@ inline int32_t handle(Call& call) {
         }
         case kStreamMessage: {
             auto message = call.payload();
-            while (g_stream_gate && g_stream_gate->load() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            static std::atomic<uint32_t>* const gate = map_stream_gate(::getppid(), false);
+            while (gate && gate->load() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
             std::lock_guard lock(g_stream_tally.mutex);
             ++g_stream_tally.received;
             uint64_t seq = UINT64_MAX;

@@ -92,10 +92,10 @@ TEST_F(ThroughputBatchTest, AFullBatchSaysSoAndTakesNoMoreMessages) {
 }
 
 TEST_F(ThroughputBatchTest, AStalledReceiverBoundsTheSenderWithANamedErrorAndLosesNothing) {
-    // The gate lives in memory the forked service shares.
-    void* shared = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    ASSERT_NE(shared, MAP_FAILED);
-    g_stream_gate = new (shared) std::atomic<uint32_t>(1);  // closed: the service stops reading
+    // The gate is a file the spawned service maps; closed: the service stops reading.
+    std::atomic<uint32_t>* gate = map_stream_gate(::getpid(), true);
+    ASSERT_NE(gate, nullptr);
+    gate->store(1);
     ServiceProcess service(loader_.options(), options("test.batch.stall"));
     ConnectOptions connect;
     connect.slots = 8;
@@ -129,7 +129,7 @@ TEST_F(ThroughputBatchTest, AStalledReceiverBoundsTheSenderWithANamedErrorAndLos
     EXPECT_LT(refusal_took, 5s);
 
     // The receiver resumes: everything sent before the refusal arrives, in order, and the stream goes on.
-    g_stream_gate->store(0);
+    gate->store(0);
     for (int b = 0; b < 20; ++b) {
         auto batch = stream->begin_batch(4096, 10s);
         ASSERT_TRUE(batch) << batch.error().describe();
@@ -141,9 +141,9 @@ TEST_F(ThroughputBatchTest, AStalledReceiverBoundsTheSenderWithANamedErrorAndLos
     EXPECT_EQ(t.received, seq);
     EXPECT_EQ(t.out_of_order, 0u);
     EXPECT_EQ(t.wrong_bytes, 0u);
-    g_stream_gate = nullptr;
     service.kill();
-    ::munmap(shared, 4096);
+    ::munmap(gate, 4096);
+    ::unlink(stream_gate_path(::getpid()).c_str());
 }
 
 }  // namespace
