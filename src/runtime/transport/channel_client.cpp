@@ -1,8 +1,6 @@
 #include "transport/channel_client.h"
 
 #include <fcntl.h>
-#include <linux/memfd.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -12,83 +10,14 @@
 #include <cstring>
 #include <exception>
 #include <string>
-#include <system_error>
-#include <thread>
 #include <vector>
 
+#include "transport/channel_client_state.h"
 #include "transport/channel_descriptor.h"
 #include "common/futex.h"
 #include "common/log.h"
 
 namespace liteipc::detail {
-
-// ---------------------------------------------------------------------------------------------
-// Client side
-
-struct ClientState {
-    ClientState(Mapping ctrl_mapping, Mapping request_mapping, Mapping reply_mapping, ControlView view,
-                UniqueFd doorbell_fd, ClientOptions client_options)
-        : ctrl(std::move(ctrl_mapping)), request_pool(std::move(request_mapping)),
-          reply_pool(std::move(reply_mapping)), control(view), doorbell(std::move(doorbell_fd)),
-          request_allocator(request_pool.size()),
-          options(client_options), request_block_of_slot(view.slot_count(), kNoBlock),
-          attachments_of_slot(view.slot_count()) {
-        free_slots.reserve(view.slot_count());
-        for (uint32_t slot = view.slot_count(); slot-- > 0;) free_slots.push_back(slot);
-        awaiting_service.reserve(view.slot_count());
-    }
-
-    bool dead() const noexcept { return dead_word.load(std::memory_order_acquire) != 0; }
-
-    Result<uint32_t> claim_slot(Deadline deadline);
-    // The service is done with the slot and we hold no view into its reply: hand it back. Storing FREE
-    // tells the service it may reuse the slot's reply block; with no block (an inline reply) the state
-    // is left at REPLY, sparing a cache-line round trip per call.
-    void release_slot(uint32_t slot, bool announce_free = true) noexcept;
-    // A oneway or abandoned call: reclaim the slot once the service has answered it.
-    void await_service(uint32_t slot);
-    void reclaim_answered_locked() noexcept;
-    void free_request_block(uint32_t slot) noexcept;
-
-    Mapping ctrl;
-    Mapping request_pool;
-    Mapping reply_pool;
-    ControlView control;
-    UniqueFd doorbell;  // eventfd: wakes the service's workers when they armed the connection
-    PoolAllocator request_allocator;
-    ClientOptions options;
-    std::atomic<uint32_t> dead_word{0};  // private futex: waiters sleep on it with their slot
-    std::atomic<uint64_t> next_sequence{1};
-    // Batches take their place in the connection's stream and reach the ring under one lock, so
-    // that stream order is ring order (a batch whose push fails gives its place back).
-    std::mutex stream_mutex;
-    uint64_t next_batch = 1;
-
-    std::mutex mutex;
-    std::condition_variable slot_released;
-    std::vector<uint32_t> free_slots;
-    std::vector<uint32_t> awaiting_service;
-    // The request block each slot's call still owns; the calling thread's alone while it waits.
-    std::vector<uint64_t> request_block_of_slot;
-    // Further blocks (attachments) each slot's call owns, freed with its request block.
-    std::vector<std::vector<uint64_t>> attachments_of_slot;
-
-    // Async calls: the slots whose reply the completion fd has not announced yet, and the thread
-    // that sleeps on them (completion_watcher.cpp).
-    void watch_async(uint32_t slot);
-    void unwatch_async(uint32_t slot);
-    Result<int> start_watcher();
-    void stop_watcher() noexcept;
-    void watcher_main();
-    ~ClientState() { stop_watcher(); }
-
-    std::mutex async_mutex;
-    std::vector<uint32_t> async_unannounced;
-    UniqueFd completion_event;
-    std::thread watcher;
-    bool watcher_stopping = false;
-    std::atomic<uint32_t> async_changed{0};  // private futex: the set changed, or stop
-};
 
 Result<uint32_t> ClientState::claim_slot(Deadline deadline) {
     std::unique_lock lock(mutex);
@@ -148,100 +77,6 @@ void ClientState::reclaim_answered_locked() noexcept {
         }
     }
     awaiting_service.resize(kept);
-}
-
-void ClientState::watch_async(uint32_t slot) {
-    {
-        std::lock_guard lock(async_mutex);
-        async_unannounced.push_back(slot);
-        if (!watcher.joinable()) return;
-    }
-    async_changed.fetch_add(1, std::memory_order_release);
-    futex_wake(&async_changed, 1, false);
-}
-
-void ClientState::unwatch_async(uint32_t slot) {
-    std::lock_guard lock(async_mutex);
-    std::erase(async_unannounced, slot);
-}
-
-Result<int> ClientState::start_watcher() {
-    std::lock_guard lock(async_mutex);
-    if (watcher.joinable()) return completion_event.get();
-    UniqueFd event{::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
-    if (!event) return fail_errno("eventfd for async completions", errno == EMFILE || errno == ENFILE ? Errc::no_memory : Errc::system);
-    completion_event = std::move(event);
-    try {
-        watcher = std::thread([this] { watcher_main(); });
-    } catch (const std::system_error& error) {
-        completion_event.reset();
-        return fail(Errc::system, std::string("starting the async completion thread: ") + error.what());
-    }
-    return completion_event.get();
-}
-
-void ClientState::stop_watcher() noexcept {
-    {
-        std::lock_guard lock(async_mutex);
-        if (!watcher.joinable()) return;
-        watcher_stopping = true;
-    }
-    async_changed.fetch_add(1, std::memory_order_release);
-    futex_wake(&async_changed, 1, false);
-    watcher.join();
-}
-
-// Sleeps on the slots of the unannounced async calls (as their caller would: the service wakes a slot
-// whose waiter sleeps), on the dead word and on async_changed; writes the eventfd once per wake that
-// found replies, and once when the connection dies.
-void ClientState::watcher_main() {
-    // futex_waitv takes 128 words: two go to async_changed and the dead word; further calls are
-    // watched once earlier ones are announced.
-    constexpr std::size_t kMaxWatched = kMaxFutexWaiters - 2;
-    std::vector<uint32_t> watched;
-    std::vector<FutexWaitTarget> targets;
-    bool death_announced = false;
-    const uint64_t one = 1;
-    for (;;) {
-        const uint32_t changed = async_changed.load(std::memory_order_acquire);
-        {
-            std::lock_guard lock(async_mutex);
-            if (watcher_stopping) return;
-            watched.assign(async_unannounced.begin(),
-                           async_unannounced.begin() + std::min(async_unannounced.size(), kMaxWatched));
-        }
-        targets.clear();
-        targets.push_back({&async_changed, changed, false});
-        bool announce = false;
-        if (dead()) {
-            announce = !death_announced;
-            death_announced = true;
-        } else {
-            targets.push_back({&dead_word, 0, false});
-        }
-        for (uint32_t slot : watched) control.slot(slot).waiter_sleeping.store(1, std::memory_order_relaxed);
-        std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with the service's fence after REPLY
-        std::size_t replied = 0;
-        for (uint32_t slot : watched) {
-            const uint32_t value = control.slot(slot).state.load(std::memory_order_acquire);
-            if ((value & slot_state::kMask) == slot_state::kReply) {
-                watched[replied++] = slot;
-            } else {
-                targets.push_back({&control.slot(slot).state, value, true});
-            }
-        }
-        if (replied > 0) {
-            std::lock_guard lock(async_mutex);
-            for (std::size_t i = 0; i < replied; ++i) std::erase(async_unannounced, watched[i]);
-            announce = true;
-        }
-        if (announce) {
-            ssize_t written = ::write(completion_event.get(), &one, sizeof one);
-            (void)written;
-            continue;
-        }
-        futex_waitv(targets, Deadline::forever());
-    }
 }
 
 namespace {
@@ -539,40 +374,6 @@ Result<Reply> ChannelClient::submit(uint32_t slot_index, MessageDescriptor& requ
         return Reply{};
     }
     return complete(slot_index, request.code, *sequence, options.deadline);
-}
-
-bool ChannelClient::async_ready(const AsyncCall& call) const noexcept {
-    if (!state_ || !call.pending()) return true;
-    return state_->dead() ||
-           (state_->control.slot(call.slot).state.load(std::memory_order_acquire) & slot_state::kMask) ==
-               slot_state::kReply;
-}
-
-Result<Reply> ChannelClient::finish_async(AsyncCall& call, Deadline deadline) {
-    if (!state_) return fail(Errc::closed, "async call on a moved-from channel");
-    if (!call.pending()) return fail(Errc::invalid_argument, "async call already collected");
-    auto reply = complete(call.slot, call.code, call.sequence, deadline, /*keep_on_timeout=*/true);
-    if (!reply && reply.error().code == Errc::timed_out) {
-        // Our wait cleared the slot's sleeping flag: the completion thread must set it again.
-        state_->async_changed.fetch_add(1, std::memory_order_release);
-        futex_wake(&state_->async_changed, 1, false);
-        return reply;
-    }
-    state_->unwatch_async(call.slot);
-    call = AsyncCall{};
-    return reply;
-}
-
-void ChannelClient::abandon_async(AsyncCall& call) noexcept {
-    if (!state_ || !call.pending()) return;
-    state_->unwatch_async(call.slot);
-    state_->await_service(call.slot);
-    call = AsyncCall{};
-}
-
-Result<int> ChannelClient::completion_fd() {
-    if (!state_) return fail(Errc::closed, "completion fd of a moved-from channel");
-    return state_->start_watcher();
 }
 
 Result<Reply> ChannelClient::complete(uint32_t slot_index, uint32_t code, uint64_t sequence, Deadline deadline,

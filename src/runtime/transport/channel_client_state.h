@@ -1,0 +1,83 @@
+// What a ChannelClient and the objects it hands out (Reply, PayloadBuffer) share: the mappings, the
+// call slots' bookkeeping, and the completion thread of asynchronous calls. Private to the client half
+// of a channel (channel_client.cpp, channel_client_async.cpp).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "transport/channel_client.h"
+#include "transport/channel_descriptor.h"
+
+namespace liteipc::detail {
+
+struct ClientState {
+    ClientState(Mapping ctrl_mapping, Mapping request_mapping, Mapping reply_mapping, ControlView view,
+                UniqueFd doorbell_fd, ClientOptions client_options)
+        : ctrl(std::move(ctrl_mapping)), request_pool(std::move(request_mapping)),
+          reply_pool(std::move(reply_mapping)), control(view), doorbell(std::move(doorbell_fd)),
+          request_allocator(request_pool.size()),
+          options(client_options), request_block_of_slot(view.slot_count(), kNoBlock),
+          attachments_of_slot(view.slot_count()) {
+        free_slots.reserve(view.slot_count());
+        for (uint32_t slot = view.slot_count(); slot-- > 0;) free_slots.push_back(slot);
+        awaiting_service.reserve(view.slot_count());
+    }
+
+    bool dead() const noexcept { return dead_word.load(std::memory_order_acquire) != 0; }
+
+    Result<uint32_t> claim_slot(Deadline deadline);
+    // The service is done with the slot and we hold no view into its reply: hand it back. Storing FREE
+    // tells the service it may reuse the slot's reply block; with no block (an inline reply) the state
+    // is left at REPLY, sparing a cache-line round trip per call.
+    void release_slot(uint32_t slot, bool announce_free = true) noexcept;
+    // A oneway or abandoned call: reclaim the slot once the service has answered it.
+    void await_service(uint32_t slot);
+    void reclaim_answered_locked() noexcept;
+    void free_request_block(uint32_t slot) noexcept;
+
+    Mapping ctrl;
+    Mapping request_pool;
+    Mapping reply_pool;
+    ControlView control;
+    UniqueFd doorbell;  // eventfd: wakes the service's workers when they armed the connection
+    PoolAllocator request_allocator;
+    ClientOptions options;
+    std::atomic<uint32_t> dead_word{0};  // private futex: waiters sleep on it with their slot
+    std::atomic<uint64_t> next_sequence{1};
+    // Batches take their place in the connection's stream and reach the ring under one lock, so
+    // that stream order is ring order (a batch whose push fails gives its place back).
+    std::mutex stream_mutex;
+    uint64_t next_batch = 1;
+
+    std::mutex mutex;
+    std::condition_variable slot_released;
+    std::vector<uint32_t> free_slots;
+    std::vector<uint32_t> awaiting_service;
+    // The request block each slot's call still owns; the calling thread's alone while it waits.
+    std::vector<uint64_t> request_block_of_slot;
+    // Further blocks (attachments) each slot's call owns, freed with its request block.
+    std::vector<std::vector<uint64_t>> attachments_of_slot;
+
+    // Async calls: the slots whose reply the completion fd has not announced yet, and the thread
+    // that sleeps on them (channel_client_async.cpp).
+    void watch_async(uint32_t slot);
+    void unwatch_async(uint32_t slot);
+    Result<int> start_watcher();
+    void stop_watcher() noexcept;
+    void watcher_main();
+    ~ClientState() { stop_watcher(); }
+
+    std::mutex async_mutex;
+    std::vector<uint32_t> async_unannounced;
+    UniqueFd completion_event;
+    std::thread watcher;
+    bool watcher_stopping = false;
+    std::atomic<uint32_t> async_changed{0};  // private futex: the set changed, or stop
+};
+
+}  // namespace liteipc::detail
