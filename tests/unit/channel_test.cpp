@@ -222,6 +222,44 @@ TEST(Channel, PoolExhaustionIsACleanError) {
     EXPECT_EQ(service.stop(), 0);
 }
 
+TEST(Channel, EverySlotAcrossTheFreeMapIsUsedAndAWaitingCallerIsWokenByARelease) {
+    // 65 slots: the free map's second word holds one. All of them go to calls in flight, one more
+    // call finds none until its deadline, and a caller that waits for a slot gets the first released.
+    constexpr uint32_t kSlots = 65;
+    auto connection = connect_client({.slot_count = kSlots});
+    ChannelClient& client = connection.client;
+    std::vector<AsyncCall> calls(kSlots);
+    for (uint32_t i = 0; i < kSlots; ++i) {
+        const std::string message = "in flight " + std::to_string(i);
+        ASSERT_TRUE(client.call(kEcho, bytes_of(message), {.deadline = Deadline::after(10s), .async = &calls[i]}))
+            << "call " << i;
+        ASSERT_TRUE(calls[i].pending());
+    }
+    auto no_slot = client.call(kEcho, bytes_of("one past"), {.deadline = Deadline::after(50ms)});
+    ASSERT_FALSE(no_slot);
+    EXPECT_EQ(no_slot.error().code, Errc::timed_out);
+    EXPECT_NE(no_slot.error().message.find("slots"), std::string::npos) << no_slot.error().describe();
+
+    Result<Reply> waited = fail(Errc::closed, "not run");
+    std::thread waiter([&] { waited = client.call(kEcho, bytes_of("waited"), {.deadline = Deadline::after(10s)}); });
+    ChildProcess service = start_service(connection.regions);
+    std::this_thread::sleep_for(50ms);  // the waiter is in its wait: every slot is still held
+    for (uint32_t i = 0; i < kSlots; ++i) {
+        auto reply = client.finish_async(calls[i], Deadline::after(10s));
+        ASSERT_TRUE(reply) << "call " << i << ": " << reply.error().describe();
+        EXPECT_EQ(text_of(reply->payload()), "in flight " + std::to_string(i));
+    }
+    waiter.join();
+    ASSERT_TRUE(waited) << waited.error().describe();
+    EXPECT_EQ(text_of(waited->payload()), "waited");
+    // Every slot came back: the whole map can be claimed again.
+    for (uint32_t i = 0; i < kSlots; ++i) {
+        ASSERT_TRUE(client.call(kEcho, bytes_of("again"), {.deadline = Deadline::after(10s), .async = &calls[i]}));
+    }
+    for (uint32_t i = 0; i < kSlots; ++i) ASSERT_TRUE(client.finish_async(calls[i], Deadline::after(10s)));
+    EXPECT_EQ(service.stop(), 0);
+}
+
 TEST(Channel, TimesOutWhenTheServiceNeverAnswers) {
     auto connection = connect_client({.slot_count = 2});  // no service at all
     ChannelClient& client = connection.client;

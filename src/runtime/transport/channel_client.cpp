@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -19,16 +20,39 @@
 
 namespace liteipc::detail {
 
+bool ClientState::try_claim_slot(uint32_t& slot) noexcept {
+    for (uint32_t word = 0; word < free_slot_words; ++word) {
+        auto& bits = free_slot_bits[word];
+        uint64_t free = bits.load(std::memory_order_relaxed);
+        while (free != 0) {
+            const int bit = std::countr_zero(free);
+            // Acquire: the slot's bookkeeping (request_block_of_slot, ...) as its last owner left it.
+            if (bits.compare_exchange_weak(free, free & ~(uint64_t{1} << bit), std::memory_order_acquire,
+                                           std::memory_order_relaxed)) {
+                slot = word * 64 + static_cast<uint32_t>(bit);
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 Result<uint32_t> ClientState::claim_slot(Deadline deadline) {
+    if (dead()) return fail(Errc::dead_object, "call on a dead connection");
+    uint32_t slot = 0;
+    if (try_claim_slot(slot)) return slot;
     std::unique_lock lock(mutex);
+    // Announced before the retry below, and the retry and the wait under the lock: a release either
+    // sets its bit before our retry looks, or sees us waiting and takes the lock to wake us.
+    slot_waiters.fetch_add(1, std::memory_order_seq_cst);
+    struct Leave {
+        std::atomic<uint32_t>& waiters;
+        ~Leave() { waiters.fetch_sub(1, std::memory_order_relaxed); }
+    } leave{slot_waiters};
     for (;;) {
         if (dead()) return fail(Errc::dead_object, "call on a dead connection");
-        if (free_slots.empty() && !awaiting_service.empty()) reclaim_answered_locked();
-        if (!free_slots.empty()) {
-            const uint32_t slot = free_slots.back();
-            free_slots.pop_back();
-            return slot;
-        }
+        if (!awaiting_service.empty()) reclaim_answered_locked();
+        if (try_claim_slot(slot)) return slot;
         if (deadline.expired()) {
             return fail(Errc::timed_out, "all " + std::to_string(control.slot_count()) +
                                              " call slots stayed busy until the deadline");
@@ -43,6 +67,11 @@ Result<uint32_t> ClientState::claim_slot(Deadline deadline) {
     }
 }
 
+void ClientState::free_slot(uint32_t slot) noexcept {
+    // Release: the slot's bookkeeping reaches its next owner. Seq_cst against a claimer's announcement.
+    free_slot_bits[slot / 64].fetch_or(uint64_t{1} << (slot % 64), std::memory_order_seq_cst);
+}
+
 void ClientState::free_request_block(uint32_t slot) noexcept {
     const uint64_t block = std::exchange(request_block_of_slot[slot], kNoBlock);
     if (block != kNoBlock) (void)request_allocator.free(block);
@@ -52,11 +81,11 @@ void ClientState::free_request_block(uint32_t slot) noexcept {
 
 void ClientState::release_slot(uint32_t slot, bool announce_free) noexcept {
     if (announce_free) control.slot(slot).state.store(slot_state::kFree, std::memory_order_release);
-    {
-        std::lock_guard lock(mutex);
-        free_slots.push_back(slot);
+    free_slot(slot);
+    if (slot_waiters.load(std::memory_order_seq_cst) != 0) {
+        { std::lock_guard lock(mutex); }  // the waiter is in its wait, or has seen the bit
+        slot_released.notify_one();
     }
-    slot_released.notify_one();
 }
 
 void ClientState::await_service(uint32_t slot) {
@@ -71,7 +100,7 @@ void ClientState::reclaim_answered_locked() noexcept {
         if ((word.load(std::memory_order_acquire) & slot_state::kMask) == slot_state::kReply) {
             free_request_block(slot);
             word.store(slot_state::kFree, std::memory_order_release);
-            free_slots.push_back(slot);
+            free_slot(slot);
         } else {
             awaiting_service[kept++] = slot;
         }
@@ -148,6 +177,14 @@ Reply& Reply::operator=(Reply&& other) noexcept {
         new (this) Reply(std::move(other));
     }
     return *this;
+}
+
+Reply::Reply(Key, const MessageDescriptor& header, std::span<const std::byte> payload,
+             std::shared_ptr<ClientState> holder, uint32_t held_slot) noexcept
+    : state_(std::move(holder)), held_slot_(held_slot), status_(header.status), flags_(header.flags),
+      fd_count_(header.fd_count), fd_batch_(header.fd_batch), length_(payload.size()),
+      pool_payload_(held_slot != UINT32_MAX ? payload.data() : nullptr) {
+    if (pool_payload_ == nullptr && !payload.empty()) std::memcpy(inline_payload_, payload.data(), payload.size());
 }
 
 void Reply::release() noexcept {
@@ -397,7 +434,7 @@ Result<Reply> ChannelClient::complete(uint32_t slot_index, uint32_t code, uint64
     }
 
     MessageDescriptor reply;
-    fetch_descriptor(reply, slot.reply);  // one fetch, then validate the private copy
+    std::memcpy(&reply, &slot.reply, kDescriptorHeaderSize);  // the header once; validate this copy
     state.free_request_block(slot_index);
 
     auto reject = [&](std::string problem) -> Result<Reply> {
@@ -418,24 +455,25 @@ Result<Reply> ChannelClient::complete(uint32_t slot_index, uint32_t code, uint64
     if ((reply.flags & kFlagRejected) != 0) {
         return reject("the service rejected the request as malformed (status " + std::to_string(reply.status) + ")");
     }
-    auto payload = payload_of(reply, state.reply_pool);
+    auto payload = payload_of(reply, state.reply_pool);  // bounds from the private header
     if (!payload) return reject("reply " + payload.error().message);
-
-    Reply result;
-    result.status_ = reply.status;
-    result.flags_ = reply.flags;
-    result.fd_count_ = reply.fd_count;
-    result.fd_batch_ = reply.fd_batch;
-    result.length_ = payload->size();
-    if (static_cast<PayloadKind>(reply.payload_kind) == PayloadKind::pool) {
-        // Read in place; the slot stays ours so the service keeps the block until Reply::release().
-        result.state_ = state_;
-        result.held_slot_ = slot_index;
-        result.pool_payload_ = payload->data();
-    } else {
-        if (!payload->empty()) std::memcpy(result.inline_payload_, payload->data(), payload->size());
-        state.release_slot(slot_index, false);
+    if (static_cast<PayloadKind>(reply.payload_kind) == PayloadKind::inline_bytes) {
+        // Inline bytes are fetched once, by the Reply itself, straight out of the slot.
+        payload = std::span<const std::byte>(reinterpret_cast<const std::byte*>(slot.reply.inline_payload), payload->size());
     }
+    return take_reply(slot_index, reply, *payload);
+}
+
+Result<Reply> ChannelClient::take_reply(uint32_t slot_index, const MessageDescriptor& header,
+                                        std::span<const std::byte> payload) {
+    const bool in_pool = static_cast<PayloadKind>(header.payload_kind) == PayloadKind::pool;
+    // Built where the caller receives it (one return of one object): the inline bytes are copied
+    // once, and before the slot goes back (another call may reuse the slot the moment it is free).
+    // A payload in the pool is read in place; the slot stays ours so the service keeps the block
+    // until Reply::release().
+    Result<Reply> result(std::in_place, Reply::Key{}, header, payload, in_pool ? state_ : nullptr,
+                         in_pool ? slot_index : UINT32_MAX);
+    if (!in_pool) state_->release_slot(slot_index, false);
     return result;
 }
 

@@ -5,7 +5,9 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -22,19 +24,27 @@ struct ClientState {
           reply_pool(std::move(reply_mapping)), control(view), doorbell(std::move(doorbell_fd)),
           request_allocator(request_pool.size()),
           options(client_options), request_block_of_slot(view.slot_count(), kNoBlock),
-          attachments_of_slot(view.slot_count()) {
-        free_slots.reserve(view.slot_count());
-        for (uint32_t slot = view.slot_count(); slot-- > 0;) free_slots.push_back(slot);
+          attachments_of_slot(view.slot_count()), free_slot_words((view.slot_count() + 63) / 64),
+          free_slot_bits(std::make_unique<std::atomic<uint64_t>[]>(free_slot_words)) {
+        for (uint32_t word = 0; word < free_slot_words; ++word) {
+            const uint32_t slots_here = std::min<uint32_t>(64, view.slot_count() - word * 64);
+            free_slot_bits[word].store(slots_here == 64 ? ~uint64_t{0} : (uint64_t{1} << slots_here) - 1,
+                                       std::memory_order_relaxed);
+        }
         awaiting_service.reserve(view.slot_count());
     }
 
     bool dead() const noexcept { return dead_word.load(std::memory_order_acquire) != 0; }
 
+    // A free call slot: one compare-and-swap while any is free; otherwise waits (under `mutex`) until
+    // a call releases one, reclaiming answered oneway and abandoned slots, until the deadline.
     Result<uint32_t> claim_slot(Deadline deadline);
+    bool try_claim_slot(uint32_t& slot) noexcept;
     // The service is done with the slot and we hold no view into its reply: hand it back. Storing FREE
     // tells the service it may reuse the slot's reply block; with no block (an inline reply) the state
     // is left at REPLY, sparing a cache-line round trip per call.
     void release_slot(uint32_t slot, bool announce_free = true) noexcept;
+    void free_slot(uint32_t slot) noexcept;  // sets its bit; release_slot also wakes a waiting claimer
     // A oneway or abandoned call: reclaim the slot once the service has answered it.
     void await_service(uint32_t slot);
     void reclaim_answered_locked() noexcept;
@@ -54,14 +64,19 @@ struct ClientState {
     std::mutex stream_mutex;
     uint64_t next_batch = 1;
 
+    // Guards awaiting_service; claimers that found no free slot wait on slot_released under it.
     std::mutex mutex;
     std::condition_variable slot_released;
-    std::vector<uint32_t> free_slots;
     std::vector<uint32_t> awaiting_service;
     // The request block each slot's call still owns; the calling thread's alone while it waits.
     std::vector<uint64_t> request_block_of_slot;
     // Further blocks (attachments) each slot's call owns, freed with its request block.
     std::vector<std::vector<uint64_t>> attachments_of_slot;
+    // The free call slots, a bit each (set: free), in our own memory: a call claims and releases its
+    // slot with one atomic operation and takes no lock unless it has to wait.
+    uint32_t free_slot_words;
+    std::unique_ptr<std::atomic<uint64_t>[]> free_slot_bits;
+    std::atomic<uint32_t> slot_waiters{0};  // claimers waiting on slot_released
 
     // Async calls: the slots whose reply the completion fd has not announced yet, and the thread
     // that sleeps on them (channel_client_async.cpp).

@@ -68,7 +68,11 @@ Result<std::span<std::byte>> ReplyWriter::allocate(uint64_t size) {
 }
 
 Result<PoolBlock> ReplyWriter::allocate_block(uint64_t size) {
-    auto block = connection_.allocate_reply_block(size, space_deadline_);
+    auto block = connection_.allocate_reply_block(size, [this] {
+        // Read the clock only when the pool is full, once per reply: a reply that fits costs none.
+        if (!space_deadline_) space_deadline_ = reply_space_deadline(caller_deadline_ns_);
+        return *space_deadline_;
+    });
     if (!block && block.error().code == Errc::no_memory) pool_exhausted_ = true;
     return block;
 }
@@ -148,13 +152,14 @@ bool ChannelServer::serve_one(const Handler& handler) {
     return true;
 }
 
-Result<PoolBlock> ChannelServer::allocate_reply_block(uint64_t size, Deadline deadline) {
+Result<PoolBlock> ChannelServer::allocate_reply_block(uint64_t size, const std::function<Deadline()>& space_deadline) {
     // The client frees reply blocks by releasing its replies, which says nothing to us: poll the
     // slots, backing off, until the deadline. Never take a block a held reply still points into.
     auto pause = std::chrono::microseconds(20);
+    auto block = reply_allocator_.allocate(size);
+    if (block || size > reply_allocator_.capacity()) return block;
+    const Deadline deadline = space_deadline();
     for (;;) {
-        auto block = reply_allocator_.allocate(size);
-        if (block || size > reply_allocator_.capacity()) return block;
         reclaim_released_replies();
         block = reply_allocator_.allocate(size);
         if (block || deadline.expired()) return block;
@@ -275,7 +280,7 @@ void ChannelServer::serve(uint32_t slot_index, const Handler& handler) {
                            {request_pool_.data(), request_pool_.size()}, data_.get(),
                            request.fd_count, request.fd_batch, request.call_sequence,
                            static_cast<uint32_t>(request.status)};
-        ReplyWriter writer(*this, reply, view.oneway(), reply_space_deadline(request.deadline_ns));
+        ReplyWriter writer(*this, reply, view.oneway(), request.deadline_ns);
         if ((request.flags & kFlagBatch) != 0 && view.oneway()) {
             serve_batch(view, request.fd_batch, handler, writer);
         } else try {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -53,8 +54,8 @@ public:
 
 private:
     friend class ChannelServer;
-    ReplyWriter(ChannelServer& connection, MessageDescriptor& reply, bool oneway, Deadline space_deadline) noexcept
-        : connection_(connection), reply_(reply), oneway_(oneway), space_deadline_(space_deadline) {}
+    ReplyWriter(ChannelServer& connection, MessageDescriptor& reply, bool oneway, uint64_t caller_deadline_ns) noexcept
+        : connection_(connection), reply_(reply), oneway_(oneway), caller_deadline_ns_(caller_deadline_ns) {}
     Result<PoolBlock> allocate_block(uint64_t size);
     // Frees the payload block and the attachments: the reply goes out empty.
     void drop_all() noexcept;
@@ -63,7 +64,8 @@ private:
     ChannelServer& connection_;
     MessageDescriptor& reply_;
     bool oneway_;
-    Deadline space_deadline_;
+    uint64_t caller_deadline_ns_;              // the request's deadline_ns, as the client claims it
+    std::optional<Deadline> space_deadline_;   // set when an allocation first finds the pool full
     bool pool_exhausted_ = false;  // an allocation found the pool full until space_deadline_
     bool has_block_ = false;
     PoolBlock block_{};
@@ -105,7 +107,8 @@ private:
     friend class ReplyWriter;
     ChannelServer(Mapping ctrl, Mapping request_pool, Mapping reply_pool, ControlView control);
 
-    Result<PoolBlock> allocate_reply_block(uint64_t size, Deadline deadline);
+    // `space_deadline` is asked only when the pool is full.
+    Result<PoolBlock> allocate_reply_block(uint64_t size, const std::function<Deadline()>& space_deadline);
     // Free reply blocks whose slot the client has released (state no longer REPLY).
     void reclaim_released_replies();
 
