@@ -184,7 +184,11 @@ WireObject MessageLayout::object(std::span<const std::byte> message, size_t inde
 Reader::Reader() noexcept { fail(ParcelError::bad_header, "reader over no message"); }
 
 void Reader::init_failed(ParcelError error, const char* reason) noexcept {
-    layout_ = MessageLayout{};
+    // No objects and no data; the offsets past object_count are unspecified anyway, and zeroing
+    // them would cost every raw call (whose payload is no message) 128 bytes of stores.
+    layout_.data_size = 0;
+    layout_.object_count = 0;
+    layout_.message_size = 0;
     fail(error, reason);
 }
 
