@@ -207,7 +207,7 @@ TEST_F(MediatedTest, StatusNamesTheMode) {
         ASSERT_EQ(status, 0) << out;
         Json document = Json::parse(out, nullptr, false);
         ASSERT_FALSE(document.is_discarded()) << out;
-        EXPECT_EQ(document["mode"], mode) << out;
+        EXPECT_EQ(document["service"]["mode"], mode) << out;
     }
 }
 
@@ -239,7 +239,7 @@ TEST(MediatedAbiTest, PinnedStateOfAbi3IsRefusedByThisLoader) {
     EXPECT_NE(text.find("ABI version 3, this loader speaks 4"), std::string::npos) << text;
     EXPECT_NE(text.find("liteipc-loader --unload --pin-root " + root), std::string::npos) << text;
     EXPECT_FALSE(std::filesystem::exists(root + "/procs")) << "the refusing loader pinned nothing";
-    auto [unloaded, ignored] = run_command(std::string(LITEIPC_LOADER_PATH) + " --unload --pin-root " + root + " 2>&1");
+    auto [ignored, unloaded] = run_command(std::string(LITEIPC_LOADER_PATH) + " --unload --pin-root " + root + " 2>&1");
     EXPECT_EQ(unloaded, 0) << ignored;
     EXPECT_FALSE(std::filesystem::exists(root));
 }

@@ -10,7 +10,7 @@
 #include "mediated_protocol.h"
 #include "peer_role.h"
 #include "test_processes.h"
-#include "transport/channel_layout.h"
+#include "channel_layout.h"
 
 namespace liteipc::testing {
 namespace {
