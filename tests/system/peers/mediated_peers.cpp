@@ -6,11 +6,11 @@
 #include <cstring>
 #include <thread>
 
-#include "context_impl.h"
+#include "api/context_impl.h"
 #include "mediated_protocol.h"
 #include "peer_role.h"
 #include "test_processes.h"
-#include "channel_layout.h"
+#include "transport/channel_layout.h"
 
 namespace liteipc::testing {
 namespace {
