@@ -17,6 +17,7 @@
 #include "transport/channel_descriptor.h"
 #include "common/futex.h"
 #include "common/log.h"
+#include "liteipc_abi.h"
 
 namespace liteipc::detail {
 namespace {
@@ -146,6 +147,11 @@ bool ChannelServer::serve_one(const Handler& handler) {
     if (!take(slot_index)) return false;
     serve(slot_index, handler);
     return true;
+}
+
+void ChannelServer::set_message_ring(MessageRing ring) {
+    stamped_of_slot_ = std::make_unique<liteipc_message_record[]>(control_.slot_count());
+    message_ring_ = std::move(ring);
 }
 
 bool ChannelServer::take_stamped(uint32_t& slot_index) {

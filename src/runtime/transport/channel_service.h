@@ -86,10 +86,7 @@ public:
 
     // A mediated connection: requests come only from the kernel's records in `ring`, never from
     // the ctrl region's ring. Set before the connection is served.
-    void set_message_ring(MessageRing ring) {
-        stamped_of_slot_ = std::make_unique<liteipc_message_record[]>(control_.slot_count());
-        message_ring_ = std::move(ring);
-    }
+    void set_message_ring(MessageRing ring);
     bool mediated() const noexcept { return message_ring_.valid(); }
 
     // Take one request off the ring and serve it; false when the ring is empty.

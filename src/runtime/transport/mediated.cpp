@@ -8,6 +8,8 @@
 #include <cstring>
 #include <thread>
 
+#include "liteipc_abi.h"
+
 namespace liteipc::detail {
 
 Result<void> MediatedSender::send(uint32_t slot, const MessageDescriptor& request, Deadline deadline) const {

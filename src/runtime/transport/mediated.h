@@ -16,8 +16,10 @@
 #include "common/deadline.h"
 #include "common/mapping.h"
 #include "liteipc/error.h"
-#include "liteipc_abi.h"
 #include "transport/channel_layout.h"
+
+// bpf/liteipc_abi.h, which the code including this header need not see.
+struct liteipc_message_record;
 
 namespace liteipc::detail {
 
