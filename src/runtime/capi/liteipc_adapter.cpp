@@ -465,25 +465,19 @@ int32_t GenServiceHandle(SvcIdentity* sid, pid_t tid) {
     return LITEIPC_OK;
 }
 
-int32_t LiteIpcAllowUid(SvcIdentity sid, uid_t uid) {
+// The uid list of a service of this process: add (LiteIpcAllowUid) or take off (LiteIpcRevokeUid).
+static int32_t change_uid_list(const char* what, SvcIdentity sid, uid_t uid, bool allow) {
     auto self = acquire(nullptr);
-    if (!self) return no_context("LiteIpcAllowUid");
+    if (!self) return no_context(what);
     std::lock_guard lock(self->mutex);
     auto it = self->services.find(sid.handle);
-    if (it == self->services.end()) return invalid("LiteIpcAllowUid", "not a service of this process");
-    auto granted = it->second.allow_uid(static_cast<uint32_t>(uid));
-    return granted ? LITEIPC_OK : report("LiteIpcAllowUid", granted.error());
+    if (it == self->services.end()) return invalid(what, "not a service of this process");
+    auto changed = allow ? it->second.allow_uid(static_cast<uint32_t>(uid)) : it->second.revoke_uid(static_cast<uint32_t>(uid));
+    return changed ? LITEIPC_OK : report(what, changed.error());
 }
 
-int32_t LiteIpcRevokeUid(SvcIdentity sid, uid_t uid) {
-    auto self = acquire(nullptr);
-    if (!self) return no_context("LiteIpcRevokeUid");
-    std::lock_guard lock(self->mutex);
-    auto it = self->services.find(sid.handle);
-    if (it == self->services.end()) return invalid("LiteIpcRevokeUid", "not a service of this process");
-    auto revoked = it->second.revoke_uid(static_cast<uint32_t>(uid));
-    return revoked ? LITEIPC_OK : report("LiteIpcRevokeUid", revoked.error());
-}
+int32_t LiteIpcAllowUid(SvcIdentity sid, uid_t uid) { return change_uid_list("LiteIpcAllowUid", sid, uid, true); }
+int32_t LiteIpcRevokeUid(SvcIdentity sid, uid_t uid) { return change_uid_list("LiteIpcRevokeUid", sid, uid, false); }
 
 int32_t RegisterIpcCallback(IpcMsgHandler func, uint32_t mode, uint32_t timeoutMs, SvcIdentity* sid, void* arg) {
     constexpr const char* what = "RegisterIpcCallback";

@@ -21,20 +21,10 @@ int errc_of(const Error& error) { return static_cast<int>(error.code); }
 // what a client could do to a direct service's GetCallingTid.
 class TidForger {
 public:
-    TidForger() {
-        FILE* maps = std::fopen("/proc/self/maps", "r");
-        char line[512];
-        while (maps && std::fgets(line, sizeof line, maps)) {
-            unsigned long begin = 0, end = 0;
-            char perms[8] = {};
-            if (std::strstr(line, "memfd:liteipc-ctrl") && std::sscanf(line, "%lx-%lx %7s", &begin, &end, perms) == 3 &&
-                perms[1] == 'w')
-                regions_.push_back({reinterpret_cast<std::byte*>(begin), end - begin});
-        }
-        if (maps) std::fclose(maps);
+    TidForger() : regions_(writable_ctrl_regions()) {
         thread_ = std::thread([this] {
             while (!stop_.load(std::memory_order_relaxed))
-                for (auto [base, size] : regions_) forge(base, size);
+                for (std::span<std::byte> region : regions_) forge(region.data(), region.size());
         });
     }
     ~TidForger() {
@@ -53,7 +43,7 @@ private:
             reinterpret_cast<std::atomic<uint32_t>*>(base + at)->store(kForgedTid, std::memory_order_relaxed);
         }
     }
-    std::vector<std::pair<std::byte*, std::size_t>> regions_;
+    std::vector<std::span<std::byte>> regions_;
     std::atomic<bool> stop_{false};
     std::thread thread_;
 };
