@@ -27,7 +27,8 @@ namespace {
 constexpr const char* kExitLinkPin = "link_process_exit";
 
 // Who may open each pin: clients need the process table (read-write open, to mmap the frozen
-// map), the registry (read-only) and the connect/subscribe programs; nothing else.
+// map), the registry (read-only) and the connect/subscribe/send programs; nothing else. A
+// mediated connection's message ring reaches its service only as an fd from the loader.
 struct PinAccess {
     const char* name;
     mode_t mode;
@@ -35,9 +36,10 @@ struct PinAccess {
 constexpr PinAccess kPinAccess[] = {
     {"procs", 0660},     {"tgid_slot", 0640}, {"services", 0640}, {"svc_names", 0640},
     {"grants", 0640},    {"svc_stats", 0640}, {"counters", 0640}, {"connect", 0660},
-    {"subscribe", 0660}, {"send", 0660},      {"msg_rings", 0600}, {"deaths", 0600},    {"inboxes", 0600},  {"conns", 0600},
-    {"subs", 0600},      {"proc_ctl", 0600},  {kExitLinkPin, 0600}, {"limits", 0600},
-    {"uid_usage", 0600}, {"abi", 0640},       {"svc_traffic", 0640},
+    {"subscribe", 0660}, {"send", 0660},      {"deaths", 0600},   {"inboxes", 0600},
+    {"conns", 0600},     {"msg_rings", 0600}, {"subs", 0600},     {"proc_ctl", 0600},
+    {kExitLinkPin, 0600}, {"limits", 0600},   {"uid_usage", 0600}, {"abi", 0640},
+    {"svc_traffic", 0640},
     // Watchers consume the monitor ring as group members (a consumer maps its position writable).
     {"monitor", 0660},   {"mon_on", 0640},
 };
