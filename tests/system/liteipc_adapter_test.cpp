@@ -114,6 +114,18 @@ std::function<bool(IpcContext*)> named(const char* name, uint32_t policy = LITEI
     };
 }
 
+// kWhoAmI to `sid` from the calling thread: the service names this process, its ids and this thread.
+void expect_caller_is_this_thread(IpcContext* context, SvcIdentity sid) {
+    IpcIo reply;
+    uintptr_t buffer = 0;
+    ASSERT_EQ(SendRequest(context, sid, kWhoAmI, nullptr, &reply, LITEIPC_FLAG_DEFAULT, &buffer), LITEIPC_OK);
+    EXPECT_EQ(IpcIoPopInt32(&reply), ::getpid());
+    EXPECT_EQ(IpcIoPopInt32(&reply), static_cast<int32_t>(::getuid()));
+    EXPECT_EQ(IpcIoPopInt32(&reply), static_cast<int32_t>(::getgid()));
+    EXPECT_EQ(IpcIoPopInt32(&reply), static_cast<int32_t>(::syscall(SYS_gettid))) << "the calling thread";
+    FreeBuffer(context, reinterpret_cast<void*>(buffer));
+}
+
 class LiteIpcAdapterTest : public CApiTest {
 protected:
     LiteIpcAdapterTest() : CApiTest("capi") {}
@@ -179,15 +191,7 @@ TEST_F(LiteIpcAdapterTest, RequestReplyWithIntsAndStrings) {
 TEST_F(LiteIpcAdapterTest, CallerIdentityIsTheRealClients) {
     ServiceProcess service(named("capi.who"));
     IpcContext* context = open();
-    SvcIdentity who = find("capi.who");
-    IpcIo reply;
-    uintptr_t buffer = 0;
-    ASSERT_EQ(SendRequest(context, who, kWhoAmI, nullptr, &reply, LITEIPC_FLAG_DEFAULT, &buffer), LITEIPC_OK);
-    EXPECT_EQ(IpcIoPopInt32(&reply), ::getpid());
-    EXPECT_EQ(IpcIoPopInt32(&reply), static_cast<int32_t>(::getuid()));
-    EXPECT_EQ(IpcIoPopInt32(&reply), static_cast<int32_t>(::getgid()));
-    EXPECT_EQ(IpcIoPopInt32(&reply), static_cast<int32_t>(::syscall(SYS_gettid)));
-    FreeBuffer(context, reinterpret_cast<void*>(buffer));
+    expect_caller_is_this_thread(context, find("capi.who"));
 }
 
 // LiteIpcServiceOptions.mode: each message passes the kernel, so GetCallingTid is the kernel's
@@ -200,16 +204,7 @@ TEST_F(LiteIpcAdapterTest, MediatedServiceReadsTheCallerTheKernelStamped) {
     });
     IpcContext* context = open();
     SvcIdentity who = find("capi.mediated");
-    std::thread([&] {
-        IpcIo reply;
-        uintptr_t buffer = 0;
-        ASSERT_EQ(SendRequest(context, who, kWhoAmI, nullptr, &reply, LITEIPC_FLAG_DEFAULT, &buffer), LITEIPC_OK);
-        EXPECT_EQ(IpcIoPopInt32(&reply), ::getpid());
-        EXPECT_EQ(IpcIoPopInt32(&reply), static_cast<int32_t>(::getuid()));
-        EXPECT_EQ(IpcIoPopInt32(&reply), static_cast<int32_t>(::getgid()));
-        EXPECT_EQ(IpcIoPopInt32(&reply), static_cast<int32_t>(::syscall(SYS_gettid))) << "the calling thread";
-        FreeBuffer(context, reinterpret_cast<void*>(buffer));
-    }).join();
+    std::thread([&] { expect_caller_is_this_thread(context, who); }).join();
     LiteIpcServiceOptions unknown{"capi.unknown.mode", LITEIPC_POLICY_SAME_UID, 0, 0, 1, 7};
     SvcIdentity sid;
     EXPECT_EQ(LiteIpcRegisterServiceEx(context, &unknown, serve, nullptr, &sid), LITEIPC_EINVAL);
