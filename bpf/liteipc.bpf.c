@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* liteipc's kernel plane: process table, death observation, service connect and death
- * subscriptions. Layouts live in liteipc_abi.h. */
+/* liteipc's kernel plane: process table, death observation, service connect, death
+ * subscriptions and the per-message path of mediated services. Layouts live in liteipc_abi.h. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
@@ -12,7 +12,9 @@
 #define EINVAL 22
 #define EBUSY 16
 #define ENOSPC 28
+#define EAGAIN 11
 #define EDQUOT 122
+#define ENOTCONN 107
 #define EOWNERDEAD 130
 
 char LICENSE[] SEC("license") = "GPL";
@@ -51,6 +53,20 @@ struct {
     __type(key, __u32); /* slot */
     __array(values, struct inbox_ring);
 } inboxes SEC(".maps");
+
+/* A mediated connection's message ring: created by the loader when the connection is set up,
+ * read by the service alone. */
+struct message_ring {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, LITEIPC_MESSAGE_RING_BYTES);
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+    __uint(max_entries, LITEIPC_MAX_CONNS);
+    __type(key, __u64); /* conn_id */
+    __array(values, struct message_ring);
+} msg_rings SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -688,6 +704,104 @@ int subscribe(struct liteipc_subscribe_ctl *ctx)
         drop_sub(&key);
         ctx->result = -ESRCH;
         return 0;
+    }
+    ctx->result = 0;
+    return 0;
+}
+
+/* ---- send: a client of a mediated service, once per message ----
+ * The sender and its rights are found here, per message: a sender whose access was withdrawn
+ * since it connected (a uid taken off the list, a pid grant gone with its grantor) is refused at
+ * its next message. The record goes without a ringbuf wakeup (no irq_work per message): the
+ * sender rings the connection's doorbell itself, and only when the service sleeps. */
+
+SEC("syscall")
+int send(struct liteipc_send_ctl *ctx)
+{
+    __u64 conn_id = ctx->conn_id, pid_tgid = bpf_get_current_pid_tgid(),
+          uid_gid = bpf_get_current_uid_gid();
+    struct liteipc_message_record rec = {};
+    struct liteipc_service *svc;
+    struct liteipc_proc *sender, *owner;
+    struct liteipc_conn *conn;
+    struct liteipc_svc_stats *stats;
+    __u32 sender_slot = 0, handle, owner_slot;
+    void *ring;
+
+    sender = caller_proc(&sender_slot);
+    if (!sender) {
+        ctx->result = -EPERM;
+        return 0;
+    }
+    conn = bpf_map_lookup_elem(&conns, &conn_id);
+    if (!conn || conn->client_slot != sender_slot || conn->client_generation != sender->generation) {
+        ctx->result = -ENOTCONN;
+        return 0;
+    }
+    handle = conn->handle;
+    svc = bpf_map_lookup_elem(&services, &handle);
+    if (!svc || svc->owner_generation != conn->service_generation) {
+        ctx->result = -EOWNERDEAD;
+        return 0;
+    }
+    owner_slot = svc->owner_slot;
+    owner = bpf_map_lookup_elem(&procs, &owner_slot);
+    if (!owner || owner->generation != svc->owner_generation || owner->state != LITEIPC_PROC_ALIVE) {
+        ctx->result = -EOWNERDEAD;
+        return 0;
+    }
+    if (svc->mode != LITEIPC_SVC_MODE_MEDIATED) {
+        ctx->result = -EINVAL;
+        return 0;
+    }
+    if (!allowed(handle, svc, (__u32)uid_gid, sender_slot, sender->generation)) {
+        stats = bpf_map_lookup_elem(&svc_stats, &handle);
+        if (stats)
+            __sync_fetch_and_add(&stats->denials, 1);
+        if (watched()) {
+            struct liteipc_monitor_record mon = {.kind = LITEIPC_MON_DENIAL, .handle = handle,
+                                                 .conn_id = conn_id, .pid = pid_tgid >> 32,
+                                                 .tid = (__u32)pid_tgid, .uid = (__u32)uid_gid,
+                                                 .gid = uid_gid >> 32, .result = -EPERM,
+                                                 .code = ctx->code};
+            to_monitor(&mon);
+        }
+        ctx->result = -EPERM;
+        return 0;
+    }
+    ring = bpf_map_lookup_elem(&msg_rings, &conn_id);
+    if (!ring) {
+        ctx->result = -ENOTCONN;
+        return 0;
+    }
+
+    rec.kind = LITEIPC_REC_MESSAGE;
+    rec.handle = handle;
+    rec.conn_id = conn_id;
+    rec.pid = pid_tgid >> 32;
+    rec.tid = (__u32)pid_tgid;
+    rec.uid = (__u32)uid_gid;
+    rec.gid = uid_gid >> 32;
+    rec.code = ctx->code;
+    rec.flags = ctx->flags;
+    rec.slot = ctx->slot;
+    rec.payload_kind = ctx->payload_kind;
+    rec.payload_offset = ctx->payload_offset;
+    rec.payload_length = ctx->payload_length;
+    rec.call_sequence = ctx->call_sequence;
+    rec.timestamp_ns = bpf_ktime_get_ns();
+    if (bpf_ringbuf_output(ring, &rec, sizeof(rec), BPF_RB_NO_WAKEUP)) {
+        ctx->result = -EAGAIN; /* the service is behind: the sender retries until its deadline */
+        return 0;
+    }
+    if (watched()) {
+        struct liteipc_monitor_record mon = {.kind = LITEIPC_MON_MESSAGE, .handle = handle,
+                                             .conn_id = conn_id, .pid = rec.pid, .tid = rec.tid,
+                                             .uid = rec.uid, .gid = rec.gid, .code = rec.code,
+                                             .flags = rec.flags, .payload_kind = rec.payload_kind,
+                                             .payload_offset = rec.payload_offset,
+                                             .payload_length = rec.payload_length};
+        to_monitor(&mon);
     }
     ctx->result = 0;
     return 0;

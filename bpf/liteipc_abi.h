@@ -14,7 +14,7 @@
 
 /* Bumped whenever a pinned layout changes. The loader pins it in map "abi"; a loader adopting
  * pinned state with another version refuses and says how to unload. */
-#define LITEIPC_ABI_VERSION 3
+#define LITEIPC_ABI_VERSION 4
 
 /* Table sizes. Map names are cut to 15 characters by the kernel: keep them short. */
 #define LITEIPC_MAX_PROCS 4096
@@ -27,6 +27,9 @@
 #define LITEIPC_INBOX_BYTES (256 * 1024)
 #define LITEIPC_DEATHS_BYTES (1024 * 1024)
 #define LITEIPC_MONITOR_BYTES (1024 * 1024)
+/* A mediated connection's message ring: room for every call slot of a default connection with
+ * margin; a sender that finds it full retries until its deadline. */
+#define LITEIPC_MESSAGE_RING_BYTES (64 * 1024)
 
 /* ---- process table (map "procs": mmapable array, frozen: only BPF writes it) ---- */
 
@@ -56,6 +59,7 @@ struct liteipc_proc {
 enum liteipc_record_kind {
     LITEIPC_REC_DEATH = 1,
     LITEIPC_REC_CONNECT = 2,
+    LITEIPC_REC_MESSAGE = 3,
 };
 
 /* One per process death (or orderly close), to the loader's "deaths" ring and to the inbox of
@@ -87,6 +91,28 @@ struct liteipc_connect_record {
     __u64 timestamp_ns;
 };
 
+/* One per message to a mediated service, written by the "send" program into the connection's
+ * message ring (map "msg_rings", by conn_id), which only the service reads. Everything but `slot`,
+ * the payload fields and `call_sequence` is the kernel's own word; those are the sender's claim
+ * about its own request, checked by the service as for a direct call. */
+struct liteipc_message_record {
+    __u32 kind; /* LITEIPC_REC_MESSAGE */
+    __u32 handle;
+    __u64 conn_id;
+    __u32 pid; /* the sender's tgid, from bpf_get_current_pid_tgid at send time */
+    __u32 tid;
+    __u32 uid; /* from bpf_get_current_uid_gid at send time */
+    __u32 gid;
+    __u32 code;
+    __u32 flags;
+    __u32 slot;         /* the call slot in the connection's ctrl region the request sits in */
+    __u32 payload_kind; /* none, inline (in the slot), pool (in the sender's request pool) */
+    __u64 payload_offset;
+    __u64 payload_length;
+    __u64 call_sequence;
+    __u64 timestamp_ns; /* CLOCK_MONOTONIC */
+};
+
 /* ---- the monitor (map "monitor": ring buffer; "mon_on": array of one __u64) ----
  * Records go to "monitor" only while mon_on[0] (the number of watchers the loader counts) is
  * non-zero: with no watcher, each event costs one load and one branch. */
@@ -95,6 +121,7 @@ enum liteipc_monitor_kind {
     LITEIPC_MON_DENIAL = 2,     /* a client was refused by `handle`'s policy (result: -errno) */
     LITEIPC_MON_DISCONNECT = 3, /* connection `conn_id` to `handle` ended */
     LITEIPC_MON_DEATH = 4,      /* process `pid` died (exit_code) or closed its context (closed = 1) */
+    LITEIPC_MON_MESSAGE = 5,    /* a message to mediated service `handle` (code, flags, payload) */
 };
 
 struct liteipc_monitor_record {
@@ -108,8 +135,12 @@ struct liteipc_monitor_record {
     __s32 result;    /* denial: -errno */
     __s32 exit_code; /* death: wait(2) status, -1 after an orderly close */
     __u32 closed;    /* death: 1 for an orderly close */
-    __u32 pad;
+    __u32 code;      /* message: its code */
     __u64 timestamp_ns; /* CLOCK_MONOTONIC */
+    __u32 flags;        /* message: its flags */
+    __u32 payload_kind; /* message: none, inline, pool */
+    __u64 payload_offset;
+    __u64 payload_length;
 };
 
 /* ---- service registry (maps "services", "svc_names", "grants"; only root writes) ---- */
@@ -122,6 +153,11 @@ enum liteipc_policy {
     LITEIPC_POLICY_PIDS = 4,      /* only pids granted with AddServiceAccess */
 };
 
+enum liteipc_service_mode {
+    LITEIPC_SVC_MODE_DIRECT = 0,   /* messages go peer to peer; only connects pass the kernel */
+    LITEIPC_SVC_MODE_MEDIATED = 1, /* every message passes the "send" program */
+};
+
 struct liteipc_service {
     char name[LITEIPC_NAME_MAX];
     __u64 owner_generation;
@@ -132,6 +168,8 @@ struct liteipc_service {
     __u32 uid_min;
     __u32 uid_max;
     __u64 register_ns;
+    __u32 mode; /* enum liteipc_service_mode */
+    __u32 pad;
 };
 
 struct liteipc_name_key {
@@ -292,11 +330,27 @@ struct liteipc_subscribe_ctl {
     __u32 pad;
 };
 
+/* "send": a client of a mediated service, once per message. The context is the sender's claim
+ * about its own request; who sends, and whether it still may, the program finds out itself. */
+struct liteipc_send_ctl {
+    __u64 conn_id;
+    __u32 slot;
+    __u32 code;
+    __u32 flags;
+    __u32 payload_kind;
+    __u64 payload_offset;
+    __u64 payload_length;
+    __u64 call_sequence;
+    __s32 result; /* out: 0 or -errno (-EPERM the policy refuses the sender now, -ENOTCONN not the
+                   * sender's connection, -EOWNERDEAD the service is gone, -EAGAIN ring full) */
+    __u32 pad;
+};
+
 #ifdef __cplusplus
 static_assert(sizeof(struct liteipc_proc) == 56, "ABI: liteipc_proc");
 static_assert(sizeof(struct liteipc_death_record) == 40, "ABI: liteipc_death_record");
 static_assert(sizeof(struct liteipc_connect_record) == 56, "ABI: liteipc_connect_record");
-static_assert(sizeof(struct liteipc_service) == LITEIPC_NAME_MAX + 40, "ABI: liteipc_service");
+static_assert(sizeof(struct liteipc_service) == LITEIPC_NAME_MAX + 48, "ABI: liteipc_service");
 static_assert(sizeof(struct liteipc_grant_key) == 24, "ABI: liteipc_grant_key");
 static_assert(sizeof(struct liteipc_conn) == 48, "ABI: liteipc_conn");
 static_assert(sizeof(struct liteipc_proc_ctl) == 56, "ABI: liteipc_proc_ctl");
@@ -306,12 +360,14 @@ static_assert(sizeof(struct liteipc_sub) == 24, "ABI: liteipc_sub");
 static_assert(sizeof(struct liteipc_uid_usage) == 16, "ABI: liteipc_uid_usage");
 static_assert(sizeof(struct liteipc_svc_stats) == 24, "ABI: liteipc_svc_stats");
 static_assert(sizeof(struct liteipc_svc_traffic) == 48, "ABI: liteipc_svc_traffic");
-static_assert(sizeof(struct liteipc_monitor_record) == 56, "ABI: liteipc_monitor_record");
+static_assert(sizeof(struct liteipc_monitor_record) == 80, "ABI: liteipc_monitor_record");
+static_assert(sizeof(struct liteipc_message_record) == 80, "ABI: liteipc_message_record");
+static_assert(sizeof(struct liteipc_send_ctl) == 56, "ABI: liteipc_send_ctl");
 #else
 _Static_assert(sizeof(struct liteipc_proc) == 56, "ABI: liteipc_proc");
 _Static_assert(sizeof(struct liteipc_death_record) == 40, "ABI: liteipc_death_record");
 _Static_assert(sizeof(struct liteipc_connect_record) == 56, "ABI: liteipc_connect_record");
-_Static_assert(sizeof(struct liteipc_service) == LITEIPC_NAME_MAX + 40, "ABI: liteipc_service");
+_Static_assert(sizeof(struct liteipc_service) == LITEIPC_NAME_MAX + 48, "ABI: liteipc_service");
 _Static_assert(sizeof(struct liteipc_grant_key) == 24, "ABI: liteipc_grant_key");
 _Static_assert(sizeof(struct liteipc_conn) == 48, "ABI: liteipc_conn");
 _Static_assert(sizeof(struct liteipc_proc_ctl) == 56, "ABI: liteipc_proc_ctl");
@@ -321,7 +377,9 @@ _Static_assert(sizeof(struct liteipc_sub) == 24, "ABI: liteipc_sub");
 _Static_assert(sizeof(struct liteipc_uid_usage) == 16, "ABI: liteipc_uid_usage");
 _Static_assert(sizeof(struct liteipc_svc_stats) == 24, "ABI: liteipc_svc_stats");
 _Static_assert(sizeof(struct liteipc_svc_traffic) == 48, "ABI: liteipc_svc_traffic");
-_Static_assert(sizeof(struct liteipc_monitor_record) == 56, "ABI: liteipc_monitor_record");
+_Static_assert(sizeof(struct liteipc_monitor_record) == 80, "ABI: liteipc_monitor_record");
+_Static_assert(sizeof(struct liteipc_message_record) == 80, "ABI: liteipc_message_record");
+_Static_assert(sizeof(struct liteipc_send_ctl) == 56, "ABI: liteipc_send_ctl");
 #endif
 
 #endif /* LITEIPC_ABI_H */

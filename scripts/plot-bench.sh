@@ -24,7 +24,7 @@ for regime in busy blocking; do
         [[ -e $f ]] || continue
         sort -n -o "$f" "$f"
         name=${f##*__}; name=${name%.dat}
-        width=1; [[ $name == liteipc ]] && width=3
+        width=1; [[ $name == liteipc* ]] && width=3  # liteipc and liteipc-mediated
         lines+=("'$f' using 1:2 with linespoints lw $width title '$name'")
     done
     [[ ${#lines[@]} -gt 0 ]] || continue

@@ -13,6 +13,9 @@
 //   regimes      busy: ConnectOptions::spin and ServiceOptions::spin of 1 s, so neither side
 //                sleeps between messages; blocking: both 0, so both sleep on a futex at once.
 //
+// `liteipc-mediated` is the same with a mediated service (ServiceOptions::mode): every message
+// passes the kernel's send program, so the two rows differ by what mediation costs.
+//
 // The run starts a private liteipc-loader (root only: it loads BPF programs) on its own pin root
 // and socket, waits until the socket answers, and at the end stops it by pid and unloads the pins.
 #include <fcntl.h>
@@ -112,9 +115,10 @@ int run_program(const std::vector<std::string>& argv, const std::string& log) {
 
 class LiteipcTransport final : public Transport {
 public:
+    explicit LiteipcTransport(Mode mode) : mode_(mode) {}
     ~LiteipcTransport() override { close_run(); }
 
-    std::string_view name() const override { return kLiteipc; }
+    std::string_view name() const override { return mode_ == Mode::mediated ? kLiteipcMediated : kLiteipc; }
 
     std::optional<std::string> unsupported(Regime, std::size_t payload) const override {
         if (geteuid() != 0) return "needs root: the run starts its own liteipc-loader, which loads BPF programs";
@@ -127,7 +131,7 @@ public:
         if (geteuid() != 0) return fail(Errc::permission_denied, "liteipc-loader needs root");
         if (access(LIPC_BENCH_LOADER_PATH, X_OK) != 0)
             return fail_errno("no liteipc-loader at " LIPC_BENCH_LOADER_PATH, Errc::not_found);
-        const std::string tag = std::to_string(getpid());
+        const std::string tag = std::to_string(getpid()) + (mode_ == Mode::mediated ? "-mediated" : "");
         pin_root_ = "/sys/fs/bpf/liteipc-bench-" + tag;
         socket_ = "/tmp/liteipc-bench-" + tag + ".sock";
         log_path_ = "/tmp/liteipc-bench-" + tag + ".log";
@@ -207,6 +211,7 @@ public:
         options.workers = 1;
         options.spin = spin();
         options.reply_pool_bytes = pool_bytes(job_.payload);
+        options.mode = mode_;
         auto started = Service::start(*context, options, [this](Call& call) { return handle(call); });
         if (!started) return std::unexpected(started.error());
         std::optional<Service> service(std::move(*started));
@@ -399,6 +404,7 @@ private:
         return log.empty() ? "(no output)" : log;
     }
 
+    const Mode mode_;
     JobSpec job_;
     std::string service_name_;
     // The run's loader (harness process).
@@ -415,6 +421,9 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Transport> make_liteipc_transport() { return std::make_unique<LiteipcTransport>(); }
+std::unique_ptr<Transport> make_liteipc_transport() { return std::make_unique<LiteipcTransport>(Mode::direct); }
+std::unique_ptr<Transport> make_liteipc_mediated_transport() {
+    return std::make_unique<LiteipcTransport>(Mode::mediated);
+}
 
 }  // namespace liteipc::bench

@@ -558,6 +558,36 @@ const Target kTargets[] = {
     {"one-way 64 B msg/s  >= 0.5x shm-spin stream", Regime::busy, 64, true, kShmSpin, 0.5},
 };
 
+// A mediated service beside a direct one, in the same run: what one BPF_PROG_RUN per message costs.
+// Targets: with busy receivers at most 2.5 us above direct; with sleeping receivers at most 1.3x.
+constexpr double kMediatedBusyExtraUs = 2.5;
+constexpr double kMediatedBlockingRatio = 1.3;
+
+void print_mediated_summary(const Results& results, const Options& o) {
+    std::printf("\nmediated vs direct (median RTT; every message of the mediated service passes the kernel):\n");
+    for (Regime regime : o.regimes) {
+        for (std::size_t payload : o.sizes) {
+            const JobResult* direct = results.find(kLiteipc, regime, payload);
+            const JobResult* mediated = results.find(kLiteipcMediated, regime, payload);
+            const std::string where = std::string(to_string(regime)) + " " + size_label(payload);
+            if (direct == nullptr || mediated == nullptr) {
+                std::printf("  %-14s not measured (%s missing)\n", where.c_str(),
+                            direct == nullptr ? "liteipc" : "liteipc-mediated");
+                continue;
+            }
+            const double d = direct->report.rtt_median_ns / 1e3, m = mediated->report.rtt_median_ns / 1e3;
+            std::printf("  %-14s %.2f vs %.2f us = %+.2f us, %.2fx", where.c_str(), m, d, m - d, d > 0 ? m / d : 0);
+            if (payload == 64) {
+                const bool busy = regime == Regime::busy;
+                const bool met = busy ? m - d <= kMediatedBusyExtraUs : m <= kMediatedBlockingRatio * d;
+                if (busy) std::printf("   target <= +%.1f us: %s", kMediatedBusyExtraUs, met ? "met" : "NOT met");
+                else std::printf("   target <= %.1fx: %s", kMediatedBlockingRatio, met ? "met" : "NOT met");
+            }
+            std::printf("\n");
+        }
+    }
+}
+
 void print_liteipc_summary(const Results& results, const Options& o, const std::vector<std::string>& order) {
     std::printf("\n==================== liteipc vs peers ====================\n");
     std::printf("median RTT of liteipc / median RTT of the peer (below 1.00x: liteipc is faster)\n");
@@ -601,6 +631,7 @@ void print_liteipc_summary(const Results& results, const Options& o, const std::
             std::printf("  %-46s  %.2f vs %.2f us = %.2fx  %s\n", t.label, mine, theirs, ratio, met ? "met" : "NOT met");
         }
     }
+    print_mediated_summary(results, o);
     std::printf("\ncalls in flight (64 B, %zu at once; no target: the two ways to keep %zu calls going):\n",
                 kInFlightDepth, kInFlightDepth);
     for (Regime regime : o.regimes) {

@@ -13,12 +13,14 @@ std::unique_ptr<Transport> make_iceoryx_transport();
 #endif
 #if LIPC_BENCH_HAVE_LITEIPC
 std::unique_ptr<Transport> make_liteipc_transport();
+std::unique_ptr<Transport> make_liteipc_mediated_transport();
 #endif
 
 std::vector<std::unique_ptr<Transport>> make_all_transports() {
     std::vector<std::unique_ptr<Transport>> all;
 #if LIPC_BENCH_HAVE_LITEIPC
     all.push_back(make_liteipc_transport());  // built when bench/rtt/liteipc_transport.cpp exists
+    all.push_back(make_liteipc_mediated_transport());
 #endif
     all.push_back(make_shm_spin_transport());
     all.push_back(make_shm_futex_transport());

@@ -109,5 +109,6 @@ inline constexpr std::string_view kShmFutex = "shm-futex";
 inline constexpr std::string_view kUnixSeqpacket = "unix-seqpacket";
 inline constexpr std::string_view kIceoryx = "iceoryx";
 inline constexpr std::string_view kLiteipc = "liteipc";
+inline constexpr std::string_view kLiteipcMediated = "liteipc-mediated";  // a mediated service
 
 }  // namespace liteipc::bench

@@ -1,6 +1,9 @@
 // An echo service written against the C++ API (liteipc/ipc.h).
 //
-//   echo_service_cpp [--socket PATH] [--pin-root PATH] [--name NAME] [--serve-for SECONDS]
+//   echo_service_cpp [--socket PATH] [--pin-root PATH] [--name NAME] [--serve-for SECONDS] [--mediated]
+//
+// --mediated registers a mediated service: each message passes the kernel, which stamps the
+// caller (pid, tid, uid, gid) and re-checks access; code 3 then answers with the kernel's word.
 //
 // Serves until SIGTERM or SIGINT (or --serve-for), then exits 0. LITEIPC_SOCKET and
 // LITEIPC_PIN_ROOT name a private liteipc-loader when the options don't.
@@ -36,6 +39,8 @@ int32_t handle(liteipc::Call& call) {
         case kWho:
             call.reply().write_int32(static_cast<int32_t>(call.caller().pid));
             call.reply().write_int32(static_cast<int32_t>(call.caller().uid));
+            if (call.caller().mediated) std::printf("echo_service_cpp: who from pid %u tid %u uid %u (kernel-stamped)\n",
+                                                    call.caller().pid, call.caller().tid, call.caller().uid);
             break;
         case kNote: {
             std::string_view note = request.read_string_view();
@@ -58,14 +63,17 @@ int main(int argc, char** argv) {
     if (const char* v = std::getenv("LITEIPC_PIN_ROOT")) options.pin_root = v;
     std::string name = "example.cpp.echo";
     long serve_for = 0;
+    liteipc::Mode mode = liteipc::Mode::direct;
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
         if (i + 1 < argc && arg == "--socket") options.socket_path = argv[++i];
         else if (i + 1 < argc && arg == "--pin-root") options.pin_root = argv[++i];
         else if (i + 1 < argc && arg == "--name") name = argv[++i];
         else if (i + 1 < argc && arg == "--serve-for") serve_for = std::strtol(argv[++i], nullptr, 10);
+        else if (arg == "--mediated") mode = liteipc::Mode::mediated;
         else {
-            std::fprintf(stderr, "usage: %s [--socket PATH] [--pin-root PATH] [--name NAME] [--serve-for SECONDS]\n",
+            std::fprintf(stderr,
+                         "usage: %s [--socket PATH] [--pin-root PATH] [--name NAME] [--serve-for SECONDS] [--mediated]\n",
                          argv[0]);
             return 2;
         }
@@ -83,12 +91,13 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "echo_service_cpp: %s\n", context.error().describe().c_str());
         return 1;
     }
-    auto service = liteipc::Service::start(*context, {.name = name}, handle);
+    auto service = liteipc::Service::start(*context, {.name = name, .mode = mode}, handle);
     if (!service) {
         std::fprintf(stderr, "echo_service_cpp: %s\n", service.error().describe().c_str());
         return 1;
     }
-    std::printf("echo_service_cpp: serving '%s' (handle %u, pid %d)\n", name.c_str(), service->handle(), ::getpid());
+    std::printf("echo_service_cpp: serving '%s' (handle %u, pid %d%s)\n", name.c_str(), service->handle(), ::getpid(),
+                mode == liteipc::Mode::mediated ? ", mediated" : "");
     std::fflush(stdout);
 
     int signo = 0;

@@ -11,7 +11,8 @@
 //   auto reply = echo->call(1, request);        // reply->reader().read_string_view() == "hello"
 //
 // Identity: Call::caller() pid, uid and gid were stamped by the kernel when the client connected;
-// tid is the client's own claim about its thread. Timeouts: every blocking call takes one (0 means
+// tid is the client's own claim about its thread. A mediated service (ServiceOptions::mode) gets
+// all four stamped by the kernel for each message. Timeouts: every blocking call takes one (0 means
 // the context's default); a dead peer ends a pending call with Errc::dead_object, not a timeout.
 #pragma once
 
@@ -41,10 +42,22 @@ enum class Policy : uint32_t {
 
 struct Caller {
     uint32_t pid = 0;  // kernel-verified
-    uint32_t uid = 0;  // kernel-verified
-    uint32_t gid = 0;  // kernel-verified
-    uint32_t tid = 0;  // the caller's claim about its own thread
+    uint32_t uid = 0;  // kernel-verified: at connect, or at this message when `mediated`
+    uint32_t gid = 0;  // kernel-verified: at connect, or at this message when `mediated`
+    uint32_t tid = 0;  // the caller's claim about its own thread, kernel-verified when `mediated`
     PeerId peer;
+    bool mediated = false;  // the kernel stamped pid, tid, uid and gid for this very message
+};
+
+// How messages reach a service.
+enum class Mode : uint32_t {
+    // Peer to peer over shared memory: the kernel checks the policy and stamps the caller once, at
+    // connect. The fastest path.
+    direct = 0,
+    // Each message passes a BPF program that stamps the sender (pid, tid, uid, gid) and re-checks
+    // the policy: a withdrawn grant refuses the very next message. Visible to `liteipc monitor`.
+    // Costs one BPF_PROG_RUN per message on the sender (about 1 us).
+    mediated = 1,
 };
 
 class Call;
@@ -57,6 +70,7 @@ struct ServiceOptions {
     unsigned workers = 2;               // LiteIPC's SetMaxWorkThreadNum
     uint64_t reply_pool_bytes = 4u << 20;  // per connection: the largest reply it can hold at once
     std::chrono::nanoseconds spin = std::chrono::microseconds(20);  // idle workers poll this long, then sleep
+    Mode mode = Mode::direct;
 };
 
 // Thread safety: the handler runs on the service's worker threads, several at once when
@@ -74,6 +88,10 @@ public:
     const std::string& name() const;
     Result<> allow_pid(uint32_t pid);  // LiteIPC's AddServiceAccess
     Result<> allow_uid(uint32_t uid);  // for Policy::uid_list
+    // Withdraw what allow_pid / allow_uid gave. Connections stay open; a mediated service's kernel
+    // refuses their next message (Errc::permission_denied), a direct service only their next connect.
+    Result<> revoke_pid(uint32_t pid);
+    Result<> revoke_uid(uint32_t uid);
     std::size_t connection_count() const;
 
     struct Impl;

@@ -62,7 +62,7 @@ struct ServiceRecord {
     uint32_t policy = 0;  // enum liteipc_policy
     uint32_t uid_min = 0;
     uint32_t uid_max = 0;
-    std::string mode;  // "direct"
+    std::string mode;  // "direct" or "mediated"
     std::vector<ClientRecord> clients;
     ServiceCounters counters;
 };

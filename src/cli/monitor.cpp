@@ -30,9 +30,22 @@ const char* kind_name(uint32_t kind) {
         case LITEIPC_MON_DENIAL: return "denial";
         case LITEIPC_MON_DISCONNECT: return "disconnect";
         case LITEIPC_MON_DEATH: return "death";
+        case LITEIPC_MON_MESSAGE: return "message";
         default: return "unknown";
     }
 }
+
+// Where a mediated message's payload sits (channel_layout.h's PayloadKind).
+const char* payload_kind_name(uint32_t kind) {
+    switch (kind) {
+        case 0: return "none";
+        case 1: return "inline";
+        case 2: return "pool";
+        default: return "invalid";
+    }
+}
+
+constexpr uint32_t kOnewayFlag = 1;  // LITEIPC_FLAG_ONEWAY on the wire
 
 struct Watch {
     const MonitorOptions& options;
@@ -72,18 +85,28 @@ struct Watch {
 
     void print(const liteipc_monitor_record& r) {
         const bool death = r.kind == LITEIPC_MON_DEATH;
+        const bool message = r.kind == LITEIPC_MON_MESSAGE;
         if (options.json) {
             json line = {{"event", kind_name(r.kind)}, {"time_ns", r.timestamp_ns}};
             if (!death) {
                 line["handle"] = r.handle;
                 line["service"] = name_of(r.handle);
             }
-            if (r.kind == LITEIPC_MON_CONNECT || r.kind == LITEIPC_MON_DISCONNECT) line["conn_id"] = r.conn_id;
+            if (r.kind == LITEIPC_MON_CONNECT || r.kind == LITEIPC_MON_DISCONNECT || message)
+                line["conn_id"] = r.conn_id;
             line["pid"] = r.pid;
-            if (r.kind == LITEIPC_MON_CONNECT || r.kind == LITEIPC_MON_DENIAL) line["tid"] = r.tid;
+            if (r.kind == LITEIPC_MON_CONNECT || r.kind == LITEIPC_MON_DENIAL || message) line["tid"] = r.tid;
             line["uid"] = r.uid;
             line["gid"] = r.gid;
             if (r.kind == LITEIPC_MON_DENIAL) line["errno"] = -r.result;
+            if (message) {
+                line["code"] = r.code;
+                line["flags"] = r.flags;
+                line["oneway"] = (r.flags & kOnewayFlag) != 0;
+                line["payload"] = payload_kind_name(r.payload_kind);
+                line["payload_offset"] = r.payload_offset;
+                line["payload_bytes"] = r.payload_length;
+            }
             if (death) {
                 line["exit_code"] = r.exit_code;
                 line["closed"] = r.closed != 0;
@@ -93,11 +116,14 @@ struct Watch {
             std::printf("%llu.%06llu %-10s", static_cast<unsigned long long>(r.timestamp_ns / 1'000'000'000),
                         static_cast<unsigned long long>(r.timestamp_ns % 1'000'000'000 / 1000), kind_name(r.kind));
             if (!death) std::printf(" service %s (handle %u)", name_of(r.handle).c_str(), r.handle);
-            if (r.kind == LITEIPC_MON_CONNECT || r.kind == LITEIPC_MON_DISCONNECT)
+            if (r.kind == LITEIPC_MON_CONNECT || r.kind == LITEIPC_MON_DISCONNECT || message)
                 std::printf(" conn %llu", static_cast<unsigned long long>(r.conn_id));
             std::printf(" pid %u", r.pid);
-            if (r.kind == LITEIPC_MON_CONNECT || r.kind == LITEIPC_MON_DENIAL) std::printf(" tid %u", r.tid);
+            if (r.kind == LITEIPC_MON_CONNECT || r.kind == LITEIPC_MON_DENIAL || message) std::printf(" tid %u", r.tid);
             std::printf(" uid %u gid %u", r.uid, r.gid);
+            if (message)
+                std::printf(" code %u%s payload %s %llu bytes", r.code, (r.flags & kOnewayFlag) ? " oneway" : "",
+                            payload_kind_name(r.payload_kind), static_cast<unsigned long long>(r.payload_length));
             if (death) {
                 if (r.closed) std::printf(" closed its context");
                 else if (WIFSIGNALED(r.exit_code)) std::printf(" killed by signal %d", WTERMSIG(r.exit_code));

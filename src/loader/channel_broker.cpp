@@ -96,6 +96,14 @@ std::optional<ControlReply> Daemon::channel_half(Client& client, const ControlRe
         return refuse_both(Errc::system, errno, "socketpair for the connection's fds");
     UniqueFd client_end(pair[0]), service_end(pair[1]);
     auto service = kernel_->service(conn->handle);
+    // A mediated service reads each message's kernel record from a ring of the connection's own.
+    const uint32_t mode = service ? service->mode : LITEIPC_SVC_MODE_DIRECT;
+    UniqueFd message_ring;
+    if (mode == LITEIPC_SVC_MODE_MEDIATED) {
+        auto ring = kernel_->create_message_ring(request.conn_id);
+        if (!ring) return refuse_both(Errc::kernel, EIO, ring.error().describe());
+        message_ring = std::move(*ring);
+    }
     ControlReply to_client;
     to_client.request_id = done.client_request_id;
     to_client.handle = conn->handle;
@@ -103,6 +111,7 @@ std::optional<ControlReply> Daemon::channel_half(Client& client, const ControlRe
     to_client.peer_generation = conn->service_generation;
     to_client.peer_pid = service ? service->owner_tgid : 0;
     to_client.peer_uid = service ? service->owner_uid : 0;
+    to_client.mode = mode;
     std::vector<UniqueFd> client_fds;
     client_fds.push_back(std::move(*reply_pool_ro));
     client_fds.push_back(std::move(client_end));
@@ -116,10 +125,12 @@ std::optional<ControlReply> Daemon::channel_half(Client& client, const ControlRe
     to_service.peer_pid = conn->client_pid;
     to_service.peer_uid = conn->client_uid;
     to_service.peer_gid = conn->client_gid;
+    to_service.mode = mode;
     std::vector<UniqueFd> service_fds;
     service_fds.push_back(std::move(done.ctrl));
     service_fds.push_back(std::move(*request_pool_ro));
     service_fds.push_back(std::move(service_end));
+    if (message_ring) service_fds.push_back(std::move(message_ring));
     queue_reply(done.service_socket, to_service, std::move(service_fds));
     LITEIPC_LOG(debug, "connection %llu established: pid %u -> handle %u",
                 static_cast<unsigned long long>(request.conn_id), conn->client_pid, conn->handle);

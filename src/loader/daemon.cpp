@@ -317,7 +317,9 @@ void Daemon::serve_client(int fd) {
             case ControlOp::unregister_service: reply = unregister_service(client, request); break;
             case ControlOp::lookup: reply = lookup(request); break;
             case ControlOp::add_access:
-            case ControlOp::add_uid: reply = grant(client, request); break;
+            case ControlOp::add_uid:
+            case ControlOp::remove_access:
+            case ControlOp::remove_uid: reply = grant(client, request); break;
             case ControlOp::open_channel:
             case ControlOp::accept_channel: reply = channel_half(client, request, message->fds); break;
             case ControlOp::close_channel: reply = close_channel(client, request); break;

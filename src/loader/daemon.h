@@ -92,8 +92,13 @@ private:
         uint64_t owner_generation;
         uid_t owner_uid;
     };
+    // A grant lasts as long as the process that made it: a reference passed on (OBJ_SVC) is not
+    // worth more than its giver's own. Grants found pinned after a restart have no known grantor.
+    static constexpr uint32_t kUnknownGrantor = UINT32_MAX;
     struct GrantRecord {
         uid_t grantor_uid;  // whose quota it counts against
+        uint32_t grantor_slot = kUnknownGrantor;
+        uint64_t grantor_generation = 0;
     };
     using GrantKey = std::tuple<uint32_t, uint32_t, uint32_t, uint64_t>;  // handle, kind, id, generation
     // A pid grant to a process not registered yet: bound to that process by a pidfd, it becomes a
@@ -103,6 +108,8 @@ private:
         pid_t host_pid;
         UniqueFd pidfd;
         uid_t grantor_uid;
+        uint32_t grantor_slot = kUnknownGrantor;
+        uint64_t grantor_generation = 0;
     };
 
     explicit Daemon(DaemonOptions options) : options_(std::move(options)) {}
@@ -141,6 +148,11 @@ private:
     // Needs no registration: `liteipc monitor` only reads.
     detail::ControlReply watch_monitor(Client& client);
     detail::ControlReply grant(Client& client, const detail::ControlRequest& request);
+    // remove_access / remove_uid: the owner withdraws any grant, a holder only one it made.
+    detail::ControlReply withdraw(Client& client, const detail::ControlRequest& request, const liteipc_service& service,
+                                  bool owner);
+    // The grants a process made end with it; the kernel refuses their holders from the next message on.
+    void drop_grants_made_by(uint32_t slot, uint64_t generation);
     void forget_service(uint32_t handle);
     void grant_waiting(const Client& registered);
     std::size_t services_of(uid_t uid) const;

@@ -27,7 +27,8 @@ namespace {
 constexpr const char* kExitLinkPin = "link_process_exit";
 
 // Who may open each pin: clients need the process table (read-write open, to mmap the frozen
-// map), the registry (read-only) and the connect/subscribe programs; nothing else.
+// map), the registry (read-only) and the connect/subscribe/send programs; nothing else. A
+// mediated connection's message ring reaches its service only as an fd from the loader.
 struct PinAccess {
     const char* name;
     mode_t mode;
@@ -35,9 +36,10 @@ struct PinAccess {
 constexpr PinAccess kPinAccess[] = {
     {"procs", 0660},     {"tgid_slot", 0640}, {"services", 0640}, {"svc_names", 0640},
     {"grants", 0640},    {"svc_stats", 0640}, {"counters", 0640}, {"connect", 0660},
-    {"subscribe", 0660}, {"deaths", 0600},    {"inboxes", 0600},  {"conns", 0600},
-    {"subs", 0600},      {"proc_ctl", 0600},  {kExitLinkPin, 0600}, {"limits", 0600},
-    {"uid_usage", 0600}, {"abi", 0640},       {"svc_traffic", 0640},
+    {"subscribe", 0660}, {"send", 0660},      {"deaths", 0600},   {"inboxes", 0600},
+    {"conns", 0600},     {"msg_rings", 0600}, {"subs", 0600},     {"proc_ctl", 0600},
+    {kExitLinkPin, 0600}, {"limits", 0600},   {"uid_usage", 0600}, {"abi", 0640},
+    {"svc_traffic", 0640},
     // Watchers consume the monitor ring as group members (a consumer maps its position writable).
     {"monitor", 0660},   {"mon_on", 0640},
 };
@@ -193,7 +195,8 @@ Result<> KernelPlane::check_pinned_abi(const std::string& pin_root) {
 Result<> KernelPlane::pin_programs(const KernelPlaneOptions& options) {
     // Syscall programs are re-pinned on every start; processes holding the previous ones keep
     // using them, and both operate on the same pinned maps.
-    bpf_program* programs[] = {skel_->progs.proc_ctl, skel_->progs.connect, skel_->progs.subscribe};
+    bpf_program* programs[] = {skel_->progs.proc_ctl, skel_->progs.connect, skel_->progs.subscribe,
+                               skel_->progs.send};
     for (bpf_program* prog : programs) {
         std::string path = options.pin_root + "/" + bpf_program__name(prog);
         ::unlink(path.c_str());
@@ -336,6 +339,17 @@ Result<UniqueFd> KernelPlane::inbox_of(uint32_t slot) const {
     int fd = bpf_map_get_fd_by_id(*id);
     if (fd < 0) return fail_errno("open of inbox " + std::to_string(*id), Errc::kernel);
     return UniqueFd(fd);
+}
+
+Result<UniqueFd> KernelPlane::create_message_ring(uint64_t conn_id) {
+    std::string name = "msg_" + std::to_string(conn_id);
+    if (name.size() > 15) name = "msg_" + std::to_string(conn_id % 100000000000ULL);  // names are cut at 15
+    int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, name.c_str(), 0, 0, LITEIPC_MESSAGE_RING_BYTES, nullptr);
+    if (fd < 0) return fail_errno("create of message ring " + name, Errc::kernel);
+    UniqueFd ring(fd);
+    if (auto ok = update(skel_->maps.msg_rings, conn_id, static_cast<uint32_t>(fd)); !ok)
+        return std::unexpected(ok.error());
+    return ring;
 }
 
 void KernelPlane::drop_inbox(uint32_t slot) {
@@ -483,6 +497,8 @@ void KernelPlane::drop_conn(uint64_t conn_id) {
     ctl.op = LITEIPC_PROC_DROP_CONN;
     ctl.conn_id = conn_id;
     (void)run_proc_ctl(ctl);
+    // Its message ring, if the service is mediated: the service's mapping keeps it until it lets go.
+    bpf_map__delete_elem(skel_->maps.msg_rings, &conn_id, sizeof conn_id, 0);
 }
 
 void KernelPlane::for_each_conn(const std::function<void(uint64_t, const liteipc_conn&)>& visit) const {

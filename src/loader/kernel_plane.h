@@ -59,6 +59,9 @@ public:
     Result<UniqueFd> create_inbox(uint32_t slot);
     Result<UniqueFd> inbox_of(uint32_t slot) const;
     void drop_inbox(uint32_t slot);
+    // A mediated connection's message ring, which the send program writes and the service reads.
+    // Dropped with the connection (drop_conn).
+    Result<UniqueFd> create_message_ring(uint64_t conn_id);
 
     // Service registry.
     Result<> put_service(uint32_t handle, const liteipc_service& service);

@@ -198,6 +198,7 @@ void Daemon::release_holdings_of(uint32_t slot, uint64_t generation) {
     for (const auto& [handle, record] : services_)
         if (record.owner_slot == slot && record.owner_generation == generation) services.push_back(handle);
     for (uint32_t handle : services) forget_service(handle);
+    drop_grants_made_by(slot, generation);
     for (auto it = grants_.begin(); it != grants_.end();) {
         const auto& [handle, kind, id, grantee_generation] = it->first;
         if (kind == LITEIPC_GRANT_PID && id == slot && grantee_generation == generation) {

@@ -76,7 +76,8 @@ void Daemon::grant_waiting(const Client& registered) {
         // The pidfd still runs and has this pid: it is the process that just registered.
         liteipc_grant_key key{waiting.handle, LITEIPC_GRANT_PID, registered.slot, 0, registered.generation};
         if (kernel_->put_grant(key))
-            grants_[{key.handle, key.kind, key.id, key.generation}] = GrantRecord{waiting.grantor_uid};
+            grants_[{key.handle, key.kind, key.id, key.generation}] =
+                GrantRecord{waiting.grantor_uid, waiting.grantor_slot, waiting.grantor_generation};
         return true;
     });
 }
@@ -101,6 +102,7 @@ ControlReply Daemon::register_service(Client& client, const ControlRequest& requ
         return refuse(Errc::invalid_argument, EINVAL,
                       "invalid service name: 1..255 printable bytes without '/', '\"' or '\\\\'");
     if (request.policy > LITEIPC_POLICY_PIDS) return refuse(Errc::invalid_argument, EINVAL, "unknown access policy");
+    if (request.mode > LITEIPC_SVC_MODE_MEDIATED) return refuse(Errc::invalid_argument, EINVAL, "unknown service mode");
     if (request.policy == LITEIPC_POLICY_UID_RANGE && request.uid_min > request.uid_max)
         return refuse(Errc::invalid_argument, EINVAL, "uid range is empty");
     const liteipc_proc& proc = kernel_->proc(client.slot);
@@ -133,6 +135,7 @@ ControlReply Daemon::register_service(Client& client, const ControlRequest& requ
     service.uid_min = request.uid_min;
     service.uid_max = request.uid_max;
     service.register_ns = proc.register_ns;
+    service.mode = request.mode;
     if (auto ok = kernel_->put_service(*handle, service); !ok)
         return refuse(ok.error().code == Errc::already_exists ? Errc::already_exists : Errc::kernel,
                       ok.error().code == Errc::already_exists ? EEXIST : EIO, ok.error().describe());
@@ -143,7 +146,8 @@ ControlReply Daemon::register_service(Client& client, const ControlRequest& requ
     }
     fds.push_back(std::move(*traffic));
     services_[*handle] = ServiceRecord{client.slot, client.generation, client.uid};
-    LITEIPC_LOG(info, "service '%s' -> handle %u (pid %d)", request.name, *handle, client.host_pid);
+    LITEIPC_LOG(info, "service '%s' -> handle %u (pid %d, %s)", request.name, *handle, client.host_pid,
+                request.mode == LITEIPC_SVC_MODE_MEDIATED ? "mediated" : "direct");
     ControlReply reply;
     reply.handle = *handle;
     return reply;
@@ -186,6 +190,8 @@ ControlReply Daemon::grant(Client& client, const ControlRequest& request) {
                                 conn.client_generation == client.generation);
         });
     }
+    if (request.op == ControlOp::remove_access || request.op == ControlOp::remove_uid)
+        return withdraw(client, request, *service, owner);
     if (!owner && !holder)
         return refuse(Errc::permission_denied, EPERM,
                       "only the owner or a connected client may grant access to " + std::string(service->name));
@@ -210,8 +216,8 @@ ControlReply Daemon::grant(Client& client, const ControlRequest& request) {
             if (!pidfd) return refuse(Errc::not_found, ESRCH, "no process with pid " + std::to_string(request.id));
             if (over_quota()) return refuse(Errc::quota_exceeded, EDQUOT, quota_message);
             std::erase_if(waiting_grants_, [](const WaitingGrant& w) { return process_exited(w.pidfd.get()); });
-            waiting_grants_.push_back(
-                WaitingGrant{request.handle, static_cast<pid_t>(request.id), std::move(pidfd), client.uid});
+            waiting_grants_.push_back(WaitingGrant{request.handle, static_cast<pid_t>(request.id), std::move(pidfd),
+                                                   client.uid, client.slot, client.generation});
             return {};
         }
         key.kind = LITEIPC_GRANT_PID;
@@ -225,8 +231,61 @@ ControlReply Daemon::grant(Client& client, const ControlRequest& request) {
     if (grants_.contains(record_key)) return {};
     if (over_quota()) return refuse(Errc::quota_exceeded, EDQUOT, quota_message);
     if (auto ok = kernel_->put_grant(key); !ok) return refuse(Errc::no_memory, ENOSPC, ok.error().describe());
-    grants_[record_key] = GrantRecord{client.uid};
+    grants_[record_key] = GrantRecord{client.uid, client.slot, client.generation};
     return {};
+}
+
+ControlReply Daemon::withdraw(Client& client, const ControlRequest& request, const liteipc_service& service,
+                              bool owner) {
+    const bool by_uid = request.op == ControlOp::remove_uid;
+    if (by_uid && !owner)
+        return refuse(Errc::permission_denied, EPERM, "only the owner may change the uid list of " +
+                                                          std::string(service.name));
+    auto made_by_asker = [&](const GrantRecord& record) {
+        return owner || (record.grantor_slot == client.slot && record.grantor_generation == client.generation);
+    };
+    std::size_t withdrawn = 0;
+    for (auto it = grants_.begin(); it != grants_.end();) {
+        const auto& [handle, kind, id, generation] = it->first;
+        bool match = handle == request.handle && made_by_asker(it->second) &&
+                     (by_uid ? kind == LITEIPC_GRANT_UID && id == request.id
+                             : kind == LITEIPC_GRANT_PID && id < LITEIPC_MAX_PROCS &&
+                                   kernel_->proc(id).tgid == request.id && kernel_->proc(id).generation == generation);
+        if (!match) {
+            ++it;
+            continue;
+        }
+        kernel_->drop_grant(liteipc_grant_key{handle, kind, id, 0, generation});
+        it = grants_.erase(it);
+        ++withdrawn;
+    }
+    if (!by_uid)
+        withdrawn += std::erase_if(waiting_grants_, [&](const WaitingGrant& waiting) {
+            return waiting.handle == request.handle && waiting.host_pid == static_cast<pid_t>(request.id) &&
+                   (owner || (waiting.grantor_slot == client.slot && waiting.grantor_generation == client.generation));
+        });
+    if (withdrawn == 0)
+        return refuse(Errc::not_found, ENOENT,
+                      std::string(by_uid ? "uid " : "pid ") + std::to_string(request.id) + " holds no grant on " +
+                          service.name + (owner ? "" : " made by pid " + std::to_string(client.pid)));
+    LITEIPC_LOG(info, "service '%s': %s %u withdrawn by pid %d", service.name, by_uid ? "uid" : "pid", request.id,
+                client.pid);
+    return {};
+}
+
+void Daemon::drop_grants_made_by(uint32_t slot, uint64_t generation) {
+    for (auto it = grants_.begin(); it != grants_.end();) {
+        if (it->second.grantor_slot != slot || it->second.grantor_generation != generation) {
+            ++it;
+            continue;
+        }
+        const auto& [handle, kind, id, grantee_generation] = it->first;
+        kernel_->drop_grant(liteipc_grant_key{handle, kind, id, 0, grantee_generation});
+        it = grants_.erase(it);
+    }
+    std::erase_if(waiting_grants_, [&](const WaitingGrant& waiting) {
+        return waiting.grantor_slot == slot && waiting.grantor_generation == generation;
+    });
 }
 
 }  // namespace liteipc::loader

@@ -124,7 +124,7 @@ std::string Daemon::status_json() const {
                             {"policy", s.policy},
                             {"uid_min", s.uid_min},
                             {"uid_max", s.uid_max},
-                            {"mode", "direct"},
+                            {"mode", s.mode == LITEIPC_SVC_MODE_MEDIATED ? "mediated" : "direct"},
                             {"clients", clients},
                             {"counters", {{"calls", traffic.calls},
                                           {"oneway", traffic.oneway},

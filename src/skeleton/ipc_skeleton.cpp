@@ -41,7 +41,13 @@ namespace {
 
 constexpr uint32_t kDefaultWaitSeconds = 4;  // upstream's MessageOptionInit
 constexpr size_t kReplyBytes = 8192;         // upstream's MAX_IO_SIZE
-constexpr size_t kReplyObjects = 32;         // upstream's MAX_OBJ_NUM
+constexpr size_t kReplyObjects = 32;
+// The services this API registers (the context object, a process's local objects) are mediated
+// when LITEIPC_MEDIATED=1 is in the environment: the API has no registration options of its own.
+liteipc::Mode mode_from_environment() {
+    const char* value = std::getenv("LITEIPC_MEDIATED");
+    return value != nullptr && std::strcmp(value, "1") == 0 ? liteipc::Mode::mediated : liteipc::Mode::direct;
+}         // upstream's MAX_OBJ_NUM
 
 int32_t report(const char* what, const Error& error) {
     LITEIPC_LOG(info, "%s: %s", what, error.describe().c_str());
@@ -115,6 +121,7 @@ public:
             options.name = "liteipc.objects." + std::to_string(::getpid());
             options.policy = liteipc::Policy::pids;  // those a reference was sent to
             options.workers = workers.load();
+            options.mode = mode_from_environment();
             auto started = liteipc::Service::start(*context_, options, [this](Call& call) { return serve(call); });
             if (!started) {
                 report("WriteRemoteObject", started.error());
@@ -139,6 +146,7 @@ public:
         options.name = liteipc::detail::kContextObjectName;
         options.policy = liteipc::Policy::anyone;
         options.workers = workers.load();
+        options.mode = mode_from_environment();
         auto started =
             liteipc::Service::start(*context_, options, [stub](Call& call) { return serve_with(stub, call); });
         if (!started) {

@@ -41,7 +41,7 @@ inline ContextOptions read_context_options(PeerArgs& args) {
 inline void append(std::vector<std::string>& args, const ServiceOptions& o) {
     args.insert(args.end(), {o.name, std::to_string(static_cast<int>(o.policy)), std::to_string(o.uid_min),
                              std::to_string(o.uid_max), std::to_string(o.workers), std::to_string(o.reply_pool_bytes),
-                             std::to_string(o.spin.count())});
+                             std::to_string(o.spin.count()), std::to_string(static_cast<uint32_t>(o.mode))});
 }
 inline ServiceOptions read_service_options(PeerArgs& args) {
     ServiceOptions o;
@@ -52,6 +52,7 @@ inline ServiceOptions read_service_options(PeerArgs& args) {
     o.workers = static_cast<unsigned>(args.number());
     o.reply_pool_bytes = args.number();
     o.spin = std::chrono::nanoseconds(args.number());
+    o.mode = static_cast<Mode>(args.number());
     return o;
 }
 

@@ -116,7 +116,7 @@ protected:
         return std::make_unique<ChildProcess>(
             [name] {
                 IpcContext* context = OpenLiteIpc(LITEIPC_DEFAULT_MAP_SIZE);
-                LiteIpcServiceOptions options{name, LITEIPC_POLICY_SAME_UID, 0, 0, 1};
+                LiteIpcServiceOptions options{name, LITEIPC_POLICY_SAME_UID, 0, 0, 1, LITEIPC_SERVICE_DIRECT};
                 SvcIdentity sid;
                 if (context == nullptr ||
                     LiteIpcRegisterServiceEx(context, &options, endpoint_handler, nullptr, &sid) != LITEIPC_OK)
@@ -339,7 +339,7 @@ TEST_F(LiteIpcDeferredTest, AddServiceAccessTakesAThreadIdOfTheProcess) {
     ChildProcess service(
         [tid] {
             IpcContext* context = OpenLiteIpc(LITEIPC_DEFAULT_MAP_SIZE);
-            LiteIpcServiceOptions options{"late.granted", LITEIPC_POLICY_PIDS, 0, 0, 1};
+            LiteIpcServiceOptions options{"late.granted", LITEIPC_POLICY_PIDS, 0, 0, 1, LITEIPC_SERVICE_DIRECT};
             SvcIdentity sid;
             return context != nullptr && LiteIpcRegisterServiceEx(context, &options, who_handler, nullptr, &sid) == LITEIPC_OK &&
                    AddServiceAccess(sid, tid) == LITEIPC_OK && AddServiceAccess(sid, 0x3fffffff) == LITEIPC_EINVAL;

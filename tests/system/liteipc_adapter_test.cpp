@@ -108,10 +108,22 @@ public:
 
 std::function<bool(IpcContext*)> named(const char* name, uint32_t policy = LITEIPC_POLICY_SAME_UID) {
     return [name, policy](IpcContext* context) {
-        LiteIpcServiceOptions options{name, policy, 0, 0, 2};
+        LiteIpcServiceOptions options{name, policy, 0, 0, 2, LITEIPC_SERVICE_DIRECT};
         SvcIdentity sid;
         return LiteIpcRegisterServiceEx(context, &options, serve, nullptr, &sid) == LITEIPC_OK;
     };
+}
+
+// kWhoAmI to `sid` from the calling thread: the service names this process, its ids and this thread.
+void expect_caller_is_this_thread(IpcContext* context, SvcIdentity sid) {
+    IpcIo reply;
+    uintptr_t buffer = 0;
+    ASSERT_EQ(SendRequest(context, sid, kWhoAmI, nullptr, &reply, LITEIPC_FLAG_DEFAULT, &buffer), LITEIPC_OK);
+    EXPECT_EQ(IpcIoPopInt32(&reply), ::getpid());
+    EXPECT_EQ(IpcIoPopInt32(&reply), static_cast<int32_t>(::getuid()));
+    EXPECT_EQ(IpcIoPopInt32(&reply), static_cast<int32_t>(::getgid()));
+    EXPECT_EQ(IpcIoPopInt32(&reply), static_cast<int32_t>(::syscall(SYS_gettid))) << "the calling thread";
+    FreeBuffer(context, reinterpret_cast<void*>(buffer));
 }
 
 class LiteIpcAdapterTest : public CApiTest {
@@ -179,15 +191,23 @@ TEST_F(LiteIpcAdapterTest, RequestReplyWithIntsAndStrings) {
 TEST_F(LiteIpcAdapterTest, CallerIdentityIsTheRealClients) {
     ServiceProcess service(named("capi.who"));
     IpcContext* context = open();
-    SvcIdentity who = find("capi.who");
-    IpcIo reply;
-    uintptr_t buffer = 0;
-    ASSERT_EQ(SendRequest(context, who, kWhoAmI, nullptr, &reply, LITEIPC_FLAG_DEFAULT, &buffer), LITEIPC_OK);
-    EXPECT_EQ(IpcIoPopInt32(&reply), ::getpid());
-    EXPECT_EQ(IpcIoPopInt32(&reply), static_cast<int32_t>(::getuid()));
-    EXPECT_EQ(IpcIoPopInt32(&reply), static_cast<int32_t>(::getgid()));
-    EXPECT_EQ(IpcIoPopInt32(&reply), static_cast<int32_t>(::syscall(SYS_gettid)));
-    FreeBuffer(context, reinterpret_cast<void*>(buffer));
+    expect_caller_is_this_thread(context, find("capi.who"));
+}
+
+// LiteIpcServiceOptions.mode: each message passes the kernel, so GetCallingTid is the kernel's
+// word for the calling thread; an unknown mode is refused by name.
+TEST_F(LiteIpcAdapterTest, MediatedServiceReadsTheCallerTheKernelStamped) {
+    ServiceProcess service([](IpcContext* context) {
+        LiteIpcServiceOptions options{"capi.mediated", LITEIPC_POLICY_SAME_UID, 0, 0, 2, LITEIPC_SERVICE_MEDIATED};
+        SvcIdentity sid;
+        return LiteIpcRegisterServiceEx(context, &options, serve, nullptr, &sid) == LITEIPC_OK;
+    });
+    IpcContext* context = open();
+    SvcIdentity who = find("capi.mediated");
+    std::thread([&] { expect_caller_is_this_thread(context, who); }).join();
+    LiteIpcServiceOptions unknown{"capi.unknown.mode", LITEIPC_POLICY_SAME_UID, 0, 0, 1, 7};
+    SvcIdentity sid;
+    EXPECT_EQ(LiteIpcRegisterServiceEx(context, &unknown, serve, nullptr, &sid), LITEIPC_EINVAL);
 }
 
 TEST_F(LiteIpcAdapterTest, OnewayRequestsArriveAndReturnAtOnce) {
@@ -227,8 +247,8 @@ TEST_F(LiteIpcAdapterTest, OnewayRequestsArriveAndReturnAtOnce) {
 
 TEST_F(LiteIpcAdapterTest, AddServiceAccessOpensAServiceThatRefusesByDefault) {
     ServiceProcess service([](IpcContext* context) {
-        LiteIpcServiceOptions closed{"capi.closed", LITEIPC_POLICY_PIDS, 0, 0, 1};
-        LiteIpcServiceOptions granted{"capi.granted", LITEIPC_POLICY_PIDS, 0, 0, 1};
+        LiteIpcServiceOptions closed{"capi.closed", LITEIPC_POLICY_PIDS, 0, 0, 1, LITEIPC_SERVICE_DIRECT};
+        LiteIpcServiceOptions granted{"capi.granted", LITEIPC_POLICY_PIDS, 0, 0, 1, LITEIPC_SERVICE_DIRECT};
         SvcIdentity closed_sid, granted_sid;
         return LiteIpcRegisterServiceEx(context, &closed, serve, nullptr, &closed_sid) == LITEIPC_OK &&
                LiteIpcRegisterServiceEx(context, &granted, serve, nullptr, &granted_sid) == LITEIPC_OK &&

@@ -172,6 +172,62 @@ TEST_F(MetadataMonitorTest, GroupMemberSeesEachKindOfEventWithKernelStampedField
     EXPECT_TRUE(watchers_become(0)) << "records still flow with no one watching";
 }
 
+TEST_F(MetadataMonitorTest, MediatedMessagesShowWithTheFieldsTheKernelStamped) {
+    ServiceOptions options = service_named("test.mon.mediated");
+    options.mode = Mode::mediated;
+    ServiceProcess service(loader_.options(), options);
+    MonitorProcess monitor(loader_, {"--service", "test.mon.mediated"});
+    ASSERT_TRUE(watchers_become(1));
+    auto connection = Connection::open(*context_, "test.mon.mediated");
+    ASSERT_TRUE(connection) << connection.error().describe();
+    const uint64_t conn_id = monitor.next_event("connect")["conn_id"].get<uint64_t>();
+
+    uint32_t tid = 0;
+    std::thread([&] {
+        tid = static_cast<uint32_t>(::syscall(SYS_gettid));
+        Request request(*connection);
+        request.writer().write_string("hello");
+        request.writer().write_int32(41);
+        auto reply = connection->call(kEcho, request);
+        ASSERT_TRUE(reply) << reply.error().describe();
+    }).join();
+    Json call = monitor.next_event("message");
+    ASSERT_FALSE(call.is_null());
+    EXPECT_EQ(call["service"], "test.mon.mediated");
+    EXPECT_EQ(call["handle"], connection->handle());
+    EXPECT_EQ(call["conn_id"], conn_id);
+    EXPECT_EQ(call["pid"], static_cast<uint32_t>(::getpid()));
+    EXPECT_EQ(call["tid"], tid) << "the thread that sent it";
+    EXPECT_EQ(call["uid"], ::getuid());
+    EXPECT_EQ(call["gid"], ::getgid());
+    EXPECT_EQ(call["code"], static_cast<uint32_t>(kEcho));
+    EXPECT_FALSE(call["oneway"].get<bool>());
+    EXPECT_EQ(call["payload"], "inline") << "a small message travels in its call slot";
+    EXPECT_GT(call["payload_bytes"].get<uint64_t>(), 5u);
+    EXPECT_GT(call["time_ns"].get<uint64_t>(), 0u);
+
+    // A oneway message, then a raw one written in place: its payload stays in the sender's pool,
+    // where the record points.
+    Request note(*connection);
+    note.writer().write_string("note");
+    note.writer().write_int32(1);
+    ASSERT_TRUE(connection->send(kEcho, note));
+    Json oneway = monitor.next_event("message");
+    ASSERT_FALSE(oneway.is_null());
+    EXPECT_EQ(oneway["code"], static_cast<uint32_t>(kEcho));
+    EXPECT_TRUE(oneway["oneway"].get<bool>());
+    auto raw = connection->call_raw(kChecksum, 4096, [](std::span<std::byte> out) {
+        std::fill(out.begin(), out.end(), std::byte{7});
+    });
+    ASSERT_TRUE(raw) << raw.error().describe();
+    Json pooled = monitor.next_event("message");
+    ASSERT_FALSE(pooled.is_null());
+    EXPECT_EQ(pooled["code"], static_cast<uint32_t>(kChecksum));
+    EXPECT_EQ(pooled["payload"], "pool");
+    EXPECT_EQ(pooled["payload_bytes"], 4096u);
+    EXPECT_EQ(monitor.interrupt_and_wait(), 0);
+}
+
 TEST_F(MetadataMonitorTest, ServiceFilterShowsOnlyThatServiceAndCountEnds) {
     ServiceProcess one(loader_.options(), service_named("test.one"));
     ServiceProcess two(loader_.options(), service_named("test.two"));

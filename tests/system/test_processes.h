@@ -17,6 +17,7 @@
 #include <mutex>
 #include <ostream>
 #include <thread>
+#include <span>
 #include <vector>
 
 #include "liteipc/ipc.h"
@@ -331,6 +332,22 @@ inline int32_t handle(Call& call) {
         }
     }
     return -1;
+}
+
+// This process's writable mappings of connection ctrl regions: what a hostile client can scribble on.
+inline std::vector<std::span<std::byte>> writable_ctrl_regions() {
+    std::vector<std::span<std::byte>> regions;
+    FILE* maps = std::fopen("/proc/self/maps", "r");
+    char line[512];
+    while (maps && std::fgets(line, sizeof line, maps)) {
+        unsigned long begin = 0, end = 0;
+        char perms[8] = {};
+        if (std::strstr(line, "memfd:liteipc-ctrl") && std::sscanf(line, "%lx-%lx %7s", &begin, &end, perms) == 3 &&
+            perms[1] == 'w')
+            regions.emplace_back(reinterpret_cast<std::byte*>(begin), end - begin);
+    }
+    if (maps) std::fclose(maps);
+    return regions;
 }
 
 // A service in its own process (the test peer's `service` role, serving `handle`); stopped by

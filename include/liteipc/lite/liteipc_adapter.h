@@ -217,7 +217,16 @@ typedef struct {
     uint32_t uidMin;    /* LITEIPC_POLICY_UID_RANGE */
     uint32_t uidMax;
     uint32_t workers;   /* threads serving it; 0: 2 */
+    uint32_t mode;      /* LiteIpcServiceMode; 0: LITEIPC_SERVICE_DIRECT */
 } LiteIpcServiceOptions;
+
+/* How messages reach a service (values of liteipc::Mode). A mediated service's messages each pass
+ * the kernel, which stamps the caller (GetCallingPid/Tid/Uid/Gid are then the kernel's word for
+ * that very message) and re-checks the service's policy. */
+typedef enum {
+    LITEIPC_SERVICE_DIRECT = 0,
+    LITEIPC_SERVICE_MEDIATED = 1,
+} LiteIpcServiceMode;
 
 /* Registers a service named `name` (policy: same uid) and serves it with `handler` (NULL: the
  * StartLoop handler) on its own worker threads. *out names it. */
@@ -229,6 +238,8 @@ int32_t LiteIpcRegisterServiceEx(const IpcContext* context, const LiteIpcService
 int32_t LiteIpcUnregisterService(const IpcContext* context, SvcIdentity sid);
 /* For LITEIPC_POLICY_UID_LIST. */
 int32_t LiteIpcAllowUid(SvcIdentity sid, uid_t uid);
+/* Takes `uid` off the list again: a mediated service's kernel refuses that uid's next message. */
+int32_t LiteIpcRevokeUid(SvcIdentity sid, uid_t uid);
 /* Finds the service named `name` and connects to it: LITEIPC_ENOENT when there is none,
  * LITEIPC_EPERM when its policy refuses this process. */
 int32_t LiteIpcGetService(const IpcContext* context, const char* name, SvcIdentity* out);

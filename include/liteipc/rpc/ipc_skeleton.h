@@ -21,6 +21,9 @@
  * The context object (handle 0, upstream's samgr) is the process that called SetContextObject;
  * GetContextObject names it in every process. The environment variables LITEIPC_SOCKET and
  * LITEIPC_PIN_ROOT choose the liteipc-loader, as for OpenLiteIpc.
+ * LITEIPC_MEDIATED=1 makes the services this API registers (the context object, the service of
+ * a process's local objects) mediated: each message then passes the kernel, which stamps the
+ * caller (GetCallingPid/Uid/Gid/Tid become the kernel's word for that message) and re-checks access.
  *
  * Differences from upstream worth knowing:
  *  - Handlers run on the process's own worker threads from the first WriteRemoteObject of a

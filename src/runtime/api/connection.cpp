@@ -161,8 +161,12 @@ Result<Connection> Connection::open_handle(Context& context, uint32_t handle, st
         LITEIPC_LOG(info, "connect: %s", refused.describe().c_str());
         return std::unexpected(refused);
     }
+    detail::ClientOptions client_options;
+    client_options.spin = options.spin;
+    // A mediated service: every request of ours goes through the kernel's send program.
+    if (opened->reply.mode == LITEIPC_SVC_MODE_MEDIATED) client_options.mediated.emplace(ctx.send_prog, impl->conn_id);
     auto channel = detail::ChannelClient::attach(ctrl->get(), std::move(*request_pool), opened->fds[0].get(),
-                                                 std::move((*doorbell)[0]), detail::ClientOptions{.spin = options.spin});
+                                                 std::move((*doorbell)[0]), std::move(client_options));
     if (!channel) return std::unexpected(channel.error());
     impl->channel = std::move(*channel);
 

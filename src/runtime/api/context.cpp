@@ -138,6 +138,10 @@ Result<> Context::Impl::start(ContextOptions opts) {
     if (!subscribe) return std::unexpected(subscribe.error());
     subscribe_prog_fd_ = std::move(*subscribe);
     subscribe_prog = subscribe_prog_fd_.get();
+    auto send = open_pin(options.pin_root + "/send", "the send program");
+    if (!send) return std::unexpected(send.error());
+    send_prog_fd_ = std::move(*send);
+    send_prog = send_prog_fd_.get();
 
     // The inbox thread sleeps on the ring buffer and an eventfd that tells it to stop.
     auto trampoline = [](void* self, void* data, size_t size) -> int {

@@ -65,6 +65,7 @@ struct Context::Impl : std::enable_shared_from_this<Context::Impl> {
 
     int connect_prog = -1;
     int subscribe_prog = -1;
+    int send_prog = -1;  // run once per message to a mediated service
 
     Result<> start(ContextOptions opts);
 
@@ -87,6 +88,7 @@ private:
     detail::UniqueFd procs_fd_;
     detail::UniqueFd connect_prog_fd_;
     detail::UniqueFd subscribe_prog_fd_;
+    detail::UniqueFd send_prog_fd_;
     detail::Mapping procs_mapping_;
     ring_buffer* inbox_ring_ = nullptr;
     detail::UniqueFd inbox_epoll_;

@@ -138,10 +138,20 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         const int half[] = {pool->fd.get()};
         auto accepted = context->control_once(request, half, context->options.default_timeout);
         if (!accepted) return std::unexpected(accepted.error());
-        if (accepted->fds.size() != 3) return fail(Errc::malformed, "liteipc-loader sent an incomplete channel");
+        // A mediated connection comes with its message ring: the kernel's record of each request.
+        const bool mediated = accepted->reply.mode == LITEIPC_SVC_MODE_MEDIATED;
+        if (mediated != (options.mode == Mode::mediated))
+            return fail(Errc::malformed, "liteipc-loader set up the connection in another mode than registered");
+        if (accepted->fds.size() != (mediated ? 4u : 3u))
+            return fail(Errc::malformed, "liteipc-loader sent an incomplete channel");
         auto channel =
             detail::ChannelServer::attach(accepted->fds[0].get(), accepted->fds[1].get(), std::move(*reply_pool));
         if (!channel) return std::unexpected(channel.error());
+        if (mediated) {
+            auto ring = detail::MessageRing::map(accepted->fds[3].get());
+            if (!ring) return std::unexpected(ring.error());
+            (*channel)->set_message_ring(std::move(*ring));
+        }
 
         // Identity from the kernel's connect record, never from the client.
         auto data = std::make_shared<ConnectionData>();
@@ -186,7 +196,8 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         return {};
     }
 
-    // add_access (a pid) or add_uid (a uid for Policy::uid_list), through the service manager.
+    // add_access / remove_access (a pid) or add_uid / remove_uid (a uid for Policy::uid_list),
+    // through the service manager.
     Result<> grant(ControlOp op, uint32_t id) {
         ControlRequest request{};
         request.op = op;
@@ -224,7 +235,17 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
     int32_t dispatch(const detail::Request& request, detail::ReplyWriter& out) {
         const auto& connection = *static_cast<const ConnectionData*>(request.connection_data);
         Caller caller = connection.caller;
-        caller.tid = request.sender_tid;
+        if (const liteipc_message_record* stamped = request.stamped) {
+            // Mediated: the kernel stamped this very message (the connection was checked to be the
+            // sender's, so the PeerId from the connect still names it).
+            caller.pid = stamped->pid;
+            caller.tid = stamped->tid;
+            caller.uid = stamped->uid;
+            caller.gid = stamped->gid;
+            caller.mediated = true;
+        } else {
+            caller.tid = request.sender_tid;
+        }
         // The fds the client sent ahead; the call owns those the handler does not take.
         std::vector<int> fds;
         if (request.fd_count > 0) {
@@ -319,6 +340,7 @@ Result<Service> Service::start(Context& context, ServiceOptions options, CallHan
     request.policy = static_cast<uint32_t>(impl->options.policy);
     request.uid_min = impl->options.uid_min;
     request.uid_max = impl->options.uid_max;
+    request.mode = static_cast<uint32_t>(impl->options.mode);
     // A client may connect the moment the name exists, before the loader's answer tells us our
     // handle: the context keeps such connect records until the listener below takes them.
     struct RegistrationUnderWay {
@@ -357,6 +379,8 @@ std::size_t Service::connection_count() const {
 
 Result<> Service::allow_pid(uint32_t pid) { return impl_->grant(ControlOp::add_access, pid); }
 Result<> Service::allow_uid(uint32_t uid) { return impl_->grant(ControlOp::add_uid, uid); }
+Result<> Service::revoke_pid(uint32_t pid) { return impl_->grant(ControlOp::remove_access, pid); }
+Result<> Service::revoke_uid(uint32_t uid) { return impl_->grant(ControlOp::remove_uid, uid); }
 
 // ---- Call ----
 

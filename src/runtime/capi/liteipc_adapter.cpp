@@ -387,7 +387,7 @@ int32_t StartLoop(const IpcContext* context, IpcMsgHandler func, void* arg) {
     }
     if (!registered) {
         const std::string name = liteipc::detail::endpoint_name(::getpid());
-        LiteIpcServiceOptions options{name.c_str(), LITEIPC_POLICY_ANYONE, 0, 0, 0};
+        LiteIpcServiceOptions options{name.c_str(), LITEIPC_POLICY_ANYONE, 0, 0, 0, LITEIPC_SERVICE_DIRECT};
         SvcIdentity sid;
         if (const int32_t ret = LiteIpcRegisterServiceEx(context, &options, nullptr, nullptr, &sid); ret != LITEIPC_OK)
             LITEIPC_LOG(warn, "StartLoop: endpoint '%s' not registered (%d)", name.c_str(), ret);
@@ -443,7 +443,7 @@ int32_t SetSaManager(const IpcContext* context, size_t maxMsgSize) {
     auto self = acquire(context);
     if (!self) return no_context(what);
     // The context object: a service anyone reaches as handle 0, served by the StartLoop handler.
-    LiteIpcServiceOptions options{liteipc::detail::kContextObjectName, LITEIPC_POLICY_ANYONE, 0, 0, 0};
+    LiteIpcServiceOptions options{liteipc::detail::kContextObjectName, LITEIPC_POLICY_ANYONE, 0, 0, 0, LITEIPC_SERVICE_DIRECT};
     SvcIdentity sid;
     return LiteIpcRegisterServiceEx(context, &options, nullptr, nullptr, &sid);
 }
@@ -465,15 +465,19 @@ int32_t GenServiceHandle(SvcIdentity* sid, pid_t tid) {
     return LITEIPC_OK;
 }
 
-int32_t LiteIpcAllowUid(SvcIdentity sid, uid_t uid) {
+// The uid list of a service of this process: add (LiteIpcAllowUid) or take off (LiteIpcRevokeUid).
+static int32_t change_uid_list(const char* what, SvcIdentity sid, uid_t uid, bool allow) {
     auto self = acquire(nullptr);
-    if (!self) return no_context("LiteIpcAllowUid");
+    if (!self) return no_context(what);
     std::lock_guard lock(self->mutex);
     auto it = self->services.find(sid.handle);
-    if (it == self->services.end()) return invalid("LiteIpcAllowUid", "not a service of this process");
-    auto granted = it->second.allow_uid(static_cast<uint32_t>(uid));
-    return granted ? LITEIPC_OK : report("LiteIpcAllowUid", granted.error());
+    if (it == self->services.end()) return invalid(what, "not a service of this process");
+    auto changed = allow ? it->second.allow_uid(static_cast<uint32_t>(uid)) : it->second.revoke_uid(static_cast<uint32_t>(uid));
+    return changed ? LITEIPC_OK : report(what, changed.error());
 }
+
+int32_t LiteIpcAllowUid(SvcIdentity sid, uid_t uid) { return change_uid_list("LiteIpcAllowUid", sid, uid, true); }
+int32_t LiteIpcRevokeUid(SvcIdentity sid, uid_t uid) { return change_uid_list("LiteIpcRevokeUid", sid, uid, false); }
 
 int32_t RegisterIpcCallback(IpcMsgHandler func, uint32_t mode, uint32_t timeoutMs, SvcIdentity* sid, void* arg) {
     constexpr const char* what = "RegisterIpcCallback";
@@ -616,6 +620,7 @@ int32_t LiteIpcRegisterServiceEx(const IpcContext* context, const LiteIpcService
     constexpr const char* what = "LiteIpcRegisterService";
     if (options == nullptr || options->name == nullptr || out == nullptr) return invalid(what, "null name or sid");
     if (options->policy > LITEIPC_POLICY_PIDS) return invalid(what, "unknown policy");
+    if (options->mode > LITEIPC_SERVICE_MEDIATED) return invalid(what, "unknown mode");
     auto self = acquire(context);
     if (!self) return no_context(what);
     liteipc::ServiceOptions service_options;
@@ -624,6 +629,7 @@ int32_t LiteIpcRegisterServiceEx(const IpcContext* context, const LiteIpcService
     service_options.uid_min = options->uidMin;
     service_options.uid_max = options->uidMax;
     if (options->workers != 0) service_options.workers = options->workers;
+    service_options.mode = options->mode == LITEIPC_SERVICE_MEDIATED ? liteipc::Mode::mediated : liteipc::Mode::direct;
     std::shared_ptr<LoopHandler> loop = self->loop;
     const IpcContext* raw = self.get();
     auto handle = std::make_shared<std::atomic<uint32_t>>(0);  // known once registered
@@ -656,7 +662,7 @@ int32_t LiteIpcRegisterServiceEx(const IpcContext* context, const LiteIpcService
 
 int32_t LiteIpcRegisterService(const IpcContext* context, const char* name, IpcMsgHandler handler, void* arg,
                                SvcIdentity* out) {
-    LiteIpcServiceOptions options{name, LITEIPC_POLICY_SAME_UID, 0, 0, 0};
+    LiteIpcServiceOptions options{name, LITEIPC_POLICY_SAME_UID, 0, 0, 0, LITEIPC_SERVICE_DIRECT};
     return LiteIpcRegisterServiceEx(context, &options, handler, arg, out);
 }
 

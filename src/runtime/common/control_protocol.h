@@ -26,7 +26,8 @@ enum class ControlOp : uint32_t {
     // The two halves of a kernel-approved connection. The client sends [ctrl, request pool], the
     // service [reply pool], each already mapped and sealed by its writer. The loader answers each
     // once both halves are in: the client gets [reply pool read-only, fd socket], the service
-    // [ctrl, request pool read-only, fd socket]; the two fd sockets are a socketpair that carries
+    // [ctrl, request pool read-only, fd socket] and for a mediated service also the connection's
+    // message ring (the kernel's records of each message); the two fd sockets are a socketpair that carries
     // the fds messages pass. Whichever half comes first waits (up to its own timeout).
     open_channel,
     accept_channel,
@@ -34,6 +35,8 @@ enum class ControlOp : uint32_t {
     list,                // text: one service per line
     status,              // text: JSON document
     watch_monitor,       // records flow into the pinned "monitor" ring while this socket stays open
+    remove_access,       // handle + pid: withdraw a pid grant (the owner's, or one the asker made)
+    remove_uid,          // handle + uid: take a uid off a LITEIPC_POLICY_UID_LIST service
 };
 
 struct ControlRequest {
@@ -45,7 +48,7 @@ struct ControlRequest {
     uint32_t uid_min = 0;
     uint32_t uid_max = 0;
     uint32_t id = 0;  // pid for add_access, uid for add_uid
-    uint32_t pad = 0;
+    uint32_t mode = 0;  // register_service: enum liteipc_service_mode
     uint64_t conn_id = 0;
     char name[LITEIPC_NAME_MAX] = {};
 };
@@ -66,7 +69,7 @@ struct ControlReply {
     uint32_t peer_tid = 0;    // accept_channel: the client thread that connected
     uint32_t text_bytes = 0;  // bytes of text that follow the reply (list, status)
     uint32_t errc = 0;        // when result != 0: the liteipc::Errc, when errno alone cannot say it
-    uint32_t pad = 0;
+    uint32_t mode = 0;        // open/accept_channel: the service's enum liteipc_service_mode
     char message[256] = {};   // the reason when result != 0
 };
 static_assert(std::is_trivially_copyable_v<ControlReply>);

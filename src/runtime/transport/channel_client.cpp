@@ -383,7 +383,8 @@ Result<uint64_t> ChannelClient::publish(uint32_t slot_index, MessageDescriptor& 
     slot.waiter_sleeping.store(0, std::memory_order_relaxed);
     slot.state.store(slot_state::kRequest, std::memory_order_release);
 
-    auto pushed = state.control.push(slot_index, options.deadline);
+    auto pushed = state.options.mediated ? state.options.mediated->send(slot_index, request, options.deadline)
+                                         : state.control.push(slot_index, options.deadline);
     if (batch && pushed) ++state.next_batch;
     if (stream_order.owns_lock()) stream_order.unlock();
     if (!pushed) {

@@ -6,9 +6,11 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 
 #include "transport/channel_ctrl.h"
+#include "transport/mediated.h"
 #include "transport/pool.h"
 
 namespace liteipc::detail {
@@ -16,6 +18,8 @@ namespace liteipc::detail {
 struct ClientOptions {
     // How long a caller polls its slot for the reply before sleeping on the futex. 0 = sleep at once.
     std::chrono::nanoseconds spin = std::chrono::microseconds(5);
+    // Set for a mediated service: each request goes to the kernel's send program, not the ctrl ring.
+    std::optional<MediatedSender> mediated = std::nullopt;
 };
 
 // A call published without waiting for its reply (CallOptions::async): collect the reply with

@@ -17,6 +17,7 @@
 #include "transport/channel_descriptor.h"
 #include "common/futex.h"
 #include "common/log.h"
+#include "liteipc_abi.h"
 
 namespace liteipc::detail {
 namespace {
@@ -147,9 +148,35 @@ Result<std::shared_ptr<ChannelServer>> ChannelServer::attach(int ctrl_fd, int re
 
 bool ChannelServer::serve_one(const Handler& handler) {
     uint32_t slot_index = 0;
-    if (dead() || !control_.pop(slot_index)) return false;
+    if (!take(slot_index)) return false;
     serve(slot_index, handler);
     return true;
+}
+
+void ChannelServer::set_message_ring(MessageRing ring) {
+    stamped_of_slot_ = std::make_unique<liteipc_message_record[]>(control_.slot_count());
+    message_ring_ = std::move(ring);
+}
+
+bool ChannelServer::take_stamped(uint32_t& slot_index) {
+    liteipc_message_record record;
+    while (message_ring_.pop(record)) {
+        // The slot is the client's claim: a record naming a slot out of range or in service is
+        // dropped, as a ctrl ring entry would be (the client gets no reply on it).
+        if (record.slot >= control_.slot_count()) {
+            LITEIPC_LOG(warn, "message record names slot %u, the connection has %u slots: dropped", record.slot,
+                        control_.slot_count());
+            continue;
+        }
+        if (slot_busy_[record.slot].exchange(true, std::memory_order_acquire)) {
+            LITEIPC_LOG(warn, "slot %u sent again while in service: dropped", record.slot);
+            continue;
+        }
+        stamped_of_slot_[record.slot] = record;
+        slot_index = record.slot;
+        return true;
+    }
+    return false;
 }
 
 Result<PoolBlock> ChannelServer::allocate_reply_block(uint64_t size, const std::function<Deadline()>& space_deadline) {
@@ -245,7 +272,9 @@ void ChannelServer::serve(uint32_t slot_index, const Handler& handler) {
                     control_.slot_count());
         return;
     }
-    if (slot_busy_[slot_index].exchange(true, std::memory_order_acquire)) {
+    // A mediated slot was claimed in take_stamped(), with its record.
+    const liteipc_message_record* stamped = mediated() ? &stamped_of_slot_[slot_index] : nullptr;
+    if (!stamped && slot_busy_[slot_index].exchange(true, std::memory_order_acquire)) {
         LITEIPC_LOG(warn, "slot %u published again while in service: dropped", slot_index);
         return;
     }
@@ -265,6 +294,19 @@ void ChannelServer::serve(uint32_t slot_index, const Handler& handler) {
 
     MessageDescriptor request;
     fetch_descriptor(request, slot.request);  // one fetch, then validate the private copy
+    if (stamped) {
+        // What the kernel recorded wins over what the slot says.
+        request.code = stamped->code;
+        request.flags = stamped->flags;
+        request.sender_tid = stamped->tid;
+        request.call_sequence = stamped->call_sequence;
+        request.payload_kind = stamped->payload_kind;
+        request.pool_offset = stamped->payload_offset;
+        request.payload_length = stamped->payload_length;
+        if (static_cast<PayloadKind>(request.payload_kind) == PayloadKind::inline_bytes)
+            std::memcpy(request.inline_payload, slot.request.inline_payload,
+                        std::min<uint64_t>(request.payload_length, kInlinePayloadCapacity));
+    }
     MessageDescriptor reply = fresh_descriptor();
     reply.code = request.code;
     reply.sender_tid = current_tid();
@@ -279,7 +321,7 @@ void ChannelServer::serve(uint32_t slot_index, const Handler& handler) {
         const Request view{request.code, request.flags, request.sender_tid, *payload,
                            {request_pool_.data(), request_pool_.size()}, data_.get(),
                            request.fd_count, request.fd_batch, request.call_sequence,
-                           static_cast<uint32_t>(request.status)};
+                           static_cast<uint32_t>(request.status), stamped};
         ReplyWriter writer(*this, reply, view.oneway(), request.deadline_ns);
         if ((request.flags & kFlagBatch) != 0 && view.oneway()) {
             serve_batch(view, request.fd_batch, handler, writer);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "transport/channel_ctrl.h"
+#include "transport/mediated.h"
 #include "transport/pool.h"
 
 namespace liteipc::detail {
@@ -29,6 +30,8 @@ struct Request {
     uint64_t fd_batch = 0;                  // ...tagged with this
     uint64_t call_sequence = 0;             // unique per call on the connection
     uint32_t token = 0;                     // the caller's token (LiteIPC GetToken)
+    // A mediated connection's request: the kernel's record of it (sender, code, flags, payload).
+    const liteipc_message_record* stamped = nullptr;
     bool oneway() const noexcept { return (flags & kFlagOneway) != 0; }
 };
 
@@ -83,12 +86,22 @@ public:
     static Result<std::shared_ptr<ChannelServer>> attach(int ctrl_fd, int request_pool_fd, Mapping reply_pool);
     ~ChannelServer();
 
+    // A mediated connection: requests come only from the kernel's records in `ring`, never from
+    // the ctrl region's ring. Set before the connection is served.
+    void set_message_ring(MessageRing ring);
+    bool mediated() const noexcept { return message_ring_.valid(); }
+
     // Take one request off the ring and serve it; false when the ring is empty.
     bool serve_one(const Handler& handler);
     // The same in two steps: take a slot index off the ring (false when empty), then serve it.
-    bool take(uint32_t& slot_index) { return !dead() && control_.pop(slot_index); }
+    bool take(uint32_t& slot_index) {
+        if (dead()) return false;
+        return mediated() ? take_stamped(slot_index) : control_.pop(slot_index);
+    }
     void serve(uint32_t slot_index, const Handler& handler);
-    bool has_pending() const { return !dead() && control_.has_pending(); }
+    bool has_pending() const {
+        return !dead() && (mediated() ? message_ring_.has_pending() : control_.has_pending());
+    }
     // No worker polls the connection any more: its client's next request rings the doorbell.
     void arm_doorbell() const noexcept { control_.arm_doorbell(); }
     void disarm_doorbell() const noexcept { control_.disarm_doorbell(); }
@@ -111,6 +124,11 @@ private:
     Result<PoolBlock> allocate_reply_block(uint64_t size, const std::function<Deadline()>& space_deadline);
     // Free reply blocks whose slot the client has released (state no longer REPLY).
     void reclaim_released_replies();
+    // Mediated: the next kernel record whose slot is in range and free; the slot is then held
+    // (slot_busy_) with its record in stamped_of_slot_ until serve() is done with it.
+    bool take_stamped(uint32_t& slot_index);
+    MessageRing message_ring_;
+    std::unique_ptr<liteipc_message_record[]> stamped_of_slot_;
 
     Mapping ctrl_;
     Mapping request_pool_;

@@ -89,18 +89,10 @@ LITEIPC_PEER_ROLE(forge_identity) {
     if (!context) return report_ints(out);
     auto conn = Connection::open(*context, name);
     if (!conn) return report_ints(out);
-    FILE* maps = std::fopen("/proc/self/maps", "r");
-    char line[512];
-    while (maps && std::fgets(line, sizeof line, maps)) {
-        unsigned long begin = 0, end = 0;
-        char perms[8] = {};
-        if (std::strstr(line, "memfd:liteipc-ctrl") && std::sscanf(line, "%lx-%lx %7s", &begin, &end, perms) == 3 &&
-            perms[1] == 'w') {
-            auto* words = reinterpret_cast<uint32_t*>(begin);
-            for (size_t i = 64; i < (end - begin) / 4; ++i) words[i] = (i % 2) ? 0u : 1u;
-        }
+    for (std::span<std::byte> region : writable_ctrl_regions()) {
+        auto* words = reinterpret_cast<uint32_t*>(region.data());
+        for (size_t i = 64; i < region.size() / 4; ++i) words[i] = (i % 2) ? 0u : 1u;
     }
-    if (maps) std::fclose(maps);
     for (int attempt = 0; attempt < 3; ++attempt) {
         Request request(*conn);
         auto reply = conn->call(kWhoAmI, request, 500ms);
