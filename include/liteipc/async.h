@@ -40,8 +40,8 @@ LITEIPC_API int liteipc_async_open(const char* service_name, liteipc_async_conne
 /* Gives up every call still pending on it; the liteipc_pending handles must be freed before. */
 LITEIPC_API void liteipc_async_close(liteipc_async_connection* connection);
 /* Publishes a call and returns at once; timeout_ms bounds the wait for a free slot (0: default). */
-LITEIPC_API int liteipc_call_async(liteipc_async_connection* connection, uint32_t code, const void* request, size_t size,
-                                   uint32_t timeout_ms, liteipc_pending** pending);
+LITEIPC_API int liteipc_call_async(liteipc_async_connection* connection, uint32_t code, const void* request,
+                                   size_t size, uint32_t timeout_ms, liteipc_pending** pending);
 /* An eventfd owned by the connection, readable once a reply is in or the service died; < 0 on error. */
 LITEIPC_API int liteipc_completion_fd(liteipc_async_connection* connection);
 /* 1 when liteipc_pending_wait will not wait, else 0. */

@@ -190,7 +190,8 @@ LITEIPC_API int32_t GenServiceHandle(SvcIdentity* sid, pid_t tid);
 /* An anonymous service of this process: *sid (handle and token) names it; send it to a peer
  * (IpcIoPushSvc) to be called back. timeoutMs >= IPC_TIMEOUT_MIN or IPC_WAIT_FOREVER. When the
  * timeout passes the callback is removed, and a request to it fails with LITEIPC_ENOENT. */
-LITEIPC_API int32_t RegisterIpcCallback(IpcMsgHandler func, uint32_t mode, uint32_t timeoutMs, SvcIdentity* sid, void* arg);
+LITEIPC_API int32_t RegisterIpcCallback(IpcMsgHandler func, uint32_t mode, uint32_t timeoutMs, SvcIdentity* sid,
+                                        void* arg);
 LITEIPC_API int32_t UnregisterIpcCallback(SvcIdentity sid);
 
 /* Calls `func` once, on the callback thread, when the process serving `sid` dies (at once if it
@@ -222,8 +223,8 @@ typedef struct {
 
 /* Registers a service named `name` (policy: same uid) and serves it with `handler` (NULL: the
  * StartLoop handler) on its own worker threads. *out names it. */
-LITEIPC_API int32_t LiteIpcRegisterService(const IpcContext* context, const char* name, IpcMsgHandler handler, void* arg,
-                                           SvcIdentity* out);
+LITEIPC_API int32_t LiteIpcRegisterService(const IpcContext* context, const char* name, IpcMsgHandler handler,
+                                           void* arg, SvcIdentity* out);
 LITEIPC_API int32_t LiteIpcRegisterServiceEx(const IpcContext* context, const LiteIpcServiceOptions* options,
                                              IpcMsgHandler handler, void* arg, SvcIdentity* out);
 /* Unregisters a local service and stops its workers (not from its own handler). */
