@@ -336,15 +336,11 @@ TEST_F(LiteIpcDeferredTest, AddServiceAccessTakesAThreadIdOfTheProcess) {
     });
     while (worker_tid == 0) std::this_thread::yield();
     const pid_t tid = worker_tid;
-    ChildProcess service(
-        [tid] {
-            IpcContext* context = OpenLiteIpc(LITEIPC_DEFAULT_MAP_SIZE);
-            LiteIpcServiceOptions options{"late.granted", LITEIPC_POLICY_PIDS, 0, 0, 1};
-            SvcIdentity sid;
-            return context != nullptr && LiteIpcRegisterServiceEx(context, &options, who_handler, nullptr, &sid) == LITEIPC_OK &&
-                   AddServiceAccess(sid, tid) == LITEIPC_OK && AddServiceAccess(sid, 0x3fffffff) == LITEIPC_EINVAL;
-        },
-        [] { ::pause(); });
+    // Spawned, not forked: this process runs a thread now, and the service opens a context.
+    Peer service = Peer::spawn("capi_service_granting_thread", peer_args("late.granted", tid));
+    int ready = 0;
+    ASSERT_TRUE(service.read(ready)) << "the service reported nothing";
+    ASSERT_EQ(ready, 1) << "the service's setup failed";
     SvcIdentity sid{};
     EXPECT_EQ(LiteIpcGetService(open(), "late.granted", &sid), LITEIPC_OK) << "granted through a thread id";
     done = true;

@@ -92,6 +92,12 @@ inline int other_uid_connects_and_calls(const ContextOptions& options, const cha
     return run_peer<1>("echo_as", peer_args(options, kOtherUid, service))[0];
 }
 
+// The tables a client can fill, each under a per-uid quota, in the order the quota test fills
+// them (its hostile peer reports the error past each quota in this order) and their status keys.
+enum QuotaTable { kServices, kGrants, kConnections, kSubscriptions, kPending, kProcesses, kSockets, kTables };
+inline constexpr const char* kTableKey[kTables] = {"services", "grants", "connections", "subscriptions",
+                                                   "pending_channels", "processes", "sockets"};
+
 // ---- the loader's status document, read as numbers ----
 
 inline std::string status_text(const Loader& loader) {
