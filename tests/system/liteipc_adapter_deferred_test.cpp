@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "c_api_fixture.h"  // liteipc_adapter.h by its bare name, as LiteIPC code includes it
+#include "capi_handlers.h"
 
 namespace liteipc::testing {
 namespace {
@@ -270,15 +271,6 @@ int32_t samgr_handler(const IpcContext* context, void* ipcMsg, IpcIo* data, void
     return 0;
 }
 
-int32_t who_handler(const IpcContext* context, void* ipcMsg, IpcIo*, void*) {
-    uint8_t out[32];
-    IpcIo reply;
-    IpcIoInit(&reply, out, sizeof out, 0);
-    IpcIoPushInt32(&reply, static_cast<int32_t>(::getpid()));
-    SendReply(context, ipcMsg, &reply);
-    return 0;
-}
-
 TEST_F(LiteIpcDeferredTest, AServiceManagerAtHandleZeroHandsOutGeneratedHandles) {
     ChildProcess samgr(
         [] {
@@ -290,7 +282,7 @@ TEST_F(LiteIpcDeferredTest, AServiceManagerAtHandleZeroHandsOutGeneratedHandles)
         [] {
             IpcContext* context = OpenLiteIpc(LITEIPC_DEFAULT_MAP_SIZE);
             if (context == nullptr) return false;
-            std::thread([] { StartLoop(nullptr, who_handler, nullptr); }).detach();
+            std::thread([] { StartLoop(nullptr, answer_pid, nullptr); }).detach();
             // Registers with the manager from a thread of its own, as samgr's endpoint does (a
             // new thread: the runtime caches a thread id, and the forking thread holds its parent's).
             bool registered = false;

@@ -201,7 +201,9 @@ struct WithConfig {
 
 // Runs `body` in a forked child as `uid` (a liteipc group member), hands its N results to the
 // test, and keeps the child alive until `end()`: what it holds stays held while the test checks
-// that others are unaffected. Its own children die with it (PR_SET_PDEATHSIG).
+// that others are unaffected. Its own children die with it (PR_SET_PDEATHSIG). Only for bodies
+// that start no thread (raw control sockets, no Context): the test runs threads, and a child
+// forked from it must not (ThreadSanitizer aborts one that does). Others are spawned roles.
 template <std::size_t N>
 class Hostile {
 public:

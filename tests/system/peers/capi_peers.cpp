@@ -1,24 +1,9 @@
 // Roles of the older C API's tests that a test starts after it runs threads of its own (so they
 // are spawned, not forked): services written against liteipc_adapter.h.
-#include <unistd.h>
-
-#include "liteipc_adapter.h"
+#include "capi_handlers.h"
 #include "peer_role.h"
 
 namespace liteipc::testing {
-namespace {
-
-// Answers every request with the service's pid.
-int32_t answer_pid(const IpcContext* context, void* ipcMsg, IpcIo*, void*) {
-    uint8_t out[32];
-    IpcIo reply;
-    IpcIoInit(&reply, out, sizeof out, 0);
-    IpcIoPushInt32(&reply, static_cast<int32_t>(::getpid()));
-    SendReply(context, ipcMsg, &reply);
-    return 0;
-}
-
-}  // namespace
 
 // Registers `name` for listed processes only (LITEIPC_POLICY_PIDS) on the loader the environment
 // names, grants the thread id `tid` of another process (AddServiceAccess as samgr calls it with
