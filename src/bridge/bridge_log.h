@@ -1,0 +1,25 @@
+// liteipc-bridge's log: one line per event on stderr (the journal under systemd), with the
+// process's role so the lines of a parent and its import children can be told apart.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <unistd.h>
+
+namespace liteipc::bridge {
+
+inline std::string& log_role() {
+    static std::string role = "bridge";
+    return role;
+}
+
+// `level`: a syslog-style prefix the journal reads ("<3>" error, "<4>" warning, "<6>" info).
+inline void log_line(const char* level, const std::string& text) {
+    std::fprintf(stderr, "%sliteipc-bridge[%d] %s: %s\n", level, static_cast<int>(::getpid()), log_role().c_str(),
+                 text.c_str());
+}
+inline void log_error(const std::string& text) { log_line("<3>", text); }
+inline void log_warn(const std::string& text) { log_line("<4>", text); }
+inline void log_info(const std::string& text) { log_line("<6>", text); }
+
+}  // namespace liteipc::bridge

@@ -1,0 +1,142 @@
+// Calls across the bridge between two network namespaces: both directions and both C APIs,
+// identity and access, data buffers up to and one past the configured limit, fds refused,
+// and the counters `liteipc stats` shows on both hosts.
+#include <gtest/gtest.h>
+
+#include <numeric>
+
+#include "bridge_fixture.h"
+
+namespace liteipc::testing {
+namespace {
+
+int exit_status(Spawned& process) {
+    const int status = process.wait();
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// Calls on `name` as `liteipc stats --json` counts them on `host`'s loader.
+uint64_t calls_counted(TwoHosts& hosts, Host& host, const std::string& name) {
+    const std::string out = hosts.dir() + "/stats.json";
+    shell(std::string(LITEIPC_CLI_PATH) + " stats --json --socket " + host.loader->socket() + " --pin-root " +
+          host.loader->pin_root() + " > " + out);
+    try {
+        for (const auto& service : nlohmann::json::parse(read_text(out))["stats"])
+            if (service["name"] == name) return service["counters"]["calls"].get<uint64_t>();
+    } catch (const nlohmann::json::exception& e) {
+        ADD_FAILURE() << "liteipc stats: " << e.what() << ": " << read_text(out);
+    }
+    return 0;
+}
+
+TEST_F(BridgeTest, CClientOnACallsCppServiceOnBAndCppClientOnBCallsCServiceOnA) {
+    Host& a = hosts_.a();
+    Host& b = hosts_.b();
+    Spawned& c_client =
+        hosts_.run_on(a, {LITEIPC_BRIDGE_C_CLIENT, "--name", "remote.b.cpp-echo", "--text", "from C on a"}, "c-client");
+    EXPECT_EQ(exit_status(c_client), 0) << c_client.output();
+    EXPECT_NE(c_client.output().find("echo -> \"from C on a\""), std::string::npos) << c_client.output();
+    // The oneway note reached the service on b; its caller there is b's bridge.
+    Spawned& cpp_echo = *b.processes[0];
+    const std::string note = "note from pid " + std::to_string(b.bridge->pid()) + ": from C on a";
+    EXPECT_TRUE(eventually([&] { return cpp_echo.output().find(note) != std::string::npos; }, std::chrono::seconds(5)))
+        << cpp_echo.output();
+
+    Spawned& cpp_client =
+        hosts_.run_on(b, {LITEIPC_BRIDGE_PEER, "client", "--name", "remote.a.c-echo", "--text", "from C++ on b"}, "cpp-client");
+    EXPECT_EQ(exit_status(cpp_client), 0) << cpp_client.output();
+    EXPECT_NE(cpp_client.output().find("echo -> \"from C++ on b\""), std::string::npos) << cpp_client.output();
+    Spawned& c_echo = *a.processes[0];
+    const std::string reverse_note = "note from pid " + std::to_string(a.bridge->pid()) + ": from C++ on b";
+    EXPECT_TRUE(eventually([&] { return c_echo.output().find(reverse_note) != std::string::npos; }, std::chrono::seconds(5)))
+        << c_echo.output();
+
+    // Bridged calls are counted like local ones: at the stand-in on a and at the service on b.
+    EXPECT_EQ(calls_counted(hosts_, a, "remote.b.cpp-echo"), 1u);
+    EXPECT_EQ(calls_counted(hosts_, b, "demo.cpp-echo"), 1u);
+    EXPECT_EQ(calls_counted(hosts_, b, "remote.a.c-echo"), 1u);
+    EXPECT_EQ(calls_counted(hosts_, a, "demo.c-echo"), 1u);
+}
+
+TEST_F(BridgeTest, ServiceReadsTheVouchedTokenAndSeesTheBridgeAsKernelVerifiedCaller) {
+    Connection slow = connect("remote.b.slow");
+    Request request(slow);
+    request.set_token(99);  // a local token does not cross: the serving bridge sets its own
+    auto reply = slow.call(kWho, request);
+    ASSERT_TRUE(reply) << reply.error().describe();
+    Reader reader = reply->reader();
+    EXPECT_EQ(reader.read_uint32(), 1u) << "b's config gives peer a the token 1";
+    EXPECT_EQ(reader.read_uint32(), static_cast<uint32_t>(hosts_.b().bridge->pid()));
+    EXPECT_EQ(reader.read_uint32(), ::getuid());
+}
+
+TEST_F(BridgeTest, RefusedIdentityIsANamedErrorThereAndACounterHere) {
+    Spawned& c_client =
+        hosts_.run_on(hosts_.a(), {LITEIPC_BRIDGE_C_CLIENT, "--name", "remote.b.secret", "--text", "x"}, "refused");
+    EXPECT_EQ(exit_status(c_client), 1);
+    EXPECT_NE(c_client.output().find("echo failed: -11"), std::string::npos) << "LITEIPC_EPERM: " << c_client.output();
+
+    Connection secret = connect("remote.b.secret");
+    Request request(secret);
+    request.writer().write_string("x");
+    auto reply = secret.call(kEcho, request);
+    ASSERT_TRUE(reply) << reply.error().describe();
+    EXPECT_EQ(reply->status(), kBridgePermissionDenied);
+
+    const auto status = bridge_status(hosts_.b());
+    EXPECT_EQ(status["exports"]["refused"], 2) << status.dump();
+    EXPECT_EQ(calls_counted(hosts_, hosts_.b(), "demo.secret"), 0u) << "a refused call reaches no service";
+}
+
+// Header, one OBJ_PTR object and its offsets entry: what a message holding one pool buffer adds.
+constexpr uint64_t kOneBufferMessage = sizeof(MessageHeader) + sizeof(WireObject) + sizeof(uint32_t);
+
+Result<Reply> call_with_buffer(Connection& connection, size_t size) {
+    std::vector<std::byte> bytes(size);
+    for (size_t i = 0; i < size; ++i) bytes[i] = static_cast<std::byte>(i * 7 + 3);
+    Request request(connection);
+    request.writer().write_buffer(bytes);
+    return connection.call(kBuffer, request);
+}
+
+TEST_F(BridgeTest, DataBuffersCrossUpToTheLimitAndOnePastItIsANamedError) {
+    Connection slow = connect("remote.b.slow");
+    for (size_t size : {size_t{64}, size_t{64 * 1024}, size_t{kMaxMessageBytes - kOneBufferMessage}}) {
+        auto reply = call_with_buffer(slow, size);
+        ASSERT_TRUE(reply) << size << ": " << reply.error().describe();
+        ASSERT_EQ(reply->status(), 0) << size;
+        Reader reader = reply->reader();
+        uint64_t sum = 0;
+        for (size_t i = 0; i < size; ++i) sum += static_cast<uint8_t>(i * 7 + 3);
+        EXPECT_EQ(reader.read_uint64(), sum) << size;
+        const auto back = reader.read_buffer();
+        ASSERT_EQ(back.size(), size);
+        for (size_t i = 0; i < size; ++i)
+            if (back[i] != static_cast<std::byte>(i * 7 + 3)) {
+                ADD_FAILURE() << size << ": byte " << i << " differs";
+                break;
+            }
+    }
+    auto one_past = call_with_buffer(slow, kMaxMessageBytes - kOneBufferMessage + 1);
+    ASSERT_TRUE(one_past) << one_past.error().describe();
+    EXPECT_EQ(one_past->status(), kBridgeTooLarge);
+
+    int pipe_ends[2];
+    ASSERT_EQ(::pipe(pipe_ends), 0);
+    Request with_fd(slow);
+    with_fd.writer().write_fd(pipe_ends[0]);
+    auto refused = slow.call(kEcho, with_fd);
+    ::close(pipe_ends[0]);
+    ::close(pipe_ends[1]);
+    ASSERT_TRUE(refused) << refused.error().describe();
+    EXPECT_EQ(refused->status(), kBridgeFdRefused);
+
+    // Only the calls that crossed reached the service; the bridge still serves.
+    EXPECT_EQ(calls_counted(hosts_, hosts_.b(), "demo.slow"), 3u);
+    auto after = call_with_buffer(slow, 64);
+    ASSERT_TRUE(after);
+    EXPECT_EQ(after->status(), 0);
+}
+
+}  // namespace
+}  // namespace liteipc::testing
