@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <future>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -117,7 +118,18 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
     sigwait(&stop_signals, &signal_number);
     log_info("stopping");
     for (auto& import : imports) import->stop();
-    if (server) server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    if (server) {
+        // Calls still in a local service keep their handlers: give them a moment, then go
+        // without them (their callers on the other host see this bridge's loss).
+        auto shutdown = std::async(std::launch::async, [&] {
+            server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+        });
+        if (shutdown.wait_for(std::chrono::seconds(2)) == std::future_status::timeout) {
+            log_warn("calls still pending in local services: stopping without them");
+            std::fflush(stderr);
+            ::_exit(0);
+        }
+    }
     return 0;
 }
 

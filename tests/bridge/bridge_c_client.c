@@ -1,6 +1,7 @@
 /* The C client of the bridge tests, written against LiteIPC's older C API as upstream code is:
  *   bridge_c_client --name NAME --text TEXT [--socket PATH] [--pin-root PATH]
- * Echoes TEXT (code 1) and sends it as a oneway note (code 4, as the example services read it).
+ * Echoes TEXT (code 1), sends it as a oneway note (code 4, as the example services read it), and
+ * echoes it once more.
  * Prints `echo -> "TEXT"`, or `echo failed: RET` with SendRequest's LITEIPC_* code; exits 0 or 1. */
 #define _POSIX_C_SOURCE 200809L
 
@@ -51,6 +52,16 @@ int main(int argc, char** argv) {
         printf("note failed: %d\n", ret);
         return 1;
     }
+    /* A oneway message still in the ring when its sender exits is dropped with the connection:
+     * one more call keeps the connection until the service has taken the note. */
+    IpcIoInit(&request, data, sizeof data, 0);
+    IpcIoPushString(&request, text);
+    ret = SendRequest(context, service, ECHO, &request, &reply, LITEIPC_FLAG_DEFAULT, &buffer);
+    if (ret != LITEIPC_OK) {
+        printf("last echo failed: %d\n", ret);
+        return 1;
+    }
+    FreeBuffer(context, (void*)buffer);
     CloseLiteIpc(context);
     return 0;
 }

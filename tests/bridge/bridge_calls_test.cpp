@@ -15,14 +15,15 @@ int exit_status(Spawned& process) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-// Calls on `name` as `liteipc stats --json` counts them on `host`'s loader.
-uint64_t calls_counted(TwoHosts& hosts, Host& host, const std::string& name) {
+// A counter of `name` ("calls", "oneway") as `liteipc stats --json` shows it on `host`'s loader.
+uint64_t counted(TwoHosts& hosts, Host& host, const std::string& name, const char* counter = "calls") {
     const std::string out = hosts.dir() + "/stats.json";
     shell(std::string(LITEIPC_CLI_PATH) + " stats --json --socket " + host.loader->socket() + " --pin-root " +
           host.loader->pin_root() + " > " + out);
     try {
-        for (const auto& service : nlohmann::json::parse(read_text(out))["stats"])
-            if (service["name"] == name) return service["counters"]["calls"].get<uint64_t>();
+        const auto stats = nlohmann::json::parse(read_text(out));
+        for (const auto& service : stats["stats"])
+            if (service["name"] == name) return service["counters"][counter].get<uint64_t>();
     } catch (const nlohmann::json::exception& e) {
         ADD_FAILURE() << "liteipc stats: " << e.what() << ": " << read_text(out);
     }
@@ -33,7 +34,7 @@ TEST_F(BridgeTest, CClientOnACallsCppServiceOnBAndCppClientOnBCallsCServiceOnA) 
     Host& a = hosts_.a();
     Host& b = hosts_.b();
     Spawned& c_client =
-        hosts_.run_on(a, {LITEIPC_BRIDGE_C_CLIENT, "--name", "remote.b.cpp-echo", "--text", "from C on a"}, "c-client");
+        hosts_.run_on(a, {LITEIPC_BRIDGE_C_CLIENT, "--name", "remote.b.demo.cpp-echo", "--text", "from C on a"}, "c-client");
     EXPECT_EQ(exit_status(c_client), 0) << c_client.output();
     EXPECT_NE(c_client.output().find("echo -> \"from C on a\""), std::string::npos) << c_client.output();
     // The oneway note reached the service on b; its caller there is b's bridge.
@@ -43,7 +44,7 @@ TEST_F(BridgeTest, CClientOnACallsCppServiceOnBAndCppClientOnBCallsCServiceOnA) 
         << cpp_echo.output();
 
     Spawned& cpp_client =
-        hosts_.run_on(b, {LITEIPC_BRIDGE_PEER, "client", "--name", "remote.a.c-echo", "--text", "from C++ on b"}, "cpp-client");
+        hosts_.run_on(b, {LITEIPC_BRIDGE_PEER, "client", "--name", "remote.a.demo.c-echo", "--text", "from C++ on b"}, "cpp-client");
     EXPECT_EQ(exit_status(cpp_client), 0) << cpp_client.output();
     EXPECT_NE(cpp_client.output().find("echo -> \"from C++ on b\""), std::string::npos) << cpp_client.output();
     Spawned& c_echo = *a.processes[0];
@@ -51,15 +52,17 @@ TEST_F(BridgeTest, CClientOnACallsCppServiceOnBAndCppClientOnBCallsCServiceOnA) 
     EXPECT_TRUE(eventually([&] { return c_echo.output().find(reverse_note) != std::string::npos; }, std::chrono::seconds(5)))
         << c_echo.output();
 
-    // Bridged calls are counted like local ones: at the stand-in on a and at the service on b.
-    EXPECT_EQ(calls_counted(hosts_, a, "remote.b.cpp-echo"), 1u);
-    EXPECT_EQ(calls_counted(hosts_, b, "demo.cpp-echo"), 1u);
-    EXPECT_EQ(calls_counted(hosts_, b, "remote.a.c-echo"), 1u);
-    EXPECT_EQ(calls_counted(hosts_, a, "demo.c-echo"), 1u);
+    // Bridged calls are counted like local ones: at the stand-in on the caller's host and at the
+    // service on the other (each client makes two calls and sends one note).
+    for (auto [host, name, calls] : {std::tuple{&a, "remote.b.demo.cpp-echo", 2u}, std::tuple{&b, "demo.cpp-echo", 2u},
+                                     std::tuple{&b, "remote.a.demo.c-echo", 2u}, std::tuple{&a, "demo.c-echo", 2u}}) {
+        EXPECT_EQ(counted(hosts_, *host, name), calls) << name;
+        EXPECT_EQ(counted(hosts_, *host, name, "oneway"), 1u) << name;
+    }
 }
 
 TEST_F(BridgeTest, ServiceReadsTheVouchedTokenAndSeesTheBridgeAsKernelVerifiedCaller) {
-    Connection slow = connect("remote.b.slow");
+    Connection slow = connect("remote.b.demo.slow");
     Request request(slow);
     request.set_token(99);  // a local token does not cross: the serving bridge sets its own
     auto reply = slow.call(kWho, request);
@@ -72,11 +75,11 @@ TEST_F(BridgeTest, ServiceReadsTheVouchedTokenAndSeesTheBridgeAsKernelVerifiedCa
 
 TEST_F(BridgeTest, RefusedIdentityIsANamedErrorThereAndACounterHere) {
     Spawned& c_client =
-        hosts_.run_on(hosts_.a(), {LITEIPC_BRIDGE_C_CLIENT, "--name", "remote.b.secret", "--text", "x"}, "refused");
+        hosts_.run_on(hosts_.a(), {LITEIPC_BRIDGE_C_CLIENT, "--name", "remote.b.demo.secret", "--text", "x"}, "refused");
     EXPECT_EQ(exit_status(c_client), 1);
     EXPECT_NE(c_client.output().find("echo failed: -11"), std::string::npos) << "LITEIPC_EPERM: " << c_client.output();
 
-    Connection secret = connect("remote.b.secret");
+    Connection secret = connect("remote.b.demo.secret");
     Request request(secret);
     request.writer().write_string("x");
     auto reply = secret.call(kEcho, request);
@@ -85,30 +88,36 @@ TEST_F(BridgeTest, RefusedIdentityIsANamedErrorThereAndACounterHere) {
 
     const auto status = bridge_status(hosts_.b());
     EXPECT_EQ(status["exports"]["refused"], 2) << status.dump();
-    EXPECT_EQ(calls_counted(hosts_, hosts_.b(), "demo.secret"), 0u) << "a refused call reaches no service";
+    EXPECT_EQ(counted(hosts_, hosts_.b(), "demo.secret"), 0u) << "a refused call reaches no service";
 }
 
 // Header, one OBJ_PTR object and its offsets entry: what a message holding one pool buffer adds.
 constexpr uint64_t kOneBufferMessage = sizeof(MessageHeader) + sizeof(WireObject) + sizeof(uint32_t);
 
-Result<Reply> call_with_buffer(Connection& connection, size_t size) {
+// kBuffer sends the buffer back (pool buffers both ways); kSum answers its sum alone, so that
+// only the request is near the limit.
+Result<Reply> call_with_buffer(Connection& connection, size_t size, PeerCode code = kBuffer) {
     std::vector<std::byte> bytes(size);
     for (size_t i = 0; i < size; ++i) bytes[i] = static_cast<std::byte>(i * 7 + 3);
     Request request(connection);
     request.writer().write_buffer(bytes);
-    return connection.call(kBuffer, request);
+    return connection.call(code, request);
+}
+
+uint64_t sum_of_pattern(size_t size) {
+    uint64_t sum = 0;
+    for (size_t i = 0; i < size; ++i) sum += static_cast<uint8_t>(i * 7 + 3);
+    return sum;
 }
 
 TEST_F(BridgeTest, DataBuffersCrossUpToTheLimitAndOnePastItIsANamedError) {
-    Connection slow = connect("remote.b.slow");
-    for (size_t size : {size_t{64}, size_t{64 * 1024}, size_t{kMaxMessageBytes - kOneBufferMessage}}) {
+    Connection slow = connect("remote.b.demo.slow");
+    for (size_t size : {size_t{64}, size_t{64 * 1024}}) {
         auto reply = call_with_buffer(slow, size);
         ASSERT_TRUE(reply) << size << ": " << reply.error().describe();
         ASSERT_EQ(reply->status(), 0) << size;
         Reader reader = reply->reader();
-        uint64_t sum = 0;
-        for (size_t i = 0; i < size; ++i) sum += static_cast<uint8_t>(i * 7 + 3);
-        EXPECT_EQ(reader.read_uint64(), sum) << size;
+        EXPECT_EQ(reader.read_uint64(), sum_of_pattern(size)) << size;
         const auto back = reader.read_buffer();
         ASSERT_EQ(back.size(), size);
         for (size_t i = 0; i < size; ++i)
@@ -117,7 +126,12 @@ TEST_F(BridgeTest, DataBuffersCrossUpToTheLimitAndOnePastItIsANamedError) {
                 break;
             }
     }
-    auto one_past = call_with_buffer(slow, kMaxMessageBytes - kOneBufferMessage + 1);
+    const size_t at_limit = kMaxMessageBytes - kOneBufferMessage;
+    auto largest = call_with_buffer(slow, at_limit, kSum);
+    ASSERT_TRUE(largest) << largest.error().describe();
+    ASSERT_EQ(largest->status(), 0);
+    EXPECT_EQ(largest->reader().read_uint64(), sum_of_pattern(at_limit));
+    auto one_past = call_with_buffer(slow, at_limit + 1, kSum);
     ASSERT_TRUE(one_past) << one_past.error().describe();
     EXPECT_EQ(one_past->status(), kBridgeTooLarge);
 
@@ -132,7 +146,8 @@ TEST_F(BridgeTest, DataBuffersCrossUpToTheLimitAndOnePastItIsANamedError) {
     EXPECT_EQ(refused->status(), kBridgeFdRefused);
 
     // Only the calls that crossed reached the service; the bridge still serves.
-    EXPECT_EQ(calls_counted(hosts_, hosts_.b(), "demo.slow"), 3u);
+    EXPECT_EQ(counted(hosts_, hosts_.b(), "demo.slow"), 3u);
+    EXPECT_EQ(counted(hosts_, hosts_.a(), "remote.b.demo.slow"), 5u);
     auto after = call_with_buffer(slow, 64);
     ASSERT_TRUE(after);
     EXPECT_EQ(after->status(), 0);

@@ -1,6 +1,6 @@
 // Losing the peer reaches local clients of an imported service exactly as a death does: the
 // remote service killed, then the remote bridge killed, then the link cut. Each time, calls
-// pending on remote.b.slow end with dead_object within the stated bound, the death callback
+// pending on remote.b.demo.slow end with dead_object within the stated bound, the death callback
 // on the imported service fires once, and the import comes back once the remote does.
 #include <gtest/gtest.h>
 
@@ -23,12 +23,12 @@ constexpr milliseconds kLinkBound{2 * 500 + 1000};
 
 class BridgeDeathTest : public BridgeTest {
 protected:
-    // Opens remote.b.slow once the import is (back) there.
+    // Opens remote.b.demo.slow once the import is (back) there.
     std::optional<Connection> import_slow() {
         std::optional<Connection> slow;
         eventually(
             [&] {
-                auto opened = Connection::open(*context_, "remote.b.slow");
+                auto opened = Connection::open(*context_, "remote.b.demo.slow");
                 if (opened) slow.emplace(std::move(*opened));
                 return slow.has_value();
             },
@@ -40,7 +40,7 @@ protected:
     // what the callers and the death callback see.
     void expect_loss_seen_as_death(const char* what, const std::function<void()>& lose, milliseconds bound) {
         auto slow = import_slow();
-        ASSERT_TRUE(slow) << what << ": remote.b.slow not imported (again)";
+        ASSERT_TRUE(slow) << what << ": remote.b.demo.slow not imported (again)";
         std::atomic<int> deaths{0};
         auto subscription = context_->on_death(slow->service(), [&](const DeathNotice&) { ++deaths; });
         ASSERT_TRUE(subscription) << subscription.error().describe();

@@ -21,7 +21,7 @@ inline constexpr int32_t kBridgePermissionDenied = -11;
 inline constexpr int32_t kBridgeTooLarge = -40;
 inline constexpr int32_t kBridgeFdRefused = -41;
 // Service codes of bridge_peer.
-enum PeerCode : uint32_t { kEcho = 1, kSleep = 2, kBuffer = 3, kWho = 4 };
+enum PeerCode : uint32_t { kEcho = 1, kSleep = 2, kBuffer = 3, kWho = 4, kSum = 5 };
 
 class BridgeTest : public ::testing::Test {
 protected:
@@ -56,10 +56,10 @@ protected:
                                    R"("imports":[{"peer":"a","service":"demo.c-echo","policy":"anyone"}])");
         hosts_.start_bridge(a);
         hosts_.start_bridge(b);
-        for (const char* name : {"remote.b.cpp-echo", "remote.b.slow", "remote.b.secret"})
+        for (const char* name : {"remote.b.demo.cpp-echo", "remote.b.demo.slow", "remote.b.demo.secret"})
             ASSERT_TRUE(hosts_.wait_for_service(a, name, std::chrono::seconds(20)))
                 << name << " not imported; bridge log:\n" << hosts_.a().bridge->output();
-        ASSERT_TRUE(hosts_.wait_for_service(b, "remote.a.c-echo", std::chrono::seconds(20)))
+        ASSERT_TRUE(hosts_.wait_for_service(b, "remote.a.demo.c-echo", std::chrono::seconds(20)))
             << hosts_.b().bridge->output();
         auto context = Context::open(a.loader->options());
         ASSERT_TRUE(context) << context.error().describe();
@@ -70,6 +70,8 @@ protected:
         context_.reset();
         if (::testing::Test::IsSkipped()) return;
         hosts_.tear_down();
+        for (int status : hosts_.bridge_exits())
+            EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "a bridge did not stop cleanly: " << status;
         EXPECT_EQ(hosts_.leftovers(), "");
     }
 

@@ -3,7 +3,7 @@
 //   bridge_peer client --name NAME --text TEXT --socket PATH --pin-root PATH
 // The service's codes: 1 echo a string; 2 sleep the given milliseconds, then answer (a call left
 // pending); 3 sum a data buffer and send it back (pool buffers both ways); 4 who: the token, the
-// caller's kernel-verified pid and uid. It serves until killed. The client echoes TEXT (code 1)
+// caller's kernel-verified pid and uid; 5 the sum alone. It serves until killed. The client echoes TEXT (code 1)
 // and sends it as a oneway note (code 4, as the example echo services read it).
 #include <signal.h>
 #include <unistd.h>
@@ -17,7 +17,7 @@
 
 namespace {
 
-enum Code : uint32_t { kEcho = 1, kSleep = 2, kBuffer = 3, kWho = 4 };
+enum Code : uint32_t { kEcho = 1, kSleep = 2, kBuffer = 3, kWho = 4, kSum = 5 };
 constexpr uint32_t kExampleNote = 4;  // the example echo services' oneway note (examples/)
 
 int32_t handle(liteipc::Call& call) {
@@ -25,12 +25,13 @@ int32_t handle(liteipc::Call& call) {
     switch (call.code()) {
         case kEcho: call.reply().write_string(request.read_string_view()); break;
         case kSleep: std::this_thread::sleep_for(std::chrono::milliseconds(request.read_uint32())); break;
-        case kBuffer: {
+        case kBuffer:
+        case kSum: {
             const auto bytes = request.read_buffer();
             uint64_t sum = 0;
             for (std::byte b : bytes) sum += static_cast<uint8_t>(b);
             call.reply().write_uint64(sum);
-            call.reply().write_buffer(bytes);
+            if (call.code() == kBuffer) call.reply().write_buffer(bytes);
             break;
         }
         case kWho:
@@ -63,7 +64,11 @@ int run_client(liteipc::Context& context, const std::string& name, const std::st
         std::printf("note failed: %s\n", sent.error().describe().c_str());
         return 1;
     }
-    return 0;
+    // A oneway message still in the ring when its sender exits is dropped with the connection:
+    // one more call keeps the connection until the service has taken the note.
+    liteipc::Request last(*connection);
+    last.writer().write_string(text);
+    return connection->call(kEcho, last) ? 0 : 1;
 }
 
 }  // namespace

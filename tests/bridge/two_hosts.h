@@ -25,11 +25,13 @@ extern char** environ;
 
 namespace liteipc::testing {
 
-// Runs a shell command quietly; its exit status.
+// Runs a shell command; its exit status.
 inline int shell(const std::string& command) {
-    const int status = std::system((command + " >/dev/null 2>&1").c_str());
+    const int status = std::system(command.c_str());
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+// The same, its output (and errors) discarded.
+inline int quiet(const std::string& command) { return shell(command + " >/dev/null 2>&1"); }
 
 inline std::string read_text(const std::string& path) {
     std::ifstream in(path);
@@ -122,16 +124,16 @@ public:
     ::testing::AssertionResult start() {
         if (dir_.empty()) return ::testing::AssertionFailure() << "mkdtemp failed";
         for (Host* host : {&a_, &b_})
-            if (shell("ip netns add " + host->netns) != 0)
+            if (quiet("ip netns add " + host->netns) != 0)
                 return ::testing::AssertionFailure() << "ip netns add " << host->netns << " failed";
         namespaces_made_ = true;
-        if (shell("ip link add " + a_.veth + " netns " + a_.netns + " type veth peer name " + b_.veth + " netns " +
+        if (quiet("ip link add " + a_.veth + " netns " + a_.netns + " type veth peer name " + b_.veth + " netns " +
                   b_.netns) != 0)
             return ::testing::AssertionFailure() << "ip link add (veth) failed";
         for (Host* host : {&a_, &b_}) {
             const std::string in = "ip -n " + host->netns + " ";
-            if (shell(in + "addr add " + host->address + "/24 dev " + host->veth) != 0 ||
-                shell(in + "link set " + host->veth + " up") != 0 || shell(in + "link set lo up") != 0)
+            if (quiet(in + "addr add " + host->address + "/24 dev " + host->veth) != 0 ||
+                quiet(in + "link set " + host->veth + " up") != 0 || quiet(in + "link set lo up") != 0)
                 return ::testing::AssertionFailure() << "addressing " << host->netns << " failed";
         }
         if (auto made = make_certificates(); !made) return made;
@@ -171,13 +173,13 @@ public:
     }
 
     // Cuts the link: the veth pair is deleted, so no packet and no reset reaches either side.
-    bool cut_link() { return shell("ip -n " + a_.netns + " link del " + a_.veth) == 0; }
+    bool cut_link() { return quiet("ip -n " + a_.netns + " link del " + a_.veth) == 0; }
 
     // Names on a host's loader, as `liteipc list` prints them.
     std::string services_on(Host& host) {
         const std::string out = dir_ + "/list.txt";
         shell(std::string(LITEIPC_CLI_PATH) + " list --socket " + host.loader->socket() + " --pin-root " +
-              host.loader->pin_root() + " > " + out);
+              host.loader->pin_root() + " > " + out + " 2>/dev/null");
         return read_text(out);
     }
     bool wait_for_service(Host& host, const std::string& name, std::chrono::milliseconds timeout) {
@@ -187,19 +189,26 @@ public:
     // Everything this object made, gone: processes reaped, loaders stopped and unloaded,
     // namespaces deleted (with the link), the temporary directory removed.
     void tear_down() {
+        for (Host* host : {&a_, &b_}) host->processes.clear();
         for (Host* host : {&a_, &b_}) {
-            if (host->bridge) host->bridge->kill(SIGTERM);
-            host->processes.clear();
+            if (host->bridge) {
+                const int status = host->bridge->kill(SIGTERM);
+                if (status != -1) bridge_exits_.push_back(status);
+            }
             if (host->loader) {
                 host->loader->stop();
                 host->loader->unload();
             }
         }
         if (namespaces_made_)
-            for (Host* host : {&a_, &b_}) shell("ip netns del " + host->netns);
+            for (Host* host : {&a_, &b_}) quiet("ip netns del " + host->netns);
         namespaces_made_ = false;
-        if (!dir_.empty()) shell("rm -rf " + dir_);
+        // LITEIPC_BRIDGE_TEST_KEEP=1 keeps the logs and configs for a look after a failure.
+        if (!dir_.empty() && !std::getenv("LITEIPC_BRIDGE_TEST_KEEP")) quiet("rm -rf " + dir_);
     }
+
+    // How the bridges ended when tear_down stopped them (wait statuses).
+    const std::vector<int>& bridge_exits() const { return bridge_exits_; }
 
     // What is left of this object's host state, described; empty when nothing is.
     std::string leftovers() const {
@@ -227,14 +236,14 @@ private:
     ::testing::AssertionResult make_certificates() {
         const std::string d = cert_dir();
         const std::string key = "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes ";
-        if (shell("mkdir -m 700 " + d) != 0 ||
-            shell(key + "-x509 -days 1 -subj /CN=liteipc-test-ca -keyout " + d + "/ca.key -out " + d + "/ca.pem") != 0)
+        if (quiet("mkdir -m 700 " + d) != 0 ||
+            quiet(key + "-x509 -days 1 -subj /CN=liteipc-test-ca -keyout " + d + "/ca.key -out " + d + "/ca.pem") != 0)
             return ::testing::AssertionFailure() << "openssl: CA not made";
         for (const char* id : {"host-a", "host-b", "host-c"}) {
             const std::string base = d + "/" + id;
             std::ofstream(base + ".ext") << "subjectAltName=DNS:" << id << "\n";
-            if (shell(key + "-subj /CN=" + id + " -keyout " + base + ".key -out " + base + ".csr") != 0 ||
-                shell("openssl x509 -req -days 1 -in " + base + ".csr -CA " + d + "/ca.pem -CAkey " + d +
+            if (quiet(key + "-subj /CN=" + id + " -keyout " + base + ".key -out " + base + ".csr") != 0 ||
+                quiet("openssl x509 -req -days 1 -in " + base + ".csr -CA " + d + "/ca.pem -CAkey " + d +
                       "/ca.key -CAcreateserial -extfile " + base + ".ext -out " + base + ".pem") != 0)
                 return ::testing::AssertionFailure() << "openssl: certificate " << id << " not made";
         }
@@ -245,6 +254,7 @@ private:
     std::string dir_;
     Host a_, b_;
     bool namespaces_made_ = false;
+    std::vector<int> bridge_exits_;
 };
 
 }  // namespace liteipc::testing
