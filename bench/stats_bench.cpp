@@ -6,7 +6,7 @@
 #include <bpf/bpf.h>
 #include <unistd.h>
 
-#include "service_stats.h"
+#include "api/service_stats.h"
 
 namespace {
 

@@ -22,9 +22,9 @@
 #include <string>
 #include <vector>
 
-#include "channel.h"
-#include "fd_channel.h"
-#include "unix_socket.h"
+#include "transport/channel.h"
+#include "transport/fd_channel.h"
+#include "common/unix_socket.h"
 
 using namespace liteipc::detail;
 using Clock = std::chrono::steady_clock;

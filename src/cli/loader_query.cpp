@@ -8,9 +8,9 @@
 #include <cstring>
 #include <vector>
 
-#include "control_protocol.h"
+#include "common/control_protocol.h"
 #include "liteipc/context.h"
-#include "unix_socket.h"
+#include "common/unix_socket.h"
 
 namespace liteipc::cli {
 

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "liteipc/error.h"
-#include "mapping.h"
+#include "common/mapping.h"
 
 namespace liteipc::cli {
 

@@ -151,7 +151,7 @@ int exit_for_error(const Error& error) {
 }  // namespace
 
 int run_monitor(const MonitorOptions& options) {
-    Watch watch{options};
+    Watch watch{.options = options, .names = {}, .related_pids = {}};
     watch.refresh_names();
     if (!options.service.empty() && watch.only_handle == 0) {
         std::fprintf(stderr, "liteipc: no service named '%s'\n", options.service.c_str());

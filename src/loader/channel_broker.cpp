@@ -5,7 +5,7 @@
 #include <sys/timerfd.h>
 
 #include "daemon.h"
-#include "log.h"
+#include "common/log.h"
 
 namespace liteipc::loader {
 using detail::ControlOp;

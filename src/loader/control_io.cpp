@@ -1,6 +1,6 @@
 #include "control_io.h"
 
-#include "unix_socket.h"
+#include "common/unix_socket.h"
 
 namespace liteipc::loader {
 

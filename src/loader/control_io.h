@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "liteipc/error.h"
-#include "mapping.h"
+#include "common/mapping.h"
 
 namespace liteipc::loader {
 

@@ -17,10 +17,10 @@
 #include <filesystem>
 
 #include "host_paths.h"
-#include "log.h"
+#include "common/log.h"
 #include "systemd_integration.h"
 #include "peer_process.h"
-#include "unix_socket.h"
+#include "common/unix_socket.h"
 
 namespace liteipc::loader {
 namespace fs = std::filesystem;

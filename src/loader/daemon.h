@@ -19,9 +19,9 @@
 
 #include "config.h"
 #include "control_io.h"
-#include "control_protocol.h"
+#include "common/control_protocol.h"
 #include "kernel_plane.h"
-#include "unix_socket.h"
+#include "common/unix_socket.h"
 
 namespace liteipc::loader {
 

@@ -8,8 +8,8 @@
 #include <cstring>
 #include <filesystem>
 
-#include "log.h"
-#include "mapping.h"
+#include "common/log.h"
+#include "common/mapping.h"
 
 namespace liteipc::loader {
 namespace fs = std::filesystem;

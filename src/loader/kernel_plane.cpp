@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "liteipc.skel.h"
-#include "log.h"
+#include "common/log.h"
 
 namespace liteipc::loader {
 namespace fs = std::filesystem;

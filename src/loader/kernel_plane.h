@@ -11,7 +11,7 @@
 
 #include "liteipc/error.h"
 #include "liteipc_abi.h"
-#include "mapping.h"
+#include "common/mapping.h"
 
 struct liteipc_bpf;
 struct ring_buffer;

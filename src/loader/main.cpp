@@ -8,7 +8,7 @@
 
 #include "daemon.h"
 #include "liteipc/version.h"
-#include "log.h"
+#include "common/log.h"
 #include "systemd_integration.h"
 
 namespace {

@@ -7,7 +7,7 @@
 #include <algorithm>
 
 #include "daemon.h"
-#include "log.h"
+#include "common/log.h"
 #include "peer_process.h"
 
 namespace liteipc::loader {

@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "daemon.h"
-#include "log.h"
+#include "common/log.h"
 #include "peer_process.h"
 
 namespace liteipc::loader {

@@ -19,11 +19,11 @@
 #include <thread>
 #include <unordered_set>
 
-#include "callback_thread.h"
-#include "context_object.h"
-#include "ipcio_message.h"
+#include "api/callback_thread.h"
+#include "capi/context_object.h"
+#include "capi/ipcio_message.h"
 #include "liteipc/ipc.h"
-#include "log.h"
+#include "common/log.h"
 
 // The newer API's declarations, kept apart from the older API's SvcIdentity.
 #undef MIN_BINDER_HANDLE

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "ipcio_message.h"
+#include "capi/ipcio_message.h"
 #include "liteipc/parcel.h"
 
 // The newer API's declarations, kept apart from the older API's SvcIdentity.

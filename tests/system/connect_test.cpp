@@ -7,7 +7,7 @@
 #include <mutex>
 #include <vector>
 
-#include "context_impl.h"
+#include "api/context_impl.h"
 #include "test_processes.h"
 
 namespace liteipc::testing {

@@ -13,10 +13,10 @@
 #include <span>
 #include <string>
 
-#include "context_impl.h"
-#include "control_protocol.h"
+#include "api/context_impl.h"
+#include "common/control_protocol.h"
 #include "test_processes.h"
-#include "unix_socket.h"
+#include "common/unix_socket.h"
 
 namespace liteipc::testing {
 

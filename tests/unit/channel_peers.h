@@ -2,9 +2,9 @@
 // child (which sees the request pool only through a read-only mapping), a client's connection.
 #pragma once
 
-#include "channel.h"
-#include "fd_channel.h"
-#include "futex.h"
+#include "transport/channel.h"
+#include "transport/fd_channel.h"
+#include "common/futex.h"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "liteipc/log.h"
-#include "log.h"
+#include "common/log.h"
 
 namespace {
 

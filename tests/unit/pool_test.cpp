@@ -1,4 +1,4 @@
-#include "pool.h"
+#include "transport/pool.h"
 
 #include <gtest/gtest.h>
 

@@ -14,7 +14,7 @@
 
 #include <unistd.h>
 
-#include "ipcio_message.h"
+#include "capi/ipcio_message.h"
 #include "liteipc/parcel.h"
 
 namespace {

@@ -3,7 +3,7 @@
 #include <bpf/bpf.h>
 #include <fcntl.h>
 
-#include "context_impl.h"
+#include "api/context_impl.h"
 #include "liteipc_abi.h"
 #include "peer_role.h"
 #include "permission_checks.h"

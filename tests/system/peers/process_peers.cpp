@@ -1,6 +1,6 @@
 // Roles of the system tests' peer processes that live until the test ends them: a service, a
 // registered member, a client with a call in flight, a process that closes its context.
-#include "context_impl.h"
+#include "api/context_impl.h"
 #include "peer_role.h"
 #include "test_processes.h"
 
