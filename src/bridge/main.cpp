@@ -60,7 +60,18 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
         return 1;
     }
     ExportCounters counters;
+    // Made before the status service reads them, started once the exports are served.
+    char executable[4096];
+    const ssize_t length = ::readlink("/proc/self/exe", executable, sizeof executable - 1);
+    if (length <= 0) {
+        log_error("cannot read /proc/self/exe");
+        return 1;
+    }
+    executable[length] = '\0';
     std::vector<std::unique_ptr<ImportSupervisor>> imports;
+    for (size_t i = 0; i < config.imports.size(); ++i)
+        imports.push_back(std::make_unique<ImportSupervisor>(executable, arguments.config_path, i,
+                                                             config.imports[i].local_name()));
 
     ServiceOptions status_options;
     status_options.name = config.status_service;
@@ -97,18 +108,7 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
         log_info("listening on " + config.listen + ", " + std::to_string(config.exports.size()) + " exports");
     }
 
-    char executable[4096];
-    const ssize_t length = ::readlink("/proc/self/exe", executable, sizeof executable - 1);
-    if (length <= 0) {
-        log_error("cannot read /proc/self/exe");
-        return 1;
-    }
-    executable[length] = '\0';
-    for (size_t i = 0; i < config.imports.size(); ++i) {
-        imports.push_back(std::make_unique<ImportSupervisor>(executable, arguments.config_path, i,
-                                                             config.imports[i].local_name()));
-        imports.back()->start();
-    }
+    for (auto& import : imports) import->start();
 
     sigset_t stop_signals;
     sigemptyset(&stop_signals);

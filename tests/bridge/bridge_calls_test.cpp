@@ -1,5 +1,6 @@
 // Calls across the bridge between two network namespaces: both directions and both C APIs,
-// identity and access, data buffers up to and one past the configured limit, fds refused,
+// identity and access, data buffers up to and one past the configured limit, fds and service
+// references refused,
 // and the counters `liteipc stats` shows on both hosts.
 #include <gtest/gtest.h>
 
@@ -110,7 +111,7 @@ uint64_t sum_of_pattern(size_t size) {
     return sum;
 }
 
-TEST_F(BridgeTest, DataBuffersCrossUpToTheLimitAndOnePastItIsANamedError) {
+TEST_F(BridgeTest, DataBuffersCrossUpToTheLimitAndBeyondItOrWithFdsOrReferencesAreNamedErrors) {
     Connection slow = connect("remote.b.demo.slow");
     for (size_t size : {size_t{64}, size_t{64 * 1024}}) {
         auto reply = call_with_buffer(slow, size);
@@ -144,6 +145,12 @@ TEST_F(BridgeTest, DataBuffersCrossUpToTheLimitAndOnePastItIsANamedError) {
     ::close(pipe_ends[1]);
     ASSERT_TRUE(refused) << refused.error().describe();
     EXPECT_EQ(refused->status(), kBridgeFdRefused);
+
+    Request with_reference(slow);
+    with_reference.writer().write_service(SvcIdentity{slow.handle(), 0, 0});
+    auto reference_refused = slow.call(kEcho, with_reference);
+    ASSERT_TRUE(reference_refused) << reference_refused.error().describe();
+    EXPECT_EQ(reference_refused->status(), kBridgeServiceRefused);
 
     // Only the calls that crossed reached the service; the bridge still serves.
     EXPECT_EQ(counted(hosts_, hosts_.b(), "demo.slow"), 3u);

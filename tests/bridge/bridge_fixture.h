@@ -20,6 +20,7 @@ namespace liteipc::testing {
 inline constexpr int32_t kBridgePermissionDenied = -11;
 inline constexpr int32_t kBridgeTooLarge = -40;
 inline constexpr int32_t kBridgeFdRefused = -41;
+inline constexpr int32_t kBridgeServiceRefused = -42;
 // Service codes of bridge_peer.
 enum PeerCode : uint32_t { kEcho = 1, kSleep = 2, kBuffer = 3, kWho = 4, kSum = 5 };
 
