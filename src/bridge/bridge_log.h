@@ -1,6 +1,9 @@
-// liteipc-bridge's log: one line per event on stderr (the journal under systemd), with the
-// process's role so the lines of a parent and its import children can be told apart.
+// liteipc-bridge's process plumbing: its log (one line per event on stderr, the journal under
+// systemd, with the process's role so a parent's lines and its import children's can be told
+// apart) and its stop signals.
 #pragma once
+
+#include <signal.h>
 
 #include <cstdio>
 #include <string>
@@ -21,5 +24,19 @@ inline void log_line(const char* level, const std::string& text) {
 inline void log_error(const std::string& text) { log_line("<3>", text); }
 inline void log_warn(const std::string& text) { log_line("<4>", text); }
 inline void log_info(const std::string& text) { log_line("<6>", text); }
+
+// SIGTERM and SIGINT: blocked in main before any thread starts, then taken by wait_for_stop.
+inline sigset_t stop_signals() {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    return signals;
+}
+inline void wait_for_stop() {
+    const sigset_t signals = stop_signals();
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+}
 
 }  // namespace liteipc::bridge

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "liteipc/context.h"
 #include "liteipc/error.h"
 #include "liteipc/ipc.h"
 
@@ -55,6 +56,12 @@ struct BridgeConfig {
     std::vector<Export> exports;
     std::vector<Import> imports;
 
+    ContextOptions context_options() const {
+        ContextOptions options;
+        options.socket_path = socket_path;
+        options.pin_root = pin_root;
+        return options;
+    }
     const Peer* peer_named(std::string_view name) const;
     const Peer* peer_with_identity(std::string_view identity) const;
     const Export* export_of(std::string_view service) const;

@@ -191,10 +191,7 @@ int run_import_child(const BridgeConfig& config, const Import& import) {
         return kExitNotReady;
     }
 
-    ContextOptions context_options;
-    context_options.socket_path = config.socket_path;
-    context_options.pin_root = config.pin_root;
-    auto context = Context::open(context_options);
+    auto context = Context::open(config.context_options());
     if (!context) {
         log_error("liteipc context: " + context.error().describe());
         return kExitFailed;
@@ -212,12 +209,7 @@ int run_import_child(const BridgeConfig& config, const Import& import) {
     log_info("serving " + options.name + " for " + import.service + " on " + peer.name + " (remote pid " +
              std::to_string(watch->remote_pid()) + ")");
 
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    int signal_number = 0;
-    sigwait(&stop_signals, &signal_number);
+    wait_for_stop();
     watch->stop();
     return kExitStopped;
 }

@@ -51,10 +51,7 @@ std::string status_document(const BridgeConfig& config, const ExportCounters& co
 }
 
 int run_parent(const Arguments& arguments, const BridgeConfig& config) {
-    ContextOptions context_options;
-    context_options.socket_path = config.socket_path;
-    context_options.pin_root = config.pin_root;
-    auto context = Context::open(context_options);
+    auto context = Context::open(config.context_options());
     if (!context) {
         log_error("liteipc context: " + context.error().describe());
         return 1;
@@ -110,12 +107,7 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
 
     for (auto& import : imports) import->start();
 
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    int signal_number = 0;
-    sigwait(&stop_signals, &signal_number);
+    wait_for_stop();
     log_info("stopping");
     for (auto& import : imports) import->stop();
     if (server) {
@@ -138,12 +130,9 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
 
 int main(int argc, char** argv) {
     using namespace liteipc::bridge;
-    // Blocked before any thread starts, so sigwait is the one place they arrive.
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    // Blocked before any thread starts, so wait_for_stop is the one place they arrive.
+    const sigset_t stop = stop_signals();
+    pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
     Arguments arguments;
     for (int i = 1; i < argc; ++i) {

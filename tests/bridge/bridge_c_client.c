@@ -13,6 +13,24 @@
 
 enum { ECHO = 1, NOTE = 4 };
 
+/* Echoes `text`; prints the echo, or what failed with `what`. */
+static int echo(IpcContext* context, SvcIdentity service, const char* text, const char* what) {
+    uint8_t data[256];
+    IpcIo request, reply;
+    uintptr_t buffer = 0;
+    IpcIoInit(&request, data, sizeof data, 0);
+    IpcIoPushString(&request, text);
+    int32_t ret = SendRequest(context, service, ECHO, &request, &reply, LITEIPC_FLAG_DEFAULT, &buffer);
+    if (ret != LITEIPC_OK) {
+        printf("%s failed: %d\n", what, ret);
+        return 1;
+    }
+    const char* echoed = (const char*)IpcIoPopString(&reply, NULL);
+    printf("%s -> \"%s\"\n", what, echoed != NULL ? echoed : "(none)");
+    FreeBuffer(context, (void*)buffer);
+    return 0;
+}
+
 int main(int argc, char** argv) {
     const char* name = NULL;
     const char* text = "";
@@ -31,20 +49,10 @@ int main(int argc, char** argv) {
         printf("get service failed: %d\n", ret);
         return 1;
     }
-    uint8_t data[256];
-    IpcIo request, reply;
-    uintptr_t buffer = 0;
-    IpcIoInit(&request, data, sizeof data, 0);
-    IpcIoPushString(&request, text);
-    ret = SendRequest(context, service, ECHO, &request, &reply, LITEIPC_FLAG_DEFAULT, &buffer);
-    if (ret != LITEIPC_OK) {
-        printf("echo failed: %d\n", ret);
-        return 1;
-    }
-    const char* echoed = (const char*)IpcIoPopString(&reply, NULL);
-    printf("echo -> \"%s\"\n", echoed != NULL ? echoed : "(none)");
-    FreeBuffer(context, (void*)buffer);
+    if (echo(context, service, text, "echo") != 0) return 1;
 
+    uint8_t data[256];
+    IpcIo request;
     IpcIoInit(&request, data, sizeof data, 0);
     IpcIoPushString(&request, text);
     ret = SendRequest(context, service, NOTE, &request, NULL, LITEIPC_FLAG_ONEWAY, NULL);
@@ -54,14 +62,7 @@ int main(int argc, char** argv) {
     }
     /* A oneway message still in the ring when its sender exits is dropped with the connection:
      * one more call keeps the connection until the service has taken the note. */
-    IpcIoInit(&request, data, sizeof data, 0);
-    IpcIoPushString(&request, text);
-    ret = SendRequest(context, service, ECHO, &request, &reply, LITEIPC_FLAG_DEFAULT, &buffer);
-    if (ret != LITEIPC_OK) {
-        printf("last echo failed: %d\n", ret);
-        return 1;
-    }
-    FreeBuffer(context, (void*)buffer);
+    if (echo(context, service, text, "last echo") != 0) return 1;
     CloseLiteIpc(context);
     return 0;
 }

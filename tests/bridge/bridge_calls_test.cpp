@@ -31,27 +31,27 @@ uint64_t counted(TwoHosts& hosts, Host& host, const std::string& name, const cha
     return 0;
 }
 
+// Runs `client` on `from`, which echoes `text` through `import` and sends it as a oneway note;
+// checks the echo, and that the note reached `service` on the other host from `serving`'s bridge.
+void expect_echo_and_note(TwoHosts& hosts, Host& from, std::vector<std::string> client, const std::string& import,
+                          const std::string& text, Spawned& service, Host& serving, const std::string& log_name) {
+    for (const std::string& arg : {std::string("--name"), import, std::string("--text"), text}) client.push_back(arg);
+    Spawned& run = hosts.run_on(from, client, log_name);
+    EXPECT_EQ(exit_status(run), 0) << run.output();
+    EXPECT_NE(run.output().find("echo -> \"" + text + "\""), std::string::npos) << run.output();
+    const std::string note = "note from pid " + std::to_string(serving.bridge->pid()) + ": " + text;
+    EXPECT_TRUE(eventually([&] { return service.output().find(note) != std::string::npos; }, std::chrono::seconds(5)))
+        << service.output();
+}
+
 TEST_F(BridgeTest, CClientOnACallsCppServiceOnBAndCppClientOnBCallsCServiceOnA) {
     Host& a = hosts_.a();
     Host& b = hosts_.b();
-    Spawned& c_client =
-        hosts_.run_on(a, {LITEIPC_BRIDGE_C_CLIENT, "--name", "remote.b.demo.cpp-echo", "--text", "from C on a"}, "c-client");
-    EXPECT_EQ(exit_status(c_client), 0) << c_client.output();
-    EXPECT_NE(c_client.output().find("echo -> \"from C on a\""), std::string::npos) << c_client.output();
-    // The oneway note reached the service on b; its caller there is b's bridge.
-    Spawned& cpp_echo = *b.processes[0];
-    const std::string note = "note from pid " + std::to_string(b.bridge->pid()) + ": from C on a";
-    EXPECT_TRUE(eventually([&] { return cpp_echo.output().find(note) != std::string::npos; }, std::chrono::seconds(5)))
-        << cpp_echo.output();
-
-    Spawned& cpp_client =
-        hosts_.run_on(b, {LITEIPC_BRIDGE_PEER, "client", "--name", "remote.a.demo.c-echo", "--text", "from C++ on b"}, "cpp-client");
-    EXPECT_EQ(exit_status(cpp_client), 0) << cpp_client.output();
-    EXPECT_NE(cpp_client.output().find("echo -> \"from C++ on b\""), std::string::npos) << cpp_client.output();
-    Spawned& c_echo = *a.processes[0];
-    const std::string reverse_note = "note from pid " + std::to_string(a.bridge->pid()) + ": from C++ on b";
-    EXPECT_TRUE(eventually([&] { return c_echo.output().find(reverse_note) != std::string::npos; }, std::chrono::seconds(5)))
-        << c_echo.output();
+    // The example services print each note with its caller's pid: the serving host's bridge.
+    expect_echo_and_note(hosts_, a, {LITEIPC_BRIDGE_C_CLIENT}, "remote.b.demo.cpp-echo", "from C on a",
+                         *b.processes[0], b, "c-client");
+    expect_echo_and_note(hosts_, b, {LITEIPC_BRIDGE_PEER, "client"}, "remote.a.demo.c-echo", "from C++ on b",
+                         *a.processes[0], a, "cpp-client");
 
     // Bridged calls are counted like local ones: at the stand-in on the caller's host and at the
     // service on the other (each client makes two calls and sends one note).
