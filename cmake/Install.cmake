@@ -22,6 +22,7 @@ function(liteipc_install_rpath target bindir)
   set_target_properties(${target} PROPERTIES INSTALL_RPATH "${rpath}")
 endfunction()
 liteipc_install_rpath(liteipc-cli "${CMAKE_INSTALL_BINDIR}")
+liteipc_install_rpath(liteipc-bridge "${CMAKE_INSTALL_BINDIR}")
 liteipc_install_rpath(liteipc-loader "${CMAKE_INSTALL_SBINDIR}")
 
 # CMake package: liteipc::liteipc, found with find_package(liteipc CONFIG).
