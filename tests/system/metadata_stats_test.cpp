@@ -114,7 +114,18 @@ TEST_F(MetadataStatsTest, CountersCountExactlyWhatTheWorkloadDid) {
     EXPECT_EQ(kernel[0]["formatted"]["value"]["connects"], 2u) << kernel_dump;
     EXPECT_EQ(kernel[0]["formatted"]["value"]["disconnects"], 1u) << kernel_dump;
     const uint32_t handle = first->handle();
-    auto [traffic_dump, traffic_status] = run_command("bpftool -j map dump name traffic_" + std::to_string(handle));
+    // The owner's traffic map, found through this loader's pinned svc_traffic (map names are not
+    // unique on a host that runs other loaders).
+    const std::string key = std::to_string(handle & 0xff) + " " + std::to_string((handle >> 8) & 0xff) + " " +
+                            std::to_string((handle >> 16) & 0xff) + " " + std::to_string(handle >> 24);
+    auto [outer_dump, outer_status] =
+        run_command("bpftool -j map lookup pinned " + loader_.pin_root() + "/svc_traffic key " + key);
+    ASSERT_EQ(outer_status, 0) << outer_dump;
+    const Json outer = Json::parse(outer_dump);
+    ASSERT_EQ(outer["value"].size(), 4u) << outer_dump;  // the inner map's id, little-endian bytes
+    uint32_t inner_id = 0;
+    for (int i = 3; i >= 0; --i) inner_id = (inner_id << 8) | std::stoul(outer["value"][i].get<std::string>(), nullptr, 16);
+    auto [traffic_dump, traffic_status] = run_command("bpftool -j map dump id " + std::to_string(inner_id));
     ASSERT_EQ(traffic_status, 0) << traffic_dump;
     Json traffic = Json::parse(traffic_dump);
     ASSERT_EQ(traffic.size(), 1u) << traffic_dump;
