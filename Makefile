@@ -30,7 +30,7 @@ demo:
 
 # Every benchmark prints ratios against peers measured in the same run.
 bench: deps
-	scripts/bench.sh
+	scripts/bench.sh --rounds 3
 	scripts/plot-bench.sh bench-results.csv bench-rtt.png
 	scripts/bench-death.sh
 	cmake --build build-bench -j2 --target marshal_bench wake_bench

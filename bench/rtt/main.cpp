@@ -49,6 +49,7 @@ struct Options {
     bool pin = true;
     bool quick = false;
     int job_timeout_s = 120;
+    int rounds = 1;  // each job this many times, the transports taking turns round by round
     std::string csv = "bench-results.csv";
 };
 
@@ -64,6 +65,8 @@ void usage(FILE* out) {
         "  --quick             CI mode: small budgets, whole run well under a minute\n"
         "  --no-pin            do not pin client and server to different CPUs\n"
         "  --timeout S         seconds before a job is killed (default 120)\n"
+        "  --rounds N          run every job N times, transports taking turns each round, and\n"
+        "                      report the median of the rounds (default 1)\n"
         "  --csv PATH          results file (default bench-results.csv)\n"
         "  --list              print the transports and exit\n");
 }
@@ -191,6 +194,10 @@ bool parse_options(int argc, char** argv, Options& o, bool& list_only) {
             std::uint64_t t = 0;
             if (!number(t)) return false;
             o.job_timeout_s = static_cast<int>(t);
+        } else if (a == "--rounds") {
+            std::uint64_t n = 0;
+            if (!number(n) || n == 0 || n > 100) return false;
+            o.rounds = static_cast<int>(n);
         } else if (a == "--csv") {
             auto v = value();
             if (!v) return false;
@@ -458,6 +465,30 @@ JobResult run_job(Transport& t, const JobSpec& job, const Budget& b, CpuPair cpu
 
 std::string_view floor_of(Regime r) { return r == Regime::busy ? kShmSpin : kShmFutex; }
 
+// One job's rounds as one result: the median of each figure over the rounds (a failed round
+// fails the job). Rounds of all transports interleave, so a load that changes within the run
+// weighs on each transport alike instead of on whichever ran during a busy second.
+JobResult combine_rounds(std::vector<JobResult> rounds) {
+    for (auto& r : rounds)
+        if (r.status != JobResult::Status::ok) return std::move(r);
+    auto median_of = [&](auto field) {
+        std::vector<double> v;
+        for (const auto& r : rounds) v.push_back(r.report.*field);
+        std::sort(v.begin(), v.end());
+        const std::size_t n = v.size();
+        return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    };
+    JobResult out = rounds.front();
+    out.report.rtt_median_ns = median_of(&ClientReport::rtt_median_ns);
+    out.report.rtt_p99_ns = median_of(&ClientReport::rtt_p99_ns);
+    out.report.rtt_mean_ns = median_of(&ClientReport::rtt_mean_ns);
+    out.report.stream_ns = median_of(&ClientReport::stream_ns);
+    out.report.async_calls_per_s = median_of(&ClientReport::async_calls_per_s);
+    out.report.threads_calls_per_s = median_of(&ClientReport::threads_calls_per_s);
+    for (const auto& r : rounds) out.report.rtt_min_ns = std::min(out.report.rtt_min_ns, r.report.rtt_min_ns);
+    return out;
+}
+
 class Results {
 public:
     void add(JobResult r) { all_.push_back(std::move(r)); }
@@ -723,6 +754,9 @@ int main(int argc, char** argv) {
                 cpus.client >= 0 ? ("client cpu " + std::to_string(cpus.client) + ", server cpu " +
                                     std::to_string(cpus.server)).c_str()
                                  : (opts.pin ? "off (fewer than 2 CPUs)" : "off"));
+    if (opts.rounds > 1)
+        std::printf("ipc_bench: %d rounds per job, transports taking turns; each figure is the median of the rounds\n",
+                    opts.rounds);
     std::fflush(stdout);
 
     // Start what transports need for the whole run; a transport that cannot start is skipped.
@@ -740,29 +774,35 @@ int main(int argc, char** argv) {
         running.push_back(t);
     }
 
-    // Transports take turns within each (regime, size), so slow drift of a shared machine
-    // spreads over all of them instead of landing on one.
+    // Transports take turns within each (regime, size), and again each round, so slow drift of a
+    // shared machine spreads over all of them instead of landing on one.
     std::uint64_t job_id = 0;
     const auto started = Clock::now();
     for (Regime regime : opts.regimes) {
         for (std::size_t payload : opts.sizes) {
             const Budget b = budget_for(opts, payload);
-            for (Transport* t : running) {
-                if (g_interrupted) break;
-                const std::string name(t->name());
-                if (auto why = t->unsupported(regime, payload)) {
-                    results.add(JobResult{name, regime, payload, JobResult::Status::skipped, *why, {}});
-                    continue;
+            std::map<Transport*, std::vector<JobResult>> rounds;
+            for (int round = 1; round <= opts.rounds && !g_interrupted; ++round) {
+                for (Transport* t : running) {
+                    if (g_interrupted) break;
+                    const std::string name(t->name());
+                    if (auto why = t->unsupported(regime, payload)) {
+                        if (round == 1) results.add(JobResult{name, regime, payload, JobResult::Status::skipped, *why, {}});
+                        continue;
+                    }
+                    std::fprintf(stderr, "  %-9s %-8s %-16s", std::string(to_string(regime)).c_str(),
+                                 size_label(payload).c_str(), name.c_str());
+                    if (opts.rounds > 1) std::fprintf(stderr, " round %d/%d", round, opts.rounds);
+                    const JobSpec job{regime, payload, ++job_id, b.stream_msgs};
+                    const auto t0 = Clock::now();
+                    JobResult r = run_job(*t, job, b, cpus, opts.job_timeout_s);
+                    std::fprintf(stderr, " %6.2f s  %s\n", std::chrono::duration<double>(Clock::now() - t0).count(),
+                                 r.status == JobResult::Status::ok ? "ok" : ("FAILED: " + r.note).c_str());
+                    rounds[t].push_back(std::move(r));
                 }
-                std::fprintf(stderr, "  %-9s %-8s %-16s", std::string(to_string(regime)).c_str(),
-                             size_label(payload).c_str(), name.c_str());
-                const JobSpec job{regime, payload, ++job_id, b.stream_msgs};
-                const auto t0 = Clock::now();
-                JobResult r = run_job(*t, job, b, cpus, opts.job_timeout_s);
-                std::fprintf(stderr, " %6.2f s  %s\n", std::chrono::duration<double>(Clock::now() - t0).count(),
-                             r.status == JobResult::Status::ok ? "ok" : ("FAILED: " + r.note).c_str());
-                results.add(std::move(r));
             }
+            for (Transport* t : running)
+                if (auto it = rounds.find(t); it != rounds.end()) results.add(combine_rounds(std::move(it->second)));
         }
     }
     for (Transport* t : running) t->close_run();
