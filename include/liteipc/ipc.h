@@ -322,6 +322,13 @@ public:
     const ReaderOptions& request_options() const { return request_options_; }
     std::span<const std::byte> payload() const { return payload_; }  // the raw request payload
     Writer& reply() { return reply_; }
+    // When the caller gives up, on std::chrono::steady_clock (CLOCK_MONOTONIC), as the caller stated
+    // it: nullopt when it waits without a deadline. A service that forwards the call elsewhere passes
+    // it on; it is the caller's word, so it bounds nothing the service must enforce.
+    std::optional<std::chrono::steady_clock::time_point> deadline() const {
+        if (deadline_ns_ == 0) return std::nullopt;
+        return std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadline_ns_));
+    }
 
     // A raw reply payload written in place in the reply pool, sent instead of reply().
     Result<std::span<std::byte>> reply_raw(uint64_t size);
@@ -340,7 +347,7 @@ public:
     // Made by the service's workers.
     Call(uint32_t code, uint32_t flags, uint32_t token, const Caller& caller, std::span<const std::byte> payload,
          ReaderOptions reader_options, std::span<std::byte> reply_buffer, PoolAllocator* reply_pool,
-         void* reply_writer);
+         void* reply_writer, uint64_t deadline_ns = 0);
     bool replied_raw() const { return replied_raw_; }
     void close_reply_fd_copies();  // once the reply went (or did not)
     std::optional<std::span<const std::byte>> adopted_reply() const {
@@ -363,6 +370,7 @@ private:
     size_t adopted_reply_size_ = 0;
     std::vector<int> reply_fd_copies_;  // adopt_reply(..., true): closed once the reply went
     bool replied_raw_ = false;
+    uint64_t deadline_ns_ = 0;  // CLOCK_MONOTONIC ns, 0: none
     std::shared_ptr<PendingCall::State> pending_;  // set by defer()
 };
 

@@ -105,7 +105,7 @@ public:
             return 0;
         }
         grpc::ClientContext context;
-        context.set_deadline(std::chrono::system_clock::now() + config_.call_timeout);
+        context.set_deadline(forward_deadline(call));
         wire::CallReply reply;
         const grpc::Status status = stub_.Call(&context, request, &reply);
         if (!status.ok()) return failure(status);
@@ -113,6 +113,14 @@ public:
     }
 
 private:
+    // The local caller's deadline, when it stated one, becomes the gRPC deadline; call_timeout_ms
+    // caps it (and stands in for a caller that waits forever).
+    std::chrono::system_clock::time_point forward_deadline(const liteipc::Call& call) const {
+        std::chrono::nanoseconds left = config_.call_timeout;
+        if (auto deadline = call.deadline()) left = std::min(left, *deadline - std::chrono::steady_clock::now());
+        return std::chrono::system_clock::now() + std::max(left, std::chrono::nanoseconds(0));
+    }
+
     int32_t failure(const grpc::Status& status) {
         if (is_loss(status)) lose_peer("call failed (" + std::to_string(status.error_code()) + " " + status.error_message() + ")");
         log_warn(import_.local_name() + ": remote call failed: " + std::to_string(status.error_code()) + " " +

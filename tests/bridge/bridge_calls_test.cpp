@@ -74,6 +74,21 @@ TEST_F(BridgeTest, ServiceReadsTheVouchedTokenAndSeesTheBridgeAsKernelVerifiedCa
     EXPECT_EQ(reader.read_uint32(), ::getuid());
 }
 
+TEST_F(BridgeTest, TheLocalCallersTimeoutBecomesTheRemoteCallsDeadline) {
+    Connection slow = connect("remote.b.demo.slow");
+    // A caller's timeout reaches the remote service as what is left of it after both bridges and
+    // the network (the bridges' call_timeout_ms, 60000, is only a cap).
+    for (auto [timeout, low, high] : {std::tuple{800, 1, 800}, std::tuple{30000, 20000, 30000}}) {
+        Request request(slow);
+        auto reply = slow.call(kDeadline, request, std::chrono::milliseconds(timeout));
+        ASSERT_TRUE(reply) << reply.error().describe();
+        ASSERT_EQ(reply->status(), 0);
+        const uint32_t left = reply->reader().read_uint32();
+        EXPECT_GE(left, static_cast<uint32_t>(low)) << "timeout " << timeout << " ms";
+        EXPECT_LE(left, static_cast<uint32_t>(high)) << "timeout " << timeout << " ms";
+    }
+}
+
 TEST_F(BridgeTest, RefusedIdentityIsANamedErrorThereAndACounterHere) {
     Spawned& c_client =
         hosts_.run_on(hosts_.a(), {LITEIPC_BRIDGE_C_CLIENT, "--name", "remote.b.demo.secret", "--text", "x"}, "refused");

@@ -22,7 +22,7 @@ inline constexpr int32_t kBridgeTooLarge = -40;
 inline constexpr int32_t kBridgeFdRefused = -41;
 inline constexpr int32_t kBridgeServiceRefused = -42;
 // Service codes of bridge_peer.
-enum PeerCode : uint32_t { kEcho = 1, kSleep = 2, kBuffer = 3, kWho = 4, kSum = 5 };
+enum PeerCode : uint32_t { kEcho = 1, kSleep = 2, kBuffer = 3, kWho = 4, kSum = 5, kDeadline = 6 };
 
 class BridgeTest : public ::testing::Test {
 protected:

@@ -3,11 +3,14 @@
 //   bridge_peer client --name NAME --text TEXT --socket PATH --pin-root PATH
 // The service's codes: 1 echo a string; 2 sleep the given milliseconds, then answer (a call left
 // pending); 3 sum a data buffer and send it back (pool buffers both ways); 4 who: the token, the
-// caller's kernel-verified pid and uid; 5 the sum alone. It serves until killed. The client echoes TEXT (code 1)
+// caller's kernel-verified pid and uid; 5 the sum alone; 6 the milliseconds left before the caller's deadline
+// (0xffffffff: none). It serves until killed. The client echoes TEXT (code 1)
 // and sends it as a oneway note (code 4, as the example echo services read it).
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <numeric>
 #include <string>
@@ -17,7 +20,7 @@
 
 namespace {
 
-enum Code : uint32_t { kEcho = 1, kSleep = 2, kBuffer = 3, kWho = 4, kSum = 5 };
+enum Code : uint32_t { kEcho = 1, kSleep = 2, kBuffer = 3, kWho = 4, kSum = 5, kDeadline = 6 };
 constexpr uint32_t kExampleNote = 4;  // the example echo services' oneway note (examples/)
 
 int32_t handle(liteipc::Call& call) {
@@ -39,6 +42,14 @@ int32_t handle(liteipc::Call& call) {
             call.reply().write_uint32(call.caller().pid);
             call.reply().write_uint32(call.caller().uid);
             break;
+        case kDeadline: {
+            const auto deadline = call.deadline();
+            const auto left = deadline ? std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             *deadline - std::chrono::steady_clock::now()).count()
+                                       : 0xffffffffLL;
+            call.reply().write_uint32(static_cast<uint32_t>(std::max<long long>(left, 0)));
+            break;
+        }
         default: return -1;
     }
     return request.ok() ? 0 : -2;

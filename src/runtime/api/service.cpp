@@ -265,7 +265,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         reader_options.peer_pool = request.peer_pool;
         reader_options.fds = fds;
         Call call(request.code, request.flags, request.token, caller, request.payload, reader_options, reply_buffer,
-                  request.oneway() ? nullptr : &reply_pool, &out);
+                  request.oneway() ? nullptr : &reply_pool, &out, request.deadline_ns);
         int32_t status = handler(call);
         if (call.pending()) status = await_answer(*call.pending());
         detail::close_untaken(fds);
@@ -386,10 +386,10 @@ Result<> Service::revoke_uid(uint32_t uid) { return impl_->grant(ControlOp::remo
 
 Call::Call(uint32_t code, uint32_t flags, uint32_t token, const Caller& caller, std::span<const std::byte> payload,
            ReaderOptions reader_options, std::span<std::byte> reply_buffer, PoolAllocator* reply_pool,
-           void* reply_writer)
+           void* reply_writer, uint64_t deadline_ns)
     : code_(code), flags_(flags), token_(token), caller_(caller), payload_(payload), request_options_(reader_options),
-      request_(payload, reader_options),
-      reply_(reply_buffer, reply_pool), reply_writer_(reply_writer), reply_pool_(reply_pool), reply_buffer_(reply_buffer) {}
+      request_(payload, reader_options), reply_(reply_buffer, reply_pool), reply_writer_(reply_writer),
+      reply_pool_(reply_pool), reply_buffer_(reply_buffer), deadline_ns_(deadline_ns) {}
 
 Result<> Call::adopt_reply(std::span<const std::byte> sealed, bool duplicate_fds) {
     if (sealed.size() > reply_buffer_.size()) return fail(Errc::invalid_argument, "reply larger than a message");

@@ -321,7 +321,7 @@ void ChannelServer::serve(uint32_t slot_index, const Handler& handler) {
         const Request view{request.code, request.flags, request.sender_tid, *payload,
                            {request_pool_.data(), request_pool_.size()}, data_.get(),
                            request.fd_count, request.fd_batch, request.call_sequence,
-                           static_cast<uint32_t>(request.status), stamped};
+                           static_cast<uint32_t>(request.status), stamped, request.deadline_ns};
         ReplyWriter writer(*this, reply, view.oneway(), request.deadline_ns);
         if ((request.flags & kFlagBatch) != 0 && view.oneway()) {
             serve_batch(view, request.fd_batch, handler, writer);

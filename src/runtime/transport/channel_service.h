@@ -32,6 +32,7 @@ struct Request {
     uint32_t token = 0;                     // the caller's token (LiteIPC GetToken)
     // A mediated connection's request: the kernel's record of it (sender, code, flags, payload).
     const liteipc_message_record* stamped = nullptr;
+    uint64_t deadline_ns = 0;  // the caller's deadline as it stated it, CLOCK_MONOTONIC ns (0: none)
     bool oneway() const noexcept { return (flags & kFlagOneway) != 0; }
 };
 
