@@ -42,6 +42,7 @@ inline int32_t answer_code(Call& call) {
     return 0;
 }
 
+inline constexpr uint32_t kSlowCall = 41;     // withdraw_service: answered after 2 s
 inline constexpr uint32_t kFilledReply = 40;  // request: uint64 size, uint64 seed; reply: a filled buffer
 
 // Answers kFilledReply with a reply-pool buffer of the size asked, filled for the seed.

@@ -2,6 +2,9 @@
 // service side of the connect race, and a client holding many connections open at once.
 #include <sys/resource.h>
 
+#include <optional>
+#include <thread>
+
 #include "dataplane_peers.h"
 #include "peer_role.h"
 
@@ -80,6 +83,41 @@ LITEIPC_PEER_ROLE(hold_connections) {
     if (!report(answered)) return 101;
     char done;
     (void)receive(done);  // the test closing its end releases the connections
+    return 0;
+}
+
+// A service withdrawn while its process lives on. Serves `name` (workers 2): code kSlowCall
+// reports 'h' and answers after 2 s, any other code answers with itself. Reports 'y' once it
+// serves; on each command byte 'w' destroys its Service and reports 'd' once it is gone, on
+// 'r' registers `name` again and reports 'y'. Ends when the test closes its end.
+LITEIPC_PEER_ROLE(withdraw_service) {
+    ContextOptions context_options = read_context_options(args);
+    const std::string name = args.text();
+    auto context = Context::open(context_options);
+    if (!context) return 100;
+    auto handler = [](Call& call) -> int32_t {
+        if (call.code() == kSlowCall) {
+            report('h');
+            std::this_thread::sleep_for(std::chrono::seconds(2));
+        }
+        return answer_code(call);
+    };
+    std::optional<Service> service;
+    auto start = [&] {
+        auto started = Service::start(*context, {.name = name, .workers = 2}, handler);
+        if (!started) std::fprintf(stderr, "withdraw_service: %s\n", started.error().describe().c_str());
+        else service.emplace(std::move(*started));
+        return report(started ? 'y' : 'n');
+    };
+    if (!start()) return 101;
+    for (char command; receive(command);) {
+        if (command == 'w') {
+            service.reset();
+            if (!report('d')) return 102;
+        } else if (command == 'r') {
+            if (!start()) return 103;
+        }
+    }
     return 0;
 }
 
