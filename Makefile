@@ -36,6 +36,8 @@ bench: deps
 	cmake --build build-bench -j2 --target marshal_bench wake_bench
 	build-bench/bench/marshal_bench
 	build-bench/bench/rtt/wake_bench
+	cmake --build build-bench -j2 --target bridge_bench
+	build-bench/bench/bridge/bridge_bench
 
 fuzz: deps
 	scripts/fuzz.sh $${FUZZ_SECONDS:-60}

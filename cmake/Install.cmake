@@ -22,6 +22,7 @@ function(liteipc_install_rpath target bindir)
   set_target_properties(${target} PROPERTIES INSTALL_RPATH "${rpath}")
 endfunction()
 liteipc_install_rpath(liteipc-cli "${CMAKE_INSTALL_BINDIR}")
+liteipc_install_rpath(liteipc-bridge "${CMAKE_INSTALL_BINDIR}")
 liteipc_install_rpath(liteipc-loader "${CMAKE_INSTALL_SBINDIR}")
 
 # CMake package: liteipc::liteipc, found with find_package(liteipc CONFIG).
@@ -88,6 +89,11 @@ set(LITEIPC_SYSUSERS_DIR "lib/sysusers.d" CACHE STRING "Where sysusers.d files g
 set(LITEIPC_TMPFILES_DIR "lib/tmpfiles.d" CACHE STRING "Where tmpfiles.d files go (relative to the prefix)")
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/liteipc.sysusers DESTINATION ${LITEIPC_SYSUSERS_DIR}
         RENAME liteipc.conf COMPONENT daemon)
+# liteipc-bridge (src/bridge): its unit beside the loader's, its user, an example config.
+install(FILES ${PROJECT_BINARY_DIR}/liteipc-bridge.service DESTINATION ${LITEIPC_SYSTEMD_UNIT_DIR} COMPONENT daemon)
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/liteipc-bridge.sysusers DESTINATION ${LITEIPC_SYSUSERS_DIR}
+        RENAME liteipc-bridge.conf COMPONENT daemon)
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/bridge.json DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples COMPONENT daemon)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/liteipc.tmpfiles DESTINATION ${LITEIPC_TMPFILES_DIR}
         RENAME liteipc.conf COMPONENT daemon)
 install(PROGRAMS ${PROJECT_SOURCE_DIR}/scripts/setup-env.sh DESTINATION ${CMAKE_INSTALL_SBINDIR}

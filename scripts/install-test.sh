@@ -60,6 +60,7 @@ installed_files() {
              lib/pkgconfig/liteipc.pc lib/cmake/liteipc/liteipcConfig.cmake \
              lib/cmake/liteipc/liteipcConfigVersion.cmake lib/cmake/liteipc/liteipcTargets.cmake \
              lib/systemd/system/liteipc-loader.service bin/liteipc sbin/liteipc-loader \
+             lib/systemd/system/liteipc-bridge.service bin/liteipc-bridge lib/sysusers.d/liteipc-bridge.conf \
              include/liteipc/version.h share/man/man1/liteipc.1 share/man/man7/liteipc.7 \
              share/man/man8/liteipc-loader.8 share/bash-completion/completions/liteipc; do
         [[ -e $prefix/$f ]] || { echo "missing $f"; missing=1; }
@@ -85,6 +86,15 @@ unit_verifies() {
     MANPATH="$prefix/share/man" systemd-analyze verify "$unit"
 }
 check "systemd-analyze verify liteipc-loader.service" unit_verifies
+# The bridge's unit, beside the loader's (which it requires: verify finds it in the same directory).
+bridge_unit_verifies() {
+    local unit=$work/unit/liteipc-bridge.service
+    sed -E "s|^(ExecStart=)/.*/(liteipc-bridge) |\\1$prefix/bin/\\2 |" \
+        "$prefix/lib/systemd/system/liteipc-bridge.service" >"$unit"
+    grep '^Exec' "$unit"
+    MANPATH="$prefix/share/man" systemd-analyze verify "$unit"
+}
+check "systemd-analyze verify liteipc-bridge.service" bridge_unit_verifies
 check "installed liteipc-loader --version" \
     bash -c "'$prefix/sbin/liteipc-loader' --version | grep -Eq '^liteipc-loader [0-9]+\.[0-9]+\.[0-9]+ \(ABI [0-9]+\)$'"
 

@@ -19,7 +19,8 @@ scripts/deps.sh
 if [ "$(id -u)" -eq 0 ]; then scripts/setup-env.sh; fi
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLITEIPC_SANITIZE="$SANITIZER" \
       -DLITEIPC_BUILD_BENCH=OFF >/dev/null
-cmake --build "$BUILD" -j"$(nproc)" --target liteipc_unit_tests liteipc_system_tests liteipc_skeleton_tests liteipc-loader liteipc_test_peer
+cmake --build "$BUILD" -j"$(nproc)" --target liteipc_unit_tests liteipc_system_tests liteipc_skeleton_tests liteipc-loader liteipc_test_peer \
+      liteipc_bridge_tests
 
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:detect_stack_use_after_return=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -34,23 +36,23 @@ typedef struct liteipc_async_connection liteipc_async_connection;
 typedef struct liteipc_pending liteipc_pending;
 
 /* Connects to a service through the loader the environment names (LITEIPC_SOCKET, LITEIPC_PIN_ROOT). */
-int liteipc_async_open(const char* service_name, liteipc_async_connection** connection);
+LITEIPC_API int liteipc_async_open(const char* service_name, liteipc_async_connection** connection);
 /* Gives up every call still pending on it; the liteipc_pending handles must be freed before. */
-void liteipc_async_close(liteipc_async_connection* connection);
+LITEIPC_API void liteipc_async_close(liteipc_async_connection* connection);
 /* Publishes a call and returns at once; timeout_ms bounds the wait for a free slot (0: default). */
-int liteipc_call_async(liteipc_async_connection* connection, uint32_t code, const void* request, size_t size,
-                       uint32_t timeout_ms, liteipc_pending** pending);
+LITEIPC_API int liteipc_call_async(liteipc_async_connection* connection, uint32_t code, const void* request,
+                                   size_t size, uint32_t timeout_ms, liteipc_pending** pending);
 /* An eventfd owned by the connection, readable once a reply is in or the service died; < 0 on error. */
-int liteipc_completion_fd(liteipc_async_connection* connection);
+LITEIPC_API int liteipc_completion_fd(liteipc_async_connection* connection);
 /* 1 when liteipc_pending_wait will not wait, else 0. */
-int liteipc_pending_ready(const liteipc_pending* pending);
+LITEIPC_API int liteipc_pending_ready(const liteipc_pending* pending);
 /* Waits up to timeout_ms (0: default) and copies up to `capacity` reply bytes; *reply_size gets
  * the reply's full size, *status the handler's status. -LITEIPC_ASYNC_TIMED_OUT leaves the call
  * pending; -LITEIPC_ASYNC_DEAD_OBJECT when the service died. */
-int liteipc_pending_wait(liteipc_pending* pending, uint32_t timeout_ms, void* reply, size_t capacity,
-                         size_t* reply_size, int32_t* status);
+LITEIPC_API int liteipc_pending_wait(liteipc_pending* pending, uint32_t timeout_ms, void* reply, size_t capacity,
+                                     size_t* reply_size, int32_t* status);
 /* A call never waited for is given up. */
-void liteipc_pending_free(liteipc_pending* pending);
+LITEIPC_API void liteipc_pending_free(liteipc_pending* pending);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "liteipc/error.h"
+#include "liteipc/export.h"
 
 namespace liteipc {
 
@@ -44,7 +45,7 @@ class Context;
 
 // Keeps a death callback registered; destroying it unregisters the callback.
 // Thread safety: one thread at a time; its callback may run on the inbox thread meanwhile.
-class DeathSubscription {
+class LITEIPC_API DeathSubscription {
 public:
     DeathSubscription() = default;
     DeathSubscription(DeathSubscription&& other) noexcept;
@@ -58,7 +59,7 @@ public:
 
 private:
     friend class Context;
-    struct Owner;
+    struct LITEIPC_HIDDEN Owner;
     DeathSubscription(std::shared_ptr<Owner> owner, uint64_t id) : owner_(std::move(owner)), id_(id) {}
     std::shared_ptr<Owner> owner_;
     uint64_t id_ = 0;
@@ -66,7 +67,7 @@ private:
 
 // Thread safety: every member may be called from any thread at once; copies share one
 // registration per process. Death callbacks run on the context's inbox thread.
-class Context {
+class LITEIPC_API Context {
 public:
     // Connects to liteipc-loader, registers this process and maps the process table.
     static Result<Context> open(ContextOptions options = {});
@@ -88,11 +89,11 @@ public:
     // The loader's view of the system as a JSON document: processes, services, counters.
     Result<std::string> loader_status() const;
 
-    struct Impl;
+    struct LITEIPC_HIDDEN Impl;
     Impl& impl() const { return *impl_; }
 
 private:
-    explicit Context(std::shared_ptr<Impl> impl);
+    LITEIPC_HIDDEN explicit Context(std::shared_ptr<Impl> impl);
     std::shared_ptr<Impl> impl_;
 };
 

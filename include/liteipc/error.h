@@ -13,6 +13,8 @@
 #include <system_error>
 #include <utility>
 
+#include "liteipc/export.h"
+
 namespace liteipc {
 
 enum class Errc : int {
@@ -81,7 +83,7 @@ inline std::unexpected<Error> fail(Errc code, std::string message, int sys_errno
 
 // Errc as a std::error_code, for code that reports errors that way (asio, std::filesystem style):
 // std::error_code ec = liteipc::Errc::timed_out; ec.category().name() is "liteipc".
-const std::error_category& liteipc_category() noexcept;
+LITEIPC_API const std::error_category& liteipc_category() noexcept;
 inline std::error_code make_error_code(Errc code) noexcept { return {static_cast<int>(code), liteipc_category()}; }
 
 // For a failing system call: captures errno at once.

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "liteipc/context.h"
+#include "liteipc/export.h"
 #include "liteipc/parcel.h"
 
 namespace liteipc {
@@ -75,7 +76,7 @@ struct ServiceOptions {
 
 // Thread safety: the handler runs on the service's worker threads, several at once when
 // workers > 1, so it must be thread-safe; start and stop a Service from one thread.
-class Service {
+class LITEIPC_API Service {
 public:
     // Registers the service and starts its workers. Connections are accepted as clients come.
     static Result<Service> start(Context& context, ServiceOptions options, CallHandler handler);
@@ -94,10 +95,10 @@ public:
     Result<> revoke_uid(uint32_t uid);
     std::size_t connection_count() const;
 
-    struct Impl;
+    struct LITEIPC_HIDDEN Impl;
 
 private:
-    explicit Service(std::shared_ptr<Impl> impl);
+    LITEIPC_HIDDEN explicit Service(std::shared_ptr<Impl> impl);
     std::shared_ptr<Impl> impl_;
 };
 
@@ -115,7 +116,7 @@ class PendingReply;
 // Thread safety: call and call_async may run on any number of threads at once, each getting its
 // own reply; open, close and move a Connection from one thread. What a call returns (Reply,
 // PendingReply, OnewayBatch) belongs to one thread at a time.
-class Connection {
+class LITEIPC_API Connection {
 public:
     static Result<Connection> open(Context& context, std::string_view service_name, ConnectOptions options = {});
     // By handle, as a LiteIPC SvcIdentity names a service.
@@ -169,18 +170,18 @@ public:
     // Errc::dead_object. If the connection has ended already, calls it at once on this thread.
     Result<DeathSubscription> on_death(DeathCallback callback);
 
-    struct Impl;
+    struct LITEIPC_HIDDEN Impl;
 
 private:
     friend class Request;
-    explicit Connection(std::shared_ptr<Impl> impl);
+    LITEIPC_HIDDEN explicit Connection(std::shared_ptr<Impl> impl);
     static Result<Connection> open_handle(Context& context, uint32_t handle, std::string name, ConnectOptions options);
     std::shared_ptr<Impl> impl_;
 };
 
 // The reply to come of Connection::call_async.
 // Thread safety: one thread at a time (hand it over, do not share it).
-class PendingReply {
+class LITEIPC_API PendingReply {
 public:
     PendingReply();
     PendingReply(PendingReply&&) noexcept;
@@ -194,7 +195,7 @@ public:
     Result<Reply> wait(std::chrono::milliseconds timeout = {});
     explicit operator bool() const { return impl_ != nullptr; }
 
-    struct Impl;
+    struct LITEIPC_HIDDEN Impl;
 
 private:
     friend class Connection;
@@ -203,7 +204,7 @@ private:
 
 // Oneway messages being written in place into the request pool, sent with Connection::send_batch.
 // Thread safety: one thread at a time.
-class OnewayBatch {
+class LITEIPC_API OnewayBatch {
 public:
     OnewayBatch();
     OnewayBatch(OnewayBatch&&) noexcept;
@@ -217,7 +218,7 @@ public:
     // Room left for one more message's bytes.
     uint64_t room() const;
 
-    struct Impl;
+    struct LITEIPC_HIDDEN Impl;
 
 private:
     friend class Connection;
@@ -227,7 +228,7 @@ private:
 // A request being written: a Parcel writer whose large data buffers go straight into the
 // connection's request pool (zero-copy), freed when the call no longer needs them.
 // Thread safety: one thread at a time.
-class Request : private PoolAllocator {
+class LITEIPC_API Request : private PoolAllocator {
 public:
     explicit Request(Connection& connection);
     Request(const Request&) = delete;
@@ -260,7 +261,7 @@ private:
 
 // A reply, read in place; gives its buffers back to the service when destroyed.
 // Thread safety: one thread at a time; its payload stays valid and unchanged until it is destroyed.
-class Reply {
+class LITEIPC_API Reply {
 public:
     Reply();
     Reply(Reply&&) noexcept;
@@ -273,7 +274,7 @@ public:
     // The raw payload (call_raw).
     std::span<const std::byte> payload() const;
 
-    struct Impl;
+    struct LITEIPC_HIDDEN Impl;
 
 private:
     friend class Connection;
@@ -289,7 +290,7 @@ inline constexpr int32_t kFailedReplyStatus = -34;
 // (kFailedReplyStatus). The service's worker that took the call waits for it, so a service
 // stops only once its kept calls are answered or dropped.
 // Thread safety: one thread at a time; it may be handed to any thread and answered there.
-class PendingCall {
+class LITEIPC_API PendingCall {
 public:
     PendingCall() = default;
     PendingCall(PendingCall&&) noexcept = default;
@@ -304,7 +305,7 @@ public:
     // The caller gets kFailedReplyStatus now; the call is over. Nothing when answered already.
     void fail();
 
-    struct State;
+    struct LITEIPC_HIDDEN State;
 
 private:
     friend class Call;
@@ -315,7 +316,7 @@ private:
 
 // One incoming call, as a service handler sees it.
 // Thread safety: the handler's thread only, unless kept with defer() as a PendingCall.
-class Call {
+class LITEIPC_API Call {
 public:
     uint32_t code() const { return code_; }
     uint32_t flags() const { return flags_; }

@@ -97,7 +97,7 @@ std::optional<ControlReply> Daemon::channel_half(Client& client, const ControlRe
     UniqueFd client_end(pair[0]), service_end(pair[1]);
     auto service = kernel_->service(conn->handle);
     // A mediated service reads each message's kernel record from a ring of the connection's own.
-    const uint32_t mode = service ? service->mode : LITEIPC_SVC_MODE_DIRECT;
+    const uint32_t mode = service ? service->mode : static_cast<uint32_t>(LITEIPC_SVC_MODE_DIRECT);
     UniqueFd message_ring;
     if (mode == LITEIPC_SVC_MODE_MEDIATED) {
         auto ring = kernel_->create_message_ring(request.conn_id);

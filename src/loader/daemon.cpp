@@ -224,9 +224,35 @@ void Daemon::refuse_socket(UniqueFd socket, Errc code, const std::string& why) {
     }
 }
 
+// A client that hung up holds its socket and pidfd until the loop reaches its hang-up, and the
+// events of one turn come in no fixed order: the listener's can come before the hang-ups of a
+// process that just died. At a limit, those fds are freed first: a new client is never refused
+// for room that dead ones hold. True when any client was dropped.
+bool Daemon::drop_hung_up_clients() {
+    bool dropped = false;
+    epoll_event events[64];
+    // Level-triggered events rotate: enough rounds to see every ready socket once.
+    const std::size_t rounds = clients_.size() / 64 + 1;
+    for (std::size_t round = 0; round < rounds; ++round) {
+        const int n = ::epoll_wait(epoll_.get(), events, 64, 0);
+        for (int i = 0; i < n; ++i) {
+            const int fd = events[i].data.fd;
+            if (!(events[i].events & (EPOLLHUP | EPOLLERR)) || !clients_.contains(fd)) continue;
+            // What it sent before it went is served first, as the loop would; then its hang-up.
+            for (int served = 0; served < kAcceptsPerWakeup && clients_.contains(fd); ++served) serve_client(fd);
+            if (clients_.contains(fd)) drop_client(fd);
+            dropped = true;
+        }
+        if (n < 64) break;
+    }
+    return dropped;
+}
+
 void Daemon::accept_clients() {
     for (int accepted = 0; accepted < kAcceptsPerWakeup; ++accepted) {
         UniqueFd socket(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+        if (!socket && (errno == EMFILE || errno == ENFILE) && drop_hung_up_clients())
+            socket.reset(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
         if (!socket) {
             if (errno != EMFILE && errno != ENFILE) return;  // EAGAIN: all taken
             // Out of fds: the reserve makes room to take the connection and say no, instead of
@@ -242,7 +268,7 @@ void Daemon::accept_clients() {
         }
         auto cred = detail::peer_credentials(socket.get());
         if (!cred) continue;
-        if (clients_.size() >= max_clients_) {
+        if (clients_.size() >= max_clients_ && !(drop_hung_up_clients() && clients_.size() < max_clients_)) {
             ++refused_.at_fd_limit;
             refuse_socket(std::move(socket), Errc::loader_busy,
                           "liteipc-loader serves " + std::to_string(clients_.size()) + " sockets, its limit");
@@ -262,7 +288,10 @@ void Daemon::accept_clients() {
         client.gid = cred->gid;
         // The process that connected, as a pidfd: a later process of the same pid is another.
         // Its start time is read while the pidfd says it still runs, so both name the same one.
-        if (auto pidfd = peer_pidfd(socket.get())) {
+        auto pidfd = peer_pidfd(socket.get());
+        if (!pidfd && (pidfd.error().sys_errno == EMFILE || pidfd.error().sys_errno == ENFILE) && drop_hung_up_clients())
+            pidfd = peer_pidfd(socket.get());
+        if (pidfd) {
             client.pidfd = std::move(*pidfd);
             client.host_pid = host_pid_of(client.pidfd.get()).value_or(0);
             if (client.host_pid > 0) client.start_time = start_time_of(client.host_pid).value_or(0);

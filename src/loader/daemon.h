@@ -119,6 +119,7 @@ private:
     Result<> apply_config(LoaderConfig config);
     void reload_config();
     void accept_clients();
+    bool drop_hung_up_clients();
     void refuse_socket(UniqueFd socket, Errc code, const std::string& why);
     void serve_client(int fd);
     void flush_outbox(Client& client);

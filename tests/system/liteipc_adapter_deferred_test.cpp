@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "c_api_fixture.h"  // liteipc_adapter.h by its bare name, as LiteIPC code includes it
+#include "capi_handlers.h"
 
 namespace liteipc::testing {
 namespace {
@@ -270,15 +271,6 @@ int32_t samgr_handler(const IpcContext* context, void* ipcMsg, IpcIo* data, void
     return 0;
 }
 
-int32_t who_handler(const IpcContext* context, void* ipcMsg, IpcIo*, void*) {
-    uint8_t out[32];
-    IpcIo reply;
-    IpcIoInit(&reply, out, sizeof out, 0);
-    IpcIoPushInt32(&reply, static_cast<int32_t>(::getpid()));
-    SendReply(context, ipcMsg, &reply);
-    return 0;
-}
-
 TEST_F(LiteIpcDeferredTest, AServiceManagerAtHandleZeroHandsOutGeneratedHandles) {
     ChildProcess samgr(
         [] {
@@ -290,7 +282,7 @@ TEST_F(LiteIpcDeferredTest, AServiceManagerAtHandleZeroHandsOutGeneratedHandles)
         [] {
             IpcContext* context = OpenLiteIpc(LITEIPC_DEFAULT_MAP_SIZE);
             if (context == nullptr) return false;
-            std::thread([] { StartLoop(nullptr, who_handler, nullptr); }).detach();
+            std::thread([] { StartLoop(nullptr, answer_pid, nullptr); }).detach();
             // Registers with the manager from a thread of its own, as samgr's endpoint does (a
             // new thread: the runtime caches a thread id, and the forking thread holds its parent's).
             bool registered = false;
@@ -336,15 +328,11 @@ TEST_F(LiteIpcDeferredTest, AddServiceAccessTakesAThreadIdOfTheProcess) {
     });
     while (worker_tid == 0) std::this_thread::yield();
     const pid_t tid = worker_tid;
-    ChildProcess service(
-        [tid] {
-            IpcContext* context = OpenLiteIpc(LITEIPC_DEFAULT_MAP_SIZE);
-            LiteIpcServiceOptions options{"late.granted", LITEIPC_POLICY_PIDS, 0, 0, 1, LITEIPC_SERVICE_DIRECT};
-            SvcIdentity sid;
-            return context != nullptr && LiteIpcRegisterServiceEx(context, &options, who_handler, nullptr, &sid) == LITEIPC_OK &&
-                   AddServiceAccess(sid, tid) == LITEIPC_OK && AddServiceAccess(sid, 0x3fffffff) == LITEIPC_EINVAL;
-        },
-        [] { ::pause(); });
+    // Spawned, not forked: this process runs a thread now, and the service opens a context.
+    Peer service = Peer::spawn("capi_service_granting_thread", peer_args("late.granted", tid));
+    int ready = 0;
+    ASSERT_TRUE(service.read(ready)) << "the service reported nothing";
+    ASSERT_EQ(ready, 1) << "the service's setup failed";
     SvcIdentity sid{};
     EXPECT_EQ(LiteIpcGetService(open(), "late.granted", &sid), LITEIPC_OK) << "granted through a thread id";
     done = true;

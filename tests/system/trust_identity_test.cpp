@@ -106,46 +106,25 @@ TEST_F(TrustIdentityTest, APidGrantEndsWithItsGrantee) {
     ASSERT_TRUE(own) << own.error().describe();
     const std::string grants_pin = loader_.pin_root() + "/grants";
     const std::size_t grants_before = pinned_entries(grants_pin, sizeof(liteipc_grant_key));
-    int ready[2], go[2], done[2];
-    ASSERT_EQ(::pipe(ready) | ::pipe(go) | ::pipe(done), 0);
-    std::fflush(nullptr);
-    pid_t grantee = ::fork();
-    if (grantee == 0) {
-        unmap_inherited_pools();
-        int result = -1;
-        if (become_group_member(kOtherUid)) {
-            auto context = Context::open(loader_.options());
-            char byte = context ? 'y' : 'n';
-            ssize_t ignored = ::write(ready[1], &byte, 1);
-            ignored = ::read(go[0], &byte, 1);
-            (void)ignored;
-            if (context) {
-                auto connection = Connection::open(*context, "granted.only");
-                result = connection ? (echo_works(*connection) ? 0 : -3) : code(connection.error().code);
-            }
-        }
-        ssize_t ignored = ::write(done[1], &result, sizeof result);
-        (void)ignored;
-        ::_exit(0);
-    }
-    char byte = 0;
-    ASSERT_EQ(::read(ready[0], &byte, 1), 1);
-    ASSERT_EQ(byte, 'y');
+    // The grantee: a spawned peer of another uid (it opens a context, and this process runs threads).
+    Peer grantee = Peer::spawn("echo_when_told_as", peer_args(loader_.options(), kOtherUid, "granted.only"));
+    int opened = -9999;
+    ASSERT_TRUE(grantee.read(opened)) << "the grantee reported nothing";
+    ASSERT_EQ(opened, 0) << "the grantee could not open its context";
     auto grant = control_request(ControlOp::add_access, own->handle());
-    grant.id = static_cast<uint32_t>(grantee);
+    grant.id = static_cast<uint32_t>(grantee.pid());
     auto granted = context_->impl().control(grant);
     ASSERT_TRUE(granted) << granted.error().describe();
     EXPECT_EQ(pinned_entries(grants_pin, sizeof(liteipc_grant_key)), grants_before + 1);
-    ASSERT_EQ(::write(go[1], "g", 1), 1);
+    ASSERT_TRUE(grantee.send('g'));
     int result = -9999;
-    ASSERT_EQ(::read(done[0], &result, sizeof result), static_cast<ssize_t>(sizeof result));
+    ASSERT_TRUE(grantee.read(result)) << "the grantee reported no call";
     EXPECT_EQ(result, 0) << "the granted process could not call";
-    ::waitpid(grantee, nullptr, 0);
+    grantee.wait();
     // The grantee is gone: so is its grant, in the loader and in the map the kernel checks.
     std::string status = status_when(loader_, [](const std::string& s) { return json_number(s, "grants") == 0; });
     EXPECT_EQ(json_number(status, "grants"), 0);
     EXPECT_EQ(pinned_entries(grants_pin, sizeof(liteipc_grant_key)), grants_before);
-    for (int fd : {ready[0], ready[1], go[0], go[1], done[0], done[1]}) ::close(fd);
 }
 
 // The attack that pid reuse allows, made certain: in a pid namespace of its own (loader included,

@@ -1,7 +1,6 @@
 // Every table a client can fill is under a per-uid quota: one uid at its quota gets a named
 // error and a counter, another uid still registers, connects and calls, and after the holder
 // dies every count and map is back where it was.
-#include <bpf/bpf.h>
 
 #include "trust_support.h"
 
@@ -58,85 +57,6 @@ protected:
     TrustQuotaTest() : WithConfig(kSmallQuotas), WithLoader("trust-quota", true, loader_args()) {}
 };
 
-enum Table { kServices, kGrants, kConnections, kSubscriptions, kPending, kProcesses, kSockets, kTables };
-const char* const kTableKey[kTables] = {"services", "grants", "connections", "subscriptions",
-                                        "pending_channels", "processes", "sockets"};
-
-// Fills each table as one uid, and reports the error of the first request past each quota.
-std::array<int, kTables> fill_every_table(const ContextOptions& options, PeerId honest_service, PeerId test_process) {
-    std::array<int, kTables> past;
-    past.fill(-9999);
-    static std::optional<Context> context;  // held until the process dies
-    auto opened = Context::open(options);
-    if (!opened) return past;
-    context.emplace(std::move(*opened));
-    auto control = [&](detail::ControlRequest request) { return context->impl().control(request); };
-
-    uint32_t handle = 0;
-    for (const char* name : {"nobody.a", "nobody.b", "nobody.c"}) {
-        auto request = control_request(ControlOp::register_service, 0, name);
-        request.policy = LITEIPC_POLICY_ANYONE;
-        auto registered = control(request);
-        if (registered && !handle) handle = registered->reply.handle;
-        past[kServices] = registered ? 0 : code(registered.error().code);
-    }
-    for (uint32_t uid : {1001u, 1002u, 1003u}) {
-        auto request = control_request(ControlOp::add_uid, handle);
-        request.id = uid;
-        auto granted = control(request);
-        past[kGrants] = granted ? 0 : code(granted.error().code);
-    }
-    std::vector<uint64_t> conns;
-    for (int i = 0; i < 5; ++i) {
-        liteipc_connect_ctl connect{};
-        connect.handle = handle;
-        LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &connect, .ctx_size_in = sizeof connect);
-        if (bpf_prog_test_run_opts(context->impl().connect_prog, &run) != 0) return past;
-        if (connect.result == 0) conns.push_back(connect.conn_id);
-        past[kConnections] = connect.result == -EDQUOT ? code(Errc::quota_exceeded) : connect.result;
-    }
-    for (PeerId peer : {context->self(), honest_service, test_process}) {
-        auto subscribed = context->on_death(peer, [](const DeathNotice&) {});
-        past[kSubscriptions] = subscribed ? 0 : code(subscribed.error().code);
-        if (subscribed) {
-            static std::vector<DeathSubscription> kept;
-            kept.push_back(std::move(*subscribed));
-        }
-    }
-    // Client halves of its own connections that no service will ever accept.
-    for (std::size_t i = 0; i < 3 && i < conns.size(); ++i) {
-        int s = connect_raw(options.socket_path);
-        auto ctrl = sealed_memfd(1 << 16, F_SEAL_SHRINK | F_SEAL_GROW);
-        auto pool = sealed_memfd(1 << 16, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE);
-        auto request = control_request(ControlOp::open_channel);
-        request.conn_id = conns[i];
-        const int half[] = {ctrl.get(), pool.get()};
-        RawReply reply = raw_request(s, request, half, 300);  // a waiting half does not answer
-        past[kPending] = reply.answered ? code(reply.code()) : 0;
-    }
-    for (int i = 0; i < 3; ++i) {
-        pid_t child = ::fork();
-        if (child == 0) {
-            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-            int s = connect_raw(options.socket_path);
-            RawReply hello = raw_request(s, control_request(ControlOp::hello));
-            int result = hello.answered ? code(hello.code()) : -1;
-            if (result != 0) ::_exit(result);
-            for (;;) ::pause();  // registered through `s`, kept open until the attacker dies
-        }
-        int status = 0;
-        std::this_thread::sleep_for(100ms);
-        past[kProcesses] = ::waitpid(child, &status, WNOHANG) == child ? WEXITSTATUS(status) : 0;
-    }
-    for (int i = 0; i < 50; ++i) {
-        int s = connect_raw(options.socket_path);
-        RawReply reply = raw_request(s, control_request(ControlOp::lookup, 0, "nobody.a"), {}, 2000);
-        past[kSockets] = reply.answered ? code(reply.code()) : -2;
-        if (past[kSockets] != 0) break;
-    }
-    return past;
-}
-
 TEST_F(TrustQuotaTest, EachTableFilledByOneUidRefusesItByNameAndLeavesOthersServed) {
     ServiceProcess service(loader_.options(), {.name = "honest.echo", .policy = Policy::anyone});
     int s = connect_raw(loader_.socket());
@@ -146,8 +66,12 @@ TEST_F(TrustQuotaTest, EachTableFilledByOneUidRefusesItByNameAndLeavesOthersServ
     const PeerId honest{found.reply.peer_slot, found.reply.peer_generation, found.reply.peer_pid};
     const std::string before = status_text(loader_);
 
-    Hostile<kTables> attacker(kNobody, [&] { return fill_every_table(loader_.options(), honest, context_->self()); });
-    const auto past = attacker.results();
+    // The attacker: a spawned peer, since it opens a context (threads) and this process runs threads.
+    const PeerId self = context_->self();
+    Peer attacker = Peer::spawn("fill_every_table_as", peer_args(loader_.options(), kNobody, honest.slot, honest.generation,
+                                                                 honest.pid, self.slot, self.generation, self.pid));
+    std::array<int, kTables> past;
+    ASSERT_TRUE(attacker.read(past)) << "the attacker reported nothing (not uid " << kNobody << "?)";
     std::string status = status_text(loader_);
     for (int table = 0; table < kTables; ++table) {
         EXPECT_EQ(past[table], code(Errc::quota_exceeded)) << "past the quota of " << kTableKey[table];
@@ -161,7 +85,7 @@ TEST_F(TrustQuotaTest, EachTableFilledByOneUidRefusesItByNameAndLeavesOthersServ
     EXPECT_EQ(run_peer<1>("register_name_as", peer_args(loader_.options(), kOtherUid, "other.service"))[0], 0);
 
     // The attacker dies: everything it held is reclaimed.
-    attacker.end();
+    attacker.kill_and_wait();
     status = status_when(loader_, [&](const std::string& s) {
         for (const char* key : kTableKey)
             if (held_by(s, kNobody, key) != 0) return false;

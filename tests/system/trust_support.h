@@ -92,6 +92,12 @@ inline int other_uid_connects_and_calls(const ContextOptions& options, const cha
     return run_peer<1>("echo_as", peer_args(options, kOtherUid, service))[0];
 }
 
+// The tables a client can fill, each under a per-uid quota, in the order the quota test fills
+// them (its hostile peer reports the error past each quota in this order) and their status keys.
+enum QuotaTable { kServices, kGrants, kConnections, kSubscriptions, kPending, kProcesses, kSockets, kTables };
+inline constexpr const char* kTableKey[kTables] = {"services", "grants", "connections", "subscriptions",
+                                                   "pending_channels", "processes", "sockets"};
+
 // ---- the loader's status document, read as numbers ----
 
 inline std::string status_text(const Loader& loader) {
@@ -195,7 +201,9 @@ struct WithConfig {
 
 // Runs `body` in a forked child as `uid` (a liteipc group member), hands its N results to the
 // test, and keeps the child alive until `end()`: what it holds stays held while the test checks
-// that others are unaffected. Its own children die with it (PR_SET_PDEATHSIG).
+// that others are unaffected. Its own children die with it (PR_SET_PDEATHSIG). Only for bodies
+// that start no thread (raw control sockets, no Context): the test runs threads, and a child
+// forked from it must not (ThreadSanitizer aborts one that does). Others are spawned roles.
 template <std::size_t N>
 class Hostile {
 public:

@@ -142,6 +142,9 @@ TEST(Channel, InlineAndPoolPayloadsUpTo64MiB) {
     constexpr uint64_t kPool = 72ull << 20;
     auto connection = connect_client({.slot_count = 8, .request_pool_size = kPool, .reply_pool_size = kPool});
     ChildProcess service = start_service(connection.regions);
+    // The service reads and writes every byte: 64 MiB each way takes tens of seconds under
+    // ThreadSanitizer on a loaded 2-core machine, so the deadline is generous.
+    const auto deadline = 90s;
     for (uint64_t size : {0ull, 1ull, 191ull, 192ull, 193ull, 4096ull, 1ull << 20, 64ull << 20}) {
         SCOPED_TRACE("payload of " + std::to_string(size) + " bytes");
         Result<Reply> reply;
@@ -150,11 +153,11 @@ TEST(Channel, InlineAndPoolPayloadsUpTo64MiB) {
             auto buffer = connection.client.allocate_payload(size, Deadline::after(5s));
             ASSERT_TRUE(buffer) << buffer.error().describe();
             fill_pattern(buffer->bytes(), 1);
-            reply = connection.client.call_in_place(kPattern, std::move(*buffer), {.deadline = Deadline::after(20s)});
+            reply = connection.client.call_in_place(kPattern, std::move(*buffer), {.deadline = Deadline::after(deadline)});
         } else {
             std::vector<std::byte> payload(size);
             fill_pattern(payload, 1);
-            reply = connection.client.call(kPattern, payload, {.deadline = Deadline::after(20s)});
+            reply = connection.client.call(kPattern, payload, {.deadline = Deadline::after(deadline)});
         }
         ASSERT_TRUE(reply) << reply.error().describe();
         EXPECT_EQ(reply->status(), 0) << "the service saw a corrupted request";

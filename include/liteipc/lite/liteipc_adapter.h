@@ -76,6 +76,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../export.h"
 #include "serializer.h"
 
 #ifdef __cplusplus
@@ -138,70 +139,71 @@ typedef struct IpcContext IpcContext;
 typedef int32_t (*IpcMsgHandler)(const IpcContext* context, void* ipcMsg, IpcIo* data, void* arg);
 
 /* The process's context (see above). NULL on failure; the log says why. */
-IpcContext* OpenLiteIpc(size_t mmapSize);
-void CloseLiteIpc(IpcContext* context);
+LITEIPC_API IpcContext* OpenLiteIpc(size_t mmapSize);
+LITEIPC_API void CloseLiteIpc(IpcContext* context);
 
 /* Serves services registered with a NULL handler through `func`; blocks until LiteIpcStopLoop
  * or CloseLiteIpc. Returns LITEIPC_OK when stopped. */
-int32_t StartLoop(const IpcContext* context, IpcMsgHandler func, void* arg);
+LITEIPC_API int32_t StartLoop(const IpcContext* context, IpcMsgHandler func, void* arg);
 /* Makes every StartLoop return, now and later. Async-signal-safe: call it from a SIGTERM handler. */
-void LiteIpcStopLoop(const IpcContext* context);
+LITEIPC_API void LiteIpcStopLoop(const IpcContext* context);
 
 /* A request to `sid`. LITEIPC_FLAG_DEFAULT waits for the reply: `reply` (may be NULL) reads it
  * and *buffer gets the reply's storage, valid until FreeBuffer(context, (void*)*buffer).
  * LITEIPC_FLAG_ONEWAY returns once the request is queued (buffer may be NULL). `data` (may be
  * NULL) is sealed and its data buffers released (IpcIoFreeDataBuff), as in LiteIPC.
  * Waits at most the context's default timeout (5 s); LiteIpcSendRequestTimeout takes one. */
-int32_t SendRequest(const IpcContext* context, SvcIdentity sid, uint32_t code, IpcIo* data, IpcIo* reply,
-                    IpcFlag flag, uintptr_t* buffer);
+LITEIPC_API int32_t SendRequest(const IpcContext* context, SvcIdentity sid, uint32_t code, IpcIo* data, IpcIo* reply,
+                                IpcFlag flag, uintptr_t* buffer);
 /* LiteIPC's older name for SendRequest. */
-int32_t Transact(const IpcContext* context, SvcIdentity sid, uint32_t code, IpcIo* data, IpcIo* reply,
-                 IpcFlag flag, uintptr_t* buffer);
+LITEIPC_API int32_t Transact(const IpcContext* context, SvcIdentity sid, uint32_t code, IpcIo* data, IpcIo* reply,
+                             IpcFlag flag, uintptr_t* buffer);
 /* SendRequest with its own timeout (IPC_WAIT_FOREVER: none). */
-int32_t LiteIpcSendRequestTimeout(const IpcContext* context, SvcIdentity sid, uint32_t code, IpcIo* data,
-                                  IpcIo* reply, IpcFlag flag, uintptr_t* buffer, uint32_t timeoutMs);
+LITEIPC_API int32_t LiteIpcSendRequestTimeout(const IpcContext* context, SvcIdentity sid, uint32_t code, IpcIo* data,
+                                              IpcIo* reply, IpcFlag flag, uintptr_t* buffer, uint32_t timeoutMs);
 /* Replies to the request `ipcMsg` and releases it, from any thread, during or after its handler
  * (`reply` may be NULL: an empty reply). Runs reply's data buffer free functions. */
-int32_t SendReply(const IpcContext* context, void* ipcMsg, IpcIo* reply);
+LITEIPC_API int32_t SendReply(const IpcContext* context, void* ipcMsg, IpcIo* reply);
 /* Frees a reply buffer from SendRequest (LITEIPC_EINVAL if it is not one, or freed already), or
  * releases a request: one not replied to fails its caller with LITEIPC_FAILED_REPLY at once. */
-int32_t FreeBuffer(const IpcContext* context, void* ptr);
+LITEIPC_API int32_t FreeBuffer(const IpcContext* context, void* ptr);
 
-int32_t GetCode(const void* ipcMsg, uint32_t* code);
-int32_t GetFlag(const void* ipcMsg, uint32_t* flag);
-int32_t GetToken(const void* ipcMsg, uint32_t* token);
-pid_t GetCallingTid(const void* ipcMsg);
-pid_t GetCallingPid(const void* ipcMsg);
-pid_t GetCallingUid(const void* ipcMsg);
-pid_t GetCallingGid(const void* ipcMsg);
+LITEIPC_API int32_t GetCode(const void* ipcMsg, uint32_t* code);
+LITEIPC_API int32_t GetFlag(const void* ipcMsg, uint32_t* flag);
+LITEIPC_API int32_t GetToken(const void* ipcMsg, uint32_t* token);
+LITEIPC_API pid_t GetCallingTid(const void* ipcMsg);
+LITEIPC_API pid_t GetCallingPid(const void* ipcMsg);
+LITEIPC_API pid_t GetCallingUid(const void* ipcMsg);
+LITEIPC_API pid_t GetCallingGid(const void* ipcMsg);
 
 /* Lets the process of `pid` (a process id, or any of its thread ids as samgr passes it) connect
  * to the local service `sid` whatever its policy. */
-int32_t AddServiceAccess(SvcIdentity sid, pid_t pid);
+LITEIPC_API int32_t AddServiceAccess(SvcIdentity sid, pid_t pid);
 /* Makes this process the service manager: SendRequest to handle 0, from any process, reaches
  * the StartLoop handler here (a service named "liteipc.context" that anyone may call). maxMsgSize
  * is not used. Once per system at a time (LITEIPC_EEXIST otherwise). */
-int32_t SetSaManager(const IpcContext* context, size_t maxMsgSize);
+LITEIPC_API int32_t SetSaManager(const IpcContext* context, size_t maxMsgSize);
 /* A handle that reaches thread `tid`: the StartLoop handler of its process, which must have
  * called StartLoop (LITEIPC_ENOENT otherwise). */
-int32_t GenServiceHandle(SvcIdentity* sid, pid_t tid);
+LITEIPC_API int32_t GenServiceHandle(SvcIdentity* sid, pid_t tid);
 
 /* An anonymous service of this process: *sid (handle and token) names it; send it to a peer
  * (IpcIoPushSvc) to be called back. timeoutMs >= IPC_TIMEOUT_MIN or IPC_WAIT_FOREVER. When the
  * timeout passes the callback is removed, and a request to it fails with LITEIPC_ENOENT. */
-int32_t RegisterIpcCallback(IpcMsgHandler func, uint32_t mode, uint32_t timeoutMs, SvcIdentity* sid, void* arg);
-int32_t UnregisterIpcCallback(SvcIdentity sid);
+LITEIPC_API int32_t RegisterIpcCallback(IpcMsgHandler func, uint32_t mode, uint32_t timeoutMs, SvcIdentity* sid,
+                                        void* arg);
+LITEIPC_API int32_t UnregisterIpcCallback(SvcIdentity sid);
 
 /* Calls `func` once, on the callback thread, when the process serving `sid` dies (at once if it
  * already has), as LiteIPC does: context NULL, GetToken(ipcMsg) the dead handle. *cbId counts
  * per handle from 0 (the lowest free one), as LiteIPC's, without its limit of 5. */
-int32_t RegisterDeathCallback(const IpcContext* context, SvcIdentity sid, IpcMsgHandler func, void* arg,
-                              uint32_t* cbId);
-int32_t UnregisterDeathCallback(SvcIdentity sid, uint32_t cbId);
+LITEIPC_API int32_t RegisterDeathCallback(const IpcContext* context, SvcIdentity sid, IpcMsgHandler func, void* arg,
+                                          uint32_t* cbId);
+LITEIPC_API int32_t UnregisterDeathCallback(SvcIdentity sid, uint32_t cbId);
 
 /* Keeps the connection to `handle` open (a reference); BinderRelease drops one. */
-int32_t BinderAcquire(const IpcContext* context, uint32_t handle);
-int32_t BinderRelease(const IpcContext* context, uint32_t handle);
+LITEIPC_API int32_t BinderAcquire(const IpcContext* context, uint32_t handle);
+LITEIPC_API int32_t BinderRelease(const IpcContext* context, uint32_t handle);
 
 /* LiteIPC's older spellings. */
 #define RegisteIpcCallback RegisterIpcCallback
@@ -230,19 +232,19 @@ typedef enum {
 
 /* Registers a service named `name` (policy: same uid) and serves it with `handler` (NULL: the
  * StartLoop handler) on its own worker threads. *out names it. */
-int32_t LiteIpcRegisterService(const IpcContext* context, const char* name, IpcMsgHandler handler, void* arg,
-                               SvcIdentity* out);
-int32_t LiteIpcRegisterServiceEx(const IpcContext* context, const LiteIpcServiceOptions* options,
-                                 IpcMsgHandler handler, void* arg, SvcIdentity* out);
+LITEIPC_API int32_t LiteIpcRegisterService(const IpcContext* context, const char* name, IpcMsgHandler handler,
+                                           void* arg, SvcIdentity* out);
+LITEIPC_API int32_t LiteIpcRegisterServiceEx(const IpcContext* context, const LiteIpcServiceOptions* options,
+                                             IpcMsgHandler handler, void* arg, SvcIdentity* out);
 /* Unregisters a local service and stops its workers (not from its own handler). */
-int32_t LiteIpcUnregisterService(const IpcContext* context, SvcIdentity sid);
+LITEIPC_API int32_t LiteIpcUnregisterService(const IpcContext* context, SvcIdentity sid);
 /* For LITEIPC_POLICY_UID_LIST. */
-int32_t LiteIpcAllowUid(SvcIdentity sid, uid_t uid);
+LITEIPC_API int32_t LiteIpcAllowUid(SvcIdentity sid, uid_t uid);
 /* Takes `uid` off the list again: a mediated service's kernel refuses that uid's next message. */
-int32_t LiteIpcRevokeUid(SvcIdentity sid, uid_t uid);
+LITEIPC_API int32_t LiteIpcRevokeUid(SvcIdentity sid, uid_t uid);
 /* Finds the service named `name` and connects to it: LITEIPC_ENOENT when there is none,
  * LITEIPC_EPERM when its policy refuses this process. */
-int32_t LiteIpcGetService(const IpcContext* context, const char* name, SvcIdentity* out);
+LITEIPC_API int32_t LiteIpcGetService(const IpcContext* context, const char* name, SvcIdentity* out);
 
 #ifdef __cplusplus
 }

@@ -45,6 +45,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../export.h"
 #include "../ipcio_layout.h"
 
 #ifdef __cplusplus
@@ -93,77 +94,77 @@ typedef LiteIpcIo IpcIo;
 /* Writing, with LiteIPC's limits: `data` is the caller's working buffer (data and offsets
  * table live in it, the message header does not); `maxobjects` caps the special objects
  * (at most 32); maxdata at most IPC_IO_DATA_MAX. */
-void IpcIoInit(IpcIo* io, void* data, size_t maxdata, size_t maxobjects);
+LITEIPC_API void IpcIoInit(IpcIo* io, void* data, size_t maxdata, size_t maxobjects);
 /* liteipc: IpcIoInit with maxdata up to LITEIPC_IO_LARGE_DATA_MAX, strings and flat objects up
  * to what the buffer holds and data buffers up to the sender's pool (64 MiB at most). */
-void LiteIpcIoInitLarge(IpcIo* io, void* data, size_t maxdata, size_t maxobjects);
+LITEIPC_API void LiteIpcIoInitLarge(IpcIo* io, void* data, size_t maxdata, size_t maxobjects);
 /* Reading the request `msg` (a handler's ipcMsg) again, from any thread, until it is answered
  * or freed (SendReply, FreeBuffer). */
-void IpcIoInitFromMsg(IpcIo* io, const void* msg);
+LITEIPC_API void IpcIoInitFromMsg(IpcIo* io, const void* msg);
 /* Reading a received message of `size` bytes. The message must stay mapped while io is used. */
-void IpcIoInitFromBuffer(IpcIo* io, const void* msg, size_t size);
+LITEIPC_API void IpcIoInitFromBuffer(IpcIo* io, const void* msg, size_t size);
 /* Seals a written message into this thread's staging area and returns it (NULL when io
  * failed), valid until the next IpcIoGetMessage on the thread; *size gets its length. Its data
  * buffers are copied beside it: IpcIoInitFromBuffer on this thread reads them. */
-const void* IpcIoGetMessage(IpcIo* io, size_t* size);
-bool IpcIoAvailable(IpcIo* io);
+LITEIPC_API const void* IpcIoGetMessage(IpcIo* io, size_t* size);
+LITEIPC_API bool IpcIoAvailable(IpcIo* io);
 
-void IpcIoPushChar(IpcIo* io, char c);
-void IpcIoPushCharUnaligned(IpcIo* io, char c);
-void IpcIoPushBool(IpcIo* io, bool b);
-void IpcIoPushBoolUnaligned(IpcIo* io, bool b);
-void IpcIoPushIntptr(IpcIo* io, intptr_t n);
-void IpcIoPushUintptr(IpcIo* io, uintptr_t n);
-void IpcIoPushInt8(IpcIo* io, int8_t n);
-void IpcIoPushInt8Unaligned(IpcIo* io, int8_t n);
-void IpcIoPushUint8(IpcIo* io, uint8_t n);
-void IpcIoPushUint8Unaligned(IpcIo* io, uint8_t n);
-void IpcIoPushInt16(IpcIo* io, int16_t n);
-void IpcIoPushInt16Unaligned(IpcIo* io, int16_t n);
-void IpcIoPushUint16(IpcIo* io, uint16_t n);
-void IpcIoPushUint16Unaligned(IpcIo* io, uint16_t n);
-void IpcIoPushInt32(IpcIo* io, int32_t n);
-void IpcIoPushUint32(IpcIo* io, uint32_t n);
-void IpcIoPushInt64(IpcIo* io, int64_t n);
-void IpcIoPushUint64(IpcIo* io, uint64_t n);
-void IpcIoPushFloat(IpcIo* io, float n);
-void IpcIoPushDouble(IpcIo* io, double n);
-void IpcIoPushString(IpcIo* io, const char* cstr);
-void IpcIoPushFlatObj(IpcIo* io, const void* obj, uint32_t size);
-void IpcIoPushSvc(IpcIo* io, const SvcIdentity* svc);
-void IpcIoPushFd(IpcIo* io, uint32_t fd);
-void IpcIoPushDataBuff(IpcIo* io, const BuffPtr* dataBuff);
-void IpcIoPushDataBuffWithFree(IpcIo* io, const BuffPtr* dataBuff, IpcIoPtrFree ipcIoFree);
+LITEIPC_API void IpcIoPushChar(IpcIo* io, char c);
+LITEIPC_API void IpcIoPushCharUnaligned(IpcIo* io, char c);
+LITEIPC_API void IpcIoPushBool(IpcIo* io, bool b);
+LITEIPC_API void IpcIoPushBoolUnaligned(IpcIo* io, bool b);
+LITEIPC_API void IpcIoPushIntptr(IpcIo* io, intptr_t n);
+LITEIPC_API void IpcIoPushUintptr(IpcIo* io, uintptr_t n);
+LITEIPC_API void IpcIoPushInt8(IpcIo* io, int8_t n);
+LITEIPC_API void IpcIoPushInt8Unaligned(IpcIo* io, int8_t n);
+LITEIPC_API void IpcIoPushUint8(IpcIo* io, uint8_t n);
+LITEIPC_API void IpcIoPushUint8Unaligned(IpcIo* io, uint8_t n);
+LITEIPC_API void IpcIoPushInt16(IpcIo* io, int16_t n);
+LITEIPC_API void IpcIoPushInt16Unaligned(IpcIo* io, int16_t n);
+LITEIPC_API void IpcIoPushUint16(IpcIo* io, uint16_t n);
+LITEIPC_API void IpcIoPushUint16Unaligned(IpcIo* io, uint16_t n);
+LITEIPC_API void IpcIoPushInt32(IpcIo* io, int32_t n);
+LITEIPC_API void IpcIoPushUint32(IpcIo* io, uint32_t n);
+LITEIPC_API void IpcIoPushInt64(IpcIo* io, int64_t n);
+LITEIPC_API void IpcIoPushUint64(IpcIo* io, uint64_t n);
+LITEIPC_API void IpcIoPushFloat(IpcIo* io, float n);
+LITEIPC_API void IpcIoPushDouble(IpcIo* io, double n);
+LITEIPC_API void IpcIoPushString(IpcIo* io, const char* cstr);
+LITEIPC_API void IpcIoPushFlatObj(IpcIo* io, const void* obj, uint32_t size);
+LITEIPC_API void IpcIoPushSvc(IpcIo* io, const SvcIdentity* svc);
+LITEIPC_API void IpcIoPushFd(IpcIo* io, uint32_t fd);
+LITEIPC_API void IpcIoPushDataBuff(IpcIo* io, const BuffPtr* dataBuff);
+LITEIPC_API void IpcIoPushDataBuffWithFree(IpcIo* io, const BuffPtr* dataBuff, IpcIoPtrFree ipcIoFree);
 /* Runs the free callbacks registered by IpcIoPushDataBuffWithFree (once each). */
-void IpcIoFreeDataBuff(IpcIo* io);
+LITEIPC_API void IpcIoFreeDataBuff(IpcIo* io);
 
-char IpcIoPopChar(IpcIo* io);
-char IpcIoPopCharUnaligned(IpcIo* io);
-bool IpcIoPopBool(IpcIo* io);
-bool IpcIoPopBoolUnaligned(IpcIo* io);
-intptr_t IpcIoPopIntptr(IpcIo* io);
-uintptr_t IpcIoPopUintptr(IpcIo* io);
-int8_t IpcIoPopInt8(IpcIo* io);
-int8_t IpcIoPopInt8Unaligned(IpcIo* io);
-uint8_t IpcIoPopUint8(IpcIo* io);
-uint8_t IpcIoPopUint8Unaligned(IpcIo* io);
-int16_t IpcIoPopInt16(IpcIo* io);
-int16_t IpcIoPopInt16Unaligned(IpcIo* io);
-uint16_t IpcIoPopUint16(IpcIo* io);
-uint16_t IpcIoPopUint16Unaligned(IpcIo* io);
-int32_t IpcIoPopInt32(IpcIo* io);
-uint32_t IpcIoPopUint32(IpcIo* io);
-int64_t IpcIoPopInt64(IpcIo* io);
-uint64_t IpcIoPopUint64(IpcIo* io);
-float IpcIoPopFloat(IpcIo* io);
-double IpcIoPopDouble(IpcIo* io);
+LITEIPC_API char IpcIoPopChar(IpcIo* io);
+LITEIPC_API char IpcIoPopCharUnaligned(IpcIo* io);
+LITEIPC_API bool IpcIoPopBool(IpcIo* io);
+LITEIPC_API bool IpcIoPopBoolUnaligned(IpcIo* io);
+LITEIPC_API intptr_t IpcIoPopIntptr(IpcIo* io);
+LITEIPC_API uintptr_t IpcIoPopUintptr(IpcIo* io);
+LITEIPC_API int8_t IpcIoPopInt8(IpcIo* io);
+LITEIPC_API int8_t IpcIoPopInt8Unaligned(IpcIo* io);
+LITEIPC_API uint8_t IpcIoPopUint8(IpcIo* io);
+LITEIPC_API uint8_t IpcIoPopUint8Unaligned(IpcIo* io);
+LITEIPC_API int16_t IpcIoPopInt16(IpcIo* io);
+LITEIPC_API int16_t IpcIoPopInt16Unaligned(IpcIo* io);
+LITEIPC_API uint16_t IpcIoPopUint16(IpcIo* io);
+LITEIPC_API uint16_t IpcIoPopUint16Unaligned(IpcIo* io);
+LITEIPC_API int32_t IpcIoPopInt32(IpcIo* io);
+LITEIPC_API uint32_t IpcIoPopUint32(IpcIo* io);
+LITEIPC_API int64_t IpcIoPopInt64(IpcIo* io);
+LITEIPC_API uint64_t IpcIoPopUint64(IpcIo* io);
+LITEIPC_API float IpcIoPopFloat(IpcIo* io);
+LITEIPC_API double IpcIoPopDouble(IpcIo* io);
 /* NUL-terminated; *sz (when not NULL) gets the length without the terminator. */
-uint8_t* IpcIoPopString(IpcIo* io, size_t* sz);
-void* IpcIoPopFlatObj(IpcIo* io, uint32_t* size);
-SvcIdentity* IpcIoPopSvc(IpcIo* io);
+LITEIPC_API uint8_t* IpcIoPopString(IpcIo* io, size_t* sz);
+LITEIPC_API void* IpcIoPopFlatObj(IpcIo* io, uint32_t* size);
+LITEIPC_API SvcIdentity* IpcIoPopSvc(IpcIo* io);
 /* Returns -1 on error; otherwise the caller owns the fd. */
-int32_t IpcIoPopFd(IpcIo* io);
-BuffPtr* IpcIoPopDataBuff(IpcIo* io);
+LITEIPC_API int32_t IpcIoPopFd(IpcIo* io);
+LITEIPC_API BuffPtr* IpcIoPopDataBuff(IpcIo* io);
 
 #ifdef __cplusplus
 }

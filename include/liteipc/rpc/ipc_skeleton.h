@@ -40,6 +40,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "../export.h"
 #include "serializer.h"
 
 #ifdef __cplusplus
@@ -69,34 +70,34 @@ typedef struct {
 } IpcObjectStub;
 
 /* Workers serving this process's objects, for those started later (default 4). */
-int32_t SetMaxWorkThreadNum(int32_t maxThreadNum);
+LITEIPC_API int32_t SetMaxWorkThreadNum(int32_t maxThreadNum);
 
 /* Blocks the calling thread for good (workers serve; see above). */
-void JoinWorkThread(void);
+LITEIPC_API void JoinWorkThread(void);
 
 /* The caller of the request whose handler runs on this thread (kernel-verified); else this process. */
-pid_t GetCallingPid(void);
-pid_t GetCallingUid(void);
+LITEIPC_API pid_t GetCallingPid(void);
+LITEIPC_API pid_t GetCallingUid(void);
 
 /* The context object (handle 0). */
-const SvcIdentity* GetContextObject(void);
+LITEIPC_API const SvcIdentity* GetContextObject(void);
 /* Makes the local object `target` the context object of the system (ERR_FAILED when another
  * process has made one). */
-int32_t SetContextObject(SvcIdentity target);
+LITEIPC_API int32_t SetContextObject(SvcIdentity target);
 
 /* A request to `target`. TF_OP_SYNC waits for the reply: `reply` (may be NULL) reads it and
  * *buffer holds it until FreeBuffer((void*)*buffer). TF_OP_ASYNC returns once it is queued. */
-int32_t SendRequest(SvcIdentity target, uint32_t code, IpcIo* data, IpcIo* reply, MessageOption option,
-                    uintptr_t* buffer);
+LITEIPC_API int32_t SendRequest(SvcIdentity target, uint32_t code, IpcIo* data, IpcIo* reply, MessageOption option,
+                                uintptr_t* buffer);
 
-int32_t FreeBuffer(void* ptr);
+LITEIPC_API int32_t FreeBuffer(void* ptr);
 
 /* Calls deathFunc(args) once, on a callback thread, when the process serving `target` dies (at
  * once if it has). No limit per target. */
-int32_t AddDeathRecipient(SvcIdentity target, OnRemoteDead deathFunc, void* args, uint32_t* cbId);
-int32_t RemoveDeathRecipient(SvcIdentity target, uint32_t cbId);
+LITEIPC_API int32_t AddDeathRecipient(SvcIdentity target, OnRemoteDead deathFunc, void* args, uint32_t* cbId);
+LITEIPC_API int32_t RemoveDeathRecipient(SvcIdentity target, uint32_t cbId);
 
-int32_t MessageOptionInit(MessageOption* option);
+LITEIPC_API int32_t MessageOptionInit(MessageOption* option);
 
 #ifdef __cplusplus
 }

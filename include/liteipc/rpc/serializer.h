@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../export.h"
 #include "../ipcio_layout.h"
 
 #ifdef __cplusplus
@@ -39,86 +40,86 @@ typedef struct {
 
 #define MIN_BINDER_HANDLE (-1)
 
-void IpcIoInit(IpcIo* io, void* buffer, size_t bufferSize, size_t maxobjects);
+LITEIPC_API void IpcIoInit(IpcIo* io, void* buffer, size_t bufferSize, size_t maxobjects);
 
 /* A service reference: the receiver may call it (a capability); a local object is served by
  * this process's workers from then on. */
-bool WriteRemoteObject(IpcIo* io, const SvcIdentity* svc);
+LITEIPC_API bool WriteRemoteObject(IpcIo* io, const SvcIdentity* svc);
 /* A file descriptor: the receiver gets its own (ReadFileDescriptor). */
-bool WriteFileDescriptor(IpcIo* io, uint32_t fd);
+LITEIPC_API bool WriteFileDescriptor(IpcIo* io, uint32_t fd);
 
-bool ReadRemoteObject(IpcIo* io, SvcIdentity* svc);
-int32_t ReadFileDescriptor(IpcIo* io);
+LITEIPC_API bool ReadRemoteObject(IpcIo* io, SvcIdentity* svc);
+LITEIPC_API int32_t ReadFileDescriptor(IpcIo* io);
 
-bool WriteBool(IpcIo* io, bool value);
-bool WriteInt8(IpcIo* io, int8_t value);
-bool WriteInt16(IpcIo* io, int16_t value);
-bool WriteInt32(IpcIo* io, int32_t value);
-bool WriteInt64(IpcIo* io, int64_t value);
-bool WriteUint8(IpcIo* io, uint8_t value);
-bool WriteUint16(IpcIo* io, uint16_t value);
-bool WriteUint32(IpcIo* io, uint32_t value);
-bool WriteUint64(IpcIo* io, uint64_t value);
-bool WriteBoolUnaligned(IpcIo* io, bool value);
-bool WriteInt8Unaligned(IpcIo* io, int8_t value);
-bool WriteInt16Unaligned(IpcIo* io, int16_t value);
-bool WriteUint8Unaligned(IpcIo* io, uint8_t value);
-bool WriteUint16Unaligned(IpcIo* io, uint16_t value);
-bool WriteFloat(IpcIo* io, float value);
-bool WriteDouble(IpcIo* io, double value);
-bool WritePointer(IpcIo* io, uintptr_t value);
-bool WriteString(IpcIo* io, const char* value);
+LITEIPC_API bool WriteBool(IpcIo* io, bool value);
+LITEIPC_API bool WriteInt8(IpcIo* io, int8_t value);
+LITEIPC_API bool WriteInt16(IpcIo* io, int16_t value);
+LITEIPC_API bool WriteInt32(IpcIo* io, int32_t value);
+LITEIPC_API bool WriteInt64(IpcIo* io, int64_t value);
+LITEIPC_API bool WriteUint8(IpcIo* io, uint8_t value);
+LITEIPC_API bool WriteUint16(IpcIo* io, uint16_t value);
+LITEIPC_API bool WriteUint32(IpcIo* io, uint32_t value);
+LITEIPC_API bool WriteUint64(IpcIo* io, uint64_t value);
+LITEIPC_API bool WriteBoolUnaligned(IpcIo* io, bool value);
+LITEIPC_API bool WriteInt8Unaligned(IpcIo* io, int8_t value);
+LITEIPC_API bool WriteInt16Unaligned(IpcIo* io, int16_t value);
+LITEIPC_API bool WriteUint8Unaligned(IpcIo* io, uint8_t value);
+LITEIPC_API bool WriteUint16Unaligned(IpcIo* io, uint16_t value);
+LITEIPC_API bool WriteFloat(IpcIo* io, float value);
+LITEIPC_API bool WriteDouble(IpcIo* io, double value);
+LITEIPC_API bool WritePointer(IpcIo* io, uintptr_t value);
+LITEIPC_API bool WriteString(IpcIo* io, const char* value);
 
-bool ReadBool(IpcIo* io, bool* value);
-bool ReadInt8(IpcIo* io, int8_t* value);
-bool ReadInt16(IpcIo* io, int16_t* value);
-bool ReadInt32(IpcIo* io, int32_t* value);
-bool ReadInt64(IpcIo* io, int64_t* value);
-bool ReadUint8(IpcIo* io, uint8_t* value);
-bool ReadUint16(IpcIo* io, uint16_t* value);
-bool ReadUint32(IpcIo* io, uint32_t* value);
-bool ReadUint64(IpcIo* io, uint64_t* value);
-bool ReadFloat(IpcIo* io, float* value);
-bool ReadDouble(IpcIo* io, double* value);
-uintptr_t ReadPointer(IpcIo* io);
-bool ReadBoolUnaligned(IpcIo* io, bool* value);
-bool ReadInt8Unaligned(IpcIo* io, int8_t* value);
-bool ReadInt16Unaligned(IpcIo* io, int16_t* value);
-bool ReadUInt8Unaligned(IpcIo* io, uint8_t* value);
-bool ReadUInt16Unaligned(IpcIo* io, uint16_t* value);
-uint8_t* ReadString(IpcIo* io, size_t* len);
+LITEIPC_API bool ReadBool(IpcIo* io, bool* value);
+LITEIPC_API bool ReadInt8(IpcIo* io, int8_t* value);
+LITEIPC_API bool ReadInt16(IpcIo* io, int16_t* value);
+LITEIPC_API bool ReadInt32(IpcIo* io, int32_t* value);
+LITEIPC_API bool ReadInt64(IpcIo* io, int64_t* value);
+LITEIPC_API bool ReadUint8(IpcIo* io, uint8_t* value);
+LITEIPC_API bool ReadUint16(IpcIo* io, uint16_t* value);
+LITEIPC_API bool ReadUint32(IpcIo* io, uint32_t* value);
+LITEIPC_API bool ReadUint64(IpcIo* io, uint64_t* value);
+LITEIPC_API bool ReadFloat(IpcIo* io, float* value);
+LITEIPC_API bool ReadDouble(IpcIo* io, double* value);
+LITEIPC_API uintptr_t ReadPointer(IpcIo* io);
+LITEIPC_API bool ReadBoolUnaligned(IpcIo* io, bool* value);
+LITEIPC_API bool ReadInt8Unaligned(IpcIo* io, int8_t* value);
+LITEIPC_API bool ReadInt16Unaligned(IpcIo* io, int16_t* value);
+LITEIPC_API bool ReadUInt8Unaligned(IpcIo* io, uint8_t* value);
+LITEIPC_API bool ReadUInt16Unaligned(IpcIo* io, uint16_t* value);
+LITEIPC_API uint8_t* ReadString(IpcIo* io, size_t* len);
 
-bool WriteString16(IpcIo* io, const uint16_t* value, size_t len);
-bool WriteBuffer(IpcIo* io, const void* data, size_t size);
-bool WriteInterfaceToken(IpcIo* io, const uint16_t* name, size_t len);
-bool WriteRawData(IpcIo* io, const void* data, size_t size);
-bool WriteBoolVector(IpcIo* io, const bool* val, size_t size);
-bool WriteInt8Vector(IpcIo* io, const int8_t* val, size_t size);
-bool WriteInt16Vector(IpcIo* io, const int16_t* val, size_t size);
-bool WriteInt32Vector(IpcIo* io, const int32_t* val, size_t size);
-bool WriteInt64Vector(IpcIo* io, const int64_t* val, size_t size);
-bool WriteUInt8Vector(IpcIo* io, const uint8_t* val, size_t size);
-bool WriteUInt16Vector(IpcIo* io, const uint16_t* val, size_t size);
-bool WriteUInt32Vector(IpcIo* io, const uint32_t* val, size_t size);
-bool WriteUInt64Vector(IpcIo* io, const uint64_t* val, size_t size);
-bool WriteFloatVector(IpcIo* io, const float* val, size_t size);
-bool WriteDoubleVector(IpcIo* io, const double* val, size_t size);
+LITEIPC_API bool WriteString16(IpcIo* io, const uint16_t* value, size_t len);
+LITEIPC_API bool WriteBuffer(IpcIo* io, const void* data, size_t size);
+LITEIPC_API bool WriteInterfaceToken(IpcIo* io, const uint16_t* name, size_t len);
+LITEIPC_API bool WriteRawData(IpcIo* io, const void* data, size_t size);
+LITEIPC_API bool WriteBoolVector(IpcIo* io, const bool* val, size_t size);
+LITEIPC_API bool WriteInt8Vector(IpcIo* io, const int8_t* val, size_t size);
+LITEIPC_API bool WriteInt16Vector(IpcIo* io, const int16_t* val, size_t size);
+LITEIPC_API bool WriteInt32Vector(IpcIo* io, const int32_t* val, size_t size);
+LITEIPC_API bool WriteInt64Vector(IpcIo* io, const int64_t* val, size_t size);
+LITEIPC_API bool WriteUInt8Vector(IpcIo* io, const uint8_t* val, size_t size);
+LITEIPC_API bool WriteUInt16Vector(IpcIo* io, const uint16_t* val, size_t size);
+LITEIPC_API bool WriteUInt32Vector(IpcIo* io, const uint32_t* val, size_t size);
+LITEIPC_API bool WriteUInt64Vector(IpcIo* io, const uint64_t* val, size_t size);
+LITEIPC_API bool WriteFloatVector(IpcIo* io, const float* val, size_t size);
+LITEIPC_API bool WriteDoubleVector(IpcIo* io, const double* val, size_t size);
 
-uint16_t* ReadString16(IpcIo* io, size_t* size);
-uint16_t* ReadInterfaceToken(IpcIo* io, size_t* size);
-const uint8_t* ReadBuffer(IpcIo* io, size_t size);
-void* ReadRawData(IpcIo* io, size_t size);
-bool* ReadBoolVector(IpcIo* io, size_t* size);    /* the caller frees it */
-int8_t* ReadInt8Vector(IpcIo* io, size_t* size);
-int16_t* ReadInt16Vector(IpcIo* io, size_t* size); /* the caller frees it */
-int32_t* ReadInt32Vector(IpcIo* io, size_t* size);
-int64_t* ReadInt64Vector(IpcIo* io, size_t* size);
-uint8_t* ReadUInt8Vector(IpcIo* io, size_t* size);
-uint16_t* ReadUInt16Vector(IpcIo* io, size_t* size);
-uint32_t* ReadUInt32Vector(IpcIo* io, size_t* size);
-uint64_t* ReadUInt64Vector(IpcIo* io, size_t* size);
-float* ReadFloatVector(IpcIo* io, size_t* size);
-double* ReadDoubleVector(IpcIo* io, size_t* size);
+LITEIPC_API uint16_t* ReadString16(IpcIo* io, size_t* size);
+LITEIPC_API uint16_t* ReadInterfaceToken(IpcIo* io, size_t* size);
+LITEIPC_API const uint8_t* ReadBuffer(IpcIo* io, size_t size);
+LITEIPC_API void* ReadRawData(IpcIo* io, size_t size);
+LITEIPC_API bool* ReadBoolVector(IpcIo* io, size_t* size);    /* the caller frees it */
+            LITEIPC_API int8_t* ReadInt8Vector(IpcIo* io, size_t* size);
+LITEIPC_API int16_t* ReadInt16Vector(IpcIo* io, size_t* size); /* the caller frees it */
+            LITEIPC_API int32_t* ReadInt32Vector(IpcIo* io, size_t* size);
+LITEIPC_API int64_t* ReadInt64Vector(IpcIo* io, size_t* size);
+LITEIPC_API uint8_t* ReadUInt8Vector(IpcIo* io, size_t* size);
+LITEIPC_API uint16_t* ReadUInt16Vector(IpcIo* io, size_t* size);
+LITEIPC_API uint32_t* ReadUInt32Vector(IpcIo* io, size_t* size);
+LITEIPC_API uint64_t* ReadUInt64Vector(IpcIo* io, size_t* size);
+LITEIPC_API float* ReadFloatVector(IpcIo* io, size_t* size);
+LITEIPC_API double* ReadDoubleVector(IpcIo* io, size_t* size);
 
 #ifdef __cplusplus
 }

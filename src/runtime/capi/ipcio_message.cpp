@@ -6,8 +6,7 @@
 
 namespace liteipc {
 
-Result<std::span<const std::byte>> detail::seal_ipcio(IpcIo* io, std::span<std::byte> out,
-                                                      const detail::AttachBuffer& attach) {
+Result<std::span<const std::byte>> seal_ipcio(IpcIo* io, std::span<std::byte> out, const AttachBuffer& attach) {
     Writer* writer = IpcIoAvailable(io) ? ipcio_writer(io) : nullptr;
     if (writer == nullptr) return fail(Errc::invalid_argument, "not an intact IpcIo written with IpcIoInit");
     const size_t data_size = writer->data_size();

@@ -50,12 +50,8 @@ struct LocalMessage {
 };
 LocalMessage& local_message();
 
-// A block of the sender's pool for one data buffer; nullopt when the pool is full.
-using AttachBuffer = std::function<std::optional<PoolSpan>(size_t size)>;
-
-// Writes the sealed message of the writing IpcIo `io` into `out` and copies each data buffer into
-// a block from `attach`, the message pointing at it. Errc::invalid_argument for an IpcIo that is
-// not an intact writing one, no_memory when `out` or the pool is too small.
-Result<std::span<const std::byte>> seal_ipcio(IpcIo* io, std::span<std::byte> out, const AttachBuffer& attach);
+// Public (liteipc/parcel.h): libliteipc_skeleton sends its IpcIo through them too.
+using liteipc::AttachBuffer;
+using liteipc::seal_ipcio;
 
 }  // namespace liteipc::detail

@@ -1,4 +1,4 @@
-// What liteipc_adapter.cpp and liteipc_requests.cpp share: LiteIPC error codes, the requests a C
+// What the liteipc_adapter_*.cpp files and liteipc_requests.cpp share: LiteIPC error codes, the requests a C
 // handler holds and the replies a C caller holds.
 #pragma once
 

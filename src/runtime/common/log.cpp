@@ -74,23 +74,26 @@ std::shared_ptr<const LogHandler> current_handler() {
 }
 
 }  // namespace
+}  // namespace liteipc::detail
+
+namespace liteipc {
 
 bool log_enabled(LogLevel level) noexcept {
-    return level >= threshold().load(std::memory_order_relaxed) && level != LogLevel::off;
+    return level >= detail::threshold().load(std::memory_order_relaxed) && level != LogLevel::off;
 }
 
 void log_write(LogLevel level, const char* file, int line, const char* format, ...) noexcept {
     // One write per line so lines from concurrent threads and processes do not interleave.
     uint64_t suppressed = 0;
-    if (!admit_line(suppressed)) return;
+    if (!detail::admit_line(suppressed)) return;
     char buffer[1024];
     const char* base = std::strrchr(file, '/');
     int used = suppressed == 0
                    ? std::snprintf(buffer, sizeof buffer, "liteipc[%d] %s %s:%d: ", static_cast<int>(getpid()),
-                                   level_name(level), base ? base + 1 : file, line)
+                                   detail::level_name(level), base ? base + 1 : file, line)
                    : std::snprintf(buffer, sizeof buffer, "liteipc[%d] (%llu lines suppressed) %s %s:%d: ",
                                    static_cast<int>(getpid()), static_cast<unsigned long long>(suppressed),
-                                   level_name(level), base ? base + 1 : file, line);
+                                   detail::level_name(level), base ? base + 1 : file, line);
     if (used < 0) return;
     if (static_cast<std::size_t>(used) < sizeof buffer) {
         va_list args;
@@ -100,7 +103,7 @@ void log_write(LogLevel level, const char* file, int line, const char* format, .
         if (body > 0) used += body;
     }
     if (static_cast<std::size_t>(used) >= sizeof buffer - 1) used = sizeof buffer - 2;
-    if (auto routed = current_handler()) {
+    if (auto routed = detail::current_handler()) {
         // The application's logger knows its own process and time: give it the line from the level on.
         std::string_view line(buffer, static_cast<std::size_t>(used));
         std::size_t from = line.find(' ');
@@ -115,10 +118,6 @@ void log_write(LogLevel level, const char* file, int line, const char* format, .
     ssize_t ignored = ::write(STDERR_FILENO, buffer, static_cast<std::size_t>(used));
     (void)ignored;
 }
-
-}  // namespace liteipc::detail
-
-namespace liteipc {
 
 void set_log_handler(LogHandler handler) {
     auto next = handler ? std::make_shared<const LogHandler>(std::move(handler)) : nullptr;

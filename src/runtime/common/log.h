@@ -8,11 +8,10 @@
 
 namespace liteipc::detail {
 
+// The functions are public (liteipc/log.h): libliteipc_skeleton logs through them too.
 using liteipc::LogLevel;
-
-bool log_enabled(LogLevel level) noexcept;
-void log_write(LogLevel level, const char* file, int line, const char* format, ...) noexcept
-    __attribute__((format(printf, 4, 5)));
+using liteipc::log_enabled;
+using liteipc::log_write;
 
 }  // namespace liteipc::detail
 

@@ -1,0 +1,250 @@
+// Bridged round trip against a plain gRPC unary call between the same two network namespaces,
+// in one run (make bench). Both use the bridge's TLS setup (mutual TLS, same CA and keys) and the
+// same message type; each sender writes every payload byte and each receiver reads every byte.
+//
+//   bridge_bench                 (root) sets up two hosts as the bridge tests do, measures, prints
+// Its other modes are the processes it starts:
+//   bridge_bench service --socket S --pin-root P the liteipc service on host b (bench.echo)
+//   bridge_bench grpc-server CONFIG ADDRESS      the plain gRPC server, in host b's namespace
+//   bridge_bench grpc-client CONFIG ADDRESS      the plain gRPC client, in host a's namespace
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <vector>
+
+#include "bridge.grpc.pb.h"
+#include "liteipc/ipc.h"
+#include "tls.h"
+#include "two_hosts.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr uint32_t kEchoBuffer = 3;
+constexpr std::array<size_t, 2> kSizes{64, 64 * 1024};
+constexpr double kTarget = 1.3;
+
+int iterations_for(size_t size) { return size <= 4096 ? 3000 : 600; }
+
+void fill(std::span<std::byte> out, size_t round) {
+    for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<std::byte>(i + round);
+}
+uint64_t sum(std::span<const std::byte> bytes) {
+    uint64_t total = 0;
+    for (std::byte b : bytes) total += static_cast<uint8_t>(b);
+    return total;
+}
+std::span<const std::byte> bytes_of(const std::string& s) { return {reinterpret_cast<const std::byte*>(s.data()), s.size()}; }
+
+double median_us(std::vector<double>& samples) {
+    std::nth_element(samples.begin(), samples.begin() + samples.size() / 2, samples.end());
+    return samples[samples.size() / 2];
+}
+
+// Runs `round_trip` (false on failure) for warm-up and then the measured iterations.
+template <typename RoundTrip>
+double measure(size_t size, RoundTrip round_trip) {
+    for (int i = 0; i < 100; ++i)
+        if (!round_trip(size, i)) return -1;
+    std::vector<double> samples;
+    for (int i = 0; i < iterations_for(size); ++i) {
+        const auto start = Clock::now();
+        if (!round_trip(size, i)) return -1;
+        samples.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+    }
+    return median_us(samples);
+}
+
+void wait_for_sigterm() {
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    int signal_number = 0;
+    sigwait(&stop, &signal_number);
+}
+
+int run_service(const char* socket, const char* pin_root) {
+    liteipc::ContextOptions options;
+    options.socket_path = socket;
+    options.pin_root = pin_root;
+    auto context = liteipc::Context::open(options);
+    if (!context) return 1;
+    auto service = liteipc::Service::start(*context, {.name = "bench.echo", .policy = liteipc::Policy::anyone},
+                                           [](liteipc::Call& call) -> int32_t {
+                                               const auto bytes = call.request().read_buffer();
+                                               call.reply().write_uint64(sum(bytes));
+                                               call.reply().write_buffer(bytes);
+                                               return call.request().ok() ? 0 : -1;
+                                           });
+    if (!service) return 1;
+    wait_for_sigterm();
+    return 0;
+}
+
+// The plain peer: the same message type, echoed with its sum.
+class PlainEcho final : public liteipc::bridge::wire::Bridge::Service {
+    grpc::Status Call(grpc::ServerContext*, const liteipc::bridge::wire::CallRequest* request,
+                      liteipc::bridge::wire::CallReply* reply) override {
+        const std::string& bytes = request->payload().buffers(0);
+        reply->set_status(static_cast<int32_t>(sum(bytes_of(bytes)) & 0x7fffffff));
+        reply->mutable_payload()->add_buffers(bytes);
+        return grpc::Status::OK;
+    }
+};
+
+int run_grpc_server(const char* config_path, const char* address) {
+    auto config = liteipc::bridge::load_config(config_path);
+    if (!config) return 1;
+    auto credentials = liteipc::bridge::server_credentials(*config);
+    if (!credentials) return 1;
+    PlainEcho echo;
+    grpc::ServerBuilder builder;
+    liteipc::bridge::configure_server(builder, *config);
+    builder.AddListeningPort(address, *credentials);
+    builder.RegisterService(&echo);
+    auto server = builder.BuildAndStart();
+    if (!server) return 1;
+    wait_for_sigterm();
+    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    return 0;
+}
+
+int run_grpc_client(const char* config_path, const char* address) {
+    auto config = liteipc::bridge::load_config(config_path);
+    if (!config || config->peers.empty()) return 1;
+    liteipc::bridge::Peer peer = config->peers.front();
+    peer.address = address;
+    auto channel = liteipc::bridge::channel_to(*config, peer);
+    if (!channel) return 1;
+    auto stub = liteipc::bridge::wire::Bridge::NewStub(*channel);
+    for (size_t size : kSizes) {
+        std::string payload(size, '\0');
+        const double us = measure(size, [&](size_t n, int round) {
+            fill({reinterpret_cast<std::byte*>(payload.data()), n}, static_cast<size_t>(round));
+            liteipc::bridge::wire::CallRequest request;
+            request.set_code(kEchoBuffer);
+            request.mutable_payload()->add_buffers(payload);
+            liteipc::bridge::wire::CallReply reply;
+            grpc::ClientContext context;
+            context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+            if (!stub->Call(&context, request, &reply).ok() || reply.payload().buffers_size() != 1) return false;
+            return (sum(bytes_of(reply.payload().buffers(0))) & 0x7fffffff) == static_cast<uint64_t>(reply.status());
+        });
+        std::printf("rtt %zu %.3f\n", size, us);
+    }
+    return 0;
+}
+
+}  // namespace
+
+namespace liteipc::testing {
+namespace {
+
+double bridged_rtt(Connection& echo, size_t size) {
+    return measure(size, [&](size_t n, int round) {
+        Request request(echo);
+        fill(request.writer().reserve_buffer(n), static_cast<size_t>(round));
+        auto reply = echo.call(kEchoBuffer, request);
+        if (!reply || reply->status() != 0) return false;
+        Reader reader = reply->reader();
+        const uint64_t expected = reader.read_uint64();
+        return sum(reader.read_buffer()) == expected && reader.ok();
+    });
+}
+
+int run_driver(const char* self) {
+    if (!why_no_bpf().empty()) {
+        std::fprintf(stderr, "bridge_bench: %s\n", why_no_bpf().c_str());
+        return 1;
+    }
+    TwoHosts hosts;
+    if (auto started = hosts.start(); !started) {
+        std::fprintf(stderr, "bridge_bench: %s\n", started.message());
+        return 1;
+    }
+    Host& a = hosts.a();
+    Host& b = hosts.b();
+    hosts.run_on(b, {self, "service"}, "service");  // run_on adds --socket and --pin-root
+    const std::string limits = R"("max_message_bytes":1048576,"keepalive_ms":1000,)";
+    hosts.write_config(a, limits + R"("peers":[{"name":"b","identity":"host-b","address":")" + b.address +
+                              R"(:7443"}],"imports":[{"peer":"b","service":"bench.echo","policy":"anyone"}])");
+    hosts.write_config(b, limits + R"("peers":[{"name":"a","identity":"host-a","address":")" + a.address +
+                              R"(:7443"}],"exports":[{"service":"bench.echo","allow":["a"]}])");
+    if (!hosts.wait_for_service(b, "bench.echo", std::chrono::seconds(10))) return 1;
+    hosts.start_bridge(a);
+    hosts.start_bridge(b);
+    if (!hosts.wait_for_service(a, "remote.b.bench.echo", std::chrono::seconds(20))) {
+        std::fprintf(stderr, "bridge_bench: import not there:\n%s", a.bridge->output().c_str());
+        return 1;
+    }
+    // The plain gRPC pair: server in b's namespace, client in a's, the same keys.
+    const std::string plain_address = b.address + ":7444";
+    Spawned server({"/usr/bin/nsenter", "--net=/run/netns/" + b.netns, self, "grpc-server", b.config_path, plain_address},
+                   hosts.dir() + "/grpc-server.log");
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    Spawned client({"/usr/bin/nsenter", "--net=/run/netns/" + a.netns, self, "grpc-client", a.config_path, plain_address},
+                   hosts.dir() + "/grpc-client.log");
+    const int client_status = client.wait();
+    std::map<size_t, double> plain;
+    std::istringstream lines(client.output());
+    for (std::string word; lines >> word;)
+        if (word == "rtt") {
+            size_t size;
+            double us;
+            lines >> size >> us;
+            plain[size] = us;
+        }
+    server.kill(SIGTERM);
+    if (client_status != 0 || plain.size() != kSizes.size()) {
+        std::fprintf(stderr, "bridge_bench: plain gRPC client failed:\n%s", client.output().c_str());
+        return 1;
+    }
+
+    auto context = Context::open(a.loader->options());
+    if (!context) return 1;
+    auto echo = Connection::open(*context, "remote.b.bench.echo");
+    if (!echo) return 1;
+    std::map<size_t, double> bridged;
+    for (size_t size : kSizes) bridged[size] = bridged_rtt(*echo, size);
+
+    std::printf("bridge    payload   bridged RTT   plain gRPC RTT   bridged/plain (median us; same namespaces, mTLS)\n");
+    for (size_t size : kSizes)
+        std::printf("          %-8s  %9.1f     %9.1f        %5.2fx\n", size < 1024 ? "64 B" : "64 KiB", bridged[size],
+                    plain[size], bridged[size] / plain[size]);
+    std::printf("targets:\n");
+    for (size_t size : kSizes) {
+        const double ratio = bridged[size] / plain[size];
+        const bool met = bridged[size] > 0 && ratio <= kTarget;
+        std::printf("  bridged %-6s RTT  <= %.1fx plain gRPC       %5.2fx  %s\n", size < 1024 ? "64 B" : "64 KiB",
+                    kTarget, ratio, met ? "met" : "NOT met");
+    }
+    return 0;
+}
+
+}  // namespace
+}  // namespace liteipc::testing
+
+int main(int argc, char** argv) {
+    const std::string mode = argc > 1 ? argv[1] : "";
+    if (mode == "service" && argc == 6) return run_service(argv[3], argv[5]);
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+    if (mode == "grpc-server" && argc == 4) return run_grpc_server(argv[2], argv[3]);
+    if (mode == "grpc-client" && argc == 4) return run_grpc_client(argv[2], argv[3]);
+    if (argc == 1) {
+        pthread_sigmask(SIG_UNBLOCK, &stop, nullptr);
+        char self[4096];
+        const ssize_t length = ::readlink("/proc/self/exe", self, sizeof self - 1);
+        if (length <= 0) return 1;
+        self[length] = '\0';
+        return liteipc::testing::run_driver(self);
+    }
+    std::fprintf(stderr, "usage: %s   (as root; the other modes are its own processes)\n", argv[0]);
+    return 2;
+}

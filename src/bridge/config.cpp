@@ -1,0 +1,107 @@
+#include "config.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+namespace liteipc::bridge {
+
+const Peer* BridgeConfig::peer_named(std::string_view name) const {
+    for (const auto& peer : peers)
+        if (peer.name == name) return &peer;
+    return nullptr;
+}
+
+const Peer* BridgeConfig::peer_with_identity(std::string_view identity) const {
+    for (const auto& peer : peers)
+        if (peer.identity == identity) return &peer;
+    return nullptr;
+}
+
+const Export* BridgeConfig::export_of(std::string_view service) const {
+    for (const auto& exported : exports)
+        if (exported.service == service) return &exported;
+    return nullptr;
+}
+
+namespace {
+
+bool is_peer_name(const std::string& name) {
+    if (name.empty() || name.size() > 32) return false;
+    for (char c : name)
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
+    return true;
+}
+
+Result<Policy> policy_named(const std::string& name) {
+    if (name == "same-uid") return Policy::same_uid;
+    if (name == "anyone") return Policy::anyone;
+    return fail(Errc::invalid_argument, "policy '" + name + "': use same-uid or anyone");
+}
+
+Result<BridgeConfig> parse(const nlohmann::json& doc) {
+    BridgeConfig config;
+    config.listen = doc.value("listen", "");
+    config.socket_path = doc.value("socket", config.socket_path);
+    config.pin_root = doc.value("pin_root", config.pin_root);
+    const auto& tls = doc.at("tls");
+    config.tls = {tls.at("ca").get<std::string>(), tls.at("cert").get<std::string>(), tls.at("key").get<std::string>()};
+    config.max_message_bytes = doc.value("max_message_bytes", config.max_message_bytes);
+    config.keepalive = std::chrono::milliseconds(doc.value("keepalive_ms", config.keepalive.count()));
+    config.call_timeout = std::chrono::milliseconds(doc.value("call_timeout_ms", config.call_timeout.count()));
+    config.status_service = doc.value("status_service", config.status_service);
+    if (config.max_message_bytes < 64 || config.max_message_bytes > (64u << 20))
+        return fail(Errc::invalid_argument, "max_message_bytes: 64 B to 64 MiB");
+    if (config.keepalive.count() < 100) return fail(Errc::invalid_argument, "keepalive_ms: at least 100");
+    if (config.call_timeout.count() < 1) return fail(Errc::invalid_argument, "call_timeout_ms: at least 1");
+
+    for (const auto& entry : doc.value("peers", nlohmann::json::array())) {
+        Peer peer{entry.at("name").get<std::string>(), entry.at("identity").get<std::string>(),
+                  entry.value("address", ""), entry.value("token", 0u)};
+        if (!is_peer_name(peer.name)) return fail(Errc::invalid_argument, "peer name '" + peer.name + "': 1..32 of [a-z0-9_-]");
+        if (peer.identity.empty()) return fail(Errc::invalid_argument, "peer '" + peer.name + "': empty identity");
+        if (config.peer_named(peer.name) || config.peer_with_identity(peer.identity))
+            return fail(Errc::invalid_argument, "peer '" + peer.name + "': name or identity given twice");
+        config.peers.push_back(std::move(peer));
+    }
+    for (const auto& entry : doc.value("exports", nlohmann::json::array())) {
+        Export exported{entry.at("service").get<std::string>(), entry.value("allow", std::vector<std::string>{})};
+        for (const auto& name : exported.allow)
+            if (!config.peer_named(name))
+                return fail(Errc::invalid_argument, "export '" + exported.service + "' allows unknown peer '" + name + "'");
+        config.exports.push_back(std::move(exported));
+    }
+    for (const auto& entry : doc.value("imports", nlohmann::json::array())) {
+        Import imported{entry.at("peer").get<std::string>(), entry.at("service").get<std::string>()};
+        auto policy = policy_named(entry.value("policy", "same-uid"));
+        if (!policy) return std::unexpected(policy.error());
+        imported.policy = *policy;
+        imported.workers = entry.value("workers", imported.workers);
+        const Peer* peer = config.peer_named(imported.peer);
+        if (!peer || peer->address.empty())
+            return fail(Errc::invalid_argument, "import '" + imported.service + "': peer '" + imported.peer +
+                                                    "' is not defined with an address");
+        if (imported.workers == 0 || imported.workers > 64)
+            return fail(Errc::invalid_argument, "import '" + imported.service + "': workers 1..64");
+        if (imported.local_name().size() > 255)
+            return fail(Errc::invalid_argument, "import '" + imported.service + "': local name too long");
+        config.imports.push_back(std::move(imported));
+    }
+    return config;
+}
+
+}  // namespace
+
+Result<BridgeConfig> load_config(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) return fail(Errc::not_found, "bridge config " + path + ": cannot open", errno);
+    try {
+        auto doc = nlohmann::json::parse(in);
+        auto config = parse(doc);
+        if (!config) return fail(config.error().code, path + ": " + config.error().message);
+        return config;
+    } catch (const nlohmann::json::exception& e) {
+        return fail(Errc::invalid_argument, path + ": " + e.what());
+    }
+}
+
+}  // namespace liteipc::bridge

@@ -1,0 +1,52 @@
+// The serving half: the gRPC service that takes calls from importing bridges, checks the
+// caller's certificate identity against the exports, and calls the local services.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "bridge.grpc.pb.h"
+#include "config.h"
+#include "liteipc/ipc.h"
+
+namespace liteipc::bridge {
+
+// What this bridge counted, as the status service reports it.
+struct ExportCounters {
+    std::atomic<uint64_t> calls{0};    // answered calls, whatever their status
+    std::atomic<uint64_t> oneway{0};   // oneway messages passed on
+    std::atomic<uint64_t> refused{0};  // calls and watches refused: identity not allowed
+    std::atomic<uint64_t> failed{0};   // calls that could not reach the local service
+    std::atomic<uint64_t> watches{0};  // watches open now
+};
+
+class ExportService final : public wire::Bridge::WithCallbackMethod_Watch<wire::Bridge::Service> {
+public:
+    ExportService(const BridgeConfig& config, Context& context, ExportCounters& counters)
+        : config_(config), context_(context), counters_(counters) {}
+
+    grpc::Status Call(grpc::ServerContext* server_context, const wire::CallRequest* request,
+                      wire::CallReply* reply) override;
+    grpc::ServerWriteReactor<wire::ServiceReady>* Watch(grpc::CallbackServerContext* server_context,
+                                                       const wire::WatchRequest* request) override;
+
+private:
+    // The peer calling, if its identity may reach `service`; else the refusal, counted.
+    Result<const Peer*> admit(const grpc::ServerContextBase& server_context, const std::string& service,
+                              bool need_allow);
+    // One connection per exported service, opened again once its service is gone.
+    Result<std::shared_ptr<Connection>> connection_to(const std::string& service);
+    grpc::Status call_local(Connection& connection, const Peer& peer, const wire::CallRequest& request,
+                            std::chrono::milliseconds timeout, wire::CallReply& reply);
+
+    const BridgeConfig& config_;
+    Context& context_;
+    ExportCounters& counters_;
+    std::mutex mutex_;
+    std::map<std::string, std::shared_ptr<Connection>> connections_;
+};
+
+}  // namespace liteipc::bridge

@@ -1,0 +1,217 @@
+#include "import_child.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+
+#include "bridge.grpc.pb.h"
+#include "bridge_log.h"
+#include "liteipc/ipc.h"
+#include "tls.h"
+#include "wire.h"
+
+namespace liteipc::bridge {
+
+namespace {
+
+// The one way this process ends when the peer is gone: a real exit the kernel reports.
+[[noreturn]] void lose_peer(const std::string& why) {
+    log_warn("peer lost: " + why + "; exiting so that local clients see the service's death");
+    std::fflush(stderr);
+    ::_exit(kExitPeerLost);
+}
+
+bool is_loss(const grpc::Status& status) {
+    return status.error_code() == grpc::StatusCode::UNAVAILABLE || status.error_code() == grpc::StatusCode::NOT_FOUND;
+}
+
+// The watch on the remote service: ready once its ServiceReady arrived; its end while we serve
+// is the peer's loss.
+class RemoteWatch final : public grpc::ClientReadReactor<wire::ServiceReady> {
+public:
+    RemoteWatch(wire::Bridge::Stub& stub, const std::string& service) {
+        request_.set_service(service);
+        stub.async()->Watch(&context_, &request_, this);
+        StartRead(&ready_);
+        StartCall();
+    }
+
+    // Waits until the remote answered; false (with the reason) when it did not in time.
+    bool wait_ready(std::chrono::milliseconds timeout, std::string& why) {
+        std::unique_lock lock(mutex_);
+        changed_.wait_for(lock, timeout, [&] { return ready_seen_ || done_; });
+        if (ready_seen_) return true;
+        why = done_ ? "watch refused: " + std::to_string(end_.error_code()) + " " + end_.error_message()
+                    : "no answer within " + std::to_string(timeout.count()) + " ms";
+        return false;
+    }
+    uint32_t remote_pid() const { return ready_.pid(); }
+    void cancel() { context_.TryCancel(); }
+
+    void OnReadDone(bool ok) override {
+        std::lock_guard lock(mutex_);
+        if (ok) ready_seen_ = true;  // one message, then silence until the end
+        changed_.notify_all();
+    }
+    void OnDone(const grpc::Status& status) override {
+        std::lock_guard lock(mutex_);
+        if (ready_seen_ && !cancelled_on_purpose_)
+            lose_peer("watch ended (" + std::to_string(status.error_code()) + " " + status.error_message() + ")");
+        done_ = true;
+        end_ = status;
+        changed_.notify_all();
+    }
+    void stop() {
+        {
+            std::lock_guard lock(mutex_);
+            cancelled_on_purpose_ = true;
+        }
+        context_.TryCancel();
+    }
+
+private:
+    grpc::ClientContext context_;
+    wire::WatchRequest request_;
+    wire::ServiceReady ready_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    bool ready_seen_ = false, done_ = false, cancelled_on_purpose_ = false;
+    grpc::Status end_;
+};
+
+// Forwards one local call and writes the remote reply into it; returns the reply status.
+class Forwarder {
+public:
+    Forwarder(const BridgeConfig& config, const Import& import, wire::Bridge::Stub& stub)
+        : config_(config), import_(import), stub_(stub) {}
+
+    int32_t operator()(Call& call) {
+        wire::CallRequest request;
+        request.set_service(import_.service);
+        request.set_code(call.code());
+        request.set_oneway(call.oneway());
+        if (auto refusal = encode(call.payload(), Reader(call.payload(), call.request_options()),
+                                  config_.max_message_bytes, *request.mutable_payload())) {
+            log_warn(import_.local_name() + " code " + std::to_string(call.code()) + " from pid " +
+                     std::to_string(call.caller().pid) + " not forwarded: " + refusal->reason);
+            return refusal->status;
+        }
+        if (call.oneway()) {
+            send_oneway(std::move(request));
+            return 0;
+        }
+        grpc::ClientContext context;
+        context.set_deadline(std::chrono::system_clock::now() + config_.call_timeout);
+        wire::CallReply reply;
+        const grpc::Status status = stub_.Call(&context, request, &reply);
+        if (!status.ok()) return failure(status);
+        return write_reply(call, reply);
+    }
+
+private:
+    int32_t failure(const grpc::Status& status) {
+        if (is_loss(status)) lose_peer("call failed (" + std::to_string(status.error_code()) + " " + status.error_message() + ")");
+        log_warn(import_.local_name() + ": remote call failed: " + std::to_string(status.error_code()) + " " +
+                 status.error_message());
+        switch (status.error_code()) {
+            case grpc::StatusCode::PERMISSION_DENIED:
+            case grpc::StatusCode::FAILED_PRECONDITION: return kStatusPermissionDenied;
+            case grpc::StatusCode::DEADLINE_EXCEEDED: return kStatusTimedOut;
+            case grpc::StatusCode::RESOURCE_EXHAUSTED: return kStatusTooLarge;
+            case grpc::StatusCode::INVALID_ARGUMENT: return kStatusMalformed;
+            default: return kStatusRemoteFailed;
+        }
+    }
+
+    int32_t write_reply(Call& call, const wire::CallReply& reply) {
+        const wire::Payload& payload = reply.payload();
+        if (payload.raw()) {
+            const std::string& bytes = payload.message();
+            if (bytes.empty()) return reply.status();
+            auto out = call.reply_raw(bytes.size());
+            if (!out) return kStatusTooLarge;
+            std::memcpy(out->data(), bytes.data(), bytes.size());
+            return reply.status();
+        }
+        if (payload.message().empty()) return reply.status();  // the remote sent a status only
+        std::string scratch;
+        auto message = decode(payload, [&](size_t size) { return call.attach(size); }, scratch);
+        if (!message) {
+            log_warn(import_.local_name() + ": reply not passed on: " + message.error().describe());
+            return message.error().code == Errc::no_memory ? kStatusTooLarge : kStatusMalformed;
+        }
+        if (auto adopted = call.adopt_reply(*message); !adopted) return kStatusMalformed;
+        return reply.status();
+    }
+
+    // No reply is awaited: the call is handed to gRPC and the worker goes back at once.
+    void send_oneway(wire::CallRequest request) {
+        struct InFlight {
+            grpc::ClientContext context;
+            wire::CallRequest request;
+            wire::CallReply reply;
+        };
+        auto* flight = new InFlight;
+        flight->request = std::move(request);
+        flight->context.set_deadline(std::chrono::system_clock::now() + config_.call_timeout);
+        stub_.async()->Call(&flight->context, &flight->request, &flight->reply, [flight](grpc::Status status) {
+            if (is_loss(status)) lose_peer("oneway failed (" + status.error_message() + ")");
+            delete flight;
+        });
+    }
+
+    const BridgeConfig& config_;
+    const Import& import_;
+    wire::Bridge::Stub& stub_;
+};
+
+}  // namespace
+
+int run_import_child(const BridgeConfig& config, const Import& import) {
+    log_role() = "import " + import.local_name();
+    const Peer& peer = *config.peer_named(import.peer);
+    auto channel = channel_to(config, peer);
+    if (!channel) {
+        log_error(channel.error().describe());
+        return kExitFailed;
+    }
+    auto stub = wire::Bridge::NewStub(*channel);
+    auto* watch = new RemoteWatch(*stub, import.service);  // lives until the process ends
+    std::string why;
+    // Bounded so that an unreachable peer costs one probe per retry, and a SIGTERM (blocked until
+    // the child serves) waits no longer than this.
+    const auto probe_timeout = std::min(config.call_timeout, 4 * config.keepalive);
+    if (!watch->wait_ready(probe_timeout, why)) {
+        log_info(peer.name + " (" + peer.address + "): " + import.service + " not available: " + why);
+        watch->stop();
+        return kExitNotReady;
+    }
+
+    auto context = Context::open(config.context_options());
+    if (!context) {
+        log_error("liteipc context: " + context.error().describe());
+        return kExitFailed;
+    }
+    ServiceOptions options;
+    options.name = import.local_name();
+    options.policy = import.policy;
+    options.workers = import.workers;
+    options.reply_pool_bytes = std::max<uint64_t>(options.reply_pool_bytes, 4 * config.max_message_bytes);
+    auto service = Service::start(*context, options, Forwarder(config, import, *stub));
+    if (!service) {
+        log_error("registering " + options.name + ": " + service.error().describe());
+        return kExitFailed;
+    }
+    log_info("serving " + options.name + " for " + import.service + " on " + peer.name + " (remote pid " +
+             std::to_string(watch->remote_pid()) + ")");
+
+    wait_for_stop();
+    watch->stop();
+    return kExitStopped;
+}
+
+}  // namespace liteipc::bridge

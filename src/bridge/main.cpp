@@ -1,0 +1,161 @@
+// liteipc-bridge: exports chosen local liteipc services over gRPC (mTLS) and imports remote
+// ones as local services named remote.<peer>.<service>. See docs/BRIDGE.md.
+//
+//   liteipc-bridge --config /etc/liteipc/bridge.json
+//
+// The parent serves the exports and the status service and keeps one child per import running;
+// a child is this same program started with --import N --parent PID.
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <future>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "bridge_log.h"
+#include "export_server.h"
+#include "import_child.h"
+#include "import_supervisor.h"
+#include "tls.h"
+#include "wire.h"
+
+namespace liteipc::bridge {
+namespace {
+
+struct Arguments {
+    std::string config_path;
+    long import_index = -1;  // >= 0: run as the child of that import
+    pid_t parent = 0;
+};
+
+int usage(const char* program) {
+    std::fprintf(stderr, "usage: %s --config FILE\n", program);
+    return 2;
+}
+
+// The counters as the status service answers them (code 1, one string).
+std::string status_document(const BridgeConfig& config, const ExportCounters& counters,
+                            const std::vector<std::unique_ptr<ImportSupervisor>>& imports) {
+    nlohmann::json doc;
+    doc["listen"] = config.listen;
+    doc["exports"] = {{"calls", counters.calls.load()},     {"oneway", counters.oneway.load()},
+                      {"refused", counters.refused.load()}, {"failed", counters.failed.load()},
+                      {"watches", counters.watches.load()}};
+    doc["imports"] = nlohmann::json::array();
+    for (const auto& import : imports)
+        doc["imports"].push_back({{"service", import->local_name()}, {"pid", import->pid()}, {"starts", import->starts()}});
+    return doc.dump();
+}
+
+int run_parent(const Arguments& arguments, const BridgeConfig& config) {
+    auto context = Context::open(config.context_options());
+    if (!context) {
+        log_error("liteipc context: " + context.error().describe());
+        return 1;
+    }
+    ExportCounters counters;
+    // Made before the status service reads them, started once the exports are served.
+    char executable[4096];
+    const ssize_t length = ::readlink("/proc/self/exe", executable, sizeof executable - 1);
+    if (length <= 0) {
+        log_error("cannot read /proc/self/exe");
+        return 1;
+    }
+    executable[length] = '\0';
+    std::vector<std::unique_ptr<ImportSupervisor>> imports;
+    for (size_t i = 0; i < config.imports.size(); ++i)
+        imports.push_back(std::make_unique<ImportSupervisor>(executable, arguments.config_path, i,
+                                                             config.imports[i].local_name()));
+
+    ServiceOptions status_options;
+    status_options.name = config.status_service;
+    status_options.policy = Policy::anyone;
+    status_options.workers = 1;
+    auto status_service = Service::start(*context, status_options, [&](Call& call) -> int32_t {
+        if (call.code() != 1) return kStatusMalformed;
+        call.reply().write_string(status_document(config, counters, imports));
+        return 0;
+    });
+    if (!status_service) {
+        log_error("status service " + config.status_service + ": " + status_service.error().describe());
+        return 1;
+    }
+
+    ExportService exports(config, *context, counters);
+    std::unique_ptr<grpc::Server> server;
+    if (!config.listen.empty()) {
+        auto credentials = server_credentials(config);
+        if (!credentials) {
+            log_error("TLS: " + credentials.error().describe());
+            return 1;
+        }
+        grpc::ServerBuilder builder;
+        configure_server(builder, config);
+        int port = 0;
+        builder.AddListeningPort(config.listen, *credentials, &port);
+        builder.RegisterService(&exports);
+        server = builder.BuildAndStart();
+        if (!server || port == 0) {
+            log_error("cannot listen on " + config.listen);
+            return 1;
+        }
+        log_info("listening on " + config.listen + ", " + std::to_string(config.exports.size()) + " exports");
+    }
+
+    for (auto& import : imports) import->start();
+
+    wait_for_stop();
+    log_info("stopping");
+    for (auto& import : imports) import->stop();
+    if (server) {
+        // Calls still in a local service keep their handlers: give them a moment, then go
+        // without them (their callers on the other host see this bridge's loss).
+        auto shutdown = std::async(std::launch::async, [&] {
+            server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+        });
+        if (shutdown.wait_for(std::chrono::seconds(2)) == std::future_status::timeout) {
+            log_warn("calls still pending in local services: stopping without them");
+            std::fflush(stderr);
+            ::_exit(0);
+        }
+    }
+    return 0;
+}
+
+}  // namespace
+}  // namespace liteipc::bridge
+
+int main(int argc, char** argv) {
+    using namespace liteipc::bridge;
+    // Blocked before any thread starts, so wait_for_stop is the one place they arrive.
+    const sigset_t stop = stop_signals();
+    pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+
+    Arguments arguments;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--config" && i + 1 < argc) arguments.config_path = argv[++i];
+        else if (arg == "--import" && i + 1 < argc) arguments.import_index = std::strtol(argv[++i], nullptr, 10);
+        else if (arg == "--parent" && i + 1 < argc) arguments.parent = static_cast<pid_t>(std::strtol(argv[++i], nullptr, 10));
+        else return usage(argv[0]);
+    }
+    if (arguments.config_path.empty()) return usage(argv[0]);
+    auto config = load_config(arguments.config_path);
+    if (!config) {
+        log_error(config.error().describe());
+        return 2;
+    }
+    if (arguments.import_index >= 0) {
+        // A child never outlives its parent: a restarted bridge starts its own children.
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != arguments.parent) return kExitFailed;
+        if (static_cast<size_t>(arguments.import_index) >= config->imports.size()) return kExitFailed;
+        const int status = run_import_child(*config, config->imports[static_cast<size_t>(arguments.import_index)]);
+        std::fflush(stderr);
+        ::_exit(status);  // gRPC's threads are not torn down one by one
+    }
+    return run_parent(arguments, *config);
+}

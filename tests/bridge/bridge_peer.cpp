@@ -1,0 +1,100 @@
+// The C++ side of the bridge tests, a service or a client on one host:
+//   bridge_peer service --name NAME --socket PATH --pin-root PATH
+//   bridge_peer client --name NAME --text TEXT --socket PATH --pin-root PATH
+// The service's codes: 1 echo a string; 2 sleep the given milliseconds, then answer (a call left
+// pending); 3 sum a data buffer and send it back (pool buffers both ways); 4 who: the token, the
+// caller's kernel-verified pid and uid; 5 the sum alone. It serves until killed. The client echoes TEXT (code 1)
+// and sends it as a oneway note (code 4, as the example echo services read it).
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <numeric>
+#include <string>
+#include <thread>
+
+#include "liteipc/ipc.h"
+
+namespace {
+
+enum Code : uint32_t { kEcho = 1, kSleep = 2, kBuffer = 3, kWho = 4, kSum = 5 };
+constexpr uint32_t kExampleNote = 4;  // the example echo services' oneway note (examples/)
+
+int32_t handle(liteipc::Call& call) {
+    liteipc::Reader& request = call.request();
+    switch (call.code()) {
+        case kEcho: call.reply().write_string(request.read_string_view()); break;
+        case kSleep: std::this_thread::sleep_for(std::chrono::milliseconds(request.read_uint32())); break;
+        case kBuffer:
+        case kSum: {
+            const auto bytes = request.read_buffer();
+            uint64_t sum = 0;
+            for (std::byte b : bytes) sum += static_cast<uint8_t>(b);
+            call.reply().write_uint64(sum);
+            if (call.code() == kBuffer) call.reply().write_buffer(bytes);
+            break;
+        }
+        case kWho:
+            call.reply().write_uint32(call.token());
+            call.reply().write_uint32(call.caller().pid);
+            call.reply().write_uint32(call.caller().uid);
+            break;
+        default: return -1;
+    }
+    return request.ok() ? 0 : -2;
+}
+
+int run_client(liteipc::Context& context, const std::string& name, const std::string& text) {
+    auto connection = liteipc::Connection::open(context, name);
+    if (!connection) {
+        std::printf("connect failed: %s\n", connection.error().describe().c_str());
+        return 1;
+    }
+    liteipc::Request request(*connection);
+    request.writer().write_string(text);
+    auto reply = connection->call(kEcho, request);
+    if (!reply || reply->status() != 0) {
+        std::printf("echo failed: %s\n", reply ? std::to_string(reply->status()).c_str() : reply.error().describe().c_str());
+        return 1;
+    }
+    std::printf("echo -> \"%s\"\n", reply->reader().read_string().c_str());
+    liteipc::Request note(*connection);
+    note.writer().write_string(text);
+    if (auto sent = connection->send(kExampleNote, note); !sent) {
+        std::printf("note failed: %s\n", sent.error().describe().c_str());
+        return 1;
+    }
+    // A oneway message still in the ring when its sender exits is dropped with the connection:
+    // one more call keeps the connection until the service has taken the note.
+    liteipc::Request last(*connection);
+    last.writer().write_string(text);
+    return connection->call(kEcho, last) ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    liteipc::ContextOptions options;
+    std::string role = argc > 1 ? argv[1] : "", name, text;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        const std::string arg = argv[i];
+        if (arg == "--socket") options.socket_path = argv[i + 1];
+        else if (arg == "--pin-root") options.pin_root = argv[i + 1];
+        else if (arg == "--name") name = argv[i + 1];
+        else if (arg == "--text") text = argv[i + 1];
+    }
+    auto context = liteipc::Context::open(options);
+    if (!context) {
+        std::fprintf(stderr, "bridge_peer: %s\n", context.error().describe().c_str());
+        return 1;
+    }
+    if (role == "client") return run_client(*context, name, text);
+    auto service = liteipc::Service::start(*context, {.name = name, .policy = liteipc::Policy::anyone, .workers = 8}, handle);
+    if (!service) {
+        std::fprintf(stderr, "bridge_peer: %s\n", service.error().describe().c_str());
+        return 1;
+    }
+    std::printf("ready\n");
+    std::fflush(stdout);
+    for (;;) ::pause();
+}

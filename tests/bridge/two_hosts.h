@@ -1,0 +1,260 @@
+// Two "hosts" on this machine for the bridge tests: two network namespaces joined by a veth
+// pair, each with its own liteipc-loader (private pin root and socket) and its own
+// liteipc-bridge running inside its namespace, with certificates made by the openssl CLI in a
+// private temporary directory. Everything is created here and removed in the destructor.
+#pragma once
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "loader_fixture.h"
+
+extern char** environ;
+
+namespace liteipc::testing {
+
+// Runs a shell command; its exit status.
+inline int shell(const std::string& command) {
+    const int status = std::system(command.c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+// The same, its output (and errors) discarded.
+inline int quiet(const std::string& command) { return shell(command + " >/dev/null 2>&1"); }
+
+inline std::string read_text(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// A process this test started (posix_spawn: the test runs threads), its stdout and stderr in a
+// file; SIGKILLed by its pid and reaped when it goes.
+class Spawned {
+public:
+    Spawned(std::vector<std::string> argv, std::string output_path) : output_(std::move(output_path)) {
+        std::vector<char*> args;
+        for (auto& arg : argv) args.push_back(arg.data());
+        args.push_back(nullptr);
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_addopen(&actions, 1, output_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+        posix_spawn_file_actions_adddup2(&actions, 1, 2);
+        if (::posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ) != 0) pid_ = -1;
+        posix_spawn_file_actions_destroy(&actions);
+    }
+    Spawned(const Spawned&) = delete;
+    Spawned& operator=(const Spawned&) = delete;
+    ~Spawned() { kill(SIGKILL); }
+
+    pid_t pid() const { return pid_; }
+    // Sends `signal` and reaps; the exit status, or -1 when it was gone already.
+    int kill(int signal) {
+        if (pid_ <= 0) return -1;
+        ::kill(pid_, signal);
+        return wait();
+    }
+    int wait() {
+        int status = -1;
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+        }
+        pid_ = -1;
+        return status;
+    }
+    std::string output() const { return read_text(output_); }
+
+private:
+    std::string output_;
+    pid_t pid_ = -1;
+};
+
+// Polls `done` every 10 ms until it holds or `timeout` passed.
+template <typename Predicate>
+bool eventually(Predicate done, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return true;
+}
+
+// One host: a namespace, a loader, a certificate identity, a bridge config and its bridge.
+struct Host {
+    std::string name;      // "a" or "b": the peer name the other host uses
+    std::string netns;     // the network namespace
+    std::string veth;      // its end of the link
+    std::string address;   // its address on the link
+    std::string identity;  // its certificate's CN
+    std::unique_ptr<Loader> loader;
+    std::unique_ptr<Spawned> bridge;
+    std::string config_path;
+    std::vector<std::unique_ptr<Spawned>> processes;  // services and clients started on it
+
+    std::vector<std::string> loader_args() const {
+        return {"--socket", loader->socket(), "--pin-root", loader->pin_root()};
+    }
+};
+
+class TwoHosts {
+public:
+    static constexpr uint16_t kPort = 7443;
+
+    TwoHosts() : tag_(std::to_string(::getpid())) {
+        char pattern[] = "/tmp/liteipc-bridge-test-XXXXXX";
+        dir_ = ::mkdtemp(pattern) ? pattern : "";
+        a_ = make_host("a", "10.213.0.1");
+        b_ = make_host("b", "10.213.0.2");
+    }
+    ~TwoHosts() { tear_down(); }
+
+    // Namespaces, link, certificates (a CA, host-a, host-b and host-c), loaders.
+    ::testing::AssertionResult start() {
+        if (dir_.empty()) return ::testing::AssertionFailure() << "mkdtemp failed";
+        for (Host* host : {&a_, &b_})
+            if (quiet("ip netns add " + host->netns) != 0)
+                return ::testing::AssertionFailure() << "ip netns add " << host->netns << " failed";
+        namespaces_made_ = true;
+        if (quiet("ip link add " + a_.veth + " netns " + a_.netns + " type veth peer name " + b_.veth + " netns " +
+                  b_.netns) != 0)
+            return ::testing::AssertionFailure() << "ip link add (veth) failed";
+        for (Host* host : {&a_, &b_}) {
+            const std::string in = "ip -n " + host->netns + " ";
+            if (quiet(in + "addr add " + host->address + "/24 dev " + host->veth) != 0 ||
+                quiet(in + "link set " + host->veth + " up") != 0 || quiet(in + "link set lo up") != 0)
+                return ::testing::AssertionFailure() << "addressing " << host->netns << " failed";
+        }
+        if (auto made = make_certificates(); !made) return made;
+        for (Host* host : {&a_, &b_})
+            if (auto started = host->loader->start(); !started) return started;
+        return ::testing::AssertionSuccess();
+    }
+
+    Host& a() { return a_; }
+    Host& b() { return b_; }
+    const std::string& dir() const { return dir_; }
+    std::string cert_dir() const { return dir_ + "/certs"; }
+
+    // Writes `host`'s config: its TLS files, its loader, `body` (peers, exports, imports, limits).
+    void write_config(Host& host, const std::string& body) {
+        host.config_path = dir_ + "/" + host.name + ".json";
+        std::ofstream out(host.config_path);
+        out << "{\"listen\":\"" << host.address << ":" << kPort << "\",\"socket\":\"" << host.loader->socket()
+            << "\",\"pin_root\":\"" << host.loader->pin_root() << "\",\"status_service\":\"liteipc.bridge\","
+            << "\"tls\":{\"ca\":\"" << cert_dir() << "/ca.pem\",\"cert\":\"" << cert_dir() << "/" << host.identity
+            << ".pem\",\"key\":\"" << cert_dir() << "/" << host.identity << ".key\"}," << body << "}";
+    }
+
+    // Starts `host`'s bridge inside its namespace (nsenter execs it: the pid is the bridge's).
+    void start_bridge(Host& host) {
+        host.bridge = std::make_unique<Spawned>(
+            std::vector<std::string>{"/usr/bin/nsenter", "--net=/run/netns/" + host.netns, LITEIPC_BRIDGE_PATH,
+                                     "--config", host.config_path},
+            dir_ + "/bridge-" + host.name + ".log");
+    }
+
+    // Starts a program on `host` (its loader's socket and pin root follow `argv`).
+    Spawned& run_on(Host& host, std::vector<std::string> argv, const std::string& log_name) {
+        for (auto& arg : host.loader_args()) argv.push_back(arg);
+        host.processes.push_back(std::make_unique<Spawned>(std::move(argv), dir_ + "/" + log_name + ".log"));
+        return *host.processes.back();
+    }
+
+    // Cuts the link: the veth pair is deleted, so no packet and no reset reaches either side.
+    bool cut_link() { return quiet("ip -n " + a_.netns + " link del " + a_.veth) == 0; }
+
+    // Names on a host's loader, as `liteipc list` prints them.
+    std::string services_on(Host& host) {
+        const std::string out = dir_ + "/list.txt";
+        shell(std::string(LITEIPC_CLI_PATH) + " list --socket " + host.loader->socket() + " --pin-root " +
+              host.loader->pin_root() + " > " + out + " 2>/dev/null");
+        return read_text(out);
+    }
+    bool wait_for_service(Host& host, const std::string& name, std::chrono::milliseconds timeout) {
+        return eventually([&] { return services_on(host).find(name) != std::string::npos; }, timeout);
+    }
+
+    // Everything this object made, gone: processes reaped, loaders stopped and unloaded,
+    // namespaces deleted (with the link), the temporary directory removed.
+    void tear_down() {
+        for (Host* host : {&a_, &b_}) host->processes.clear();
+        for (Host* host : {&a_, &b_}) {
+            if (host->bridge) {
+                const int status = host->bridge->kill(SIGTERM);
+                if (status != -1) bridge_exits_.push_back(status);
+            }
+            if (host->loader) {
+                host->loader->stop();
+                host->loader->unload();
+            }
+        }
+        if (namespaces_made_)
+            for (Host* host : {&a_, &b_}) quiet("ip netns del " + host->netns);
+        namespaces_made_ = false;
+        // LITEIPC_BRIDGE_TEST_KEEP=1 keeps the logs and configs for a look after a failure.
+        if (!dir_.empty() && !std::getenv("LITEIPC_BRIDGE_TEST_KEEP")) quiet("rm -rf " + dir_);
+    }
+
+    // How the bridges ended when tear_down stopped them (wait statuses).
+    const std::vector<int>& bridge_exits() const { return bridge_exits_; }
+
+    // What is left of this object's host state, described; empty when nothing is.
+    std::string leftovers() const {
+        std::string left;
+        for (const Host* host : {&a_, &b_}) {
+            if (::access(("/run/netns/" + host->netns).c_str(), F_OK) == 0) left += "netns " + host->netns + "; ";
+            if (::access(host->loader->pin_root().c_str(), F_OK) == 0) left += "pin root " + host->loader->pin_root() + "; ";
+        }
+        if (::access(dir_.c_str(), F_OK) == 0) left += "directory " + dir_ + "; ";
+        return left;
+    }
+
+private:
+    Host make_host(const std::string& name, const std::string& address) {
+        Host host;
+        host.name = name;
+        host.netns = "liteipc-br" + tag_ + name;
+        host.veth = "lbr" + tag_ + name;
+        host.address = address;
+        host.identity = "host-" + name;
+        host.loader = std::make_unique<Loader>("bridge-" + name);
+        return host;
+    }
+
+    ::testing::AssertionResult make_certificates() {
+        const std::string d = cert_dir();
+        const std::string key = "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes ";
+        if (quiet("mkdir -m 700 " + d) != 0 ||
+            quiet(key + "-x509 -days 1 -subj /CN=liteipc-test-ca -keyout " + d + "/ca.key -out " + d + "/ca.pem") != 0)
+            return ::testing::AssertionFailure() << "openssl: CA not made";
+        for (const char* id : {"host-a", "host-b", "host-c"}) {
+            const std::string base = d + "/" + id;
+            std::ofstream(base + ".ext") << "subjectAltName=DNS:" << id << "\n";
+            if (quiet(key + "-subj /CN=" + id + " -keyout " + base + ".key -out " + base + ".csr") != 0 ||
+                quiet("openssl x509 -req -days 1 -in " + base + ".csr -CA " + d + "/ca.pem -CAkey " + d +
+                      "/ca.key -CAcreateserial -extfile " + base + ".ext -out " + base + ".pem") != 0)
+                return ::testing::AssertionFailure() << "openssl: certificate " << id << " not made";
+        }
+        return ::testing::AssertionSuccess();
+    }
+
+    std::string tag_;
+    std::string dir_;
+    Host a_, b_;
+    bool namespaces_made_ = false;
+    std::vector<int> bridge_exits_;
+};
+
+}  // namespace liteipc::testing
