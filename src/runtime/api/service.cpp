@@ -180,7 +180,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         std::weak_ptr<Impl> weak = weak_from_this();
         const uint64_t conn_id = record.conn_id;
         auto death = context->on_death(caller->peer, [weak, conn_id](const DeathNotice&) {
-            if (auto self = weak.lock()) self->drop(conn_id);
+            if (auto self = weak.lock()) self->client_gone(conn_id);
         });
         if (!death) return std::unexpected(death.error());
         {
@@ -220,6 +220,19 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         auto granted = context->control(request);
         if (!granted) return std::unexpected(granted.error());
         return {};
+    }
+
+    // The kernel says the client died: what it published before is served (its request pool stays
+    // mapped here until then), then its connection goes, as after a hangup.
+    void client_gone(uint64_t conn_id) {
+        std::shared_ptr<detail::ChannelServer> channel;
+        {
+            std::lock_guard lock(mutex);
+            auto it = connections.find(conn_id);
+            if (it == connections.end()) return;
+            channel = it->second.channel;
+        }
+        if (!dispatcher->close(channel.get())) drop(conn_id);  // not served yet: nothing to serve
     }
 
     // The client died or closed the connection: its connection and everything it held go.
