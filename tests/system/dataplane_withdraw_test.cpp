@@ -18,16 +18,21 @@ protected:
     Withdraw() : WithLoader("wdrw") {}
 };
 
+// A withdraw_service peer serving `name`.
+Peer spawn_withdraw_service(const ContextOptions& options, const std::string& name) {
+    Peer service = Peer::spawn("withdraw_service", peer_args(options, name));
+    char started = 0;
+    EXPECT_TRUE(service.read(started) && started == 'y') << "withdraw_service " << name << " did not start";
+    return service;
+}
+
 long long ms_since(Clock::time_point start) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
 }
 
 TEST_F(Withdraw, DestroyedServiceInALivingProcessIsItsDeathToItsClients) {
     const std::string name = "withdraw.cpp";
-    Peer service = Peer::spawn("withdraw_service", peer_args(loader_.options(), name));
-    char started = 0;
-    ASSERT_TRUE(service.read(started));
-    ASSERT_EQ(started, 'y');
+    Peer service = spawn_withdraw_service(loader_.options(), name);
 
     auto connection = Connection::open(*context_, name);
     ASSERT_TRUE(connection) << connection.error().describe();
@@ -75,6 +80,7 @@ TEST_F(Withdraw, DestroyedServiceInALivingProcessIsItsDeathToItsClients) {
     ASSERT_EQ(gone, 'd');
     // The same process serves the same name again; a new connection is served.
     ASSERT_TRUE(service.send('r'));
+    char started = 0;
     ASSERT_TRUE(service.read(started));
     ASSERT_EQ(started, 'y');
     auto again = Connection::open(*context_, name);
@@ -94,10 +100,8 @@ TEST_F(Withdraw, DestroyedServiceInALivingProcessIsItsDeathToItsClients) {
 // A death callback registered after the withdrawal runs at once.
 TEST_F(Withdraw, CallbackOnAWithdrawnConnectionRunsAtOnce) {
     const std::string name = "withdraw.late";
-    Peer service = Peer::spawn("withdraw_service", peer_args(loader_.options(), name));
+    Peer service = spawn_withdraw_service(loader_.options(), name);
     char reported = 0;
-    ASSERT_TRUE(service.read(reported));
-    ASSERT_EQ(reported, 'y');
     auto connection = Connection::open(*context_, name);
     ASSERT_TRUE(connection) << connection.error().describe();
     ASSERT_TRUE(service.send('w'));

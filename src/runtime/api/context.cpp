@@ -390,6 +390,10 @@ void Context::Impl::unsubscribe(uint64_t id) {
     if (it == subscribers_.end()) return;
     auto key = std::make_pair(it->second.peer.slot, it->second.peer.generation);
     subscribers_.erase(it);
+    release_kernel_subscription_locked(key);
+}
+
+void Context::Impl::release_kernel_subscription_locked(std::pair<uint32_t, uint64_t> key) {
     auto users = kernel_subscriptions_.find(key);
     if (users != kernel_subscriptions_.end() && --users->second == 0) {
         kernel_subscriptions_.erase(users);
@@ -558,11 +562,7 @@ void Context::Impl::deliver_hangup(uint64_t connection) {
             callbacks.push_back(std::move(it->second.callback));
             auto key = std::make_pair(it->second.peer.slot, it->second.peer.generation);
             subscribers_.erase(it);
-            auto users = kernel_subscriptions_.find(key);
-            if (users != kernel_subscriptions_.end() && --users->second == 0) {
-                kernel_subscriptions_.erase(users);
-                kernel_unsubscribe(PeerId{key.first, key.second, 0});
-            }
+            release_kernel_subscription_locked(key);
         }
     }
     LITEIPC_LOG(debug, "connection %llu: the service (pid %u) hung up: %zu callbacks",

@@ -87,6 +87,8 @@ private:
     void on_record(const void* data, std::size_t size);
     void deliver_death(const DeathNotice& notice);
     void deliver_hangup(uint64_t connection);
+    // Under death_mutex_: one user of the kernel subscription to (slot, generation) less.
+    void release_kernel_subscription_locked(std::pair<uint32_t, uint64_t> key);
 
     std::mutex grants_mutex_;
     std::set<std::pair<uint32_t, uint32_t>> granted_;  // (handle, pid)
