@@ -36,6 +36,7 @@ struct DeathNotice {
     int32_t exit_status = 0;  // wait(2) status: WIFSIGNALED/WTERMSIG etc. apply
     bool closed = false;      // the peer closed its context rather than dying
     uint64_t timestamp_ns = 0;  // CLOCK_MONOTONIC at the kernel's observation
+    bool withdrawn = false;     // the peer, alive, withdrew the service (Connection::on_death only)
 };
 
 using DeathCallback = std::function<void(const DeathNotice&)>;

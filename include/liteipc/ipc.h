@@ -164,6 +164,12 @@ public:
     PeerId service() const;
     bool alive() const;
 
+    // Calls `callback` once, on the context's inbox thread, when this connection's service ends:
+    // its process dies or closes its context, or it withdraws the service (destroys its Service)
+    // while it lives on (DeathNotice::withdrawn). Pending and later calls then fail with
+    // Errc::dead_object. If the connection has ended already, calls it at once on this thread.
+    Result<DeathSubscription> on_death(DeathCallback callback);
+
     struct LITEIPC_HIDDEN Impl;
 
 private:

@@ -101,15 +101,15 @@ TEST_F(BridgeDeathTest, RemoteServiceDeathThenRemoteBridgeDeathThenCutLinkEachEn
 namespace liteipc::testing {
 namespace {
 
-// Why one process per import: a Service object destroyed while its process lives is no death.
-// Death callbacks are per process, so none fires; what the clients' next call gets is printed
-// (a timeout, when this was written). docs/BRIDGE.md builds on this.
+// A Service object destroyed while its process lives is its death to its clients: the pending call
+// ends with dead_object at once (the handler still runs), the next call too, and the connection's
+// death callback runs once, marked withdrawn. Per-process callbacks do not run: the process lives.
 class ServiceObjectEndTest : public WithLoader<> {
 protected:
     ServiceObjectEndTest() : WithLoader("bridge-end") {}
 };
 
-TEST_F(ServiceObjectEndTest, DestroyingAServiceObjectIsNotADeathToItsClients) {
+TEST_F(ServiceObjectEndTest, DestroyingAServiceObjectIsADeathToItsClients) {
     std::atomic<bool> release{false};
     std::optional<Service> service;
     auto started = Service::start(*context_, {.name = "demo.ending", .policy = Policy::anyone}, [&](Call&) {
@@ -120,28 +120,40 @@ TEST_F(ServiceObjectEndTest, DestroyingAServiceObjectIsNotADeathToItsClients) {
     service.emplace(std::move(*started));
     auto connection = Connection::open(*context_, "demo.ending");
     ASSERT_TRUE(connection) << connection.error().describe();
-    std::atomic<int> deaths{0};
-    auto subscription = context_->on_death(connection->service(), [&](const DeathNotice&) { ++deaths; });
+    std::atomic<int> connection_deaths{0};
+    std::atomic<int> process_deaths{0};
+    auto subscription = connection->on_death([&](const DeathNotice& notice) {
+        if (notice.withdrawn) ++connection_deaths;
+    });
     ASSERT_TRUE(subscription);
+    auto process_subscription = context_->on_death(connection->service(), [&](const DeathNotice&) { ++process_deaths; });
+    ASSERT_TRUE(process_subscription);
     std::optional<Error> pending_error;
+    std::chrono::steady_clock::time_point pending_ended;
     std::thread caller([&] {
         Request request(*connection);
         auto reply = connection->call(kEcho, request, std::chrono::seconds(5));
+        pending_ended = std::chrono::steady_clock::now();
         if (!reply) pending_error = reply.error();
     });
     std::this_thread::sleep_for(milliseconds(200));
+    const auto withdrawn = std::chrono::steady_clock::now();
     std::thread ender([&] { service.reset(); });  // waits for the call in its handler
-    std::this_thread::sleep_for(milliseconds(200));
+    std::this_thread::sleep_for(milliseconds(500));
     release = true;
     ender.join();
     caller.join();
+    ASSERT_TRUE(pending_error) << "the pending call was answered";
+    EXPECT_EQ(pending_error->code, Errc::dead_object) << pending_error->describe();
+    EXPECT_LT(pending_ended - withdrawn, milliseconds(500));
+    const auto next = std::chrono::steady_clock::now();
     Request again(*connection);
     auto later = connection->call(kEcho, again, std::chrono::seconds(2));
-    std::printf("[ finding  ] Service destroyed, process alive: pending call %s; next call %s; death callbacks %d\n",
-                pending_error ? pending_error->describe().c_str() : "answered",
-                later ? "answered" : later.error().describe().c_str(), deaths.load());
-    EXPECT_FALSE(later) << "a destroyed service answered";
-    EXPECT_EQ(deaths.load(), 0);
+    ASSERT_FALSE(later) << "a destroyed service answered";
+    EXPECT_EQ(later.error().code, Errc::dead_object) << later.error().describe();
+    EXPECT_LT(std::chrono::steady_clock::now() - next, milliseconds(100));
+    EXPECT_EQ(connection_deaths.load(), 1);
+    EXPECT_EQ(process_deaths.load(), 0);
 }
 
 }  // namespace

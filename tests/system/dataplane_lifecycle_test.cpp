@@ -35,17 +35,6 @@ bool call_once(Connection& connection, uint32_t code) {
     return reply && reply->status() == 0 && reply->reader().read_uint32() == code;
 }
 
-// Polls until the service holds at most `fds` fds, or 10 s pass; returns what it holds then.
-Holdings settle(pid_t service, long fds) {
-    const auto give_up = std::chrono::steady_clock::now() + 10s;
-    Holdings held = holdings_of(service);
-    while (held.fds > fds && std::chrono::steady_clock::now() < give_up) {
-        std::this_thread::sleep_for(10ms);
-        held = holdings_of(service);
-    }
-    return held;
-}
-
 TEST_F(Lifecycle, TenThousandOpenCloseCyclesLeaveTheServiceAsItWas) {
     ServicePeer service(loader_.options(), small_service("life.cycles"), ServiceHandler::answer_code);
     // A few hundred cycles first, so that everything made once per service, per client or per

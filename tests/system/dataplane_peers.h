@@ -13,6 +13,7 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "liteipc/ipc.h"
@@ -42,6 +43,10 @@ inline int32_t answer_code(Call& call) {
     return 0;
 }
 
+inline constexpr uint32_t kSlowCall = 41;     // withdraw_service: answered after 2 s
+inline constexpr uint32_t kSequenced = 42;    // sequence_service: a oneway message, a uint32 sequence number
+// How a sequence_sender ends once it sent its messages.
+enum class SenderEnding : int { close = 0, exit = 1, sigkill = 2 };
 inline constexpr uint32_t kFilledReply = 40;  // request: uint64 size, uint64 seed; reply: a filled buffer
 
 // Answers kFilledReply with a reply-pool buffer of the size asked, filled for the seed.
@@ -115,6 +120,17 @@ inline Holdings holdings_of(pid_t pid) {
     std::ifstream status(proc + "/status");
     for (std::string line; std::getline(status, line);)
         if (line.rfind("VmRSS:", 0) == 0) held.rss_kib = std::stol(line.substr(6));
+    return held;
+}
+
+// Polls until the service holds at most `fds` fds, or 10 s pass; returns what it holds then.
+inline Holdings settle(pid_t service, long fds) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    Holdings held = holdings_of(service);
+    while (held.fds > fds && std::chrono::steady_clock::now() < give_up) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        held = holdings_of(service);
+    }
     return held;
 }
 

@@ -36,7 +36,11 @@ struct Connection::Impl {
         death.reset();
         // The service hears the close at once, as a hangup on the connection's socket, even while a
         // forked child still holds a copy of it. A forked child's copy of this object says nothing.
-        if (owner == ::getpid() && fds.valid()) ::shutdown(fds.socket(), SHUT_RDWR);
+        // Our own shutdown is no hangup of the service's: stop watching first.
+        if (owner == ::getpid() && fds.valid()) {
+            context->unwatch_hangup(conn_id, fds.socket());
+            ::shutdown(fds.socket(), SHUT_RDWR);
+        }
         ControlRequest request{};
         request.op = ControlOp::close_channel;
         request.conn_id = conn_id;
@@ -170,8 +174,12 @@ Result<Connection> Connection::open_handle(Context& context, uint32_t handle, st
     if (!channel) return std::unexpected(channel.error());
     impl->channel = std::move(*channel);
 
-    // The kernel tells us when the service dies: pending calls fail then, not at their timeout.
-    auto death = ctx.on_death(impl->service, [mark = impl->channel.death_mark()](const DeathNotice&) { mark(); });
+    // The kernel tells us when the service dies, and the hangup of the connection's socket when the
+    // service withdraws while it lives: pending calls fail then, not at their timeout.
+    if (auto watched = ctx.watch_hangup(impl->conn_id, impl->service, impl->fds.socket()); !watched)
+        return std::unexpected(watched.error());
+    auto death = ctx.on_death(impl->service, [mark = impl->channel.death_mark()](const DeathNotice&) { mark(); },
+                              impl->conn_id);
     if (!death) return std::unexpected(death.error());
     impl->death = std::move(*death);
     return Connection(std::move(impl));
@@ -180,6 +188,10 @@ Result<Connection> Connection::open_handle(Context& context, uint32_t handle, st
 uint32_t Connection::handle() const { return impl_->handle; }
 PeerId Connection::service() const { return impl_->service; }
 bool Connection::alive() const { return !impl_->channel.dead() && impl_->context->alive(impl_->service); }
+
+Result<DeathSubscription> Connection::on_death(DeathCallback callback) {
+    return impl_->context->on_death(impl_->service, std::move(callback), impl_->conn_id);
+}
 
 Result<> Connection::Impl::pass_objects(std::span<const std::byte> message, detail::CallOptions& options) {
     detail::CarriedObjects carried = detail::carried_objects(message);

@@ -19,6 +19,10 @@ using detail::UniqueFd;
 
 namespace {
 
+// Tags of the inbox thread's epoll events; any other tag is the conn_id of a watched connection.
+constexpr uint64_t kInboxRingTag = 0;
+constexpr uint64_t kStopTag = ~uint64_t{0};
+
 Errc errc_from_errno(int err) {
     switch (err) {
         case EPERM: case EACCES: return Errc::permission_denied;
@@ -153,8 +157,9 @@ Result<> Context::Impl::start(ContextOptions opts) {
     stop_event_.reset(::eventfd(0, EFD_CLOEXEC));
     inbox_epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
     if (!stop_event_ || !inbox_epoll_) return fail_errno("eventfd/epoll for the inbox");
-    for (int fd : {ring_buffer__epoll_fd(inbox_ring_), stop_event_.get()}) {
-        epoll_event event{EPOLLIN, {.fd = fd}};
+    for (auto [fd, tag] : {std::pair{ring_buffer__epoll_fd(inbox_ring_), kInboxRingTag},
+                           std::pair{stop_event_.get(), kStopTag}}) {
+        epoll_event event{EPOLLIN, {.u64 = tag}};
         if (::epoll_ctl(inbox_epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0) return fail_errno("epoll_ctl");
     }
     owner_pid_ = ::getpid();
@@ -346,9 +351,18 @@ void Context::Impl::kernel_unsubscribe(const PeerId& peer) {
     bpf_prog_test_run_opts(subscribe_prog, &opts);
 }
 
-Result<DeathSubscription> Context::Impl::on_death(const PeerId& peer, DeathCallback callback) {
+Result<DeathSubscription> Context::Impl::on_death(const PeerId& peer, DeathCallback callback, uint64_t connection) {
     if (!callback) return fail(Errc::invalid_argument, "empty death callback");
     std::unique_lock lock(death_mutex_);
+    if (connection != 0 && !watched_connections_.contains(connection)) {
+        // The service hung this connection up already.
+        lock.unlock();
+        DeathNotice notice{};
+        notice.peer = peer;
+        notice.withdrawn = true;
+        callback(notice);
+        return DeathSubscription{};
+    }
     auto key = std::make_pair(peer.slot, peer.generation);
     std::size_t& users = kernel_subscriptions_[key];
     if (users == 0) {
@@ -364,7 +378,7 @@ Result<DeathSubscription> Context::Impl::on_death(const PeerId& peer, DeathCallb
     }
     ++users;
     uint64_t id = next_id_++;
-    subscribers_.emplace(id, Subscriber{peer, std::move(callback)});
+    subscribers_.emplace(id, Subscriber{peer, std::move(callback), connection});
     auto owner = std::make_shared<DeathSubscription::Owner>();
     owner->context = weak_from_this();
     return DeathSubscription(std::move(owner), id);
@@ -376,6 +390,10 @@ void Context::Impl::unsubscribe(uint64_t id) {
     if (it == subscribers_.end()) return;
     auto key = std::make_pair(it->second.peer.slot, it->second.peer.generation);
     subscribers_.erase(it);
+    release_kernel_subscription_locked(key);
+}
+
+void Context::Impl::release_kernel_subscription_locked(std::pair<uint32_t, uint64_t> key) {
     auto users = kernel_subscriptions_.find(key);
     if (users != kernel_subscriptions_.end() && --users->second == 0) {
         kernel_subscriptions_.erase(users);
@@ -431,16 +449,19 @@ void Context::Impl::remove_connect_listener(uint32_t handle) {
 
 void Context::Impl::inbox_loop() {
     for (;;) {
-        epoll_event events[2];
-        int n = ::epoll_wait(inbox_epoll_.get(), events, 2, -1);
+        epoll_event events[16];
+        int n = ::epoll_wait(inbox_epoll_.get(), events, std::size(events), -1);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
             LITEIPC_LOG(error, "inbox epoll_wait failed: %s", std::strerror(errno));
             return;
         }
-        for (int i = 0; i < n; ++i)
-            if (events[i].data.fd == stop_event_.get()) return;
-        ring_buffer__consume(inbox_ring_);
+        for (int i = 0; i < n; ++i) {
+            const uint64_t tag = events[i].data.u64;
+            if (tag == kStopTag) return;
+            if (tag == kInboxRingTag) ring_buffer__consume(inbox_ring_);
+            else deliver_hangup(tag);  // a connection's socket, tagged with its conn_id
+        }
     }
 }
 
@@ -497,6 +518,55 @@ void Context::Impl::deliver_death(const DeathNotice& notice) {
     }
     LITEIPC_LOG(debug, "death of pid %u (slot %u): %zu callbacks", notice.peer.pid, notice.peer.slot, callbacks.size());
     for (auto& listener : listeners) listener(notice);
+    for (auto& callback : callbacks) callback(notice);
+}
+
+Result<> Context::Impl::watch_hangup(uint64_t connection, const PeerId& service, int socket) {
+    if (connection == kInboxRingTag || connection == kStopTag)
+        return fail(Errc::malformed, "connection id " + std::to_string(connection) + " is reserved");
+    std::lock_guard lock(death_mutex_);
+    // One shot: a hung-up socket stays readable; its one report is all we need.
+    epoll_event event{EPOLLRDHUP | EPOLLONESHOT, {.u64 = connection}};
+    if (::epoll_ctl(inbox_epoll_.get(), EPOLL_CTL_ADD, socket, &event) != 0)
+        return fail_errno("watching a connection's socket");
+    watched_connections_[connection] = service;
+    return {};
+}
+
+void Context::Impl::unwatch_hangup(uint64_t connection, int socket) {
+    // A forked child shares the parent's epoll instance: its copy of a connection unwatches nothing.
+    if (owner_pid_ != ::getpid()) return;
+    std::lock_guard lock(death_mutex_);
+    if (watched_connections_.erase(connection) == 0) return;
+    (void)::epoll_ctl(inbox_epoll_.get(), EPOLL_CTL_DEL, socket, nullptr);
+}
+
+void Context::Impl::deliver_hangup(uint64_t connection) {
+    std::vector<DeathCallback> callbacks;
+    DeathNotice notice{};
+    {
+        std::lock_guard lock(death_mutex_);
+        auto watched = watched_connections_.find(connection);
+        if (watched == watched_connections_.end()) return;  // unwatched meanwhile
+        notice.peer = watched->second;
+        notice.withdrawn = true;
+        notice.timestamp_ns = static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+                .count());
+        watched_connections_.erase(watched);
+        std::vector<uint64_t> ended;
+        for (auto& [id, subscriber] : subscribers_)
+            if (subscriber.connection == connection) ended.push_back(id);
+        for (uint64_t id : ended) {
+            auto it = subscribers_.find(id);
+            callbacks.push_back(std::move(it->second.callback));
+            auto key = std::make_pair(it->second.peer.slot, it->second.peer.generation);
+            subscribers_.erase(it);
+            release_kernel_subscription_locked(key);
+        }
+    }
+    LITEIPC_LOG(debug, "connection %llu: the service (pid %u) hung up: %zu callbacks",
+                static_cast<unsigned long long>(connection), notice.peer.pid, callbacks.size());
     for (auto& callback : callbacks) callback(notice);
 }
 

@@ -48,8 +48,16 @@ struct Context::Impl : std::enable_shared_from_this<Context::Impl> {
     Result<> grant_reference(uint32_t handle, uint32_t receiver_pid);
     const liteipc_proc* proc(uint32_t slot) const;
 
-    Result<DeathSubscription> on_death(const PeerId& peer, DeathCallback callback);
+    // `connection` nonzero: the callback belongs to that connection, and also runs (once, whichever
+    // comes first) when the service hangs up the connection's socket (watch_hangup).
+    Result<DeathSubscription> on_death(const PeerId& peer, DeathCallback callback, uint64_t connection = 0);
     void unsubscribe(uint64_t id);
+
+    // The inbox thread watches a connection's socket: its hangup by the service (which alone holds
+    // the other end) ends the connection's subscribers as the service's death would. A client
+    // cannot hang up another client's connection. Unwatch before shutting the socket ourselves.
+    Result<> watch_hangup(uint64_t connection, const PeerId& service, int socket);
+    void unwatch_hangup(uint64_t connection, int socket);
 
     // Hooks for the runtime's own users of the inbox (connections, services).
     uint64_t add_death_listener(std::function<void(const DeathNotice&)> listener);
@@ -78,6 +86,9 @@ private:
     void inbox_loop();
     void on_record(const void* data, std::size_t size);
     void deliver_death(const DeathNotice& notice);
+    void deliver_hangup(uint64_t connection);
+    // Under death_mutex_: one user of the kernel subscription to (slot, generation) less.
+    void release_kernel_subscription_locked(std::pair<uint32_t, uint64_t> key);
 
     std::mutex grants_mutex_;
     std::set<std::pair<uint32_t, uint32_t>> granted_;  // (handle, pid)
@@ -99,12 +110,14 @@ private:
     struct Subscriber {
         PeerId peer;
         DeathCallback callback;
+        uint64_t connection = 0;  // nonzero: also ended by that connection's hangup
     };
     std::mutex death_mutex_;
     uint64_t next_id_ = 1;
     std::map<uint64_t, Subscriber> subscribers_;
     std::map<std::pair<uint32_t, uint64_t>, std::size_t> kernel_subscriptions_;  // (slot, generation) -> users
     std::map<uint64_t, std::function<void(const DeathNotice&)>> death_listeners_;
+    std::map<uint64_t, PeerId> watched_connections_;  // conn_id -> its service, while its socket is watched
     std::map<uint32_t, std::function<void(const liteipc_connect_record&)>> connect_listeners_;
     std::size_t registrations_under_way_ = 0;
     std::vector<liteipc_connect_record> unclaimed_connects_;

@@ -2,6 +2,7 @@
 // connections, dispatching calls on worker threads, dropping a client when the kernel says it died.
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <condition_variable>
@@ -67,6 +68,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
 
     struct Connection {
         std::shared_ptr<detail::ChannelServer> channel;
+        std::shared_ptr<detail::FdChannel> fds;  // its socket: our hangup ends the connection for the client
         DeathSubscription death;
     };
     mutable std::mutex mutex;
@@ -88,6 +90,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         }
         queued.notify_all();
         if (acceptor.joinable()) acceptor.join();
+        hang_up_all();
         if (dispatcher) dispatcher->stop();
         std::map<uint64_t, Connection> gone;
         {
@@ -102,6 +105,17 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
             (void)context->control(request, std::chrono::milliseconds(1000));
         }
         handle = 0;
+    }
+
+    // Withdrawing the service is its death to its clients: each hears the hangup of its connection's
+    // socket at once (its pending calls end with dead_object), before we wait for running handlers.
+    // Nothing more is taken from the rings.
+    void hang_up_all() {
+        std::lock_guard lock(mutex);
+        for (auto& [conn_id, connection] : connections) {
+            connection.channel->mark_dead();
+            if (connection.fds->valid()) ::shutdown(connection.fds->socket(), SHUT_RDWR);
+        }
     }
 
     void accept_loop() {
@@ -166,12 +180,12 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         std::weak_ptr<Impl> weak = weak_from_this();
         const uint64_t conn_id = record.conn_id;
         auto death = context->on_death(caller->peer, [weak, conn_id](const DeathNotice&) {
-            if (auto self = weak.lock()) self->drop(conn_id);
+            if (auto self = weak.lock()) self->client_gone(conn_id);
         });
         if (!death) return std::unexpected(death.error());
         {
             std::lock_guard lock(mutex);
-            connections[conn_id] = Connection{*channel, std::move(*death)};
+            connections[conn_id] = Connection{*channel, data->fds, std::move(*death)};
         }
         // The client wakes our workers through an eventfd of the connection's own, sent over the
         // connection's socket once we serve it; the socket's hangup is the client's close. The hangup runs
@@ -206,6 +220,19 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         auto granted = context->control(request);
         if (!granted) return std::unexpected(granted.error());
         return {};
+    }
+
+    // The kernel says the client died: what it published before is served (its request pool stays
+    // mapped here until then), then its connection goes, as after a hangup.
+    void client_gone(uint64_t conn_id) {
+        std::shared_ptr<detail::ChannelServer> channel;
+        {
+            std::lock_guard lock(mutex);
+            auto it = connections.find(conn_id);
+            if (it == connections.end()) return;
+            channel = it->second.channel;
+        }
+        if (!dispatcher->close(channel.get())) drop(conn_id);  // not served yet: nothing to serve
     }
 
     // The client died or closed the connection: its connection and everything it held go.

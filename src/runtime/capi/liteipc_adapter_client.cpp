@@ -143,8 +143,8 @@ int32_t RegisterDeathCallback(const IpcContext* context, SvcIdentity sid, IpcMsg
         return report(what, connection.error());
     }
     // Called on the context's inbox thread: hand over to the callback thread.
-    auto subscription = self->context.on_death((*connection)->service(),
-                                               [executor, fire](const liteipc::DeathNotice&) { executor->post(fire); });
+    // The service's death or its withdrawal (the connection's hangup), whichever comes first.
+    auto subscription = (*connection)->on_death([executor, fire](const liteipc::DeathNotice&) { executor->post(fire); });
     if (!subscription) {
         undo();
         return report(what, subscription.error());

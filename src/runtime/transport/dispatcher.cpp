@@ -43,7 +43,8 @@ struct Dispatcher::Entry {
     std::shared_ptr<ChannelServer> channel;
     std::shared_ptr<FdChannel> socket;
     std::function<void()> on_hangup;
-    bool active = false;  // on active_ (under mutex_)
+    bool active = false;   // on active_ (under mutex_)
+    bool closing = false;  // on closing_, or finished (under mutex_)
 };
 
 Dispatcher::Dispatcher(Handler handler, DispatcherOptions options)
@@ -127,6 +128,38 @@ void Dispatcher::remove(const ChannelServer* connection) {
     // Workers holding it finish what they serve; the channel goes with the last of them.
 }
 
+bool Dispatcher::close(const ChannelServer* connection) {
+    {
+        std::lock_guard lock(mutex_);
+        auto id = id_of_.find(connection);
+        if (id == id_of_.end()) return false;
+        const std::shared_ptr<Entry>& entry = entries_.at(id->second);
+        if (entry->closing) return true;
+        entry->closing = true;
+        closing_.push_back(entry);
+        closing_count_.fetch_add(1, std::memory_order_seq_cst);
+    }
+    // Dekker with a worker going to sleep: it counts itself sleeping, then re-checks closing_count_.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    kick();
+    return true;
+}
+
+void Dispatcher::finish(Entry& entry) {
+    // What the client published before its close or death is served, in order on one worker. At most
+    // one message per slot: the ring of an honest client holds no more, and a client that keeps
+    // publishing after its close cannot hold a worker.
+    ChannelServer& channel = *entry.channel;
+    uint32_t slot = 0;
+    for (uint32_t served = 0; served < channel.slot_count() && channel.take(slot); ++served) channel.serve(slot, handler_);
+    channel.mark_dead();
+    if (entry.on_hangup) {
+        entry.on_hangup();
+    } else {
+        remove(&channel);
+    }
+}
+
 void Dispatcher::stop() {
     stopping_.store(true, std::memory_order_release);
     if (stop_event_) {
@@ -145,6 +178,8 @@ void Dispatcher::stop() {
     entries_.clear();
     id_of_.clear();
     active_.clear();
+    closing_.clear();
+    closing_count_.store(0, std::memory_order_relaxed);
     active_generation_.fetch_add(1, std::memory_order_release);
 }
 
@@ -184,7 +219,7 @@ void Dispatcher::worker_main() {
         seen_generation = active_generation_.load(std::memory_order_relaxed);
     };
     auto interrupted = [&] {
-        return stopping_.load(std::memory_order_acquire) ||
+        return stopping_.load(std::memory_order_acquire) || closing_count_.load(std::memory_order_acquire) > 0 ||
                active_generation_.load(std::memory_order_acquire) != seen_generation;
     };
     auto any_pending = [&] {
@@ -194,6 +229,15 @@ void Dispatcher::worker_main() {
     };
 
     while (!stopping_.load(std::memory_order_acquire)) {
+        if (closing_count_.load(std::memory_order_acquire) > 0) {
+            {
+                std::lock_guard lock(mutex_);
+                hung_up.swap(closing_);
+                closing_count_.store(0, std::memory_order_relaxed);
+            }
+            for (auto& entry : hung_up) finish(*entry);
+            hung_up.clear();
+        }
         if (active_generation_.load(std::memory_order_acquire) != seen_generation) refresh();
 
         // Serve one request, round robin over the active connections so that no busy client starves another.
@@ -235,7 +279,7 @@ void Dispatcher::worker_main() {
         active.clear();
         sleeping_workers_.fetch_add(1, std::memory_order_seq_cst);
         std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with the client's fence in ring_doorbell
-        bool found_work = false;
+        bool found_work = closing_count_.load(std::memory_order_seq_cst) > 0;
         for (const auto& entry : retired) {
             if (!entry->channel->has_pending()) continue;
             std::lock_guard lock(mutex_);
@@ -270,7 +314,10 @@ void Dispatcher::worker_main() {
                 auto found = entries_.find(token >> 1);
                 if (found == entries_.end()) continue;  // dropped meanwhile
                 if ((token & 1) != 0) {
-                    hung_up.push_back(found->second);
+                    if (!found->second->closing) {
+                        found->second->closing = true;
+                        hung_up.push_back(found->second);
+                    }
                 } else {
                     activate_locked(found->second);
                     ++woken;
@@ -278,14 +325,7 @@ void Dispatcher::worker_main() {
             }
         }
         if (woken > 1) kick();
-        for (auto& entry : hung_up) {
-            entry->channel->mark_dead();
-            if (entry->on_hangup) {
-                entry->on_hangup();
-            } else {
-                remove(entry->channel.get());
-            }
-        }
+        for (auto& entry : hung_up) finish(*entry);
         hung_up.clear();
     }
 }

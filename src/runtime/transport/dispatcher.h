@@ -5,7 +5,8 @@
 // epoll_wait on one eventfd per connection: a client that finds its connection armed writes that
 // eventfd, the readiness list says which connection has work, and a wake costs the same at 1 and at
 // 10,000 connections. Each connection's socket reports the client's hangup (an orderly close or a
-// death), which the kernel reports and no other client can fake.
+// death), which the kernel reports and no other client can fake. A client's close or death is no
+// loss: what it published before is served before its connection goes.
 //
 // One fd per connection: the socket. The doorbell is registered and then needs no fd of ours: epoll
 // watches an open file, and the client keeps the eventfd open (an epoll entry goes when the last fd
@@ -47,6 +48,9 @@ public:
     Result<void> add(std::shared_ptr<ChannelServer> connection, int doorbell, std::shared_ptr<FdChannel> socket,
                      std::function<void()> on_hangup = {});
     void remove(const ChannelServer* connection);
+    // The client is gone (its death, seen by the caller): a worker serves what the client published
+    // before it went, then runs `on_hangup` as for a hangup. False when the connection is not served.
+    bool close(const ChannelServer* connection);
     // Wakes and joins the workers. Requests still on the rings stay unanswered (callers time out or
     // are failed by their own dead-peer handling).
     void stop();
@@ -59,6 +63,8 @@ private:
     void activate_locked(const std::shared_ptr<Entry>& entry);
     // Wake one sleeping worker (there is more work than the waking one can take at once).
     void kick() noexcept;
+    // A hung-up or closed connection: serve what its client published before, then let it go.
+    void finish(Entry& entry);
 
     Handler handler_;
     DispatcherOptions options_;
@@ -77,6 +83,8 @@ private:
     // entering a handler wakes one that sleeps without a timeout: Dekker with untimed_sleepers_).
     std::atomic<uint32_t> workers_in_handler_{0};
     std::atomic<uint32_t> untimed_sleepers_{0};  // idle workers that sleep without that poll
+    std::vector<std::shared_ptr<Entry>> closing_;  // closed connections no worker has finished yet
+    std::atomic<uint32_t> closing_count_{0};        // closing_.size(), read without the lock
     std::atomic<bool> stopping_{false};
     std::vector<std::thread> workers_;
 };

@@ -2,6 +2,10 @@
 // service side of the connect race, and a client holding many connections open at once.
 #include <sys/resource.h>
 
+#include <mutex>
+#include <optional>
+#include <thread>
+
 #include "dataplane_peers.h"
 #include "peer_role.h"
 
@@ -81,6 +85,108 @@ LITEIPC_PEER_ROLE(hold_connections) {
     char done;
     (void)receive(done);  // the test closing its end releases the connections
     return 0;
+}
+
+// A service withdrawn while its process lives on. Serves `name` (workers 2): code kSlowCall
+// reports 'h' and answers after 2 s, any other code answers with itself. Reports 'y' once it
+// serves; on each command byte 'w' destroys its Service and reports 'd' once it is gone, on
+// 'r' registers `name` again and reports 'y'. Ends when the test closes its end.
+LITEIPC_PEER_ROLE(withdraw_service) {
+    ContextOptions context_options = read_context_options(args);
+    const std::string name = args.text();
+    auto context = Context::open(context_options);
+    if (!context) return 100;
+    auto handler = [](Call& call) -> int32_t {
+        if (call.code() == kSlowCall) {
+            report('h');
+            std::this_thread::sleep_for(std::chrono::seconds(2));
+        }
+        return answer_code(call);
+    };
+    std::optional<Service> service;
+    auto start = [&] {
+        auto started = Service::start(*context, {.name = name, .workers = 2}, handler);
+        if (!started) std::fprintf(stderr, "withdraw_service: %s\n", started.error().describe().c_str());
+        else service.emplace(std::move(*started));
+        return report(started ? 'y' : 'n');
+    };
+    if (!start()) return 101;
+    for (char command; receive(command);) {
+        if (command == 'w') {
+            service.reset();
+            if (!report('d')) return 102;
+        } else if (command == 'r') {
+            if (!start()) return 103;
+        }
+    }
+    return 0;
+}
+
+// Records the sequence numbers of the oneway messages (code kSequenced, a uint32) it serves, 1 ms
+// each, so that a sender's last messages are still on the ring when it goes. Reports 'y' once it
+// serves; on each command byte 'q' reports how many it served (uint32) and then each (uint32).
+LITEIPC_PEER_ROLE(sequence_service) {
+    ContextOptions context_options = read_context_options(args);
+    ServiceOptions options = read_service_options(args);
+    auto context = Context::open(context_options);
+    if (!context) return 100;
+    std::mutex mutex;
+    std::vector<uint32_t> served;
+    auto service = Service::start(*context, options, [&](Call& call) -> int32_t {
+        if (call.code() != kSequenced) return answer_code(call);
+        const uint32_t sequence = call.request().read_uint32();
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        std::lock_guard lock(mutex);
+        served.push_back(sequence);
+        return 0;
+    });
+    if (!service) std::fprintf(stderr, "sequence_service: %s\n", service.error().describe().c_str());
+    if (!report(service ? 'y' : 'n') || !service) return 101;
+    for (char command; receive(command);) {
+        std::vector<uint32_t> copy;
+        {
+            std::lock_guard lock(mutex);
+            copy = served;
+        }
+        if (!report(static_cast<uint32_t>(copy.size()))) return 102;
+        for (uint32_t sequence : copy)
+            if (!report(sequence)) return 102;
+    }
+    return 0;
+}
+
+// Sends `count` oneway messages kSequenced 0..count-1 to `name`, then ends as `ending` says:
+// closes its Connection and reports 'c', exits (std::exit: no Connection or Context closed), or
+// reports 's' and waits for the test's SIGKILL.
+LITEIPC_PEER_ROLE(sequence_sender) {
+    ContextOptions context_options = read_context_options(args);
+    const std::string name = args.text();
+    const auto count = static_cast<uint32_t>(args.number());
+    const auto ending = static_cast<SenderEnding>(args.number());
+    auto context = Context::open(context_options);
+    if (!context) return 100;
+    std::optional<Connection> connection;
+    if (auto opened = Connection::open(*context, name); opened) connection.emplace(std::move(*opened));
+    else return 101;
+    for (uint32_t sequence = 0; sequence < count; ++sequence) {
+        Request request(*connection);
+        request.writer().write_uint32(sequence);
+        if (auto sent = connection->send(kSequenced, request, std::chrono::seconds(10)); !sent) {
+            std::fprintf(stderr, "sequence_sender %u: %s\n", sequence, sent.error().describe().c_str());
+            return 102;
+        }
+    }
+    switch (ending) {
+        case SenderEnding::close:
+            connection.reset();
+            report('c');
+            for (;;) ::pause();
+        case SenderEnding::exit: std::exit(0);
+        case SenderEnding::sigkill:
+            report('s');
+            for (;;) ::pause();
+    }
+    return 103;
 }
 
 }  // namespace liteipc::testing
