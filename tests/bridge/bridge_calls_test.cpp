@@ -85,7 +85,8 @@ TEST_F(BridgeTest, TheLocalCallersTimeoutBecomesTheRemoteCallsDeadline) {
         ASSERT_EQ(reply->status(), 0);
         const uint32_t left = reply->reader().read_uint32();
         EXPECT_GE(left, static_cast<uint32_t>(low)) << "timeout " << timeout << " ms";
-        EXPECT_LE(left, static_cast<uint32_t>(high)) << "timeout " << timeout << " ms";
+        // gRPC carries a deadline as a timeout in a header of few digits, rounded up: a little slack.
+        EXPECT_LE(left, static_cast<uint32_t>(high + 250)) << "timeout " << timeout << " ms";
     }
 }
 
