@@ -167,13 +167,23 @@ Result<> Context::Impl::start(ContextOptions opts) {
     return {};
 }
 
+namespace {
+// Set on an inbox thread whose last reference to its context it released itself (~Impl).
+thread_local bool t_inbox_context_ended = false;
+}  // namespace
+
 Context::Impl::~Impl() {
     if (inbox_thread_ && owner_pid_ != ::getpid()) {
         // A forked child's copy: the thread lives only in the parent.
         (void)inbox_thread_.release();
         return;
     }
-    if (inbox_thread_) {
+    if (inbox_thread_ && inbox_thread_->get_id() == std::this_thread::get_id()) {
+        // The inbox thread held the last reference (see inbox_loop): it cannot join itself, and
+        // it ends on its own without touching this object again.
+        inbox_thread_->detach();
+        t_inbox_context_ended = true;
+    } else if (inbox_thread_) {
         uint64_t one = 1;
         ssize_t ignored = ::write(stop_event_.get(), &one, sizeof one);
         (void)ignored;
@@ -456,12 +466,20 @@ void Context::Impl::inbox_loop() {
             LITEIPC_LOG(error, "inbox epoll_wait failed: %s", std::strerror(errno));
             return;
         }
-        for (int i = 0; i < n; ++i) {
-            const uint64_t tag = events[i].data.u64;
-            if (tag == kStopTag) return;
-            if (tag == kInboxRingTag) ring_buffer__consume(inbox_ring_);
-            else deliver_hangup(tag);  // a connection's socket, tagged with its conn_id
+        {
+            // Callbacks run here may hold the last reference to what owns this context (a service
+            // whose owner let go meanwhile). Held across them, this reference is then the last
+            // one, and its release below is the one place this thread may destroy the context.
+            auto self = weak_from_this().lock();
+            if (!self) return;  // being destroyed on another thread, which joins this one
+            for (int i = 0; i < n; ++i) {
+                const uint64_t tag = events[i].data.u64;
+                if (tag == kStopTag) return;
+                if (tag == kInboxRingTag) ring_buffer__consume(inbox_ring_);
+                else deliver_hangup(tag);  // a connection's socket, tagged with its conn_id
+            }
         }
+        if (t_inbox_context_ended) return;
     }
 }
 
