@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Per-uid quotas on what a uid's processes insert into the maps: take one before inserting, give it
+ * back after a successful delete. Part of liteipc.bpf.c, which includes it. */
+#ifndef LITEIPC_QUOTA_BPF_H
+#define LITEIPC_QUOTA_BPF_H
+
+static __always_inline struct liteipc_uid_usage *usage_of(__u32 uid)
+{
+    struct liteipc_uid_usage fresh = {};
+    struct liteipc_uid_usage *usage = bpf_map_lookup_elem(&uid_usage, &uid);
+
+    if (usage)
+        return usage;
+    bpf_map_update_elem(&uid_usage, &uid, &fresh, BPF_NOEXIST);
+    return bpf_map_lookup_elem(&uid_usage, &uid);
+}
+
+/* 0 when `uid` may hold one more; the count is taken at once so that concurrent callers of one
+ * uid cannot all pass at limit - 1. `which` is LITEIPC_LIMIT_CONNS or LITEIPC_LIMIT_SUBS. */
+static __always_inline int take_quota(__u32 uid, __u32 which)
+{
+    struct liteipc_uid_usage *usage;
+    __u64 *limit, held, *counter;
+
+    if (uid == 0)
+        return 0; /* root is trusted */
+    usage = usage_of(uid);
+    if (!usage)
+        return -ENOSPC;
+    counter = which == LITEIPC_LIMIT_CONNS ? &usage->conns : &usage->subs;
+    held = __sync_fetch_and_add(counter, 1);
+    limit = bpf_map_lookup_elem(&limits, &which);
+    if (limit && *limit && held >= *limit) {
+        __sync_fetch_and_add(counter, -1);
+        count(which == LITEIPC_LIMIT_CONNS ? LITEIPC_COUNTER_QUOTA_CONNS : LITEIPC_COUNTER_QUOTA_SUBS);
+        return -EDQUOT;
+    }
+    return 0;
+}
+
+static __always_inline void give_quota(__u32 uid, __u32 which)
+{
+    struct liteipc_uid_usage *usage;
+
+    if (uid == 0)
+        return;
+    usage = bpf_map_lookup_elem(&uid_usage, &uid);
+    if (!usage)
+        return;
+    if (which == LITEIPC_LIMIT_CONNS)
+        __sync_fetch_and_add(&usage->conns, -1);
+    else
+        __sync_fetch_and_add(&usage->subs, -1);
+}
+
+/* Deletes a subscription; only the one delete that succeeds returns it to its uid's quota. */
+static __always_inline int drop_sub(struct liteipc_sub_key *key)
+{
+    struct liteipc_sub *sub = bpf_map_lookup_elem(&subs, key);
+    __u32 uid;
+
+    if (!sub)
+        return -ENOENT;
+    uid = sub->subscriber_uid;
+    if (bpf_map_delete_elem(&subs, key))
+        return -ENOENT;
+    give_quota(uid, LITEIPC_LIMIT_SUBS);
+    return 0;
+}
+
+#endif /* LITEIPC_QUOTA_BPF_H */
