@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <future>
 #include <memory>
@@ -130,6 +131,7 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
 
 int main(int argc, char** argv) {
     using namespace liteipc::bridge;
+    route_log();
     // Blocked before any thread starts, so wait_for_stop is the one place they arrive.
     const sigset_t stop = stop_signals();
     pthread_sigmask(SIG_BLOCK, &stop, nullptr);

@@ -9,6 +9,7 @@
 #include "daemon.h"
 #include "liteipc/version.h"
 #include "common/log.h"
+#include "common/stderr_log.h"
 #include "systemd_integration.h"
 
 namespace {
@@ -83,8 +84,10 @@ int main(int argc, char** argv) {
         std::perror("liteipc-loader: daemon");
         return 1;
     }
-    // A daemon's stderr is /dev/null; under systemd, stderr lines would lose their priority.
-    if (!foreground || liteipc::loader::stderr_is_journal()) liteipc::loader::log_to_journal();
+    // Under systemd stderr is the journal: its lines carry their priority, as the bridge's do. A
+    // daemon's stderr is /dev/null: the journal itself.
+    if (liteipc::detail::stderr_is_journal()) liteipc::detail::log_to_stderr({});
+    else if (!foreground) liteipc::loader::log_to_journal();
     liteipc::loader::notify_systemd("READY=1\nSTATUS=serving the control socket");
     auto served = (*daemon)->run();
     liteipc::loader::notify_systemd("STOPPING=1");
