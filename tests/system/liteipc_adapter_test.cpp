@@ -340,10 +340,10 @@ TEST_F(LiteIpcAdapterTest, DeathCallbacksFireOnceAndAPendingRequestEndsWithDeadO
     ASSERT_EQ(RegisterDeathCallback(context, sid, on_death, &late, &id), LITEIPC_OK);
     EXPECT_TRUE(late.wait_for(1, 1s));
 
-    // And the dead service is gone.
+    // And the dead service stays dead (as a withdrawn one: liteipc_adapter_withdraw_test.cpp).
     IpcIo reply;
     uintptr_t buffer = 0;
-    EXPECT_NE(SendRequest(context, sid, kGetCount, nullptr, &reply, LITEIPC_FLAG_DEFAULT, &buffer), LITEIPC_OK);
+    EXPECT_EQ(SendRequest(context, sid, kGetCount, nullptr, &reply, LITEIPC_FLAG_DEFAULT, &buffer), LITEIPC_DEAD_OBJECT);
 }
 
 struct CallbackState {

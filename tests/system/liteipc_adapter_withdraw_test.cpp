@@ -1,10 +1,13 @@
 // The older C API meets a service withdrawn while its process lives as its death: the pending
-// SendRequest ends with LITEIPC_DEAD_OBJECT at once and RegisterDeathCallback's handler runs once.
+// SendRequest ends with LITEIPC_DEAD_OBJECT at once, RegisterDeathCallback's handler runs once, and
+// the handle stays dead: later requests end with LITEIPC_DEAD_OBJECT too, not as for a handle
+// never handed out.
 #include <atomic>
 #include <thread>
 
 #include "c_api_fixture.h"
 #include "dataplane_peers.h"
+#include "process_state.h"
 
 namespace liteipc::testing {
 namespace {
@@ -29,8 +32,11 @@ TEST_F(LiteIpcAdapterWithdrawTest, PendingRequestEndsWithDeadObjectAndTheDeathCa
     ASSERT_TRUE(service.read(reported));
     ASSERT_EQ(reported, 'y');
     IpcContext* context = open();
+    const int fds_before = open_fd_count();
+    const int mappings_before = liteipc_mapping_count();
     SvcIdentity sid{};
     ASSERT_EQ(LiteIpcGetService(context, "capi.withdraw", &sid), LITEIPC_OK);
+    ASSERT_EQ(BinderAcquire(context, sid.handle), LITEIPC_OK);  // so that it can be released below
     withdrawals = 0;
     uint32_t id = 0;
     ASSERT_EQ(RegisterDeathCallback(context, sid, count_withdrawal, nullptr, &id), LITEIPC_OK);
@@ -60,12 +66,24 @@ TEST_F(LiteIpcAdapterWithdrawTest, PendingRequestEndsWithDeadObjectAndTheDeathCa
     std::this_thread::sleep_for(300ms);
     EXPECT_EQ(withdrawals.load(), 1);
 
-    // The next request fails at once: the handle is withdrawn.
+    // The next requests fail at once, as the pending one did: the handle is withdrawn, not unknown.
     const auto next = Clock::now();
     IpcIo reply;
     uintptr_t buffer = 0;
-    EXPECT_NE(SendRequest(context, sid, 1, nullptr, &reply, LITEIPC_FLAG_DEFAULT, &buffer), LITEIPC_OK);
+    EXPECT_EQ(SendRequest(context, sid, 1, nullptr, &reply, LITEIPC_FLAG_DEFAULT, &buffer), LITEIPC_DEAD_OBJECT);
+    EXPECT_EQ(SendRequest(context, sid, 1, nullptr, &reply, LITEIPC_FLAG_DEFAULT, &buffer), LITEIPC_DEAD_OBJECT);
+    EXPECT_EQ(SendRequest(context, sid, 1, nullptr, nullptr, LITEIPC_FLAG_ONEWAY, nullptr), LITEIPC_DEAD_OBJECT);
+    EXPECT_EQ(buffer, 0u);
     EXPECT_LT(Clock::now() - next, 100ms);
+    // A handle never handed out is unknown, as before.
+    const SvcIdentity never{sid.handle + 1000, 0, 0};
+    EXPECT_EQ(SendRequest(context, never, 1, nullptr, &reply, LITEIPC_FLAG_DEFAULT, &buffer), LITEIPC_ENOENT);
+    EXPECT_EQ(withdrawals.load(), 1) << "the death callback runs once";
+
+    // Nothing is left: released, the connection's fds and mappings are gone.
+    EXPECT_EQ(BinderRelease(context, sid.handle), LITEIPC_OK);
+    EXPECT_EQ(open_fd_count(), fds_before);
+    EXPECT_EQ(liteipc_mapping_count(), mappings_before);
 }
 
 }  // namespace

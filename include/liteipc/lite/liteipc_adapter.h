@@ -34,6 +34,8 @@
  *   which also connects (and so learns at once whether the policy admits it). A SvcIdentity
  *   names a service by handle: SendRequest to it connects on first use and keeps the
  *   connection (per handle) until BinderRelease drops the last reference or the context closes.
+ *   A handle whose service died or withdrew stays dead (LITEIPC_DEAD_OBJECT) until then: the
+ *   loader never hands a handle out twice, and only a handle never handed out is LITEIPC_ENOENT.
  *
  * Handlers
  *   IpcMsgHandler(context, ipcMsg, data, arg) runs on a worker thread of the service. `data`
@@ -106,7 +108,7 @@ typedef enum {
 
 enum IpcErr {
     LITEIPC_FAILED_REPLY = -34, /* liteipc: the service freed the request without a reply */
-    LITEIPC_DEAD_OBJECT = -32, /* the peer process died (a pending call ends with this) */
+    LITEIPC_DEAD_OBJECT = -32, /* the service died or withdrew: its pending calls and later requests */
     LITEIPC_EBUSY = -17,       /* liteipc: the loader is at its fd limit and refuses new sockets */
     LITEIPC_ENAMEPOLICY = -16, /* liteipc: the name policy gives this service name to other owners */
     LITEIPC_EIDENTITY = -15,   /* liteipc: the request did not come from the process it claims to be */

@@ -119,10 +119,11 @@ struct IpcContext : std::enable_shared_from_this<IpcContext> {
     std::mutex mutex;  // guards everything below
     bool closed = false;
     struct Remote {
-        std::shared_ptr<liteipc::Connection> connection;
+        std::shared_ptr<liteipc::Connection> connection;  // null: its service died or withdrew
         uint32_t references = 0;  // BinderAcquire
     };
-    std::map<uint32_t, Remote> remotes;  // by handle
+    // By handle. A handle whose service is gone stays, dead, until released or the context closes.
+    std::map<uint32_t, Remote> remotes;
     std::map<uint32_t, liteipc::Service> services;  // local, by handle
     std::optional<liteipc::Service> callback_service;
     struct DeathRecord {
@@ -176,6 +177,9 @@ struct IpcContext : std::enable_shared_from_this<IpcContext> {
             std::lock_guard lock(mutex);
             if (closed) return liteipc::fail(liteipc::Errc::closed, "the context is closed");
             if (auto it = remotes.find(handle); it != remotes.end()) {
+                if (!it->second.connection)
+                    return liteipc::fail(liteipc::Errc::dead_object,
+                                         "the service of handle " + std::to_string(handle) + " is gone");
                 if (acquire) ++it->second.references;
                 return it->second.connection;
             }
@@ -194,22 +198,26 @@ struct IpcContext : std::enable_shared_from_this<IpcContext> {
         return keep(std::move(connection), acquire);
     }
 
-    // Caches `connection` under its handle unless another thread got there first.
+    // Caches `connection` under its handle unless another thread got there first (or found the
+    // handle's service gone meanwhile: then `connection`'s own calls will say so).
     std::shared_ptr<liteipc::Connection> keep(std::shared_ptr<liteipc::Connection> connection, bool acquire = false) {
         std::lock_guard lock(mutex);
         auto [it, added] = remotes.try_emplace(connection->handle(), Remote{connection, 0});
         if (acquire) ++it->second.references;
-        return it->second.connection;
+        return it->second.connection ? it->second.connection : connection;
     }
 
-    // A connection whose service died is dropped: the next request looks the handle up again.
-    void forget_if_dead(uint32_t handle, const liteipc::Error& error) {
+    // A connection whose service died or withdrew is closed, and its handle stays dead: later
+    // requests fail with dead_object as the pending ones did (the loader never hands a handle out
+    // twice), where looking it up again would say not_found, as for a handle never handed out.
+    // Handle 0 names whichever process is the service manager next: it is looked up again.
+    void retire_if_dead(uint32_t handle, const liteipc::Error& error) {
         if (error.code != liteipc::Errc::dead_object) return;
         std::shared_ptr<liteipc::Connection> gone;
         std::lock_guard lock(mutex);
         if (auto it = remotes.find(handle); it != remotes.end()) {
             gone = std::move(it->second.connection);
-            remotes.erase(it);
+            if (handle == 0) remotes.erase(it);
         }
     }
 

@@ -51,14 +51,14 @@ int32_t send_request(const IpcContext* context, SvcIdentity sid, uint32_t code, 
     if (flag == LITEIPC_FLAG_ONEWAY) {
         auto sent = (*connection)->send(code, request, timeout);
         if (!sent) {
-            self->forget_if_dead(sid.handle, sent.error());
+            self->retire_if_dead(sid.handle, sent.error());
             return report(what, sent.error());
         }
         return LITEIPC_OK;
     }
     auto answer = (*connection)->call(code, request, timeout);
     if (!answer) {
-        self->forget_if_dead(sid.handle, answer.error());
+        self->retire_if_dead(sid.handle, answer.error());
         return report(what, answer.error());
     }
     if (answer->status() != 0) {
