@@ -19,7 +19,7 @@
 #include <map>
 #include <vector>
 
-#include "bridge.grpc.pb.h"
+#include "plain_echo.grpc.pb.h"
 #include "liteipc/ipc.h"
 #include "tls.h"
 #include "two_hosts.h"
@@ -89,7 +89,7 @@ int run_service(const char* socket, const char* pin_root) {
 }
 
 // The plain peer: the same message type, echoed with its sum.
-class PlainEcho final : public liteipc::bridge::wire::Bridge::Service {
+class PlainEcho final : public liteipc::bridge::bench::PlainEcho::Service {
     grpc::Status Call(grpc::ServerContext*, const liteipc::bridge::wire::CallRequest* request,
                       liteipc::bridge::wire::CallReply* reply) override {
         const std::string& bytes = request->payload().buffers(0);
@@ -123,7 +123,7 @@ int run_grpc_client(const char* config_path, const char* address) {
     peer.address = address;
     auto channel = liteipc::bridge::channel_to(*config, peer);
     if (!channel) return 1;
-    auto stub = liteipc::bridge::wire::Bridge::NewStub(*channel);
+    auto stub = liteipc::bridge::bench::PlainEcho::NewStub(*channel);
     for (size_t size : kSizes) {
         std::string payload(size, '\0');
         const double us = measure(size, [&](size_t n, int round) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <thread>
+#include <vector>
 
 #include "bridge_log.h"
 #include "tls.h"
@@ -10,14 +12,6 @@
 namespace liteipc::bridge {
 
 namespace {
-
-// The time the importing bridge gave the call, as a local timeout (at least 1 ms).
-std::chrono::milliseconds remaining(const grpc::ServerContext& server_context, std::chrono::milliseconds fallback) {
-    const auto deadline = server_context.deadline();
-    if (deadline == std::chrono::system_clock::time_point::max()) return fallback;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::system_clock::now());
-    return std::max(left, std::chrono::milliseconds(1));
-}
 
 grpc::Status status_of(const Error& error) {
     switch (error.code) {
@@ -96,11 +90,62 @@ private:
     DeathSubscription subscription_;
 };
 
+// One importing bridge's stream of calls. Its threads take turns reading: the one that has read
+// a request serves it while the next one waits on the stream, so no call waits for a thread to
+// be woken for it, and a slow call holds up none behind it. A thread is added when none is left
+// waiting to read, up to kMaxCallsPerStream; all end with the stream.
+class CallStream {
+public:
+    using Stream = grpc::ServerReaderWriter<wire::CallReply, wire::CallRequest>;
+    CallStream(ExportService& exports, std::string identity, Stream& stream)
+        : exports_(exports), identity_(std::move(identity)), stream_(stream) {}
+
+    // Runs on gRPC's handler thread until the stream ends and every call on it is answered.
+    void serve() {
+        read_and_serve();
+        std::vector<std::thread> threads;
+        {
+            std::lock_guard turn(read_turn_);
+            threads.swap(threads_);  // none is added once the stream has ended
+        }
+        for (auto& thread : threads) thread.join();
+    }
+
+private:
+    void read_and_serve() {
+        for (;;) {
+            wire::CallRequest request;
+            {
+                ++waiting_to_read_;
+                std::lock_guard turn(read_turn_);
+                --waiting_to_read_;
+                if (ended_ || !stream_.Read(&request)) {
+                    ended_ = true;
+                    return;
+                }
+                if (waiting_to_read_ == 0 && threads_.size() + 1 < kMaxCallsPerStream)
+                    threads_.emplace_back([this] { read_and_serve(); });
+            }
+            wire::CallReply reply;
+            if (!exports_.serve(identity_, request, reply)) continue;
+            std::lock_guard write(write_turn_);
+            stream_.Write(reply);  // false: the stream is gone, and the next Read says so
+        }
+    }
+
+    ExportService& exports_;
+    const std::string identity_;
+    Stream& stream_;
+    std::mutex read_turn_;  // one Read at a time; guards ended_ and threads_
+    std::mutex write_turn_;
+    std::atomic<int> waiting_to_read_{0};
+    bool ended_ = false;
+    std::vector<std::thread> threads_;
+};
+
 }  // namespace
 
-Result<const Peer*> ExportService::admit(const grpc::ServerContextBase& server_context, const std::string& service,
-                                         bool need_allow) {
-    const std::string identity = caller_identity(server_context);
+Result<const Peer*> ExportService::admit(const std::string& identity, const std::string& service, bool need_allow) {
     const Peer* peer = config_.peer_with_identity(identity);
     const Export* exported = config_.export_of(service);
     const bool allowed = peer && exported &&
@@ -127,21 +172,37 @@ Result<std::shared_ptr<Connection>> ExportService::connection_to(const std::stri
     return connection;
 }
 
-grpc::Status ExportService::Call(grpc::ServerContext* server_context, const wire::CallRequest* request,
-                                 wire::CallReply* reply) {
-    auto peer = admit(*server_context, request->service(), true);
-    if (!peer)
-        return {grpc::StatusCode::PERMISSION_DENIED, peer.error().message};
-    auto connection = connection_to(request->service());
-    if (!connection) {
-        ++counters_.failed;
-        return status_of(connection.error());
+grpc::Status ExportService::Calls(grpc::ServerContext* server_context,
+                                  grpc::ServerReaderWriter<wire::CallReply, wire::CallRequest>* stream) {
+    CallStream(*this, caller_identity(*server_context), *stream).serve();
+    return grpc::Status::OK;
+}
+
+bool ExportService::serve(const std::string& identity, const wire::CallRequest& request, wire::CallReply& reply) {
+    reply.set_id(request.id());
+    const std::chrono::milliseconds timeout =
+        request.timeout_ms() > 0 ? std::chrono::milliseconds(request.timeout_ms()) : config_.call_timeout;
+    grpc::Status status;
+    if (auto peer = admit(identity, request.service(), true); !peer) {
+        status = {grpc::StatusCode::PERMISSION_DENIED, peer.error().message};  // counted as refused
+    } else {
+        auto connection = connection_to(request.service());
+        status = connection ? call_local(**connection, **peer, request, timeout, reply) : status_of(connection.error());
+        if (!status.ok()) ++counters_.failed;
     }
-    auto status = call_local(**connection, **peer, *request, remaining(*server_context, config_.call_timeout), *reply);
-    if (!status.ok()) ++counters_.failed;
-    else if (request->oneway()) ++counters_.oneway;
-    else ++counters_.calls;
-    return status;
+    if (!status.ok()) {
+        reply.clear_payload();
+        reply.set_error(status.error_code());
+        reply.set_error_message(status.error_message());
+        if (request.oneway())
+            log_warn("oneway code " + std::to_string(request.code()) + " to '" + request.service() +
+                     "' dropped: " + status.error_message());
+    } else if (request.oneway()) {
+        ++counters_.oneway;
+    } else {
+        ++counters_.calls;
+    }
+    return !request.oneway();
 }
 
 grpc::Status ExportService::call_local(Connection& connection, const Peer& peer, const wire::CallRequest& request,
@@ -200,7 +261,7 @@ grpc::ServerWriteReactor<wire::ServiceReady>* ExportService::Watch(grpc::Callbac
         };
         return new Refused(std::move(status));
     };
-    auto peer = admit(*server_context, request->service(), false);
+    auto peer = admit(caller_identity(*server_context), request->service(), false);
     if (!peer) return refuse({grpc::StatusCode::PERMISSION_DENIED, peer.error().message});
     auto connection = connection_to(request->service());
     if (!connection) return refuse(status_of(connection.error()));

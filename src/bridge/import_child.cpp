@@ -7,6 +7,9 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
 
 #include "bridge.grpc.pb.h"
 #include "bridge_log.h"
@@ -83,11 +86,96 @@ private:
     grpc::Status end_;
 };
 
+// The Calls stream to the exporting bridge. Workers write their calls on it one at a time; one
+// thread reads the replies and hands each to the worker waiting for it. Its end, unless we
+// stop it, is the peer's loss.
+class CallStream {
+public:
+    explicit CallStream(wire::Bridge::Stub& stub) : stream_(stub.Calls(&context_)) {
+        reader_ = std::thread([this] { read_replies(); });
+        reader_.detach();  // it ends with the stream, or with the process
+    }
+
+    // Sends `request` and waits for its reply until `deadline`: the reply, or nullopt when the
+    // deadline passed first (a reply that comes later is dropped).
+    std::optional<wire::CallReply> call(wire::CallRequest& request, std::chrono::steady_clock::time_point deadline) {
+        Waiting waiting;
+        {
+            std::lock_guard lock(mutex_);
+            if (stopping_) return cancelled();
+            request.set_id(++last_id_);
+            waiting_[request.id()] = &waiting;
+        }
+        send(request);
+        std::unique_lock lock(mutex_);
+        if (!waiting.done.wait_until(lock, deadline, [&] { return waiting.reply.has_value(); }))
+            waiting_.erase(request.id());
+        return std::move(waiting.reply);
+    }
+
+    void send(const wire::CallRequest& request) {
+        std::lock_guard write(write_turn_);
+        if (!stream_->Write(request)) lose_peer("call stream broken");
+    }
+
+    // Ends the stream on purpose: calls still waiting end with CANCELLED.
+    void stop() {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+            for (auto& [id, waiting] : waiting_) {
+                waiting->reply = cancelled();
+                waiting->done.notify_one();
+            }
+            waiting_.clear();
+        }
+        context_.TryCancel();
+    }
+
+private:
+    struct Waiting {
+        std::condition_variable done;
+        std::optional<wire::CallReply> reply;
+    };
+
+    static wire::CallReply cancelled() {
+        wire::CallReply reply;
+        reply.set_error(grpc::StatusCode::CANCELLED);
+        reply.set_error_message("the bridge is stopping");
+        return reply;
+    }
+
+    void read_replies() {
+        wire::CallReply reply;
+        while (stream_->Read(&reply)) {
+            std::lock_guard lock(mutex_);
+            auto waiting = waiting_.find(reply.id());
+            if (waiting == waiting_.end()) continue;  // its caller's time ran out
+            waiting->second->reply = std::move(reply);
+            waiting->second->done.notify_one();
+            waiting_.erase(waiting);
+        }
+        const grpc::Status status = stream_->Finish();
+        std::lock_guard lock(mutex_);
+        if (!stopping_)
+            lose_peer("call stream ended (" + std::to_string(status.error_code()) + " " + status.error_message() + ")");
+    }
+
+    grpc::ClientContext context_;
+    std::unique_ptr<grpc::ClientReaderWriter<wire::CallRequest, wire::CallReply>> stream_;
+    std::thread reader_;
+    std::mutex write_turn_;
+    std::mutex mutex_;  // guards what follows
+    uint64_t last_id_ = 0;
+    std::unordered_map<uint64_t, Waiting*> waiting_;
+    bool stopping_ = false;
+};
+
 // Forwards one local call and writes the remote reply into it; returns the reply status.
 class Forwarder {
 public:
-    Forwarder(const BridgeConfig& config, const Import& import, wire::Bridge::Stub& stub)
-        : config_(config), import_(import), stub_(stub) {}
+    Forwarder(const BridgeConfig& config, const Import& import, CallStream& stream)
+        : config_(config), import_(import), stream_(stream) {}
 
     int32_t operator()(Call& call) {
         wire::CallRequest request;
@@ -101,24 +189,26 @@ public:
             return refusal->status;
         }
         if (call.oneway()) {
-            send_oneway(std::move(request));
+            stream_.send(request);
             return 0;
         }
-        grpc::ClientContext context;
-        context.set_deadline(forward_deadline(call));
-        wire::CallReply reply;
-        const grpc::Status status = stub_.Call(&context, request, &reply);
-        if (!status.ok()) return failure(status);
-        return write_reply(call, reply);
+        const auto deadline = forward_deadline(call);
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        request.set_timeout_ms(static_cast<uint32_t>(std::max<int64_t>(left.count(), 1)));
+        auto reply = stream_.call(request, deadline);
+        if (!reply) return failure(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "no reply in time"));
+        if (reply->error() != grpc::StatusCode::OK)
+            return failure(grpc::Status(static_cast<grpc::StatusCode>(reply->error()), reply->error_message()));
+        return write_reply(call, *reply);
     }
 
 private:
-    // The local caller's deadline, when it stated one, becomes the gRPC deadline; call_timeout_ms
-    // caps it (and stands in for a caller that waits forever).
-    std::chrono::system_clock::time_point forward_deadline(const liteipc::Call& call) const {
-        std::chrono::nanoseconds left = config_.call_timeout;
-        if (auto deadline = call.deadline()) left = std::min(left, *deadline - std::chrono::steady_clock::now());
-        return std::chrono::system_clock::now() + std::max(left, std::chrono::nanoseconds(0));
+    // The local caller's deadline, when it stated one, is the remote call's; call_timeout_ms caps
+    // it (and stands in for a caller that waits forever).
+    std::chrono::steady_clock::time_point forward_deadline(const liteipc::Call& call) const {
+        auto deadline = std::chrono::steady_clock::now() + config_.call_timeout;
+        if (auto stated = call.deadline()) deadline = std::min(deadline, *stated);
+        return deadline;
     }
 
     int32_t failure(const grpc::Status& status) {
@@ -156,25 +246,9 @@ private:
         return reply.status();
     }
 
-    // No reply is awaited: the call is handed to gRPC and the worker goes back at once.
-    void send_oneway(wire::CallRequest request) {
-        struct InFlight {
-            grpc::ClientContext context;
-            wire::CallRequest request;
-            wire::CallReply reply;
-        };
-        auto* flight = new InFlight;
-        flight->request = std::move(request);
-        flight->context.set_deadline(std::chrono::system_clock::now() + config_.call_timeout);
-        stub_.async()->Call(&flight->context, &flight->request, &flight->reply, [flight](grpc::Status status) {
-            if (is_loss(status)) lose_peer("oneway failed (" + status.error_message() + ")");
-            delete flight;
-        });
-    }
-
     const BridgeConfig& config_;
     const Import& import_;
-    wire::Bridge::Stub& stub_;
+    CallStream& stream_;
 };
 
 }  // namespace
@@ -209,8 +283,10 @@ int run_import_child(const BridgeConfig& config, const Import& import) {
     options.policy = import.policy;
     options.workers = import.workers;
     options.reply_pool_bytes = std::max<uint64_t>(options.reply_pool_bytes, 4 * config.max_message_bytes);
-    auto service = Service::start(*context, options, Forwarder(config, import, *stub));
+    auto* calls = new CallStream(*stub);  // like the watch, lives until the process ends
+    auto service = Service::start(*context, options, Forwarder(config, import, *calls));
     if (!service) {
+        calls->stop();
         log_error("registering " + options.name + ": " + service.error().describe());
         return kExitFailed;
     }
@@ -218,6 +294,7 @@ int run_import_child(const BridgeConfig& config, const Import& import) {
              std::to_string(watch->remote_pid()) + ")");
 
     wait_for_stop();
+    calls->stop();
     watch->stop();
     return kExitStopped;
 }
