@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <thread>
-#include <vector>
 
 #include "bridge_log.h"
 #include "tls.h"
@@ -90,59 +88,6 @@ private:
     DeathSubscription subscription_;
 };
 
-// One importing bridge's stream of calls. Its threads take turns reading: the one that has read
-// a request serves it while the next one waits on the stream, so no call waits for a thread to
-// be woken for it, and a slow call holds up none behind it. A thread is added when none is left
-// waiting to read, up to kMaxCallsPerStream; all end with the stream.
-class CallStream {
-public:
-    using Stream = grpc::ServerReaderWriter<wire::CallReply, wire::CallRequest>;
-    CallStream(ExportService& exports, std::string identity, Stream& stream)
-        : exports_(exports), identity_(std::move(identity)), stream_(stream) {}
-
-    // Runs on gRPC's handler thread until the stream ends and every call on it is answered.
-    void serve() {
-        read_and_serve();
-        std::vector<std::thread> threads;
-        {
-            std::lock_guard turn(read_turn_);
-            threads.swap(threads_);  // none is added once the stream has ended
-        }
-        for (auto& thread : threads) thread.join();
-    }
-
-private:
-    void read_and_serve() {
-        for (;;) {
-            wire::CallRequest request;
-            {
-                ++waiting_to_read_;
-                std::lock_guard turn(read_turn_);
-                --waiting_to_read_;
-                if (ended_ || !stream_.Read(&request)) {
-                    ended_ = true;
-                    return;
-                }
-                if (waiting_to_read_ == 0 && threads_.size() + 1 < kMaxCallsPerStream)
-                    threads_.emplace_back([this] { read_and_serve(); });
-            }
-            wire::CallReply reply;
-            if (!exports_.serve(identity_, request, reply)) continue;
-            std::lock_guard write(write_turn_);
-            stream_.Write(reply);  // false: the stream is gone, and the next Read says so
-        }
-    }
-
-    ExportService& exports_;
-    const std::string identity_;
-    Stream& stream_;
-    std::mutex read_turn_;  // one Read at a time; guards ended_ and threads_
-    std::mutex write_turn_;
-    std::atomic<int> waiting_to_read_{0};
-    bool ended_ = false;
-    std::vector<std::thread> threads_;
-};
-
 }  // namespace
 
 Result<const Peer*> ExportService::admit(const std::string& identity, const std::string& service, bool need_allow) {
@@ -174,7 +119,12 @@ Result<std::shared_ptr<Connection>> ExportService::connection_to(const std::stri
 
 grpc::Status ExportService::Calls(grpc::ServerContext* server_context,
                                   grpc::ServerReaderWriter<wire::CallReply, wire::CallRequest>* stream) {
-    CallStream(*this, caller_identity(*server_context), *stream).serve();
+    const std::string identity = caller_identity(*server_context);
+    wire::CallRequest request;
+    while (stream->Read(&request)) {
+        wire::CallReply reply;
+        if (serve(identity, request, reply) && !stream->Write(reply)) break;
+    }
     return grpc::Status::OK;
 }
 

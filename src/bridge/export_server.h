@@ -23,15 +23,13 @@ struct ExportCounters {
     std::atomic<uint64_t> watches{0};  // watches open now
 };
 
-// Threads one Calls stream may serve calls on at once; more calls wait in the stream.
-inline constexpr size_t kMaxCallsPerStream = 16;
-
 class ExportService final : public wire::Bridge::WithCallbackMethod_Watch<wire::Bridge::Service> {
 public:
     ExportService(const BridgeConfig& config, Context& context, ExportCounters& counters)
         : config_(config), context_(context), counters_(counters) {}
 
-    // An importing bridge's calls, on one stream for as long as it imports (see CallStream).
+    // An importing bridge's calls, one after another on a stream it keeps open (it opens one per
+    // call in flight): each is served on the stream's handler thread.
     grpc::Status Calls(grpc::ServerContext* server_context,
                        grpc::ServerReaderWriter<wire::CallReply, wire::CallRequest>* stream) override;
     grpc::ServerWriteReactor<wire::ServiceReady>* Watch(grpc::CallbackServerContext* server_context,

@@ -7,13 +7,11 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
-#include <optional>
-#include <thread>
-#include <unordered_map>
 
 #include "bridge.grpc.pb.h"
 #include "bridge_log.h"
 #include "liteipc/ipc.h"
+#include "remote_calls.h"
 #include "tls.h"
 #include "wire.h"
 
@@ -86,96 +84,11 @@ private:
     grpc::Status end_;
 };
 
-// The Calls stream to the exporting bridge. Workers write their calls on it one at a time; one
-// thread reads the replies and hands each to the worker waiting for it. Its end, unless we
-// stop it, is the peer's loss.
-class CallStream {
-public:
-    explicit CallStream(wire::Bridge::Stub& stub) : stream_(stub.Calls(&context_)) {
-        reader_ = std::thread([this] { read_replies(); });
-        reader_.detach();  // it ends with the stream, or with the process
-    }
-
-    // Sends `request` and waits for its reply until `deadline`: the reply, or nullopt when the
-    // deadline passed first (a reply that comes later is dropped).
-    std::optional<wire::CallReply> call(wire::CallRequest& request, std::chrono::steady_clock::time_point deadline) {
-        Waiting waiting;
-        {
-            std::lock_guard lock(mutex_);
-            if (stopping_) return cancelled();
-            request.set_id(++last_id_);
-            waiting_[request.id()] = &waiting;
-        }
-        send(request);
-        std::unique_lock lock(mutex_);
-        if (!waiting.done.wait_until(lock, deadline, [&] { return waiting.reply.has_value(); }))
-            waiting_.erase(request.id());
-        return std::move(waiting.reply);
-    }
-
-    void send(const wire::CallRequest& request) {
-        std::lock_guard write(write_turn_);
-        if (!stream_->Write(request)) lose_peer("call stream broken");
-    }
-
-    // Ends the stream on purpose: calls still waiting end with CANCELLED.
-    void stop() {
-        {
-            std::lock_guard lock(mutex_);
-            stopping_ = true;
-            for (auto& [id, waiting] : waiting_) {
-                waiting->reply = cancelled();
-                waiting->done.notify_one();
-            }
-            waiting_.clear();
-        }
-        context_.TryCancel();
-    }
-
-private:
-    struct Waiting {
-        std::condition_variable done;
-        std::optional<wire::CallReply> reply;
-    };
-
-    static wire::CallReply cancelled() {
-        wire::CallReply reply;
-        reply.set_error(grpc::StatusCode::CANCELLED);
-        reply.set_error_message("the bridge is stopping");
-        return reply;
-    }
-
-    void read_replies() {
-        wire::CallReply reply;
-        while (stream_->Read(&reply)) {
-            std::lock_guard lock(mutex_);
-            auto waiting = waiting_.find(reply.id());
-            if (waiting == waiting_.end()) continue;  // its caller's time ran out
-            waiting->second->reply = std::move(reply);
-            waiting->second->done.notify_one();
-            waiting_.erase(waiting);
-        }
-        const grpc::Status status = stream_->Finish();
-        std::lock_guard lock(mutex_);
-        if (!stopping_)
-            lose_peer("call stream ended (" + std::to_string(status.error_code()) + " " + status.error_message() + ")");
-    }
-
-    grpc::ClientContext context_;
-    std::unique_ptr<grpc::ClientReaderWriter<wire::CallRequest, wire::CallReply>> stream_;
-    std::thread reader_;
-    std::mutex write_turn_;
-    std::mutex mutex_;  // guards what follows
-    uint64_t last_id_ = 0;
-    std::unordered_map<uint64_t, Waiting*> waiting_;
-    bool stopping_ = false;
-};
-
 // Forwards one local call and writes the remote reply into it; returns the reply status.
 class Forwarder {
 public:
-    Forwarder(const BridgeConfig& config, const Import& import, CallStream& stream)
-        : config_(config), import_(import), stream_(stream) {}
+    Forwarder(const BridgeConfig& config, const Import& import, RemoteCalls& remote)
+        : config_(config), import_(import), remote_(remote) {}
 
     int32_t operator()(Call& call) {
         wire::CallRequest request;
@@ -188,18 +101,20 @@ public:
                      std::to_string(call.caller().pid) + " not forwarded: " + refusal->reason);
             return refusal->status;
         }
-        if (call.oneway()) {
-            stream_.send(request);
-            return 0;
-        }
         const auto deadline = forward_deadline(call);
         const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         request.set_timeout_ms(static_cast<uint32_t>(std::max<int64_t>(left.count(), 1)));
-        auto reply = stream_.call(request, deadline);
-        if (!reply) return failure(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "no reply in time"));
-        if (reply->error() != grpc::StatusCode::OK)
-            return failure(grpc::Status(static_cast<grpc::StatusCode>(reply->error()), reply->error_message()));
-        return write_reply(call, *reply);
+        wire::CallReply reply;
+        grpc::Status end;
+        switch (remote_.call(request, reply, deadline, end)) {
+            case RemoteStream::Outcome::timed_out: return failure({grpc::StatusCode::DEADLINE_EXCEEDED, "no reply in time"});
+            case RemoteStream::Outcome::ended: return failure(end);
+            case RemoteStream::Outcome::replied: break;
+        }
+        if (call.oneway()) return 0;
+        if (reply.error() != grpc::StatusCode::OK)
+            return failure({static_cast<grpc::StatusCode>(reply.error()), reply.error_message()});
+        return write_reply(call, reply);
     }
 
 private:
@@ -248,7 +163,7 @@ private:
 
     const BridgeConfig& config_;
     const Import& import_;
-    CallStream& stream_;
+    RemoteCalls& remote_;
 };
 
 }  // namespace
@@ -283,10 +198,9 @@ int run_import_child(const BridgeConfig& config, const Import& import) {
     options.policy = import.policy;
     options.workers = import.workers;
     options.reply_pool_bytes = std::max<uint64_t>(options.reply_pool_bytes, 4 * config.max_message_bytes);
-    auto* calls = new CallStream(*stub);  // like the watch, lives until the process ends
-    auto service = Service::start(*context, options, Forwarder(config, import, *calls));
+    RemoteCalls remote(*stub);
+    auto service = Service::start(*context, options, Forwarder(config, import, remote));
     if (!service) {
-        calls->stop();
         log_error("registering " + options.name + ": " + service.error().describe());
         return kExitFailed;
     }
@@ -294,7 +208,6 @@ int run_import_child(const BridgeConfig& config, const Import& import) {
              std::to_string(watch->remote_pid()) + ")");
 
     wait_for_stop();
-    calls->stop();
     watch->stop();
     return kExitStopped;
 }
