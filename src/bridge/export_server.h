@@ -23,6 +23,9 @@ struct ExportCounters {
     std::atomic<uint64_t> watches{0};  // watches open now
 };
 
+// How long the bridge polls for a local service's answer before it sleeps.
+inline constexpr std::chrono::microseconds kLocalAnswerSpin{100};
+
 class ExportService final : public wire::Bridge::WithCallbackMethod_Watch<wire::Bridge::Service> {
 public:
     ExportService(const BridgeConfig& config, Context& context, ExportCounters& counters)
