@@ -123,11 +123,13 @@ Result<std::shared_ptr<Connection>> ExportService::connection_to(const std::stri
 grpc::Status ExportService::Calls(grpc::ServerContext* server_context,
                                   grpc::ServerReaderWriter<wire::CallReply, wire::CallRequest>* stream) {
     const std::string identity = caller_identity(*server_context);
+    ++counters_.streams;
     wire::CallRequest request;
     while (stream->Read(&request)) {
         wire::CallReply reply;
         if (serve(identity, request, reply) && !stream->Write(reply)) break;
     }
+    --counters_.streams;
     return grpc::Status::OK;
 }
 

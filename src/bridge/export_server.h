@@ -21,6 +21,7 @@ struct ExportCounters {
     std::atomic<uint64_t> refused{0};  // calls and watches refused: identity not allowed
     std::atomic<uint64_t> failed{0};   // calls that could not reach the local service
     std::atomic<uint64_t> watches{0};  // watches open now
+    std::atomic<uint64_t> streams{0};  // Calls streams open now
 };
 
 // How long the bridge polls for a local service's answer before it sleeps.
