@@ -54,7 +54,8 @@ void RemoteStream::finish() {
     finished_ = true;
 }
 
-RemoteStream::Outcome RemoteStream::call(const wire::CallRequest& request, wire::CallReply& reply, Deadline deadline) {
+RemoteStream::Outcome RemoteStream::call(wire::CallRequest& request, wire::CallReply& reply, Deadline deadline) {
+    request.set_id(++last_id_);
     stream_->Write(request, tag_of(kWrite));
     pending_[kWrite] = true;
     if (!request.oneway()) {
@@ -62,12 +63,20 @@ RemoteStream::Outcome RemoteStream::call(const wire::CallRequest& request, wire:
         pending_[kRead] = true;
     }
     if (!await({kStart, kWrite, kRead}, deadline)) return Outcome::timed_out;  // the destructor cancels it
-    if (ok_[kStart] && ok_[kWrite] && (request.oneway() || ok_[kRead])) return Outcome::replied;
+    if (ok_[kStart] && ok_[kWrite] && (request.oneway() || ok_[kRead])) {
+        if (request.oneway() || reply.id() == request.id()) return Outcome::replied;
+        // Each stream carries one call at a time: another call's reply means the peer is confused.
+        context_.TryCancel();
+        finish();
+        end_status_ = grpc::Status(grpc::StatusCode::INTERNAL, "reply " + std::to_string(reply.id()) + " to call " +
+                                                                   std::to_string(request.id()));
+        return Outcome::ended;
+    }
     finish();
     return Outcome::ended;
 }
 
-RemoteStream::Outcome RemoteCalls::call(const wire::CallRequest& request, wire::CallReply& reply,
+RemoteStream::Outcome RemoteCalls::call(wire::CallRequest& request, wire::CallReply& reply,
                                         RemoteStream::Deadline deadline, grpc::Status& end_status) {
     std::unique_ptr<RemoteStream> stream;
     {

@@ -26,10 +26,10 @@ public:
     RemoteStream& operator=(const RemoteStream&) = delete;
     ~RemoteStream();  // cancels the stream if it is open and waits for gRPC to let go of it
 
-    // Sends `request` and, unless it is oneway, reads its reply into `reply`. timed_out: the
-    // deadline passed first; ended: the stream is over, end_status() says why. Either way the
-    // stream cannot be used again.
-    Outcome call(const wire::CallRequest& request, wire::CallReply& reply, Deadline deadline);
+    // Sends `request` (numbered here) and, unless it is oneway, reads its reply into `reply`.
+    // timed_out: the deadline passed first; ended: the stream is over, end_status() says why.
+    // Either way the stream cannot be used again.
+    Outcome call(wire::CallRequest& request, wire::CallReply& reply, Deadline deadline);
     // Why the stream ended (after Outcome::ended).
     const grpc::Status& end_status() const { return end_status_; }
 
@@ -46,6 +46,7 @@ private:
     bool pending_[kTags] = {};
     bool ok_[kTags] = {};
     bool finished_ = false;  // end_status_ is known
+    uint64_t last_id_ = 0;
     grpc::Status end_status_;
 };
 
@@ -56,7 +57,7 @@ public:
     explicit RemoteCalls(wire::Bridge::Stub& stub) : stub_(stub) {}
 
     // Like RemoteStream::call; the stream goes back to the idle ones when it can be used again.
-    RemoteStream::Outcome call(const wire::CallRequest& request, wire::CallReply& reply, RemoteStream::Deadline deadline,
+    RemoteStream::Outcome call(wire::CallRequest& request, wire::CallReply& reply, RemoteStream::Deadline deadline,
                                grpc::Status& end_status);
 
 private:
