@@ -11,6 +11,7 @@
 #include "bridge.grpc.pb.h"
 #include "bridge_log.h"
 #include "liteipc/ipc.h"
+#include "remote_calls.h"
 #include "tls.h"
 #include "wire.h"
 
@@ -86,8 +87,8 @@ private:
 // Forwards one local call and writes the remote reply into it; returns the reply status.
 class Forwarder {
 public:
-    Forwarder(const BridgeConfig& config, const Import& import, wire::Bridge::Stub& stub)
-        : config_(config), import_(import), stub_(stub) {}
+    Forwarder(const BridgeConfig& config, const Import& import, RemoteCalls& remote)
+        : config_(config), import_(import), remote_(remote) {}
 
     int32_t operator()(Call& call) {
         wire::CallRequest request;
@@ -100,25 +101,29 @@ public:
                      std::to_string(call.caller().pid) + " not forwarded: " + refusal->reason);
             return refusal->status;
         }
-        if (call.oneway()) {
-            send_oneway(std::move(request));
-            return 0;
-        }
-        grpc::ClientContext context;
-        context.set_deadline(forward_deadline(call));
+        const auto deadline = forward_deadline(call);
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        request.set_timeout_ms(static_cast<uint32_t>(std::max<int64_t>(left.count(), 1)));
         wire::CallReply reply;
-        const grpc::Status status = stub_.Call(&context, request, &reply);
-        if (!status.ok()) return failure(status);
+        grpc::Status end;
+        switch (remote_.call(request, reply, deadline, end)) {
+            case RemoteStream::Outcome::timed_out: return failure({grpc::StatusCode::DEADLINE_EXCEEDED, "no reply in time"});
+            case RemoteStream::Outcome::ended: return failure(end);
+            case RemoteStream::Outcome::replied: break;
+        }
+        if (call.oneway()) return 0;
+        if (reply.error() != grpc::StatusCode::OK)
+            return failure({static_cast<grpc::StatusCode>(reply.error()), reply.error_message()});
         return write_reply(call, reply);
     }
 
 private:
-    // The local caller's deadline, when it stated one, becomes the gRPC deadline; call_timeout_ms
-    // caps it (and stands in for a caller that waits forever).
-    std::chrono::system_clock::time_point forward_deadline(const liteipc::Call& call) const {
-        std::chrono::nanoseconds left = config_.call_timeout;
-        if (auto deadline = call.deadline()) left = std::min(left, *deadline - std::chrono::steady_clock::now());
-        return std::chrono::system_clock::now() + std::max(left, std::chrono::nanoseconds(0));
+    // The local caller's deadline, when it stated one, is the remote call's; call_timeout_ms caps
+    // it (and stands in for a caller that waits forever).
+    std::chrono::steady_clock::time_point forward_deadline(const liteipc::Call& call) const {
+        auto deadline = std::chrono::steady_clock::now() + config_.call_timeout;
+        if (auto stated = call.deadline()) deadline = std::min(deadline, *stated);
+        return deadline;
     }
 
     int32_t failure(const grpc::Status& status) {
@@ -156,25 +161,9 @@ private:
         return reply.status();
     }
 
-    // No reply is awaited: the call is handed to gRPC and the worker goes back at once.
-    void send_oneway(wire::CallRequest request) {
-        struct InFlight {
-            grpc::ClientContext context;
-            wire::CallRequest request;
-            wire::CallReply reply;
-        };
-        auto* flight = new InFlight;
-        flight->request = std::move(request);
-        flight->context.set_deadline(std::chrono::system_clock::now() + config_.call_timeout);
-        stub_.async()->Call(&flight->context, &flight->request, &flight->reply, [flight](grpc::Status status) {
-            if (is_loss(status)) lose_peer("oneway failed (" + status.error_message() + ")");
-            delete flight;
-        });
-    }
-
     const BridgeConfig& config_;
     const Import& import_;
-    wire::Bridge::Stub& stub_;
+    RemoteCalls& remote_;
 };
 
 }  // namespace
@@ -208,8 +197,12 @@ int run_import_child(const BridgeConfig& config, const Import& import) {
     options.name = import.local_name();
     options.policy = import.policy;
     options.workers = import.workers;
+    // The next call comes at least a network round trip later: polling for it would only take
+    // the CPU from gRPC's threads (measured: a 20 us poll made bridged calls slower).
+    options.spin = std::chrono::nanoseconds(0);
     options.reply_pool_bytes = std::max<uint64_t>(options.reply_pool_bytes, 4 * config.max_message_bytes);
-    auto service = Service::start(*context, options, Forwarder(config, import, *stub));
+    RemoteCalls remote(*stub);
+    auto service = Service::start(*context, options, Forwarder(config, import, remote));
     if (!service) {
         log_error("registering " + options.name + ": " + service.error().describe());
         return kExitFailed;

@@ -44,7 +44,7 @@ std::string status_document(const BridgeConfig& config, const ExportCounters& co
     doc["listen"] = config.listen;
     doc["exports"] = {{"calls", counters.calls.load()},     {"oneway", counters.oneway.load()},
                       {"refused", counters.refused.load()}, {"failed", counters.failed.load()},
-                      {"watches", counters.watches.load()}};
+                      {"watches", counters.watches.load()}, {"streams", counters.streams.load()}};
     doc["imports"] = nlohmann::json::array();
     for (const auto& import : imports)
         doc["imports"].push_back({{"service", import->local_name()}, {"pid", import->pid()}, {"starts", import->starts()}});

@@ -4,7 +4,9 @@
 // and the counters `liteipc stats` shows on both hosts.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <numeric>
+#include <thread>
 
 #include "bridge_fixture.h"
 
@@ -85,9 +87,48 @@ TEST_F(BridgeTest, TheLocalCallersTimeoutBecomesTheRemoteCallsDeadline) {
         ASSERT_EQ(reply->status(), 0);
         const uint32_t left = reply->reader().read_uint32();
         EXPECT_GE(left, static_cast<uint32_t>(low)) << "timeout " << timeout << " ms";
-        // gRPC carries a deadline as a timeout in a header of few digits, rounded up: a little slack.
+        // The time left crosses in milliseconds, rounded up, and bridges and network take their share.
         EXPECT_LE(left, static_cast<uint32_t>(high + 250)) << "timeout " << timeout << " ms";
     }
+}
+
+TEST_F(BridgeTest, CallsInFlightOverlapAndOneThatTimesOutLeavesTheOthersWhole) {
+    Connection slow = connect("remote.b.demo.slow");
+    auto sleep_call = [&](uint32_t ms, std::chrono::milliseconds timeout) {
+        Request request(slow);
+        request.writer().write_uint32(ms);
+        return slow.call(kSleep, request, timeout);
+    };
+    // Four calls of 600 ms at once take about 600 ms, not 2400: each has a stream of its own.
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<std::thread> callers;
+    std::atomic<int> answered{0};
+    for (int i = 0; i < 4; ++i)
+        callers.emplace_back([&] {
+            auto reply = sleep_call(600, std::chrono::seconds(10));
+            if (reply && reply->status() == 0) ++answered;
+        });
+    for (auto& caller : callers) caller.join();
+    EXPECT_EQ(answered, 4);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1800));
+    EXPECT_TRUE(eventually([&] { return bridge_status(hosts_.b())["exports"]["streams"] == 4; }, std::chrono::seconds(5)))
+        << bridge_status(hosts_.b()).dump() << ": the streams stay open for the next calls";
+
+    // A call whose caller gives up: its stream is dropped (on both sides, once the service is
+    // done), and the next calls get whole answers on the others.
+    auto late = sleep_call(1500, std::chrono::milliseconds(300));
+    ASSERT_FALSE(late);
+    EXPECT_EQ(late.error().code, Errc::timed_out);
+    for (const std::string text : {"after", "the timeout"}) {
+        Request request(slow);
+        request.writer().write_string(text);
+        auto reply = slow.call(kEcho, request, std::chrono::seconds(10));
+        ASSERT_TRUE(reply) << reply.error().describe();
+        EXPECT_EQ(reply->status(), 0);
+        EXPECT_EQ(reply->reader().read_string(), text);
+    }
+    EXPECT_TRUE(eventually([&] { return bridge_status(hosts_.b())["exports"]["streams"] == 3; }, std::chrono::seconds(5)))
+        << bridge_status(hosts_.b()).dump();
 }
 
 TEST_F(BridgeTest, RefusedIdentityIsANamedErrorThereAndACounterHere) {

@@ -1,0 +1,69 @@
+// The importing side of the wire: calls to the exporting bridge, each on a Calls stream that
+// stays open for the next one (a message on an open stream costs about half a unary call).
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "bridge.grpc.pb.h"
+
+namespace liteipc::bridge {
+
+// One Calls stream, used by one worker at a time: the worker writes its request and reads its
+// reply on its own thread (no hand-over to another thread on the way), waiting on the stream's
+// own completion queue no longer than the call's deadline.
+class RemoteStream {
+public:
+    using Deadline = std::chrono::steady_clock::time_point;
+    enum class Outcome { replied, timed_out, ended };
+
+    explicit RemoteStream(wire::Bridge::Stub& stub);
+    RemoteStream(const RemoteStream&) = delete;
+    RemoteStream& operator=(const RemoteStream&) = delete;
+    ~RemoteStream();  // cancels the stream if it is open and waits for gRPC to let go of it
+
+    // Sends `request` (numbered here) and, unless it is oneway, reads its reply into `reply`.
+    // timed_out: the deadline passed first; ended: the stream is over, end_status() says why.
+    // Either way the stream cannot be used again.
+    Outcome call(wire::CallRequest& request, wire::CallReply& reply, Deadline deadline);
+    // Why the stream ended (after Outcome::ended).
+    const grpc::Status& end_status() const { return end_status_; }
+
+private:
+    enum Tag : uintptr_t { kStart, kWrite, kRead, kFinish, kTags };
+    // Waits until every tag in `tags` came back, or `deadline`; false on the deadline. ok_[tag]
+    // tells how each went.
+    bool await(std::initializer_list<Tag> tags, Deadline deadline);
+    void finish();  // fetches the end status, once no read or write is out
+
+    grpc::ClientContext context_;
+    grpc::CompletionQueue queue_;
+    std::unique_ptr<grpc::ClientAsyncReaderWriterInterface<wire::CallRequest, wire::CallReply>> stream_;
+    bool pending_[kTags] = {};
+    bool ok_[kTags] = {};
+    bool finished_ = false;  // end_status_ is known
+    uint64_t last_id_ = 0;
+    grpc::Status end_status_;
+};
+
+// The streams of one import: a call borrows an idle one or opens another, so there are as many
+// as calls have overlapped (at most the import's workers).
+class RemoteCalls {
+public:
+    explicit RemoteCalls(wire::Bridge::Stub& stub) : stub_(stub) {}
+
+    // Like RemoteStream::call; the stream goes back to the idle ones when it can be used again.
+    RemoteStream::Outcome call(wire::CallRequest& request, wire::CallReply& reply, RemoteStream::Deadline deadline,
+                               grpc::Status& end_status);
+
+private:
+    wire::Bridge::Stub& stub_;
+    std::mutex mutex_;
+    std::vector<std::unique_ptr<RemoteStream>> idle_;
+};
+
+}  // namespace liteipc::bridge
