@@ -3,7 +3,6 @@
 // on the host takes are not counted.
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/statfs.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -25,11 +24,6 @@ std::string mapping_range(const char* name) {
     while (std::getline(maps, line))
         if (line.find(std::string("memfd:") + name) != std::string::npos) return line.substr(0, line.find(' '));
     return {};
-}
-
-bool on_hugetlbfs(const std::string& path) {
-    struct statfs filesystem {};
-    return ::statfs(path.c_str(), &filesystem) == 0 && static_cast<long>(filesystem.f_type) == kHugetlbfsMagic;
 }
 
 class HugepageLeakTest : public WithLoader<> {
