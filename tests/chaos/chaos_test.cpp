@@ -21,6 +21,7 @@
 #include <set>
 
 #include "chaos_protocol.h"
+#include "hugepage_holdings.h"
 #include "loader_fixture.h"
 #include "peer.h"
 #include "peer_args.h"
@@ -303,7 +304,7 @@ private:
     void baseline() {
         entries_at_start_ = kernel_entries(loader_.pin_root());
         alive_at_start_ = processes_alive_now(*context_);
-        hugepages_at_start_ = meminfo_value("HugePages_Free");
+        hugepages_at_start_ = HugetlbHoldings::of_this_process_tree();
         loader_fds_at_start_ = open_fd_count(loader_.pid());
         loader_rss_at_start_kb_ = status_kb(loader_.pid(), "VmRSS");
         mappings_at_start_ = liteipc_mapping_count();
@@ -453,10 +454,8 @@ private:
             if (count != entries_at_start_[name])
                 breach(Violation::kernel_entries, "map " + name + ": " + std::to_string(count) + " entries, at start " +
                                                       std::to_string(entries_at_start_[name]));
-        long hugepages = settled([] { return meminfo_value("HugePages_Free"); }, hugepages_at_start_);
-        if (hugepages != hugepages_at_start_)
-            breach(Violation::hugepages, "HugePages_Free " + std::to_string(hugepages) + ", at start " +
-                                             std::to_string(hugepages_at_start_) + " (other users of hugepages on this host count too)");
+        if (std::string left = hugepages_left_over(hugepages_at_start_); !left.empty())
+            breach(Violation::hugepages, "held beyond the start: " + left);
         int loader_fds = settled([&] { return open_fd_count(loader_.pid()); }, loader_fds_at_start_);
         loader_rss_kb_ = status_kb(loader_.pid(), "VmRSS");
         // The loader's heap may keep a few pages it freed; a leak per process or connection grows
@@ -526,7 +525,8 @@ private:
     uint64_t worst_call_ns_ = 0, load_ended_ns_ = 0;
     unsigned kills_[2] = {}, started_[2] = {}, stops_ = 0, loader_restarts_ = 0, subscriptions_checked_ = 0;
     std::map<std::string, long> entries_at_start_;
-    long alive_at_start_ = 0, hugepages_at_start_ = 0, loader_rss_kb_ = 0, loader_rss_at_start_kb_ = 0;
+    long alive_at_start_ = 0, loader_rss_kb_ = 0, loader_rss_at_start_kb_ = 0;
+    HugetlbHoldings hugepages_at_start_;
     int loader_fds_at_start_ = 0, mappings_at_start_ = 0, fds_at_start_ = 0;
 };
 

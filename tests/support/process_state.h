@@ -47,18 +47,6 @@ inline long status_kb(pid_t pid, const char* field) {
     return -1;
 }
 
-// A field of /proc/meminfo (HugePages_Free, ...); -1 when missing.
-inline long meminfo_value(const char* field) {
-    std::ifstream in("/proc/meminfo");
-    std::string name;
-    long value = 0;
-    while (in >> name >> value) {
-        if (name == std::string(field) + ":") return value;
-        in.ignore(256, '\n');
-    }
-    return -1;
-}
-
 // Whether `bytes` appear in any readable liteipc memfd this process maps.
 inline bool mapped_liteipc_memory_contains(const std::vector<std::byte>& bytes) {
     FILE* maps = std::fopen("/proc/self/maps", "r");

@@ -3,6 +3,7 @@
 #include <random>
 #include <sstream>
 
+#include "hugepage_holdings.h"
 #include "process_state.h"
 #include "test_processes.h"
 
@@ -34,7 +35,7 @@ protected:
 
 TEST_P(CrashTest, ServiceDeathFailsPendingCallsNotifiesOnceAndLeavesNothing) {
     const long alive_before = processes_alive(*context_);
-    const long hugepages_before = meminfo_value("HugePages_Free");
+    const auto hugepages_before = HugetlbHoldings::of_this_process_tree();
     const int mappings_before = liteipc_mapping_count();
     {
         ServiceOptions options;
@@ -83,7 +84,7 @@ TEST_P(CrashTest, ServiceDeathFailsPendingCallsNotifiesOnceAndLeavesNothing) {
     // The connection is dropped: every pool mapping, hugepage and slot is back.
     EXPECT_EQ(liteipc_mapping_count(), mappings_before);
     EXPECT_EQ(settles_to(alive_before, [&] { return processes_alive(*context_); }), alive_before);
-    EXPECT_EQ(settles_to(hugepages_before, [] { return meminfo_value("HugePages_Free"); }), hugepages_before);
+    EXPECT_EQ(hugepages_left_over(hugepages_before), "");
 }
 
 TEST_P(CrashTest, ClientDeathDropsItsConnectionAtTheService) {
@@ -159,7 +160,7 @@ TEST_F(RestartTest, SoakKillAndRestartWhileCalling) {
     constexpr auto kCallTimeout = 500ms;
     const int mappings_before = liteipc_mapping_count();
     const long alive_before = processes_alive(*context_);
-    const long hugepages_before = meminfo_value("HugePages_Free");
+    const auto hugepages_before = HugetlbHoldings::of_this_process_tree();
 
     ServiceOptions options;
     options.name = "soak.svc";
@@ -234,7 +235,7 @@ TEST_F(RestartTest, SoakKillAndRestartWhileCalling) {
     subscriptions.clear();
     EXPECT_EQ(liteipc_mapping_count(), mappings_before);
     EXPECT_EQ(settles_to(alive_before, [&] { return processes_alive(*context_); }), alive_before);
-    EXPECT_EQ(settles_to(hugepages_before, [] { return meminfo_value("HugePages_Free"); }), hugepages_before);
+    EXPECT_EQ(hugepages_left_over(hugepages_before), "");
     std::printf("soak: %d service deaths, %ld calls served, worst call %ld ms\n", deaths, calls.load(),
                 worst_ms.load());
 }
