@@ -1,7 +1,11 @@
 #include "export_server.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <functional>
+#include <thread>
+#include <utility>
 
 #include "bridge_log.h"
 #include "tls.h"
@@ -108,9 +112,6 @@ Result<std::shared_ptr<Connection>> ExportService::connection_to(const std::stri
     ConnectOptions options;
     // Room for a full-size message's buffers on a few calls at once.
     options.request_pool_bytes = std::max<uint64_t>(4u << 20, 4 * config_.max_message_bytes);
-    // A local service answers a bridged call in tens of microseconds, a gRPC message takes
-    // hundreds: polling that long for the answer saves this thread a sleep and a wake-up.
-    options.spin = kLocalAnswerSpin;
     auto opened = Connection::open(context_, service, options);
     if (!opened) {
         connection.reset();
@@ -120,31 +121,167 @@ Result<std::shared_ptr<Connection>> ExportService::connection_to(const std::stri
     return connection;
 }
 
-grpc::Status ExportService::Calls(grpc::ServerContext* server_context,
-                                  grpc::ServerReaderWriter<wire::CallReply, wire::CallRequest>* stream) {
-    const std::string identity = caller_identity(*server_context);
-    ++counters_.streams;
-    wire::CallRequest request;
-    while (stream->Read(&request)) {
-        wire::CallReply reply;
-        if (serve(identity, request, reply) && !stream->Write(reply)) break;
-    }
-    --counters_.streams;
-    return grpc::Status::OK;
+bool LocalCall::outcome_within(std::chrono::nanoseconds spin) const {
+    if (!status.ok()) return true;
+    if (!pending) return false;
+    const auto until = std::chrono::steady_clock::now() + spin;
+    while (!pending->ready())
+        if (std::chrono::steady_clock::now() >= until) return false;
+    return true;
 }
 
-bool ExportService::serve(const std::string& identity, const wire::CallRequest& request, wire::CallReply& reply) {
-    reply.set_id(request.id());
-    const std::chrono::milliseconds timeout =
-        request.timeout_ms() > 0 ? std::chrono::milliseconds(request.timeout_ms()) : config_.call_timeout;
-    grpc::Status status;
-    if (auto peer = admit(identity, request.service(), true); !peer) {
-        status = {grpc::StatusCode::PERMISSION_DENIED, peer.error().message};  // counted as refused
-    } else {
-        auto connection = connection_to(request.service());
-        status = connection ? call_local(**connection, **peer, request, timeout, reply) : status_of(connection.error());
-        if (!status.ok()) ++counters_.failed;
+namespace {
+
+// A thread of one stream for what may block: a oneway message waiting for room, an answer that
+// takes longer than kLocalAnswerSpin. Started at its first job; it ends once its stream is done
+// with it (it holds only its own state, never the stream).
+class SlowLane {
+public:
+    SlowLane() = default;
+    SlowLane(const SlowLane&) = delete;
+    SlowLane& operator=(const SlowLane&) = delete;
+    ~SlowLane() {
+        if (!state_) return;
+        {
+            std::lock_guard lock(state_->mutex);
+            state_->ending = true;
+        }
+        state_->changed.notify_one();
     }
+
+    void run(std::function<void()> job) {
+        if (!state_) {
+            state_ = std::make_shared<State>();
+            std::thread([state = state_] { state->serve(); }).detach();
+        }
+        {
+            std::lock_guard lock(state_->mutex);
+            state_->job = std::move(job);
+        }
+        state_->changed.notify_one();
+    }
+
+private:
+    struct State {
+        std::mutex mutex;
+        std::condition_variable changed;
+        std::function<void()> job;
+        bool ending = false;
+
+        void serve() {
+            for (;;) {
+                std::function<void()> next;
+                {
+                    std::unique_lock lock(mutex);
+                    changed.wait(lock, [&] { return job || ending; });
+                    if (!job) return;
+                    next = std::exchange(job, nullptr);
+                }
+                next();
+            }
+        }
+    };
+    std::shared_ptr<State> state_;
+};
+
+// One Calls stream, served with gRPC's callback API: read a call, send it to the local service,
+// write its answer, read the next. An answer in within kLocalAnswerSpin is written by the gRPC
+// thread that read the call, with no thread woken on the way (when the last one came that fast);
+// a slower one, and a oneway message (which may wait for room), go to the stream's SlowLane, so
+// that no gRPC thread waits on a local service. One call at a time per stream: exactly one of a
+// read, a write or a call is under way, so the reactor ends (OnDone) only once its call is over.
+class CallsReactor final : public grpc::ServerBidiReactor<wire::CallRequest, wire::CallReply> {
+public:
+    CallsReactor(ExportService& exports, std::string identity, std::atomic<uint64_t>& streams)
+        : exports_(exports), identity_(std::move(identity)), streams_(streams) {
+        ++streams_;
+        StartRead(&request_);
+    }
+
+    void OnReadDone(bool ok) override {
+        if (!ok) return Finish(grpc::Status::OK);  // the importer closed or cancelled the stream
+        auto call = std::make_shared<LocalCall>(exports_.start_call(identity_, request_));
+        if (call->outcome_within(last_answer_quick_ ? kLocalAnswerSpin : std::chrono::microseconds(0)))
+            return answer(*call);
+        lane_.run([this, call] { answer(*call); });
+    }
+    void OnWriteDone(bool ok) override {
+        if (!ok) return Finish(grpc::Status::OK);
+        StartRead(&request_);
+    }
+    void OnDone() override {
+        --streams_;
+        delete this;
+    }
+
+private:
+    // The last thing a call does with this reactor: once the write or read is started, the stream
+    // may end and the reactor go.
+    void answer(LocalCall& call) {
+        reply_.Clear();
+        const bool write = exports_.finish_call(call, request_, reply_);
+        last_answer_quick_ = std::chrono::steady_clock::now() - call.started <= kLocalAnswerSpin;
+        if (write) StartWrite(&reply_);
+        else StartRead(&request_);
+    }
+
+    ExportService& exports_;
+    const std::string identity_;
+    std::atomic<uint64_t>& streams_;
+    wire::CallRequest request_;
+    wire::CallReply reply_;
+    SlowLane lane_;
+    // Whether the last answer came within the spin: a service that takes longer (a slow one, or
+    // a large message to copy in and out) is not polled for, which would only take the CPU it needs.
+    bool last_answer_quick_ = true;
+};
+
+}  // namespace
+
+grpc::ServerBidiReactor<wire::CallRequest, wire::CallReply>* ExportService::Calls(grpc::CallbackServerContext* server_context) {
+    return new CallsReactor(*this, caller_identity(*server_context), counters_.streams);
+}
+
+LocalCall ExportService::start_call(const std::string& identity, const wire::CallRequest& request) {
+    LocalCall call;
+    call.timeout = request.timeout_ms() > 0 ? std::chrono::milliseconds(request.timeout_ms()) : config_.call_timeout;
+    auto peer = admit(identity, request.service(), true);
+    if (!peer) {
+        call.status = {grpc::StatusCode::PERMISSION_DENIED, peer.error().message};  // counted as refused
+        return call;
+    }
+    call.peer = *peer;
+    auto connection = connection_to(request.service());
+    if (!connection) {
+        call.status = status_of(connection.error());
+        return call;
+    }
+    call.connection = std::move(*connection);
+    const wire::Payload& payload = request.payload();
+    if (payload_bytes(payload) > config_.max_message_bytes) {
+        call.status = {grpc::StatusCode::RESOURCE_EXHAUSTED, "message over max_message_bytes"};
+        return call;
+    }
+    if (request.oneway()) return call;
+    auto take = [&](Result<PendingReply> pending) {
+        if (pending) call.pending = std::move(*pending);
+        else call.status = status_of(pending.error());
+    };
+    if (payload.raw()) {
+        take(call.connection->call_async_raw(request.code(), std::as_bytes(std::span(payload.message())), call.timeout));
+    } else {
+        Request local(*call.connection);
+        call.status = fill(local, call, request);
+        if (call.status.ok()) take(call.connection->call_async(request.code(), local, call.timeout));
+    }
+    return call;
+}
+
+bool ExportService::finish_call(LocalCall& call, const wire::CallRequest& request, wire::CallReply& reply) {
+    reply.set_id(request.id());
+    grpc::Status status = call.status;
+    if (status.ok()) status = request.oneway() ? send_oneway(call, request) : await_answer(call, request, reply);
+    if (!status.ok() && status.error_code() != grpc::StatusCode::PERMISSION_DENIED) ++counters_.failed;
     if (!status.ok()) {
         reply.clear_payload();
         reply.set_error(status.error_code());
@@ -160,42 +297,35 @@ bool ExportService::serve(const std::string& identity, const wire::CallRequest& 
     return !request.oneway();
 }
 
-grpc::Status ExportService::call_local(Connection& connection, const Peer& peer, const wire::CallRequest& request,
-                                       std::chrono::milliseconds timeout, wire::CallReply& reply) {
-    const wire::Payload& payload = request.payload();
-    if (payload_bytes(payload) > config_.max_message_bytes)
-        return {grpc::StatusCode::RESOURCE_EXHAUSTED, "message over max_message_bytes"};
-    const auto& bytes = payload.message();
-    if (payload.raw()) {
-        if (request.oneway()) {
-            auto batch = connection.begin_batch(bytes.size(), timeout);
-            if (!batch) return status_of(batch.error());
-            std::span<std::byte> room = batch->append(bytes.size());
-            if (room.size() != bytes.size()) return {grpc::StatusCode::RESOURCE_EXHAUSTED, "no room for the message"};
-            std::memcpy(room.data(), bytes.data(), bytes.size());
-            auto sent = connection.send_batch(request.code(), *batch, timeout);
-            return sent ? grpc::Status::OK : status_of(sent.error());
-        }
-        auto answer = connection.call_raw(
-            request.code(), bytes.size(), [&](std::span<std::byte> out) { std::memcpy(out.data(), bytes.data(), bytes.size()); },
-            timeout);
-        if (!answer) return status_of(answer.error());
-        reply.set_status(answer->status());
-        if (auto refusal = encode(answer->payload(), answer->reader(), config_.max_message_bytes, *reply.mutable_payload()))
-            reply.set_status(refusal->status);
-        return grpc::Status::OK;
-    }
-    Request local(connection);
-    local.set_token(peer.token);
+grpc::Status ExportService::fill(Request& local, const LocalCall& call, const wire::CallRequest& request) {
+    local.set_token(call.peer->token);
     std::string scratch;
-    auto message = decode(payload, [&](size_t size) { return local.attach(size); }, scratch);
+    auto message = decode(request.payload(), [&](size_t size) { return local.attach(size); }, scratch);
     if (!message) return status_of(message.error());
     if (auto adopted = local.adopt(*message); !adopted) return status_of(adopted.error());
-    if (request.oneway()) {
-        auto sent = connection.send(request.code(), local, timeout);
+    return grpc::Status::OK;
+}
+
+grpc::Status ExportService::send_oneway(const LocalCall& call, const wire::CallRequest& request) {
+    Connection& connection = *call.connection;
+    const std::string& bytes = request.payload().message();
+    if (request.payload().raw()) {
+        auto batch = connection.begin_batch(bytes.size(), call.timeout);
+        if (!batch) return status_of(batch.error());
+        std::span<std::byte> room = batch->append(bytes.size());
+        if (room.size() != bytes.size()) return {grpc::StatusCode::RESOURCE_EXHAUSTED, "no room for the message"};
+        std::memcpy(room.data(), bytes.data(), bytes.size());
+        auto sent = connection.send_batch(request.code(), *batch, call.timeout);
         return sent ? grpc::Status::OK : status_of(sent.error());
     }
-    auto answer = connection.call(request.code(), local, timeout);
+    Request local(connection);
+    if (auto filled = fill(local, call, request); !filled.ok()) return filled;
+    auto sent = connection.send(request.code(), local, call.timeout);
+    return sent ? grpc::Status::OK : status_of(sent.error());
+}
+
+grpc::Status ExportService::await_answer(LocalCall& call, const wire::CallRequest& request, wire::CallReply& reply) {
+    auto answer = call.pending->wait(call.timeout);
     if (!answer) return status_of(answer.error());
     reply.set_status(answer->status());
     if (auto refusal = encode(answer->payload(), answer->reader(), config_.max_message_bytes, *reply.mutable_payload())) {

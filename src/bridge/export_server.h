@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "bridge.grpc.pb.h"
@@ -24,32 +25,52 @@ struct ExportCounters {
     std::atomic<uint64_t> streams{0};  // Calls streams open now
 };
 
-// How long the bridge polls for a local service's answer before it sleeps.
+// How long a gRPC thread polls for a local service's answer before it hands the call to the
+// stream's own thread: a local answer takes tens of microseconds, a gRPC message hundreds.
 inline constexpr std::chrono::microseconds kLocalAnswerSpin{100};
 
-class ExportService final : public wire::Bridge::WithCallbackMethod_Watch<wire::Bridge::Service> {
+// A call of a stream to its local service, from its start to its answer.
+struct LocalCall {
+    grpc::Status status;                  // not OK: refused, or failed before reaching the service
+    std::shared_ptr<Connection> connection;
+    const Peer* peer = nullptr;
+    std::chrono::milliseconds timeout{};
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+    std::optional<PendingReply> pending;  // a two-way call sent, its answer to come
+
+    // True when the outcome is known now or within `spin`: an error, or the answer in. A oneway
+    // message is sent by finish_call, which may wait for room: never "within".
+    bool outcome_within(std::chrono::nanoseconds spin) const;
+};
+
+class ExportService final : public wire::Bridge::CallbackService {
 public:
     ExportService(const BridgeConfig& config, Context& context, ExportCounters& counters)
         : config_(config), context_(context), counters_(counters) {}
 
     // An importing bridge's calls, one after another on a stream it keeps open (it opens one per
-    // call in flight): each is served on the stream's handler thread.
-    grpc::Status Calls(grpc::ServerContext* server_context,
-                       grpc::ServerReaderWriter<wire::CallReply, wire::CallRequest>* stream) override;
+    // call in flight; see CallsReactor).
+    grpc::ServerBidiReactor<wire::CallRequest, wire::CallReply>* Calls(grpc::CallbackServerContext* server_context) override;
     grpc::ServerWriteReactor<wire::ServiceReady>* Watch(grpc::CallbackServerContext* server_context,
                                                        const wire::WatchRequest* request) override;
 
-    // Serves one call of the peer with certificate identity `identity`: `reply` carries the
-    // service's answer, or the error; false when there is nothing to send back (oneway).
-    bool serve(const std::string& identity, const wire::CallRequest& request, wire::CallReply& reply);
+    // Checks the call of the peer with certificate identity `identity` and sends a two-way call
+    // on to the local service without waiting for it.
+    LocalCall start_call(const std::string& identity, const wire::CallRequest& request);
+    // Sends a oneway message, or waits for the answer; `reply` carries the answer or the error,
+    // counted. False when there is nothing to send back (oneway).
+    bool finish_call(LocalCall& call, const wire::CallRequest& request, wire::CallReply& reply);
 
 private:
     // The peer with `identity`, if it may reach `service`; else the refusal, counted.
     Result<const Peer*> admit(const std::string& identity, const std::string& service, bool need_allow);
     // One connection per exported service, opened again once its service is gone.
     Result<std::shared_ptr<Connection>> connection_to(const std::string& service);
-    grpc::Status call_local(Connection& connection, const Peer& peer, const wire::CallRequest& request,
-                            std::chrono::milliseconds timeout, wire::CallReply& reply);
+    // A request of `call`'s peer as a liteipc message on `connection`: what decoding its payload
+    // failed with, if it did.
+    grpc::Status fill(Request& local, const LocalCall& call, const wire::CallRequest& request);
+    grpc::Status send_oneway(const LocalCall& call, const wire::CallRequest& request);
+    grpc::Status await_answer(LocalCall& call, const wire::CallRequest& request, wire::CallReply& reply);
 
     const BridgeConfig& config_;
     Context& context_;
