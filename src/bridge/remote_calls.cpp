@@ -7,9 +7,8 @@ void* tag_of(uintptr_t tag) { return reinterpret_cast<void*>(tag); }
 }  // namespace
 
 RemoteStream::RemoteStream(wire::Bridge::Stub& stub) : stream_(stub.PrepareAsyncCalls(&context_, &queue_)) {
-    stream_->StartCall(tag_of(kStart));  // sends the headers: comes back at once, before any answer
+    stream_->StartCall(tag_of(kStart));  // sends the headers once connected; no answer awaited
     pending_[kStart] = true;
-    await({kStart}, Deadline::max());  // a Write would reuse the op set the start is still in
 }
 
 RemoteStream::~RemoteStream() {
@@ -56,6 +55,13 @@ void RemoteStream::finish() {
 
 RemoteStream::Outcome RemoteStream::call(wire::CallRequest& request, wire::CallReply& reply, Deadline deadline) {
     request.set_id(++last_id_);
+    // A Write would reuse the op set the start is in; the start waits for a connection, so it too
+    // is bounded by the call's deadline.
+    if (!await({kStart}, deadline)) return Outcome::timed_out;
+    if (!ok_[kStart]) {
+        finish();
+        return Outcome::ended;
+    }
     stream_->Write(request, tag_of(kWrite));
     pending_[kWrite] = true;
     if (!request.oneway()) {
@@ -63,7 +69,7 @@ RemoteStream::Outcome RemoteStream::call(wire::CallRequest& request, wire::CallR
         pending_[kRead] = true;
     }
     if (!await({kStart, kWrite, kRead}, deadline)) return Outcome::timed_out;  // the destructor cancels it
-    if (ok_[kStart] && ok_[kWrite] && (request.oneway() || ok_[kRead])) {
+    if (ok_[kWrite] && (request.oneway() || ok_[kRead])) {
         if (request.oneway() || reply.id() == request.id()) return Outcome::replied;
         // Each stream carries one call at a time: another call's reply means the peer is confused.
         context_.TryCancel();
