@@ -55,6 +55,7 @@ stop_pid() {
 # pair goes with them), the temporary directory.
 cleanup() {
   set +e
+  trap '' INT TERM  # a second Ctrl-C must not cut the cleanup short
   [ -n "$echo_pid" ] && stop_pid "$echo_pid"
   for h in a b; do [ -n "${bridge_pid[$h]:-}" ] && stop_pid "${bridge_pid[$h]}"; done
   for h in a b; do [ -n "${loader_pid[$h]:-}" ] && stop_pid "${loader_pid[$h]}"; done
