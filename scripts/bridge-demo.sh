@@ -52,7 +52,7 @@ stop_pid() {
   wait "$pid" 2>/dev/null || true
 }
 # Everything this script made, in reverse: processes by pid, pin roots, namespaces (the veth
-# pair goes with them), the temporary directory.
+# pair goes with them), the temporary directory; fails if any of it is still there.
 cleanup() {
   set +e
   trap '' INT TERM  # a second Ctrl-C must not cut the cleanup short
@@ -62,6 +62,12 @@ cleanup() {
   for root in "${made_pin_roots[@]}"; do "$loader_bin" --unload --pin-root "$root" >/dev/null 2>&1; done
   for ns in "${made_netns[@]}"; do ip netns del "$ns"; done
   [ -n "$dir" ] && rm -rf "$dir"
+  local left=""
+  for pid in "${loader_pid[@]}" "${bridge_pid[@]}" $echo_pid; do kill -0 "$pid" 2>/dev/null && left+=" pid $pid"; done
+  for root in "${made_pin_roots[@]}"; do [ -e "$root" ] && left+=" $root"; done
+  for ns in "${made_netns[@]}"; do [ -e "/run/netns/$ns" ] && left+=" netns $ns"; done
+  [ -n "$dir" ] && [ -e "$dir" ] && left+=" $dir"
+  [ -z "$left" ] || { echo "bridge-demo: left behind:$left" >&2; exit 1; }
 }
 trap cleanup EXIT
 trap 'exit 130' INT
