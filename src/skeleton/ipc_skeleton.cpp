@@ -104,10 +104,18 @@ public:
     // The connection to `handle` (0: the context object), opened on first use and kept.
     liteipc::Result<std::shared_ptr<Connection>> remote(uint32_t handle) {
         std::lock_guard lock(mutex_);
-        if (auto it = remotes_.find(handle); it != remotes_.end() && it->second->alive()) return it->second;
+        const auto it = remotes_.find(handle);
+        if (it != remotes_.end() && it->second->alive()) return it->second;
         auto opened = handle == 0 ? Connection::open(*context_, liteipc::detail::kContextObjectName)
                                   : Connection::open(*context_, handle);
-        if (!opened) return std::unexpected(opened.error());
+        if (!opened) {
+            // What this handle named died or withdrew: it stays dead, as its pending calls were
+            // told (a handle is never given out again; a new process may take the context
+            // object's role, and then it is opened again).
+            if (it != remotes_.end() && opened.error().code == Errc::not_found)
+                return liteipc::fail(Errc::dead_object, "handle " + std::to_string(handle) + ": its service is gone");
+            return std::unexpected(opened.error());
+        }
         auto connection = std::make_shared<Connection>(std::move(*opened));
         remotes_[handle] = connection;
         return connection;

@@ -161,11 +161,26 @@ TEST_F(SkeletonInteropTest, DeathRecipientsFireOnceWhenTheServiceDies) {
     EXPECT_EQ(kept.fired, 1) << "once";
     EXPECT_EQ(removed.fired, 0);
 
-    // Calls to the dead service fail, never hang.
+    // Calls to the dead service fail with ERR_DEAD_OBJECT, as many times as they are made, never
+    // hang; a new death recipient is told at once.
+    for (int i = 0; i < 3; ++i) {
+        uintptr_t buffer = 0;
+        IpcIo reply;
+        EXPECT_EQ(SendRequest(samgr, PEER_WHO, nullptr, &reply, sync_option(), &buffer), ERR_DEAD_OBJECT);
+        EXPECT_EQ(buffer, 0u);
+    }
+    Deaths late;
+    uint32_t late_id = 1;
+    EXPECT_EQ(AddDeathRecipient(samgr, on_dead, &late, &late_id), ERR_NONE);
+    EXPECT_EQ(late.fired, 1);
+    EXPECT_EQ(late_id, 0u);
+
+    // A new process in the role of the context object is reached through the same handle.
+    PeerProcess successor(LITEIPC_PEER_OLD_API);
     uintptr_t buffer = 0;
     IpcIo reply;
-    const int32_t ret = SendRequest(samgr, PEER_WHO, nullptr, &reply, sync_option(), &buffer);
-    EXPECT_TRUE(ret == ERR_DEAD_OBJECT || ret == IPC_INVOKER_IOCTL_FAILED) << ret;
+    EXPECT_EQ(SendRequest(samgr, PEER_WHO, nullptr, &reply, sync_option(), &buffer), ERR_NONE);
+    if (buffer != 0) FreeBuffer(reinterpret_cast<void*>(buffer));
 }
 
 }  // namespace
