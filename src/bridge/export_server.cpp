@@ -200,10 +200,11 @@ public:
 
     void OnReadDone(bool ok) override {
         if (!ok) return Finish(grpc::Status::OK);  // the importer closed or cancelled the stream
-        auto call = std::make_shared<LocalCall>(exports_.start_call(identity_, request_));
-        if (call->outcome_within(last_answer_quick_ ? kLocalAnswerSpin : std::chrono::microseconds(0)))
-            return answer(*call);
-        lane_.run([this, call] { answer(*call); });
+        LocalCall call = exports_.start_call(identity_, request_);
+        if (call.outcome_within(last_answer_quick_ ? kLocalAnswerSpin : std::chrono::microseconds(0)))
+            return answer(call);
+        // Only a call that goes to the lane is moved to the heap (std::function copies its job).
+        lane_.run([this, slow = std::make_shared<LocalCall>(std::move(call))] { answer(*slow); });
     }
     void OnWriteDone(bool ok) override {
         if (!ok) return Finish(grpc::Status::OK);
