@@ -21,7 +21,6 @@ namespace {
 constexpr uint64_t kStopToken = 0;
 constexpr uint64_t kKickToken = 1;
 constexpr uint64_t kFirstConnectionId = 1;
-constexpr int kHandlerPollIntervalMs = 1;
 constexpr uint64_t doorbell_token(uint64_t id) { return id << 1; }
 constexpr uint64_t hangup_token(uint64_t id) { return (id << 1) | 1; }
 
@@ -203,10 +202,41 @@ void Dispatcher::kick() noexcept {
     (void)written;
 }
 
+void Dispatcher::lend_to_doorbells(std::vector<std::shared_ptr<Entry>>& lent) {
+    {
+        std::lock_guard lock(mutex_);
+        lent.clear();
+        lent.swap(active_);
+        for (const auto& entry : lent) {
+            entry->active = false;
+            entry->channel->arm_doorbell();
+        }
+        if (!lent.empty()) active_generation_.fetch_add(1, std::memory_order_release);
+    }
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with the client's fence in ring_doorbell
+    bool queued = false;
+    for (const auto& entry : lent) {
+        if (!entry->channel->has_pending()) continue;  // published before the arm: no bell rang for it
+        std::lock_guard lock(mutex_);
+        if (entries_.contains(entry->id)) activate_locked(entry);
+        queued = true;
+    }
+    if (queued) kick();
+}
+
+void Dispatcher::take_back(std::vector<std::shared_ptr<Entry>>& lent) {
+    if (lent.empty()) return;
+    std::lock_guard lock(mutex_);
+    for (const auto& entry : lent)
+        if (entries_.contains(entry->id)) activate_locked(entry);
+    lent.clear();
+}
+
 void Dispatcher::worker_main() {
     std::vector<std::shared_ptr<Entry>> active;  // this worker's copy of active_
     std::vector<std::shared_ptr<Entry>> retired;
     std::vector<std::shared_ptr<Entry>> hung_up;
+    std::vector<std::shared_ptr<Entry>> lent;  // retired while this worker runs a handler
     uint64_t seen_generation = UINT64_MAX;
     std::size_t cursor = 0;
     constexpr int kMaxEvents = 64;
@@ -250,10 +280,23 @@ void Dispatcher::worker_main() {
             // More queued than this worker is about to take: let a sleeping one help.
             if (active.size() > 1 || connection.has_pending()) kick();
             if (counts_handlers) {
-                workers_in_handler_.fetch_add(1, std::memory_order_seq_cst);
-                if (untimed_sleepers_.load(std::memory_order_seq_cst) > 0) kick();
-                connection.serve(slot, handler_);
-                workers_in_handler_.fetch_sub(1, std::memory_order_relaxed);
+                const uint32_t in_handlers = workers_in_handler_.fetch_add(1, std::memory_order_seq_cst) + 1;
+                const bool nobody_polls =
+                    in_handlers + sleeping_workers_.load(std::memory_order_seq_cst) >= options_.workers;
+                if (nobody_polls) {
+                    lend_to_doorbells(lent);
+                    // Taken back before the reply goes out: the caller's next request finds its
+                    // connection polled again, not a doorbell to ring.
+                    connection.serve(slot, [&](const Request& request, ReplyWriter& reply) {
+                        const int32_t status = handler_(request, reply);
+                        take_back(lent);
+                        return status;
+                    });
+                    take_back(lent);  // when the handler did not run or threw
+                } else {
+                    connection.serve(slot, handler_);
+                }
+                workers_in_handler_.fetch_sub(1, std::memory_order_seq_cst);
             } else {
                 connection.serve(slot, handler_);
             }
@@ -287,17 +330,7 @@ void Dispatcher::worker_main() {
             found_work = true;
         }
         retired.clear();
-        int ready = 0;
-        // A worker inside a handler keeps its connection's doorbell disarmed: while one is, poll
-        // the active connections now and then, so that a long handler does not hold up the calls
-        // queued behind it on its connection.
-        if (!found_work) {
-            untimed_sleepers_.fetch_add(1, std::memory_order_seq_cst);
-            const bool handler_running = counts_handlers && workers_in_handler_.load(std::memory_order_seq_cst) > 0;
-            if (handler_running) untimed_sleepers_.fetch_sub(1, std::memory_order_relaxed);
-            ready = ::epoll_wait(epoll_.get(), events, kMaxEvents, handler_running ? kHandlerPollIntervalMs : -1);
-            if (!handler_running) untimed_sleepers_.fetch_sub(1, std::memory_order_relaxed);
-        }
+        const int ready = found_work ? 0 : ::epoll_wait(epoll_.get(), events, kMaxEvents, -1);
         sleeping_workers_.fetch_sub(1, std::memory_order_relaxed);
         if (ready < 0 && errno != EINTR) {
             LITEIPC_LOG(error, "dispatcher: epoll_wait failed: %s", std::strerror(errno));

@@ -63,6 +63,11 @@ private:
     void activate_locked(const std::shared_ptr<Entry>& entry);
     // Wake one sleeping worker (there is more work than the waking one can take at once).
     void kick() noexcept;
+    // Around a handler that no other worker polls beside: arm the active connections' doorbells, so
+    // that a request published meanwhile wakes a sleeping worker (none is woken on the chance that
+    // one comes), then make them active again.
+    void lend_to_doorbells(std::vector<std::shared_ptr<Entry>>& lent);
+    void take_back(std::vector<std::shared_ptr<Entry>>& lent);
     // A hung-up or closed connection: serve what its client published before, then let it go.
     void finish(Entry& entry);
 
@@ -78,11 +83,10 @@ private:
     std::vector<std::shared_ptr<Entry>> active_;
     std::atomic<uint64_t> active_generation_{0};
     std::atomic<uint32_t> sleeping_workers_{0};
-    // Workers inside a handler (counted only with more than one worker): a connection such a worker
-    // polls has its doorbell disarmed, so idle workers look at it again every millisecond (a worker
-    // entering a handler wakes one that sleeps without a timeout: Dekker with untimed_sleepers_).
+    // Workers inside a handler (counted only with more than one worker). Active connections have
+    // their doorbells disarmed; a worker entering a handler when every other one sleeps or runs a
+    // handler too lends them to their doorbells until it is back (Dekker with sleeping_workers_).
     std::atomic<uint32_t> workers_in_handler_{0};
-    std::atomic<uint32_t> untimed_sleepers_{0};  // idle workers that sleep without that poll
     std::vector<std::shared_ptr<Entry>> closing_;  // closed connections no worker has finished yet
     std::atomic<uint32_t> closing_count_{0};        // closing_.size(), read without the lock
     std::atomic<bool> stopping_{false};
