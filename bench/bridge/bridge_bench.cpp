@@ -2,13 +2,16 @@
 // in one run (make bench). Both use the bridge's TLS setup (mutual TLS, same CA and keys) and the
 // same message type; each sender writes every payload byte and each receiver reads every byte.
 //
-//   bridge_bench [--rounds N]    (root) sets up two hosts as the bridge tests do, measures plain
-//                                gRPC, bridged and one local call by turns N rounds (3), prints
+//   bridge_bench [--rounds N]    (root) sets up two hosts as the bridge tests do; one client in
+//                                host a's namespace makes plain and bridged calls by turns, N
+//                                rounds (10) of a few hundred calls each, so that a noisy moment
+//                                on this shared machine falls on both kinds alike; prints medians
 // Its other modes are the processes it starts:
 //   bridge_bench service --socket S --pin-root P the liteipc service on host b (bench.echo)
 //   bridge_bench local-client --socket S --pin-root P  a client of bench.echo on host b
 //   bridge_bench grpc-server CONFIG ADDRESS      the plain gRPC server, in host b's namespace
-//   bridge_bench grpc-client CONFIG ADDRESS      the plain gRPC client, in host a's namespace
+//   bridge_bench client CONFIG ADDRESS ROUNDS --socket S --pin-root P
+//                                                the client, in host a's namespace
 #include <signal.h>
 #include <unistd.h>
 
@@ -31,7 +34,9 @@ constexpr uint32_t kEchoBuffer = 3;
 constexpr std::array<size_t, 2> kSizes{64, 64 * 1024};
 constexpr double kTarget = 1.3;
 
-int iterations_for(size_t size) { return size <= 4096 ? 3000 : 600; }
+constexpr int kDefaultRounds = 20;
+// Calls per round and kind: a round of both kinds takes well under a second.
+int calls_per_round(size_t size) { return size <= 4096 ? 250 : 50; }
 
 void fill(std::span<std::byte> out, size_t round) {
     for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<std::byte>(i + round);
@@ -48,18 +53,15 @@ double median_us(std::vector<double>& samples) {
     return samples[samples.size() / 2];
 }
 
-// Runs `round_trip` (false on failure) for warm-up and then the measured iterations.
+// Runs `round_trip` (false on failure) `count` times, adding each call's time to `samples`.
 template <typename RoundTrip>
-double measure(size_t size, RoundTrip round_trip) {
-    for (int i = 0; i < 100; ++i)
-        if (!round_trip(size, i)) return -1;
-    std::vector<double> samples;
-    for (int i = 0; i < iterations_for(size); ++i) {
+bool measure(size_t size, int count, RoundTrip round_trip, std::vector<double>& samples) {
+    for (int i = 0; i < count; ++i) {
         const auto start = Clock::now();
-        if (!round_trip(size, i)) return -1;
+        if (!round_trip(size, i)) return false;
         samples.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
     }
-    return median_us(samples);
+    return true;
 }
 
 void wait_for_sigterm() {
@@ -116,30 +118,17 @@ int run_grpc_server(const char* config_path, const char* address) {
     return 0;
 }
 
-int run_grpc_client(const char* config_path, const char* address) {
-    auto config = liteipc::bridge::load_config(config_path);
-    if (!config || config->peers.empty()) return 1;
-    liteipc::bridge::Peer peer = config->peers.front();
-    peer.address = address;
-    auto channel = liteipc::bridge::channel_to(*config, peer);
-    if (!channel) return 1;
-    auto stub = liteipc::bridge::bench::PlainEcho::NewStub(*channel);
-    for (size_t size : kSizes) {
-        std::string payload(size, '\0');
-        const double us = measure(size, [&](size_t n, int round) {
-            fill({reinterpret_cast<std::byte*>(payload.data()), n}, static_cast<size_t>(round));
-            liteipc::bridge::wire::CallRequest request;
-            request.set_code(kEchoBuffer);
-            request.mutable_payload()->add_buffers(payload);
-            liteipc::bridge::wire::CallReply reply;
-            grpc::ClientContext context;
-            context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-            if (!stub->Call(&context, request, &reply).ok() || reply.payload().buffers_size() != 1) return false;
-            return (sum(bytes_of(reply.payload().buffers(0))) & 0x7fffffff) == static_cast<uint64_t>(reply.status());
-        });
-        std::printf("rtt %zu %.3f\n", size, us);
-    }
-    return 0;
+// A plain unary call of the same message: true when the echoed sum is right.
+bool plain_call(liteipc::bridge::bench::PlainEcho::Stub& stub, std::string& payload, size_t size, int round) {
+    fill({reinterpret_cast<std::byte*>(payload.data()), size}, static_cast<size_t>(round));
+    liteipc::bridge::wire::CallRequest request;
+    request.set_code(kEchoBuffer);
+    request.mutable_payload()->add_buffers(payload.data(), size);
+    liteipc::bridge::wire::CallReply reply;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    if (!stub.Call(&context, request, &reply).ok() || reply.payload().buffers_size() != 1) return false;
+    return (sum(bytes_of(reply.payload().buffers(0))) & 0x7fffffff) == static_cast<uint64_t>(reply.status());
 }
 
 }  // namespace
@@ -152,20 +141,19 @@ int fail_with(const char* what, const Error& error) {
     return 1;
 }
 
-// Waits for a client process of this bench and adds the "rtt SIZE US" lines it printed.
-bool collect(Spawned& client, std::map<size_t, std::vector<double>>& into) {
+// Waits for a client process of this bench and reads the "rtt KIND SIZE US" lines it printed.
+bool collect(Spawned& client, std::map<std::string, std::map<size_t, double>>& into) {
     const int status = client.wait();
     std::istringstream lines(client.output());
-    size_t seen = 0;
     for (std::string word; lines >> word;)
         if (word == "rtt") {
+            std::string kind;
             size_t size;
             double us;
-            lines >> size >> us;
-            into[size].push_back(us);
-            ++seen;
+            lines >> kind >> size >> us;
+            into[kind][size] = us;
         }
-    if (status == 0 && seen == kSizes.size()) return true;
+    if (status == 0) return true;
     std::fprintf(stderr, "bridge_bench: a client failed:\n%s", client.output().c_str());
     return false;
 }
@@ -173,28 +161,80 @@ bool collect(Spawned& client, std::map<size_t, std::vector<double>>& into) {
 const char* label(size_t size) { return size < 1024 ? "64 B" : "64 KiB"; }
 
 // A round trip through `echo`: the bridged import, or the service itself on its own host.
-double echo_rtt(Connection& echo, size_t size) {
-    return measure(size, [&](size_t n, int round) {
-        Request request(echo);
-        fill(request.writer().reserve_buffer(n), static_cast<size_t>(round));
-        auto reply = echo.call(kEchoBuffer, request);
-        if (!reply || reply->status() != 0) return false;
-        Reader reader = reply->reader();
-        const uint64_t expected = reader.read_uint64();
-        return sum(reader.read_buffer()) == expected && reader.ok();
-    });
+bool echo_call(Connection& echo, size_t size, int round) {
+    Request request(echo);
+    fill(request.writer().reserve_buffer(size), static_cast<size_t>(round));
+    auto reply = echo.call(kEchoBuffer, request);
+    if (!reply || reply->status() != 0) return false;
+    Reader reader = reply->reader();
+    const uint64_t expected = reader.read_uint64();
+    return sum(reader.read_buffer()) == expected && reader.ok();
+}
+
+Result<Context> open_context(const char* socket, const char* pin_root) {
+    ContextOptions options;
+    options.socket_path = socket;
+    options.pin_root = pin_root;
+    return Context::open(options);
 }
 
 // One local round trip on host b, the cost each host's bridge adds a call of (in b's run of it).
 int run_local_client(const char* socket, const char* pin_root) {
-    ContextOptions options;
-    options.socket_path = socket;
-    options.pin_root = pin_root;
-    auto context = Context::open(options);
+    auto context = open_context(socket, pin_root);
     if (!context) return fail_with("host b's loader", context.error());
     auto echo = Connection::open(*context, "bench.echo");
     if (!echo) return fail_with("bench.echo on host b", echo.error());
-    for (size_t size : kSizes) std::printf("rtt %zu %.3f\n", size, echo_rtt(*echo, size));
+    for (size_t size : kSizes) {
+        std::vector<double> samples;
+        auto call = [&](size_t n, int round) { return echo_call(*echo, n, round); };
+        if (!measure(size, 100, call, samples)) return 1;  // warm-up
+        samples.clear();
+        if (!measure(size, 10 * calls_per_round(size), call, samples)) return 1;
+        std::printf("rtt local %zu %.3f\n", size, median_us(samples));
+    }
+    return 0;
+}
+
+// In host a's namespace: plain gRPC calls to host b and bridged calls through host a's loader,
+// by turns, round after round; prints the median of each kind and size over all its rounds.
+int run_client(const char* config_path, const char* address, int rounds, const char* socket, const char* pin_root) {
+    auto config = bridge::load_config(config_path);
+    if (!config || config->peers.empty()) return 1;
+    bridge::Peer peer = config->peers.front();
+    peer.address = address;
+    auto channel = bridge::channel_to(*config, peer);
+    if (!channel) return 1;
+    auto stub = bridge::bench::PlainEcho::NewStub(*channel);
+    auto context = open_context(socket, pin_root);
+    if (!context) return fail_with("host a's loader", context.error());
+    auto echo = Connection::open(*context, "remote.b.bench.echo");
+    if (!echo) return fail_with("remote.b.bench.echo on host a", echo.error());
+
+    std::string payload(kSizes.back(), '\0');
+    auto plain = [&](size_t n, int round) { return plain_call(*stub, payload, n, round); };
+    auto bridged = [&](size_t n, int round) { return echo_call(*echo, n, round); };
+    for (size_t size : kSizes) {
+        std::map<std::string, std::vector<double>> samples;
+        if (!measure(size, 100, plain, samples["plain"]) || !measure(size, 100, bridged, samples["bridged"])) {
+            std::fprintf(stderr, "bridge_bench: a warm-up call of %zu bytes failed\n", size);
+            return 1;
+        }
+        samples.clear();
+        for (int round = 0; round < rounds; ++round) {
+            // Which kind goes first alternates, so that neither always follows the other.
+            const bool plain_first = round % 2 == 0;
+            for (int turn = 0; turn < 2; ++turn) {
+                const bool is_plain = (turn == 0) == plain_first;
+                const bool ok = is_plain ? measure(size, calls_per_round(size), plain, samples["plain"])
+                                         : measure(size, calls_per_round(size), bridged, samples["bridged"]);
+                if (!ok) {
+                    std::fprintf(stderr, "bridge_bench: a %s call of %zu bytes failed\n", is_plain ? "plain" : "bridged", size);
+                    return 1;
+                }
+            }
+        }
+        for (auto& [kind, kind_samples] : samples) std::printf("rtt %s %zu %.3f\n", kind.c_str(), size, median_us(kind_samples));
+    }
     return 0;
 }
 
@@ -223,42 +263,27 @@ int run_driver(const char* self, int rounds) {
         std::fprintf(stderr, "bridge_bench: import not there:\n%s", a.bridge->output().c_str());
         return 1;
     }
-    // The plain gRPC pair: server in b's namespace, client in a's, the same keys.
+    // The plain gRPC server in b's namespace; the client in a's, the same keys.
     const std::string plain_address = b.address + ":7444";
     Spawned server({"/usr/bin/nsenter", "--net=/run/netns/" + b.netns, self, "grpc-server", b.config_path, plain_address},
                    hosts.dir() + "/grpc-server.log");
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    auto context = Context::open(a.loader->options());
-    if (!context) return fail_with("host a's loader", context.error());
-    auto echo = Connection::open(*context, "remote.b.bench.echo");
-    if (!echo) return fail_with("remote.b.bench.echo on host a", echo.error());
-
-    // Rounds take turns (plain, bridged, local), so that a noisy second on this shared machine
-    // falls on one round of one kind, not on all of it; each figure is the median of its rounds.
-    std::map<size_t, std::vector<double>> plain, bridged, local;
-    for (int round = 0; round < rounds; ++round) {
-        Spawned client({"/usr/bin/nsenter", "--net=/run/netns/" + a.netns, self, "grpc-client", a.config_path, plain_address},
-                       hosts.dir() + "/grpc-client-" + std::to_string(round) + ".log");
-        if (!collect(client, plain)) return 1;
-        for (size_t size : kSizes) {
-            const double us = echo_rtt(*echo, size);
-            if (us < 0) {
-                std::fprintf(stderr, "bridge_bench: a bridged call of %zu bytes failed:\n%s", size, a.bridge->output().c_str());
-                return 1;
-            }
-            bridged[size].push_back(us);
-        }
-        if (!collect(hosts.run_on(b, {self, "local-client"}, "local-client-" + std::to_string(round)), local)) return 1;
-    }
+    std::vector<std::string> client_argv{"/usr/bin/nsenter", "--net=/run/netns/" + a.netns, self, "client",
+                                         a.config_path, plain_address, std::to_string(rounds)};
+    for (auto& arg : a.loader_args()) client_argv.push_back(arg);
+    std::map<std::string, std::map<size_t, double>> rtt;
+    Spawned client(std::move(client_argv), hosts.dir() + "/client.log");
+    if (!collect(client, rtt)) return 1;
     server.kill(SIGTERM);
+    if (!collect(hosts.run_on(b, {self, "local-client"}, "local-client"), rtt)) return 1;
 
     std::printf("bridge    payload   bridged RTT   plain gRPC RTT   bridged/plain   one local call"
-                "   (median us of %d rounds; same namespaces, mTLS)\n", rounds);
+                "   (median us; %d rounds by turns; same namespaces, mTLS)\n", rounds);
     std::map<size_t, double> ratio;
     for (size_t size : kSizes) {
-        const double b_us = median_us(bridged[size]), p_us = median_us(plain[size]), l_us = median_us(local[size]);
-        ratio[size] = b_us / p_us;
-        std::printf("          %-8s  %9.1f     %9.1f        %5.2fx      %9.1f\n", label(size), b_us, p_us, ratio[size], l_us);
+        ratio[size] = rtt["bridged"][size] / rtt["plain"][size];
+        std::printf("          %-8s  %9.1f     %9.1f        %5.2fx      %9.1f\n", label(size), rtt["bridged"][size],
+                    rtt["plain"][size], ratio[size], rtt["local"][size]);
     }
     std::printf("targets:\n");
     for (size_t size : kSizes)
@@ -274,12 +299,13 @@ int main(int argc, char** argv) {
     const std::string mode = argc > 1 ? argv[1] : "";
     if (mode == "service" && argc == 6) return run_service(argv[3], argv[5]);
     if (mode == "local-client" && argc == 6) return liteipc::testing::run_local_client(argv[3], argv[5]);
+    if (mode == "client" && argc == 9 && std::atoi(argv[4]) > 0)
+        return liteipc::testing::run_client(argv[2], argv[3], std::atoi(argv[4]), argv[6], argv[8]);
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, nullptr);
     if (mode == "grpc-server" && argc == 4) return run_grpc_server(argv[2], argv[3]);
-    if (mode == "grpc-client" && argc == 4) return run_grpc_client(argv[2], argv[3]);
     const bool rounds_given = argc == 3 && std::strcmp(argv[1], "--rounds") == 0 && std::atoi(argv[2]) > 0;
     if (argc == 1 || rounds_given) {
         pthread_sigmask(SIG_UNBLOCK, &stop, nullptr);
@@ -287,7 +313,7 @@ int main(int argc, char** argv) {
         const ssize_t length = ::readlink("/proc/self/exe", self, sizeof self - 1);
         if (length <= 0) return 1;
         self[length] = '\0';
-        return liteipc::testing::run_driver(self, rounds_given ? std::atoi(argv[2]) : 3);
+        return liteipc::testing::run_driver(self, rounds_given ? std::atoi(argv[2]) : kDefaultRounds);
     }
     std::fprintf(stderr, "usage: %s [--rounds N]   (as root; the other modes are its own processes)\n", argv[0]);
     return 2;
