@@ -5,7 +5,8 @@
 //   bridge_bench [--rounds N]    (root) sets up two hosts as the bridge tests do; one client in
 //                                host a's namespace makes plain and bridged calls by turns, N
 //                                rounds (10) of a few hundred calls each, so that a noisy moment
-//                                on this shared machine falls on both kinds alike; prints medians
+//                                on this shared machine falls on both kinds alike; prints medians,
+//                                and the CPU time the host took from this VM meanwhile
 // Its other modes are the processes it starts:
 //   bridge_bench service --socket S --pin-root P the liteipc service on host b (bench.echo)
 //   bridge_bench local-client --socket S --pin-root P  a client of bench.echo on host b
@@ -19,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <vector>
 
@@ -33,6 +35,7 @@ using Clock = std::chrono::steady_clock;
 constexpr uint32_t kEchoBuffer = 3;
 constexpr std::array<size_t, 2> kSizes{64, 64 * 1024};
 constexpr double kTarget = 1.3;
+constexpr double kMaxStolenPercent = 5.0;
 
 constexpr int kDefaultRounds = 20;
 // Calls per round and kind: a round of both kinds takes well under a second.
@@ -160,6 +163,25 @@ bool collect(Spawned& client, std::map<std::string, std::map<size_t, double>>& i
 
 const char* label(size_t size) { return size < 1024 ? "64 B" : "64 KiB"; }
 
+// The machine's CPU time so far (/proc/stat, all CPUs): total, and stolen by the hypervisor for
+// other guests while this VM wanted to run.
+struct CpuTicks {
+    uint64_t total = 0, steal = 0;
+    static CpuTicks now() {
+        std::ifstream stat("/proc/stat");
+        std::string cpu;
+        stat >> cpu;
+        CpuTicks ticks;
+        for (int field = 0; field < 8; ++field) {
+            uint64_t value = 0;
+            stat >> value;
+            ticks.total += value;
+            if (field == 7) ticks.steal = value;
+        }
+        return ticks;
+    }
+};
+
 // A round trip through `echo`: the bridged import, or the service itself on its own host.
 bool echo_call(Connection& echo, size_t size, int round) {
     Request request(echo);
@@ -272,8 +294,10 @@ int run_driver(const char* self, int rounds) {
                                          a.config_path, plain_address, std::to_string(rounds)};
     for (auto& arg : a.loader_args()) client_argv.push_back(arg);
     std::map<std::string, std::map<size_t, double>> rtt;
+    const CpuTicks before = CpuTicks::now();
     Spawned client(std::move(client_argv), hosts.dir() + "/client.log");
     if (!collect(client, rtt)) return 1;
+    const CpuTicks after = CpuTicks::now();
     server.kill(SIGTERM);
     if (!collect(hosts.run_on(b, {self, "local-client"}, "local-client"), rtt)) return 1;
 
@@ -285,6 +309,12 @@ int run_driver(const char* self, int rounds) {
         std::printf("          %-8s  %9.1f     %9.1f        %5.2fx      %9.1f\n", label(size), rtt["bridged"][size],
                     rtt["plain"][size], ratio[size], rtt["local"][size]);
     }
+    // The bridged call has four processes taking turns on the CPUs where plain gRPC has two: time
+    // the host gives to other guests lands harder on it. Say how much there was.
+    const double stolen = 100.0 * static_cast<double>(after.steal - before.steal) /
+                          static_cast<double>(std::max<uint64_t>(after.total - before.total, 1));
+    std::printf("CPU time taken by the hypervisor for other guests during the calls: %.1f%%%s\n", stolen,
+                stolen > kMaxStolenPercent ? " (over 5%: the bridged call, with more processes to run, suffers more from it)" : "");
     std::printf("targets:\n");
     for (size_t size : kSizes)
         std::printf("  bridged %-6s RTT  <= %.1fx plain gRPC       %5.2fx  %s\n", label(size), kTarget, ratio[size],
