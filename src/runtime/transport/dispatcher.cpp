@@ -202,26 +202,34 @@ void Dispatcher::kick() noexcept {
     (void)written;
 }
 
-void Dispatcher::lend_to_doorbells(std::vector<std::shared_ptr<Entry>>& lent) {
-    {
-        std::lock_guard lock(mutex_);
-        lent.clear();
-        lent.swap(active_);
-        for (const auto& entry : lent) {
-            entry->active = false;
-            entry->channel->arm_doorbell();
-        }
-        if (!lent.empty()) active_generation_.fetch_add(1, std::memory_order_release);
+void Dispatcher::retire_all_locked(std::vector<std::shared_ptr<Entry>>& retired) {
+    retired.swap(active_);
+    active_.clear();
+    for (const auto& entry : retired) {
+        entry->active = false;
+        entry->channel->arm_doorbell();
     }
-    std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with the client's fence in ring_doorbell
-    bool queued = false;
-    for (const auto& entry : lent) {
+    if (!retired.empty()) active_generation_.fetch_add(1, std::memory_order_release);
+}
+
+bool Dispatcher::reactivate_pending(const std::vector<std::shared_ptr<Entry>>& retired) {
+    bool found = false;
+    for (const auto& entry : retired) {
         if (!entry->channel->has_pending()) continue;  // published before the arm: no bell rang for it
         std::lock_guard lock(mutex_);
         if (entries_.contains(entry->id)) activate_locked(entry);
-        queued = true;
+        found = true;
     }
-    if (queued) kick();
+    return found;
+}
+
+void Dispatcher::lend_to_doorbells(std::vector<std::shared_ptr<Entry>>& lent) {
+    {
+        std::lock_guard lock(mutex_);
+        retire_all_locked(lent);
+    }
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with the client's fence in ring_doorbell
+    if (reactivate_pending(lent)) kick();
 }
 
 void Dispatcher::take_back(std::vector<std::shared_ptr<Entry>>& lent) {
@@ -311,24 +319,14 @@ void Dispatcher::worker_main() {
         {
             std::lock_guard lock(mutex_);
             if (active_generation_.load(std::memory_order_relaxed) != seen_generation) continue;
-            retired.swap(active_);
-            for (const auto& entry : retired) {
-                entry->active = false;
-                entry->channel->arm_doorbell();
-            }
-            if (!retired.empty()) active_generation_.fetch_add(1, std::memory_order_release);
+            retire_all_locked(retired);
             seen_generation = active_generation_.load(std::memory_order_relaxed);
         }
         active.clear();
         sleeping_workers_.fetch_add(1, std::memory_order_seq_cst);
         std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with the client's fence in ring_doorbell
-        bool found_work = closing_count_.load(std::memory_order_seq_cst) > 0;
-        for (const auto& entry : retired) {
-            if (!entry->channel->has_pending()) continue;
-            std::lock_guard lock(mutex_);
-            if (entries_.contains(entry->id)) activate_locked(entry);
-            found_work = true;
-        }
+        const bool published = reactivate_pending(retired);
+        const bool found_work = published || closing_count_.load(std::memory_order_seq_cst) > 0;
         retired.clear();
         const int ready = found_work ? 0 : ::epoll_wait(epoll_.get(), events, kMaxEvents, -1);
         sleeping_workers_.fetch_sub(1, std::memory_order_relaxed);

@@ -63,6 +63,11 @@ private:
     void activate_locked(const std::shared_ptr<Entry>& entry);
     // Wake one sleeping worker (there is more work than the waking one can take at once).
     void kick() noexcept;
+    // Under mutex_: every active connection off the active list, its doorbell armed.
+    void retire_all_locked(std::vector<std::shared_ptr<Entry>>& retired);
+    // After retire_all_locked and a full fence: a connection whose client published before the
+    // arm (no bell rang for it) is made active again. True when there was one.
+    bool reactivate_pending(const std::vector<std::shared_ptr<Entry>>& retired);
     // Around a handler that no other worker polls beside: arm the active connections' doorbells, so
     // that a request published meanwhile wakes a sleeping worker (none is woken on the chance that
     // one comes), then make them active again.
