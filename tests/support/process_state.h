@@ -6,6 +6,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
@@ -37,14 +38,32 @@ inline int open_fd_count(pid_t pid = 0) {
     return count - (pid == 0 ? 1 : 0);  // not the fd reading the directory
 }
 
-// A field of /proc/<pid>/status in kB (VmRSS, VmHWM, ...); -1 when missing.
-inline long status_kb(pid_t pid, const char* field) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+// A numeric field of a /proc status file (VmRSS, voluntary_ctxt_switches, ...); -1 when missing.
+inline long status_field(const std::string& path, const char* field) {
+    std::ifstream in(path);
     std::string line;
     std::string prefix = std::string(field) + ":";
     while (std::getline(in, line))
         if (line.rfind(prefix, 0) == 0) return std::stol(line.substr(prefix.size()));
     return -1;
+}
+
+// A field of /proc/<pid>/status in kB (VmRSS, VmHWM, ...); -1 when missing.
+inline long status_kb(pid_t pid, const char* field) {
+    return status_field("/proc/" + std::to_string(pid) + "/status", field);
+}
+
+// How many times the threads of `pid` went to sleep: their voluntary context switches, summed.
+inline long thread_sleeps(pid_t pid) {
+    const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+    DIR* dir = ::opendir(tasks.c_str());
+    if (!dir) return -1;
+    long total = 0;
+    while (dirent* entry = ::readdir(dir))
+        if (entry->d_name[0] != '.')
+            total += std::max(0L, status_field(tasks + "/" + entry->d_name + "/status", "voluntary_ctxt_switches"));
+    ::closedir(dir);
+    return total;
 }
 
 // Whether `bytes` appear in any readable liteipc memfd this process maps.

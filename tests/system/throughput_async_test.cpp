@@ -6,10 +6,8 @@
 #include "liteipc/async.h"
 
 #include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <string>
 
+#include "process_state.h"
 #include "test_processes.h"
 
 namespace liteipc::testing {
@@ -105,18 +103,6 @@ TEST_F(ThroughputAsyncTest, AReplyAnsweredFirstIsReadyFirstAndThePollableFdSaysS
     EXPECT_EQ(slow_reply->status(), 0);
 }
 
-// Voluntary context switches of every thread of `pid`: how often its threads went to sleep.
-uint64_t sleeps_of(pid_t pid) {
-    uint64_t total = 0;
-    const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
-    for (const auto& task : std::filesystem::directory_iterator(tasks)) {
-        std::ifstream status(task.path() / "status");
-        for (std::string line; std::getline(status, line);)
-            if (line.starts_with("voluntary_ctxt_switches:")) total += std::stoull(line.substr(line.find(':') + 1));
-    }
-    return total;
-}
-
 // A call into an idle service with several workers wakes the one worker that serves it: none is
 // woken on the chance that another call comes while the handler runs (the test above shows that
 // one that does come is served meanwhile).
@@ -139,12 +125,12 @@ TEST_F(ThroughputAsyncTest, ACallToAnIdleServiceWakesOneWorker) {
     };
     call(-1);
     std::this_thread::sleep_for(20ms);  // every worker asleep
-    const uint64_t before = sleeps_of(service.pid());
+    const long before = thread_sleeps(service.pid());
     for (int n = 0; n < kCalls; ++n) {
         call(n);
         std::this_thread::sleep_for(2ms);  // the serving worker's poll (20 us) runs out: it sleeps again
     }
-    const double per_call = static_cast<double>(sleeps_of(service.pid()) - before) / kCalls;
+    const double per_call = static_cast<double>(thread_sleeps(service.pid()) - before) / kCalls;
     EXPECT_LT(per_call, 1.5) << "the service's threads slept " << per_call << " times per call";
     EXPECT_GT(per_call, 0.5);  // the worker did sleep between calls: this measured what it should
 }
