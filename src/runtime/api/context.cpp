@@ -6,9 +6,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "api/context_impl.h"
+#include "common/control_protocol.h"
 #include "common/log.h"
 #include "common/unix_socket.h"
 
@@ -52,6 +54,16 @@ Result<UniqueFd> open_pin(const std::string& path, const char* what) {
 }
 
 }  // namespace
+
+namespace {
+std::string from_environment(const char* variable, const char* fallback) {
+    const char* value = std::getenv(variable);
+    return value != nullptr && *value != '\0' ? value : fallback;
+}
+}  // namespace
+
+std::string default_socket_path() { return from_environment("LITEIPC_SOCKET", detail::kDefaultControlSocket); }
+std::string default_pin_root() { return from_environment("LITEIPC_PIN_ROOT", detail::kDefaultPinRoot); }
 
 // ---- Context ----
 
@@ -203,6 +215,12 @@ Result<UniqueFd> Context::Impl::open_socket() const {
     if (!socket) return fail_errno("socket");
     if (::connect(socket.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
         int err = errno;
+        if (err == EACCES || err == EPERM)
+            return fail(Errc::permission_denied,
+                        "may not open " + options.socket_path +
+                            ": only root and members of the liteipc group use liteipc; join the group "
+                            "(an administrator runs usermod -aG liteipc USER; then log in again)",
+                        err);
         LITEIPC_LOG(info, "cannot reach liteipc-loader at %s", options.socket_path.c_str());
         return fail(Errc::loader_unavailable,
                     "cannot reach liteipc-loader at " + options.socket_path +
