@@ -6,11 +6,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <cstring>
 
 #include "api/context_impl.h"
-#include "common/control_protocol.h"
 #include "common/log.h"
 #include "common/unix_socket.h"
 
@@ -54,16 +52,6 @@ Result<UniqueFd> open_pin(const std::string& path, const char* what) {
 }
 
 }  // namespace
-
-namespace {
-std::string from_environment(const char* variable, const char* fallback) {
-    const char* value = std::getenv(variable);
-    return value != nullptr && *value != '\0' ? value : fallback;
-}
-}  // namespace
-
-std::string default_socket_path() { return from_environment("LITEIPC_SOCKET", detail::kDefaultControlSocket); }
-std::string default_pin_root() { return from_environment("LITEIPC_PIN_ROOT", detail::kDefaultPinRoot); }
 
 // ---- Context ----
 
