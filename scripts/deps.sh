@@ -13,6 +13,7 @@ packages=(
   libsystemd-dev                # the loader tells systemd it is ready and logs to the journal
   gnuplot-nox                   # make bench draws RTT against payload size
   iproute2 procps util-linux
+  python3                       # the upstream API census (scripts/api_census.py)
   libgrpc++-dev protobuf-compiler-grpc openssl   # liteipc-bridge: gRPC with mutual TLS
 )
 

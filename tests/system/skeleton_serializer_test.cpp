@@ -18,6 +18,7 @@
 // translation unit cannot include beside the newer one).
 extern "C" const void* IpcIoGetMessage(IpcIo* io, size_t* size);
 extern "C" void IpcIoInitFromBuffer(IpcIo* io, const void* msg, size_t size);
+extern "C" bool IpcIoAvailable(IpcIo* io);
 
 namespace {
 
@@ -219,6 +220,60 @@ TEST_F(SkeletonSerializerTest, MisreadsAndLimitsFail) {
     EXPECT_FALSE(WriteRemoteObject(&out, nullptr));
     EXPECT_FALSE(ReadInt32(nullptr, &value));
     EXPECT_FALSE(WriteInt32(nullptr, 1));
+}
+
+// IpcIoAppend: what src holds follows what dst holds, read in order; an src with objects, or
+// one byte more than dst has room for, is refused and dst is left as it was.
+TEST_F(SkeletonSerializerTest, IpcIoAppendAppendsValuesAndRefusesWhatItCannot) {
+    alignas(8) uint8_t more[64];
+    IpcIo tail;
+    IpcIoInit(&out, buffer, sizeof buffer, 0);
+    IpcIoInit(&tail, more, sizeof more, 0);
+    ASSERT_TRUE(WriteInt32(&out, 1));
+    ASSERT_TRUE(WriteString(&tail, "two"));
+    ASSERT_TRUE(WriteInt64(&tail, 3));
+    ASSERT_TRUE(IpcIoAppend(&out, &tail));
+    ASSERT_TRUE(WriteBoolUnaligned(&out, true));
+    reopen();
+    int32_t one = 0;
+    int64_t three = 0;
+    bool four = false;
+    size_t length = 0;
+    EXPECT_TRUE(ReadInt32(&in, &one));
+    EXPECT_EQ(one, 1);
+    EXPECT_STREQ(reinterpret_cast<const char*>(ReadString(&in, &length)), "two");
+    EXPECT_TRUE(ReadInt64(&in, &three));
+    EXPECT_EQ(three, 3);
+    EXPECT_TRUE(ReadBoolUnaligned(&in, &four));
+    EXPECT_TRUE(four);
+
+    // An src with a file descriptor: refused, dst unchanged.
+    alignas(8) uint8_t with_fd[64];
+    IpcIo objects;
+    IpcIoInit(&objects, with_fd, sizeof with_fd, 1);
+    ASSERT_TRUE(WriteFileDescriptor(&objects, STDIN_FILENO));
+    IpcIoInit(&out, buffer, sizeof buffer, 0);
+    ASSERT_TRUE(WriteInt32(&out, 5));
+    EXPECT_FALSE(IpcIoAppend(&out, &objects));
+    ASSERT_TRUE(IpcIoAvailable(&out));
+
+    // dst with room for 16 int32: 15 written, an src of 2 is one past it.
+    alignas(8) uint8_t small[64];
+    IpcIo full;
+    IpcIoInit(&full, small, sizeof small, 0);
+    for (int i = 0; i < 15; ++i) ASSERT_TRUE(WriteInt32(&full, i));
+    IpcIoInit(&tail, more, sizeof more, 0);
+    ASSERT_TRUE(WriteInt32(&tail, 15));
+    ASSERT_TRUE(WriteInt32(&tail, 16));
+    EXPECT_FALSE(IpcIoAppend(&full, &tail));
+    EXPECT_TRUE(IpcIoAvailable(&full)) << "a refused append leaves dst usable";
+    IpcIoInit(&full, small, sizeof small, 0);
+    for (int i = 0; i < 15; ++i) ASSERT_TRUE(WriteInt32(&full, i));
+    IpcIoInit(&tail, more, sizeof more, 0);
+    ASSERT_TRUE(WriteInt32(&tail, 15));
+    EXPECT_TRUE(IpcIoAppend(&full, &tail)) << "exactly full";
+    EXPECT_FALSE(IpcIoAppend(nullptr, &tail));
+    EXPECT_FALSE(IpcIoAppend(&out, nullptr));
 }
 
 TEST(SkeletonOptions, MessageOptionInitIsSynchronousWithTheDefaultWait) {
