@@ -443,6 +443,7 @@ int32_t SendRequest(SvcIdentity target, uint32_t code, IpcIo* data, IpcIo* reply
         liteipc::ipcio_init_reader(reply, {}, {});
         if (liteipc::Reader* reader = liteipc::ipcio_reader(reply)) *reader = kept->reply.reader();
         reply->flag = IPC_IO_INITIALIZED | (liteipc::ipcio_reader(reply)->ok() ? 0 : IPC_IO_OVERFLOW);
+        liteipc::ipcio_sync_view(reply);
     }
     *buffer = reinterpret_cast<uintptr_t>(kept);
     return ERR_NONE;

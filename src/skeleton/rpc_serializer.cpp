@@ -105,6 +105,7 @@ T* get_widened_vector(IpcIo* io, size_t* count) noexcept {
     auto* out = static_cast<T*>(std::malloc(items * sizeof(T)));
     if (out == nullptr) return nullptr;
     for (uint32_t i = 0; i < items; ++i) out[i] = static_cast<T>(reader->read_aligned<int32_t>());
+    liteipc::ipcio_sync_view(io);
     if (!reader->ok()) {
         std::free(out);
         mark_failed(io);

@@ -29,7 +29,7 @@ constexpr int32_t kReceiverSaId = SERVER_SA_ID1 + 1;
 constexpr int32_t kNoAnswer = INT32_MIN;
 
 // A process of its own: for each command byte the test sends, runs `step` and answers its result.
-class Child {
+class Child : public OwnedPid {
 public:
     explicit Child(std::function<int32_t(char)> step) {
         int to[2], from[2];
@@ -48,19 +48,10 @@ public:
         to_ = to[1];
         from_ = from[0];
     }
-    Child(const Child&) = delete;
-    Child& operator=(const Child&) = delete;
     ~Child() {
         kill();
         ::close(to_);
         ::close(from_);
-    }
-    pid_t pid() const { return pid_; }
-    void kill() {
-        if (pid_ <= 0) return;
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-        pid_ = -1;
     }
     int32_t ask(char command) {
         if (::write(to_, &command, 1) != 1) return kNoAnswer;
@@ -71,7 +62,6 @@ public:
     }
 
 private:
-    pid_t pid_ = -1;
     int to_ = -1, from_ = -1;
 };
 

@@ -222,6 +222,38 @@ TEST_F(SkeletonSerializerTest, MisreadsAndLimitsFail) {
     EXPECT_FALSE(WriteInt32(nullptr, 1));
 }
 
+// Upstream's public fields follow the writes and the reads (liteipc/ipcio_layout.h).
+TEST_F(SkeletonSerializerTest, UpstreamsPublicFieldsFollowWritesAndReads) {
+    IpcIoInit(&out, buffer, 200, 2);  // 2 objects: 16 bytes of offsets, 184 of data
+    EXPECT_EQ(out.bufferBase, reinterpret_cast<char*>(buffer));
+    EXPECT_EQ(out.bufferCur, out.bufferBase);
+    EXPECT_EQ(out.bufferLeft, 184u);
+    EXPECT_EQ(out.offsetsLeft, 2u);
+    ASSERT_TRUE(WriteInt32(&out, 7));
+    EXPECT_EQ(out.bufferCur - out.bufferBase, 4);
+    EXPECT_EQ(out.bufferLeft, 180u);
+    int32_t seven = 0;
+    std::memcpy(&seven, out.bufferBase, sizeof seven);
+    EXPECT_EQ(seven, 7) << "the data is in the caller's buffer, from its start";
+    ASSERT_TRUE(WriteFileDescriptor(&out, STDIN_FILENO));
+    EXPECT_EQ(out.offsetsLeft, 1u);
+    ASSERT_TRUE(WriteString(&out, "abc"));  // 4 + 4 bytes
+    const size_t written = static_cast<size_t>(out.bufferCur - out.bufferBase);
+    reopen();
+    EXPECT_EQ(in.bufferCur, in.bufferBase);
+    EXPECT_EQ(in.bufferLeft, written);
+    EXPECT_EQ(in.offsetsLeft, 1u);
+    ASSERT_TRUE(ReadInt32(&in, &seven));
+    EXPECT_EQ(in.bufferCur - in.bufferBase, 4);
+    EXPECT_EQ(in.bufferLeft, written - 4);
+    EXPECT_GE(ReadFileDescriptor(&in), 0);
+    EXPECT_EQ(in.offsetsLeft, 0u);
+    size_t length = 0;
+    EXPECT_NE(ReadString(&in, &length), nullptr);
+    EXPECT_EQ(in.bufferLeft, 0u);
+    EXPECT_EQ(in.offsetsBase, nullptr) << "liteipc keeps the objects' offsets itself";
+}
+
 // IpcIoAppend: what src holds follows what dst holds, read in order; an src with objects, or
 // one byte more than dst has room for, is refused and dst is left as it was.
 TEST_F(SkeletonSerializerTest, IpcIoAppendAppendsValuesAndRefusesWhatItCannot) {

@@ -17,7 +17,26 @@
 
 namespace liteipc::testing {
 
-class CaseProcess {
+// A forked process a test owns: SIGKILLed and reaped when it goes (or by kill()).
+class OwnedPid {
+public:
+    OwnedPid() = default;
+    OwnedPid(const OwnedPid&) = delete;
+    OwnedPid& operator=(const OwnedPid&) = delete;
+    ~OwnedPid() { kill(); }
+    pid_t pid() const { return pid_; }
+    void kill() {
+        if (pid_ <= 0) return;
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+        pid_ = -1;
+    }
+
+protected:
+    pid_t pid_ = -1;
+};
+
+class CaseProcess : public OwnedPid {
 public:
     explicit CaseProcess(const std::string& path, std::vector<std::string> args = {}) {
         args.insert(args.begin(), path);
@@ -37,19 +56,9 @@ public:
         ::close(out[1]);
         out_ = out[0];
     }
-    CaseProcess(const CaseProcess&) = delete;
-    CaseProcess& operator=(const CaseProcess&) = delete;
     ~CaseProcess() {
         kill();
         if (out_ >= 0) ::close(out_);
-    }
-
-    pid_t pid() const { return pid_; }
-    void kill() {
-        if (pid_ <= 0) return;
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-        pid_ = -1;
     }
 
     // The rest of the first line that starts with `prefix` and a space; "" when none came in time
@@ -82,7 +91,6 @@ public:
     }
 
 private:
-    pid_t pid_ = -1;
     int out_ = -1;
     std::vector<std::string> lines_;
     std::string partial_;
