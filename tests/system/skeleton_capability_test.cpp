@@ -129,6 +129,7 @@ int32_t hand_on(const SvcIdentity& receiver, const SvcIdentity& reference) {
 // Each child process has its own copy of these.
 SvcIdentity g_reference{IPC_INVALID_HANDLE, 0, 0};  // what a child got or was handed
 std::atomic<int32_t> g_handed{0};                   // references the receiver was handed
+std::atomic<int32_t> g_deaths{0};                   // death recipients that ran
 
 int32_t adder(uint32_t code, IpcIo* data, IpcIo* reply, MessageOption) {
     if (code != SERVER_OP_ADD) return IPC_INVOKER_UNKNOWN_CODE;
@@ -190,6 +191,12 @@ protected:
                     const int32_t got = get_ability(kReceiverSaId, &receiving);
                     return got == ERR_NONE ? hand_on(receiving, g_reference) : got;
                 }
+                case 'd': {  // a death recipient on what it got
+                    uint32_t id = 0;
+                    return AddDeathRecipient(g_reference, [](void*) { ++g_deaths; }, nullptr, &id);
+                }
+                case 'u': return LiteIpcSetMaxDeathRecipients(0);
+                case 'f': return g_deaths.load();
                 case 'h': return g_reference.handle;
                 case 't': return static_cast<int32_t>(g_reference.token);
                 default: return kNoAnswer;
@@ -275,6 +282,23 @@ TEST_F(SkeletonCapabilityTest, WhatAHolderHandedOnDiesWithIt) {
     // The samgr, alive, still holds the reference and hands it on.
     auto second = holder();
     EXPECT_EQ(second->ask('g'), OP_A + OP_B);
+}
+
+// Upstream's 4 death recipients per target, one past it refused; more once the process opts in;
+// the refused one never runs.
+TEST_F(SkeletonCapabilityTest, DeathRecipientsKeepUpstreamsLimitUnlessTheProcessOptsIn) {
+    auto watcher = holder();
+    ASSERT_EQ(watcher->ask('g'), OP_A + OP_B);
+    for (int i = 0; i < 4; ++i) ASSERT_EQ(watcher->ask('d'), ERR_NONE) << "recipient " << i;
+    EXPECT_EQ(watcher->ask('d'), ERR_INVALID_PARAM) << "the 5th, as upstream";
+    ASSERT_EQ(watcher->ask('u'), ERR_NONE);
+    EXPECT_EQ(watcher->ask('d'), ERR_NONE) << "the 5th after LiteIpcSetMaxDeathRecipients(0)";
+    owner_->kill();
+    int32_t fired = 0;
+    for (auto deadline = std::chrono::steady_clock::now() + 10s; fired < 5 && std::chrono::steady_clock::now() < deadline;)
+        fired = watcher->ask('f');
+    EXPECT_EQ(fired, 5);
+    EXPECT_EQ(watcher->ask('f'), 5) << "each ran once";
 }
 
 // examples/c/samgr.c: its samgr keeps what its service registers and hands it to its client.
