@@ -14,6 +14,7 @@ packages=(
   gnuplot-nox                   # make bench draws RTT against payload size
   iproute2 procps util-linux
   man-db groff-base             # the programs test renders and checks the manual pages
+  python3                       # the upstream API census (scripts/api_census.py)
   libgrpc++-dev protobuf-compiler-grpc openssl   # liteipc-bridge: gRPC with mutual TLS
 )
 

@@ -152,8 +152,12 @@ private:
     // remove_access / remove_uid: the owner withdraws any grant, a holder only one it made.
     detail::ControlReply withdraw(Client& client, const detail::ControlRequest& request, const liteipc_service& service,
                                   bool owner);
-    // The grants a process made end with it; the kernel refuses their holders from the next message on.
-    void drop_grants_made_by(uint32_t slot, uint64_t generation);
+    // Owner aside, a process holds a reference when it was granted one or is connected to it.
+    bool holds_reference(uint32_t slot, uint64_t generation, uid_t uid, uint32_t handle) const;
+    // The grants a process made (on one handle, or all) end with it, and so do those its grantees
+    // made if they hold the reference no other way; the kernel refuses their holders from the next
+    // message on.
+    void drop_grants_made_by(uint32_t slot, uint64_t generation, std::optional<uint32_t> only_handle = std::nullopt);
     void forget_service(uint32_t handle);
     void grant_waiting(const Client& registered);
     std::size_t services_of(uid_t uid) const;

@@ -181,20 +181,16 @@ ControlReply Daemon::grant(Client& client, const ControlRequest& request) {
     auto service = kernel_->service(request.handle);
     if (!service) return refuse(Errc::not_found, ENOENT, "no service with handle " + std::to_string(request.handle));
     bool owner = service->owner_slot == client.slot && service->owner_generation == client.generation;
-    // A process connected to the service holds a reference it may pass on (OBJ_SVC): it may grant
-    // another process access, not change the uid list.
-    bool holder = false;
-    if (!owner && request.op == ControlOp::add_access) {
-        kernel_->for_each_conn([&](uint64_t, const liteipc_conn& conn) {
-            holder = holder || (conn.handle == request.handle && conn.client_slot == client.slot &&
-                                conn.client_generation == client.generation);
-        });
-    }
     if (request.op == ControlOp::remove_access || request.op == ControlOp::remove_uid)
         return withdraw(client, request, *service, owner);
-    if (!owner && !holder)
+    // A reference is a capability: a process that holds one may hand it on (OBJ_SVC), not change
+    // the uid list. A handle number it merely knows is no reference.
+    if (!owner && (request.op != ControlOp::add_access || !holds_reference(client.slot, client.generation, client.uid,
+                                                                            request.handle))) {
         return refuse(Errc::permission_denied, EPERM,
-                      "only the owner or a connected client may grant access to " + std::string(service->name));
+                      "pid " + std::to_string(client.pid) + " holds no reference to " + std::string(service->name) +
+                          ": only the owner or a holder may grant access");
+    }
     auto over_quota = [&] {
         if (client.uid == 0 || !config_.quotas.grants || grants_of(client.uid) < config_.quotas.grants) return false;
         ++refused_.quota_grants;
@@ -245,6 +241,7 @@ ControlReply Daemon::withdraw(Client& client, const ControlRequest& request, con
         return owner || (record.grantor_slot == client.slot && record.grantor_generation == client.generation);
     };
     std::size_t withdrawn = 0;
+    std::vector<std::pair<uint32_t, uint64_t>> bereft;  // grantees that lost a pid grant
     for (auto it = grants_.begin(); it != grants_.end();) {
         const auto& [handle, kind, id, generation] = it->first;
         bool match = handle == request.handle && made_by_asker(it->second) &&
@@ -256,9 +253,13 @@ ControlReply Daemon::withdraw(Client& client, const ControlRequest& request, con
             continue;
         }
         kernel_->drop_grant(liteipc_grant_key{handle, kind, id, 0, generation});
+        if (kind == LITEIPC_GRANT_PID) bereft.emplace_back(id, generation);
         it = grants_.erase(it);
         ++withdrawn;
     }
+    for (const auto& [slot, generation] : bereft)
+        if (!holds_reference(slot, generation, kernel_->proc(slot).uid, request.handle))
+            drop_grants_made_by(slot, generation, request.handle);
     if (!by_uid)
         withdrawn += std::erase_if(waiting_grants_, [&](const WaitingGrant& waiting) {
             return waiting.handle == request.handle && waiting.host_pid == static_cast<pid_t>(request.id) &&
@@ -273,19 +274,45 @@ ControlReply Daemon::withdraw(Client& client, const ControlRequest& request, con
     return {};
 }
 
-void Daemon::drop_grants_made_by(uint32_t slot, uint64_t generation) {
-    for (auto it = grants_.begin(); it != grants_.end();) {
-        if (it->second.grantor_slot != slot || it->second.grantor_generation != generation) {
-            ++it;
-            continue;
-        }
-        const auto& [handle, kind, id, grantee_generation] = it->first;
-        kernel_->drop_grant(liteipc_grant_key{handle, kind, id, 0, grantee_generation});
-        it = grants_.erase(it);
-    }
-    std::erase_if(waiting_grants_, [&](const WaitingGrant& waiting) {
-        return waiting.grantor_slot == slot && waiting.grantor_generation == generation;
+bool Daemon::holds_reference(uint32_t slot, uint64_t generation, uid_t uid, uint32_t handle) const {
+    if (grants_.contains({handle, LITEIPC_GRANT_PID, slot, generation}) ||
+        grants_.contains({handle, LITEIPC_GRANT_UID, uid, 0}))
+        return true;
+    bool connected = false;
+    kernel_->for_each_conn([&](uint64_t, const liteipc_conn& conn) {
+        connected = connected || (conn.handle == handle && conn.client_slot == slot && conn.client_generation == generation);
     });
+    return connected;
+}
+
+void Daemon::drop_grants_made_by(uint32_t slot, uint64_t generation, std::optional<uint32_t> only_handle) {
+    // What a grantor handed on is worth no more than what it held: a grantee that holds the
+    // reference no other way loses what it handed on in turn.
+    std::vector<std::tuple<uint32_t, uint32_t, uint64_t>> grantors{{slot, generation, only_handle.value_or(UINT32_MAX)}};
+    while (!grantors.empty()) {
+        auto [grantor_slot, grantor_generation, handle_filter] = grantors.back();
+        grantors.pop_back();
+        for (auto it = grants_.begin(); it != grants_.end();) {
+            const auto& [handle, kind, id, grantee_generation] = it->first;
+            if (it->second.grantor_slot != grantor_slot || it->second.grantor_generation != grantor_generation ||
+                (handle_filter != UINT32_MAX && handle != handle_filter)) {
+                ++it;
+                continue;
+            }
+            const uint32_t dropped_handle = handle, grantee = id;
+            const uint64_t dropped_generation = grantee_generation;
+            const bool by_pid = kind == LITEIPC_GRANT_PID;
+            kernel_->drop_grant(liteipc_grant_key{handle, kind, id, 0, grantee_generation});
+            it = grants_.erase(it);
+            if (by_pid && grantee < LITEIPC_MAX_PROCS &&
+                !holds_reference(grantee, dropped_generation, kernel_->proc(grantee).uid, dropped_handle))
+                grantors.emplace_back(grantee, dropped_generation, dropped_handle);
+        }
+        std::erase_if(waiting_grants_, [&](const WaitingGrant& waiting) {
+            return waiting.grantor_slot == grantor_slot && waiting.grantor_generation == grantor_generation &&
+                   (handle_filter == UINT32_MAX || waiting.handle == handle_filter);
+        });
+    }
 }
 
 }  // namespace liteipc::loader

@@ -198,6 +198,30 @@ TEST_F(MediatedTest, PidGrantDiesWithItsGrantorAndItsHolderIsRefusedAtTheNextMes
     EXPECT_EQ(service.served(), served);
 }
 
+// References are capabilities: a holder that never connected hands the service on; when the
+// owner withdraws the holder's grant, what the holder handed on goes with it, and the kernel
+// refuses the receiver from its next message.
+TEST_F(MediatedTest, AWithdrawnGrantTakesWhatItsHolderHandedOn) {
+    WhoAmIService service(*context_, "test.med.handed", Policy::pids);
+    MediatedClient holder(loader_, 0, "test.med.handed");
+    MediatedClient receiver(loader_, 0, "test.med.handed");
+    ASSERT_TRUE(service->allow_pid(static_cast<uint32_t>(holder.pid())));
+    ASSERT_EQ(holder.step(MediatedOp::grant_pid, static_cast<uint32_t>(receiver.pid())).result, 0)
+        << "a holder hands on what it was granted without connecting";
+    ASSERT_EQ(receiver.step(MediatedOp::connect).result, 0);
+    ASSERT_EQ(receiver.step(MediatedOp::who_am_i).result, 0);
+    ASSERT_EQ(pid_grants_on(loader_, service->handle()), 2u);
+
+    ASSERT_TRUE(service->revoke_pid(static_cast<uint32_t>(holder.pid())));
+    EXPECT_EQ(pid_grants_on(loader_, service->handle()), 0u) << "the withdrawal is synchronous";
+    const int served = service.served();
+    EXPECT_EQ(receiver.step(MediatedOp::who_am_i).result, static_cast<int>(Errc::permission_denied));
+    EXPECT_EQ(service.served(), served);
+    EXPECT_EQ(holder.step(MediatedOp::grant_pid, static_cast<uint32_t>(receiver.pid())).result,
+              static_cast<int>(Errc::permission_denied))
+        << "holding nothing now, it hands nothing on";
+}
+
 TEST_F(MediatedTest, StatusNamesTheMode) {
     ServiceProcess mediated(loader_.options(), mediated_named("test.med.status", Policy::anyone));
     ServiceProcess direct(loader_.options(), service_named("test.direct.status"));

@@ -2,6 +2,7 @@
 // the test can change the client's rights (or its uid) between two messages.
 #include <sys/syscall.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <thread>
@@ -112,14 +113,23 @@ LITEIPC_PEER_ROLE(mediated_client) {
                 out.result = become_group_member(command.arg) ? 0 : -1;
                 break;
             case MediatedOp::grant_pid: {
-                // What passing the service on (OBJ_SVC) does: a connected holder grants a process.
-                if (!connection) {
-                    out.result = -1;
-                    break;
-                }
+                // What passing the service on (OBJ_SVC) does: a holder (connected, or granted
+                // without connecting) grants a process.
                 detail::ControlRequest request{};
+                if (connection) {
+                    request.handle = connection->handle();
+                } else {
+                    detail::ControlRequest lookup{};
+                    lookup.op = detail::ControlOp::lookup;
+                    std::memcpy(lookup.name, name.data(), std::min(name.size(), sizeof lookup.name - 1));
+                    auto found = context->impl().control(lookup);
+                    if (!found) {
+                        out.result = errc_of(found.error());
+                        break;
+                    }
+                    request.handle = found->reply.handle;
+                }
                 request.op = detail::ControlOp::add_access;
-                request.handle = connection->handle();
                 request.id = command.arg;
                 auto granted = context->impl().control(request);
                 out.result = granted ? 0 : errc_of(granted.error());
