@@ -71,7 +71,7 @@ TEST_F(Lifecycle, TenThousandOpenCloseCyclesLeaveTheServiceAsItWas) {
             ASSERT_TRUE(call_once(*connection, 3)) << "cycle " << cycle;
         }
     }
-    const Holdings after = settle(service.pid(), baseline.fds);
+    const Holdings after = settle(service.pid(), baseline.fds, baseline.mappings);
     EXPECT_EQ(after.fds, baseline.fds);
     EXPECT_EQ(after.mappings, baseline.mappings) << "new mappings:\n" << new_mappings(baseline, after);
     // RSS: flat within allocator noise (a leaked connection costs at least its ctrl page and
