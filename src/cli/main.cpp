@@ -63,8 +63,9 @@ constexpr Command kCommands[] = {
      "until Ctrl-C or N intervals; with --json, one document per interval.\n"},
     {"monitor", "monitor [--service NAME] [--count N]", "live kernel-plane events until Ctrl-C",
      "Connects, denials, disconnects and deaths as the kernel sees them, one line each (with --json,\n"
-     "one JSON document each), until Ctrl-C or N events; then how many events were lost because the\n"
-     "monitor ring was full. With --service, only that service's events and the deaths of its owner\n"
+     "one JSON document each), until Ctrl-C or N events; then how many events this watcher lost (the\n"
+     "kernel's monitor ring full, or its own queue in the loader full because it read too slowly).\n"
+     "Every watcher gets every event; none can hide events from another. With --service, only that service's events and the deaths of its owner\n"
      "and clients. Needs only membership of the liteipc group; registers nothing.\n"},
     {"call", "call SERVICE CODE [TYPE:VALUE...] [--reply TYPES]", "one call with typed arguments; its reply",
      "Connects to SERVICE, sends request CODE with the arguments in order, and prints the reply's\n"

@@ -35,11 +35,19 @@ struct OwnRule {
     uint32_t id = 0;  // uid or gid
 
     bool matches(std::string_view name) const;
+    // "anyone", "nobody", "uid:N" or "gid:N", as the status document shows it.
+    std::string owner() const;
 };
+
+// The prefix liteipc-bridge registers its imported names under, and the user the shipped policy
+// reserves it for: a name a component relies on is not free for every member.
+inline constexpr const char* kBridgePrefix = "remote.";
+inline constexpr const char* kBridgeUser = "liteipc-bridge";
 
 struct NamePolicy {
     std::vector<OwnRule> rules;
-    bool unlisted_anyone = true;  // names no rule matches: anyone (default) or nobody
+    // Names no rule matches: nobody (the default, as dbus-broker's system bus) or anyone.
+    bool unlisted_anyone = false;
 
     // A name some rule matches may be owned by whom one of its matching rules admits; root may
     // own any name. `groups` are the process's gid and supplementary groups.
@@ -52,8 +60,10 @@ struct LoaderConfig {
     std::chrono::milliseconds channel_setup_timeout{5000};  // a half waits at most this long
     std::size_t max_queued_replies = 256;  // per client; a client that lets more pile up is dropped
 
-    // A missing file at the default path is not an error: defaults apply.
+    // A missing file at the default path is not an error: the built-in config applies, which is
+    // what packaging/loader.conf says (remote.* reserved for liteipc-bridge, unlisted names nobody's).
     static Result<LoaderConfig> load(const std::string& path, bool must_exist);
+    static LoaderConfig built_in();
     static Result<LoaderConfig> parse(std::string_view text, const std::string& origin);
 };
 

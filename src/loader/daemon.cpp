@@ -80,11 +80,15 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonOptions& options) {
     if (auto ok = daemon->kernel_->watch_deaths([d = daemon.get()](const liteipc_death_record& r) { d->on_death(r); });
         !ok)
         return std::unexpected(ok.error());
+    if (auto ok = daemon->kernel_->watch_monitor([d = daemon.get()](const liteipc_monitor_record& r) { d->fan_out(r); });
+        !ok)
+        return std::unexpected(ok.error());
     if (auto ok = daemon->listen(); !ok) return std::unexpected(ok.error());
     // Deaths recorded while no loader ran are waiting in the pinned ring: handle them now.
     daemon->rebuild_records();
     if (auto n = daemon->kernel_->consume_deaths(); !n) return std::unexpected(n.error());
     daemon->adopt_registered();
+    daemon->enforce_name_policy("start");
     LITEIPC_LOG(info, "ready: pin root %s, socket %s, room for %zu sockets%s", options.pin_root.c_str(),
                 options.socket_path.c_str(), daemon->max_clients_,
                 daemon->kernel_->adopted() ? ", adopted pinned state" : "");
@@ -118,6 +122,7 @@ void Daemon::reload_config() {
         return;
     }
     LITEIPC_LOG(info, "reloaded %s: %zu name rules", options_.config_path.c_str(), config_.names.rules.size());
+    enforce_name_policy("reload");
 }
 
 Result<> Daemon::listen() {
@@ -162,7 +167,8 @@ Result<> Daemon::listen() {
     signals_.reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
     channel_timer_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
     if (!epoll_ || !signals_ || !channel_timer_) return fail_errno("epoll, signalfd or timerfd");
-    for (int fd : {listener_.get(), signals_.get(), kernel_->deaths_epoll_fd(), channel_timer_.get()}) {
+    for (int fd : {listener_.get(), signals_.get(), kernel_->deaths_epoll_fd(), kernel_->monitor_epoll_fd(),
+                   channel_timer_.get()}) {
         epoll_event event{EPOLLIN, {.fd = fd}};
         if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0) return fail_errno("epoll_ctl");
     }
@@ -193,6 +199,10 @@ Result<> Daemon::run() {
                 accept_clients();
             } else if (fd == kernel_->deaths_epoll_fd()) {
                 kernel_->consume_deaths();
+            } else if (fd == kernel_->monitor_epoll_fd()) {
+                kernel_->consume_monitor();
+                for (auto& [client_fd, client] : clients_)
+                    if (client.watching_monitor && !client.watching_writable) flush_monitor(client);
             } else if (fd == channel_timer_.get()) {
                 uint64_t expirations;
                 ssize_t ignored = ::read(fd, &expirations, sizeof expirations);
@@ -409,15 +419,65 @@ void Daemon::flush_outbox(Client& client) {
     epoll_event event{EPOLLIN, {.fd = client.socket.get()}};
     ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, client.socket.get(), &event);
     client.watching_writable = false;
+    flush_monitor(client);
 }
 
 ControlReply Daemon::watch_monitor(Client& client) {
     if (client.watching_monitor) return {};
+    if (client.uid != 0) {
+        std::size_t watching = 0;
+        for (const auto& [fd, other] : clients_) watching += other.watching_monitor && other.uid == client.uid;
+        if (watching >= kWatchersPerUid) {
+            ++refused_.quota_watchers;
+            return refuse(Errc::quota_exceeded, EDQUOT,
+                          "uid " + std::to_string(client.uid) + " has its " + std::to_string(kWatchersPerUid) +
+                              " monitor watchers already");
+        }
+    }
     if (auto ok = kernel_->set_watchers(monitor_watchers_ + 1); !ok)
         return refuse(Errc::kernel, EIO, ok.error().describe());
     ++monitor_watchers_;
     client.watching_monitor = true;
     return {};
+}
+
+void Daemon::fan_out(const liteipc_monitor_record& record) {
+    // Every watcher gets its own copy; one that does not read loses only its own records.
+    for (auto& [fd, client] : clients_) {
+        if (!client.watching_monitor || client.dropping) continue;
+        if (client.monitor_queue.size() >= kMonitorQueueRecords)
+            ++client.monitor_dropped;
+        else
+            client.monitor_queue.push_back(record);
+    }
+}
+
+void Daemon::flush_monitor(Client& client) {
+    if (!client.outbox.empty() || client.dropping) return;  // replies first: flush_outbox comes back here
+    while (!client.monitor_queue.empty()) {
+        detail::MonitorBatch header;
+        header.count = static_cast<uint32_t>(std::min<std::size_t>(client.monitor_queue.size(),
+                                                                   detail::kMonitorBatchRecords));
+        header.dropped = client.monitor_dropped;
+        Outgoing batch;
+        batch.bytes.assign(reinterpret_cast<const char*>(&header), sizeof header);
+        for (uint32_t i = 0; i < header.count; ++i)
+            batch.bytes.append(reinterpret_cast<const char*>(&client.monitor_queue[i]), sizeof(liteipc_monitor_record));
+        SendOutcome outcome = send_now(client.socket.get(), batch);
+        if (outcome == SendOutcome::would_block) {
+            if (!client.watching_writable) {
+                epoll_event event{EPOLLIN | EPOLLOUT, {.fd = client.socket.get()}};
+                ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, client.socket.get(), &event);
+                client.watching_writable = true;
+            }
+            return;
+        }
+        if (outcome == SendOutcome::failed) {
+            client.monitor_queue.clear();  // gone: its hang-up drops it
+            return;
+        }
+        client.monitor_queue.erase(client.monitor_queue.begin(), client.monitor_queue.begin() + header.count);
+    }
 }
 
 void Daemon::drop_client(int fd) {

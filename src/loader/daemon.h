@@ -44,6 +44,8 @@ struct RefusalCounters {
     uint64_t at_fd_limit = 0;       // sockets refused because the loader was at its fd limit
     uint64_t expired_channels = 0;  // connection halves whose peer never came
     uint64_t stale_slots = 0;       // ALIVE slots of processes gone, reclaimed at start
+    uint64_t quota_watchers = 0;    // watch_monitor past kWatchersPerUid
+    uint64_t withdrawn_by_name_policy = 0;  // services whose owner a reloaded policy no longer admits
 };
 
 class Daemon {
@@ -72,7 +74,12 @@ private:
         bool watching_writable = false;
         bool dropping = false;  // did not read its replies: served no more
         bool watching_monitor = false;  // asked for monitor records; they stop when all such sockets close
+        std::deque<liteipc_monitor_record> monitor_queue;  // this watcher's records not sent yet
+        uint64_t monitor_dropped = 0;  // records that found its queue full: its own loss
     };
+    // What one watcher may leave unread (80 KiB) and how many watchers one uid may have.
+    static constexpr std::size_t kMonitorQueueRecords = 1024;
+    static constexpr std::size_t kWatchersPerUid = 4;
 
     // A connection whose two halves are not both in yet.
     struct PendingChannel {
@@ -148,6 +155,9 @@ private:
     detail::ControlReply lookup(const detail::ControlRequest& request);
     // Needs no registration: `liteipc monitor` only reads.
     detail::ControlReply watch_monitor(Client& client);
+    void fan_out(const liteipc_monitor_record& record);
+    // Sends what fits of the watcher's queue, once its replies are out; never waits.
+    void flush_monitor(Client& client);
     detail::ControlReply grant(Client& client, const detail::ControlRequest& request);
     // remove_access / remove_uid: the owner withdraws any grant, a holder only one it made.
     detail::ControlReply withdraw(Client& client, const detail::ControlRequest& request, const liteipc_service& service,
@@ -156,6 +166,8 @@ private:
     void drop_grants_made_by(uint32_t slot, uint64_t generation);
     void forget_service(uint32_t handle);
     void grant_waiting(const Client& registered);
+    // After a reload and at start: every registered name is checked against the policy in force.
+    void enforce_name_policy(const char* when);
     std::size_t services_of(uid_t uid) const;
     std::size_t grants_of(uid_t uid) const;
 

@@ -40,8 +40,9 @@ constexpr PinAccess kPinAccess[] = {
     {"conns", 0600},     {"msg_rings", 0600}, {"subs", 0600},     {"proc_ctl", 0600},
     {kExitLinkPin, 0600}, {"limits", 0600},   {"uid_usage", 0600}, {"abi", 0640},
     {"svc_traffic", 0640},
-    // Watchers consume the monitor ring as group members (a consumer maps its position writable).
-    {"monitor", 0660},   {"mon_on", 0640},
+    // The loader alone consumes the monitor ring (a consumer maps its position writable: one
+    // member could move it and blind every watcher); watchers get copies over their sockets.
+    {"monitor", 0600},   {"mon_on", 0640},
 };
 
 bool on_bpffs(const fs::path& path) {
@@ -271,6 +272,7 @@ Result<> KernelPlane::unload(const std::string& pin_root) {
 
 KernelPlane::~KernelPlane() {
     if (deaths_) ring_buffer__free(deaths_);
+    if (monitor_) ring_buffer__free(monitor_);
     procs_mapping_.unmap();
     if (skel_) liteipc_bpf__destroy(skel_);
 }
@@ -531,6 +533,27 @@ Result<> KernelPlane::watch_deaths(std::function<void(const liteipc_death_record
     deaths_ = ring_buffer__new(bpf_map__fd(skel_->maps.deaths), trampoline, this, nullptr);
     if (!deaths_) return fail_errno("ring buffer on deaths", Errc::kernel);
     return {};
+}
+
+Result<> KernelPlane::watch_monitor(std::function<void(const liteipc_monitor_record&)> on_record) {
+    on_monitor_record_ = std::move(on_record);
+    auto trampoline = [](void* self, void* data, size_t size) -> int {
+        if (size < sizeof(liteipc_monitor_record)) return 0;
+        liteipc_monitor_record record;
+        std::memcpy(&record, data, sizeof record);
+        static_cast<KernelPlane*>(self)->on_monitor_record_(record);
+        return 0;
+    };
+    monitor_ = ring_buffer__new(bpf_map__fd(skel_->maps.monitor), trampoline, this, nullptr);
+    if (!monitor_) return fail_errno("ring buffer on monitor", Errc::kernel);
+    return {};
+}
+
+int KernelPlane::monitor_epoll_fd() const { return ring_buffer__epoll_fd(monitor_); }
+
+void KernelPlane::consume_monitor() {
+    if (int n = ring_buffer__consume(monitor_); n < 0)
+        LITEIPC_LOG(warn, "consume of the monitor ring: %s", std::strerror(-n));
 }
 
 int KernelPlane::deaths_epoll_fd() const { return ring_buffer__epoll_fd(deaths_); }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 
 #include "daemon.h"
 #include "common/log.h"
@@ -82,6 +83,28 @@ void Daemon::grant_waiting(const Client& registered) {
     });
 }
 
+void Daemon::enforce_name_policy(const char* when) {
+    // The only word a direct service's clients hear from the loader is the death of the owner's
+    // registration (its data plane is shared memory between the two): so the owner's registration
+    // ends, all its names with it, and each client sees a death and sends it nothing more.
+    std::map<uint32_t, uint64_t> owners;  // slot -> generation
+    kernel_->for_each_service([&](uint32_t handle, const liteipc_service& s) {
+        const liteipc_proc& owner = kernel_->proc(s.owner_slot);
+        if (owner.state != LITEIPC_PROC_ALIVE || owner.generation != s.owner_generation) return;
+        std::string name(s.name, strnlen(s.name, sizeof s.name));
+        if (config_.names.may_own(name, s.owner_uid, groups_of(static_cast<pid_t>(owner.tgid), owner.gid))) return;
+        ++refused_.withdrawn_by_name_policy;
+        LITEIPC_LOG(warn, "%s: service '%s' (handle %u) withdrawn: the name policy no longer gives it to uid %u; "
+                    "the registration of its owner, pid %u, ends", when, name.c_str(), handle, s.owner_uid, owner.tgid);
+        owners[s.owner_slot] = s.owner_generation;
+    });
+    for (const auto& [slot, generation] : owners) {
+        if (!kernel_->close_proc(slot, generation)) continue;
+        kernel_->drop_inbox(slot);
+        release_holdings_of(slot, generation);
+    }
+}
+
 void Daemon::forget_service(uint32_t handle) {
     services_.erase(handle);
     kernel_->drop_traffic_counters(handle);
@@ -112,7 +135,9 @@ ControlReply Daemon::register_service(Client& client, const ControlRequest& requ
         ++refused_.name_policy;
         return refuse(Errc::name_not_allowed, EACCES,
                       std::string("the name policy does not give '") + request.name + "' to uid " +
-                          std::to_string(client.uid));
+                          std::to_string(client.uid) + ": to allow it, add 'own " + request.name + " by uid:" +
+                          std::to_string(client.uid) + "' (or a prefix rule) to " + options_.config_path +
+                          " and reload the loader");
     }
     if (kernel_->handle_of(request.name))
         return refuse(Errc::already_exists, EEXIST, std::string("service name taken: ") + request.name);

@@ -50,7 +50,8 @@ constexpr const char* kSmallQuotas =
     "quota.pending_channels = 2\n"
     "quota.grants = 2\n"
     "quota.subscriptions = 2\n"
-    "channel_setup_timeout_ms = 60000\n";
+    "channel_setup_timeout_ms = 60000\n"
+    "unlisted_names = anyone\n";
 
 class TrustQuotaTest : protected WithConfig, public WithLoader<> {
 protected:

@@ -77,6 +77,23 @@ LITEIPC_PEER_ROLE(echo_when_told_as) {
     return report(echo_works(*connection) ? 0 : -3) ? 0 : 101;
 }
 
+// Serves echo calls under `name` as `uid`, open to anyone; reports 0 (or the Errc) once it
+// serves, then, for each byte the test sends, the number of calls it has received so far.
+LITEIPC_PEER_ROLE(serve_echo_as) {
+    auto context = context_as(args);
+    if (!context) return 0;
+    static std::atomic<int> calls{0};
+    ServiceOptions options{.name = args.text(), .policy = Policy::anyone};
+    auto service = Service::start(*context, options, [](Call& call) {
+        ++calls;
+        return handle(call);
+    });
+    if (!report(service ? 0 : code(service.error().code)) || !service) return 0;
+    for (char ask; receive(ask);)
+        if (!report(calls.load())) return 101;
+    return 0;
+}
+
 // Registers `name` with `policy` (a LITEIPC_POLICY_*) as `uid`, serves nothing, and holds it
 // until killed.
 LITEIPC_PEER_ROLE(register_and_hold_as) {
