@@ -144,6 +144,8 @@ json status_json(const LoaderStatus& status) {
               {"records_lost", status.records_lost},
               {"pool_backing", status.pool_backing}}},
             {"quotas", status.quotas},
+            {"tables", status.tables},
+            {"name_policy", status.name_policy},
             {"refused", status.refused},
             {"uids", status.uids},
             {"processes", processes},
@@ -200,6 +202,14 @@ void print_status(const LoaderStatus& status) {
         if (value.is_number() && value.get<uint64_t>() != 0)
             refused += (refused.empty() ? "" : ", ") + name + " " + value.dump();
     std::printf("quotas     per uid: %s\n", quotas.c_str());
+    // What uids other than root hold of each global table; root's reserve is not theirs.
+    std::string tables;
+    for (const auto& [name, t] : status.tables.items()) {
+        const uint64_t room = t.value("capacity", uint64_t{0}) - t.value("reserve", uint64_t{0});
+        tables += (tables.empty() ? "" : ", ") + name + " " + t.value("members", json(0)).dump() + "/" +
+                  std::to_string(room) + (t.value("near_full", false) ? " NEAR FULL" : "");
+    }
+    std::printf("tables     held by uids other than root / their room: %s\n", tables.c_str());
     std::printf("refused    %s\n", refused.empty() ? "nothing" : refused.c_str());
     if (!status.uids.empty()) {
         // One column per quota the loader reports, in its order.

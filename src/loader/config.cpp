@@ -1,10 +1,12 @@
 #include "config.h"
 
 #include "common/log.h"
+#include "liteipc_abi.h"
 
 #include <grp.h>
 #include <pwd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -149,6 +151,24 @@ Result<LoaderConfig> LoaderConfig::parse(std::string_view text, const std::strin
         }
         uint64_t number = 0;
         if (!to_number(value, number)) return bad("'" + std::string(value) + "' is not a number");
+        // A reserve leaves members at least one slot: BPF reads a limit of 0 as none.
+        if (key.starts_with("reserve.")) {
+            struct Table {
+                std::string_view key;
+                uint64_t* reserve;
+                uint64_t capacity;
+            };
+            const Table tables[] = {{"reserve.processes", &config.reserves.processes, LITEIPC_MAX_PROCS},
+                                    {"reserve.services", &config.reserves.services, LITEIPC_MAX_SERVICES},
+                                    {"reserve.connections", &config.reserves.connections, LITEIPC_MAX_CONNS},
+                                    {"reserve.grants", &config.reserves.grants, LITEIPC_MAX_GRANTS}};
+            auto table = std::find_if(std::begin(tables), std::end(tables), [&](const Table& t) { return t.key == key; });
+            if (table == std::end(tables)) return bad("unknown key '" + std::string(key) + "'");
+            if (number >= table->capacity)
+                return bad(std::string(key) + " is below " + std::to_string(table->capacity) + ", its table's size");
+            *table->reserve = number;
+            continue;
+        }
         if (key == "quota.processes") config.quotas.processes = number;
         else if (key == "quota.sockets") config.quotas.sockets = number;
         else if (key == "quota.services") config.quotas.services = number;

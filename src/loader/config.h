@@ -28,6 +28,15 @@ struct Quotas {
     uint64_t subscriptions = 16384;   // death subscriptions, enforced in BPF
 };
 
+// Slots of the global tables only root (the system's own processes) may take: whatever many uids
+// do together, each under its quota, they hold at most the table's size minus its reserve.
+struct Reserves {
+    uint64_t processes = 256;     // of LITEIPC_MAX_PROCS (4096)
+    uint64_t services = 256;      // of LITEIPC_MAX_SERVICES (4096)
+    uint64_t connections = 4096;  // of LITEIPC_MAX_CONNS (65536), enforced in BPF
+    uint64_t grants = 4096;       // of LITEIPC_MAX_GRANTS (65536)
+};
+
 // One `own` line: a name (or a prefix ending in '*') and who may own it.
 struct OwnRule {
     std::string pattern;  // "org.example.audio" or "org.example.*"
@@ -56,6 +65,7 @@ struct NamePolicy {
 
 struct LoaderConfig {
     Quotas quotas;
+    Reserves reserves;
     NamePolicy names;
     std::chrono::milliseconds channel_setup_timeout{5000};  // a half waits at most this long
     std::size_t max_queued_replies = 256;  // per client; a client that lets more pile up is dropped

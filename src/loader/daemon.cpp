@@ -46,6 +46,48 @@ ControlReply refuse(Errc code, int err, const std::string& why) {
     return reply;
 }
 
+std::string reserve_message(const TableUse& table) {
+    return std::string("the ") + table.name + " table keeps its last " + std::to_string(table.reserve) + " of " +
+           std::to_string(table.capacity) + " entries for root; other uids hold the rest (" +
+           std::to_string(table.members) + ")";
+}
+
+ControlReply refuse_reserved(const TableUse& table) {
+    return refuse(Errc::quota_exceeded, EDQUOT, reserve_message(table));
+}
+
+std::array<TableUse, 4> Daemon::table_use() const {
+    uint64_t processes = 0, services = 0, grants = 0;
+    for (uint32_t slot = 0; slot < LITEIPC_MAX_PROCS; ++slot) {
+        const liteipc_proc& p = kernel_->proc(slot);
+        processes += p.state == LITEIPC_PROC_ALIVE && p.uid != 0;
+    }
+    for (const auto& [handle, record] : services_) services += record.owner_uid != 0;
+    for (const auto& [key, record] : grants_) grants += record.grantor_uid != 0;
+    for (const auto& waiting : waiting_grants_) grants += waiting.grantor_uid != 0;
+    const Reserves& r = config_.reserves;
+    return {TableUse{"process", LITEIPC_MAX_PROCS, r.processes, processes},
+            TableUse{"service", LITEIPC_MAX_SERVICES, r.services, services},
+            TableUse{"connection", LITEIPC_MAX_CONNS, r.connections, kernel_->counter(LITEIPC_COUNTER_MEMBER_CONNS)},
+            TableUse{"grant", LITEIPC_MAX_GRANTS, r.grants, grants}};
+}
+
+void Daemon::check_headroom() {
+    auto tables = table_use();
+    for (std::size_t i = 0; i < tables.size(); ++i) {
+        const TableUse& t = tables[i];
+        if (t.near_full() && !near_full_logged_[i]) {
+            LITEIPC_LOG(warn, "the %s table is near full: other uids than root hold %llu of the %llu entries they may "
+                        "(%llu more are root's reserve)", t.name, static_cast<unsigned long long>(t.members),
+                        static_cast<unsigned long long>(t.capacity - t.reserve),
+                        static_cast<unsigned long long>(t.reserve));
+            near_full_logged_[i] = true;
+        } else if (near_full_logged_[i] && t.members * 10 < (t.capacity - t.reserve) * 8) {
+            near_full_logged_[i] = false;
+        }
+    }
+}
+
 Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonOptions& options) {
     std::unique_ptr<Daemon> daemon(new Daemon(options));
     auto config = LoaderConfig::load(options.config_path, options.config_given);
@@ -102,6 +144,8 @@ Daemon::~Daemon() {
 Result<> Daemon::apply_config(LoaderConfig config) {
     if (auto ok = kernel_->set_limit(LITEIPC_LIMIT_CONNS, config.quotas.connections); !ok) return ok;
     if (auto ok = kernel_->set_limit(LITEIPC_LIMIT_SUBS, config.quotas.subscriptions); !ok) return ok;
+    if (auto ok = kernel_->set_limit(LITEIPC_LIMIT_MEMBER_CONNS, LITEIPC_MAX_CONNS - config.reserves.connections); !ok)
+        return ok;
     config_ = std::move(config);
     return {};
 }
@@ -351,16 +395,28 @@ void Daemon::serve_client(int fd) {
     } else {
         reply = ControlReply{};
         switch (request.op) {
-            case ControlOp::hello: reply = hello(client, fds); break;
-            case ControlOp::register_service: reply = register_service(client, request, fds); break;
+            case ControlOp::hello:
+                reply = hello(client, fds);
+                check_headroom();
+                break;
+            case ControlOp::register_service:
+                reply = register_service(client, request, fds);
+                check_headroom();
+                break;
             case ControlOp::unregister_service: reply = unregister_service(client, request); break;
             case ControlOp::lookup: reply = lookup(request); break;
             case ControlOp::add_access:
             case ControlOp::add_uid:
             case ControlOp::remove_access:
-            case ControlOp::remove_uid: reply = grant(client, request); break;
+            case ControlOp::remove_uid:
+                reply = grant(client, request);
+                check_headroom();
+                break;
             case ControlOp::open_channel:
-            case ControlOp::accept_channel: reply = channel_half(client, request, message->fds); break;
+            case ControlOp::accept_channel:
+                reply = channel_half(client, request, message->fds);
+                check_headroom();
+                break;
             case ControlOp::close_channel: reply = close_channel(client, request); break;
             case ControlOp::list: text = list_text(); break;
             case ControlOp::status: text = status_json(); break;

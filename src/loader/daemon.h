@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -44,8 +45,18 @@ struct RefusalCounters {
     uint64_t at_fd_limit = 0;       // sockets refused because the loader was at its fd limit
     uint64_t expired_channels = 0;  // connection halves whose peer never came
     uint64_t stale_slots = 0;       // ALIVE slots of processes gone, reclaimed at start
-    uint64_t quota_watchers = 0;    // watch_monitor past kWatchersPerUid
     uint64_t withdrawn_by_name_policy = 0;  // services whose owner a reloaded policy no longer admits
+    uint64_t quota_watchers = 0;    // watch_monitor past kWatchersPerUid
+    // Requests of uids other than root that met a table's reserve (connections: in BPF).
+    uint64_t reserve_processes = 0, reserve_services = 0, reserve_grants = 0;
+};
+
+// How full one global table is: what all uids but root hold against the room the reserve leaves them.
+struct TableUse {
+    const char* name;
+    uint64_t capacity, reserve, members;
+    bool full() const { return members >= capacity - reserve; }
+    bool near_full() const { return members * 10 >= (capacity - reserve) * 9; }
 };
 
 class Daemon {
@@ -135,6 +146,10 @@ private:
     void arm_channel_timer();
     void expire_channels();
     std::size_t sockets_of(uid_t uid) const;
+    // processes, services, connections, grants.
+    std::array<TableUse, 4> table_use() const;
+    // Logs a table that came near full (once, until it is below 80% again).
+    void check_headroom();
 
     // registry.cpp: who is asking, registration, reclaiming
     std::optional<detail::ControlReply> check_sender(Client& client, const detail::ReceivedMessage& message);
@@ -205,9 +220,13 @@ private:
     uint64_t deaths_seen_ = 0;
     uint64_t monitor_watchers_ = 0;  // sockets with watching_monitor set
     RefusalCounters refused_;
+    std::array<bool, 4> near_full_logged_{};
 };
 
 // A refusal: result -err, the named error, a log line.
 detail::ControlReply refuse(Errc code, int err, const std::string& why);
+// A member's request that would take one of the slots a table keeps for root.
+detail::ControlReply refuse_reserved(const TableUse& table);
+std::string reserve_message(const TableUse& table);
 
 }  // namespace liteipc::loader

@@ -147,6 +147,10 @@ ControlReply Daemon::register_service(Client& client, const ControlRequest& requ
                       "uid " + std::to_string(client.uid) + " holds its quota of " +
                           std::to_string(config_.quotas.services) + " services");
     }
+    if (TableUse services = table_use()[1]; client.uid != 0 && services.full()) {
+        ++refused_.reserve_services;
+        return refuse_reserved(services);
+    }
     auto handle = kernel_->next_handle();
     if (!handle) return refuse(Errc::no_memory, ENOSPC, handle.error().describe());
 
@@ -220,13 +224,17 @@ ControlReply Daemon::grant(Client& client, const ControlRequest& request) {
     if (!owner && !holder)
         return refuse(Errc::permission_denied, EPERM,
                       "only the owner or a connected client may grant access to " + std::string(service->name));
+    const TableUse grants = table_use()[3];
     auto over_quota = [&] {
-        if (client.uid == 0 || !config_.quotas.grants || grants_of(client.uid) < config_.quotas.grants) return false;
+        if (client.uid == 0) return false;
+        if (grants.full()) return ++refused_.reserve_grants, true;
+        if (!config_.quotas.grants || grants_of(client.uid) < config_.quotas.grants) return false;
         ++refused_.quota_grants;
         return true;
     };
-    const std::string quota_message = "uid " + std::to_string(client.uid) + " holds its quota of " +
-                                      std::to_string(config_.quotas.grants) + " grants";
+    const std::string quota_message = grants.full() ? reserve_message(grants)
+                                                    : "uid " + std::to_string(client.uid) + " holds its quota of " +
+                                                          std::to_string(config_.quotas.grants) + " grants";
     liteipc_grant_key key{};
     key.handle = request.handle;
     if (request.op == ControlOp::add_access) {

@@ -107,6 +107,10 @@ std::string Daemon::status_json() const {
                      {"expired_channels", r.expired_channels},
                      {"stale_slots", r.stale_slots},
                      {"quota_watchers", r.quota_watchers},
+                     {"reserve_processes", r.reserve_processes},
+                     {"reserve_services", r.reserve_services},
+                     {"reserve_connections", kernel_->counter(LITEIPC_COUNTER_RESERVE_CONNS)},
+                     {"reserve_grants", r.reserve_grants},
                      {"withdrawn_by_name_policy", r.withdrawn_by_name_policy}};
     // The name policy in force, so that a component can check that its names are reserved for it
     // (liteipc-bridge: every rule matching remote.* names its own uid).
@@ -145,6 +149,13 @@ std::string Daemon::status_json() const {
                                           {"connects", stats.connects},
                                           {"disconnects", stats.disconnects}}}});
     });
+    // The global tables: what uids other than root hold of the room root's reserve leaves them.
+    Json tables = Json::object();
+    for (const TableUse& t : table_use())
+        tables[t.name] = {{"capacity", t.capacity},
+                          {"reserve", t.reserve},
+                          {"members", t.members},
+                          {"near_full", t.near_full()}};
     // Each watcher's own queue and loss: a slow watcher's loss is counted against it alone.
     Json watchers = Json::array();
     for (const auto& [fd, client] : clients_)
@@ -171,6 +182,7 @@ std::string Daemon::status_json() const {
                      {"pending_channels", pending_channels_.size()},
                      {"grants", grants_.size() + waiting_grants_.size()},
                      {"quotas", quotas},
+                     {"tables", tables},
                      {"refused", refusals},
                      {"name_policy", name_policy},
                      {"uids", uids},

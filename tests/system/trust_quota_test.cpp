@@ -97,5 +97,76 @@ TEST_F(TrustQuotaTest, EachTableFilledByOneUidRefusesItByNameAndLeavesOthersServ
         EXPECT_EQ(json_number(status, key), json_number(before, key)) << key;
 }
 
+
+// ---- the reserve: slots of each global table only root takes ----
+
+// Members together may hold 6 processes, 4 services and 4 connections; the rest is root's.
+constexpr const char* kSmallRoom =
+    "reserve.processes = 4090\n"
+    "reserve.services = 4092\n"
+    "reserve.connections = 65532\n"
+    "channel_setup_timeout_ms = 60000\n"
+    "unlisted_names = anyone\n";
+
+class TrustReserveTest : protected WithConfig, public WithLoader<> {
+protected:
+    TrustReserveTest() : WithConfig(kSmallRoom), WithLoader("trust-reserve", true, loader_args()) {}
+
+    // A process of `uid` registers `name` and holds both; its report is 0 or the Errc.
+    Peer register_and_hold(uid_t uid, const std::string& name, int& result) {
+        Peer peer = Peer::spawn("register_and_hold_as",
+                                peer_args(loader_.options(), uid, name, static_cast<int>(LITEIPC_POLICY_ANYONE)));
+        result = -9999;
+        EXPECT_TRUE(peer.read(result)) << "uid " << uid << " reported nothing";
+        return peer;
+    }
+    Peer half_open(uid_t uid, uint32_t handle, int count, int& approved) {
+        Peer peer = Peer::spawn("half_open_connects_as", peer_args(loader_.options(), uid, handle, count));
+        approved = -9999;
+        EXPECT_TRUE(peer.read(approved)) << "uid " << uid << " reported nothing";
+        return peer;
+    }
+};
+
+TEST_F(TrustReserveTest, ColludingUidsFillUpToTheReserveAndRootStillRegistersAndConnects) {
+    // Four uids, one service each: the members' room for services is full.
+    std::vector<Peer> colluders;
+    for (uid_t uid = 65501; uid <= 65504; ++uid) {
+        int result = 0;
+        colluders.push_back(register_and_hold(uid, "colluder." + std::to_string(uid), result));
+        ASSERT_EQ(result, 0) << "uid " << uid;
+    }
+    int fifth = 0;
+    colluders.push_back(register_and_hold(65505, "colluder.65505", fifth));
+    EXPECT_EQ(fifth, code(Errc::quota_exceeded)) << "one service past the members' room";
+
+    // A sixth uid's process (the members' last slot) makes connections: 4 of its 5 are approved.
+    int s = connect_raw(loader_.socket());
+    RawReply found = raw_request(s, control_request(ControlOp::lookup, 0, "colluder.65501"));
+    ::close(s);
+    ASSERT_EQ(found.reply.result, 0);
+    int approved = 0;
+    colluders.push_back(half_open(65506, found.reply.handle, 5, approved));
+    EXPECT_EQ(approved, 4) << "connections past the members' room";
+    EXPECT_EQ(run_peer<1>("open_context_as", peer_args(loader_.options(), 65507))[0], code(Errc::quota_exceeded))
+        << "one process past the members' room";
+
+    // Root's processes still register, own names and connect.
+    EXPECT_EQ(run_peer<1>("open_context_as", peer_args(loader_.options(), 0))[0], 0);
+    EXPECT_EQ(run_peer<1>("register_name_as", peer_args(loader_.options(), 0, "root.after"))[0], 0);
+    int root_approved = 0;
+    Peer root_connects = half_open(0, found.reply.handle, 2, root_approved);
+    EXPECT_EQ(root_approved, 2);
+
+    const std::string status = status_text(loader_);
+    for (const char* key : {"reserve_processes", "reserve_services", "reserve_connections"})
+        EXPECT_GE(refused_count(status, key), 1) << key << ": " << status;
+    for (const char* table : {"process", "service", "connection"}) {
+        std::size_t at = status.find("\"" + std::string(table) + "\":{");
+        ASSERT_NE(at, std::string::npos) << table;
+        EXPECT_EQ(status.substr(status.find("\"near_full\":", at) + 12, 4), "true") << table << ": " << status;
+    }
+}
+
 }  // namespace
 }  // namespace liteipc::testing
