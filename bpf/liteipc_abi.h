@@ -192,6 +192,15 @@ struct liteipc_grant_key {
     __u64 generation; /* the grantee's generation; 0 for a uid grant */
 };
 
+/* Value of "grants": the process that made the grant, so that the grant ends with it, also when
+ * that process died while no loader ran (a loader that starts drops it). */
+struct liteipc_grant {
+    __u64 grantor_generation;
+    __u32 grantor_slot; /* LITEIPC_UNKNOWN_GRANTOR: none known (kept until grantee or service goes) */
+    __u32 grantor_uid;
+};
+#define LITEIPC_UNKNOWN_GRANTOR 0xffffffffu
+
 /* ---- connections (map "conns": written by the connect program, read by the loader) ---- */
 
 struct liteipc_conn {
@@ -355,6 +364,7 @@ static_assert(sizeof(struct liteipc_death_record) == 40, "ABI: liteipc_death_rec
 static_assert(sizeof(struct liteipc_connect_record) == 56, "ABI: liteipc_connect_record");
 static_assert(sizeof(struct liteipc_service) == LITEIPC_NAME_MAX + 48, "ABI: liteipc_service");
 static_assert(sizeof(struct liteipc_grant_key) == 24, "ABI: liteipc_grant_key");
+static_assert(sizeof(struct liteipc_grant) == 16, "ABI: liteipc_grant");
 static_assert(sizeof(struct liteipc_conn) == 48, "ABI: liteipc_conn");
 static_assert(sizeof(struct liteipc_proc_ctl) == 56, "ABI: liteipc_proc_ctl");
 static_assert(sizeof(struct liteipc_connect_ctl) == 32, "ABI: liteipc_connect_ctl");
@@ -372,6 +382,7 @@ _Static_assert(sizeof(struct liteipc_death_record) == 40, "ABI: liteipc_death_re
 _Static_assert(sizeof(struct liteipc_connect_record) == 56, "ABI: liteipc_connect_record");
 _Static_assert(sizeof(struct liteipc_service) == LITEIPC_NAME_MAX + 48, "ABI: liteipc_service");
 _Static_assert(sizeof(struct liteipc_grant_key) == 24, "ABI: liteipc_grant_key");
+_Static_assert(sizeof(struct liteipc_grant) == 16, "ABI: liteipc_grant");
 _Static_assert(sizeof(struct liteipc_conn) == 48, "ABI: liteipc_conn");
 _Static_assert(sizeof(struct liteipc_proc_ctl) == 56, "ABI: liteipc_proc_ctl");
 _Static_assert(sizeof(struct liteipc_connect_ctl) == 32, "ABI: liteipc_connect_ctl");

@@ -111,8 +111,9 @@ private:
         uid_t owner_uid;
     };
     // A grant lasts as long as the process that made it: a reference passed on (OBJ_SVC) is not
-    // worth more than its giver's own. Grants found pinned after a restart have no known grantor.
-    static constexpr uint32_t kUnknownGrantor = UINT32_MAX;
+    // worth more than its giver's own. The pinned grant records its grantor too (liteipc_grant), so
+    // a loader that starts drops the grants of grantors that died while none ran.
+    static constexpr uint32_t kUnknownGrantor = LITEIPC_UNKNOWN_GRANTOR;
     struct GrantRecord {
         uid_t grantor_uid;  // whose quota it counts against
         uint32_t grantor_slot = kUnknownGrantor;

@@ -100,6 +100,20 @@ void for_each(const bpf_map* map, const std::function<void(const K&, const V&)>&
     }
 }
 
+// A ring buffer consumer handing each record of type R, copied out of the ring, to `handler`
+// (which must outlive it); shorter records are skipped.
+template <typename R>
+ring_buffer* records_to(int map_fd, std::function<void(const R&)>& handler) {
+    auto trampoline = [](void* target, void* data, size_t size) -> int {
+        if (size < sizeof(R)) return 0;
+        R record;
+        std::memcpy(&record, data, sizeof record);
+        (*static_cast<std::function<void(const R&)>*>(target))(record);
+        return 0;
+    };
+    return ring_buffer__new(map_fd, trampoline, &handler, nullptr);
+}
+
 // libbpf's own messages go to our log; its warnings about absent pins are expected on a first start.
 int libbpf_to_log(enum libbpf_print_level level, const char* format, va_list args) {
     if (!detail::log_enabled(detail::LogLevel::debug) && level != LIBBPF_WARN) return 0;
@@ -393,17 +407,17 @@ std::optional<uint32_t> KernelPlane::handle_of(const char* name) const {
     return lookup<liteipc_name_key, uint32_t>(skel_->maps.svc_names, key);
 }
 
-Result<> KernelPlane::put_grant(const liteipc_grant_key& key) {
-    return update(skel_->maps.grants, key, uint32_t{1});
+Result<> KernelPlane::put_grant(const liteipc_grant_key& key, const liteipc_grant& grant) {
+    return update(skel_->maps.grants, key, grant);
 }
 
 void KernelPlane::drop_grant(const liteipc_grant_key& key) {
     bpf_map__delete_elem(skel_->maps.grants, &key, sizeof key, 0);
 }
 
-void KernelPlane::for_each_grant(const std::function<void(const liteipc_grant_key&)>& visit) const {
-    for_each<liteipc_grant_key, uint32_t>(skel_->maps.grants,
-                                          [&](const liteipc_grant_key& key, const uint32_t&) { visit(key); });
+void KernelPlane::for_each_grant(
+    const std::function<void(const liteipc_grant_key&, const liteipc_grant&)>& visit) const {
+    for_each<liteipc_grant_key, liteipc_grant>(skel_->maps.grants, visit);
 }
 
 void KernelPlane::for_each_service(const std::function<void(uint32_t, const liteipc_service&)>& visit) const {
@@ -523,28 +537,14 @@ void KernelPlane::drop_subscriptions_of(uint32_t subscriber_slot) {
 
 Result<> KernelPlane::watch_deaths(std::function<void(const liteipc_death_record&)> on_death) {
     on_death_ = std::move(on_death);
-    auto trampoline = [](void* self, void* data, size_t size) -> int {
-        if (size < sizeof(liteipc_death_record)) return 0;
-        liteipc_death_record record;
-        std::memcpy(&record, data, sizeof record);
-        static_cast<KernelPlane*>(self)->on_death_(record);
-        return 0;
-    };
-    deaths_ = ring_buffer__new(bpf_map__fd(skel_->maps.deaths), trampoline, this, nullptr);
+    deaths_ = records_to(bpf_map__fd(skel_->maps.deaths), on_death_);
     if (!deaths_) return fail_errno("ring buffer on deaths", Errc::kernel);
     return {};
 }
 
 Result<> KernelPlane::watch_monitor(std::function<void(const liteipc_monitor_record&)> on_record) {
     on_monitor_record_ = std::move(on_record);
-    auto trampoline = [](void* self, void* data, size_t size) -> int {
-        if (size < sizeof(liteipc_monitor_record)) return 0;
-        liteipc_monitor_record record;
-        std::memcpy(&record, data, sizeof record);
-        static_cast<KernelPlane*>(self)->on_monitor_record_(record);
-        return 0;
-    };
-    monitor_ = ring_buffer__new(bpf_map__fd(skel_->maps.monitor), trampoline, this, nullptr);
+    monitor_ = records_to(bpf_map__fd(skel_->maps.monitor), on_monitor_record_);
     if (!monitor_) return fail_errno("ring buffer on monitor", Errc::kernel);
     return {};
 }

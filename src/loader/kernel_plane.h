@@ -68,9 +68,9 @@ public:
     Result<> drop_service(uint32_t handle, const char* name);
     std::optional<liteipc_service> service(uint32_t handle) const;
     std::optional<uint32_t> handle_of(const char* name) const;
-    Result<> put_grant(const liteipc_grant_key& key);
+    Result<> put_grant(const liteipc_grant_key& key, const liteipc_grant& grant);
     void drop_grant(const liteipc_grant_key& key);
-    void for_each_grant(const std::function<void(const liteipc_grant_key&)>& visit) const;
+    void for_each_grant(const std::function<void(const liteipc_grant_key&, const liteipc_grant&)>& visit) const;
     void for_each_service(const std::function<void(uint32_t, const liteipc_service&)>& visit) const;
     std::optional<liteipc_svc_stats> stats(uint32_t handle) const;
     // The service's data-plane counters: a BTF-typed mmapable array its owner maps read-write.

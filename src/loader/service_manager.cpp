@@ -40,18 +40,22 @@ void Daemon::rebuild_records() {
     kernel_->for_each_service([&](uint32_t handle, const liteipc_service& s) {
         services_[handle] = ServiceRecord{s.owner_slot, s.owner_generation, s.owner_uid};
     });
+    auto registered = [&](uint32_t slot, uint64_t generation) {
+        return slot < LITEIPC_MAX_PROCS && kernel_->proc(slot).generation == generation &&
+               kernel_->proc(slot).state == LITEIPC_PROC_ALIVE;
+    };
     std::vector<liteipc_grant_key> stale;
-    kernel_->for_each_grant([&](const liteipc_grant_key& key) {
+    kernel_->for_each_grant([&](const liteipc_grant_key& key, const liteipc_grant& grant) {
         auto service = services_.find(key.handle);
         bool live = service != services_.end() &&
-                    (key.kind != LITEIPC_GRANT_PID ||
-                     (key.id < LITEIPC_MAX_PROCS && kernel_->proc(key.id).generation == key.generation &&
-                      kernel_->proc(key.id).state == LITEIPC_PROC_ALIVE));
+                    (key.kind != LITEIPC_GRANT_PID || registered(key.id, key.generation)) &&
+                    (grant.grantor_slot == kUnknownGrantor || registered(grant.grantor_slot, grant.grantor_generation));
         if (!live) {
             stale.push_back(key);
             return;
         }
-        grants_[{key.handle, key.kind, key.id, key.generation}] = GrantRecord{service->second.owner_uid};
+        grants_[{key.handle, key.kind, key.id, key.generation}] =
+            GrantRecord{grant.grantor_uid, grant.grantor_slot, grant.grantor_generation};
     });
     for (const auto& key : stale) kernel_->drop_grant(key);
     kernel_->drop_orphan_traffic_counters();
@@ -76,7 +80,7 @@ void Daemon::grant_waiting(const Client& registered) {
         if (waiting.host_pid != registered.host_pid) return false;
         // The pidfd still runs and has this pid: it is the process that just registered.
         liteipc_grant_key key{waiting.handle, LITEIPC_GRANT_PID, registered.slot, 0, registered.generation};
-        if (kernel_->put_grant(key))
+        if (kernel_->put_grant(key, {waiting.grantor_generation, waiting.grantor_slot, waiting.grantor_uid}))
             grants_[{key.handle, key.kind, key.id, key.generation}] =
                 GrantRecord{waiting.grantor_uid, waiting.grantor_slot, waiting.grantor_generation};
         return true;
@@ -263,7 +267,8 @@ ControlReply Daemon::grant(Client& client, const ControlRequest& request) {
     GrantKey record_key{key.handle, key.kind, key.id, key.generation};
     if (grants_.contains(record_key)) return {};
     if (over_quota()) return refuse(Errc::quota_exceeded, EDQUOT, quota_message);
-    if (auto ok = kernel_->put_grant(key); !ok) return refuse(Errc::no_memory, ENOSPC, ok.error().describe());
+    if (auto ok = kernel_->put_grant(key, {client.generation, client.slot, client.uid}); !ok)
+        return refuse(Errc::no_memory, ENOSPC, ok.error().describe());
     grants_[record_key] = GrantRecord{client.uid, client.slot, client.generation};
     return {};
 }

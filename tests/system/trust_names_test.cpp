@@ -51,6 +51,30 @@ TEST_F(TrustNamesTest, SighupBringsAChangedPolicyIntoForce) {
 }
 
 
+TEST_F(TrustNamesTest, ANameThePolicyGivesItsOwnerIsNotFreeTheMomentTheOwnerDies) {
+    const char* name = "org.victim.db";
+    Peer victim = Peer::spawn("serve_echo_as", peer_args(loader_.options(), kOtherUid, name));
+    int served = -9999;
+    ASSERT_TRUE(victim.read(served));
+    ASSERT_EQ(served, 0);
+    auto connection = Connection::open(*context_, name);
+    ASSERT_TRUE(connection) << connection.error().describe();
+    ASSERT_TRUE(echo_works(*connection));
+    victim.kill_and_wait();
+    // The attacker asks at once, and again while the death is being handled.
+    for (int attempt = 0; attempt < 5; ++attempt)
+        EXPECT_EQ(register_as(kNobody, name), code(Errc::name_not_allowed)) << "attempt " << attempt;
+    Request request(*connection);
+    request.writer().write_string("after the death");
+    request.writer().write_int32(1);
+    auto reply = connection->call(kEcho, request, 2000ms);
+    ASSERT_FALSE(reply);
+    EXPECT_EQ(reply.error().code, Errc::dead_object);
+    Peer restarted = Peer::spawn("serve_echo_as", peer_args(loader_.options(), kOtherUid, name));
+    ASSERT_TRUE(restarted.read(served));
+    EXPECT_EQ(served, 0) << "the owner's restarted service takes its name back";
+}
+
 // ---- a policy change applies to what is registered ----
 
 constexpr const char* kOpenPolicy = "unlisted_names = anyone\n";
