@@ -246,12 +246,19 @@ std::array<int, 8> pid_reuse_scenario(const std::string& tag) {
     return out;
 }
 
-TEST(TrustPidReuseTest, AReusedPidCannotGrantUnregisterAcceptOrConnectAsItsNewHolder) {
-    LITEIPC_REQUIRE_SYSTEM();
-    if (!::getgrnam("liteipc")) {
-        if (bpf_required()) FAIL() << "group liteipc missing (scripts/setup-env.sh creates it)";
-        GTEST_SKIP() << "group liteipc missing";
+// Each test runs its own loader inside a pid namespace of its own: no fixture loader.
+class TrustPidReuseTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        LITEIPC_REQUIRE_SYSTEM();
+        if (!::getgrnam("liteipc")) {
+            if (bpf_required()) FAIL() << "group liteipc missing (scripts/setup-env.sh creates it)";
+            GTEST_SKIP() << "group liteipc missing";
+        }
     }
+};
+
+TEST_F(TrustPidReuseTest, AReusedPidCannotGrantUnregisterAcceptOrConnectAsItsNewHolder) {
     const std::string tag = "trust-reuse-" + std::to_string(::getpid());
     auto out = in_pid_namespace<8>([&] { return pid_reuse_scenario(tag); });
     ASSERT_EQ(out[0], 1) << "the victim did not get the reused pid, or did not register";
@@ -338,12 +345,7 @@ std::array<int, 3> waiting_grant_reuse_scenario(const std::string& tag) {
     return out;
 }
 
-TEST(TrustPidReuseTest, AGrantToAPidNotYetRegisteredDoesNotPassToTheNextHolderOfThatPid) {
-    LITEIPC_REQUIRE_SYSTEM();
-    if (!::getgrnam("liteipc")) {
-        if (bpf_required()) FAIL() << "group liteipc missing (scripts/setup-env.sh creates it)";
-        GTEST_SKIP() << "group liteipc missing";
-    }
+TEST_F(TrustPidReuseTest, AGrantToAPidNotYetRegisteredDoesNotPassToTheNextHolderOfThatPid) {
     const std::string tag = "trust-wait-" + std::to_string(::getpid());
     auto out = in_pid_namespace<3>([&] { return waiting_grant_reuse_scenario(tag); });
     ASSERT_EQ(out[0], 0) << "the owner could not grant the unregistered pid";
