@@ -108,6 +108,33 @@ LITEIPC_PEER_ROLE(register_and_hold_as) {
     for (;;) ::pause();
 }
 
+// Registers `name` (anyone may connect) as `uid`, then adds uids 1000, 1001, ... to it, up to
+// `count` grants; reports {0 or the Errc of the register, grants made, Errc of the first refused
+// grant or 0}, and holds everything until killed.
+LITEIPC_PEER_ROLE(register_and_grant_as) {
+    auto context = context_as(args);
+    if (!context) return 0;
+    std::string name = args.text();
+    auto count = static_cast<int>(args.number());
+    std::array<int, 3> out{-1, 0, 0};
+    auto request = control_request(detail::ControlOp::register_service, 0, name.c_str());
+    request.policy = LITEIPC_POLICY_ANYONE;
+    auto registered = context->impl().control(request);
+    out[0] = registered ? 0 : code(registered.error().code);
+    for (int i = 0; registered && i < count; ++i) {
+        auto grant = control_request(detail::ControlOp::add_uid, registered->reply.handle);
+        grant.id = 1000 + static_cast<uint32_t>(i);
+        auto granted = context->impl().control(grant);
+        if (!granted) {
+            out[2] = code(granted.error().code);
+            break;
+        }
+        ++out[1];
+    }
+    report(out);
+    for (;;) ::pause();
+}
+
 // Runs the connect program for `handle` `count` times as `uid` and never opens a channel: the
 // connects the kernel approved stay half set up. Reports how many it approved; holds until killed.
 LITEIPC_PEER_ROLE(half_open_connects_as) {
