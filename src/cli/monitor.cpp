@@ -1,7 +1,6 @@
 #include "monitor.h"
 
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <poll.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -13,10 +12,13 @@
 #include <map>
 #include <string>
 #include <set>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "liteipc_abi.h"
+#include "common/control_protocol.h"
+#include "common/unix_socket.h"
 #include "loader_status.h"
 
 namespace liteipc::cli {
@@ -165,16 +167,7 @@ struct Watch {
         ++printed;
     }
 
-    static int on_record(void* self, void* data, size_t size) {
-        auto* watch = static_cast<Watch*>(self);
-        if (watch->options.max_events && watch->printed >= watch->options.max_events) return -1;
-        if (size < sizeof(liteipc_monitor_record)) return 0;
-        liteipc_monitor_record record;
-        std::memcpy(&record, data, sizeof record);
-        if (watch->wanted(record)) watch->print(record);
-        // A negative return stops ring_buffer__poll: the count is reached.
-        return watch->options.max_events && watch->printed >= watch->options.max_events ? -1 : 0;
-    }
+    bool done() const { return options.max_events && printed >= options.max_events; }
 };
 
 Result<int> open_pinned(const std::string& path, bool read_only) {
@@ -213,42 +206,50 @@ int run_monitor(const MonitorOptions& options) {
         std::fprintf(stderr, "liteipc: no service named '%s'\n", options.service.c_str());
         return 5;
     }
-    auto ring_fd = open_pinned(options.address.pin_root + "/monitor", false);
-    if (!ring_fd) return exit_for_error(ring_fd.error());
-    detail::UniqueFd ring_map(*ring_fd);
+    // Records the kernel could not put into the monitor ring (the loader fell behind): every
+    // watcher missed those. The pinned counters are readable by group members.
     auto counters = open_pinned(options.address.pin_root + "/counters", true);
     detail::UniqueFd counters_map(counters ? *counters : -1);
     const uint64_t lost_before = monitor_lost(counters_map.get());
 
-    // Records flow from here on, until this socket closes.
+    // From here on the loader sends this socket its own copy of every record, until it closes.
     auto watching = watch_monitor(options.address, options.timeout);
     if (!watching) return exit_for_error(watching.error());
-    ring_buffer* ring = ring_buffer__new(ring_map.get(), &Watch::on_record, &watch, nullptr);
-    if (!ring) return exit_for_error(Error{Errc::kernel, errno, "ring buffer on the monitor"});
 
     struct sigaction stop{};
     stop.sa_handler = on_stop;
     sigaction(SIGINT, &stop, nullptr);
     sigaction(SIGTERM, &stop, nullptr);
     int status = 0;
-    while (!g_stop) {
-        int n = ring_buffer__poll(ring, 200);
-        if (n < 0 && n != -EINTR) break;  // the count was reached (our callback said stop)
-        // The loader closing our socket (it stopped) ends the watch: no more records would come.
-        pollfd hangup{watching->get(), POLLIN, 0};
-        if (::poll(&hangup, 1, 0) > 0 && (hangup.revents & (POLLHUP | POLLERR | POLLIN))) {
+    uint64_t dropped = 0;  // records the loader could not queue for this watcher (it read too slowly)
+    std::vector<std::byte> buffer(detail::kMaxControlMessage);
+    while (!g_stop && !watch.done()) {
+        auto received = detail::receive_message(watching->get(), buffer, 200);
+        if (!received && received.error().code == Errc::timed_out) continue;
+        if (!received && received.error().sys_errno == EINTR) continue;
+        if (!received || received->bytes == 0) {
             std::fprintf(stderr, "liteipc: monitor: liteipc-loader went away\n");
             status = 3;
             break;
         }
+        detail::MonitorBatch header;
+        if (received->bytes < sizeof header) continue;
+        std::memcpy(&header, buffer.data(), sizeof header);
+        if (header.magic != detail::kMonitorBatchMagic ||
+            received->bytes != sizeof header + std::size_t{header.count} * sizeof(liteipc_monitor_record))
+            continue;  // not a batch (a late reply): nothing to show
+        dropped = header.dropped;
+        for (uint32_t i = 0; i < header.count && !watch.done(); ++i) {
+            liteipc_monitor_record record;
+            std::memcpy(&record, buffer.data() + sizeof header + i * sizeof record, sizeof record);
+            if (watch.wanted(record)) watch.print(record);
+        }
     }
-    if (!options.max_events || watch.printed < options.max_events) ring_buffer__consume(ring);
-    ring_buffer__free(ring);
-    const uint64_t lost = monitor_lost(counters_map.get()) - lost_before;
+    const uint64_t lost = monitor_lost(counters_map.get()) - lost_before + dropped;
     if (options.json) std::printf("%s\n", json({{"lost", lost}}).dump().c_str());
     else if (lost == 0) std::printf("-- no events lost\n");
-    else std::printf("-- %llu event%s lost: the monitor ring was full\n", static_cast<unsigned long long>(lost),
-                     lost == 1 ? "" : "s");
+    else std::printf("-- %llu event%s lost: the monitor ring or this watcher's queue was full\n",
+                     static_cast<unsigned long long>(lost), lost == 1 ? "" : "s");
     return status;
 }
 

@@ -15,6 +15,7 @@
 
 #include <grp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <optional>
@@ -57,7 +58,11 @@ public:
         : pin_root_("/sys/fs/bpf/liteipc-test-" + tag + "-" + std::to_string(::getpid())),
           socket_(socket.empty() ? "/tmp/liteipc-test-" + tag + "-" + std::to_string(::getpid()) + ".sock"
                                  : std::move(socket)),
-          extra_args_(std::move(extra_args)) {}
+          extra_args_(std::move(extra_args)) {
+        // Without a --config of their own, tests run with tests/support/loader-test.conf.
+        if (std::find(extra_args_.begin(), extra_args_.end(), "--config") == extra_args_.end())
+            extra_args_.insert(extra_args_.end(), {"--config", LITEIPC_TEST_LOADER_CONFIG});
+    }
     ~Loader() {
         stop();
         unload();

@@ -1,17 +1,19 @@
 // `liteipc monitor` run as an unprivileged liteipc group member: each kind of kernel event shows
-// with the fields the kernel stamped, the stream ends cleanly on SIGINT with its lost count, and
-// the kernel stops writing records once no one watches.
+// with the fields the kernel stamped, the stream ends cleanly on SIGINT with its lost count, the
+// kernel stops writing records once no one watches, and every watcher sees every event: one that
+// does not read loses only its own.
 #include <bpf/bpf.h>
 #include <poll.h>
 #include <sys/syscall.h>
 
 #include <cstdlib>
 #include <ctime>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "liteipc_abi.h"
-#include "test_processes.h"
+#include "trust_support.h"
 
 namespace liteipc::testing {
 namespace {
@@ -288,6 +290,87 @@ TEST_F(MetadataMonitorTest, ServiceFilterShowsOnlyThatServiceAndCountEnds) {
     Json last = Json::parse(monitor.next_line());
     EXPECT_TRUE(last.contains("lost")) << last.dump();
     EXPECT_TRUE(watchers_become(0));
+}
+
+
+TEST_F(MetadataMonitorTest, EveryWatcherSeesEveryEventAndAHostileOneHidesNoneAndLosesOnlyItsOwn) {
+    ServiceProcess service(loader_.options(), service_named("test.mon.all", 1));
+    // Two honest watchers, read as they print; a hostile one of the same uid that watches and
+    // never reads, and tries to consume the kernel's ring itself.
+    MonitorProcess first(loader_, {"--service", "test.mon.all"});
+    MonitorProcess second(loader_, {"--service", "test.mon.all"});
+    const std::string pin_root = loader_.pin_root(), socket = loader_.socket();
+    Hostile<2> hostile(kNobody, [&] {
+        int ring = bpf_obj_get((pin_root + "/monitor").c_str());
+        int open_errno = ring < 0 ? errno : 0;
+        int watching = connect_raw(socket);  // kept open, never read again
+        RawReply reply = raw_request(watching, control_request(detail::ControlOp::watch_monitor));
+        return std::array<int, 2>{open_errno, reply.answered ? code(reply.code()) : -1};
+    });
+    EXPECT_EQ(hostile.results()[0], EACCES) << "a member may not consume the monitor ring";
+    ASSERT_EQ(hostile.results()[1], 0) << "the hostile watcher was refused";
+    ASSERT_TRUE(watchers_become(3));
+
+    auto read_all = [](MonitorProcess& monitor) {
+        std::vector<Json> lines;
+        for (std::string line; !(line = monitor.next_line(std::chrono::seconds(30))).empty();)
+            lines.push_back(Json::parse(line));
+        return lines;
+    };
+    std::vector<Json> first_lines, second_lines;
+    std::thread first_reader([&] { first_lines = read_all(first); });
+    std::thread second_reader([&] { second_lines = read_all(second); });
+
+    // More records than the hostile watcher's queue and socket hold.
+    constexpr int kConnections = 1200;
+    for (int i = 0; i < kConnections; ++i) {
+        auto connection = Connection::open(*context_, "test.mon.all");
+        ASSERT_TRUE(connection) << i << ": " << connection.error().describe();
+    }
+    const uint32_t hostile_pid = static_cast<uint32_t>(hostile.pid());
+    auto dropped_by = [&](uint32_t pid, const std::string& status) -> long long {
+        Json document = Json::parse(status, nullptr, false);
+        if (document.is_discarded()) return -1;
+        for (const Json& watcher : document["monitor_watchers"])
+            if (watcher["pid"] == pid) return watcher["dropped"].get<long long>();
+        return -1;
+    };
+    std::string status = status_when(loader_, [&](const std::string& s) { return dropped_by(hostile_pid, s) > 0; });
+    EXPECT_GT(dropped_by(hostile_pid, status), 0) << "the hostile watcher's own loss is counted\n" << status;
+    EXPECT_EQ(dropped_by(static_cast<uint32_t>(first.pid()), status), 0) << status;
+    EXPECT_EQ(dropped_by(static_cast<uint32_t>(second.pid()), status), 0) << status;
+
+    // Every event reached both honest watchers, each with its own count of what it lost.
+    auto events_until_all_seen = [&](MonitorProcess& monitor, std::thread& reader, std::vector<Json>& lines) {
+        // Both events of the last connection printed, or the time is up: then Ctrl-C.
+        for (auto until = std::chrono::steady_clock::now() + 20s; std::chrono::steady_clock::now() < until;) {
+            std::string text = status_text(loader_);
+            Json document = Json::parse(text, nullptr, false);
+            bool drained = !document.is_discarded();
+            if (drained)
+                for (const Json& watcher : document["monitor_watchers"])
+                    if (watcher["pid"] == static_cast<uint32_t>(monitor.pid())) drained = watcher["queued"] == 0;
+            if (drained) break;
+            std::this_thread::sleep_for(20ms);
+        }
+        std::this_thread::sleep_for(200ms);  // what the loader sent is read and printed
+        EXPECT_EQ(monitor.interrupt_and_wait(), 0);
+        reader.join();
+        std::set<uint64_t> connects, disconnects;
+        uint64_t lost = ~0ull;
+        for (const Json& line : lines) {
+            if (line.contains("lost")) lost = line["lost"].get<uint64_t>();
+            else if (line["event"] == "connect") connects.insert(line["conn_id"].get<uint64_t>());
+            else if (line["event"] == "disconnect") disconnects.insert(line["conn_id"].get<uint64_t>());
+        }
+        EXPECT_EQ(lost, 0u);
+        EXPECT_EQ(connects.size() + disconnects.size() + lost, 2u * kConnections);
+        return connects;
+    };
+    auto first_seen = events_until_all_seen(first, first_reader, first_lines);
+    auto second_seen = events_until_all_seen(second, second_reader, second_lines);
+    EXPECT_EQ(first_seen.size(), static_cast<std::size_t>(kConnections));
+    EXPECT_EQ(first_seen, second_seen) << "the two watchers saw different events";
 }
 
 }  // namespace
