@@ -209,10 +209,15 @@ transcript "systemctl enable --now liteipc-loader" in_root systemctl enable --no
 transcript "the loader is active, under its own pin root" \
     in_root sh -c "systemctl is-active liteipc-loader && systemctl show -p MainPID -p ExecStart liteipc-loader &&
                    ls $pin_root && stat -c '%A %U:%G %n' /run/liteipc /run/liteipc/liteipc.sock"
+# systemctl reload returns once SIGHUP is sent: the loader's line follows.
 reload_logged() {
     local reloaded=0 journal
     in_root systemctl reload liteipc-loader || reloaded=$?
-    journal=$(in_root journalctl -u liteipc-loader --no-pager -o short-precise)
+    for _ in $(seq 100); do
+        journal=$(in_root journalctl -u liteipc-loader --no-pager -o short-precise)
+        [[ $journal == *"reloaded /etc/liteipc/loader.conf"* ]] && break
+        sleep 0.1
+    done
     echo "$journal"
     [[ $reloaded -eq 0 && $journal == *"reloaded /etc/liteipc/loader.conf"* ]]
 }
