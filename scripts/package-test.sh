@@ -8,10 +8,10 @@
 #   scripts/package-test.sh [DEB_DIR]   (default: scripts/build-packages.sh builds into build/debs)
 #
 # Needs root, network (Debian's mirror), mmdebstrap, systemd-container and lintian (scripts/deps.sh).
-# BPF is not namespaced: the container sees the host's bpffs and its loader gets a pin root of its
-# own (a drop-in), never /sys/fs/bpf/liteipc. BPF helpers report pids of the host's pid namespace,
-# so the loader, as on a host, must read the host's /proc (docs/SECURITY.md): the drop-in binds it
-# over the loader's /proc. Environment: MIRROR (default: mmdebstrap's); BASE_ROOT=DIR copies a root
+# BPF is not namespaced: the container gets a bpffs of its own at /sys/fs/bpf (a new instance,
+# mounted here), so its loader pins /sys/fs/bpf/liteipc there and never touches the host's.
+# BPF helpers report pids of the host's pid namespace, so the loader, as on a host, must read the
+# host's /proc (docs/SECURITY.md): a drop-in binds it over the loader's /proc. Environment: MIRROR (default: mmdebstrap's); BASE_ROOT=DIR copies a root
 # made by the same mmdebstrap command instead of making one; KEEP_ROOT=1 keeps the root.
 set -uo pipefail
 
@@ -19,7 +19,7 @@ src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 deb_dir=${1:-}
 work=$(mktemp -d /var/tmp/liteipc-package-test.XXXXXX)
 root=$work/root
-pin_root=/sys/fs/bpf/liteipc-package-test-$$
+bpffs=$work/bpffs
 packages=(liteipc-loader liteipc libliteipc0.1 libliteipc-dev liteipc-bridge)
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 nspawn_pid=
@@ -45,7 +45,8 @@ stop_container() {
 cleanup() {
     if [[ -n $root_maker ]]; then kill "$root_maker" 2>/dev/null; wait "$root_maker"; fi
     stop_container
-    rm -rf "$pin_root"
+    # The last mount of a bpffs instance gone, its pins go and what they held is detached.
+    mountpoint -q "$bpffs" && umount "$bpffs"
     local path
     for path in "${leftovers[@]}"; do
         [[ -e $path && " ${preexisting[*]} " != *" $path "* ]] || continue
@@ -60,9 +61,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# in_root COMMAND...: runs in the booted container, all of its namespaces, with this environment
-# (LITEIPC_PIN_ROOT: the liteipc CLI and the services reach the container's loader).
-export LITEIPC_PIN_ROOT=$pin_root
+# in_root COMMAND...: runs in the booted container, all of its namespaces.
 in_root() { nsenter -t "$container_pid" -a "$@"; }
 step() { echo "package-test: $* ($((SECONDS)) s)"; }
 
@@ -164,21 +163,19 @@ users_and_groups() {
 }
 transcript "sysusers.d: the liteipc group, the liteipc-bridge user in it" users_and_groups
 
-# The container's loader: a pin root of its own, the host's /proc. A member of the group and a
-# user outside it.
+# The container's loader reads the host's /proc. A member of the group and a user outside it.
 mkdir -p "$root/etc/systemd/system/liteipc-loader.service.d"
 cat >"$root/etc/systemd/system/liteipc-loader.service.d/package-test.conf" <<EOF
 [Service]
 BindReadOnlyPaths=/run/host/proc:/proc
-ExecStart=
-ExecStart=/usr/sbin/liteipc-loader --foreground --pin-root $pin_root
 EOF
 run_in_root sh -c 'useradd -m -G liteipc member && useradd -m outsider' >/dev/null 2>&1
 
 # ---- systemd booted in the root ----
 step "booting the root with systemd-nspawn"
+mkdir -p "$bpffs" && mount -t bpf bpf "$bpffs"
 systemd-nspawn -D "$root" -b --capability=all --register=no --keep-unit --private-network \
-    --system-call-filter='bpf perf_event_open' --console=pipe --bind=/sys/fs/bpf --bind-ro=/proc:/run/host/proc \
+    --system-call-filter='bpf perf_event_open' --console=pipe --bind="$bpffs:/sys/fs/bpf" --bind-ro=/proc:/run/host/proc \
     >"$work/boot.log" 2>&1 &
 nspawn_pid=$!
 # The container's pid 1: the process in a pid namespace of its own whose pid there is 1.
@@ -206,9 +203,16 @@ verify_units() {
 }
 transcript "systemd-analyze verify liteipc-loader.service liteipc-bridge.service (installed, man pages found)" verify_units
 transcript "systemctl enable --now liteipc-loader" in_root systemctl enable --now liteipc-loader
-transcript "the loader is active, under its own pin root" \
+transcript "the loader is active: its pins, its socket" \
     in_root sh -c "systemctl is-active liteipc-loader && systemctl show -p MainPID -p ExecStart liteipc-loader &&
-                   ls $pin_root && stat -c '%A %U:%G %n' /run/liteipc /run/liteipc/liteipc.sock"
+                   ls /sys/fs/bpf/liteipc && stat -c '%A %U:%G %n' /run/liteipc /run/liteipc/liteipc.sock"
+own_bpffs() {
+    local inside outside
+    inside=$(in_root stat -c %d /sys/fs/bpf) && outside=$(stat -c %d /sys/fs/bpf) || return 1
+    echo "device of /sys/fs/bpf: $inside in the container, $outside on the host"
+    [[ $inside != "$outside" && -d $bpffs/liteipc ]]
+}
+transcript "the container's pins are in a bpffs of its own, not the host's" own_bpffs
 # systemctl reload returns once SIGHUP is sent: the loader's line follows.
 reload_logged() {
     local reloaded=0 journal
@@ -231,7 +235,7 @@ build_service() {
 }
 transcript "the C echo example builds with pkg-config liteipc (libliteipc-dev and its Depends)" build_service
 serve() {
-    in_root systemd-run --unit=echo-service -p User=member -E "LITEIPC_PIN_ROOT=$pin_root" /usr/local/bin/echo_service ||
+    in_root systemd-run --unit=echo-service -p User=member /usr/local/bin/echo_service ||
         return 1
     for _ in $(seq 100); do
         in_root liteipc list 2>/dev/null | grep -q example.c.echo && break
@@ -243,7 +247,7 @@ serve() {
 transcript "a member of the liteipc group serves example.c.echo (systemd-run)" serve
 member_call() {
     local reply
-    reply=$(in_root runuser -u member -- env "LITEIPC_PIN_ROOT=$pin_root" liteipc call example.c.echo 1 s:hello --reply s) ||
+    reply=$(in_root runuser -u member -- liteipc call example.c.echo 1 s:hello --reply s) ||
         return 1
     echo "$reply"
     [[ $reply == *hello* ]]
@@ -252,7 +256,7 @@ transcript "liteipc call example.c.echo 1 s:hello, as a member: the reply" membe
 outsider_call() {
     local reply rc
     in_root id outsider || return 1
-    reply=$(in_root runuser -u outsider -- env "LITEIPC_PIN_ROOT=$pin_root" liteipc call example.c.echo 1 s:hello --reply s 2>&1)
+    reply=$(in_root runuser -u outsider -- liteipc call example.c.echo 1 s:hello --reply s 2>&1)
     rc=$?
     echo "$reply (exit $rc)"
     [[ $rc -ne 0 && $reply == liteipc:* && $reply != *'"hello"'* ]]
@@ -271,14 +275,15 @@ nothing_left() {
         [[ -n $f && ! -d $root$f && ( -e $root$f || -L $root$f ) ]] && left+=("$f")
     done <"$work/files"
     [[ -e $root/etc/liteipc ]] && left+=(/etc/liteipc)
-    [[ -e $root/run/liteipc ]] && left+=(/run/liteipc)
+    in_root test -e /run/liteipc && left+=(/run/liteipc)
+    [[ -e $bpffs/liteipc ]] && left+=("the pins in /sys/fs/bpf/liteipc")
     in_root systemctl cat liteipc-loader.service >/dev/null 2>&1 && left+=("unit liteipc-loader.service")
     in_root sh -c 'cat /proc/[0-9]*/comm' 2>/dev/null | grep -q '^liteipc-loader$' && left+=("a liteipc-loader process")
     in_root dpkg -l 'liteipc*' 'libliteipc*' 2>/dev/null | grep -E '^(ii|rc)' && left+=("dpkg still lists packages")
     echo "$(wc -l <"$work/files") paths were installed; left: ${left[*]:-nothing}"
     [[ ${#left[@]} -eq 0 && $(wc -l <"$work/files") -gt 20 ]]
 }
-transcript "after purge no file, unit, process, config or runtime directory is left" nothing_left
+transcript "after purge no file, unit, process, config, runtime directory or pin is left" nothing_left
 
 step "shutting the root down"
 stop_container
