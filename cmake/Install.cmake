@@ -72,7 +72,15 @@ configure_file(${PROJECT_SOURCE_DIR}/cmake/liteipc-cxx.pc.in ${PROJECT_BINARY_DI
 install(FILES ${PROJECT_BINARY_DIR}/liteipc.pc ${PROJECT_BINARY_DIR}/liteipc-skeleton.pc ${PROJECT_BINARY_DIR}/liteipc-cxx.pc
         DESTINATION ${LITEIPC_INSTALL_PKGCONFIGDIR} COMPONENT dev)
 
-# systemd: the unit runs the loader from the configured sbindir.
+# systemd: the unit runs the loader from the configured sbindir. The loader reads
+# /etc/liteipc/loader.conf unless told otherwise: under another sysconfdir (/usr/local/etc for a
+# /usr/local install) the unit names the config installed there.
+set(LITEIPC_LOADER_CONFIG "${CMAKE_INSTALL_FULL_SYSCONFDIR}/liteipc/loader.conf")
+if(LITEIPC_LOADER_CONFIG STREQUAL "/etc/liteipc/loader.conf")
+  set(LITEIPC_LOADER_CONFIG_OPTION "")
+else()
+  set(LITEIPC_LOADER_CONFIG_OPTION " --config ${LITEIPC_LOADER_CONFIG}")
+endif()
 configure_file(${PROJECT_SOURCE_DIR}/packaging/liteipc-loader.service.in
                ${PROJECT_BINARY_DIR}/liteipc-loader.service @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/liteipc-loader.service DESTINATION ${LITEIPC_SYSTEMD_UNIT_DIR} COMPONENT daemon)

@@ -71,8 +71,8 @@ skeleton_finds_liteipc() {
        $resolved == *"libliteipc.so.0.1 => $prefix/lib/"* ]]
 }
 check "libliteipc_skeleton needs libliteipc and finds it beside itself (RUNPATH \$ORIGIN)" skeleton_finds_liteipc
-check "systemd unit: Type=notify, the loader in the foreground, host setup first" \
-    bash -c "grep -Eq '^ExecStart=/.*/liteipc-loader --foreground$' '$prefix/lib/systemd/system/liteipc-loader.service' &&
+check "systemd unit: Type=notify, the loader in the foreground with the installed config, host setup first" \
+    bash -c "grep -Eq '^ExecStart=/.*/liteipc-loader --foreground --config /.*/etc/liteipc/loader.conf$' '$prefix/lib/systemd/system/liteipc-loader.service' &&
              grep -Eq '^ExecStartPre=/.*/liteipc-setup-host$' '$prefix/lib/systemd/system/liteipc-loader.service' &&
              grep -q '^Type=notify$' '$prefix/lib/systemd/system/liteipc-loader.service' &&
              grep -q '^Restart=on-failure$' '$prefix/lib/systemd/system/liteipc-loader.service'"
