@@ -173,7 +173,7 @@ run_in_root sh -c 'useradd -m -G liteipc member && useradd -m outsider' >/dev/nu
 
 # ---- systemd booted in the root ----
 step "booting the root with systemd-nspawn"
-mkdir -p "$bpffs" && mount -t bpf bpf "$bpffs"
+mkdir -p "$bpffs" && mount -t bpf bpf "$bpffs" || { failure "mount -t bpf bpf $bpffs"; finish; }
 systemd-nspawn -D "$root" -b --capability=all --register=no --keep-unit --private-network \
     --system-call-filter='bpf perf_event_open' --console=pipe --bind="$bpffs:/sys/fs/bpf" --bind-ro=/proc:/run/host/proc \
     >"$work/boot.log" 2>&1 &
