@@ -15,6 +15,8 @@ void usage(FILE* out) {
         "  --min-iters N       round trips per size at least (default 20)\n"
         "  --stream N          one-way messages per size at most (default 200000)\n"
         "  --quick             CI mode: small budgets, whole run well under a minute\n"
+        "  --gate              the bench gate (make bench-check): 64 B and 1 MiB, liteipc and the\n"
+        "                      floors, 3 interleaved rounds of short jobs; exit 3 if a guard is crossed\n"
         "  --no-pin            do not pin client and server to different CPUs\n"
         "  --timeout S         seconds before a job is killed (default 120)\n"
         "  --rounds N          run every job N times, transports taking turns each round, and\n"
@@ -67,8 +69,21 @@ std::string size_label(std::size_t n) {
 }
 
 bool parse_options(int argc, char** argv, Options& o, bool& list_only) {
-    // --quick first, so explicit flags after or before it still win.
+    // --quick and --gate first, so explicit flags after or before them still win.
     for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--gate") == 0) {
+            o.gate = true;
+            o.sizes = {64, 1u << 20};
+            o.transports = {"liteipc", "shm-spin", "shm-futex", "shm-copy-spin", "shm-copy-futex"};
+            o.rounds = 3;
+            o.iters = 20000;
+            o.min_iters = 100;
+            o.rtt_bytes = 100ull << 20;
+            o.warmup_max = 100;
+            o.stream_max = 20000;
+            o.stream_bytes = 64ull << 20;
+            o.job_timeout_s = 30;
+        }
         if (std::strcmp(argv[i], "--quick") == 0) {
             o.quick = true;
             o.iters = 5000;
@@ -100,7 +115,7 @@ bool parse_options(int argc, char** argv, Options& o, bool& list_only) {
             }
             return true;
         };
-        if (a == "--quick") continue;
+        if (a == "--quick" || a == "--gate") continue;
         if (a == "-h" || a == "--help") {
             usage(stdout);
             std::exit(0);
