@@ -33,9 +33,10 @@ bench: deps
 	scripts/bench.sh --rounds 3
 	scripts/plot-bench.sh bench-results.csv bench-rtt.png
 	scripts/bench-death.sh
-	cmake --build build-bench -j2 --target marshal_bench wake_bench
+	cmake --build build-bench -j2 --target marshal_bench wake_bench conn_memory_bench
 	build-bench/bench/marshal_bench
 	build-bench/bench/rtt/wake_bench
+	build-bench/bench/rtt/conn_memory_bench
 	cmake --build build-bench -j2 --target bridge_bench
 	build-bench/bench/bridge/bridge_bench
 
