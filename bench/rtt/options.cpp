@@ -70,29 +70,27 @@ std::string size_label(std::size_t n) {
 
 bool parse_options(int argc, char** argv, Options& o, bool& list_only) {
     // --quick and --gate first, so explicit flags after or before them still win.
+    auto budgets = [&o](std::uint64_t iters, std::uint64_t min_iters, std::uint64_t rtt_mib, std::uint64_t warmup,
+                        std::uint64_t stream_max, std::uint64_t stream_mib) {
+        o.iters = iters;
+        o.min_iters = min_iters;
+        o.rtt_bytes = rtt_mib << 20;
+        o.warmup_max = warmup;
+        o.stream_max = stream_max;
+        o.stream_bytes = stream_mib << 20;
+        o.job_timeout_s = 30;
+    };
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--gate") == 0) {
             o.gate = true;
             o.sizes = {64, 1u << 20};
             o.transports = {"liteipc", "shm-spin", "shm-futex", "shm-copy-spin", "shm-copy-futex"};
             o.rounds = 3;
-            o.iters = 20000;
-            o.min_iters = 100;
-            o.rtt_bytes = 100ull << 20;
-            o.warmup_max = 100;
-            o.stream_max = 20000;
-            o.stream_bytes = 64ull << 20;
-            o.job_timeout_s = 30;
+            budgets(20000, 100, 100, 100, 20000, 64);
         }
         if (std::strcmp(argv[i], "--quick") == 0) {
             o.quick = true;
-            o.iters = 5000;
-            o.min_iters = 16;
-            o.rtt_bytes = 256ull << 20;
-            o.warmup_max = 300;
-            o.stream_max = 50000;
-            o.stream_bytes = 256ull << 20;
-            o.job_timeout_s = 30;
+            budgets(5000, 16, 256, 300, 50000, 256);
         }
     }
     for (int i = 1; i < argc; ++i) {
