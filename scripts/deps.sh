@@ -13,6 +13,7 @@ packages=(
   libsystemd-dev                # the loader tells systemd it is ready and logs to the journal
   gnuplot-nox                   # make bench draws RTT against payload size
   iproute2 procps util-linux
+  man-db groff-base             # the programs test renders and checks the manual pages
   libgrpc++-dev protobuf-compiler-grpc openssl   # liteipc-bridge: gRPC with mutual TLS
 )
 

@@ -190,7 +190,7 @@ fi
 
 pin_root=/sys/fs/bpf/liteipc-install-test-$$
 socket=$work/loader.sock
-"$prefix/sbin/liteipc-loader" --foreground --pin-root "$pin_root" --socket "$socket" >"$work/loader.log" 2>&1 &
+"$prefix/sbin/liteipc-loader" --pin-root "$pin_root" --socket "$socket" >"$work/loader.log" 2>&1 &
 loader_pid=$!
 for _ in $(seq 50); do [[ -S $socket ]] && break; kill -0 "$loader_pid" 2>/dev/null || break; sleep 0.1; done
 if [[ -S $socket ]]; then pass "installed loader starts"; else failure "installed loader starts" "$work/loader.log"; finish; fi

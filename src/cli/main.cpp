@@ -62,9 +62,9 @@ constexpr Command kCommands[] = {
      "disconnects (counted by the kernel). With --watch, the rates per second over each interval,\n"
      "until Ctrl-C or N intervals; with --json, one document per interval.\n"},
     {"monitor", "monitor [--service NAME] [--count N]", "live kernel-plane events until Ctrl-C",
-     "Connects, denials, disconnects and deaths as the kernel sees them, one line each (with --json,\n"
-     "one JSON document each), until Ctrl-C or N events; then how many events were lost because the\n"
-     "monitor ring was full. With --service, only that service's events and the deaths of its owner\n"
+     "Connects, denials, disconnects and deaths as the kernel sees them, one line each led by its\n"
+     "wall-clock time (with --json, one JSON document each), until Ctrl-C or N events; then how many\n"
+     "events were lost because the monitor ring was full. With --service, only that service's events and the deaths of its owner\n"
      "and clients. Needs only membership of the liteipc group; registers nothing.\n"},
     {"call", "call SERVICE CODE [TYPE:VALUE...] [--reply TYPES]", "one call with typed arguments; its reply",
      "Connects to SERVICE, sends request CODE with the arguments in order, and prints the reply's\n"

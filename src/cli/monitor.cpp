@@ -4,11 +4,14 @@
 #include <bpf/libbpf.h>
 #include <poll.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include <csignal>
 #include <cstring>
 #include <cstdio>
+#include <ctime>
 #include <map>
+#include <string>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -47,9 +50,34 @@ const char* payload_kind_name(uint32_t kind) {
 
 constexpr uint32_t kOnewayFlag = 1;  // LITEIPC_FLAG_ONEWAY on the wire
 
+// The kernel stamps records with CLOCK_MONOTONIC (bpf_ktime_get_ns); people read wall-clock time.
+// The offset between the two clocks, read once: records are shown at the wall-clock time they
+// happened, as this host's clock told it when the monitor started.
+int64_t wall_clock_offset_ns() {
+    timespec real{}, monotonic{};
+    clock_gettime(CLOCK_REALTIME, &real);
+    clock_gettime(CLOCK_MONOTONIC, &monotonic);
+    return (static_cast<int64_t>(real.tv_sec) - monotonic.tv_sec) * 1'000'000'000 + (real.tv_nsec - monotonic.tv_nsec);
+}
+
+// "2026-12-06 04:40:01.123456" in local time, or "2026-12-06T04:40:01.123456Z" in UTC (for JSON).
+std::string wall_clock(uint64_t monotonic_ns, int64_t offset_ns, bool utc) {
+    const int64_t wall_ns = static_cast<int64_t>(monotonic_ns) + offset_ns;
+    const time_t seconds = static_cast<time_t>(wall_ns / 1'000'000'000);
+    tm parts{};
+    if (utc) gmtime_r(&seconds, &parts);
+    else localtime_r(&seconds, &parts);
+    char text[64];
+    std::size_t n = std::strftime(text, sizeof text, utc ? "%Y-%m-%dT%H:%M:%S" : "%Y-%m-%d %H:%M:%S", &parts);
+    std::snprintf(text + n, sizeof text - n, ".%06lld%s", static_cast<long long>(wall_ns % 1'000'000'000 / 1000),
+                  utc ? "Z" : "");
+    return text;
+}
+
 struct Watch {
     const MonitorOptions& options;
     std::map<uint32_t, std::string> names;  // handle -> service name, refreshed on a miss
+    int64_t wall_clock_offset_ns = 0;       // wall-clock minus monotonic time
     uint32_t only_handle = 0;               // with --service
     std::set<uint32_t> related_pids;        // with --service: its owner and every client seen
     long printed = 0;
@@ -87,7 +115,10 @@ struct Watch {
         const bool death = r.kind == LITEIPC_MON_DEATH;
         const bool message = r.kind == LITEIPC_MON_MESSAGE;
         if (options.json) {
-            json line = {{"event", kind_name(r.kind)}, {"time_ns", r.timestamp_ns}};
+            // time: wall clock (UTC); time_ns: the kernel's CLOCK_MONOTONIC stamp, to order and subtract.
+            json line = {{"event", kind_name(r.kind)},
+                         {"time", wall_clock(r.timestamp_ns, wall_clock_offset_ns, true)},
+                         {"time_ns", r.timestamp_ns}};
             if (!death) {
                 line["handle"] = r.handle;
                 line["service"] = name_of(r.handle);
@@ -113,8 +144,7 @@ struct Watch {
             }
             std::printf("%s\n", line.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
         } else {
-            std::printf("%llu.%06llu %-10s", static_cast<unsigned long long>(r.timestamp_ns / 1'000'000'000),
-                        static_cast<unsigned long long>(r.timestamp_ns % 1'000'000'000 / 1000), kind_name(r.kind));
+            std::printf("%s %-10s", wall_clock(r.timestamp_ns, wall_clock_offset_ns, false).c_str(), kind_name(r.kind));
             if (!death) std::printf(" service %s (handle %u)", name_of(r.handle).c_str(), r.handle);
             if (r.kind == LITEIPC_MON_CONNECT || r.kind == LITEIPC_MON_DISCONNECT || message)
                 std::printf(" conn %llu", static_cast<unsigned long long>(r.conn_id));
@@ -177,7 +207,7 @@ int exit_for_error(const Error& error) {
 }  // namespace
 
 int run_monitor(const MonitorOptions& options) {
-    Watch watch{.options = options, .names = {}, .related_pids = {}};
+    Watch watch{.options = options, .names = {}, .wall_clock_offset_ns = wall_clock_offset_ns(), .related_pids = {}};
     watch.refresh_names();
     if (!options.service.empty() && watch.only_handle == 0) {
         std::fprintf(stderr, "liteipc: no service named '%s'\n", options.service.c_str());
@@ -216,7 +246,8 @@ int run_monitor(const MonitorOptions& options) {
     ring_buffer__free(ring);
     const uint64_t lost = monitor_lost(counters_map.get()) - lost_before;
     if (options.json) std::printf("%s\n", json({{"lost", lost}}).dump().c_str());
-    else std::printf("-- %llu event%s lost (monitor ring full)\n", static_cast<unsigned long long>(lost),
+    else if (lost == 0) std::printf("-- no events lost\n");
+    else std::printf("-- %llu event%s lost: the monitor ring was full\n", static_cast<unsigned long long>(lost),
                      lost == 1 ? "" : "s");
     return status;
 }

@@ -108,7 +108,8 @@ void Daemon::reload_config() {
     struct Ready {
         ~Ready() { notify_systemd("READY=1"); }
     } ready;
-    auto config = LoaderConfig::load(options_.config_path, options_.config_given);
+    // A reload asks for a file: one that is missing is an error here, even at the default path.
+    auto config = LoaderConfig::load(options_.config_path, true);
     if (!config) {
         LITEIPC_LOG(error, "config not reloaded, the previous one stays: %s", config.error().describe().c_str());
         return;

@@ -258,7 +258,7 @@ Result<UniqueFd> KernelPlane::lock_pin_root(const std::string& pin_root) {
 
 Result<> KernelPlane::unload(const std::string& pin_root) {
     std::error_code ec;
-    if (!fs::exists(pin_root, ec)) return {};
+    if (!fs::exists(pin_root, ec)) return fail(Errc::not_found, "nothing to unload: no pin root at " + pin_root);
     // Held until the pins are gone: a loader starting meanwhile waits for nothing and fails.
     auto lock = lock_pin_root(pin_root);
     if (!lock) return std::unexpected(lock.error());

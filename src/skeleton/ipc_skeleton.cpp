@@ -88,7 +88,7 @@ public:
         if (instance == nullptr || instance->owner_ != ::getpid()) instance = new Skeleton();
         std::lock_guard lock(instance->mutex_);
         if (!instance->context_) {
-            auto opened = liteipc::Context::open(liteipc::detail::options_from_environment());
+            auto opened = liteipc::Context::open(liteipc::ContextOptions{});
             if (!opened) {
                 report("liteipc skeleton", opened.error());
                 return nullptr;

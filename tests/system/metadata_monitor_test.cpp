@@ -5,6 +5,9 @@
 #include <poll.h>
 #include <sys/syscall.h>
 
+#include <cstdlib>
+#include <ctime>
+
 #include <nlohmann/json.hpp>
 
 #include "liteipc_abi.h"
@@ -15,10 +18,11 @@ namespace {
 
 using Json = nlohmann::json;
 
-// `liteipc monitor --json` in a child running as `nobody` in the liteipc group; its stdout is a pipe.
+// `liteipc monitor --json` (or its text, with `json` false, in UTC) in a child running as `nobody`
+// in the liteipc group; its stdout is a pipe.
 class MonitorProcess {
 public:
-    MonitorProcess(const Loader& loader, std::vector<std::string> extra = {}) {
+    MonitorProcess(const Loader& loader, std::vector<std::string> extra = {}, bool json = true) {
         int out[2];
         EXPECT_EQ(::pipe(out), 0);
         std::fflush(nullptr);
@@ -29,8 +33,10 @@ public:
             ::close(out[0]);
             ::close(out[1]);
             if (!become_group_member(kNobody)) ::_exit(120);
+            ::setenv("TZ", "UTC", 1);
             std::vector<std::string> args{LITEIPC_CLI_PATH, "--socket", loader.socket(), "--pin-root",
-                                          loader.pin_root(), "monitor", "--json"};
+                                          loader.pin_root(), "monitor"};
+            if (json) args.push_back("--json");
             for (auto& e : extra) args.push_back(e);
             std::vector<char*> argv;
             for (auto& a : args) argv.push_back(a.data());
@@ -226,6 +232,45 @@ TEST_F(MetadataMonitorTest, MediatedMessagesShowWithTheFieldsTheKernelStamped) {
     EXPECT_EQ(pooled["payload"], "pool");
     EXPECT_EQ(pooled["payload_bytes"], 4096u);
     EXPECT_EQ(monitor.interrupt_and_wait(), 0);
+}
+
+// Text lines start with the wall-clock time the kernel saw the event (the kernel stamps
+// CLOCK_MONOTONIC), JSON carries it in UTC beside the kernel's stamp, and the closing line does
+// not speak of a full ring when nothing was lost.
+TEST_F(MetadataMonitorTest, EventsShowTheirWallClockTime) {
+    ServiceProcess service(loader_.options(), service_named("test.mon.clock"));
+    auto utc_seconds = [](const std::string& text, const char* format) {
+        tm parts{};
+        const char* end = ::strptime(text.c_str(), format, &parts);
+        return end ? static_cast<long long>(::timegm(&parts)) : -1LL;
+    };
+    {
+        MonitorProcess monitor(loader_, {"--count", "1"}, /*json=*/false);
+        ASSERT_TRUE(watchers_become(1));
+        auto connection = Connection::open(*context_, "test.mon.clock");
+        ASSERT_TRUE(connection) << connection.error().describe();
+        const long long now = ::time(nullptr);
+        std::string line = monitor.next_line();
+        ASSERT_NE(line.find("connect"), std::string::npos) << line;
+        // "2026-12-06 04:40:01.123456 connect ..."
+        ASSERT_GT(line.size(), 27u) << line;
+        EXPECT_EQ(line[19], '.') << line;
+        const long long seen = utc_seconds(line.substr(0, 19), "%Y-%m-%d %H:%M:%S");
+        EXPECT_LE(std::llabs(seen - now), 5) << "not the wall clock: " << line << " (now " << now << ")";
+        EXPECT_EQ(monitor.next_line(), "-- no events lost");
+    }
+    MonitorProcess monitor(loader_, {"--count", "1"});
+    ASSERT_TRUE(watchers_become(1));
+    auto connection = Connection::open(*context_, "test.mon.clock");
+    ASSERT_TRUE(connection) << connection.error().describe();
+    const long long now = ::time(nullptr);
+    Json event = Json::parse(monitor.next_line());
+    ASSERT_EQ(event["event"], "connect") << event.dump();
+    const std::string time = event["time"].get<std::string>();  // "2026-12-06T04:40:01.123456Z"
+    ASSERT_EQ(time.size(), 27u) << time;
+    EXPECT_EQ(time.back(), 'Z') << time;
+    EXPECT_LE(std::llabs(utc_seconds(time.substr(0, 19), "%Y-%m-%dT%H:%M:%S") - now), 5) << time;
+    EXPECT_GT(event["time_ns"].get<uint64_t>(), 0u) << "the kernel's own stamp stays";
 }
 
 TEST_F(MetadataMonitorTest, ServiceFilterShowsOnlyThatServiceAndCountEnds) {

@@ -203,6 +203,12 @@ Result<UniqueFd> Context::Impl::open_socket() const {
     if (!socket) return fail_errno("socket");
     if (::connect(socket.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
         int err = errno;
+        if (err == EACCES || err == EPERM)
+            return fail(Errc::permission_denied,
+                        "may not open " + options.socket_path +
+                            ": only root and members of the liteipc group use liteipc; join the group "
+                            "(an administrator runs usermod -aG liteipc USER; then log in again)",
+                        err);
         LITEIPC_LOG(info, "cannot reach liteipc-loader at %s", options.socket_path.c_str());
         return fail(Errc::loader_unavailable,
                     "cannot reach liteipc-loader at " + options.socket_path +
