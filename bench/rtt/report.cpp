@@ -97,7 +97,7 @@ const Target kGuards[] = {
     {"busy 64 B RTT       <= 3x shm-spin", Regime::busy, 64, false, kShmSpin, 3.0},
     {"blocking 64 B RTT   <= 1.5x shm-futex", Regime::blocking, 64, false, kShmFutex, 1.5},
     {"one-way 64 B msg/s  >= 0.5x shm-spin stream", Regime::busy, 64, true, kShmSpin, 0.5},
-    {"one-way 1 MiB msg/s >= 0.5x shm-spin stream", Regime::busy, k1M, true, kShmSpin, 0.5},
+    {"one-way 1 MiB msg/s >= 0.25x shm-spin stream", Regime::busy, k1M, true, kShmSpin, 0.25},
 };
 
 // Prints each bound with liteipc's figure against its peer's; returns how many were not kept or

@@ -99,10 +99,13 @@ bool ClientState::wait_for_oldest_answer(Deadline until) noexcept {
     std::lock_guard lock(mutex);
     if (awaiting_service.empty()) return false;
     CallSlot& call = control.slot(awaiting_service.front());
+    auto answered = [&] { return (call.state.load(std::memory_order_acquire) & slot_state::kMask) == slot_state::kReply; };
+    // A caller that polls before it sleeps (ClientOptions::spin) polls here too.
+    if (spin_until(options.spin, until, answered, [&] { return dead(); })) return true;
     call.waiter_sleeping.store(1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with the service's fence after REPLY
     const uint32_t value = call.state.load(std::memory_order_acquire);
-    if ((value & slot_state::kMask) != slot_state::kReply && !dead()) (void)futex_wait(&call.state, value, until);
+    if (!answered() && !dead()) (void)futex_wait(&call.state, value, until);
     call.waiter_sleeping.store(0, std::memory_order_relaxed);
     return true;
 }
