@@ -16,24 +16,14 @@
 // `liteipc-mediated` is the same with a mediated service (ServiceOptions::mode): every message
 // passes the kernel's send program, so the two rows differ by what mediation costs.
 //
-// The run starts a private liteipc-loader (root only: it loads BPF programs) on its own pin root
-// and socket, waits until the socket answers, and at the end stops it by pid and unloads the pins.
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <time.h>
+// The run starts a private liteipc-loader (private_loader.h) and stops it at the end.
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 #include <string>
 #include <thread>
 
@@ -41,12 +31,9 @@
 #include "liteipc/ipc.h"
 #include "liteipc/parcel.h"
 #include "payload.h"
+#include "private_loader.h"
 #include "sys.h"
 #include "transport.h"
-
-#ifndef LIPC_BENCH_LOADER_PATH
-#define LIPC_BENCH_LOADER_PATH "/usr/sbin/liteipc-loader"
-#endif
 
 namespace liteipc::bench {
 namespace {
@@ -72,47 +59,6 @@ std::uint64_t pool_bytes(std::size_t payload) {
 // Calls in flight at once: bounds how far a oneway stream runs ahead of the service.
 constexpr std::uint32_t kSlots = 256;
 
-std::string read_file(const std::string& path) {
-    std::ifstream f(path);
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
-}
-
-bool socket_answers(const std::string& path) {
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
-    const int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    if (fd < 0) return false;
-    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-    close(fd);
-    return ok;
-}
-
-// Runs a program to completion with its output in `log` (appended); its exit status or -1.
-int run_program(const std::vector<std::string>& argv, const std::string& log) {
-    std::fflush(nullptr);
-    const pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (fd >= 0) {
-            dup2(fd, STDOUT_FILENO);
-            dup2(fd, STDERR_FILENO);
-        }
-        std::vector<char*> args;
-        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        execv(args[0], args.data());
-        _exit(127);
-    }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 class LiteipcTransport final : public Transport {
 public:
     explicit LiteipcTransport(Mode mode) : mode_(mode) {}
@@ -129,70 +75,10 @@ public:
 
     Result<> open_run() override {
         if (geteuid() != 0) return fail(Errc::permission_denied, "liteipc-loader needs root");
-        if (access(LIPC_BENCH_LOADER_PATH, X_OK) != 0)
-            return fail_errno("no liteipc-loader at " LIPC_BENCH_LOADER_PATH, Errc::not_found);
-        const std::string tag = std::to_string(getpid()) + (mode_ == Mode::mediated ? "-mediated" : "");
-        pin_root_ = "/sys/fs/bpf/liteipc-bench-" + tag;
-        socket_ = "/tmp/liteipc-bench-" + tag + ".sock";
-        log_path_ = "/tmp/liteipc-bench-" + tag + ".log";
-
-        std::fflush(nullptr);
-        loader_ = fork();
-        if (loader_ < 0) return fail_errno("fork for liteipc-loader");
-        if (loader_ == 0) {
-            prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the harness
-            const int log = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-            if (log >= 0) {
-                dup2(log, STDOUT_FILENO);
-                dup2(log, STDERR_FILENO);
-            }
-            execl(LIPC_BENCH_LOADER_PATH, "liteipc-loader", "--foreground", "--pin-root", pin_root_.c_str(),
-                  "--socket", socket_.c_str(), "--log-level", "warn", static_cast<char*>(nullptr));
-            _exit(127);
-        }
-        const auto deadline = Clock::now() + 20s;
-        for (;;) {
-            if (socket_answers(socket_)) return {};
-            int status = 0;
-            if (waitpid(loader_, &status, WNOHANG) == loader_) {
-                loader_ = -1;
-                const std::string log = tail_of_log();
-                close_run();
-                return fail(Errc::loader_unavailable, "liteipc-loader exited at start: " + log);
-            }
-            if (Clock::now() > deadline) {
-                const std::string log = tail_of_log();
-                close_run();
-                return fail(Errc::timed_out, "liteipc-loader not answering after 20 s: " + log);
-            }
-            std::this_thread::sleep_for(20ms);
-        }
+        return loader_.start(std::to_string(getpid()) + (mode_ == Mode::mediated ? "-mediated" : ""));
     }
 
-    void close_run() override {
-        if (loader_ > 0) {
-            kill(loader_, SIGTERM);
-            const auto deadline = Clock::now() + 10s;
-            int status = 0;
-            while (waitpid(loader_, &status, WNOHANG) != loader_) {
-                if (Clock::now() > deadline) {
-                    kill(loader_, SIGKILL);
-                    waitpid(loader_, &status, 0);
-                    break;
-                }
-                std::this_thread::sleep_for(10ms);
-            }
-            loader_ = -1;
-        }
-        if (!pin_root_.empty()) {
-            run_program({LIPC_BENCH_LOADER_PATH, "--unload", "--pin-root", pin_root_}, log_path_);
-            pin_root_.clear();
-        }
-        if (!socket_.empty()) unlink(socket_.c_str());
-        if (!log_path_.empty()) unlink(log_path_.c_str());
-        socket_.clear();
-        log_path_.clear();
-    }
+    void close_run() override { loader_.stop(); }
 
     Result<> setup(const JobSpec& job) override {
         job_ = job;
@@ -329,8 +215,8 @@ public:
 private:
     ContextOptions context_options() const {
         ContextOptions o;
-        o.socket_path = socket_;
-        o.pin_root = pin_root_;
+        o.socket_path = loader_.socket();
+        o.pin_root = loader_.pin_root();
         o.default_timeout = kCallTimeout;
         return o;
     }
@@ -398,18 +284,10 @@ private:
         return -1;
     }
 
-    std::string tail_of_log() const {
-        std::string log = read_file(log_path_);
-        if (log.size() > 600) log = "..." + log.substr(log.size() - 600);
-        return log.empty() ? "(no output)" : log;
-    }
-
     const Mode mode_;
     JobSpec job_;
     std::string service_name_;
-    // The run's loader (harness process).
-    pid_t loader_ = -1;
-    std::string pin_root_, socket_, log_path_;
+    PrivateLoader loader_;  // the run's (harness process; its paths are inherited by the children)
     // Server child.
     std::atomic<std::uint32_t> done_{0};
     std::mutex error_mutex_;

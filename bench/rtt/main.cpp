@@ -124,9 +124,9 @@ int main(int argc, char** argv) {
     for (Transport* t : chosen) order.emplace_back(t->name());
     const bool have_liteipc = std::find(order.begin(), order.end(), kLiteipc) != order.end();
     print_tables(results, opts, have_liteipc, order);
-    if (have_liteipc) {
+    if (have_liteipc && !opts.gate) {
         print_liteipc_summary(results, opts, order);
-    } else {
+    } else if (!have_liteipc) {
         std::printf("\n(no \"liteipc\" transport registered: liteipc targets not evaluated)\n");
     }
 
@@ -137,6 +137,7 @@ int main(int argc, char** argv) {
     std::printf("\nresults: %s (%.1f s)\n", opts.csv.c_str(),
                 std::chrono::duration<double>(Clock::now() - started).count());
     if (g_interrupted) return 130;
+    if (opts.gate && print_gate(results) != 0) return 3;
     const bool any_failed = std::any_of(results.all().begin(), results.all().end(),
                                         [](const JobResult& r) { return r.status == JobResult::Status::failed; });
     return any_failed ? 1 : 0;

@@ -15,6 +15,8 @@ void usage(FILE* out) {
         "  --min-iters N       round trips per size at least (default 20)\n"
         "  --stream N          one-way messages per size at most (default 200000)\n"
         "  --quick             CI mode: small budgets, whole run well under a minute\n"
+        "  --gate              the bench gate (make bench-check): 64 B and 1 MiB, liteipc and the\n"
+        "                      floors, 3 interleaved rounds of short jobs; exit 3 if a guard is crossed\n"
         "  --no-pin            do not pin client and server to different CPUs\n"
         "  --timeout S         seconds before a job is killed (default 120)\n"
         "  --rounds N          run every job N times, transports taking turns each round, and\n"
@@ -67,17 +69,28 @@ std::string size_label(std::size_t n) {
 }
 
 bool parse_options(int argc, char** argv, Options& o, bool& list_only) {
-    // --quick first, so explicit flags after or before it still win.
+    // --quick and --gate first, so explicit flags after or before them still win.
+    auto budgets = [&o](std::uint64_t iters, std::uint64_t min_iters, std::uint64_t rtt_mib, std::uint64_t warmup,
+                        std::uint64_t stream_max, std::uint64_t stream_mib) {
+        o.iters = iters;
+        o.min_iters = min_iters;
+        o.rtt_bytes = rtt_mib << 20;
+        o.warmup_max = warmup;
+        o.stream_max = stream_max;
+        o.stream_bytes = stream_mib << 20;
+        o.job_timeout_s = 30;
+    };
     for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--gate") == 0) {
+            o.gate = true;
+            o.sizes = {64, 1u << 20};
+            o.transports = {"liteipc", "shm-spin", "shm-futex", "shm-copy-spin", "shm-copy-futex"};
+            o.rounds = 3;
+            budgets(20000, 100, 100, 100, 20000, 64);
+        }
         if (std::strcmp(argv[i], "--quick") == 0) {
             o.quick = true;
-            o.iters = 5000;
-            o.min_iters = 16;
-            o.rtt_bytes = 256ull << 20;
-            o.warmup_max = 300;
-            o.stream_max = 50000;
-            o.stream_bytes = 256ull << 20;
-            o.job_timeout_s = 30;
+            budgets(5000, 16, 256, 300, 50000, 256);
         }
     }
     for (int i = 1; i < argc; ++i) {
@@ -100,7 +113,7 @@ bool parse_options(int argc, char** argv, Options& o, bool& list_only) {
             }
             return true;
         };
-        if (a == "--quick") continue;
+        if (a == "--quick" || a == "--gate") continue;
         if (a == "-h" || a == "--help") {
             usage(stdout);
             std::exit(0);

@@ -23,6 +23,7 @@ struct Options {
     std::uint64_t stream_bytes = 1ull << 30;
     bool pin = true;
     bool quick = false;
+    bool gate = false;  // --gate: the short interleaved run of make bench-check, guards checked
     int job_timeout_s = 120;
     int rounds = 1;  // each job this many times, the transports taking turns round by round
     std::string csv = "bench-results.csv";

@@ -5,6 +5,9 @@ namespace liteipc::bench {
 
 std::unique_ptr<Transport> make_shm_spin_transport();
 std::unique_ptr<Transport> make_shm_futex_transport();
+std::unique_ptr<Transport> make_shm_copy_spin_transport();
+std::unique_ptr<Transport> make_shm_copy_futex_transport();
+std::unique_ptr<Transport> make_atomic8_transport();
 std::unique_ptr<Transport> make_unix_seqpacket_transport();
 std::unique_ptr<Transport> make_unix_stream_transport();
 std::unique_ptr<Transport> make_pipe_transport();
@@ -24,6 +27,9 @@ std::vector<std::unique_ptr<Transport>> make_all_transports() {
 #endif
     all.push_back(make_shm_spin_transport());
     all.push_back(make_shm_futex_transport());
+    all.push_back(make_shm_copy_spin_transport());
+    all.push_back(make_shm_copy_futex_transport());
+    all.push_back(make_atomic8_transport());
     all.push_back(make_unix_seqpacket_transport());
     all.push_back(make_unix_stream_transport());
     all.push_back(make_pipe_transport());

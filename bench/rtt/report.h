@@ -43,8 +43,10 @@ private:
 
 // One table per regime and size: each transport's figures and its ratios against the peers.
 void print_tables(const Results& results, const Options& o, bool have_liteipc, const std::vector<std::string>& order);
-// liteipc against its targets (README.md, Benchmarks), when a "liteipc" transport ran.
+// liteipc against its targets (docs/BENCHMARKS.md), when a "liteipc" transport ran.
 void print_liteipc_summary(const Results& results, const Options& o, const std::vector<std::string>& order);
+// The bench gate's guards (ipc_bench --gate): prints them; returns how many were crossed or not measured.
+int print_gate(const Results& results);
 bool write_csv(const Results& results, const std::string& path, bool have_liteipc);
 
 }  // namespace liteipc::bench

@@ -1,12 +1,17 @@
 // The floors: two processes and a shared mapping, nothing else.
 //
-//   shm-spin   (busy floor)      receivers spin on the producer's sequence word
-//   shm-futex  (blocking floor)  receivers sleep with FUTEX_WAIT on that word; the producer
-//                                calls FUTEX_WAKE only when the receiver said it sleeps
+//   shm-spin        (busy in-place floor)      receivers spin on the producer's sequence word
+//   shm-futex       (blocking in-place floor)  receivers sleep with FUTEX_WAIT on that word; the
+//                                              producer calls FUTEX_WAKE only when it sleeps
+//   shm-copy-spin   (busy copying floor)       the same rings, but each side copies: the sender
+//   shm-copy-futex  (blocking copying floor)   fills a private buffer and copies it into the slot,
+//                                              the receiver copies the slot out and checks its copy
 //
-// One single-producer/single-consumer ring per direction, slots in the shared mapping. The
-// sender fills the slot in place, the receiver checks it in place: the payload is written and
-// read once each way and never copied, the least any transport can do.
+// One single-producer/single-consumer ring per direction, slots in the shared mapping. In place,
+// the sender fills the slot and the receiver checks it there: the payload is written and read
+// once each way and never copied, the least any zero-copy transport can do. The copying floors
+// add the two copies per message a copy-in/copy-out transport (a socket, a pipe) makes, without
+// the kernel: what zero copy saves is the gap between the two pairs.
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -14,6 +19,7 @@
 #include <cstdint>
 #include <cstring>
 #include <new>
+#include <vector>
 
 #include "payload.h"
 #include "sys.h"
@@ -34,6 +40,7 @@ struct RingControl {
 static_assert(sizeof(RingControl) == 4 * kCacheLine);
 
 enum class Wait { spin, futex };
+enum class Copy { in_place, twice };
 
 // A view of one ring inside the shared mapping; the same view works in both processes because
 // the mapping is inherited at the same address.
@@ -110,10 +117,13 @@ private:
 
 class ShmTransport final : public Transport {
 public:
-    explicit ShmTransport(Wait wait) : wait_(wait) {}
+    ShmTransport(Wait wait, Copy copy) : wait_(wait), copy_(copy) {}
     ~ShmTransport() override { teardown(); }
 
-    std::string_view name() const override { return wait_ == Wait::spin ? kShmSpin : kShmFutex; }
+    std::string_view name() const override {
+        if (copy_ == Copy::twice) return wait_ == Wait::spin ? kShmCopySpin : kShmCopyFutex;
+        return wait_ == Wait::spin ? kShmSpin : kShmFutex;
+    }
 
     std::optional<std::string> unsupported(Regime regime, std::size_t) const override {
         if (wait_ == Wait::spin && regime != Regime::busy) return "spins by definition (busy floor only)";
@@ -125,12 +135,20 @@ public:
         payload_ = job.payload;
         const std::size_t stride = (job.payload + kCacheLine - 1) / kCacheLine * kCacheLine;
         // Requests get room for a stream (up to 256 slots) within 2 MiB, so the ring stays in
-        // cache as a pool with chunk reuse would; replies need two.
+        // cache as a pool with block reuse would; a reply is taken before the next request goes,
+        // so one reply slot is reused by every round trip, as a freed reply block is.
         const auto request_slots = static_cast<std::uint32_t>(
             std::clamp<std::size_t>((2u << 20) / stride, 2, 256));
-        constexpr std::uint32_t reply_slots = 2;
+        constexpr std::uint32_t reply_slots = 1;
         map_len_ = 2 * sizeof(RingControl) + (request_slots + reply_slots) * stride;
-        void* p = mmap(nullptr, map_len_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+        // On 2 MiB pages when the machine has them reserved, as liteipc's pools are: a floor
+        // must not pay TLB misses the transports measured against it do not.
+        constexpr std::size_t kHugePage = 2u << 20;
+        map_len_ = (map_len_ + kHugePage - 1) / kHugePage * kHugePage;
+        void* p = mmap(nullptr, map_len_, PROT_READ | PROT_WRITE,
+                       MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE, -1, 0);
+        if (p == MAP_FAILED)
+            p = mmap(nullptr, map_len_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
         if (p == MAP_FAILED) return fail_errno("mmap of the shared rings");
         map_ = static_cast<unsigned char*>(p);
 
@@ -140,14 +158,14 @@ public:
         unsigned char* data = map_ + 2 * sizeof(RingControl);
         requests_ = Ring(&ctl[0], data, request_slots, stride, wait_);
         replies_ = Ring(&ctl[1], data + request_slots * stride, reply_slots, stride, wait_);
+        // The private buffer each side fills before copying in and copies out into (copying floors).
+        if (copy_ == Copy::twice) private_.assign(stride, 0);
         return {};
     }
 
     Result<> serve() override {
         for (;;) {
-            const unsigned char* in = requests_.begin_read();
-            const PayloadCheck msg = check_payload(in, payload_);
-            requests_.end_read();
+            const PayloadCheck msg = take(requests_);
             if (!msg.intact) return fail(Errc::malformed, "request payload checksum mismatch");
             switch (msg.op) {
                 case Op::request: send(replies_, Op::reply, msg.seq); break;
@@ -180,22 +198,41 @@ public:
     void teardown() override {
         if (map_ != nullptr) munmap(map_, map_len_);
         map_ = nullptr;
+        private_ = {};
     }
 
 private:
     void send(Ring& ring, Op op, std::uint64_t seq) noexcept {
-        fill_payload(ring.begin_write(), payload_, op, seq);
+        if (copy_ == Copy::twice) {
+            fill_payload(private_.data(), payload_, op, seq);
+            std::memcpy(ring.begin_write(), private_.data(), payload_);
+        } else {
+            fill_payload(ring.begin_write(), payload_, op, seq);
+        }
         ring.end_write();
     }
 
+    // The oldest message of `ring`, checked in place or in a private copy; its slot is released.
+    PayloadCheck take(Ring& ring) noexcept {
+        const unsigned char* in = ring.begin_read();
+        if (copy_ == Copy::twice) {
+            std::memcpy(private_.data(), in, payload_);
+            ring.end_read();
+            return check_payload(private_.data(), payload_);
+        }
+        const PayloadCheck msg = check_payload(in, payload_);
+        ring.end_read();
+        return msg;
+    }
+
     Result<> receive(Op op, std::uint64_t seq) noexcept {
-        const PayloadCheck msg = check_payload(replies_.begin_read(), payload_);
-        replies_.end_read();
-        if (!payload_is(msg, op, seq)) return fail(Errc::malformed, "reply payload mismatch");
+        if (!payload_is(take(replies_), op, seq)) return fail(Errc::malformed, "reply payload mismatch");
         return {};
     }
 
     Wait wait_;
+    Copy copy_;
+    std::vector<unsigned char> private_;  // copying floors: the side's own buffer
     std::size_t payload_ = 0;
     unsigned char* map_ = nullptr;
     std::size_t map_len_ = 0;
@@ -205,7 +242,9 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Transport> make_shm_spin_transport() { return std::make_unique<ShmTransport>(Wait::spin); }
-std::unique_ptr<Transport> make_shm_futex_transport() { return std::make_unique<ShmTransport>(Wait::futex); }
+std::unique_ptr<Transport> make_shm_spin_transport() { return std::make_unique<ShmTransport>(Wait::spin, Copy::in_place); }
+std::unique_ptr<Transport> make_shm_futex_transport() { return std::make_unique<ShmTransport>(Wait::futex, Copy::in_place); }
+std::unique_ptr<Transport> make_shm_copy_spin_transport() { return std::make_unique<ShmTransport>(Wait::spin, Copy::twice); }
+std::unique_ptr<Transport> make_shm_copy_futex_transport() { return std::make_unique<ShmTransport>(Wait::futex, Copy::twice); }
 
 }  // namespace liteipc::bench

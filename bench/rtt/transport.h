@@ -104,8 +104,11 @@ public:
 std::vector<std::unique_ptr<Transport>> make_all_transports();
 
 // Names the report treats specially (floors and reference peers).
-inline constexpr std::string_view kShmSpin = "shm-spin";
-inline constexpr std::string_view kShmFutex = "shm-futex";
+inline constexpr std::string_view kShmSpin = "shm-spin";            // busy in-place floor
+inline constexpr std::string_view kShmFutex = "shm-futex";          // blocking in-place floor
+inline constexpr std::string_view kShmCopySpin = "shm-copy-spin";   // busy copying floor
+inline constexpr std::string_view kShmCopyFutex = "shm-copy-futex"; // blocking copying floor
+inline constexpr std::string_view kAtomic8 = "atomic8";             // one word each way: the busy limit
 inline constexpr std::string_view kUnixSeqpacket = "unix-seqpacket";
 inline constexpr std::string_view kIceoryx = "iceoryx";
 inline constexpr std::string_view kLiteipc = "liteipc";

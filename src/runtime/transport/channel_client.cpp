@@ -93,6 +93,23 @@ void ClientState::await_service(uint32_t slot) {
     awaiting_service.push_back(slot);
 }
 
+bool ClientState::wait_for_oldest_answer(Deadline until) noexcept {
+    // Under the lock throughout: no one reclaims the slot (and a new caller claims it and sets its
+    // sleeper flag) while we use that flag. Only callers that find the pool full wait for us.
+    std::lock_guard lock(mutex);
+    if (awaiting_service.empty()) return false;
+    CallSlot& call = control.slot(awaiting_service.front());
+    auto answered = [&] { return (call.state.load(std::memory_order_acquire) & slot_state::kMask) == slot_state::kReply; };
+    // A caller that polls before it sleeps (ClientOptions::spin) polls here too.
+    if (spin_until(options.spin, until, answered, [&] { return dead(); })) return true;
+    call.waiter_sleeping.store(1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with the service's fence after REPLY
+    const uint32_t value = call.state.load(std::memory_order_acquire);
+    if (!answered() && !dead()) (void)futex_wait(&call.state, value, until);
+    call.waiter_sleeping.store(0, std::memory_order_relaxed);
+    return true;
+}
+
 void ClientState::reclaim_answered_locked() noexcept {
     std::size_t kept = 0;
     for (const uint32_t slot : awaiting_service) {
@@ -259,8 +276,11 @@ Result<PayloadBuffer> ChannelClient::allocate_payload(uint64_t size, Deadline de
             }
             block = state.request_allocator.allocate(size);
             if (!block && !deadline.expired()) {
-                block = state.request_allocator.allocate(
-                    size, deadline.min(Deadline::after(std::chrono::milliseconds(1))));
+                // Sleep until the oldest of those is answered, or else until a reply this process
+                // releases frees a block; never longer than 1 ms between looks. (A fixed 1 ms wait
+                // here held a stream of 1 MiB oneway calls to one pool-full of messages per ms.)
+                const Deadline look = deadline.min(Deadline::after(std::chrono::milliseconds(1)));
+                if (!state.wait_for_oldest_answer(look)) block = state.request_allocator.allocate(size, look);
                 if (!block && !deadline.expired()) continue;
             }
         }

@@ -48,6 +48,9 @@ struct ClientState {
     // A oneway or abandoned call: reclaim the slot once the service has answered it.
     void await_service(uint32_t slot);
     void reclaim_answered_locked() noexcept;
+    // Sleeps until the oldest slot awaiting service is answered (the service wakes a slot's sleeper)
+    // or `until`, holding the mutex; false at once when no slot awaits service.
+    bool wait_for_oldest_answer(Deadline until) noexcept;
     void free_request_block(uint32_t slot) noexcept;
 
     Mapping ctrl;
