@@ -94,9 +94,9 @@ const Target kTargets[] = {
 const Target kGuards[] = {
     {"busy 1 MiB RTT      <= 1.25x shm-spin", Regime::busy, k1M, false, kShmSpin, 1.25},
     {"blocking 1 MiB RTT  <= 1.25x shm-futex", Regime::blocking, k1M, false, kShmFutex, 1.25},
-    {"busy 64 B RTT       <= 3x shm-spin", Regime::busy, 64, false, kShmSpin, 3.0},
+    {"busy 64 B RTT       <= 6x shm-spin", Regime::busy, 64, false, kShmSpin, 6.0},
     {"blocking 64 B RTT   <= 1.5x shm-futex", Regime::blocking, 64, false, kShmFutex, 1.5},
-    {"one-way 64 B msg/s  >= 0.5x shm-spin stream", Regime::busy, 64, true, kShmSpin, 0.5},
+    {"one-way 64 B msg/s  >= 0.2x shm-spin stream", Regime::busy, 64, true, kShmSpin, 0.2},
     {"one-way 1 MiB msg/s >= 0.25x shm-spin stream", Regime::busy, k1M, true, kShmSpin, 0.25},
 };
 
