@@ -40,6 +40,7 @@ write_basic_package_version_file(
   ${PROJECT_BINARY_DIR}/liteipcConfigVersion.cmake
   COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/liteipcConfig.cmake ${PROJECT_BINARY_DIR}/liteipcConfigVersion.cmake
+              ${PROJECT_SOURCE_DIR}/cmake/LiteipcInterface.cmake
         DESTINATION ${LITEIPC_INSTALL_CMAKEDIR} COMPONENT dev)
 
 # pkg-config: prefix is found relative to the .pc file, so `cmake --install --prefix` relocates it.
@@ -79,6 +80,9 @@ foreach(page liteipc.1 liteipc-loader.8 liteipc.7)
   configure_file(${PROJECT_SOURCE_DIR}/docs/man/${page} ${PROJECT_BINARY_DIR}/man/${page} @ONLY)
   install(FILES ${PROJECT_BINARY_DIR}/man/${page} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section} COMPONENT daemon)
 endforeach()
+# liteipc-idl is a development tool: its page goes with it, in the dev package.
+configure_file(${PROJECT_SOURCE_DIR}/docs/man/liteipc-idl.1 ${PROJECT_BINARY_DIR}/man/liteipc-idl.1 @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/man/liteipc-idl.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT dev)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/liteipc.bash-completion
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME liteipc COMPONENT daemon)
 

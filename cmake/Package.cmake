@@ -1,7 +1,7 @@
 # Debian packages with CPack: `cpack -G DEB` in the build directory (or `make package`) writes
 #   liteipc          the loader, its unit, host setup, the CLI, man pages, completion
 #   libliteipc0.1    the shared libraries (the package name carries the SONAME version)
-#   libliteipc-dev   headers, CMake package, pkg-config file
+#   libliteipc-dev   headers, CMake package, pkg-config file, liteipc-idl
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME liteipc)
 set(CPACK_PACKAGE_VENDOR liteipc)
@@ -26,5 +26,5 @@ set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libliteipc${LITEIPC_SOVERSION} (= ${PROJECT_VERSION})")
 set(CPACK_COMPONENT_DAEMON_DESCRIPTION "liteipc-loader (root daemon, BPF kernel plane) and the liteipc CLI")
 set(CPACK_COMPONENT_RUNTIME_DESCRIPTION "libliteipc: the library services and clients link")
-set(CPACK_COMPONENT_DEV_DESCRIPTION "libliteipc development files: C++ and LiteIPC C headers, CMake and pkg-config")
+set(CPACK_COMPONENT_DEV_DESCRIPTION "libliteipc development files: C++ and LiteIPC C headers, CMake and pkg-config, liteipc-idl")
 include(CPack)

@@ -1,0 +1,21 @@
+// libFuzzer target over liteipc-idl's parser and C++ generator: any bytes as an .idl file must
+// give a document or a positioned error, never a crash, a hang or a sanitizer report.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "idl/cpp_generator.h"
+#include "idl/parser.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    const std::string_view text(reinterpret_cast<const char*>(data), size);
+    auto document = liteipc::idl::parse(text, "fuzz.idl");
+    if (document) {
+        // What parses must generate: every type the parser accepts has a C++ form.
+        const auto files = liteipc::idl::generate_cpp(*document);
+        if (files.header.empty() || files.source.empty()) __builtin_trap();
+    } else if (document.error().where.line < 1 || document.error().where.column < 1) {
+        __builtin_trap();
+    }
+    return 0;
+}
