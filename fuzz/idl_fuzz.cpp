@@ -9,12 +9,13 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
-    auto document = liteipc::idl::parse(text, "fuzz.idl");
-    if (document) {
+    liteipc::idl::Document document;
+    liteipc::idl::ParseError error;
+    if (liteipc::idl::parse_into(text, "fuzz.idl", document, error)) {
         // What parses must generate: every type the parser accepts has a C++ form.
-        const auto files = liteipc::idl::generate_cpp(*document);
+        const auto files = liteipc::idl::generate_cpp(document);
         if (files.header.empty() || files.source.empty()) __builtin_trap();
-    } else if (document.error().where.line < 1 || document.error().where.column < 1) {
+    } else if (error.where.line < 1 || error.where.column < 1 || error.message.empty()) {
         __builtin_trap();
     }
     return 0;

@@ -302,12 +302,14 @@ private:
 
 }  // namespace
 
-std::expected<Document, ParseError> parse(std::string_view text, std::string file) {
+bool parse_into(std::string_view text, std::string file, Document& document, ParseError& error) {
     try {
         Parser parser(text, std::move(file));
-        return parser.document();
+        document = parser.document();
+        return true;
     } catch (const Failed& failed) {
-        return std::unexpected(failed.error);
+        error = failed.error;
+        return false;
     }
 }
 

@@ -5,6 +5,7 @@
 #include <expected>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "idl/ast.h"
 
@@ -21,6 +22,16 @@ struct ParseError {
 
 // Parses one .idl file's text; `file` names it in errors. Checks names too: each type used is
 // declared, each method and parameter name is unique, `out` is not used on oneway methods.
-std::expected<Document, ParseError> parse(std::string_view text, std::string file);
+// false with `error` set, or true with `document` filled.
+bool parse_into(std::string_view text, std::string file, Document& document, ParseError& error);
+
+// The same as one value. (Inline: clang 14, which builds the fuzz target, cannot instantiate
+// libstdc++'s std::expected of these types; that target calls parse_into.)
+inline std::expected<Document, ParseError> parse(std::string_view text, std::string file) {
+    Document document;
+    ParseError error;
+    if (!parse_into(text, std::move(file), document, error)) return std::unexpected(std::move(error));
+    return document;
+}
 
 }  // namespace liteipc::idl
