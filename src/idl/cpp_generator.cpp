@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <map>
+
+#include "idl/versions.h"
 
 namespace liteipc::idl {
 
@@ -163,6 +166,10 @@ private:
         // The interface class.
         h += "// " + descriptor_ + ": the methods both sides share.\nclass " + interface_.name + " {\npublic:\n";
         h += "    static constexpr std::string_view kDescriptor = \"" + descriptor_ + "\";\n";
+        char hash[19];
+        std::snprintf(hash, sizeof hash, "0x%016llx", static_cast<unsigned long long>(interface_hash(doc_)));
+        h += "    // The hash of this version's canonical form (liteipc-idl --freeze).\n";
+        h += "    static constexpr uint64_t kInterfaceHash = " + std::string(hash) + "ull;\n";
         h += "    // Method codes: declaration order, from 1. Append methods, never reorder them.\n";
         h += "    enum class Code : uint32_t {\n";
         for (size_t i = 0; i < interface_.methods.size(); ++i)

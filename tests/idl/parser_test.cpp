@@ -4,6 +4,7 @@
 
 #include "idl/cpp_generator.h"
 #include "idl/parser.h"
+#include "idl/versions.h"
 
 namespace liteipc::idl {
 namespace {
@@ -128,6 +129,29 @@ TEST(IdlGenerator, MethodCodesFollowDeclarationOrderFromOne) {
     EXPECT_NE(files.header.find("A = 1,\n        B = 2,"), std::string::npos) << files.header;
     EXPECT_NE(files.header.find("class FooProxy final : public IFoo"), std::string::npos);
     EXPECT_NE(files.header.find("class FooStub : public IFoo"), std::string::npos);
+}
+
+TEST(IdlVersions, TheCanonicalFormParsesBackToItselfAndIgnoresLayout) {
+    const Document doc = parsed(R"(
+        package p; sequenceable a.b..C.D; sequenceable e...F; import x.IG;
+        [oneway] interface n.IH { void M([in] D d, [in] F[] f, [in] IG g, [in] Map<String, List<long>> m); }
+    )");
+    const std::string canonical = canonical_form(doc);
+    EXPECT_EQ(canonical,
+              "sequenceable a.b..C.D;\nsequenceable e...F;\ninterface x.IG;\ninterface n.IH {\n"
+              "    [oneway] void M([in] D d, [in] F[] f, [in] IG g, [in] Map<String, List<long>> m);\n}\n");
+    EXPECT_EQ(canonical_form(parsed(canonical)), canonical);
+    EXPECT_EQ(interface_hash(parsed(canonical)), interface_hash(doc));
+    EXPECT_NE(interface_hash(parsed("interface n.IH { void M(); }")), interface_hash(doc));
+}
+
+TEST(IdlVersions, OnlyAppendedMethodsAreCompatible) {
+    const Document base = parsed("interface n.I { int A([in] int x); void B(); }");
+    EXPECT_TRUE(compatibility_errors(base, parsed("interface n.I { int A([in] int y); void B(); long C(); }")).empty());
+    EXPECT_EQ(compatibility_errors(base, parsed("interface n.I { void B(); int A([in] int x); }")).size(), 2u);
+    EXPECT_EQ(compatibility_errors(base, parsed("interface n.I { int A([inout] int x); void B(); }")).size(), 1u);
+    EXPECT_EQ(compatibility_errors(base, parsed("interface n.J { int A([in] int x); void B(); }")),
+              (std::vector<std::string>{"the interface is n.J, was n.I"}));
 }
 
 }  // namespace

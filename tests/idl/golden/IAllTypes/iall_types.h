@@ -21,6 +21,8 @@ namespace Test {
 class IAllTypes {
 public:
     static constexpr std::string_view kDescriptor = "OHOS.Test.IAllTypes";
+    // The hash of this version's canonical form (liteipc-idl --freeze).
+    static constexpr uint64_t kInterfaceHash = 0xb643c087a2424b07ull;
     // Method codes: declaration order, from 1. Append methods, never reorder them.
     enum class Code : uint32_t {
         EchoBoolean = 1,

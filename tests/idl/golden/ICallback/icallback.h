@@ -16,6 +16,8 @@ namespace Test {
 class ICallback {
 public:
     static constexpr std::string_view kDescriptor = "OHOS.Test.ICallback";
+    // The hash of this version's canonical form (liteipc-idl --freeze).
+    static constexpr uint64_t kInterfaceHash = 0x2f291ca29c99835bull;
     // Method codes: declaration order, from 1. Append methods, never reorder them.
     enum class Code : uint32_t {
         OnText = 1,

@@ -16,6 +16,8 @@ namespace Test {
 class IListener {
 public:
     static constexpr std::string_view kDescriptor = "OHOS.Test.IListener";
+    // The hash of this version's canonical form (liteipc-idl --freeze).
+    static constexpr uint64_t kInterfaceHash = 0x4c22b15301e3bf5eull;
     // Method codes: declaration order, from 1. Append methods, never reorder them.
     enum class Code : uint32_t {
         OnValue = 1,

@@ -17,6 +17,8 @@ namespace V2 {
 class IListener {
 public:
     static constexpr std::string_view kDescriptor = "OHOS.Test.V2.IListener";
+    // The hash of this version's canonical form (liteipc-idl --freeze).
+    static constexpr uint64_t kInterfaceHash = 0xa1948d575bce2b1eull;
     // Method codes: declaration order, from 1. Append methods, never reorder them.
     enum class Code : uint32_t {
         OnValue = 1,
