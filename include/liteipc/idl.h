@@ -51,6 +51,27 @@ struct FileDescriptor {
     int fd = -1;
 };
 
+namespace detail {
+inline thread_local const Call* dispatching = nullptr;
+}
+
+// The call a stub's method runs for, on this thread (what upstream's IPCSkeleton::GetCallingPid
+// and its kin read): its caller() (kernel-verified pid, uid, gid), code() and deadline(). nullptr
+// outside a method. The stub answers the call when the method returns: do not defer() it.
+inline const Call* current_call() { return detail::dispatching; }
+
+// Set by a stub's dispatch for the method it runs.
+class CallScope {
+public:
+    explicit CallScope(const Call& call) : previous_(detail::dispatching) { detail::dispatching = &call; }
+    ~CallScope() { detail::dispatching = previous_; }
+    CallScope(const CallScope&) = delete;
+    CallScope& operator=(const CallScope&) = delete;
+
+private:
+    const Call* previous_;
+};
+
 // Byte arrays: a proxy sends a span (written once, into the pool above the inline threshold) and
 // a stub reads it in place; a reply's bytes are copied out before the reply buffer goes back.
 using ByteView = std::span<const uint8_t>;

@@ -300,6 +300,7 @@ private:
         s += "    return liteipc::Service::start(context, std::move(options), [this](liteipc::Call& call) { return dispatch(call); });\n}\n\n";
         s += "int32_t " + stub_ + "::dispatch(liteipc::Call& call_) {\n";
         s += "    [[maybe_unused]] liteipc::Reader& r_ = call_.request();\n";
+        s += "    const liteipc::idl::CallScope scope_(call_);  // liteipc::idl::current_call() in the methods\n";
         s += "    switch (static_cast<Code>(call_.code())) {\n";
         for (const auto& m : interface_.methods) s += stub_case(m);
         s += "    }\n    return liteipc::idl::unknown_method(call_.code(), \"" + descriptor_ + "\");\n}\n";

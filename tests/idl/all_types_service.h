@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -14,10 +15,17 @@
 
 namespace OHOS::Test {
 
-// Answers OnValue with three times the value.
+// Answers OnValue with three times the value, and remembers who called (the kernel's word).
 class TripleListener final : public ListenerStub {
 public:
-    liteipc::Result<int32_t> OnValue(int32_t value) override { return value * 3; }
+    liteipc::Result<int32_t> OnValue(int32_t value) override {
+        last_caller_pid_ = liteipc::idl::current_call()->caller().pid;
+        return value * 3;
+    }
+    uint32_t last_caller_pid() const { return last_caller_pid_; }
+
+private:
+    std::atomic<uint32_t> last_caller_pid_{0};
 };
 
 class AllTypesService final : public AllTypesStub {

@@ -73,6 +73,7 @@ public:
             return ::testing::AssertionFailure() << "the service process did not start";
         return ::testing::AssertionSuccess();
     }
+    pid_t pid() const { return pid_; }
     ~ServiceProcess() {
         if (stdin_ >= 0) ::close(stdin_);
         if (stdout_ >= 0) ::close(stdout_);
@@ -186,6 +187,9 @@ TEST_F(IdlCallTest, AnInterfacePassedAsAParameterIsCallableByTheReceiver) {
     auto called = proxy_->Call(liteipc::idl::reference_to<IListener>(*listening), 14);
     ASSERT_TRUE(called) << called.error().describe();
     EXPECT_EQ(*called, 42) << "the service called this process's listener";
+    EXPECT_EQ(listener.last_caller_pid(), static_cast<uint32_t>(service_.pid()))
+        << "current_call() names the caller the kernel stamped";
+    EXPECT_EQ(liteipc::idl::current_call(), nullptr) << "outside a method there is no current call";
 }
 
 TEST_F(IdlCallTest, AnInterfaceReturnedIsCallable) {
