@@ -51,6 +51,10 @@ struct FileDescriptor {
     int fd = -1;
 };
 
+// The code a stub answers with its interface's canonical IDL (a string) and hash (a uint64), for
+// `liteipc introspect SERVICE`; Binder's INTERFACE_TRANSACTION value, far past any method's code.
+inline constexpr uint32_t kIntrospectCode = 0x5F4E5446;
+
 namespace detail {
 inline thread_local const Call* dispatching = nullptr;
 }
@@ -248,6 +252,13 @@ template <typename... T>
 int32_t reply_with(Writer& w, const char* method, const T&... values) {
     (write(w, values), ...);
     return reply_status(w, method);
+}
+
+// A stub's answer to kIntrospectCode.
+inline int32_t introspection_reply(Writer& w, std::string_view idl, uint64_t hash) {
+    w.write_string(idl);
+    w.write_uint64(hash);
+    return reply_status(w, "introspect");
 }
 
 // A proxy's request: its in and inout values in order.

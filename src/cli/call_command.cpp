@@ -86,7 +86,56 @@ bool read_field(Reader& reader, const std::string& type, json& out) {
     return reader.ok();
 }
 
+// Exit statuses of liteipc(1) for a failed call.
+int fail_with(const char* command, const Error& error) {
+    std::fprintf(stderr, "liteipc: %s: %s\n", command, error.describe().c_str());
+    switch (error.code) {
+        case Errc::loader_unavailable: return 3;
+        case Errc::permission_denied: return 4;
+        case Errc::not_found: return 5;
+        default: return 1;
+    }
+}
+
+Result<Context> open_context(const CallOptions& options) {
+    ContextOptions context_options;
+    context_options.socket_path = options.address.socket_path;
+    context_options.pin_root = options.address.pin_root;
+    context_options.default_timeout = options.timeout;
+    return Context::open(context_options);
+}
+
 }  // namespace
+
+int run_introspect(const CallOptions& options) {
+    auto context = open_context(options);
+    if (!context) return fail_with("introspect", context.error());
+    auto connection = Connection::open(*context, options.service);
+    if (!connection) return fail_with("introspect", connection.error());
+    Request request(*connection);
+    constexpr uint32_t kIntrospectCode = 0x5F4E5446;  // liteipc::idl::kIntrospectCode
+    auto reply = connection->call(kIntrospectCode, request);
+    if (!reply) return fail_with("introspect", reply.error());
+    Reader reader = reply->reader();
+    const std::string idl(reader.read_string_view());
+    const uint64_t hash = reader.read_uint64();
+    if (reply->status() != 0 || !reader.ok()) {
+        std::fprintf(stderr, "liteipc: introspect: %s publishes no interface (status %d): its stub was not generated "
+                     "by liteipc-idl\n", options.service.c_str(), reply->status());
+        return 1;
+    }
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+    if (options.json) {
+        std::printf("%s\n", json({{"introspect", {{"service", options.service}, {"hash", hex}, {"idl", idl}}}})
+                                .dump(-1, ' ', false, json::error_handler_t::replace)
+                                .c_str());
+        return 0;
+    }
+    std::printf("// served as %s, interface hash %s\n%s", options.service.c_str(), hex, idl.c_str());
+    return 0;
+}
+
 
 int run_call(const CallOptions& options) {
     uint32_t code = 0;
@@ -101,23 +150,10 @@ int run_call(const CallOptions& options) {
         std::getline(list, type, ',');
         if (!type.empty()) reply_types.push_back(type);
     }
-    ContextOptions context_options;
-    context_options.socket_path = options.address.socket_path;
-    context_options.pin_root = options.address.pin_root;
-    context_options.default_timeout = options.timeout;
-    auto fail_with = [](const Error& error) {
-        std::fprintf(stderr, "liteipc: call: %s\n", error.describe().c_str());
-        switch (error.code) {
-            case Errc::loader_unavailable: return 3;
-            case Errc::permission_denied: return 4;
-            case Errc::not_found: return 5;
-            default: return 1;
-        }
-    };
-    auto context = Context::open(context_options);
-    if (!context) return fail_with(context.error());
+    auto context = open_context(options);
+    if (!context) return fail_with("call", context.error());
     auto connection = Connection::open(*context, options.service);
-    if (!connection) return fail_with(connection.error());
+    if (!connection) return fail_with("call", connection.error());
     Request request(*connection);
     for (const auto& argument : options.arguments) {
         std::string why;
@@ -127,7 +163,7 @@ int run_call(const CallOptions& options) {
         }
     }
     auto reply = connection->call(code, request);
-    if (!reply) return fail_with(reply.error());
+    if (!reply) return fail_with("call", reply.error());
 
     json fields = json::array();
     Reader reader = reply->reader();

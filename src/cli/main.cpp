@@ -1,5 +1,6 @@
 // liteipc: what a running liteipc looks like, as tables for people or JSON for programs.
-// Every command here but `call` only reads: none registers a process or changes the loader's state.
+// Every command here but `call` and `introspect` only reads: none registers a process or changes
+// the loader's state.
 #include <getopt.h>
 #include <time.h>
 
@@ -71,6 +72,10 @@ constexpr Command kCommands[] = {
      "status and the fields named by --reply (comma-separated, read in order). Types: s (string),\n"
      "b (true/false), i8 i16 i32 i64, u8 u16 u32 u64, f32 f64; e.g. call demo.echo 1 s:hello i32:41\n"
      "--reply s,i32. This command registers a process with the loader (it calls); no other does.\n"},
+    {"introspect", "introspect SERVICE", "the interface a service publishes, as IDL",
+     "Asks SERVICE for its interface: the canonical IDL and hash of the interface its stub was\n"
+     "generated from by liteipc-idl. A service written without liteipc-idl publishes none (exit 1).\n"
+     "Registers a process with the loader, as call does.\n"},
     {"help", "help [COMMAND]", "this text, or one command's", ""},
     {"version", "version", "the version of this program", ""},
 };
@@ -441,6 +446,16 @@ int main(int argc, char** argv) {
                                        std::vector<std::string>(args + 2, args + arguments), reply_types,
                                        output.as_json};
         return liteipc::cli::run_call(call);
+    }
+    if (name == "introspect") {
+        if (arguments != 1) {
+            std::fprintf(stderr, "liteipc: introspect: needs SERVICE\n");
+            command_help(stderr, *command);
+            return kExitUsage;
+        }
+        liteipc::cli::CallOptions call{address, std::chrono::milliseconds(timeout_ms), args[0], {}, {}, {},
+                                       output.as_json};
+        return liteipc::cli::run_introspect(call);
     }
     if (name == "monitor") {
         if (arguments > 0) {

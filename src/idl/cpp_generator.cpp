@@ -170,6 +170,8 @@ private:
         std::snprintf(hash, sizeof hash, "0x%016llx", static_cast<unsigned long long>(interface_hash(doc_)));
         h += "    // The hash of this version's canonical form (liteipc-idl --freeze).\n";
         h += "    static constexpr uint64_t kInterfaceHash = " + std::string(hash) + "ull;\n";
+        h += "    // That canonical form: what `liteipc introspect` prints.\n";
+        h += "    static constexpr std::string_view kIdl = R\"idl(" + canonical_form(doc_) + ")idl\";\n";
         h += "    // Method codes: declaration order, from 1. Append methods, never reorder them.\n";
         h += "    enum class Code : uint32_t {\n";
         for (size_t i = 0; i < interface_.methods.size(); ++i)
@@ -301,6 +303,8 @@ private:
         s += "int32_t " + stub_ + "::dispatch(liteipc::Call& call_) {\n";
         s += "    [[maybe_unused]] liteipc::Reader& r_ = call_.request();\n";
         s += "    const liteipc::idl::CallScope scope_(call_);  // liteipc::idl::current_call() in the methods\n";
+        s += "    if (call_.code() == liteipc::idl::kIntrospectCode)\n";
+        s += "        return liteipc::idl::introspection_reply(call_.reply(), kIdl, kInterfaceHash);\n";
         s += "    switch (static_cast<Code>(call_.code())) {\n";
         for (const auto& m : interface_.methods) s += stub_case(m);
         s += "    }\n    return liteipc::idl::unknown_method(call_.code(), \"" + descriptor_ + "\");\n}\n";

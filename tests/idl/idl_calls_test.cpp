@@ -10,7 +10,10 @@
 #include <atomic>
 #include <climits>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
+#include <tuple>
+#include <utility>
 
 #include "all_types_service.h"
 #include "loader_fixture.h"
@@ -277,6 +280,36 @@ TEST_F(IdlCallTest, ANewerClientCallingAnAppendedMethodGetsUnknownMethod) {
     EXPECT_EQ(appended.error().code, Errc::unknown_method) << appended.error().describe();
     // The service lives on and still answers.
     EXPECT_TRUE(newer->OnValue(1));
+}
+
+// What `liteipc` prints for a command line, and its exit status.
+std::pair<std::string, int> run_cli(const liteipc::testing::Loader& loader, const std::string& arguments) {
+    const std::string command = std::string(LITEIPC_CLI_PATH) + " --socket " + loader.socket() + " --pin-root " +
+                                loader.pin_root() + " " + arguments + " 2>&1";
+    std::string out;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    if (pipe == nullptr) return {"popen failed", -1};
+    char chunk[512];
+    for (size_t n; (n = std::fread(chunk, 1, sizeof chunk, pipe)) > 0;) out.append(chunk, n);
+    const int status = ::pclose(pipe);
+    return {out, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+}
+
+TEST_F(IdlCallTest, IntrospectPrintsTheInterfaceAServicePublishes) {
+    auto [out, status] = run_cli(loader_, std::string("introspect ") + kServiceName);
+    EXPECT_EQ(status, 0) << out;
+    char hash[17];
+    std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(IAllTypes::kInterfaceHash));
+    EXPECT_EQ(out, std::string("// served as ") + kServiceName + ", interface hash " + hash + "\n" +
+                       std::string(IAllTypes::kIdl));
+    // A service written by hand publishes none: a named failure, not garbage.
+    auto hand = liteipc::Service::start(*context_, {.name = "test.idl.by_hand"}, [](liteipc::Call&) { return -1; });
+    ASSERT_TRUE(hand) << hand.error().describe();
+    std::tie(out, status) = run_cli(loader_, "introspect test.idl.by_hand");
+    EXPECT_EQ(status, 1) << out;
+    EXPECT_NE(out.find("publishes no interface"), std::string::npos) << out;
+    std::tie(out, status) = run_cli(loader_, "introspect test.idl.nobody");
+    EXPECT_EQ(status, 5) << out;
 }
 
 TEST_F(IdlCallTest, AMalformedRequestIsRefusedByNameAndTheServiceLivesOn) {

@@ -379,6 +379,8 @@ liteipc::Result<liteipc::Service> AllTypesStub::serve(liteipc::Context& context,
 int32_t AllTypesStub::dispatch(liteipc::Call& call_) {
     [[maybe_unused]] liteipc::Reader& r_ = call_.request();
     const liteipc::idl::CallScope scope_(call_);  // liteipc::idl::current_call() in the methods
+    if (call_.code() == liteipc::idl::kIntrospectCode)
+        return liteipc::idl::introspection_reply(call_.reply(), kIdl, kInterfaceHash);
     switch (static_cast<Code>(call_.code())) {
     case Code::EchoBoolean: {
         bool value{};

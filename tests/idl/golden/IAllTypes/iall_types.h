@@ -23,6 +23,38 @@ public:
     static constexpr std::string_view kDescriptor = "OHOS.Test.IAllTypes";
     // The hash of this version's canonical form (liteipc-idl --freeze).
     static constexpr uint64_t kInterfaceHash = 0xb643c087a2424b07ull;
+    // That canonical form: what `liteipc introspect` prints.
+    static constexpr std::string_view kIdl = R"idl(sequenceable test.payload..OHOS.Test.Point;
+sequenceable OHOS.Test.Rect;
+interface OHOS.Test.ICallback;
+interface OHOS.Test.IListener;
+interface OHOS.Test.IAllTypes {
+    boolean EchoBoolean([in] boolean value);
+    byte EchoByte([in] byte value);
+    short EchoShort([in] short value);
+    int EchoInt([in] int value);
+    long EchoLong([in] long value);
+    float EchoFloat([in] float value);
+    double EchoDouble([in] double value);
+    String EchoString([in] String value);
+    int[] EchoIntArray([in] int[] value);
+    byte[] EchoBytes([in] byte[] value);
+    long SumBytes([in] byte[] data);
+    List<String> EchoList([in] List<String> value);
+    Map<String, int> EchoMap([in] Map<String, int> value);
+    Map<int, List<String>> EchoNested([in] Map<int, List<String>> value);
+    Point EchoPoint([in] Point value);
+    Rect[] EchoRects([in] Rect[] value);
+    void Split([in] long value, [out] int high, [out] int low);
+    void Twice([inout] int value, [inout] String text);
+    String ReadFd([in] FileDescriptor fd);
+    FileDescriptor OpenPipe([in] String text);
+    int Call([in] IListener listener, [in] int value);
+    IListener Self();
+    [oneway] void Notify([in] ICallback callback, [in] String text);
+    void Fail([in] int code);
+}
+)idl";
     // Method codes: declaration order, from 1. Append methods, never reorder them.
     enum class Code : uint32_t {
         EchoBoolean = 1,

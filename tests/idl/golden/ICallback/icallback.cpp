@@ -33,6 +33,8 @@ liteipc::Result<liteipc::Service> CallbackStub::serve(liteipc::Context& context,
 int32_t CallbackStub::dispatch(liteipc::Call& call_) {
     [[maybe_unused]] liteipc::Reader& r_ = call_.request();
     const liteipc::idl::CallScope scope_(call_);  // liteipc::idl::current_call() in the methods
+    if (call_.code() == liteipc::idl::kIntrospectCode)
+        return liteipc::idl::introspection_reply(call_.reply(), kIdl, kInterfaceHash);
     switch (static_cast<Code>(call_.code())) {
     case Code::OnText: {
         std::string text{};

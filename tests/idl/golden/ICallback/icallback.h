@@ -18,6 +18,11 @@ public:
     static constexpr std::string_view kDescriptor = "OHOS.Test.ICallback";
     // The hash of this version's canonical form (liteipc-idl --freeze).
     static constexpr uint64_t kInterfaceHash = 0x2f291ca29c99835bull;
+    // That canonical form: what `liteipc introspect` prints.
+    static constexpr std::string_view kIdl = R"idl(interface OHOS.Test.ICallback {
+    [oneway] void OnText([in] String text);
+}
+)idl";
     // Method codes: declaration order, from 1. Append methods, never reorder them.
     enum class Code : uint32_t {
         OnText = 1,

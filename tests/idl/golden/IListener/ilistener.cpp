@@ -43,6 +43,8 @@ liteipc::Result<liteipc::Service> ListenerStub::serve(liteipc::Context& context,
 int32_t ListenerStub::dispatch(liteipc::Call& call_) {
     [[maybe_unused]] liteipc::Reader& r_ = call_.request();
     const liteipc::idl::CallScope scope_(call_);  // liteipc::idl::current_call() in the methods
+    if (call_.code() == liteipc::idl::kIntrospectCode)
+        return liteipc::idl::introspection_reply(call_.reply(), kIdl, kInterfaceHash);
     switch (static_cast<Code>(call_.code())) {
     case Code::OnValue: {
         int32_t value{};

@@ -18,6 +18,11 @@ public:
     static constexpr std::string_view kDescriptor = "OHOS.Test.IListener";
     // The hash of this version's canonical form (liteipc-idl --freeze).
     static constexpr uint64_t kInterfaceHash = 0x4c22b15301e3bf5eull;
+    // That canonical form: what `liteipc introspect` prints.
+    static constexpr std::string_view kIdl = R"idl(interface OHOS.Test.IListener {
+    int OnValue([in] int value);
+}
+)idl";
     // Method codes: declaration order, from 1. Append methods, never reorder them.
     enum class Code : uint32_t {
         OnValue = 1,

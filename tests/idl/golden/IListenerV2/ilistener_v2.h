@@ -19,6 +19,12 @@ public:
     static constexpr std::string_view kDescriptor = "OHOS.Test.V2.IListener";
     // The hash of this version's canonical form (liteipc-idl --freeze).
     static constexpr uint64_t kInterfaceHash = 0xa1948d575bce2b1eull;
+    // That canonical form: what `liteipc introspect` prints.
+    static constexpr std::string_view kIdl = R"idl(interface OHOS.Test.V2.IListener {
+    int OnValue([in] int value);
+    int OnPair([in] int first, [in] int second);
+}
+)idl";
     // Method codes: declaration order, from 1. Append methods, never reorder them.
     enum class Code : uint32_t {
         OnValue = 1,
