@@ -1,5 +1,6 @@
 #include "call_command.h"
 
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <sstream>
@@ -8,6 +9,7 @@
 
 #include "liteipc/context.h"
 #include "liteipc/ipc.h"
+#include "method_call.h"
 
 namespace liteipc::cli {
 namespace {
@@ -139,9 +141,15 @@ int run_introspect(const CallOptions& options) {
 
 int run_call(const CallOptions& options) {
     uint32_t code = 0;
-    if (!parse_number(std::string_view(options.code), code)) {
-        std::fprintf(stderr, "liteipc: call: CODE must be a number from 0 to 4294967295, not '%s'\n",
+    const bool by_number = parse_number(std::string_view(options.code), code);
+    const bool by_name = !by_number && !options.code.empty() && std::isalpha(static_cast<unsigned char>(options.code[0]));
+    if (!by_number && !by_name) {
+        std::fprintf(stderr, "liteipc: call: CODE must be a number from 0 to 4294967295 or a method's name, not '%s'\n",
                      options.code.c_str());
+        return 2;
+    }
+    if (by_name && !options.reply_types.empty()) {
+        std::fprintf(stderr, "liteipc: call: --reply goes with a CODE; a method's interface names its reply\n");
         return 2;
     }
     std::vector<std::string> reply_types;
@@ -154,8 +162,30 @@ int run_call(const CallOptions& options) {
     if (!context) return fail_with("call", context.error());
     auto connection = Connection::open(*context, options.service);
     if (!connection) return fail_with("call", connection.error());
+    std::vector<std::string> arguments = options.arguments;
+    if (by_name) {
+        // The interface the service publishes gives the code and types the values.
+        auto resolved = resolve_method(*connection, options.code, options.arguments);
+        if (!resolved) return resolved.error().code == Errc::invalid_argument ? (fail_with("call", resolved.error()), 2)
+                                                                             : fail_with("call", resolved.error());
+        code = resolved->code;
+        arguments = resolved->arguments;
+        reply_types = resolved->reply_types;
+        if (resolved->oneway) {
+            Request request(*connection);
+            std::string why;
+            for (const auto& argument : arguments)
+                if (!write_argument(request.writer(), argument, why)) {
+                    std::fprintf(stderr, "liteipc: call: %s\n", why.c_str());
+                    return 2;
+                }
+            if (auto sent = connection->send(code, request); !sent) return fail_with("call", sent.error());
+            std::printf("sent %s (oneway, code %u)\n", options.code.c_str(), code);
+            return 0;
+        }
+    }
     Request request(*connection);
-    for (const auto& argument : options.arguments) {
+    for (const auto& argument : arguments) {
         std::string why;
         if (!write_argument(request.writer(), argument, why)) {
             std::fprintf(stderr, "liteipc: call: %s\n", why.c_str());

@@ -317,6 +317,31 @@ TEST_F(IdlCallTest, IntrospectPrintsTheInterfaceAServicePublishes) {
     EXPECT_EQ(status, 5) << out;
 }
 
+TEST_F(IdlCallTest, TheCommandLineCallsAMethodByNameWithValuesTypedByTheInterface) {
+    const std::string service = std::string(" ") + kServiceName + " ";
+    auto [out, status] = run_cli(loader_, "call" + service + "EchoLong -- -9000000000");  // -- before a negative value
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_NE(out.find("i64  -9000000000"), std::string::npos) << out;
+    std::tie(out, status) = run_cli(loader_, "call" + service + "Twice 21 ab");  // inout values come back
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_NE(out.find("i32  42\ns    \"abab\""), std::string::npos) << out;
+    std::tie(out, status) = run_cli(loader_, "call" + service + "Split 4294967298");  // out values only
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_NE(out.find("i32  1\ni32  2"), std::string::npos) << out;
+    // What the command line cannot do is said, with the way out.
+    std::tie(out, status) = run_cli(loader_, "call" + service + "EchoInt 1 2");
+    EXPECT_EQ(status, 2) << out;
+    EXPECT_NE(out.find("EchoInt takes 1 values, not 2"), std::string::npos) << out;
+    std::tie(out, status) = run_cli(loader_, "call" + service + "EchoInt 99999999999");
+    EXPECT_EQ(status, 2) << out;
+    std::tie(out, status) = run_cli(loader_, "call" + service + "EchoRects x");
+    EXPECT_EQ(status, 2) << out;
+    EXPECT_NE(out.find("use a generated proxy"), std::string::npos) << out;
+    std::tie(out, status) = run_cli(loader_, "call" + service + "NoSuchMethod");
+    EXPECT_EQ(status, 2) << out;
+    EXPECT_NE(out.find("its methods: EchoBoolean, EchoByte"), std::string::npos) << out;
+}
+
 TEST_F(IdlCallTest, AMalformedRequestIsRefusedByNameAndTheServiceLivesOn) {
     // EchoRects with a count far past the message: refused before anything is allocated.
     liteipc::Request request(proxy_->connection());
