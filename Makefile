@@ -33,6 +33,7 @@ bench: deps
 	scripts/bench.sh --rounds 3
 	scripts/plot-bench.sh bench-results.csv bench-rtt.png
 	scripts/bench-death.sh
+	scripts/bench-idl.sh
 	cmake --build build-bench -j2 --target marshal_bench wake_bench conn_memory_bench
 	build-bench/bench/marshal_bench
 	build-bench/bench/rtt/wake_bench

@@ -48,6 +48,7 @@ write_basic_package_version_file(
   ${PROJECT_BINARY_DIR}/liteipcConfigVersion.cmake
   COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/liteipcConfig.cmake ${PROJECT_BINARY_DIR}/liteipcConfigVersion.cmake
+              ${PROJECT_SOURCE_DIR}/cmake/LiteipcInterface.cmake
         DESTINATION ${LITEIPC_INSTALL_CMAKEDIR} COMPONENT dev)
 
 # pkg-config: prefix is found relative to the .pc file, so `cmake --install --prefix` relocates it.

@@ -127,6 +127,14 @@ run_without_loader() {
 }
 check "find_package consumer reports loader unavailable" run_without_loader "$work/consumer-cmake/consumer"
 grep -h '^consumer:' "$work/last.log" | sed 's/^/        /'
+# liteipc_add_interface ran the installed liteipc-idl; the generated proxy's error is the named one.
+idl_without_loader() {
+    local out
+    out=$(LITEIPC_SOCKET=$no_socket LITEIPC_PIN_ROOT=$work/no-pins "$work/consumer-cmake/idl_consumer") || { echo "$out"; return 1; }
+    echo "$out"
+    [[ $out == *"loader unavailable"* ]]
+}
+check "liteipc_add_interface consumer reports loader unavailable" idl_without_loader
 
 # Consumer 2: the same source, compiled with what pkg-config says.
 pc_build() {

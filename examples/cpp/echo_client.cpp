@@ -1,4 +1,4 @@
-// A client of the echo service written against the C++ API: a few calls, then exit.
+// A client of the echo service through the proxy generated from IEcho.idl: a few calls, then exit.
 //
 //   echo_client_cpp [--socket PATH] [--pin-root PATH] [--name NAME]
 //
@@ -9,11 +9,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "liteipc/ipc.h"
+#include "iecho.h"
 
 namespace {
-
-enum Code : uint32_t { kEcho = 1, kAdd = 2, kWho = 3, kNote = 4 };
 
 int fail(const char* what, const std::string& why) {
     std::fprintf(stderr, "echo_client_cpp: %s: %s\n", what, why.c_str());
@@ -38,42 +36,25 @@ int main(int argc, char** argv) {
 
     auto context = liteipc::Context::open(options);
     if (!context) return fail("open context", context.error().describe());
-    auto echo = liteipc::Connection::open(*context, name);
+    auto echo = example::EchoProxy::open(*context, name);
     if (!echo) return fail("connect", echo.error().describe());
 
-    {
-        liteipc::Request request(*echo);
-        request.writer().write_string("hello from C++");
-        auto reply = echo->call(kEcho, request);
-        if (!reply) return fail("echo", reply.error().describe());
-        std::string text = reply->reader().read_string();
-        std::printf("echo_client_cpp: echo -> \"%s\"\n", text.c_str());
-        if (text != "hello from C++") return fail("echo", "wrong answer");
-    }
-    {
-        liteipc::Request request(*echo);
-        request.writer().write_int32(40);
-        request.writer().write_int32(2);
-        auto reply = echo->call(kAdd, request);
-        if (!reply) return fail("add", reply.error().describe());
-        int32_t sum = reply->reader().read_int32();
-        std::printf("echo_client_cpp: 40 + 2 -> %d\n", sum);
-        if (sum != 42 || reply->status() != 0) return fail("add", "wrong answer");
-    }
-    {
-        liteipc::Request request(*echo);
-        auto reply = echo->call(kWho, request);
-        if (!reply) return fail("who", reply.error().describe());
-        liteipc::Reader reader = reply->reader();
-        int32_t pid = reader.read_int32(), uid = reader.read_int32();
-        std::printf("echo_client_cpp: the service sees pid %d uid %d (this is pid %d)\n", pid, uid, ::getpid());
-        if (pid != ::getpid()) return fail("who", "wrong pid");
-    }
-    {
-        liteipc::Request request(*echo);
-        request.writer().write_string("bye");
-        if (auto sent = echo->send(kNote, request); !sent) return fail("note", sent.error().describe());
-        std::printf("echo_client_cpp: oneway note sent\n");
-    }
+    auto text = echo->Echo("hello from C++");
+    if (!text) return fail("echo", text.error().describe());
+    std::printf("echo_client_cpp: echo -> \"%s\"\n", text->c_str());
+    if (*text != "hello from C++") return fail("echo", "wrong answer");
+
+    auto sum = echo->Add(40, 2);
+    if (!sum) return fail("add", sum.error().describe());
+    std::printf("echo_client_cpp: 40 + 2 -> %d\n", *sum);
+    if (*sum != 42) return fail("add", "wrong answer");
+
+    int32_t pid = 0, uid = 0;
+    if (auto who = echo->Who(pid, uid); !who) return fail("who", who.error().describe());
+    std::printf("echo_client_cpp: the service sees pid %d uid %d (this is pid %d)\n", pid, uid, ::getpid());
+    if (pid != ::getpid()) return fail("who", "wrong pid");
+
+    if (auto sent = echo->Note("bye"); !sent) return fail("note", sent.error().describe());
+    std::printf("echo_client_cpp: oneway note sent\n");
     return 0;
 }

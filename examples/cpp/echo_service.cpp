@@ -1,4 +1,5 @@
-// An echo service written against the C++ API (liteipc/ipc.h).
+// An echo service written against the C++ API, its interface in IEcho.idl: the generated stub
+// reads each request and writes each reply; this file implements the methods.
 //
 //   echo_service_cpp [--socket PATH] [--pin-root PATH] [--name NAME] [--serve-for SECONDS] [--mediated]
 //
@@ -8,7 +9,7 @@
 // Serves until SIGTERM or SIGINT (or --serve-for), then exits 0. LITEIPC_SOCKET and
 // LITEIPC_PIN_ROOT name a private liteipc-loader when the options don't.
 //
-// Codes: 1 echo a string, 2 add two int32, 3 who is calling, 4 (oneway) print a note.
+// Methods (IEcho.idl): Echo a string, Add two int32, Who is calling, Note (oneway) prints a note.
 #include <signal.h>
 #include <unistd.h>
 
@@ -18,42 +19,29 @@
 #include <ctime>
 #include <string>
 
-#include "liteipc/ipc.h"
+#include "iecho.h"
 
 namespace {
 
-enum Code : uint32_t { kEcho = 1, kAdd = 2, kWho = 3, kNote = 4 };
-
-int32_t handle(liteipc::Call& call) {
-    liteipc::Reader& request = call.request();
-    switch (call.code()) {
-        case kEcho:
-            call.reply().write_string(request.read_string_view());
-            break;
-        case kAdd: {
-            int32_t a = request.read_int32();
-            int32_t b = request.read_int32();
-            call.reply().write_int32(a + b);
-            break;
-        }
-        case kWho:
-            call.reply().write_int32(static_cast<int32_t>(call.caller().pid));
-            call.reply().write_int32(static_cast<int32_t>(call.caller().uid));
-            if (call.caller().mediated) std::printf("echo_service_cpp: who from pid %u tid %u uid %u (kernel-stamped)\n",
-                                                    call.caller().pid, call.caller().tid, call.caller().uid);
-            break;
-        case kNote: {
-            std::string_view note = request.read_string_view();
-            std::printf("echo_service_cpp: note from pid %u: %.*s\n", call.caller().pid, static_cast<int>(note.size()),
-                        note.data());
-            std::fflush(stdout);
-            return 0;
-        }
-        default:
-            return -1;
+class EchoService final : public example::EchoStub {
+public:
+    liteipc::Result<std::string> Echo(const std::string& text) override { return text; }
+    liteipc::Result<int32_t> Add(int32_t a, int32_t b) override { return a + b; }
+    liteipc::Result<> Who(int32_t& pid, int32_t& uid) override {
+        const liteipc::Caller& caller = liteipc::idl::current_call()->caller();
+        pid = static_cast<int32_t>(caller.pid);
+        uid = static_cast<int32_t>(caller.uid);
+        if (caller.mediated)
+            std::printf("echo_service_cpp: who from pid %u tid %u uid %u (kernel-stamped)\n", caller.pid, caller.tid,
+                        caller.uid);
+        return {};
     }
-    return request.ok() ? 0 : -1;
-}
+    liteipc::Result<> Note(const std::string& note) override {
+        std::printf("echo_service_cpp: note from pid %u: %s\n", liteipc::idl::current_call()->caller().pid, note.c_str());
+        std::fflush(stdout);
+        return {};
+    }
+};
 
 }  // namespace
 
@@ -89,7 +77,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "echo_service_cpp: %s\n", context.error().describe().c_str());
         return 1;
     }
-    auto service = liteipc::Service::start(*context, {.name = name, .mode = mode}, handle);
+    EchoService echo;
+    auto service = echo.serve(*context, {.name = name, .mode = mode});
     if (!service) {
         std::fprintf(stderr, "echo_service_cpp: %s\n", service.error().describe().c_str());
         return 1;

@@ -36,6 +36,7 @@ enum class Errc : int {
                            // belongs to (a socket kept after its creator exited, or handed on)
     name_not_allowed,      // the loader's name policy gives this service name to other owners
     loader_busy,           // the loader is at its fd limit, or dropped a client that did not read
+    unknown_method,        // the service's interface has no method of that code (an older version)
 };
 
 constexpr std::string_view to_string(Errc code) noexcept {
@@ -56,6 +57,7 @@ constexpr std::string_view to_string(Errc code) noexcept {
         case Errc::identity_mismatch: return "identity mismatch";
         case Errc::name_not_allowed: return "name not allowed";
         case Errc::loader_busy: return "loader busy";
+        case Errc::unknown_method: return "unknown method";
     }
     return "unknown";
 }

@@ -1,5 +1,6 @@
 #include "call_command.h"
 
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <sstream>
@@ -8,6 +9,7 @@
 
 #include "liteipc/context.h"
 #include "liteipc/ipc.h"
+#include "method_call.h"
 
 namespace liteipc::cli {
 namespace {
@@ -86,13 +88,68 @@ bool read_field(Reader& reader, const std::string& type, json& out) {
     return reader.ok();
 }
 
+// Exit statuses of liteipc(1) for a failed call.
+int fail_with(const char* command, const Error& error) {
+    std::fprintf(stderr, "liteipc: %s: %s\n", command, error.describe().c_str());
+    switch (error.code) {
+        case Errc::loader_unavailable: return 3;
+        case Errc::permission_denied: return 4;
+        case Errc::not_found: return 5;
+        default: return 1;
+    }
+}
+
+Result<Context> open_context(const CallOptions& options) {
+    ContextOptions context_options;
+    context_options.socket_path = options.address.socket_path;
+    context_options.pin_root = options.address.pin_root;
+    context_options.default_timeout = options.timeout;
+    return Context::open(context_options);
+}
+
 }  // namespace
+
+int run_introspect(const CallOptions& options) {
+    auto context = open_context(options);
+    if (!context) return fail_with("introspect", context.error());
+    auto connection = Connection::open(*context, options.service);
+    if (!connection) return fail_with("introspect", connection.error());
+    Request request(*connection);
+    constexpr uint32_t kIntrospectCode = 0x5F4E5446;  // liteipc::idl::kIntrospectCode
+    auto reply = connection->call(kIntrospectCode, request);
+    if (!reply) return fail_with("introspect", reply.error());
+    Reader reader = reply->reader();
+    const std::string idl(reader.read_string_view());
+    const uint64_t hash = reader.read_uint64();
+    if (reply->status() != 0 || !reader.ok()) {
+        std::fprintf(stderr, "liteipc: introspect: %s publishes no interface (status %d): its stub was not generated "
+                     "by liteipc-idl\n", options.service.c_str(), reply->status());
+        return 1;
+    }
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+    if (options.json) {
+        std::printf("%s\n", json({{"introspect", {{"service", options.service}, {"hash", hex}, {"idl", idl}}}})
+                                .dump(-1, ' ', false, json::error_handler_t::replace)
+                                .c_str());
+        return 0;
+    }
+    std::printf("// served as %s, interface hash %s\n%s", options.service.c_str(), hex, idl.c_str());
+    return 0;
+}
+
 
 int run_call(const CallOptions& options) {
     uint32_t code = 0;
-    if (!parse_number(std::string_view(options.code), code)) {
-        std::fprintf(stderr, "liteipc: call: CODE must be a number from 0 to 4294967295, not '%s'\n",
+    const bool by_number = parse_number(std::string_view(options.code), code);
+    const bool by_name = !by_number && !options.code.empty() && std::isalpha(static_cast<unsigned char>(options.code[0]));
+    if (!by_number && !by_name) {
+        std::fprintf(stderr, "liteipc: call: CODE must be a number from 0 to 4294967295 or a method's name, not '%s'\n",
                      options.code.c_str());
+        return 2;
+    }
+    if (by_name && !options.reply_types.empty()) {
+        std::fprintf(stderr, "liteipc: call: --reply goes with a CODE; a method's interface names its reply\n");
         return 2;
     }
     std::vector<std::string> reply_types;
@@ -101,25 +158,34 @@ int run_call(const CallOptions& options) {
         std::getline(list, type, ',');
         if (!type.empty()) reply_types.push_back(type);
     }
-    ContextOptions context_options;
-    context_options.socket_path = options.address.socket_path;
-    context_options.pin_root = options.address.pin_root;
-    context_options.default_timeout = options.timeout;
-    auto fail_with = [](const Error& error) {
-        std::fprintf(stderr, "liteipc: call: %s\n", error.describe().c_str());
-        switch (error.code) {
-            case Errc::loader_unavailable: return 3;
-            case Errc::permission_denied: return 4;
-            case Errc::not_found: return 5;
-            default: return 1;
-        }
-    };
-    auto context = Context::open(context_options);
-    if (!context) return fail_with(context.error());
+    auto context = open_context(options);
+    if (!context) return fail_with("call", context.error());
     auto connection = Connection::open(*context, options.service);
-    if (!connection) return fail_with(connection.error());
+    if (!connection) return fail_with("call", connection.error());
+    std::vector<std::string> arguments = options.arguments;
+    if (by_name) {
+        // The interface the service publishes gives the code and types the values.
+        auto resolved = resolve_method(*connection, options.code, options.arguments);
+        if (!resolved) return resolved.error().code == Errc::invalid_argument ? (fail_with("call", resolved.error()), 2)
+                                                                             : fail_with("call", resolved.error());
+        code = resolved->code;
+        arguments = resolved->arguments;
+        reply_types = resolved->reply_types;
+        if (resolved->oneway) {
+            Request request(*connection);
+            std::string why;
+            for (const auto& argument : arguments)
+                if (!write_argument(request.writer(), argument, why)) {
+                    std::fprintf(stderr, "liteipc: call: %s\n", why.c_str());
+                    return 2;
+                }
+            if (auto sent = connection->send(code, request); !sent) return fail_with("call", sent.error());
+            std::printf("sent %s (oneway, code %u)\n", options.code.c_str(), code);
+            return 0;
+        }
+    }
     Request request(*connection);
-    for (const auto& argument : options.arguments) {
+    for (const auto& argument : arguments) {
         std::string why;
         if (!write_argument(request.writer(), argument, why)) {
             std::fprintf(stderr, "liteipc: call: %s\n", why.c_str());
@@ -127,7 +193,7 @@ int run_call(const CallOptions& options) {
         }
     }
     auto reply = connection->call(code, request);
-    if (!reply) return fail_with(reply.error());
+    if (!reply) return fail_with("call", reply.error());
 
     json fields = json::array();
     Reader reader = reply->reader();

@@ -52,6 +52,7 @@ int32_t code_of(Errc code) {
         case Errc::identity_mismatch: return LITEIPC_EIDENTITY;
         case Errc::name_not_allowed: return LITEIPC_ENAMEPOLICY;
         case Errc::loader_busy: return LITEIPC_EBUSY;
+        case Errc::unknown_method: return LITEIPC_EINVAL;
     }
     return LITEIPC_EINTNL;
 }

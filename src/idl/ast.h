@@ -1,0 +1,84 @@
+// An OpenHarmony IDL file as liteipc-idl reads it (docs/IDL.md): what the parser builds and the
+// generators walk.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace liteipc::idl {
+
+struct Position {
+    int line = 1;
+    int column = 1;
+};
+
+enum class TypeKind {
+    void_type, boolean, byte, short_type, int_type, long_type, float_type, double_type, string,
+    file_descriptor,  // liteipc's extension: an fd travels as OBJ_FD
+    array,            // T[]
+    list,             // List<T>
+    map,              // Map<K, V>
+    sequenceable,     // a user type with marshal/unmarshal functions
+    interface,        // a service reference (OBJ_SVC)
+};
+
+struct Type {
+    TypeKind kind = TypeKind::void_type;
+    std::string name;           // the type's name as written (sequenceable or interface: the last part)
+    std::vector<Type> element;  // array and list: one; map: key and value
+};
+
+enum class Direction { in, out, inout };
+
+struct Parameter {
+    Direction direction = Direction::in;
+    Type type;
+    std::string name;
+    Position where;
+};
+
+struct Method {
+    std::string name;
+    Type result;
+    std::vector<Parameter> parameters;
+    bool oneway = false;  // [oneway] on the method or its interface
+    Position where;
+};
+
+// `sequenceable a.b..C.D;`: the header lies under a/b/, the type is C::D. Without "..", all but
+// the last name is the namespace and the header is the type's name in snake case.
+struct Sequenceable {
+    std::vector<std::string> include_dir;
+    std::vector<std::string> name_space;
+    std::string name;
+    Position where;
+};
+
+// `interface a.b.IFoo;` or `import a.b.IFoo;`: a type known by name, defined elsewhere.
+struct InterfaceDeclaration {
+    std::vector<std::string> name_space;
+    std::string name;
+    Position where;
+};
+
+struct Interface {
+    std::vector<std::string> name_space;
+    std::string name;
+    bool oneway = false;
+    std::vector<Method> methods;
+    Position where;
+};
+
+struct Document {
+    std::string file;
+    std::vector<std::string> package;
+    std::vector<std::vector<std::string>> imports;
+    std::vector<Sequenceable> sequenceables;
+    std::vector<InterfaceDeclaration> declarations;
+    Interface interface;
+};
+
+// The interface's full name, dot-separated: "OHOS.IFoo".
+std::string qualified_name(const Interface& interface);
+
+}  // namespace liteipc::idl

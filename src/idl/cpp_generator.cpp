@@ -1,0 +1,324 @@
+#include "idl/cpp_generator.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <map>
+
+#include "idl/versions.h"
+
+namespace liteipc::idl {
+
+std::string snake_case(const std::string& name) {
+    std::string out;
+    for (size_t i = 0; i < name.size(); ++i) {
+        const auto c = static_cast<unsigned char>(name[i]);
+        const bool boundary = i > 0 && std::isupper(c) &&
+                              (std::islower(static_cast<unsigned char>(name[i - 1])) ||
+                               std::isdigit(static_cast<unsigned char>(name[i - 1])));
+        if (boundary) out += '_';
+        out += static_cast<char>(std::tolower(c));
+    }
+    return out;
+}
+
+namespace {
+
+std::string joined(const std::vector<std::string>& parts, const std::string& separator) {
+    std::string out;
+    for (size_t i = 0; i < parts.size(); ++i) out += (i ? separator : "") + parts[i];
+    return out;
+}
+
+// "IGreeter" -> "Greeter": the proxy and stub names drop the interface's I prefix.
+std::string base_name(const std::string& name) {
+    if (name.size() > 1 && name[0] == 'I' && std::isupper(static_cast<unsigned char>(name[1]))) return name.substr(1);
+    return name;
+}
+
+class CppWriter {
+public:
+    explicit CppWriter(const Document& document) : doc_(document), interface_(document.interface) {
+        for (const auto& s : doc_.sequenceables) cpp_names_[s.name] = qualified(s.name_space, s.name);
+        for (const auto& d : doc_.declarations) cpp_names_[d.name] = qualified(d.name_space, d.name);
+        cpp_names_[interface_.name] = qualified(interface_.name_space, interface_.name);
+        proxy_ = base_name(interface_.name) + "Proxy";
+        stub_ = base_name(interface_.name) + "Stub";
+        descriptor_ = qualified_name(interface_);
+    }
+
+    GeneratedFiles files() {
+        GeneratedFiles out;
+        // Named after the file, as upstream names .idl files after their interface.
+        std::string stem = doc_.file.substr(doc_.file.find_last_of('/') + 1);
+        stem = snake_case(stem.substr(0, stem.find('.')));
+        out.header_name = stem + ".h";
+        out.source_name = stem + ".cpp";
+        out.header = header();
+        out.source = source(out.header_name);
+        return out;
+    }
+
+private:
+    static std::string qualified(const std::vector<std::string>& name_space, const std::string& name) {
+        return name_space.empty() ? "::" + name : "::" + joined(name_space, "::") + "::" + name;
+    }
+
+    std::string value_type(const Type& type) const {
+        switch (type.kind) {
+            case TypeKind::void_type: return "void";
+            case TypeKind::boolean: return "bool";
+            case TypeKind::byte: return "int8_t";
+            case TypeKind::short_type: return "int16_t";
+            case TypeKind::int_type: return "int32_t";
+            case TypeKind::long_type: return "int64_t";
+            case TypeKind::float_type: return "float";
+            case TypeKind::double_type: return "double";
+            case TypeKind::string: return "std::string";
+            case TypeKind::file_descriptor: return "liteipc::idl::FileDescriptor";
+            case TypeKind::array:
+                if (type.element[0].kind == TypeKind::byte) return "std::vector<uint8_t>";
+                return "std::vector<" + value_type(type.element[0]) + ">";
+            case TypeKind::list: return "std::vector<" + value_type(type.element[0]) + ">";
+            case TypeKind::map:
+                return "std::unordered_map<" + value_type(type.element[0]) + ", " + value_type(type.element[1]) + ">";
+            case TypeKind::sequenceable: return cpp_names_.at(type.name);
+            case TypeKind::interface: return "liteipc::idl::ServiceRef<" + cpp_names_.at(type.name) + ">";
+        }
+        return "void";
+    }
+    static bool is_scalar(const Type& type) {
+        return type.kind != TypeKind::string && type.kind != TypeKind::array && type.kind != TypeKind::list &&
+               type.kind != TypeKind::map && type.kind != TypeKind::sequenceable && type.kind != TypeKind::interface;
+    }
+    static bool is_byte_array(const Type& type) {
+        return type.kind == TypeKind::array && type.element[0].kind == TypeKind::byte;
+    }
+    // How a parameter is passed: [in] scalars by value, byte[] as a view read in place, other
+    // [in] values by const reference, [out] and [inout] by reference.
+    std::string parameter_type(const Parameter& p) const {
+        if (p.direction != Direction::in) return value_type(p.type) + "&";
+        if (is_byte_array(p.type)) return "liteipc::idl::ByteView";
+        if (is_scalar(p.type)) return value_type(p.type);
+        return "const " + value_type(p.type) + "&";
+    }
+    std::string result_type(const Method& m) const {
+        return m.result.kind == TypeKind::void_type ? "liteipc::Result<>" : "liteipc::Result<" + value_type(m.result) + ">";
+    }
+    std::string parameters(const Method& m) const {
+        std::string out;
+        for (const auto& p : m.parameters) out += (out.empty() ? "" : ", ") + parameter_type(p) + " " + p.name;
+        return out;
+    }
+    std::string arguments(const Method& m) const {
+        std::string out;
+        for (const auto& p : m.parameters) out += (out.empty() ? "" : ", ") + p.name;
+        return out;
+    }
+    static bool has_out(const Method& m) {
+        return std::any_of(m.parameters.begin(), m.parameters.end(),
+                           [](const Parameter& p) { return p.direction != Direction::in; });
+    }
+    // Asynchronous variants for two-way methods whose results all come back in the result.
+    static bool has_async(const Method& m) { return !m.oneway && !has_out(m); }
+    std::string label(const Method& m) const { return descriptor_ + "." + m.name; }
+    std::string pending_type(const Method& m) const {
+        const std::string value = m.result.kind == TypeKind::void_type ? "void" : value_type(m.result);
+        return "liteipc::idl::Pending<" + value + ", &" + proxy_ + "::decode_" + m.name + ">";
+    }
+
+    std::string includes() const {
+        std::string out =
+            "#include <cstdint>\n#include <string>\n#include <string_view>\n#include <unordered_map>\n"
+            "#include <vector>\n\n#include <liteipc/idl.h>\n";
+        for (const auto& s : doc_.sequenceables) {
+            std::string path = joined(s.include_dir, "/");
+            out += "#include \"" + (path.empty() ? "" : path + "/") + snake_case(s.name) + ".h\"\n";
+        }
+        return out;
+    }
+    std::string open_namespace() const {
+        std::string out;
+        for (const auto& part : interface_.name_space) out += "namespace " + part + " {\n";
+        return out.empty() ? "" : out + "\n";
+    }
+    std::string close_namespace() const {
+        std::string out;
+        for (auto part = interface_.name_space.rbegin(); part != interface_.name_space.rend(); ++part)
+            out += "}  // namespace " + *part + "\n";
+        return out.empty() ? "" : "\n" + out;
+    }
+    std::string forward_declarations() const {
+        std::string out;
+        for (const auto& d : doc_.declarations) {
+            if (d.name == interface_.name) continue;
+            std::string line = "class " + d.name + ";";
+            for (auto part = d.name_space.rbegin(); part != d.name_space.rend(); ++part)
+                line = "namespace " + *part + " { " + line + " }";
+            out += line + "\n";
+        }
+        return out.empty() ? "" : out + "\n";
+    }
+
+    std::string header() const {
+        std::string h = "// Generated by liteipc-idl from " + doc_.file + ": do not edit.\n#pragma once\n\n" + includes() + "\n";
+        h += forward_declarations() + open_namespace();
+        // The interface class.
+        h += "// " + descriptor_ + ": the methods both sides share.\nclass " + interface_.name + " {\npublic:\n";
+        h += "    static constexpr std::string_view kDescriptor = \"" + descriptor_ + "\";\n";
+        char hash[19];
+        std::snprintf(hash, sizeof hash, "0x%016llx", static_cast<unsigned long long>(interface_hash(doc_)));
+        h += "    // The hash of this version's canonical form (liteipc-idl --freeze).\n";
+        h += "    static constexpr uint64_t kInterfaceHash = " + std::string(hash) + "ull;\n";
+        h += "    // That canonical form: what `liteipc introspect` prints.\n";
+        h += "    static constexpr std::string_view kIdl = R\"idl(" + canonical_form(doc_) + ")idl\";\n";
+        h += "    // Method codes: declaration order, from 1. Append methods, never reorder them.\n";
+        h += "    enum class Code : uint32_t {\n";
+        for (size_t i = 0; i < interface_.methods.size(); ++i)
+            h += "        " + interface_.methods[i].name + " = " + std::to_string(i + 1) + ",\n";
+        h += "    };\n\n    virtual ~" + interface_.name + "() = default;\n";
+        for (const auto& m : interface_.methods)
+            h += "    virtual " + result_type(m) + " " + m.name + "(" + parameters(m) + ") = 0;\n";
+        h += "};\n\n";
+        // The proxy.
+        h += "// Calls a service of " + descriptor_ + " over a liteipc::Connection.\n";
+        h += "class " + proxy_ + " final : public " + interface_.name + " {\npublic:\n";
+        h += "    static liteipc::Result<" + proxy_ + "> open(liteipc::Context& context, std::string_view service_name,\n"
+             "                                       liteipc::ConnectOptions options = {});\n";
+        h += "    // A service passed by reference in a message.\n";
+        h += "    static liteipc::Result<" + proxy_ + "> open(liteipc::Context& context, liteipc::idl::ServiceRef<" +
+             interface_.name + "> service,\n                                       liteipc::ConnectOptions options = {});\n";
+        h += "    explicit " + proxy_ + "(liteipc::Connection connection) : connection_(std::move(connection)) {}\n\n";
+        h += "    // The wait of each call (0: the context's default).\n";
+        h += "    void set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }\n";
+        h += "    liteipc::Connection& connection() { return connection_; }\n\n";
+        // Declared before the methods whose Pending names them.
+        if (std::any_of(interface_.methods.begin(), interface_.methods.end(), has_async)) {
+            h += "    // Turn an asynchronous call's reply into its result.\n";
+            for (const auto& m : interface_.methods)
+                if (has_async(m)) h += "    static " + result_type(m) + " decode_" + m.name + "(liteipc::Result<liteipc::Reply> reply_);\n";
+            h += "\n";
+        }
+        h += "    // Each method as a call; NameAsync publishes it and returns a typed Pending to wait on.\n";
+        for (const auto& m : interface_.methods) {
+            h += "    " + result_type(m) + " " + m.name + "(" + parameters(m) + ") override;\n";
+            if (has_async(m))
+                h += "    liteipc::Result<" + pending_type(m) + "> " + m.name + "Async(" + parameters(m) + ");\n";
+        }
+        h += "\nprivate:\n    liteipc::Connection connection_;\n    std::chrono::milliseconds timeout_{0};\n};\n\n";
+        // The stub.
+        h += "// Serves " + descriptor_ + ": subclass it, implement the methods, then serve().\n";
+        h += "// The methods run on the service's worker threads (several at once with workers > 1).\n";
+        h += "class " + stub_ + " : public " + interface_.name + " {\npublic:\n";
+        h += "    // Registers the service; destroy the returned Service before this object.\n";
+        h += "    liteipc::Result<liteipc::Service> serve(liteipc::Context& context, liteipc::ServiceOptions options);\n";
+        h += "    // One call: reads the request, runs the method, writes the reply; returns the status.\n";
+        h += "    int32_t dispatch(liteipc::Call& call);\n};\n";
+        h += close_namespace();
+        return h;
+    }
+
+    static std::string listed(const std::vector<std::string>& names) {
+        std::string out;
+        for (const auto& name : names) out += ", " + name;
+        return out;
+    }
+    std::string value_or_void(const Type& type) const {
+        return type.kind == TypeKind::void_type ? "void" : value_type(type);
+    }
+
+    // The request: in and inout values in order.
+    std::string request_values(const Method& m) const {
+        std::vector<std::string> names;
+        for (const auto& p : m.parameters)
+            if (p.direction != Direction::out) names.push_back(p.name);
+        std::string out = "    liteipc::Request request_(connection_);\n";
+        if (!names.empty()) out += "    liteipc::idl::write_all(request_.writer()" + listed(names) + ");\n";
+        return out;
+    }
+
+    std::string proxy_methods() const {
+        std::string s;
+        for (const auto& m : interface_.methods) {
+            const std::string code = "static_cast<uint32_t>(Code::" + m.name + ")";
+            const std::string read = "liteipc::idl::read_reply<" + value_or_void(m.result) + ">(";
+            s += result_type(m) + " " + proxy_ + "::" + m.name + "(" + parameters(m) + ") {\n" + request_values(m);
+            if (m.oneway) {
+                s += "    return connection_.send(" + code + ", request_, timeout_);\n}\n\n";
+                continue;
+            }
+            std::vector<std::string> outs;
+            for (const auto& p : m.parameters)
+                if (p.direction != Direction::in) outs.push_back(p.name);
+            s += "    return " + read + "connection_.call(" + code + ", request_, timeout_), \"" + label(m) + "\"" +
+                 listed(outs) + ");\n}\n\n";
+            if (!has_async(m)) continue;
+            s += "liteipc::Result<" + pending_type(m) + "> " + proxy_ + "::" + m.name + "Async(" + parameters(m) + ") {\n" +
+                 request_values(m);
+            s += "    return " + pending_type(m) + "::from(connection_.call_async(" + code + ", request_, timeout_));\n}\n\n";
+            s += result_type(m) + " " + proxy_ + "::decode_" + m.name + "(liteipc::Result<liteipc::Reply> reply_) {\n";
+            s += "    return " + read + "std::move(reply_), \"" + label(m) + "\");\n}\n\n";
+        }
+        return s;
+    }
+
+    std::string stub_case(const Method& m) const {
+        const std::string indent = "        ";
+        std::string s = "    case Code::" + m.name + ": {\n";
+        std::vector<std::string> reads, writes;
+        if (m.result.kind != TypeKind::void_type) writes.push_back("*result_");
+        for (const auto& p : m.parameters) {
+            const std::string type = p.direction == Direction::in && is_byte_array(p.type) ? "liteipc::idl::ByteView"
+                                                                                           : value_type(p.type);
+            s += indent + type + " " + p.name + "{};\n";
+            if (p.direction != Direction::out) reads.push_back(p.name);
+            if (p.direction != Direction::in) writes.push_back(p.name);
+        }
+        if (!reads.empty())
+            s += indent + "if (!liteipc::idl::read_all(r_" + listed(reads) + "))\n" + indent +
+                 "    return liteipc::idl::malformed_request(r_, \"" + label(m) + "\");\n";
+        s += indent + "auto result_ = " + m.name + "(" + arguments(m) + ");\n";
+        s += indent + "if (!result_) return liteipc::idl::status_of(result_.error());\n";
+        if (writes.empty() || m.oneway) return s + indent + "return 0;\n    }\n";
+        return s + indent + "return liteipc::idl::reply_with(call_.reply(), \"" + label(m) + "\"" + listed(writes) +
+               ");\n    }\n";
+    }
+
+    std::string source(const std::string& header_name) const {
+        std::string s = "// Generated by liteipc-idl from " + doc_.file + ": do not edit.\n#include \"" + header_name + "\"\n\n";
+        s += "#include <utility>\n\n" + open_namespace();
+        s += "liteipc::Result<" + proxy_ + "> " + proxy_ + "::open(liteipc::Context& context, std::string_view service_name,\n"
+             "                                       liteipc::ConnectOptions options) {\n";
+        s += "    auto connection = liteipc::Connection::open(context, service_name, options);\n";
+        s += "    if (!connection) return std::unexpected(connection.error());\n";
+        s += "    return " + proxy_ + "(std::move(*connection));\n}\n\n";
+        s += "liteipc::Result<" + proxy_ + "> " + proxy_ + "::open(liteipc::Context& context, liteipc::idl::ServiceRef<" +
+             interface_.name + "> service,\n                                       liteipc::ConnectOptions options) {\n";
+        s += "    auto connection = liteipc::Connection::open(context, service.identity.handle, options);\n";
+        s += "    if (!connection) return std::unexpected(connection.error());\n";
+        s += "    return " + proxy_ + "(std::move(*connection));\n}\n\n";
+        s += proxy_methods();
+        s += "liteipc::Result<liteipc::Service> " + stub_ + "::serve(liteipc::Context& context, liteipc::ServiceOptions options) {\n";
+        s += "    return liteipc::Service::start(context, std::move(options), [this](liteipc::Call& call) { return dispatch(call); });\n}\n\n";
+        s += "int32_t " + stub_ + "::dispatch(liteipc::Call& call_) {\n";
+        s += "    [[maybe_unused]] liteipc::Reader& r_ = call_.request();\n";
+        s += "    const liteipc::idl::CallScope scope_(call_);  // liteipc::idl::current_call() in the methods\n";
+        s += "    if (call_.code() == liteipc::idl::kIntrospectCode)\n";
+        s += "        return liteipc::idl::introspection_reply(call_.reply(), kIdl, kInterfaceHash);\n";
+        s += "    switch (static_cast<Code>(call_.code())) {\n";
+        for (const auto& m : interface_.methods) s += stub_case(m);
+        s += "    }\n    return liteipc::idl::unknown_method(call_.code(), \"" + descriptor_ + "\");\n}\n";
+        return s + close_namespace();
+    }
+
+    const Document& doc_;
+    const Interface& interface_;
+    std::map<std::string, std::string> cpp_names_;
+    std::string proxy_, stub_, descriptor_;
+};
+
+}  // namespace
+
+GeneratedFiles generate_cpp(const Document& document) { return CppWriter(document).files(); }
+
+}  // namespace liteipc::idl
