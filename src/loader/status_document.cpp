@@ -33,6 +33,22 @@ Json hugepages_json() {
                                       : "shared memory (no free hugepages: reserve some in /proc/sys/vm/nr_hugepages)"}};
 }
 
+// Who may own which names, as loaded: read by liteipc-bridge to check that its prefix is its own.
+Json name_policy_json(const NamePolicy& names) {
+    Json rules = Json::array();
+    for (const OwnRule& rule : names.rules) {
+        std::string by;
+        switch (rule.who) {
+            case OwnRule::Who::anyone: by = "anyone"; break;
+            case OwnRule::Who::nobody: by = "nobody"; break;
+            case OwnRule::Who::uid: by = "uid:" + std::to_string(rule.id); break;
+            case OwnRule::Who::gid: by = "gid:" + std::to_string(rule.id); break;
+        }
+        rules.push_back({{"own", rule.pattern}, {"by", by}});
+    }
+    return {{"rules", rules}, {"unlisted", names.unlisted_anyone ? "anyone" : "nobody"}};
+}
+
 }  // namespace
 
 std::string Daemon::list_text() const {
@@ -152,6 +168,7 @@ std::string Daemon::status_json() const {
                      {"pending_channels", pending_channels_.size()},
                      {"grants", grants_.size() + waiting_grants_.size()},
                      {"quotas", quotas},
+                     {"names", name_policy_json(config_.names)},
                      {"refused", refusals},
                      {"uids", uids},
                      {"hugepages", hugepages_json()},
