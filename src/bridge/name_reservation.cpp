@@ -1,0 +1,56 @@
+#include "name_reservation.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+namespace liteipc::bridge {
+
+namespace {
+
+// How the rule to add names the bridge's user: by name when it has one (loader.conf takes both).
+std::string owner_of(uid_t uid) {
+    if (const passwd* user = ::getpwuid(uid)) return std::string("user:") + user->pw_name;
+    return "uid:" + std::to_string(uid);
+}
+
+}  // namespace
+
+Result<void> check_prefix_reserved(const nlohmann::json& names, std::string_view prefix, uid_t uid) {
+    const std::string reserve = "own " + std::string(prefix) + "* by " + owner_of(uid);
+    const std::string fix = "; add `" + reserve + "` to the loader's config (loader.conf) and reload it";
+    if (!names.is_object() || !names.contains("rules"))
+        return fail(Errc::name_not_allowed, "the loader does not report its name policy (older than this bridge?)" + fix);
+    const std::string mine = "uid:" + std::to_string(uid);
+    bool covered = names.value("unlisted", "anyone") == "nobody" && uid == 0;
+    for (const auto& rule : names.at("rules")) {
+        const std::string pattern = rule.value("own", ""), by = rule.value("by", "");
+        const bool is_prefix = !pattern.empty() && pattern.back() == '*';
+        const std::string_view stem = is_prefix ? std::string_view(pattern).substr(0, pattern.size() - 1) : pattern;
+        // The rule covers every name under the prefix, or some of them, or none.
+        const bool covers_all = is_prefix && prefix.starts_with(stem);
+        const bool covers_some = covers_all || stem.starts_with(prefix);
+        if (!covers_some) continue;
+        // Root may own any name anyway: a rule for nobody or root gives nothing away.
+        if (by != mine && by != "nobody" && by != "uid:0")
+            return fail(Errc::name_not_allowed, "the loader's rule `own " + pattern + " by " + by + "` lets others own names under " +
+                                                    std::string(prefix) + ", which this bridge's imports rely on: remove it" +
+                                                    (covers_all ? fix : std::string{}));
+        if (covers_all && (by == mine || uid == 0)) covered = true;
+    }
+    if (!covered)
+        return fail(Errc::name_not_allowed, "the loader's name policy does not reserve " + std::string(prefix) +
+                                                "* for this bridge (uid " + std::to_string(uid) + ")" + fix);
+    return {};
+}
+
+Result<void> check_loader_reserves(const Context& context, std::string_view prefix) {
+    auto status = context.loader_status();
+    if (!status) return std::unexpected(status.error());
+    auto document = nlohmann::json::parse(*status, nullptr, false);
+    if (document.is_discarded()) return fail(Errc::malformed, "the loader's status document is not JSON");
+    return check_prefix_reserved(document.value("names", nlohmann::json()), prefix, ::geteuid());
+}
+
+}  // namespace liteipc::bridge
