@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -41,6 +42,11 @@ std::string read_file(const std::string& path) {
 
 // TCP connections that stay silent; the ones the server closed are counted at the end.
 int idle(const std::string& to, int connections, std::chrono::milliseconds hold) {
+    // Room for every connection: the soft fd limit raised to the hard one.
+    rlimit files{};
+    ::getrlimit(RLIMIT_NOFILE, &files);
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
     const auto colon = to.rfind(':');
     sockaddr_in address{};
     address.sin_family = AF_INET;
