@@ -25,6 +25,13 @@ constexpr long kIdleGrowthBoundKiB = 10000 * 40;
 constexpr long kStreamFloodGrowthBoundKiB = 32 * 1024;
 // What may stay after a flood: malloc's heap keeps what it cannot return (fragmentation).
 constexpr long kSettledGrowthKiB = 128 * 1024;
+// Not under a sanitizer: ASan's quarantine keeps freed memory resident (up to 256 MiB), and its
+// redzones and TSan's shadow multiply what is allocated.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kMemoryMeasured = false;
+#else
+constexpr bool kMemoryMeasured = true;
+#endif
 
 long rss_kib(pid_t pid) {
     std::istringstream status(read_text("/proc/" + std::to_string(pid) + "/status"));
@@ -68,7 +75,8 @@ protected:
             else ++failed;
         }
         // What the flood made it allocate goes back to the system within its trim interval (5 s).
-        const bool settled = eventually([&] { return rss_kib(b.bridge->pid()) - before < kSettledGrowthKiB; }, seconds(10));
+        const bool settled = !kMemoryMeasured ||
+                             eventually([&] { return rss_kib(b.bridge->pid()) - before < kSettledGrowthKiB; }, seconds(10));
         std::printf("[ figure ] %s: serving bridge RSS %ld KiB before, %ld KiB at most (bound +%ld KiB), %ld KiB "
                     "after, %ld fds open; honest calls %d answered, %d failed\n",
                     what, before, peak, bound_kib, rss_kib(b.bridge->pid()), open_fds(b.bridge->pid()), answered, failed);
@@ -76,7 +84,7 @@ protected:
         EXPECT_TRUE(WIFEXITED(*ended) && WEXITSTATUS(*ended) == 0) << flood.output();
         EXPECT_GT(answered, 10) << what;
         EXPECT_EQ(failed, 0) << what;
-        EXPECT_LT(peak - before, bound_kib) << what;
+        if (kMemoryMeasured) EXPECT_LT(peak - before, bound_kib) << what;
         peak_kib_ = peak;
         return flood.output();
     }
@@ -102,7 +110,7 @@ TEST_F(BridgeLimitsTest, TenThousandIdleConnectionsAreClosedAfterTheHandshakeTim
         // None presented a certificate in time: the bridge closed every one.
         EXPECT_NE(out.find("open 0 of 10000"), std::string::npos) << out;
         // The second flood costs what the first did: nothing of the first is kept and added to.
-        if (peak_before > 0) EXPECT_LT(peak_kib_, peak_before + 64 * 1024) << round;
+        if (kMemoryMeasured && peak_before > 0) EXPECT_LT(peak_kib_, peak_before + 64 * 1024) << round;
     }
     auto status = bridge_status(b);
     EXPECT_EQ(status["exports"]["watches"].get<int>(), 3) << "a's imports lost their watches: " << status.dump();
