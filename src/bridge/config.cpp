@@ -45,10 +45,14 @@ Result<void> parse_limits(const nlohmann::json& doc, ServerLimits& limits) {
     limits.handshake = std::chrono::milliseconds(doc.value("handshake_ms", limits.handshake.count()));
     limits.idle = std::chrono::milliseconds(doc.value("idle_ms", limits.idle.count()));
     if (limits.memory_bytes < (4u << 20)) return fail(Errc::invalid_argument, "limits.memory_bytes: at least 4 MiB");
-    if (limits.streams_per_connection < 2 || limits.streams_per_source < 2)
-        return fail(Errc::invalid_argument, "limits.streams_per_connection, limits.streams_per_source: at least 2");
-    if (limits.handshake.count() < 100 || limits.idle.count() < 100)
-        return fail(Errc::invalid_argument, "limits.handshake_ms, limits.idle_ms: at least 100");
+    constexpr unsigned kMostStreams = 1u << 20;
+    if (limits.streams_per_connection < 2 || limits.streams_per_source < 2 ||
+        limits.streams_per_connection > kMostStreams || limits.streams_per_source > kMostStreams)
+        return fail(Errc::invalid_argument, "limits.streams_per_connection, limits.streams_per_source: 2 to 1048576");
+    constexpr int64_t kLongestMs = 24 * 3600 * 1000;  // gRPC takes them as int
+    if (limits.handshake.count() < 100 || limits.idle.count() < 100 || limits.handshake.count() > kLongestMs ||
+        limits.idle.count() > kLongestMs)
+        return fail(Errc::invalid_argument, "limits.handshake_ms, limits.idle_ms: 100 ms to 24 h");
     return {};
 }
 

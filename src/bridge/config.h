@@ -44,8 +44,8 @@ struct Import {
     std::string local_name() const { return std::string(kImportPrefix) + peer + "." + service; }
 };
 
-// What importing peers and strangers can make the gRPC server hold (docs/BRIDGE.md, "Limits").
-// All but streams_per_source are gRPC's own knobs.
+// What importing peers and strangers can make the gRPC server hold (docs/BRIDGE.md, "What
+// strangers and peers can make it hold"). All but streams_per_source are gRPC's own knobs.
 struct ServerLimits {
     uint64_t memory_bytes = 64u << 20;  // ResourceQuota: what every connection and stream buffers, together
     unsigned streams_per_connection = 128;        // HTTP/2 MAX_CONCURRENT_STREAMS: more wait at the client

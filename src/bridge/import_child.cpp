@@ -7,7 +7,6 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
-#include <nlohmann/json.hpp>
 
 #include "bridge.grpc.pb.h"
 #include "bridge_log.h"
@@ -169,14 +168,11 @@ private:
 
 // Who holds `name` on the loader, for the log: "pid P (uid U)".
 std::string holder_of(const Context& context, const std::string& name) {
-    auto status = context.loader_status();
-    if (!status) return "another process (" + status.error().describe() + ")";
-    auto document = nlohmann::json::parse(*status, nullptr, false);
-    if (!document.is_discarded())
-        for (const auto& service : document.value("services", nlohmann::json::array()))
-            if (service.value("name", "") == name)
-                return "pid " + std::to_string(service.value("pid", 0)) + " (uid " + std::to_string(service.value("uid", 0)) + ")";
-    return "another process";
+    auto holders = name_holders(context);
+    if (!holders) return "another process (" + holders.error().describe() + ")";
+    auto holder = holders->find(name);
+    if (holder == holders->end()) return "another process (gone since)";
+    return "pid " + std::to_string(holder->second.pid) + " (uid " + std::to_string(holder->second.uid) + ")";
 }
 
 }  // namespace

@@ -14,7 +14,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <future>
-#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -46,13 +45,7 @@ int usage(const char* program) {
 // "registered" when the loader lists its name as its child's.
 std::string status_document(const Context& context, const BridgeConfig& config, const ExportCounters& counters,
                             const std::vector<std::unique_ptr<ImportSupervisor>>& imports) {
-    std::map<std::string, int64_t> owners;
-    if (auto loader = context.loader_status()) {
-        auto document = nlohmann::json::parse(*loader, nullptr, false);
-        if (!document.is_discarded())
-            for (const auto& service : document.value("services", nlohmann::json::array()))
-                owners[service.value("name", "")] = service.value("pid", int64_t{0});
-    }
+    const auto holders = name_holders(context).value_or(std::map<std::string, NameHolder>{});
     nlohmann::json doc;
     doc["listen"] = config.listen;
     doc["exports"] = {{"calls", counters.calls.load()},     {"oneway", counters.oneway.load()},
@@ -61,11 +54,11 @@ std::string status_document(const Context& context, const BridgeConfig& config, 
                       {"over_limit", counters.over_limit.load()}};
     doc["imports"] = nlohmann::json::array();
     for (const auto& import : imports) {
-        const auto owner = owners.find(import->local_name());
+        const auto holder = holders.find(import->local_name());
         doc["imports"].push_back({{"service", import->local_name()},
                                   {"pid", import->pid()},
                                   {"starts", import->starts()},
-                                  {"registered", import->pid() > 0 && owner != owners.end() && owner->second == import->pid()},
+                                  {"registered", import->pid() > 0 && holder != holders.end() && holder->second.pid == import->pid()},
                                   {"name_taken", import->name_taken()}});
     }
     return doc.dump();
@@ -73,7 +66,7 @@ std::string status_document(const Context& context, const BridgeConfig& config, 
 
 // Gives back to the system, every few seconds, what gRPC freed: a flood of connections leaves
 // hundreds of MB free inside malloc's heap otherwise, and the next flood adds to it (measured:
-// docs/BRIDGE.md, "Limits").
+// docs/BRIDGE.md, "What strangers and peers can make it hold").
 void return_freed_memory_periodically() {
     std::thread([] {
         for (;;) {

@@ -15,6 +15,15 @@ std::string owner_of(uid_t uid) {
     return "uid:" + std::to_string(uid);
 }
 
+// The loader's status document, parsed.
+Result<nlohmann::json> loader_document(const Context& context) {
+    auto status = context.loader_status();
+    if (!status) return std::unexpected(status.error());
+    auto document = nlohmann::json::parse(*status, nullptr, false);
+    if (document.is_discarded()) return fail(Errc::malformed, "the loader's status document is not JSON");
+    return document;
+}
+
 }  // namespace
 
 Result<void> check_prefix_reserved(const nlohmann::json& names, std::string_view prefix, uid_t uid) {
@@ -46,11 +55,18 @@ Result<void> check_prefix_reserved(const nlohmann::json& names, std::string_view
 }
 
 Result<void> check_loader_reserves(const Context& context, std::string_view prefix) {
-    auto status = context.loader_status();
-    if (!status) return std::unexpected(status.error());
-    auto document = nlohmann::json::parse(*status, nullptr, false);
-    if (document.is_discarded()) return fail(Errc::malformed, "the loader's status document is not JSON");
-    return check_prefix_reserved(document.value("names", nlohmann::json()), prefix, ::geteuid());
+    auto document = loader_document(context);
+    if (!document) return std::unexpected(document.error());
+    return check_prefix_reserved(document->value("names", nlohmann::json()), prefix, ::geteuid());
+}
+
+Result<std::map<std::string, NameHolder>> name_holders(const Context& context) {
+    auto document = loader_document(context);
+    if (!document) return std::unexpected(document.error());
+    std::map<std::string, NameHolder> holders;
+    for (const auto& service : document->value("services", nlohmann::json::array()))
+        holders[service.value("name", "")] = {service.value("pid", int64_t{0}), service.value("uid", int64_t{0})};
+    return holders;
 }
 
 }  // namespace liteipc::bridge

@@ -6,6 +6,8 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+#include <map>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
@@ -27,5 +29,12 @@ Result<void> check_prefix_reserved(const nlohmann::json& names, std::string_view
 
 // The same, for this process's effective uid against the policy the loader of `context` reports.
 Result<void> check_loader_reserves(const Context& context, std::string_view prefix);
+
+// Who holds each name registered on the loader of `context`, as its status document says.
+struct NameHolder {
+    int64_t pid = 0;
+    int64_t uid = 0;
+};
+Result<std::map<std::string, NameHolder>> name_holders(const Context& context);
 
 }  // namespace liteipc::bridge

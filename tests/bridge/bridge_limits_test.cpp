@@ -18,7 +18,8 @@ using std::chrono::seconds;
 
 constexpr int kHandshakeMs = 2000;
 constexpr int kStreamsPerSource = 64;
-// How much the serving bridge's resident memory may grow (measured: docs/BRIDGE.md, "Limits").
+// How much the serving bridge's resident memory may grow (measured: docs/BRIDGE.md, "What
+// strangers and peers can make it hold").
 // A connection that has not finished TLS holds gRPC's TLS handshaker, about 30 KiB, for at most
 // limits.handshake_ms: gRPC 1.51 has no bound on their number, only on their time.
 constexpr long kIdleGrowthBoundKiB = 10000 * 40;
