@@ -2,10 +2,12 @@
 // bridge refuses to import unless the loader's name policy reserves remote.* for its uid; with
 // the reservation, a member of the liteipc group (another uid) trying to register an imported
 // name before the bridge starts and while the import is down is refused every time, and the
-// local client's text goes to the remote service, never to the squatter. A name taken by a
-// process the policy admits is reported (log, counter, status) and retried until it is free.
+// local client's text goes to the remote service, never to the squatter. A policy opened under a
+// running bridge keeps a lost import from registering again. A name taken by a process the
+// policy admits is reported (log, counter, status) and retried until it is free.
 #include <grp.h>
 
+#include <fstream>
 #include <sstream>
 
 #include "bridge_fixture.h"
@@ -113,6 +115,45 @@ TEST_F(BridgeSquatterTest, AMemberOfAnotherUidNeverTakesAnImportedNameBeforeTheB
     EXPECT_EQ(out.find("registered"), std::string::npos) << out;
     EXPECT_EQ(out.find("got "), std::string::npos) << out;
     EXPECT_EQ(out.find("already exists"), std::string::npos) << "refused for the wrong reason: " << out;
+}
+
+// The policy changed under a running bridge: root opens remote.* to everyone and reloads a's
+// loader. Once the import is lost, its child does not register the name again while others could
+// take it; it does once the reservation is back.
+TEST_F(BridgeTest, AnImportIsNotRegisteredAgainWhileThePolicyLetsOthersTakeItsName) {
+    Host& a = hosts_.a();
+    Host& b = hosts_.b();
+    const std::string name = "remote.b.demo.cpp-echo";
+    auto reload = [&](const std::string& policy, size_t rules) {
+        std::ofstream(hosts_.dir() + "/loader.conf") << policy;
+        ASSERT_EQ(::kill(a.loader->pid(), SIGHUP), 0);
+        ASSERT_TRUE(eventually(
+            [&] {
+                auto status = context_->loader_status();
+                auto document = nlohmann::json::parse(status.value_or("{}"), nullptr, false);
+                return !document.is_discarded() && document.contains("names") && document["names"]["rules"].size() == rules;
+            },
+            seconds(10)));
+    };
+    reload("unlisted_names = anyone\n", 0);
+
+    b.processes[0]->kill(SIGKILL);  // the remote service: the import is lost
+    ASSERT_TRUE(eventually([&] { return holder_on(hosts_, a, name) == 0; }, seconds(10)));
+    hosts_.run_on(b, {LITEIPC_CPP_ECHO_SERVICE, "--name", "demo.cpp-echo"}, "cpp-echo-again");
+    ASSERT_TRUE(eventually(
+        [&] { return a.bridge->output().find("not registering " + name + ": name not allowed") != std::string::npos; },
+        seconds(20)))
+        << a.bridge->output();
+    EXPECT_EQ(holder_on(hosts_, a, name), 0) << "registered while others could take the name";
+
+    reload(kBridgeReservation, 1);
+    ASSERT_TRUE(hosts_.wait_for_service(a, name, seconds(20))) << a.bridge->output();
+    auto echo = connect(name);
+    Request request(echo);
+    request.writer().write_string("back");
+    auto reply = echo.call(kEcho, request, seconds(10));
+    ASSERT_TRUE(reply) << reply.error().describe();
+    EXPECT_EQ(reply->reader().read_string(), "back");
 }
 
 // A process the policy admits (root, here this test) holds remote.b.demo.cpp-echo when the bridges start.
