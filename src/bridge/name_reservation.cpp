@@ -26,15 +26,15 @@ Result<nlohmann::json> loader_document(const Context& context) {
 
 }  // namespace
 
-Result<void> check_prefix_reserved(const nlohmann::json& names, std::string_view prefix, uid_t uid) {
+Result<void> check_prefix_reserved(const nlohmann::json& name_policy, std::string_view prefix, uid_t uid) {
     const std::string reserve = "own " + std::string(prefix) + "* by " + owner_of(uid);
     const std::string fix = "; add `" + reserve + "` to the loader's config (loader.conf) and reload it";
-    if (!names.is_object() || !names.contains("rules"))
+    if (!name_policy.is_object() || !name_policy.contains("rules"))
         return fail(Errc::name_not_allowed, "the loader does not report its name policy (older than this bridge?)" + fix);
     const std::string mine = "uid:" + std::to_string(uid);
-    bool covered = names.value("unlisted", "anyone") == "nobody" && uid == 0;
-    for (const auto& rule : names.at("rules")) {
-        const std::string pattern = rule.value("own", ""), by = rule.value("by", "");
+    bool covered = name_policy.value("unlisted_names", "anyone") == "nobody" && uid == 0;
+    for (const auto& rule : name_policy.at("rules")) {
+        const std::string pattern = rule.value("name", ""), by = rule.value("owner", "");
         const bool is_prefix = !pattern.empty() && pattern.back() == '*';
         const std::string_view stem = is_prefix ? std::string_view(pattern).substr(0, pattern.size() - 1) : pattern;
         // The rule covers every name under the prefix, or some of them, or none.
@@ -57,7 +57,7 @@ Result<void> check_prefix_reserved(const nlohmann::json& names, std::string_view
 Result<void> check_loader_reserves(const Context& context, std::string_view prefix) {
     auto document = loader_document(context);
     if (!document) return std::unexpected(document.error());
-    return check_prefix_reserved(document->value("names", nlohmann::json()), prefix, ::geteuid());
+    return check_prefix_reserved(document->value("name_policy", nlohmann::json()), prefix, ::geteuid());
 }
 
 Result<std::map<std::string, NameHolder>> name_holders(const Context& context) {

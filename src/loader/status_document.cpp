@@ -44,9 +44,9 @@ Json name_policy_json(const NamePolicy& names) {
             case OwnRule::Who::uid: by = "uid:" + std::to_string(rule.id); break;
             case OwnRule::Who::gid: by = "gid:" + std::to_string(rule.id); break;
         }
-        rules.push_back({{"own", rule.pattern}, {"by", by}});
+        rules.push_back({{"name", rule.pattern}, {"owner", by}});
     }
-    return {{"rules", rules}, {"unlisted", names.unlisted_anyone ? "anyone" : "nobody"}};
+    return {{"unlisted_names", names.unlisted_anyone ? "anyone" : "nobody"}, {"rules", rules}};
 }
 
 }  // namespace
@@ -168,7 +168,7 @@ std::string Daemon::status_json() const {
                      {"pending_channels", pending_channels_.size()},
                      {"grants", grants_.size() + waiting_grants_.size()},
                      {"quotas", quotas},
-                     {"names", name_policy_json(config_.names)},
+                     {"name_policy", name_policy_json(config_.names)},
                      {"refused", refusals},
                      {"uids", uids},
                      {"hugepages", hugepages_json()},

@@ -131,7 +131,8 @@ TEST_F(BridgeTest, AnImportIsNotRegisteredAgainWhileThePolicyLetsOthersTakeItsNa
             [&] {
                 auto status = context_->loader_status();
                 auto document = nlohmann::json::parse(status.value_or("{}"), nullptr, false);
-                return !document.is_discarded() && document.contains("names") && document["names"]["rules"].size() == rules;
+                return !document.is_discarded() && document.contains("name_policy") &&
+                       document["name_policy"]["rules"].size() == rules;
             },
             seconds(10)));
     };

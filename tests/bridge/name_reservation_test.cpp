@@ -10,10 +10,10 @@ namespace {
 
 constexpr uid_t kBridgeUid = 990;
 
-// {"rules": [{"own": pattern, "by": who}...], "unlisted": unlisted}
+// {"unlisted_names": unlisted, "rules": [{"name": pattern, "owner": who}...]}
 nlohmann::json policy(std::vector<std::pair<std::string, std::string>> rules, const std::string& unlisted = "nobody") {
-    nlohmann::json names = {{"rules", nlohmann::json::array()}, {"unlisted", unlisted}};
-    for (auto& [own, by] : rules) names["rules"].push_back({{"own", own}, {"by", by}});
+    nlohmann::json names = {{"rules", nlohmann::json::array()}, {"unlisted_names", unlisted}};
+    for (auto& [name, owner] : rules) names["rules"].push_back({{"name", name}, {"owner", owner}});
     return names;
 }
 
