@@ -48,9 +48,10 @@ install: build
 uninstall:
 	cmake --build $(BUILD) --target uninstall
 
-# Debian packages (liteipc, libliteipc0.1, libliteipc-dev) in $(BUILD).
-package: build
-	cd $(BUILD) && cpack -G DEB
+# Debian packages (liteipc-loader, liteipc, libliteipc0.1, libliteipc-dev, liteipc-bridge and their
+# -dbgsym) built by dpkg-buildpackage -b into $(BUILD)/debs.
+package: deps
+	scripts/build-packages.sh $(BUILD)/debs
 
 clean:
 	rm -rf $(BUILD) build-asan build-tsan

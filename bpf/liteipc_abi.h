@@ -14,7 +14,7 @@
 
 /* Bumped whenever a pinned layout changes. The loader pins it in map "abi"; a loader adopting
  * pinned state with another version refuses and says how to unload. */
-#define LITEIPC_ABI_VERSION 4
+#define LITEIPC_ABI_VERSION 5
 
 /* Table sizes. Map names are cut to 15 characters by the kernel: keep them short. */
 #define LITEIPC_MAX_PROCS 4096
@@ -192,6 +192,15 @@ struct liteipc_grant_key {
     __u64 generation; /* the grantee's generation; 0 for a uid grant */
 };
 
+/* Value of "grants": the process that made the grant, so that the grant ends with it, also when
+ * that process died while no loader ran (a loader that starts drops it). */
+struct liteipc_grant {
+    __u64 grantor_generation;
+    __u32 grantor_slot; /* LITEIPC_UNKNOWN_GRANTOR: none known (kept until grantee or service goes) */
+    __u32 grantor_uid;
+};
+#define LITEIPC_UNKNOWN_GRANTOR 0xffffffffu
+
 /* ---- connections (map "conns": written by the connect program, read by the loader) ---- */
 
 struct liteipc_conn {
@@ -260,7 +269,9 @@ enum liteipc_counter {
     LITEIPC_COUNTER_QUOTA_CONNS = 3,  /* connects refused: the caller's uid held its quota of conns */
     LITEIPC_COUNTER_QUOTA_SUBS = 4,   /* subscribes refused: the caller's uid held its quota of subs */
     LITEIPC_COUNTER_MONITOR_LOST = 5, /* monitor records dropped because the monitor ring was full */
-    LITEIPC_COUNTER_MAX = 6,
+    LITEIPC_COUNTER_MEMBER_CONNS = 6, /* entries in "conns" created by uids other than root */
+    LITEIPC_COUNTER_RESERVE_CONNS = 7, /* connects refused: the rest of the table is root's reserve */
+    LITEIPC_COUNTER_MAX = 8,
 };
 
 /* ---- per-uid quotas the kernel plane enforces (maps "limits" and "uid_usage") ---- */
@@ -269,7 +280,8 @@ enum liteipc_counter {
 enum liteipc_limit {
     LITEIPC_LIMIT_CONNS = 0, /* entries in "conns" (pending and open) created by one uid */
     LITEIPC_LIMIT_SUBS = 1,  /* entries in "subs" held by one uid */
-    LITEIPC_LIMIT_MAX = 2,
+    LITEIPC_LIMIT_MEMBER_CONNS = 2, /* entries in "conns" all uids but root may hold together */
+    LITEIPC_LIMIT_MAX = 3,
 };
 
 /* "uid_usage": hash by uid. Every insert into conns/subs adds one and every successful delete
@@ -352,6 +364,7 @@ static_assert(sizeof(struct liteipc_death_record) == 40, "ABI: liteipc_death_rec
 static_assert(sizeof(struct liteipc_connect_record) == 56, "ABI: liteipc_connect_record");
 static_assert(sizeof(struct liteipc_service) == LITEIPC_NAME_MAX + 48, "ABI: liteipc_service");
 static_assert(sizeof(struct liteipc_grant_key) == 24, "ABI: liteipc_grant_key");
+static_assert(sizeof(struct liteipc_grant) == 16, "ABI: liteipc_grant");
 static_assert(sizeof(struct liteipc_conn) == 48, "ABI: liteipc_conn");
 static_assert(sizeof(struct liteipc_proc_ctl) == 56, "ABI: liteipc_proc_ctl");
 static_assert(sizeof(struct liteipc_connect_ctl) == 32, "ABI: liteipc_connect_ctl");
@@ -369,6 +382,7 @@ _Static_assert(sizeof(struct liteipc_death_record) == 40, "ABI: liteipc_death_re
 _Static_assert(sizeof(struct liteipc_connect_record) == 56, "ABI: liteipc_connect_record");
 _Static_assert(sizeof(struct liteipc_service) == LITEIPC_NAME_MAX + 48, "ABI: liteipc_service");
 _Static_assert(sizeof(struct liteipc_grant_key) == 24, "ABI: liteipc_grant_key");
+_Static_assert(sizeof(struct liteipc_grant) == 16, "ABI: liteipc_grant");
 _Static_assert(sizeof(struct liteipc_conn) == 48, "ABI: liteipc_conn");
 _Static_assert(sizeof(struct liteipc_proc_ctl) == 56, "ABI: liteipc_proc_ctl");
 _Static_assert(sizeof(struct liteipc_connect_ctl) == 32, "ABI: liteipc_connect_ctl");

@@ -68,7 +68,7 @@ struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, LITEIPC_MAX_GRANTS);
     __type(key, struct liteipc_grant_key);
-    __type(value, __u32);
+    __type(value, struct liteipc_grant);
 } grants SEC(".maps");
 
 struct {

@@ -15,6 +15,34 @@ static __always_inline struct liteipc_uid_usage *usage_of(__u32 uid)
     return bpf_map_lookup_elem(&uid_usage, &uid);
 }
 
+/* The connections all members together hold, against the part of the table root does not keep
+ * in reserve: colluding uids, each under its quota, still cannot fill the table. */
+static __always_inline int take_member_conn(void)
+{
+    __u32 key = LITEIPC_COUNTER_MEMBER_CONNS, which = LITEIPC_LIMIT_MEMBER_CONNS;
+    __u64 *held = bpf_map_lookup_elem(&counters, &key), *limit, before;
+
+    if (!held)
+        return -ENOSPC;
+    before = __sync_fetch_and_add(held, 1);
+    limit = bpf_map_lookup_elem(&limits, &which);
+    if (limit && *limit && before >= *limit) {
+        __sync_fetch_and_add(held, -1);
+        count(LITEIPC_COUNTER_RESERVE_CONNS);
+        return -EDQUOT;
+    }
+    return 0;
+}
+
+static __always_inline void give_member_conn(void)
+{
+    __u32 key = LITEIPC_COUNTER_MEMBER_CONNS;
+    __u64 *held = bpf_map_lookup_elem(&counters, &key);
+
+    if (held)
+        __sync_fetch_and_add(held, -1);
+}
+
 /* 0 when `uid` may hold one more; the count is taken at once so that concurrent callers of one
  * uid cannot all pass at limit - 1. `which` is LITEIPC_LIMIT_CONNS or LITEIPC_LIMIT_SUBS. */
 static __always_inline int take_quota(__u32 uid, __u32 which)
@@ -35,6 +63,10 @@ static __always_inline int take_quota(__u32 uid, __u32 which)
         count(which == LITEIPC_LIMIT_CONNS ? LITEIPC_COUNTER_QUOTA_CONNS : LITEIPC_COUNTER_QUOTA_SUBS);
         return -EDQUOT;
     }
+    if (which == LITEIPC_LIMIT_CONNS && take_member_conn()) {
+        __sync_fetch_and_add(counter, -1);
+        return -EDQUOT;
+    }
     return 0;
 }
 
@@ -47,9 +79,10 @@ static __always_inline void give_quota(__u32 uid, __u32 which)
     usage = bpf_map_lookup_elem(&uid_usage, &uid);
     if (!usage)
         return;
-    if (which == LITEIPC_LIMIT_CONNS)
+    if (which == LITEIPC_LIMIT_CONNS) {
         __sync_fetch_and_add(&usage->conns, -1);
-    else
+        give_member_conn();
+    } else
         __sync_fetch_and_add(&usage->subs, -1);
 }
 

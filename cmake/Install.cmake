@@ -10,20 +10,28 @@ set(LITEIPC_INSTALL_PKGCONFIGDIR "${CMAKE_INSTALL_LIBDIR}/pkgconfig"
 set(LITEIPC_SYSTEMD_UNIT_DIR "lib/systemd/system"
     CACHE STRING "Where liteipc-loader.service goes (relative to the prefix, or absolute)")
 
-# Installed programs find the installed library next to them, also under a prefix that is not
-# in the loader's search path (ld.so.conf); an absolute libdir is used as it is.
-function(liteipc_install_rpath target bindir)
-  if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}" OR IS_ABSOLUTE "${bindir}")
+# Installed programs and libraries find the installed libraries: in a system library directory
+# (/usr/lib/<multiarch>, as the Debian packages install) through the dynamic loader's own search
+# path, with no RUNPATH; under any other prefix through a RUNPATH relative to themselves ($ORIGIN),
+# so `cmake --install --prefix` relocates. An absolute libdir is used as it is.
+set(LITEIPC_SYSTEM_LIBDIRS ${CMAKE_PLATFORM_IMPLICIT_LINK_DIRECTORIES} ${CMAKE_CXX_IMPLICIT_LINK_DIRECTORIES})
+list(FIND LITEIPC_SYSTEM_LIBDIRS "${CMAKE_INSTALL_FULL_LIBDIR}" LITEIPC_LIBDIR_IS_SYSTEM)
+function(liteipc_install_rpath target from_dir)
+  if(LITEIPC_LIBDIR_IS_SYSTEM GREATER -1)
+    return()
+  elseif(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}" OR IS_ABSOLUTE "${from_dir}")
     set(rpath "${CMAKE_INSTALL_FULL_LIBDIR}")
   else()
-    file(RELATIVE_PATH to_lib "/prefix/${bindir}" "/prefix/${CMAKE_INSTALL_LIBDIR}")
-    set(rpath "$ORIGIN/${to_lib}")
+    file(RELATIVE_PATH to_lib "/prefix/${from_dir}" "/prefix/${CMAKE_INSTALL_LIBDIR}")
+    string(REGEX REPLACE "/$" "" rpath "$ORIGIN/${to_lib}")
   endif()
   set_target_properties(${target} PROPERTIES INSTALL_RPATH "${rpath}")
 endfunction()
 liteipc_install_rpath(liteipc-cli "${CMAKE_INSTALL_BINDIR}")
 liteipc_install_rpath(liteipc-bridge "${CMAKE_INSTALL_BINDIR}")
 liteipc_install_rpath(liteipc-loader "${CMAKE_INSTALL_SBINDIR}")
+# libliteipc_skeleton needs libliteipc, which lies beside it.
+liteipc_install_rpath(liteipc_skeleton "${CMAKE_INSTALL_LIBDIR}")
 
 # CMake package: liteipc::liteipc, found with find_package(liteipc CONFIG).
 install(EXPORT liteipcTargets
@@ -64,7 +72,15 @@ configure_file(${PROJECT_SOURCE_DIR}/cmake/liteipc-cxx.pc.in ${PROJECT_BINARY_DI
 install(FILES ${PROJECT_BINARY_DIR}/liteipc.pc ${PROJECT_BINARY_DIR}/liteipc-skeleton.pc ${PROJECT_BINARY_DIR}/liteipc-cxx.pc
         DESTINATION ${LITEIPC_INSTALL_PKGCONFIGDIR} COMPONENT dev)
 
-# systemd: the unit runs the loader from the configured sbindir.
+# systemd: the unit runs the loader from the configured sbindir. The loader reads
+# /etc/liteipc/loader.conf unless told otherwise: under another sysconfdir (/usr/local/etc for a
+# /usr/local install) the unit names the config installed there.
+set(LITEIPC_LOADER_CONFIG "${CMAKE_INSTALL_FULL_SYSCONFDIR}/liteipc/loader.conf")
+if(LITEIPC_LOADER_CONFIG STREQUAL "/etc/liteipc/loader.conf")
+  set(LITEIPC_LOADER_CONFIG_OPTION "")
+else()
+  set(LITEIPC_LOADER_CONFIG_OPTION " --config ${LITEIPC_LOADER_CONFIG}")
+endif()
 configure_file(${PROJECT_SOURCE_DIR}/packaging/liteipc-loader.service.in
                ${PROJECT_BINARY_DIR}/liteipc-loader.service @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/liteipc-loader.service DESTINATION ${LITEIPC_SYSTEMD_UNIT_DIR} COMPONENT daemon)
@@ -72,11 +88,13 @@ install(FILES ${PROJECT_BINARY_DIR}/liteipc-loader.service DESTINATION ${LITEIPC
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/loader.conf DESTINATION ${CMAKE_INSTALL_SYSCONFDIR}/liteipc
         COMPONENT daemon)
 
-# Manual pages (the version filled in) and bash completion for the CLI.
-foreach(page liteipc.1 liteipc-loader.8 liteipc.7)
-  string(REGEX REPLACE ".*\\.([0-9])$" "\\1" section "${page}")
+# Manual pages: every page in docs/man, the version filled in, into the section its name ends with.
+file(GLOB LITEIPC_MAN_PAGES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/man/*.[1-9])
+foreach(source ${LITEIPC_MAN_PAGES})
+  get_filename_component(page "${source}" NAME)
+  string(REGEX REPLACE ".*\\.([1-9])$" "\\1" section "${page}")
   set(VERSION ${PROJECT_VERSION})
-  configure_file(${PROJECT_SOURCE_DIR}/docs/man/${page} ${PROJECT_BINARY_DIR}/man/${page} @ONLY)
+  configure_file(${source} ${PROJECT_BINARY_DIR}/man/${page} @ONLY)
   install(FILES ${PROJECT_BINARY_DIR}/man/${page} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section} COMPONENT daemon)
 endforeach()
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/liteipc.bash-completion
@@ -89,11 +107,12 @@ set(LITEIPC_SYSUSERS_DIR "lib/sysusers.d" CACHE STRING "Where sysusers.d files g
 set(LITEIPC_TMPFILES_DIR "lib/tmpfiles.d" CACHE STRING "Where tmpfiles.d files go (relative to the prefix)")
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/liteipc.sysusers DESTINATION ${LITEIPC_SYSUSERS_DIR}
         RENAME liteipc.conf COMPONENT daemon)
-# liteipc-bridge (src/bridge): its unit beside the loader's, its user, an example config.
+# liteipc-bridge (src/bridge): its unit beside the loader's, its user, and the config the unit reads
+# (an example to edit: its peers and certificates are placeholders).
 install(FILES ${PROJECT_BINARY_DIR}/liteipc-bridge.service DESTINATION ${LITEIPC_SYSTEMD_UNIT_DIR} COMPONENT daemon)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/liteipc-bridge.sysusers DESTINATION ${LITEIPC_SYSUSERS_DIR}
         RENAME liteipc-bridge.conf COMPONENT daemon)
-install(FILES ${PROJECT_SOURCE_DIR}/packaging/bridge.json DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples COMPONENT daemon)
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/bridge.json DESTINATION ${CMAKE_INSTALL_SYSCONFDIR}/liteipc COMPONENT daemon)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/liteipc.tmpfiles DESTINATION ${LITEIPC_TMPFILES_DIR}
         RENAME liteipc.conf COMPONENT daemon)
 install(PROGRAMS ${PROJECT_SOURCE_DIR}/scripts/setup-env.sh DESTINATION ${CMAKE_INSTALL_SBINDIR}

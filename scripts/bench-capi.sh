@@ -10,7 +10,7 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLITEIPC_BUILD_B
 cmake --build "$build" -j"${JOBS:-2}" --target capi_bench liteipc-loader
 pin_root=/sys/fs/bpf/liteipc-capi-bench-$$
 socket=$(mktemp -u /tmp/liteipc-capi-bench.XXXXXX.sock)
-"$build/src/loader/liteipc-loader" --foreground --pin-root "$pin_root" --socket "$socket" >/dev/null 2>&1 &
+"$build/src/loader/liteipc-loader" --pin-root "$pin_root" --socket "$socket" >/dev/null 2>&1 &
 loader=$!
 cleanup() {
     kill "$loader" 2>/dev/null && wait "$loader" 2>/dev/null

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317  # stop_pid, cleanup and listed run from traps and eval
-# Two hosts on this machine, the README's "Across hosts: liteipc-bridge" run: two network
+# Two hosts on this machine, the run docs/BRIDGE.md shows ("Two hosts on one machine"): two network
 # namespaces joined by a veth pair, a liteipc-loader (private pin root and socket) and a
 # liteipc-bridge in each, certificates made with openssl in a private temporary directory.
 # Host b runs the C++ example echo service and exports example.cpp.echo to a; a imports it as
@@ -111,7 +111,7 @@ cli() { local h=$1; shift; "$cli_bin" "$@" --socket "${socket[$h]}" --pin-root "
 for h in a b; do
   socket[$h]=$dir/$h.sock
   made_pin_roots+=("${pin_root[$h]}")
-  "$loader_bin" --foreground --config "$dir/loader.conf" --socket "${socket[$h]}" --pin-root "${pin_root[$h]}" \
+  "$loader_bin" --config "$dir/loader.conf" --socket "${socket[$h]}" --pin-root "${pin_root[$h]}" \
     >"$dir/loader-$h.log" 2>&1 &
   loader_pid[$h]=$!
 done
@@ -151,7 +151,7 @@ done
 eventually 20 listed a remote.b.example.cpp.echo ||
   { cat "$dir/bridge-a.log" "$dir/bridge-b.log" >&2; fail "remote.b.example.cpp.echo not imported on a"; }
 
-# The run, as the README shows it.
+# The run, as docs/BRIDGE.md shows it.
 show() { printf '$ %-68s# on host %s\n' "$1" "$2"; }
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 

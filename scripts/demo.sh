@@ -21,7 +21,9 @@ grep -h 'hugepages reserved' "$log" | sed 's/^setup-env: /    /'
 
 say "Building the loader, the CLI and the examples (output in $log)"
 start=$(date +%s)
-quietly cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLITEIPC_BUILD_TESTS=OFF -DLITEIPC_BUILD_BENCH=OFF
+# A build directory configured already (BUILD_DIR=build, the tests' own) is used as it is.
+[ -f "$BUILD/CMakeCache.txt" ] ||
+  quietly cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLITEIPC_BUILD_TESTS=OFF -DLITEIPC_BUILD_BENCH=OFF
 quietly cmake --build "$BUILD" -j"$(nproc)" --target liteipc-loader liteipc-cli liteipc-demo \
     liteipc-cpp-echo_service liteipc-cpp-echo_client
 echo "    built in $(( $(date +%s) - start )) s"
@@ -32,8 +34,7 @@ if "$liteipc" status --socket "$SOCKET" >/dev/null 2>&1; then
   say "liteipc-loader is already running on $SOCKET: using it"
 else
   say "Starting liteipc-loader (log in $BUILD/loader.log)"
-  "$BUILD"/src/loader/liteipc-loader --foreground --socket "$SOCKET" --pin-root "$PIN_ROOT" \
-      >"$BUILD/loader.log" 2>&1 &
+  "$BUILD"/src/loader/liteipc-loader --socket "$SOCKET" --pin-root "$PIN_ROOT" >"$BUILD/loader.log" 2>&1 &
   started=$!
   for _ in $(seq 100); do "$liteipc" status --socket "$SOCKET" >/dev/null 2>&1 && break; sleep 0.05; done
   echo "    loader pid $started: BPF programs loaded and pinned under $PIN_ROOT"

@@ -13,6 +13,10 @@ packages=(
   libsystemd-dev                # the loader tells systemd it is ready and logs to the journal
   gnuplot-nox                   # make bench draws RTT against payload size
   iproute2 procps util-linux
+  man-db groff-base             # the programs test renders and checks the manual pages
+  python3                       # the upstream API census (scripts/api_census.py)
+  debhelper lintian ccache      # make package: dpkg-buildpackage, lintian
+  mmdebstrap systemd-container  # scripts/package-test.sh: a clean Debian root booted with systemd-nspawn
   libgrpc++-dev protobuf-compiler-grpc openssl   # liteipc-bridge: gRPC with mutual TLS
 )
 

@@ -13,8 +13,6 @@ build=${1:-$src/build-install}
 jobs=${JOBS:-2}
 work=$(mktemp -d /tmp/liteipc-install-test.XXXXXX)
 prefix=$work/prefix
-passed=0
-failed=0
 loader_pid=
 pin_root=
 
@@ -27,18 +25,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pass() { echo "  ok    $1"; passed=$((passed + 1)); }
-failure() { echo "  FAIL  $1"; failed=$((failed + 1)); [[ -n ${2:-} && -f $2 ]] && sed 's/^/        /' "$2" | tail -20; }
-# check NAME COMMAND...: runs the command, output in $work/last.log
-check() {
-    local name=$1; shift
-    if "$@" >"$work/last.log" 2>&1; then pass "$name"; else failure "$name" "$work/last.log"; fi
-}
-finish() {
-    echo "install-test: $passed passed, $failed failed"
-    [[ $failed -eq 0 ]]
-    exit
-}
+checks_name=install-test
+# shellcheck source=scripts/checks.sh
+source "$src/scripts/checks.sh"
 
 echo "install-test: build $build, prefix $prefix"
 if ! cmake -S "$src" -B "$build" -DLITEIPC_BUILD_TESTS=OFF -DLITEIPC_BUILD_BENCH=OFF >"$work/configure.log" 2>&1 ||
@@ -61,6 +50,7 @@ installed_files() {
              lib/cmake/liteipc/liteipcConfigVersion.cmake lib/cmake/liteipc/liteipcTargets.cmake \
              lib/systemd/system/liteipc-loader.service bin/liteipc sbin/liteipc-loader \
              lib/systemd/system/liteipc-bridge.service bin/liteipc-bridge lib/sysusers.d/liteipc-bridge.conf \
+             etc/liteipc/loader.conf etc/liteipc/bridge.json \
              include/liteipc/version.h share/man/man1/liteipc.1 share/man/man7/liteipc.7 \
              share/man/man8/liteipc-loader.8 share/bash-completion/completions/liteipc; do
         [[ -e $prefix/$f ]] || { echo "missing $f"; missing=1; }
@@ -70,8 +60,19 @@ installed_files() {
 check "installed files" installed_files
 check "library SONAME is libliteipc.so.0.1 (0.x: major and minor)" \
     bash -c "readelf -d '$prefix/lib/libliteipc.so' | grep -q 'Library soname: \[libliteipc.so.0.1\]'"
-check "systemd unit: Type=notify, the loader in the foreground, host setup first" \
-    bash -c "grep -Eq '^ExecStart=/.*/liteipc-loader --foreground$' '$prefix/lib/systemd/system/liteipc-loader.service' &&
+# Outside the system's library directories the libraries find each other through $ORIGIN (the
+# Debian packages, in /usr/lib/<multiarch>, carry no RUNPATH: scripts/package-test.sh).
+skeleton_finds_liteipc() {
+    local dynamic resolved
+    dynamic=$(readelf -d "$prefix/lib/libliteipc_skeleton.so") && resolved=$(ldd "$prefix/lib/libliteipc_skeleton.so") ||
+        return 1
+    echo "$dynamic"; echo "$resolved"
+    [[ $dynamic == *"Shared library: [libliteipc.so.0.1]"* && $dynamic == *"Library runpath: [\$ORIGIN]"* &&
+       $resolved == *"libliteipc.so.0.1 => $prefix/lib/"* ]]
+}
+check "libliteipc_skeleton needs libliteipc and finds it beside itself (RUNPATH \$ORIGIN)" skeleton_finds_liteipc
+check "systemd unit: Type=notify, the loader in the foreground with the installed config, host setup first" \
+    bash -c "grep -Eq '^ExecStart=/.*/liteipc-loader --foreground --config /.*/etc/liteipc/loader.conf$' '$prefix/lib/systemd/system/liteipc-loader.service' &&
              grep -Eq '^ExecStartPre=/.*/liteipc-setup-host$' '$prefix/lib/systemd/system/liteipc-loader.service' &&
              grep -q '^Type=notify$' '$prefix/lib/systemd/system/liteipc-loader.service' &&
              grep -q '^Restart=on-failure$' '$prefix/lib/systemd/system/liteipc-loader.service'"
@@ -109,20 +110,6 @@ uninstall_removes_all() {
     [[ -z $left ]]
 }
 check "make uninstall removes every installed file" uninstall_removes_all
-# Debian packages: the daemon, the runtime library and the development files.
-debs_build() {
-    (cd "$build" && cpack -G DEB -B "$work/debs") || return 1
-    local p
-    for p in liteipc libliteipc0.1 libliteipc-dev; do
-        ls "$work/debs/${p}_"*.deb || return 1
-    done
-    # Listings in variables: grep -q closing a pipe early fails the pipe under pipefail.
-    local daemon dev
-    daemon=$(dpkg-deb -c "$work/debs/liteipc_"*.deb) && dev=$(dpkg-deb -c "$work/debs/libliteipc-dev_"*.deb) || return 1
-    [[ $daemon == *"./usr/sbin/liteipc-loader"* && $dev == *"./usr/include/liteipc/ipc.h"* ]]
-}
-check "cpack builds liteipc, libliteipc0.1 and libliteipc-dev .debs" debs_build
-
 # A socket that no loader serves: the consumer must get the named loader_unavailable error.
 no_socket=$work/no-loader.sock
 consumer_src=$src/tests/install/consumer
@@ -190,7 +177,7 @@ fi
 
 pin_root=/sys/fs/bpf/liteipc-install-test-$$
 socket=$work/loader.sock
-"$prefix/sbin/liteipc-loader" --foreground --pin-root "$pin_root" --socket "$socket" >"$work/loader.log" 2>&1 &
+"$prefix/sbin/liteipc-loader" --pin-root "$pin_root" --socket "$socket" >"$work/loader.log" 2>&1 &
 loader_pid=$!
 for _ in $(seq 50); do [[ -S $socket ]] && break; kill -0 "$loader_pid" 2>/dev/null || break; sleep 0.1; done
 if [[ -S $socket ]]; then pass "installed loader starts"; else failure "installed loader starts" "$work/loader.log"; finish; fi

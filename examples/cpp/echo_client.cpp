@@ -23,9 +23,7 @@ int fail(const char* what, const std::string& why) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    liteipc::ContextOptions options;
-    if (const char* v = std::getenv("LITEIPC_SOCKET")) options.socket_path = v;
-    if (const char* v = std::getenv("LITEIPC_PIN_ROOT")) options.pin_root = v;
+    liteipc::ContextOptions options;  // LITEIPC_SOCKET and LITEIPC_PIN_ROOT, unless given below
     std::string name = "example.cpp.echo";
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];

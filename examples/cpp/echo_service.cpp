@@ -58,9 +58,7 @@ int32_t handle(liteipc::Call& call) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    liteipc::ContextOptions options;
-    if (const char* v = std::getenv("LITEIPC_SOCKET")) options.socket_path = v;
-    if (const char* v = std::getenv("LITEIPC_PIN_ROOT")) options.pin_root = v;
+    liteipc::ContextOptions options;  // LITEIPC_SOCKET and LITEIPC_PIN_ROOT, unless given below
     std::string name = "example.cpp.echo";
     long serve_for = 0;
     liteipc::Mode mode = liteipc::Mode::direct;

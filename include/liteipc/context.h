@@ -13,9 +13,15 @@
 
 namespace liteipc {
 
+// The loader a program uses when it names none: LITEIPC_SOCKET and LITEIPC_PIN_ROOT when set and
+// not empty, else /run/liteipc/liteipc.sock and /sys/fs/bpf/liteipc. Read when called.
+LITEIPC_API std::string default_socket_path();
+LITEIPC_API std::string default_pin_root();
+
 struct ContextOptions {
-    std::string socket_path = "/run/liteipc/liteipc.sock";
-    std::string pin_root = "/sys/fs/bpf/liteipc";
+    // A value the program sets wins over the environment.
+    std::string socket_path = default_socket_path();
+    std::string pin_root = default_pin_root();
     // Default for every blocking call made through this context that is given no timeout.
     std::chrono::milliseconds default_timeout{5000};
 };

@@ -1,7 +1,17 @@
 /*
  * The IpcIo both LiteIPC C APIs share (lite/serializer.h and rpc/serializer.h): one type, so an
  * IpcIo written with either API's calls is read with either, and IpcIoInit serves both.
- * Its fields are the runtime's; C code passes an IpcIo by pointer and never reads them.
+ *
+ * Its first fields are upstream's, at upstream's offsets and with their meaning, for programs
+ * that read them (writing them changes nothing):
+ *  - writing: bufferBase is the caller's buffer, and its first bufferCur - bufferBase bytes are
+ *    the message's data so far (upstream's serializer test writes exactly those to a pipe);
+ *    bufferLeft is the room left for data, offsetsLeft the objects that still fit;
+ *  - reading: bufferBase is the message's data, bufferCur the next byte to read, bufferLeft the
+ *    bytes not read yet, offsetsLeft the objects not read yet.
+ * liteipc keeps the objects' offsets itself: offsetsBase and offsetsCur are NULL. An IpcIo
+ * initialised with IpcIoInit and not written to reads its own buffer, as upstream's does.
+ * The fields after `flag` are the runtime's. Changing this layout changes libliteipc's ABI.
  */
 #ifndef LITEIPC_IPCIO_LAYOUT_H
 #define LITEIPC_IPCIO_LAYOUT_H
@@ -32,6 +42,12 @@ typedef struct {
 } LiteIpcIoDataBuff;
 
 typedef struct {
+    char* bufferBase;
+    size_t* offsetsBase;
+    char* bufferCur;
+    size_t* offsetsCur;
+    size_t bufferLeft;
+    size_t offsetsLeft;
     uint32_t flag;
     uint32_t mode;         /* 0: uninitialised, 1: writing, 2: reading */
     uint32_t dataLimit;    /* writing: bytes of data the buffer holds by LiteIPC's rules */

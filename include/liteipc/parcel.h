@@ -32,6 +32,12 @@ LITEIPC_API Writer* ipcio_writer(IpcIo* io) noexcept;
 LITEIPC_API Reader* ipcio_reader(IpcIo* io) noexcept;
 // IpcIoInitFromBuffer with the transport's tables.
 LITEIPC_API void ipcio_init_reader(IpcIo* io, std::span<const std::byte> message, ReaderOptions options) noexcept;
+// Brings upstream's public fields (bufferCur, bufferLeft, offsetsLeft...) up to the Writer's or
+// Reader's position: after every write or read through the runtime.
+LITEIPC_API void ipcio_sync_view(IpcIo* io) noexcept;
+// A writing IpcIo nothing was written to turns into one reading its own buffer (upstream:
+// IpcIoInit, bytes received into the buffer, then reads). False when it cannot.
+LITEIPC_API bool ipcio_read_own_buffer(IpcIo* io) noexcept;
 
 // A block of the sender's pool for one data buffer; nullopt when the pool is full.
 using AttachBuffer = std::function<std::optional<PoolSpan>(size_t size)>;

@@ -57,6 +57,23 @@ public:
         advance_limit();
     }
 
+    // Bare data, no header and no objects: what a writer left in the buffer of a LiteIPC IpcIo,
+    // read back where it was written (upstream's IpcIoInit on a received buffer).
+    static Reader over_data(std::span<const std::byte> data) noexcept {
+        Reader reader{DataOnly{}};
+        reader.data_ = data.data();
+        reader.layout_.data_size = static_cast<uint32_t>(data.size());
+        reader.layout_.object_count = 0;
+        reader.layout_.message_size = data.size();
+        reader.advance_limit();
+        return reader;
+    }
+
+    // Where the next read starts in the data, and the special objects not read yet.
+    size_t position() const noexcept { return cursor_; }
+    size_t objects_left() const noexcept { return layout_.object_count - next_object_; }
+    const std::byte* data_begin() const noexcept { return data_; }
+
     bool read_bool() noexcept { return read_aligned<uint32_t>() != 0; }
     char read_char() noexcept { return static_cast<char>(read_aligned<int32_t>()); }
     int8_t read_int8() noexcept { return static_cast<int8_t>(read_aligned<int32_t>()); }
@@ -227,6 +244,8 @@ private:
         limit_ = 0;
     }
     [[gnu::cold]] const std::byte* take_failed(const char* what) noexcept;
+    struct DataOnly {};
+    explicit Reader(DataOnly) noexcept {}
     [[gnu::cold]] void fail_cold(ParcelError error, const char* reason) noexcept;
     [[gnu::cold]] void init_failed(ParcelError error, const char* reason) noexcept;
     std::span<const std::byte> read_counted(size_t item_size, size_t max_items) noexcept;

@@ -23,6 +23,7 @@
 #include "export_server.h"
 #include "import_child.h"
 #include "import_supervisor.h"
+#include "liteipc/version.h"
 #include "name_reservation.h"
 #include "tls.h"
 #include "wire.h"
@@ -36,9 +37,16 @@ struct Arguments {
     pid_t parent = 0;
 };
 
-int usage(const char* program) {
-    std::fprintf(stderr, "usage: %s --config FILE\n", program);
-    return 2;
+void usage(std::FILE* out) {
+    std::fprintf(out,
+                 "usage: liteipc-bridge --config FILE\n"
+                 "Exports chosen local liteipc services over gRPC with mutual TLS and imports other hosts'\n"
+                 "services as local ones named remote.<peer>.<service>.\n\n"
+                 "  --config FILE  the bridge's JSON config (the package's unit: /etc/liteipc/bridge.json)\n"
+                 "  --version      the version\n"
+                 "  --help         this text\n"
+                 "Exit status: 0 stopped by SIGTERM or SIGINT, 1 failed, 2 bad command line or config.\n"
+                 "See liteipc-bridge(8).\n");
 }
 
 // The counters as the status service answers them (code 1, one string). An import is
@@ -171,12 +179,26 @@ int main(int argc, char** argv) {
     Arguments arguments;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
+        if (arg == "--help") {
+            usage(stdout);
+            return 0;
+        }
+        if (arg == "--version") {
+            std::printf("liteipc-bridge %s\n", LITEIPC_VERSION_STRING);
+            return 0;
+        }
         if (arg == "--config" && i + 1 < argc) arguments.config_path = argv[++i];
         else if (arg == "--import" && i + 1 < argc) arguments.import_index = std::strtol(argv[++i], nullptr, 10);
         else if (arg == "--parent" && i + 1 < argc) arguments.parent = static_cast<pid_t>(std::strtol(argv[++i], nullptr, 10));
-        else return usage(argv[0]);
+        else {
+            usage(stderr);
+            return 2;
+        }
     }
-    if (arguments.config_path.empty()) return usage(argv[0]);
+    if (arguments.config_path.empty()) {
+        usage(stderr);
+        return 2;
+    }
     auto config = load_config(arguments.config_path);
     if (!config) {
         log_error(config.error().describe());

@@ -20,11 +20,8 @@ using detail::ControlRequest;
 using detail::UniqueFd;
 
 LoaderAddress default_address() {
-    ContextOptions defaults;
-    LoaderAddress address{defaults.socket_path, defaults.pin_root};
-    if (const char* socket = std::getenv("LITEIPC_SOCKET"); socket && *socket) address.socket_path = socket;
-    if (const char* pin_root = std::getenv("LITEIPC_PIN_ROOT"); pin_root && *pin_root) address.pin_root = pin_root;
-    return address;
+    ContextOptions defaults;  // LITEIPC_SOCKET and LITEIPC_PIN_ROOT, or the library's defaults
+    return {defaults.socket_path, defaults.pin_root};
 }
 
 namespace {
@@ -40,8 +37,8 @@ Result<UniqueFd> connect_to(const std::string& path) {
     int err = errno;
     if (err == EACCES || err == EPERM)
         return fail(Errc::permission_denied,
-                    "may not open " + path + ": only root and members of the liteipc group use liteipc "
-                    "(ask an administrator: usermod -aG liteipc " + std::string(std::getenv("USER") ? std::getenv("USER") : "USER") +
+                    "may not open " + path + ": only root and members of the liteipc group use liteipc; "
+                    "join the group (ask an administrator: usermod -aG liteipc " + std::string(std::getenv("USER") ? std::getenv("USER") : "USER") +
                     ", then log in again)", err);
     return fail(Errc::loader_unavailable,
                 "no liteipc-loader at " + path + ": start it as root (systemctl start liteipc-loader)", err);

@@ -15,7 +15,7 @@ struct LoaderAddress {
     std::string pin_root;
 };
 
-// The library's defaults, overridden by LITEIPC_SOCKET and LITEIPC_PIN_ROOT as the library does.
+// The loader the library would use: LITEIPC_SOCKET and LITEIPC_PIN_ROOT, or the defaults.
 LoaderAddress default_address();
 
 // The loader's status document (JSON). Errc::loader_unavailable when nothing listens,

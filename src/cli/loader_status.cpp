@@ -128,6 +128,11 @@ Result<LoaderStatus> parse_loader_status(std::string_view text) {
             return fail(Errc::malformed, std::string("loader status: document has no \"") + key + "\" object");
         *target = doc[key];
     }
+    for (auto [key, target] : {std::pair{"tables", &status.tables}, {"name_policy", &status.name_policy}}) {
+        if (!doc.contains(key) || !doc[key].is_object())
+            return fail(Errc::malformed, std::string("loader status: document has no \"") + key + "\" object");
+        *target = doc[key];
+    }
     const json* uids = nullptr;
     LITEIPC_READ(uids, read_array(doc, "uids", top));
     status.uids = *uids;

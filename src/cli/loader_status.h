@@ -81,6 +81,9 @@ struct LoaderStatus {
     nlohmann::ordered_json quotas = nlohmann::ordered_json::object();
     nlohmann::ordered_json refused = nlohmann::ordered_json::object();
     nlohmann::ordered_json uids = nlohmann::ordered_json::array();
+    // The global tables against root's reserve, and the name policy in force (passed through).
+    nlohmann::ordered_json tables = nlohmann::ordered_json::object();
+    nlohmann::ordered_json name_policy = nlohmann::ordered_json::object();
     std::vector<ProcessRecord> processes;
     std::vector<ServiceRecord> services;
 };

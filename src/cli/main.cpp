@@ -62,9 +62,11 @@ constexpr Command kCommands[] = {
      "disconnects (counted by the kernel). With --watch, the rates per second over each interval,\n"
      "until Ctrl-C or N intervals; with --json, one document per interval.\n"},
     {"monitor", "monitor [--service NAME] [--count N]", "live kernel-plane events until Ctrl-C",
-     "Connects, denials, disconnects and deaths as the kernel sees them, one line each (with --json,\n"
-     "one JSON document each), until Ctrl-C or N events; then how many events were lost because the\n"
-     "monitor ring was full. With --service, only that service's events and the deaths of its owner\n"
+     "Connects, denials, disconnects and deaths as the kernel sees them, one line each led by its\n"
+     "wall-clock time (with --json, one JSON document each), until Ctrl-C or N events; then how many\n"
+     "events this watcher lost (the kernel's monitor ring full, or its own queue in the loader full\n"
+     "because it read too slowly). Every watcher gets every event; none can hide events from another.\n"
+     "With --service, only that service's events and the deaths of its owner\n"
      "and clients. Needs only membership of the liteipc group; registers nothing.\n"},
     {"call", "call SERVICE CODE [TYPE:VALUE...] [--reply TYPES]", "one call with typed arguments; its reply",
      "Connects to SERVICE, sends request CODE with the arguments in order, and prints the reply's\n"
@@ -143,6 +145,8 @@ json status_json(const LoaderStatus& status) {
               {"records_lost", status.records_lost},
               {"pool_backing", status.pool_backing}}},
             {"quotas", status.quotas},
+            {"tables", status.tables},
+            {"name_policy", status.name_policy},
             {"refused", status.refused},
             {"uids", status.uids},
             {"processes", processes},
@@ -199,6 +203,14 @@ void print_status(const LoaderStatus& status) {
         if (value.is_number() && value.get<uint64_t>() != 0)
             refused += (refused.empty() ? "" : ", ") + name + " " + value.dump();
     std::printf("quotas     per uid: %s\n", quotas.c_str());
+    // What uids other than root hold of each global table; root's reserve is not theirs.
+    std::string tables;
+    for (const auto& [name, t] : status.tables.items()) {
+        const uint64_t room = t.value("capacity", uint64_t{0}) - t.value("reserve", uint64_t{0});
+        tables += (tables.empty() ? "" : ", ") + name + " " + t.value("members", json(0)).dump() + "/" +
+                  std::to_string(room) + (t.value("near_full", false) ? " NEAR FULL" : "");
+    }
+    std::printf("tables     held by uids other than root / their room: %s\n", tables.c_str());
     std::printf("refused    %s\n", refused.empty() ? "nothing" : refused.c_str());
     if (!status.uids.empty()) {
         // One column per quota the loader reports, in its order.

@@ -1,19 +1,24 @@
 #include "monitor.h"
 
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <poll.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include <csignal>
 #include <cstring>
 #include <cstdio>
+#include <ctime>
 #include <map>
+#include <string>
 #include <set>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "liteipc_abi.h"
+#include "common/control_protocol.h"
+#include "common/unix_socket.h"
 #include "loader_status.h"
 
 namespace liteipc::cli {
@@ -47,9 +52,34 @@ const char* payload_kind_name(uint32_t kind) {
 
 constexpr uint32_t kOnewayFlag = 1;  // LITEIPC_FLAG_ONEWAY on the wire
 
+// The kernel stamps records with CLOCK_MONOTONIC (bpf_ktime_get_ns); people read wall-clock time.
+// The offset between the two clocks, read once: records are shown at the wall-clock time they
+// happened, as this host's clock told it when the monitor started.
+int64_t wall_clock_offset_ns() {
+    timespec real{}, monotonic{};
+    clock_gettime(CLOCK_REALTIME, &real);
+    clock_gettime(CLOCK_MONOTONIC, &monotonic);
+    return (static_cast<int64_t>(real.tv_sec) - monotonic.tv_sec) * 1'000'000'000 + (real.tv_nsec - monotonic.tv_nsec);
+}
+
+// "2026-12-06 04:40:01.123456" in local time, or "2026-12-06T04:40:01.123456Z" in UTC (for JSON).
+std::string wall_clock(uint64_t monotonic_ns, int64_t offset_ns, bool utc) {
+    const int64_t wall_ns = static_cast<int64_t>(monotonic_ns) + offset_ns;
+    const time_t seconds = static_cast<time_t>(wall_ns / 1'000'000'000);
+    tm parts{};
+    if (utc) gmtime_r(&seconds, &parts);
+    else localtime_r(&seconds, &parts);
+    char text[64];
+    std::size_t n = std::strftime(text, sizeof text, utc ? "%Y-%m-%dT%H:%M:%S" : "%Y-%m-%d %H:%M:%S", &parts);
+    std::snprintf(text + n, sizeof text - n, ".%06lld%s", static_cast<long long>(wall_ns % 1'000'000'000 / 1000),
+                  utc ? "Z" : "");
+    return text;
+}
+
 struct Watch {
     const MonitorOptions& options;
     std::map<uint32_t, std::string> names;  // handle -> service name, refreshed on a miss
+    int64_t wall_clock_offset_ns = 0;       // wall-clock minus monotonic time
     uint32_t only_handle = 0;               // with --service
     std::set<uint32_t> related_pids;        // with --service: its owner and every client seen
     long printed = 0;
@@ -87,7 +117,10 @@ struct Watch {
         const bool death = r.kind == LITEIPC_MON_DEATH;
         const bool message = r.kind == LITEIPC_MON_MESSAGE;
         if (options.json) {
-            json line = {{"event", kind_name(r.kind)}, {"time_ns", r.timestamp_ns}};
+            // time: wall clock (UTC); time_ns: the kernel's CLOCK_MONOTONIC stamp, to order and subtract.
+            json line = {{"event", kind_name(r.kind)},
+                         {"time", wall_clock(r.timestamp_ns, wall_clock_offset_ns, true)},
+                         {"time_ns", r.timestamp_ns}};
             if (!death) {
                 line["handle"] = r.handle;
                 line["service"] = name_of(r.handle);
@@ -113,8 +146,7 @@ struct Watch {
             }
             std::printf("%s\n", line.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
         } else {
-            std::printf("%llu.%06llu %-10s", static_cast<unsigned long long>(r.timestamp_ns / 1'000'000'000),
-                        static_cast<unsigned long long>(r.timestamp_ns % 1'000'000'000 / 1000), kind_name(r.kind));
+            std::printf("%s %-10s", wall_clock(r.timestamp_ns, wall_clock_offset_ns, false).c_str(), kind_name(r.kind));
             if (!death) std::printf(" service %s (handle %u)", name_of(r.handle).c_str(), r.handle);
             if (r.kind == LITEIPC_MON_CONNECT || r.kind == LITEIPC_MON_DISCONNECT || message)
                 std::printf(" conn %llu", static_cast<unsigned long long>(r.conn_id));
@@ -135,16 +167,7 @@ struct Watch {
         ++printed;
     }
 
-    static int on_record(void* self, void* data, size_t size) {
-        auto* watch = static_cast<Watch*>(self);
-        if (watch->options.max_events && watch->printed >= watch->options.max_events) return -1;
-        if (size < sizeof(liteipc_monitor_record)) return 0;
-        liteipc_monitor_record record;
-        std::memcpy(&record, data, sizeof record);
-        if (watch->wanted(record)) watch->print(record);
-        // A negative return stops ring_buffer__poll: the count is reached.
-        return watch->options.max_events && watch->printed >= watch->options.max_events ? -1 : 0;
-    }
+    bool done() const { return options.max_events && printed >= options.max_events; }
 };
 
 Result<int> open_pinned(const std::string& path, bool read_only) {
@@ -177,47 +200,56 @@ int exit_for_error(const Error& error) {
 }  // namespace
 
 int run_monitor(const MonitorOptions& options) {
-    Watch watch{.options = options, .names = {}, .related_pids = {}};
+    Watch watch{.options = options, .names = {}, .wall_clock_offset_ns = wall_clock_offset_ns(), .related_pids = {}};
     watch.refresh_names();
     if (!options.service.empty() && watch.only_handle == 0) {
         std::fprintf(stderr, "liteipc: no service named '%s'\n", options.service.c_str());
         return 5;
     }
-    auto ring_fd = open_pinned(options.address.pin_root + "/monitor", false);
-    if (!ring_fd) return exit_for_error(ring_fd.error());
-    detail::UniqueFd ring_map(*ring_fd);
+    // Records the kernel could not put into the monitor ring (the loader fell behind): every
+    // watcher missed those. The pinned counters are readable by group members.
     auto counters = open_pinned(options.address.pin_root + "/counters", true);
     detail::UniqueFd counters_map(counters ? *counters : -1);
     const uint64_t lost_before = monitor_lost(counters_map.get());
 
-    // Records flow from here on, until this socket closes.
+    // From here on the loader sends this socket its own copy of every record, until it closes.
     auto watching = watch_monitor(options.address, options.timeout);
     if (!watching) return exit_for_error(watching.error());
-    ring_buffer* ring = ring_buffer__new(ring_map.get(), &Watch::on_record, &watch, nullptr);
-    if (!ring) return exit_for_error(Error{Errc::kernel, errno, "ring buffer on the monitor"});
 
     struct sigaction stop{};
     stop.sa_handler = on_stop;
     sigaction(SIGINT, &stop, nullptr);
     sigaction(SIGTERM, &stop, nullptr);
     int status = 0;
-    while (!g_stop) {
-        int n = ring_buffer__poll(ring, 200);
-        if (n < 0 && n != -EINTR) break;  // the count was reached (our callback said stop)
-        // The loader closing our socket (it stopped) ends the watch: no more records would come.
-        pollfd hangup{watching->get(), POLLIN, 0};
-        if (::poll(&hangup, 1, 0) > 0 && (hangup.revents & (POLLHUP | POLLERR | POLLIN))) {
+    uint64_t dropped = 0;  // records the loader could not queue for this watcher (it read too slowly)
+    std::vector<std::byte> buffer(detail::kMaxControlMessage);
+    while (!g_stop && !watch.done()) {
+        auto received = detail::receive_message(watching->get(), buffer, 200);
+        if (!received && received.error().code == Errc::timed_out) continue;
+        if (!received && received.error().sys_errno == EINTR) continue;
+        if (!received || received->bytes == 0) {
             std::fprintf(stderr, "liteipc: monitor: liteipc-loader went away\n");
             status = 3;
             break;
         }
+        detail::MonitorBatch header;
+        if (received->bytes < sizeof header) continue;
+        std::memcpy(&header, buffer.data(), sizeof header);
+        if (header.magic != detail::kMonitorBatchMagic ||
+            received->bytes != sizeof header + std::size_t{header.count} * sizeof(liteipc_monitor_record))
+            continue;  // not a batch (a late reply): nothing to show
+        dropped = header.dropped;
+        for (uint32_t i = 0; i < header.count && !watch.done(); ++i) {
+            liteipc_monitor_record record;
+            std::memcpy(&record, buffer.data() + sizeof header + i * sizeof record, sizeof record);
+            if (watch.wanted(record)) watch.print(record);
+        }
     }
-    if (!options.max_events || watch.printed < options.max_events) ring_buffer__consume(ring);
-    ring_buffer__free(ring);
-    const uint64_t lost = monitor_lost(counters_map.get()) - lost_before;
+    const uint64_t lost = monitor_lost(counters_map.get()) - lost_before + dropped;
     if (options.json) std::printf("%s\n", json({{"lost", lost}}).dump().c_str());
-    else std::printf("-- %llu event%s lost (monitor ring full)\n", static_cast<unsigned long long>(lost),
-                     lost == 1 ? "" : "s");
+    else if (lost == 0) std::printf("-- no events lost\n");
+    else std::printf("-- %llu event%s lost: the monitor ring or this watcher's queue was full\n",
+                     static_cast<unsigned long long>(lost), lost == 1 ? "" : "s");
     return status;
 }
 

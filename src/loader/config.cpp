@@ -1,8 +1,12 @@
 #include "config.h"
 
+#include "common/log.h"
+#include "liteipc_abi.h"
+
 #include <grp.h>
 #include <pwd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -48,16 +52,24 @@ bool parse_who(std::string_view text, OwnRule& rule, std::string& why) {
         rule.id = static_cast<uint32_t>(number);
         return true;
     }
+    // A user or group that does not exist (yet) keeps its names reserved for no one: the rule
+    // still says the names are not free, and a reload after the account is made gives them to it.
+    auto unknown = [&](const char* what) {
+        LITEIPC_LOG(warn, "own %s by %s: no %s '%s' yet; its names are owned by no one until it exists and "
+                    "the config is reloaded", rule.pattern.c_str(), std::string(text).c_str(), what, value.c_str());
+        rule.who = OwnRule::Who::nobody;
+        return true;
+    };
     if (kind == "user") {
         passwd* pw = ::getpwnam(value.c_str());
-        if (!pw) return why = "no user '" + value + "'", false;
+        if (!pw) return unknown("user");
         rule.who = OwnRule::Who::uid;
         rule.id = pw->pw_uid;
         return true;
     }
     if (kind == "group") {
         group* gr = ::getgrnam(value.c_str());
-        if (!gr) return why = "no group '" + value + "'", false;
+        if (!gr) return unknown("group");
         rule.who = OwnRule::Who::gid;
         rule.id = gr->gr_gid;
         return true;
@@ -71,6 +83,16 @@ bool OwnRule::matches(std::string_view name) const {
     if (!pattern.empty() && pattern.back() == '*')
         return name.starts_with(std::string_view(pattern).substr(0, pattern.size() - 1));
     return name == pattern;
+}
+
+std::string OwnRule::owner() const {
+    switch (who) {
+        case Who::anyone: return "anyone";
+        case Who::nobody: return "nobody";
+        case Who::uid: return "uid:" + std::to_string(id);
+        case Who::gid: return "gid:" + std::to_string(id);
+    }
+    return "nobody";
 }
 
 bool NamePolicy::may_own(std::string_view name, uid_t uid, const std::vector<gid_t>& groups) const {
@@ -129,6 +151,24 @@ Result<LoaderConfig> LoaderConfig::parse(std::string_view text, const std::strin
         }
         uint64_t number = 0;
         if (!to_number(value, number)) return bad("'" + std::string(value) + "' is not a number");
+        // A reserve leaves members at least one slot: BPF reads a limit of 0 as none.
+        if (key.starts_with("reserve.")) {
+            struct Table {
+                std::string_view key;
+                uint64_t* reserve;
+                uint64_t capacity;
+            };
+            const Table tables[] = {{"reserve.processes", &config.reserves.processes, LITEIPC_MAX_PROCS},
+                                    {"reserve.services", &config.reserves.services, LITEIPC_MAX_SERVICES},
+                                    {"reserve.connections", &config.reserves.connections, LITEIPC_MAX_CONNS},
+                                    {"reserve.grants", &config.reserves.grants, LITEIPC_MAX_GRANTS}};
+            auto table = std::find_if(std::begin(tables), std::end(tables), [&](const Table& t) { return t.key == key; });
+            if (table == std::end(tables)) return bad("unknown key '" + std::string(key) + "'");
+            if (number >= table->capacity)
+                return bad(std::string(key) + " is below " + std::to_string(table->capacity) + ", its table's size");
+            *table->reserve = number;
+            continue;
+        }
         if (key == "quota.processes") config.quotas.processes = number;
         else if (key == "quota.sockets") config.quotas.sockets = number;
         else if (key == "quota.services") config.quotas.services = number;
@@ -149,10 +189,19 @@ Result<LoaderConfig> LoaderConfig::parse(std::string_view text, const std::strin
     return config;
 }
 
+LoaderConfig LoaderConfig::built_in() {
+    LoaderConfig config;
+    OwnRule bridge{.pattern = std::string(kBridgePrefix) + "*"};
+    std::string why;
+    (void)parse_who(std::string("user:") + kBridgeUser, bridge, why);
+    config.names.rules.push_back(std::move(bridge));
+    return config;
+}
+
 Result<LoaderConfig> LoaderConfig::load(const std::string& path, bool must_exist) {
     std::ifstream in(path);
     if (!in) {
-        if (!must_exist && errno == ENOENT) return LoaderConfig{};
+        if (!must_exist && errno == ENOENT) return built_in();
         return fail_errno("cannot read config " + path, Errc::not_found);
     }
     std::stringstream text;

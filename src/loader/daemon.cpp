@@ -46,6 +46,48 @@ ControlReply refuse(Errc code, int err, const std::string& why) {
     return reply;
 }
 
+std::string reserve_message(const TableUse& table) {
+    return std::string("the ") + table.name + " table keeps its last " + std::to_string(table.reserve) + " of " +
+           std::to_string(table.capacity) + " entries for root; other uids hold the rest (" +
+           std::to_string(table.members) + ")";
+}
+
+ControlReply refuse_reserved(const TableUse& table) {
+    return refuse(Errc::quota_exceeded, EDQUOT, reserve_message(table));
+}
+
+std::array<TableUse, 4> Daemon::table_use() const {
+    uint64_t processes = 0, services = 0, grants = 0;
+    for (uint32_t slot = 0; slot < LITEIPC_MAX_PROCS; ++slot) {
+        const liteipc_proc& p = kernel_->proc(slot);
+        processes += p.state == LITEIPC_PROC_ALIVE && p.uid != 0;
+    }
+    for (const auto& [handle, record] : services_) services += record.owner_uid != 0;
+    for (const auto& [key, record] : grants_) grants += record.grantor_uid != 0;
+    for (const auto& waiting : waiting_grants_) grants += waiting.grantor_uid != 0;
+    const Reserves& r = config_.reserves;
+    return {TableUse{"process", LITEIPC_MAX_PROCS, r.processes, processes},
+            TableUse{"service", LITEIPC_MAX_SERVICES, r.services, services},
+            TableUse{"connection", LITEIPC_MAX_CONNS, r.connections, kernel_->counter(LITEIPC_COUNTER_MEMBER_CONNS)},
+            TableUse{"grant", LITEIPC_MAX_GRANTS, r.grants, grants}};
+}
+
+void Daemon::check_headroom() {
+    auto tables = table_use();
+    for (std::size_t i = 0; i < tables.size(); ++i) {
+        const TableUse& t = tables[i];
+        if (t.near_full() && !near_full_logged_[i]) {
+            LITEIPC_LOG(warn, "the %s table is near full: other uids than root hold %llu of the %llu entries they may "
+                        "(%llu more are root's reserve)", t.name, static_cast<unsigned long long>(t.members),
+                        static_cast<unsigned long long>(t.capacity - t.reserve),
+                        static_cast<unsigned long long>(t.reserve));
+            near_full_logged_[i] = true;
+        } else if (near_full_logged_[i] && t.members * 10 < (t.capacity - t.reserve) * 8) {
+            near_full_logged_[i] = false;
+        }
+    }
+}
+
 Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonOptions& options) {
     std::unique_ptr<Daemon> daemon(new Daemon(options));
     auto config = LoaderConfig::load(options.config_path, options.config_given);
@@ -80,11 +122,15 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonOptions& options) {
     if (auto ok = daemon->kernel_->watch_deaths([d = daemon.get()](const liteipc_death_record& r) { d->on_death(r); });
         !ok)
         return std::unexpected(ok.error());
+    if (auto ok = daemon->kernel_->watch_monitor([d = daemon.get()](const liteipc_monitor_record& r) { d->fan_out(r); });
+        !ok)
+        return std::unexpected(ok.error());
     if (auto ok = daemon->listen(); !ok) return std::unexpected(ok.error());
     // Deaths recorded while no loader ran are waiting in the pinned ring: handle them now.
     daemon->rebuild_records();
     if (auto n = daemon->kernel_->consume_deaths(); !n) return std::unexpected(n.error());
     daemon->adopt_registered();
+    daemon->enforce_name_policy("start");
     LITEIPC_LOG(info, "ready: pin root %s, socket %s, room for %zu sockets%s", options.pin_root.c_str(),
                 options.socket_path.c_str(), daemon->max_clients_,
                 daemon->kernel_->adopted() ? ", adopted pinned state" : "");
@@ -98,6 +144,8 @@ Daemon::~Daemon() {
 Result<> Daemon::apply_config(LoaderConfig config) {
     if (auto ok = kernel_->set_limit(LITEIPC_LIMIT_CONNS, config.quotas.connections); !ok) return ok;
     if (auto ok = kernel_->set_limit(LITEIPC_LIMIT_SUBS, config.quotas.subscriptions); !ok) return ok;
+    if (auto ok = kernel_->set_limit(LITEIPC_LIMIT_MEMBER_CONNS, LITEIPC_MAX_CONNS - config.reserves.connections); !ok)
+        return ok;
     config_ = std::move(config);
     return {};
 }
@@ -108,7 +156,8 @@ void Daemon::reload_config() {
     struct Ready {
         ~Ready() { notify_systemd("READY=1"); }
     } ready;
-    auto config = LoaderConfig::load(options_.config_path, options_.config_given);
+    // A reload asks for a file: one that is missing is an error here, even at the default path.
+    auto config = LoaderConfig::load(options_.config_path, true);
     if (!config) {
         LITEIPC_LOG(error, "config not reloaded, the previous one stays: %s", config.error().describe().c_str());
         return;
@@ -118,6 +167,7 @@ void Daemon::reload_config() {
         return;
     }
     LITEIPC_LOG(info, "reloaded %s: %zu name rules", options_.config_path.c_str(), config_.names.rules.size());
+    enforce_name_policy("reload");
 }
 
 Result<> Daemon::listen() {
@@ -162,7 +212,8 @@ Result<> Daemon::listen() {
     signals_.reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
     channel_timer_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
     if (!epoll_ || !signals_ || !channel_timer_) return fail_errno("epoll, signalfd or timerfd");
-    for (int fd : {listener_.get(), signals_.get(), kernel_->deaths_epoll_fd(), channel_timer_.get()}) {
+    for (int fd : {listener_.get(), signals_.get(), kernel_->deaths_epoll_fd(), kernel_->monitor_epoll_fd(),
+                   channel_timer_.get()}) {
         epoll_event event{EPOLLIN, {.fd = fd}};
         if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0) return fail_errno("epoll_ctl");
     }
@@ -193,6 +244,10 @@ Result<> Daemon::run() {
                 accept_clients();
             } else if (fd == kernel_->deaths_epoll_fd()) {
                 kernel_->consume_deaths();
+            } else if (fd == kernel_->monitor_epoll_fd()) {
+                kernel_->consume_monitor();
+                for (auto& [client_fd, client] : clients_)
+                    if (client.watching_monitor && !client.watching_writable) flush_monitor(client);
             } else if (fd == channel_timer_.get()) {
                 uint64_t expirations;
                 ssize_t ignored = ::read(fd, &expirations, sizeof expirations);
@@ -341,16 +396,28 @@ void Daemon::serve_client(int fd) {
     } else {
         reply = ControlReply{};
         switch (request.op) {
-            case ControlOp::hello: reply = hello(client, fds); break;
-            case ControlOp::register_service: reply = register_service(client, request, fds); break;
+            case ControlOp::hello:
+                reply = hello(client, fds);
+                check_headroom();
+                break;
+            case ControlOp::register_service:
+                reply = register_service(client, request, fds);
+                check_headroom();
+                break;
             case ControlOp::unregister_service: reply = unregister_service(client, request); break;
             case ControlOp::lookup: reply = lookup(request); break;
             case ControlOp::add_access:
             case ControlOp::add_uid:
             case ControlOp::remove_access:
-            case ControlOp::remove_uid: reply = grant(client, request); break;
+            case ControlOp::remove_uid:
+                reply = grant(client, request);
+                check_headroom();
+                break;
             case ControlOp::open_channel:
-            case ControlOp::accept_channel: reply = channel_half(client, request, message->fds); break;
+            case ControlOp::accept_channel:
+                reply = channel_half(client, request, message->fds);
+                check_headroom();
+                break;
             case ControlOp::close_channel: reply = close_channel(client, request); break;
             case ControlOp::list: text = list_text(); break;
             case ControlOp::status: text = status_json(); break;
@@ -409,15 +476,65 @@ void Daemon::flush_outbox(Client& client) {
     epoll_event event{EPOLLIN, {.fd = client.socket.get()}};
     ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, client.socket.get(), &event);
     client.watching_writable = false;
+    flush_monitor(client);
 }
 
 ControlReply Daemon::watch_monitor(Client& client) {
     if (client.watching_monitor) return {};
+    if (client.uid != 0) {
+        std::size_t watching = 0;
+        for (const auto& [fd, other] : clients_) watching += other.watching_monitor && other.uid == client.uid;
+        if (watching >= kWatchersPerUid) {
+            ++refused_.quota_watchers;
+            return refuse(Errc::quota_exceeded, EDQUOT,
+                          "uid " + std::to_string(client.uid) + " has its " + std::to_string(kWatchersPerUid) +
+                              " monitor watchers already");
+        }
+    }
     if (auto ok = kernel_->set_watchers(monitor_watchers_ + 1); !ok)
         return refuse(Errc::kernel, EIO, ok.error().describe());
     ++monitor_watchers_;
     client.watching_monitor = true;
     return {};
+}
+
+void Daemon::fan_out(const liteipc_monitor_record& record) {
+    // Every watcher gets its own copy; one that does not read loses only its own records.
+    for (auto& [fd, client] : clients_) {
+        if (!client.watching_monitor || client.dropping) continue;
+        if (client.monitor_queue.size() >= kMonitorQueueRecords)
+            ++client.monitor_dropped;
+        else
+            client.monitor_queue.push_back(record);
+    }
+}
+
+void Daemon::flush_monitor(Client& client) {
+    if (!client.outbox.empty() || client.dropping) return;  // replies first: flush_outbox comes back here
+    while (!client.monitor_queue.empty()) {
+        detail::MonitorBatch header;
+        header.count = static_cast<uint32_t>(std::min<std::size_t>(client.monitor_queue.size(),
+                                                                   detail::kMonitorBatchRecords));
+        header.dropped = client.monitor_dropped;
+        Outgoing batch;
+        batch.bytes.assign(reinterpret_cast<const char*>(&header), sizeof header);
+        for (uint32_t i = 0; i < header.count; ++i)
+            batch.bytes.append(reinterpret_cast<const char*>(&client.monitor_queue[i]), sizeof(liteipc_monitor_record));
+        SendOutcome outcome = send_now(client.socket.get(), batch);
+        if (outcome == SendOutcome::would_block) {
+            if (!client.watching_writable) {
+                epoll_event event{EPOLLIN | EPOLLOUT, {.fd = client.socket.get()}};
+                ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, client.socket.get(), &event);
+                client.watching_writable = true;
+            }
+            return;
+        }
+        if (outcome == SendOutcome::failed) {
+            client.monitor_queue.clear();  // gone: its hang-up drops it
+            return;
+        }
+        client.monitor_queue.erase(client.monitor_queue.begin(), client.monitor_queue.begin() + header.count);
+    }
 }
 
 void Daemon::drop_client(int fd) {

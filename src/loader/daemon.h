@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -44,6 +45,18 @@ struct RefusalCounters {
     uint64_t at_fd_limit = 0;       // sockets refused because the loader was at its fd limit
     uint64_t expired_channels = 0;  // connection halves whose peer never came
     uint64_t stale_slots = 0;       // ALIVE slots of processes gone, reclaimed at start
+    uint64_t withdrawn_by_name_policy = 0;  // services whose owner a reloaded policy no longer admits
+    uint64_t quota_watchers = 0;    // watch_monitor past kWatchersPerUid
+    // Requests of uids other than root that met a table's reserve (connections: in BPF).
+    uint64_t reserve_processes = 0, reserve_services = 0, reserve_grants = 0;
+};
+
+// How full one global table is: what all uids but root hold against the room the reserve leaves them.
+struct TableUse {
+    const char* name;
+    uint64_t capacity, reserve, members;
+    bool full() const { return members >= capacity - reserve; }
+    bool near_full() const { return members * 10 >= (capacity - reserve) * 9; }
 };
 
 class Daemon {
@@ -72,7 +85,12 @@ private:
         bool watching_writable = false;
         bool dropping = false;  // did not read its replies: served no more
         bool watching_monitor = false;  // asked for monitor records; they stop when all such sockets close
+        std::deque<liteipc_monitor_record> monitor_queue;  // this watcher's records not sent yet
+        uint64_t monitor_dropped = 0;  // records that found its queue full: its own loss
     };
+    // What one watcher may leave unread (80 KiB) and how many watchers one uid may have.
+    static constexpr std::size_t kMonitorQueueRecords = 1024;
+    static constexpr std::size_t kWatchersPerUid = 4;
 
     // A connection whose two halves are not both in yet.
     struct PendingChannel {
@@ -93,8 +111,9 @@ private:
         uid_t owner_uid;
     };
     // A grant lasts as long as the process that made it: a reference passed on (OBJ_SVC) is not
-    // worth more than its giver's own. Grants found pinned after a restart have no known grantor.
-    static constexpr uint32_t kUnknownGrantor = UINT32_MAX;
+    // worth more than its giver's own. The pinned grant records its grantor too (liteipc_grant), so
+    // a loader that starts drops the grants of grantors that died while none ran.
+    static constexpr uint32_t kUnknownGrantor = LITEIPC_UNKNOWN_GRANTOR;
     struct GrantRecord {
         uid_t grantor_uid;  // whose quota it counts against
         uint32_t grantor_slot = kUnknownGrantor;
@@ -128,6 +147,10 @@ private:
     void arm_channel_timer();
     void expire_channels();
     std::size_t sockets_of(uid_t uid) const;
+    // processes, services, connections, grants.
+    std::array<TableUse, 4> table_use() const;
+    // Logs a table that came near full (once, until it is below 80% again).
+    void check_headroom();
 
     // registry.cpp: who is asking, registration, reclaiming
     std::optional<detail::ControlReply> check_sender(Client& client, const detail::ReceivedMessage& message);
@@ -148,14 +171,23 @@ private:
     detail::ControlReply lookup(const detail::ControlRequest& request);
     // Needs no registration: `liteipc monitor` only reads.
     detail::ControlReply watch_monitor(Client& client);
+    void fan_out(const liteipc_monitor_record& record);
+    // Sends what fits of the watcher's queue, once its replies are out; never waits.
+    void flush_monitor(Client& client);
     detail::ControlReply grant(Client& client, const detail::ControlRequest& request);
     // remove_access / remove_uid: the owner withdraws any grant, a holder only one it made.
     detail::ControlReply withdraw(Client& client, const detail::ControlRequest& request, const liteipc_service& service,
                                   bool owner);
-    // The grants a process made end with it; the kernel refuses their holders from the next message on.
-    void drop_grants_made_by(uint32_t slot, uint64_t generation);
+    // Owner aside, a process holds a reference when it was granted one or is connected to it.
+    bool holds_reference(uint32_t slot, uint64_t generation, uid_t uid, uint32_t handle) const;
+    // The grants a process made (on one handle, or all) end with it, and so do those its grantees
+    // made if they hold the reference no other way; the kernel refuses their holders from the next
+    // message on.
+    void drop_grants_made_by(uint32_t slot, uint64_t generation, std::optional<uint32_t> only_handle = std::nullopt);
     void forget_service(uint32_t handle);
     void grant_waiting(const Client& registered);
+    // After a reload and at start: every registered name is checked against the policy in force.
+    void enforce_name_policy(const char* when);
     std::size_t services_of(uid_t uid) const;
     std::size_t grants_of(uid_t uid) const;
 
@@ -193,9 +225,13 @@ private:
     uint64_t deaths_seen_ = 0;
     uint64_t monitor_watchers_ = 0;  // sockets with watching_monitor set
     RefusalCounters refused_;
+    std::array<bool, 4> near_full_logged_{};
 };
 
 // A refusal: result -err, the named error, a log line.
 detail::ControlReply refuse(Errc code, int err, const std::string& why);
+// A member's request that would take one of the slots a table keeps for root.
+detail::ControlReply refuse_reserved(const TableUse& table);
+std::string reserve_message(const TableUse& table);
 
 }  // namespace liteipc::loader

@@ -40,8 +40,9 @@ constexpr PinAccess kPinAccess[] = {
     {"conns", 0600},     {"msg_rings", 0600}, {"subs", 0600},     {"proc_ctl", 0600},
     {kExitLinkPin, 0600}, {"limits", 0600},   {"uid_usage", 0600}, {"abi", 0640},
     {"svc_traffic", 0640},
-    // Watchers consume the monitor ring as group members (a consumer maps its position writable).
-    {"monitor", 0660},   {"mon_on", 0640},
+    // The loader alone consumes the monitor ring (a consumer maps its position writable: one
+    // member could move it and blind every watcher); watchers get copies over their sockets.
+    {"monitor", 0600},   {"mon_on", 0640},
 };
 
 bool on_bpffs(const fs::path& path) {
@@ -97,6 +98,20 @@ void for_each(const bpf_map* map, const std::function<void(const K&, const V&)>&
         previous = &key;
         if (auto value = lookup<K, V>(map, key)) visit(key, *value);
     }
+}
+
+// A ring buffer consumer handing each record of type R, copied out of the ring, to `handler`
+// (which must outlive it); shorter records are skipped.
+template <typename R>
+ring_buffer* records_to(int map_fd, std::function<void(const R&)>& handler) {
+    auto trampoline = [](void* target, void* data, size_t size) -> int {
+        if (size < sizeof(R)) return 0;
+        R record;
+        std::memcpy(&record, data, sizeof record);
+        (*static_cast<std::function<void(const R&)>*>(target))(record);
+        return 0;
+    };
+    return ring_buffer__new(map_fd, trampoline, &handler, nullptr);
 }
 
 // libbpf's own messages go to our log; its warnings about absent pins are expected on a first start.
@@ -258,7 +273,7 @@ Result<UniqueFd> KernelPlane::lock_pin_root(const std::string& pin_root) {
 
 Result<> KernelPlane::unload(const std::string& pin_root) {
     std::error_code ec;
-    if (!fs::exists(pin_root, ec)) return {};
+    if (!fs::exists(pin_root, ec)) return fail(Errc::not_found, "nothing to unload: no pin root at " + pin_root);
     // Held until the pins are gone: a loader starting meanwhile waits for nothing and fails.
     auto lock = lock_pin_root(pin_root);
     if (!lock) return std::unexpected(lock.error());
@@ -271,6 +286,7 @@ Result<> KernelPlane::unload(const std::string& pin_root) {
 
 KernelPlane::~KernelPlane() {
     if (deaths_) ring_buffer__free(deaths_);
+    if (monitor_) ring_buffer__free(monitor_);
     procs_mapping_.unmap();
     if (skel_) liteipc_bpf__destroy(skel_);
 }
@@ -391,17 +407,17 @@ std::optional<uint32_t> KernelPlane::handle_of(const char* name) const {
     return lookup<liteipc_name_key, uint32_t>(skel_->maps.svc_names, key);
 }
 
-Result<> KernelPlane::put_grant(const liteipc_grant_key& key) {
-    return update(skel_->maps.grants, key, uint32_t{1});
+Result<> KernelPlane::put_grant(const liteipc_grant_key& key, const liteipc_grant& grant) {
+    return update(skel_->maps.grants, key, grant);
 }
 
 void KernelPlane::drop_grant(const liteipc_grant_key& key) {
     bpf_map__delete_elem(skel_->maps.grants, &key, sizeof key, 0);
 }
 
-void KernelPlane::for_each_grant(const std::function<void(const liteipc_grant_key&)>& visit) const {
-    for_each<liteipc_grant_key, uint32_t>(skel_->maps.grants,
-                                          [&](const liteipc_grant_key& key, const uint32_t&) { visit(key); });
+void KernelPlane::for_each_grant(
+    const std::function<void(const liteipc_grant_key&, const liteipc_grant&)>& visit) const {
+    for_each<liteipc_grant_key, liteipc_grant>(skel_->maps.grants, visit);
 }
 
 void KernelPlane::for_each_service(const std::function<void(uint32_t, const liteipc_service&)>& visit) const {
@@ -521,16 +537,23 @@ void KernelPlane::drop_subscriptions_of(uint32_t subscriber_slot) {
 
 Result<> KernelPlane::watch_deaths(std::function<void(const liteipc_death_record&)> on_death) {
     on_death_ = std::move(on_death);
-    auto trampoline = [](void* self, void* data, size_t size) -> int {
-        if (size < sizeof(liteipc_death_record)) return 0;
-        liteipc_death_record record;
-        std::memcpy(&record, data, sizeof record);
-        static_cast<KernelPlane*>(self)->on_death_(record);
-        return 0;
-    };
-    deaths_ = ring_buffer__new(bpf_map__fd(skel_->maps.deaths), trampoline, this, nullptr);
+    deaths_ = records_to(bpf_map__fd(skel_->maps.deaths), on_death_);
     if (!deaths_) return fail_errno("ring buffer on deaths", Errc::kernel);
     return {};
+}
+
+Result<> KernelPlane::watch_monitor(std::function<void(const liteipc_monitor_record&)> on_record) {
+    on_monitor_record_ = std::move(on_record);
+    monitor_ = records_to(bpf_map__fd(skel_->maps.monitor), on_monitor_record_);
+    if (!monitor_) return fail_errno("ring buffer on monitor", Errc::kernel);
+    return {};
+}
+
+int KernelPlane::monitor_epoll_fd() const { return ring_buffer__epoll_fd(monitor_); }
+
+void KernelPlane::consume_monitor() {
+    if (int n = ring_buffer__consume(monitor_); n < 0)
+        LITEIPC_LOG(warn, "consume of the monitor ring: %s", std::strerror(-n));
 }
 
 int KernelPlane::deaths_epoll_fd() const { return ring_buffer__epoll_fd(deaths_); }

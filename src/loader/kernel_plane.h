@@ -68,9 +68,9 @@ public:
     Result<> drop_service(uint32_t handle, const char* name);
     std::optional<liteipc_service> service(uint32_t handle) const;
     std::optional<uint32_t> handle_of(const char* name) const;
-    Result<> put_grant(const liteipc_grant_key& key);
+    Result<> put_grant(const liteipc_grant_key& key, const liteipc_grant& grant);
     void drop_grant(const liteipc_grant_key& key);
-    void for_each_grant(const std::function<void(const liteipc_grant_key&)>& visit) const;
+    void for_each_grant(const std::function<void(const liteipc_grant_key&, const liteipc_grant&)>& visit) const;
     void for_each_service(const std::function<void(uint32_t, const liteipc_service&)>& visit) const;
     std::optional<liteipc_svc_stats> stats(uint32_t handle) const;
     // The service's data-plane counters: a BTF-typed mmapable array its owner maps read-write.
@@ -99,6 +99,12 @@ public:
     // subscriber generation is stale), this removes them so the table does not fill up.
     void drop_subscriptions_of(uint32_t subscriber_slot);
 
+    // The monitor ring, drained by the loader alone (pinned 0600): `on_record` runs for each
+    // record, and the loader gives each watcher its own copy.
+    Result<> watch_monitor(std::function<void(const liteipc_monitor_record&)> on_record);
+    int monitor_epoll_fd() const;
+    void consume_monitor();
+
     // Death records for the loader. `on_death` runs for each consumed record.
     Result<> watch_deaths(std::function<void(const liteipc_death_record&)> on_death);
     int deaths_epoll_fd() const;
@@ -118,6 +124,8 @@ private:
     const liteipc_proc* procs_ = nullptr;
     ring_buffer* deaths_ = nullptr;
     std::function<void(const liteipc_death_record&)> on_death_;
+    ring_buffer* monitor_ = nullptr;
+    std::function<void(const liteipc_monitor_record&)> on_monitor_record_;
     bool adopted_ = false;
 };
 

@@ -93,17 +93,21 @@ ControlReply Daemon::hello(Client& client, std::vector<UniqueFd>& fds) {
     }
     client.registered = false;
     client.auxiliary = false;
-    if (client.uid != 0 && config_.quotas.processes) {
+    if (client.uid != 0) {
         std::size_t held = 0;
         for (uint32_t slot = 0; slot < LITEIPC_MAX_PROCS; ++slot) {
             const liteipc_proc& p = kernel_->proc(slot);
             held += p.state == LITEIPC_PROC_ALIVE && p.uid == client.uid;
         }
-        if (held >= config_.quotas.processes) {
+        if (config_.quotas.processes && held >= config_.quotas.processes) {
             ++refused_.quota_processes;
             return refuse(Errc::quota_exceeded, EDQUOT,
                           "uid " + std::to_string(client.uid) + " holds its quota of " +
                               std::to_string(config_.quotas.processes) + " registered processes");
+        }
+        if (TableUse processes = table_use()[0]; processes.full()) {
+            ++refused_.reserve_processes;
+            return refuse_reserved(processes);
         }
     }
     auto slot = kernel_->free_slot();

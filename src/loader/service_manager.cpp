@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 
 #include "daemon.h"
 #include "common/log.h"
@@ -39,18 +40,22 @@ void Daemon::rebuild_records() {
     kernel_->for_each_service([&](uint32_t handle, const liteipc_service& s) {
         services_[handle] = ServiceRecord{s.owner_slot, s.owner_generation, s.owner_uid};
     });
+    auto registered = [&](uint32_t slot, uint64_t generation) {
+        return slot < LITEIPC_MAX_PROCS && kernel_->proc(slot).generation == generation &&
+               kernel_->proc(slot).state == LITEIPC_PROC_ALIVE;
+    };
     std::vector<liteipc_grant_key> stale;
-    kernel_->for_each_grant([&](const liteipc_grant_key& key) {
+    kernel_->for_each_grant([&](const liteipc_grant_key& key, const liteipc_grant& grant) {
         auto service = services_.find(key.handle);
         bool live = service != services_.end() &&
-                    (key.kind != LITEIPC_GRANT_PID ||
-                     (key.id < LITEIPC_MAX_PROCS && kernel_->proc(key.id).generation == key.generation &&
-                      kernel_->proc(key.id).state == LITEIPC_PROC_ALIVE));
+                    (key.kind != LITEIPC_GRANT_PID || registered(key.id, key.generation)) &&
+                    (grant.grantor_slot == kUnknownGrantor || registered(grant.grantor_slot, grant.grantor_generation));
         if (!live) {
             stale.push_back(key);
             return;
         }
-        grants_[{key.handle, key.kind, key.id, key.generation}] = GrantRecord{service->second.owner_uid};
+        grants_[{key.handle, key.kind, key.id, key.generation}] =
+            GrantRecord{grant.grantor_uid, grant.grantor_slot, grant.grantor_generation};
     });
     for (const auto& key : stale) kernel_->drop_grant(key);
     kernel_->drop_orphan_traffic_counters();
@@ -75,11 +80,33 @@ void Daemon::grant_waiting(const Client& registered) {
         if (waiting.host_pid != registered.host_pid) return false;
         // The pidfd still runs and has this pid: it is the process that just registered.
         liteipc_grant_key key{waiting.handle, LITEIPC_GRANT_PID, registered.slot, 0, registered.generation};
-        if (kernel_->put_grant(key))
+        if (kernel_->put_grant(key, {waiting.grantor_generation, waiting.grantor_slot, waiting.grantor_uid}))
             grants_[{key.handle, key.kind, key.id, key.generation}] =
                 GrantRecord{waiting.grantor_uid, waiting.grantor_slot, waiting.grantor_generation};
         return true;
     });
+}
+
+void Daemon::enforce_name_policy(const char* when) {
+    // The only word a direct service's clients hear from the loader is the death of the owner's
+    // registration (its data plane is shared memory between the two): so the owner's registration
+    // ends, all its names with it, and each client sees a death and sends it nothing more.
+    std::map<uint32_t, uint64_t> owners;  // slot -> generation
+    kernel_->for_each_service([&](uint32_t handle, const liteipc_service& s) {
+        const liteipc_proc& owner = kernel_->proc(s.owner_slot);
+        if (owner.state != LITEIPC_PROC_ALIVE || owner.generation != s.owner_generation) return;
+        std::string name(s.name, strnlen(s.name, sizeof s.name));
+        if (config_.names.may_own(name, s.owner_uid, groups_of(static_cast<pid_t>(owner.tgid), owner.gid))) return;
+        ++refused_.withdrawn_by_name_policy;
+        LITEIPC_LOG(warn, "%s: service '%s' (handle %u) withdrawn: the name policy no longer gives it to uid %u; "
+                    "the registration of its owner, pid %u, ends", when, name.c_str(), handle, s.owner_uid, owner.tgid);
+        owners[s.owner_slot] = s.owner_generation;
+    });
+    for (const auto& [slot, generation] : owners) {
+        if (!kernel_->close_proc(slot, generation)) continue;
+        kernel_->drop_inbox(slot);
+        release_holdings_of(slot, generation);
+    }
 }
 
 void Daemon::forget_service(uint32_t handle) {
@@ -112,7 +139,9 @@ ControlReply Daemon::register_service(Client& client, const ControlRequest& requ
         ++refused_.name_policy;
         return refuse(Errc::name_not_allowed, EACCES,
                       std::string("the name policy does not give '") + request.name + "' to uid " +
-                          std::to_string(client.uid));
+                          std::to_string(client.uid) + ": to allow it, add 'own " + request.name + " by uid:" +
+                          std::to_string(client.uid) + "' (or a prefix rule) to " + options_.config_path +
+                          " and reload the loader");
     }
     if (kernel_->handle_of(request.name))
         return refuse(Errc::already_exists, EEXIST, std::string("service name taken: ") + request.name);
@@ -121,6 +150,10 @@ ControlReply Daemon::register_service(Client& client, const ControlRequest& requ
         return refuse(Errc::quota_exceeded, EDQUOT,
                       "uid " + std::to_string(client.uid) + " holds its quota of " +
                           std::to_string(config_.quotas.services) + " services");
+    }
+    if (TableUse services = table_use()[1]; client.uid != 0 && services.full()) {
+        ++refused_.reserve_services;
+        return refuse_reserved(services);
     }
     auto handle = kernel_->next_handle();
     if (!handle) return refuse(Errc::no_memory, ENOSPC, handle.error().describe());
@@ -181,27 +214,27 @@ ControlReply Daemon::grant(Client& client, const ControlRequest& request) {
     auto service = kernel_->service(request.handle);
     if (!service) return refuse(Errc::not_found, ENOENT, "no service with handle " + std::to_string(request.handle));
     bool owner = service->owner_slot == client.slot && service->owner_generation == client.generation;
-    // A process connected to the service holds a reference it may pass on (OBJ_SVC): it may grant
-    // another process access, not change the uid list.
-    bool holder = false;
-    if (!owner && request.op == ControlOp::add_access) {
-        kernel_->for_each_conn([&](uint64_t, const liteipc_conn& conn) {
-            holder = holder || (conn.handle == request.handle && conn.client_slot == client.slot &&
-                                conn.client_generation == client.generation);
-        });
-    }
     if (request.op == ControlOp::remove_access || request.op == ControlOp::remove_uid)
         return withdraw(client, request, *service, owner);
-    if (!owner && !holder)
+    // A reference is a capability: a process that holds one may hand it on (OBJ_SVC), not change
+    // the uid list. A handle number it merely knows is no reference.
+    if (!owner && (request.op != ControlOp::add_access || !holds_reference(client.slot, client.generation, client.uid,
+                                                                            request.handle))) {
         return refuse(Errc::permission_denied, EPERM,
-                      "only the owner or a connected client may grant access to " + std::string(service->name));
+                      "pid " + std::to_string(client.pid) + " holds no reference to " + std::string(service->name) +
+                          ": only the owner or a holder may grant access");
+    }
+    const TableUse grants = table_use()[3];
     auto over_quota = [&] {
-        if (client.uid == 0 || !config_.quotas.grants || grants_of(client.uid) < config_.quotas.grants) return false;
+        if (client.uid == 0) return false;
+        if (grants.full()) return ++refused_.reserve_grants, true;
+        if (!config_.quotas.grants || grants_of(client.uid) < config_.quotas.grants) return false;
         ++refused_.quota_grants;
         return true;
     };
-    const std::string quota_message = "uid " + std::to_string(client.uid) + " holds its quota of " +
-                                      std::to_string(config_.quotas.grants) + " grants";
+    const std::string quota_message = grants.full() ? reserve_message(grants)
+                                                    : "uid " + std::to_string(client.uid) + " holds its quota of " +
+                                                          std::to_string(config_.quotas.grants) + " grants";
     liteipc_grant_key key{};
     key.handle = request.handle;
     if (request.op == ControlOp::add_access) {
@@ -230,7 +263,8 @@ ControlReply Daemon::grant(Client& client, const ControlRequest& request) {
     GrantKey record_key{key.handle, key.kind, key.id, key.generation};
     if (grants_.contains(record_key)) return {};
     if (over_quota()) return refuse(Errc::quota_exceeded, EDQUOT, quota_message);
-    if (auto ok = kernel_->put_grant(key); !ok) return refuse(Errc::no_memory, ENOSPC, ok.error().describe());
+    if (auto ok = kernel_->put_grant(key, {client.generation, client.slot, client.uid}); !ok)
+        return refuse(Errc::no_memory, ENOSPC, ok.error().describe());
     grants_[record_key] = GrantRecord{client.uid, client.slot, client.generation};
     return {};
 }
@@ -245,6 +279,7 @@ ControlReply Daemon::withdraw(Client& client, const ControlRequest& request, con
         return owner || (record.grantor_slot == client.slot && record.grantor_generation == client.generation);
     };
     std::size_t withdrawn = 0;
+    std::vector<std::pair<uint32_t, uint64_t>> bereft;  // grantees that lost a pid grant
     for (auto it = grants_.begin(); it != grants_.end();) {
         const auto& [handle, kind, id, generation] = it->first;
         bool match = handle == request.handle && made_by_asker(it->second) &&
@@ -256,9 +291,13 @@ ControlReply Daemon::withdraw(Client& client, const ControlRequest& request, con
             continue;
         }
         kernel_->drop_grant(liteipc_grant_key{handle, kind, id, 0, generation});
+        if (kind == LITEIPC_GRANT_PID) bereft.emplace_back(id, generation);
         it = grants_.erase(it);
         ++withdrawn;
     }
+    for (const auto& [slot, generation] : bereft)
+        if (!holds_reference(slot, generation, kernel_->proc(slot).uid, request.handle))
+            drop_grants_made_by(slot, generation, request.handle);
     if (!by_uid)
         withdrawn += std::erase_if(waiting_grants_, [&](const WaitingGrant& waiting) {
             return waiting.handle == request.handle && waiting.host_pid == static_cast<pid_t>(request.id) &&
@@ -273,19 +312,45 @@ ControlReply Daemon::withdraw(Client& client, const ControlRequest& request, con
     return {};
 }
 
-void Daemon::drop_grants_made_by(uint32_t slot, uint64_t generation) {
-    for (auto it = grants_.begin(); it != grants_.end();) {
-        if (it->second.grantor_slot != slot || it->second.grantor_generation != generation) {
-            ++it;
-            continue;
-        }
-        const auto& [handle, kind, id, grantee_generation] = it->first;
-        kernel_->drop_grant(liteipc_grant_key{handle, kind, id, 0, grantee_generation});
-        it = grants_.erase(it);
-    }
-    std::erase_if(waiting_grants_, [&](const WaitingGrant& waiting) {
-        return waiting.grantor_slot == slot && waiting.grantor_generation == generation;
+bool Daemon::holds_reference(uint32_t slot, uint64_t generation, uid_t uid, uint32_t handle) const {
+    if (grants_.contains({handle, LITEIPC_GRANT_PID, slot, generation}) ||
+        grants_.contains({handle, LITEIPC_GRANT_UID, uid, 0}))
+        return true;
+    bool connected = false;
+    kernel_->for_each_conn([&](uint64_t, const liteipc_conn& conn) {
+        connected = connected || (conn.handle == handle && conn.client_slot == slot && conn.client_generation == generation);
     });
+    return connected;
+}
+
+void Daemon::drop_grants_made_by(uint32_t slot, uint64_t generation, std::optional<uint32_t> only_handle) {
+    // What a grantor handed on is worth no more than what it held: a grantee that holds the
+    // reference no other way loses what it handed on in turn.
+    std::vector<std::tuple<uint32_t, uint32_t, uint64_t>> grantors{{slot, generation, only_handle.value_or(UINT32_MAX)}};
+    while (!grantors.empty()) {
+        auto [grantor_slot, grantor_generation, handle_filter] = grantors.back();
+        grantors.pop_back();
+        for (auto it = grants_.begin(); it != grants_.end();) {
+            const auto& [handle, kind, id, grantee_generation] = it->first;
+            if (it->second.grantor_slot != grantor_slot || it->second.grantor_generation != grantor_generation ||
+                (handle_filter != UINT32_MAX && handle != handle_filter)) {
+                ++it;
+                continue;
+            }
+            const uint32_t dropped_handle = handle, grantee = id;
+            const uint64_t dropped_generation = grantee_generation;
+            const bool by_pid = kind == LITEIPC_GRANT_PID;
+            kernel_->drop_grant(liteipc_grant_key{handle, kind, id, 0, grantee_generation});
+            it = grants_.erase(it);
+            if (by_pid && grantee < LITEIPC_MAX_PROCS &&
+                !holds_reference(grantee, dropped_generation, kernel_->proc(grantee).uid, dropped_handle))
+                grantors.emplace_back(grantee, dropped_generation, dropped_handle);
+        }
+        std::erase_if(waiting_grants_, [&](const WaitingGrant& waiting) {
+            return waiting.grantor_slot == grantor_slot && waiting.grantor_generation == grantor_generation &&
+                   (handle_filter == UINT32_MAX || waiting.handle == handle_filter);
+        });
+    }
 }
 
 }  // namespace liteipc::loader

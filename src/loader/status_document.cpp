@@ -33,22 +33,6 @@ Json hugepages_json() {
                                       : "shared memory (no free hugepages: reserve some in /proc/sys/vm/nr_hugepages)"}};
 }
 
-// Who may own which names, as loaded: read by liteipc-bridge to check that its prefix is its own.
-Json name_policy_json(const NamePolicy& names) {
-    Json rules = Json::array();
-    for (const OwnRule& rule : names.rules) {
-        std::string by;
-        switch (rule.who) {
-            case OwnRule::Who::anyone: by = "anyone"; break;
-            case OwnRule::Who::nobody: by = "nobody"; break;
-            case OwnRule::Who::uid: by = "uid:" + std::to_string(rule.id); break;
-            case OwnRule::Who::gid: by = "gid:" + std::to_string(rule.id); break;
-        }
-        rules.push_back({{"name", rule.pattern}, {"owner", by}});
-    }
-    return {{"unlisted_names", names.unlisted_anyone ? "anyone" : "nobody"}, {"rules", rules}};
-}
-
 }  // namespace
 
 std::string Daemon::list_text() const {
@@ -121,7 +105,20 @@ std::string Daemon::status_json() const {
                      {"slow_clients", r.slow_clients},
                      {"at_fd_limit", r.at_fd_limit},
                      {"expired_channels", r.expired_channels},
-                     {"stale_slots", r.stale_slots}};
+                     {"stale_slots", r.stale_slots},
+                     {"quota_watchers", r.quota_watchers},
+                     {"reserve_processes", r.reserve_processes},
+                     {"reserve_services", r.reserve_services},
+                     {"reserve_connections", kernel_->counter(LITEIPC_COUNTER_RESERVE_CONNS)},
+                     {"reserve_grants", r.reserve_grants},
+                     {"withdrawn_by_name_policy", r.withdrawn_by_name_policy}};
+    // The name policy in force, so that a component can check that its names are reserved for it
+    // (liteipc-bridge: every rule matching remote.* names its own uid).
+    Json rules = Json::array();
+    for (const OwnRule& rule : config_.names.rules) rules.push_back({{"name", rule.pattern}, {"owner", rule.owner()}});
+    Json name_policy = {{"config", options_.config_path},
+                        {"unlisted_names", config_.names.unlisted_anyone ? "anyone" : "nobody"},
+                        {"rules", rules}};
 
     Json services = Json::array();
     kernel_->for_each_service([&](uint32_t handle, const liteipc_service& s) {
@@ -152,6 +149,21 @@ std::string Daemon::status_json() const {
                                           {"connects", stats.connects},
                                           {"disconnects", stats.disconnects}}}});
     });
+    // The global tables: what uids other than root hold of the room root's reserve leaves them.
+    Json tables = Json::object();
+    for (const TableUse& t : table_use())
+        tables[t.name] = {{"capacity", t.capacity},
+                          {"reserve", t.reserve},
+                          {"members", t.members},
+                          {"near_full", t.near_full()}};
+    // Each watcher's own queue and loss: a slow watcher's loss is counted against it alone.
+    Json watchers = Json::array();
+    for (const auto& [fd, client] : clients_)
+        if (client.watching_monitor)
+            watchers.push_back({{"pid", client.pid},
+                                {"uid", client.uid},
+                                {"queued", client.monitor_queue.size()},
+                                {"dropped", client.monitor_dropped}});
     std::size_t conns = 0;
     kernel_->for_each_conn([&](uint64_t, const liteipc_conn&) { ++conns; });
     Json document = {{"loader_pid", ::getpid()},
@@ -162,14 +174,17 @@ std::string Daemon::status_json() const {
                      {"processes_dead", dead},
                      {"deaths_seen", deaths_seen_},
                      {"records_lost", kernel_->lost_records()},
+                     {"monitor_lost", kernel_->counter(LITEIPC_COUNTER_MONITOR_LOST)},
+                     {"monitor_watchers", watchers},
                      {"sockets", clients_.size()},
                      {"max_sockets", max_clients_},
                      {"connections", conns},
                      {"pending_channels", pending_channels_.size()},
                      {"grants", grants_.size() + waiting_grants_.size()},
                      {"quotas", quotas},
-                     {"name_policy", name_policy_json(config_.names)},
+                     {"tables", tables},
                      {"refused", refusals},
+                     {"name_policy", name_policy},
                      {"uids", uids},
                      {"hugepages", hugepages_json()},
                      {"processes", procs},

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -40,14 +41,15 @@ using liteipc::Error;
 namespace {
 
 constexpr uint32_t kDefaultWaitSeconds = 4;  // upstream's MessageOptionInit
-constexpr size_t kReplyBytes = 8192;         // upstream's MAX_IO_SIZE
-constexpr size_t kReplyObjects = 32;
+constexpr size_t kReplyBytes = MAX_IO_SIZE;
+constexpr size_t kReplyObjects = MAX_OBJ_NUM;
+constexpr uint32_t kDeathRecipientsPerTarget = 4;  // upstream's MAX_DEATH_CALLBACK_NUM
 // The services this API registers (the context object, a process's local objects) are mediated
 // when LITEIPC_MEDIATED=1 is in the environment: the API has no registration options of its own.
 liteipc::Mode mode_from_environment() {
     const char* value = std::getenv("LITEIPC_MEDIATED");
     return value != nullptr && std::strcmp(value, "1") == 0 ? liteipc::Mode::mediated : liteipc::Mode::direct;
-}         // upstream's MAX_OBJ_NUM
+}
 
 int32_t report(const char* what, const Error& error) {
     LITEIPC_LOG(info, "%s: %s", what, error.describe().c_str());
@@ -88,7 +90,7 @@ public:
         if (instance == nullptr || instance->owner_ != ::getpid()) instance = new Skeleton();
         std::lock_guard lock(instance->mutex_);
         if (!instance->context_) {
-            auto opened = liteipc::Context::open(liteipc::detail::options_from_environment());
+            auto opened = liteipc::Context::open(liteipc::ContextOptions{});
             if (!opened) {
                 report("liteipc skeleton", opened.error());
                 return nullptr;
@@ -165,9 +167,24 @@ public:
         return rpc::ERR_NONE;
     }
 
-    uint32_t add_recipient(std::shared_ptr<Connection> connection, rpc::OnRemoteDead func, void* args,
+    // Refuses a recipient past max_recipients on one target (0: no limit).
+    uint32_t add_recipient(uint32_t handle, std::shared_ptr<Connection> connection, rpc::OnRemoteDead func, void* args,
                            liteipc::Result<liteipc::DeathSubscription>* outcome);
-    bool remove_recipient(uint32_t id);
+    bool remove_recipient(uint32_t handle, uint32_t id);
+    std::atomic<uint32_t> max_recipients{kDeathRecipientsPerTarget};
+
+    // Forgets the connection to `handle`; false when there was none.
+    bool release(uint32_t handle) {
+        std::shared_ptr<Connection> gone;  // closed outside the lock
+        std::lock_guard lock(mutex_);
+        auto it = remotes_.find(handle);
+        if (it == remotes_.end()) return false;
+        gone = std::move(it->second);
+        remotes_.erase(it);
+        return true;
+    }
+
+
 
 private:
     Skeleton() = default;
@@ -224,6 +241,7 @@ private:
     std::mt19937 random_{std::random_device{}()};
 
     struct Recipient {
+        uint32_t handle;  // the target it watches
         rpc::OnRemoteDead func;
         void* args;
         liteipc::DeathSubscription subscription;
@@ -246,13 +264,20 @@ private:
     }
 };
 
-uint32_t Skeleton::add_recipient(std::shared_ptr<Connection> connection, rpc::OnRemoteDead func, void* args,
-                                 liteipc::Result<liteipc::DeathSubscription>* outcome) {
+uint32_t Skeleton::add_recipient(uint32_t handle, std::shared_ptr<Connection> connection, rpc::OnRemoteDead func,
+                                 void* args, liteipc::Result<liteipc::DeathSubscription>* outcome) {
     uint32_t id;
     {
         std::lock_guard lock(recipients_mutex_);
+        const uint32_t limit = max_recipients.load();
+        const auto watching = std::ranges::count_if(recipients_, [&](const auto& r) { return r.second.handle == handle; });
+        if (limit != 0 && static_cast<uint32_t>(watching) >= limit) {
+            *outcome = liteipc::fail(Errc::invalid_argument, "handle " + std::to_string(handle) + " has its " +
+                                                                 std::to_string(limit) + " death recipients");
+            return 0;
+        }
         id = next_recipient_++;
-        recipients_.emplace(id, Recipient{func, args, {}});
+        recipients_.emplace(id, Recipient{handle, func, args, {}});
     }
     auto subscription = context_->on_death(connection->service(), [this, id](const liteipc::DeathNotice&) {
         callbacks_.post([this, id] { fire(id); });
@@ -268,11 +293,11 @@ uint32_t Skeleton::add_recipient(std::shared_ptr<Connection> connection, rpc::On
     return id;
 }
 
-bool Skeleton::remove_recipient(uint32_t id) {
+bool Skeleton::remove_recipient(uint32_t handle, uint32_t id) {
     std::optional<Recipient> gone;  // its subscription ends outside the lock
     std::lock_guard lock(recipients_mutex_);
     auto it = recipients_.find(id);
-    if (it == recipients_.end()) return false;
+    if (it == recipients_.end() || it->second.handle != handle) return false;
     gone.emplace(std::move(it->second));
     recipients_.erase(it);
     return true;
@@ -280,6 +305,21 @@ bool Skeleton::remove_recipient(uint32_t id) {
 
 std::mutex g_replies_mutex;
 std::unordered_set<const void*> g_replies;
+
+// The handles this process was given (ReadRemoteObject) besides 0, as a Binder process's handle
+// table: a death recipient on any other handle is refused, as upstream refuses it.
+std::mutex g_given_mutex;
+std::unordered_set<uint32_t> g_given;
+
+void remember_given(uint32_t handle) {
+    std::lock_guard lock(g_given_mutex);
+    g_given.insert(handle);
+}
+
+bool was_given(uint32_t handle) {
+    std::lock_guard lock(g_given_mutex);
+    return handle == 0 || g_given.contains(handle);
+}
 
 }  // namespace
 
@@ -349,7 +389,11 @@ bool ReadRemoteObject(IpcIo* io, SvcIdentity* svc) {
     }
     const ::SvcIdentity wire =
         liteipc::detail::pop(io, ::SvcIdentity{}, [](liteipc::Reader& r) { return r.read_service(); });
-    if (!IpcIoAvailable(io)) return false;
+    if (!IpcIoAvailable(io)) {
+        svc->handle = IPC_INVALID_HANDLE;
+        return false;
+    }
+    remember_given(wire.handle);
     *svc = SvcIdentity{static_cast<int32_t>(wire.handle), wire.token, 0};
     return true;
 }
@@ -399,6 +443,7 @@ int32_t SendRequest(SvcIdentity target, uint32_t code, IpcIo* data, IpcIo* reply
         liteipc::ipcio_init_reader(reply, {}, {});
         if (liteipc::Reader* reader = liteipc::ipcio_reader(reply)) *reader = kept->reply.reader();
         reply->flag = IPC_IO_INITIALIZED | (liteipc::ipcio_reader(reply)->ok() ? 0 : IPC_IO_OVERFLOW);
+        liteipc::ipcio_sync_view(reply);
     }
     *buffer = reinterpret_cast<uintptr_t>(kept);
     return ERR_NONE;
@@ -420,7 +465,9 @@ int32_t AddDeathRecipient(SvcIdentity target, OnRemoteDead deathFunc, void* args
     if (target.handle < 0) return invalid(what, "a local object does not die apart from this process");
     Skeleton* self = Skeleton::get();
     if (self == nullptr) return ERR_IPC_SKELETON_NOT_INIT;
-    auto connection = self->remote(static_cast<uint32_t>(target.handle));
+    const auto handle = static_cast<uint32_t>(target.handle);
+    if (!was_given(handle)) return invalid(what, "a handle this process was not given");
+    auto connection = self->remote(handle);
     if (!connection) {
         if (connection.error().code == Errc::dead_object || connection.error().code == Errc::not_found) {
             deathFunc(args);  // dead already
@@ -430,17 +477,33 @@ int32_t AddDeathRecipient(SvcIdentity target, OnRemoteDead deathFunc, void* args
         return report(what, connection.error());
     }
     liteipc::Result<liteipc::DeathSubscription> outcome{};
-    const uint32_t id = self->add_recipient(*connection, deathFunc, args, &outcome);
+    const uint32_t id = self->add_recipient(handle, *connection, deathFunc, args, &outcome);
     if (id == 0) return report(what, outcome.error());
     *cbId = id;
     return ERR_NONE;
 }
 
 int32_t RemoveDeathRecipient(SvcIdentity target, uint32_t cbId) {
-    (void)target;
+    if (target.handle < 0) return invalid("RemoveDeathRecipient", "a local object has no death recipients");
     Skeleton* self = Skeleton::get();
     if (self == nullptr) return ERR_IPC_SKELETON_NOT_INIT;
-    if (!self->remove_recipient(cbId)) return invalid("RemoveDeathRecipient", "no such recipient");
+    if (!self->remove_recipient(static_cast<uint32_t>(target.handle), cbId))
+        return invalid("RemoveDeathRecipient", "no such recipient on this target");
+    return ERR_NONE;
+}
+
+int32_t ReleaseSvc(SvcIdentity target) {
+    if (target.handle <= 0) return invalid("ReleaseSvc", "not a remote object's handle");
+    Skeleton* self = Skeleton::get();
+    if (self == nullptr) return ERR_IPC_SKELETON_NOT_INIT;
+    if (!self->release(static_cast<uint32_t>(target.handle))) return invalid("ReleaseSvc", "a handle this process has not reached");
+    return ERR_NONE;
+}
+
+int32_t LiteIpcSetMaxDeathRecipients(uint32_t perTarget) {
+    Skeleton* self = Skeleton::get();
+    if (self == nullptr) return ERR_IPC_SKELETON_NOT_INIT;
+    self->max_recipients = perTarget;
     return ERR_NONE;
 }
 

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "capi/ipcio_message.h"
+#include "common/log.h"
 #include "liteipc/parcel.h"
 
 // The newer API's declarations, kept apart from the older API's SvcIdentity.
@@ -104,6 +105,7 @@ T* get_widened_vector(IpcIo* io, size_t* count) noexcept {
     auto* out = static_cast<T*>(std::malloc(items * sizeof(T)));
     if (out == nullptr) return nullptr;
     for (uint32_t i = 0; i < items; ++i) out[i] = static_cast<T>(reader->read_aligned<int32_t>());
+    liteipc::ipcio_sync_view(io);
     if (!reader->ok()) {
         std::free(out);
         mark_failed(io);
@@ -166,6 +168,26 @@ int32_t ReadFileDescriptor(IpcIo* io) { return liteipc::detail::pop(io, int32_t{
 bool WriteBool(IpcIo* io, bool value) { return put(io, [=](Writer& w) { w.write_bool(value); }); }
 bool WriteInt8(IpcIo* io, int8_t value) { return put(io, [=](Writer& w) { w.write_int8(value); }); }
 bool WriteInt16(IpcIo* io, int16_t value) { return put(io, [=](Writer& w) { w.write_int16(value); }); }
+bool IpcIoAppend(IpcIo* dst, IpcIo* src) {
+    const Writer* from = IpcIoAvailable(src) ? liteipc::ipcio_writer(src) : nullptr;
+    if (from == nullptr || !IpcIoAvailable(dst)) {
+        LITEIPC_LOG(warn, "IpcIoAppend: dst or src is not a usable IpcIo being written");
+        return false;
+    }
+    if (from->object_count() != 0) {
+        LITEIPC_LOG(warn, "IpcIoAppend: src holds objects (fds, references, buffers): write them to dst itself");
+        return false;
+    }
+    // src's data starts at its caller's buffer (the header lies before it, serializer.cpp).
+    const std::span<const std::byte> data(reinterpret_cast<const std::byte*>(src->buffer), from->data_size());
+    const size_t start = (liteipc::ipcio_writer(dst)->data_size() + 3) & ~size_t{3};
+    if (start + ((data.size() + 3) & ~size_t{3}) > dst->dataLimit) {
+        LITEIPC_LOG(warn, "IpcIoAppend: dst has no room for src's %zu bytes", data.size());
+        return false;  // dst stays usable, as upstream's
+    }
+    return put(dst, [=](Writer& w) { w.write_raw(data); });
+}
+
 bool WriteInt32(IpcIo* io, int32_t value) { return put(io, [=](Writer& w) { w.write_int32(value); }); }
 bool WriteInt64(IpcIo* io, int64_t value) { return put(io, [=](Writer& w) { w.write_int64(value); }); }
 bool WriteUint8(IpcIo* io, uint8_t value) { return put(io, [=](Writer& w) { w.write_uint8(value); }); }

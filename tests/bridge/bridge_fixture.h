@@ -43,7 +43,7 @@ protected:
         ASSERT_TRUE(hosts_.wait_for_service(a, "demo.c-echo", std::chrono::seconds(10)));
 
         const std::string limits = "\"max_message_bytes\":" + std::to_string(kMaxMessageBytes) +
-                                   ",\"keepalive_ms\":" + std::to_string(kKeepaliveMs) + ",\"call_timeout_ms\":60000,";
+                                   ",\"keepalive_ms\":" + std::to_string(keepalive_ms_) + ",\"call_timeout_ms\":60000,";
         hosts_.write_config(a, limits + R"("peers":[{"name":"b","identity":"host-b","address":")" + b.address +
                                    ":7443\",\"token\":2}]," +
                                    R"("exports":[{"service":"demo.c-echo","allow":["b"]}],)"
@@ -106,6 +106,7 @@ protected:
 
     TwoHosts hosts_;
     std::string b_limits_;  // host b's "limits": {...}, when a test sets them
+    int keepalive_ms_ = kKeepaliveMs;
     std::optional<Context> context_;
 };
 

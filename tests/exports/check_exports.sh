@@ -70,7 +70,7 @@ for lib in liteipc skeleton; do
         grep -vxF -f "$work/c_functions" >"$work/stray_c"
     if [[ -s $work/stray_c ]]; then fail "lib$lib exports C symbols no public header declares:"; sed 's/^/    /' "$work/stray_c"; fi
     grep -E '(^|[ <(,])liteipc::' "$work/$lib.sym" | grep -vE '^(std::|void std::|typeinfo for std::|typeinfo name for std::|vtable for std::|guard variable for std::)' |
-        grep -vE "^((typeinfo|typeinfo name|vtable) for )?liteipc::(($classes_re)(::|$)|($functions_re)\()" >"$work/stray_cxx"
+        grep -vE "^((typeinfo|typeinfo name|vtable) for )?liteipc::(($classes_re)(::|$)|($functions_re)(\[abi:[a-z0-9]+\])?\()" >"$work/stray_cxx"
     if [[ -s $work/stray_cxx ]]; then fail "lib$lib exports liteipc:: symbols no public header marks:"; sed 's/^/    /' "$work/stray_cxx" | head -20; fi
 done
 

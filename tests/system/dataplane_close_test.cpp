@@ -77,7 +77,7 @@ TEST_P(PublishedBeforeClose, EveryMessageIsServedInOrderOnceAndTheConnectionGoes
     for (uint32_t i = 0; i < kMessages; ++i) ASSERT_EQ(served[i], i) << "message " << i;
 
     // Then the connection goes: its socket and its three mappings, nothing else.
-    const Holdings after = settle(service.pid(), baseline.fds);
+    const Holdings after = settle(service.pid(), baseline.fds, baseline.mappings);
     EXPECT_EQ(after.fds, baseline.fds);
     EXPECT_EQ(after.mappings, baseline.mappings) << "new mappings:\n" << new_mappings(baseline, after);
     EXPECT_EQ(served_by(service).size(), kMessages) << "a message served twice";

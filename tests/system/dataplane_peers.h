@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <limits>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -123,11 +124,12 @@ inline Holdings holdings_of(pid_t pid) {
     return held;
 }
 
-// Polls until the service holds at most `fds` fds, or 10 s pass; returns what it holds then.
-inline Holdings settle(pid_t service, long fds) {
+// Polls until the service holds at most `fds` fds and `mappings` liteipc mappings, or 10 s pass;
+// returns what it holds then.
+inline Holdings settle(pid_t service, long fds, long mappings = std::numeric_limits<long>::max()) {
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     Holdings held = holdings_of(service);
-    while (held.fds > fds && std::chrono::steady_clock::now() < give_up) {
+    while ((held.fds > fds || held.mappings > mappings) && std::chrono::steady_clock::now() < give_up) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
         held = holdings_of(service);
     }

@@ -296,11 +296,16 @@ TEST_F(LiteIpcAdapterTest, DeathCallbacksFireOnceAndAPendingRequestEndsWithDeadO
     IpcContext* context = open();
     SvcIdentity sid = find("capi.dying");
 
-    // More than LiteIPC's 5 per service; one of them unregistered again.
+    // LiteIPC's 5 per service, the 6th refused as LiteIPC refuses it; then more after the opt-in,
+    // one of them unregistered again.
     constexpr int kCallbacks = 7;
     DeathCounter counters[kCallbacks];
     uint32_t ids[kCallbacks];
     for (int i = 0; i < kCallbacks; ++i) {
+        if (i == MAX_DEATHCB_PER_SVC) {
+            EXPECT_EQ(RegisterDeathCallback(context, sid, on_death, &counters[i], &ids[i]), LITEIPC_EINTNL);
+            ASSERT_EQ(LiteIpcSetMaxDeathCallbacks(0), LITEIPC_OK);
+        }
         ASSERT_EQ(RegisterDeathCallback(context, sid, on_death, &counters[i], &ids[i]), LITEIPC_OK);
         EXPECT_EQ(ids[i], static_cast<uint32_t>(i)) << "ids count per service from 0, as LiteIPC's";
     }

@@ -4,6 +4,7 @@
 // becomes a failure, so the BPF tests cannot silently not run.
 #pragma once
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
@@ -14,6 +15,7 @@
 
 #include <grp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <optional>
@@ -56,7 +58,11 @@ public:
         : pin_root_("/sys/fs/bpf/liteipc-test-" + tag + "-" + std::to_string(::getpid())),
           socket_(socket.empty() ? "/tmp/liteipc-test-" + tag + "-" + std::to_string(::getpid()) + ".sock"
                                  : std::move(socket)),
-          extra_args_(std::move(extra_args)) {}
+          extra_args_(std::move(extra_args)) {
+        // Without a --config of their own, tests run with tests/support/loader-test.conf.
+        if (std::find(extra_args_.begin(), extra_args_.end(), "--config") == extra_args_.end())
+            extra_args_.insert(extra_args_.end(), {"--config", LITEIPC_TEST_LOADER_CONFIG});
+    }
     ~Loader() {
         stop();
         unload();
@@ -65,11 +71,18 @@ public:
     // Starts the loader and waits (bounded) until its socket answers.
     ::testing::AssertionResult start() {
         // Spawned, not forked: the test process runs threads by now.
-        std::vector<const char*> argv{"liteipc-loader", "--foreground", "--pin-root", pin_root_.c_str(),
-                                      "--socket",       socket_.c_str(), "--log-level", log_level()};
+        // In the foreground, as systemd runs it; extra_args may set --log-level again (the last wins).
+        std::vector<const char*> argv{"liteipc-loader", "--pin-root", pin_root_.c_str(), "--socket",
+                                      socket_.c_str(), "--log-level", log_level()};
         for (const auto& arg : extra_args_) argv.push_back(arg.c_str());
         argv.push_back(nullptr);
-        if (::posix_spawn(&pid_, LITEIPC_LOADER_PATH, nullptr, nullptr, const_cast<char**>(argv.data()), environ) != 0) {
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        if (!log_path_.empty())
+            posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int spawned = ::posix_spawn(&pid_, LITEIPC_LOADER_PATH, &actions, nullptr, const_cast<char**>(argv.data()), environ);
+        posix_spawn_file_actions_destroy(&actions);
+        if (spawned != 0) {
             pid_ = -1;
             return ::testing::AssertionFailure() << "cannot start " << LITEIPC_LOADER_PATH;
         }
@@ -85,6 +98,9 @@ public:
         }
         return ::testing::AssertionFailure() << "liteipc-loader did not answer on " << socket_;
     }
+
+    // Before start(): the loader's stderr (its log) goes to `path` instead of the test's.
+    void log_to(std::string path) { log_path_ = std::move(path); }
 
     // SIGTERM and wait: pinned state stays.
     void stop() {
@@ -129,6 +145,7 @@ private:
     std::string pin_root_;
     std::string socket_;
     std::vector<std::string> extra_args_;
+    std::string log_path_;
     pid_t pid_ = -1;
 };
 

@@ -11,6 +11,9 @@ enum class MediatedOp : uint32_t {
     who_am_i_forging_tid = 3,  // the same while another thread writes kForgedTid into the call slots
     become_uid = 4,            // arg: the uid to become (in the liteipc group)
     grant_pid = 5,             // arg: a pid this connected client grants access to the service
+    // Tries to get at a message ring, where it could write records the kernel did not stamp: the
+    // pinned msg_rings map and every BPF map by id. result: 0 when each try was refused.
+    reach_message_rings = 6,
 };
 
 struct MediatedCommand {

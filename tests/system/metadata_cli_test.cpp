@@ -1,5 +1,10 @@
 // `liteipc call` against a live private loader: typed arguments in, the reply's fields out, in
 // text and JSON; bad arguments are named errors with the documented exit statuses.
+#include <grp.h>
+
+#include <filesystem>
+#include <fstream>
+
 #include <nlohmann/json.hpp>
 
 #include "test_processes.h"
@@ -73,6 +78,71 @@ TEST_F(MetadataCliTest, ReadOnlyCommandsRegisterNothing) {
     auto after = Json::parse(*context_->loader_status());
     EXPECT_EQ(after["processes_alive"], before["processes_alive"]);
     EXPECT_EQ(after["processes"].size(), before["processes"].size());
+}
+
+// A uid outside the liteipc group: every command, `call` included, says to join the group and
+// exits 4, as liteipc(1) documents; none of them says to start a loader that runs.
+class CliOutsiderTest : public WithLoader<> {
+protected:
+    CliOutsiderTest() : WithLoader("mcli-out", /*needs_group=*/true) {}
+};
+
+TEST_F(CliOutsiderTest, EveryCommandSaysJoinTheGroupWithExitFour) {
+    ServiceOptions anyone = service_named("test.cli.outsider");
+    anyone.policy = Policy::anyone;  // the group member below is admitted, the outsider never reaches it
+    ServiceProcess service(loader_.options(), anyone);
+    const std::string outsider = "setpriv --reuid=65533 --regid=65533 --clear-groups ";
+    for (const char* args : {"call test.cli.outsider 1 s:x i32:1", "list", "status", "monitor --count 1"}) {
+        auto [out, status] = run_command(outsider + LITEIPC_CLI_PATH + " --socket " + loader_.socket() +
+                                         " --pin-root " + loader_.pin_root() + " " + args + " 2>&1");
+        EXPECT_EQ(status, 4) << args << ": " << out;
+        EXPECT_NE(out.find("join the"), std::string::npos) << args << ": " << out;
+        EXPECT_EQ(out.find("start it"), std::string::npos) << args << ": " << out;
+    }
+    // A member of the group calls the same service with the same command.
+    auto [out, status] = run_command("setpriv --reuid=65533 --regid=65533 --groups=" +
+                                     std::to_string(::getgrnam("liteipc")->gr_gid) + " " + LITEIPC_CLI_PATH +
+                                     " --socket " + loader_.socket() + " --pin-root " + loader_.pin_root() +
+                                     " call test.cli.outsider 1 s:x i32:1 --reply s,i32 2>&1");
+    EXPECT_EQ(status, 0) << out;
+}
+
+// Bash completion offers the services of the loader the line names with --socket (not the
+// default one), and nothing when that loader is away.
+TEST_F(MetadataCliTest, CompletionAsksTheLoaderTheLineNames) {
+    ServiceProcess service(loader_.options(), service_named("test.cli.completed"));
+    // The completion function run by bash as it runs it on TAB: COMP_WORDS and COMP_CWORD set,
+    // bash-completion's _init_completion reduced to what the function reads.
+    const std::string script = "/tmp/liteipc-test-complete-" + std::to_string(::getpid()) + ".sh";
+    {
+        std::ofstream out(script);
+        out << "_init_completion() { words=(\"${COMP_WORDS[@]}\"); cword=$COMP_CWORD; cur=${words[cword]};"
+               " prev=${words[cword-1]}; }\n"
+               "source " LITEIPC_COMPLETION_PATH "\n"
+               "COMP_WORDS=(\"$@\"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n"
+               "_liteipc\n"
+               "printf '%s\\n' \"${COMPREPLY[@]}\"\n";
+    }
+    auto complete = [&](const std::string& words) {
+        const std::string path = std::filesystem::path(LITEIPC_CLI_PATH).parent_path();
+        return run_command("env -u LITEIPC_SOCKET -u LITEIPC_PIN_ROOT PATH=" + path + ":$PATH bash " + script + " " +
+                           words + " 2>&1");
+    };
+    auto [named, status] = complete("liteipc --socket " + loader_.socket() + " status test.cli.c");
+    EXPECT_EQ(status, 0) << named;
+    EXPECT_EQ(named, "test.cli.completed\n");
+    // "--socket=PATH" as bash splits it for completion: --socket, =, PATH.
+    std::tie(named, status) = complete("liteipc --socket = " + loader_.socket() + " call test.cli.c");
+    EXPECT_EQ(named, "test.cli.completed\n");
+    std::tie(named, status) = complete("liteipc monitor --socket " + loader_.socket() + " --service test.cli.c");
+    EXPECT_EQ(named, "test.cli.completed\n");
+    // Without --socket the default loader is asked (none runs there in a test, or it lacks ours).
+    std::tie(named, status) = complete("liteipc status test.cli.c");
+    EXPECT_EQ(named.find("test.cli.completed"), std::string::npos) << named;
+    // An away loader: nothing, and no error text in the completion.
+    std::tie(named, status) = complete("liteipc --socket /nonexistent.sock status test.cli.c");
+    EXPECT_EQ(named, "\n") << named;
+    ::unlink(script.c_str());
 }
 
 }  // namespace

@@ -1,24 +1,30 @@
 // `liteipc monitor` run as an unprivileged liteipc group member: each kind of kernel event shows
-// with the fields the kernel stamped, the stream ends cleanly on SIGINT with its lost count, and
-// the kernel stops writing records once no one watches.
+// with the fields the kernel stamped, the stream ends cleanly on SIGINT with its lost count, the
+// kernel stops writing records once no one watches, and every watcher sees every event: one that
+// does not read loses only its own.
 #include <bpf/bpf.h>
 #include <poll.h>
 #include <sys/syscall.h>
 
+#include <cstdlib>
+#include <ctime>
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include "liteipc_abi.h"
-#include "test_processes.h"
+#include "trust_support.h"
 
 namespace liteipc::testing {
 namespace {
 
 using Json = nlohmann::json;
 
-// `liteipc monitor --json` in a child running as `nobody` in the liteipc group; its stdout is a pipe.
+// `liteipc monitor --json` (or its text, with `json` false, in UTC) in a child running as `nobody`
+// in the liteipc group; its stdout is a pipe.
 class MonitorProcess {
 public:
-    MonitorProcess(const Loader& loader, std::vector<std::string> extra = {}) {
+    MonitorProcess(const Loader& loader, std::vector<std::string> extra = {}, bool json = true) {
         int out[2];
         EXPECT_EQ(::pipe(out), 0);
         std::fflush(nullptr);
@@ -29,8 +35,10 @@ public:
             ::close(out[0]);
             ::close(out[1]);
             if (!become_group_member(kNobody)) ::_exit(120);
+            ::setenv("TZ", "UTC", 1);
             std::vector<std::string> args{LITEIPC_CLI_PATH, "--socket", loader.socket(), "--pin-root",
-                                          loader.pin_root(), "monitor", "--json"};
+                                          loader.pin_root(), "monitor"};
+            if (json) args.push_back("--json");
             for (auto& e : extra) args.push_back(e);
             std::vector<char*> argv;
             for (auto& a : args) argv.push_back(a.data());
@@ -228,6 +236,45 @@ TEST_F(MetadataMonitorTest, MediatedMessagesShowWithTheFieldsTheKernelStamped) {
     EXPECT_EQ(monitor.interrupt_and_wait(), 0);
 }
 
+// Text lines start with the wall-clock time the kernel saw the event (the kernel stamps
+// CLOCK_MONOTONIC), JSON carries it in UTC beside the kernel's stamp, and the closing line does
+// not speak of a full ring when nothing was lost.
+TEST_F(MetadataMonitorTest, EventsShowTheirWallClockTime) {
+    ServiceProcess service(loader_.options(), service_named("test.mon.clock"));
+    auto utc_seconds = [](const std::string& text, const char* format) {
+        tm parts{};
+        const char* end = ::strptime(text.c_str(), format, &parts);
+        return end ? static_cast<long long>(::timegm(&parts)) : -1LL;
+    };
+    {
+        MonitorProcess monitor(loader_, {"--count", "1"}, /*json=*/false);
+        ASSERT_TRUE(watchers_become(1));
+        auto connection = Connection::open(*context_, "test.mon.clock");
+        ASSERT_TRUE(connection) << connection.error().describe();
+        const long long now = ::time(nullptr);
+        std::string line = monitor.next_line();
+        ASSERT_NE(line.find("connect"), std::string::npos) << line;
+        // "2026-12-06 04:40:01.123456 connect ..."
+        ASSERT_GT(line.size(), 27u) << line;
+        EXPECT_EQ(line[19], '.') << line;
+        const long long seen = utc_seconds(line.substr(0, 19), "%Y-%m-%d %H:%M:%S");
+        EXPECT_LE(std::llabs(seen - now), 5) << "not the wall clock: " << line << " (now " << now << ")";
+        EXPECT_EQ(monitor.next_line(), "-- no events lost");
+    }
+    MonitorProcess monitor(loader_, {"--count", "1"});
+    ASSERT_TRUE(watchers_become(1));
+    auto connection = Connection::open(*context_, "test.mon.clock");
+    ASSERT_TRUE(connection) << connection.error().describe();
+    const long long now = ::time(nullptr);
+    Json event = Json::parse(monitor.next_line());
+    ASSERT_EQ(event["event"], "connect") << event.dump();
+    const std::string time = event["time"].get<std::string>();  // "2026-12-06T04:40:01.123456Z"
+    ASSERT_EQ(time.size(), 27u) << time;
+    EXPECT_EQ(time.back(), 'Z') << time;
+    EXPECT_LE(std::llabs(utc_seconds(time.substr(0, 19), "%Y-%m-%dT%H:%M:%S") - now), 5) << time;
+    EXPECT_GT(event["time_ns"].get<uint64_t>(), 0u) << "the kernel's own stamp stays";
+}
+
 TEST_F(MetadataMonitorTest, ServiceFilterShowsOnlyThatServiceAndCountEnds) {
     ServiceProcess one(loader_.options(), service_named("test.one"));
     ServiceProcess two(loader_.options(), service_named("test.two"));
@@ -243,6 +290,87 @@ TEST_F(MetadataMonitorTest, ServiceFilterShowsOnlyThatServiceAndCountEnds) {
     Json last = Json::parse(monitor.next_line());
     EXPECT_TRUE(last.contains("lost")) << last.dump();
     EXPECT_TRUE(watchers_become(0));
+}
+
+
+TEST_F(MetadataMonitorTest, EveryWatcherSeesEveryEventAndAHostileOneHidesNoneAndLosesOnlyItsOwn) {
+    ServiceProcess service(loader_.options(), service_named("test.mon.all", 1));
+    // Two honest watchers, read as they print; a hostile one of the same uid that watches and
+    // never reads, and tries to consume the kernel's ring itself.
+    MonitorProcess first(loader_, {"--service", "test.mon.all"});
+    MonitorProcess second(loader_, {"--service", "test.mon.all"});
+    const std::string pin_root = loader_.pin_root(), socket = loader_.socket();
+    Hostile<2> hostile(kNobody, [&] {
+        int ring = bpf_obj_get((pin_root + "/monitor").c_str());
+        int open_errno = ring < 0 ? errno : 0;
+        int watching = connect_raw(socket);  // kept open, never read again
+        RawReply reply = raw_request(watching, control_request(detail::ControlOp::watch_monitor));
+        return std::array<int, 2>{open_errno, reply.answered ? code(reply.code()) : -1};
+    });
+    EXPECT_EQ(hostile.results()[0], EACCES) << "a member may not consume the monitor ring";
+    ASSERT_EQ(hostile.results()[1], 0) << "the hostile watcher was refused";
+    ASSERT_TRUE(watchers_become(3));
+
+    auto read_all = [](MonitorProcess& monitor) {
+        std::vector<Json> lines;
+        for (std::string line; !(line = monitor.next_line(std::chrono::seconds(30))).empty();)
+            lines.push_back(Json::parse(line));
+        return lines;
+    };
+    std::vector<Json> first_lines, second_lines;
+    std::thread first_reader([&] { first_lines = read_all(first); });
+    std::thread second_reader([&] { second_lines = read_all(second); });
+
+    // More records than the hostile watcher's queue and socket hold.
+    constexpr int kConnections = 1200;
+    for (int i = 0; i < kConnections; ++i) {
+        auto connection = Connection::open(*context_, "test.mon.all");
+        ASSERT_TRUE(connection) << i << ": " << connection.error().describe();
+    }
+    const uint32_t hostile_pid = static_cast<uint32_t>(hostile.pid());
+    auto dropped_by = [&](uint32_t pid, const std::string& status) -> long long {
+        Json document = Json::parse(status, nullptr, false);
+        if (document.is_discarded()) return -1;
+        for (const Json& watcher : document["monitor_watchers"])
+            if (watcher["pid"] == pid) return watcher["dropped"].get<long long>();
+        return -1;
+    };
+    std::string status = status_when(loader_, [&](const std::string& s) { return dropped_by(hostile_pid, s) > 0; });
+    EXPECT_GT(dropped_by(hostile_pid, status), 0) << "the hostile watcher's own loss is counted\n" << status;
+    EXPECT_EQ(dropped_by(static_cast<uint32_t>(first.pid()), status), 0) << status;
+    EXPECT_EQ(dropped_by(static_cast<uint32_t>(second.pid()), status), 0) << status;
+
+    // Every event reached both honest watchers, each with its own count of what it lost.
+    auto events_until_all_seen = [&](MonitorProcess& monitor, std::thread& reader, std::vector<Json>& lines) {
+        // Both events of the last connection printed, or the time is up: then Ctrl-C.
+        for (auto until = std::chrono::steady_clock::now() + 20s; std::chrono::steady_clock::now() < until;) {
+            std::string text = status_text(loader_);
+            Json document = Json::parse(text, nullptr, false);
+            bool drained = !document.is_discarded();
+            if (drained)
+                for (const Json& watcher : document["monitor_watchers"])
+                    if (watcher["pid"] == static_cast<uint32_t>(monitor.pid())) drained = watcher["queued"] == 0;
+            if (drained) break;
+            std::this_thread::sleep_for(20ms);
+        }
+        std::this_thread::sleep_for(200ms);  // what the loader sent is read and printed
+        EXPECT_EQ(monitor.interrupt_and_wait(), 0);
+        reader.join();
+        std::set<uint64_t> connects, disconnects;
+        uint64_t lost = ~0ull;
+        for (const Json& line : lines) {
+            if (line.contains("lost")) lost = line["lost"].get<uint64_t>();
+            else if (line["event"] == "connect") connects.insert(line["conn_id"].get<uint64_t>());
+            else if (line["event"] == "disconnect") disconnects.insert(line["conn_id"].get<uint64_t>());
+        }
+        EXPECT_EQ(lost, 0u);
+        EXPECT_EQ(connects.size() + disconnects.size() + lost, 2u * kConnections);
+        return connects;
+    };
+    auto first_seen = events_until_all_seen(first, first_reader, first_lines);
+    auto second_seen = events_until_all_seen(second, second_reader, second_lines);
+    EXPECT_EQ(first_seen.size(), static_cast<std::size_t>(kConnections));
+    EXPECT_EQ(first_seen, second_seen) << "the two watchers saw different events";
 }
 
 }  // namespace

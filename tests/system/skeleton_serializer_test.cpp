@@ -18,6 +18,7 @@
 // translation unit cannot include beside the newer one).
 extern "C" const void* IpcIoGetMessage(IpcIo* io, size_t* size);
 extern "C" void IpcIoInitFromBuffer(IpcIo* io, const void* msg, size_t size);
+extern "C" bool IpcIoAvailable(IpcIo* io);
 
 namespace {
 
@@ -219,6 +220,92 @@ TEST_F(SkeletonSerializerTest, MisreadsAndLimitsFail) {
     EXPECT_FALSE(WriteRemoteObject(&out, nullptr));
     EXPECT_FALSE(ReadInt32(nullptr, &value));
     EXPECT_FALSE(WriteInt32(nullptr, 1));
+}
+
+// Upstream's public fields follow the writes and the reads (liteipc/ipcio_layout.h).
+TEST_F(SkeletonSerializerTest, UpstreamsPublicFieldsFollowWritesAndReads) {
+    IpcIoInit(&out, buffer, 200, 2);  // 2 objects: 16 bytes of offsets, 184 of data
+    EXPECT_EQ(out.bufferBase, reinterpret_cast<char*>(buffer));
+    EXPECT_EQ(out.bufferCur, out.bufferBase);
+    EXPECT_EQ(out.bufferLeft, 184u);
+    EXPECT_EQ(out.offsetsLeft, 2u);
+    ASSERT_TRUE(WriteInt32(&out, 7));
+    EXPECT_EQ(out.bufferCur - out.bufferBase, 4);
+    EXPECT_EQ(out.bufferLeft, 180u);
+    int32_t seven = 0;
+    std::memcpy(&seven, out.bufferBase, sizeof seven);
+    EXPECT_EQ(seven, 7) << "the data is in the caller's buffer, from its start";
+    ASSERT_TRUE(WriteFileDescriptor(&out, STDIN_FILENO));
+    EXPECT_EQ(out.offsetsLeft, 1u);
+    ASSERT_TRUE(WriteString(&out, "abc"));  // 4 + 4 bytes
+    const size_t written = static_cast<size_t>(out.bufferCur - out.bufferBase);
+    reopen();
+    EXPECT_EQ(in.bufferCur, in.bufferBase);
+    EXPECT_EQ(in.bufferLeft, written);
+    EXPECT_EQ(in.offsetsLeft, 1u);
+    ASSERT_TRUE(ReadInt32(&in, &seven));
+    EXPECT_EQ(in.bufferCur - in.bufferBase, 4);
+    EXPECT_EQ(in.bufferLeft, written - 4);
+    EXPECT_GE(ReadFileDescriptor(&in), 0);
+    EXPECT_EQ(in.offsetsLeft, 0u);
+    size_t length = 0;
+    EXPECT_NE(ReadString(&in, &length), nullptr);
+    EXPECT_EQ(in.bufferLeft, 0u);
+    EXPECT_EQ(in.offsetsBase, nullptr) << "liteipc keeps the objects' offsets itself";
+}
+
+// IpcIoAppend: what src holds follows what dst holds, read in order; an src with objects, or
+// one byte more than dst has room for, is refused and dst is left as it was.
+TEST_F(SkeletonSerializerTest, IpcIoAppendAppendsValuesAndRefusesWhatItCannot) {
+    alignas(8) uint8_t more[64];
+    IpcIo tail;
+    IpcIoInit(&out, buffer, sizeof buffer, 0);
+    IpcIoInit(&tail, more, sizeof more, 0);
+    ASSERT_TRUE(WriteInt32(&out, 1));
+    ASSERT_TRUE(WriteString(&tail, "two"));
+    ASSERT_TRUE(WriteInt64(&tail, 3));
+    ASSERT_TRUE(IpcIoAppend(&out, &tail));
+    ASSERT_TRUE(WriteBoolUnaligned(&out, true));
+    reopen();
+    int32_t one = 0;
+    int64_t three = 0;
+    bool four = false;
+    size_t length = 0;
+    EXPECT_TRUE(ReadInt32(&in, &one));
+    EXPECT_EQ(one, 1);
+    EXPECT_STREQ(reinterpret_cast<const char*>(ReadString(&in, &length)), "two");
+    EXPECT_TRUE(ReadInt64(&in, &three));
+    EXPECT_EQ(three, 3);
+    EXPECT_TRUE(ReadBoolUnaligned(&in, &four));
+    EXPECT_TRUE(four);
+
+    // An src with a file descriptor: refused, dst unchanged.
+    alignas(8) uint8_t with_fd[64];
+    IpcIo objects;
+    IpcIoInit(&objects, with_fd, sizeof with_fd, 1);
+    ASSERT_TRUE(WriteFileDescriptor(&objects, STDIN_FILENO));
+    IpcIoInit(&out, buffer, sizeof buffer, 0);
+    ASSERT_TRUE(WriteInt32(&out, 5));
+    EXPECT_FALSE(IpcIoAppend(&out, &objects));
+    ASSERT_TRUE(IpcIoAvailable(&out));
+
+    // dst with room for 16 int32: 15 written, an src of 2 is one past it.
+    alignas(8) uint8_t small[64];
+    IpcIo full;
+    IpcIoInit(&full, small, sizeof small, 0);
+    for (int i = 0; i < 15; ++i) ASSERT_TRUE(WriteInt32(&full, i));
+    IpcIoInit(&tail, more, sizeof more, 0);
+    ASSERT_TRUE(WriteInt32(&tail, 15));
+    ASSERT_TRUE(WriteInt32(&tail, 16));
+    EXPECT_FALSE(IpcIoAppend(&full, &tail));
+    EXPECT_TRUE(IpcIoAvailable(&full)) << "a refused append leaves dst usable";
+    IpcIoInit(&full, small, sizeof small, 0);
+    for (int i = 0; i < 15; ++i) ASSERT_TRUE(WriteInt32(&full, i));
+    IpcIoInit(&tail, more, sizeof more, 0);
+    ASSERT_TRUE(WriteInt32(&tail, 15));
+    EXPECT_TRUE(IpcIoAppend(&full, &tail)) << "exactly full";
+    EXPECT_FALSE(IpcIoAppend(nullptr, &tail));
+    EXPECT_FALSE(IpcIoAppend(&out, nullptr));
 }
 
 TEST(SkeletonOptions, MessageOptionInitIsSynchronousWithTheDefaultWait) {

@@ -127,6 +127,31 @@ TEST_F(TrustIdentityTest, APidGrantEndsWithItsGrantee) {
     EXPECT_EQ(pinned_entries(grants_pin, sizeof(liteipc_grant_key)), grants_before);
 }
 
+// Runs `scenario` as pid 1 of a new pid namespace (in a child), so that it can force pids to be
+// reused; its N results, or -2 in every place when it could not run.
+template <std::size_t N, typename Scenario>
+std::array<int, N> in_pid_namespace(Scenario scenario) {
+    return in_child<N>([&] {
+        std::array<int, N> failed;
+        failed.fill(-2);
+        if (::unshare(CLONE_NEWPID) != 0) return failed;
+        int report[2];
+        if (::pipe(report) != 0) return failed;
+        std::fflush(nullptr);
+        pid_t init = ::fork();  // pid 1 of the new namespace
+        if (init == 0) {
+            std::array<int, N> result = scenario();
+            ssize_t ignored = ::write(report[1], result.data(), sizeof result);
+            (void)ignored;
+            ::_exit(0);
+        }
+        std::array<int, N> result = failed;
+        if (::read(report[0], result.data(), sizeof result) != sizeof result) result = failed;
+        ::waitpid(init, nullptr, 0);
+        return result;
+    });
+}
+
 // The attack that pid reuse allows, made certain: in a pid namespace of its own (loader included,
 // so the loader sees the pids this test forces), an attacker keeps the socket of a process that
 // exited; the victim is then forked onto that very pid and registers a service of its uid.
@@ -221,32 +246,21 @@ std::array<int, 8> pid_reuse_scenario(const std::string& tag) {
     return out;
 }
 
-TEST(TrustPidReuseTest, AReusedPidCannotGrantUnregisterAcceptOrConnectAsItsNewHolder) {
-    LITEIPC_REQUIRE_SYSTEM();
-    if (!::getgrnam("liteipc")) {
-        if (bpf_required()) FAIL() << "group liteipc missing (scripts/setup-env.sh creates it)";
-        GTEST_SKIP() << "group liteipc missing";
-    }
-    const std::string tag = "trust-reuse-" + std::to_string(::getpid());
-    auto out = in_child<8>([&] {
-        std::array<int, 8> failed;
-        failed.fill(-2);
-        if (::unshare(CLONE_NEWPID) != 0) return failed;
-        int report[2];
-        if (::pipe(report) != 0) return failed;
-        std::fflush(nullptr);
-        pid_t init = ::fork();  // pid 1 of the new namespace
-        if (init == 0) {
-            auto result = pid_reuse_scenario(tag);
-            ssize_t ignored = ::write(report[1], result.data(), sizeof result);
-            (void)ignored;
-            ::_exit(0);
+// Each test runs its own loader inside a pid namespace of its own: no fixture loader.
+class TrustPidReuseTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        LITEIPC_REQUIRE_SYSTEM();
+        if (!::getgrnam("liteipc")) {
+            if (bpf_required()) FAIL() << "group liteipc missing (scripts/setup-env.sh creates it)";
+            GTEST_SKIP() << "group liteipc missing";
         }
-        std::array<int, 8> result = failed;
-        if (::read(report[0], result.data(), sizeof result) != sizeof result) result = failed;
-        ::waitpid(init, nullptr, 0);
-        return result;
-    });
+    }
+};
+
+TEST_F(TrustPidReuseTest, AReusedPidCannotGrantUnregisterAcceptOrConnectAsItsNewHolder) {
+    const std::string tag = "trust-reuse-" + std::to_string(::getpid());
+    auto out = in_pid_namespace<8>([&] { return pid_reuse_scenario(tag); });
     ASSERT_EQ(out[0], 1) << "the victim did not get the reused pid, or did not register";
     ASSERT_EQ(out[7], 1) << "the attacker did not run";
     EXPECT_EQ(out[1], code(Errc::identity_mismatch)) << "granted access as the process that now holds the pid";
@@ -255,6 +269,88 @@ TEST(TrustPidReuseTest, AReusedPidCannotGrantUnregisterAcceptOrConnectAsItsNewHo
     EXPECT_EQ(out[4], code(Errc::identity_mismatch)) << "registered a name as the victim";
     EXPECT_EQ(out[5], code(Errc::permission_denied)) << "connected to the victim's same-uid service";
     EXPECT_EQ(out[6], 1) << "the victim's service changed hands";
+}
+
+
+// A grant to a pid that has not registered yet, that pid then reused: in a pid namespace of its own
+// (loader included), a service owner grants the pid of a process of another uid that has not
+// registered; that process exits without registering, and an attacker of uid nobody is forked onto
+// its pid and registers. The grant was bound to the process that exited, not to the number: the
+// attacker's connect is refused.
+std::array<int, 3> waiting_grant_reuse_scenario(const std::string& tag) {
+    std::array<int, 3> out;
+    out.fill(-1);
+    Loader loader(tag);
+    if (!loader.start()) return out;
+    int to_grantee[2], to_owner[2], from_owner[2], from_attacker[2];
+    if (::pipe(to_grantee) != 0 || ::pipe(to_owner) != 0 || ::pipe(from_owner) != 0 || ::pipe(from_attacker) != 0)
+        return out;
+    std::fflush(nullptr);
+    pid_t grantee = ::fork();  // never registers; exits when told
+    if (grantee == 0) {
+        char go;
+        ssize_t ignored = ::read(to_grantee[0], &go, 1);
+        (void)ignored;
+        ::_exit(0);
+    }
+    pid_t owner = ::fork();
+    if (owner == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int granted = -1;
+        auto context = Context::open(loader.options());
+        std::optional<Service> service;
+        if (context) {
+            g_service_context = &*context;
+            if (auto started = Service::start(*context, {.name = "owner.granted", .policy = Policy::pids}, handle))
+                service.emplace(std::move(*started));
+        }
+        pid_t target = 0;
+        ssize_t ignored = ::read(to_owner[0], &target, sizeof target);
+        if (service) granted = service->allow_pid(static_cast<uint32_t>(target)) ? 0 : 1;
+        ignored = ::write(from_owner[1], &granted, sizeof granted);
+        (void)ignored;
+        for (;;) ::pause();
+    }
+    ssize_t ignored = ::write(to_owner[1], &grantee, sizeof grantee);
+    int granted = -1;
+    ignored = ::read(from_owner[0], &granted, sizeof granted);
+    out[0] = granted;
+    ignored = ::write(to_grantee[1], "x", 1);
+    ::waitpid(grantee, nullptr, 0);
+    FILE* last_pid = std::fopen("/proc/sys/kernel/ns_last_pid", "w");
+    if (!last_pid) return out;
+    std::fprintf(last_pid, "%d", grantee - 1);
+    std::fclose(last_pid);
+    pid_t attacker = ::fork();
+    if (attacker == 0) {
+        int result = -9999;
+        if (become_group_member(kNobody)) {
+            auto context = Context::open(loader.options());
+            if (context) {
+                auto connection = Connection::open(*context, "owner.granted");
+                result = connection ? 0 : code(connection.error().code);
+            }
+        }
+        ignored = ::write(from_attacker[1], &result, sizeof result);
+        ::_exit(0);
+    }
+    int result = -9999;
+    ignored = ::read(from_attacker[0], &result, sizeof result);
+    (void)ignored;
+    ::waitpid(attacker, nullptr, 0);
+    out[1] = attacker == grantee;
+    out[2] = result;
+    ::kill(owner, SIGKILL);
+    ::waitpid(owner, nullptr, 0);
+    return out;
+}
+
+TEST_F(TrustPidReuseTest, AGrantToAPidNotYetRegisteredDoesNotPassToTheNextHolderOfThatPid) {
+    const std::string tag = "trust-wait-" + std::to_string(::getpid());
+    auto out = in_pid_namespace<3>([&] { return waiting_grant_reuse_scenario(tag); });
+    ASSERT_EQ(out[0], 0) << "the owner could not grant the unregistered pid";
+    ASSERT_EQ(out[1], 1) << "the attacker did not get the pid of the granted process";
+    EXPECT_EQ(out[2], code(Errc::permission_denied)) << "the grant passed to the next process of that pid";
 }
 
 }  // namespace

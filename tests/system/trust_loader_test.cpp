@@ -55,7 +55,8 @@ TEST_F(TrustLoaderTest, AClientThatNeverReadsIsDroppedAndOthersKeepWorking) {
 class TrustSetupDeadlineTest : protected WithConfig, public WithLoader<> {
 protected:
     TrustSetupDeadlineTest()
-        : WithConfig("channel_setup_timeout_ms = 1000\n"), WithLoader("trust-setup", true, loader_args()) {}
+        : WithConfig("channel_setup_timeout_ms = 1000\nunlisted_names = anyone\n"),
+          WithLoader("trust-setup", true, loader_args()) {}
 };
 
 TEST_F(TrustSetupDeadlineTest, AServiceThatNeverAcceptsEndsTheClientsWaitWithANamedError) {

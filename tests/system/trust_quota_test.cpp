@@ -50,7 +50,8 @@ constexpr const char* kSmallQuotas =
     "quota.pending_channels = 2\n"
     "quota.grants = 2\n"
     "quota.subscriptions = 2\n"
-    "channel_setup_timeout_ms = 60000\n";
+    "channel_setup_timeout_ms = 60000\n"
+    "unlisted_names = anyone\n";
 
 class TrustQuotaTest : protected WithConfig, public WithLoader<> {
 protected:
@@ -94,6 +95,88 @@ TEST_F(TrustQuotaTest, EachTableFilledByOneUidRefusesItByNameAndLeavesOthersServ
     for (const char* key : kTableKey) EXPECT_EQ(held_by(status, kNobody, key), 0) << key << ": " << status;
     for (const char* key : {"connections", "pending_channels", "grants", "processes_alive"})
         EXPECT_EQ(json_number(status, key), json_number(before, key)) << key;
+}
+
+
+// ---- the reserve: slots of each global table only root takes ----
+
+// Members together may hold 6 processes, 4 services, 4 connections and 2 grants; the rest is root's.
+constexpr const char* kSmallRoom =
+    "reserve.processes = 4090\n"
+    "reserve.services = 4092\n"
+    "reserve.connections = 65532\n"
+    "reserve.grants = 65534\n"
+    "channel_setup_timeout_ms = 60000\n"
+    "unlisted_names = anyone\n";
+
+class TrustReserveTest : protected WithConfig, public WithLoader<> {
+protected:
+    TrustReserveTest() : WithConfig(kSmallRoom), WithLoader("trust-reserve", true, loader_args()) {}
+
+    // A process of `uid` registers `name` and holds both; its report is 0 or the Errc.
+    Peer register_and_hold(uid_t uid, const std::string& name, int& result) {
+        Peer peer = Peer::spawn("register_and_hold_as",
+                                peer_args(loader_.options(), uid, name, static_cast<int>(LITEIPC_POLICY_ANYONE)));
+        result = -9999;
+        EXPECT_TRUE(peer.read(result)) << "uid " << uid << " reported nothing";
+        return peer;
+    }
+    Peer half_open(uid_t uid, uint32_t handle, int count, int& approved) {
+        Peer peer = Peer::spawn("half_open_connects_as", peer_args(loader_.options(), uid, handle, count));
+        approved = -9999;
+        EXPECT_TRUE(peer.read(approved)) << "uid " << uid << " reported nothing";
+        return peer;
+    }
+};
+
+TEST_F(TrustReserveTest, ColludingUidsFillUpToTheReserveAndRootStillRegistersAndConnects) {
+    // Four uids, one service each: the members' room for services is full. The first also grants
+    // three uids access: two fit in the members' room for grants.
+    std::vector<Peer> colluders;
+    colluders.push_back(Peer::spawn("register_and_grant_as", peer_args(loader_.options(), 65500, "colluder.65500", 3)));
+    std::array<int, 3> grants{-9999, -9999, -9999};
+    ASSERT_TRUE(colluders.back().read(grants));
+    ASSERT_EQ(grants[0], 0);
+    EXPECT_EQ(grants[1], 2) << "grants within the members' room";
+    EXPECT_EQ(grants[2], code(Errc::quota_exceeded)) << "one grant past the members' room";
+    for (uid_t uid = 65502; uid <= 65504; ++uid) {
+        int result = 0;
+        colluders.push_back(register_and_hold(uid, "colluder." + std::to_string(uid), result));
+        ASSERT_EQ(result, 0) << "uid " << uid;
+    }
+    int fifth = 0;
+    colluders.push_back(register_and_hold(65505, "colluder.65505", fifth));
+    EXPECT_EQ(fifth, code(Errc::quota_exceeded)) << "one service past the members' room";
+
+    // A sixth uid's process (the members' last slot) makes connections: 4 of its 5 are approved.
+    int s = connect_raw(loader_.socket());
+    RawReply found = raw_request(s, control_request(ControlOp::lookup, 0, "colluder.65500"));
+    ::close(s);
+    ASSERT_EQ(found.reply.result, 0);
+    int approved = 0;
+    colluders.push_back(half_open(65506, found.reply.handle, 5, approved));
+    EXPECT_EQ(approved, 4) << "connections past the members' room";
+    EXPECT_EQ(run_peer<1>("open_context_as", peer_args(loader_.options(), 65507))[0], code(Errc::quota_exceeded))
+        << "one process past the members' room";
+
+    // Root's processes still register, own names and connect.
+    EXPECT_EQ(run_peer<1>("open_context_as", peer_args(loader_.options(), 0))[0], 0);
+    EXPECT_EQ(run_peer<1>("register_name_as", peer_args(loader_.options(), 0, "root.after"))[0], 0);
+    int root_approved = 0;
+    Peer root_connects = half_open(0, found.reply.handle, 2, root_approved);
+    EXPECT_EQ(root_approved, 2);
+    auto root_service = Service::start(*context_, {.name = "root.granting", .policy = Policy::uid_list}, handle);
+    ASSERT_TRUE(root_service) << root_service.error().describe();
+    for (uint32_t uid = 2000; uid < 2003; ++uid) EXPECT_TRUE(root_service->allow_uid(uid)) << "root's grant " << uid;
+
+    const std::string status = status_text(loader_);
+    for (const char* key : {"reserve_processes", "reserve_services", "reserve_connections", "reserve_grants"})
+        EXPECT_GE(refused_count(status, key), 1) << key << ": " << status;
+    for (const char* table : {"process", "service", "connection", "grant"}) {
+        std::size_t at = status.find("\"" + std::string(table) + "\":{");
+        ASSERT_NE(at, std::string::npos) << table;
+        EXPECT_EQ(status.substr(status.find("\"near_full\":", at) + 12, 4), "true") << table << ": " << status;
+    }
 }
 
 }  // namespace

@@ -65,8 +65,9 @@
  *  - Tokens: a SvcIdentity's token reaches the handler (GetToken; Call::token() in C++). C and
  *    C++ clients and services talk to each other: an IpcIo is a plain liteipc message, and the
  *    fds (IpcIoPushFd) and service references (IpcIoPushSvc) in it travel as in any message.
- *  - Death callbacks: no limit per service (LiteIPC: MAX_DEATHCB_PER_SVC), and registering on a
- *    peer that is already dead calls the handler at once. They run on one callback thread per
+ *  - Death callbacks: at most MAX_DEATHCB_PER_SVC per service, as LiteIPC (more only after
+ *    LiteIpcSetMaxDeathCallbacks), and registering on a peer that is already dead calls the
+ *    handler at once. They run on one callback thread per
  *    process.
  *  - SvcIdentity.cookie is 64 bits (see serializer.h); SendRequest ignores it.
  */
@@ -198,10 +199,14 @@ LITEIPC_API int32_t UnregisterIpcCallback(SvcIdentity sid);
 
 /* Calls `func` once, on the callback thread, when the process serving `sid` dies (at once if it
  * already has), as LiteIPC does: context NULL, GetToken(ipcMsg) the dead handle. *cbId counts
- * per handle from 0 (the lowest free one), as LiteIPC's, without its limit of 5. */
+ * per handle from 0 (the lowest free one), as LiteIPC's; the one past MAX_DEATHCB_PER_SVC on a
+ * handle is LITEIPC_EINTNL, as LiteIPC's. */
 LITEIPC_API int32_t RegisterDeathCallback(const IpcContext* context, SvcIdentity sid, IpcMsgHandler func, void* arg,
                                           uint32_t* cbId);
 LITEIPC_API int32_t UnregisterDeathCallback(SvcIdentity sid, uint32_t cbId);
+/* liteipc's opt-in: allow `perService` death callbacks per handle in this process (0: no limit)
+ * instead of LiteIPC's MAX_DEATHCB_PER_SVC. */
+LITEIPC_API int32_t LiteIpcSetMaxDeathCallbacks(uint32_t perService);
 
 /* Keeps the connection to `handle` open (a reference); BinderRelease drops one. */
 LITEIPC_API int32_t BinderAcquire(const IpcContext* context, uint32_t handle);

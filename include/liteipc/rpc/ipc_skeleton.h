@@ -93,11 +93,21 @@ LITEIPC_API int32_t SendRequest(SvcIdentity target, uint32_t code, IpcIo* data, 
 LITEIPC_API int32_t FreeBuffer(void* ptr);
 
 /* Calls deathFunc(args) once, on a callback thread, when the process serving `target` dies (at
- * once if it has). No limit per target. */
+ * once if it died after this process reached it). As upstream: at most 4 per target (the 5th is
+ * ERR_INVALID_PARAM), and a handle this process was never given is ERR_INVALID_PARAM. */
 LITEIPC_API int32_t AddDeathRecipient(SvcIdentity target, OnRemoteDead deathFunc, void* args, uint32_t* cbId);
+/* ERR_INVALID_PARAM when cbId is not a recipient on `target`. */
 LITEIPC_API int32_t RemoveDeathRecipient(SvcIdentity target, uint32_t cbId);
 
 LITEIPC_API int32_t MessageOptionInit(MessageOption* option);
+
+/* Drops this process's connection to `target` (a later SendRequest reconnects while the
+ * reference is still granted). ERR_INVALID_PARAM for a local object or a handle not reached. */
+LITEIPC_API int32_t ReleaseSvc(SvcIdentity target);
+
+/* liteipc's opt-in: allow `perTarget` death recipients per target (0: no limit) instead of
+ * upstream's 4. */
+LITEIPC_API int32_t LiteIpcSetMaxDeathRecipients(uint32_t perTarget);
 
 #ifdef __cplusplus
 }

@@ -38,9 +38,21 @@ typedef struct {
     uintptr_t cookie;
 } SvcIdentity;
 
+typedef enum {
+    SERVICE_TYPE_ANONYMOUS,
+    SERVICE_TYPE_NORMAL
+} ServiceType;
+
 #define MIN_BINDER_HANDLE (-1)
+#define IPC_INVALID_HANDLE (-1) /* ReadRemoteObject's handle when it fails */
+#define MAX_IO_SIZE 8192UL      /* bytes an IpcIo holds (IpcIoInit refuses more) */
+#define MAX_OBJ_NUM 32UL        /* objects an IpcIo holds */
 
 LITEIPC_API void IpcIoInit(IpcIo* io, void* buffer, size_t bufferSize, size_t maxobjects);
+/* Appends what was written to `src` to `dst` (both writing). liteipc appends values, strings
+ * and buffers; an src holding objects (fds, references) is refused: their grants and fds are
+ * taken when each is written. */
+LITEIPC_API bool IpcIoAppend(IpcIo* dst, IpcIo* src);
 
 /* A service reference: the receiver may call it (a capability); a local object is served by
  * this process's workers from then on. */
@@ -110,9 +122,9 @@ LITEIPC_API uint16_t* ReadInterfaceToken(IpcIo* io, size_t* size);
 LITEIPC_API const uint8_t* ReadBuffer(IpcIo* io, size_t size);
 LITEIPC_API void* ReadRawData(IpcIo* io, size_t size);
 LITEIPC_API bool* ReadBoolVector(IpcIo* io, size_t* size);    /* the caller frees it */
-            LITEIPC_API int8_t* ReadInt8Vector(IpcIo* io, size_t* size);
+LITEIPC_API int8_t* ReadInt8Vector(IpcIo* io, size_t* size);
 LITEIPC_API int16_t* ReadInt16Vector(IpcIo* io, size_t* size); /* the caller frees it */
-            LITEIPC_API int32_t* ReadInt32Vector(IpcIo* io, size_t* size);
+LITEIPC_API int32_t* ReadInt32Vector(IpcIo* io, size_t* size);
 LITEIPC_API int64_t* ReadInt64Vector(IpcIo* io, size_t* size);
 LITEIPC_API uint8_t* ReadUInt8Vector(IpcIo* io, size_t* size);
 LITEIPC_API uint16_t* ReadUInt16Vector(IpcIo* io, size_t* size);

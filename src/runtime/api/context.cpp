@@ -203,6 +203,12 @@ Result<UniqueFd> Context::Impl::open_socket() const {
     if (!socket) return fail_errno("socket");
     if (::connect(socket.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
         int err = errno;
+        if (err == EACCES || err == EPERM)
+            return fail(Errc::permission_denied,
+                        "may not open " + options.socket_path +
+                            ": only root and members of the liteipc group use liteipc; join the group "
+                            "(an administrator runs usermod -aG liteipc USER; then log in again)",
+                        err);
         LITEIPC_LOG(info, "cannot reach liteipc-loader at %s", options.socket_path.c_str());
         return fail(Errc::loader_unavailable,
                     "cannot reach liteipc-loader at " + options.socket_path +
@@ -315,18 +321,15 @@ Result<> Context::Impl::hello() {
 }
 
 Result<> Context::Impl::grant_reference(uint32_t handle, uint32_t receiver_pid) {
-    {
-        std::lock_guard lock(grants_mutex_);
-        if (granted_.contains({handle, receiver_pid})) return {};
-    }
+    // Asked every time, never remembered here: a grant can end without this process being told
+    // (the owner withdraws it, the receiver's pid is another process's by now); the loader
+    // answers a grant that holds at once.
     ControlRequest request{};
     request.op = ControlOp::add_access;
     request.handle = handle;
     request.id = receiver_pid;
     auto granted = control(request);
     if (!granted) return std::unexpected(granted.error());
-    std::lock_guard lock(grants_mutex_);
-    granted_.insert({handle, receiver_pid});
     return {};
 }
 

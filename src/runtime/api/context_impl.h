@@ -3,7 +3,6 @@
 
 #include <atomic>
 #include <map>
-#include <set>
 #include <span>
 #include <mutex>
 #include <thread>
@@ -44,7 +43,7 @@ struct Context::Impl : std::enable_shared_from_this<Context::Impl> {
     bool alive(const PeerId& peer) const;
 
     // A service reference (OBJ_SVC) in a message to `receiver_pid` is a capability: the receiver
-    // may connect to that service. Asks the loader once per (handle, receiver).
+    // may connect to that service, if this process holds it. Asks the loader every time.
     Result<> grant_reference(uint32_t handle, uint32_t receiver_pid);
     const liteipc_proc* proc(uint32_t slot) const;
 
@@ -90,8 +89,6 @@ private:
     // Under death_mutex_: one user of the kernel subscription to (slot, generation) less.
     void release_kernel_subscription_locked(std::pair<uint32_t, uint64_t> key);
 
-    std::mutex grants_mutex_;
-    std::set<std::pair<uint32_t, uint32_t>> granted_;  // (handle, pid)
     std::mutex control_mutex_;
     uint64_t last_request_id_ = 0;
     detail::UniqueFd control_;

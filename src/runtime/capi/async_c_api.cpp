@@ -32,7 +32,7 @@ extern "C" {
 
 int liteipc_async_open(const char* service_name, liteipc_async_connection** connection) {
     if (service_name == nullptr || connection == nullptr) return -LITEIPC_ASYNC_INVALID_ARGUMENT;
-    auto context = liteipc::Context::open(liteipc::detail::options_from_environment());
+    auto context = liteipc::Context::open(liteipc::ContextOptions{});
     if (!context) return failed(context.error());
     auto opened = liteipc::Connection::open(*context, service_name);
     if (!opened) return failed(opened.error());

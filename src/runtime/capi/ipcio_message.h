@@ -26,17 +26,21 @@ void push(IpcIo* io, Write&& write) noexcept {
     if (writer == nullptr) return mark_failed(io);
     write(*writer);
     if (!writer->ok() || writer->data_size() > io->dataLimit) mark_failed(io);
+    ipcio_sync_view(io);
 }
 
-// Runs a read on io's Reader; returns `zero` when io is unusable or the read failed.
+// Runs a read on io's Reader; returns `zero` when io is unusable or the read failed. An IpcIo
+// initialised for writing and not written to reads its own buffer, as upstream's does.
 template <typename T, typename Read>
 T pop(IpcIo* io, T zero, Read&& read) noexcept {
+    if (IpcIoAvailable(io) && ipcio_reader(io) == nullptr) ipcio_read_own_buffer(io);
     Reader* reader = IpcIoAvailable(io) ? ipcio_reader(io) : nullptr;
     if (reader == nullptr) {
         mark_failed(io);
         return zero;
     }
     T value = read(*reader);
+    ipcio_sync_view(io);
     if (reader->ok()) return value;
     mark_failed(io);
     return zero;

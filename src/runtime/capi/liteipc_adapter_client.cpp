@@ -1,6 +1,8 @@
 // The LiteIPC liteipc_adapter.h C API, the client's calls: requests (SendRequest), handles
 // (LiteIpcGetService, GenServiceHandle, BinderAcquire/BinderRelease) and death callbacks, over
 // liteipc::Connection. Requests and replies as callers hold them: liteipc_requests.cpp.
+#include <algorithm>
+#include <atomic>
 #include <optional>
 #include <string_view>
 
@@ -14,6 +16,8 @@ using liteipc::Request;
 using namespace liteipc::capi;
 
 namespace {
+
+std::atomic<uint32_t> g_max_death_callbacks{MAX_DEATHCB_PER_SVC};  // per handle; 0: no limit
 
 std::chrono::milliseconds wait_time(uint32_t timeout_ms) {
     if (timeout_ms == IPC_WAIT_FOREVER) return std::chrono::hours(24 * 365);
@@ -118,6 +122,13 @@ int32_t RegisterDeathCallback(const IpcContext* context, SvcIdentity sid, IpcMsg
     {
         std::lock_guard lock(self->mutex);
         if (self->closed) return no_context(what);
+        const uint32_t limit = g_max_death_callbacks.load();
+        const auto registered = std::ranges::count_if(self->deaths, [&](const auto& d) { return d.first.first == sid.handle; });
+        if (limit != 0 && static_cast<uint32_t>(registered) >= limit) {
+            LITEIPC_LOG(warn, "%s: handle %u has its %u death callbacks (LiteIpcSetMaxDeathCallbacks allows more)", what,
+                        sid.handle, limit);
+            return LITEIPC_EINTNL;
+        }
         while (self->deaths.contains(key)) ++key.second;
         serial = self->next_death_serial++;
         self->deaths.emplace(key, IpcContext::DeathRecord{serial, func, arg, {}});
@@ -171,6 +182,11 @@ int32_t UnregisterDeathCallback(SvcIdentity sid, uint32_t cbId) {
         self->deaths.erase(it);
     }
     return LITEIPC_OK;  // the subscription ends outside the lock
+}
+
+int32_t LiteIpcSetMaxDeathCallbacks(uint32_t perService) {
+    g_max_death_callbacks = perService;
+    return LITEIPC_OK;
 }
 
 int32_t BinderAcquire(const IpcContext* context, uint32_t handle) {

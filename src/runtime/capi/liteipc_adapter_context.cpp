@@ -59,7 +59,7 @@ IpcContext* OpenLiteIpc(size_t mmapSize) {
         ++g_context_users;
         return g_context.get();
     }
-    auto opened = liteipc::Context::open(liteipc::detail::options_from_environment());
+    auto opened = liteipc::Context::open(liteipc::ContextOptions{});
     if (!opened) {
         report("OpenLiteIpc", opened.error());
         return nullptr;

@@ -164,6 +164,7 @@ void set_reader(IpcIo* io, const Reader& reader) {
     if (Reader* target = liteipc::ipcio_reader(io)) {
         *target = reader;
         io->flag = IPC_IO_INITIALIZED | (reader.ok() ? 0u : IPC_IO_OVERFLOW);
+        liteipc::ipcio_sync_view(io);
     }
 }
 

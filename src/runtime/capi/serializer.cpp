@@ -8,6 +8,8 @@
 // when it is full.
 #include "liteipc/serializer.h"
 
+#include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <new>
 #include <vector>
@@ -23,6 +25,10 @@ enum IoMode : uint32_t { kUninitialised = 0, kWriting = 1, kReading = 2 };
 static_assert(sizeof(Writer) <= LITEIPC_IPCIO_CORE_SIZE && alignof(Writer) <= alignof(uint64_t));
 static_assert(sizeof(Reader) <= LITEIPC_IPCIO_CORE_SIZE && alignof(Reader) <= alignof(uint64_t));
 static_assert(std::is_trivially_destructible_v<Reader>, "an IpcIo is dropped without a destructor");
+// Upstream's public fields at upstream's offsets (LP64): programs read them.
+static_assert(offsetof(IpcIo, bufferBase) == 0 && offsetof(IpcIo, offsetsBase) == 8 && offsetof(IpcIo, bufferCur) == 16 &&
+              offsetof(IpcIo, offsetsCur) == 24 && offsetof(IpcIo, bufferLeft) == 32 &&
+              offsetof(IpcIo, offsetsLeft) == 40 && offsetof(IpcIo, flag) == 48);
 static_assert(sizeof(IpcIo::poppedSvc) == sizeof(SvcIdentity) && alignof(decltype(IpcIo::poppedSvc)) == alignof(SvcIdentity));
 static_assert(sizeof(IpcIo::poppedBuff) == sizeof(BuffPtr) && alignof(decltype(IpcIo::poppedBuff)) == alignof(BuffPtr));
 
@@ -53,6 +59,7 @@ void init_writer(IpcIo* io, void* data, size_t maxdata, size_t maxobjects, size_
         new (io->core.bytes) Writer(std::span(base, io->tableEnd + sizeof(MessageHeader)), nullptr, maxobjects);
     io->mode = kWriting;
     io->flag = IPC_IO_INITIALIZED | (writer->ok() ? 0 : IPC_IO_OVERFLOW);
+    ipcio_sync_view(io);
 }
 
 }  // namespace
@@ -78,6 +85,42 @@ void ipcio_init_reader(IpcIo* io, std::span<const std::byte> message, ReaderOpti
     const Reader* reader = new (io->core.bytes) Reader(message, options);
     io->mode = kReading;
     io->flag = IPC_IO_INITIALIZED | (reader->ok() ? 0 : IPC_IO_OVERFLOW);
+    ipcio_sync_view(io);
+}
+
+void ipcio_sync_view(IpcIo* io) noexcept {
+    if (io == nullptr) return;
+    io->offsetsBase = nullptr;  // liteipc keeps the objects' offsets itself
+    io->offsetsCur = nullptr;
+    if (const Writer* writer = ipcio_writer(io)) {
+        const size_t used = std::min<size_t>(writer->data_size(), io->dataLimit);
+        const size_t slots = (io->tableEnd - io->dataLimit) / 4;  // maxobjects (init_writer)
+        io->bufferBase = reinterpret_cast<char*>(io->buffer);
+        io->bufferCur = io->bufferBase + used;
+        io->bufferLeft = io->dataLimit - used;
+        io->offsetsLeft = slots - std::min(slots, writer->object_count());
+    } else if (const Reader* reader = ipcio_reader(io)) {
+        const size_t size = reader->layout().data_size;
+        const size_t read = std::min(reader->position(), size);
+        io->bufferBase = const_cast<char*>(reinterpret_cast<const char*>(reader->data_begin()));
+        io->bufferCur = io->bufferBase == nullptr ? nullptr : io->bufferBase + read;
+        io->bufferLeft = size - read;
+        io->offsetsLeft = reader->objects_left();
+    } else {
+        io->bufferBase = io->bufferCur = nullptr;
+        io->bufferLeft = io->offsetsLeft = 0;
+    }
+}
+
+bool ipcio_read_own_buffer(IpcIo* io) noexcept {
+    const Writer* writer = IpcIoAvailable(io) ? ipcio_writer(io) : nullptr;
+    if (writer == nullptr || writer->data_size() != 0 || writer->object_count() != 0) return false;
+    // The Writer holds nothing yet (no data, no buffers to release): the Reader takes its place.
+    const std::span<const std::byte> data(reinterpret_cast<const std::byte*>(io->buffer), io->dataLimit);
+    new (io->core.bytes) Reader(Reader::over_data(data));
+    io->mode = kReading;
+    ipcio_sync_view(io);
+    return true;
 }
 
 }  // namespace liteipc

@@ -34,7 +34,7 @@ enum class ControlOp : uint32_t {
     close_channel,       // conn_id: the connection ended
     list,                // text: one service per line
     status,              // text: JSON document
-    watch_monitor,       // records flow into the pinned "monitor" ring while this socket stays open
+    watch_monitor,       // monitor batches (MonitorBatch) come on this socket while it stays open
     remove_access,       // handle + pid: withdraw a pid grant (the owner's, or one the asker made)
     remove_uid,          // handle + uid: take a uid off a LITEIPC_POLICY_UID_LIST service
 };
@@ -76,5 +76,18 @@ static_assert(std::is_trivially_copyable_v<ControlReply>);
 
 // Largest message on the control socket: a reply header plus its text.
 inline constexpr uint32_t kMaxControlMessage = 256 * 1024;
+
+// After a watch_monitor reply, the loader sends the watcher its own copy of every monitor record,
+// in batches: this header, then `count` liteipc_monitor_record. Each watcher has a bounded queue
+// in the loader; a record that does not fit is counted in `dropped` (cumulative, this watcher's
+// own). Records the kernel could not put into the ring are counted in the pinned counters.
+inline constexpr uint32_t kMonitorBatchMagic = 0x4c49504d;  // "LIPM"
+inline constexpr uint32_t kMonitorBatchRecords = 64;
+struct MonitorBatch {
+    uint32_t magic = kMonitorBatchMagic;
+    uint32_t count = 0;
+    uint64_t dropped = 0;
+};
+static_assert(std::is_trivially_copyable_v<MonitorBatch> && sizeof(MonitorBatch) == 16);
 
 }  // namespace liteipc::detail

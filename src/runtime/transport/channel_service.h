@@ -128,6 +128,10 @@ private:
     // Mediated: the next kernel record whose slot is in range and free; the slot is then held
     // (slot_busy_) with its record in stamped_of_slot_ until serve() is done with it.
     bool take_stamped(uint32_t& slot_index);
+    // Declared first, so destroyed last: the layer above keeps the connection's socket in it, and
+    // the socket closes only after every mapping of the connection is gone. Whoever sees the
+    // socket closed (a peer, a test counting fds) then sees no mapping left either.
+    std::shared_ptr<const void> data_;
     MessageRing message_ring_;
     std::unique_ptr<liteipc_message_record[]> stamped_of_slot_;
 
@@ -141,7 +145,6 @@ private:
     // Further blocks of each slot's last reply, freed with its reply block.
     std::mutex attachments_mutex_;
     std::vector<std::vector<uint64_t>> reply_attachments_of_slot_;
-    std::shared_ptr<const void> data_;
     void free_reply_blocks(uint32_t slot, uint64_t main_block) noexcept;
     // A oneway batch: each message to the handler in order, after every batch published before it.
     void serve_batch(const Request& batch, uint64_t place, const Handler& handler, ReplyWriter& none);

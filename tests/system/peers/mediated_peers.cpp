@@ -1,7 +1,9 @@
 // Roles of the mediated-service tests: a client that takes its steps when the test says, so that
 // the test can change the client's rights (or its uid) between two messages.
+#include <bpf/bpf.h>
 #include <sys/syscall.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <thread>
@@ -47,6 +49,24 @@ private:
     std::atomic<bool> stop_{false};
     std::thread thread_;
 };
+
+// 0 when neither the pinned map of message rings nor any BPF map by id opens for this process.
+int reach_message_rings(const std::string& pin_root) {
+    int pinned = bpf_obj_get((pin_root + "/msg_rings").c_str());
+    if (pinned >= 0) {
+        ::close(pinned);
+        return 1;
+    }
+    if (errno != EACCES && errno != EPERM) return 2;
+    for (uint32_t id = 0; bpf_map_get_next_id(id, &id) == 0;) {
+        int fd = bpf_map_get_fd_by_id(id);
+        if (fd >= 0) {
+            ::close(fd);
+            return 3;
+        }
+    }
+    return 0;
+}
 
 // kWhoAmI from a thread of its own, so that the tid the service reports is not the main thread's.
 MediatedReport who_am_i(Connection& connection, bool forge_tid) {
@@ -111,15 +131,27 @@ LITEIPC_PEER_ROLE(mediated_client) {
             case MediatedOp::become_uid:
                 out.result = become_group_member(command.arg) ? 0 : -1;
                 break;
+            case MediatedOp::reach_message_rings:
+                out.result = reach_message_rings(options.pin_root);
+                break;
             case MediatedOp::grant_pid: {
-                // What passing the service on (OBJ_SVC) does: a connected holder grants a process.
-                if (!connection) {
-                    out.result = -1;
-                    break;
-                }
+                // What passing the service on (OBJ_SVC) does: a holder (connected, or granted
+                // without connecting) grants a process.
                 detail::ControlRequest request{};
+                if (connection) {
+                    request.handle = connection->handle();
+                } else {
+                    detail::ControlRequest lookup{};
+                    lookup.op = detail::ControlOp::lookup;
+                    std::memcpy(lookup.name, name.data(), std::min(name.size(), sizeof lookup.name - 1));
+                    auto found = context->impl().control(lookup);
+                    if (!found) {
+                        out.result = errc_of(found.error());
+                        break;
+                    }
+                    request.handle = found->reply.handle;
+                }
                 request.op = detail::ControlOp::add_access;
-                request.handle = connection->handle();
                 request.id = command.arg;
                 auto granted = context->impl().control(request);
                 out.result = granted ? 0 : errc_of(granted.error());

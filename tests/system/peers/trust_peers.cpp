@@ -77,6 +77,23 @@ LITEIPC_PEER_ROLE(echo_when_told_as) {
     return report(echo_works(*connection) ? 0 : -3) ? 0 : 101;
 }
 
+// Serves echo calls under `name` as `uid`, open to anyone; reports 0 (or the Errc) once it
+// serves, then, for each byte the test sends, the number of calls it has received so far.
+LITEIPC_PEER_ROLE(serve_echo_as) {
+    auto context = context_as(args);
+    if (!context) return 0;
+    static std::atomic<int> calls{0};
+    ServiceOptions options{.name = args.text(), .policy = Policy::anyone};
+    auto service = Service::start(*context, options, [](Call& call) {
+        ++calls;
+        return handle(call);
+    });
+    if (!report(service ? 0 : code(service.error().code)) || !service) return 0;
+    for (char ask; receive(ask);)
+        if (!report(calls.load())) return 101;
+    return 0;
+}
+
 // Registers `name` with `policy` (a LITEIPC_POLICY_*) as `uid`, serves nothing, and holds it
 // until killed.
 LITEIPC_PEER_ROLE(register_and_hold_as) {
@@ -88,6 +105,33 @@ LITEIPC_PEER_ROLE(register_and_hold_as) {
     request.policy = static_cast<decltype(request.policy)>(policy);
     auto registered = context->impl().control(request);
     report(registered ? 0 : code(registered.error().code));
+    for (;;) ::pause();
+}
+
+// Registers `name` (anyone may connect) as `uid`, then adds uids 1000, 1001, ... to it, up to
+// `count` grants; reports {0 or the Errc of the register, grants made, Errc of the first refused
+// grant or 0}, and holds everything until killed.
+LITEIPC_PEER_ROLE(register_and_grant_as) {
+    auto context = context_as(args);
+    if (!context) return 0;
+    std::string name = args.text();
+    auto count = static_cast<int>(args.number());
+    std::array<int, 3> out{-1, 0, 0};
+    auto request = control_request(detail::ControlOp::register_service, 0, name.c_str());
+    request.policy = LITEIPC_POLICY_ANYONE;
+    auto registered = context->impl().control(request);
+    out[0] = registered ? 0 : code(registered.error().code);
+    for (int i = 0; registered && i < count; ++i) {
+        auto grant = control_request(detail::ControlOp::add_uid, registered->reply.handle);
+        grant.id = 1000 + static_cast<uint32_t>(i);
+        auto granted = context->impl().control(grant);
+        if (!granted) {
+            out[2] = code(granted.error().code);
+            break;
+        }
+        ++out[1];
+    }
+    report(out);
     for (;;) ::pause();
 }
 
