@@ -38,6 +38,24 @@ Result<Policy> policy_named(const std::string& name) {
     return fail(Errc::invalid_argument, "policy '" + name + "': use same-uid or anyone");
 }
 
+Result<void> parse_limits(const nlohmann::json& doc, ServerLimits& limits) {
+    limits.memory_bytes = doc.value("memory_bytes", limits.memory_bytes);
+    limits.streams_per_connection = doc.value("streams_per_connection", limits.streams_per_connection);
+    limits.streams_per_source = doc.value("streams_per_source", limits.streams_per_source);
+    limits.handshake = std::chrono::milliseconds(doc.value("handshake_ms", limits.handshake.count()));
+    limits.idle = std::chrono::milliseconds(doc.value("idle_ms", limits.idle.count()));
+    if (limits.memory_bytes < (4u << 20)) return fail(Errc::invalid_argument, "limits.memory_bytes: at least 4 MiB");
+    constexpr unsigned kMostStreams = 1u << 20;
+    if (limits.streams_per_connection < 2 || limits.streams_per_source < 2 ||
+        limits.streams_per_connection > kMostStreams || limits.streams_per_source > kMostStreams)
+        return fail(Errc::invalid_argument, "limits.streams_per_connection, limits.streams_per_source: 2 to 1048576");
+    constexpr int64_t kLongestMs = 24 * 3600 * 1000;  // gRPC takes them as int
+    if (limits.handshake.count() < 100 || limits.idle.count() < 100 || limits.handshake.count() > kLongestMs ||
+        limits.idle.count() > kLongestMs)
+        return fail(Errc::invalid_argument, "limits.handshake_ms, limits.idle_ms: 100 ms to 24 h");
+    return {};
+}
+
 Result<BridgeConfig> parse(const nlohmann::json& doc) {
     BridgeConfig config;
     config.listen = doc.value("listen", "");
@@ -53,6 +71,10 @@ Result<BridgeConfig> parse(const nlohmann::json& doc) {
         return fail(Errc::invalid_argument, "max_message_bytes: 64 B to 64 MiB");
     if (config.keepalive.count() < 100) return fail(Errc::invalid_argument, "keepalive_ms: at least 100");
     if (config.call_timeout.count() < 1) return fail(Errc::invalid_argument, "call_timeout_ms: at least 1");
+    if (auto limits = parse_limits(doc.value("limits", nlohmann::json::object()), config.limits); !limits)
+        return std::unexpected(limits.error());
+    if (config.limits.memory_bytes < 4 * config.max_message_bytes)
+        return fail(Errc::invalid_argument, "limits.memory_bytes: at least 4 x max_message_bytes");
 
     for (const auto& entry : doc.value("peers", nlohmann::json::array())) {
         Peer peer{entry.at("name").get<std::string>(), entry.at("identity").get<std::string>(),

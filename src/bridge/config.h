@@ -10,6 +10,7 @@
 #include "liteipc/context.h"
 #include "liteipc/error.h"
 #include "liteipc/ipc.h"
+#include "name_reservation.h"
 
 namespace liteipc::bridge {
 
@@ -40,7 +41,17 @@ struct Import {
     Policy policy = Policy::same_uid;  // who may call the local stand-in
     unsigned workers = 4;              // calls forwarded at once (each holds a worker)
 
-    std::string local_name() const { return "remote." + peer + "." + service; }
+    std::string local_name() const { return std::string(kImportPrefix) + peer + "." + service; }
+};
+
+// What importing peers and strangers can make the gRPC server hold (docs/BRIDGE.md, "What
+// strangers and peers can make it hold"). All but streams_per_source are gRPC's own knobs.
+struct ServerLimits {
+    uint64_t memory_bytes = 64u << 20;  // ResourceQuota: what every connection and stream buffers, together
+    unsigned streams_per_connection = 128;        // HTTP/2 MAX_CONCURRENT_STREAMS: more wait at the client
+    unsigned streams_per_source = 512;            // Calls and Watch streams open per peer address; more refused
+    std::chrono::milliseconds handshake{5000};    // a connection that has not finished TLS by then is closed
+    std::chrono::milliseconds idle{120000};       // a connection with no stream for this long is closed
 };
 
 struct BridgeConfig {
@@ -52,6 +63,7 @@ struct BridgeConfig {
     std::chrono::milliseconds keepalive{1000};       // ping interval and ping timeout
     std::chrono::milliseconds call_timeout{5000};    // the gRPC deadline of a forwarded call
     std::string status_service = "liteipc.bridge";   // local service answering the counters
+    ServerLimits limits;
     std::vector<Peer> peers;
     std::vector<Export> exports;
     std::vector<Import> imports;

@@ -32,8 +32,8 @@ grpc::Status status_of(const Error& error) {
 // on different threads; `state` is what both may touch.
 class ServiceWatch final : public grpc::ServerWriteReactor<wire::ServiceReady> {
 public:
-    ServiceWatch(Context& context, PeerId service, std::atomic<uint64_t>& open_watches)
-        : state_(std::make_shared<State>()), open_watches_(open_watches) {
+    ServiceWatch(Context& context, PeerId service, std::atomic<uint64_t>& open_watches, StreamSlot slot)
+        : state_(std::make_shared<State>()), open_watches_(open_watches), slot_(std::move(slot)) {
         state_->watch = this;
         ++open_watches_;
         ready_.set_pid(service.pid);
@@ -88,6 +88,7 @@ private:
 
     std::shared_ptr<State> state_;
     std::atomic<uint64_t>& open_watches_;
+    StreamSlot slot_;
     wire::ServiceReady ready_;
     DeathSubscription subscription_;
 };
@@ -192,8 +193,8 @@ private:
 // read, a write or a call is under way, so the reactor ends (OnDone) only once its call is over.
 class CallsReactor final : public grpc::ServerBidiReactor<wire::CallRequest, wire::CallReply> {
 public:
-    CallsReactor(ExportService& exports, std::string identity, std::atomic<uint64_t>& streams)
-        : exports_(exports), identity_(std::move(identity)), streams_(streams) {
+    CallsReactor(ExportService& exports, std::string identity, std::atomic<uint64_t>& streams, StreamSlot slot)
+        : exports_(exports), identity_(std::move(identity)), streams_(streams), slot_(std::move(slot)) {
         ++streams_;
         StartRead(&request_);
     }
@@ -229,6 +230,7 @@ private:
     ExportService& exports_;
     const std::string identity_;
     std::atomic<uint64_t>& streams_;
+    StreamSlot slot_;
     wire::CallRequest request_;
     wire::CallReply reply_;
     SlowLane lane_;
@@ -237,10 +239,51 @@ private:
     bool last_answer_quick_ = true;
 };
 
+// A stream ended before it began, with `status`.
+template <typename Reactor>
+Reactor* refused_stream(grpc::Status status) {
+    struct Refused final : Reactor {
+        explicit Refused(grpc::Status status) { this->Finish(status); }
+        void OnDone() override { delete this; }
+    };
+    return new Refused(std::move(status));
+}
+
 }  // namespace
 
+StreamSlot::~StreamSlot() {
+    if (owner_) owner_->release(source_);
+}
+
+std::optional<StreamSlot> StreamsPerSource::take(const std::string& peer) {
+    std::string source = peer.substr(0, peer.rfind(':'));  // the address without its port
+    std::lock_guard lock(mutex_);
+    unsigned& open = open_[source];
+    if (open >= limit_) return std::nullopt;
+    ++open;
+    return StreamSlot(*this, std::move(source));
+}
+
+void StreamsPerSource::release(const std::string& source) {
+    std::lock_guard lock(mutex_);
+    if (auto it = open_.find(source); it != open_.end() && --it->second == 0) open_.erase(it);
+}
+
+Result<StreamSlot> ExportService::take_slot(const grpc::CallbackServerContext& server_context) {
+    auto slot = streams_per_source_.take(server_context.peer());
+    if (slot) return std::move(*slot);
+    ++counters_.over_limit;
+    log_warn("refused a stream from " + server_context.peer() + ": it has " +
+             std::to_string(config_.limits.streams_per_source) + " open (limits.streams_per_source)");
+    return fail(Errc::quota_exceeded, "this address has limits.streams_per_source streams open");
+}
+
 grpc::ServerBidiReactor<wire::CallRequest, wire::CallReply>* ExportService::Calls(grpc::CallbackServerContext* server_context) {
-    return new CallsReactor(*this, caller_identity(*server_context), counters_.streams);
+    auto slot = take_slot(*server_context);
+    if (!slot)
+        return refused_stream<grpc::ServerBidiReactor<wire::CallRequest, wire::CallReply>>(
+            {grpc::StatusCode::RESOURCE_EXHAUSTED, slot.error().message});
+    return new CallsReactor(*this, caller_identity(*server_context), counters_.streams, std::move(*slot));
 }
 
 LocalCall ExportService::start_call(const std::string& identity, const wire::CallRequest& request) {
@@ -340,18 +383,14 @@ grpc::Status ExportService::await_answer(LocalCall& call, const wire::CallReques
 
 grpc::ServerWriteReactor<wire::ServiceReady>* ExportService::Watch(grpc::CallbackServerContext* server_context,
                                                                   const wire::WatchRequest* request) {
-    auto refuse = [](grpc::Status status) {
-        struct Refused final : grpc::ServerWriteReactor<wire::ServiceReady> {
-            explicit Refused(grpc::Status status) { Finish(status); }
-            void OnDone() override { delete this; }
-        };
-        return new Refused(std::move(status));
-    };
+    auto refuse = [](grpc::Status status) { return refused_stream<grpc::ServerWriteReactor<wire::ServiceReady>>(std::move(status)); };
+    auto slot = take_slot(*server_context);
+    if (!slot) return refuse({grpc::StatusCode::RESOURCE_EXHAUSTED, slot.error().message});
     auto peer = admit(caller_identity(*server_context), request->service(), false);
     if (!peer) return refuse({grpc::StatusCode::PERMISSION_DENIED, peer.error().message});
     auto connection = connection_to(request->service());
     if (!connection) return refuse(status_of(connection.error()));
-    return new ServiceWatch(context_, (*connection)->service(), counters_.watches);
+    return new ServiceWatch(context_, (*connection)->service(), counters_.watches, std::move(*slot));
 }
 
 }  // namespace liteipc::bridge

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "bridge.grpc.pb.h"
 #include "config.h"
@@ -23,6 +24,41 @@ struct ExportCounters {
     std::atomic<uint64_t> failed{0};   // calls that could not reach the local service
     std::atomic<uint64_t> watches{0};  // watches open now
     std::atomic<uint64_t> streams{0};  // Calls streams open now
+    std::atomic<uint64_t> over_limit{0};  // streams refused: their source had limits.streams_per_source open
+};
+
+class StreamsPerSource;
+
+// One open stream counted against its source; released when it goes. Move-only.
+class StreamSlot {
+public:
+    StreamSlot() = default;
+    StreamSlot(StreamsPerSource& owner, std::string source) : owner_(&owner), source_(std::move(source)) {}
+    StreamSlot(StreamSlot&& other) noexcept : owner_(std::exchange(other.owner_, nullptr)), source_(std::move(other.source_)) {}
+    StreamSlot& operator=(StreamSlot&&) = delete;
+    ~StreamSlot();
+
+private:
+    StreamsPerSource* owner_ = nullptr;
+    std::string source_;
+};
+
+// Calls and Watch streams open per peer address. gRPC (1.51) bounds streams per connection,
+// not connections per address, so a peer could open connection after connection: this bounds
+// what one address holds, whatever it spreads them over.
+class StreamsPerSource {
+public:
+    explicit StreamsPerSource(unsigned limit) : limit_(limit) {}
+    // A slot for a stream from gRPC's peer string ("ipv4:10.0.0.1:5555"); none at the limit.
+    std::optional<StreamSlot> take(const std::string& peer);
+
+private:
+    friend class StreamSlot;
+    void release(const std::string& source);
+
+    const unsigned limit_;
+    std::mutex mutex_;
+    std::map<std::string, unsigned> open_;
 };
 
 // How long a gRPC thread polls for a local service's answer before it hands the call to the
@@ -46,7 +82,7 @@ struct LocalCall {
 class ExportService final : public wire::Bridge::CallbackService {
 public:
     ExportService(const BridgeConfig& config, Context& context, ExportCounters& counters)
-        : config_(config), context_(context), counters_(counters) {}
+        : config_(config), context_(context), counters_(counters), streams_per_source_(config.limits.streams_per_source) {}
 
     // An importing bridge's calls, one after another on a stream it keeps open (it opens one per
     // call in flight; see CallsReactor).
@@ -64,6 +100,8 @@ public:
 private:
     // The peer with `identity`, if it may reach `service`; else the refusal, counted.
     Result<const Peer*> admit(const std::string& identity, const std::string& service, bool need_allow);
+    // A slot for a new stream of `server_context`'s source; else the refusal, counted and logged.
+    Result<StreamSlot> take_slot(const grpc::CallbackServerContext& server_context);
     // One connection per exported service, opened again once its service is gone.
     Result<std::shared_ptr<Connection>> connection_to(const std::string& service);
     // A request of `call`'s peer as a liteipc message on `connection`: what decoding its payload
@@ -77,6 +115,7 @@ private:
     ExportCounters& counters_;
     std::mutex mutex_;
     std::map<std::string, std::shared_ptr<Connection>> connections_;
+    StreamsPerSource streams_per_source_;
 };
 
 }  // namespace liteipc::bridge

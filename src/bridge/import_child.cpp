@@ -166,6 +166,15 @@ private:
     RemoteCalls& remote_;
 };
 
+// Who holds `name` on the loader, for the log: "pid P (uid U)".
+std::string holder_of(const Context& context, const std::string& name) {
+    auto holders = name_holders(context);
+    if (!holders) return "another process (" + holders.error().describe() + ")";
+    auto holder = holders->find(name);
+    if (holder == holders->end()) return "another process (gone since)";
+    return "pid " + std::to_string(holder->second.pid) + " (uid " + std::to_string(holder->second.uid) + ")";
+}
+
 }  // namespace
 
 int run_import_child(const BridgeConfig& config, const Import& import) {
@@ -201,8 +210,18 @@ int run_import_child(const BridgeConfig& config, const Import& import) {
     // the CPU from gRPC's threads (measured: a 20 us poll made bridged calls slower).
     options.spin = std::chrono::nanoseconds(0);
     options.reply_pool_bytes = std::max<uint64_t>(options.reply_pool_bytes, 4 * config.max_message_bytes);
+    // The policy may have changed since the bridge started: a name others may take is not served.
+    if (auto reserved = check_loader_reserves(*context, kImportPrefix); !reserved) {
+        log_error("not registering " + options.name + ": " + reserved.error().describe());
+        return kExitFailed;
+    }
     RemoteCalls remote(*stub);
     auto service = Service::start(*context, options, Forwarder(config, import, remote));
+    if (!service && service.error().code == Errc::already_exists) {
+        log_error(options.name + " is registered by " + holder_of(*context, options.name) +
+                  ", not this bridge: its calls do not reach " + peer.name + " until it goes");
+        return kExitNameTaken;
+    }
     if (!service) {
         log_error("registering " + options.name + ": " + service.error().describe());
         return kExitFailed;

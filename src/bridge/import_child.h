@@ -14,6 +14,7 @@ inline constexpr int kExitStopped = 0;    // SIGTERM: the bridge stops
 inline constexpr int kExitFailed = 1;     // a local failure (config, loader, registration)
 inline constexpr int kExitNotReady = 3;   // the remote service is not there (yet): try again later
 inline constexpr int kExitPeerLost = 4;   // the peer or its service went away while we served
+inline constexpr int kExitNameTaken = 5;  // another process holds remote.<peer>.<service>
 
 // Runs the child for `import` until the peer is lost or SIGTERM; returns its exit status.
 int run_import_child(const BridgeConfig& config, const Import& import);

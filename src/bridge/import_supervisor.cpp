@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "bridge_log.h"
@@ -20,6 +21,8 @@ namespace {
 // (the remote service not there, a local failure), so an absent peer costs one probe per interval.
 constexpr auto kRestartAfterLoss = std::chrono::milliseconds(100);
 constexpr auto kRetryWhileAbsent = std::chrono::milliseconds(500);
+// While another process holds the name: from kRetryWhileAbsent, doubling up to this.
+constexpr auto kLongestNameRetry = std::chrono::milliseconds(8000);
 
 std::string describe_exit(int status) {
     if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
@@ -64,6 +67,7 @@ pid_t ImportSupervisor::spawn() {
 
 void ImportSupervisor::run() {
     std::unique_lock lock(mutex_);
+    auto name_retry = kRetryWhileAbsent;
     while (!stopping_) {
         const pid_t child = spawn();
         pid_ = child;
@@ -77,8 +81,20 @@ void ImportSupervisor::run() {
         if (stopping_) break;
         const bool absent = child > 0 && WIFEXITED(status) && WEXITSTATUS(status) == kExitNotReady;
         const bool lost = child > 0 && WIFEXITED(status) && WEXITSTATUS(status) == kExitPeerLost;
-        if (!absent && child > 0) log_info(local_name_ + ": child " + std::to_string(child) + " ended, " + describe_exit(status));
-        stopping_changed_.wait_for(lock, lost ? kRestartAfterLoss : kRetryWhileAbsent, [&] { return stopping_; });
+        const bool taken = child > 0 && WIFEXITED(status) && WEXITSTATUS(status) == kExitNameTaken;
+        auto pause = lost ? kRestartAfterLoss : kRetryWhileAbsent;
+        if (taken) {
+            // Never a silent gap: counted, in the status document, and logged with the next try.
+            ++name_taken_;
+            pause = name_retry;
+            name_retry = std::min(2 * name_retry, kLongestNameRetry);
+            log_warn(local_name_ + ": name held by another process (" + std::to_string(name_taken_.load()) +
+                     " times); trying again in " + std::to_string(pause.count()) + " ms");
+        } else {
+            name_retry = kRetryWhileAbsent;
+            if (!absent && child > 0) log_info(local_name_ + ": child " + std::to_string(child) + " ended, " + describe_exit(status));
+        }
+        stopping_changed_.wait_for(lock, pause, [&] { return stopping_; });
     }
 }
 

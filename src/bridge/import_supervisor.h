@@ -31,6 +31,8 @@ public:
     const std::string& local_name() const { return local_name_; }
     pid_t pid() const { return pid_.load(); }  // 0 between two children
     uint64_t starts() const { return starts_.load(); }
+    // How often a child found its name held by another process.
+    uint64_t name_taken() const { return name_taken_.load(); }
 
 private:
     void run();
@@ -41,6 +43,7 @@ private:
     std::string local_name_;
     std::atomic<pid_t> pid_{0};
     std::atomic<uint64_t> starts_{0};
+    std::atomic<uint64_t> name_taken_{0};
     std::mutex mutex_;
     std::condition_variable stopping_changed_;
     bool stopping_ = false;

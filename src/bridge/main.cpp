@@ -9,11 +9,14 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <malloc.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <future>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <thread>
 #include <vector>
 
 #include "bridge_log.h"
@@ -21,6 +24,7 @@
 #include "import_child.h"
 #include "import_supervisor.h"
 #include "liteipc/version.h"
+#include "name_reservation.h"
 #include "tls.h"
 #include "wire.h"
 
@@ -45,18 +49,39 @@ void usage(std::FILE* out) {
                  "See liteipc-bridge(8).\n");
 }
 
-// The counters as the status service answers them (code 1, one string).
-std::string status_document(const BridgeConfig& config, const ExportCounters& counters,
+// The counters as the status service answers them (code 1, one string). An import is
+// "registered" when the loader lists its name as its child's.
+std::string status_document(const Context& context, const BridgeConfig& config, const ExportCounters& counters,
                             const std::vector<std::unique_ptr<ImportSupervisor>>& imports) {
+    const auto holders = name_holders(context).value_or(std::map<std::string, NameHolder>{});
     nlohmann::json doc;
     doc["listen"] = config.listen;
     doc["exports"] = {{"calls", counters.calls.load()},     {"oneway", counters.oneway.load()},
                       {"refused", counters.refused.load()}, {"failed", counters.failed.load()},
-                      {"watches", counters.watches.load()}, {"streams", counters.streams.load()}};
+                      {"watches", counters.watches.load()}, {"streams", counters.streams.load()},
+                      {"over_limit", counters.over_limit.load()}};
     doc["imports"] = nlohmann::json::array();
-    for (const auto& import : imports)
-        doc["imports"].push_back({{"service", import->local_name()}, {"pid", import->pid()}, {"starts", import->starts()}});
+    for (const auto& import : imports) {
+        const auto holder = holders.find(import->local_name());
+        doc["imports"].push_back({{"service", import->local_name()},
+                                  {"pid", import->pid()},
+                                  {"starts", import->starts()},
+                                  {"registered", import->pid() > 0 && holder != holders.end() && holder->second.pid == import->pid()},
+                                  {"name_taken", import->name_taken()}});
+    }
     return doc.dump();
+}
+
+// Gives back to the system, every few seconds, what gRPC freed: a flood of connections leaves
+// hundreds of MB free inside malloc's heap otherwise, and the next flood adds to it (measured:
+// docs/BRIDGE.md, "What strangers and peers can make it hold").
+void return_freed_memory_periodically() {
+    std::thread([] {
+        for (;;) {
+            std::this_thread::sleep_for(std::chrono::seconds(5));
+            ::malloc_trim(0);
+        }
+    }).detach();
 }
 
 int run_parent(const Arguments& arguments, const BridgeConfig& config) {
@@ -65,6 +90,12 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
         log_error("liteipc context: " + context.error().describe());
         return 1;
     }
+    // Imported names are taken by whoever registers them first: refuse to run unless they are ours.
+    if (!config.imports.empty())
+        if (auto reserved = check_loader_reserves(*context, kImportPrefix); !reserved) {
+            log_error("refusing to import: " + reserved.error().describe());
+            return 1;
+        }
     ExportCounters counters;
     // Made before the status service reads them, started once the exports are served.
     char executable[4096];
@@ -85,7 +116,7 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
     status_options.workers = 1;
     auto status_service = Service::start(*context, status_options, [&](Call& call) -> int32_t {
         if (call.code() != 1) return kStatusMalformed;
-        call.reply().write_string(status_document(config, counters, imports));
+        call.reply().write_string(status_document(*context, config, counters, imports));
         return 0;
     });
     if (!status_service) {
@@ -115,6 +146,7 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
     }
 
     for (auto& import : imports) import->start();
+    return_freed_memory_periodically();
 
     wait_for_stop();
     log_info("stopping");

@@ -55,6 +55,19 @@ void configure_server(grpc::ServerBuilder& builder, const BridgeConfig& config) 
     // And we ping them: a watch whose importer vanished ends within two intervals.
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, keepalive);
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, keepalive);
+
+    // What others can make the server hold, by gRPC's own means: its memory (under pressure gRPC
+    // closes idle connections first, then cancels streams), streams per connection, how long a
+    // connection may take to present a certificate (a stranger without one holds nothing
+    // longer), and how long a connection with no stream is kept. No maximum connection age: a
+    // watch is a stream that lasts as long as its service, and ending it would be its death.
+    const ServerLimits& limits = config.limits;
+    grpc::ResourceQuota quota("liteipc-bridge");
+    quota.Resize(limits.memory_bytes);
+    builder.SetResourceQuota(quota);
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, static_cast<int>(limits.streams_per_connection));
+    builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, static_cast<int>(limits.handshake.count()));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, static_cast<int>(limits.idle.count()));
 }
 
 Result<std::shared_ptr<grpc::Channel>> channel_to(const BridgeConfig& config, const Peer& peer) {

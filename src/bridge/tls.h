@@ -14,7 +14,8 @@ namespace liteipc::bridge {
 // The server side: a client certificate is required and verified against the CA.
 Result<std::shared_ptr<grpc::ServerCredentials>> server_credentials(const BridgeConfig& config);
 
-// Server options: message size bound, and keepalive pings accepted at the configured rate.
+// Server options: message size bound, keepalive pings accepted at the configured rate, and the
+// gRPC limits of config.limits.
 void configure_server(grpc::ServerBuilder& builder, const BridgeConfig& config);
 
 // A channel to `peer`: our certificate, the CA, the peer's identity as the name its

@@ -43,18 +43,19 @@ protected:
         ASSERT_TRUE(hosts_.wait_for_service(a, "demo.c-echo", std::chrono::seconds(10)));
 
         const std::string limits = "\"max_message_bytes\":" + std::to_string(kMaxMessageBytes) +
-                                   ",\"keepalive_ms\":" + std::to_string(kKeepaliveMs) + ",\"call_timeout_ms\":60000,";
+                                   ",\"keepalive_ms\":" + std::to_string(keepalive_ms_) + ",\"call_timeout_ms\":60000,";
         hosts_.write_config(a, limits + R"("peers":[{"name":"b","identity":"host-b","address":")" + b.address +
                                    ":7443\",\"token\":2}]," +
                                    R"("exports":[{"service":"demo.c-echo","allow":["b"]}],)"
                                    R"("imports":[{"peer":"b","service":"demo.cpp-echo","policy":"anyone"},)"
                                    R"({"peer":"b","service":"demo.slow","policy":"anyone","workers":8},)"
                                    R"({"peer":"b","service":"demo.secret","policy":"anyone"}])");
-        hosts_.write_config(b, limits + R"("peers":[{"name":"a","identity":"host-a","address":")" + a.address +
+        hosts_.write_config(b, limits + b_limits_ + R"("peers":[{"name":"a","identity":"host-a","address":")" + a.address +
                                    ":7443\",\"token\":1},{\"name\":\"c\",\"identity\":\"host-c\",\"token\":3}]," +
                                    R"("exports":[{"service":"demo.cpp-echo","allow":["a"]},)"
                                    R"({"service":"demo.slow","allow":["a"]},{"service":"demo.secret","allow":["c"]}],)"
                                    R"("imports":[{"peer":"a","service":"demo.c-echo","policy":"anyone"}])");
+        before_bridges_start();
         hosts_.start_bridge(a);
         hosts_.start_bridge(b);
         for (const char* name : {"remote.b.demo.cpp-echo", "remote.b.demo.slow", "remote.b.demo.secret"})
@@ -75,6 +76,9 @@ protected:
             EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "a bridge did not stop cleanly: " << status;
         EXPECT_EQ(hosts_.leftovers(), "");
     }
+
+    // What a test sets up on the hosts before their bridges start (a name taken, a squatter).
+    virtual void before_bridges_start() {}
 
     void start_slow_service() {
         hosts_.run_on(hosts_.b(), {LITEIPC_BRIDGE_PEER, "service", "--name", "demo.slow"}, "slow");
@@ -101,6 +105,8 @@ protected:
     }
 
     TwoHosts hosts_;
+    std::string b_limits_;  // host b's "limits": {...}, when a test sets them
+    int keepalive_ms_ = kKeepaliveMs;
     std::optional<Context> context_;
 };
 

@@ -1,11 +1,14 @@
 // The C++ side of the bridge tests, a service or a client on one host:
 //   bridge_peer service --name NAME --socket PATH --pin-root PATH
 //   bridge_peer client --name NAME --text TEXT --socket PATH --pin-root PATH
+//   bridge_peer squat --name NAME --socket PATH --pin-root PATH
 // The service's codes: 1 echo a string; 2 sleep the given milliseconds, then answer (a call left
 // pending); 3 sum a data buffer and send it back (pool buffers both ways); 4 who: the token, the
 // caller's kernel-verified pid and uid; 5 the sum alone; 6 the milliseconds left before the caller's deadline
 // (0xffffffff: none). It serves until killed. The client echoes TEXT (code 1)
-// and sends it as a oneway note (code 4, as the example echo services read it).
+// and sends it as a oneway note (code 4, as the example echo services read it). The squatter
+// tries to register NAME every 5 ms until killed, printing "refused N: why" (the first and every
+// 20th refusal); once it holds the name it prints "registered" and "got TEXT" for each message.
 #include <signal.h>
 #include <unistd.h>
 
@@ -82,6 +85,27 @@ int run_client(liteipc::Context& context, const std::string& name, const std::st
     return connection->call(kEcho, last) ? 0 : 1;
 }
 
+int run_squatter(liteipc::Context& context, const std::string& name) {
+    for (uint64_t refused = 1;; ++refused) {
+        auto service = liteipc::Service::start(context, {.name = name, .policy = liteipc::Policy::anyone},
+                                               [](liteipc::Call& call) -> int32_t {
+                                                   std::printf("got %s\n", call.request().read_string().c_str());
+                                                   std::fflush(stdout);
+                                                   return 0;
+                                               });
+        if (service) {
+            std::printf("registered\n");
+            std::fflush(stdout);
+            for (;;) ::pause();
+        }
+        if (refused == 1 || refused % 20 == 0) {
+            std::printf("refused %llu: %s\n", static_cast<unsigned long long>(refused), service.error().describe().c_str());
+            std::fflush(stdout);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -100,6 +124,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     if (role == "client") return run_client(*context, name, text);
+    if (role == "squat") return run_squatter(*context, name);
     auto service = liteipc::Service::start(*context, {.name = name, .policy = liteipc::Policy::anyone, .workers = 8}, handle);
     if (!service) {
         std::fprintf(stderr, "bridge_peer: %s\n", service.error().describe().c_str());
