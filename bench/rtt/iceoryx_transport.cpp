@@ -142,19 +142,9 @@ public:
             if (!cfg) return fail(Errc::system, "cannot write " + config_path_);
         }
 
-        std::fflush(nullptr);
-        roudi_ = fork();
+        roudi_ = spawn_logged(LIPC_BENCH_IOX_ROUDI, {"iox-roudi", "-c", config_path_, "-l", "info"}, log_path_,
+                              LogMode::truncate, Lifetime::for_the_run);
         if (roudi_ < 0) return fail_errno("fork for iox-roudi");
-        if (roudi_ == 0) {
-            prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the harness
-            const int log = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-            if (log >= 0) {
-                dup2(log, STDOUT_FILENO);
-                dup2(log, STDERR_FILENO);
-            }
-            execl(LIPC_BENCH_IOX_ROUDI, "iox-roudi", "-c", config_path_.c_str(), "-l", "info", static_cast<char*>(nullptr));
-            _exit(127);
-        }
 
         // Ready when it says so; gone or silent for 20 s is a failure, with its log.
         const auto deadline = Clock::now() + std::chrono::seconds(20);

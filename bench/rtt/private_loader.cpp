@@ -1,5 +1,7 @@
 #include "private_loader.h"
 
+#include "sys.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -35,21 +37,8 @@ bool socket_answers(const std::string& path) {
 
 // Runs a program to completion with its output in `log` (appended); its exit status or -1.
 int run_program(const std::vector<std::string>& argv, const std::string& log) {
-    std::fflush(nullptr);
-    const pid_t pid = fork();
+    const pid_t pid = spawn_logged(argv[0].c_str(), argv, log, LogMode::append, Lifetime::until_done);
     if (pid < 0) return -1;
-    if (pid == 0) {
-        const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (fd >= 0) {
-            dup2(fd, STDOUT_FILENO);
-            dup2(fd, STDERR_FILENO);
-        }
-        std::vector<char*> args;
-        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        execv(args[0], args.data());
-        _exit(127);
-    }
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
@@ -65,20 +54,10 @@ Result<> PrivateLoader::start(const std::string& tag) {
     socket_ = "/tmp/liteipc-bench-" + tag + ".sock";
     log_path_ = "/tmp/liteipc-bench-" + tag + ".log";
 
-    std::fflush(nullptr);
-    pid_ = fork();
+    pid_ = spawn_logged(LIPC_BENCH_LOADER_PATH,
+                        {"liteipc-loader", "--foreground", "--pin-root", pin_root_, "--socket", socket_, "--log-level", "warn"},
+                        log_path_, LogMode::truncate, Lifetime::for_the_run);
     if (pid_ < 0) return fail_errno("fork for liteipc-loader");
-    if (pid_ == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the harness
-        const int log = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (log >= 0) {
-            dup2(log, STDOUT_FILENO);
-            dup2(log, STDERR_FILENO);
-        }
-        execl(LIPC_BENCH_LOADER_PATH, "liteipc-loader", "--foreground", "--pin-root", pin_root_.c_str(), "--socket",
-              socket_.c_str(), "--log-level", "warn", static_cast<char*>(nullptr));
-        _exit(127);
-    }
     const auto deadline = Clock::now() + 20s;
     for (;;) {
         if (socket_answers(socket_)) return {};
