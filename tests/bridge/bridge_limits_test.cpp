@@ -93,7 +93,9 @@ protected:
         EXPECT_TRUE(WIFEXITED(*ended) && WEXITSTATUS(*ended) == 0) << flood.output();
         EXPECT_GT(answered, 10) << what;
         EXPECT_EQ(failed, 0) << what << ": the first failed with " << first_failure;
-        if (kMemoryMeasured) EXPECT_LT(peak - before, bound_kib) << what;
+        if (kMemoryMeasured) {
+            EXPECT_LT(peak - before, bound_kib) << what;
+        }
         peak_kib_ = peak;
         return flood.output();
     }
@@ -120,7 +122,9 @@ TEST_F(BridgeLimitsTest, TenThousandIdleConnectionsAreClosedAfterTheHandshakeTim
         EXPECT_NE(out.find("open 0 of " + count), std::string::npos) << out;
         // The second flood costs about what the first did (without the trim it added 170 MB to the
         // 300 MB the first left).
-        if (kMemoryMeasured && peak_before > 0) EXPECT_LT(peak_kib_, peak_before + 96 * 1024) << round;
+        if (kMemoryMeasured && peak_before > 0) {
+            EXPECT_LT(peak_kib_, peak_before + 96 * 1024) << round;
+        }
     }
     auto status = bridge_status(b);
     EXPECT_EQ(status["exports"]["watches"].get<int>(), 3) << "a's imports lost their watches: " << status.dump();
