@@ -156,6 +156,7 @@ enum liteipc_policy {
 enum liteipc_service_mode {
     LITEIPC_SVC_MODE_DIRECT = 0,   /* messages go peer to peer; only connects pass the kernel */
     LITEIPC_SVC_MODE_MEDIATED = 1, /* every message passes the "send" program */
+    LITEIPC_SVC_MODE_TOPIC = 2,    /* a topic: its connects are subscribes; samples go peer to peer */
 };
 
 struct liteipc_service {

@@ -59,6 +59,9 @@ enum class Mode : uint32_t {
     // the policy: a withdrawn grant refuses the very next message. Visible to `liteipc monitor`.
     // Costs one BPF_PROG_RUN per message on the sender (about 1 us).
     mediated = 1,
+    // A topic's service (Publisher, liteipc/topic.h): its clients are subscribers; samples go
+    // through shared memory, the service answers only subscribe and unsubscribe.
+    topic = 2,
 };
 
 class Call;

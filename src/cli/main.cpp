@@ -55,7 +55,7 @@ constexpr Command kCommands[] = {
      "Without SERVICE: the loader (pid, pin root, socket, deaths seen, records lost, how pools are\n"
      "backed), every registered process and every service. With SERVICE: that service alone: its\n"
      "owner, policy, mode, connected clients with pid and uid, and its counters.\n"},
-    {"list", "list", "services: handle, name, owner pid, policy, connects, denials",
+    {"list", "list", "services and topics: handle, name, kind, owner (publisher) pid, policy, clients (subscribers), connects, denials",
      "One line per registered service.\n"},
     {"stats", "stats [--watch SECONDS [--count N]] [SERVICE]", "per-service counters, or their rates",
      "Counters of every service (or of SERVICE): calls, one-way messages, bytes, errors, timeouts,\n"
@@ -163,20 +163,24 @@ json status_json(const LoaderStatus& status) {
 
 Table services_table() {
     using Align = Table::Align;
-    return Table({{"HANDLE", Align::right}, {"NAME", Align::left}, {"PID", Align::right}, {"POLICY", Align::left},
-                  {"CONNECTS", Align::right}, {"DENIALS", Align::right}});
+    return Table({{"HANDLE", Align::right}, {"NAME", Align::left}, {"KIND", Align::left}, {"PID", Align::right},
+                  {"POLICY", Align::left}, {"CLIENTS", Align::right}, {"CONNECTS", Align::right},
+                  {"DENIALS", Align::right}});
 }
 
 void add_service_row(Table& table, const ServiceRecord& s) {
-    table.add_row({std::to_string(s.handle), s.name, std::to_string(s.pid), liteipc::cli::policy_name(s.policy),
+    // A topic's owner is its publisher and its clients are its subscribers.
+    table.add_row({std::to_string(s.handle), s.name, s.mode == "topic" ? "topic" : "service", std::to_string(s.pid),
+                   liteipc::cli::policy_name(s.policy), std::to_string(s.clients.size()),
                    std::to_string(s.counters.connects), std::to_string(s.counters.denials)});
 }
 
 void print_service(const ServiceRecord& s) {
     std::string policy = liteipc::cli::policy_name(s.policy);
     if (policy == "uid-range") policy += " " + std::to_string(s.uid_min) + ".." + std::to_string(s.uid_max);
-    std::printf("service    %s (handle %u)\n", s.name.c_str(), s.handle);
-    std::printf("owner      pid %u, uid %u\n", s.pid, s.uid);
+    const bool topic = s.mode == "topic";
+    std::printf("%s %s (handle %u)\n", topic ? "topic     " : "service   ", s.name.c_str(), s.handle);
+    std::printf("%s pid %u, uid %u\n", topic ? "publisher " : "owner     ", s.pid, s.uid);
     std::printf("policy     %s\n", policy.c_str());
     std::printf("mode       %s\n", s.mode.c_str());
     std::string counters;
@@ -184,7 +188,7 @@ void print_service(const ServiceRecord& s) {
         counters += (counters.empty() ? "" : ", ") + std::string(name) + " " + std::to_string(value);
     });
     std::printf("counters   %s\n", counters.c_str());
-    std::printf("clients    %zu\n", s.clients.size());
+    std::printf("%s %zu\n", topic ? "subscribers" : "clients   ", s.clients.size());
     if (s.clients.empty()) return;
     using Align = Table::Align;
     Table clients({{"CONN", Align::right}, {"PID", Align::right}, {"UID", Align::right}, {"GID", Align::right}});

@@ -26,6 +26,15 @@
 
 namespace liteipc::loader {
 
+// How `list`, `status` and the log name a service's mode.
+inline const char* service_mode_name(uint32_t mode) {
+    switch (mode) {
+        case LITEIPC_SVC_MODE_MEDIATED: return "mediated";
+        case LITEIPC_SVC_MODE_TOPIC: return "topic";
+        default: return "direct";
+    }
+}
+
 struct DaemonOptions {
     std::string pin_root = detail::kDefaultPinRoot;
     std::string socket_path = detail::kDefaultControlSocket;

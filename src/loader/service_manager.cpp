@@ -129,7 +129,7 @@ ControlReply Daemon::register_service(Client& client, const ControlRequest& requ
         return refuse(Errc::invalid_argument, EINVAL,
                       "invalid service name: 1..255 printable bytes without '/', '\"' or '\\\\'");
     if (request.policy > LITEIPC_POLICY_PIDS) return refuse(Errc::invalid_argument, EINVAL, "unknown access policy");
-    if (request.mode > LITEIPC_SVC_MODE_MEDIATED) return refuse(Errc::invalid_argument, EINVAL, "unknown service mode");
+    if (request.mode > LITEIPC_SVC_MODE_TOPIC) return refuse(Errc::invalid_argument, EINVAL, "unknown service mode");
     if (request.policy == LITEIPC_POLICY_UID_RANGE && request.uid_min > request.uid_max)
         return refuse(Errc::invalid_argument, EINVAL, "uid range is empty");
     const liteipc_proc& proc = kernel_->proc(client.slot);
@@ -180,7 +180,7 @@ ControlReply Daemon::register_service(Client& client, const ControlRequest& requ
     fds.push_back(std::move(*traffic));
     services_[*handle] = ServiceRecord{client.slot, client.generation, client.uid};
     LITEIPC_LOG(info, "service '%s' -> handle %u (pid %d, %s)", request.name, *handle, client.host_pid,
-                request.mode == LITEIPC_SVC_MODE_MEDIATED ? "mediated" : "direct");
+                service_mode_name(request.mode));
     ControlReply reply;
     reply.handle = *handle;
     return reply;

@@ -137,7 +137,7 @@ std::string Daemon::status_json() const {
                             {"policy", s.policy},
                             {"uid_min", s.uid_min},
                             {"uid_max", s.uid_max},
-                            {"mode", s.mode == LITEIPC_SVC_MODE_MEDIATED ? "mediated" : "direct"},
+                            {"mode", service_mode_name(s.mode)},
                             {"clients", clients},
                             {"counters", {{"calls", traffic.calls},
                                           {"oneway", traffic.oneway},
