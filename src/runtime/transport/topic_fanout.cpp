@@ -361,8 +361,9 @@ Result<uint64_t> TopicFanout::publish(uint32_t index, uint64_t size, Deadline de
     return entry.sequence;
 }
 
-FanoutStats TopicFanout::stats() const {
+FanoutStats TopicFanout::stats() {
     std::lock_guard lock(mutex_);
+    reconcile_all();  // count what the subscribers released since the last publish
     FanoutStats stats;
     stats.subscribers = static_cast<uint32_t>(subscriptions_.size());
     stats.samples_in_use = static_cast<uint32_t>(options_.sample_count - free_.size());

@@ -92,7 +92,7 @@ public:
     // delivered (the loan stays the caller's). Returns the sample's sequence number.
     Result<uint64_t> publish(uint32_t index, uint64_t size, Deadline deadline);
 
-    FanoutStats stats() const;
+    FanoutStats stats();
     uint64_t sample_size() const { return options_.sample_size; }
 
 private:
