@@ -22,6 +22,7 @@
 #include "loader_status.h"
 #include "call_command.h"
 #include "monitor.h"
+#include "topic_monitor.h"
 #include "table.h"
 
 namespace {
@@ -62,13 +63,16 @@ constexpr Command kCommands[] = {
      "dead-object failures (counted by the service on its data plane), and denials, connects and\n"
      "disconnects (counted by the kernel). With --watch, the rates per second over each interval,\n"
      "until Ctrl-C or N intervals; with --json, one document per interval.\n"},
-    {"monitor", "monitor [--service NAME] [--count N]", "live kernel-plane events until Ctrl-C",
+    {"monitor", "monitor [--service NAME | --topic NAME] [--count N]", "live kernel-plane events, or a topic's samples, until Ctrl-C",
      "Connects, denials, disconnects and deaths as the kernel sees them, one line each led by its\n"
      "wall-clock time (with --json, one JSON document each), until Ctrl-C or N events; then how many\n"
      "events this watcher lost (the kernel's monitor ring full, or its own queue in the loader full\n"
      "because it read too slowly). Every watcher gets every event; none can hide events from another.\n"
      "With --service, only that service's events and the deaths of its owner\n"
-     "and clients. Needs only membership of the liteipc group; registers nothing.\n"},
+     "and clients. Needs only membership of the liteipc group; registers nothing.\n"
+     "With --topic, subscribes to that topic (keeping the latest 64, so it never holds the publisher\n"
+     "back) and prints each sample: sequence, bytes, age since publish, samples dropped for this\n"
+     "monitor, first bytes in hex. This registers (a subscribe is a connect the topic's policy checks).\n"},
     {"call", "call SERVICE CODE|METHOD [ARGS...] [--reply TYPES]", "one call with typed arguments; its reply",
      "Connects to SERVICE, sends request CODE with the arguments in order, and prints the reply's\n"
      "status and the fields named by --reply (comma-separated, read in order). Types: s (string),\n"
@@ -358,8 +362,8 @@ int main(int argc, char** argv) {
     long timeout_ms = 5000;
     bool want_help = false;
     long watch_seconds = 0, watch_count = 0;
-    std::string only_service, reply_types;
-    enum { kSocket = 256, kPinRoot, kTimeout, kVersion, kWatch, kCount, kService, kReply };
+    std::string only_service, only_topic, reply_types;
+    enum { kSocket = 256, kPinRoot, kTimeout, kVersion, kWatch, kCount, kService, kReply, kTopic };
     static const option long_options[] = {{"json", no_argument, nullptr, 'j'},
                                           {"pretty", no_argument, nullptr, 'p'},
                                           {"socket", required_argument, nullptr, kSocket},
@@ -371,6 +375,7 @@ int main(int argc, char** argv) {
                                           {"count", required_argument, nullptr, kCount},
                                           {"service", required_argument, nullptr, kService},
                                           {"reply", required_argument, nullptr, kReply},
+                                          {"topic", required_argument, nullptr, kTopic},
                                           {nullptr, 0, nullptr, 0}};
     // GNU getopt_long permutes: options may come before or after the command.
     for (int c; (c = getopt_long(argc, argv, "jph", long_options, nullptr)) != -1;) {
@@ -401,6 +406,7 @@ int main(int argc, char** argv) {
                 break;
             }
             case kService: only_service = optarg; break;
+            case kTopic: only_topic = optarg; break;
             case kReply: reply_types = optarg; break;
             case 'h': want_help = true; break;
             case kVersion: std::printf("liteipc %s\n", LITEIPC_VERSION_STRING); return kExitOk;
@@ -446,8 +452,8 @@ int main(int argc, char** argv) {
         return kExitOk;
     }
     if ((watch_seconds && name != "stats") || (watch_count && name != "stats" && name != "monitor") ||
-        (!only_service.empty() && name != "monitor")) {
-        std::fprintf(stderr, "liteipc: %s: --watch belongs to stats, --service to monitor, --count to both\n",
+        ((!only_service.empty() || !only_topic.empty()) && name != "monitor")) {
+        std::fprintf(stderr, "liteipc: %s: --watch belongs to stats, --service and --topic to monitor, --count to both\n",
                      command->name);
         return kExitUsage;
     }
@@ -480,6 +486,15 @@ int main(int argc, char** argv) {
         if (arguments > 0) {
             std::fprintf(stderr, "liteipc: monitor: unexpected argument '%s'\n", args[0]);
             return kExitUsage;
+        }
+        if (!only_topic.empty()) {
+            if (!only_service.empty()) {
+                std::fprintf(stderr, "liteipc: monitor: --service and --topic exclude each other\n");
+                return kExitUsage;
+            }
+            liteipc::cli::TopicMonitorOptions topic{address, std::chrono::milliseconds(timeout_ms), only_topic,
+                                                    output.as_json, watch_count};
+            return liteipc::cli::run_topic_monitor(topic);
         }
         liteipc::cli::MonitorOptions monitor{address, std::chrono::milliseconds(timeout_ms), only_service,
                                              output.as_json, watch_count};
