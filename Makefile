@@ -34,7 +34,8 @@ bench: deps
 	scripts/plot-bench.sh bench-results.csv bench-rtt.png
 	scripts/bench-death.sh
 	scripts/bench-idl.sh
-	cmake --build build-bench -j2 --target marshal_bench wake_bench conn_memory_bench
+	cmake --build build-bench -j2 --target marshal_bench wake_bench conn_memory_bench pubsub_bench
+	build-bench/bench/pubsub/pubsub_bench
 	build-bench/bench/marshal_bench
 	build-bench/bench/rtt/wake_bench
 	build-bench/bench/rtt/conn_memory_bench

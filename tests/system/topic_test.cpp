@@ -49,8 +49,12 @@ protected:
     // The loader's view of the topic: {kind, subscriber count}.
     std::pair<std::string, size_t> loader_view(const std::string& topic) {
         auto status = context_->loader_status();
-        if (!status) return {"", 0};
-        for (const auto& s : nlohmann::json::parse(*status)["services"])
+        if (!status) {
+            ADD_FAILURE() << status.error().describe();
+            return {"", 0};
+        }
+        const auto document = nlohmann::json::parse(*status);
+        for (const auto& s : document["services"])
             if (s["name"] == topic) return {s["mode"].get<std::string>(), s["clients"].size()};
         return {"", 0};
     }
@@ -140,7 +144,7 @@ TEST_F(TopicTest, StoppedSubscriberStallsNobodyGrowsNothingAndThenSeesTheLatest)
 
 TEST_F(TopicTest, KilledSubscribersHeldSamplesComeBackAtOnce) {
     auto publisher = Publisher::create(*context_, {.name = "test.topic.kill", .subscriber_policy = Policy::anyone,
-                                                   .sample_size = 64, .sample_count = 16});
+                                                   .sample_size = 1024, .sample_count = 16});
     ASSERT_TRUE(publisher) << publisher.error().describe();
     Peer holder = Peer::spawn("topic_holder", peer_args(loader_.options(), "test.topic.kill", 4));
     int64_t result = -1;

@@ -114,6 +114,22 @@ TEST(TopicFanout, MaxHeldIsEnforcedOnTheSubscriberSide) {
     EXPECT_EQ((*again)->sequence, 3u);
 }
 
+TEST(TopicFanout, TakingAndReleasingMoreThanMaxHeldBetweenPublishesIsHonest) {
+    auto fanout = make_fanout(32);
+    auto s = subscribe(*fanout, 8, 2);
+    ASSERT_TRUE(s);
+    for (uint8_t i = 0; i < 6; ++i) publish_pattern(*fanout, i, 8);
+    for (int i = 0; i < 6; ++i) {
+        auto taken = s->reader->try_take();
+        ASSERT_TRUE(taken && *taken);
+        s->reader->release((*taken)->index);
+    }
+    publish_pattern(*fanout, 7, 8);
+    EXPECT_EQ(fanout->stats().subscribers, 1u);
+    EXPECT_EQ(fanout->stats().dropped_subscribers, 0u);
+    EXPECT_EQ(fanout->stats().samples_in_use, 1u);
+}
+
 TEST(TopicFanout, BlockingSubscriberTimesOutThePublisherAndNobodyGetsTheSample) {
     auto fanout = make_fanout(32);
     auto blocking = subscribe(*fanout, 2, 2, true);

@@ -184,7 +184,6 @@ bool TopicFanout::reconcile(Subscription& s) {
         s.held[index] = 1;
         ++s.held_count;
     }
-    if (s.held_count > s.max_held) return false;
     const uint64_t release_tail = s.reader->release_tail.load(std::memory_order_acquire);
     const uint32_t capacity = s.geometry.release_capacity;
     if (release_tail < s.release_head || release_tail - s.release_head > capacity) return false;
@@ -200,7 +199,8 @@ bool TopicFanout::reconcile(Subscription& s) {
         }
     }
     s.queue->release_head.store(s.release_head, std::memory_order_release);
-    return true;
+    // What it holds now, after its releases: it may have taken and released several meanwhile.
+    return s.held_count <= s.max_held;
 }
 
 void TopicFanout::release_all(Subscription& s) {
