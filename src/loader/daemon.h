@@ -105,7 +105,7 @@ private:
     };
 
     // What the loader keeps beside the maps so that a death finds what to remove in memory.
-    struct ServiceRecord {
+    struct ServiceOwner {
         uint32_t owner_slot;
         uint64_t owner_generation;
         uid_t owner_uid;
@@ -219,7 +219,7 @@ private:
     bool created_socket_ = false;
     std::map<int, Client> clients_;  // by socket fd
     std::map<uint64_t, PendingChannel> pending_channels_;  // by conn_id
-    std::map<uint32_t, ServiceRecord> services_;            // by handle
+    std::map<uint32_t, ServiceOwner> services_;            // by handle
     std::map<GrantKey, GrantRecord> grants_;
     std::vector<WaitingGrant> waiting_grants_;
     uint64_t deaths_seen_ = 0;
