@@ -147,7 +147,7 @@ TEST(Channel, InlineAndPoolPayloadsUpTo64MiB) {
     const auto deadline = 90s;
     for (uint64_t size : {0ull, 1ull, 191ull, 192ull, 193ull, 4096ull, 1ull << 20, 64ull << 20}) {
         SCOPED_TRACE("payload of " + std::to_string(size) + " bytes");
-        Result<Reply> reply;
+        Result<ReceivedReply> reply;
         if (size > (1u << 20)) {
             // Written once, in place, in the request pool.
             auto buffer = connection.client.allocate_payload(size, Deadline::after(5s));
@@ -243,7 +243,7 @@ TEST(Channel, EverySlotAcrossTheFreeMapIsUsedAndAWaitingCallerIsWokenByARelease)
     EXPECT_EQ(no_slot.error().code, Errc::timed_out);
     EXPECT_NE(no_slot.error().message.find("slots"), std::string::npos) << no_slot.error().describe();
 
-    Result<Reply> waited = fail(Errc::closed, "not run");
+    Result<ReceivedReply> waited = fail(Errc::closed, "not run");
     std::thread waiter([&] { waited = client.call(kEcho, bytes_of("waited"), {.deadline = Deadline::after(10s)}); });
     ChildProcess service = start_service(connection.regions);
     std::this_thread::sleep_for(50ms);  // the waiter is in its wait: every slot is still held
@@ -288,7 +288,7 @@ TEST(Channel, TimesOutWhenTheServiceNeverAnswers) {
 TEST(Channel, PendingCallsFailPromptlyWhenThePeerIsMarkedDead) {
     auto connection = connect_client({.slot_count = 1});  // no service
     ChannelClient& client = connection.client;
-    Result<Reply> waiting_for_reply, waiting_for_slot;
+    Result<ReceivedReply> waiting_for_reply, waiting_for_slot;
     std::thread first([&] { waiting_for_reply = client.call(kEcho, bytes_of("a"), {}); });
     std::this_thread::sleep_for(30ms);
     std::thread second([&] { waiting_for_slot = client.call(kEcho, bytes_of("b"), {}); });
@@ -313,7 +313,7 @@ TEST(Channel, CallFailsWithDeadObjectWhenTheServiceProcessIsKilled) {
     ChildProcess service = start_service(connection.regions);
     ASSERT_TRUE(connection.client.call(kEcho, bytes_of("up?"), {.deadline = Deadline::after(5s)}));
 
-    Result<Reply> pending;
+    Result<ReceivedReply> pending;
     std::thread caller([&] { pending = connection.client.call(kSleep, {}, {}); });
     std::this_thread::sleep_for(50ms);
     service.kill_now();

@@ -180,7 +180,7 @@ PayloadBuffer::~PayloadBuffer() {
     if (state_ && data_ != nullptr) (void)state_->request_allocator.free(block_.offset);
 }
 
-Reply::Reply(Reply&& other) noexcept
+ReceivedReply::ReceivedReply(ReceivedReply&& other) noexcept
     : state_(std::move(other.state_)), held_slot_(std::exchange(other.held_slot_, UINT32_MAX)),
       status_(other.status_), flags_(other.flags_), fd_count_(other.fd_count_), fd_batch_(other.fd_batch_),
       length_(std::exchange(other.length_, 0)),
@@ -188,15 +188,15 @@ Reply::Reply(Reply&& other) noexcept
     if (pool_payload_ == nullptr) std::memcpy(inline_payload_, other.inline_payload_, length_);
 }
 
-Reply& Reply::operator=(Reply&& other) noexcept {
+ReceivedReply& ReceivedReply::operator=(ReceivedReply&& other) noexcept {
     if (this != &other) {
         release();
-        new (this) Reply(std::move(other));
+        new (this) ReceivedReply(std::move(other));
     }
     return *this;
 }
 
-Reply::Reply(Key, const MessageDescriptor& header, std::span<const std::byte> payload,
+ReceivedReply::ReceivedReply(Key, const MessageDescriptor& header, std::span<const std::byte> payload,
              std::shared_ptr<ClientState> holder, uint32_t held_slot) noexcept
     : state_(std::move(holder)), held_slot_(held_slot), status_(header.status), flags_(header.flags),
       fd_count_(header.fd_count), fd_batch_(header.fd_batch), length_(payload.size()),
@@ -204,7 +204,7 @@ Reply::Reply(Key, const MessageDescriptor& header, std::span<const std::byte> pa
     if (pool_payload_ == nullptr && !payload.empty()) std::memcpy(inline_payload_, payload.data(), payload.size());
 }
 
-void Reply::release() noexcept {
+void ReceivedReply::release() noexcept {
     if (state_ && held_slot_ != UINT32_MAX) state_->release_slot(held_slot_);
     state_.reset();
     held_slot_ = UINT32_MAX;
@@ -313,7 +313,7 @@ std::span<const std::byte> ChannelClient::reply_pool() const noexcept {
     return {state_->reply_pool.data(), state_->reply_pool.size()};
 }
 
-Result<Reply> ChannelClient::call(uint32_t code, std::span<const std::byte> payload, CallOptions options,
+Result<ReceivedReply> ChannelClient::call(uint32_t code, std::span<const std::byte> payload, CallOptions options,
                                   std::span<const uint64_t> attachments) {
     if (!attachments.empty()) {
         // Attachments ride on a request in a pool block, so that the slot's bookkeeping frees
@@ -346,7 +346,7 @@ Result<Reply> ChannelClient::call(uint32_t code, std::span<const std::byte> payl
     return submit(*slot, request, kNoBlock, options);
 }
 
-Result<Reply> ChannelClient::call_in_place(uint32_t code, PayloadBuffer payload, CallOptions options,
+Result<ReceivedReply> ChannelClient::call_in_place(uint32_t code, PayloadBuffer payload, CallOptions options,
                                            std::span<const uint64_t> attachments) {
     auto drop_attachments = [&] {
         for (uint64_t attachment : attachments) free_attachment(attachment);
@@ -418,23 +418,23 @@ Result<uint64_t> ChannelClient::publish(uint32_t slot_index, MessageDescriptor& 
     return sequence;
 }
 
-Result<Reply> ChannelClient::submit(uint32_t slot_index, MessageDescriptor& request, uint64_t request_block,
+Result<ReceivedReply> ChannelClient::submit(uint32_t slot_index, MessageDescriptor& request, uint64_t request_block,
                                     CallOptions options) {
     auto sequence = publish(slot_index, request, request_block, options);
     if (!sequence) return std::unexpected(sequence.error());
     if ((options.flags & kFlagOneway) != 0) {
         state_->await_service(slot_index);
-        return Reply{};
+        return ReceivedReply{};
     }
     if (options.async != nullptr) {
         *options.async = AsyncCall{slot_index, request.code, *sequence};
         state_->watch_async(slot_index);
-        return Reply{};
+        return ReceivedReply{};
     }
     return complete(slot_index, request.code, *sequence, options.deadline);
 }
 
-Result<Reply> ChannelClient::complete(uint32_t slot_index, uint32_t code, uint64_t sequence, Deadline deadline,
+Result<ReceivedReply> ChannelClient::complete(uint32_t slot_index, uint32_t code, uint64_t sequence, Deadline deadline,
                                       bool keep_on_timeout) {
     ClientState& state = *state_;
     CallSlot& slot = state.control.slot(slot_index);
@@ -458,7 +458,7 @@ Result<Reply> ChannelClient::complete(uint32_t slot_index, uint32_t code, uint64
     std::memcpy(&reply, &slot.reply, kDescriptorHeaderSize);  // the header once; validate this copy
     state.free_request_block(slot_index);
 
-    auto reject = [&](std::string problem) -> Result<Reply> {
+    auto reject = [&](std::string problem) -> Result<ReceivedReply> {
         LITEIPC_LOG(warn, "call code %u, slot %u: %s", code, slot_index, problem.c_str());
         state.release_slot(slot_index);
         return fail(Errc::malformed, "call code " + std::to_string(code) + ": " + problem);
@@ -479,20 +479,20 @@ Result<Reply> ChannelClient::complete(uint32_t slot_index, uint32_t code, uint64
     auto payload = payload_of(reply, state.reply_pool);  // bounds from the private header
     if (!payload) return reject("reply " + payload.error().message);
     if (static_cast<PayloadKind>(reply.payload_kind) == PayloadKind::inline_bytes) {
-        // Inline bytes are fetched once, by the Reply itself, straight out of the slot.
+        // Inline bytes are fetched once, by the ReceivedReply itself, straight out of the slot.
         payload = std::span<const std::byte>(reinterpret_cast<const std::byte*>(slot.reply.inline_payload), payload->size());
     }
     return take_reply(slot_index, reply, *payload);
 }
 
-Result<Reply> ChannelClient::take_reply(uint32_t slot_index, const MessageDescriptor& header,
+Result<ReceivedReply> ChannelClient::take_reply(uint32_t slot_index, const MessageDescriptor& header,
                                         std::span<const std::byte> payload) {
     const bool in_pool = static_cast<PayloadKind>(header.payload_kind) == PayloadKind::pool;
     // Built where the caller receives it (one return of one object): the inline bytes are copied
     // once, and before the slot goes back (another call may reuse the slot the moment it is free).
     // A payload in the pool is read in place; the slot stays ours so the service keeps the block
-    // until Reply::release().
-    Result<Reply> result(std::in_place, Reply::Key{}, header, payload, in_pool ? state_ : nullptr,
+    // until ReceivedReply::release().
+    Result<ReceivedReply> result(std::in_place, ReceivedReply::Key{}, header, payload, in_pool ? state_ : nullptr,
                          in_pool ? slot_index : UINT32_MAX);
     if (!in_pool) state_->release_slot(slot_index, false);
     return result;

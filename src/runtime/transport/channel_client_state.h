@@ -58,7 +58,7 @@ struct ClientState {
     Mapping reply_pool;
     ControlView control;
     UniqueFd doorbell;  // eventfd: wakes the service's workers when they armed the connection
-    PoolAllocator request_allocator;
+    PoolBlockAllocator request_allocator;
     ClientOptions options;
     std::atomic<uint32_t> dead_word{0};  // private futex: waiters sleep on it with their slot
     std::atomic<uint64_t> next_sequence{1};

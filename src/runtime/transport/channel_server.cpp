@@ -1,4 +1,4 @@
-#include "transport/channel_service.h"
+#include "transport/channel_server.h"
 
 #include <fcntl.h>
 #include <linux/memfd.h>
@@ -212,7 +212,7 @@ void ChannelServer::reclaim_released_replies() {
     }
 }
 
-void ChannelServer::serve_batch(const Request& batch, uint64_t place, const Handler& handler, ReplyWriter& none) {
+void ChannelServer::serve_batch(const ActiveRequest& batch, uint64_t place, const Handler& handler, ReplyWriter& none) {
     // Pops follow ring order, so the batches before this one are in another worker's hands: wait for
     // them as long as one is being served, and only briefly for a place no batch holds (a client that
     // skips places delays only its own stream).
@@ -233,7 +233,7 @@ void ChannelServer::serve_batch(const Request& batch, uint64_t place, const Hand
             std::this_thread::sleep_for(std::chrono::microseconds(50));
         }
     }
-    Request message = batch;
+    ActiveRequest message = batch;
     message.flags = kFlagOneway;
     message.fd_count = 0;  // batches carry no fds, whatever the descriptor claims
     const std::span<const std::byte> frames = batch.payload;  // in the client's pool: read each header once
@@ -318,7 +318,7 @@ void ChannelServer::serve(uint32_t slot_index, const Handler& handler) {
         reply.flags = kFlagRejected;
         reply.status = -EBADMSG;
     } else {
-        const Request view{request.code, request.flags, request.sender_tid, *payload,
+        const ActiveRequest view{request.code, request.flags, request.sender_tid, *payload,
                            {request_pool_.data(), request_pool_.size()}, data_.get(),
                            request.fd_count, request.fd_batch, request.call_sequence,
                            static_cast<uint32_t>(request.status), stamped, request.deadline_ns};
