@@ -349,12 +349,12 @@ TEST(Channel, HostileServiceYieldsNamedErrorsNeverACrash) {
             switch (slot.request.code) {
                 case kWrongSequence: reply.call_sequence += 1000; break;
                 case kOutsidePool:
-                    reply.payload_kind = static_cast<uint32_t>(PayloadKind::pool);
+                    reply.payload_kind = static_cast<uint16_t>(PayloadKind::pool);
                     reply.pool_offset = (1ull << 20) - 8;
                     reply.payload_length = 4096;
                     break;
                 case kLongInline:
-                    reply.payload_kind = static_cast<uint32_t>(PayloadKind::inline_bytes);
+                    reply.payload_kind = static_cast<uint16_t>(PayloadKind::inline_bytes);
                     reply.payload_length = 100000;
                     break;
                 case kUnknownKind: reply.payload_kind = 77; break;

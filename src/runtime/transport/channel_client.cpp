@@ -338,7 +338,7 @@ Result<ReceivedReply> ChannelClient::call(uint32_t code, std::span<const std::by
     }
     MessageDescriptor request = fresh_descriptor();
     request.code = code;
-    request.payload_kind = static_cast<uint32_t>(payload.empty() ? PayloadKind::none : PayloadKind::inline_bytes);
+    request.payload_kind = static_cast<uint16_t>(payload.empty() ? PayloadKind::none : PayloadKind::inline_bytes);
     request.payload_length = payload.size();
     if (!payload.empty()) std::memcpy(request.inline_payload, payload.data(), payload.size());
     auto slot = state_->claim_slot(options.deadline);
@@ -358,7 +358,7 @@ Result<ReceivedReply> ChannelClient::call_in_place(uint32_t code, PayloadBuffer 
     }
     MessageDescriptor request = fresh_descriptor();
     request.code = code;
-    request.payload_kind = static_cast<uint32_t>(PayloadKind::pool);
+    request.payload_kind = static_cast<uint16_t>(PayloadKind::pool);
     request.payload_length = payload.length_;
     request.pool_offset = payload.block_.offset;
     auto slot = state_->claim_slot(options.deadline);
@@ -380,9 +380,9 @@ Result<uint64_t> ChannelClient::publish(uint32_t slot_index, MessageDescriptor& 
 
     const uint64_t sequence = state.next_sequence.fetch_add(1, std::memory_order_relaxed);
     request.flags = options.flags;
-    request.fd_count = options.fd_count;
+    request.fd_count = static_cast<uint16_t>(options.fd_count);  // FdChannel::send refuses more than 32
     request.fd_batch = options.fd_batch;
-    request.status = static_cast<int32_t>(options.token);
+    request.token = options.token;
     request.sender_tid = current_tid();
     request.call_sequence = sequence;
     request.deadline_ns = options.deadline.is_forever()

@@ -52,17 +52,17 @@ Result<std::span<std::byte>> ReplyWriter::allocate(uint64_t size) {
     has_block_ = false;
     reply_.pool_offset = 0;
     if (size <= kInlinePayloadCapacity) {
-        reply_.payload_kind = static_cast<uint32_t>(size == 0 ? PayloadKind::none : PayloadKind::inline_bytes);
+        reply_.payload_kind = static_cast<uint16_t>(size == 0 ? PayloadKind::none : PayloadKind::inline_bytes);
         reply_.payload_length = size;
         return std::span<std::byte>{reinterpret_cast<std::byte*>(reply_.inline_payload), static_cast<std::size_t>(size)};
     }
-    reply_.payload_kind = static_cast<uint32_t>(PayloadKind::none);
+    reply_.payload_kind = static_cast<uint16_t>(PayloadKind::none);
     reply_.payload_length = 0;
     auto block = allocate_block(size);
     if (!block) return std::unexpected(block.error());
     has_block_ = true;
     block_ = *block;
-    reply_.payload_kind = static_cast<uint32_t>(PayloadKind::pool);
+    reply_.payload_kind = static_cast<uint16_t>(PayloadKind::pool);
     reply_.payload_length = size;
     reply_.pool_offset = block->offset;
     return std::span<std::byte>{connection_.reply_pool_.data() + block->offset, static_cast<std::size_t>(size)};
@@ -100,7 +100,7 @@ void ReplyWriter::drop_all() noexcept {
     attachments_.clear();
     if (has_block_) (void)connection_.reply_allocator_.free(block_.offset);
     has_block_ = false;
-    reply_.payload_kind = static_cast<uint32_t>(PayloadKind::none);
+    reply_.payload_kind = static_cast<uint16_t>(PayloadKind::none);
     reply_.payload_length = 0;
     reply_.pool_offset = 0;
 }
@@ -300,7 +300,8 @@ void ChannelServer::serve(uint32_t slot_index, const Handler& handler) {
         request.flags = stamped->flags;
         request.sender_tid = stamped->tid;
         request.call_sequence = stamped->call_sequence;
-        request.payload_kind = stamped->payload_kind;
+        // A kind past 16 bits stays unknown (payload_of refuses it) rather than wrapping into a known one.
+        request.payload_kind = static_cast<uint16_t>(std::min<uint32_t>(stamped->payload_kind, UINT16_MAX));
         request.pool_offset = stamped->payload_offset;
         request.payload_length = stamped->payload_length;
         if (static_cast<PayloadKind>(request.payload_kind) == PayloadKind::inline_bytes)
@@ -321,7 +322,7 @@ void ChannelServer::serve(uint32_t slot_index, const Handler& handler) {
         const ActiveRequest view{request.code, request.flags, request.sender_tid, *payload,
                            {request_pool_.data(), request_pool_.size()}, data_.get(),
                            request.fd_count, request.fd_batch, request.call_sequence,
-                           static_cast<uint32_t>(request.status), stamped, request.deadline_ns};
+                           request.token, stamped, request.deadline_ns};
         ReplyWriter writer(*this, reply, view.oneway(), request.deadline_ns);
         if ((request.flags & kFlagBatch) != 0 && view.oneway()) {
             serve_batch(view, request.fd_batch, handler, writer);

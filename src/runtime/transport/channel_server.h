@@ -57,7 +57,7 @@ public:
     Result<std::pair<uint64_t, std::span<std::byte>>> allocate_attachment(uint64_t size);
     // The reply carries `count` fds sent ahead on the connection's socket, tagged `batch`.
     void set_fds(uint32_t count, uint64_t batch) noexcept {
-        reply_.fd_count = count;
+        reply_.fd_count = static_cast<uint16_t>(count);  // FdChannel::send refuses more than 32
         reply_.fd_batch = batch;
     }
 
