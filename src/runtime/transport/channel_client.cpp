@@ -94,11 +94,25 @@ void ClientState::await_service(uint32_t slot) {
 }
 
 bool ClientState::wait_for_oldest_answer(Deadline until) noexcept {
-    // Under the lock throughout: no one reclaims the slot (and a new caller claims it and sets its
-    // sleeper flag) while we use that flag. Only callers that find the pool full wait for us.
-    std::lock_guard lock(mutex);
-    if (awaiting_service.empty()) return false;
-    CallSlot& call = control.slot(awaiting_service.front());
+    // The slot stays pinned while we use its sleeper flag: no one reclaims it (and a new caller
+    // claims it and sets that flag). We sleep without `mutex`, so calls published meanwhile do not
+    // wait behind us; only callers that find the pool full wait for us, on oldest_answer_mutex.
+    std::lock_guard waiting(oldest_answer_mutex);
+    uint32_t slot = 0;
+    {
+        std::lock_guard lock(mutex);
+        if (awaiting_service.empty()) return false;
+        slot = awaiting_service.front();
+        pinned_slot = slot;
+    }
+    struct Unpin {
+        ClientState& state;
+        ~Unpin() {
+            std::lock_guard lock(state.mutex);
+            state.pinned_slot = kNoSlot;
+        }
+    } unpin{*this};
+    CallSlot& call = control.slot(slot);
     auto answered = [&] { return (call.state.load(std::memory_order_acquire) & slot_state::kMask) == slot_state::kReply; };
     // A caller that polls before it sleeps (ClientOptions::spin) polls here too.
     if (spin_until(options.spin, until, answered, [&] { return dead(); })) return true;
@@ -114,7 +128,7 @@ void ClientState::reclaim_answered_locked() noexcept {
     std::size_t kept = 0;
     for (const uint32_t slot : awaiting_service) {
         auto& word = control.slot(slot).state;
-        if ((word.load(std::memory_order_acquire) & slot_state::kMask) == slot_state::kReply) {
+        if (slot != pinned_slot && (word.load(std::memory_order_acquire) & slot_state::kMask) == slot_state::kReply) {
             free_request_block(slot);
             word.store(slot_state::kFree, std::memory_order_release);
             free_slot(slot);
