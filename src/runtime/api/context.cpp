@@ -391,7 +391,7 @@ Result<DeathSubscription> Context::Impl::on_death(const PeerId& peer, DeathCallb
     }
     ++users;
     uint64_t id = next_id_++;
-    subscribers_.emplace(id, Subscriber{peer, std::move(callback), connection});
+    subscribers_.emplace(id, DeathWatch{peer, std::move(callback), connection});
     auto owner = std::make_shared<DeathSubscription::Owner>();
     owner->context = weak_from_this();
     return DeathSubscription(std::move(owner), id);

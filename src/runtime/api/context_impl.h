@@ -104,14 +104,14 @@ private:
     std::unique_ptr<std::thread> inbox_thread_;
     pid_t owner_pid_ = 0;
 
-    struct Subscriber {
+    struct DeathWatch {  // one on_death callback
         PeerId peer;
         DeathCallback callback;
         uint64_t connection = 0;  // nonzero: also ended by that connection's hangup
     };
     std::mutex death_mutex_;
     uint64_t next_id_ = 1;
-    std::map<uint64_t, Subscriber> subscribers_;
+    std::map<uint64_t, DeathWatch> subscribers_;
     std::map<std::pair<uint32_t, uint64_t>, std::size_t> kernel_subscriptions_;  // (slot, generation) -> users
     std::map<uint64_t, std::function<void(const DeathNotice&)>> death_listeners_;
     std::map<uint64_t, PeerId> watched_connections_;  // conn_id -> its service, while its socket is watched
