@@ -110,7 +110,7 @@ struct Sample::Impl {
     uint32_t index = 0;
     std::span<std::byte> bytes;
     ~Impl() {
-        if (publisher) publisher->fanout->give_back(index);
+        if (publisher) publisher->fanout->give_back(index);  // the fanout lives as long as its Publisher::Impl
     }
 };
 
@@ -129,7 +129,7 @@ Publisher::~Publisher() {
     // Stop taking subscriptions, then tell the subscribers (the service's withdrawal reaches their
     // connections too: each gets its one notice from whichever comes first).
     impl_->service.reset();
-    impl_->fanout.reset();
+    impl_->fanout->close();  // samples still loaned or held stay valid until they are given back
 }
 
 Result<Publisher> Publisher::create(Context& context, TopicOptions options) {

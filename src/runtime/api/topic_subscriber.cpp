@@ -20,6 +20,7 @@ struct Subscriber::Impl {
     std::shared_ptr<detail::TopicReader> shared_reader;  // the samples out share it
     detail::UniqueFd wake;  // our end of the wake socket
     uint64_t subscription = 0;
+    bool armed = false;  // arm() asked the publisher for wake bytes
 
     // Connects (the kernel checks the topic's subscriber policy) and asks for a queue.
     Result<> subscribe(Context& ctx) {
@@ -90,6 +91,15 @@ struct Subscriber::Impl {
         connection.reset();
     }
 
+    // A poller took over from arm(): stop the publisher's wake bytes, drop the ones sent. Costs nothing
+    // (no syscall) when the wake fd was not armed.
+    void disarm() {
+        if (!armed) return;
+        armed = false;
+        shared_reader->disarm_socket();
+        drain_wake();
+    }
+
     void drain_wake() {
         char bytes[64];
         while (::recv(wake.get(), bytes, sizeof bytes, MSG_DONTWAIT) > 0) {
@@ -133,6 +143,7 @@ Result<Subscriber> Subscriber::open(Context& context, std::string_view topic, Su
 }
 
 Result<ReceivedSample> Subscriber::try_take() {
+    impl_->disarm();
     auto taken = impl_->shared_reader->try_take();
     if (!taken) return std::unexpected(taken.error());
     ReceivedSample received;
@@ -146,7 +157,7 @@ Result<ReceivedSample> Subscriber::try_take() {
 
 Result<ReceivedSample> Subscriber::take(std::chrono::milliseconds timeout) {
     const auto deadline = detail::Deadline::after(timeout.count() > 0 ? timeout : impl_->context->options.default_timeout);
-    impl_->drain_wake();
+    impl_->disarm();
     for (;;) {
         auto received = try_take();
         if (!received || *received) return received;
@@ -163,7 +174,8 @@ int Subscriber::wake_fd() const { return impl_->wake.get(); }
 
 bool Subscriber::arm() {
     impl_->drain_wake();
-    return impl_->shared_reader->arm_socket();
+    impl_->armed = impl_->shared_reader->arm_socket();
+    return impl_->armed;
 }
 
 Result<DeathSubscription> Subscriber::on_publisher_death(DeathCallback callback) {

@@ -78,7 +78,9 @@ Result<std::unique_ptr<TopicFanout>> TopicFanout::create(const std::string& name
     return fanout;
 }
 
-TopicFanout::~TopicFanout() {
+TopicFanout::~TopicFanout() { close(); }
+
+void TopicFanout::close() {
     std::lock_guard lock(mutex_);
     for (auto& [id, s] : subscriptions_) {
         s->queue->publisher_closed.store(1, std::memory_order_release);

@@ -76,6 +76,8 @@ class TopicFanout {
 public:
     static Result<std::unique_ptr<TopicFanout>> create(const std::string& name, FanoutOptions options);
     ~TopicFanout();
+    // The publisher withdrew: every subscriber's queue says so and its sleepers wake. Idempotent.
+    void close();
 
     Result<SubscriptionGrant> subscribe(SubscriptionRequest request);
     // Ends a subscription and takes back what it held (its death, its unsubscribe). `peer` must be the
