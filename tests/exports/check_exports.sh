@@ -33,15 +33,15 @@ for lib in liteipc skeleton; do
     fi
 done
 
-# The declarations marked LITEIPC_API: C functions (liteipc/lite, liteipc/rpc, async.h), C++
+# The declarations marked LITEIPC_API: C functions (liteipc/lite, liteipc/rpc, async.h, broadcast.h), C++
 # functions and classes (the rest of liteipc/).
 public_headers=$(find "$include/liteipc" -name '*.h')
-c_headers=$(find "$include/liteipc/lite" "$include/liteipc/rpc" -name '*.h'; echo "$include/liteipc/async.h")
+c_headers=$(find "$include/liteipc/lite" "$include/liteipc/rpc" -name '*.h'; echo "$include/liteipc/async.h"; echo "$include/liteipc/broadcast.h")
 marked_functions() { grep -hoE 'LITEIPC_API [^(;]*[ *&]([A-Za-z_][A-Za-z0-9_]*)\(' "$@" | sed -E 's/.*[ *&]([A-Za-z_][A-Za-z0-9_]*)\($/\1/' | sort -u; }
 # shellcheck disable=SC2086 # lists of paths
 marked_functions $c_headers >"$work/c_functions"
 marked_functions $(find "$include/liteipc/rpc" -name '*.h') >"$work/c_rpc_functions"
-cxx_headers=$(echo "$public_headers" | grep -vE '/(lite|rpc)/|/async\.h$')
+cxx_headers=$(echo "$public_headers" | grep -vE '/(lite|rpc)/|/(async|broadcast)\.h$')
 # shellcheck disable=SC2086
 marked_functions $cxx_headers >"$work/cxx_functions"
 # shellcheck disable=SC2086
