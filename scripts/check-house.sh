@@ -33,21 +33,11 @@ check_kernel_seam() {
 
 # No source file over 600 lines: past that a reader loses the thread. The generated golden files
 # under tests/idl/golden are liteipc-idl's output, compared byte for byte, and are not checked.
-# The files over the limit when the rule came are listed until they are split; the list only shrinks.
-over_limit_to_split=(bench/death/death_bench.cpp tests/unit/parcel_test.cpp)
 check_file_lengths() {
-    local lines file listed
+    local lines file
     while read -r lines file; do
         [[ $file == total ]] && continue
-        listed=0
-        for known in "${over_limit_to_split[@]}"; do [[ $file == "$known" ]] && listed=1; done
-        if ((lines > 600 && listed)); then
-            echo "note: $file has $lines lines: still to be split"
-        elif ((lines > 600)); then
-            fail "$file has $lines lines (at most 600: split it by role)"
-        elif ((listed)); then
-            echo "note: $file is within the limit now: take it off over_limit_to_split"
-        fi
+        if ((lines > 600)); then fail "$file has $lines lines (at most 600: split it by role)"; fi
     done < <(find src bpf include bench tests -type f \( -name '*.c' -o -name '*.cpp' -o -name '*.h' \) \
                  -not -path 'tests/idl/golden/*' -print0 | xargs -0 wc -l)
 }

@@ -19,8 +19,8 @@
 #include "liteipc_abi.h"
 #include "common/control_protocol.h"
 #include "common/unix_socket.h"
+#include "common/status_document.h"
 #include "kernel/pins.h"
-#include "loader_status.h"
 
 namespace liteipc::cli {
 namespace {
@@ -88,7 +88,7 @@ struct Watch {
     void refresh_names() {
         auto document = query_status(options.address, options.timeout);
         if (!document) return;
-        auto status = parse_loader_status(*document);
+        auto status = liteipc::status::parse_status_document(*document);
         if (!status) return;
         for (const auto& s : status->services) {
             names[s.handle] = s.name;
