@@ -33,7 +33,7 @@ grpc::Status status_of(const Error& error) {
 class ServiceWatch final : public grpc::ServerWriteReactor<wire::ServiceReady> {
 public:
     ServiceWatch(Context& context, PeerId service, std::atomic<uint64_t>& open_watches, StreamSlot slot)
-        : state_(std::make_shared<State>()), open_watches_(open_watches), slot_(std::move(slot)) {
+        : state_(std::make_shared<WatchState>()), open_watches_(open_watches), slot_(std::move(slot)) {
         state_->watch = this;
         ++open_watches_;
         ready_.set_pid(service.pid);
@@ -68,14 +68,14 @@ public:
     }
 
 private:
-    struct State {
+    struct WatchState {
         std::mutex mutex;
         ServiceWatch* watch = nullptr;  // null once gRPC is done with it
         bool writing = false;
         bool finished = false;
         std::optional<grpc::Status> pending;  // a finish that waits for the write in flight
     };
-    static void finish(State& state, grpc::Status status) {
+    static void finish(WatchState& state, grpc::Status status) {
         std::lock_guard lock(state.mutex);
         if (!state.watch || state.finished) return;
         if (state.writing) {
@@ -86,7 +86,7 @@ private:
         state.watch->Finish(status);
     }
 
-    std::shared_ptr<State> state_;
+    std::shared_ptr<WatchState> state_;
     std::atomic<uint64_t>& open_watches_;
     StreamSlot slot_;
     wire::ServiceReady ready_;
@@ -152,7 +152,7 @@ public:
 
     void run(std::function<void()> job) {
         if (!state_) {
-            state_ = std::make_shared<State>();
+            state_ = std::make_shared<LaneState>();
             std::thread([state = state_] { state->serve(); }).detach();
         }
         {
@@ -163,7 +163,7 @@ public:
     }
 
 private:
-    struct State {
+    struct LaneState {
         std::mutex mutex;
         std::condition_variable changed;
         std::function<void()> job;
@@ -182,7 +182,7 @@ private:
             }
         }
     };
-    std::shared_ptr<State> state_;
+    std::shared_ptr<LaneState> state_;
 };
 
 // One Calls stream, served with gRPC's callback API: read a call, send it to the local service,
