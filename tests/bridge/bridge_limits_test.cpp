@@ -118,6 +118,14 @@ protected:
                        hosts_.dir() + "/" + log_name + ".log");
     }
 
+    // The flood's "open K of N" line, after it ended by itself.
+    static std::string held_of(Spawned& flood) {
+        const int status = flood.wait();
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << flood.output();
+        const auto at = flood.output().find("open ");
+        return at == std::string::npos ? flood.output() : flood.output().substr(at, flood.output().find('\n', at) - at);
+    }
+
     int handshake_ms_ = kHandshakeMs;
     long peak_kib_ = 0;
     long peak_open_ = 0;
@@ -156,6 +164,22 @@ TEST_F(BridgeLimitsTest, TenThousandIdleConnectionsAreClosedAfterTheHandshakeTim
     EXPECT_EQ(status["exports"]["watches"].get<int>(), 3) << "a's imports lost their watches: " << status.dump();
 }
 
+// The count goes down when gRPC ends a connection, not only when its peer does: connections that
+// present no certificate are closed by gRPC after handshake_ms while the stranger still holds them.
+TEST_F(BridgeLimitsTest, AConnectionGrpcClosesIsCountedOutWhileItsPeerStillHoldsIt) {
+    Host& b = hosts_.b();
+    ASSERT_TRUE(eventually([&] { return bridge_status(b)["exports"]["watches"].get<int>() == 3; }, seconds(20)));
+    const long open_before = connections()["open"].get<long>();
+    Spawned flood = idle_flood(b, 5, kHandshakeMs + 6000, "held-past-handshake");
+    EXPECT_TRUE(eventually([&] { return connections()["open"].get<long>() == open_before + 5; }, seconds(5)))
+        << connections().dump();
+    EXPECT_TRUE(eventually([&] { return connections()["open"].get<long>() == open_before; },
+                           milliseconds(kHandshakeMs + 3000)))
+        << connections().dump();
+    EXPECT_FALSE(flood.wait_for(milliseconds(0))) << "the stranger let go first: " << flood.output();
+    EXPECT_EQ(held_of(flood), "open 0 of 5");
+}
+
 TEST_F(BridgeLimitsTest, AStreamFloodFromAnotherAddressIsRefusedPastItsLimitAndHonestCallsGoOn) {
     Host& b = hosts_.b();
     const std::string certs = hosts_.cert_dir();
@@ -185,14 +209,6 @@ protected:
         b_limits_ = "\"limits\":{\"handshake_ms\":" + std::to_string(handshake_ms_) +
                     ",\"connections_per_source\":" + std::to_string(kConnectionsPerSource) +
                     ",\"connections\":" + std::to_string(kConnections) + "},";
-    }
-
-    // The flood's "open K of N" line, after it ended by itself.
-    static std::string held_of(Spawned& flood) {
-        const int status = flood.wait();
-        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << flood.output();
-        const auto at = flood.output().find("open ");
-        return at == std::string::npos ? flood.output() : flood.output().substr(at, flood.output().find('\n', at) - at);
     }
 
     void expect_echo() {
