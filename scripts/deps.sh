@@ -8,7 +8,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libclang-rt-14-dev            # libFuzzer, ASan, UBSan for the fuzz target
   libprotobuf-dev protobuf-compiler   # marshalling benchmark peer
-  iceoryx libiceoryx-posh-dev libiceoryx-hoofs-dev   # round-trip benchmark peer
+  iceoryx libiceoryx-posh-dev libiceoryx-hoofs-dev   # round-trip and publish/subscribe benchmark peer
   nlohmann-json3-dev            # the loader writes and the CLI reads the status document
   libsystemd-dev                # the loader tells systemd it is ready and logs to the journal
   gnuplot-nox                   # make bench draws RTT against payload size
