@@ -204,7 +204,7 @@ private:
         std::fprintf(stderr, "liteipc: %s\n", error.describe().c_str());
         return 1;
     }
-    PrivateLoader loader_;
+    BenchLoader loader_;
 };
 
 }  // namespace
