@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -46,7 +47,7 @@ Cell run_cell(const PubSubPeer& peer, uint32_t subscribers, std::size_t size, co
     auto spawn = [&](std::function<int()> body) {
         std::fflush(nullptr);
         const pid_t pid = ::fork();
-        if (pid == 0) ::_exit(body());
+        if (pid == 0) std::exit(body());  // static destructors: iceoryx removes its runtime files in /tmp
         children.push_back(pid);
     };
     spawn([&] { return peer.publish(*shared, topic); });
