@@ -147,7 +147,7 @@ LITEIPC_PEER_ROLE(half_open_connects_as) {
         liteipc_connect_ctl connect{};
         connect.handle = handle;
         LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &connect, .ctx_size_in = sizeof connect);
-        made += bpf_prog_test_run_opts(context->impl().connect_prog, &run) == 0 && connect.result == 0;
+        made += bpf_prog_test_run_opts(context->impl().kernel().connect_program_fd(), &run) == 0 && connect.result == 0;
     }
     report(made);
     for (;;) ::pause();
@@ -183,7 +183,7 @@ std::array<int, kTables> fill_every_table(Context& context, const ContextOptions
         liteipc_connect_ctl connect{};
         connect.handle = handle;
         LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &connect, .ctx_size_in = sizeof connect);
-        if (bpf_prog_test_run_opts(context.impl().connect_prog, &run) != 0) return past;
+        if (bpf_prog_test_run_opts(context.impl().kernel().connect_program_fd(), &run) != 0) return past;
         if (connect.result == 0) conns.push_back(connect.conn_id);
         past[kConnections] = connect.result == -EDQUOT ? code(Errc::quota_exceeded) : connect.result;
     }
