@@ -258,5 +258,54 @@ TEST_F(TrustHeadroomTest, NearFullIsLoggedAndInStatusBeforeTheTableFillsAndRootS
     EXPECT_EQ(service_table(status, "near_full"), "false") << status;
 }
 
+// ---- control sockets: the last ones are root's too ----
+
+// Members together may hold 16 of the loader's 24 control sockets.
+constexpr const char* kSmallSocketRoom =
+    "max_sockets = 24\n"
+    "reserve.sockets = 8\n"
+    "unlisted_names = anyone\n";
+
+class TrustSocketReserveTest : protected WithConfig, public WithLoader<> {
+protected:
+    TrustSocketReserveTest() : WithConfig(kSmallSocketRoom), WithLoader("trust-sockets", true, loader_args()) {}
+};
+
+// One field of the "socket" table in the status document.
+long long socket_table(const std::string& status, const std::string& field) {
+    std::size_t table = status.find("\"socket\":{");
+    return table == std::string::npos ? -1 : json_number(status, field, table);
+}
+
+TEST_F(TrustSocketReserveTest, ColludingUidsHoldAtMostTheMembersRoomAndRootStillConnects) {
+    // Two uids, each far under its own quota, open 10 sockets each: 16 are served, 4 refused.
+    const std::string socket = loader_.socket();
+    auto hold_sockets = [socket] {
+        int opened = 0;
+        for (int i = 0; i < 10; ++i) opened += connect_raw(socket) >= 0;  // kept open until the end
+        return std::array<int, 1>{opened};
+    };
+    Hostile<1> first(kNobody, hold_sockets);
+    Hostile<1> second(65500, hold_sockets);
+    EXPECT_EQ(first.results()[0], 10);
+    EXPECT_EQ(second.results()[0], 10);
+    std::string status = status_when(loader_, [](const std::string& s) { return refused_count(s, "reserve_sockets") >= 4; });
+    EXPECT_EQ(refused_count(status, "reserve_sockets"), 4) << status;
+    EXPECT_EQ(socket_table(status, "members"), 16) << status;
+    EXPECT_EQ(socket_table(status, "capacity"), 24) << status;
+    EXPECT_EQ(status.substr(status.find("\"near_full\":", status.find("\"socket\":{")) + 12, 4), "true") << status;
+
+    // One more member socket is refused by name; root's processes still connect and register.
+    EXPECT_EQ(run_peer<1>("open_context_as", peer_args(loader_.options(), kOtherUid))[0], code(Errc::quota_exceeded));
+    EXPECT_EQ(run_peer<1>("register_name_as", peer_args(loader_.options(), 0, "root.sockets"))[0], 0);
+
+    // When the colluders go, their room is free again for members.
+    first.end();
+    second.end();
+    status = status_when(loader_, [](const std::string& s) { return socket_table(s, "members") == 0; });
+    EXPECT_EQ(socket_table(status, "members"), 0) << status;
+    EXPECT_EQ(run_peer<1>("open_context_as", peer_args(loader_.options(), kOtherUid))[0], 0);
+}
+
 }  // namespace
 }  // namespace liteipc::testing
