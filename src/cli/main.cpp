@@ -36,7 +36,7 @@ using liteipc::status::StatusDocument;
 using json = nlohmann::ordered_json;
 
 // Exit statuses, documented in liteipc(1) and `liteipc help`.
-enum Exit : int {
+enum CliExit : int {
     kExitOk = 0,
     kExitFailure = 1,      // the loader refused or answered something malformed
     kExitUsage = 2,        // bad command line
@@ -460,7 +460,7 @@ int main(int argc, char** argv) {
             command_help(stderr, *command);
             return kExitUsage;
         }
-        liteipc::cli::CallOptions call{address, std::chrono::milliseconds(timeout_ms), args[0], args[1],
+        liteipc::cli::CallCommandOptions call{address, std::chrono::milliseconds(timeout_ms), args[0], args[1],
                                        std::vector<std::string>(args + 2, args + arguments), reply_types,
                                        output.as_json};
         return liteipc::cli::run_call(call);
@@ -471,7 +471,7 @@ int main(int argc, char** argv) {
             command_help(stderr, *command);
             return kExitUsage;
         }
-        liteipc::cli::CallOptions call{address, std::chrono::milliseconds(timeout_ms), args[0], {}, {}, {},
+        liteipc::cli::CallCommandOptions call{address, std::chrono::milliseconds(timeout_ms), args[0], {}, {}, {},
                                        output.as_json};
         return liteipc::cli::run_introspect(call);
     }

@@ -12,7 +12,7 @@ using detail::ControlOp;
 using detail::ControlReply;
 using detail::ControlRequest;
 
-std::optional<ControlReply> Daemon::channel_half(Client& client, const ControlRequest& request,
+std::optional<ControlReply> Daemon::channel_half(ClientSocket& client, const ControlRequest& request,
                                                  std::vector<UniqueFd>& fds) {
     const bool from_client = request.op == ControlOp::open_channel;
     auto conn = kernel_->conn(request.conn_id);
@@ -130,7 +130,7 @@ std::optional<ControlReply> Daemon::channel_half(Client& client, const ControlRe
     return std::nullopt;
 }
 
-ControlReply Daemon::close_channel(Client& client, const ControlRequest& request) {
+ControlReply Daemon::close_channel(ClientSocket& client, const ControlRequest& request) {
     auto conn = kernel_->conn(request.conn_id);
     if (!conn) return refuse(Errc::not_found, ENOENT, "no connection " + std::to_string(request.conn_id));
     bool client_side = conn->client_slot == client.slot && conn->client_generation == client.generation;

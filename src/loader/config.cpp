@@ -161,7 +161,8 @@ Result<LoaderConfig> LoaderConfig::parse(std::string_view text, const std::strin
             const Table tables[] = {{"reserve.processes", &config.reserves.processes, LITEIPC_MAX_PROCS},
                                     {"reserve.services", &config.reserves.services, LITEIPC_MAX_SERVICES},
                                     {"reserve.connections", &config.reserves.connections, LITEIPC_MAX_CONNS},
-                                    {"reserve.grants", &config.reserves.grants, LITEIPC_MAX_GRANTS}};
+                                    {"reserve.grants", &config.reserves.grants, LITEIPC_MAX_GRANTS},
+                                    {"reserve.subscriptions", &config.reserves.subscriptions, LITEIPC_MAX_SUBS}};
             // The socket table's size is the fd limit's room, known once the loader runs (or
             // max_sockets): checked against it after the whole file is read.
             if (key == "reserve.sockets") {

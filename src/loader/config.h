@@ -35,6 +35,7 @@ struct Reserves {
     uint64_t services = 256;      // of LITEIPC_MAX_SERVICES (4096)
     uint64_t connections = 4096;  // of LITEIPC_MAX_CONNS (65536), enforced in BPF
     uint64_t grants = 4096;       // of LITEIPC_MAX_GRANTS (65536)
+    uint64_t subscriptions = 4096;  // of LITEIPC_MAX_SUBS (65536), enforced in BPF
     uint64_t sockets = 64;        // of the control sockets the loader serves (max_sockets)
 };
 

@@ -60,7 +60,7 @@ std::size_t Daemon::socket_capacity() const {
     return config_.max_sockets ? std::min<std::size_t>(io_.max_clients, config_.max_sockets) : io_.max_clients;
 }
 
-std::array<TableUse, 5> Daemon::table_use() const {
+std::array<TableUse, 6> Daemon::table_use() const {
     uint64_t processes = 0, services = 0, grants = 0, sockets = 0;
     for (uint32_t slot = 0; slot < LITEIPC_MAX_PROCS; ++slot) {
         const liteipc_proc& p = kernel_->proc(slot);
@@ -78,7 +78,9 @@ std::array<TableUse, 5> Daemon::table_use() const {
             TableUse{"service", LITEIPC_MAX_SERVICES, r.services, services},
             TableUse{"connection", LITEIPC_MAX_CONNS, r.connections, kernel_->counter(LITEIPC_COUNTER_MEMBER_CONNS)},
             TableUse{"grant", LITEIPC_MAX_GRANTS, r.grants, grants},
-            TableUse{"socket", socket_room, socket_reserve, sockets}};
+            TableUse{"socket", socket_room, socket_reserve, sockets},
+            TableUse{"subscription", LITEIPC_MAX_SUBS, r.subscriptions,
+                     kernel_->counter(LITEIPC_COUNTER_MEMBER_SUBS)}};
 }
 
 void Daemon::check_headroom() {
@@ -154,6 +156,8 @@ Result<> Daemon::apply_config(LoaderConfig config) {
     if (auto ok = kernel_->set_limit(LITEIPC_LIMIT_CONNS, config.quotas.connections); !ok) return ok;
     if (auto ok = kernel_->set_limit(LITEIPC_LIMIT_SUBS, config.quotas.subscriptions); !ok) return ok;
     if (auto ok = kernel_->set_limit(LITEIPC_LIMIT_MEMBER_CONNS, LITEIPC_MAX_CONNS - config.reserves.connections); !ok)
+        return ok;
+    if (auto ok = kernel_->set_limit(LITEIPC_LIMIT_MEMBER_SUBS, LITEIPC_MAX_SUBS - config.reserves.subscriptions); !ok)
         return ok;
     config_ = std::move(config);
     return {};
@@ -347,7 +351,7 @@ void Daemon::accept_clients() {
                               std::to_string(config_.quotas.sockets) + " control sockets");
             continue;
         }
-        Client client;
+        ClientSocket client;
         client.pid = cred->pid;
         client.host_pid = cred->pid;
         client.uid = cred->uid;
@@ -379,7 +383,7 @@ void Daemon::accept_clients() {
 void Daemon::serve_client(int fd) {
     auto it = registry_.clients.find(fd);
     if (it == registry_.clients.end()) return;
-    Client& client = it->second;
+    ClientSocket& client = it->second;
     if (client.dropping) {
         drop_client(fd);
         return;
@@ -445,7 +449,7 @@ void Daemon::serve_client(int fd) {
 void Daemon::queue_reply(int socket, ControlReply reply, std::vector<UniqueFd> fds, const std::string& text) {
     auto it = registry_.clients.find(socket);
     if (it == registry_.clients.end()) return;
-    Client& client = it->second;
+    ClientSocket& client = it->second;
     std::string body = text.substr(0, detail::kMaxControlMessage - sizeof reply);
     reply.text_bytes = static_cast<uint32_t>(body.size());
     Outgoing out;
@@ -479,7 +483,7 @@ void Daemon::queue_reply(int socket, ControlReply reply, std::vector<UniqueFd> f
     }
 }
 
-void Daemon::flush_outbox(Client& client) {
+void Daemon::flush_outbox(ClientSocket& client) {
     while (!client.outbox.empty()) {
         SendOutcome outcome = send_now(client.socket.get(), client.outbox.front());
         if (outcome == SendOutcome::would_block) return;
@@ -491,7 +495,7 @@ void Daemon::flush_outbox(Client& client) {
     flush_monitor(client);
 }
 
-ControlReply Daemon::watch_monitor(Client& client) {
+ControlReply Daemon::watch_monitor(ClientSocket& client) {
     if (client.watching_monitor) return {};
     if (client.uid != 0) {
         std::size_t watching = 0;
@@ -521,7 +525,7 @@ void Daemon::fan_out(const liteipc_monitor_record& record) {
     }
 }
 
-void Daemon::flush_monitor(Client& client) {
+void Daemon::flush_monitor(ClientSocket& client) {
     if (!client.outbox.empty() || client.dropping) return;  // replies first: flush_outbox comes back here
     while (!client.monitor_queue.empty()) {
         detail::MonitorBatch header;
@@ -552,7 +556,7 @@ void Daemon::flush_monitor(Client& client) {
 void Daemon::drop_client(int fd) {
     auto it = registry_.clients.find(fd);
     if (it == registry_.clients.end()) return;
-    Client client = std::move(it->second);
+    ClientSocket client = std::move(it->second);
     registry_.clients.erase(it);
     ::epoll_ctl(io_.epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
     abandon_pending_of(fd);

@@ -60,7 +60,6 @@ public:
 private:
     using Clock = std::chrono::steady_clock;
 
-    using Client = Registry::Client;
 
     explicit Daemon(DaemonOptions options) : options_(std::move(options)) {}
 
@@ -72,22 +71,22 @@ private:
     bool drop_hung_up_clients();
     void refuse_socket(UniqueFd socket, Errc code, const std::string& why);
     void serve_client(int fd);
-    void flush_outbox(Client& client);
+    void flush_outbox(ClientSocket& client);
     void drop_client(int fd);
     void queue_reply(int socket, detail::ControlReply reply, std::vector<UniqueFd> fds, const std::string& text = {});
     void arm_channel_timer();
     void expire_channels();
-    // processes, services, connections, grants, control sockets.
-    std::array<TableUse, 5> table_use() const;
+    // processes, services, connections, grants, control sockets, death subscriptions.
+    std::array<TableUse, 6> table_use() const;
     // Control sockets served at once: the fd limit's room, or max_sockets when that is less.
     std::size_t socket_capacity() const;
     // Logs a table that came near full (once, until it is below 80% again).
     void check_headroom();
 
     // registry.cpp: who is asking, registration, reclaiming
-    std::optional<detail::ControlReply> check_sender(Client& client, const detail::ReceivedMessage& message);
-    bool attribute(Client& client);
-    detail::ControlReply hello(Client& client, std::vector<UniqueFd>& fds);
+    std::optional<detail::ControlReply> check_sender(ClientSocket& client, const detail::ReceivedMessage& message);
+    bool attribute(ClientSocket& client);
+    detail::ControlReply hello(ClientSocket& client, std::vector<UniqueFd>& fds);
     void adopt_registered();
     bool same_process(uint32_t slot) const;
     void on_death(const liteipc_death_record& record);
@@ -97,18 +96,18 @@ private:
     // service_manager.cpp
     void rebuild_records();
     // The reply carries the service's traffic counters (an mmapable map fd) for its owner.
-    detail::ControlReply register_service(Client& client, const detail::ControlRequest& request,
+    detail::ControlReply register_service(ClientSocket& client, const detail::ControlRequest& request,
                                           std::vector<UniqueFd>& fds);
-    detail::ControlReply unregister_service(Client& client, const detail::ControlRequest& request);
+    detail::ControlReply unregister_service(ClientSocket& client, const detail::ControlRequest& request);
     detail::ControlReply lookup(const detail::ControlRequest& request);
     // Needs no registration: `liteipc monitor` only reads.
-    detail::ControlReply watch_monitor(Client& client);
+    detail::ControlReply watch_monitor(ClientSocket& client);
     void fan_out(const liteipc_monitor_record& record);
     // Sends what fits of the watcher's queue, once its replies are out; never waits.
-    void flush_monitor(Client& client);
-    detail::ControlReply grant(Client& client, const detail::ControlRequest& request);
+    void flush_monitor(ClientSocket& client);
+    detail::ControlReply grant(ClientSocket& client, const detail::ControlRequest& request);
     // remove_access / remove_uid: the owner withdraws any grant, a holder only one it made.
-    detail::ControlReply withdraw(Client& client, const detail::ControlRequest& request, const liteipc_service& service,
+    detail::ControlReply withdraw(ClientSocket& client, const detail::ControlRequest& request, const liteipc_service& service,
                                   bool owner);
     // Owner aside, a process holds a reference when it was granted one or is connected to it.
     bool holds_reference(uint32_t slot, uint64_t generation, uid_t uid, uint32_t handle) const;
@@ -117,15 +116,15 @@ private:
     // message on.
     void drop_grants_made_by(uint32_t slot, uint64_t generation, std::optional<uint32_t> only_handle = std::nullopt);
     void forget_service(uint32_t handle);
-    void grant_waiting(const Client& registered);
+    void grant_waiting(const ClientSocket& registered);
     // After a reload and at start: every registered name is checked against the policy in force.
     void enforce_name_policy(const char* when);
 
     // channel_broker.cpp
     // open_channel / accept_channel: nullopt when the reply waits for the other half.
-    std::optional<detail::ControlReply> channel_half(Client& client, const detail::ControlRequest& request,
+    std::optional<detail::ControlReply> channel_half(ClientSocket& client, const detail::ControlRequest& request,
                                                      std::vector<UniqueFd>& fds);
-    detail::ControlReply close_channel(Client& client, const detail::ControlRequest& request);
+    detail::ControlReply close_channel(ClientSocket& client, const detail::ControlRequest& request);
     void abandon_pending_of(int socket);
     // Tells whichever half waits why the connection will not be set up, and forgets it.
     void end_pending(uint64_t conn_id, Errc code, int err, const std::string& why);
@@ -139,7 +138,7 @@ private:
     LoaderConfig config_;
     std::unique_ptr<KernelPlane> kernel_;
     status::RefusalCounters refused_;  // what `liteipc status` counts: every refusal the trust rules make
-    std::array<bool, 5> near_full_logged_{};  // by table_use() index
+    std::array<bool, 6> near_full_logged_{};  // by table_use() index
     // Each role's own state.
     ControlEndpoint io_;
     Registry registry_;

@@ -13,7 +13,7 @@
 namespace liteipc::loader {
 using detail::ControlReply;
 
-std::optional<ControlReply> Daemon::check_sender(Client& client, const detail::ReceivedMessage& message) {
+std::optional<ControlReply> Daemon::check_sender(ClientSocket& client, const detail::ReceivedMessage& message) {
     auto mismatch = [&](const std::string& why) {
         ++refused_.identity;
         return refuse(Errc::identity_mismatch, EPERM, why);
@@ -39,7 +39,7 @@ bool Daemon::same_process(uint32_t slot) const {
     return start && *start == proc.start_time;
 }
 
-bool Daemon::attribute(Client& client) {
+bool Daemon::attribute(ClientSocket& client) {
     // A registered process may open further sockets for requests that wait (connection setup).
     // The socket's process (alive, checked by check_sender) must be the slot's process.
     auto slot = kernel_->slot_of(client.host_pid);
@@ -55,7 +55,7 @@ bool Daemon::attribute(Client& client) {
     return true;
 }
 
-ControlReply Daemon::hello(Client& client, std::vector<UniqueFd>& fds) {
+ControlReply Daemon::hello(ClientSocket& client, std::vector<UniqueFd>& fds) {
     if (client.registered && !client.auxiliary)
         return refuse(Errc::already_exists, EALREADY, "pid " + std::to_string(client.pid) + " already registered");
     for (const auto& [fd, other] : registry_.clients)

@@ -38,7 +38,7 @@ void Daemon::rebuild_records() {
     book_.services.clear();
     book_.grants.clear();
     kernel_->for_each_service([&](uint32_t handle, const liteipc_service& s) {
-        book_.services[handle] = ServiceBook::ServiceRecord{s.owner_slot, s.owner_generation, s.owner_uid};
+        book_.services[handle] = ServiceBook::ServiceOwner{s.owner_slot, s.owner_generation, s.owner_uid};
     });
     auto registered = [&](uint32_t slot, uint64_t generation) {
         return slot < LITEIPC_MAX_PROCS && kernel_->proc(slot).generation == generation &&
@@ -61,7 +61,7 @@ void Daemon::rebuild_records() {
     kernel_->drop_orphan_traffic_counters();
 }
 
-void Daemon::grant_waiting(const Client& registered) {
+void Daemon::grant_waiting(const ClientSocket& registered) {
     std::erase_if(book_.waiting_grants, [&](ServiceBook::WaitingGrant& waiting) {
         if (process_exited(waiting.pidfd.get())) return true;  // its process is gone: void
         if (waiting.host_pid != registered.host_pid) return false;
@@ -111,7 +111,7 @@ void Daemon::forget_service(uint32_t handle) {
     }
 }
 
-ControlReply Daemon::register_service(Client& client, const ControlRequest& request, std::vector<UniqueFd>& fds) {
+ControlReply Daemon::register_service(ClientSocket& client, const ControlRequest& request, std::vector<UniqueFd>& fds) {
     if (!valid_service_name(request.name, sizeof request.name))
         return refuse(Errc::invalid_argument, EINVAL,
                       "invalid service name: 1..255 printable bytes without '/', '\"' or '\\\\'");
@@ -165,7 +165,7 @@ ControlReply Daemon::register_service(Client& client, const ControlRequest& requ
         return refuse(Errc::kernel, EIO, traffic.error().describe());
     }
     fds.push_back(std::move(*traffic));
-    book_.services[*handle] = ServiceBook::ServiceRecord{client.slot, client.generation, client.uid};
+    book_.services[*handle] = ServiceBook::ServiceOwner{client.slot, client.generation, client.uid};
     LITEIPC_LOG(info, "service '%s' -> handle %u (pid %d, %s)", request.name, *handle, client.host_pid,
                 request.mode == LITEIPC_SVC_MODE_MEDIATED ? "mediated" : "direct");
     ControlReply reply;
@@ -173,7 +173,7 @@ ControlReply Daemon::register_service(Client& client, const ControlRequest& requ
     return reply;
 }
 
-ControlReply Daemon::unregister_service(Client& client, const ControlRequest& request) {
+ControlReply Daemon::unregister_service(ClientSocket& client, const ControlRequest& request) {
     auto service = kernel_->service(request.handle);
     if (!service) return refuse(Errc::not_found, ENOENT, "no service with handle " + std::to_string(request.handle));
     if (service->owner_slot != client.slot || service->owner_generation != client.generation)
@@ -197,7 +197,7 @@ ControlReply Daemon::lookup(const ControlRequest& request) {
     return reply;
 }
 
-ControlReply Daemon::grant(Client& client, const ControlRequest& request) {
+ControlReply Daemon::grant(ClientSocket& client, const ControlRequest& request) {
     auto service = kernel_->service(request.handle);
     if (!service) return refuse(Errc::not_found, ENOENT, "no service with handle " + std::to_string(request.handle));
     bool owner = service->owner_slot == client.slot && service->owner_generation == client.generation;
@@ -256,7 +256,7 @@ ControlReply Daemon::grant(Client& client, const ControlRequest& request) {
     return {};
 }
 
-ControlReply Daemon::withdraw(Client& client, const ControlRequest& request, const liteipc_service& service,
+ControlReply Daemon::withdraw(ClientSocket& client, const ControlRequest& request, const liteipc_service& service,
                               bool owner) {
     const bool by_uid = request.op == ControlOp::remove_uid;
     if (by_uid && !owner)

@@ -15,7 +15,7 @@
 namespace liteipc::loader {
 
 struct ServiceBook {
-    struct ServiceRecord {
+    struct ServiceOwner {
         uint32_t owner_slot;
         uint64_t owner_generation;
         uid_t owner_uid;
@@ -41,7 +41,7 @@ struct ServiceBook {
         uint64_t grantor_generation = 0;
     };
 
-    std::map<uint32_t, ServiceRecord> services;  // by handle
+    std::map<uint32_t, ServiceOwner> services;  // by handle
     std::map<GrantKey, GrantRecord> grants;
     std::vector<WaitingGrant> waiting_grants;
 

@@ -77,6 +77,7 @@ std::string Daemon::status_json() const {
     doc.refused.quota_connections = kernel_->counter(LITEIPC_COUNTER_QUOTA_CONNS);
     doc.refused.quota_subscriptions = kernel_->counter(LITEIPC_COUNTER_QUOTA_SUBS);
     doc.refused.reserve_connections = kernel_->counter(LITEIPC_COUNTER_RESERVE_CONNS);
+    doc.refused.reserve_subscriptions = kernel_->counter(LITEIPC_COUNTER_RESERVE_SUBS);
     // The name policy in force, so that a component can check that its names are reserved for it
     // (liteipc-bridge: every rule matching remote.* names its own uid).
     doc.name_policy.config = options_.config_path;
