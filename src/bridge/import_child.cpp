@@ -65,8 +65,8 @@ public:
     }
 
 private:
-    enum Tag : uintptr_t { kStart = 1, kRead, kFinish };
-    static void* tag(Tag value) { return reinterpret_cast<void*>(value); }
+    enum WatchEvent : uintptr_t { kStart = 1, kRead, kFinish };
+    static void* tag(WatchEvent value) { return reinterpret_cast<void*>(value); }
 
     // Start, the one ServiceReady, then a read that lasts until the stream ends; then its status.
     void run() {
@@ -74,7 +74,7 @@ private:
         bool ok = false;
         bool read_once = false;
         while (queue_.Next(&got, &ok)) {
-            const auto which = static_cast<Tag>(reinterpret_cast<uintptr_t>(got));
+            const auto which = static_cast<WatchEvent>(reinterpret_cast<uintptr_t>(got));
             if (which == kRead && ok && !read_once) {
                 read_once = true;
                 {
