@@ -177,9 +177,8 @@ std::string holder_of(const Context& context, const std::string& name) {
 
 }  // namespace
 
-int run_import_child(const BridgeConfig& config, const Import& import) {
+int run_import_child(const BridgeConfig& config, const Import& import, const Peer& peer) {
     log_role() = "import " + import.local_name();
-    const Peer& peer = *config.peer_named(import.peer);
     auto channel = channel_to(config, peer);
     if (!channel) {
         log_error(channel.error().describe());

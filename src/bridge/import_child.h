@@ -16,7 +16,8 @@ inline constexpr int kExitNotReady = 3;   // the remote service is not there (ye
 inline constexpr int kExitPeerLost = 4;   // the peer or its service went away while we served
 inline constexpr int kExitNameTaken = 5;  // another process holds remote.<peer>.<service>
 
-// Runs the child for `import` until the peer is lost or SIGTERM; returns its exit status.
-int run_import_child(const BridgeConfig& config, const Import& import);
+// Runs the child for `import` from `peer` (configured, or found through the store) until the
+// peer is lost or SIGTERM; returns its exit status.
+int run_import_child(const BridgeConfig& config, const Import& import, const Peer& peer);
 
 }  // namespace liteipc::bridge

@@ -15,11 +15,13 @@
 #include <cstdlib>
 #include <future>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
 
 #include "bridge_log.h"
+#include "discovery/discovery.h"
 #include "export_server.h"
 #include "import_child.h"
 #include "import_supervisor.h"
@@ -34,6 +36,8 @@ namespace {
 struct Arguments {
     std::string config_path;
     long import_index = -1;  // >= 0: run as the child of that import
+    long discovered_index = -1;  // >= 0: run as the child of that discovered import, from:
+    std::string host, address;   // the host found through the store, and its address
     pid_t parent = 0;
 };
 
@@ -52,7 +56,7 @@ void usage(std::FILE* out) {
 // The counters as the status service answers them (code 1, one string). An import is
 // "registered" when the loader lists its name as its child's.
 std::string status_document(const Context& context, const BridgeConfig& config, const ExportCounters& counters,
-                            const std::vector<std::unique_ptr<ImportSupervisor>>& imports) {
+                            const std::vector<std::unique_ptr<ImportSupervisor>>& imports, const Discovery* discovery) {
     const auto holders = name_holders(context).value_or(std::map<std::string, NameHolder>{});
     nlohmann::json doc;
     doc["listen"] = config.listen;
@@ -69,6 +73,7 @@ std::string status_document(const Context& context, const BridgeConfig& config, 
                                   {"registered", import->pid() > 0 && holder != holders.end() && holder->second.pid == import->pid()},
                                   {"name_taken", import->name_taken()}});
     }
+    if (discovery) discovery->describe(doc, holders);
     return doc.dump();
 }
 
@@ -84,6 +89,21 @@ void return_freed_memory_periodically() {
     }).detach();
 }
 
+// What a child serves: a configured import and its peer, or a discovered one (the host found in
+// the store is the peer: its name is its certificate's identity).
+std::optional<std::pair<Import, Peer>> import_of(const Arguments& arguments, const BridgeConfig& config) {
+    if (arguments.import_index >= 0) {
+        if (static_cast<size_t>(arguments.import_index) >= config.imports.size()) return std::nullopt;
+        const Import& import = config.imports[static_cast<size_t>(arguments.import_index)];
+        return std::pair{import, *config.peer_named(import.peer)};
+    }
+    if (static_cast<size_t>(arguments.discovered_index) >= config.discovered_imports.size() || arguments.host.empty())
+        return std::nullopt;
+    const DiscoveredImport& found = config.discovered_imports[static_cast<size_t>(arguments.discovered_index)];
+    Import import{arguments.host, found.service, found.policy, found.workers};
+    return std::pair{import, Peer{arguments.host, arguments.host, arguments.address, 0}};
+}
+
 int run_parent(const Arguments& arguments, const BridgeConfig& config) {
     auto context = Context::open(config.context_options());
     if (!context) {
@@ -91,7 +111,7 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
         return 1;
     }
     // Imported names are taken by whoever registers them first: refuse to run unless they are ours.
-    if (!config.imports.empty())
+    if (!config.imports.empty() || !config.discovered_imports.empty())
         if (auto reserved = check_loader_reserves(*context, kImportPrefix); !reserved) {
             log_error("refusing to import: " + reserved.error().describe());
             return 1;
@@ -107,8 +127,19 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
     executable[length] = '\0';
     std::vector<std::unique_ptr<ImportSupervisor>> imports;
     for (size_t i = 0; i < config.imports.size(); ++i)
-        imports.push_back(std::make_unique<ImportSupervisor>(executable, arguments.config_path, i,
-                                                             config.imports[i].local_name()));
+        imports.push_back(std::make_unique<ImportSupervisor>(
+            executable, std::vector<std::string>{"--config", arguments.config_path, "--import", std::to_string(i)},
+            config.imports[i].local_name()));
+
+    std::unique_ptr<Discovery> discovery;
+    if (config.discovery) {
+        auto store = EtcdClient::connect(*config.discovery);
+        if (!store) {
+            log_error(store.error().describe());
+            return 1;
+        }
+        discovery = std::make_unique<Discovery>(config, executable, arguments.config_path, std::move(*store));
+    }
 
     ServiceOptions status_options;
     status_options.name = config.status_service;
@@ -116,7 +147,7 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
     status_options.workers = 1;
     auto status_service = Service::start(*context, status_options, [&](Call& call) -> int32_t {
         if (call.code() != 1) return kStatusMalformed;
-        call.reply().write_string(status_document(*context, config, counters, imports));
+        call.reply().write_string(status_document(*context, config, counters, imports, discovery.get()));
         return 0;
     });
     if (!status_service) {
@@ -146,10 +177,12 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
     }
 
     for (auto& import : imports) import->start();
+    if (discovery) discovery->start();
     return_freed_memory_periodically();
 
     wait_for_stop();
     log_info("stopping");
+    if (discovery) discovery->stop();
     for (auto& import : imports) import->stop();
     if (server) {
         // Calls still in a local service keep their handlers: give them a moment, then go
@@ -189,6 +222,9 @@ int main(int argc, char** argv) {
         }
         if (arg == "--config" && i + 1 < argc) arguments.config_path = argv[++i];
         else if (arg == "--import" && i + 1 < argc) arguments.import_index = std::strtol(argv[++i], nullptr, 10);
+        else if (arg == "--discovered" && i + 1 < argc) arguments.discovered_index = std::strtol(argv[++i], nullptr, 10);
+        else if (arg == "--host" && i + 1 < argc) arguments.host = argv[++i];
+        else if (arg == "--address" && i + 1 < argc) arguments.address = argv[++i];
         else if (arg == "--parent" && i + 1 < argc) arguments.parent = static_cast<pid_t>(std::strtol(argv[++i], nullptr, 10));
         else {
             usage(stderr);
@@ -204,12 +240,13 @@ int main(int argc, char** argv) {
         log_error(config.error().describe());
         return 2;
     }
-    if (arguments.import_index >= 0) {
+    if (arguments.import_index >= 0 || arguments.discovered_index >= 0) {
         // A child never outlives its parent: a restarted bridge starts its own children.
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (::getppid() != arguments.parent) return kExitFailed;
-        if (static_cast<size_t>(arguments.import_index) >= config->imports.size()) return kExitFailed;
-        const int status = run_import_child(*config, config->imports[static_cast<size_t>(arguments.import_index)]);
+        auto job = import_of(arguments, *config);
+        if (!job) return kExitFailed;
+        const int status = run_import_child(*config, job->first, job->second);
         std::fflush(stderr);
         ::_exit(status);  // gRPC's threads are not torn down one by one
     }
