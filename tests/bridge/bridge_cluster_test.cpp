@@ -107,6 +107,14 @@ protected:
             if (record.value("name", "") == announced) return true;
         return false;
     }
+    // `liteipc list --remote` on `host`.
+    std::string list_remote(const std::string& host) {
+        ClusterHost& h = cluster_.host(host);
+        const std::string out = cluster_.dir() + "/remote-" + host + ".txt";
+        shell(std::string(LITEIPC_CLI_PATH) + " list --remote --socket " + h.loader->socket() + " --pin-root " +
+              h.loader->pin_root() + " > " + out + " 2>&1");
+        return read_text(out);
+    }
     std::string store_state(const std::string& host) {
         return status(host).value("discovery", nlohmann::json::object()).value("store", "");
     }
@@ -174,10 +182,44 @@ TEST_F(ClusterTest, AHostIsFoundLostAsADeathWithinTheBoundFoundAgainAndAFourthHo
         << cluster_.host("a").bridge->output();
     const auto ignored = status("a")["discovery"]["ignored"];
     EXPECT_NE(ignored.dump().find("host d announces demo.secret"), std::string::npos) << ignored.dump();
+    // What the cluster offers and where, as a sees it.
+    const std::string offers = list_remote("a");
+    for (const char* row : {"etcd: reachable", "10.214.0.3:7443  demo.echo    remote.c.demo.echo",
+                            "10.214.0.4:7443  demo.secret  -", "ignored: host d announces demo.secret"})
+        EXPECT_NE(offers.find(row), std::string::npos) << row << " not in:\n" << offers;
     for (const char* name : {"a", "b"}) {
         EXPECT_FALSE(cluster_.has_service(cluster_.host(name), "remote.d.demo.secret")) << name;
         EXPECT_TRUE(cluster_.has_service(cluster_.host(name), "remote.c.demo.secret")) << name;
     }
+}
+
+// A link cut gives no reset: with the bridges' keepalive longer than the lease, what ends the
+// imports is c's lease running out in the store.
+class ClusterPartitionTest : public ClusterTest {
+protected:
+    void SetUp() override {
+        cluster_.keepalive_ms = 30000;
+        ClusterTest::SetUp();
+    }
+};
+
+TEST_F(ClusterPartitionTest, AHostCutOffIsADeathWhenItsLeaseRunsOut) {
+    auto echo = Connection::open(*context_, "remote.c.demo.echo");
+    ASSERT_TRUE(echo) << echo.error().describe();
+    std::atomic<int> deaths{0};
+    auto subscription = context_->on_death(echo->service(), [&](const DeathNotice&) { ++deaths; });
+    ASSERT_TRUE(subscription) << subscription.error().describe();
+    const auto cut_at = std::chrono::steady_clock::now();
+    ASSERT_TRUE(cluster_.cut_link(cluster_.host("c")));
+    ASSERT_TRUE(eventually([&] { return deaths.load() >= 1; }, kLostHostBound + seconds(5))) << "no death";
+    const auto after = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - cut_at);
+    EXPECT_LT(after, kLostHostBound);
+    // The last keep-alive before the cut came at most a third of the TTL earlier.
+    EXPECT_GT(after, milliseconds(Cluster::kLeaseTtlS * 1000 * 2 / 3 - 300)) << "ended before the lease could have run out";
+    EXPECT_TRUE(wait_for("b", "remote.c.demo.echo", false, seconds(5)));
+    std::printf("[ figure ] host c cut off (keepalive 30 s): import's death on a after %lld ms (bound %lld ms)\n",
+                static_cast<long long>(after.count()), static_cast<long long>(kLostHostBound.count()));
+    EXPECT_EQ(deaths.load(), 1);
 }
 
 TEST_F(ClusterTest, EtcdMembersDownLeaveRunningImportsAloneAndTheBridgeCatchesUpWhenTheyReturn) {
@@ -203,6 +245,7 @@ TEST_F(ClusterTest, EtcdMembersDownLeaveRunningImportsAloneAndTheBridgeCatchesUp
     EXPECT_EQ(import_pid("b", "remote.c.demo.echo"), b_pid);
     EXPECT_TRUE(echo_on_a("remote.c.demo.echo"));
     EXPECT_NE(a.bridge->output().find("etcd out of reach"), std::string::npos);
+    EXPECT_NE(list_remote("a").find("etcd: out of reach"), std::string::npos) << list_remote("a");
 
     // Meanwhile c's bridge goes: its import dies at once (the connection ends), and once etcd is
     // back, a and b read that c's lease ran out and stop importing from it.

@@ -74,7 +74,11 @@ public:
         return host.loader->start();
     }
 
+    // Cuts host's link at the switch: no packet, no reset reaches it or leaves it.
+    bool cut_link(const ClusterHost& host) { return quiet("ip -n " + switch_ns_ + " link set p" + host.name + " down") == 0; }
+
     ClusterHost& host(const std::string& name) { return hosts_.at(name); }
+    int keepalive_ms = 500;  // the bridges' gRPC keepalive (a cut link's bound without the store)
     const std::string& dir() const { return dir_; }
     std::string certs() const { return dir_ + "/certs"; }
 
@@ -110,7 +114,7 @@ public:
         host.config_path = dir_ + "/" + host.name + ".json";
         std::ofstream(host.config_path)
             << "{\"listen\":\"" << host.address << ":" << kBridgePort << "\",\"socket\":\"" << host.loader->socket()
-            << "\",\"pin_root\":\"" << host.loader->pin_root() << "\",\"keepalive_ms\":500,"
+            << "\",\"pin_root\":\"" << host.loader->pin_root() << "\",\"keepalive_ms\":" << keepalive_ms << ","
             << "\"tls\":{\"ca\":\"" << c << "/ca.pem\",\"cert\":\"" << c << "/" << host.name << ".pem\",\"key\":\"" << c
             << "/" << host.name << ".key\"},"
             << "\"discovery\":{\"name\":\"" << host.name << "\",\"endpoints\":" << endpoints()
