@@ -44,7 +44,10 @@ int run_list_remote(const CallOptions& options) {
         if (import.contains("host"))
             imported[{import.value("host", ""), import.value("service", "")}] = import;
     nlohmann::json offers = nlohmann::json::array();
-    for (const auto& host : discovery.value("hosts", nlohmann::json::array()))
+    for (const auto& host : discovery.value("hosts", nlohmann::json::array())) {
+        if (host.value("exports", nlohmann::json::array()).empty())  // a host that only imports
+            offers.push_back({{"host", host.value("name", "")}, {"address", host.value("address", "")}, {"service", ""},
+                              {"imported_as", ""}, {"registered", false}});
         for (const auto& service : host.value("exports", nlohmann::json::array())) {
             const std::string name = host.value("name", ""), local = "remote." + name + "." + service.get<std::string>();
             auto import = imported.find({name, local});
@@ -54,6 +57,7 @@ int run_list_remote(const CallOptions& options) {
                               {"imported_as", import == imported.end() ? "" : local},
                               {"registered", import != imported.end() && import->second.value("registered", false)}});
         }
+    }
     if (options.json) {
         std::printf("%s\n", nlohmann::json({{"remote", {{"store", discovery.value("store", "")},
                                                          {"store_error", discovery.value("store_error", "")},
@@ -72,8 +76,10 @@ int run_list_remote(const CallOptions& options) {
     for (const auto& offer : offers) {
         std::string as = offer["imported_as"].get<std::string>();
         if (as.empty()) as = offer["host"] == discovery.value("name", "") ? "(this host)" : "-";
+        if (offer["service"] == "") as = "-";
         else if (!offer["registered"].get<bool>()) as += " (not registered now)";
-        table.add_row({offer["host"], offer["address"], offer["service"], as});
+        const std::string service = offer["service"];
+        table.add_row({offer["host"], offer["address"], service.empty() ? "-" : service, as});
     }
     if (table.empty()) std::printf("no host announces a service\n");
     else table.print(stdout);
