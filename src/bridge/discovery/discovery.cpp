@@ -243,9 +243,12 @@ void Discovery::follow(const std::map<std::string, std::string>& values) {
             }
             // Never a silent switch: the import at the old address ends (a death to its clients)
             // before one at the new address is started.
+            const std::string& host = it->second.target.host;
+            const bool host_left = std::ranges::none_of(hosts_, [&](const HostRecord& r) { return r.name == host; });
             log_info(it->first + ": " +
-                     (want == wanted.end() ? it->second.target.host + " no longer offers " + it->second.target.service
-                                           : "moved from " + it->second.target.address + " to " + want->second.address) +
+                     (want != wanted.end() ? "moved from " + it->second.target.address + " to " + want->second.address
+                      : host_left          ? host + " left the cluster (its lease ran out, or it stopped)"
+                                           : host + " no longer offers " + it->second.target.service) +
                      ": ending the import");
             it->second.supervisor->request_stop();
             ending.push_back(std::move(it->second.supervisor));
