@@ -5,6 +5,8 @@
 // (pending calls end with dead_object, death callbacks fire once). The parent starts it again.
 #pragma once
 
+#include <functional>
+
 #include "config.h"
 
 namespace liteipc::bridge {
@@ -17,7 +19,9 @@ inline constexpr int kExitPeerLost = 4;   // the peer or its service went away w
 inline constexpr int kExitNameTaken = 5;  // another process holds remote.<peer>.<service>
 
 // Runs the child for `import` from `peer` (configured, or found through the store) until the
-// peer is lost or SIGTERM; returns its exit status.
-int run_import_child(const BridgeConfig& config, const Import& import, const Peer& peer);
+// peer is lost or `wait_for_stop` returns (the bridge's stop signals, taken in main.cpp); returns
+// its exit status.
+int run_import_child(const BridgeConfig& config, const Import& import, const Peer& peer,
+                     const std::function<void()>& wait_for_stop);
 
 }  // namespace liteipc::bridge

@@ -17,7 +17,7 @@ int failed(const char* what, const std::string& why, int status) {
 
 }  // namespace
 
-int run_list_remote(const CallOptions& options) {
+int run_list_remote(const CallCommandOptions& options) {
     ContextOptions context_options;
     context_options.socket_path = options.address.socket_path;
     context_options.pin_root = options.address.pin_root;

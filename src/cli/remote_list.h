@@ -11,8 +11,8 @@
 
 namespace liteipc::cli {
 
-// Uses CallOptions' address, timeout, json and service (the bridge's status service). An exit
+// Uses CallCommandOptions' address, timeout, json and service (the bridge's status service). An exit
 // status (liteipc(1)).
-int run_list_remote(const CallOptions& options);
+int run_list_remote(const CallCommandOptions& options);
 
 }  // namespace liteipc::cli

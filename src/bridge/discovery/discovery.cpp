@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-#include "bridge_log.h"
+#include "common/log.h"
 
 namespace liteipc::bridge {
 
@@ -64,7 +64,7 @@ void Discovery::stop() {
     if (watcher_.joinable()) watcher_.join();
     // Gone at once for the others, not a lease TTL later.
     if (lease_ != 0)
-        if (auto revoked = store_.revoke_lease(lease_); !revoked) log_warn("leaving the cluster: " + revoked.error().describe());
+        if (auto revoked = store_.revoke_lease(lease_); !revoked) LITEIPC_LOG(warn, "%s", ("leaving the cluster: " + revoked.error().describe()).c_str());
     std::map<std::string, Running> imports;
     {
         std::lock_guard lock(mutex_);
@@ -94,7 +94,7 @@ void Discovery::announce() {
     const std::string key = discovery_.prefix + self.name, value = to_json(self).dump();
     bool failing = false;
     auto report = [&](const std::string& what) {
-        if (!failing) log_warn("announcing " + self.name + ": " + what + "; trying again every " + std::to_string(kRetry.count()) + " ms");
+        if (!failing) LITEIPC_LOG(warn, "%s", ("announcing " + self.name + ": " + what + "; trying again every " + std::to_string(kRetry.count()) + " ms").c_str());
         failing = true;
     };
     int64_t lease = 0;
@@ -117,8 +117,8 @@ void Discovery::announce() {
                 lease_ = lease;
             }
             failing = false;
-            log_info("announced " + self.name + " at " + self.address + " with " + std::to_string(self.exports.size()) +
-                     " exports under " + key + " (lease TTL " + std::to_string(ttl.count()) + " s)");
+            LITEIPC_LOG(info, "%s", ("announced " + self.name + " at " + self.address + " with " + std::to_string(self.exports.size()) +
+                     " exports under " + key + " (lease TTL " + std::to_string(ttl.count()) + " s)").c_str());
         }
         grpc::ClientContext context;
         auto stream = store_.keep_alive(context);
@@ -129,12 +129,12 @@ void Discovery::announce() {
         for (;;) {
             if (!stream->Write(request) || !stream->Read(&response)) break;
             if (response.ttl() <= 0) {
-                log_warn("lease of " + self.name + " expired while etcd was out of reach: announcing again");
+                LITEIPC_LOG(warn, "%s", ("lease of " + self.name + " expired while etcd was out of reach: announcing again").c_str());
                 lease = 0;
                 break;
             }
             ttl = std::chrono::seconds(response.ttl());
-            if (failing) log_info("announcing " + self.name + ": etcd answers again");
+            if (failing) LITEIPC_LOG(info, "%s", ("announcing " + self.name + ": etcd answers again").c_str());
             failing = false;
             if (!pause(std::chrono::duration_cast<std::chrono::milliseconds>(ttl) / 3)) break;
         }
@@ -185,10 +185,10 @@ void Discovery::store_reachable() {
     std::lock_guard lock(mutex_);
     if (reachable_) return;
     reachable_ = true;
-    log_info("etcd answers: following the cluster's records" +
+    LITEIPC_LOG(info, "%s", ("etcd answers: following the cluster's records" +
              (milliseconds_since(unreachable_since_) > 0 && unreachable_why_ != "not read yet"
                   ? " again after " + std::to_string(milliseconds_since(unreachable_since_)) + " ms"
-                  : std::string{}));
+                  : std::string{})).c_str());
 }
 
 void Discovery::store_unreachable(const std::string& why) {
@@ -197,7 +197,7 @@ void Discovery::store_unreachable(const std::string& why) {
     if (reachable_) unreachable_since_ = std::chrono::steady_clock::now();
     reachable_ = false;
     unreachable_why_ = why;
-    log_warn("etcd out of reach (" + why + "): imports running go on, none is found or ended until it answers");
+    LITEIPC_LOG(warn, "%s", ("etcd out of reach (" + why + "): imports running go on, none is found or ended until it answers").c_str());
 }
 
 void Discovery::follow(const std::map<std::string, std::string>& values) {
@@ -232,7 +232,7 @@ void Discovery::follow(const std::map<std::string, std::string>& values) {
         std::lock_guard lock(mutex_);
         if (stopping_) return;
         for (const auto& reason : ignored)
-            if (std::ranges::find(ignored_, reason) == ignored_.end()) log_warn("ignored: " + reason);
+            if (std::ranges::find(ignored_, reason) == ignored_.end()) LITEIPC_LOG(warn, "%s", ("ignored: " + reason).c_str());
         ignored_ = std::move(ignored);
         hosts_ = std::move(hosts);
         for (auto it = imports_.begin(); it != imports_.end();) {
@@ -245,11 +245,11 @@ void Discovery::follow(const std::map<std::string, std::string>& values) {
             // before one at the new address is started.
             const std::string& host = it->second.target.host;
             const bool host_left = std::ranges::none_of(hosts_, [&](const HostRecord& r) { return r.name == host; });
-            log_info(it->first + ": " +
+            LITEIPC_LOG(info, "%s", (it->first + ": " +
                      (want != wanted.end() ? "moved from " + it->second.target.address + " to " + want->second.address
                       : host_left          ? host + " left the cluster (its lease ran out, or it stopped)"
                                            : host + " no longer offers " + it->second.target.service) +
-                     ": ending the import");
+                     ": ending the import").c_str());
             it->second.supervisor->request_stop();
             ending.push_back(std::move(it->second.supervisor));
             it = imports_.erase(it);
@@ -260,7 +260,7 @@ void Discovery::follow(const std::map<std::string, std::string>& values) {
     if (stopping_) return;
     for (auto& [local_name, target] : wanted) {
         if (imports_.contains(local_name)) continue;
-        log_info("found " + target.service + " on " + target.host + " at " + target.address + ": importing it as " + local_name);
+        LITEIPC_LOG(info, "%s", ("found " + target.service + " on " + target.host + " at " + target.address + ": importing it as " + local_name).c_str());
         auto supervisor = std::make_unique<ImportSupervisor>(
             executable_,
             std::vector<std::string>{"--config", config_path_, "--discovered", std::to_string(target.rule), "--host",
