@@ -161,7 +161,7 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
     if (config.discovery) {
         auto store = EtcdClient::connect(*config.discovery);
         if (!store) {
-            LITEIPC_LOG(error, "%s", (store.error().describe()).c_str());
+            LITEIPC_LOG(error, "%s", store.error().describe().c_str());
             return 1;
         }
         discovery = std::make_unique<Discovery>(config, executable, arguments.config_path, std::move(*store));

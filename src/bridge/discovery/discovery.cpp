@@ -1,7 +1,6 @@
 #include "discovery.h"
 
 #include <algorithm>
-#include <set>
 
 #include "common/log.h"
 
@@ -12,35 +11,11 @@ namespace {
 // Between two tries while etcd does not answer.
 constexpr auto kRetry = std::chrono::milliseconds(500);
 
-bool is_host_name(const std::string& name) {
-    if (name.empty() || name.size() > 32) return false;
-    return std::ranges::all_of(name, [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; });
-}
-
 int64_t milliseconds_since(std::chrono::steady_clock::time_point then) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - then).count();
 }
 
 }  // namespace
-
-nlohmann::json to_json(const HostRecord& record) {
-    return {{"name", record.name}, {"address", record.address}, {"exports", record.exports}};
-}
-
-Result<HostRecord> host_record(const std::string& prefix, const std::string& key, const std::string& value) {
-    try {
-        auto doc = nlohmann::json::parse(value);
-        HostRecord record{doc.at("name").get<std::string>(), doc.at("address").get<std::string>(),
-                          doc.at("exports").get<std::vector<std::string>>()};
-        if (key != prefix + record.name)
-            return fail(Errc::malformed, "record " + key + " names host '" + record.name + "'");
-        if (!is_host_name(record.name)) return fail(Errc::malformed, "record " + key + ": host name not 1..32 of [a-z0-9_-]");
-        if (record.address.empty()) return fail(Errc::malformed, "record " + key + ": no address");
-        return record;
-    } catch (const nlohmann::json::exception& e) {
-        return fail(Errc::malformed, "record " + key + ": " + e.what());
-    }
-}
 
 Discovery::Discovery(const BridgeConfig& config, std::string executable, std::string config_path, EtcdClient store)
     : config_(config), discovery_(*config.discovery), executable_(std::move(executable)),
@@ -64,7 +39,7 @@ void Discovery::stop() {
     if (watcher_.joinable()) watcher_.join();
     // Gone at once for the others, not a lease TTL later.
     if (lease_ != 0)
-        if (auto revoked = store_.revoke_lease(lease_); !revoked) LITEIPC_LOG(warn, "%s", ("leaving the cluster: " + revoked.error().describe()).c_str());
+        if (auto revoked = store_.revoke_lease(lease_); !revoked) LITEIPC_LOG(warn, "leaving the cluster: %s", revoked.error().describe().c_str());
     std::map<std::string, Running> imports;
     {
         std::lock_guard lock(mutex_);
@@ -94,7 +69,9 @@ void Discovery::announce() {
     const std::string key = discovery_.prefix + self.name, value = to_json(self).dump();
     bool failing = false;
     auto report = [&](const std::string& what) {
-        if (!failing) LITEIPC_LOG(warn, "%s", ("announcing " + self.name + ": " + what + "; trying again every " + std::to_string(kRetry.count()) + " ms").c_str());
+        if (!failing)
+            LITEIPC_LOG(warn, "announcing %s: %s; trying again every %lld ms", self.name.c_str(), what.c_str(),
+                        static_cast<long long>(kRetry.count()));
         failing = true;
     };
     int64_t lease = 0;
@@ -117,8 +94,8 @@ void Discovery::announce() {
                 lease_ = lease;
             }
             failing = false;
-            LITEIPC_LOG(info, "%s", ("announced " + self.name + " at " + self.address + " with " + std::to_string(self.exports.size()) +
-                     " exports under " + key + " (lease TTL " + std::to_string(ttl.count()) + " s)").c_str());
+            LITEIPC_LOG(info, "announced %s at %s with %zu exports under %s (lease TTL %lld s)", self.name.c_str(),
+                        self.address.c_str(), self.exports.size(), key.c_str(), static_cast<long long>(ttl.count()));
         }
         grpc::ClientContext context;
         auto stream = store_.keep_alive(context);
@@ -129,12 +106,12 @@ void Discovery::announce() {
         for (;;) {
             if (!stream->Write(request) || !stream->Read(&response)) break;
             if (response.ttl() <= 0) {
-                LITEIPC_LOG(warn, "%s", ("lease of " + self.name + " expired while etcd was out of reach: announcing again").c_str());
+                LITEIPC_LOG(warn, "lease of %s expired while etcd was out of reach: announcing again", self.name.c_str());
                 lease = 0;
                 break;
             }
             ttl = std::chrono::seconds(response.ttl());
-            if (failing) LITEIPC_LOG(info, "%s", ("announcing " + self.name + ": etcd answers again").c_str());
+            if (failing) LITEIPC_LOG(info, "announcing %s: etcd answers again", self.name.c_str());
             failing = false;
             if (!pause(std::chrono::duration_cast<std::chrono::milliseconds>(ttl) / 3)) break;
         }
@@ -185,19 +162,22 @@ void Discovery::store_reachable() {
     std::lock_guard lock(mutex_);
     if (reachable_) return;
     reachable_ = true;
-    LITEIPC_LOG(info, "%s", ("etcd answers: following the cluster's records" +
-             (milliseconds_since(unreachable_since_) > 0 && unreachable_why_ != "not read yet"
-                  ? " again after " + std::to_string(milliseconds_since(unreachable_since_)) + " ms"
-                  : std::string{})).c_str());
+    if (!outage_logged_) LITEIPC_LOG(info, "etcd answers: following the cluster's records");
+    else
+        LITEIPC_LOG(info, "etcd answers: following the cluster's records again after %lld ms",
+                    static_cast<long long>(milliseconds_since(unreachable_since_)));
+    outage_logged_ = false;
 }
 
+// Said once per outage: the reason in the status follows the latest failure.
 void Discovery::store_unreachable(const std::string& why) {
     std::lock_guard lock(mutex_);
-    if (!reachable_ && unreachable_why_ == why) return;
-    if (reachable_) unreachable_since_ = std::chrono::steady_clock::now();
+    if (reachable_ || !outage_logged_) unreachable_since_ = std::chrono::steady_clock::now();
     reachable_ = false;
     unreachable_why_ = why;
-    LITEIPC_LOG(warn, "%s", ("etcd out of reach (" + why + "): imports running go on, none is found or ended until it answers").c_str());
+    if (outage_logged_) return;
+    outage_logged_ = true;
+    LITEIPC_LOG(warn, "etcd out of reach (%s): imports running go on, none is found or ended until it answers", why.c_str());
 }
 
 void Discovery::follow(const std::map<std::string, std::string>& values) {
@@ -232,7 +212,7 @@ void Discovery::follow(const std::map<std::string, std::string>& values) {
         std::lock_guard lock(mutex_);
         if (stopping_) return;
         for (const auto& reason : ignored)
-            if (std::ranges::find(ignored_, reason) == ignored_.end()) LITEIPC_LOG(warn, "%s", ("ignored: " + reason).c_str());
+            if (std::ranges::find(ignored_, reason) == ignored_.end()) LITEIPC_LOG(warn, "ignored: %s", reason.c_str());
         ignored_ = std::move(ignored);
         hosts_ = std::move(hosts);
         for (auto it = imports_.begin(); it != imports_.end();) {
@@ -245,11 +225,10 @@ void Discovery::follow(const std::map<std::string, std::string>& values) {
             // before one at the new address is started.
             const std::string& host = it->second.target.host;
             const bool host_left = std::ranges::none_of(hosts_, [&](const HostRecord& r) { return r.name == host; });
-            LITEIPC_LOG(info, "%s", (it->first + ": " +
-                     (want != wanted.end() ? "moved from " + it->second.target.address + " to " + want->second.address
-                      : host_left          ? host + " left the cluster (its lease ran out, or it stopped)"
-                                           : host + " no longer offers " + it->second.target.service) +
-                     ": ending the import").c_str());
+            const std::string why = want != wanted.end() ? "moved from " + it->second.target.address + " to " + want->second.address
+                                    : host_left          ? host + " left the cluster (its lease ran out, or it stopped)"
+                                                         : host + " no longer offers " + it->second.target.service;
+            LITEIPC_LOG(info, "%s: %s: ending the import", it->first.c_str(), why.c_str());
             it->second.supervisor->request_stop();
             ending.push_back(std::move(it->second.supervisor));
             it = imports_.erase(it);
@@ -260,7 +239,8 @@ void Discovery::follow(const std::map<std::string, std::string>& values) {
     if (stopping_) return;
     for (auto& [local_name, target] : wanted) {
         if (imports_.contains(local_name)) continue;
-        LITEIPC_LOG(info, "%s", ("found " + target.service + " on " + target.host + " at " + target.address + ": importing it as " + local_name).c_str());
+        LITEIPC_LOG(info, "found %s on %s at %s: importing it as %s", target.service.c_str(), target.host.c_str(),
+                    target.address.c_str(), local_name.c_str());
         auto supervisor = std::make_unique<ImportSupervisor>(
             executable_,
             std::vector<std::string>{"--config", config_path_, "--discovered", std::to_string(target.rule), "--host",

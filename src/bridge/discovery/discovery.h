@@ -32,16 +32,6 @@
 
 namespace liteipc::bridge {
 
-// What a host writes under <prefix><name>: where it listens and what it exports.
-struct HostRecord {
-    std::string name;  // its certificate's CN, and the <peer> of remote.<peer>.<service>
-    std::string address;
-    std::vector<std::string> exports;
-};
-nlohmann::json to_json(const HostRecord& record);
-// The record stored under `key`; an error says why it is not one (and it is ignored).
-Result<HostRecord> host_record(const std::string& prefix, const std::string& key, const std::string& value);
-
 // Thread safety: start and stop from one thread; describe from any.
 class Discovery {
 public:
@@ -91,6 +81,7 @@ private:
     grpc::ClientContext* watching_ = nullptr;
     int64_t lease_ = 0;
     bool reachable_ = false;
+    bool outage_logged_ = false;
     std::string unreachable_why_ = "not read yet";
     std::chrono::steady_clock::time_point unreachable_since_ = std::chrono::steady_clock::now();
     std::vector<HostRecord> hosts_;

@@ -2,6 +2,8 @@
 
 #include <fnmatch.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 namespace liteipc::bridge {
@@ -25,6 +27,34 @@ Result<DiscoveryConfig> parse_discovery(const nlohmann::json& doc, const std::st
     if (config.lease_ttl.count() < 1 || config.lease_ttl.count() > 3600)
         return fail(Errc::invalid_argument, "discovery.lease_ttl_s: 1 to 3600");
     return config;
+}
+
+namespace {
+
+bool is_host_name(const std::string& name) {
+    if (name.empty() || name.size() > 32) return false;
+    return std::ranges::all_of(name, [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; });
+}
+
+}  // namespace
+
+nlohmann::json to_json(const HostRecord& record) {
+    return {{"name", record.name}, {"address", record.address}, {"exports", record.exports}};
+}
+
+Result<HostRecord> host_record(const std::string& prefix, const std::string& key, const std::string& value) {
+    try {
+        auto doc = nlohmann::json::parse(value);
+        HostRecord record{doc.at("name").get<std::string>(), doc.at("address").get<std::string>(),
+                          doc.at("exports").get<std::vector<std::string>>()};
+        if (key != prefix + record.name)
+            return fail(Errc::malformed, "record " + key + " names host '" + record.name + "'");
+        if (!is_host_name(record.name)) return fail(Errc::malformed, "record " + key + ": host name not 1..32 of [a-z0-9_-]");
+        if (record.address.empty()) return fail(Errc::malformed, "record " + key + ": no address");
+        return record;
+    } catch (const nlohmann::json::exception& e) {
+        return fail(Errc::malformed, "record " + key + ": " + e.what());
+    }
 }
 
 bool host_matches(const std::string& pattern, const std::string& name) {

@@ -1,9 +1,9 @@
 // The cluster part of the bridge's config: the etcd cluster that says which host offers which
-// service, how this bridge announces itself there, and the imports found through it
-// (docs/BRIDGE.md, "A cluster: discovery through etcd").
+// service, how this bridge announces itself there, and the imports found through it; and the
+// record each host writes there (docs/BRIDGE.md, "A cluster: discovery through etcd").
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <optional>
@@ -42,6 +42,16 @@ struct DiscoveredImport {
 
 // Reads the "discovery" object; Errc::invalid_argument says what is wrong.
 Result<DiscoveryConfig> parse_discovery(const nlohmann::json& doc, const std::string& listen);
+
+// What a host writes under <prefix><name>: where it listens and what it exports.
+struct HostRecord {
+    std::string name;  // its certificate's CN, and the <peer> of remote.<peer>.<service>
+    std::string address;
+    std::vector<std::string> exports;
+};
+nlohmann::json to_json(const HostRecord& record);
+// The record stored under `key`; an error says why it is not one (and it is ignored).
+Result<HostRecord> host_record(const std::string& prefix, const std::string& key, const std::string& value);
 
 // True when `name` matches the glob `pattern` (fnmatch: *, ?, [...]).
 bool host_matches(const std::string& pattern, const std::string& name);
