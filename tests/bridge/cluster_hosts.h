@@ -109,11 +109,11 @@ public:
 
     // Writes host's bridge config: its TLS files, its loader, discovery through the etcd
     // cluster, and `body` (peers, exports, imports).
-    void write_config(ClusterHost& host, const std::string& body) {
+    void write_config(ClusterHost& host, const std::string& body, uint16_t port = kBridgePort) {
         const std::string c = certs();
         host.config_path = dir_ + "/" + host.name + ".json";
         std::ofstream(host.config_path)
-            << "{\"listen\":\"" << host.address << ":" << kBridgePort << "\",\"socket\":\"" << host.loader->socket()
+            << "{\"listen\":\"" << host.address << ":" << port << "\",\"socket\":\"" << host.loader->socket()
             << "\",\"pin_root\":\"" << host.loader->pin_root() << "\",\"keepalive_ms\":" << keepalive_ms << ","
             << "\"tls\":{\"ca\":\"" << c << "/ca.pem\",\"cert\":\"" << c << "/" << host.name << ".pem\",\"key\":\"" << c
             << "/" << host.name << ".key\"},"
