@@ -28,6 +28,9 @@ TEST(DiscoveryConfigTest, DefaultsAndBounds) {
         ASSERT_FALSE(refused) << bad;
         EXPECT_EQ(refused.error().code, Errc::invalid_argument) << bad;
     }
+    auto bad_name = parse_discovery(nlohmann::json::parse(R"({"name":"Host A","endpoints":["x:1"],"tls":{"ca":"","cert":"","key":""}})"), "");
+    ASSERT_FALSE(bad_name);
+    EXPECT_NE(bad_name.error().message.find("discovery.name"), std::string::npos);
     auto no_members = parse_discovery(nlohmann::json::parse(R"({"name":"a","endpoints":[],"tls":{"ca":"","cert":"","key":""}})"), "");
     ASSERT_FALSE(no_members);
     EXPECT_NE(no_members.error().message.find("endpoints"), std::string::npos);

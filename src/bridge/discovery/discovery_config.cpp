@@ -8,6 +8,15 @@
 
 namespace liteipc::bridge {
 
+namespace {
+
+bool is_host_name(const std::string& name) {
+    if (name.empty() || name.size() > 32) return false;
+    return std::ranges::all_of(name, [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; });
+}
+
+}  // namespace
+
 Result<DiscoveryConfig> parse_discovery(const nlohmann::json& doc, const std::string& listen) {
     DiscoveryConfig config;
     config.name = doc.at("name").get<std::string>();
@@ -20,6 +29,8 @@ Result<DiscoveryConfig> parse_discovery(const nlohmann::json& doc, const std::st
     config.tls.server_name = tls.value("server_name", config.tls.server_name);
     config.prefix = doc.value("prefix", config.prefix);
     config.lease_ttl = std::chrono::seconds(doc.value("lease_ttl_s", config.lease_ttl.count()));
+    if (!is_host_name(config.name))
+        return fail(Errc::invalid_argument, "discovery.name '" + config.name + "': 1..32 of [a-z0-9_-], this bridge's certificate CN");
     if (config.endpoints.empty()) return fail(Errc::invalid_argument, "discovery.endpoints: at least one etcd member");
     if (config.prefix.empty() || config.prefix.back() != '/')
         return fail(Errc::invalid_argument, "discovery.prefix: a key prefix ending in '/'");
@@ -28,15 +39,6 @@ Result<DiscoveryConfig> parse_discovery(const nlohmann::json& doc, const std::st
         return fail(Errc::invalid_argument, "discovery.lease_ttl_s: 1 to 3600");
     return config;
 }
-
-namespace {
-
-bool is_host_name(const std::string& name) {
-    if (name.empty() || name.size() > 32) return false;
-    return std::ranges::all_of(name, [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; });
-}
-
-}  // namespace
 
 nlohmann::json to_json(const HostRecord& record) {
     return {{"name", record.name}, {"address", record.address}, {"exports", record.exports}};
