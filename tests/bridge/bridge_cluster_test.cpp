@@ -19,7 +19,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr uint32_t kEcho = 1;  // bridge_peer's echo
+constexpr uint32_t kEcho = 1;  // the test peer's bridge_service: echo
 // docs/BRIDGE.md: a host whose lease goes unrenewed is gone for the others within the lease TTL,
 // plus three election timeouts when the lost host's member led (an election takes up to two, and
 // the new leader extends every lease by one), plus the leader's expiry check and the watch
@@ -43,8 +43,8 @@ protected:
         for (const char* name : {"a", "b", "c"}) cluster_.start_etcd(cluster_.host(name));
 
         ClusterHost& c = cluster_.host("c");
-        cluster_.run_on(c, {LITEIPC_BRIDGE_PEER, "service", "--name", "demo.echo"}, "c-echo");
-        cluster_.run_on(c, {LITEIPC_BRIDGE_PEER, "service", "--name", "demo.secret"}, "c-secret");
+        cluster_.run_on(c, {LITEIPC_TEST_PEER_PATH, "bridge_service", "--name", "demo.echo"}, "c-echo");
+        cluster_.run_on(c, {LITEIPC_TEST_PEER_PATH, "bridge_service", "--name", "demo.secret"}, "c-secret");
         ASSERT_TRUE(eventually([&] { return cluster_.has_service(c, "demo.secret") && cluster_.has_service(c, "demo.echo"); },
                                seconds(10)));
         cluster_.write_config(c, R"("peers":[{"name":"a","identity":"a"},{"name":"b","identity":"b"},{"name":"d","identity":"d"}],)"
@@ -189,8 +189,8 @@ TEST_F(ClusterTest, AHostIsFoundLostAsADeathWithinTheBoundFoundAgainFollowedWhen
     // demo.secret, which a and b take only from c: ignored and logged.
     ASSERT_TRUE(cluster_.add_host("d"));
     ClusterHost& d = cluster_.host("d");
-    cluster_.run_on(d, {LITEIPC_BRIDGE_PEER, "service", "--name", "demo.echo"}, "d-echo");
-    cluster_.run_on(d, {LITEIPC_BRIDGE_PEER, "service", "--name", "demo.secret"}, "d-secret");
+    cluster_.run_on(d, {LITEIPC_TEST_PEER_PATH, "bridge_service", "--name", "demo.echo"}, "d-echo");
+    cluster_.run_on(d, {LITEIPC_TEST_PEER_PATH, "bridge_service", "--name", "demo.secret"}, "d-secret");
     ASSERT_TRUE(eventually([&] { return cluster_.has_service(d, "demo.secret") && cluster_.has_service(d, "demo.echo"); }, seconds(10)));
     cluster_.write_config(d, R"("peers":[{"name":"a","identity":"a"},{"name":"b","identity":"b"}],)"
                              R"("exports":[{"service":"demo.echo","allow":["a","b"]},{"service":"demo.secret","allow":["a","b"]}])");
