@@ -204,8 +204,8 @@ std::string holder_of(const Context& context, const std::string& name) {
 
 }  // namespace
 
-int run_import_child(const BridgeConfig& config, const Import& import, const std::function<void()>& wait_for_stop) {
-    const Peer& peer = *config.peer_named(import.peer);
+int run_import_child(const BridgeConfig& config, const Import& import, const Peer& peer,
+                     const std::function<void()>& wait_for_stop) {
     auto channel = channel_to(config, peer);
     if (!channel) {
         LITEIPC_LOG(error, "%s", channel.error().describe().c_str());
