@@ -14,7 +14,7 @@
 
 /* Bumped whenever a pinned layout changes. The loader pins it in map "abi"; a loader adopting
  * pinned state with another version refuses and says how to unload. */
-#define LITEIPC_ABI_VERSION 5
+#define LITEIPC_ABI_VERSION 6
 
 /* Table sizes. Map names are cut to 15 characters by the kernel: keep them short. */
 #define LITEIPC_MAX_PROCS 4096
@@ -272,7 +272,9 @@ enum liteipc_counter {
     LITEIPC_COUNTER_MONITOR_LOST = 5, /* monitor records dropped because the monitor ring was full */
     LITEIPC_COUNTER_MEMBER_CONNS = 6, /* entries in "conns" created by uids other than root */
     LITEIPC_COUNTER_RESERVE_CONNS = 7, /* connects refused: the rest of the table is root's reserve */
-    LITEIPC_COUNTER_MAX = 8,
+    LITEIPC_COUNTER_MEMBER_SUBS = 8,   /* entries in "subs" held by uids other than root */
+    LITEIPC_COUNTER_RESERVE_SUBS = 9,  /* subscribes refused: the rest of the table is root's reserve */
+    LITEIPC_COUNTER_MAX = 10,
 };
 
 /* ---- per-uid quotas the kernel plane enforces (maps "limits" and "uid_usage") ---- */
@@ -282,7 +284,8 @@ enum liteipc_limit {
     LITEIPC_LIMIT_CONNS = 0, /* entries in "conns" (pending and open) created by one uid */
     LITEIPC_LIMIT_SUBS = 1,  /* entries in "subs" held by one uid */
     LITEIPC_LIMIT_MEMBER_CONNS = 2, /* entries in "conns" all uids but root may hold together */
-    LITEIPC_LIMIT_MAX = 3,
+    LITEIPC_LIMIT_MEMBER_SUBS = 3,  /* entries in "subs" all uids but root may hold together */
+    LITEIPC_LIMIT_MAX = 4,
 };
 
 /* "uid_usage": hash by uid. Every insert into conns/subs adds one and every successful delete

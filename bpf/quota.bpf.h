@@ -15,28 +15,31 @@ static __always_inline struct liteipc_uid_usage *usage_of(__u32 uid)
     return bpf_map_lookup_elem(&uid_usage, &uid);
 }
 
-/* The connections all members together hold, against the part of the table root does not keep
- * in reserve: colluding uids, each under its quota, still cannot fill the table. */
-static __always_inline int take_member_conn(void)
+/* The connections (or subscriptions) all members together hold, against the part of the table
+ * root does not keep in reserve: colluding uids, each under its quota, still cannot fill the
+ * table. `which` is LITEIPC_LIMIT_CONNS or LITEIPC_LIMIT_SUBS. */
+static __always_inline int take_member(__u32 which)
 {
-    __u32 key = LITEIPC_COUNTER_MEMBER_CONNS, which = LITEIPC_LIMIT_MEMBER_CONNS;
+    const int conns = which == LITEIPC_LIMIT_CONNS;
+    __u32 key = conns ? LITEIPC_COUNTER_MEMBER_CONNS : LITEIPC_COUNTER_MEMBER_SUBS;
+    __u32 room = conns ? LITEIPC_LIMIT_MEMBER_CONNS : LITEIPC_LIMIT_MEMBER_SUBS;
     __u64 *held = bpf_map_lookup_elem(&counters, &key), *limit, before;
 
     if (!held)
         return -ENOSPC;
     before = __sync_fetch_and_add(held, 1);
-    limit = bpf_map_lookup_elem(&limits, &which);
+    limit = bpf_map_lookup_elem(&limits, &room);
     if (limit && *limit && before >= *limit) {
         __sync_fetch_and_add(held, -1);
-        count(LITEIPC_COUNTER_RESERVE_CONNS);
+        count(conns ? LITEIPC_COUNTER_RESERVE_CONNS : LITEIPC_COUNTER_RESERVE_SUBS);
         return -EDQUOT;
     }
     return 0;
 }
 
-static __always_inline void give_member_conn(void)
+static __always_inline void give_member(__u32 which)
 {
-    __u32 key = LITEIPC_COUNTER_MEMBER_CONNS;
+    __u32 key = which == LITEIPC_LIMIT_CONNS ? LITEIPC_COUNTER_MEMBER_CONNS : LITEIPC_COUNTER_MEMBER_SUBS;
     __u64 *held = bpf_map_lookup_elem(&counters, &key);
 
     if (held)
@@ -63,7 +66,7 @@ static __always_inline int take_quota(__u32 uid, __u32 which)
         count(which == LITEIPC_LIMIT_CONNS ? LITEIPC_COUNTER_QUOTA_CONNS : LITEIPC_COUNTER_QUOTA_SUBS);
         return -EDQUOT;
     }
-    if (which == LITEIPC_LIMIT_CONNS && take_member_conn()) {
+    if (take_member(which)) {
         __sync_fetch_and_add(counter, -1);
         return -EDQUOT;
     }
@@ -79,11 +82,8 @@ static __always_inline void give_quota(__u32 uid, __u32 which)
     usage = bpf_map_lookup_elem(&uid_usage, &uid);
     if (!usage)
         return;
-    if (which == LITEIPC_LIMIT_CONNS) {
-        __sync_fetch_and_add(&usage->conns, -1);
-        give_member_conn();
-    } else
-        __sync_fetch_and_add(&usage->subs, -1);
+    __sync_fetch_and_add(which == LITEIPC_LIMIT_CONNS ? &usage->conns : &usage->subs, -1);
+    give_member(which);
 }
 
 /* Deletes a subscription; only the one delete that succeeds returns it to its uid's quota. */

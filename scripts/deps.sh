@@ -19,6 +19,7 @@ packages=(
   debhelper lintian ccache      # make package: dpkg-buildpackage, lintian
   mmdebstrap systemd-container  # scripts/package-test.sh: a clean Debian root booted with systemd-nspawn
   libgrpc++-dev protobuf-compiler-grpc openssl   # liteipc-bridge: gRPC with mutual TLS
+  etcd-server etcd-client       # the bridge's cluster tests and demo: a three-member etcd cluster
 )
 
 missing=()

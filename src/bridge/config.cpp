@@ -63,6 +63,22 @@ Result<void> parse_limits(const nlohmann::json& doc, ServerLimits& limits) {
     return {};
 }
 
+// An import without a peer: found through the store, from the hosts its pattern matches.
+Result<DiscoveredImport> parse_discovered_import(const nlohmann::json& entry, const BridgeConfig& config) {
+    DiscoveredImport found{entry.at("service").get<std::string>(), entry.value("hosts", "*")};
+    auto policy = policy_named(entry.value("policy", "same-uid"));
+    if (!policy) return std::unexpected(policy.error());
+    found.policy = *policy;
+    found.workers = entry.value("workers", found.workers);
+    if (!config.discovery)
+        return fail(Errc::invalid_argument, "import '" + found.service + "': no peer, and no discovery to find one");
+    if (found.workers == 0 || found.workers > 64)
+        return fail(Errc::invalid_argument, "import '" + found.service + "': workers 1..64");
+    if (found.service.empty() || kImportPrefix.size() + 33 + found.service.size() > 255)
+        return fail(Errc::invalid_argument, "import '" + found.service + "': service name empty or too long");
+    return found;
+}
+
 Result<BridgeConfig> parse(const nlohmann::json& doc) {
     BridgeConfig config;
     config.listen = doc.value("listen", "");
@@ -99,7 +115,18 @@ Result<BridgeConfig> parse(const nlohmann::json& doc) {
                 return fail(Errc::invalid_argument, "export '" + exported.service + "' allows unknown peer '" + name + "'");
         config.exports.push_back(std::move(exported));
     }
+    if (doc.contains("discovery")) {
+        auto discovery = parse_discovery(doc.at("discovery"), config.listen);
+        if (!discovery) return std::unexpected(discovery.error());
+        config.discovery = std::move(*discovery);
+    }
     for (const auto& entry : doc.value("imports", nlohmann::json::array())) {
+        if (!entry.contains("peer")) {
+            auto found = parse_discovered_import(entry, config);
+            if (!found) return std::unexpected(found.error());
+            config.discovered_imports.push_back(std::move(*found));
+            continue;
+        }
         Import imported{entry.at("peer").get<std::string>(), entry.at("service").get<std::string>()};
         auto policy = policy_named(entry.value("policy", "same-uid"));
         if (!policy) return std::unexpected(policy.error());

@@ -4,11 +4,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "liteipc/context.h"
 #include "liteipc/error.h"
+#include "discovery/discovery_config.h"
 #include "liteipc/ipc.h"
 #include "name_reservation.h"
 
@@ -70,6 +72,10 @@ struct BridgeConfig {
     std::vector<Peer> peers;
     std::vector<Export> exports;
     std::vector<Import> imports;
+    // A cluster (docs/BRIDGE.md): announced in etcd, and imports found there (entries of
+    // "imports" without a "peer").
+    std::optional<DiscoveryConfig> discovery;
+    std::vector<DiscoveredImport> discovered_imports;
 
     ContextOptions context_options() const {
         ContextOptions options;

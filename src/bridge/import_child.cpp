@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 #include "bridge.grpc.pb.h"
 #include "common/log.h"
@@ -30,14 +31,17 @@ bool is_loss(const grpc::Status& status) {
 }
 
 // The watch on the remote service: ready once its ServiceReady arrived; its end while we serve
-// is the peer's loss.
-class RemoteWatch final : public grpc::ClientReadReactor<wire::ServiceReady> {
+// is the peer's loss. On a completion queue of its own, taken by a thread of its own: gRPC's
+// callback API would add two threads that take every network event of the process and hand the
+// import workers' replies on to them, a wake-up more per call.
+class RemoteWatch {
 public:
     RemoteWatch(wire::Bridge::Stub& stub, const std::string& service) {
         request_.set_service(service);
-        stub.async()->Watch(&context_, &request_, this);
-        StartRead(&ready_);
-        StartCall();
+        reader_ = stub.PrepareAsyncWatch(&context_, request_, &queue_);
+        reader_->StartCall(tag(kStart));
+        reader_->Read(&ready_, tag(kRead));
+        thread_ = std::thread([this] { run(); });
     }
 
     // Waits until the remote answered; false (with the reason) when it did not in time.
@@ -50,37 +54,61 @@ public:
         return false;
     }
     uint32_t remote_pid() const { return ready_.pid(); }
-    void cancel() { context_.TryCancel(); }
 
-    void OnReadDone(bool ok) override {
-        std::lock_guard lock(mutex_);
-        if (ok) ready_seen_ = true;  // one message, then silence until the end
-        changed_.notify_all();
-    }
-    void OnDone(const grpc::Status& status) override {
-        std::lock_guard lock(mutex_);
-        if (ready_seen_ && !cancelled_on_purpose_)
-            lose_peer("watch ended (" + std::to_string(status.error_code()) + " " + status.error_message() + ")");
-        done_ = true;
-        end_ = status;
-        changed_.notify_all();
-    }
     void stop() {
         {
             std::lock_guard lock(mutex_);
             cancelled_on_purpose_ = true;
         }
         context_.TryCancel();
+        thread_.join();
     }
 
 private:
+    enum WatchEvent : uintptr_t { kStart = 1, kRead, kFinish };
+    static void* tag(WatchEvent value) { return reinterpret_cast<void*>(value); }
+
+    // Start, the one ServiceReady, then a read that lasts until the stream ends; then its status.
+    void run() {
+        void* got = nullptr;
+        bool ok = false;
+        bool read_once = false;
+        while (queue_.Next(&got, &ok)) {
+            const auto which = static_cast<WatchEvent>(reinterpret_cast<uintptr_t>(got));
+            if (which == kRead && ok && !read_once) {
+                read_once = true;
+                {
+                    std::lock_guard lock(mutex_);
+                    ready_seen_ = true;
+                    changed_.notify_all();
+                }
+                reader_->Read(&later_, tag(kRead));
+            } else if (which == kRead) {
+                reader_->Finish(&end_, tag(kFinish));  // the stream ended (or said more than it should)
+            } else if (which == kFinish) {
+                std::lock_guard lock(mutex_);
+                if (ready_seen_ && !cancelled_on_purpose_)
+                    lose_peer("watch ended (" + std::to_string(end_.error_code()) + " " + end_.error_message() + ")");
+                done_ = true;
+                changed_.notify_all();
+                break;
+            }
+        }
+        queue_.Shutdown();
+        while (queue_.Next(&got, &ok)) {
+        }
+    }
+
     grpc::ClientContext context_;
+    grpc::CompletionQueue queue_;
     wire::WatchRequest request_;
-    wire::ServiceReady ready_;
+    wire::ServiceReady ready_, later_;
+    std::unique_ptr<grpc::ClientAsyncReaderInterface<wire::ServiceReady>> reader_;
     std::mutex mutex_;
     std::condition_variable changed_;
     bool ready_seen_ = false, done_ = false, cancelled_on_purpose_ = false;
     grpc::Status end_;
+    std::thread thread_;
 };
 
 // Forwards one local call and writes the remote reply into it; returns the reply status.
@@ -176,8 +204,8 @@ std::string holder_of(const Context& context, const std::string& name) {
 
 }  // namespace
 
-int run_import_child(const BridgeConfig& config, const Import& import, const std::function<void()>& wait_for_stop) {
-    const Peer& peer = *config.peer_named(import.peer);
+int run_import_child(const BridgeConfig& config, const Import& import, const Peer& peer,
+                     const std::function<void()>& wait_for_stop) {
     auto channel = channel_to(config, peer);
     if (!channel) {
         LITEIPC_LOG(error, "%s", channel.error().describe().c_str());

@@ -18,8 +18,10 @@ inline constexpr int kExitNotReady = 3;   // the remote service is not there (ye
 inline constexpr int kExitPeerLost = 4;   // the peer or its service went away while we served
 inline constexpr int kExitNameTaken = 5;  // another process holds remote.<peer>.<service>
 
-// Runs the child for `import` until the peer is lost or `wait_for_stop` returns (the bridge's stop
-// signals, taken in main.cpp); returns its exit status.
-int run_import_child(const BridgeConfig& config, const Import& import, const std::function<void()>& wait_for_stop);
+// Runs the child for `import` from `peer` (configured, or found through the store) until the
+// peer is lost or `wait_for_stop` returns (the bridge's stop signals, taken in main.cpp); returns
+// its exit status.
+int run_import_child(const BridgeConfig& config, const Import& import, const Peer& peer,
+                     const std::function<void()>& wait_for_stop);
 
 }  // namespace liteipc::bridge

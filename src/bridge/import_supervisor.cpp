@@ -33,7 +33,7 @@ std::string describe_exit(int status) {
 
 void ImportSupervisor::start() { thread_ = std::thread([this] { run(); }); }
 
-void ImportSupervisor::stop() {
+void ImportSupervisor::request_stop() {
     {
         std::lock_guard lock(mutex_);
         stopping_ = true;
@@ -41,13 +41,18 @@ void ImportSupervisor::stop() {
         if (pid_t child = pid_.load(); child > 0) ::kill(child, SIGTERM);
     }
     stopping_changed_.notify_all();
+}
+
+void ImportSupervisor::stop() {
+    request_stop();
     if (thread_.joinable()) thread_.join();
 }
 
 pid_t ImportSupervisor::spawn() {
-    const std::string index = std::to_string(index_), parent = std::to_string(::getpid());
-    const char* argv[] = {"liteipc-bridge", "--config", config_path_.c_str(), "--import", index.c_str(),
-                          "--parent", parent.c_str(), nullptr};
+    const std::string parent = std::to_string(::getpid());
+    std::vector<const char*> argv{"liteipc-bridge"};
+    for (const auto& argument : child_arguments_) argv.push_back(argument.c_str());
+    for (const char* argument : {"--parent", parent.c_str(), static_cast<const char*>(nullptr)}) argv.push_back(argument);
     // The child starts with no blocked signals: it blocks its own before its threads start.
     posix_spawnattr_t attributes;
     posix_spawnattr_init(&attributes);
@@ -56,7 +61,7 @@ pid_t ImportSupervisor::spawn() {
     posix_spawnattr_setsigmask(&attributes, &none);
     posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
     pid_t child = 0;
-    const int error = ::posix_spawn(&child, executable_.c_str(), nullptr, &attributes, const_cast<char**>(argv), environ);
+    const int error = ::posix_spawn(&child, executable_.c_str(), nullptr, &attributes, const_cast<char**>(argv.data()), environ);
     posix_spawnattr_destroy(&attributes);
     if (error != 0) {
         LITEIPC_LOG(error, "cannot start the child for %s: %s", local_name_.c_str(), std::strerror(error));

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "config.h"
 
@@ -17,15 +18,18 @@ namespace liteipc::bridge {
 // Thread safety: start and stop from one thread; pid() and starts() from any.
 class ImportSupervisor {
 public:
-    ImportSupervisor(std::string executable, std::string config_path, size_t index, std::string local_name)
-        : executable_(std::move(executable)), config_path_(std::move(config_path)), index_(index),
+    // `child_arguments`: what tells the child which import it serves (--config F --import N, or a
+    // discovered import's); --parent is added.
+    ImportSupervisor(std::string executable, std::vector<std::string> child_arguments, std::string local_name)
+        : executable_(std::move(executable)), child_arguments_(std::move(child_arguments)),
           local_name_(std::move(local_name)) {}
     ImportSupervisor(const ImportSupervisor&) = delete;
     ImportSupervisor& operator=(const ImportSupervisor&) = delete;
     ~ImportSupervisor() { stop(); }
 
     void start();
-    // SIGTERM to the child (by its pid), waits for it, and starts no other.
+    // SIGTERM to the child (by its pid), and no other started; stop() also waits for it.
+    void request_stop();
     void stop();
 
     const std::string& local_name() const { return local_name_; }
@@ -38,8 +42,8 @@ private:
     void run();
     pid_t spawn();
 
-    std::string executable_, config_path_;
-    size_t index_;
+    std::string executable_;
+    std::vector<std::string> child_arguments_;
     std::string local_name_;
     std::atomic<pid_t> pid_{0};
     std::atomic<uint64_t> starts_{0};

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <future>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
@@ -22,6 +23,7 @@
 #include "capped_listener.h"
 #include "common/log.h"
 #include "common/stderr_log.h"
+#include "discovery/discovery.h"
 #include "export_server.h"
 #include "import_child.h"
 #include "import_supervisor.h"
@@ -61,6 +63,8 @@ void wait_for_stop() {
 struct Arguments {
     std::string config_path;
     long import_index = -1;  // >= 0: run as the child of that import
+    long discovered_index = -1;  // >= 0: run as the child of that discovered import, from:
+    std::string host, address;   // the host found through the store, and its address
     pid_t parent = 0;
 };
 
@@ -80,7 +84,7 @@ void usage(std::FILE* out) {
 // "registered" when the loader lists its name as its child's.
 std::string status_document(const Context& context, const BridgeConfig& config, const ExportCounters& counters,
                             const ConnectionCounters& connections,
-                            const std::vector<std::unique_ptr<ImportSupervisor>>& imports) {
+                            const std::vector<std::unique_ptr<ImportSupervisor>>& imports, const Discovery* discovery) {
     const auto holders = name_holders(context).value_or(std::map<std::string, NameHolder>{});
     nlohmann::json doc;
     doc["listen"] = config.listen;
@@ -100,6 +104,7 @@ std::string status_document(const Context& context, const BridgeConfig& config, 
                                   {"registered", import->pid() > 0 && holder != holders.end() && holder->second.pid == import->pid()},
                                   {"name_taken", import->name_taken()}});
     }
+    if (discovery) discovery->describe(doc, holders);
     return doc.dump();
 }
 
@@ -115,6 +120,21 @@ void return_freed_memory_periodically() {
     }).detach();
 }
 
+// What a child serves: a configured import and its peer, or a discovered one (the host found in
+// the store is the peer: its name is its certificate's identity).
+std::optional<std::pair<Import, Peer>> import_of(const Arguments& arguments, const BridgeConfig& config) {
+    if (arguments.import_index >= 0) {
+        if (static_cast<size_t>(arguments.import_index) >= config.imports.size()) return std::nullopt;
+        const Import& import = config.imports[static_cast<size_t>(arguments.import_index)];
+        return std::pair{import, *config.peer_named(import.peer)};
+    }
+    if (static_cast<size_t>(arguments.discovered_index) >= config.discovered_imports.size() || arguments.host.empty())
+        return std::nullopt;
+    const DiscoveredImport& found = config.discovered_imports[static_cast<size_t>(arguments.discovered_index)];
+    Import import{arguments.host, found.service, found.policy, found.workers};
+    return std::pair{import, Peer{arguments.host, arguments.host, arguments.address, 0}};
+}
+
 int run_parent(const Arguments& arguments, const BridgeConfig& config) {
     auto context = Context::open(config.context_options());
     if (!context) {
@@ -122,7 +142,7 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
         return 1;
     }
     // Imported names are taken by whoever registers them first: refuse to run unless they are ours.
-    if (!config.imports.empty())
+    if (!config.imports.empty() || !config.discovered_imports.empty())
         if (auto reserved = check_loader_reserves(*context, kImportPrefix); !reserved) {
             LITEIPC_LOG(error, "refusing to import: %s", reserved.error().describe().c_str());
             return 1;
@@ -139,8 +159,19 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
     executable[length] = '\0';
     std::vector<std::unique_ptr<ImportSupervisor>> imports;
     for (size_t i = 0; i < config.imports.size(); ++i)
-        imports.push_back(std::make_unique<ImportSupervisor>(executable, arguments.config_path, i,
-                                                             config.imports[i].local_name()));
+        imports.push_back(std::make_unique<ImportSupervisor>(
+            executable, std::vector<std::string>{"--config", arguments.config_path, "--import", std::to_string(i)},
+            config.imports[i].local_name()));
+
+    std::unique_ptr<Discovery> discovery;
+    if (config.discovery) {
+        auto store = EtcdClient::connect(*config.discovery);
+        if (!store) {
+            LITEIPC_LOG(error, "%s", store.error().describe().c_str());
+            return 1;
+        }
+        discovery = std::make_unique<Discovery>(config, executable, arguments.config_path, std::move(*store));
+    }
 
     ServiceOptions status_options;
     status_options.name = config.status_service;
@@ -148,7 +179,7 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
     status_options.workers = 1;
     auto status_service = Service::start(*context, status_options, [&](Call& call) -> int32_t {
         if (call.code() != 1) return kStatusMalformed;
-        call.reply().write_string(status_document(*context, config, counters, connections, imports));
+        call.reply().write_string(status_document(*context, config, counters, connections, imports, discovery.get()));
         return 0;
     });
     if (!status_service) {
@@ -187,10 +218,12 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
     }
 
     for (auto& import : imports) import->start();
+    if (discovery) discovery->start();
     return_freed_memory_periodically();
 
     wait_for_stop();
     LITEIPC_LOG(info, "stopping");
+    if (discovery) discovery->stop();
     for (auto& import : imports) import->stop();
     listener.reset();
     if (server) {
@@ -230,6 +263,9 @@ int main(int argc, char** argv) {
         }
         if (arg == "--config" && i + 1 < argc) arguments.config_path = argv[++i];
         else if (arg == "--import" && i + 1 < argc) arguments.import_index = std::strtol(argv[++i], nullptr, 10);
+        else if (arg == "--discovered" && i + 1 < argc) arguments.discovered_index = std::strtol(argv[++i], nullptr, 10);
+        else if (arg == "--host" && i + 1 < argc) arguments.host = argv[++i];
+        else if (arg == "--address" && i + 1 < argc) arguments.address = argv[++i];
         else if (arg == "--parent" && i + 1 < argc) arguments.parent = static_cast<pid_t>(std::strtol(argv[++i], nullptr, 10));
         else {
             usage(stderr);
@@ -245,14 +281,14 @@ int main(int argc, char** argv) {
         LITEIPC_LOG(error, "%s", config.error().describe().c_str());
         return 2;
     }
-    if (arguments.import_index >= 0) {
+    if (arguments.import_index >= 0 || arguments.discovered_index >= 0) {
         // A child never outlives its parent: a restarted bridge starts its own children.
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (::getppid() != arguments.parent) return kExitFailed;
-        if (static_cast<size_t>(arguments.import_index) >= config->imports.size()) return kExitFailed;
-        const Import& import = config->imports[static_cast<size_t>(arguments.import_index)];
-        log_as("import " + import.local_name());
-        const int status = run_import_child(*config, import, wait_for_stop);
+        auto job = import_of(arguments, *config);
+        if (!job) return kExitFailed;
+        log_as("import " + job->first.local_name());
+        const int status = run_import_child(*config, job->first, job->second, wait_for_stop);
         std::fflush(stderr);
         ::_exit(status);  // gRPC's threads are not torn down one by one
     }

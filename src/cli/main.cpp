@@ -24,6 +24,7 @@
 #include "call_command.h"
 #include "monitor.h"
 #include "topic_monitor.h"
+#include "remote_list.h"
 #include "table.h"
 
 namespace {
@@ -58,8 +59,10 @@ constexpr Command kCommands[] = {
      "Without SERVICE: the loader (pid, pin root, socket, deaths seen, records lost, how pools are\n"
      "backed), every registered process and every service. With SERVICE: that service alone: its\n"
      "owner, policy, mode, connected clients with pid and uid, and its counters.\n"},
-    {"list", "list", "services and topics: handle, name, kind, owner (publisher) pid, policy, clients (subscribers), connects, denials",
-     "One line per registered service.\n"},
+    {"list", "list [--remote]", "services and topics: handle, name, kind, owner (publisher) pid, policy, clients (subscribers), connects, denials",
+     "One line per registered service. With --remote: what the cluster offers and where (each\n"
+     "host the local liteipc-bridge found in etcd, its services, which are imported here), from\n"
+     "the bridge's status service (liteipc.bridge).\n"},
     {"stats", "stats [--watch SECONDS [--count N]] [SERVICE]", "per-service counters, or their rates",
      "Counters of every service (or of SERVICE): calls, one-way messages, bytes, errors, timeouts,\n"
      "dead-object failures (counted by the service on its data plane), and denials, connects and\n"
@@ -363,10 +366,10 @@ int main(int argc, char** argv) {
     liteipc::cli::LoaderAddress address = liteipc::cli::default_address();
     Output output;
     long timeout_ms = 5000;
-    bool want_help = false;
+    bool want_help = false, remote = false;
     long watch_seconds = 0, watch_count = 0;
     std::string only_service, only_topic, reply_types;
-    enum { kSocket = 256, kPinRoot, kTimeout, kVersion, kWatch, kCount, kService, kReply, kTopic };
+    enum { kSocket = 256, kPinRoot, kTimeout, kVersion, kWatch, kCount, kService, kReply, kRemote, kTopic };
     static const option long_options[] = {{"json", no_argument, nullptr, 'j'},
                                           {"pretty", no_argument, nullptr, 'p'},
                                           {"socket", required_argument, nullptr, kSocket},
@@ -379,6 +382,7 @@ int main(int argc, char** argv) {
                                           {"service", required_argument, nullptr, kService},
                                           {"reply", required_argument, nullptr, kReply},
                                           {"topic", required_argument, nullptr, kTopic},
+                                          {"remote", no_argument, nullptr, kRemote},
                                           {nullptr, 0, nullptr, 0}};
     // GNU getopt_long permutes: options may come before or after the command.
     for (int c; (c = getopt_long(argc, argv, "jph", long_options, nullptr)) != -1;) {
@@ -411,6 +415,7 @@ int main(int argc, char** argv) {
             case kService: only_service = optarg; break;
             case kTopic: only_topic = optarg; break;
             case kReply: reply_types = optarg; break;
+            case kRemote: remote = true; break;
             case 'h': want_help = true; break;
             case kVersion: std::printf("liteipc %s\n", LITEIPC_VERSION_STRING); return kExitOk;
             default: usage(stderr); return kExitUsage;
@@ -464,6 +469,13 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "liteipc: --reply belongs to the call command\n");
         return kExitUsage;
     }
+    if (remote && (name != "list" || arguments > 0)) {
+        std::fprintf(stderr, "liteipc: --remote belongs to the list command\n");
+        return kExitUsage;
+    }
+    if (remote)
+        return liteipc::cli::run_list_remote(
+            {address, std::chrono::milliseconds(timeout_ms), "liteipc.bridge", {}, {}, {}, output.as_json});
     if (name == "call") {
         if (arguments < 2) {
             std::fprintf(stderr, "liteipc: call: needs SERVICE and CODE\n");

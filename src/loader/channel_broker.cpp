@@ -12,14 +12,7 @@ using detail::ControlOp;
 using detail::ControlReply;
 using detail::ControlRequest;
 
-std::size_t Daemon::pending_halves_of(uid_t uid) const {
-    std::size_t n = 0;
-    for (const auto& [id, p] : pending_channels_)
-        n += (p.client_socket >= 0 && p.client_uid == uid) + (p.service_socket >= 0 && p.service_uid == uid);
-    return n;
-}
-
-std::optional<ControlReply> Daemon::channel_half(Client& client, const ControlRequest& request,
+std::optional<ControlReply> Daemon::channel_half(ClientSocket& client, const ControlRequest& request,
                                                  std::vector<UniqueFd>& fds) {
     const bool from_client = request.op == ControlOp::open_channel;
     auto conn = kernel_->conn(request.conn_id);
@@ -46,15 +39,15 @@ std::optional<ControlReply> Daemon::channel_half(Client& client, const ControlRe
                           "connection region " + std::to_string(i) + " is not sealed as required");
     }
     if (client.uid != 0 && config_.quotas.pending_channels &&
-        pending_halves_of(client.uid) >= config_.quotas.pending_channels) {
+        broker_.pending_halves_of(client.uid) >= config_.quotas.pending_channels) {
         ++refused_.quota_pending_channels;
         return refuse(Errc::quota_exceeded, EDQUOT,
                       "uid " + std::to_string(client.uid) + " holds its quota of " +
                           std::to_string(config_.quotas.pending_channels) + " connection halves waiting");
     }
 
-    auto [slot, fresh] = pending_channels_.try_emplace(request.conn_id);
-    PendingChannel& pending = slot->second;
+    auto [slot, fresh] = broker_.pending.try_emplace(request.conn_id);
+    ChannelBroker::PendingChannel& pending = slot->second;
     if (fresh) pending.deadline = Clock::now() + config_.channel_setup_timeout;
     if (from_client) {
         if (pending.client_socket >= 0) return refuse(Errc::already_exists, EALREADY, "client half already sent");
@@ -76,8 +69,8 @@ std::optional<ControlReply> Daemon::channel_half(Client& client, const ControlRe
     }
 
     // Both halves are in: each side gets what its role allows, the other's pool read-only.
-    PendingChannel done = std::move(pending);
-    pending_channels_.erase(request.conn_id);
+    ChannelBroker::PendingChannel done = std::move(pending);
+    broker_.pending.erase(request.conn_id);
     arm_channel_timer();
     auto refuse_both = [&](Errc code, int err, const std::string& why) -> std::optional<ControlReply> {
         ControlReply failure = refuse(code, err, why);
@@ -137,7 +130,7 @@ std::optional<ControlReply> Daemon::channel_half(Client& client, const ControlRe
     return std::nullopt;
 }
 
-ControlReply Daemon::close_channel(Client& client, const ControlRequest& request) {
+ControlReply Daemon::close_channel(ClientSocket& client, const ControlRequest& request) {
     auto conn = kernel_->conn(request.conn_id);
     if (!conn) return refuse(Errc::not_found, ENOENT, "no connection " + std::to_string(request.conn_id));
     bool client_side = conn->client_slot == client.slot && conn->client_generation == client.generation;
@@ -157,10 +150,10 @@ ControlReply Daemon::close_channel(Client& client, const ControlRequest& request
 }
 
 void Daemon::end_pending(uint64_t conn_id, Errc code, int err, const std::string& why) {
-    auto it = pending_channels_.find(conn_id);
-    if (it == pending_channels_.end()) return;
-    PendingChannel gone = std::move(it->second);
-    pending_channels_.erase(it);
+    auto it = broker_.pending.find(conn_id);
+    if (it == broker_.pending.end()) return;
+    ChannelBroker::PendingChannel gone = std::move(it->second);
+    broker_.pending.erase(it);
     ControlReply failure = refuse(code, err, why);
     if (gone.client_socket >= 0) {
         failure.request_id = gone.client_request_id;
@@ -175,7 +168,7 @@ void Daemon::end_pending(uint64_t conn_id, Errc code, int err, const std::string
 void Daemon::abandon_pending_of(int socket) {
     // The other half is told at once rather than left waiting for its timeout.
     std::vector<uint64_t> abandoned;
-    for (auto& [id, p] : pending_channels_) {
+    for (auto& [id, p] : broker_.pending) {
         if (p.client_socket != socket && p.service_socket != socket) continue;
         (p.client_socket == socket ? p.client_socket : p.service_socket) = -1;
         abandoned.push_back(id);
@@ -187,11 +180,11 @@ void Daemon::abandon_pending_of(int socket) {
 void Daemon::expire_channels() {
     const auto now = Clock::now();
     std::vector<uint64_t> expired;
-    for (const auto& [id, p] : pending_channels_)
+    for (const auto& [id, p] : broker_.pending)
         if (p.deadline <= now) expired.push_back(id);
     for (uint64_t id : expired) {
         ++refused_.expired_channels;
-        const PendingChannel& p = pending_channels_.at(id);
+        const ChannelBroker::PendingChannel& p = broker_.pending.at(id);
         std::string missing = p.client_socket < 0 ? "the client did not open" : "the service did not accept";
         // The connection will never be set up: it leaves the table and its uid's quota.
         kernel_->drop_conn(id);
@@ -204,15 +197,15 @@ void Daemon::expire_channels() {
 
 void Daemon::arm_channel_timer() {
     itimerspec when{};
-    if (!pending_channels_.empty()) {
+    if (!broker_.pending.empty()) {
         auto earliest = Clock::time_point::max();
-        for (const auto& [id, p] : pending_channels_) earliest = std::min(earliest, p.deadline);
+        for (const auto& [id, p] : broker_.pending) earliest = std::min(earliest, p.deadline);
         auto wait = std::max<Clock::duration>(earliest - Clock::now(), std::chrono::milliseconds(1));
         auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
         when.it_value.tv_sec = ns / 1000000000;
         when.it_value.tv_nsec = ns % 1000000000;
     }
-    ::timerfd_settime(channel_timer_.get(), 0, &when, nullptr);
+    ::timerfd_settime(broker_.timer.get(), 0, &when, nullptr);
 }
 
 }  // namespace liteipc::loader

@@ -161,7 +161,14 @@ Result<LoaderConfig> LoaderConfig::parse(std::string_view text, const std::strin
             const Table tables[] = {{"reserve.processes", &config.reserves.processes, LITEIPC_MAX_PROCS},
                                     {"reserve.services", &config.reserves.services, LITEIPC_MAX_SERVICES},
                                     {"reserve.connections", &config.reserves.connections, LITEIPC_MAX_CONNS},
-                                    {"reserve.grants", &config.reserves.grants, LITEIPC_MAX_GRANTS}};
+                                    {"reserve.grants", &config.reserves.grants, LITEIPC_MAX_GRANTS},
+                                    {"reserve.subscriptions", &config.reserves.subscriptions, LITEIPC_MAX_SUBS}};
+            // The socket table's size is the fd limit's room, known once the loader runs (or
+            // max_sockets): checked against it after the whole file is read.
+            if (key == "reserve.sockets") {
+                config.reserves.sockets = number;
+                continue;
+            }
             auto table = std::find_if(std::begin(tables), std::end(tables), [&](const Table& t) { return t.key == key; });
             if (table == std::end(tables)) return bad("unknown key '" + std::string(key) + "'");
             if (number >= table->capacity)
@@ -179,6 +186,8 @@ Result<LoaderConfig> LoaderConfig::parse(std::string_view text, const std::strin
         else if (key == "channel_setup_timeout_ms") {
             if (number == 0 || number > 600000) return bad("channel_setup_timeout_ms is 1..600000");
             config.channel_setup_timeout = std::chrono::milliseconds(number);
+        } else if (key == "max_sockets") {
+            config.max_sockets = number;
         } else if (key == "max_queued_replies") {
             if (number == 0) return bad("max_queued_replies is at least 1");
             config.max_queued_replies = number;
@@ -186,6 +195,9 @@ Result<LoaderConfig> LoaderConfig::parse(std::string_view text, const std::strin
             return bad("unknown key '" + std::string(key) + "'");
         }
     }
+    if (config.max_sockets && config.reserves.sockets >= config.max_sockets)
+        return fail(Errc::invalid_argument, origin + ": reserve.sockets (" + std::to_string(config.reserves.sockets) +
+                                                ") is below max_sockets (" + std::to_string(config.max_sockets) + ")");
     return config;
 }
 

@@ -35,6 +35,8 @@ struct Reserves {
     uint64_t services = 256;      // of LITEIPC_MAX_SERVICES (4096)
     uint64_t connections = 4096;  // of LITEIPC_MAX_CONNS (65536), enforced in BPF
     uint64_t grants = 4096;       // of LITEIPC_MAX_GRANTS (65536)
+    uint64_t subscriptions = 4096;  // of LITEIPC_MAX_SUBS (65536), enforced in BPF
+    uint64_t sockets = 64;        // of the control sockets the loader serves (max_sockets)
 };
 
 // One `own` line: a name (or a prefix ending in '*') and who may own it.
@@ -69,6 +71,7 @@ struct LoaderConfig {
     NamePolicy names;
     std::chrono::milliseconds channel_setup_timeout{5000};  // a half waits at most this long
     std::size_t max_queued_replies = 256;  // per client; a client that lets more pile up is dropped
+    uint64_t max_sockets = 0;  // control sockets served at once; 0: as many as the fd limit leaves room for
 
     // A missing file at the default path is not an error: the built-in config applies, which is
     // what packaging/loader.conf says (remote.* reserved for liteipc-bridge, unlisted names nobody's).

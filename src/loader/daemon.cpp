@@ -56,20 +56,31 @@ ControlReply refuse_reserved(const TableUse& table) {
     return refuse(Errc::quota_exceeded, EDQUOT, reserve_message(table));
 }
 
-std::array<TableUse, 4> Daemon::table_use() const {
-    uint64_t processes = 0, services = 0, grants = 0;
+std::size_t Daemon::socket_capacity() const {
+    return config_.max_sockets ? std::min<std::size_t>(io_.max_clients, config_.max_sockets) : io_.max_clients;
+}
+
+std::array<TableUse, 6> Daemon::table_use() const {
+    uint64_t processes = 0, services = 0, grants = 0, sockets = 0;
     for (uint32_t slot = 0; slot < LITEIPC_MAX_PROCS; ++slot) {
         const liteipc_proc& p = kernel_->proc(slot);
         processes += p.state == LITEIPC_PROC_ALIVE && p.uid != 0;
     }
-    for (const auto& [handle, record] : services_) services += record.owner_uid != 0;
-    for (const auto& [key, record] : grants_) grants += record.grantor_uid != 0;
-    for (const auto& waiting : waiting_grants_) grants += waiting.grantor_uid != 0;
+    for (const auto& [handle, record] : book_.services) services += record.owner_uid != 0;
+    for (const auto& [key, record] : book_.grants) grants += record.grantor_uid != 0;
+    for (const auto& waiting : book_.waiting_grants) grants += waiting.grantor_uid != 0;
+    for (const auto& [fd, client] : registry_.clients) sockets += client.uid != 0;
     const Reserves& r = config_.reserves;
+    // A small fd limit still leaves members one socket.
+    const uint64_t socket_room = socket_capacity();
+    const uint64_t socket_reserve = std::min<uint64_t>(r.sockets, socket_room > 0 ? socket_room - 1 : 0);
     return {TableUse{"process", LITEIPC_MAX_PROCS, r.processes, processes},
             TableUse{"service", LITEIPC_MAX_SERVICES, r.services, services},
             TableUse{"connection", LITEIPC_MAX_CONNS, r.connections, kernel_->counter(LITEIPC_COUNTER_MEMBER_CONNS)},
-            TableUse{"grant", LITEIPC_MAX_GRANTS, r.grants, grants}};
+            TableUse{"grant", LITEIPC_MAX_GRANTS, r.grants, grants},
+            TableUse{"socket", socket_room, socket_reserve, sockets},
+            TableUse{"subscription", LITEIPC_MAX_SUBS, r.subscriptions,
+                     kernel_->counter(LITEIPC_COUNTER_MEMBER_SUBS)}};
 }
 
 void Daemon::check_headroom() {
@@ -94,13 +105,13 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonOptions& options) {
     if (!config) return std::unexpected(config.error());
     if (!options.group.empty()) {
         if (group* g = ::getgrnam(options.group.c_str()))
-            daemon->group_id_ = g->gr_gid;
+            daemon->io_.group_id = g->gr_gid;
         else
             LITEIPC_LOG(warn, "group '%s' does not exist: only root may use liteipc (create it with groupadd %s)",
                         options.group.c_str(), options.group.c_str());
     }
     // The host's paths first: a loader that must not run changes nothing, BPF included.
-    if (auto ok = prepare_socket_directory(options.socket_path, daemon->group_id_); !ok)
+    if (auto ok = prepare_socket_directory(options.socket_path, daemon->io_.group_id); !ok)
         return std::unexpected(ok.error());
     if (auto ok = claim_socket_path(options.socket_path); !ok) return std::unexpected(ok.error());
     std::error_code ec;
@@ -108,15 +119,15 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonOptions& options) {
         if (auto ok = refuse_foreign_owner(options.pin_root, "pin root"); !ok) return std::unexpected(ok.error());
         auto lock = KernelPlane::lock_pin_root(options.pin_root);
         if (!lock) return std::unexpected(lock.error());
-        daemon->lock_ = std::move(*lock);
+        daemon->io_.lock = std::move(*lock);
     }
-    auto kernel = KernelPlane::start({options.pin_root, daemon->group_id_});
+    auto kernel = KernelPlane::start({options.pin_root, daemon->io_.group_id});
     if (!kernel) return std::unexpected(kernel.error());
     daemon->kernel_ = std::move(*kernel);
-    if (!daemon->lock_) {
+    if (!daemon->io_.lock) {
         auto lock = KernelPlane::lock_pin_root(options.pin_root);
         if (!lock) return std::unexpected(lock.error());
-        daemon->lock_ = std::move(*lock);
+        daemon->io_.lock = std::move(*lock);
     }
     if (auto ok = daemon->apply_config(std::move(*config)); !ok) return std::unexpected(ok.error());
     if (auto ok = daemon->kernel_->watch_deaths([d = daemon.get()](const liteipc_death_record& r) { d->on_death(r); });
@@ -132,19 +143,21 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonOptions& options) {
     daemon->adopt_registered();
     daemon->enforce_name_policy("start");
     LITEIPC_LOG(info, "ready: pin root %s, socket %s, room for %zu sockets%s", options.pin_root.c_str(),
-                options.socket_path.c_str(), daemon->max_clients_,
+                options.socket_path.c_str(), daemon->io_.max_clients,
                 daemon->kernel_->adopted() ? ", adopted pinned state" : "");
     return daemon;
 }
 
 Daemon::~Daemon() {
-    if (created_socket_) ::unlink(options_.socket_path.c_str());
+    if (io_.created_socket) ::unlink(options_.socket_path.c_str());
 }
 
 Result<> Daemon::apply_config(LoaderConfig config) {
     if (auto ok = kernel_->set_limit(LITEIPC_LIMIT_CONNS, config.quotas.connections); !ok) return ok;
     if (auto ok = kernel_->set_limit(LITEIPC_LIMIT_SUBS, config.quotas.subscriptions); !ok) return ok;
     if (auto ok = kernel_->set_limit(LITEIPC_LIMIT_MEMBER_CONNS, LITEIPC_MAX_CONNS - config.reserves.connections); !ok)
+        return ok;
+    if (auto ok = kernel_->set_limit(LITEIPC_LIMIT_MEMBER_SUBS, LITEIPC_MAX_SUBS - config.reserves.subscriptions); !ok)
         return ok;
     config_ = std::move(config);
     return {};
@@ -177,19 +190,19 @@ Result<> Daemon::listen() {
         return fail(Errc::invalid_argument, "socket path too long: " + options_.socket_path);
     std::strcpy(address.sun_path, options_.socket_path.c_str());
 
-    listener_.reset(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!listener_) return fail_errno("socket");
-    if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
+    io_.listener.reset(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!io_.listener) return fail_errno("socket");
+    if (::bind(io_.listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
         return fail_errno("bind " + options_.socket_path);
-    created_socket_ = true;
-    if (::chown(address.sun_path, 0, group_id_) != 0 || ::chmod(address.sun_path, group_id_ ? 0660 : 0600) != 0)
+    io_.created_socket = true;
+    if (::chown(address.sun_path, 0, io_.group_id) != 0 || ::chmod(address.sun_path, io_.group_id ? 0660 : 0600) != 0)
         return fail_errno("set owner and mode of " + options_.socket_path);
     // Accepted sockets inherit SO_PASSCRED: a request sent right after accept carries its
     // credentials too (one sent before accept always does).
     int on = 1;
-    if (::setsockopt(listener_.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0)
+    if (::setsockopt(io_.listener.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0)
         return fail_errno("SO_PASSCRED on " + options_.socket_path);
-    if (::listen(listener_.get(), 128) != 0) return fail_errno("listen " + options_.socket_path);
+    if (::listen(io_.listener.get(), 128) != 0) return fail_errno("listen " + options_.socket_path);
 
     // Room for clients: each holds its socket and a pidfd; the rest of the fd limit is headroom.
     rlimit files{};
@@ -199,23 +212,23 @@ Result<> Daemon::listen() {
         ::setrlimit(RLIMIT_NOFILE, &files);
         ::getrlimit(RLIMIT_NOFILE, &files);
     }
-    max_clients_ = files.rlim_cur > 2 * kFdHeadroom ? (files.rlim_cur - kFdHeadroom) / 2 : 8;
-    reserve_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    io_.max_clients = files.rlim_cur > 2 * kFdHeadroom ? (files.rlim_cur - kFdHeadroom) / 2 : 8;
+    io_.reserve_fd.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
 
-    epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+    io_.epoll.reset(::epoll_create1(EPOLL_CLOEXEC));
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGHUP);
     sigprocmask(SIG_BLOCK, &mask, nullptr);
-    signals_.reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
-    channel_timer_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
-    if (!epoll_ || !signals_ || !channel_timer_) return fail_errno("epoll, signalfd or timerfd");
-    for (int fd : {listener_.get(), signals_.get(), kernel_->deaths_epoll_fd(), kernel_->monitor_epoll_fd(),
-                   channel_timer_.get()}) {
+    io_.signals.reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+    broker_.timer.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+    if (!io_.epoll || !io_.signals || !broker_.timer) return fail_errno("epoll, signalfd or timerfd");
+    for (int fd : {io_.listener.get(), io_.signals.get(), kernel_->deaths_epoll_fd(), kernel_->monitor_epoll_fd(),
+                   broker_.timer.get()}) {
         epoll_event event{EPOLLIN, {.fd = fd}};
-        if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0) return fail_errno("epoll_ctl");
+        if (::epoll_ctl(io_.epoll.get(), EPOLL_CTL_ADD, fd, &event) != 0) return fail_errno("epoll_ctl");
     }
     return {};
 }
@@ -223,14 +236,14 @@ Result<> Daemon::listen() {
 Result<> Daemon::run() {
     epoll_event events[64];
     for (;;) {
-        int n = ::epoll_wait(epoll_.get(), events, 64, -1);
+        int n = ::epoll_wait(io_.epoll.get(), events, 64, -1);
         if (n < 0) {
             if (errno == EINTR) continue;
             return fail_errno("epoll_wait");
         }
         for (int i = 0; i < n; ++i) {
             int fd = events[i].data.fd;
-            if (fd == signals_.get()) {
+            if (fd == io_.signals.get()) {
                 signalfd_siginfo info{};
                 while (::read(fd, &info, sizeof info) == sizeof info) {
                     if (info.ssi_signo == SIGHUP) {
@@ -240,31 +253,26 @@ Result<> Daemon::run() {
                     LITEIPC_LOG(info, "stopping on signal; pinned state stays for the next loader");
                     return {};
                 }
-            } else if (fd == listener_.get()) {
+            } else if (fd == io_.listener.get()) {
                 accept_clients();
             } else if (fd == kernel_->deaths_epoll_fd()) {
                 kernel_->consume_deaths();
             } else if (fd == kernel_->monitor_epoll_fd()) {
                 kernel_->consume_monitor();
-                for (auto& [client_fd, client] : clients_)
+                for (auto& [client_fd, client] : registry_.clients)
                     if (client.watching_monitor && !client.watching_writable) flush_monitor(client);
-            } else if (fd == channel_timer_.get()) {
+            } else if (fd == broker_.timer.get()) {
                 uint64_t expirations;
                 ssize_t ignored = ::read(fd, &expirations, sizeof expirations);
                 (void)ignored;
                 expire_channels();
             } else {
                 if (events[i].events & EPOLLOUT)
-                    if (auto it = clients_.find(fd); it != clients_.end()) flush_outbox(it->second);
+                    if (auto it = registry_.clients.find(fd); it != registry_.clients.end()) flush_outbox(it->second);
                 if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) serve_client(fd);
             }
         }
     }
-}
-
-std::size_t Daemon::sockets_of(uid_t uid) const {
-    return static_cast<std::size_t>(
-        std::count_if(clients_.begin(), clients_.end(), [&](const auto& entry) { return entry.second.uid == uid; }));
 }
 
 void Daemon::refuse_socket(UniqueFd socket, Errc code, const std::string& why) {
@@ -287,15 +295,15 @@ bool Daemon::drop_hung_up_clients() {
     bool dropped = false;
     epoll_event events[64];
     // Level-triggered events rotate: enough rounds to see every ready socket once.
-    const std::size_t rounds = clients_.size() / 64 + 1;
+    const std::size_t rounds = registry_.clients.size() / 64 + 1;
     for (std::size_t round = 0; round < rounds; ++round) {
-        const int n = ::epoll_wait(epoll_.get(), events, 64, 0);
+        const int n = ::epoll_wait(io_.epoll.get(), events, 64, 0);
         for (int i = 0; i < n; ++i) {
             const int fd = events[i].data.fd;
-            if (!(events[i].events & (EPOLLHUP | EPOLLERR)) || !clients_.contains(fd)) continue;
+            if (!(events[i].events & (EPOLLHUP | EPOLLERR)) || !registry_.clients.contains(fd)) continue;
             // What it sent before it went is served first, as the loop would; then its hang-up.
-            for (int served = 0; served < kAcceptsPerWakeup && clients_.contains(fd); ++served) serve_client(fd);
-            if (clients_.contains(fd)) drop_client(fd);
+            for (int served = 0; served < kAcceptsPerWakeup && registry_.clients.contains(fd); ++served) serve_client(fd);
+            if (registry_.clients.contains(fd)) drop_client(fd);
             dropped = true;
         }
         if (n < 64) break;
@@ -305,38 +313,45 @@ bool Daemon::drop_hung_up_clients() {
 
 void Daemon::accept_clients() {
     for (int accepted = 0; accepted < kAcceptsPerWakeup; ++accepted) {
-        UniqueFd socket(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+        UniqueFd socket(::accept4(io_.listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
         if (!socket && (errno == EMFILE || errno == ENFILE) && drop_hung_up_clients())
-            socket.reset(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+            socket.reset(::accept4(io_.listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
         if (!socket) {
             if (errno != EMFILE && errno != ENFILE) return;  // EAGAIN: all taken
             // Out of fds: the reserve makes room to take the connection and say no, instead of
             // leaving it in the backlog to wake this loop forever.
-            reserve_fd_.reset();
-            socket.reset(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+            io_.reserve_fd.reset();
+            socket.reset(::accept4(io_.listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
             if (socket) {
                 ++refused_.at_fd_limit;
                 refuse_socket(std::move(socket), Errc::loader_busy, "liteipc-loader is at its fd limit");
             }
-            reserve_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+            io_.reserve_fd.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
             return;
         }
         auto cred = detail::peer_credentials(socket.get());
         if (!cred) continue;
-        if (clients_.size() >= max_clients_ && !(drop_hung_up_clients() && clients_.size() < max_clients_)) {
+        if (registry_.clients.size() >= socket_capacity() &&
+            !(drop_hung_up_clients() && registry_.clients.size() < socket_capacity())) {
             ++refused_.at_fd_limit;
             refuse_socket(std::move(socket), Errc::loader_busy,
-                          "liteipc-loader serves " + std::to_string(clients_.size()) + " sockets, its limit");
+                          "liteipc-loader serves " + std::to_string(registry_.clients.size()) + " sockets, its limit");
             continue;
         }
-        if (cred->uid != 0 && config_.quotas.sockets && sockets_of(cred->uid) >= config_.quotas.sockets) {
+        // The last sockets are root's: colluding uids, each under its quota, cannot take them all.
+        if (TableUse sockets = table_use()[4]; cred->uid != 0 && sockets.full()) {
+            ++refused_.reserve_sockets;
+            refuse_socket(std::move(socket), Errc::quota_exceeded, reserve_message(sockets));
+            continue;
+        }
+        if (cred->uid != 0 && config_.quotas.sockets && registry_.sockets_of(cred->uid) >= config_.quotas.sockets) {
             ++refused_.quota_sockets;
             refuse_socket(std::move(socket), Errc::quota_exceeded,
                           "uid " + std::to_string(cred->uid) + " holds its quota of " +
                               std::to_string(config_.quotas.sockets) + " control sockets");
             continue;
         }
-        Client client;
+        ClientSocket client;
         client.pid = cred->pid;
         client.host_pid = cred->pid;
         client.uid = cred->uid;
@@ -358,16 +373,17 @@ void Daemon::accept_clients() {
         }
         int fd = socket.get();
         epoll_event event{EPOLLIN, {.fd = fd}};
-        if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0) continue;
+        if (::epoll_ctl(io_.epoll.get(), EPOLL_CTL_ADD, fd, &event) != 0) continue;
         client.socket = std::move(socket);
-        clients_.emplace(fd, std::move(client));
+        registry_.clients.emplace(fd, std::move(client));
+        check_headroom();
     }
 }
 
 void Daemon::serve_client(int fd) {
-    auto it = clients_.find(fd);
-    if (it == clients_.end()) return;
-    Client& client = it->second;
+    auto it = registry_.clients.find(fd);
+    if (it == registry_.clients.end()) return;
+    ClientSocket& client = it->second;
     if (client.dropping) {
         drop_client(fd);
         return;
@@ -431,9 +447,9 @@ void Daemon::serve_client(int fd) {
 }
 
 void Daemon::queue_reply(int socket, ControlReply reply, std::vector<UniqueFd> fds, const std::string& text) {
-    auto it = clients_.find(socket);
-    if (it == clients_.end()) return;
-    Client& client = it->second;
+    auto it = registry_.clients.find(socket);
+    if (it == registry_.clients.end()) return;
+    ClientSocket& client = it->second;
     std::string body = text.substr(0, detail::kMaxControlMessage - sizeof reply);
     reply.text_bytes = static_cast<uint32_t>(body.size());
     Outgoing out;
@@ -462,54 +478,54 @@ void Daemon::queue_reply(int socket, ControlReply reply, std::vector<UniqueFd> f
     client.outbox.push_back(std::move(out));
     if (!client.watching_writable) {
         epoll_event event{EPOLLIN | EPOLLOUT, {.fd = socket}};
-        ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, socket, &event);
+        ::epoll_ctl(io_.epoll.get(), EPOLL_CTL_MOD, socket, &event);
         client.watching_writable = true;
     }
 }
 
-void Daemon::flush_outbox(Client& client) {
+void Daemon::flush_outbox(ClientSocket& client) {
     while (!client.outbox.empty()) {
         SendOutcome outcome = send_now(client.socket.get(), client.outbox.front());
         if (outcome == SendOutcome::would_block) return;
         client.outbox.pop_front();  // sent, or the client is gone and its hang-up follows
     }
     epoll_event event{EPOLLIN, {.fd = client.socket.get()}};
-    ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, client.socket.get(), &event);
+    ::epoll_ctl(io_.epoll.get(), EPOLL_CTL_MOD, client.socket.get(), &event);
     client.watching_writable = false;
     flush_monitor(client);
 }
 
-ControlReply Daemon::watch_monitor(Client& client) {
+ControlReply Daemon::watch_monitor(ClientSocket& client) {
     if (client.watching_monitor) return {};
     if (client.uid != 0) {
         std::size_t watching = 0;
-        for (const auto& [fd, other] : clients_) watching += other.watching_monitor && other.uid == client.uid;
-        if (watching >= kWatchersPerUid) {
+        for (const auto& [fd, other] : registry_.clients) watching += other.watching_monitor && other.uid == client.uid;
+        if (watching >= Registry::kWatchersPerUid) {
             ++refused_.quota_watchers;
             return refuse(Errc::quota_exceeded, EDQUOT,
-                          "uid " + std::to_string(client.uid) + " has its " + std::to_string(kWatchersPerUid) +
+                          "uid " + std::to_string(client.uid) + " has its " + std::to_string(Registry::kWatchersPerUid) +
                               " monitor watchers already");
         }
     }
-    if (auto ok = kernel_->set_watchers(monitor_watchers_ + 1); !ok)
+    if (auto ok = kernel_->set_watchers(registry_.monitor_watchers + 1); !ok)
         return refuse(Errc::kernel, EIO, ok.error().describe());
-    ++monitor_watchers_;
+    ++registry_.monitor_watchers;
     client.watching_monitor = true;
     return {};
 }
 
 void Daemon::fan_out(const liteipc_monitor_record& record) {
     // Every watcher gets its own copy; one that does not read loses only its own records.
-    for (auto& [fd, client] : clients_) {
+    for (auto& [fd, client] : registry_.clients) {
         if (!client.watching_monitor || client.dropping) continue;
-        if (client.monitor_queue.size() >= kMonitorQueueRecords)
+        if (client.monitor_queue.size() >= Registry::kMonitorQueueRecords)
             ++client.monitor_dropped;
         else
             client.monitor_queue.push_back(record);
     }
 }
 
-void Daemon::flush_monitor(Client& client) {
+void Daemon::flush_monitor(ClientSocket& client) {
     if (!client.outbox.empty() || client.dropping) return;  // replies first: flush_outbox comes back here
     while (!client.monitor_queue.empty()) {
         detail::MonitorBatch header;
@@ -524,7 +540,7 @@ void Daemon::flush_monitor(Client& client) {
         if (outcome == SendOutcome::would_block) {
             if (!client.watching_writable) {
                 epoll_event event{EPOLLIN | EPOLLOUT, {.fd = client.socket.get()}};
-                ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, client.socket.get(), &event);
+                ::epoll_ctl(io_.epoll.get(), EPOLL_CTL_MOD, client.socket.get(), &event);
                 client.watching_writable = true;
             }
             return;
@@ -538,15 +554,15 @@ void Daemon::flush_monitor(Client& client) {
 }
 
 void Daemon::drop_client(int fd) {
-    auto it = clients_.find(fd);
-    if (it == clients_.end()) return;
-    Client client = std::move(it->second);
-    clients_.erase(it);
-    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+    auto it = registry_.clients.find(fd);
+    if (it == registry_.clients.end()) return;
+    ClientSocket client = std::move(it->second);
+    registry_.clients.erase(it);
+    ::epoll_ctl(io_.epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
     abandon_pending_of(fd);
     if (client.watching_monitor) {
-        --monitor_watchers_;
-        if (auto ok = kernel_->set_watchers(monitor_watchers_); !ok)
+        --registry_.monitor_watchers;
+        if (auto ok = kernel_->set_watchers(registry_.monitor_watchers); !ok)
             LITEIPC_LOG(warn, "monitor watchers: %s", ok.error().describe().c_str());
     }
     if (!client.registered || client.auxiliary) return;

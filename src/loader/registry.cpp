@@ -13,7 +13,7 @@
 namespace liteipc::loader {
 using detail::ControlReply;
 
-std::optional<ControlReply> Daemon::check_sender(Client& client, const detail::ReceivedMessage& message) {
+std::optional<ControlReply> Daemon::check_sender(ClientSocket& client, const detail::ReceivedMessage& message) {
     auto mismatch = [&](const std::string& why) {
         ++refused_.identity;
         return refuse(Errc::identity_mismatch, EPERM, why);
@@ -39,7 +39,7 @@ bool Daemon::same_process(uint32_t slot) const {
     return start && *start == proc.start_time;
 }
 
-bool Daemon::attribute(Client& client) {
+bool Daemon::attribute(ClientSocket& client) {
     // A registered process may open further sockets for requests that wait (connection setup).
     // The socket's process (alive, checked by check_sender) must be the slot's process.
     auto slot = kernel_->slot_of(client.host_pid);
@@ -55,10 +55,10 @@ bool Daemon::attribute(Client& client) {
     return true;
 }
 
-ControlReply Daemon::hello(Client& client, std::vector<UniqueFd>& fds) {
+ControlReply Daemon::hello(ClientSocket& client, std::vector<UniqueFd>& fds) {
     if (client.registered && !client.auxiliary)
         return refuse(Errc::already_exists, EALREADY, "pid " + std::to_string(client.pid) + " already registered");
-    for (const auto& [fd, other] : clients_)
+    for (const auto& [fd, other] : registry_.clients)
         if (&other != &client && other.registered && !other.auxiliary && other.host_pid == client.host_pid &&
             other.start_time == client.start_time)
             return refuse(Errc::already_exists, EALREADY,
@@ -172,7 +172,7 @@ void Daemon::adopt_registered() {
 }
 
 void Daemon::on_death(const liteipc_death_record& record) {
-    ++deaths_seen_;
+    ++registry_.deaths_seen;
     if (record.closed) return;  // an orderly close, handled where the socket closed
     LITEIPC_LOG(info, "death: pid %u uid %u slot %u generation %llu status 0x%x", record.tgid, record.uid,
                 record.slot, static_cast<unsigned long long>(record.generation), record.exit_code);
@@ -199,16 +199,16 @@ void Daemon::release_holdings_of(uint32_t slot, uint64_t generation) {
     // Its services went with it (the exit or close program drops them); so do their grants, and
     // the grants it held on other services.
     std::vector<uint32_t> services;
-    for (const auto& [handle, record] : services_)
+    for (const auto& [handle, record] : book_.services)
         if (record.owner_slot == slot && record.owner_generation == generation) services.push_back(handle);
     for (uint32_t handle : services) forget_service(handle);
     drop_grants_made_by(slot, generation);
-    for (auto it = grants_.begin(); it != grants_.end();) {
+    for (auto it = book_.grants.begin(); it != book_.grants.end();) {
         const auto& [handle, kind, id, grantee_generation] = it->first;
         if (kind == LITEIPC_GRANT_PID && id == slot && grantee_generation == generation) {
             liteipc_grant_key key{handle, kind, id, 0, grantee_generation};
             kernel_->drop_grant(key);
-            it = grants_.erase(it);
+            it = book_.grants.erase(it);
         } else {
             ++it;
         }

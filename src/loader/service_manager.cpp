@@ -35,10 +35,10 @@ bool valid_service_name(const char* name, std::size_t capacity) {
 
 void Daemon::rebuild_records() {
     // After a restart: services from the registry, grants that still name a live registration.
-    services_.clear();
-    grants_.clear();
+    book_.services.clear();
+    book_.grants.clear();
     kernel_->for_each_service([&](uint32_t handle, const liteipc_service& s) {
-        services_[handle] = ServiceOwner{s.owner_slot, s.owner_generation, s.owner_uid};
+        book_.services[handle] = ServiceBook::ServiceOwner{s.owner_slot, s.owner_generation, s.owner_uid};
     });
     auto registered = [&](uint32_t slot, uint64_t generation) {
         return slot < LITEIPC_MAX_PROCS && kernel_->proc(slot).generation == generation &&
@@ -46,43 +46,30 @@ void Daemon::rebuild_records() {
     };
     std::vector<liteipc_grant_key> stale;
     kernel_->for_each_grant([&](const liteipc_grant_key& key, const liteipc_grant& grant) {
-        auto service = services_.find(key.handle);
-        bool live = service != services_.end() &&
+        auto service = book_.services.find(key.handle);
+        bool live = service != book_.services.end() &&
                     (key.kind != LITEIPC_GRANT_PID || registered(key.id, key.generation)) &&
-                    (grant.grantor_slot == kUnknownGrantor || registered(grant.grantor_slot, grant.grantor_generation));
+                    (grant.grantor_slot == ServiceBook::kUnknownGrantor || registered(grant.grantor_slot, grant.grantor_generation));
         if (!live) {
             stale.push_back(key);
             return;
         }
-        grants_[{key.handle, key.kind, key.id, key.generation}] =
-            GrantRecord{grant.grantor_uid, grant.grantor_slot, grant.grantor_generation};
+        book_.grants[{key.handle, key.kind, key.id, key.generation}] =
+            ServiceBook::GrantRecord{grant.grantor_uid, grant.grantor_slot, grant.grantor_generation};
     });
     for (const auto& key : stale) kernel_->drop_grant(key);
     kernel_->drop_orphan_traffic_counters();
 }
 
-std::size_t Daemon::services_of(uid_t uid) const {
-    std::size_t n = 0;
-    for (const auto& [handle, record] : services_) n += record.owner_uid == uid;
-    return n;
-}
-
-std::size_t Daemon::grants_of(uid_t uid) const {
-    std::size_t n = 0;
-    for (const auto& [key, record] : grants_) n += record.grantor_uid == uid;
-    for (const auto& waiting : waiting_grants_) n += waiting.grantor_uid == uid;
-    return n;
-}
-
-void Daemon::grant_waiting(const Client& registered) {
-    std::erase_if(waiting_grants_, [&](WaitingGrant& waiting) {
+void Daemon::grant_waiting(const ClientSocket& registered) {
+    std::erase_if(book_.waiting_grants, [&](ServiceBook::WaitingGrant& waiting) {
         if (process_exited(waiting.pidfd.get())) return true;  // its process is gone: void
         if (waiting.host_pid != registered.host_pid) return false;
         // The pidfd still runs and has this pid: it is the process that just registered.
         liteipc_grant_key key{waiting.handle, LITEIPC_GRANT_PID, registered.slot, 0, registered.generation};
         if (kernel_->put_grant(key, {waiting.grantor_generation, waiting.grantor_slot, waiting.grantor_uid}))
-            grants_[{key.handle, key.kind, key.id, key.generation}] =
-                GrantRecord{waiting.grantor_uid, waiting.grantor_slot, waiting.grantor_generation};
+            book_.grants[{key.handle, key.kind, key.id, key.generation}] =
+                ServiceBook::GrantRecord{waiting.grantor_uid, waiting.grantor_slot, waiting.grantor_generation};
         return true;
     });
 }
@@ -110,21 +97,21 @@ void Daemon::enforce_name_policy(const char* when) {
 }
 
 void Daemon::forget_service(uint32_t handle) {
-    services_.erase(handle);
+    book_.services.erase(handle);
     kernel_->drop_traffic_counters(handle);
-    std::erase_if(waiting_grants_, [&](const WaitingGrant& waiting) { return waiting.handle == handle; });
-    for (auto it = grants_.begin(); it != grants_.end();) {
+    std::erase_if(book_.waiting_grants, [&](const ServiceBook::WaitingGrant& waiting) { return waiting.handle == handle; });
+    for (auto it = book_.grants.begin(); it != book_.grants.end();) {
         if (std::get<0>(it->first) != handle) {
             ++it;
             continue;
         }
         const auto& [h, kind, id, generation] = it->first;
         kernel_->drop_grant(liteipc_grant_key{h, kind, id, 0, generation});
-        it = grants_.erase(it);
+        it = book_.grants.erase(it);
     }
 }
 
-ControlReply Daemon::register_service(Client& client, const ControlRequest& request, std::vector<UniqueFd>& fds) {
+ControlReply Daemon::register_service(ClientSocket& client, const ControlRequest& request, std::vector<UniqueFd>& fds) {
     if (!valid_service_name(request.name, sizeof request.name))
         return refuse(Errc::invalid_argument, EINVAL,
                       "invalid service name: 1..255 printable bytes without '/', '\"' or '\\\\'");
@@ -145,7 +132,7 @@ ControlReply Daemon::register_service(Client& client, const ControlRequest& requ
     }
     if (kernel_->handle_of(request.name))
         return refuse(Errc::already_exists, EEXIST, std::string("service name taken: ") + request.name);
-    if (client.uid != 0 && config_.quotas.services && services_of(client.uid) >= config_.quotas.services) {
+    if (client.uid != 0 && config_.quotas.services && book_.services_of(client.uid) >= config_.quotas.services) {
         ++refused_.quota_services;
         return refuse(Errc::quota_exceeded, EDQUOT,
                       "uid " + std::to_string(client.uid) + " holds its quota of " +
@@ -178,7 +165,7 @@ ControlReply Daemon::register_service(Client& client, const ControlRequest& requ
         return refuse(Errc::kernel, EIO, traffic.error().describe());
     }
     fds.push_back(std::move(*traffic));
-    services_[*handle] = ServiceOwner{client.slot, client.generation, client.uid};
+    book_.services[*handle] = ServiceBook::ServiceOwner{client.slot, client.generation, client.uid};
     LITEIPC_LOG(info, "service '%s' -> handle %u (pid %d, %s)", request.name, *handle, client.host_pid,
                 service_mode_name(request.mode));
     ControlReply reply;
@@ -186,7 +173,7 @@ ControlReply Daemon::register_service(Client& client, const ControlRequest& requ
     return reply;
 }
 
-ControlReply Daemon::unregister_service(Client& client, const ControlRequest& request) {
+ControlReply Daemon::unregister_service(ClientSocket& client, const ControlRequest& request) {
     auto service = kernel_->service(request.handle);
     if (!service) return refuse(Errc::not_found, ENOENT, "no service with handle " + std::to_string(request.handle));
     if (service->owner_slot != client.slot || service->owner_generation != client.generation)
@@ -210,7 +197,7 @@ ControlReply Daemon::lookup(const ControlRequest& request) {
     return reply;
 }
 
-ControlReply Daemon::grant(Client& client, const ControlRequest& request) {
+ControlReply Daemon::grant(ClientSocket& client, const ControlRequest& request) {
     auto service = kernel_->service(request.handle);
     if (!service) return refuse(Errc::not_found, ENOENT, "no service with handle " + std::to_string(request.handle));
     bool owner = service->owner_slot == client.slot && service->owner_generation == client.generation;
@@ -228,7 +215,7 @@ ControlReply Daemon::grant(Client& client, const ControlRequest& request) {
     auto over_quota = [&] {
         if (client.uid == 0) return false;
         if (grants.full()) return ++refused_.reserve_grants, true;
-        if (!config_.quotas.grants || grants_of(client.uid) < config_.quotas.grants) return false;
+        if (!config_.quotas.grants || book_.grants_of(client.uid) < config_.quotas.grants) return false;
         ++refused_.quota_grants;
         return true;
     };
@@ -248,8 +235,8 @@ ControlReply Daemon::grant(Client& client, const ControlRequest& request) {
             UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, static_cast<pid_t>(request.id), 0)));
             if (!pidfd) return refuse(Errc::not_found, ESRCH, "no process with pid " + std::to_string(request.id));
             if (over_quota()) return refuse(Errc::quota_exceeded, EDQUOT, quota_message);
-            std::erase_if(waiting_grants_, [](const WaitingGrant& w) { return process_exited(w.pidfd.get()); });
-            waiting_grants_.push_back(WaitingGrant{request.handle, static_cast<pid_t>(request.id), std::move(pidfd),
+            std::erase_if(book_.waiting_grants, [](const ServiceBook::WaitingGrant& w) { return process_exited(w.pidfd.get()); });
+            book_.waiting_grants.push_back(ServiceBook::WaitingGrant{request.handle, static_cast<pid_t>(request.id), std::move(pidfd),
                                                    client.uid, client.slot, client.generation});
             return {};
         }
@@ -260,27 +247,27 @@ ControlReply Daemon::grant(Client& client, const ControlRequest& request) {
         key.kind = LITEIPC_GRANT_UID;
         key.id = request.id;
     }
-    GrantKey record_key{key.handle, key.kind, key.id, key.generation};
-    if (grants_.contains(record_key)) return {};
+    ServiceBook::GrantKey record_key{key.handle, key.kind, key.id, key.generation};
+    if (book_.grants.contains(record_key)) return {};
     if (over_quota()) return refuse(Errc::quota_exceeded, EDQUOT, quota_message);
     if (auto ok = kernel_->put_grant(key, {client.generation, client.slot, client.uid}); !ok)
         return refuse(Errc::no_memory, ENOSPC, ok.error().describe());
-    grants_[record_key] = GrantRecord{client.uid, client.slot, client.generation};
+    book_.grants[record_key] = ServiceBook::GrantRecord{client.uid, client.slot, client.generation};
     return {};
 }
 
-ControlReply Daemon::withdraw(Client& client, const ControlRequest& request, const liteipc_service& service,
+ControlReply Daemon::withdraw(ClientSocket& client, const ControlRequest& request, const liteipc_service& service,
                               bool owner) {
     const bool by_uid = request.op == ControlOp::remove_uid;
     if (by_uid && !owner)
         return refuse(Errc::permission_denied, EPERM, "only the owner may change the uid list of " +
                                                           std::string(service.name));
-    auto made_by_asker = [&](const GrantRecord& record) {
+    auto made_by_asker = [&](const ServiceBook::GrantRecord& record) {
         return owner || (record.grantor_slot == client.slot && record.grantor_generation == client.generation);
     };
     std::size_t withdrawn = 0;
     std::vector<std::pair<uint32_t, uint64_t>> bereft;  // grantees that lost a pid grant
-    for (auto it = grants_.begin(); it != grants_.end();) {
+    for (auto it = book_.grants.begin(); it != book_.grants.end();) {
         const auto& [handle, kind, id, generation] = it->first;
         bool match = handle == request.handle && made_by_asker(it->second) &&
                      (by_uid ? kind == LITEIPC_GRANT_UID && id == request.id
@@ -292,14 +279,14 @@ ControlReply Daemon::withdraw(Client& client, const ControlRequest& request, con
         }
         kernel_->drop_grant(liteipc_grant_key{handle, kind, id, 0, generation});
         if (kind == LITEIPC_GRANT_PID) bereft.emplace_back(id, generation);
-        it = grants_.erase(it);
+        it = book_.grants.erase(it);
         ++withdrawn;
     }
     for (const auto& [slot, generation] : bereft)
         if (!holds_reference(slot, generation, kernel_->proc(slot).uid, request.handle))
             drop_grants_made_by(slot, generation, request.handle);
     if (!by_uid)
-        withdrawn += std::erase_if(waiting_grants_, [&](const WaitingGrant& waiting) {
+        withdrawn += std::erase_if(book_.waiting_grants, [&](const ServiceBook::WaitingGrant& waiting) {
             return waiting.handle == request.handle && waiting.host_pid == static_cast<pid_t>(request.id) &&
                    (owner || (waiting.grantor_slot == client.slot && waiting.grantor_generation == client.generation));
         });
@@ -313,8 +300,8 @@ ControlReply Daemon::withdraw(Client& client, const ControlRequest& request, con
 }
 
 bool Daemon::holds_reference(uint32_t slot, uint64_t generation, uid_t uid, uint32_t handle) const {
-    if (grants_.contains({handle, LITEIPC_GRANT_PID, slot, generation}) ||
-        grants_.contains({handle, LITEIPC_GRANT_UID, uid, 0}))
+    if (book_.grants.contains({handle, LITEIPC_GRANT_PID, slot, generation}) ||
+        book_.grants.contains({handle, LITEIPC_GRANT_UID, uid, 0}))
         return true;
     bool connected = false;
     kernel_->for_each_conn([&](uint64_t, const liteipc_conn& conn) {
@@ -330,7 +317,7 @@ void Daemon::drop_grants_made_by(uint32_t slot, uint64_t generation, std::option
     while (!grantors.empty()) {
         auto [grantor_slot, grantor_generation, handle_filter] = grantors.back();
         grantors.pop_back();
-        for (auto it = grants_.begin(); it != grants_.end();) {
+        for (auto it = book_.grants.begin(); it != book_.grants.end();) {
             const auto& [handle, kind, id, grantee_generation] = it->first;
             if (it->second.grantor_slot != grantor_slot || it->second.grantor_generation != grantor_generation ||
                 (handle_filter != UINT32_MAX && handle != handle_filter)) {
@@ -341,12 +328,12 @@ void Daemon::drop_grants_made_by(uint32_t slot, uint64_t generation, std::option
             const uint64_t dropped_generation = grantee_generation;
             const bool by_pid = kind == LITEIPC_GRANT_PID;
             kernel_->drop_grant(liteipc_grant_key{handle, kind, id, 0, grantee_generation});
-            it = grants_.erase(it);
+            it = book_.grants.erase(it);
             if (by_pid && grantee < LITEIPC_MAX_PROCS &&
                 !holds_reference(grantee, dropped_generation, kernel_->proc(grantee).uid, dropped_handle))
                 grantors.emplace_back(grantee, dropped_generation, dropped_handle);
         }
-        std::erase_if(waiting_grants_, [&](const WaitingGrant& waiting) {
+        std::erase_if(book_.waiting_grants, [&](const ServiceBook::WaitingGrant& waiting) {
             return waiting.grantor_slot == grantor_slot && waiting.grantor_generation == grantor_generation &&
                    (handle_filter == UINT32_MAX || waiting.handle == handle_filter);
         });

@@ -56,11 +56,11 @@ std::string Daemon::status_json() const {
         if (alive) ++usage[p.uid].processes;
         doc.processes.push_back({slot, p.tgid, p.uid, p.generation, alive ? "alive" : "dead"});
     }
-    for (const auto& [fd, client] : clients_) ++usage[client.uid].sockets;
-    for (const auto& [handle, record] : services_) ++usage[record.owner_uid].services;
-    for (const auto& [key, record] : grants_) ++usage[record.grantor_uid].grants;
-    for (const auto& waiting : waiting_grants_) ++usage[waiting.grantor_uid].grants;
-    for (const auto& [id, p] : pending_channels_) {
+    for (const auto& [fd, client] : registry_.clients) ++usage[client.uid].sockets;
+    for (const auto& [handle, record] : book_.services) ++usage[record.owner_uid].services;
+    for (const auto& [key, record] : book_.grants) ++usage[record.grantor_uid].grants;
+    for (const auto& waiting : book_.waiting_grants) ++usage[waiting.grantor_uid].grants;
+    for (const auto& [id, p] : broker_.pending) {
         if (p.client_socket >= 0) ++usage[p.client_uid].pending_channels;
         if (p.service_socket >= 0) ++usage[p.service_uid].pending_channels;
     }
@@ -77,6 +77,7 @@ std::string Daemon::status_json() const {
     doc.refused.quota_connections = kernel_->counter(LITEIPC_COUNTER_QUOTA_CONNS);
     doc.refused.quota_subscriptions = kernel_->counter(LITEIPC_COUNTER_QUOTA_SUBS);
     doc.refused.reserve_connections = kernel_->counter(LITEIPC_COUNTER_RESERVE_CONNS);
+    doc.refused.reserve_subscriptions = kernel_->counter(LITEIPC_COUNTER_RESERVE_SUBS);
     // The name policy in force, so that a component can check that its names are reserved for it
     // (liteipc-bridge: every rule matching remote.* names its own uid).
     doc.name_policy.config = options_.config_path;
@@ -107,18 +108,18 @@ std::string Daemon::status_json() const {
     for (const TableUse& t : table_use())
         doc.tables.push_back({t.name, t.capacity, t.reserve, t.members, t.near_full()});
     // Each watcher's own queue and loss: a slow watcher's loss is counted against it alone.
-    for (const auto& [fd, client] : clients_)
+    for (const auto& [fd, client] : registry_.clients)
         if (client.watching_monitor)
             doc.monitor_watchers.push_back({static_cast<uint32_t>(client.pid), client.uid,
                                             client.monitor_queue.size(), client.monitor_dropped});
-    doc.deaths_seen = deaths_seen_;
+    doc.deaths_seen = registry_.deaths_seen;
     doc.records_lost = kernel_->lost_records();
     doc.monitor_lost = kernel_->counter(LITEIPC_COUNTER_MONITOR_LOST);
-    doc.sockets = clients_.size();
-    doc.max_sockets = max_clients_;
+    doc.sockets = registry_.clients.size();
+    doc.max_sockets = socket_capacity();
     kernel_->for_each_conn([&](uint64_t, const liteipc_conn&) { ++doc.connections; });
-    doc.pending_channels = pending_channels_.size();
-    doc.grants = grants_.size() + waiting_grants_.size();
+    doc.pending_channels = broker_.pending.size();
+    doc.grants = book_.grants.size() + book_.waiting_grants.size();
     doc.hugepages = hugepage_report();
     return status::dump(doc);
 }

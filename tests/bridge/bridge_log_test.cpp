@@ -63,7 +63,8 @@ protected:
 
     // "liteipc-bridge[pid] bridge: " as the bridge leads each line of the run last made.
     std::string lead() const { return "liteipc-bridge[" + std::to_string(pid_) + "] bridge: "; }
-    std::string library_line() const { return "info context.cpp:"; }
+    // libliteipc's line at info, from whichever of its files says it cannot reach the loader.
+    std::string library_line() const { return "info "; }
     std::string unreachable() const { return ": cannot reach liteipc-loader at " + dir_ + "/nobody.sock"; }
     static std::string bridge_line() { return "error main.cpp:"; }
 

@@ -3,8 +3,6 @@
 // errors and a newer client against an older service.
 #include <gtest/gtest.h>
 #include <poll.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,11 +14,10 @@
 #include <tuple>
 #include <utility>
 
+#include "../support/owned_pid.h"
 #include "all_types_service.h"
 #include "loader_fixture.h"
 #include "ilistener_v2.h"
-
-extern char** environ;
 
 namespace OHOS::Test {
 namespace {
@@ -53,39 +50,35 @@ int serve(const char* socket, const char* pin_root) {
 }
 
 // The service process, from the test's side: spawned with pipes, ended by closing its stdin.
-class ServiceProcess {
+class AllTypesServer {
 public:
     ::testing::AssertionResult start(const liteipc::testing::Loader& loader) {
         int to_child[2], from_child[2];
         if (::pipe2(to_child, O_CLOEXEC) != 0 || ::pipe2(from_child, O_CLOEXEC) != 0)
             return ::testing::AssertionFailure() << "pipe: " << std::strerror(errno);
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_adddup2(&actions, to_child[0], STDIN_FILENO);
-        posix_spawn_file_actions_adddup2(&actions, from_child[1], STDOUT_FILENO);
-        const char* argv[] = {"idl_calls_test", "--serve", loader.socket().c_str(), loader.pin_root().c_str(), nullptr};
-        const int spawned = ::posix_spawn(&pid_, "/proc/self/exe", &actions, nullptr, const_cast<char**>(argv), environ);
-        posix_spawn_file_actions_destroy(&actions);
+        liteipc::testing::ProgramStart start;
+        start.fds = {{to_child[0], STDIN_FILENO}, {from_child[1], STDOUT_FILENO}};
+        process_ = liteipc::testing::spawn_program({"/proc/self/exe", "--serve", loader.socket(), loader.pin_root()}, start);
         ::close(to_child[0]);
         ::close(from_child[1]);
         stdin_ = to_child[1];
         stdout_ = from_child[0];
-        if (spawned != 0) return ::testing::AssertionFailure() << "spawn: " << std::strerror(spawned);
+        if (!process_) return ::testing::AssertionFailure() << "spawn: " << std::strerror(errno);
         pollfd ready{stdout_, POLLIN, 0};
         char line[8] = {};
         if (::poll(&ready, 1, 20000) != 1 || ::read(stdout_, line, 6) != 6 || std::string(line) != "ready\n")
             return ::testing::AssertionFailure() << "the service process did not start";
         return ::testing::AssertionSuccess();
     }
-    pid_t pid() const { return pid_; }
-    ~ServiceProcess() {
+    pid_t pid() const { return process_.pid(); }
+    ~AllTypesServer() {
         if (stdin_ >= 0) ::close(stdin_);
         if (stdout_ >= 0) ::close(stdout_);
-        if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
+        process_.wait_or_kill(std::chrono::seconds(20));  // it ends once its stdin closes
     }
 
 private:
-    pid_t pid_ = -1;
+    liteipc::testing::OwnedPid process_;
     int stdin_ = -1;
     int stdout_ = -1;
 };
@@ -101,7 +94,7 @@ protected:
         ASSERT_TRUE(proxy) << proxy.error().describe();
         proxy_.emplace(std::move(*proxy));
     }
-    ServiceProcess service_;
+    AllTypesServer service_;
     std::optional<AllTypesProxy> proxy_;
 };
 

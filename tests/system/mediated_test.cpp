@@ -4,9 +4,12 @@
 // next message, and `liteipc status` names the mode.
 #include <bpf/bpf.h>
 
+#include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "liteipc/log.h"
 #include "liteipc_abi.h"
 #include "mediated_protocol.h"
 #include "trust_support.h"
@@ -266,6 +269,58 @@ TEST_F(MediatedTest, AClientCannotReachAMessageRingToForgeRecords) {
     MediatedReport seen = attacker.step(MediatedOp::who_am_i);
     EXPECT_EQ(seen.result, 0);
     EXPECT_EQ(seen.uid, kNobody) << "the kernel's stamp";
+}
+
+// An attacker of uid nobody forges what only the send program should say about its connection,
+// while a victim of another uid calls the same service with a secret: each forged record is
+// rejected by the service with a log line that names what was wrong, the handler never runs for
+// it, the victim's calls go on, and the secret shows nowhere the attacker can read.
+TEST_F(MediatedTest, ForgedRecordsNamingSlotsOrBytesOutsideTheSendersOwnAreRejectedWithANamedLine) {
+    std::mutex lines_lock;
+    std::vector<std::string> lines;
+    set_log_handler([&](LogLevel, std::string_view line) {
+        std::lock_guard hold(lines_lock);
+        lines.emplace_back(line);
+    });
+    struct RestoreLog {
+        ~RestoreLog() { set_log_handler({}); }
+    } restore;
+    auto logged = [&](const std::string& text) {
+        std::lock_guard hold(lines_lock);
+        return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(text) != std::string::npos; });
+    };
+    std::atomic<int> served_forged{0};
+    auto service = Service::start(*context_, mediated_named("test.med.forged", Policy::anyone), [&](Call& call) {
+        if (call.code() == kForgedCode) served_forged.fetch_add(1);
+        return handle(call);
+    });
+    ASSERT_TRUE(service) << service.error().describe();
+
+    constexpr uint32_t kSeed = 4711;
+    MediatedClient victim(loader_, kOtherUid, "test.med.forged");
+    MediatedClient attacker(loader_, kNobody, "test.med.forged");
+    ASSERT_EQ(victim.step(MediatedOp::connect).result, 0);
+    ASSERT_EQ(attacker.step(MediatedOp::connect).result, 0);
+    ASSERT_EQ(victim.step(MediatedOp::echo_secret, kSeed).result, 0);
+
+    MediatedReport forged = attacker.step(MediatedOp::forge_records, kSeed);
+    ASSERT_EQ(forged.result, 0) << "the attacker could not take its steps";
+    EXPECT_EQ(forged.slot_past_end, 0) << "the kernel passes the slot on: the service is the one to check it";
+    EXPECT_EQ(forged.outside_pool, -EBADMSG) << "1: served; -ETIMEDOUT: no reply";
+    EXPECT_EQ(forged.wrapping_length, -EBADMSG) << "1: served; -ETIMEDOUT: no reply";
+    EXPECT_EQ(forged.secret_seen, 0) << "the victim's payload showed in the attacker's memory";
+    EXPECT_EQ(served_forged.load(), 0) << "the handler ran for a forged record";
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!(logged("names slot") && logged("lies outside")) && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(20ms);
+    EXPECT_TRUE(logged("message record names slot")) << "no line for the slot past the connection's";
+    EXPECT_TRUE(logged("lies outside the")) << "no line for the bytes outside the pool";
+
+    // The victim is served as before, and so is the attacker's next honest call, stamped as itself.
+    EXPECT_EQ(victim.step(MediatedOp::echo_secret, kSeed + 1).result, 0);
+    MediatedReport honest = attacker.step(MediatedOp::who_am_i);
+    EXPECT_EQ(honest.result, 0);
+    EXPECT_EQ(honest.uid, kNobody);
 }
 
 TEST_F(MediatedTest, StatusNamesTheMode) {

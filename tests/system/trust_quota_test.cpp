@@ -255,5 +255,108 @@ TEST_F(TrustHeadroomTest, NearFullIsLoggedAndInStatusBeforeTheTableFillsAndRootS
     EXPECT_EQ(service_table(status, "near_full"), "false") << status;
 }
 
+// ---- control sockets: the last ones are root's too ----
+
+// Members together may hold 16 of the loader's 24 control sockets.
+constexpr const char* kSmallSocketRoom =
+    "max_sockets = 24\n"
+    "reserve.sockets = 8\n"
+    "unlisted_names = anyone\n";
+
+class TrustSocketReserveTest : protected WithConfig, public WithLoader<> {
+protected:
+    TrustSocketReserveTest() : WithConfig(kSmallSocketRoom), WithLoader("trust-sockets", true, loader_args()) {}
+};
+
+// One field of the "socket" table in the status document.
+long long socket_table(const std::string& status, const std::string& field) {
+    std::size_t table = status.find("\"socket\":{");
+    return table == std::string::npos ? -1 : json_number(status, field, table);
+}
+
+TEST_F(TrustSocketReserveTest, ColludingUidsHoldAtMostTheMembersRoomAndRootStillConnects) {
+    // Two uids, each far under its own quota, open 10 sockets each: 16 are served, 4 refused.
+    const std::string socket = loader_.socket();
+    auto hold_sockets = [socket] {
+        int opened = 0;
+        for (int i = 0; i < 10; ++i) opened += connect_raw(socket) >= 0;  // kept open until the end
+        return std::array<int, 1>{opened};
+    };
+    Hostile<1> first(kNobody, hold_sockets);
+    Hostile<1> second(65500, hold_sockets);
+    EXPECT_EQ(first.results()[0], 10);
+    EXPECT_EQ(second.results()[0], 10);
+    std::string status = status_when(loader_, [](const std::string& s) { return refused_count(s, "reserve_sockets") >= 4; });
+    EXPECT_EQ(refused_count(status, "reserve_sockets"), 4) << status;
+    EXPECT_EQ(socket_table(status, "members"), 16) << status;
+    EXPECT_EQ(socket_table(status, "capacity"), 24) << status;
+    EXPECT_EQ(status.substr(status.find("\"near_full\":", status.find("\"socket\":{")) + 12, 4), "true") << status;
+
+    // One more member socket is refused by name; root's processes still connect and register.
+    EXPECT_EQ(run_peer<1>("open_context_as", peer_args(loader_.options(), kOtherUid))[0], code(Errc::quota_exceeded));
+    EXPECT_EQ(run_peer<1>("register_name_as", peer_args(loader_.options(), 0, "root.sockets"))[0], 0);
+
+    // When the colluders go, their room is free again for members.
+    first.end();
+    second.end();
+    status = status_when(loader_, [](const std::string& s) { return socket_table(s, "members") == 0; });
+    EXPECT_EQ(socket_table(status, "members"), 0) << status;
+    EXPECT_EQ(run_peer<1>("open_context_as", peer_args(loader_.options(), kOtherUid))[0], 0);
+}
+
+// ---- death subscriptions: the last ones are root's too ----
+
+// Members together may hold 4 of the 65536 subscriptions.
+constexpr const char* kSmallSubscriptionRoom =
+    "reserve.subscriptions = 65532\n"
+    "unlisted_names = anyone\n";
+
+class TrustSubscriptionReserveTest : protected WithConfig, public WithLoader<> {
+protected:
+    TrustSubscriptionReserveTest()
+        : WithConfig(kSmallSubscriptionRoom), WithLoader("trust-subs", true, loader_args()) {}
+};
+
+// One field of the "subscription" table in the status document.
+long long subscription_table(const std::string& status, const std::string& field) {
+    std::size_t table = status.find("\"subscription\":{");
+    return table == std::string::npos ? -1 : json_number(status, field, table);
+}
+
+TEST_F(TrustSubscriptionReserveTest, ColludingUidsHoldAtMostTheMembersRoomAndRootStillSubscribes) {
+    // Three uids, each far under its own quota, subscribe twice each: 4 are approved, 2 refused.
+    const PeerId self = context_->self();
+    std::vector<Peer> colluders;
+    std::vector<std::array<int, 2>> results;
+    for (uid_t uid : {65510u, 65511u, 65512u}) {
+        colluders.push_back(
+            Peer::spawn("subscribe_and_hold_as", peer_args(loader_.options(), uid, self.slot, self.generation, self.pid)));
+        std::array<int, 2> result{-9999, -9999};
+        EXPECT_TRUE(colluders.back().read(result)) << "uid " << uid << " reported nothing";
+        results.push_back(result);
+    }
+    EXPECT_EQ(results[0], (std::array<int, 2>{0, 0}));
+    EXPECT_EQ(results[1], (std::array<int, 2>{0, 0}));
+    EXPECT_EQ(results[2], (std::array<int, 2>{code(Errc::quota_exceeded), code(Errc::quota_exceeded)}))
+        << "past the members' room";
+    std::string status = status_text(loader_);
+    EXPECT_EQ(refused_count(status, "reserve_subscriptions"), 2) << status;
+    EXPECT_EQ(subscription_table(status, "members"), 4) << status;
+
+    // Root's process still subscribes.
+    auto to_self = context_->on_death(self, [](const DeathNotice&) {});
+    EXPECT_TRUE(to_self) << to_self.error().describe();
+    EXPECT_EQ(subscription_table(status_text(loader_), "members"), 4) << "root's subscription is not the members'";
+
+    // When the colluders go, what they held is given back.
+    colluders.clear();
+    status = status_when(loader_, [](const std::string& s) { return subscription_table(s, "members") == 0; });
+    EXPECT_EQ(subscription_table(status, "members"), 0) << status;
+    Peer again = Peer::spawn("subscribe_and_hold_as", peer_args(loader_.options(), 65512, self.slot, self.generation, self.pid));
+    std::array<int, 2> after{-9999, -9999};
+    EXPECT_TRUE(again.read(after));
+    EXPECT_EQ(after, (std::array<int, 2>{0, 0})) << "the room is free again";
+}
+
 }  // namespace
 }  // namespace liteipc::testing

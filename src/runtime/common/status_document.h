@@ -69,7 +69,8 @@ struct UidUsage {
 };
 
 // Every refusal the trust rules make. The loader counts most of them itself; quota_connections,
-// quota_subscriptions and reserve_connections are counted by the BPF programs and copied in.
+// quota_subscriptions, reserve_connections and reserve_subscriptions are counted by the BPF
+// programs and copied in.
 struct RefusalCounters {
     uint64_t quota_processes = 0, quota_sockets = 0, quota_services = 0, quota_connections = 0,
              quota_pending_channels = 0, quota_grants = 0, quota_subscriptions = 0;
@@ -82,7 +83,8 @@ struct RefusalCounters {
     uint64_t stale_slots = 0;       // ALIVE slots of processes gone, reclaimed at start
     uint64_t quota_watchers = 0;    // watch_monitor past the watchers one uid may have
     // Requests of uids other than root that met a table's reserve.
-    uint64_t reserve_processes = 0, reserve_services = 0, reserve_connections = 0, reserve_grants = 0;
+    uint64_t reserve_processes = 0, reserve_services = 0, reserve_connections = 0, reserve_grants = 0,
+             reserve_sockets = 0, reserve_subscriptions = 0;
     uint64_t withdrawn_by_name_policy = 0;  // services whose owner a reloaded policy no longer admits
 };
 
@@ -183,6 +185,8 @@ void for_each_field(Counts&& r, Visit visit) requires std::is_same_v<std::remove
     visit("reserve_services", r.reserve_services);
     visit("reserve_connections", r.reserve_connections);
     visit("reserve_grants", r.reserve_grants);
+    visit("reserve_sockets", r.reserve_sockets);
+    visit("reserve_subscriptions", r.reserve_subscriptions);
     visit("withdrawn_by_name_policy", r.withdrawn_by_name_policy);
 }
 

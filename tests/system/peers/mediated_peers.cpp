@@ -6,9 +6,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <functional>
 #include <thread>
 
 #include "api/context_impl.h"
+#include "common/status_document.h"
+#include "liteipc_abi.h"
 #include "mediated_protocol.h"
 #include "peer_role.h"
 #include "test_processes.h"
@@ -94,6 +97,125 @@ MediatedReport who_am_i(Connection& connection, bool forge_tid) {
     return out;
 }
 
+
+// This connection's id, as the loader's status document lists the clients of `service`.
+uint64_t own_conn_id(const Context& context, const std::string& service) {
+    auto text = context.loader_status();
+    if (!text) return 0;
+    auto document = status::parse_status_document(*text);
+    if (!document) return 0;
+    for (const auto& s : document->services)
+        if (s.name == service)
+            for (const auto& c : s.clients)
+                if (c.pid == static_cast<uint32_t>(::getpid())) return c.conn_id;
+    return 0;
+}
+
+// A record through the send program, as MediatedSender::send makes one; the program's result.
+int32_t run_send(int send_prog, const liteipc_send_ctl& record) {
+    liteipc_send_ctl ctl = record;
+    LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &ctl, .ctx_size_in = sizeof ctl);
+    if (bpf_prog_test_run_opts(send_prog, &run) != 0) return -errno;
+    return ctl.result;
+}
+
+// Puts a request naming pool bytes [offset, +length) into `slot`, sends its record and wakes the
+// service with an honest call (the doorbell is rung by the library); the service's reply status
+// to the forged request (-ETIMEDOUT: no reply within 10 s).
+int32_t forge_pool_request(int send_prog, uint64_t conn_id, uint32_t index, detail::CallSlot& slot, uint64_t offset,
+                           uint64_t length, const std::function<void()>& wake) {
+    static uint64_t sequence = 1u << 20;
+    detail::MessageDescriptor request{};
+    request.code = kForgedCode;
+    request.call_sequence = ++sequence;
+    request.payload_kind = static_cast<uint32_t>(detail::PayloadKind::pool);
+    request.pool_offset = offset;
+    request.payload_length = length;
+    std::memcpy(&slot.request, &request, sizeof request);
+    slot.state.store(detail::slot_state::kRequest, std::memory_order_release);
+    liteipc_send_ctl ctl{};
+    ctl.conn_id = conn_id;
+    ctl.slot = index;
+    ctl.code = kForgedCode;
+    ctl.payload_kind = request.payload_kind;
+    ctl.payload_offset = offset;
+    ctl.payload_length = length;
+    ctl.call_sequence = request.call_sequence;
+    if (int32_t sent = run_send(send_prog, ctl); sent != 0) return sent;
+    wake();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while ((slot.state.load(std::memory_order_acquire) & detail::slot_state::kMask) != detail::slot_state::kReply) {
+        if (std::chrono::steady_clock::now() > deadline) return -ETIMEDOUT;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    detail::MessageDescriptor reply;
+    std::memcpy(&reply, &slot.reply, sizeof reply);
+    return (reply.flags & detail::kFlagRejected) ? reply.status : 1;  // 1: served as if it were honest
+}
+
+// Whether `needle` shows in any liteipc shared memory this process maps readable.
+bool seen_in_liteipc_memory(const std::string& needle) {
+    bool seen = false;
+    FILE* maps = std::fopen("/proc/self/maps", "r");
+    char line[512];
+    while (maps && !seen && std::fgets(line, sizeof line, maps)) {
+        unsigned long begin = 0, end = 0;
+        char perms[8] = {};
+        if (!std::strstr(line, "liteipc") || std::sscanf(line, "%lx-%lx %7s", &begin, &end, perms) != 3 || perms[0] != 'r')
+            continue;
+        std::string_view region(reinterpret_cast<const char*>(begin), end - begin);
+        seen = region.find(needle) != std::string_view::npos;
+    }
+    if (maps) std::fclose(maps);
+    return seen;
+}
+
+MediatedReport forge_records(const Context& context, Connection& connection, const ContextOptions& options,
+                             const std::string& service, uint32_t secret_seed) {
+    MediatedReport out{};
+    const uint64_t conn_id = own_conn_id(context, service);
+    const int send_prog = bpf_obj_get((options.pin_root + "/send").c_str());
+    auto regions = writable_ctrl_regions();
+    if (conn_id == 0 || send_prog < 0 || regions.size() != 1) {
+        out.result = -1;
+        return out;
+    }
+    std::byte* base = regions[0].data();
+    detail::ChannelHeader header;
+    std::memcpy(&header, base, sizeof header);
+    // The last slot: the client's own calls take the first free ones.
+    const uint32_t index = header.slot_count - 1;
+    auto& slot = *reinterpret_cast<detail::CallSlot*>(base + header.slots_offset + uint64_t{index} * sizeof(detail::CallSlot));
+
+    liteipc_send_ctl past_end{};
+    past_end.conn_id = conn_id;
+    past_end.slot = header.slot_count + 7;
+    past_end.code = kForgedCode;
+    // The service's workers sleep until a client rings the connection's doorbell: an honest call does.
+    auto wake = [&] {
+        Request request(connection);
+        (void)connection.call(kWhoAmI, request, std::chrono::milliseconds(5000));
+    };
+    out.slot_past_end = run_send(send_prog, past_end);
+    out.outside_pool = forge_pool_request(send_prog, conn_id, index, slot, uint64_t{1} << 40, 4096, wake);
+    out.wrapping_length = forge_pool_request(send_prog, conn_id, index, slot, 64, ~uint64_t{0} - 32, wake);
+
+    // Slot indices past the connection's, published in the ctrl ring as a client publishes a call.
+    auto* enqueue = reinterpret_cast<std::atomic<uint64_t>*>(base + sizeof(detail::ChannelHeader));
+    auto* ring = reinterpret_cast<detail::RingCell*>(base + header.ring_offset);
+    for (uint32_t i = 0; i < 4; ++i) {
+        const uint64_t position = enqueue->load(std::memory_order_acquire);
+        detail::RingCell& cell = ring[position & (header.ring_capacity - 1)];
+        cell.slot_index.store(header.slot_count + i, std::memory_order_relaxed);
+        cell.sequence.store(position + 1, std::memory_order_release);
+        enqueue->store(position + 1, std::memory_order_release);
+    }
+    wake();
+    out.secret_seen = seen_in_liteipc_memory(secret_text(secret_seed).substr(0, 64));
+    ::close(send_prog);
+    return out;
+}
+
 }  // namespace
 
 // A client of service `name`: opens a context (as `uid` in the liteipc group unless it is 0),
@@ -130,6 +252,24 @@ LITEIPC_PEER_ROLE(mediated_client) {
                 break;
             case MediatedOp::become_uid:
                 out.result = become_group_member(command.arg) ? 0 : -1;
+                break;
+            case MediatedOp::echo_secret: {
+                if (!connection) {
+                    out.result = -1;
+                    break;
+                }
+                const std::string secret = secret_text(command.arg);
+                Request request(*connection);
+                request.writer().write_string(secret);
+                request.writer().write_int32(1);
+                auto reply = connection->call(kEcho, request, std::chrono::milliseconds(5000));
+                if (!reply) out.result = errc_of(reply.error());
+                else if (reply->reader().read_string_view() != secret) out.result = -3;
+                break;
+            }
+            case MediatedOp::forge_records:
+                if (!connection) out.result = -1;
+                else out = forge_records(*context, *connection, options, name, command.arg);
                 break;
             case MediatedOp::reach_message_rings:
                 out.result = reach_message_rings(options.pin_root);

@@ -53,6 +53,24 @@ LITEIPC_PEER_ROLE(register_name_as) {
     return report(registered ? 0 : code(registered.error().code)) ? 0 : 101;
 }
 
+// As `uid`, subscribes to its own death and to the test process's (a PeerId), reports both
+// results (0 or the Errc) and holds the subscriptions until killed.
+LITEIPC_PEER_ROLE(subscribe_and_hold_as) {
+    auto context = context_as(args);
+    if (!context) return 0;
+    const PeerId test_process = read_peer_id(args);
+    std::vector<DeathSubscription> kept;
+    std::array<int, 2> results{};
+    std::size_t i = 0;
+    for (const PeerId& peer : {context->self(), test_process}) {
+        auto subscribed = context->on_death(peer, [](const DeathNotice&) {});
+        results[i++] = subscribed ? 0 : code(subscribed.error().code);
+        if (subscribed) kept.push_back(std::move(*subscribed));
+    }
+    report(results);
+    for (;;) ::pause();
+}
+
 // Connects to `name` as `uid` and makes an echo call (-3: a wrong echo).
 LITEIPC_PEER_ROLE(echo_as) {
     auto context = context_as(args);
