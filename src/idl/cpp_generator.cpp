@@ -188,7 +188,9 @@ private:
         h += "    // A service passed by reference in a message.\n";
         h += "    static liteipc::Result<" + proxy_ + "> open(liteipc::Context& context, liteipc::idl::ServiceRef<" +
              interface_.name + "> service,\n                                       liteipc::ConnectOptions options = {});\n";
-        h += "    explicit " + proxy_ + "(liteipc::Connection connection) : connection_(std::move(connection)) {}\n\n";
+        h += "    // `token`: the object a reference names within its service (a C stub's local object).\n";
+        h += "    explicit " + proxy_ + "(liteipc::Connection connection, uint32_t token = 0)\n"
+             "        : connection_(std::move(connection)), token_(token) {}\n\n";
         h += "    // The wait of each call (0: the context's default).\n";
         h += "    void set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }\n";
         h += "    liteipc::Connection& connection() { return connection_; }\n\n";
@@ -205,7 +207,8 @@ private:
             if (has_async(m))
                 h += "    liteipc::Result<" + pending_type(m) + "> " + m.name + "Async(" + parameters(m) + ");\n";
         }
-        h += "\nprivate:\n    liteipc::Connection connection_;\n    std::chrono::milliseconds timeout_{0};\n};\n\n";
+        h += "\nprivate:\n    liteipc::Connection connection_;\n    uint32_t token_ = 0;\n"
+             "    std::chrono::milliseconds timeout_{0};\n};\n\n";
         // The stub.
         h += "// Serves " + descriptor_ + ": subclass it, implement the methods, then serve().\n";
         h += "// The methods run on the service's worker threads (several at once with workers > 1).\n";
@@ -232,7 +235,7 @@ private:
         std::vector<std::string> names;
         for (const auto& p : m.parameters)
             if (p.direction != Direction::out) names.push_back(p.name);
-        std::string out = "    liteipc::Request request_(connection_);\n";
+        std::string out = "    liteipc::Request request_(connection_);\n    request_.set_token(token_);\n";
         if (!names.empty()) out += "    liteipc::idl::write_all(request_.writer()" + listed(names) + ");\n";
         return out;
     }
@@ -296,7 +299,7 @@ private:
              interface_.name + "> service,\n                                       liteipc::ConnectOptions options) {\n";
         s += "    auto connection = liteipc::Connection::open(context, service.identity.handle, options);\n";
         s += "    if (!connection) return std::unexpected(connection.error());\n";
-        s += "    return " + proxy_ + "(std::move(*connection));\n}\n\n";
+        s += "    return " + proxy_ + "(std::move(*connection), service.identity.token);\n}\n\n";
         s += proxy_methods();
         s += "liteipc::Result<liteipc::Service> " + stub_ + "::serve(liteipc::Context& context, liteipc::ServiceOptions options) {\n";
         s += "    return liteipc::Service::start(context, std::move(options), [this](liteipc::Call& call) { return dispatch(call); });\n}\n\n";

@@ -109,6 +109,21 @@ LITEIPC_API int32_t ReleaseSvc(SvcIdentity target);
  * upstream's 4. */
 LITEIPC_API int32_t LiteIpcSetMaxDeathRecipients(uint32_t perTarget);
 
+/* liteipc's additions, for the C that liteipc-idl generates (docs/IDL.md) and any C service that
+ * a C++ client reaches by name. */
+
+/* Serves the local object `object` (handle MIN_BINDER_HANDLE, cookie its IpcObjectStub) as the
+ * service `name` too: a liteipc::Connection opens it by name, a C client with LiteIpcGetService.
+ * Callers of the owner's uid may connect (liteipc::ServiceOptions' default). ERR_INVALID_PARAM for
+ * a name this process serves already; IPC_INVOKER_IOCTL_FAILED when the loader refuses the name. */
+LITEIPC_API int32_t LiteIpcAddService(const char* name, const SvcIdentity* object);
+/* The service `name` as a remote object to SendRequest to (kept until ReleaseSvc).
+ * IPC_INVOKER_IOCTL_FAILED when there is none or its policy refuses this process. */
+LITEIPC_API int32_t LiteIpcGetService(const char* name, SvcIdentity* svc);
+/* In a handler, for a synchronous request: the reply carries only `status` (negative: a
+ * liteipc::Errc negated, as a C++ service's failed call), not what the handler wrote. */
+LITEIPC_API int32_t LiteIpcSetReplyStatus(int32_t status);
+
 #ifdef __cplusplus
 }
 #endif

@@ -17,11 +17,12 @@ liteipc::Result<CallbackProxy> CallbackProxy::open(liteipc::Context& context, li
                                        liteipc::ConnectOptions options) {
     auto connection = liteipc::Connection::open(context, service.identity.handle, options);
     if (!connection) return std::unexpected(connection.error());
-    return CallbackProxy(std::move(*connection));
+    return CallbackProxy(std::move(*connection), service.identity.token);
 }
 
 liteipc::Result<> CallbackProxy::OnText(const std::string& text) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), text);
     return connection_.send(static_cast<uint32_t>(Code::OnText), request_, timeout_);
 }

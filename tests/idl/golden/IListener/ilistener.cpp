@@ -17,17 +17,19 @@ liteipc::Result<ListenerProxy> ListenerProxy::open(liteipc::Context& context, li
                                        liteipc::ConnectOptions options) {
     auto connection = liteipc::Connection::open(context, service.identity.handle, options);
     if (!connection) return std::unexpected(connection.error());
-    return ListenerProxy(std::move(*connection));
+    return ListenerProxy(std::move(*connection), service.identity.token);
 }
 
 liteipc::Result<int32_t> ListenerProxy::OnValue(int32_t value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::read_reply<int32_t>(connection_.call(static_cast<uint32_t>(Code::OnValue), request_, timeout_), "OHOS.Test.IListener.OnValue");
 }
 
 liteipc::Result<liteipc::idl::Pending<int32_t, &ListenerProxy::decode_OnValue>> ListenerProxy::OnValueAsync(int32_t value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::Pending<int32_t, &ListenerProxy::decode_OnValue>::from(connection_.call_async(static_cast<uint32_t>(Code::OnValue), request_, timeout_));
 }

@@ -44,7 +44,9 @@ public:
     // A service passed by reference in a message.
     static liteipc::Result<ListenerProxy> open(liteipc::Context& context, liteipc::idl::ServiceRef<IListener> service,
                                        liteipc::ConnectOptions options = {});
-    explicit ListenerProxy(liteipc::Connection connection) : connection_(std::move(connection)) {}
+    // `token`: the object a reference names within its service (a C stub's local object).
+    explicit ListenerProxy(liteipc::Connection connection, uint32_t token = 0)
+        : connection_(std::move(connection)), token_(token) {}
 
     // The wait of each call (0: the context's default).
     void set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
@@ -62,6 +64,7 @@ public:
 
 private:
     liteipc::Connection connection_;
+    uint32_t token_ = 0;
     std::chrono::milliseconds timeout_{0};
 };
 
