@@ -1,13 +1,15 @@
-# liteipc_add_interface(TARGET FILE [LANGUAGES CXX C])
+# liteipc_add_interface(TARGET FILE [LANGUAGES CXX C] [VERSIONS DIR])
 #
 # Runs liteipc-idl on FILE (an OpenHarmony .idl) and makes TARGET, a static library of the
 # generated proxy and stub: in C++ (the default) the interface class, proxy and stub over
 # liteipc::liteipc; in C the interface struct, proxy and stub over the newer C API
 # (liteipc::skeleton). The generated files go to the build tree (${CMAKE_CURRENT_BINARY_DIR}/TARGET),
 # never the source tree; TARGET's users see them as "<file name in snake case>.h" (C++) and
-# "<...>_c.h" (C): IGreeter.idl -> igreeter.h, igreeter_c.h. docs/IDL.md shows the use.
+# "<...>_c.h" (C): IGreeter.idl -> igreeter.h, igreeter_c.h. VERSIONS names the frozen versions
+# (liteipc-idl --freeze DIR): the code then names its line's contract, which the kernel checks at
+# connect, and the build fails when FILE breaks its last frozen version. docs/IDL.md shows the use.
 function(liteipc_add_interface target file)
-  cmake_parse_arguments(PARSE_ARGV 2 ARG "" "" "LANGUAGES")
+  cmake_parse_arguments(PARSE_ARGV 2 ARG "" "VERSIONS" "LANGUAGES")
   if(NOT ARG_LANGUAGES)
     set(ARG_LANGUAGES CXX)
   endif()
@@ -17,6 +19,13 @@ function(liteipc_add_interface target file)
     endif()
   endforeach()
   list(JOIN ARG_LANGUAGES "," languages)
+  set(versions)
+  set(frozen)
+  if(ARG_VERSIONS)
+    get_filename_component(versions_dir "${ARG_VERSIONS}" ABSOLUTE)
+    set(versions --versions "${versions_dir}")
+    file(GLOB_RECURSE frozen CONFIGURE_DEPENDS "${versions_dir}/*.idl")
+  endif()
   get_filename_component(idl "${file}" ABSOLUTE)
   if(NOT EXISTS "${idl}")
     message(FATAL_ERROR "liteipc_add_interface(${target}): no file ${idl}")
@@ -40,8 +49,8 @@ function(liteipc_add_interface target file)
   endif()
   add_custom_command(
     OUTPUT ${generated}
-    COMMAND ${tool} --languages ${languages} --out "${out}" "${idl}"
-    DEPENDS "${idl}" ${tool}
+    COMMAND ${tool} --languages ${languages} ${versions} --out "${out}" "${idl}"
+    DEPENDS "${idl}" ${tool} ${frozen}
     COMMENT "liteipc-idl ${stem}.idl (${languages})"
     VERBATIM)
   add_library(${target} STATIC ${generated})

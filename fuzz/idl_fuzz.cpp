@@ -16,12 +16,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     liteipc::idl::ParseError error;
     if (liteipc::idl::parse_into(text, "fuzz.idl", document, error)) {
         // What parses must generate: every type the parser accepts has a C++ form.
-        const auto files = liteipc::idl::generate_cpp(document);
+        const liteipc::idl::Lineage lineage{liteipc::idl::interface_hash(document), 0};
+        const auto files = liteipc::idl::generate_cpp(document, lineage);
         if (files.header.empty() || files.source.empty()) __builtin_trap();
         // What C carries generates C; what it does not is refused with a position.
         liteipc::idl::ParseError no_c_form;
         if (liteipc::idl::check_c(document, no_c_form)) {
-            const auto c_files = liteipc::idl::generate_c(document);
+            const auto c_files = liteipc::idl::generate_c(document, lineage);
             if (c_files.header.empty() || c_files.proxy.empty() || c_files.stub.empty()) __builtin_trap();
         } else if (no_c_form.where.line < 1 || no_c_form.message.empty()) {
             __builtin_trap();

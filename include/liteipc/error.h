@@ -37,6 +37,8 @@ enum class Errc : int {
     name_not_allowed,      // the loader's name policy gives this service name to other owners
     loader_busy,           // the loader is at its fd limit, or dropped a client that did not read
     unknown_method,        // the service's interface has no method of that code (an older version)
+    interface_mismatch,    // the kernel refused the connect: the service serves another interface
+                           // contract than the client speaks (liteipc-idl, docs/IDL.md)
 };
 
 constexpr std::string_view to_string(Errc code) noexcept {
@@ -58,6 +60,7 @@ constexpr std::string_view to_string(Errc code) noexcept {
         case Errc::name_not_allowed: return "name not allowed";
         case Errc::loader_busy: return "loader busy";
         case Errc::unknown_method: return "unknown method";
+        case Errc::interface_mismatch: return "interface mismatch";
     }
     return "unknown";
 }

@@ -78,6 +78,15 @@ Result<ServiceRecord> parse_service(const json& entry, const std::string& where)
     LITEIPC_READ(s.uid_min, read_unsigned<uint32_t>(entry, "uid_min", where));
     LITEIPC_READ(s.uid_max, read_unsigned<uint32_t>(entry, "uid_max", where));
     LITEIPC_READ(s.mode, read_string(entry, "mode", where));
+    if (entry.contains("interface") && !entry["interface"].is_null()) {
+        const json& interface = entry["interface"];
+        const std::string at = where + ".interface";
+        if (!interface.is_object()) return fail(Errc::malformed, "loader status: " + at + " is not an object");
+        LITEIPC_READ(s.interface_name, read_string(interface, "name", at));
+        LITEIPC_READ(s.interface_hash, read_string(interface, "hash", at));
+        LITEIPC_READ(s.contract_hash, read_string(interface, "contract", at));
+        LITEIPC_READ(s.interface_version, read_unsigned<uint32_t>(interface, "version", at));
+    }
     if (!entry.contains("clients") || !entry["clients"].is_array())
         return fail(Errc::malformed, "loader status: " + where + " has no \"clients\" array");
     for (const json& c : entry["clients"]) {

@@ -63,6 +63,9 @@ struct ServiceRecord {
     uint32_t uid_min = 0;
     uint32_t uid_max = 0;
     std::string mode;  // "direct" or "mediated"
+    // The interface it declared (liteipc-idl), empty name when none: hashes in hex.
+    std::string interface_name, interface_hash, contract_hash;
+    uint32_t interface_version = 0;
     std::vector<ClientRecord> clients;
     ServiceCounters counters;
 };

@@ -132,6 +132,11 @@ json service_json(const ServiceRecord& s) {
             {"uid_min", s.uid_min},
             {"uid_max", s.uid_max},
             {"mode", s.mode},
+            {"interface", s.interface_name.empty() ? json(nullptr)
+                                                   : json{{"name", s.interface_name},
+                                                          {"hash", s.interface_hash},
+                                                          {"contract", s.contract_hash},
+                                                          {"version", s.interface_version}}},
             {"clients", clients},
             {"counters", counters_json(s.counters)}};
 }
@@ -164,12 +169,19 @@ json status_json(const LoaderStatus& status) {
 Table services_table() {
     using Align = Table::Align;
     return Table({{"HANDLE", Align::right}, {"NAME", Align::left}, {"PID", Align::right}, {"POLICY", Align::left},
-                  {"CONNECTS", Align::right}, {"DENIALS", Align::right}});
+                  {"CONNECTS", Align::right}, {"DENIALS", Align::right}, {"INTERFACE", Align::left}});
+}
+
+// "OHOS.IFoo v2 5eb17543f0f7326e" (v-: not frozen), "-" for a service that declared none.
+std::string interface_text(const ServiceRecord& s) {
+    if (s.interface_name.empty()) return "-";
+    const std::string version = s.interface_version ? "v" + std::to_string(s.interface_version) : "v-";
+    return s.interface_name + " " + version + " " + s.interface_hash;
 }
 
 void add_service_row(Table& table, const ServiceRecord& s) {
     table.add_row({std::to_string(s.handle), s.name, std::to_string(s.pid), liteipc::cli::policy_name(s.policy),
-                   std::to_string(s.counters.connects), std::to_string(s.counters.denials)});
+                   std::to_string(s.counters.connects), std::to_string(s.counters.denials), interface_text(s)});
 }
 
 void print_service(const ServiceRecord& s) {
@@ -179,6 +191,8 @@ void print_service(const ServiceRecord& s) {
     std::printf("owner      pid %u, uid %u\n", s.pid, s.uid);
     std::printf("policy     %s\n", policy.c_str());
     std::printf("mode       %s\n", s.mode.c_str());
+    std::printf("interface  %s%s\n", interface_text(s).c_str(),
+                s.interface_name.empty() ? "" : (" (contract " + s.contract_hash + ")").c_str());
     std::string counters;
     liteipc::cli::for_each_counter(s.counters, [&](const char* name, uint64_t value) {
         counters += (counters.empty() ? "" : ", ") + std::string(name) + " " + std::to_string(value);

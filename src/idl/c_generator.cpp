@@ -220,7 +220,8 @@ std::string literal(const std::string& text) {
 
 class CWriter {
 public:
-    explicit CWriter(const Document& document) : doc_(document), interface_(document.interface) {
+    CWriter(const Document& document, const Lineage& lineage)
+        : doc_(document), interface_(document.interface), lineage_(lineage) {
         const std::string& name = interface_.name;
         base_ = name.size() > 1 && name[0] == 'I' && std::isupper(static_cast<unsigned char>(name[1])) ? name.substr(1) : name;
         macro_ = upper_snake(base_);
@@ -255,7 +256,13 @@ private:
         std::snprintf(hash, sizeof hash, "0x%016llxULL", static_cast<unsigned long long>(interface_hash(doc_)));
         h += "#define " + macro_ + "_DESCRIPTOR \"" + descriptor_ + "\"\n";
         h += "/* The hash of this version's canonical form (liteipc-idl --freeze). */\n";
-        h += "#define " + macro_ + "_INTERFACE_HASH " + hash + "\n\n";
+        h += "#define " + macro_ + "_INTERFACE_HASH " + hash + "\n";
+        std::snprintf(hash, sizeof hash, "0x%016llxULL", static_cast<unsigned long long>(lineage_.contract_hash));
+        h += "/* What a proxy names at connect: the first frozen version's hash, shared by every version\n"
+             " * that only appends methods. */\n";
+        h += "#define " + macro_ + "_CONTRACT_HASH " + hash + "\n";
+        h += "/* The frozen version this is (liteipc-idl --versions); 0: not frozen. */\n";
+        h += "#define " + macro_ + "_VERSION " + std::to_string(lineage_.version) + "u\n\n";
         h += "/* Method codes: declaration order, from 1. Append methods, never reorder them. */\nenum {\n";
         for (size_t i = 0; i < interface_.methods.size(); ++i)
             h += "    " + code(interface_.methods[i]) + " = " + std::to_string(i + 1) + ",\n";
@@ -356,7 +363,9 @@ private:
         for (const auto& m : interface_.methods) s += "    proxy->interface." + m.name + " = " + base_ + "Proxy" + m.name + ";\n";
         s += "    proxy->remote = remote;\n    return &proxy->interface;\n}\n\n";
         s += "int32_t " + base_ + "ProxyOpen(const char* serviceName, " + iface + "** proxy)\n{\n";
-        s += "    SvcIdentity remote;\n    int32_t status = LiteIpcGetService(serviceName, &remote);\n";
+        s += "    SvcIdentity remote;\n";
+        s += "    /* The kernel refuses a service of another interface: LITEIPC_IDL_ERR_INTERFACE_MISMATCH. */\n";
+        s += "    int32_t status = LiteIpcGetService(serviceName, " + macro_ + "_CONTRACT_HASH, &remote);\n";
         s += "    if (status != ERR_NONE) return status;\n";
         s += "    *proxy = " + base_ + "ProxyFromRemote(remote);\n";
         s += "    return *proxy != NULL ? ERR_NONE : LITEIPC_IDL_ERR_NO_MEMORY;\n}\n\n";
@@ -427,12 +436,16 @@ private:
         s += "SvcIdentity " + base_ + "StubIdentity(" + stub_type + "* stub)\n{\n";
         s += "    SvcIdentity self = {MIN_BINDER_HANDLE, 0, (uintptr_t)&stub->object};\n    return self;\n}\n\n";
         s += "int32_t " + base_ + "StubServe(" + stub_type + "* stub, const char* serviceName)\n{\n";
-        s += "    SvcIdentity self = " + base_ + "StubIdentity(stub);\n    return LiteIpcAddService(serviceName, &self);\n}\n";
+        s += "    SvcIdentity self = " + base_ + "StubIdentity(stub);\n";
+        s += "    LiteIpcInterface interface = {" + macro_ + "_DESCRIPTOR, " + macro_ + "_INTERFACE_HASH, " + macro_ +
+             "_CONTRACT_HASH, " + macro_ + "_VERSION};\n";
+        s += "    return LiteIpcAddService(serviceName, &self, &interface);\n}\n";
         return s;
     }
 
     const Document& doc_;
     const Interface& interface_;
+    const Lineage& lineage_;
     std::string base_, macro_, descriptor_, stem_;
 };
 
@@ -460,6 +473,8 @@ bool check_c(const Document& document, ParseError& error) {
     return true;
 }
 
-GeneratedCFiles generate_c(const Document& document) { return CWriter(document).files(); }
+GeneratedCFiles generate_c(const Document& document, const Lineage& lineage) {
+    return CWriter(document, lineage).files();
+}
 
 }  // namespace liteipc::idl

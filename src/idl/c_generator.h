@@ -23,6 +23,6 @@ struct GeneratedCFiles {
 // C takes every type but sequenceables, and containers of scalars and strings only.
 bool check_c(const Document& document, ParseError& error);
 
-GeneratedCFiles generate_c(const Document& document);
+GeneratedCFiles generate_c(const Document& document, const Lineage& lineage);
 
 }  // namespace liteipc::idl

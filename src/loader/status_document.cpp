@@ -11,10 +11,25 @@
 
 namespace liteipc::loader {
 
+
 namespace {
 
 // ordered_json: the document reads top-down (loader, counters, quotas, tables), not sorted.
 using Json = nlohmann::ordered_json;
+std::string hex(uint64_t value) {
+    char text[17];
+    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
+    return text;
+}
+
+// The interface a service declared (liteipc-idl's stub); null for one that declared none.
+Json interface_json(const liteipc_service& s) {
+    if (s.contract_hash == 0 && s.interface_name[0] == '\0') return nullptr;
+    return {{"name", std::string(s.interface_name, strnlen(s.interface_name, sizeof s.interface_name))},
+            {"hash", hex(s.interface_hash)},
+            {"contract", hex(s.contract_hash)},
+            {"version", s.interface_version}};
+}
 
 // Pools are hugetlb memfds when hugepages are reserved, shared memory otherwise: say which.
 Json hugepages_json() {
@@ -96,6 +111,7 @@ std::string Daemon::status_json() const {
                      {"quota_sockets", r.quota_sockets},
                      {"quota_services", r.quota_services},
                      {"quota_connections", kernel_->counter(LITEIPC_COUNTER_QUOTA_CONNS)},
+                     {"interface_mismatch", kernel_->counter(LITEIPC_COUNTER_INTERFACE_MISMATCH)},
                      {"quota_pending_channels", r.quota_pending_channels},
                      {"quota_grants", r.quota_grants},
                      {"quota_subscriptions", kernel_->counter(LITEIPC_COUNTER_QUOTA_SUBS)},
@@ -138,6 +154,7 @@ std::string Daemon::status_json() const {
                             {"uid_min", s.uid_min},
                             {"uid_max", s.uid_max},
                             {"mode", s.mode == LITEIPC_SVC_MODE_MEDIATED ? "mediated" : "direct"},
+                            {"interface", interface_json(s)},
                             {"clients", clients},
                             {"counters", {{"calls", traffic.calls},
                                           {"oneway", traffic.oneway},

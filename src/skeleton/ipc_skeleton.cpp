@@ -181,13 +181,14 @@ public:
     }
 
     // Serves `stub` under `name` too (LiteIpcAddService).
-    int32_t add_service(const std::string& name, const rpc::IpcObjectStub* stub) {
+    int32_t add_service(const std::string& name, const rpc::IpcObjectStub* stub, liteipc::ServiceInterface interface) {
         std::lock_guard lock(mutex_);
         if (named_services_.contains(name)) return invalid("LiteIpcAddService", "this process serves that name already");
         liteipc::ServiceOptions options;
         options.name = name;
         options.workers = workers.load();
         options.mode = mode_from_environment();
+        options.interface = std::move(interface);
         auto started =
             liteipc::Service::start(*context_, options, [stub](Call& call) { return serve_with(stub, call); });
         if (!started) return report("LiteIpcAddService", started.error());
@@ -196,8 +197,10 @@ public:
     }
 
     // Connects to the service `name`, kept under its handle as remote() keeps a handle's.
-    liteipc::Result<uint32_t> connect_by_name(const std::string& name) {
-        auto opened = Connection::open(*context_, name);
+    liteipc::Result<uint32_t> connect_by_name(const std::string& name, uint64_t contract) {
+        liteipc::ConnectOptions options;
+        options.contract_hash = contract;
+        auto opened = Connection::open(*context_, name, options);
         if (!opened) return std::unexpected(opened.error());
         const uint32_t handle = opened->handle();
         std::lock_guard lock(mutex_);
@@ -551,22 +554,33 @@ int32_t LiteIpcSetMaxDeathRecipients(uint32_t perTarget) {
     return ERR_NONE;
 }
 
-int32_t LiteIpcAddService(const char* name, const SvcIdentity* object) {
+int32_t LiteIpcAddService(const char* name, const SvcIdentity* object, const LiteIpcInterface* interface) {
     if (name == nullptr || object == nullptr) return invalid("LiteIpcAddService", "null name or object");
     const auto* stub = reinterpret_cast<const IpcObjectStub*>(object->cookie);
     if (object->handle != MIN_BINDER_HANDLE || stub == nullptr || stub->func == nullptr)
         return invalid("LiteIpcAddService", "not a local object (handle MIN_BINDER_HANDLE, cookie its IpcObjectStub)");
     Skeleton* self = Skeleton::get();
     if (self == nullptr) return ERR_IPC_SKELETON_NOT_INIT;
-    return self->add_service(name, stub);
+    liteipc::ServiceInterface declared;
+    if (interface != nullptr) {
+        declared = {interface->name != nullptr ? interface->name : "", interface->hash, interface->contract,
+                    interface->version};
+    }
+    return self->add_service(name, stub, std::move(declared));
 }
 
-int32_t LiteIpcGetService(const char* name, SvcIdentity* svc) {
+int32_t LiteIpcGetService(const char* name, uint64_t contract, SvcIdentity* svc) {
     if (name == nullptr || svc == nullptr) return invalid("LiteIpcGetService", "null name or svc");
     Skeleton* self = Skeleton::get();
     if (self == nullptr) return ERR_IPC_SKELETON_NOT_INIT;
-    auto handle = self->connect_by_name(name);
-    if (!handle) return report("LiteIpcGetService", handle.error());
+    auto handle = self->connect_by_name(name, contract);
+    if (!handle) {
+        if (handle.error().code == Errc::interface_mismatch) {
+            LITEIPC_LOG(info, "LiteIpcGetService: %s", handle.error().describe().c_str());
+            return -static_cast<int32_t>(Errc::interface_mismatch);
+        }
+        return report("LiteIpcGetService", handle.error());
+    }
     remember_given(*handle);
     *svc = SvcIdentity{static_cast<int32_t>(*handle), 0, 0};
     return ERR_NONE;

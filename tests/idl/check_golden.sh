@@ -12,7 +12,7 @@ for idl in "$dir"/*.idl; do
     languages=CXX
     [[ $c_interfaces == *" $name "* ]] && languages=CXX,C
     rm -rf "${out:?}/$name" && mkdir -p "$out/$name"
-    "$tool" --languages "$languages" --out "$out/$name" "$idl"
+    "$tool" --languages "$languages" --versions "$dir/versions" --out "$out/$name" "$idl"
     if [[ $update == --update ]]; then
         rm -rf "${dir:?}/golden/$name" && mkdir -p "$dir/golden/$name" && cp "$out/$name"/* "$dir/golden/$name/"
         continue

@@ -28,11 +28,11 @@ constexpr const char* kListener = "test.idl.plain.listener";
 
 // The C client against `service`: its exit status (its failure count), or -1 when it did not end
 // within the deadline (then it is killed).
-int run_c_client(const char* service) {
+int run_c_client(const char* service, const char* program = LITEIPC_IDL_C_CLIENT) {
     ::setenv("IDL_SERVICE", service, 1);
     const pid_t pid = ::fork();
     if (pid == 0) {
-        ::execl(LITEIPC_IDL_C_CLIENT, LITEIPC_IDL_C_CLIENT, static_cast<char*>(nullptr));
+        ::execl(program, program, static_cast<char*>(nullptr));
         ::_exit(127);
     }
     const auto deadline = std::chrono::steady_clock::now() + 120s;
@@ -170,6 +170,13 @@ TEST_F(IdlPairingsTest, CClientCService) {
     ::setenv("IDL_SERVICE", kCService, 1);
     liteipc::testing::PeerProcess c_service(LITEIPC_IDL_C_SERVICE);
     EXPECT_EQ(run_c_client(kCService), 0) << "its failures are above";
+}
+
+// A client of IListener's next version (one contract with version 1, a method appended) reaches
+// this process's listener of version 1: the kernel lets it in, and the appended method gets
+// unknown_method.
+TEST_F(IdlPairingsTest, ANewerVersionOfTheSameLineConnectsAndGetsUnknownMethod) {
+    EXPECT_EQ(run_c_client(kListener, LITEIPC_IDL_NEXT_CLIENT), 0) << "its reason is above";
 }
 
 // A C stub answers an unknown code (a newer client's method) with unknown_method, and publishes

@@ -85,6 +85,9 @@ Error connect_refused(int result, const std::string& name, uint32_t handle) {
         case EOWNERDEAD: return {Errc::dead_object, EOWNERDEAD, "the process serving '" + name + "' is dead"};
         case ENOSPC: return {Errc::no_memory, ENOSPC, "connection table or the service's inbox is full"};
         case EDQUOT: return {Errc::quota_exceeded, EDQUOT, "this uid holds its quota of connections"};
+        case EPROTO:
+            return {Errc::interface_mismatch, EPROTO,
+                    "service '" + name + "' serves another interface than this client speaks (see liteipc list)"};
         default: return {Errc::kernel, -result, "connect to '" + name + "' refused"};
     }
 }
@@ -124,6 +127,7 @@ Result<Connection> Connection::open_handle(Context& context, uint32_t handle, st
     // ...the kernel decides whether this process may connect and tells the service.
     liteipc_connect_ctl connect{};
     connect.handle = impl->handle;
+    connect.contract_hash = options.contract_hash;
     LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &connect, .ctx_size_in = sizeof connect);
     if (bpf_prog_test_run_opts(ctx.connect_prog, &run) != 0) return fail_errno("run of connect", Errc::kernel);
     if (connect.result != 0) {

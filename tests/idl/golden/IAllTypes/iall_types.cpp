@@ -8,6 +8,7 @@ namespace Test {
 
 liteipc::Result<AllTypesProxy> AllTypesProxy::open(liteipc::Context& context, std::string_view service_name,
                                        liteipc::ConnectOptions options) {
+    options.contract_hash = kContractHash;  // the kernel refuses a service of another interface
     auto connection = liteipc::Connection::open(context, service_name, options);
     if (!connection) return std::unexpected(connection.error());
     return AllTypesProxy(std::move(*connection));
@@ -15,6 +16,7 @@ liteipc::Result<AllTypesProxy> AllTypesProxy::open(liteipc::Context& context, st
 
 liteipc::Result<AllTypesProxy> AllTypesProxy::open(liteipc::Context& context, liteipc::idl::ServiceRef<IAllTypes> service,
                                        liteipc::ConnectOptions options) {
+    options.contract_hash = kContractHash;
     auto connection = liteipc::Connection::open(context, service.identity.handle, options);
     if (!connection) return std::unexpected(connection.error());
     return AllTypesProxy(std::move(*connection), service.identity.token);
@@ -418,6 +420,7 @@ liteipc::Result<> AllTypesProxy::decode_Fail(liteipc::Result<liteipc::Reply> rep
 }
 
 liteipc::Result<liteipc::Service> AllTypesStub::serve(liteipc::Context& context, liteipc::ServiceOptions options) {
+    options.interface = {std::string(kDescriptor), kInterfaceHash, kContractHash, kVersion};
     return liteipc::Service::start(context, std::move(options), [this](liteipc::Call& call) { return dispatch(call); });
 }
 

@@ -23,6 +23,11 @@ public:
     static constexpr std::string_view kDescriptor = "OHOS.Test.IAllTypes";
     // The hash of this version's canonical form (liteipc-idl --freeze).
     static constexpr uint64_t kInterfaceHash = 0xb643c087a2424b07ull;
+    // What a proxy names at connect, and the kernel holds the service to: the hash of the first
+    // frozen version, shared by every version that only appends methods.
+    static constexpr uint64_t kContractHash = 0xb643c087a2424b07ull;
+    // The frozen version this is (liteipc-idl --versions); 0: not frozen.
+    static constexpr uint32_t kVersion = 1;
     // That canonical form: what `liteipc introspect` prints.
     static constexpr std::string_view kIdl = R"idl(sequenceable test.payload..OHOS.Test.Point;
 sequenceable OHOS.Test.Rect;

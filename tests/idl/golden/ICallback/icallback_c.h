@@ -14,6 +14,11 @@ extern "C" {
 #define CALLBACK_DESCRIPTOR "OHOS.Test.ICallback"
 /* The hash of this version's canonical form (liteipc-idl --freeze). */
 #define CALLBACK_INTERFACE_HASH 0x2f291ca29c99835bULL
+/* What a proxy names at connect: the first frozen version's hash, shared by every version
+ * that only appends methods. */
+#define CALLBACK_CONTRACT_HASH 0x2f291ca29c99835bULL
+/* The frozen version this is (liteipc-idl --versions); 0: not frozen. */
+#define CALLBACK_VERSION 1u
 
 /* Method codes: declaration order, from 1. Append methods, never reorder them. */
 enum {

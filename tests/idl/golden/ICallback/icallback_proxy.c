@@ -42,7 +42,8 @@ struct ICallback* CallbackProxyFromRemote(SvcIdentity remote)
 int32_t CallbackProxyOpen(const char* serviceName, struct ICallback** proxy)
 {
     SvcIdentity remote;
-    int32_t status = LiteIpcGetService(serviceName, &remote);
+    /* The kernel refuses a service of another interface: LITEIPC_IDL_ERR_INTERFACE_MISMATCH. */
+    int32_t status = LiteIpcGetService(serviceName, CALLBACK_CONTRACT_HASH, &remote);
     if (status != ERR_NONE) return status;
     *proxy = CallbackProxyFromRemote(remote);
     return *proxy != NULL ? ERR_NONE : LITEIPC_IDL_ERR_NO_MEMORY;

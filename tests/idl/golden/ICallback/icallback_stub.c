@@ -63,5 +63,6 @@ SvcIdentity CallbackStubIdentity(struct CallbackStub* stub)
 int32_t CallbackStubServe(struct CallbackStub* stub, const char* serviceName)
 {
     SvcIdentity self = CallbackStubIdentity(stub);
-    return LiteIpcAddService(serviceName, &self);
+    LiteIpcInterface interface = {CALLBACK_DESCRIPTOR, CALLBACK_INTERFACE_HASH, CALLBACK_CONTRACT_HASH, CALLBACK_VERSION};
+    return LiteIpcAddService(serviceName, &self, &interface);
 }

@@ -14,6 +14,11 @@ extern "C" {
 #define LISTENER_DESCRIPTOR "OHOS.Test.IListener"
 /* The hash of this version's canonical form (liteipc-idl --freeze). */
 #define LISTENER_INTERFACE_HASH 0x4c22b15301e3bf5eULL
+/* What a proxy names at connect: the first frozen version's hash, shared by every version
+ * that only appends methods. */
+#define LISTENER_CONTRACT_HASH 0x4c22b15301e3bf5eULL
+/* The frozen version this is (liteipc-idl --versions); 0: not frozen. */
+#define LISTENER_VERSION 1u
 
 /* Method codes: declaration order, from 1. Append methods, never reorder them. */
 enum {

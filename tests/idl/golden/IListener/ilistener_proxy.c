@@ -54,7 +54,8 @@ struct IListener* ListenerProxyFromRemote(SvcIdentity remote)
 int32_t ListenerProxyOpen(const char* serviceName, struct IListener** proxy)
 {
     SvcIdentity remote;
-    int32_t status = LiteIpcGetService(serviceName, &remote);
+    /* The kernel refuses a service of another interface: LITEIPC_IDL_ERR_INTERFACE_MISMATCH. */
+    int32_t status = LiteIpcGetService(serviceName, LISTENER_CONTRACT_HASH, &remote);
     if (status != ERR_NONE) return status;
     *proxy = ListenerProxyFromRemote(remote);
     return *proxy != NULL ? ERR_NONE : LITEIPC_IDL_ERR_NO_MEMORY;

@@ -68,5 +68,6 @@ SvcIdentity ListenerStubIdentity(struct ListenerStub* stub)
 int32_t ListenerStubServe(struct ListenerStub* stub, const char* serviceName)
 {
     SvcIdentity self = ListenerStubIdentity(stub);
-    return LiteIpcAddService(serviceName, &self);
+    LiteIpcInterface interface = {LISTENER_DESCRIPTOR, LISTENER_INTERFACE_HASH, LISTENER_CONTRACT_HASH, LISTENER_VERSION};
+    return LiteIpcAddService(serviceName, &self, &interface);
 }

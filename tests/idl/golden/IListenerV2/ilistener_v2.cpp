@@ -9,6 +9,7 @@ namespace V2 {
 
 liteipc::Result<ListenerProxy> ListenerProxy::open(liteipc::Context& context, std::string_view service_name,
                                        liteipc::ConnectOptions options) {
+    options.contract_hash = kContractHash;  // the kernel refuses a service of another interface
     auto connection = liteipc::Connection::open(context, service_name, options);
     if (!connection) return std::unexpected(connection.error());
     return ListenerProxy(std::move(*connection));
@@ -16,6 +17,7 @@ liteipc::Result<ListenerProxy> ListenerProxy::open(liteipc::Context& context, st
 
 liteipc::Result<ListenerProxy> ListenerProxy::open(liteipc::Context& context, liteipc::idl::ServiceRef<IListener> service,
                                        liteipc::ConnectOptions options) {
+    options.contract_hash = kContractHash;
     auto connection = liteipc::Connection::open(context, service.identity.handle, options);
     if (!connection) return std::unexpected(connection.error());
     return ListenerProxy(std::move(*connection), service.identity.token);
@@ -58,6 +60,7 @@ liteipc::Result<int32_t> ListenerProxy::decode_OnPair(liteipc::Result<liteipc::R
 }
 
 liteipc::Result<liteipc::Service> ListenerStub::serve(liteipc::Context& context, liteipc::ServiceOptions options) {
+    options.interface = {std::string(kDescriptor), kInterfaceHash, kContractHash, kVersion};
     return liteipc::Service::start(context, std::move(options), [this](liteipc::Call& call) { return dispatch(call); });
 }
 

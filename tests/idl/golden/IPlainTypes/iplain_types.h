@@ -20,6 +20,11 @@ public:
     static constexpr std::string_view kDescriptor = "OHOS.Test.IPlainTypes";
     // The hash of this version's canonical form (liteipc-idl --freeze).
     static constexpr uint64_t kInterfaceHash = 0x5eb17543f0f7326eull;
+    // What a proxy names at connect, and the kernel holds the service to: the hash of the first
+    // frozen version, shared by every version that only appends methods.
+    static constexpr uint64_t kContractHash = 0x5eb17543f0f7326eull;
+    // The frozen version this is (liteipc-idl --versions); 0: not frozen.
+    static constexpr uint32_t kVersion = 1;
     // That canonical form: what `liteipc introspect` prints.
     static constexpr std::string_view kIdl = R"idl(interface OHOS.Test.IListener;
 interface OHOS.Test.IPlainTypes {

@@ -14,6 +14,11 @@ extern "C" {
 #define PLAIN_TYPES_DESCRIPTOR "OHOS.Test.IPlainTypes"
 /* The hash of this version's canonical form (liteipc-idl --freeze). */
 #define PLAIN_TYPES_INTERFACE_HASH 0x5eb17543f0f7326eULL
+/* What a proxy names at connect: the first frozen version's hash, shared by every version
+ * that only appends methods. */
+#define PLAIN_TYPES_CONTRACT_HASH 0x5eb17543f0f7326eULL
+/* The frozen version this is (liteipc-idl --versions); 0: not frozen. */
+#define PLAIN_TYPES_VERSION 1u
 
 /* Method codes: declaration order, from 1. Append methods, never reorder them. */
 enum {

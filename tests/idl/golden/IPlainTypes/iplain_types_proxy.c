@@ -698,7 +698,8 @@ struct IPlainTypes* PlainTypesProxyFromRemote(SvcIdentity remote)
 int32_t PlainTypesProxyOpen(const char* serviceName, struct IPlainTypes** proxy)
 {
     SvcIdentity remote;
-    int32_t status = LiteIpcGetService(serviceName, &remote);
+    /* The kernel refuses a service of another interface: LITEIPC_IDL_ERR_INTERFACE_MISMATCH. */
+    int32_t status = LiteIpcGetService(serviceName, PLAIN_TYPES_CONTRACT_HASH, &remote);
     if (status != ERR_NONE) return status;
     *proxy = PlainTypesProxyFromRemote(remote);
     return *proxy != NULL ? ERR_NONE : LITEIPC_IDL_ERR_NO_MEMORY;

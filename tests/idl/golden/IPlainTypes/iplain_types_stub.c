@@ -604,5 +604,6 @@ SvcIdentity PlainTypesStubIdentity(struct PlainTypesStub* stub)
 int32_t PlainTypesStubServe(struct PlainTypesStub* stub, const char* serviceName)
 {
     SvcIdentity self = PlainTypesStubIdentity(stub);
-    return LiteIpcAddService(serviceName, &self);
+    LiteIpcInterface interface = {PLAIN_TYPES_DESCRIPTOR, PLAIN_TYPES_INTERFACE_HASH, PLAIN_TYPES_CONTRACT_HASH, PLAIN_TYPES_VERSION};
+    return LiteIpcAddService(serviceName, &self, &interface);
 }
