@@ -15,6 +15,7 @@ packages=(
   iproute2 procps util-linux
   man-db groff-base             # the programs test renders and checks the manual pages
   python3                       # the upstream API census (scripts/api_census.py)
+  universal-ctags               # scripts/check-type-names.sh finds every type definition
   debhelper lintian ccache      # make package: dpkg-buildpackage, lintian
   mmdebstrap systemd-container  # scripts/package-test.sh: a clean Debian root booted with systemd-nspawn
   libgrpc++-dev protobuf-compiler-grpc openssl   # liteipc-bridge: gRPC with mutual TLS

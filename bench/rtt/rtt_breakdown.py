@@ -31,7 +31,7 @@ CLIENT = [
  ('descriptor build + publish (sequence, tid, deadline, flags)', r'ChannelClient::(publish|call|submit)$|__tls_get_addr'),
  ('memcpy: request into the slot, reply inline bytes out of it (misses on shared lines)', r'memmove|memcpy|memset'),
  ('slot claim + release', r'claim_slot|try_claim_slot|release_slot|free_slot|pthread_mutex|pthread_cond|mutex_unlock'),
- ('Reply: build, moves, release', r'detail::Reply::|payload_of|take_reply'),
+ ('Reply: build, moves, release', r'detail::ReceivedReply::|payload_of|take_reply'),
  ('Connection layer (call_raw, finish_call, Reply::Impl alloc/free, alive check)', r'Connection::|Context::Impl::alive|malloc|free|operator new|operator delete|liteipc::Reply::|close_untaken|ChannelClient::dead'),
  ('bench: fill + check payload, timing, sort', r'bench::|_Function_handler|introsort|run_job|insertion_sort'),
 ]

@@ -31,7 +31,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-int32_t echo(const Request& request, ReplyWriter& reply) {
+int32_t echo(const ActiveRequest& request, ReplyWriter& reply) {
     return reply.write(request.payload) ? 0 : -1;
 }
 

@@ -362,20 +362,15 @@ public:
     std::optional<PoolSpan> attach(size_t size) { return reply_pool_ ? reply_pool_->allocate(size) : std::nullopt; }
     // Keeps the call past the handler's return (see PendingCall). Once per call.
     PendingCall defer();
-    const std::shared_ptr<PendingCall::State>& pending() const { return pending_; }
 
-    // Made by the service's workers.
-    Call(uint32_t code, uint32_t flags, uint32_t token, const Caller& caller, std::span<const std::byte> payload,
-         ReaderOptions reader_options, std::span<std::byte> reply_buffer, PoolAllocator* reply_pool,
-         void* reply_writer, uint64_t deadline_ns = 0);
-    bool replied_raw() const { return replied_raw_; }
-    void close_reply_fd_copies();  // once the reply went (or did not)
-    std::optional<std::span<const std::byte>> adopted_reply() const {
-        if (adopted_reply_size_ == 0) return std::nullopt;
-        return std::span<const std::byte>(reply_buffer_.data(), adopted_reply_size_);
-    }
+    // What the service's worker gives a call and reads back of it once the handler returned.
+    struct LITEIPC_HIDDEN Worker;
 
 private:
+    friend struct Worker;
+    LITEIPC_HIDDEN explicit Call(const Worker& worker);
+    LITEIPC_HIDDEN void close_reply_fd_copies();
+
     uint32_t code_;
     uint32_t flags_;
     uint32_t token_;
@@ -384,7 +379,7 @@ private:
     ReaderOptions request_options_;
     Reader request_;
     Writer reply_;
-    void* reply_writer_;  // the transport's reply descriptor writer
+    const Worker* worker_;  // outlives the call: the worker waits for a kept call to be answered
     PoolAllocator* reply_pool_;
     std::span<std::byte> reply_buffer_;  // reply()'s buffer, which adopt_reply() fills instead
     size_t adopted_reply_size_ = 0;

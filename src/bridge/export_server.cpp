@@ -7,7 +7,7 @@
 #include <thread>
 #include <utility>
 
-#include "bridge_log.h"
+#include "common/log.h"
 #include "tls.h"
 #include "wire.h"
 
@@ -33,7 +33,7 @@ grpc::Status status_of(const Error& error) {
 class ServiceWatch final : public grpc::ServerWriteReactor<wire::ServiceReady> {
 public:
     ServiceWatch(Context& context, PeerId service, std::atomic<uint64_t>& open_watches, StreamSlot slot)
-        : state_(std::make_shared<State>()), open_watches_(open_watches), slot_(std::move(slot)) {
+        : state_(std::make_shared<WatchState>()), open_watches_(open_watches), slot_(std::move(slot)) {
         state_->watch = this;
         ++open_watches_;
         ready_.set_pid(service.pid);
@@ -68,14 +68,14 @@ public:
     }
 
 private:
-    struct State {
+    struct WatchState {
         std::mutex mutex;
         ServiceWatch* watch = nullptr;  // null once gRPC is done with it
         bool writing = false;
         bool finished = false;
         std::optional<grpc::Status> pending;  // a finish that waits for the write in flight
     };
-    static void finish(State& state, grpc::Status status) {
+    static void finish(WatchState& state, grpc::Status status) {
         std::lock_guard lock(state.mutex);
         if (!state.watch || state.finished) return;
         if (state.writing) {
@@ -86,7 +86,7 @@ private:
         state.watch->Finish(status);
     }
 
-    std::shared_ptr<State> state_;
+    std::shared_ptr<WatchState> state_;
     std::atomic<uint64_t>& open_watches_;
     StreamSlot slot_;
     wire::ServiceReady ready_;
@@ -102,7 +102,7 @@ Result<const Peer*> ExportService::admit(const std::string& identity, const std:
                          (!need_allow || std::ranges::find(exported->allow, peer->name) != exported->allow.end());
     if (allowed) return peer;
     ++counters_.refused;
-    log_warn("refused: identity '" + identity + "' may not " + (need_allow ? "call '" : "watch '") + service + "'");
+    LITEIPC_LOG(warn, "refused: identity '%s' may not %s '%s'", identity.c_str(), need_allow ? "call" : "watch", service.c_str());
     return fail(Errc::permission_denied, "identity '" + identity + "' may not call '" + service + "'");
 }
 
@@ -152,7 +152,7 @@ public:
 
     void run(std::function<void()> job) {
         if (!state_) {
-            state_ = std::make_shared<State>();
+            state_ = std::make_shared<LaneState>();
             std::thread([state = state_] { state->serve(); }).detach();
         }
         {
@@ -163,7 +163,7 @@ public:
     }
 
 private:
-    struct State {
+    struct LaneState {
         std::mutex mutex;
         std::condition_variable changed;
         std::function<void()> job;
@@ -182,7 +182,7 @@ private:
             }
         }
     };
-    std::shared_ptr<State> state_;
+    std::shared_ptr<LaneState> state_;
 };
 
 // One Calls stream, served with gRPC's callback API: read a call, send it to the local service,
@@ -273,8 +273,8 @@ Result<StreamSlot> ExportService::take_slot(const grpc::CallbackServerContext& s
     auto slot = streams_per_source_.take(server_context.peer());
     if (slot) return std::move(*slot);
     ++counters_.over_limit;
-    log_warn("refused a stream from " + server_context.peer() + ": it has " +
-             std::to_string(config_.limits.streams_per_source) + " open (limits.streams_per_source)");
+    LITEIPC_LOG(warn, "refused a stream from %s: it has %u open (limits.streams_per_source)", server_context.peer().c_str(),
+                static_cast<unsigned>(config_.limits.streams_per_source));
     return fail(Errc::quota_exceeded, "this address has limits.streams_per_source streams open");
 }
 
@@ -331,8 +331,8 @@ bool ExportService::finish_call(LocalCall& call, const wire::CallRequest& reques
         reply.set_error(status.error_code());
         reply.set_error_message(status.error_message());
         if (request.oneway())
-            log_warn("oneway code " + std::to_string(request.code()) + " to '" + request.service() +
-                     "' dropped: " + status.error_message());
+            LITEIPC_LOG(warn, "oneway code %u to '%s' dropped: %s", request.code(), request.service().c_str(),
+                        status.error_message().c_str());
     } else if (request.oneway()) {
         ++counters_.oneway;
     } else {
@@ -373,8 +373,8 @@ grpc::Status ExportService::await_answer(LocalCall& call, const wire::CallReques
     if (!answer) return status_of(answer.error());
     reply.set_status(answer->status());
     if (auto refusal = encode(answer->payload(), answer->reader(), config_.max_message_bytes, *reply.mutable_payload())) {
-        log_warn("reply of '" + request.service() + "' code " + std::to_string(request.code()) +
-                 " not sent: " + refusal->reason);
+        LITEIPC_LOG(warn, "reply of '%s' code %u not sent: %s", request.service().c_str(), request.code(),
+                    refusal->reason.c_str());
         reply.clear_payload();
         reply.set_status(refusal->status);
     }

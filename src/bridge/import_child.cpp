@@ -1,6 +1,5 @@
 #include "import_child.h"
 
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,7 +8,7 @@
 #include <mutex>
 
 #include "bridge.grpc.pb.h"
-#include "bridge_log.h"
+#include "common/log.h"
 #include "liteipc/ipc.h"
 #include "remote_calls.h"
 #include "tls.h"
@@ -21,7 +20,7 @@ namespace {
 
 // The one way this process ends when the peer is gone: a real exit the kernel reports.
 [[noreturn]] void lose_peer(const std::string& why) {
-    log_warn("peer lost: " + why + "; exiting so that local clients see the service's death");
+    LITEIPC_LOG(warn, "peer lost: %s; exiting so that local clients see the service's death", why.c_str());
     std::fflush(stderr);
     ::_exit(kExitPeerLost);
 }
@@ -97,8 +96,8 @@ public:
         request.set_oneway(call.oneway());
         if (auto refusal = encode(call.payload(), Reader(call.payload(), call.request_options()),
                                   config_.max_message_bytes, *request.mutable_payload())) {
-            log_warn(import_.local_name() + " code " + std::to_string(call.code()) + " from pid " +
-                     std::to_string(call.caller().pid) + " not forwarded: " + refusal->reason);
+            LITEIPC_LOG(warn, "%s code %u from pid %d not forwarded: %s", import_.local_name().c_str(), call.code(),
+                        static_cast<int>(call.caller().pid), refusal->reason.c_str());
             return refusal->status;
         }
         const auto deadline = forward_deadline(call);
@@ -128,8 +127,8 @@ private:
 
     int32_t failure(const grpc::Status& status) {
         if (is_loss(status)) lose_peer("call failed (" + std::to_string(status.error_code()) + " " + status.error_message() + ")");
-        log_warn(import_.local_name() + ": remote call failed: " + std::to_string(status.error_code()) + " " +
-                 status.error_message());
+        LITEIPC_LOG(warn, "%s: remote call failed: %d %s", import_.local_name().c_str(), static_cast<int>(status.error_code()),
+                    status.error_message().c_str());
         switch (status.error_code()) {
             case grpc::StatusCode::PERMISSION_DENIED:
             case grpc::StatusCode::FAILED_PRECONDITION: return kStatusPermissionDenied;
@@ -154,7 +153,7 @@ private:
         std::string scratch;
         auto message = decode(payload, [&](size_t size) { return call.attach(size); }, scratch);
         if (!message) {
-            log_warn(import_.local_name() + ": reply not passed on: " + message.error().describe());
+            LITEIPC_LOG(warn, "%s: reply not passed on: %s", import_.local_name().c_str(), message.error().describe().c_str());
             return message.error().code == Errc::no_memory ? kStatusTooLarge : kStatusMalformed;
         }
         if (auto adopted = call.adopt_reply(*message); !adopted) return kStatusMalformed;
@@ -177,12 +176,11 @@ std::string holder_of(const Context& context, const std::string& name) {
 
 }  // namespace
 
-int run_import_child(const BridgeConfig& config, const Import& import) {
-    log_role() = "import " + import.local_name();
+int run_import_child(const BridgeConfig& config, const Import& import, const std::function<void()>& wait_for_stop) {
     const Peer& peer = *config.peer_named(import.peer);
     auto channel = channel_to(config, peer);
     if (!channel) {
-        log_error(channel.error().describe());
+        LITEIPC_LOG(error, "%s", channel.error().describe().c_str());
         return kExitFailed;
     }
     auto stub = wire::Bridge::NewStub(*channel);
@@ -192,14 +190,15 @@ int run_import_child(const BridgeConfig& config, const Import& import) {
     // the child serves) waits no longer than this.
     const auto probe_timeout = std::min(config.call_timeout, 4 * config.keepalive);
     if (!watch->wait_ready(probe_timeout, why)) {
-        log_info(peer.name + " (" + peer.address + "): " + import.service + " not available: " + why);
+        LITEIPC_LOG(info, "%s (%s): %s not available: %s", peer.name.c_str(), peer.address.c_str(), import.service.c_str(),
+                    why.c_str());
         watch->stop();
         return kExitNotReady;
     }
 
     auto context = Context::open(config.context_options());
     if (!context) {
-        log_error("liteipc context: " + context.error().describe());
+        LITEIPC_LOG(error, "liteipc context: %s", context.error().describe().c_str());
         return kExitFailed;
     }
     ServiceOptions options;
@@ -212,22 +211,22 @@ int run_import_child(const BridgeConfig& config, const Import& import) {
     options.reply_pool_bytes = std::max<uint64_t>(options.reply_pool_bytes, 4 * config.max_message_bytes);
     // The policy may have changed since the bridge started: a name others may take is not served.
     if (auto reserved = check_loader_reserves(*context, kImportPrefix); !reserved) {
-        log_error("not registering " + options.name + ": " + reserved.error().describe());
+        LITEIPC_LOG(error, "not registering %s: %s", options.name.c_str(), reserved.error().describe().c_str());
         return kExitFailed;
     }
     RemoteCalls remote(*stub);
     auto service = Service::start(*context, options, Forwarder(config, import, remote));
     if (!service && service.error().code == Errc::already_exists) {
-        log_error(options.name + " is registered by " + holder_of(*context, options.name) +
-                  ", not this bridge: its calls do not reach " + peer.name + " until it goes");
+        LITEIPC_LOG(error, "%s is registered by %s, not this bridge: its calls do not reach %s until it goes",
+                    options.name.c_str(), holder_of(*context, options.name).c_str(), peer.name.c_str());
         return kExitNameTaken;
     }
     if (!service) {
-        log_error("registering " + options.name + ": " + service.error().describe());
+        LITEIPC_LOG(error, "registering %s: %s", options.name.c_str(), service.error().describe().c_str());
         return kExitFailed;
     }
-    log_info("serving " + options.name + " for " + import.service + " on " + peer.name + " (remote pid " +
-             std::to_string(watch->remote_pid()) + ")");
+    LITEIPC_LOG(info, "serving %s for %s on %s (remote pid %lld)", options.name.c_str(), import.service.c_str(),
+                peer.name.c_str(), static_cast<long long>(watch->remote_pid()));
 
     wait_for_stop();
     watch->stop();

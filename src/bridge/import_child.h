@@ -5,6 +5,8 @@
 // (pending calls end with dead_object, death callbacks fire once). The parent starts it again.
 #pragma once
 
+#include <functional>
+
 #include "config.h"
 
 namespace liteipc::bridge {
@@ -16,7 +18,8 @@ inline constexpr int kExitNotReady = 3;   // the remote service is not there (ye
 inline constexpr int kExitPeerLost = 4;   // the peer or its service went away while we served
 inline constexpr int kExitNameTaken = 5;  // another process holds remote.<peer>.<service>
 
-// Runs the child for `import` until the peer is lost or SIGTERM; returns its exit status.
-int run_import_child(const BridgeConfig& config, const Import& import);
+// Runs the child for `import` until the peer is lost or `wait_for_stop` returns (the bridge's stop
+// signals, taken in main.cpp); returns its exit status.
+int run_import_child(const BridgeConfig& config, const Import& import, const std::function<void()>& wait_for_stop);
 
 }  // namespace liteipc::bridge

@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "bridge_log.h"
+#include "common/log.h"
 #include "import_child.h"
 
 extern char** environ;
@@ -59,7 +59,7 @@ pid_t ImportSupervisor::spawn() {
     const int error = ::posix_spawn(&child, executable_.c_str(), nullptr, &attributes, const_cast<char**>(argv), environ);
     posix_spawnattr_destroy(&attributes);
     if (error != 0) {
-        log_error("cannot start the child for " + local_name_ + ": " + std::strerror(error));
+        LITEIPC_LOG(error, "cannot start the child for %s: %s", local_name_.c_str(), std::strerror(error));
         return 0;
     }
     return child;
@@ -88,11 +88,12 @@ void ImportSupervisor::run() {
             ++name_taken_;
             pause = name_retry;
             name_retry = std::min(2 * name_retry, kLongestNameRetry);
-            log_warn(local_name_ + ": name held by another process (" + std::to_string(name_taken_.load()) +
-                     " times); trying again in " + std::to_string(pause.count()) + " ms");
+            LITEIPC_LOG(warn, "%s: name held by another process (%llu times); trying again in %lld ms", local_name_.c_str(),
+                        static_cast<unsigned long long>(name_taken_.load()), static_cast<long long>(pause.count()));
         } else {
             name_retry = kRetryWhileAbsent;
-            if (!absent && child > 0) log_info(local_name_ + ": child " + std::to_string(child) + " ended, " + describe_exit(status));
+            if (!absent && child > 0)
+                LITEIPC_LOG(info, "%s: child %d ended, %s", local_name_.c_str(), static_cast<int>(child), describe_exit(status).c_str());
         }
         stopping_changed_.wait_for(lock, pause, [&] { return stopping_; });
     }

@@ -19,7 +19,8 @@
 #include <thread>
 #include <vector>
 
-#include "bridge_log.h"
+#include "common/log.h"
+#include "common/stderr_log.h"
 #include "export_server.h"
 #include "import_child.h"
 #include "import_supervisor.h"
@@ -30,6 +31,31 @@
 
 namespace liteipc::bridge {
 namespace {
+
+// Every line of this process, its own and libliteipc's, goes through liteipc's log (the level from
+// LITEIPC_LOG_LEVEL, default info here; the rate limit) to stderr, led by the process and its
+// role ("bridge" in the parent, "import <local name>" in a child) so that a parent's lines and its
+// children's can be told apart, and by its priority when stderr is the journal:
+//   liteipc-bridge[16565] bridge: info main.cpp:106: listening on 10.213.0.2:7443, 1 exports
+void log_as(const std::string& role) {
+    ::setenv("LITEIPC_LOG_LEVEL", "info", 0);  // a daemon's starts, stops and refusals are its record
+    detail::log_to_stderr([lead = "liteipc-bridge[" + std::to_string(::getpid()) + "] " + role + ": "] { return lead; });
+}
+
+// SIGTERM and SIGINT stop the bridge: blocked in main before any thread starts, so that
+// wait_for_stop, in the parent or in an import child, is the one place they arrive.
+sigset_t stop_signals() {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    return signals;
+}
+void wait_for_stop() {
+    const sigset_t signals = stop_signals();
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+}
 
 struct Arguments {
     std::string config_path;
@@ -87,13 +113,13 @@ void return_freed_memory_periodically() {
 int run_parent(const Arguments& arguments, const BridgeConfig& config) {
     auto context = Context::open(config.context_options());
     if (!context) {
-        log_error("liteipc context: " + context.error().describe());
+        LITEIPC_LOG(error, "liteipc context: %s", context.error().describe().c_str());
         return 1;
     }
     // Imported names are taken by whoever registers them first: refuse to run unless they are ours.
     if (!config.imports.empty())
         if (auto reserved = check_loader_reserves(*context, kImportPrefix); !reserved) {
-            log_error("refusing to import: " + reserved.error().describe());
+            LITEIPC_LOG(error, "refusing to import: %s", reserved.error().describe().c_str());
             return 1;
         }
     ExportCounters counters;
@@ -101,7 +127,7 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
     char executable[4096];
     const ssize_t length = ::readlink("/proc/self/exe", executable, sizeof executable - 1);
     if (length <= 0) {
-        log_error("cannot read /proc/self/exe");
+        LITEIPC_LOG(error, "cannot read /proc/self/exe");
         return 1;
     }
     executable[length] = '\0';
@@ -120,7 +146,7 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
         return 0;
     });
     if (!status_service) {
-        log_error("status service " + config.status_service + ": " + status_service.error().describe());
+        LITEIPC_LOG(error, "status service %s: %s", config.status_service.c_str(), status_service.error().describe().c_str());
         return 1;
     }
 
@@ -129,7 +155,7 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
     if (!config.listen.empty()) {
         auto credentials = server_credentials(config);
         if (!credentials) {
-            log_error("TLS: " + credentials.error().describe());
+            LITEIPC_LOG(error, "TLS: %s", credentials.error().describe().c_str());
             return 1;
         }
         grpc::ServerBuilder builder;
@@ -139,17 +165,17 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
         builder.RegisterService(&exports);
         server = builder.BuildAndStart();
         if (!server || port == 0) {
-            log_error("cannot listen on " + config.listen);
+            LITEIPC_LOG(error, "cannot listen on %s", config.listen.c_str());
             return 1;
         }
-        log_info("listening on " + config.listen + ", " + std::to_string(config.exports.size()) + " exports");
+        LITEIPC_LOG(info, "listening on %s, %zu exports", config.listen.c_str(), config.exports.size());
     }
 
     for (auto& import : imports) import->start();
     return_freed_memory_periodically();
 
     wait_for_stop();
-    log_info("stopping");
+    LITEIPC_LOG(info, "stopping");
     for (auto& import : imports) import->stop();
     if (server) {
         // Calls still in a local service keep their handlers: give them a moment, then go
@@ -158,7 +184,7 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
             server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
         });
         if (shutdown.wait_for(std::chrono::seconds(2)) == std::future_status::timeout) {
-            log_warn("calls still pending in local services: stopping without them");
+            LITEIPC_LOG(warn, "calls still pending in local services: stopping without them");
             std::fflush(stderr);
             ::_exit(0);
         }
@@ -171,8 +197,7 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
 
 int main(int argc, char** argv) {
     using namespace liteipc::bridge;
-    route_log();
-    // Blocked before any thread starts, so wait_for_stop is the one place they arrive.
+    log_as("bridge");
     const sigset_t stop = stop_signals();
     pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
@@ -201,7 +226,7 @@ int main(int argc, char** argv) {
     }
     auto config = load_config(arguments.config_path);
     if (!config) {
-        log_error(config.error().describe());
+        LITEIPC_LOG(error, "%s", config.error().describe().c_str());
         return 2;
     }
     if (arguments.import_index >= 0) {
@@ -209,7 +234,9 @@ int main(int argc, char** argv) {
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (::getppid() != arguments.parent) return kExitFailed;
         if (static_cast<size_t>(arguments.import_index) >= config->imports.size()) return kExitFailed;
-        const int status = run_import_child(*config, config->imports[static_cast<size_t>(arguments.import_index)]);
+        const Import& import = config->imports[static_cast<size_t>(arguments.import_index)];
+        log_as("import " + import.local_name());
+        const int status = run_import_child(*config, import, wait_for_stop);
         std::fflush(stderr);
         ::_exit(status);  // gRPC's threads are not torn down one by one
     }

@@ -3,8 +3,6 @@
 #include <pwd.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
-
 namespace liteipc::bridge {
 
 namespace {
@@ -16,25 +14,22 @@ std::string owner_of(uid_t uid) {
 }
 
 // The loader's status document, parsed.
-Result<nlohmann::json> loader_document(const Context& context) {
-    auto status = context.loader_status();
-    if (!status) return std::unexpected(status.error());
-    auto document = nlohmann::json::parse(*status, nullptr, false);
-    if (document.is_discarded()) return fail(Errc::malformed, "the loader's status document is not JSON");
-    return document;
+Result<status::StatusDocument> loader_document(const Context& context) {
+    auto text = context.loader_status();
+    if (!text) return std::unexpected(text.error());
+    return status::parse_status_document(*text);
 }
 
 }  // namespace
 
-Result<void> check_prefix_reserved(const nlohmann::json& name_policy, std::string_view prefix, uid_t uid) {
+Result<void> check_prefix_reserved(const status::NamePolicyReport& name_policy, std::string_view prefix, uid_t uid) {
     const std::string reserve = "own " + std::string(prefix) + "* by " + owner_of(uid);
     const std::string fix = "; add `" + reserve + "` to the loader's config (loader.conf) and reload it";
-    if (!name_policy.is_object() || !name_policy.contains("rules"))
-        return fail(Errc::name_not_allowed, "the loader does not report its name policy (older than this bridge?)" + fix);
     const std::string mine = "uid:" + std::to_string(uid);
-    bool covered = name_policy.value("unlisted_names", "anyone") == "nobody" && uid == 0;
-    for (const auto& rule : name_policy.at("rules")) {
-        const std::string pattern = rule.value("name", ""), by = rule.value("owner", "");
+    bool covered = name_policy.unlisted_names == "nobody" && uid == 0;
+    for (const auto& rule : name_policy.rules) {
+        const std::string& pattern = rule.name;
+        const std::string& by = rule.owner;
         const bool is_prefix = !pattern.empty() && pattern.back() == '*';
         const std::string_view stem = is_prefix ? std::string_view(pattern).substr(0, pattern.size() - 1) : pattern;
         // The rule covers every name under the prefix, or some of them, or none.
@@ -56,16 +51,18 @@ Result<void> check_prefix_reserved(const nlohmann::json& name_policy, std::strin
 
 Result<void> check_loader_reserves(const Context& context, std::string_view prefix) {
     auto document = loader_document(context);
+    if (!document && document.error().code == Errc::malformed)
+        return fail(Errc::name_not_allowed, "the loader does not report its name policy as this bridge reads it (older "
+                                            "than this bridge?): " + document.error().message);
     if (!document) return std::unexpected(document.error());
-    return check_prefix_reserved(document->value("name_policy", nlohmann::json()), prefix, ::geteuid());
+    return check_prefix_reserved(document->name_policy, prefix, ::geteuid());
 }
 
 Result<std::map<std::string, NameHolder>> name_holders(const Context& context) {
     auto document = loader_document(context);
     if (!document) return std::unexpected(document.error());
     std::map<std::string, NameHolder> holders;
-    for (const auto& service : document->value("services", nlohmann::json::array()))
-        holders[service.value("name", "")] = {service.value("pid", int64_t{0}), service.value("uid", int64_t{0})};
+    for (const auto& service : document->services) holders[service.name] = {service.pid, service.uid};
     return holders;
 }
 

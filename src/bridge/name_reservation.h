@@ -8,10 +8,10 @@
 
 #include <cstdint>
 #include <map>
-#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 
+#include "common/status_document.h"
 #include "liteipc/context.h"
 #include "liteipc/error.h"
 
@@ -20,12 +20,11 @@ namespace liteipc::bridge {
 // Every imported service is registered under this prefix.
 inline constexpr std::string_view kImportPrefix = "remote.";
 
-// Whether the policy (the status document's "name_policy": {"unlisted_names", "rules": [{"name",
-// "owner"}]}) gives every name starting with `prefix` to `uid` and to nobody else but root: a
+// Whether the policy (the status document's name_policy) gives every name starting with `prefix` to `uid` and to nobody else but root: a
 // rule `own <prefix>* by uid:<uid>` (or a shorter prefix), and no rule that lets another owner
 // have any name under the prefix. A root bridge also accepts `by nobody` or unlisted names for
 // nobody (root may own any name). Errc::name_not_allowed says which rule to add or remove.
-Result<void> check_prefix_reserved(const nlohmann::json& name_policy, std::string_view prefix, uid_t uid);
+Result<void> check_prefix_reserved(const status::NamePolicyReport& name_policy, std::string_view prefix, uid_t uid);
 
 // The same, for this process's effective uid against the policy the loader of `context` reports.
 Result<void> check_loader_reserves(const Context& context, std::string_view prefix);

@@ -14,7 +14,7 @@ RemoteStream::RemoteStream(wire::Bridge::Stub& stub) : stream_(stub.PrepareAsync
 RemoteStream::~RemoteStream() {
     if (!finished_) {  // still open: cancel it, then collect what gRPC hands back
         context_.TryCancel();
-        await({kStart, kWrite, kRead}, Deadline::max());
+        await({kStart, kWrite, kRead}, SteadyDeadline::max());
         finish();
     }
     queue_.Shutdown();
@@ -24,13 +24,13 @@ RemoteStream::~RemoteStream() {
     }
 }
 
-bool RemoteStream::await(std::initializer_list<Tag> tags, Deadline deadline) {
+bool RemoteStream::await(std::initializer_list<Tag> tags, SteadyDeadline deadline) {
     auto waiting = [&] {
         for (Tag tag : tags)
             if (pending_[tag]) return true;
         return false;
     };
-    const auto until = deadline == Deadline::max() ? gpr_inf_future(GPR_CLOCK_MONOTONIC)
+    const auto until = deadline == SteadyDeadline::max() ? gpr_inf_future(GPR_CLOCK_MONOTONIC)
                                                    : gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
                                                                   gpr_time_from_nanos(std::max<int64_t>(
                                                                       (deadline - std::chrono::steady_clock::now()).count(), 0),
@@ -49,11 +49,11 @@ bool RemoteStream::await(std::initializer_list<Tag> tags, Deadline deadline) {
 void RemoteStream::finish() {
     stream_->Finish(&end_status_, tag_of(kFinish));
     pending_[kFinish] = true;
-    await({kFinish}, Deadline::max());
+    await({kFinish}, SteadyDeadline::max());
     finished_ = true;
 }
 
-RemoteStream::Outcome RemoteStream::call(wire::CallRequest& request, wire::CallReply& reply, Deadline deadline) {
+RemoteStream::Outcome RemoteStream::call(wire::CallRequest& request, wire::CallReply& reply, SteadyDeadline deadline) {
     request.set_id(++last_id_);
     // A Write would reuse the op set the start is in; the start waits for a connection, so it too
     // is bounded by the call's deadline.
@@ -83,7 +83,7 @@ RemoteStream::Outcome RemoteStream::call(wire::CallRequest& request, wire::CallR
 }
 
 RemoteStream::Outcome RemoteCalls::call(wire::CallRequest& request, wire::CallReply& reply,
-                                        RemoteStream::Deadline deadline, grpc::Status& end_status) {
+                                        RemoteStream::SteadyDeadline deadline, grpc::Status& end_status) {
     std::unique_ptr<RemoteStream> stream;
     {
         std::lock_guard lock(mutex_);

@@ -18,7 +18,7 @@ namespace liteipc::bridge {
 // own completion queue no longer than the call's deadline.
 class RemoteStream {
 public:
-    using Deadline = std::chrono::steady_clock::time_point;
+    using SteadyDeadline = std::chrono::steady_clock::time_point;
     enum class Outcome { replied, timed_out, ended };
 
     explicit RemoteStream(wire::Bridge::Stub& stub);
@@ -29,7 +29,7 @@ public:
     // Sends `request` (numbered here) and, unless it is oneway, reads its reply into `reply`.
     // timed_out: the deadline passed first; ended: the stream is over, end_status() says why.
     // Either way the stream cannot be used again.
-    Outcome call(wire::CallRequest& request, wire::CallReply& reply, Deadline deadline);
+    Outcome call(wire::CallRequest& request, wire::CallReply& reply, SteadyDeadline deadline);
     // Why the stream ended (after Outcome::ended).
     const grpc::Status& end_status() const { return end_status_; }
 
@@ -37,7 +37,7 @@ private:
     enum Tag : uintptr_t { kStart, kWrite, kRead, kFinish, kTags };
     // Waits until every tag in `tags` came back, or `deadline`; false on the deadline. ok_[tag]
     // tells how each went.
-    bool await(std::initializer_list<Tag> tags, Deadline deadline);
+    bool await(std::initializer_list<Tag> tags, SteadyDeadline deadline);
     void finish();  // fetches the end status, once no read or write is out
 
     grpc::ClientContext context_;
@@ -57,8 +57,8 @@ public:
     explicit RemoteCalls(wire::Bridge::Stub& stub) : stub_(stub) {}
 
     // Like RemoteStream::call; the stream goes back to the idle ones when it can be used again.
-    RemoteStream::Outcome call(wire::CallRequest& request, wire::CallReply& reply, RemoteStream::Deadline deadline,
-                               grpc::Status& end_status);
+    RemoteStream::Outcome call(wire::CallRequest& request, wire::CallReply& reply,
+                               RemoteStream::SteadyDeadline deadline, grpc::Status& end_status);
 
 private:
     wire::Bridge::Stub& stub_;

@@ -36,10 +36,8 @@ struct WireRefusal {
 std::optional<WireRefusal> encode(std::span<const std::byte> message, Reader reader, uint64_t max_bytes,
                                   wire::Payload& out);
 
-// Where decode puts a data buffer: a block of the request or reply pool, nullopt when full.
-using AttachBuffer = std::function<std::optional<PoolSpan>(size_t)>;
-
-// Rebuilds the message in `scratch` with its data buffers written into blocks from `attach`;
+// Rebuilds the message in `scratch` with its data buffers written into blocks from `attach` (a
+// block of the request or reply pool, nullopt when full);
 // returns the message to adopt. Errc::malformed when the payload does not describe one,
 // Errc::no_memory when the pool is full.
 Result<std::span<const std::byte>> decode(const wire::Payload& payload, const AttachBuffer& attach,

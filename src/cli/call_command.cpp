@@ -99,7 +99,7 @@ int fail_with(const char* command, const Error& error) {
     }
 }
 
-Result<Context> open_context(const CallOptions& options) {
+Result<Context> open_context(const CallCommandOptions& options) {
     ContextOptions context_options;
     context_options.socket_path = options.address.socket_path;
     context_options.pin_root = options.address.pin_root;
@@ -109,7 +109,7 @@ Result<Context> open_context(const CallOptions& options) {
 
 }  // namespace
 
-int run_introspect(const CallOptions& options) {
+int run_introspect(const CallCommandOptions& options) {
     auto context = open_context(options);
     if (!context) return fail_with("introspect", context.error());
     auto connection = Connection::open(*context, options.service);
@@ -139,7 +139,7 @@ int run_introspect(const CallOptions& options) {
 }
 
 
-int run_call(const CallOptions& options) {
+int run_call(const CallCommandOptions& options) {
     uint32_t code = 0;
     const bool by_number = parse_number(std::string_view(options.code), code);
     const bool by_name = !by_number && !options.code.empty() && std::isalpha(static_cast<unsigned char>(options.code[0]));

@@ -17,9 +17,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/status_document.h"
 #include "liteipc/version.h"
+#include "liteipc_abi.h"
 #include "loader_query.h"
-#include "loader_status.h"
 #include "call_command.h"
 #include "monitor.h"
 #include "table.h"
@@ -27,14 +28,15 @@
 namespace {
 
 using liteipc::Errc;
-using liteipc::cli::LoaderStatus;
-using liteipc::cli::ServiceRecord;
 using liteipc::cli::Table;
+using liteipc::status::for_each_field;
+using liteipc::status::ServiceEntry;
+using liteipc::status::StatusDocument;
 // ordered_json: fields print in the order a reader expects (slot before pid), not sorted.
 using json = nlohmann::ordered_json;
 
 // Exit statuses, documented in liteipc(1) and `liteipc help`.
-enum Exit : int {
+enum CliExit : int {
     kExitOk = 0,
     kExitFailure = 1,      // the loader refused or answered something malformed
     kExitUsage = 2,        // bad command line
@@ -114,13 +116,19 @@ void command_help(std::FILE* out, const Command& command) {
     std::fprintf(out, "\nSee liteipc --help for the options and exit statuses.\n");
 }
 
-json counters_json(const liteipc::cli::ServiceCounters& counters) {
-    json out = json::object();
-    liteipc::cli::for_each_counter(counters, [&](const char* name, uint64_t value) { out[name] = value; });
-    return out;
+// "same-uid", "anyone", "uid-list", "uid-range", "pids", or "policy N" for an unknown value.
+std::string policy_name(uint32_t policy) {
+    switch (policy) {
+        case LITEIPC_POLICY_SAME_UID: return "same-uid";
+        case LITEIPC_POLICY_ANYONE: return "anyone";
+        case LITEIPC_POLICY_UID_LIST: return "uid-list";
+        case LITEIPC_POLICY_UID_RANGE: return "uid-range";
+        case LITEIPC_POLICY_PIDS: return "pids";
+    }
+    return "policy " + std::to_string(policy);
 }
 
-json service_json(const ServiceRecord& s) {
+json service_json(const ServiceEntry& s) {
     json clients = json::array();
     for (const auto& c : s.clients)
         clients.push_back({{"conn_id", c.conn_id}, {"pid", c.pid}, {"uid", c.uid}, {"gid", c.gid}});
@@ -128,24 +136,16 @@ json service_json(const ServiceRecord& s) {
             {"name", s.name},
             {"pid", s.pid},
             {"uid", s.uid},
-            {"policy", liteipc::cli::policy_name(s.policy)},
+            {"policy", policy_name(s.policy)},
             {"uid_min", s.uid_min},
             {"uid_max", s.uid_max},
             {"mode", s.mode},
-            {"interface", s.interface_name.empty() ? json(nullptr)
-                                                   : json{{"name", s.interface_name},
-                                                          {"hash", s.interface_hash},
-                                                          {"contract", s.contract_hash},
-                                                          {"version", s.interface_version}}},
+            {"interface", json(s.interface)},
             {"clients", clients},
-            {"counters", counters_json(s.counters)}};
+            {"counters", json(s.counters)}};
 }
 
-json status_json(const LoaderStatus& status) {
-    json processes = json::array();
-    for (const auto& p : status.processes)
-        processes.push_back({{"slot", p.slot}, {"pid", p.pid}, {"uid", p.uid}, {"generation", p.generation},
-                             {"state", p.state}});
+json status_json(const StatusDocument& status) {
     json services = json::array();
     for (const auto& s : status.services) services.push_back(service_json(s));
     return {{"loader",
@@ -156,13 +156,13 @@ json status_json(const LoaderStatus& status) {
               {"processes_dead", status.processes_dead},
               {"deaths_seen", status.deaths_seen},
               {"records_lost", status.records_lost},
-              {"pool_backing", status.pool_backing}}},
+              {"pool_backing", status.hugepages.pool_backing}}},
             {"quotas", status.quotas},
-            {"tables", status.tables},
+            {"tables", liteipc::status::tables_json(status.tables)},
             {"name_policy", status.name_policy},
             {"refused", status.refused},
             {"uids", status.uids},
-            {"processes", processes},
+            {"processes", status.processes},
             {"services", services}};
 }
 
@@ -172,29 +172,29 @@ Table services_table() {
                   {"CONNECTS", Align::right}, {"DENIALS", Align::right}, {"INTERFACE", Align::left}});
 }
 
-// "OHOS.IFoo v2 5eb17543f0f7326e" (v-: not frozen), "-" for a service that declared none.
-std::string interface_text(const ServiceRecord& s) {
-    if (s.interface_name.empty()) return "-";
-    const std::string version = s.interface_version ? "v" + std::to_string(s.interface_version) : "v-";
-    return s.interface_name + " " + version + " " + s.interface_hash;
+// "OHOS.IFoo v2 5eb17543f0f7326e" (v-: not frozen); "-" for a service that declared none.
+std::string interface_text(const ServiceEntry& s) {
+    const auto& i = s.interface;
+    if (i.name.empty()) return "-";
+    return i.name + (i.version ? " v" + std::to_string(i.version) : std::string(" v-")) + " " + i.hash;
 }
 
-void add_service_row(Table& table, const ServiceRecord& s) {
-    table.add_row({std::to_string(s.handle), s.name, std::to_string(s.pid), liteipc::cli::policy_name(s.policy),
+void add_service_row(Table& table, const ServiceEntry& s) {
+    table.add_row({std::to_string(s.handle), s.name, std::to_string(s.pid), policy_name(s.policy),
                    std::to_string(s.counters.connects), std::to_string(s.counters.denials), interface_text(s)});
 }
 
-void print_service(const ServiceRecord& s) {
-    std::string policy = liteipc::cli::policy_name(s.policy);
+void print_service(const ServiceEntry& s) {
+    std::string policy = policy_name(s.policy);
     if (policy == "uid-range") policy += " " + std::to_string(s.uid_min) + ".." + std::to_string(s.uid_max);
     std::printf("service    %s (handle %u)\n", s.name.c_str(), s.handle);
     std::printf("owner      pid %u, uid %u\n", s.pid, s.uid);
     std::printf("policy     %s\n", policy.c_str());
     std::printf("mode       %s\n", s.mode.c_str());
     std::printf("interface  %s%s\n", interface_text(s).c_str(),
-                s.interface_name.empty() ? "" : (" (contract " + s.contract_hash + ")").c_str());
+                s.interface.name.empty() ? "" : (" (contract " + s.interface.contract + ")").c_str());
     std::string counters;
-    liteipc::cli::for_each_counter(s.counters, [&](const char* name, uint64_t value) {
+    for_each_field(s.counters, [&](const char* name, uint64_t value) {
         counters += (counters.empty() ? "" : ", ") + std::string(name) + " " + std::to_string(value);
     });
     std::printf("counters   %s\n", counters.c_str());
@@ -208,7 +208,7 @@ void print_service(const ServiceRecord& s) {
     clients.print(stdout);
 }
 
-void print_status(const LoaderStatus& status) {
+void print_status(const StatusDocument& status) {
     std::printf("loader     pid %u, pin root %s, socket %s\n", status.loader_pid, status.pin_root.c_str(),
                 status.socket.c_str());
     std::printf("processes  %llu alive, %llu dead; deaths seen %llu, records lost %llu\n",
@@ -216,36 +216,35 @@ void print_status(const LoaderStatus& status) {
                 static_cast<unsigned long long>(status.processes_dead),
                 static_cast<unsigned long long>(status.deaths_seen),
                 static_cast<unsigned long long>(status.records_lost));
-    std::printf("pools      %s\n", status.pool_backing.c_str());
+    std::printf("pools      %s\n", status.hugepages.pool_backing.c_str());
     std::printf("services   %zu\n", status.services.size());
     std::string quotas, refused;
-    for (const auto& [name, value] : status.quotas.items())
-        quotas += (quotas.empty() ? "" : ", ") + name + " " + value.dump();
-    for (const auto& [name, value] : status.refused.items())
-        if (value.is_number() && value.get<uint64_t>() != 0)
-            refused += (refused.empty() ? "" : ", ") + name + " " + value.dump();
+    for_each_field(status.quotas, [&](const char* name, uint64_t value) {
+        quotas += (quotas.empty() ? "" : ", ") + std::string(name) + " " + std::to_string(value);
+    });
+    for_each_field(status.refused, [&](const char* name, uint64_t value) {
+        if (value != 0) refused += (refused.empty() ? "" : ", ") + std::string(name) + " " + std::to_string(value);
+    });
     std::printf("quotas     per uid: %s\n", quotas.c_str());
     // What uids other than root hold of each global table; root's reserve is not theirs.
     std::string tables;
-    for (const auto& [name, t] : status.tables.items()) {
-        const uint64_t room = t.value("capacity", uint64_t{0}) - t.value("reserve", uint64_t{0});
-        tables += (tables.empty() ? "" : ", ") + name + " " + t.value("members", json(0)).dump() + "/" +
-                  std::to_string(room) + (t.value("near_full", false) ? " NEAR FULL" : "");
-    }
+    for (const auto& t : status.tables)
+        tables += (tables.empty() ? "" : ", ") + t.name + " " + std::to_string(t.members) + "/" +
+                  std::to_string(t.capacity - t.reserve) + (t.near_full ? " NEAR FULL" : "");
     std::printf("tables     held by uids other than root / their room: %s\n", tables.c_str());
     std::printf("refused    %s\n", refused.empty() ? "nothing" : refused.c_str());
     if (!status.uids.empty()) {
-        // One column per quota the loader reports, in its order.
+        // One column per quota, in the document's order.
         std::vector<Table::Column> columns{{"UID", Table::Align::right}};
-        for (const auto& [name, value] : status.quotas.items()) {
+        for_each_field(status.quotas, [&](const char* name, uint64_t) {
             std::string title = name;
             for (char& c : title) c = c == '_' ? ' ' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
             columns.push_back({title, Table::Align::right});
-        }
+        });
         Table uids(columns);
         for (const auto& u : status.uids) {
-            std::vector<std::string> row{u.value("uid", json(0)).dump()};
-            for (const auto& [name, value] : status.quotas.items()) row.push_back(u.value(name, json(0)).dump());
+            std::vector<std::string> row{std::to_string(u.uid)};
+            for_each_field(u.held, [&](const char*, uint64_t value) { row.push_back(std::to_string(value)); });
             uids.add_row(row);
         }
         std::printf("\n");
@@ -280,7 +279,7 @@ struct Output {
 Table stats_table(bool rates) {
     using Align = Table::Align;
     std::vector<Table::Column> columns{{"HANDLE", Align::right}, {"NAME", Align::left}};
-    liteipc::cli::for_each_counter({}, [&](const char* name, uint64_t) {
+    for_each_field(liteipc::status::ServiceCounters{}, [&](const char* name, uint64_t) {
         std::string title = name;
         for (char& c : title) c = c == '_' ? ' ' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
         columns.push_back({rates ? title + "/S" : title, Align::right});
@@ -289,25 +288,25 @@ Table stats_table(bool rates) {
 }
 
 // The services `only` names (all when empty); false when it names none.
-bool select_services(const LoaderStatus& status, const char* only, std::vector<ServiceRecord>& out) {
+bool select_services(const StatusDocument& status, const char* only, std::vector<ServiceEntry>& out) {
     out.clear();
     for (const auto& s : status.services)
         if (!only || s.name == only) out.push_back(s);
     return !only || !out.empty();
 }
 
-void print_stats(const std::vector<ServiceRecord>& services, const Output& output) {
+void print_stats(const std::vector<ServiceEntry>& services, const Output& output) {
     if (output.as_json) {
         json list = json::array();
         for (const auto& s : services)
-            list.push_back({{"handle", s.handle}, {"name", s.name}, {"counters", counters_json(s.counters)}});
+            list.push_back({{"handle", s.handle}, {"name", s.name}, {"counters", json(s.counters)}});
         output.print({{"stats", list}});
         return;
     }
     Table table = stats_table(false);
     for (const auto& s : services) {
         std::vector<std::string> row{std::to_string(s.handle), s.name};
-        liteipc::cli::for_each_counter(s.counters, [&](const char*, uint64_t v) { row.push_back(std::to_string(v)); });
+        for_each_field(s.counters, [&](const char*, uint64_t v) { row.push_back(std::to_string(v)); });
         table.add_row(row);
     }
     if (table.empty()) std::printf("no services registered\n");
@@ -315,21 +314,21 @@ void print_stats(const std::vector<ServiceRecord>& services, const Output& outpu
 }
 
 // Rates over one interval, for the services present at both ends of it.
-void print_rates(const std::vector<ServiceRecord>& before, const std::vector<ServiceRecord>& after, double seconds,
+void print_rates(const std::vector<ServiceEntry>& before, const std::vector<ServiceEntry>& after, double seconds,
                  const Output& output) {
     json list = json::array();
     Table table = stats_table(true);
     for (const auto& s : after) {
-        const ServiceRecord* old = nullptr;
+        const ServiceEntry* old = nullptr;
         for (const auto& b : before)
             if (b.handle == s.handle) old = &b;
         if (!old) continue;
         std::vector<uint64_t> was;
-        liteipc::cli::for_each_counter(old->counters, [&](const char*, uint64_t v) { was.push_back(v); });
+        for_each_field(old->counters, [&](const char*, uint64_t v) { was.push_back(v); });
         json rates = json::object();
         std::vector<std::string> row{std::to_string(s.handle), s.name};
         std::size_t i = 0;
-        liteipc::cli::for_each_counter(s.counters, [&](const char* name, uint64_t v) {
+        for_each_field(s.counters, [&](const char* name, uint64_t v) {
             double rate = static_cast<double>(v - was[i++]) / seconds;
             rates[name] = rate;
             char text[32];
@@ -471,7 +470,7 @@ int main(int argc, char** argv) {
             command_help(stderr, *command);
             return kExitUsage;
         }
-        liteipc::cli::CallOptions call{address, std::chrono::milliseconds(timeout_ms), args[0], args[1],
+        liteipc::cli::CallCommandOptions call{address, std::chrono::milliseconds(timeout_ms), args[0], args[1],
                                        std::vector<std::string>(args + 2, args + arguments), reply_types,
                                        output.as_json};
         return liteipc::cli::run_call(call);
@@ -482,7 +481,7 @@ int main(int argc, char** argv) {
             command_help(stderr, *command);
             return kExitUsage;
         }
-        liteipc::cli::CallOptions call{address, std::chrono::milliseconds(timeout_ms), args[0], {}, {}, {},
+        liteipc::cli::CallCommandOptions call{address, std::chrono::milliseconds(timeout_ms), args[0], {}, {}, {},
                                        output.as_json};
         return liteipc::cli::run_introspect(call);
     }
@@ -506,10 +505,10 @@ int main(int argc, char** argv) {
         return kExitUsage;
     }
 
-    auto query = [&]() -> liteipc::Result<LoaderStatus> {
+    auto query = [&]() -> liteipc::Result<StatusDocument> {
         auto document = liteipc::cli::query_status(address, std::chrono::milliseconds(timeout_ms));
         if (!document) return std::unexpected(document.error());
-        return liteipc::cli::parse_loader_status(*document);
+        return liteipc::status::parse_status_document(*document);
     };
     auto status = query();
     if (!status) {
@@ -519,7 +518,7 @@ int main(int argc, char** argv) {
 
     if (name == "stats") {
         const char* only = arguments == 1 ? args[0] : nullptr;
-        std::vector<ServiceRecord> before, after;
+        std::vector<ServiceEntry> before, after;
         if (!select_services(*status, only, before)) {
             std::fprintf(stderr, "liteipc: no service named '%s'\n", only);
             return kExitNotFound;

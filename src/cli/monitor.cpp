@@ -19,7 +19,7 @@
 #include "liteipc_abi.h"
 #include "common/control_protocol.h"
 #include "common/unix_socket.h"
-#include "loader_status.h"
+#include "common/status_document.h"
 
 namespace liteipc::cli {
 namespace {
@@ -87,7 +87,7 @@ struct Watch {
     void refresh_names() {
         auto document = query_status(options.address, options.timeout);
         if (!document) return;
-        auto status = parse_loader_status(*document);
+        auto status = liteipc::status::parse_status_document(*document);
         if (!status) return;
         for (const auto& s : status->services) {
             names[s.handle] = s.name;

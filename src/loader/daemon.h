@@ -21,6 +21,7 @@
 #include "config.h"
 #include "control_io.h"
 #include "common/control_protocol.h"
+#include "common/status_document.h"
 #include "kernel_plane.h"
 #include "common/unix_socket.h"
 
@@ -32,23 +33,6 @@ struct DaemonOptions {
     std::string group = "liteipc";
     std::string config_path = kDefaultConfigPath;
     bool config_given = false;  // a --config that is missing is an error; the default path may be absent
-};
-
-// What `liteipc status` counts: every refusal the trust rules make.
-struct RefusalCounters {
-    uint64_t quota_processes = 0, quota_sockets = 0, quota_services = 0, quota_pending_channels = 0,
-             quota_grants = 0;
-    uint64_t identity = 0;          // requests not from the live process the socket or slot belongs to
-    uint64_t dead_at_hello = 0;     // hellos from processes already gone
-    uint64_t name_policy = 0;       // names the policy gives to others
-    uint64_t slow_clients = 0;      // clients dropped for not reading their replies
-    uint64_t at_fd_limit = 0;       // sockets refused because the loader was at its fd limit
-    uint64_t expired_channels = 0;  // connection halves whose peer never came
-    uint64_t stale_slots = 0;       // ALIVE slots of processes gone, reclaimed at start
-    uint64_t withdrawn_by_name_policy = 0;  // services whose owner a reloaded policy no longer admits
-    uint64_t quota_watchers = 0;    // watch_monitor past kWatchersPerUid
-    // Requests of uids other than root that met a table's reserve (connections: in BPF).
-    uint64_t reserve_processes = 0, reserve_services = 0, reserve_grants = 0;
 };
 
 // How full one global table is: what all uids but root hold against the room the reserve leaves them.
@@ -105,7 +89,7 @@ private:
     };
 
     // What the loader keeps beside the maps so that a death finds what to remove in memory.
-    struct ServiceRecord {
+    struct ServiceOwner {
         uint32_t owner_slot;
         uint64_t owner_generation;
         uid_t owner_uid;
@@ -219,12 +203,12 @@ private:
     bool created_socket_ = false;
     std::map<int, Client> clients_;  // by socket fd
     std::map<uint64_t, PendingChannel> pending_channels_;  // by conn_id
-    std::map<uint32_t, ServiceRecord> services_;            // by handle
+    std::map<uint32_t, ServiceOwner> services_;            // by handle
     std::map<GrantKey, GrantRecord> grants_;
     std::vector<WaitingGrant> waiting_grants_;
     uint64_t deaths_seen_ = 0;
     uint64_t monitor_watchers_ = 0;  // sockets with watching_monitor set
-    RefusalCounters refused_;
+    status::RefusalCounters refused_;  // what `liteipc status` counts: every refusal the trust rules make
     std::array<bool, 4> near_full_logged_{};
 };
 

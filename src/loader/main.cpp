@@ -18,7 +18,7 @@
 namespace {
 
 // Exit statuses, documented in liteipc-loader(8).
-enum Exit : int { kExitOk = 0, kExitFailure = 1, kExitUsage = 2 };
+enum LoaderExit : int { kExitOk = 0, kExitFailure = 1, kExitUsage = 2 };
 
 constexpr const char* kDefaultPidfile = "/run/liteipc-loader.pid";
 

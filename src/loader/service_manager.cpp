@@ -38,7 +38,7 @@ void Daemon::rebuild_records() {
     services_.clear();
     grants_.clear();
     kernel_->for_each_service([&](uint32_t handle, const liteipc_service& s) {
-        services_[handle] = ServiceRecord{s.owner_slot, s.owner_generation, s.owner_uid};
+        services_[handle] = ServiceOwner{s.owner_slot, s.owner_generation, s.owner_uid};
     });
     auto registered = [&](uint32_t slot, uint64_t generation) {
         return slot < LITEIPC_MAX_PROCS && kernel_->proc(slot).generation == generation &&
@@ -183,7 +183,7 @@ ControlReply Daemon::register_service(Client& client, const ControlRequest& requ
         return refuse(Errc::kernel, EIO, traffic.error().describe());
     }
     fds.push_back(std::move(*traffic));
-    services_[*handle] = ServiceRecord{client.slot, client.generation, client.uid};
+    services_[*handle] = ServiceOwner{client.slot, client.generation, client.uid};
     LITEIPC_LOG(info, "service '%s' -> handle %u (pid %d, %s)", request.name, *handle, client.host_pid,
                 request.mode == LITEIPC_SVC_MODE_MEDIATED ? "mediated" : "direct");
     ControlReply reply;

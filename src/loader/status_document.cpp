@@ -5,34 +5,32 @@
 #include <cstdio>
 #include <map>
 
-#include <nlohmann/json.hpp>
-
+#include "common/status_document.h"
 #include "daemon.h"
 
 namespace liteipc::loader {
 
-
 namespace {
 
-// ordered_json: the document reads top-down (loader, counters, quotas, tables), not sorted.
-using Json = nlohmann::ordered_json;
 std::string hex(uint64_t value) {
     char text[17];
     std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
     return text;
 }
 
-// The interface a service declared (liteipc-idl's stub); null for one that declared none.
-Json interface_json(const liteipc_service& s) {
-    if (s.contract_hash == 0 && s.interface_name[0] == '\0') return nullptr;
-    return {{"name", std::string(s.interface_name, strnlen(s.interface_name, sizeof s.interface_name))},
-            {"hash", hex(s.interface_hash)},
-            {"contract", hex(s.contract_hash)},
-            {"version", s.interface_version}};
+// The interface a service declared (liteipc-idl's stub); an empty report for one that declared none.
+status::InterfaceReport interface_report(const liteipc_service& s) {
+    if (s.contract_hash == 0 && s.interface_name[0] == '\0') return {};
+    return {std::string(s.interface_name, strnlen(s.interface_name, sizeof s.interface_name)), hex(s.interface_hash),
+            hex(s.contract_hash), s.interface_version};
 }
 
+}  // namespace
+
+namespace {
+
 // Pools are hugetlb memfds when hugepages are reserved, shared memory otherwise: say which.
-Json hugepages_json() {
+status::HugepageReport hugepage_report() {
     long total = 0, free = 0;
     if (FILE* meminfo = std::fopen("/proc/meminfo", "r")) {
         char line[256];
@@ -42,10 +40,9 @@ Json hugepages_json() {
         }
         std::fclose(meminfo);
     }
-    return {{"total", total},
-            {"free", free},
-            {"pool_backing", free > 0 ? "hugetlb 2 MiB pages"
-                                      : "shared memory (no free hugepages: reserve some in /proc/sys/vm/nr_hugepages)"}};
+    return {total, free,
+            free > 0 ? "hugetlb 2 MiB pages"
+                     : "shared memory (no free hugepages: reserve some in /proc/sys/vm/nr_hugepages)"};
 }
 
 }  // namespace
@@ -60,24 +57,21 @@ std::string Daemon::list_text() const {
 }
 
 std::string Daemon::status_json() const {
-    std::size_t alive = 0, dead = 0;
-    Json procs = Json::array();
+    status::StatusDocument doc;
+    doc.loader_pid = static_cast<uint32_t>(::getpid());
+    doc.abi_version = LITEIPC_ABI_VERSION;
+    doc.pin_root = options_.pin_root;
+    doc.socket = options_.socket_path;
+
     // What each uid holds, against the quotas in force.
-    struct Usage {
-        uint64_t processes = 0, sockets = 0, services = 0, connections = 0, pending_channels = 0, grants = 0,
-                 subscriptions = 0;
-    };
-    std::map<uint32_t, Usage> usage;
+    std::map<uint32_t, status::UidCounts> usage;
     for (uint32_t slot = 0; slot < LITEIPC_MAX_PROCS; ++slot) {
         const liteipc_proc& p = kernel_->proc(slot);
         if (p.state == LITEIPC_PROC_FREE) continue;
-        (p.state == LITEIPC_PROC_ALIVE ? alive : dead)++;
-        if (p.state == LITEIPC_PROC_ALIVE) ++usage[p.uid].processes;
-        procs.push_back({{"slot", slot},
-                         {"pid", p.tgid},
-                         {"uid", p.uid},
-                         {"generation", p.generation},
-                         {"state", p.state == LITEIPC_PROC_ALIVE ? "alive" : "dead"}});
+        const bool alive = p.state == LITEIPC_PROC_ALIVE;
+        ++(alive ? doc.processes_alive : doc.processes_dead);
+        if (alive) ++usage[p.uid].processes;
+        doc.processes.push_back({slot, p.tgid, p.uid, p.generation, alive ? "alive" : "dead"});
     }
     for (const auto& [fd, client] : clients_) ++usage[client.uid].sockets;
     for (const auto& [handle, record] : services_) ++usage[record.owner_uid].services;
@@ -91,123 +85,61 @@ std::string Daemon::status_json() const {
         if (u.conns) usage[uid].connections = u.conns;
         if (u.subs) usage[uid].subscriptions = u.subs;
     });
-    Json uids = Json::array();
-    for (const auto& [uid, u] : usage)
-        uids.push_back({{"uid", uid},
-                        {"processes", u.processes},
-                        {"sockets", u.sockets},
-                        {"services", u.services},
-                        {"connections", u.connections},
-                        {"pending_channels", u.pending_channels},
-                        {"grants", u.grants},
-                        {"subscriptions", u.subscriptions}});
+    for (const auto& [uid, held] : usage) doc.uids.push_back({uid, held});
+
     const Quotas& q = config_.quotas;
-    Json quotas = {{"processes", q.processes},   {"sockets", q.sockets},
-                   {"services", q.services},     {"connections", q.connections},
-                   {"pending_channels", q.pending_channels}, {"grants", q.grants},
-                   {"subscriptions", q.subscriptions}};
-    const RefusalCounters& r = refused_;
-    Json refusals = {{"quota_processes", r.quota_processes},
-                     {"quota_sockets", r.quota_sockets},
-                     {"quota_services", r.quota_services},
-                     {"quota_connections", kernel_->counter(LITEIPC_COUNTER_QUOTA_CONNS)},
-                     {"interface_mismatch", kernel_->counter(LITEIPC_COUNTER_INTERFACE_MISMATCH)},
-                     {"quota_pending_channels", r.quota_pending_channels},
-                     {"quota_grants", r.quota_grants},
-                     {"quota_subscriptions", kernel_->counter(LITEIPC_COUNTER_QUOTA_SUBS)},
-                     {"identity", r.identity},
-                     {"dead_at_hello", r.dead_at_hello},
-                     {"name_policy", r.name_policy},
-                     {"slow_clients", r.slow_clients},
-                     {"at_fd_limit", r.at_fd_limit},
-                     {"expired_channels", r.expired_channels},
-                     {"stale_slots", r.stale_slots},
-                     {"quota_watchers", r.quota_watchers},
-                     {"reserve_processes", r.reserve_processes},
-                     {"reserve_services", r.reserve_services},
-                     {"reserve_connections", kernel_->counter(LITEIPC_COUNTER_RESERVE_CONNS)},
-                     {"reserve_grants", r.reserve_grants},
-                     {"withdrawn_by_name_policy", r.withdrawn_by_name_policy}};
+    doc.quotas = {q.processes, q.sockets, q.services, q.connections, q.pending_channels, q.grants, q.subscriptions};
+    // The loader counts most refusals; the BPF programs count those they make.
+    doc.refused = refused_;
+    doc.refused.quota_connections = kernel_->counter(LITEIPC_COUNTER_QUOTA_CONNS);
+    doc.refused.quota_subscriptions = kernel_->counter(LITEIPC_COUNTER_QUOTA_SUBS);
+    doc.refused.reserve_connections = kernel_->counter(LITEIPC_COUNTER_RESERVE_CONNS);
+    doc.refused.interface_mismatch = kernel_->counter(LITEIPC_COUNTER_INTERFACE_MISMATCH);
     // The name policy in force, so that a component can check that its names are reserved for it
     // (liteipc-bridge: every rule matching remote.* names its own uid).
-    Json rules = Json::array();
-    for (const OwnRule& rule : config_.names.rules) rules.push_back({{"name", rule.pattern}, {"owner", rule.owner()}});
-    Json name_policy = {{"config", options_.config_path},
-                        {"unlisted_names", config_.names.unlisted_anyone ? "anyone" : "nobody"},
-                        {"rules", rules}};
+    doc.name_policy.config = options_.config_path;
+    doc.name_policy.unlisted_names = config_.names.unlisted_anyone ? "anyone" : "nobody";
+    for (const OwnRule& rule : config_.names.rules) doc.name_policy.rules.push_back({rule.pattern, rule.owner()});
 
-    Json services = Json::array();
     kernel_->for_each_service([&](uint32_t handle, const liteipc_service& s) {
         auto stats = kernel_->stats(handle).value_or(liteipc_svc_stats{});
         auto traffic = kernel_->traffic(handle).value_or(liteipc_svc_traffic{});
-        Json clients = Json::array();
+        status::ServiceEntry service{
+            .handle = handle,
+            .name = std::string(s.name, strnlen(s.name, sizeof s.name)),
+            .pid = s.owner_tgid,
+            .uid = s.owner_uid,
+            .policy = s.policy,
+            .uid_min = s.uid_min,
+            .uid_max = s.uid_max,
+            .mode = s.mode == LITEIPC_SVC_MODE_MEDIATED ? "mediated" : "direct",
+            .interface = interface_report(s),
+            .clients = {},
+            .counters = {traffic.calls, traffic.oneway, traffic.bytes, traffic.errors, traffic.timeouts,
+                         traffic.dead_object, stats.denials, stats.connects, stats.disconnects}};
         kernel_->for_each_conn([&](uint64_t conn_id, const liteipc_conn& c) {
-            if (c.handle == handle)
-                clients.push_back({{"conn_id", conn_id}, {"pid", c.client_pid}, {"uid", c.client_uid},
-                                   {"gid", c.client_gid}});
+            if (c.handle == handle) service.clients.push_back({conn_id, c.client_pid, c.client_uid, c.client_gid});
         });
-        services.push_back({{"handle", handle},
-                            {"name", std::string(s.name, strnlen(s.name, sizeof s.name))},
-                            {"pid", s.owner_tgid},
-                            {"uid", s.owner_uid},
-                            {"policy", s.policy},
-                            {"uid_min", s.uid_min},
-                            {"uid_max", s.uid_max},
-                            {"mode", s.mode == LITEIPC_SVC_MODE_MEDIATED ? "mediated" : "direct"},
-                            {"interface", interface_json(s)},
-                            {"clients", clients},
-                            {"counters", {{"calls", traffic.calls},
-                                          {"oneway", traffic.oneway},
-                                          {"bytes", traffic.bytes},
-                                          {"errors", traffic.errors},
-                                          {"timeouts", traffic.timeouts},
-                                          {"dead_object", traffic.dead_object},
-                                          {"denials", stats.denials},
-                                          {"connects", stats.connects},
-                                          {"disconnects", stats.disconnects}}}});
+        doc.services.push_back(std::move(service));
     });
     // The global tables: what uids other than root hold of the room root's reserve leaves them.
-    Json tables = Json::object();
     for (const TableUse& t : table_use())
-        tables[t.name] = {{"capacity", t.capacity},
-                          {"reserve", t.reserve},
-                          {"members", t.members},
-                          {"near_full", t.near_full()}};
+        doc.tables.push_back({t.name, t.capacity, t.reserve, t.members, t.near_full()});
     // Each watcher's own queue and loss: a slow watcher's loss is counted against it alone.
-    Json watchers = Json::array();
     for (const auto& [fd, client] : clients_)
         if (client.watching_monitor)
-            watchers.push_back({{"pid", client.pid},
-                                {"uid", client.uid},
-                                {"queued", client.monitor_queue.size()},
-                                {"dropped", client.monitor_dropped}});
-    std::size_t conns = 0;
-    kernel_->for_each_conn([&](uint64_t, const liteipc_conn&) { ++conns; });
-    Json document = {{"loader_pid", ::getpid()},
-                     {"abi_version", LITEIPC_ABI_VERSION},
-                     {"pin_root", options_.pin_root},
-                     {"socket", options_.socket_path},
-                     {"processes_alive", alive},
-                     {"processes_dead", dead},
-                     {"deaths_seen", deaths_seen_},
-                     {"records_lost", kernel_->lost_records()},
-                     {"monitor_lost", kernel_->counter(LITEIPC_COUNTER_MONITOR_LOST)},
-                     {"monitor_watchers", watchers},
-                     {"sockets", clients_.size()},
-                     {"max_sockets", max_clients_},
-                     {"connections", conns},
-                     {"pending_channels", pending_channels_.size()},
-                     {"grants", grants_.size() + waiting_grants_.size()},
-                     {"quotas", quotas},
-                     {"tables", tables},
-                     {"refused", refusals},
-                     {"name_policy", name_policy},
-                     {"uids", uids},
-                     {"hugepages", hugepages_json()},
-                     {"processes", procs},
-                     {"services", services}};
-    // error_handler::replace: paths come from the command line and may hold any byte.
-    return document.dump(-1, ' ', false, Json::error_handler_t::replace);
+            doc.monitor_watchers.push_back({static_cast<uint32_t>(client.pid), client.uid,
+                                            client.monitor_queue.size(), client.monitor_dropped});
+    doc.deaths_seen = deaths_seen_;
+    doc.records_lost = kernel_->lost_records();
+    doc.monitor_lost = kernel_->counter(LITEIPC_COUNTER_MONITOR_LOST);
+    doc.sockets = clients_.size();
+    doc.max_sockets = max_clients_;
+    kernel_->for_each_conn([&](uint64_t, const liteipc_conn&) { ++doc.connections; });
+    doc.pending_channels = pending_channels_.size();
+    doc.grants = grants_.size() + waiting_grants_.size();
+    doc.hugepages = hugepage_report();
+    return status::dump(doc);
 }
 
 }  // namespace liteipc::loader

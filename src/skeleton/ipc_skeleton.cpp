@@ -86,8 +86,8 @@ thread_local const liteipc::Caller* t_caller = nullptr;
 // LiteIpcSetReplyStatus's status for that request's reply (0: the reply the handler wrote).
 thread_local int32_t t_reply_status = 0;
 
-// Replies kept until FreeBuffer.
-struct ReplyBuffer {
+// A reply the newer C API hands its caller, kept until FreeBuffer.
+struct KeptRpcReply {
     liteipc::Reply reply;
 };
 
@@ -481,7 +481,7 @@ int32_t SendRequest(SvcIdentity target, uint32_t code, IpcIo* data, IpcIo* reply
         LITEIPC_LOG(info, "%s: code %u to handle %d answered status %d", what, code, target.handle, answer->status());
         return answer->status() < 0 ? answer->status() : ERR_FAILED;
     }
-    auto* kept = new ReplyBuffer{std::move(*answer)};
+    auto* kept = new KeptRpcReply{std::move(*answer)};
     {
         std::lock_guard lock(g_replies_mutex);
         g_replies.insert(kept);
@@ -502,7 +502,7 @@ int32_t FreeBuffer(void* ptr) {
         std::lock_guard lock(g_replies_mutex);
         if (g_replies.erase(ptr) == 0) return invalid("FreeBuffer", "not a reply buffer, or freed already");
     }
-    delete static_cast<ReplyBuffer*>(ptr);
+    delete static_cast<KeptRpcReply*>(ptr);
     return ERR_NONE;
 }
 

@@ -2,6 +2,9 @@
 // error and a counter, another uid still registers, connects and calls, and after the holder
 // dies every count and map is back where it was.
 
+#include <fstream>
+#include <iterator>
+
 #include "trust_support.h"
 
 namespace liteipc::testing {
@@ -177,6 +180,82 @@ TEST_F(TrustReserveTest, ColludingUidsFillUpToTheReserveAndRootStillRegistersAnd
         ASSERT_NE(at, std::string::npos) << table;
         EXPECT_EQ(status.substr(status.find("\"near_full\":", at) + 12, 4), "true") << table << ": " << status;
     }
+}
+
+// ---- near full: told in the log and `status` while members still have room ----
+
+// Members together may hold 10 services: near full at 9, full at 10; the rest is root's.
+constexpr const char* kTenServices =
+    "reserve.services = 4086\n"
+    "unlisted_names = anyone\n";
+
+class TrustHeadroomTest : protected WithConfig, public WithLoader<> {
+protected:
+    TrustHeadroomTest()
+        : WithConfig(kTenServices),
+          WithLoader("trust-headroom", true, {"--config", config.path(), "--log-level", "warn"}) {
+        loader_.log_to(log_path_);
+    }
+    ~TrustHeadroomTest() override { ::unlink(log_path_.c_str()); }
+
+    // A process of `uid` registers `name` and holds both until the peer goes.
+    int register_and_hold(uid_t uid, const std::string& name) {
+        holders_.push_back(Peer::spawn("register_and_hold_as",
+                                       peer_args(loader_.options(), uid, name, static_cast<int>(LITEIPC_POLICY_ANYONE))));
+        int result = -9999;
+        EXPECT_TRUE(holders_.back().read(result)) << name << ": the peer reported nothing";
+        return result;
+    }
+    std::string log() const {
+        std::ifstream in(log_path_);
+        return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    }
+    // A field of the "service" table in the status document ("members", "near_full").
+    static std::string service_table(const std::string& status, const std::string& field) {
+        std::size_t table = status.find("\"service\":{");
+        if (table == std::string::npos) return "no service table";
+        std::size_t at = status.find("\"" + field + "\":", table);
+        return status.substr(at + field.size() + 3, status.find_first_of(",}", at) - at - field.size() - 3);
+    }
+
+    const std::string log_path_ = "/tmp/liteipc-test-headroom-" + std::to_string(::getpid()) + ".log";
+    static constexpr const char* kNearFullLine = "the service table is near full";
+    std::vector<Peer> holders_;
+};
+
+TEST_F(TrustHeadroomTest, NearFullIsLoggedAndInStatusBeforeTheTableFillsAndRootStillRegistersOnceItIs) {
+    // Two uids take 8 of the members' 10: not near full yet, nothing said.
+    for (int i = 0; i < 8; ++i)
+        ASSERT_EQ(register_and_hold(i % 2 ? kNobody : kOtherUid, "member." + std::to_string(i)), 0) << i;
+    std::string status = status_text(loader_);
+    EXPECT_EQ(service_table(status, "members"), "8") << status;
+    EXPECT_EQ(service_table(status, "near_full"), "false") << status;
+    EXPECT_EQ(log().find(kNearFullLine), std::string::npos) << log();
+
+    // The ninth: near full, in `status` at once and in the log, while the members' last slot is free.
+    ASSERT_EQ(register_and_hold(kNobody, "member.8"), 0);
+    status = status_text(loader_);
+    EXPECT_EQ(service_table(status, "near_full"), "true") << status;
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (log().find(kNearFullLine) == std::string::npos && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(20ms);
+    EXPECT_NE(log().find(kNearFullLine), std::string::npos) << log();
+    ASSERT_EQ(register_and_hold(kOtherUid, "member.9"), 0) << "near full is a warning, not a refusal";
+
+    // One past the members' room is refused by name and counted; root's reserve still admits root.
+    EXPECT_EQ(register_and_hold(kNobody, "member.10"), code(Errc::quota_exceeded));
+    EXPECT_EQ(run_peer<1>("register_name_as", peer_args(loader_.options(), 0, "root.after"))[0], 0);
+    status = status_text(loader_);
+    EXPECT_EQ(service_table(status, "members"), "10") << "root's name is not the members'";
+    EXPECT_EQ(refused_count(status, "reserve_services"), 1) << status;
+    const std::string said = log();
+    EXPECT_EQ(said.find(kNearFullLine, said.find(kNearFullLine) + 1), std::string::npos) << "logged once: " << said;
+
+    // When the members go, their room is whole again and the table is no longer near full.
+    holders_.clear();
+    status = status_when(loader_, [&](const std::string& s) { return service_table(s, "members") == "0"; });
+    EXPECT_EQ(service_table(status, "members"), "0") << status;
+    EXPECT_EQ(service_table(status, "near_full"), "false") << status;
 }
 
 }  // namespace

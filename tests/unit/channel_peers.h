@@ -58,7 +58,7 @@ inline bool check_pattern(std::span<const std::byte> bytes, uint32_t seed) {
 
 inline std::atomic<uint64_t> oneway_count{0};
 
-inline int32_t test_service(const Request& request, ReplyWriter& reply) {
+inline int32_t test_service(const ActiveRequest& request, ReplyWriter& reply) {
     switch (request.code) {
         case kEcho:
             if (!reply.write(request.payload)) return -ENOMEM;

@@ -147,7 +147,7 @@ TEST(Channel, InlineAndPoolPayloadsUpTo64MiB) {
     const auto deadline = 90s;
     for (uint64_t size : {0ull, 1ull, 191ull, 192ull, 193ull, 4096ull, 1ull << 20, 64ull << 20}) {
         SCOPED_TRACE("payload of " + std::to_string(size) + " bytes");
-        Result<Reply> reply;
+        Result<ReceivedReply> reply;
         if (size > (1u << 20)) {
             // Written once, in place, in the request pool.
             auto buffer = connection.client.allocate_payload(size, Deadline::after(5s));
@@ -225,6 +225,49 @@ TEST(Channel, PoolExhaustionIsACleanError) {
     EXPECT_EQ(service.stop(), 0);
 }
 
+TEST(Channel, ACallerWaitingForPoolSpaceHoldsUpNoOtherCaller) {
+    // No service answers: a oneway call holds the whole request pool, so a caller that needs pool
+    // space waits for that call's answer, 1 ms at a time, until its deadline. Meanwhile calls that
+    // need no pool space (inline oneway ones) go out at their own pace: the waiter holds none of
+    // the client's locks while it sleeps. (It once did: a send then waited for the rest of the
+    // waiter's 1 ms look, nine sends in ten longer than 100 us.)
+    constexpr uint32_t kSends = 100;
+    auto connection = connect_client({.slot_count = kSends + 1, .request_pool_size = 64 << 10});
+    ChannelClient& client = connection.client;
+    auto whole_pool = client.allocate_payload(64 << 10);
+    ASSERT_TRUE(whole_pool) << whole_pool.error().describe();
+    ASSERT_TRUE(client.call_in_place(kCount, std::move(*whole_pool),
+                                     {.flags = kFlagOneway, .deadline = Deadline::after(5s)}));
+
+    Result<PayloadBuffer> starved = fail(Errc::closed, "not run");
+    const auto waiter_start = Clock::now();
+    std::thread waiter([&] { starved = client.allocate_payload(1 << 10, Deadline::after(3s)); });
+    std::this_thread::sleep_for(100ms);  // the waiter is in its wait by now
+    // Sends spread over 200 ms, each at some point of the waiter's looks.
+    uint32_t sent = 0, slow = 0;
+    for (; sent < kSends; ++sent) {
+        std::this_thread::sleep_for(2ms);
+        const auto start = Clock::now();
+        auto call = client.call(kCount, bytes_of("inline"), {.flags = kFlagOneway, .deadline = Deadline::after(5s)});
+        if (Clock::now() - start > 100us) ++slow;
+        if (!call) {
+            ADD_FAILURE() << "send " << sent << ": " << call.error().describe();
+            break;
+        }
+    }
+    const bool waiter_still_waiting = Clock::now() - waiter_start < 3s;
+    waiter.join();
+    std::printf("%u of %u sends took over 100 us while a caller waited for pool space\n", slow, sent);
+    EXPECT_EQ(sent, kSends);
+    // A send alone takes microseconds; a loaded host's preemptions make a few slow.
+    EXPECT_LT(slow, kSends * 3 / 10) << slow << " of " << sent << " sends waited behind the pool-space waiter";
+    EXPECT_TRUE(waiter_still_waiting) << "the waiter gave up before the sends ended: they were not measured against it";
+    // The waiter itself ends as before: no space came, no_memory at its deadline.
+    ASSERT_FALSE(starved);
+    EXPECT_EQ(starved.error().code, Errc::no_memory);
+    EXPECT_GE(Clock::now() - waiter_start, 3s);
+}
+
 TEST(Channel, EverySlotAcrossTheFreeMapIsUsedAndAWaitingCallerIsWokenByARelease) {
     // 65 slots: the free map's second word holds one. All of them go to calls in flight, one more
     // call finds none until its deadline, and a caller that waits for a slot gets the first released.
@@ -243,7 +286,7 @@ TEST(Channel, EverySlotAcrossTheFreeMapIsUsedAndAWaitingCallerIsWokenByARelease)
     EXPECT_EQ(no_slot.error().code, Errc::timed_out);
     EXPECT_NE(no_slot.error().message.find("slots"), std::string::npos) << no_slot.error().describe();
 
-    Result<Reply> waited = fail(Errc::closed, "not run");
+    Result<ReceivedReply> waited = fail(Errc::closed, "not run");
     std::thread waiter([&] { waited = client.call(kEcho, bytes_of("waited"), {.deadline = Deadline::after(10s)}); });
     ChildProcess service = start_service(connection.regions);
     std::this_thread::sleep_for(50ms);  // the waiter is in its wait: every slot is still held
@@ -288,7 +331,7 @@ TEST(Channel, TimesOutWhenTheServiceNeverAnswers) {
 TEST(Channel, PendingCallsFailPromptlyWhenThePeerIsMarkedDead) {
     auto connection = connect_client({.slot_count = 1});  // no service
     ChannelClient& client = connection.client;
-    Result<Reply> waiting_for_reply, waiting_for_slot;
+    Result<ReceivedReply> waiting_for_reply, waiting_for_slot;
     std::thread first([&] { waiting_for_reply = client.call(kEcho, bytes_of("a"), {}); });
     std::this_thread::sleep_for(30ms);
     std::thread second([&] { waiting_for_slot = client.call(kEcho, bytes_of("b"), {}); });
@@ -313,7 +356,7 @@ TEST(Channel, CallFailsWithDeadObjectWhenTheServiceProcessIsKilled) {
     ChildProcess service = start_service(connection.regions);
     ASSERT_TRUE(connection.client.call(kEcho, bytes_of("up?"), {.deadline = Deadline::after(5s)}));
 
-    Result<Reply> pending;
+    Result<ReceivedReply> pending;
     std::thread caller([&] { pending = connection.client.call(kSleep, {}, {}); });
     std::this_thread::sleep_for(50ms);
     service.kill_now();
@@ -349,12 +392,12 @@ TEST(Channel, HostileServiceYieldsNamedErrorsNeverACrash) {
             switch (slot.request.code) {
                 case kWrongSequence: reply.call_sequence += 1000; break;
                 case kOutsidePool:
-                    reply.payload_kind = static_cast<uint32_t>(PayloadKind::pool);
+                    reply.payload_kind = static_cast<uint16_t>(PayloadKind::pool);
                     reply.pool_offset = (1ull << 20) - 8;
                     reply.payload_length = 4096;
                     break;
                 case kLongInline:
-                    reply.payload_kind = static_cast<uint32_t>(PayloadKind::inline_bytes);
+                    reply.payload_kind = static_cast<uint16_t>(PayloadKind::inline_bytes);
                     reply.payload_length = 100000;
                     break;
                 case kUnknownKind: reply.payload_kind = 77; break;

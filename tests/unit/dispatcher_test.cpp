@@ -100,7 +100,7 @@ TEST(Channel, HostileClientCannotCrashTheService) {
     MessageDescriptor request{};
     request.code = kEcho;
     request.call_sequence = 7;
-    request.payload_kind = static_cast<uint32_t>(PayloadKind::pool);
+    request.payload_kind = static_cast<uint16_t>(PayloadKind::pool);
     request.pool_offset = (1u << 20) - 100;
     request.payload_length = 4096;  // beyond the end of the request pool
     std::memcpy(&view->slot(1).request, &request, sizeof request);
@@ -111,7 +111,7 @@ TEST(Channel, HostileClientCannotCrashTheService) {
     EXPECT_EQ(reply.status, -EBADMSG);
     EXPECT_EQ(reply.call_sequence, 7u);
 
-    request.payload_kind = static_cast<uint32_t>(PayloadKind::inline_bytes);
+    request.payload_kind = static_cast<uint16_t>(PayloadKind::inline_bytes);
     request.payload_length = 5000;
     std::memcpy(&view->slot(2).request, &request, sizeof request);
     view->slot(2).state.store(slot_state::kRequest);

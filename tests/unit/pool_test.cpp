@@ -15,13 +15,13 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TEST(PoolAllocator, BlocksAreAlignedAndAccounted) {
-    PoolAllocator pool(4096);
+TEST(PoolBlockAllocator, BlocksAreAlignedAndAccounted) {
+    PoolBlockAllocator pool(4096);
     auto a = pool.allocate(1);
     auto b = pool.allocate(65);
     auto c = pool.allocate(128);
     ASSERT_TRUE(a && b && c);
-    for (const auto& block : {*a, *b, *c}) EXPECT_EQ(block.offset % PoolAllocator::kAlignment, 0u);
+    for (const auto& block : {*a, *b, *c}) EXPECT_EQ(block.offset % PoolBlockAllocator::kAlignment, 0u);
     EXPECT_EQ(a->size, 64u);
     EXPECT_EQ(b->size, 128u);
     EXPECT_EQ(c->size, 128u);
@@ -31,8 +31,8 @@ TEST(PoolAllocator, BlocksAreAlignedAndAccounted) {
     EXPECT_EQ(pool.used_bytes(), 192u);
 }
 
-TEST(PoolAllocator, FreeCoalescesNeighbours) {
-    PoolAllocator pool(64 * 100);
+TEST(PoolBlockAllocator, FreeCoalescesNeighbours) {
+    PoolBlockAllocator pool(64 * 100);
     std::vector<uint64_t> offsets;
     for (int i = 0; i < 100; ++i) {
         auto block = pool.allocate(64);
@@ -48,8 +48,8 @@ TEST(PoolAllocator, FreeCoalescesNeighbours) {
     EXPECT_EQ(stats.used_bytes, 0u);
 }
 
-TEST(PoolAllocator, ExhaustionIsNoMemoryWithAClearMessage) {
-    PoolAllocator pool(1024);
+TEST(PoolBlockAllocator, ExhaustionIsNoMemoryWithAClearMessage) {
+    PoolBlockAllocator pool(1024);
     auto too_big = pool.allocate(1025);
     ASSERT_FALSE(too_big);
     EXPECT_EQ(too_big.error().code, Errc::no_memory);
@@ -65,8 +65,8 @@ TEST(PoolAllocator, ExhaustionIsNoMemoryWithAClearMessage) {
     EXPECT_EQ(pool.allocate(0).error().code, Errc::invalid_argument);
 }
 
-TEST(PoolAllocator, FreeOfUnknownOffsetIsRefused) {
-    PoolAllocator pool(1024);
+TEST(PoolBlockAllocator, FreeOfUnknownOffsetIsRefused) {
+    PoolBlockAllocator pool(1024);
     auto block = pool.allocate(100);
     ASSERT_TRUE(block);
     EXPECT_EQ(pool.free(block->offset + 64).error().code, Errc::not_found);
@@ -75,8 +75,8 @@ TEST(PoolAllocator, FreeOfUnknownOffsetIsRefused) {
     EXPECT_EQ(pool.used_bytes(), 0u);
 }
 
-TEST(PoolAllocator, WaitsForSpaceUntilTheDeadline) {
-    PoolAllocator pool(1024);
+TEST(PoolBlockAllocator, WaitsForSpaceUntilTheDeadline) {
+    PoolBlockAllocator pool(1024);
     auto all = pool.allocate(1024);
     ASSERT_TRUE(all);
 
@@ -95,10 +95,10 @@ TEST(PoolAllocator, WaitsForSpaceUntilTheDeadline) {
     EXPECT_EQ(granted->size, 512u);
 }
 
-TEST(PoolAllocator, ConcurrentBlocksNeverOverlap) {
+TEST(PoolBlockAllocator, ConcurrentBlocksNeverOverlap) {
     constexpr uint64_t kCapacity = 256 * 1024;
-    PoolAllocator pool(kCapacity);
-    std::vector<std::atomic<uint8_t>> owner(kCapacity / PoolAllocator::kAlignment);
+    PoolBlockAllocator pool(kCapacity);
+    std::vector<std::atomic<uint8_t>> owner(kCapacity / PoolBlockAllocator::kAlignment);
     std::atomic<int> overlaps{0};
     std::vector<std::thread> threads;
     for (uint8_t id = 1; id <= 4; ++id) {

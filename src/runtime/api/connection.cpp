@@ -61,7 +61,7 @@ struct Connection::Impl {
         return {};
     }
 
-    Result<Reply> finish_call(Result<detail::Reply> outcome, const std::shared_ptr<Impl>& self, uint32_t code,
+    Result<Reply> finish_call(Result<detail::ReceivedReply> outcome, const std::shared_ptr<Impl>& self, uint32_t code,
                               detail::Deadline deadline);
     // Passes the message's service references and sends its fds ahead of it; fills the options
     // that announce the fds.
@@ -69,7 +69,7 @@ struct Connection::Impl {
 };
 
 struct Reply::Impl {
-    detail::Reply reply;
+    detail::ReceivedReply reply;
     std::shared_ptr<Connection::Impl> connection;
     std::vector<int> fds;  // delivered with the reply; the reply owns those not taken
     ~Impl() { detail::close_untaken(fds); }
@@ -206,7 +206,7 @@ Result<> Connection::Impl::pass_objects(std::span<const std::byte> message, deta
     return fds.send(options.fd_batch, carried.fds);
 }
 
-Result<Reply> Connection::Impl::finish_call(Result<detail::Reply> outcome, const std::shared_ptr<Impl>& self,
+Result<Reply> Connection::Impl::finish_call(Result<detail::ReceivedReply> outcome, const std::shared_ptr<Impl>& self,
                                             uint32_t code, detail::Deadline deadline) {
     if (!outcome) {
         LITEIPC_LOG(info, "call %u to '%s': %s", code, name.c_str(), outcome.error().describe().c_str());

@@ -15,6 +15,7 @@
 #include "transport/carried_objects.h"
 #include "transport/channel.h"
 #include "transport/fd_channel.h"
+#include "api/call_worker.h"
 #include "api/context_impl.h"
 #include "liteipc/ipc.h"
 #include "common/log.h"
@@ -34,11 +35,13 @@ struct PendingCall::State {
     int32_t status = 0;
 };
 
+namespace detail {
 // What a worker needs of the connection a request came on; lives as long as the channel.
 struct ConnectionData {
     Caller caller;
-    std::shared_ptr<detail::FdChannel> fds = std::make_shared<detail::FdChannel>();  // also the doorbell
+    std::shared_ptr<FdChannel> fds = std::make_shared<FdChannel>();  // also the doorbell
 };
+}  // namespace detail
 
 namespace {
 
@@ -66,13 +69,14 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
     std::unique_ptr<detail::Dispatcher> dispatcher;
     detail::ServiceTraffic traffic;  // the data-plane counters the loader gave us
 
-    struct Connection {
+    // A client's connection, from its accept until the client goes or the service stops.
+    struct AcceptedConnection {
         std::shared_ptr<detail::ChannelServer> channel;
         std::shared_ptr<detail::FdChannel> fds;  // its socket: our hangup ends the connection for the client
         DeathSubscription death;
     };
     mutable std::mutex mutex;
-    std::map<uint64_t, Connection> connections;  // by conn_id
+    std::map<uint64_t, AcceptedConnection> connections;  // by conn_id
 
     // Connects arrive on the inbox thread; accepting waits for the client's half, so it runs here.
     std::thread acceptor;
@@ -92,7 +96,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         if (acceptor.joinable()) acceptor.join();
         hang_up_all();
         if (dispatcher) dispatcher->stop();
-        std::map<uint64_t, Connection> gone;
+        std::map<uint64_t, AcceptedConnection> gone;
         {
             std::lock_guard lock(mutex);
             gone.swap(connections);
@@ -168,7 +172,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         }
 
         // Identity from the kernel's connect record, never from the client.
-        auto data = std::make_shared<ConnectionData>();
+        auto data = std::make_shared<detail::ConnectionData>();
         Caller* caller = &data->caller;
         caller->pid = record.client_pid;
         caller->uid = record.client_uid;
@@ -185,7 +189,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         if (!death) return std::unexpected(death.error());
         {
             std::lock_guard lock(mutex);
-            connections[conn_id] = Connection{*channel, data->fds, std::move(*death)};
+            connections[conn_id] = AcceptedConnection{*channel, data->fds, std::move(*death)};
         }
         // The client wakes our workers through an eventfd of the connection's own, sent over the
         // connection's socket once we serve it; the socket's hangup is the client's close. The hangup runs
@@ -237,7 +241,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
 
     // The client died or closed the connection: its connection and everything it held go.
     void drop(uint64_t conn_id) {
-        Connection gone;
+        AcceptedConnection gone;
         {
             std::lock_guard lock(mutex);
             auto it = connections.find(conn_id);
@@ -259,8 +263,8 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         return state.failed ? kFailedReplyStatus : state.status;
     }
 
-    int32_t dispatch(const detail::Request& request, detail::ReplyWriter& out) {
-        const auto& connection = *static_cast<const ConnectionData*>(request.connection_data);
+    int32_t dispatch(const detail::ActiveRequest& request, detail::ReplyWriter& out) {
+        const detail::ConnectionData& connection = *request.connection_data;
         Caller caller = connection.caller;
         if (const liteipc_message_record* stamped = request.stamped) {
             // Mediated: the kernel stamped this very message (the connection was checked to be the
@@ -291,19 +295,20 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         ReaderOptions reader_options;
         reader_options.peer_pool = request.peer_pool;
         reader_options.fds = fds;
-        Call call(request.code, request.flags, request.token, caller, request.payload, reader_options, reply_buffer,
-                  request.oneway() ? nullptr : &reply_pool, &out, request.deadline_ns);
+        const Call::Worker worker{request.code, request.flags, request.token, caller, request.payload, reader_options,
+                                  reply_buffer, request.oneway() ? nullptr : &reply_pool, &out, request.deadline_ns};
+        Call call = worker.start();
         int32_t status = handler(call);
-        if (call.pending()) status = await_answer(*call.pending());
+        if (const auto& kept = Call::Worker::pending(call)) status = await_answer(*kept);
         detail::close_untaken(fds);
         struct CloseCopies {
             Call& call;
-            ~CloseCopies() { call.close_reply_fd_copies(); }
+            ~CloseCopies() { Call::Worker::close_reply_fd_copies(call); }
         } close_copies{call};  // once the reply went, or did not
         if (status == kFailedReplyStatus) return status;  // nothing of the reply goes
-        if (call.oneway() || call.replied_raw()) return status;
-        auto message = call.adopted_reply() ? Result<std::span<const std::byte>>(*call.adopted_reply())
-                                            : call.reply().finish();
+        if (call.oneway() || Call::Worker::replied_raw(call)) return status;
+        const auto adopted = Call::Worker::adopted_reply(call);
+        auto message = adopted ? Result<std::span<const std::byte>>(*adopted) : call.reply().finish();
         if (!message) {
             LITEIPC_LOG(warn, "service '%s', code %u: reply not sent: %s", options.name.c_str(), request.code,
                         message.error().describe().c_str());
@@ -347,7 +352,7 @@ Result<Service> Service::start(Context& context, ServiceOptions options, CallHan
     impl->handler = std::move(handler);
     Impl* raw = impl.get();
     impl->dispatcher = std::make_unique<detail::Dispatcher>(
-        [raw](const detail::Request& request, detail::ReplyWriter& out) {
+        [raw](const detail::ActiveRequest& request, detail::ReplyWriter& out) {
             int32_t status = raw->dispatch(request, out);
             raw->traffic.count_message(request.oneway(), request.payload.size(), status);
             return status;
@@ -418,12 +423,11 @@ Result<> Service::revoke_uid(uint32_t uid) { return impl_->grant(ControlOp::remo
 
 // ---- Call ----
 
-Call::Call(uint32_t code, uint32_t flags, uint32_t token, const Caller& caller, std::span<const std::byte> payload,
-           ReaderOptions reader_options, std::span<std::byte> reply_buffer, PoolAllocator* reply_pool,
-           void* reply_writer, uint64_t deadline_ns)
-    : code_(code), flags_(flags), token_(token), caller_(caller), payload_(payload), request_options_(reader_options),
-      request_(payload, reader_options), reply_(reply_buffer, reply_pool), reply_writer_(reply_writer),
-      reply_pool_(reply_pool), reply_buffer_(reply_buffer), deadline_ns_(deadline_ns) {}
+Call::Call(const Worker& worker)
+    : code_(worker.code), flags_(worker.flags), token_(worker.token), caller_(worker.caller), payload_(worker.payload),
+      request_options_(worker.reader_options), request_(worker.payload, worker.reader_options),
+      reply_(worker.reply_buffer, worker.reply_pool), worker_(&worker), reply_pool_(worker.reply_pool),
+      reply_buffer_(worker.reply_buffer), deadline_ns_(worker.deadline_ns) {}
 
 Result<> Call::adopt_reply(std::span<const std::byte> sealed, bool duplicate_fds) {
     if (sealed.size() > reply_buffer_.size()) return fail(Errc::invalid_argument, "reply larger than a message");
@@ -498,7 +502,7 @@ void PendingCall::finish(bool failed, int32_t status) {
 }
 
 Result<std::span<std::byte>> Call::reply_raw(uint64_t size) {
-    auto space = static_cast<detail::ReplyWriter*>(reply_writer_)->allocate(size);
+    auto space = worker_->reply_writer->allocate(size);
     if (space) replied_raw_ = true;
     return space;
 }

@@ -45,7 +45,7 @@ struct LoopHandler {
 // ---- anonymous callbacks (RegisterIpcCallback) ----
 
 struct CallbackTable {
-    struct Entry {
+    struct RegisteredCallback {
         IpcMsgHandler func;
         void* arg;
         uint32_t mode;
@@ -53,10 +53,10 @@ struct CallbackTable {
         std::chrono::steady_clock::time_point deadline;
     };
     std::mutex mutex;
-    std::map<uint32_t, Entry> entries;
+    std::map<uint32_t, RegisteredCallback> entries;
     std::mt19937 random{std::random_device{}()};
 
-    static bool expired(const Entry& entry, std::chrono::steady_clock::time_point now) {
+    static bool expired(const RegisteredCallback& entry, std::chrono::steady_clock::time_point now) {
         return entry.timeout.count() != 0 && now >= entry.deadline;
     }
 
@@ -76,7 +76,7 @@ struct CallbackTable {
         return std::pair{it->second.func, it->second.arg};
     }
 
-    uint32_t add(Entry entry) {
+    uint32_t add(RegisteredCallback entry) {
         std::lock_guard lock(mutex);
         const auto now = std::chrono::steady_clock::now();
         std::erase_if(entries, [&](const auto& item) { return expired(item.second, now); });

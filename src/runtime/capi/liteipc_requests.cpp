@@ -239,7 +239,7 @@ int32_t run_handler(Call& call, uint32_t service, uint32_t token, IpcIo& io, Ipc
 
 namespace {
 
-struct ReplyBuffer {
+struct KeptReply {
     Reply reply;
 };
 
@@ -249,7 +249,7 @@ std::unordered_set<const void*> g_replies;
 }  // namespace
 
 uintptr_t keep_reply(liteipc::Reply answer, IpcIo* reply) {
-    auto* kept = new ReplyBuffer{std::move(answer)};
+    auto* kept = new KeptReply{std::move(answer)};
     {
         std::lock_guard lock(g_replies_mutex);
         g_replies.insert(kept);
@@ -312,7 +312,7 @@ int32_t FreeBuffer(const IpcContext* context, void* ptr) {
     {
         std::lock_guard lock(g_replies_mutex);
         if (g_replies.erase(ptr) != 0) {
-            delete static_cast<ReplyBuffer*>(ptr);
+            delete static_cast<KeptReply*>(ptr);
             return LITEIPC_OK;
         }
     }

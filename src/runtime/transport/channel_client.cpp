@@ -94,11 +94,25 @@ void ClientState::await_service(uint32_t slot) {
 }
 
 bool ClientState::wait_for_oldest_answer(Deadline until) noexcept {
-    // Under the lock throughout: no one reclaims the slot (and a new caller claims it and sets its
-    // sleeper flag) while we use that flag. Only callers that find the pool full wait for us.
-    std::lock_guard lock(mutex);
-    if (awaiting_service.empty()) return false;
-    CallSlot& call = control.slot(awaiting_service.front());
+    // The slot stays pinned while we use its sleeper flag: no one reclaims it (and a new caller
+    // claims it and sets that flag). We sleep without `mutex`, so calls published meanwhile do not
+    // wait behind us; only callers that find the pool full wait for us, on oldest_answer_mutex.
+    std::lock_guard waiting(oldest_answer_mutex);
+    uint32_t slot = 0;
+    {
+        std::lock_guard lock(mutex);
+        if (awaiting_service.empty()) return false;
+        slot = awaiting_service.front();
+        pinned_slot = slot;
+    }
+    struct Unpin {
+        ClientState& state;
+        ~Unpin() {
+            std::lock_guard lock(state.mutex);
+            state.pinned_slot = kNoSlot;
+        }
+    } unpin{*this};
+    CallSlot& call = control.slot(slot);
     auto answered = [&] { return (call.state.load(std::memory_order_acquire) & slot_state::kMask) == slot_state::kReply; };
     // A caller that polls before it sleeps (ClientOptions::spin) polls here too.
     if (spin_until(options.spin, until, answered, [&] { return dead(); })) return true;
@@ -114,7 +128,7 @@ void ClientState::reclaim_answered_locked() noexcept {
     std::size_t kept = 0;
     for (const uint32_t slot : awaiting_service) {
         auto& word = control.slot(slot).state;
-        if ((word.load(std::memory_order_acquire) & slot_state::kMask) == slot_state::kReply) {
+        if (slot != pinned_slot && (word.load(std::memory_order_acquire) & slot_state::kMask) == slot_state::kReply) {
             free_request_block(slot);
             word.store(slot_state::kFree, std::memory_order_release);
             free_slot(slot);
@@ -180,7 +194,7 @@ PayloadBuffer::~PayloadBuffer() {
     if (state_ && data_ != nullptr) (void)state_->request_allocator.free(block_.offset);
 }
 
-Reply::Reply(Reply&& other) noexcept
+ReceivedReply::ReceivedReply(ReceivedReply&& other) noexcept
     : state_(std::move(other.state_)), held_slot_(std::exchange(other.held_slot_, UINT32_MAX)),
       status_(other.status_), flags_(other.flags_), fd_count_(other.fd_count_), fd_batch_(other.fd_batch_),
       length_(std::exchange(other.length_, 0)),
@@ -188,15 +202,15 @@ Reply::Reply(Reply&& other) noexcept
     if (pool_payload_ == nullptr) std::memcpy(inline_payload_, other.inline_payload_, length_);
 }
 
-Reply& Reply::operator=(Reply&& other) noexcept {
+ReceivedReply& ReceivedReply::operator=(ReceivedReply&& other) noexcept {
     if (this != &other) {
         release();
-        new (this) Reply(std::move(other));
+        new (this) ReceivedReply(std::move(other));
     }
     return *this;
 }
 
-Reply::Reply(Key, const MessageDescriptor& header, std::span<const std::byte> payload,
+ReceivedReply::ReceivedReply(Key, const MessageDescriptor& header, std::span<const std::byte> payload,
              std::shared_ptr<ClientState> holder, uint32_t held_slot) noexcept
     : state_(std::move(holder)), held_slot_(held_slot), status_(header.status), flags_(header.flags),
       fd_count_(header.fd_count), fd_batch_(header.fd_batch), length_(payload.size()),
@@ -204,7 +218,7 @@ Reply::Reply(Key, const MessageDescriptor& header, std::span<const std::byte> pa
     if (pool_payload_ == nullptr && !payload.empty()) std::memcpy(inline_payload_, payload.data(), payload.size());
 }
 
-void Reply::release() noexcept {
+void ReceivedReply::release() noexcept {
     if (state_ && held_slot_ != UINT32_MAX) state_->release_slot(held_slot_);
     state_.reset();
     held_slot_ = UINT32_MAX;
@@ -313,7 +327,7 @@ std::span<const std::byte> ChannelClient::reply_pool() const noexcept {
     return {state_->reply_pool.data(), state_->reply_pool.size()};
 }
 
-Result<Reply> ChannelClient::call(uint32_t code, std::span<const std::byte> payload, CallOptions options,
+Result<ReceivedReply> ChannelClient::call(uint32_t code, std::span<const std::byte> payload, CallOptions options,
                                   std::span<const uint64_t> attachments) {
     if (!attachments.empty()) {
         // Attachments ride on a request in a pool block, so that the slot's bookkeeping frees
@@ -338,7 +352,7 @@ Result<Reply> ChannelClient::call(uint32_t code, std::span<const std::byte> payl
     }
     MessageDescriptor request = fresh_descriptor();
     request.code = code;
-    request.payload_kind = static_cast<uint32_t>(payload.empty() ? PayloadKind::none : PayloadKind::inline_bytes);
+    request.payload_kind = static_cast<uint16_t>(payload.empty() ? PayloadKind::none : PayloadKind::inline_bytes);
     request.payload_length = payload.size();
     if (!payload.empty()) std::memcpy(request.inline_payload, payload.data(), payload.size());
     auto slot = state_->claim_slot(options.deadline);
@@ -346,7 +360,7 @@ Result<Reply> ChannelClient::call(uint32_t code, std::span<const std::byte> payl
     return submit(*slot, request, kNoBlock, options);
 }
 
-Result<Reply> ChannelClient::call_in_place(uint32_t code, PayloadBuffer payload, CallOptions options,
+Result<ReceivedReply> ChannelClient::call_in_place(uint32_t code, PayloadBuffer payload, CallOptions options,
                                            std::span<const uint64_t> attachments) {
     auto drop_attachments = [&] {
         for (uint64_t attachment : attachments) free_attachment(attachment);
@@ -358,7 +372,7 @@ Result<Reply> ChannelClient::call_in_place(uint32_t code, PayloadBuffer payload,
     }
     MessageDescriptor request = fresh_descriptor();
     request.code = code;
-    request.payload_kind = static_cast<uint32_t>(PayloadKind::pool);
+    request.payload_kind = static_cast<uint16_t>(PayloadKind::pool);
     request.payload_length = payload.length_;
     request.pool_offset = payload.block_.offset;
     auto slot = state_->claim_slot(options.deadline);
@@ -380,9 +394,9 @@ Result<uint64_t> ChannelClient::publish(uint32_t slot_index, MessageDescriptor& 
 
     const uint64_t sequence = state.next_sequence.fetch_add(1, std::memory_order_relaxed);
     request.flags = options.flags;
-    request.fd_count = options.fd_count;
+    request.fd_count = static_cast<uint16_t>(options.fd_count);  // FdChannel::send refuses more than 32
     request.fd_batch = options.fd_batch;
-    request.status = static_cast<int32_t>(options.token);
+    request.token = options.token;
     request.sender_tid = current_tid();
     request.call_sequence = sequence;
     request.deadline_ns = options.deadline.is_forever()
@@ -418,23 +432,23 @@ Result<uint64_t> ChannelClient::publish(uint32_t slot_index, MessageDescriptor& 
     return sequence;
 }
 
-Result<Reply> ChannelClient::submit(uint32_t slot_index, MessageDescriptor& request, uint64_t request_block,
+Result<ReceivedReply> ChannelClient::submit(uint32_t slot_index, MessageDescriptor& request, uint64_t request_block,
                                     CallOptions options) {
     auto sequence = publish(slot_index, request, request_block, options);
     if (!sequence) return std::unexpected(sequence.error());
     if ((options.flags & kFlagOneway) != 0) {
         state_->await_service(slot_index);
-        return Reply{};
+        return ReceivedReply{};
     }
     if (options.async != nullptr) {
         *options.async = AsyncCall{slot_index, request.code, *sequence};
         state_->watch_async(slot_index);
-        return Reply{};
+        return ReceivedReply{};
     }
     return complete(slot_index, request.code, *sequence, options.deadline);
 }
 
-Result<Reply> ChannelClient::complete(uint32_t slot_index, uint32_t code, uint64_t sequence, Deadline deadline,
+Result<ReceivedReply> ChannelClient::complete(uint32_t slot_index, uint32_t code, uint64_t sequence, Deadline deadline,
                                       bool keep_on_timeout) {
     ClientState& state = *state_;
     CallSlot& slot = state.control.slot(slot_index);
@@ -458,7 +472,7 @@ Result<Reply> ChannelClient::complete(uint32_t slot_index, uint32_t code, uint64
     std::memcpy(&reply, &slot.reply, kDescriptorHeaderSize);  // the header once; validate this copy
     state.free_request_block(slot_index);
 
-    auto reject = [&](std::string problem) -> Result<Reply> {
+    auto reject = [&](std::string problem) -> Result<ReceivedReply> {
         LITEIPC_LOG(warn, "call code %u, slot %u: %s", code, slot_index, problem.c_str());
         state.release_slot(slot_index);
         return fail(Errc::malformed, "call code " + std::to_string(code) + ": " + problem);
@@ -479,20 +493,20 @@ Result<Reply> ChannelClient::complete(uint32_t slot_index, uint32_t code, uint64
     auto payload = payload_of(reply, state.reply_pool);  // bounds from the private header
     if (!payload) return reject("reply " + payload.error().message);
     if (static_cast<PayloadKind>(reply.payload_kind) == PayloadKind::inline_bytes) {
-        // Inline bytes are fetched once, by the Reply itself, straight out of the slot.
+        // Inline bytes are fetched once, by the ReceivedReply itself, straight out of the slot.
         payload = std::span<const std::byte>(reinterpret_cast<const std::byte*>(slot.reply.inline_payload), payload->size());
     }
     return take_reply(slot_index, reply, *payload);
 }
 
-Result<Reply> ChannelClient::take_reply(uint32_t slot_index, const MessageDescriptor& header,
+Result<ReceivedReply> ChannelClient::take_reply(uint32_t slot_index, const MessageDescriptor& header,
                                         std::span<const std::byte> payload) {
     const bool in_pool = static_cast<PayloadKind>(header.payload_kind) == PayloadKind::pool;
     // Built where the caller receives it (one return of one object): the inline bytes are copied
     // once, and before the slot goes back (another call may reuse the slot the moment it is free).
     // A payload in the pool is read in place; the slot stays ours so the service keeps the block
-    // until Reply::release().
-    Result<Reply> result(std::in_place, Reply::Key{}, header, payload, in_pool ? state_ : nullptr,
+    // until ReceivedReply::release().
+    Result<ReceivedReply> result(std::in_place, ReceivedReply::Key{}, header, payload, in_pool ? state_ : nullptr,
                          in_pool ? slot_index : UINT32_MAX);
     if (!in_pool) state_->release_slot(slot_index, false);
     return result;

@@ -37,7 +37,7 @@ struct CallOptions {
     uint32_t fd_count = 0;                     // fds sent ahead on the connection's socket...
     uint64_t fd_batch = 0;                     // ...tagged with this
     uint32_t token = 0;                        // the caller's token (LiteIPC SvcIdentity.token)
-    AsyncCall* async = nullptr;                // set: publish, fill *async, return an empty Reply
+    AsyncCall* async = nullptr;                // set: publish, fill *async, return an empty ReceivedReply
 };
 
 struct ClientState;
@@ -64,23 +64,24 @@ private:
     uint64_t length_ = 0;
 };
 
-// The reply to one call. A payload in the reply pool is read in place (read-only mapping); the slot,
-// and with it the service's reply block, is held until release() or destruction.
-class Reply {
+// A reply as its caller received it (the client side's view; liteipc::Reply wraps it). A payload in
+// the reply pool is read in place (read-only mapping); the slot, and with it the service's reply
+// block, is held until release() or destruction.
+class ReceivedReply {
 public:
-    Reply() = default;
+    ReceivedReply() = default;
     // Only a ChannelClient makes the key: builds a reply from the validated private copy of its
-    // descriptor's header, copying inline bytes into the Reply. Holding `held_slot` keeps the
+    // descriptor's header, copying inline bytes into the ReceivedReply. Holding `held_slot` keeps the
     // service's reply block (a pool payload) until release().
     class Key {
         friend class ChannelClient;
         Key() = default;
     };
-    Reply(Key, const MessageDescriptor& header, std::span<const std::byte> payload,
+    ReceivedReply(Key, const MessageDescriptor& header, std::span<const std::byte> payload,
           std::shared_ptr<ClientState> holder, uint32_t held_slot) noexcept;
-    Reply(Reply&& other) noexcept;
-    Reply& operator=(Reply&& other) noexcept;
-    ~Reply() { release(); }
+    ReceivedReply(ReceivedReply&& other) noexcept;
+    ReceivedReply& operator=(ReceivedReply&& other) noexcept;
+    ~ReceivedReply() { release(); }
 
     int32_t status() const noexcept { return status_; }
     uint32_t flags() const noexcept { return flags_; }
@@ -124,12 +125,12 @@ public:
     // Send a request and wait for its reply. Safe from many threads at once; each gets its own reply.
     // Payloads above kInlinePayloadCapacity are copied into the request pool; write them in place with
     // allocate_payload() and send them with call_in_place() to avoid that copy. With kFlagOneway,
-    // returns an empty Reply once published.
+    // returns an empty ReceivedReply once published.
     // `attachments` (blocks from allocate_attachment) belong to the call from here on, whatever
     // its outcome: they are freed once the service is done with the request.
-    Result<Reply> call(uint32_t code, std::span<const std::byte> payload, CallOptions options = {},
+    Result<ReceivedReply> call(uint32_t code, std::span<const std::byte> payload, CallOptions options = {},
                        std::span<const uint64_t> attachments = {});
-    Result<Reply> call_in_place(uint32_t code, PayloadBuffer payload, CallOptions options = {},
+    Result<ReceivedReply> call_in_place(uint32_t code, PayloadBuffer payload, CallOptions options = {},
                                 std::span<const uint64_t> attachments = {});
 
     // A request-pool block to write a payload in place. Waits for space until the deadline.
@@ -145,7 +146,7 @@ public:
     bool async_ready(const AsyncCall& call) const noexcept;
     // Waits for the reply until the deadline. Errc::timed_out leaves the call pending (wait again or
     // abandon it); any other outcome ends it.
-    Result<Reply> finish_async(AsyncCall& call, Deadline deadline);
+    Result<ReceivedReply> finish_async(AsyncCall& call, Deadline deadline);
     // No one will collect the reply: the slot comes back once the service has answered.
     void abandon_async(AsyncCall& call) noexcept;
     // An eventfd, readable once a reply of an async call is in or the connection died (read it to
@@ -174,10 +175,13 @@ public:
 
 private:
     explicit ChannelClient(std::shared_ptr<ClientState> state) : state_(std::move(state)) {}
-    Result<Reply> submit(uint32_t slot, MessageDescriptor& request, uint64_t request_block, CallOptions options);
+    Result<ReceivedReply> submit(uint32_t slot, MessageDescriptor& request, uint64_t request_block,
+                                 CallOptions options);
     Result<uint64_t> publish(uint32_t slot, MessageDescriptor& request, uint64_t request_block, const CallOptions& options);
-    Result<Reply> complete(uint32_t slot, uint32_t code, uint64_t sequence, Deadline deadline, bool keep_on_timeout = false);
-    Result<Reply> take_reply(uint32_t slot, const MessageDescriptor& header, std::span<const std::byte> payload);
+    Result<ReceivedReply> complete(uint32_t slot, uint32_t code, uint64_t sequence, Deadline deadline,
+                                   bool keep_on_timeout = false);
+    Result<ReceivedReply> take_reply(uint32_t slot, const MessageDescriptor& header,
+                                     std::span<const std::byte> payload);
 
     std::shared_ptr<ClientState> state_;
 };

@@ -115,7 +115,7 @@ bool ChannelClient::async_ready(const AsyncCall& call) const noexcept {
                slot_state::kReply;
 }
 
-Result<Reply> ChannelClient::finish_async(AsyncCall& call, Deadline deadline) {
+Result<ReceivedReply> ChannelClient::finish_async(AsyncCall& call, Deadline deadline) {
     if (!state_) return fail(Errc::closed, "async call on a moved-from channel");
     if (!call.pending()) return fail(Errc::invalid_argument, "async call already collected");
     auto reply = complete(call.slot, call.code, call.sequence, deadline, /*keep_on_timeout=*/true);

@@ -49,8 +49,9 @@ struct ClientState {
     void await_service(uint32_t slot);
     void reclaim_answered_locked() noexcept;
     // Sleeps until the oldest slot awaiting service is answered (the service wakes a slot's sleeper)
-    // or `until`, holding the mutex; false at once when no slot awaits service.
+    // or `until`, with that slot pinned; false at once when no slot awaits service.
     bool wait_for_oldest_answer(Deadline until) noexcept;
+    static constexpr uint32_t kNoSlot = UINT32_MAX;
     void free_request_block(uint32_t slot) noexcept;
 
     Mapping ctrl;
@@ -58,7 +59,7 @@ struct ClientState {
     Mapping reply_pool;
     ControlView control;
     UniqueFd doorbell;  // eventfd: wakes the service's workers when they armed the connection
-    PoolAllocator request_allocator;
+    PoolBlockAllocator request_allocator;
     ClientOptions options;
     std::atomic<uint32_t> dead_word{0};  // private futex: waiters sleep on it with their slot
     std::atomic<uint64_t> next_sequence{1};
@@ -71,6 +72,10 @@ struct ClientState {
     std::mutex mutex;
     std::condition_variable slot_released;
     std::vector<uint32_t> awaiting_service;
+    // The slot a caller waiting for the oldest answer sleeps on (kNoSlot: none): not reclaimed while
+    // pinned. One such caller at a time, under oldest_answer_mutex.
+    uint32_t pinned_slot = kNoSlot;
+    std::mutex oldest_answer_mutex;
     // The request block each slot's call still owns; the calling thread's alone while it waits.
     std::vector<uint64_t> request_block_of_slot;
     // Further blocks (attachments) each slot's call owns, freed with its request block.

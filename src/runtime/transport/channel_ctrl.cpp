@@ -167,7 +167,8 @@ Result<ChannelRegions> ChannelRegions::create(const ChannelConfig& config) {
         return fail(Errc::invalid_argument, "slot count " + std::to_string(config.slot_count) + " outside 1.." +
                                                 std::to_string(kMaxSlotCount));
     }
-    if (config.request_pool_size < PoolAllocator::kAlignment || config.reply_pool_size < PoolAllocator::kAlignment) {
+    if (config.request_pool_size < PoolBlockAllocator::kAlignment ||
+        config.reply_pool_size < PoolBlockAllocator::kAlignment) {
         return fail(Errc::invalid_argument, "pools must hold at least one 64-byte block");
     }
     auto ctrl = create_ctrl_region(config.slot_count);

@@ -18,7 +18,7 @@
 namespace liteipc::detail {
 
 inline constexpr uint64_t kChannelMagic = 0x3143'5049'4554'494cULL;  // "LITEIPC1" little-endian
-inline constexpr uint32_t kChannelVersion = 2;
+inline constexpr uint32_t kChannelVersion = 3;  // 3: the caller's token in its own field
 inline constexpr uint32_t kDefaultSlotCount = 64;
 inline constexpr uint32_t kMaxSlotCount = 4096;
 inline constexpr uint32_t kInlinePayloadCapacity = 192;
@@ -44,7 +44,7 @@ inline constexpr uint32_t kFlagBatch = 1u << 1;
 inline constexpr uint32_t kFlagRejected = 1u << 16;   // reply: the service refused a malformed request
 inline constexpr uint32_t kFlagNoMemory = 1u << 17;   // reply: the reply pool stayed full until the deadline
 
-enum class PayloadKind : uint32_t {
+enum class PayloadKind : uint16_t {
     none = 0,
     inline_bytes = 1,  // payload in MessageDescriptor::inline_payload
     pool = 2,          // payload at [pool_offset, pool_offset + payload_length) of the sender's pool
@@ -54,10 +54,11 @@ struct MessageDescriptor {
     uint32_t code;
     uint32_t flags;
     uint32_t sender_tid;       // the sender's own claim about its thread (GetCallingTid)
-    int32_t status;            // reply: the handler's status; request: the caller's token (LiteIPC GetToken)
+    int32_t status;            // reply: the handler's status (request: 0)
     uint64_t call_sequence;    // set by the client, echoed by the reply: a stale reply never matches
-    uint32_t payload_kind;     // PayloadKind
-    uint32_t fd_count;         // fds sent with the message over the connection's socket
+    uint16_t payload_kind;     // PayloadKind
+    uint16_t fd_count;         // fds sent with the message over the connection's socket (<= kMaxFdsPerMessage)
+    uint32_t token;            // request: the caller's token (LiteIPC GetToken; reply: 0)
     uint64_t payload_length;
     uint64_t pool_offset;      // PayloadKind::pool only
     uint64_t fd_batch;         // the tag those fds carry on the socket
@@ -66,6 +67,7 @@ struct MessageDescriptor {
 };
 static_assert(sizeof(MessageDescriptor) == 256);
 static_assert(offsetof(MessageDescriptor, call_sequence) == 16);
+static_assert(offsetof(MessageDescriptor, token) == 28);
 static_assert(offsetof(MessageDescriptor, payload_length) == 32);
 static_assert(offsetof(MessageDescriptor, pool_offset) == 40);
 static_assert(offsetof(MessageDescriptor, deadline_ns) == 56);

@@ -37,7 +37,7 @@ Result<void> watch(int epoll, int fd, uint32_t events, uint64_t token) {
 
 }  // namespace
 
-struct Dispatcher::Entry {
+struct Dispatcher::WatchedConnection {
     uint64_t id;
     std::shared_ptr<ChannelServer> channel;
     std::shared_ptr<FdChannel> socket;
@@ -82,7 +82,7 @@ Result<void> Dispatcher::add(std::shared_ptr<ChannelServer> connection, int door
     if (!connection || doorbell < 0 || !socket || !socket->valid())
         return fail(Errc::invalid_argument, "add of a connection without its doorbell or socket");
     if (!epoll_) return fail(Errc::no_memory, "dispatcher: no epoll instance (out of fds?)");
-    auto entry = std::make_shared<Entry>();
+    auto entry = std::make_shared<WatchedConnection>();
     entry->channel = std::move(connection);
     entry->socket = std::move(socket);
     entry->on_hangup = std::move(on_hangup);
@@ -108,7 +108,7 @@ Result<void> Dispatcher::add(std::shared_ptr<ChannelServer> connection, int door
 }
 
 void Dispatcher::remove(const ChannelServer* connection) {
-    std::shared_ptr<Entry> gone;
+    std::shared_ptr<WatchedConnection> gone;
     {
         std::lock_guard lock(mutex_);
         auto id = id_of_.find(connection);
@@ -132,7 +132,7 @@ bool Dispatcher::close(const ChannelServer* connection) {
         std::lock_guard lock(mutex_);
         auto id = id_of_.find(connection);
         if (id == id_of_.end()) return false;
-        const std::shared_ptr<Entry>& entry = entries_.at(id->second);
+        const std::shared_ptr<WatchedConnection>& entry = entries_.at(id->second);
         if (entry->closing) return true;
         entry->closing = true;
         closing_.push_back(entry);
@@ -144,7 +144,7 @@ bool Dispatcher::close(const ChannelServer* connection) {
     return true;
 }
 
-void Dispatcher::finish(Entry& entry) {
+void Dispatcher::finish(WatchedConnection& entry) {
     // What the client published before its close or death is served, in order on one worker. At most
     // one message per slot: the ring of an honest client holds no more, and a client that keeps
     // publishing after its close cannot hold a worker.
@@ -187,7 +187,7 @@ std::size_t Dispatcher::connection_count() const {
     return entries_.size();
 }
 
-void Dispatcher::activate_locked(const std::shared_ptr<Entry>& entry) {
+void Dispatcher::activate_locked(const std::shared_ptr<WatchedConnection>& entry) {
     entry->channel->disarm_doorbell();
     if (entry->active) return;
     entry->active = true;
@@ -202,7 +202,7 @@ void Dispatcher::kick() noexcept {
     (void)written;
 }
 
-void Dispatcher::retire_all_locked(std::vector<std::shared_ptr<Entry>>& retired) {
+void Dispatcher::retire_all_locked(std::vector<std::shared_ptr<WatchedConnection>>& retired) {
     retired.swap(active_);
     active_.clear();
     for (const auto& entry : retired) {
@@ -212,7 +212,7 @@ void Dispatcher::retire_all_locked(std::vector<std::shared_ptr<Entry>>& retired)
     if (!retired.empty()) active_generation_.fetch_add(1, std::memory_order_release);
 }
 
-bool Dispatcher::reactivate_pending(const std::vector<std::shared_ptr<Entry>>& retired) {
+bool Dispatcher::reactivate_pending(const std::vector<std::shared_ptr<WatchedConnection>>& retired) {
     bool found = false;
     for (const auto& entry : retired) {
         if (!entry->channel->has_pending()) continue;  // published before the arm: no bell rang for it
@@ -223,7 +223,7 @@ bool Dispatcher::reactivate_pending(const std::vector<std::shared_ptr<Entry>>& r
     return found;
 }
 
-void Dispatcher::lend_to_doorbells(std::vector<std::shared_ptr<Entry>>& lent) {
+void Dispatcher::lend_to_doorbells(std::vector<std::shared_ptr<WatchedConnection>>& lent) {
     {
         std::lock_guard lock(mutex_);
         retire_all_locked(lent);
@@ -232,7 +232,7 @@ void Dispatcher::lend_to_doorbells(std::vector<std::shared_ptr<Entry>>& lent) {
     if (reactivate_pending(lent)) kick();
 }
 
-void Dispatcher::take_back(std::vector<std::shared_ptr<Entry>>& lent) {
+void Dispatcher::take_back(std::vector<std::shared_ptr<WatchedConnection>>& lent) {
     if (lent.empty()) return;
     std::lock_guard lock(mutex_);
     for (const auto& entry : lent)
@@ -241,10 +241,10 @@ void Dispatcher::take_back(std::vector<std::shared_ptr<Entry>>& lent) {
 }
 
 void Dispatcher::worker_main() {
-    std::vector<std::shared_ptr<Entry>> active;  // this worker's copy of active_
-    std::vector<std::shared_ptr<Entry>> retired;
-    std::vector<std::shared_ptr<Entry>> hung_up;
-    std::vector<std::shared_ptr<Entry>> lent;  // retired while this worker runs a handler
+    std::vector<std::shared_ptr<WatchedConnection>> active;  // this worker's copy of active_
+    std::vector<std::shared_ptr<WatchedConnection>> retired;
+    std::vector<std::shared_ptr<WatchedConnection>> hung_up;
+    std::vector<std::shared_ptr<WatchedConnection>> lent;  // retired while this worker runs a handler
     uint64_t seen_generation = UINT64_MAX;
     std::size_t cursor = 0;
     constexpr int kMaxEvents = 64;
@@ -295,7 +295,7 @@ void Dispatcher::worker_main() {
                     lend_to_doorbells(lent);
                     // Taken back before the reply goes out: the caller's next request finds its
                     // connection polled again, not a doorbell to ring.
-                    connection.serve(slot, [&](const Request& request, ReplyWriter& reply) {
+                    connection.serve(slot, [&](const ActiveRequest& request, ReplyWriter& reply) {
                         const int32_t status = handler_(request, reply);
                         take_back(lent);
                         return status;

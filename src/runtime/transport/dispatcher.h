@@ -22,7 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "transport/channel_service.h"
+#include "transport/channel_server.h"
 #include "transport/fd_channel.h"
 #include "common/mapping.h"
 
@@ -57,24 +57,24 @@ public:
     std::size_t connection_count() const;
 
 private:
-    struct Entry;
+    struct WatchedConnection;
     void worker_main();
     // Under mutex_: put a connection back on the active list, disarmed.
-    void activate_locked(const std::shared_ptr<Entry>& entry);
+    void activate_locked(const std::shared_ptr<WatchedConnection>& entry);
     // Wake one sleeping worker (there is more work than the waking one can take at once).
     void kick() noexcept;
     // Under mutex_: every active connection off the active list, its doorbell armed.
-    void retire_all_locked(std::vector<std::shared_ptr<Entry>>& retired);
+    void retire_all_locked(std::vector<std::shared_ptr<WatchedConnection>>& retired);
     // After retire_all_locked and a full fence: a connection whose client published before the
     // arm (no bell rang for it) is made active again. True when there was one.
-    bool reactivate_pending(const std::vector<std::shared_ptr<Entry>>& retired);
+    bool reactivate_pending(const std::vector<std::shared_ptr<WatchedConnection>>& retired);
     // Around a handler that no other worker polls beside: arm the active connections' doorbells, so
     // that a request published meanwhile wakes a sleeping worker (none is woken on the chance that
     // one comes), then make them active again.
-    void lend_to_doorbells(std::vector<std::shared_ptr<Entry>>& lent);
-    void take_back(std::vector<std::shared_ptr<Entry>>& lent);
+    void lend_to_doorbells(std::vector<std::shared_ptr<WatchedConnection>>& lent);
+    void take_back(std::vector<std::shared_ptr<WatchedConnection>>& lent);
     // A hung-up or closed connection: serve what its client published before, then let it go.
-    void finish(Entry& entry);
+    void finish(WatchedConnection& entry);
 
     Handler handler_;
     DispatcherOptions options_;
@@ -83,16 +83,16 @@ private:
     UniqueFd kick_event_;  // edge-triggered eventfd: each write wakes one sleeper
     mutable std::mutex mutex_;
     uint64_t next_id_;
-    std::unordered_map<uint64_t, std::shared_ptr<Entry>> entries_;      // by id (epoll data)
+    std::unordered_map<uint64_t, std::shared_ptr<WatchedConnection>> entries_;      // by id (epoll data)
     std::unordered_map<const ChannelServer*, uint64_t> id_of_;
-    std::vector<std::shared_ptr<Entry>> active_;
+    std::vector<std::shared_ptr<WatchedConnection>> active_;
     std::atomic<uint64_t> active_generation_{0};
     std::atomic<uint32_t> sleeping_workers_{0};
     // Workers inside a handler (counted only with more than one worker). Active connections have
     // their doorbells disarmed; a worker entering a handler when every other one sleeps or runs a
     // handler too lends them to their doorbells until it is back (Dekker with sleeping_workers_).
     std::atomic<uint32_t> workers_in_handler_{0};
-    std::vector<std::shared_ptr<Entry>> closing_;  // closed connections no worker has finished yet
+    std::vector<std::shared_ptr<WatchedConnection>> closing_;  // closed connections no worker has finished yet
     std::atomic<uint32_t> closing_count_{0};        // closing_.size(), read without the lock
     std::atomic<bool> stopping_{false};
     std::vector<std::thread> workers_;

@@ -12,11 +12,11 @@ constexpr uint64_t round_up(uint64_t value, uint64_t alignment) noexcept {
 
 }  // namespace
 
-PoolAllocator::PoolAllocator(uint64_t capacity) : capacity_(capacity & ~(kAlignment - 1)) {
+PoolBlockAllocator::PoolBlockAllocator(uint64_t capacity) : capacity_(capacity & ~(kAlignment - 1)) {
     if (capacity_ > 0) free_by_offset_.emplace(0, capacity_);
 }
 
-Result<PoolBlock> PoolAllocator::allocate_locked(uint64_t size) {
+Result<PoolBlock> PoolBlockAllocator::allocate_locked(uint64_t size) {
     const uint64_t needed = round_up(size, kAlignment);
     for (auto it = free_by_offset_.begin(); it != free_by_offset_.end(); ++it) {
         if (it->second < needed) continue;
@@ -37,9 +37,9 @@ Result<PoolBlock> PoolAllocator::allocate_locked(uint64_t size) {
                                      " (free replies/buffers sooner or create a larger pool)");
 }
 
-Result<PoolBlock> PoolAllocator::allocate(uint64_t size) { return allocate(size, Deadline::now()); }
+Result<PoolBlock> PoolBlockAllocator::allocate(uint64_t size) { return allocate(size, Deadline::now()); }
 
-Result<PoolBlock> PoolAllocator::allocate(uint64_t size, Deadline deadline) {
+Result<PoolBlock> PoolBlockAllocator::allocate(uint64_t size, Deadline deadline) {
     if (size == 0) return fail(Errc::invalid_argument, "pool allocation of 0 bytes");
     if (size > capacity_) {
         std::lock_guard lock(mutex_);
@@ -61,7 +61,7 @@ Result<PoolBlock> PoolAllocator::allocate(uint64_t size, Deadline deadline) {
     }
 }
 
-Result<void> PoolAllocator::free(uint64_t offset) {
+Result<void> PoolBlockAllocator::free(uint64_t offset) {
     {
         std::lock_guard lock(mutex_);
         auto found = allocated_.find(offset);
@@ -94,17 +94,17 @@ Result<void> PoolAllocator::free(uint64_t offset) {
     return {};
 }
 
-uint64_t PoolAllocator::used_bytes() const {
+uint64_t PoolBlockAllocator::used_bytes() const {
     std::lock_guard lock(mutex_);
     return used_bytes_;
 }
 
-std::size_t PoolAllocator::free_blocks() const {
+std::size_t PoolBlockAllocator::free_blocks() const {
     std::lock_guard lock(mutex_);
     return free_by_offset_.size();
 }
 
-PoolStats PoolAllocator::stats() const {
+PoolStats PoolBlockAllocator::stats() const {
     std::lock_guard lock(mutex_);
     PoolStats stats;
     stats.capacity = capacity_;

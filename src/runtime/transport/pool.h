@@ -1,4 +1,5 @@
-// Allocator for one payload pool (a shared region written by one side only).
+// Allocator of the blocks of one payload pool (a shared region written by one side only), held by
+// the pool's writer. Not the public liteipc::PoolAllocator, the interface a Writer asks for space.
 //
 // The metadata lives here, in the writer's private memory, never in the shared region: a peer that
 // can read the pool, or write the ctrl region, can neither see nor corrupt which blocks are free.
@@ -18,7 +19,7 @@
 namespace liteipc::detail {
 
 struct PoolBlock {
-    uint64_t offset = 0;  // from the start of the pool, a multiple of PoolAllocator::kAlignment
+    uint64_t offset = 0;  // from the start of the pool, a multiple of PoolBlockAllocator::kAlignment
     uint64_t size = 0;    // as reserved: the request rounded up to kAlignment
 };
 
@@ -32,14 +33,14 @@ struct PoolStats {
     uint64_t failed_allocations = 0;   // since creation
 };
 
-class PoolAllocator {
+class PoolBlockAllocator {
 public:
     static constexpr uint64_t kAlignment = 64;  // one cache line: blocks never share a line
 
     // Manages [0, capacity) rounded down to kAlignment.
-    explicit PoolAllocator(uint64_t capacity);
-    PoolAllocator(const PoolAllocator&) = delete;
-    PoolAllocator& operator=(const PoolAllocator&) = delete;
+    explicit PoolBlockAllocator(uint64_t capacity);
+    PoolBlockAllocator(const PoolBlockAllocator&) = delete;
+    PoolBlockAllocator& operator=(const PoolBlockAllocator&) = delete;
 
     // Reserve `size` bytes (> 0). Fails at once with Errc::no_memory if no free block is large enough.
     Result<PoolBlock> allocate(uint64_t size);

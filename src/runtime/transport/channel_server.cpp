@@ -1,4 +1,4 @@
-#include "transport/channel_service.h"
+#include "transport/channel_server.h"
 
 #include <fcntl.h>
 #include <linux/memfd.h>
@@ -52,17 +52,17 @@ Result<std::span<std::byte>> ReplyWriter::allocate(uint64_t size) {
     has_block_ = false;
     reply_.pool_offset = 0;
     if (size <= kInlinePayloadCapacity) {
-        reply_.payload_kind = static_cast<uint32_t>(size == 0 ? PayloadKind::none : PayloadKind::inline_bytes);
+        reply_.payload_kind = static_cast<uint16_t>(size == 0 ? PayloadKind::none : PayloadKind::inline_bytes);
         reply_.payload_length = size;
         return std::span<std::byte>{reinterpret_cast<std::byte*>(reply_.inline_payload), static_cast<std::size_t>(size)};
     }
-    reply_.payload_kind = static_cast<uint32_t>(PayloadKind::none);
+    reply_.payload_kind = static_cast<uint16_t>(PayloadKind::none);
     reply_.payload_length = 0;
     auto block = allocate_block(size);
     if (!block) return std::unexpected(block.error());
     has_block_ = true;
     block_ = *block;
-    reply_.payload_kind = static_cast<uint32_t>(PayloadKind::pool);
+    reply_.payload_kind = static_cast<uint16_t>(PayloadKind::pool);
     reply_.payload_length = size;
     reply_.pool_offset = block->offset;
     return std::span<std::byte>{connection_.reply_pool_.data() + block->offset, static_cast<std::size_t>(size)};
@@ -100,7 +100,7 @@ void ReplyWriter::drop_all() noexcept {
     attachments_.clear();
     if (has_block_) (void)connection_.reply_allocator_.free(block_.offset);
     has_block_ = false;
-    reply_.payload_kind = static_cast<uint32_t>(PayloadKind::none);
+    reply_.payload_kind = static_cast<uint16_t>(PayloadKind::none);
     reply_.payload_length = 0;
     reply_.pool_offset = 0;
 }
@@ -212,7 +212,7 @@ void ChannelServer::reclaim_released_replies() {
     }
 }
 
-void ChannelServer::serve_batch(const Request& batch, uint64_t place, const Handler& handler, ReplyWriter& none) {
+void ChannelServer::serve_batch(const ActiveRequest& batch, uint64_t place, const Handler& handler, ReplyWriter& none) {
     // Pops follow ring order, so the batches before this one are in another worker's hands: wait for
     // them as long as one is being served, and only briefly for a place no batch holds (a client that
     // skips places delays only its own stream).
@@ -233,7 +233,7 @@ void ChannelServer::serve_batch(const Request& batch, uint64_t place, const Hand
             std::this_thread::sleep_for(std::chrono::microseconds(50));
         }
     }
-    Request message = batch;
+    ActiveRequest message = batch;
     message.flags = kFlagOneway;
     message.fd_count = 0;  // batches carry no fds, whatever the descriptor claims
     const std::span<const std::byte> frames = batch.payload;  // in the client's pool: read each header once
@@ -300,7 +300,8 @@ void ChannelServer::serve(uint32_t slot_index, const Handler& handler) {
         request.flags = stamped->flags;
         request.sender_tid = stamped->tid;
         request.call_sequence = stamped->call_sequence;
-        request.payload_kind = stamped->payload_kind;
+        // A kind past 16 bits stays unknown (payload_of refuses it) rather than wrapping into a known one.
+        request.payload_kind = static_cast<uint16_t>(std::min<uint32_t>(stamped->payload_kind, UINT16_MAX));
         request.pool_offset = stamped->payload_offset;
         request.payload_length = stamped->payload_length;
         if (static_cast<PayloadKind>(request.payload_kind) == PayloadKind::inline_bytes)
@@ -318,10 +319,10 @@ void ChannelServer::serve(uint32_t slot_index, const Handler& handler) {
         reply.flags = kFlagRejected;
         reply.status = -EBADMSG;
     } else {
-        const Request view{request.code, request.flags, request.sender_tid, *payload,
+        const ActiveRequest view{request.code, request.flags, request.sender_tid, *payload,
                            {request_pool_.data(), request_pool_.size()}, data_.get(),
                            request.fd_count, request.fd_batch, request.call_sequence,
-                           static_cast<uint32_t>(request.status), stamped, request.deadline_ns};
+                           request.token, stamped, request.deadline_ns};
         ReplyWriter writer(*this, reply, view.oneway(), request.deadline_ns);
         if ((request.flags & kFlagBatch) != 0 && view.oneway()) {
             serve_batch(view, request.fd_batch, handler, writer);

@@ -16,16 +16,21 @@
 
 namespace liteipc::detail {
 
-// What a handler sees of a request. The payload is either a private copy (inline) or read in place
-// from the client's pool through a read-only mapping: its bytes may still change under the reader,
-// so parse them as untrusted input (the marshalling layer validates every read).
-struct Request {
+// What the layer above keeps with each connection it serves (the caller's identity, its socket):
+// defined there (api/service.cpp), carried here untouched.
+struct ConnectionData;
+
+// A request being served (the service side's view of it, while its handler runs). The payload is
+// either a private copy (inline) or read in place from the client's pool through a read-only
+// mapping: its bytes may still change under the reader, so parse them as untrusted input (the
+// marshalling layer validates every read).
+struct ActiveRequest {
     uint32_t code = 0;
     uint32_t flags = 0;
     uint32_t sender_tid = 0;
     std::span<const std::byte> payload;
     std::span<const std::byte> peer_pool;  // the client's request pool, read-only: attachments live there
-    const void* connection_data = nullptr;  // ChannelServer::set_data(): what the layer above keeps per connection
+    const ConnectionData* connection_data = nullptr;  // ChannelServer::set_data()
     uint32_t fd_count = 0;                  // fds the client sent ahead on the connection's socket...
     uint64_t fd_batch = 0;                  // ...tagged with this
     uint64_t call_sequence = 0;             // unique per call on the connection
@@ -52,7 +57,7 @@ public:
     Result<std::pair<uint64_t, std::span<std::byte>>> allocate_attachment(uint64_t size);
     // The reply carries `count` fds sent ahead on the connection's socket, tagged `batch`.
     void set_fds(uint32_t count, uint64_t batch) noexcept {
-        reply_.fd_count = count;
+        reply_.fd_count = static_cast<uint16_t>(count);  // FdChannel::send refuses more than 32
         reply_.fd_batch = batch;
     }
 
@@ -76,7 +81,7 @@ private:
 };
 
 // A handler returns the status the caller sees in Reply::status().
-using Handler = std::function<int32_t(const Request& request, ReplyWriter& reply)>;
+using Handler = std::function<int32_t(const ActiveRequest& request, ReplyWriter& reply)>;
 
 class ChannelServer {
 public:
@@ -115,7 +120,7 @@ public:
     PoolStats reply_pool_stats() const { return reply_allocator_.stats(); }
     // Data the layer above keeps with the connection (the caller's identity); it lives as long as
     // the connection, so a worker serving a request can always use it.
-    void set_data(std::shared_ptr<const void> data) noexcept { data_ = std::move(data); }
+    void set_data(std::shared_ptr<const ConnectionData> data) noexcept { data_ = std::move(data); }
 
 private:
     friend class ReplyWriter;
@@ -131,7 +136,7 @@ private:
     // Declared first, so destroyed last: the layer above keeps the connection's socket in it, and
     // the socket closes only after every mapping of the connection is gone. Whoever sees the
     // socket closed (a peer, a test counting fds) then sees no mapping left either.
-    std::shared_ptr<const void> data_;
+    std::shared_ptr<const ConnectionData> data_;
     MessageRing message_ring_;
     std::unique_ptr<liteipc_message_record[]> stamped_of_slot_;
 
@@ -139,7 +144,7 @@ private:
     Mapping request_pool_;
     Mapping reply_pool_;
     ControlView control_;
-    PoolAllocator reply_allocator_;
+    PoolBlockAllocator reply_allocator_;
     std::unique_ptr<std::atomic<bool>[]> slot_busy_;   // a worker is serving the slot
     std::unique_ptr<std::atomic<uint64_t>[]> reply_block_of_slot_;  // offset of its last reply block, or none
     // Further blocks of each slot's last reply, freed with its reply block.
@@ -147,7 +152,7 @@ private:
     std::vector<std::vector<uint64_t>> reply_attachments_of_slot_;
     void free_reply_blocks(uint32_t slot, uint64_t main_block) noexcept;
     // A oneway batch: each message to the handler in order, after every batch published before it.
-    void serve_batch(const Request& batch, uint64_t place, const Handler& handler, ReplyWriter& none);
+    void serve_batch(const ActiveRequest& batch, uint64_t place, const Handler& handler, ReplyWriter& none);
     std::atomic<bool> dead_{false};
     std::atomic<uint64_t> next_batch_{1};  // the place in the stream of batches served next
     std::atomic<uint32_t> batches_in_service_{0};
