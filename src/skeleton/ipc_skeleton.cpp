@@ -72,6 +72,8 @@ int32_t report(const char* what, const Error& error) {
         case Errc::not_found:
         case Errc::permission_denied:
         case Errc::timed_out: return rpc::IPC_INVOKER_IOCTL_FAILED;
+        // liteipc's own (LiteIpcGetService): as a C stub reports it, liteipc_idl.h.
+        case Errc::interface_mismatch: return -static_cast<int32_t>(Errc::interface_mismatch);
         default: return rpc::ERR_FAILED;
     }
 }
@@ -224,8 +226,6 @@ public:
         remotes_.erase(it);
         return true;
     }
-
-
 
 private:
     Skeleton() = default;
@@ -574,13 +574,7 @@ int32_t LiteIpcGetService(const char* name, uint64_t contract, SvcIdentity* svc)
     Skeleton* self = Skeleton::get();
     if (self == nullptr) return ERR_IPC_SKELETON_NOT_INIT;
     auto handle = self->connect_by_name(name, contract);
-    if (!handle) {
-        if (handle.error().code == Errc::interface_mismatch) {
-            LITEIPC_LOG(info, "LiteIpcGetService: %s", handle.error().describe().c_str());
-            return -static_cast<int32_t>(Errc::interface_mismatch);
-        }
-        return report("LiteIpcGetService", handle.error());
-    }
+    if (!handle) return report("LiteIpcGetService", handle.error());
     remember_given(*handle);
     *svc = SvcIdentity{static_cast<int32_t>(*handle), 0, 0};
     return ERR_NONE;

@@ -87,6 +87,10 @@ protected:
     } while (0)
 
 void IdlPairingsTest::round_trips(const char* name) {
+    // The kernel refuses a proxy of another interface at connect, whichever language serves.
+    auto wrong = ListenerProxy::open(*context_, name);
+    ASSERT_FALSE(wrong);
+    EXPECT_EQ(wrong.error().code, Errc::interface_mismatch) << wrong.error().describe();
     auto proxy = PlainTypesProxy::open(*context_, name);
     ASSERT_TRUE(proxy) << proxy.error().describe();
     proxy->set_timeout(30s);

@@ -151,6 +151,12 @@ static void errors_and_oneway(struct IPlainTypes* service) {
     CHECK(arrived);
 }
 
+/* The kernel refuses a proxy of another interface at connect, whichever language serves. */
+static void wrong_interface(const char* name) {
+    struct IListener* wrong = NULL;
+    CHECK(ListenerProxyOpen(name, &wrong) == LITEIPC_IDL_ERR_INTERFACE_MISMATCH && wrong == NULL);
+}
+
 int main(void) {
     const char* name = getenv("IDL_SERVICE");
     struct IPlainTypes* service = NULL;
@@ -169,6 +175,7 @@ int main(void) {
     out_and_inout(service);
     fds_and_interfaces(service, &listener);
     errors_and_oneway(service);
+    wrong_interface(name);
     PlainTypesProxyRelease(service);
     fprintf(stderr, "%s: %d failures\n", name, g_failures);
     return g_failures;
