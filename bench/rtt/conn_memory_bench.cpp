@@ -78,7 +78,7 @@ Footprint footprint_of_self() {
     return f;
 }
 
-ContextOptions context_options(const PrivateLoader& loader) {
+ContextOptions context_options(const BenchLoader& loader) {
     ContextOptions o;
     o.socket_path = loader.socket();
     o.pin_root = loader.pin_root();
@@ -88,7 +88,7 @@ ContextOptions context_options(const PrivateLoader& loader) {
 
 // The service process: after each count read from `commands`, waits until that many connections
 // are open and writes its footprint to `figures`. Count 0 is the baseline; end of input stops it.
-[[noreturn]] void serve(const PrivateLoader& loader, const std::string& name, std::uint64_t pool_bytes, int commands,
+[[noreturn]] void serve(const BenchLoader& loader, const std::string& name, std::uint64_t pool_bytes, int commands,
                         int figures) {
     auto context = Context::open(context_options(loader));
     if (!context) {
@@ -131,7 +131,7 @@ struct Holder {
 
 // A process that opens `n` connections to `name`, writes the growth of its footprint to `figures`
 // and holds them until `release` reaches end of file.
-std::optional<Holder> spawn_holder(const PrivateLoader& loader, const std::string& name, std::uint64_t pool_bytes,
+std::optional<Holder> spawn_holder(const BenchLoader& loader, const std::string& name, std::uint64_t pool_bytes,
                                    std::uint64_t n, int figures) {
     int release[2];
     if (pipe(release) != 0) return std::nullopt;
@@ -174,7 +174,7 @@ std::optional<Holder> spawn_holder(const PrivateLoader& loader, const std::strin
 }
 
 // One service with `pool_bytes` pools, and holders connecting to it up to each count.
-std::optional<std::vector<Step>> run(const PrivateLoader& loader, std::uint64_t pool_bytes,
+std::optional<std::vector<Step>> run(const BenchLoader& loader, std::uint64_t pool_bytes,
                                      const std::vector<std::uint64_t>& counts) {
     static int runs = 0;
     const std::string name = "conn_memory_bench." + std::to_string(getpid()) + "." + std::to_string(++runs);
@@ -285,7 +285,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "conn_memory_bench: needs root (it starts its own liteipc-loader)\n");
         return 2;
     }
-    PrivateLoader loader;
+    BenchLoader loader;
     if (auto started = loader.start("mem-" + std::to_string(getpid())); !started) {
         std::fprintf(stderr, "conn_memory_bench: %s\n", started.error().describe().c_str());
         return 1;

@@ -287,7 +287,7 @@ private:
     const Mode mode_;
     JobSpec job_;
     std::string service_name_;
-    PrivateLoader loader_;  // the run's (harness process; its paths are inherited by the children)
+    BenchLoader loader_;  // the run's (harness process; its paths are inherited by the children)
     // Server child.
     std::atomic<std::uint32_t> done_{0};
     std::mutex error_mutex_;

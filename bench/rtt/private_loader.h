@@ -1,13 +1,14 @@
-// A private liteipc-loader for one benchmark run: its own pin root under /sys/fs/bpf and its own
-// socket, started by the harness (root only: it loads BPF programs) and stopped by pid, its pins
-// unloaded, at the end. Used by the liteipc transports of ipc_bench and by conn_memory_bench.
+// The run's private liteipc-loader: the tests' (tests/support/private_loader.h) on its own pin root
+// /sys/fs/bpf/liteipc-bench-<tag> and socket /tmp/liteipc-bench-<tag>.sock, its log in
+// /tmp/liteipc-bench-<tag>.log until it stops. Root only: it loads BPF programs. Used by the
+// liteipc transports of ipc_bench and by conn_memory_bench.
 #pragma once
 
-#include <sys/types.h>
-
+#include <optional>
 #include <string>
 
 #include "liteipc/error.h"
+#include "../../tests/support/private_loader.h"
 
 #ifndef LIPC_BENCH_LOADER_PATH
 #define LIPC_BENCH_LOADER_PATH "/usr/sbin/liteipc-loader"
@@ -15,27 +16,19 @@
 
 namespace liteipc::bench {
 
-class PrivateLoader {
+class BenchLoader {
 public:
-    PrivateLoader() = default;
-    PrivateLoader(const PrivateLoader&) = delete;
-    PrivateLoader& operator=(const PrivateLoader&) = delete;
-    ~PrivateLoader() { stop(); }
-
-    // Starts the loader on /sys/fs/bpf/liteipc-bench-<tag> and /tmp/liteipc-bench-<tag>.sock and
-    // returns once its socket answers (at most 20 s).
+    // Starts the loader and returns once its socket answers (at most 20 s).
     Result<> start(const std::string& tag);
-    // Stops it (SIGTERM, SIGKILL after 10 s) and unloads its pins; safe to call twice.
+    // Stops it (SIGTERM, SIGKILL after 10 s), unloads its pins and removes its log; safe to call twice.
     void stop();
 
-    const std::string& pin_root() const { return pin_root_; }
-    const std::string& socket() const { return socket_; }
+    const std::string& pin_root() const { return loader_->pin_root(); }
+    const std::string& socket() const { return loader_->socket(); }
 
 private:
-    std::string tail_of_log() const;
-
-    pid_t pid_ = -1;
-    std::string pin_root_, socket_, log_path_;
+    std::optional<testing::PrivateLoader> loader_;
+    std::string log_path_;
 };
 
 }  // namespace liteipc::bench

@@ -44,6 +44,8 @@ Result<void> parse_limits(const nlohmann::json& doc, ServerLimits& limits) {
     limits.streams_per_source = doc.value("streams_per_source", limits.streams_per_source);
     limits.handshake = std::chrono::milliseconds(doc.value("handshake_ms", limits.handshake.count()));
     limits.idle = std::chrono::milliseconds(doc.value("idle_ms", limits.idle.count()));
+    limits.connections_per_source = doc.value("connections_per_source", limits.connections_per_source);
+    limits.connections = doc.value("connections", limits.connections);
     if (limits.memory_bytes < (4u << 20)) return fail(Errc::invalid_argument, "limits.memory_bytes: at least 4 MiB");
     constexpr unsigned kMostStreams = 1u << 20;
     if (limits.streams_per_connection < 2 || limits.streams_per_source < 2 ||
@@ -53,6 +55,11 @@ Result<void> parse_limits(const nlohmann::json& doc, ServerLimits& limits) {
     if (limits.handshake.count() < 100 || limits.idle.count() < 100 || limits.handshake.count() > kLongestMs ||
         limits.idle.count() > kLongestMs)
         return fail(Errc::invalid_argument, "limits.handshake_ms, limits.idle_ms: 100 ms to 24 h");
+    constexpr unsigned kMostConnections = 1u << 20;
+    if (limits.connections_per_source < 1 || limits.connections_per_source > limits.connections ||
+        limits.connections > kMostConnections)
+        return fail(Errc::invalid_argument,
+                    "limits.connections_per_source, limits.connections: 1 <= per source <= total <= 1048576");
     return {};
 }
 

@@ -45,11 +45,14 @@ struct Import {
 };
 
 // What importing peers and strangers can make the gRPC server hold (docs/BRIDGE.md, "What
-// strangers and peers can make it hold"). All but streams_per_source are gRPC's own knobs.
+// strangers and peers can make it hold"). All but streams_per_source and the connection caps are
+// gRPC's own knobs (capped_listener.h).
 struct ServerLimits {
     uint64_t memory_bytes = 64u << 20;  // ResourceQuota: what every connection and stream buffers, together
     unsigned streams_per_connection = 128;        // HTTP/2 MAX_CONCURRENT_STREAMS: more wait at the client
     unsigned streams_per_source = 512;            // Calls and Watch streams open per peer address; more refused
+    unsigned connections_per_source = 64;         // TCP connections held per peer address; more closed at once
+    unsigned connections = 1024;                  // TCP connections held in all; more closed at once
     std::chrono::milliseconds handshake{5000};    // a connection that has not finished TLS by then is closed
     std::chrono::milliseconds idle{120000};       // a connection with no stream for this long is closed
 };

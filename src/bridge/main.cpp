@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "capped_listener.h"
 #include "common/log.h"
 #include "common/stderr_log.h"
 #include "export_server.h"
@@ -78,6 +79,7 @@ void usage(std::FILE* out) {
 // The counters as the status service answers them (code 1, one string). An import is
 // "registered" when the loader lists its name as its child's.
 std::string status_document(const Context& context, const BridgeConfig& config, const ExportCounters& counters,
+                            const ConnectionCounters& connections,
                             const std::vector<std::unique_ptr<ImportSupervisor>>& imports) {
     const auto holders = name_holders(context).value_or(std::map<std::string, NameHolder>{});
     nlohmann::json doc;
@@ -86,6 +88,9 @@ std::string status_document(const Context& context, const BridgeConfig& config, 
                       {"refused", counters.refused.load()}, {"failed", counters.failed.load()},
                       {"watches", counters.watches.load()}, {"streams", counters.streams.load()},
                       {"over_limit", counters.over_limit.load()}};
+    doc["connections"] = {{"open", connections.open.load()},
+                          {"accepted", connections.accepted.load()},
+                          {"refused", connections.refused.load()}};
     doc["imports"] = nlohmann::json::array();
     for (const auto& import : imports) {
         const auto holder = holders.find(import->local_name());
@@ -123,6 +128,7 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
             return 1;
         }
     ExportCounters counters;
+    ConnectionCounters connections;
     // Made before the status service reads them, started once the exports are served.
     char executable[4096];
     const ssize_t length = ::readlink("/proc/self/exe", executable, sizeof executable - 1);
@@ -142,7 +148,7 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
     status_options.workers = 1;
     auto status_service = Service::start(*context, status_options, [&](Call& call) -> int32_t {
         if (call.code() != 1) return kStatusMalformed;
-        call.reply().write_string(status_document(*context, config, counters, imports));
+        call.reply().write_string(status_document(*context, config, counters, connections, imports));
         return 0;
     });
     if (!status_service) {
@@ -152,22 +158,31 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
 
     ExportService exports(config, *context, counters);
     std::unique_ptr<grpc::Server> server;
+    std::unique_ptr<CappedListener> listener;  // stopped before the server it hands connections to
     if (!config.listen.empty()) {
         auto credentials = server_credentials(config);
         if (!credentials) {
             LITEIPC_LOG(error, "TLS: %s", credentials.error().describe().c_str());
             return 1;
         }
-        grpc::ServerBuilder builder;
-        configure_server(builder, config);
-        int port = 0;
-        builder.AddListeningPort(config.listen, *credentials, &port);
-        builder.RegisterService(&exports);
-        server = builder.BuildAndStart();
-        if (!server || port == 0) {
-            LITEIPC_LOG(error, "cannot listen on %s", config.listen.c_str());
+        auto listening = CappedListener::listen(config.listen, config.limits, connections);
+        if (!listening) {
+            LITEIPC_LOG(error, "cannot listen on %s: %s", config.listen.c_str(), listening.error().describe().c_str());
             return 1;
         }
+        grpc::ServerBuilder builder;
+        configure_server(builder, config);
+        // Connections come from our own accept loop, which counts them (capped_listener.h).
+        auto acceptor = builder.experimental().AddExternalConnectionAcceptor(
+            grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, *credentials);
+        builder.RegisterService(&exports);
+        server = builder.BuildAndStart();
+        if (!server) {
+            LITEIPC_LOG(error, "cannot start the gRPC server for %s", config.listen.c_str());
+            return 1;
+        }
+        listener = std::move(*listening);
+        listener->start(std::move(acceptor));
         LITEIPC_LOG(info, "listening on %s, %zu exports", config.listen.c_str(), config.exports.size());
     }
 
@@ -177,6 +192,7 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
     wait_for_stop();
     LITEIPC_LOG(info, "stopping");
     for (auto& import : imports) import->stop();
+    listener.reset();
     if (server) {
         // Calls still in a local service keep their handlers: give them a moment, then go
         // without them (their callers on the other host see this bridge's loss).

@@ -20,6 +20,7 @@
 #include "common/control_protocol.h"
 #include "common/unix_socket.h"
 #include "common/status_document.h"
+#include "kernel/pins.h"
 
 namespace liteipc::cli {
 namespace {
@@ -170,16 +171,6 @@ struct Watch {
     bool done() const { return options.max_events && printed >= options.max_events; }
 };
 
-Result<int> open_pinned(const std::string& path, bool read_only) {
-    LIBBPF_OPTS(bpf_obj_get_opts, opts, .file_flags = static_cast<__u32>(read_only ? BPF_F_RDONLY : 0));
-    int fd = bpf_obj_get_opts(path.c_str(), &opts);
-    if (fd >= 0) return fd;
-    int err = errno;
-    if (err == EACCES || err == EPERM)
-        return fail(Errc::permission_denied, "may not open " + path + ": join the liteipc group", err);
-    return fail(Errc::loader_unavailable, "cannot open " + path + " (is liteipc-loader running on this pin root?)", err);
-}
-
 uint64_t monitor_lost(int counters_fd) {
     uint32_t key = LITEIPC_COUNTER_MONITOR_LOST;
     uint64_t value = 0;
@@ -208,8 +199,8 @@ int run_monitor(const MonitorOptions& options) {
     }
     // Records the kernel could not put into the monitor ring (the loader fell behind): every
     // watcher missed those. The pinned counters are readable by group members.
-    auto counters = open_pinned(options.address.pin_root + "/counters", true);
-    detail::UniqueFd counters_map(counters ? *counters : -1);
+    auto counters = detail::open_pin(options.address.pin_root, "counters", "the counters", detail::PinRights::read_only);
+    detail::UniqueFd counters_map(counters ? std::move(*counters) : detail::UniqueFd());
     const uint64_t lost_before = monitor_lost(counters_map.get());
 
     // From here on the loader sends this socket its own copy of every record, until it closes.

@@ -18,6 +18,7 @@
 
 #include "liteipc.skel.h"
 #include "common/log.h"
+#include "kernel/pins.h"
 
 namespace liteipc::loader {
 namespace fs = std::filesystem;
@@ -100,20 +101,6 @@ void for_each(const bpf_map* map, const std::function<void(const K&, const V&)>&
     }
 }
 
-// A ring buffer consumer handing each record of type R, copied out of the ring, to `handler`
-// (which must outlive it); shorter records are skipped.
-template <typename R>
-ring_buffer* records_to(int map_fd, std::function<void(const R&)>& handler) {
-    auto trampoline = [](void* target, void* data, size_t size) -> int {
-        if (size < sizeof(R)) return 0;
-        R record;
-        std::memcpy(&record, data, sizeof record);
-        (*static_cast<std::function<void(const R&)>*>(target))(record);
-        return 0;
-    };
-    return ring_buffer__new(map_fd, trampoline, &handler, nullptr);
-}
-
 // libbpf's own messages go to our log; its warnings about absent pins are expected on a first start.
 int libbpf_to_log(enum libbpf_print_level level, const char* format, va_list args) {
     if (!detail::log_enabled(detail::LogLevel::debug) && level != LIBBPF_WARN) return 0;
@@ -149,8 +136,9 @@ Result<std::unique_ptr<KernelPlane>> KernelPlane::start(const KernelPlaneOptions
 
 Result<> KernelPlane::load_or_adopt(const KernelPlaneOptions& options) {
     // open
-    skel_ = liteipc_bpf__open();
-    if (!skel_) return fail_errno("open of the BPF object failed", Errc::kernel);
+    auto opened = detail::BpfSkeleton<liteipc_bpf>::open();
+    if (!opened) return std::unexpected(opened.error());
+    skel_ = std::move(*opened);
     // configure: maps are pinned by name under the root; libbpf reuses compatible pinned maps.
     skel_->rodata->abi_version = LITEIPC_ABI_VERSION;
     bpf_map* map;
@@ -164,10 +152,9 @@ Result<> KernelPlane::load_or_adopt(const KernelPlaneOptions& options) {
     }
     adopted_ = reused;
     if (reused)
-        if (auto ok = check_pinned_abi(options.pin_root); !ok) return ok;
+        if (auto ok = detail::check_pinned_abi(options.pin_root, "this loader"); !ok) return ok;
     // load
-    if (int err = liteipc_bpf__load(skel_); err != 0) {
-        errno = -err;
+    if (!skel_.load()) {
         return fail_errno(std::string("load of the BPF programs failed") +
                               (reused ? " (pinned maps under " + options.pin_root +
                                             " may come from an incompatible version: run "
@@ -185,25 +172,6 @@ Result<> KernelPlane::load_or_adopt(const KernelPlaneOptions& options) {
         if (auto ok = update(skel_->maps.abi, key, version); !ok) return ok;
     }
     if (adopted_) LITEIPC_LOG(info, "adopted pinned maps under %s", options.pin_root.c_str());
-    return {};
-}
-
-Result<> KernelPlane::check_pinned_abi(const std::string& pin_root) {
-    // Checked before libbpf reuses any pinned map: a map is never read through the wrong struct.
-    const std::string how = "stop every liteipc process and the loader of " + pin_root +
-                            ", then run: liteipc-loader --unload --pin-root " + pin_root;
-    int fd = bpf_obj_get((pin_root + "/abi").c_str());
-    if (fd < 0)
-        return fail(Errc::kernel, "pinned state under " + pin_root +
-                                      " has no ABI version (it comes from liteipc ABI 1); this loader speaks ABI " +
-                                      std::to_string(LITEIPC_ABI_VERSION) + ": " + how);
-    UniqueFd abi(fd);
-    const uint32_t key = 0;
-    uint64_t version = 0;
-    if (bpf_map_lookup_elem(abi.get(), &key, &version) != 0) return fail_errno("read of " + pin_root + "/abi", Errc::kernel);
-    if (version != LITEIPC_ABI_VERSION)
-        return fail(Errc::kernel, "pinned state under " + pin_root + " has ABI version " + std::to_string(version) +
-                                      ", this loader speaks " + std::to_string(LITEIPC_ABI_VERSION) + ": " + how);
     return {};
 }
 
@@ -284,12 +252,7 @@ Result<> KernelPlane::unload(const std::string& pin_root) {
     return {};
 }
 
-KernelPlane::~KernelPlane() {
-    if (deaths_) ring_buffer__free(deaths_);
-    if (monitor_) ring_buffer__free(monitor_);
-    procs_mapping_.unmap();
-    if (skel_) liteipc_bpf__destroy(skel_);
-}
+KernelPlane::~KernelPlane() = default;
 
 std::optional<uint32_t> KernelPlane::slot_of(pid_t tgid) const {
     return lookup<uint32_t, uint32_t>(skel_->maps.tgid_slot, static_cast<uint32_t>(tgid));
@@ -536,35 +499,32 @@ void KernelPlane::drop_subscriptions_of(uint32_t subscriber_slot) {
 }
 
 Result<> KernelPlane::watch_deaths(std::function<void(const liteipc_death_record&)> on_death) {
-    on_death_ = std::move(on_death);
-    deaths_ = records_to(bpf_map__fd(skel_->maps.deaths), on_death_);
-    if (!deaths_) return fail_errno("ring buffer on deaths", Errc::kernel);
+    auto ring = detail::RingBuffer::open_records<liteipc_death_record>(bpf_map__fd(skel_->maps.deaths),
+                                                                       std::move(on_death), "the deaths ring");
+    if (!ring) return std::unexpected(ring.error());
+    deaths_ = std::move(*ring);
     return {};
 }
 
 Result<> KernelPlane::watch_monitor(std::function<void(const liteipc_monitor_record&)> on_record) {
-    on_monitor_record_ = std::move(on_record);
-    monitor_ = records_to(bpf_map__fd(skel_->maps.monitor), on_monitor_record_);
-    if (!monitor_) return fail_errno("ring buffer on monitor", Errc::kernel);
+    auto ring = detail::RingBuffer::open_records<liteipc_monitor_record>(bpf_map__fd(skel_->maps.monitor),
+                                                                         std::move(on_record), "the monitor ring");
+    if (!ring) return std::unexpected(ring.error());
+    monitor_ = std::move(*ring);
     return {};
 }
 
-int KernelPlane::monitor_epoll_fd() const { return ring_buffer__epoll_fd(monitor_); }
+int KernelPlane::monitor_epoll_fd() const { return monitor_.epoll_fd(); }
 
 void KernelPlane::consume_monitor() {
-    if (int n = ring_buffer__consume(monitor_); n < 0)
-        LITEIPC_LOG(warn, "consume of the monitor ring: %s", std::strerror(-n));
+    if (auto consumed = monitor_.consume(); !consumed)
+        LITEIPC_LOG(warn, "%s", consumed.error().describe().c_str());
 }
 
-int KernelPlane::deaths_epoll_fd() const { return ring_buffer__epoll_fd(deaths_); }
+int KernelPlane::deaths_epoll_fd() const { return deaths_.epoll_fd(); }
 
 Result<int> KernelPlane::consume_deaths() {
-    int n = ring_buffer__consume(deaths_);
-    if (n < 0) {
-        errno = -n;
-        return fail_errno("consume of deaths", Errc::kernel);
-    }
-    return n;
+    return deaths_.consume();
 }
 
 }  // namespace liteipc::loader

@@ -12,9 +12,10 @@
 #include "liteipc/error.h"
 #include "liteipc_abi.h"
 #include "common/mapping.h"
+#include "kernel/bpf_skeleton.h"
+#include "kernel/ring_buffer.h"
 
 struct liteipc_bpf;
-struct ring_buffer;
 
 namespace liteipc::loader {
 
@@ -113,19 +114,17 @@ public:
 private:
     KernelPlane() = default;
     Result<> load_or_adopt(const KernelPlaneOptions& options);
-    static Result<> check_pinned_abi(const std::string& pin_root);
     Result<> pin_programs(const KernelPlaneOptions& options);
     Result<> attach_exit_tracepoint(const std::string& pin_root);
     Result<> set_permissions(const KernelPlaneOptions& options);
     Result<> run_proc_ctl(liteipc_proc_ctl& ctl);
 
-    liteipc_bpf* skel_ = nullptr;
+    // Declared first, destroyed last: the mapping and the rings are of its maps.
+    detail::BpfSkeleton<liteipc_bpf> skel_;
     detail::Mapping procs_mapping_;
     const liteipc_proc* procs_ = nullptr;
-    ring_buffer* deaths_ = nullptr;
-    std::function<void(const liteipc_death_record&)> on_death_;
-    ring_buffer* monitor_ = nullptr;
-    std::function<void(const liteipc_monitor_record&)> on_monitor_record_;
+    detail::RingBuffer deaths_;
+    detail::RingBuffer monitor_;
     bool adopted_ = false;
 };
 

@@ -52,7 +52,7 @@ TEST_F(BridgeTest, CClientOnACallsCppServiceOnBAndCppClientOnBCallsCServiceOnA) 
     // The example services print each note with its caller's pid: the serving host's bridge.
     expect_echo_and_note(hosts_, a, {LITEIPC_BRIDGE_C_CLIENT}, "remote.b.demo.cpp-echo", "from C on a",
                          *b.processes[0], b, "c-client");
-    expect_echo_and_note(hosts_, b, {LITEIPC_BRIDGE_PEER, "client"}, "remote.a.demo.c-echo", "from C++ on b",
+    expect_echo_and_note(hosts_, b, {LITEIPC_TEST_PEER_PATH, "bridge_client"}, "remote.a.demo.c-echo", "from C++ on b",
                          *a.processes[0], a, "cpp-client");
 
     // Bridged calls are counted like local ones: at the stand-in on the caller's host and at the
@@ -165,7 +165,7 @@ constexpr uint64_t kOneBufferMessage = sizeof(MessageHeader) + sizeof(WireObject
 
 // kBuffer sends the buffer back (pool buffers both ways); kSum answers its sum alone, so that
 // only the request is near the limit.
-Result<Reply> call_with_buffer(Connection& connection, size_t size, PeerCode code = kBuffer) {
+Result<Reply> call_with_buffer(Connection& connection, size_t size, BridgePeerCode code = kBuffer) {
     std::vector<std::byte> bytes(size);
     for (size_t i = 0; i < size; ++i) bytes[i] = static_cast<std::byte>(i * 7 + 3);
     Request request(connection);

@@ -1,5 +1,5 @@
 // The bridge tests' common setup on TwoHosts:
-//   host b: demo.cpp-echo (the C++ example service), demo.slow and demo.secret (bridge_peer);
+//   host b: demo.cpp-echo (the C++ example service), demo.slow and demo.secret (the test peer's bridge_service role);
 //           exports demo.cpp-echo and demo.slow to a, demo.secret only to c (not a bridge here).
 //   host a: demo.c-echo (the C example service), exported to b.
 // Each imports the other's exports as remote.<peer>.<service>. This test process is a client
@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "liteipc/ipc.h"
+#include "../support/service_codes.h"
 #include "two_hosts.h"
 
 namespace liteipc::testing {
@@ -21,8 +22,7 @@ inline constexpr int32_t kBridgePermissionDenied = -11;
 inline constexpr int32_t kBridgeTooLarge = -40;
 inline constexpr int32_t kBridgeFdRefused = -41;
 inline constexpr int32_t kBridgeServiceRefused = -42;
-// Service codes of bridge_peer.
-enum PeerCode : uint32_t { kEcho = 1, kSleep = 2, kBuffer = 3, kWho = 4, kSum = 5, kDeadline = 6 };
+using namespace bridge_codes;
 
 class BridgeTest : public ::testing::Test {
 protected:
@@ -36,7 +36,7 @@ protected:
         Host& b = hosts_.b();
         hosts_.run_on(b, {LITEIPC_CPP_ECHO_SERVICE, "--name", "demo.cpp-echo"}, "cpp-echo");
         start_slow_service();
-        hosts_.run_on(b, {LITEIPC_BRIDGE_PEER, "service", "--name", "demo.secret"}, "secret");
+        hosts_.run_on(b, {LITEIPC_TEST_PEER_PATH, "bridge_service", "--name", "demo.secret"}, "secret");
         hosts_.run_on(a, {LITEIPC_C_ECHO_SERVICE, "--name", "demo.c-echo"}, "c-echo");
         ASSERT_TRUE(hosts_.wait_for_service(b, "demo.secret", std::chrono::seconds(10)));
         ASSERT_TRUE(hosts_.wait_for_service(b, "demo.cpp-echo", std::chrono::seconds(10)));
@@ -81,7 +81,7 @@ protected:
     virtual void before_bridges_start() {}
 
     void start_slow_service() {
-        hosts_.run_on(hosts_.b(), {LITEIPC_BRIDGE_PEER, "service", "--name", "demo.slow"}, "slow");
+        hosts_.run_on(hosts_.b(), {LITEIPC_TEST_PEER_PATH, "bridge_service", "--name", "demo.slow"}, "slow");
     }
 
     // The status service of `host`'s bridge, as `liteipc call` gets it.

@@ -68,7 +68,7 @@ protected:
         }
         squatter_ = &hosts_.run_on(hosts_.a(),
                                    {"/usr/bin/setpriv", "--reuid=65534", "--regid=" + std::to_string(liteipc->gr_gid),
-                                    "--clear-groups", LITEIPC_BRIDGE_PEER, "squat", "--name", "remote.b.demo.cpp-echo"},
+                                    "--clear-groups", LITEIPC_TEST_PEER_PATH, "bridge_squat", "--name", "remote.b.demo.cpp-echo"},
                                    "squatter");
         ASSERT_TRUE(eventually([&] { return squatter_->output().find("refused 1: ") != std::string::npos; }, seconds(10)))
             << squatter_->output();
@@ -83,7 +83,7 @@ protected:
 
     // A client on a echoes `text` through the import: the answer comes from b's echo service.
     void expect_echo(const std::string& text) {
-        Spawned& client = hosts_.run_on(hosts_.a(), {LITEIPC_BRIDGE_PEER, "client", "--name", "remote.b.demo.cpp-echo",
+        Spawned& client = hosts_.run_on(hosts_.a(), {LITEIPC_TEST_PEER_PATH, "bridge_client", "--name", "remote.b.demo.cpp-echo",
                                                      "--text", text}, "client-" + text);
         EXPECT_EQ(client.wait(), 0) << client.output();
         EXPECT_NE(client.output().find("echo -> \"" + text + "\""), std::string::npos) << client.output();

@@ -9,12 +9,11 @@
 #include <cstring>
 #include <span>
 
+#include "../support/service_codes.h"
+
 namespace liteipc::chaos {
 
-enum Code : uint32_t {
-    kCall = 1,    // request {key, seq, reply size, request buffer}; reply {key, seq, reply bytes}
-    kOneway = 2,  // {key, seq, buffer}: counted by the service per sender key
-};
+using namespace ::liteipc::testing::chaos_codes;
 
 // A sender key names one connection of one client process: its pid and the connection's serial.
 inline uint64_t sender_key(uint32_t pid, uint32_t serial) { return (uint64_t{pid} << 32) | serial; }

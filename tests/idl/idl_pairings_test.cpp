@@ -13,7 +13,7 @@
 
 #include "all_types_service.h"
 #include "loader_fixture.h"
-#include "owned_process.h"
+#include "c_api_processes.h"
 #include "plain_types_service.h"
 
 namespace OHOS::Test {
@@ -30,21 +30,8 @@ constexpr const char* kListener = "test.idl.plain.listener";
 // within the deadline (then it is killed).
 int run_c_client(const char* service, const char* program = LITEIPC_IDL_C_CLIENT) {
     ::setenv("IDL_SERVICE", service, 1);
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        ::execl(program, program, static_cast<char*>(nullptr));
-        ::_exit(127);
-    }
-    const auto deadline = std::chrono::steady_clock::now() + 120s;
-    int status = 0;
-    while (::waitpid(pid, &status, WNOHANG) == 0) {
-        if (std::chrono::steady_clock::now() > deadline) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, &status, 0);
-            return -1;
-        }
-        std::this_thread::sleep_for(20ms);
-    }
+    liteipc::testing::OwnedPid client = liteipc::testing::spawn_program({program});
+    const int status = client.wait_or_kill(120s);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -164,7 +151,7 @@ TEST_F(IdlPairingsTest, CxxClientCxxService) { round_trips(kCxxService); }
 
 TEST_F(IdlPairingsTest, CxxClientCService) {
     ::setenv("IDL_SERVICE", kCService, 1);
-    liteipc::testing::PeerProcess c_service(LITEIPC_IDL_C_SERVICE);
+    liteipc::testing::PeerProgram c_service(LITEIPC_IDL_C_SERVICE);
     round_trips(kCService);
 }
 
@@ -172,7 +159,7 @@ TEST_F(IdlPairingsTest, CClientCxxService) { EXPECT_EQ(run_c_client(kCxxService)
 
 TEST_F(IdlPairingsTest, CClientCService) {
     ::setenv("IDL_SERVICE", kCService, 1);
-    liteipc::testing::PeerProcess c_service(LITEIPC_IDL_C_SERVICE);
+    liteipc::testing::PeerProgram c_service(LITEIPC_IDL_C_SERVICE);
     EXPECT_EQ(run_c_client(kCService), 0) << "its failures are above";
 }
 
@@ -187,7 +174,7 @@ TEST_F(IdlPairingsTest, ANewerVersionOfTheSameLineConnectsAndGetsUnknownMethod) 
 // its interface as a C++ stub does.
 TEST_F(IdlPairingsTest, ACStubAnswersUnknownMethodsAndIntrospection) {
     ::setenv("IDL_SERVICE", kCService, 1);
-    liteipc::testing::PeerProcess c_service(LITEIPC_IDL_C_SERVICE);
+    liteipc::testing::PeerProgram c_service(LITEIPC_IDL_C_SERVICE);
     auto connection = liteipc::Connection::open(*context_, kCService);
     ASSERT_TRUE(connection) << connection.error().describe();
     liteipc::Request unknown(*connection);

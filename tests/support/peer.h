@@ -1,4 +1,4 @@
-// A test peer: the liteipc_test_peer binary, started with posix_spawn in a role it is named.
+// A test peer: the liteipc_test_peer binary, started (spawn_program) in a role it is named.
 //
 // Peers that open a Context or a Service run threads; a child forked from the (threaded) test
 // process must not start threads, and ThreadSanitizer cannot follow one that does. A spawned
@@ -7,7 +7,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <array>
@@ -16,13 +15,12 @@
 #include <utility>
 #include <vector>
 
+#include "owned_pid.h"
 #include "peer_channel.h"
 
 #ifndef LITEIPC_TEST_PEER_PATH
 #error "LITEIPC_TEST_PEER_PATH must name the liteipc_test_peer binary"
 #endif
-
-extern char** environ;
 
 namespace liteipc::testing {
 
@@ -39,48 +37,38 @@ public:
             ::close(report[1]);
             return peer;
         }
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        // dup2 clears O_CLOEXEC on the copy: only fds 3 and 4 reach the peer.
-        posix_spawn_file_actions_adddup2(&actions, report[1], kPeerReportFd);
-        posix_spawn_file_actions_adddup2(&actions, command[0], kPeerCommandFd);
-        std::vector<std::string> argv_strings{"liteipc_test_peer", role};
-        argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-        std::vector<char*> argv;
-        for (auto& s : argv_strings) argv.push_back(s.data());
-        argv.push_back(nullptr);
-        pid_t pid = -1;
-        int spawned = ::posix_spawn(&pid, LITEIPC_TEST_PEER_PATH, &actions, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&actions);
+        std::vector<std::string> argv{LITEIPC_TEST_PEER_PATH, role};
+        argv.insert(argv.end(), args.begin(), args.end());
+        ProgramStart start;
+        start.fds = {{report[1], kPeerReportFd}, {command[0], kPeerCommandFd}};
+        peer.process_ = spawn_program(std::move(argv), start);
         ::close(report[1]);
         ::close(command[0]);
-        if (spawned != 0) {
+        if (!peer.process_) {
             ::close(report[0]);
             ::close(command[1]);
             return peer;
         }
-        peer.pid_ = pid;
         peer.report_fd_ = report[0];
         peer.command_fd_ = command[1];
         return peer;
     }
 
     Peer(Peer&& other) noexcept
-        : pid_(std::exchange(other.pid_, -1)),
+        : process_(std::move(other.process_)),
           report_fd_(std::exchange(other.report_fd_, -1)),
           command_fd_(std::exchange(other.command_fd_, -1)) {}
     Peer& operator=(Peer&& other) noexcept {
         if (this != &other) {
-            kill_and_wait();
+            process_ = std::move(other.process_);  // kills and reaps the process this one had
             close_pipes();
-            pid_ = std::exchange(other.pid_, -1);
             report_fd_ = std::exchange(other.report_fd_, -1);
             command_fd_ = std::exchange(other.command_fd_, -1);
         }
         return *this;
     }
     ~Peer() {
-        kill_and_wait();
+        process_.kill_and_wait();
         close_pipes();
     }
 
@@ -98,22 +86,11 @@ public:
         if (command_fd_ >= 0) ::close(command_fd_);
         command_fd_ = -1;
     }
-    void signal(int sig) const {
-        if (pid_ > 0) ::kill(pid_, sig);
-    }
+    void signal(int sig) const { process_.signal(sig); }
     // Reaps the peer; returns its wait status (-1 when there is none to reap).
-    int wait() {
-        if (pid_ <= 0) return -1;
-        int status = 0;
-        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {}
-        pid_ = -1;
-        return status;
-    }
-    int kill_and_wait() {
-        signal(SIGKILL);
-        return wait();
-    }
-    pid_t pid() const { return pid_; }
+    int wait() { return process_.wait(); }
+    int kill_and_wait() { return process_.kill_and_wait(); }
+    pid_t pid() const { return process_.pid(); }
     int report_fd() const { return report_fd_; }
 
 private:
@@ -122,7 +99,7 @@ private:
         if (command_fd_ >= 0) ::close(command_fd_);
         report_fd_ = command_fd_ = -1;
     }
-    pid_t pid_ = -1;
+    OwnedPid process_;
     int report_fd_ = -1;
     int command_fd_ = -1;
 };

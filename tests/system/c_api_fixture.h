@@ -4,7 +4,7 @@
 
 #include <cstdlib>
 
-#include "child_process.h"
+#include "c_api_processes.h"
 #include "liteipc_adapter.h"
 #include "loader_fixture.h"
 

@@ -85,23 +85,17 @@ TEST_F(HugepageLeakTest, APoolAnOrphanedProcessOfTheTestStillMapsIsLeftOver) {
     int command[2], report[2];
     ASSERT_EQ(::pipe2(command, O_CLOEXEC), 0);
     ASSERT_EQ(::pipe2(report, O_CLOEXEC), 0);
-    std::fflush(nullptr);
-    const pid_t parent = ::fork();
-    ASSERT_GE(parent, 0);
-    if (parent == 0) {
-        if (::fork() == 0) {
-            ::close(command[1]);
-            const pid_t self = ::getpid();
-            if (::write(report[1], &self, sizeof self) != sizeof self) ::_exit(1);
-            char end;
-            while (::read(command[0], &end, 1) < 0 && errno == EINTR) {}
-            ::_exit(0);
-        }
-        ::_exit(0);
-    }
+    const bool forked = fork_orphan([&] {
+        ::close(command[1]);
+        const pid_t self = ::getpid();
+        if (::write(report[1], &self, sizeof self) != sizeof self) return 1;
+        char end;
+        while (::read(command[0], &end, 1) < 0 && errno == EINTR) {}
+        return 0;
+    });
     ::close(command[0]);
     ::close(report[1]);
-    ASSERT_EQ(::waitpid(parent, nullptr, 0), parent);
+    ASSERT_TRUE(forked);
     pid_t orphan = -1;
     const bool reported = ::read(report[0], &orphan, sizeof orphan) == sizeof orphan;
     ::close(report[0]);
@@ -131,19 +125,13 @@ public:
         ::prctl(PR_SET_CHILD_SUBREAPER, 0);
         int command[2], report[2];
         if (::pipe2(command, O_CLOEXEC) != 0 || ::pipe2(report, O_CLOEXEC) != 0) return;
-        std::fflush(nullptr);
-        const pid_t parent = ::fork();
-        if (parent == 0) {
-            if (::fork() == 0) {
-                ::close(command[1]);  // or its command pipe never closes
-                ::close(report[0]);
-                run(command[0], report[1]);
-            }
-            ::_exit(0);
-        }
+        fork_orphan([&]() -> int {
+            ::close(command[1]);  // or its command pipe never closes
+            ::close(report[0]);
+            run(command[0], report[1]);
+        });
         ::close(command[0]);
         ::close(report[1]);
-        if (parent > 0) ::waitpid(parent, nullptr, 0);
         ::prctl(PR_SET_CHILD_SUBREAPER, was_subreaper);
         command_ = command[1];
         report_ = report[0];

@@ -12,6 +12,8 @@
 
 #include "c_api_fixture.h"  // liteipc_adapter.h by its bare name, as LiteIPC code includes it
 #include "capi_handlers.h"
+#include "peer.h"
+#include "peer_args.h"
 
 namespace liteipc::testing {
 namespace {
@@ -113,8 +115,8 @@ protected:
     LiteIpcDeferredTest() : CApiTest("capi-late") {}
 
     // An endpoint process: one worker (the "boss"), a task thread answering everything.
-    std::unique_ptr<ChildProcess> start_endpoint(const char* name) {
-        return std::make_unique<ChildProcess>(
+    std::unique_ptr<ForkedServer> start_endpoint(const char* name) {
+        return std::make_unique<ForkedServer>(
             [name] {
                 IpcContext* context = OpenLiteIpc(LITEIPC_DEFAULT_MAP_SIZE);
                 LiteIpcServiceOptions options{name, LITEIPC_POLICY_SAME_UID, 0, 0, 1, LITEIPC_SERVICE_DIRECT};
@@ -272,13 +274,13 @@ int32_t samgr_handler(const IpcContext* context, void* ipcMsg, IpcIo* data, void
 }
 
 TEST_F(LiteIpcDeferredTest, AServiceManagerAtHandleZeroHandsOutGeneratedHandles) {
-    ChildProcess samgr(
+    ForkedServer samgr(
         [] {
             IpcContext* context = OpenLiteIpc(LITEIPC_DEFAULT_MAP_SIZE);
             return context != nullptr && SetSaManager(context, 256) == LITEIPC_OK;
         },
         [] { StartLoop(nullptr, samgr_handler, nullptr); });
-    ChildProcess endpoint(
+    ForkedServer endpoint(
         [] {
             IpcContext* context = OpenLiteIpc(LITEIPC_DEFAULT_MAP_SIZE);
             if (context == nullptr) return false;

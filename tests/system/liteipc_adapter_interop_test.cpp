@@ -48,7 +48,7 @@ int32_t on_death(const IpcContext*, void*, IpcIo*, void* arg) {
 }
 
 TEST_F(AdapterInteropTest, OldApiAndCxxClientsOfANewApiService) {
-    PeerProcess peer(LITEIPC_PEER_NEW_API);
+    PeerProgram peer(LITEIPC_PEER_NEW_API);
 
     // C++ first, from a process of its own: the context object under its name.
     const auto cxx = in_child<3>([&]() -> std::array<int, 3> {

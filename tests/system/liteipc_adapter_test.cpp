@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "../support/service_codes.h"
 #include "c_api_fixture.h"
 
 namespace liteipc::testing {
@@ -16,8 +17,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-enum Code : uint32_t { kEcho = 1, kWhoAmI = 2, kSleep = 3, kCount = 4, kGetCount = 5, kCallBack = 6, kToken = 7 };
-constexpr uint32_t kCallbackCode = 100;
+using namespace capi_codes;
 
 std::atomic<int32_t> g_counted{0};
 
@@ -95,10 +95,10 @@ int32_t serve(const IpcContext* context, void* ipcMsg, IpcIo* data, void* arg) {
 }
 
 // A process serving C API services: `setup` registers them after OpenLiteIpc; then StartLoop.
-class ServiceProcess : public ChildProcess {
+class CApiServer : public ForkedServer {
 public:
-    explicit ServiceProcess(const std::function<bool(IpcContext*)>& setup)
-        : ChildProcess(
+    explicit CApiServer(const std::function<bool(IpcContext*)>& setup)
+        : ForkedServer(
               [&] {
                   IpcContext* context = OpenLiteIpc(LITEIPC_DEFAULT_MAP_SIZE);
                   return context != nullptr && setup(context);
@@ -147,7 +147,7 @@ int32_t call_int(IpcContext* context, SvcIdentity sid, uint32_t code, int32_t va
 }
 
 TEST_F(LiteIpcAdapterTest, RequestReplyWithIntsAndStrings) {
-    ServiceProcess service(named("capi.echo"));
+    CApiServer service(named("capi.echo"));
     IpcContext* context = open();
     EXPECT_EQ(OpenLiteIpc(0), context) << "one context per process, counted";
     CloseLiteIpc(context);
@@ -189,7 +189,7 @@ TEST_F(LiteIpcAdapterTest, RequestReplyWithIntsAndStrings) {
 }
 
 TEST_F(LiteIpcAdapterTest, CallerIdentityIsTheRealClients) {
-    ServiceProcess service(named("capi.who"));
+    CApiServer service(named("capi.who"));
     IpcContext* context = open();
     expect_caller_is_this_thread(context, find("capi.who"));
 }
@@ -197,7 +197,7 @@ TEST_F(LiteIpcAdapterTest, CallerIdentityIsTheRealClients) {
 // LiteIpcServiceOptions.mode: each message passes the kernel, so GetCallingTid is the kernel's
 // word for the calling thread; an unknown mode is refused by name.
 TEST_F(LiteIpcAdapterTest, MediatedServiceReadsTheCallerTheKernelStamped) {
-    ServiceProcess service([](IpcContext* context) {
+    CApiServer service([](IpcContext* context) {
         LiteIpcServiceOptions options{"capi.mediated", LITEIPC_POLICY_SAME_UID, 0, 0, 2, LITEIPC_SERVICE_MEDIATED};
         SvcIdentity sid;
         return LiteIpcRegisterServiceEx(context, &options, serve, nullptr, &sid) == LITEIPC_OK;
@@ -211,7 +211,7 @@ TEST_F(LiteIpcAdapterTest, MediatedServiceReadsTheCallerTheKernelStamped) {
 }
 
 TEST_F(LiteIpcAdapterTest, OnewayRequestsArriveAndReturnAtOnce) {
-    ServiceProcess service(named("capi.oneway"));
+    CApiServer service(named("capi.oneway"));
     IpcContext* context = open();
     SvcIdentity sid = find("capi.oneway");
     for (int i = 0; i < 200; ++i) {
@@ -246,7 +246,7 @@ TEST_F(LiteIpcAdapterTest, OnewayRequestsArriveAndReturnAtOnce) {
 }
 
 TEST_F(LiteIpcAdapterTest, AddServiceAccessOpensAServiceThatRefusesByDefault) {
-    ServiceProcess service([](IpcContext* context) {
+    CApiServer service([](IpcContext* context) {
         LiteIpcServiceOptions closed{"capi.closed", LITEIPC_POLICY_PIDS, 0, 0, 1, LITEIPC_SERVICE_DIRECT};
         LiteIpcServiceOptions granted{"capi.granted", LITEIPC_POLICY_PIDS, 0, 0, 1, LITEIPC_SERVICE_DIRECT};
         SvcIdentity closed_sid, granted_sid;
@@ -292,7 +292,7 @@ int32_t on_death(const IpcContext* context, void* ipcMsg, IpcIo*, void* arg) {
 }
 
 TEST_F(LiteIpcAdapterTest, DeathCallbacksFireOnceAndAPendingRequestEndsWithDeadObject) {
-    auto service = std::make_unique<ServiceProcess>(named("capi.dying"));
+    auto service = std::make_unique<CApiServer>(named("capi.dying"));
     IpcContext* context = open();
     SvcIdentity sid = find("capi.dying");
 
@@ -392,7 +392,7 @@ int32_t call_back(IpcContext* context, SvcIdentity service, const SvcIdentity& c
 }
 
 TEST_F(LiteIpcAdapterTest, IpcCallbacksTimeOutOnceOrAfterTheirLastUse) {
-    ServiceProcess service(named("capi.caller"));
+    CApiServer service(named("capi.caller"));
     IpcContext* context = open();
     SvcIdentity peer = find("capi.caller");
 
@@ -436,7 +436,7 @@ TEST_F(LiteIpcAdapterTest, IpcCallbacksTimeOutOnceOrAfterTheirLastUse) {
 }
 
 TEST_F(LiteIpcAdapterTest, TokensReachTheHandler) {
-    ServiceProcess service(named("capi.token"));
+    CApiServer service(named("capi.token"));
     IpcContext* context = open();
     SvcIdentity sid = find("capi.token");
     sid.token = 0xfeed;

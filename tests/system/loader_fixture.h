@@ -4,13 +4,7 @@
 // becomes a failure, so the BPF tests cannot silently not run.
 #pragma once
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <grp.h>
@@ -24,8 +18,7 @@
 #include <vector>
 
 #include "liteipc/context.h"
-
-extern char** environ;
+#include "../support/private_loader.h"
 
 namespace liteipc::testing {
 
@@ -50,103 +43,34 @@ inline std::string why_no_bpf() {
         }                                                                                   \
     } while (0)
 
-// A liteipc-loader child process on its own pin root and socket.
-class Loader {
+// A test's own liteipc-loader (tests/support/private_loader.h) on /sys/fs/bpf/liteipc-test-<tag>-<pid>.
+class Loader : public PrivateLoader {
 public:
     // `extra_args` go to liteipc-loader as they are (e.g. --config); `socket` replaces the default path.
-    explicit Loader(std::string tag, std::vector<std::string> extra_args = {}, std::string socket = {})
-        : pin_root_("/sys/fs/bpf/liteipc-test-" + tag + "-" + std::to_string(::getpid())),
-          socket_(socket.empty() ? "/tmp/liteipc-test-" + tag + "-" + std::to_string(::getpid()) + ".sock"
-                                 : std::move(socket)),
-          extra_args_(std::move(extra_args)) {
-        // Without a --config of their own, tests run with tests/support/loader-test.conf.
-        if (std::find(extra_args_.begin(), extra_args_.end(), "--config") == extra_args_.end())
-            extra_args_.insert(extra_args_.end(), {"--config", LITEIPC_TEST_LOADER_CONFIG});
-    }
-    ~Loader() {
-        stop();
-        unload();
-    }
+    explicit Loader(const std::string& tag, std::vector<std::string> extra_args = {}, std::string socket = {})
+        : PrivateLoader(LITEIPC_LOADER_PATH, "/sys/fs/bpf/liteipc-test-" + tag + "-" + std::to_string(::getpid()),
+                        socket.empty() ? "/tmp/liteipc-test-" + tag + "-" + std::to_string(::getpid()) + ".sock"
+                                       : std::move(socket),
+                        test_args(std::move(extra_args))) {}
 
     // Starts the loader and waits (bounded) until its socket answers.
     ::testing::AssertionResult start() {
-        // Spawned, not forked: the test process runs threads by now.
-        // In the foreground, as systemd runs it; extra_args may set --log-level again (the last wins).
-        std::vector<const char*> argv{"liteipc-loader", "--pin-root", pin_root_.c_str(), "--socket",
-                                      socket_.c_str(), "--log-level", log_level()};
-        for (const auto& arg : extra_args_) argv.push_back(arg.c_str());
-        argv.push_back(nullptr);
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        if (!log_path_.empty())
-            posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int spawned = ::posix_spawn(&pid_, LITEIPC_LOADER_PATH, &actions, nullptr, const_cast<char**>(argv.data()), environ);
-        posix_spawn_file_actions_destroy(&actions);
-        if (spawned != 0) {
-            pid_ = -1;
-            return ::testing::AssertionFailure() << "cannot start " << LITEIPC_LOADER_PATH;
-        }
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-        while (std::chrono::steady_clock::now() < deadline) {
-            int status;
-            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-                pid_ = -1;
-                return ::testing::AssertionFailure() << "liteipc-loader exited early, status " << status;
-            }
-            if (answers()) return ::testing::AssertionSuccess();
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-        return ::testing::AssertionFailure() << "liteipc-loader did not answer on " << socket_;
+        const std::string failure = launch();
+        if (failure.empty()) return ::testing::AssertionSuccess();
+        return ::testing::AssertionFailure() << failure;
     }
-
-    // Before start(): the loader's stderr (its log) goes to `path` instead of the test's.
-    void log_to(std::string path) { log_path_ = std::move(path); }
-
-    // SIGTERM and wait: pinned state stays.
-    void stop() {
-        if (pid_ <= 0) return;
-        ::kill(pid_, SIGTERM);
-        int status;
-        ::waitpid(pid_, &status, 0);
-        pid_ = -1;
-    }
-
-    void unload() {
-        std::string command = std::string(LITEIPC_LOADER_PATH) + " --unload --pin-root " + pin_root_ + " >/dev/null";
-        int ignored = std::system(command.c_str());
-        (void)ignored;
-    }
-
-    ContextOptions options() const {
-        ContextOptions o;
-        o.socket_path = socket_;
-        o.pin_root = pin_root_;
-        o.default_timeout = std::chrono::milliseconds(5000);
-        return o;
-    }
-    const std::string& pin_root() const { return pin_root_; }
-    const std::string& socket() const { return socket_; }
-    pid_t pid() const { return pid_; }
 
 private:
-    bool answers() const {
-        sockaddr_un address{};
-        address.sun_family = AF_UNIX;
-        std::snprintf(address.sun_path, sizeof address.sun_path, "%s", socket_.c_str());
-        int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-        bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-        ::close(fd);
-        return ok;
+    // LITEIPC_TEST_LOADER_LOG's level (warn by default; extra_args may set it again: the last wins);
+    // without a --config of their own, tests run with tests/support/loader-test.conf.
+    static std::vector<std::string> test_args(std::vector<std::string> extra_args) {
+        const char* level = std::getenv("LITEIPC_TEST_LOADER_LOG");
+        std::vector<std::string> args{"--log-level", level ? level : "warn"};
+        args.insert(args.end(), extra_args.begin(), extra_args.end());
+        if (std::find(extra_args.begin(), extra_args.end(), "--config") == extra_args.end())
+            args.insert(args.end(), {"--config", LITEIPC_TEST_LOADER_CONFIG});
+        return args;
     }
-    static const char* log_level() {
-        const char* v = std::getenv("LITEIPC_TEST_LOADER_LOG");
-        return v ? v : "warn";
-    }
-    std::string pin_root_;
-    std::string socket_;
-    std::vector<std::string> extra_args_;
-    std::string log_path_;
-    pid_t pid_ = -1;
 };
 
 // A test with a private loader and this process's context on it. Tests that also need the

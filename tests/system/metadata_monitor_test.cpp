@@ -27,33 +27,28 @@ public:
     MonitorProcess(const Loader& loader, std::vector<std::string> extra = {}, bool json = true) {
         int out[2];
         EXPECT_EQ(::pipe(out), 0);
-        std::fflush(nullptr);
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        std::vector<std::string> args{LITEIPC_CLI_PATH, "--socket", loader.socket(), "--pin-root", loader.pin_root(),
+                                      "monitor"};
+        if (json) args.push_back("--json");
+        for (auto& e : extra) args.push_back(e);
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        // Forked, not spawned: it becomes a group member before the exec.
+        process_ = fork_child([&] {
             ::dup2(out[1], STDOUT_FILENO);
             ::close(out[0]);
             ::close(out[1]);
-            if (!become_group_member(kNobody)) ::_exit(120);
+            if (!become_group_member(kNobody)) return 120;
             ::setenv("TZ", "UTC", 1);
-            std::vector<std::string> args{LITEIPC_CLI_PATH, "--socket", loader.socket(), "--pin-root",
-                                          loader.pin_root(), "monitor"};
-            if (json) args.push_back("--json");
-            for (auto& e : extra) args.push_back(e);
-            std::vector<char*> argv;
-            for (auto& a : args) argv.push_back(a.data());
-            argv.push_back(nullptr);
             ::execv(LITEIPC_CLI_PATH, argv.data());
-            ::_exit(127);
-        }
+            return 127;
+        });
         ::close(out[1]);
         out_ = out[0];
     }
     ~MonitorProcess() {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
+        process_.kill_and_wait();
         if (out_ >= 0) ::close(out_);
     }
 
@@ -85,16 +80,14 @@ public:
         return {};
     }
     int interrupt_and_wait() {
-        ::kill(pid_, SIGINT);
-        int status = 0;
-        ::waitpid(pid_, &status, 0);
-        pid_ = -1;
+        process_.signal(SIGINT);
+        const int status = process_.wait();
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
-    pid_t pid() const { return pid_; }
+    pid_t pid() const { return process_.pid(); }
 
 private:
-    pid_t pid_ = -1;
+    OwnedPid process_;
     int out_ = -1;
     std::string buffer_;
 };

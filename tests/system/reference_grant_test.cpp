@@ -7,7 +7,7 @@
 
 #include "liteipc/ipc.h"
 #include "loader_fixture.h"
-#include "owned_process.h"
+#include "c_api_processes.h"
 #include "peers/peer_protocol.h"
 
 namespace liteipc::testing {
@@ -36,7 +36,7 @@ int32_t call_back_through(Connection& peer, const Service& adder, int32_t n) {
 TEST_F(ReferenceGrantTest, AReferenceHandedAgainAfterItsGrantWasWithdrawnGrantsAgain) {
     ::setenv("LITEIPC_SOCKET", loader_.socket().c_str(), 1);
     ::setenv("LITEIPC_PIN_ROOT", loader_.pin_root().c_str(), 1);
-    PeerProcess peer(LITEIPC_PEER_NEW_API);
+    PeerProgram peer(LITEIPC_PEER_NEW_API);
     ServiceOptions options{.name = "test.ref.adder", .policy = Policy::pids};
     options.mode = Mode::mediated;
     auto adder = Service::start(*context_, options, [](Call& call) {

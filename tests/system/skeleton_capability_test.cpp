@@ -29,20 +29,18 @@ constexpr int32_t kReceiverSaId = SERVER_SA_ID1 + 1;
 constexpr int32_t kNoAnswer = INT32_MIN;
 
 // A process of its own: for each command byte the test sends, runs `step` and answers its result.
-class Child : public OwnedPid {
+class Child {
 public:
     explicit Child(std::function<int32_t(char)> step) {
         int to[2], from[2];
         if (::pipe2(to, O_CLOEXEC) != 0 || ::pipe2(from, O_CLOEXEC) != 0) return;
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        process_ = fork_child([&] {
             for (char command; ::read(to[0], &command, 1) == 1;) {
                 const int32_t result = step(command);
                 if (::write(from[1], &result, sizeof result) != sizeof result) break;
             }
-            ::_exit(0);
-        }
+            return 0;
+        });
         ::close(to[0]);
         ::close(from[1]);
         to_ = to[1];
@@ -53,6 +51,8 @@ public:
         ::close(to_);
         ::close(from_);
     }
+    pid_t pid() const { return process_.pid(); }
+    void kill() { process_.kill_and_wait(); }
     int32_t ask(char command) {
         if (::write(to_, &command, 1) != 1) return kNoAnswer;
         pollfd readable{from_, POLLIN, 0};
@@ -62,6 +62,7 @@ public:
     }
 
 private:
+    OwnedPid process_;
     int to_ = -1, from_ = -1;
 };
 

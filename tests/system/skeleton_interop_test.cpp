@@ -12,7 +12,7 @@
 
 #include "ipc_skeleton.h"  // by its bare name, as upstream code includes it
 #include "loader_fixture.h"
-#include "owned_process.h"
+#include "c_api_processes.h"
 #include "peers/peer_protocol.h"
 #include "rpc_errno.h"
 
@@ -77,7 +77,7 @@ void on_dead(void* args) {
 }
 
 TEST_F(SkeletonInteropTest, NewApiClientOfAnOldApiService) {
-    PeerProcess peer(LITEIPC_PEER_OLD_API);
+    PeerProgram peer(LITEIPC_PEER_OLD_API);
     const SvcIdentity samgr = *GetContextObject();
 
     // Values both ways.
@@ -142,7 +142,7 @@ TEST_F(SkeletonInteropTest, NewApiClientOfAnOldApiService) {
 }
 
 TEST_F(SkeletonInteropTest, DeathRecipientsFireOnceWhenTheServiceDies) {
-    PeerProcess peer(LITEIPC_PEER_OLD_API);
+    PeerProgram peer(LITEIPC_PEER_OLD_API);
     const SvcIdentity samgr = *GetContextObject();
     Deaths kept, removed;
     uint32_t kept_id = 0, removed_id = 0;
@@ -176,7 +176,7 @@ TEST_F(SkeletonInteropTest, DeathRecipientsFireOnceWhenTheServiceDies) {
     EXPECT_EQ(late_id, 0u);
 
     // A new process in the role of the context object is reached through the same handle.
-    PeerProcess successor(LITEIPC_PEER_OLD_API);
+    PeerProgram successor(LITEIPC_PEER_OLD_API);
     uintptr_t buffer = 0;
     IpcIo reply;
     EXPECT_EQ(SendRequest(samgr, PEER_WHO, nullptr, &reply, sync_option(), &buffer), ERR_NONE);

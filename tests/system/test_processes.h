@@ -24,6 +24,7 @@
 #include "loader_fixture.h"
 #include "peer.h"
 #include "peer_args.h"
+#include "service_codes.h"
 
 namespace liteipc::testing {
 
@@ -111,21 +112,6 @@ inline const auto kAllEndings = ::testing::Values(Ending::exit_normally, Ending:
 
 inline constexpr uid_t kNobody = 65534;
 
-// A forked child inherits this process's pool mappings; a real peer would not have them.
-inline void unmap_inherited_pools() {
-    FILE* maps = std::fopen("/proc/self/maps", "r");
-    if (!maps) return;
-    char line[512];
-    std::vector<std::pair<unsigned long, unsigned long>> ranges;
-    while (std::fgets(line, sizeof line, maps)) {
-        unsigned long begin = 0, end = 0;
-        if (std::strstr(line, "memfd:liteipc-") && std::sscanf(line, "%lx-%lx", &begin, &end) == 2)
-            ranges.emplace_back(begin, end);
-    }
-    std::fclose(maps);
-    for (auto [begin, end] : ranges) ::munmap(reinterpret_cast<void*>(begin), end - begin);
-}
-
 // In a child: become `uid` (nobody by default) with the liteipc group as its only group.
 inline bool become_group_member(uid_t uid = kNobody) {
     group* g = ::getgrnam("liteipc");
@@ -144,20 +130,17 @@ std::array<int, N> in_child(Body body) {
     result.fill(-9999);
     int report[2];
     if (::pipe(report) != 0) return result;
-    std::fflush(nullptr);
-    pid_t child = ::fork();
-    if (child == 0) {
-        ::close(report[0]);
-        unmap_inherited_pools();
-        std::array<int, N> out = body();
-        ssize_t ignored = ::write(report[1], out.data(), sizeof out);
-        (void)ignored;
-        ::_exit(0);
-    }
+    OwnedPid child = fork_child(
+        [&] {
+            ::close(report[0]);
+            unmap_inherited_pools();
+            std::array<int, N> out = body();
+            return ::write(report[1], out.data(), sizeof out) == static_cast<ssize_t>(sizeof out) ? 0 : 1;
+        });
     ::close(report[1]);
     if (::read(report[0], result.data(), sizeof result) != static_cast<ssize_t>(sizeof result)) result.fill(-9999);
     ::close(report[0]);
-    ::waitpid(child, nullptr, 0);
+    child.wait();
     return result;
 }
 
@@ -188,10 +171,7 @@ inline void no_core_dumps() {
 
 // ---- a service in a child process ----
 
-enum Code : uint32_t {
-    kEcho = 1, kWhoAmI = 2, kSleep = 3, kChecksum = 4, kBigReply = 5, kCount = 6, kPipe = 7, kTryReference = 8, kTryNumber = 9, kSecret = 10,
-    kStreamMessage = 11, kStreamReport = 12, kRawEcho = 13
-};
+using namespace service_role_codes;
 
 inline Context* g_service_context = nullptr;  // the service process's own context
 

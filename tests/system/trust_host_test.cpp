@@ -179,7 +179,7 @@ TEST(TrustHostTest, AConnectionRegionAPeerCouldShrinkIsRefused) {
     liteipc_connect_ctl connect{};
     connect.handle = registered->reply.handle;
     LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &connect, .ctx_size_in = sizeof connect);
-    ASSERT_EQ(bpf_prog_test_run_opts(context->impl().connect_prog, &run), 0);
+    ASSERT_EQ(bpf_prog_test_run_opts(context->impl().kernel().connect_program_fd(), &run), 0);
     ASSERT_EQ(connect.result, 0);
     // A ctrl region its sender could shrink later would make the service's mapping fault.
     auto ctrl = sealed_memfd(1 << 16, 0);

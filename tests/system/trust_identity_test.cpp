@@ -25,26 +25,23 @@ TEST_F(TrustIdentityTest, SocketKeptAfterItsCreatorExitedActsForNoOne) {
         int pair[2];
         if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return std::array<int, 3>{-1, -1, -1};
         // One creator registers, passes its socket on and exits; another only connects.
-        pid_t registered = ::fork();
-        if (registered == 0) {
+        OwnedPid registered = fork_child([&] {
             int s = connect_raw(socket);
             RawReply hello = raw_request(s, control_request(ControlOp::hello));
             send_fd(pair[1], s);
-            ::_exit(hello.answered && hello.reply.result == 0 ? 0 : 1);
-        }
+            return hello.answered && hello.reply.result == 0 ? 0 : 1;
+        });
         int kept_registered = receive_fd(pair[0]);
-        int status = 0;
-        ::waitpid(registered, &status, 0);
-        pid_t connected = ::fork();
-        if (connected == 0) {
+        const int status = registered.wait();
+        OwnedPid connected = fork_child([&] {
             send_fd(pair[1], connect_raw(socket));
-            ::_exit(0);
-        }
+            return 0;
+        });
         int kept_connected = receive_fd(pair[0]);
-        ::waitpid(connected, nullptr, 0);
+        connected.wait();
         RawReply service = raw_request(kept_registered, control_request(ControlOp::register_service, 0, "trust.kept"));
         RawReply hello = raw_request(kept_connected, control_request(ControlOp::hello));
-        return std::array<int, 3>{WEXITSTATUS(status), code(service.code()), code(hello.code())};
+        return std::array<int, 3>{exit_code(status), code(service.code()), code(hello.code())};
     });
     auto [registered, service, hello] = attacker.results();
     EXPECT_EQ(registered, 0) << "the first creator could not register";
@@ -67,19 +64,16 @@ TEST_F(TrustIdentityTest, SocketHandedToAnotherProcessActsForNoOne) {
         int pair[2];
         if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return std::array<int, 2>{-1, -1};
         // The holder registers and stays alive; its socket goes to the attacker.
-        pid_t holder = ::fork();
-        if (holder == 0) {
-            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        OwnedPid holder = fork_child([&]() -> int {
             int s = connect_raw(socket);
             raw_request(s, control_request(ControlOp::hello));
             send_fd(pair[1], s);
             for (;;) ::pause();
-        }
+        });
         int handed = receive_fd(pair[0]);
         RawReply service = raw_request(handed, control_request(ControlOp::register_service, 0, "trust.handed"));
         RawReply hello = raw_request(handed, control_request(ControlOp::hello));
-        ::kill(holder, SIGKILL);
-        ::waitpid(holder, nullptr, 0);
+        holder.kill_and_wait();
         return std::array<int, 2>{code(service.code()), code(hello.code())};
     });
     auto [service, hello] = attacker.results();
@@ -137,17 +131,16 @@ std::array<int, N> in_pid_namespace(Scenario scenario) {
         if (::unshare(CLONE_NEWPID) != 0) return failed;
         int report[2];
         if (::pipe(report) != 0) return failed;
-        std::fflush(nullptr);
-        pid_t init = ::fork();  // pid 1 of the new namespace
-        if (init == 0) {
-            std::array<int, N> result = scenario();
-            ssize_t ignored = ::write(report[1], result.data(), sizeof result);
-            (void)ignored;
-            ::_exit(0);
-        }
+        // Pid 1 of the new namespace: its parent, outside it, is no pid it can see (no death signal).
+        OwnedPid init = fork_child(
+            [&] {
+                std::array<int, N> result = scenario();
+                return ::write(report[1], result.data(), sizeof result) == static_cast<ssize_t>(sizeof result) ? 0 : 1;
+            },
+            0);
         std::array<int, N> result = failed;
         if (::read(report[0], result.data(), sizeof result) != sizeof result) result = failed;
-        ::waitpid(init, nullptr, 0);
+        init.wait();
         return result;
     });
 }
@@ -162,22 +155,20 @@ std::array<int, 8> pid_reuse_scenario(const std::string& tag) {
     if (!loader.start()) return out;
     int to_attacker[2], from_attacker[2], from_victim[2];
     if (::pipe(to_attacker) != 0 || ::pipe(from_attacker) != 0 || ::pipe(from_victim) != 0) return out;
-    std::fflush(nullptr);
-    pid_t attacker = ::fork();
-    if (attacker == 0) {
+    OwnedPid attacker = fork_child([&] {
         std::array<int, 6> result;
         result.fill(-9999);
-        if (!become_group_member(kNobody)) ::_exit(1);
+        if (!become_group_member(kNobody)) return 1;
         int pair[2];
-        if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) ::_exit(1);
-        pid_t creator = ::fork();
-        if (creator == 0) {
+        if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return 1;
+        OwnedPid creator = fork_child([&] {
             send_fd(pair[1], connect_raw(loader.socket()));
-            ::_exit(0);
-        }
+            return 0;
+        });
+        const pid_t creator_pid = creator.pid();
         int kept = receive_fd(pair[0]);
-        ::waitpid(creator, nullptr, 0);
-        ssize_t ignored = ::write(from_attacker[1], &creator, sizeof creator);
+        creator.wait();
+        ssize_t ignored = ::write(from_attacker[1], &creator_pid, sizeof creator_pid);
         uint32_t handle = 0;
         ignored = ::read(to_attacker[0], &handle, sizeof handle);  // the victim now holds the pid
         (void)ignored;
@@ -197,8 +188,8 @@ std::array<int, 8> pid_reuse_scenario(const std::string& tag) {
         }
         result[5] = 1;
         ignored = ::write(from_attacker[1], result.data(), sizeof result);
-        ::_exit(0);
-    }
+        return 0;
+    });
     pid_t reused = 0;
     if (::read(from_attacker[0], &reused, sizeof reused) != sizeof reused) return out;
     // Force the next pid of this namespace to be the one the attacker's socket was made by.
@@ -206,9 +197,7 @@ std::array<int, 8> pid_reuse_scenario(const std::string& tag) {
     if (!last_pid) return out;
     std::fprintf(last_pid, "%d", reused - 1);
     std::fclose(last_pid);
-    pid_t victim = ::fork();
-    if (victim == 0) {
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    OwnedPid victim = fork_child([&] {
         uint32_t registered = 0;
         if (become_group_member(kOtherUid)) {
             auto context = Context::open(loader.options());
@@ -223,8 +212,8 @@ std::array<int, 8> pid_reuse_scenario(const std::string& tag) {
         }
         ssize_t ignored = ::write(from_victim[1], &registered, sizeof registered);
         (void)ignored;
-        ::_exit(1);
-    }
+        return 1;
+    });
     uint32_t handle = 0;
     if (::read(from_victim[0], &handle, sizeof handle) != sizeof handle) return out;
     ssize_t ignored = ::write(to_attacker[1], &handle, sizeof handle);
@@ -232,17 +221,16 @@ std::array<int, 8> pid_reuse_scenario(const std::string& tag) {
     std::array<int, 6> attack;
     attack.fill(-9999);
     ignored = ::read(from_attacker[0], attack.data(), sizeof attack);
-    ::waitpid(attacker, nullptr, 0);
+    attacker.wait();
     // The victim's service is still the victim's.
     int s = connect_raw(loader.socket());
     RawReply lookup = raw_request(s, control_request(ControlOp::lookup, 0, "victim.echo"));
     ::close(s);
-    out[0] = victim == reused && handle != 0;
+    out[0] = victim.pid() == reused && handle != 0;
     for (int i = 0; i < 5; ++i) out[1 + i] = attack[i];
     out[6] = lookup.answered && lookup.reply.result == 0 && lookup.reply.handle == handle;
     out[7] = attack[5];
-    ::kill(victim, SIGKILL);
-    ::waitpid(victim, nullptr, 0);
+    victim.kill_and_wait();
     return out;
 }
 
@@ -285,17 +273,14 @@ std::array<int, 3> waiting_grant_reuse_scenario(const std::string& tag) {
     int to_grantee[2], to_owner[2], from_owner[2], from_attacker[2];
     if (::pipe(to_grantee) != 0 || ::pipe(to_owner) != 0 || ::pipe(from_owner) != 0 || ::pipe(from_attacker) != 0)
         return out;
-    std::fflush(nullptr);
-    pid_t grantee = ::fork();  // never registers; exits when told
-    if (grantee == 0) {
+    OwnedPid grantee = fork_child([&] {  // never registers; exits when told
         char go;
         ssize_t ignored = ::read(to_grantee[0], &go, 1);
         (void)ignored;
-        ::_exit(0);
-    }
-    pid_t owner = ::fork();
-    if (owner == 0) {
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        return 0;
+    });
+    const pid_t grantee_pid = grantee.pid();
+    OwnedPid owner = fork_child([&]() -> int {
         int granted = -1;
         auto context = Context::open(loader.options());
         std::optional<Service> service;
@@ -310,19 +295,18 @@ std::array<int, 3> waiting_grant_reuse_scenario(const std::string& tag) {
         ignored = ::write(from_owner[1], &granted, sizeof granted);
         (void)ignored;
         for (;;) ::pause();
-    }
-    ssize_t ignored = ::write(to_owner[1], &grantee, sizeof grantee);
+    });
+    ssize_t ignored = ::write(to_owner[1], &grantee_pid, sizeof grantee_pid);
     int granted = -1;
     ignored = ::read(from_owner[0], &granted, sizeof granted);
     out[0] = granted;
     ignored = ::write(to_grantee[1], "x", 1);
-    ::waitpid(grantee, nullptr, 0);
+    grantee.wait();
     FILE* last_pid = std::fopen("/proc/sys/kernel/ns_last_pid", "w");
     if (!last_pid) return out;
-    std::fprintf(last_pid, "%d", grantee - 1);
+    std::fprintf(last_pid, "%d", grantee_pid - 1);
     std::fclose(last_pid);
-    pid_t attacker = ::fork();
-    if (attacker == 0) {
+    OwnedPid attacker = fork_child([&] {
         int result = -9999;
         if (become_group_member(kNobody)) {
             auto context = Context::open(loader.options());
@@ -331,17 +315,17 @@ std::array<int, 3> waiting_grant_reuse_scenario(const std::string& tag) {
                 result = connection ? 0 : code(connection.error().code);
             }
         }
-        ignored = ::write(from_attacker[1], &result, sizeof result);
-        ::_exit(0);
-    }
+        ssize_t written = ::write(from_attacker[1], &result, sizeof result);
+        return written == sizeof result ? 0 : 1;
+    });
     int result = -9999;
     ignored = ::read(from_attacker[0], &result, sizeof result);
     (void)ignored;
-    ::waitpid(attacker, nullptr, 0);
-    out[1] = attacker == grantee;
+    const pid_t attacker_pid = attacker.pid();
+    attacker.wait();
+    out[1] = attacker_pid == grantee_pid;
     out[2] = result;
-    ::kill(owner, SIGKILL);
-    ::waitpid(owner, nullptr, 0);
+    owner.kill_and_wait();
     return out;
 }
 

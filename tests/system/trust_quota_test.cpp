@@ -23,15 +23,12 @@ TEST_F(TrustHelloTest, HellosFromProcessesThatExitAtOnceLeaveNoSlotAlive) {
     Hostile<1> attacker(kNobody, [&] {
         int sent = 0;
         for (int i = 0; i < 200; ++i) {
-            pid_t child = ::fork();
-            if (child == 0) {
+            OwnedPid child = fork_child([&] {
                 int s = connect_raw(socket);
                 auto hello = control_request(ControlOp::hello);
-                ::_exit(::send(s, &hello, sizeof hello, 0) == sizeof hello ? 0 : 1);
-            }
-            int status = 0;
-            ::waitpid(child, &status, 0);
-            sent += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+                return ::send(s, &hello, sizeof hello, 0) == sizeof hello ? 0 : 1;
+            });
+            sent += exit_code(child.wait()) == 0;
         }
         return std::array<int, 1>{sent};
     });

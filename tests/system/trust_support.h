@@ -209,12 +209,10 @@ class Hostile {
 public:
     template <typename Body>
     Hostile(uid_t uid, Body body) {
+        results_.fill(-9999);
         int report[2], stop[2];
         if (::pipe(report) != 0 || ::pipe(stop) != 0) return;
-        std::fflush(nullptr);
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        process_ = fork_child([&] {
             ::close(report[0]);
             ::close(stop[1]);
             unmap_inherited_pools();
@@ -225,30 +223,27 @@ public:
             char byte;
             ignored = ::read(stop[0], &byte, 1);  // until the test says so
             (void)ignored;
-            ::_exit(0);
-        }
+            return 0;
+        });
         ::close(report[1]);
         ::close(stop[0]);
         stop_ = stop[1];
-        results_.fill(-9999);
         if (::read(report[0], results_.data(), sizeof results_) != static_cast<ssize_t>(sizeof results_))
             results_.fill(-9999);
         ::close(report[0]);
     }
     ~Hostile() { end(); }
     const std::array<int, N>& results() const { return results_; }
-    pid_t pid() const { return pid_; }
+    pid_t pid() const { return process_.pid(); }
     // SIGKILL, as an attacker ends, and reaped.
     void end() {
-        if (pid_ <= 0) return;
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-        ::close(stop_);
-        pid_ = -1;
+        process_.kill_and_wait();
+        if (stop_ >= 0) ::close(stop_);
+        stop_ = -1;
     }
 
 private:
-    pid_t pid_ = -1;
+    OwnedPid process_;
     int stop_ = -1;
     std::array<int, N> results_;
 };

@@ -5,6 +5,8 @@
 #include "transport/channel.h"
 #include "transport/fd_channel.h"
 #include "common/futex.h"
+#include "../support/owned_pid.h"
+#include "../support/service_codes.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -29,14 +31,7 @@ namespace liteipc::detail::testing {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-enum Code : uint32_t {
-    kEcho = 1,        // reply = request payload, status = its size
-    kPattern = 2,     // request carries pattern(seed 1); reply = pattern(seed 2) of the same size
-    kCount = 3,       // oneway: count it
-    kGetCount = 4,    // reply = the count so far (uint64)
-    kReplySize = 5,   // request = uint64 size; reply of that size, or status -ENOMEM
-    kSleep = 6,       // sleep 5 s, then reply
-};
+using namespace ::liteipc::testing::channel_codes;
 
 inline std::span<const std::byte> bytes_of(std::string_view text) { return std::as_bytes(std::span(text)); }
 inline std::string text_of(std::span<const std::byte> bytes) {
@@ -94,38 +89,19 @@ inline int32_t test_service(const ActiveRequest& request, ReplyWriter& reply) {
     return -ENOSYS;
 }
 
-// Exit status of a child (128 + signal if killed), or -1 after killing it for outliving the timeout.
-inline int wait_for_child(pid_t pid, std::chrono::milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    for (;;) {
-        int status = 0;
-        if (::waitpid(pid, &status, WNOHANG) == pid) {
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        }
-        if (Clock::now() > deadline) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, &status, 0);
-            return -1;
-        }
-        std::this_thread::sleep_for(1ms);
-    }
-}
-
-// A child process running `body(stop_fd)`; closing the stop pipe asks it to finish.
-class ChildProcess {
+// A forked child running `body(stop_fd)`; closing the stop pipe asks it to finish.
+class StoppableChild {
 public:
     template <typename Body>
-    static ChildProcess start(Body&& body) {
+    static StoppableChild start(Body&& body) {
         int pipe_fds[2];
         if (::pipe2(pipe_fds, O_CLOEXEC) != 0) std::abort();
-        const pid_t pid = ::fork();
-        if (pid == 0) {
+        StoppableChild child;
+        child.process_ = ::liteipc::testing::fork_child([&] {
             ::close(pipe_fds[1]);
-            ::_exit(body(pipe_fds[0]));
-        }
+            return body(pipe_fds[0]);
+        });
         ::close(pipe_fds[0]);
-        ChildProcess child;
-        child.pid_ = pid;
         child.stop_pipe_.reset(pipe_fds[1]);
         return child;
     }
@@ -137,32 +113,24 @@ public:
         }
     }
 
-    bool running() const {
-        int status = 0;
-        return ::waitpid(pid_, &status, WNOHANG) == 0;
-    }
+    bool running() { return process_.running(); }
+    // Exit status of the child (128 + signal if killed), or -1 after killing it for outliving the timeout.
     int stop(std::chrono::milliseconds timeout = 5000ms) {
-        if (pid_ <= 0) return -1;
+        if (!process_) return -1;
         stop_pipe_.reset();
-        const int status = wait_for_child(pid_, timeout);
-        pid_ = -1;
-        return status;
+        if (auto status = process_.wait_for(timeout)) return ::liteipc::testing::exit_code(*status);
+        process_.kill_and_wait();
+        return -1;
     }
-    void kill_now() {
-        ::kill(pid_, SIGKILL);
-        int status = 0;
-        ::waitpid(pid_, &status, 0);
-        pid_ = -1;
+    void kill_now() { process_.kill_and_wait(); }
+    ~StoppableChild() {
+        if (process_) stop();
     }
-    ~ChildProcess() {
-        if (pid_ > 0) stop();
-    }
-    ChildProcess(ChildProcess&& other) noexcept
-        : pid_(std::exchange(other.pid_, -1)), stop_pipe_(std::move(other.stop_pipe_)) {}
+    StoppableChild(StoppableChild&&) noexcept = default;
 
 private:
-    ChildProcess() = default;
-    pid_t pid_ = -1;
+    StoppableChild() = default;
+    ::liteipc::testing::OwnedPid process_;
     UniqueFd stop_pipe_;
 };
 
@@ -174,8 +142,8 @@ inline std::shared_ptr<FdChannel> service_socket_of(const ChannelRegions& region
 }
 
 // The test service in a child process, with the service's own view of the regions.
-inline ChildProcess start_service(const ChannelRegions& regions, DispatcherOptions options = {}) {
-    return ChildProcess::start([&regions, options](int stop_fd) {
+inline StoppableChild start_service(const ChannelRegions& regions, DispatcherOptions options = {}) {
+    return StoppableChild::start([&regions, options](int stop_fd) {
         auto fds = regions.for_service();
         if (!fds) return 10;
         auto server = ChannelServer::attach(fds->view());
@@ -185,7 +153,7 @@ inline ChildProcess start_service(const ChannelRegions& regions, DispatcherOptio
         }
         Dispatcher dispatcher(test_service, options);
         if (!dispatcher.add(*server, fds->doorbell.get(), service_socket_of(regions)) || !dispatcher.start()) return 12;
-        ChildProcess::wait_for_stop(stop_fd);
+        StoppableChild::wait_for_stop(stop_fd);
         dispatcher.stop();
         return 0;
     });

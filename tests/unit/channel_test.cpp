@@ -44,7 +44,7 @@ TEST(ChannelRegions, AttachRefusesRegionsThatCanBeResized) {
 
 TEST(ChannelRegions, ReaderCannotWriteThePeersPool) {
     auto connection = connect_client({.slot_count = 4, .request_pool_size = 1 << 20, .reply_pool_size = 1 << 20});
-    ChildProcess child = ChildProcess::start([&](int) {
+    StoppableChild child = StoppableChild::start([&](int) {
         auto fds = connection.regions.for_service();
         if (!fds) return 1;
         // Keep only what a service gets: drop every read-write fd to the request pool.
@@ -77,7 +77,7 @@ TEST(ChannelRegions, ReaderCannotWriteThePeersPool) {
 
 TEST(Channel, SingleCallRoundTrip) {
     auto connection = connect_client({.slot_count = 8});
-    ChildProcess service = start_service(connection.regions);
+    StoppableChild service = start_service(connection.regions);
     auto reply = connection.client.call(kEcho, bytes_of("hello"), {.deadline = Deadline::after(5s)});
     ASSERT_TRUE(reply) << reply.error().describe();
     EXPECT_EQ(reply->status(), 5);
@@ -89,7 +89,7 @@ TEST(Channel, ManyThreadsEachGetTheirOwnReply) {
     constexpr int kThreads = 8;
     constexpr int kCalls = 10000;
     auto connection = connect_client({.slot_count = 64, .request_pool_size = 4 << 20, .reply_pool_size = 4 << 20});
-    ChildProcess service = start_service(connection.regions, {.workers = 2});
+    StoppableChild service = start_service(connection.regions, {.workers = 2});
 
     std::atomic<int> failures{0};
     std::vector<std::thread> threads;
@@ -118,7 +118,7 @@ TEST(Channel, ManyThreadsEachGetTheirOwnReply) {
 TEST(Channel, OnewayCallsAreDeliveredAndTheirSlotsReclaimed) {
     constexpr uint64_t kOneways = 1000;  // far more than the slots: they must come back
     auto connection = connect_client({.slot_count = 16});
-    ChildProcess service = start_service(connection.regions, {.workers = 2});
+    StoppableChild service = start_service(connection.regions, {.workers = 2});
     const std::string payload(500, 'o');  // through the request pool
     for (uint64_t i = 0; i < kOneways; ++i) {
         auto sent = connection.client.call(kCount, bytes_of(payload),
@@ -141,7 +141,7 @@ TEST(Channel, OnewayCallsAreDeliveredAndTheirSlotsReclaimed) {
 TEST(Channel, InlineAndPoolPayloadsUpTo64MiB) {
     constexpr uint64_t kPool = 72ull << 20;
     auto connection = connect_client({.slot_count = 8, .request_pool_size = kPool, .reply_pool_size = kPool});
-    ChildProcess service = start_service(connection.regions);
+    StoppableChild service = start_service(connection.regions);
     // The service reads and writes every byte: 64 MiB each way takes tens of seconds under
     // ThreadSanitizer on a loaded 2-core machine, so the deadline is generous.
     const auto deadline = 90s;
@@ -170,7 +170,7 @@ TEST(Channel, InlineAndPoolPayloadsUpTo64MiB) {
 
 TEST(Channel, PoolExhaustionIsACleanError) {
     auto connection = connect_client({.slot_count = 8, .request_pool_size = 1 << 20, .reply_pool_size = 1 << 20});
-    ChildProcess service = start_service(connection.regions);
+    StoppableChild service = start_service(connection.regions);
     ChannelClient& client = connection.client;
 
     // Larger than the whole pool: refused at once, whatever the deadline.
@@ -288,7 +288,7 @@ TEST(Channel, EverySlotAcrossTheFreeMapIsUsedAndAWaitingCallerIsWokenByARelease)
 
     Result<ReceivedReply> waited = fail(Errc::closed, "not run");
     std::thread waiter([&] { waited = client.call(kEcho, bytes_of("waited"), {.deadline = Deadline::after(10s)}); });
-    ChildProcess service = start_service(connection.regions);
+    StoppableChild service = start_service(connection.regions);
     std::this_thread::sleep_for(50ms);  // the waiter is in its wait: every slot is still held
     for (uint32_t i = 0; i < kSlots; ++i) {
         auto reply = client.finish_async(calls[i], Deadline::after(10s));
@@ -353,7 +353,7 @@ TEST(Channel, PendingCallsFailPromptlyWhenThePeerIsMarkedDead) {
 
 TEST(Channel, CallFailsWithDeadObjectWhenTheServiceProcessIsKilled) {
     auto connection = connect_client({.slot_count = 8});
-    ChildProcess service = start_service(connection.regions);
+    StoppableChild service = start_service(connection.regions);
     ASSERT_TRUE(connection.client.call(kEcho, bytes_of("up?"), {.deadline = Deadline::after(5s)}));
 
     Result<ReceivedReply> pending;
@@ -370,7 +370,7 @@ TEST(Channel, CallFailsWithDeadObjectWhenTheServiceProcessIsKilled) {
 TEST(Channel, HostileServiceYieldsNamedErrorsNeverACrash) {
     enum Crafted : uint32_t { kWrongSequence = 11, kOutsidePool, kLongInline, kUnknownKind, kRejected, kSilent, kScribble };
     auto connection = connect_client({.slot_count = 8, .request_pool_size = 1 << 20, .reply_pool_size = 1 << 20});
-    ChildProcess hostile = ChildProcess::start([&](int stop_fd) {
+    StoppableChild hostile = StoppableChild::start([&](int stop_fd) {
         auto ctrl = Mapping::map_whole(connection.regions.ctrl.get(), PROT_READ | PROT_WRITE);
         if (!ctrl) return 1;
         auto view = ControlView::attach(ctrl->data(), ctrl->size());

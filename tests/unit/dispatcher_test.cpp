@@ -77,7 +77,7 @@ TEST(Dispatcher, ServesManyConnections) {
 TEST(Channel, HostileClientCannotCrashTheService) {
     auto regions = ChannelRegions::create({.slot_count = 8, .request_pool_size = 1 << 20, .reply_pool_size = 1 << 20});
     ASSERT_TRUE(regions);
-    ChildProcess service = start_service(*regions, {.workers = 2});
+    StoppableChild service = start_service(*regions, {.workers = 2});
     auto ctrl = Mapping::map_whole(regions->ctrl.get(), PROT_READ | PROT_WRITE);
     ASSERT_TRUE(ctrl);
     auto view = ControlView::attach(ctrl->data(), ctrl->size());

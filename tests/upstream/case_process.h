@@ -15,51 +15,28 @@
 #include <string>
 #include <vector>
 
+#include "../support/owned_pid.h"
+
 namespace liteipc::testing {
 
-// A forked process a test owns: SIGKILLed and reaped when it goes (or by kill()).
-class OwnedPid {
-public:
-    OwnedPid() = default;
-    OwnedPid(const OwnedPid&) = delete;
-    OwnedPid& operator=(const OwnedPid&) = delete;
-    ~OwnedPid() { kill(); }
-    pid_t pid() const { return pid_; }
-    void kill() {
-        if (pid_ <= 0) return;
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-        pid_ = -1;
-    }
-
-protected:
-    pid_t pid_ = -1;
-};
-
-class CaseProcess : public OwnedPid {
+class CaseProcess {
 public:
     explicit CaseProcess(const std::string& path, std::vector<std::string> args = {}) {
         args.insert(args.begin(), path);
-        std::vector<char*> argv;
-        for (auto& arg : args) argv.push_back(arg.data());
-        argv.push_back(nullptr);
         int out[2];
         if (::pipe2(out, O_CLOEXEC) != 0) return;
-        std::fflush(nullptr);
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-            ::dup2(out[1], STDOUT_FILENO);
-            ::execv(path.c_str(), argv.data());
-            ::_exit(127);
-        }
+        ProgramStart start;
+        start.fds = {{out[1], STDOUT_FILENO}};
+        process_ = spawn_program(args, start);
         ::close(out[1]);
         out_ = out[0];
     }
     ~CaseProcess() {
-        kill();
+        process_.kill_and_wait();
         if (out_ >= 0) ::close(out_);
     }
+    pid_t pid() const { return process_.pid(); }
+    void kill() { process_.kill_and_wait(); }
 
     // The rest of the first line that starts with `prefix` and a space; "" when none came in time
     // (or the process ended without it).
@@ -91,6 +68,7 @@ public:
     }
 
 private:
+    OwnedPid process_;
     int out_ = -1;
     std::vector<std::string> lines_;
     std::string partial_;

@@ -12,9 +12,14 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "../support/owned_pid.h"
 #include "serializer.h"  // by its bare name, as upstream's test includes it
 
 namespace {
+
+using liteipc::testing::exit_code;
+using liteipc::testing::fork_child;
+using liteipc::testing::OwnedPid;
 
 constexpr int BUFFER_SIZE = 200;
 constexpr int SMALL_BUFFER_SIZE = 100;
@@ -43,27 +48,23 @@ void WriteInChildReadInParent(Write writeValues, Read readValues) {
     uint8_t buffer[BUFFER_SIZE] = {0};
     int fd[2];
     ASSERT_GE(pipe(fd), 0);
-    std::fflush(nullptr);
-    const pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
+    OwnedPid writer = fork_child([&] {
         close(fd[0]);
         IpcIo io;
         IpcIoInit(&io, buffer, BUFFER_SIZE, 0);
         writeValues(&io);
         const ssize_t sent = write(fd[1], buffer, io.bufferCur - io.bufferBase);
         close(fd[1]);
-        _exit(sent == io.bufferCur - io.bufferBase && !::testing::Test::HasFailure() ? 0 : 1);
-    }
+        return sent == io.bufferCur - io.bufferBase && !::testing::Test::HasFailure() ? 0 : 1;
+    });
+    ASSERT_TRUE(writer);
     close(fd[1]);
     IpcIo io;
     IpcIoInit(&io, buffer, BUFFER_SIZE, 0);
     size_t got = 0;
     for (ssize_t n; (n = read(fd[0], buffer + got, sizeof buffer - got)) > 0;) got += static_cast<size_t>(n);
     close(fd[0]);
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the writing child failed";
+    EXPECT_EQ(exit_code(writer.wait()), 0) << "the writing child failed";
     EXPECT_GT(got, 0u);
     readValues(&io);
 }

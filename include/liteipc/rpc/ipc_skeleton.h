@@ -128,7 +128,7 @@ typedef struct {
 LITEIPC_API int32_t LiteIpcAddService(const char* name, const SvcIdentity* object, const LiteIpcInterface* interface);
 /* The service `name` as a remote object to SendRequest to (kept until ReleaseSvc). `contract`
  * (0: any) is the interface contract this client speaks: the kernel refuses a service that declared
- * another, and this returns -18 (liteipc::Errc::interface_mismatch negated). IPC_INVOKER_IOCTL_FAILED
+ * another, and this returns -19 (liteipc::Errc::interface_mismatch negated). IPC_INVOKER_IOCTL_FAILED
  * when there is no such service or its policy refuses this process. */
 LITEIPC_API int32_t LiteIpcGetService(const char* name, uint64_t contract, SvcIdentity* svc);
 /* In a handler, for a synchronous request: the reply carries only `status` (negative: a

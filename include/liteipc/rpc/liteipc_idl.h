@@ -30,7 +30,7 @@ extern "C" {
 #define LITEIPC_IDL_ERR_NO_MEMORY (-7)
 #define LITEIPC_IDL_ERR_MALFORMED (-8)       /* a request or reply that does not read */
 #define LITEIPC_IDL_ERR_UNKNOWN_METHOD (-17) /* the service's version has no such method */
-#define LITEIPC_IDL_ERR_INTERFACE_MISMATCH (-18) /* the kernel refused: the service serves another interface */
+#define LITEIPC_IDL_ERR_INTERFACE_MISMATCH (-19) /* the kernel refused: the service serves another interface */
 
 /* The code a stub answers with its canonical IDL and hash (liteipc introspect). */
 #define LITEIPC_IDL_INTROSPECT_CODE 0x5F4E5446u

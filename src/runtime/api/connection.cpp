@@ -1,6 +1,5 @@
 // The client side of a service: connect through the kernel, set the channel up through the
 // loader, call over shared memory; the kernel's death record fails pending calls at once.
-#include <bpf/bpf.h>
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -125,11 +124,9 @@ Result<Connection> Connection::open_handle(Context& context, uint32_t handle, st
     auto timeout = options.timeout.count() > 0 ? options.timeout : ctx.options.default_timeout;
 
     // ...the kernel decides whether this process may connect and tells the service.
-    liteipc_connect_ctl connect{};
-    connect.handle = impl->handle;
-    connect.contract_hash = options.contract_hash;
-    LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &connect, .ctx_size_in = sizeof connect);
-    if (bpf_prog_test_run_opts(ctx.connect_prog, &run) != 0) return fail_errno("run of connect", Errc::kernel);
+    auto granted = ctx.kernel().connect(impl->handle, options.contract_hash);
+    if (!granted) return std::unexpected(granted.error());
+    const liteipc_connect_ctl& connect = *granted;
     if (connect.result != 0) {
         Error refused = connect_refused(connect.result, impl->name, impl->handle);
         LITEIPC_LOG(info, "connect: %s", refused.message.c_str());
@@ -172,7 +169,7 @@ Result<Connection> Connection::open_handle(Context& context, uint32_t handle, st
     detail::ClientOptions client_options;
     client_options.spin = options.spin;
     // A mediated service: every request of ours goes through the kernel's send program.
-    if (opened->reply.mode == LITEIPC_SVC_MODE_MEDIATED) client_options.mediated.emplace(ctx.send_prog, impl->conn_id);
+    if (opened->reply.mode == LITEIPC_SVC_MODE_MEDIATED) client_options.mediated.emplace(ctx.kernel(), impl->conn_id);
     auto channel = detail::ChannelClient::attach(ctrl->get(), std::move(*request_pool), opened->fds[0].get(),
                                                  std::move((*doorbell)[0]), std::move(client_options));
     if (!channel) return std::unexpected(channel.error());

@@ -3,42 +3,42 @@
 
 #include <atomic>
 #include <map>
+#include <optional>
 #include <span>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "api/control_client.h"
+#include "api/death_registry.h"
+#include "api/inbox.h"
 #include "common/control_protocol.h"
+#include "kernel/kernel_seam.h"
 #include "liteipc/context.h"
 #include "liteipc_abi.h"
-#include "common/mapping.h"
-
-struct ring_buffer;
 
 namespace liteipc {
 
-struct ControlResponse {
-    detail::ControlReply reply;
-    std::vector<detail::UniqueFd> fds;
-    std::string text;
-};
-
+// A process's context, composed of its parts: the control client (the loader's socket), the
+// kernel seam (pins, process table, BPF programs), the death registry and the inbox thread that
+// feeds it. Only the routing of connect records to services lives here.
 struct Context::Impl : std::enable_shared_from_this<Context::Impl> {
     ~Impl();
 
     ContextOptions options;
     PeerId self;
 
-    // One request at a time on the control socket; reconnects (and registers again, which a
-    // restarted loader answers with the same slot) when the loader went away in between.
-    // `timeout` 0 means the context's default.
+    // One request at a time on the control socket (ControlClient). `timeout` 0 means the default.
     Result<ControlResponse> control(const detail::ControlRequest& request,
-                                    std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
-
+                                    std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) {
+        return control_->request(request, timeout);
+    }
     // A request on a socket of its own, for requests that wait on another process (connection
     // setup): they hold no lock and delay no other request. `fds` go with the request.
     Result<ControlResponse> control_once(const detail::ControlRequest& request, std::span<const int> fds,
-                                         std::chrono::milliseconds timeout);
+                                         std::chrono::milliseconds timeout) {
+        return control_->request_once(request, fds, timeout);
+    }
 
     bool alive(const PeerId& peer) const;
 
@@ -70,54 +70,26 @@ struct Context::Impl : std::enable_shared_from_this<Context::Impl> {
     void begin_registration();
     void end_registration();
 
-    int connect_prog = -1;
-    int subscribe_prog = -1;
-    int send_prog = -1;  // run once per message to a mediated service
+    // Every pin, the process table and each run of a BPF program.
+    const detail::KernelSeam& kernel() const { return kernel_; }
 
     Result<> start(ContextOptions opts);
 
 private:
-    Result<detail::UniqueFd> open_socket() const;
-    Result<> connect_to_loader();
-    Result<> hello();
-    Result<> kernel_subscribe(const PeerId& peer);
-    void kernel_unsubscribe(const PeerId& peer);
-    void inbox_loop();
-    void on_record(const void* data, std::size_t size);
-    void deliver_death(const DeathNotice& notice);
-    void deliver_hangup(uint64_t connection);
-    // Under death_mutex_: one user of the kernel subscription to (slot, generation) less.
-    void release_kernel_subscription_locked(std::pair<uint32_t, uint64_t> key);
+    Result<> hello(detail::UniqueFd& inbox);
+    void on_record(std::span<const std::byte> record);
 
-    std::mutex control_mutex_;
-    uint64_t last_request_id_ = 0;
-    detail::UniqueFd control_;
-    detail::UniqueFd inbox_;
-    detail::UniqueFd procs_fd_;
-    detail::UniqueFd connect_prog_fd_;
-    detail::UniqueFd subscribe_prog_fd_;
-    detail::UniqueFd send_prog_fd_;
-    detail::Mapping procs_mapping_;
-    ring_buffer* inbox_ring_ = nullptr;
-    detail::UniqueFd inbox_epoll_;
-    detail::UniqueFd stop_event_;
-    std::unique_ptr<std::thread> inbox_thread_;
-    pid_t owner_pid_ = 0;
+    std::optional<ControlClient> control_;
+    detail::KernelSeam kernel_;
+    DeathRegistry deaths_{kernel_};
 
-    struct Subscriber {
-        PeerId peer;
-        DeathCallback callback;
-        uint64_t connection = 0;  // nonzero: also ended by that connection's hangup
-    };
-    std::mutex death_mutex_;
-    uint64_t next_id_ = 1;
-    std::map<uint64_t, Subscriber> subscribers_;
-    std::map<std::pair<uint32_t, uint64_t>, std::size_t> kernel_subscriptions_;  // (slot, generation) -> users
-    std::map<uint64_t, std::function<void(const DeathNotice&)>> death_listeners_;
-    std::map<uint64_t, PeerId> watched_connections_;  // conn_id -> its service, while its socket is watched
+    std::mutex connects_mutex_;
     std::map<uint32_t, std::function<void(const liteipc_connect_record&)>> connect_listeners_;
     std::size_t registrations_under_way_ = 0;
     std::vector<liteipc_connect_record> unclaimed_connects_;
+
+    // Last: destroyed first, its thread stopped before the parts its handlers use.
+    Inbox inbox_;
 };
 
 struct DeathSubscription::Owner {

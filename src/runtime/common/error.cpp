@@ -29,3 +29,27 @@ const std::error_category& liteipc_category() noexcept {
 }
 
 }  // namespace liteipc
+
+#include <cerrno>
+
+#include "common/errno_code.h"
+
+namespace liteipc::detail {
+
+Errc errc_from_errno(int err) {
+    switch (err) {
+        case EPERM: case EACCES: return Errc::permission_denied;
+        case ENOENT: return Errc::not_found;
+        case EEXIST: case EALREADY: return Errc::already_exists;
+        case EINVAL: return Errc::invalid_argument;
+        case ESRCH: case EOWNERDEAD: case ECONNABORTED: return Errc::dead_object;
+        case ENOSPC: case ENOMEM: return Errc::no_memory;
+        case ETIMEDOUT: return Errc::timed_out;
+        case EPROTO: return Errc::malformed;
+        case EDQUOT: return Errc::quota_exceeded;
+        case EBUSY: case EMFILE: return Errc::loader_busy;
+        default: return Errc::system;
+    }
+}
+
+}  // namespace liteipc::detail

@@ -1,13 +1,12 @@
 #include "transport/mediated.h"
 
-#include <bpf/bpf.h>
-#include <linux/bpf.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <thread>
 
+#include "kernel/kernel_seam.h"
 #include "liteipc_abi.h"
 
 namespace liteipc::detail {
@@ -22,11 +21,10 @@ Result<void> MediatedSender::send(uint32_t slot, const MessageDescriptor& reques
     ctl.payload_offset = request.pool_offset;
     ctl.payload_length = request.payload_length;
     ctl.call_sequence = request.call_sequence;
-    LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &ctl, .ctx_size_in = sizeof ctl);
     for (uint32_t attempt = 0;; ++attempt) {
-        ctl.result = 0;
-        if (bpf_prog_test_run_opts(send_prog_, &run) != 0) return fail_errno("run of send", Errc::kernel);
-        switch (-ctl.result) {
+        auto result = kernel_->send(ctl);
+        if (!result) return std::unexpected(result.error());
+        switch (-*result) {
             case 0: return {};
             case EPERM:
                 return fail(Errc::permission_denied, "the kernel refused the message: the service's policy no longer "
@@ -34,7 +32,7 @@ Result<void> MediatedSender::send(uint32_t slot, const MessageDescriptor& reques
             case ENOTCONN: return fail(Errc::closed, "the kernel knows no such connection of this process", ENOTCONN);
             case EOWNERDEAD: return fail(Errc::dead_object, "the service's process is gone", EOWNERDEAD);
             case EAGAIN: break;
-            default: return fail(Errc::kernel, "send refused", -ctl.result);
+            default: return fail(Errc::kernel, "send refused", -*result);
         }
         // The service is behind: its ring holds records it has not taken yet.
         if (deadline.expired()) return fail(Errc::timed_out, "the service's message ring stayed full", EAGAIN);

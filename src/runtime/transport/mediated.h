@@ -23,17 +23,19 @@ struct liteipc_message_record;
 
 namespace liteipc::detail {
 
+class KernelSeam;  // kernel/kernel_seam.h
+
 // Client side: hands one published request to the send program.
 class MediatedSender {
 public:
-    MediatedSender(int send_prog, uint64_t conn_id) noexcept : send_prog_(send_prog), conn_id_(conn_id) {}
+    MediatedSender(const KernelSeam& kernel, uint64_t conn_id) noexcept : kernel_(&kernel), conn_id_(conn_id) {}
 
     // The request sitting in call slot `slot`. Errc::permission_denied when the service's policy no
     // longer lets this process in; a full ring (the service is behind) is retried until `deadline`.
     Result<void> send(uint32_t slot, const MessageDescriptor& request, Deadline deadline) const;
 
 private:
-    int send_prog_;  // owned by the context
+    const KernelSeam* kernel_;  // the context's, which outlives its connections
     uint64_t conn_id_;
 };
 

@@ -123,7 +123,7 @@ LITEIPC_PEER_ROLE(run_connect_program) {
         auto opened = Context::open(options);
         if (!opened) return report_ints(out);
         context.emplace(std::move(*opened));
-        prog = context->impl().connect_prog;
+        prog = context->impl().kernel().connect_program_fd();
     } else {
         prog = bpf_obj_get((options.pin_root + "/connect").c_str());
     }

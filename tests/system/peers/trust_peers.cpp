@@ -147,7 +147,7 @@ LITEIPC_PEER_ROLE(half_open_connects_as) {
         liteipc_connect_ctl connect{};
         connect.handle = handle;
         LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &connect, .ctx_size_in = sizeof connect);
-        made += bpf_prog_test_run_opts(context->impl().connect_prog, &run) == 0 && connect.result == 0;
+        made += bpf_prog_test_run_opts(context->impl().kernel().connect_program_fd(), &run) == 0 && connect.result == 0;
     }
     report(made);
     for (;;) ::pause();
@@ -183,7 +183,7 @@ std::array<int, kTables> fill_every_table(Context& context, const ContextOptions
         liteipc_connect_ctl connect{};
         connect.handle = handle;
         LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &connect, .ctx_size_in = sizeof connect);
-        if (bpf_prog_test_run_opts(context.impl().connect_prog, &run) != 0) return past;
+        if (bpf_prog_test_run_opts(context.impl().kernel().connect_program_fd(), &run) != 0) return past;
         if (connect.result == 0) conns.push_back(connect.conn_id);
         past[kConnections] = connect.result == -EDQUOT ? code(Errc::quota_exceeded) : connect.result;
     }
@@ -207,18 +207,15 @@ std::array<int, kTables> fill_every_table(Context& context, const ContextOptions
     // More processes of this uid, each registered through a raw socket. They start no thread,
     // so forking them from this threaded process is sound.
     for (int i = 0; i < 3; ++i) {
-        pid_t child = ::fork();
-        if (child == 0) {
-            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        OwnedPid child = fork_child([&] {
             int s = connect_raw(options.socket_path);
             RawReply hello = raw_request(s, control_request(detail::ControlOp::hello));
             int result = hello.answered ? code(hello.code()) : -1;
-            if (result != 0) ::_exit(result);
+            if (result != 0) return result;
             for (;;) ::pause();  // registered through `s`, kept open until the attacker dies
-        }
-        int status = 0;
-        std::this_thread::sleep_for(100ms);
-        past[kProcesses] = ::waitpid(child, &status, WNOHANG) == child ? WEXITSTATUS(status) : 0;
+        });
+        if (auto status = child.wait_for(100ms)) past[kProcesses] = WEXITSTATUS(*status);
+        else child.release();  // it holds its registration until the attacker dies (its death signal)
     }
     for (int i = 0; i < 50; ++i) {
         int s = connect_raw(options.socket_path);

@@ -1,7 +1,9 @@
-// The C++ side of the bridge tests, a service or a client on one host:
-//   bridge_peer service --name NAME --socket PATH --pin-root PATH
-//   bridge_peer client --name NAME --text TEXT --socket PATH --pin-root PATH
-//   bridge_peer squat --name NAME --socket PATH --pin-root PATH
+// The C++ side of the bridge tests, roles of the one test peer (tests/support/peer_main.cpp): a
+// service, a client or a squatter on one host, its options named (the bridge tests start it
+// through nsenter and setpriv, its output in a log file):
+//   liteipc_test_peer bridge_service --name NAME [--socket PATH] [--pin-root PATH]
+//   liteipc_test_peer bridge_client --name NAME --text TEXT [--socket PATH] [--pin-root PATH]
+//   liteipc_test_peer bridge_squat --name NAME [--socket PATH] [--pin-root PATH]
 // The service's codes: 1 echo a string; 2 sleep the given milliseconds, then answer (a call left
 // pending); 3 sum a data buffer and send it back (pool buffers both ways); 4 who: the token, the
 // caller's kernel-verified pid and uid; 5 the sum alone; 6 the milliseconds left before the caller's deadline
@@ -16,17 +18,19 @@
 #include <chrono>
 #include <cstdio>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "liteipc/ipc.h"
+#include "peer_role.h"
+#include "service_codes.h"
 
 namespace {
 
-enum Code : uint32_t { kEcho = 1, kSleep = 2, kBuffer = 3, kWho = 4, kSum = 5, kDeadline = 6 };
-constexpr uint32_t kExampleNote = 4;  // the example echo services' oneway note (examples/)
+using namespace liteipc::testing::bridge_codes;
 
-int32_t handle(liteipc::Call& call) {
+int32_t serve_bridge_call(liteipc::Call& call) {
     liteipc::Reader& request = call.request();
     switch (call.code()) {
         case kEcho: call.reply().write_string(request.read_string_view()); break;
@@ -106,31 +110,60 @@ int run_squatter(liteipc::Context& context, const std::string& name) {
     }
 }
 
+// The role's named options: the context's socket and pin root, the service NAME and the TEXT.
+struct BridgePeerOptions {
+    liteipc::ContextOptions context;
+    std::string name, text;
+};
+
+BridgePeerOptions read_options(liteipc::testing::PeerArgs& args) {
+    BridgePeerOptions o;
+    while (!args.done()) {
+        const std::string key = args.text(), value = args.text();
+        if (key == "--socket") o.context.socket_path = value;
+        else if (key == "--pin-root") o.context.pin_root = value;
+        else if (key == "--name") o.name = value;
+        else if (key == "--text") o.text = value;
+    }
+    return o;
+}
+
+std::optional<liteipc::Context> open_context(const BridgePeerOptions& o) {
+    auto context = liteipc::Context::open(o.context);
+    if (!context) {
+        std::fprintf(stderr, "bridge peer: %s\n", context.error().describe().c_str());
+        return std::nullopt;
+    }
+    return std::move(*context);
+}
+
 }  // namespace
 
-int main(int argc, char** argv) {
-    liteipc::ContextOptions options;
-    std::string role = argc > 1 ? argv[1] : "", name, text;
-    for (int i = 2; i + 1 < argc; i += 2) {
-        const std::string arg = argv[i];
-        if (arg == "--socket") options.socket_path = argv[i + 1];
-        else if (arg == "--pin-root") options.pin_root = argv[i + 1];
-        else if (arg == "--name") name = argv[i + 1];
-        else if (arg == "--text") text = argv[i + 1];
-    }
-    auto context = liteipc::Context::open(options);
-    if (!context) {
-        std::fprintf(stderr, "bridge_peer: %s\n", context.error().describe().c_str());
-        return 1;
-    }
-    if (role == "client") return run_client(*context, name, text);
-    if (role == "squat") return run_squatter(*context, name);
-    auto service = liteipc::Service::start(*context, {.name = name, .policy = liteipc::Policy::anyone, .workers = 8}, handle);
+LITEIPC_PEER_ROLE(bridge_client) {
+    const BridgePeerOptions o = read_options(args);
+    auto context = open_context(o);
+    return context ? run_client(*context, o.name, o.text) : 1;
+}
+
+LITEIPC_PEER_ROLE(bridge_squat) {
+    const BridgePeerOptions o = read_options(args);
+    auto context = open_context(o);
+    return context ? run_squatter(*context, o.name) : 1;
+}
+
+// Serves NAME until killed; prints "ready" once registered.
+LITEIPC_PEER_ROLE(bridge_service) {
+    const BridgePeerOptions o = read_options(args);
+    auto context = open_context(o);
+    if (!context) return 1;
+    auto service = liteipc::Service::start(*context, {.name = o.name, .policy = liteipc::Policy::anyone, .workers = 8},
+                                           serve_bridge_call);
     if (!service) {
-        std::fprintf(stderr, "bridge_peer: %s\n", service.error().describe().c_str());
+        std::fprintf(stderr, "bridge peer: %s\n", service.error().describe().c_str());
         return 1;
     }
     std::printf("ready\n");
     std::fflush(stdout);
     for (;;) ::pause();
 }
+
