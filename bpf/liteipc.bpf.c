@@ -18,6 +18,7 @@
 #define EDQUOT 122
 #define ENOTCONN 107
 #define EOWNERDEAD 130
+#define EPROTO 71
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -155,6 +156,8 @@ SEC("syscall")
 int connect(struct liteipc_connect_ctl *ctx)
 {
     __u32 handle = ctx->handle, client_slot = 0, zero = LITEIPC_COUNTER_NEXT_CONN;
+    __u32 mismatch_counter = LITEIPC_COUNTER_INTERFACE_MISMATCH;
+    __u64 wanted_contract = ctx->contract_hash, *mismatches;
     __u64 pid_tgid = bpf_get_current_pid_tgid(), uid_gid = bpf_get_current_uid_gid();
     struct liteipc_connect_record rec = {};
     struct liteipc_svc_stats fresh = {}, *stats;
@@ -194,6 +197,25 @@ int connect(struct liteipc_connect_ctl *ctx)
             to_monitor(&mon);
         }
         ctx->result = -EPERM;
+        return 0;
+    }
+    /* The contract, checked once the policy let the caller in (who may not connect learns
+     * nothing of the interface): a client that names its contract reaches only a service that
+     * declared none or the same, before any message flows. */
+    if (wanted_contract && svc->contract_hash && svc->contract_hash != wanted_contract) {
+        mismatches = bpf_map_lookup_elem(&counters, &mismatch_counter);
+        if (mismatches)
+            __sync_fetch_and_add(mismatches, 1);
+        if (stats)
+            __sync_fetch_and_add(&stats->denials, 1);
+        if (watched()) {
+            struct liteipc_monitor_record mon = {.kind = LITEIPC_MON_DENIAL, .handle = handle,
+                                                 .pid = pid_tgid >> 32, .tid = (__u32)pid_tgid,
+                                                 .uid = (__u32)uid_gid, .gid = uid_gid >> 32,
+                                                 .result = -EPROTO};
+            to_monitor(&mon);
+        }
+        ctx->result = -EPROTO;
         return 0;
     }
     next_id = bpf_map_lookup_elem(&counters, &zero);

@@ -171,6 +171,16 @@ struct liteipc_service {
     __u64 register_ns;
     __u32 mode; /* enum liteipc_service_mode */
     __u32 pad;
+    /* The interface it serves, as liteipc-idl generated its stub: the contract (the hash of the
+     * first version of its frozen line, which every version that only appends methods shares;
+     * an unfrozen interface's own hash), this version's hash and frozen number (0: not frozen),
+     * and its name. The connect program refuses a client that asks for another contract. 0 and
+     * "": none declared (a hand-written service): any client may connect. */
+    __u64 contract_hash;
+    __u64 interface_hash;
+    __u32 interface_version;
+    __u32 pad2;
+    char interface_name[LITEIPC_NAME_MAX];
 };
 
 struct liteipc_name_key {
@@ -274,7 +284,8 @@ enum liteipc_counter {
     LITEIPC_COUNTER_RESERVE_CONNS = 7, /* connects refused: the rest of the table is root's reserve */
     LITEIPC_COUNTER_MEMBER_SUBS = 8,   /* entries in "subs" held by uids other than root */
     LITEIPC_COUNTER_RESERVE_SUBS = 9,  /* subscribes refused: the rest of the table is root's reserve */
-    LITEIPC_COUNTER_MAX = 10,
+    LITEIPC_COUNTER_INTERFACE_MISMATCH = 10, /* connects refused: the service serves another interface */
+    LITEIPC_COUNTER_MAX = 11,
 };
 
 /* ---- per-uid quotas the kernel plane enforces (maps "limits" and "uid_usage") ---- */
@@ -320,15 +331,18 @@ struct liteipc_proc_ctl {
     __u32 pad;
 };
 
-/* "connect": any registered process. Only `handle` is read; identity comes from helpers. */
+/* "connect": any registered process. Only `handle` and `contract_hash` are read; identity comes
+ * from helpers. */
 struct liteipc_connect_ctl {
     __u32 handle;
     __s32 result; /* out: 0 or -errno (-EPERM denied, -ENOENT no service, -EOWNERDEAD owner gone,
-                   * -EDQUOT the caller's uid holds its quota of connections) */
+                   * -EDQUOT the caller's uid holds its quota of connections, -EPROTO the service
+                   * serves another interface contract than contract_hash) */
     __u64 conn_id;            /* out */
     __u64 service_generation; /* out: the owner's generation, to watch its liveness */
     __u32 service_slot;       /* out */
     __u32 pad;
+    __u64 contract_hash; /* in: the interface contract the caller speaks (liteipc-idl's); 0: any */
 };
 
 /* "subscribe": any registered process subscribes itself to (or unsubscribes from) a peer. */
@@ -366,12 +380,12 @@ struct liteipc_send_ctl {
 static_assert(sizeof(struct liteipc_proc) == 56, "ABI: liteipc_proc");
 static_assert(sizeof(struct liteipc_death_record) == 40, "ABI: liteipc_death_record");
 static_assert(sizeof(struct liteipc_connect_record) == 56, "ABI: liteipc_connect_record");
-static_assert(sizeof(struct liteipc_service) == LITEIPC_NAME_MAX + 48, "ABI: liteipc_service");
+static_assert(sizeof(struct liteipc_service) == 2 * LITEIPC_NAME_MAX + 72, "ABI: liteipc_service");
 static_assert(sizeof(struct liteipc_grant_key) == 24, "ABI: liteipc_grant_key");
 static_assert(sizeof(struct liteipc_grant) == 16, "ABI: liteipc_grant");
 static_assert(sizeof(struct liteipc_conn) == 48, "ABI: liteipc_conn");
 static_assert(sizeof(struct liteipc_proc_ctl) == 56, "ABI: liteipc_proc_ctl");
-static_assert(sizeof(struct liteipc_connect_ctl) == 32, "ABI: liteipc_connect_ctl");
+static_assert(sizeof(struct liteipc_connect_ctl) == 40, "ABI: liteipc_connect_ctl");
 static_assert(sizeof(struct liteipc_subscribe_ctl) == 24, "ABI: liteipc_subscribe_ctl");
 static_assert(sizeof(struct liteipc_sub) == 24, "ABI: liteipc_sub");
 static_assert(sizeof(struct liteipc_uid_usage) == 16, "ABI: liteipc_uid_usage");
@@ -384,12 +398,12 @@ static_assert(sizeof(struct liteipc_send_ctl) == 56, "ABI: liteipc_send_ctl");
 _Static_assert(sizeof(struct liteipc_proc) == 56, "ABI: liteipc_proc");
 _Static_assert(sizeof(struct liteipc_death_record) == 40, "ABI: liteipc_death_record");
 _Static_assert(sizeof(struct liteipc_connect_record) == 56, "ABI: liteipc_connect_record");
-_Static_assert(sizeof(struct liteipc_service) == LITEIPC_NAME_MAX + 48, "ABI: liteipc_service");
+_Static_assert(sizeof(struct liteipc_service) == 2 * LITEIPC_NAME_MAX + 72, "ABI: liteipc_service");
 _Static_assert(sizeof(struct liteipc_grant_key) == 24, "ABI: liteipc_grant_key");
 _Static_assert(sizeof(struct liteipc_grant) == 16, "ABI: liteipc_grant");
 _Static_assert(sizeof(struct liteipc_conn) == 48, "ABI: liteipc_conn");
 _Static_assert(sizeof(struct liteipc_proc_ctl) == 56, "ABI: liteipc_proc_ctl");
-_Static_assert(sizeof(struct liteipc_connect_ctl) == 32, "ABI: liteipc_connect_ctl");
+_Static_assert(sizeof(struct liteipc_connect_ctl) == 40, "ABI: liteipc_connect_ctl");
 _Static_assert(sizeof(struct liteipc_subscribe_ctl) == 24, "ABI: liteipc_subscribe_ctl");
 _Static_assert(sizeof(struct liteipc_sub) == 24, "ABI: liteipc_sub");
 _Static_assert(sizeof(struct liteipc_uid_usage) == 16, "ABI: liteipc_uid_usage");

@@ -59,10 +59,13 @@ bpftool map lookup pinned "$PIN_ROOT/procs" key $((slot & 255)) $((slot >> 8)) 0
 
 say "A client calls the echo service (identity stamped by the kernel at connect)"
 "$BUILD"/examples/liteipc-cpp-echo_client | sed 's/^/    /'
+
+say "The service publishes its interface (examples/cpp/IEcho.idl): liteipc introspect prints it"
+"$liteipc" introspect example.cpp.echo | sed 's/^/    /'
 kill "$echo_service"; wait "$echo_service" 2>/dev/null || true
 echo_service=""
 
-say "The tour: a service in its own process, calls, a zero-copy buffer, an fd, and a death"
+say "The tour: a service of examples/IGreeter.idl in its own process, calls through its generated proxy, a zero-copy buffer, an fd, and a death"
 "$BUILD"/examples/liteipc-demo | sed 's/^demo: /    /'
 
 say "Summary"

@@ -135,6 +135,13 @@ idl_without_loader() {
     [[ $out == *"loader unavailable"* ]]
 }
 check "liteipc_add_interface consumer reports loader unavailable" idl_without_loader
+idl_c_without_loader() {
+    local out
+    out=$(LITEIPC_SOCKET=$no_socket LITEIPC_PIN_ROOT=$work/no-pins "$work/consumer-cmake/idl_c_consumer") || { echo "$out"; return 1; }
+    echo "$out"
+    [[ $out == *"no liteipc-loader"* ]]
+}
+check "liteipc_add_interface LANGUAGES C consumer reports the loader missing" idl_c_without_loader
 
 # Consumer 2: the same source, compiled with what pkg-config says.
 pc_build() {

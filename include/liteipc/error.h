@@ -39,6 +39,8 @@ enum class Errc : int {
     unknown_method,        // the service's interface has no method of that code (an older version)
     abi_mismatch,          // the loader's pinned kernel plane speaks another ABI version than this
                            // binary (the message says what to upgrade or unload)
+    interface_mismatch,    // the kernel refused the connect: the service serves another interface
+                           // contract than the client speaks (liteipc-idl, docs/IDL.md)
 };
 
 constexpr std::string_view to_string(Errc code) noexcept {
@@ -61,6 +63,7 @@ constexpr std::string_view to_string(Errc code) noexcept {
         case Errc::loader_busy: return "loader busy";
         case Errc::unknown_method: return "unknown method";
         case Errc::abi_mismatch: return "ABI mismatch";
+        case Errc::interface_mismatch: return "interface mismatch";
     }
     return "unknown";
 }

@@ -236,7 +236,7 @@ inline int32_t unknown_method(uint32_t code, const char* interface) {
 inline Result<> check_status(const Reply& reply, const char* method) {
     const int32_t status = reply.status();
     if (status == 0) return {};
-    if (status < 0 && -status <= static_cast<int32_t>(Errc::unknown_method))
+    if (status < 0 && -status <= static_cast<int32_t>(Errc::interface_mismatch))
         return fail(static_cast<Errc>(-status), std::string(method) + ": the service answered so");
     return fail(Errc::malformed, std::string(method) + ": reply status " + std::to_string(status));
 }

@@ -67,6 +67,14 @@ enum class Mode : uint32_t {
 class Call;
 using CallHandler = std::function<int32_t(Call&)>;  // the status the caller sees in Reply::status()
 
+// The interface a service of generated code serves (liteipc-idl, docs/IDL.md).
+struct ServiceInterface {
+    std::string name;            // "OHOS.IFoo"
+    uint64_t hash = 0;           // this version's canonical form (kInterfaceHash)
+    uint64_t contract_hash = 0;  // its frozen line's first version, which clients name (kContractHash)
+    uint32_t version = 0;        // its frozen version number; 0: not frozen
+};
+
 struct ServiceOptions {
     std::string name;  // 1..255 printable bytes, no '/', '"' or backslash
     Policy policy = Policy::same_uid;
@@ -75,6 +83,9 @@ struct ServiceOptions {
     uint64_t reply_pool_bytes = 4u << 20;  // per connection: the largest reply it can hold at once
     std::chrono::nanoseconds spin = std::chrono::microseconds(20);  // idle workers poll this long, then sleep
     Mode mode = Mode::direct;
+    // The interface it serves (a generated stub fills it in): what `liteipc list` shows and the
+    // kernel holds clients to at connect. Empty: none declared, any client may connect.
+    ServiceInterface interface{};
 };
 
 // Thread safety: the handler runs on the service's worker threads, several at once when
@@ -110,6 +121,9 @@ struct ConnectOptions {
     uint32_t slots = 64;                     // calls in flight at once
     std::chrono::nanoseconds spin = std::chrono::microseconds(5);  // a caller polls this long, then sleeps
     std::chrono::milliseconds timeout{0};    // for connecting; 0: the context's default
+    // The interface contract this client speaks (a generated proxy's kContractHash): the kernel
+    // refuses the connect with Errc::interface_mismatch when the service declared another. 0: any.
+    uint64_t contract_hash = 0;
 };
 
 class Reply;

@@ -147,6 +147,7 @@ json service_json(const ServiceEntry& s) {
             {"uid_min", s.uid_min},
             {"uid_max", s.uid_max},
             {"mode", s.mode},
+            {"interface", json(s.interface)},
             {"clients", clients},
             {"counters", json(s.counters)}};
 }
@@ -176,14 +177,21 @@ Table services_table() {
     using Align = Table::Align;
     return Table({{"HANDLE", Align::right}, {"NAME", Align::left}, {"KIND", Align::left}, {"PID", Align::right},
                   {"POLICY", Align::left}, {"CLIENTS", Align::right}, {"CONNECTS", Align::right},
-                  {"DENIALS", Align::right}});
+                  {"DENIALS", Align::right}, {"INTERFACE", Align::left}});
+}
+
+// "OHOS.IFoo v2 5eb17543f0f7326e" (v-: not frozen); "-" for a service that declared none.
+std::string interface_text(const ServiceEntry& s) {
+    const auto& i = s.interface;
+    if (i.name.empty()) return "-";
+    return i.name + (i.version ? " v" + std::to_string(i.version) : std::string(" v-")) + " " + i.hash;
 }
 
 void add_service_row(Table& table, const ServiceEntry& s) {
     // A topic's owner is its publisher and its clients are its subscribers.
     table.add_row({std::to_string(s.handle), s.name, s.mode == "topic" ? "topic" : "service", std::to_string(s.pid),
                    policy_name(s.policy), std::to_string(s.clients.size()),
-                   std::to_string(s.counters.connects), std::to_string(s.counters.denials)});
+                   std::to_string(s.counters.connects), std::to_string(s.counters.denials), interface_text(s)});
 }
 
 void print_service(const ServiceEntry& s) {
@@ -194,6 +202,8 @@ void print_service(const ServiceEntry& s) {
     std::printf("%s pid %u, uid %u\n", topic ? "publisher " : "owner     ", s.pid, s.uid);
     std::printf("policy     %s\n", policy.c_str());
     std::printf("mode       %s\n", s.mode.c_str());
+    std::printf("interface  %s%s\n", interface_text(s).c_str(),
+                s.interface.name.empty() ? "" : (" (contract " + s.interface.contract + ")").c_str());
     std::string counters;
     for_each_field(s.counters, [&](const char* name, uint64_t value) {
         counters += (counters.empty() ? "" : ", ") + std::string(name) + " " + std::to_string(value);

@@ -78,6 +78,15 @@ struct Document {
     Interface interface;
 };
 
+// Where an interface stands among its frozen versions (liteipc-idl --versions DIR).
+struct Lineage {
+    // What clients name at connect and the kernel checks: the hash of the first frozen version,
+    // which every later version shares (they only append methods); without frozen versions, the
+    // interface's own hash.
+    uint64_t contract_hash = 0;
+    uint32_t version = 0;  // the frozen version this form is; 0: not frozen (yet)
+};
+
 // The interface's full name, dot-separated: "OHOS.IFoo".
 std::string qualified_name(const Interface& interface);
 

@@ -38,7 +38,8 @@ std::string base_name(const std::string& name) {
 
 class CppWriter {
 public:
-    explicit CppWriter(const Document& document) : doc_(document), interface_(document.interface) {
+    CppWriter(const Document& document, const Lineage& lineage)
+        : doc_(document), interface_(document.interface), lineage_(lineage) {
         for (const auto& s : doc_.sequenceables) cpp_names_[s.name] = qualified(s.name_space, s.name);
         for (const auto& d : doc_.declarations) cpp_names_[d.name] = qualified(d.name_space, d.name);
         cpp_names_[interface_.name] = qualified(interface_.name_space, interface_.name);
@@ -170,6 +171,12 @@ private:
         std::snprintf(hash, sizeof hash, "0x%016llx", static_cast<unsigned long long>(interface_hash(doc_)));
         h += "    // The hash of this version's canonical form (liteipc-idl --freeze).\n";
         h += "    static constexpr uint64_t kInterfaceHash = " + std::string(hash) + "ull;\n";
+        std::snprintf(hash, sizeof hash, "0x%016llx", static_cast<unsigned long long>(lineage_.contract_hash));
+        h += "    // What a proxy names at connect, and the kernel holds the service to: the hash of the first\n"
+             "    // frozen version, shared by every version that only appends methods.\n";
+        h += "    static constexpr uint64_t kContractHash = " + std::string(hash) + "ull;\n";
+        h += "    // The frozen version this is (liteipc-idl --versions); 0: not frozen.\n";
+        h += "    static constexpr uint32_t kVersion = " + std::to_string(lineage_.version) + ";\n";
         h += "    // That canonical form: what `liteipc introspect` prints.\n";
         h += "    static constexpr std::string_view kIdl = R\"idl(" + canonical_form(doc_) + ")idl\";\n";
         h += "    // Method codes: declaration order, from 1. Append methods, never reorder them.\n";
@@ -188,7 +195,9 @@ private:
         h += "    // A service passed by reference in a message.\n";
         h += "    static liteipc::Result<" + proxy_ + "> open(liteipc::Context& context, liteipc::idl::ServiceRef<" +
              interface_.name + "> service,\n                                       liteipc::ConnectOptions options = {});\n";
-        h += "    explicit " + proxy_ + "(liteipc::Connection connection) : connection_(std::move(connection)) {}\n\n";
+        h += "    // `token`: the object a reference names within its service (a C stub's local object).\n";
+        h += "    explicit " + proxy_ + "(liteipc::Connection connection, uint32_t token = 0)\n"
+             "        : connection_(std::move(connection)), token_(token) {}\n\n";
         h += "    // The wait of each call (0: the context's default).\n";
         h += "    void set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }\n";
         h += "    liteipc::Connection& connection() { return connection_; }\n\n";
@@ -205,7 +214,8 @@ private:
             if (has_async(m))
                 h += "    liteipc::Result<" + pending_type(m) + "> " + m.name + "Async(" + parameters(m) + ");\n";
         }
-        h += "\nprivate:\n    liteipc::Connection connection_;\n    std::chrono::milliseconds timeout_{0};\n};\n\n";
+        h += "\nprivate:\n    liteipc::Connection connection_;\n    uint32_t token_ = 0;\n"
+             "    std::chrono::milliseconds timeout_{0};\n};\n\n";
         // The stub.
         h += "// Serves " + descriptor_ + ": subclass it, implement the methods, then serve().\n";
         h += "// The methods run on the service's worker threads (several at once with workers > 1).\n";
@@ -232,7 +242,7 @@ private:
         std::vector<std::string> names;
         for (const auto& p : m.parameters)
             if (p.direction != Direction::out) names.push_back(p.name);
-        std::string out = "    liteipc::Request request_(connection_);\n";
+        std::string out = "    liteipc::Request request_(connection_);\n    request_.set_token(token_);\n";
         if (!names.empty()) out += "    liteipc::idl::write_all(request_.writer()" + listed(names) + ");\n";
         return out;
     }
@@ -289,16 +299,19 @@ private:
         s += "#include <utility>\n\n" + open_namespace();
         s += "liteipc::Result<" + proxy_ + "> " + proxy_ + "::open(liteipc::Context& context, std::string_view service_name,\n"
              "                                       liteipc::ConnectOptions options) {\n";
+        s += "    options.contract_hash = kContractHash;  // the kernel refuses a service of another interface\n";
         s += "    auto connection = liteipc::Connection::open(context, service_name, options);\n";
         s += "    if (!connection) return std::unexpected(connection.error());\n";
         s += "    return " + proxy_ + "(std::move(*connection));\n}\n\n";
         s += "liteipc::Result<" + proxy_ + "> " + proxy_ + "::open(liteipc::Context& context, liteipc::idl::ServiceRef<" +
              interface_.name + "> service,\n                                       liteipc::ConnectOptions options) {\n";
+        s += "    options.contract_hash = kContractHash;\n";
         s += "    auto connection = liteipc::Connection::open(context, service.identity.handle, options);\n";
         s += "    if (!connection) return std::unexpected(connection.error());\n";
-        s += "    return " + proxy_ + "(std::move(*connection));\n}\n\n";
+        s += "    return " + proxy_ + "(std::move(*connection), service.identity.token);\n}\n\n";
         s += proxy_methods();
         s += "liteipc::Result<liteipc::Service> " + stub_ + "::serve(liteipc::Context& context, liteipc::ServiceOptions options) {\n";
+        s += "    options.interface = {std::string(kDescriptor), kInterfaceHash, kContractHash, kVersion};\n";
         s += "    return liteipc::Service::start(context, std::move(options), [this](liteipc::Call& call) { return dispatch(call); });\n}\n\n";
         s += "int32_t " + stub_ + "::dispatch(liteipc::Call& call_) {\n";
         s += "    [[maybe_unused]] liteipc::Reader& r_ = call_.request();\n";
@@ -313,12 +326,15 @@ private:
 
     const Document& doc_;
     const Interface& interface_;
+    const Lineage& lineage_;
     std::map<std::string, std::string> cpp_names_;
     std::string proxy_, stub_, descriptor_;
 };
 
 }  // namespace
 
-GeneratedFiles generate_cpp(const Document& document) { return CppWriter(document).files(); }
+GeneratedFiles generate_cpp(const Document& document, const Lineage& lineage) {
+    return CppWriter(document, lineage).files();
+}
 
 }  // namespace liteipc::idl

@@ -15,7 +15,7 @@ struct GeneratedFiles {
     std::string source;
 };
 
-GeneratedFiles generate_cpp(const Document& document);
+GeneratedFiles generate_cpp(const Document& document, const Lineage& lineage);
 
 // "IIdlTestService" -> "iidl_test_service": the file name upstream's generator gives it.
 std::string snake_case(const std::string& name);

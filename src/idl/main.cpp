@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string>
 
+#include "idl/c_generator.h"
 #include "idl/cpp_generator.h"
 #include "idl/parser.h"
 #include "idl/versions.h"
@@ -24,9 +25,16 @@ void usage(std::FILE* out) {
                  "usage: liteipc-idl [OPTIONS] FILE.idl\n"
                  "       liteipc-idl --freeze DIR FILE.idl\n"
                  "       liteipc-idl --check-compat OLD.idl NEW.idl\n\n"
-                 "Reads an OpenHarmony IDL file and writes the interface class, proxy and stub.\n\n"
+                 "Reads an OpenHarmony IDL file and writes its proxy and stub: in C++ NAME.h and\n"
+                 "NAME.cpp, in C NAME_c.h, NAME_proxy.c and NAME_stub.c.\n\n"
                  "options:\n"
                  "  -o, --out DIR   where the generated files go (default: the current directory)\n"
+                 "      --versions DIR\n"
+                 "                  the frozen versions (--freeze's DIR): the generated code names the\n"
+                 "                  contract of FILE.idl's line, which the kernel checks at connect, and\n"
+                 "                  FILE.idl must serve clients of its last frozen version\n"
+                 "  -l, --languages LIST\n"
+                 "                  what to generate, comma-separated: CXX (the default), C\n"
                  "      --check     only parse and check FILE.idl\n"
                  "      --freeze DIR\n"
                  "                  store FILE.idl's canonical form as the next version under\n"
@@ -76,6 +84,23 @@ int latest_version(const std::filesystem::path& dir) {
     return latest;
 }
 
+// "CXX", "C", "C,CXX": which generators run.
+bool parse_languages(const std::string& list, bool& cxx, bool& c) {
+    cxx = c = false;
+    std::stringstream items(list);
+    for (std::string item; std::getline(items, item, ',');) {
+        if (item == "CXX" || item == "cxx" || item == "C++") cxx = true;
+        else if (item == "C" || item == "c") c = true;
+        else {
+            std::fprintf(stderr, "liteipc-idl: --languages: '%s' is neither C nor CXX\n", item.c_str());
+            return false;
+        }
+    }
+    if (cxx || c) return true;
+    std::fprintf(stderr, "liteipc-idl: --languages: name C, CXX or both\n");
+    return false;
+}
+
 bool write_file(const std::filesystem::path& path, const std::string& text) {
     // Unchanged output keeps its timestamp, so a build does not recompile what did not change.
     std::ifstream existing(path, std::ios::binary);
@@ -92,6 +117,24 @@ bool write_file(const std::filesystem::path& path, const std::string& text) {
         return false;
     }
     return true;
+}
+
+// Where `now` stands in DIR/NAME/: the contract of its line (version 1's hash) and its frozen
+// version. Without frozen versions, its own hash and version 0.
+std::optional<liteipc::idl::Lineage> lineage_of(const std::filesystem::path& versions, const liteipc::idl::Document& now) {
+    liteipc::idl::Lineage lineage{liteipc::idl::interface_hash(now), 0};
+    if (versions.empty()) return lineage;
+    const std::filesystem::path dir = versions / liteipc::idl::qualified_name(now.interface);
+    const int latest = latest_version(dir);
+    if (latest == 0) return lineage;
+    const std::filesystem::path last_path = dir / (std::to_string(latest) + ".idl");
+    auto first = read_idl(dir / "1.idl");
+    auto last = read_idl(last_path);
+    if (!first || !last) return std::nullopt;
+    if (!compatible(*last, now, last_path.string())) return std::nullopt;
+    lineage.contract_hash = liteipc::idl::interface_hash(*first);
+    if (liteipc::idl::canonical_form(*last) == liteipc::idl::canonical_form(now)) lineage.version = latest;
+    return lineage;
 }
 
 int freeze(const std::filesystem::path& versions, const liteipc::idl::Document& now) {
@@ -124,23 +167,29 @@ int freeze(const std::filesystem::path& versions, const liteipc::idl::Document& 
 }  // namespace
 
 int main(int argc, char** argv) {
-    enum { kVersion = 256, kCheck, kFreeze, kCheckCompat };
+    enum { kVersion = 256, kCheck, kFreeze, kCheckCompat, kVersions };
     const option options[] = {{"out", required_argument, nullptr, 'o'},
+                              {"languages", required_argument, nullptr, 'l'},
                               {"check", no_argument, nullptr, kCheck},
                               {"freeze", required_argument, nullptr, kFreeze},
                               {"check-compat", no_argument, nullptr, kCheckCompat},
+                              {"versions", required_argument, nullptr, kVersions},
                               {"help", no_argument, nullptr, 'h'},
                               {"version", no_argument, nullptr, kVersion},
                               {nullptr, 0, nullptr, 0}};
     std::filesystem::path out_dir = ".";
-    bool check_only = false, check_compat = false;
-    std::filesystem::path versions;
-    for (int option; (option = getopt_long(argc, argv, "o:h", options, nullptr)) != -1;) {
+    bool check_only = false, check_compat = false, cxx = true, c = false;
+    std::filesystem::path versions, frozen;
+    for (int option; (option = getopt_long(argc, argv, "o:l:h", options, nullptr)) != -1;) {
         switch (option) {
             case 'o': out_dir = optarg; break;
+            case 'l':
+                if (!parse_languages(optarg, cxx, c)) return kExitUsage;
+                break;
             case kCheck: check_only = true; break;
             case kFreeze: versions = optarg; break;
             case kCheckCompat: check_compat = true; break;
+            case kVersions: frozen = optarg; break;
             case 'h': usage(stdout); return 0;
             case kVersion: std::printf("liteipc-idl %s\n", LITEIPC_VERSION_STRING); return 0;
             default: usage(stderr); return kExitUsage;
@@ -165,12 +214,28 @@ int main(int argc, char** argv) {
     auto document = read_idl(argv[optind]);
     if (!document) return kExitFailed;
     if (!versions.empty()) return freeze(versions, *document);
+    liteipc::idl::ParseError no_c_form;
+    if (c && !liteipc::idl::check_c(*document, no_c_form)) {
+        std::fprintf(stderr, "%s\n", no_c_form.describe().c_str());
+        return kExitFailed;
+    }
+    const auto lineage = lineage_of(frozen, *document);
+    if (!lineage) return kExitFailed;
     if (check_only) return 0;
-    const auto generated = liteipc::idl::generate_cpp(*document);
     std::error_code error;
     std::filesystem::create_directories(out_dir, error);
-    if (!write_file(out_dir / generated.header_name, generated.header) ||
-        !write_file(out_dir / generated.source_name, generated.source))
-        return kExitFailed;
+    if (cxx) {
+        const auto generated = liteipc::idl::generate_cpp(*document, *lineage);
+        if (!write_file(out_dir / generated.header_name, generated.header) ||
+            !write_file(out_dir / generated.source_name, generated.source))
+            return kExitFailed;
+    }
+    if (c) {
+        const auto generated = liteipc::idl::generate_c(*document, *lineage);
+        if (!write_file(out_dir / generated.header_name, generated.header) ||
+            !write_file(out_dir / generated.proxy_name, generated.proxy) ||
+            !write_file(out_dir / generated.stub_name, generated.stub))
+            return kExitFailed;
+    }
     return 0;
 }

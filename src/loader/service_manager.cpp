@@ -156,6 +156,11 @@ ControlReply Daemon::register_service(ClientSocket& client, const ControlRequest
     service.uid_max = request.uid_max;
     service.register_ns = proc.register_ns;
     service.mode = request.mode;
+    service.contract_hash = request.contract_hash;
+    service.interface_hash = request.interface_hash;
+    service.interface_version = request.interface_version;
+    std::memcpy(service.interface_name, request.interface_name, sizeof service.interface_name);
+    service.interface_name[sizeof service.interface_name - 1] = '\0';
     if (auto ok = kernel_->put_service(*handle, service); !ok)
         return refuse(ok.error().code == Errc::already_exists ? Errc::already_exists : Errc::kernel,
                       ok.error().code == Errc::already_exists ? EEXIST : EIO, ok.error().describe());

@@ -12,6 +12,23 @@ namespace liteipc::loader {
 
 namespace {
 
+std::string hex(uint64_t value) {
+    char text[17];
+    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
+    return text;
+}
+
+// The interface a service declared (liteipc-idl's stub); an empty report for one that declared none.
+status::InterfaceReport interface_report(const liteipc_service& s) {
+    if (s.contract_hash == 0 && s.interface_name[0] == '\0') return {};
+    return {std::string(s.interface_name, strnlen(s.interface_name, sizeof s.interface_name)), hex(s.interface_hash),
+            hex(s.contract_hash), s.interface_version};
+}
+
+}  // namespace
+
+namespace {
+
 // Pools are hugetlb memfds when hugepages are reserved, shared memory otherwise: say which.
 status::HugepageReport hugepage_report() {
     long total = 0, free = 0;
@@ -78,6 +95,7 @@ std::string Daemon::status_json() const {
     doc.refused.quota_subscriptions = kernel_->counter(LITEIPC_COUNTER_QUOTA_SUBS);
     doc.refused.reserve_connections = kernel_->counter(LITEIPC_COUNTER_RESERVE_CONNS);
     doc.refused.reserve_subscriptions = kernel_->counter(LITEIPC_COUNTER_RESERVE_SUBS);
+    doc.refused.interface_mismatch = kernel_->counter(LITEIPC_COUNTER_INTERFACE_MISMATCH);
     // The name policy in force, so that a component can check that its names are reserved for it
     // (liteipc-bridge: every rule matching remote.* names its own uid).
     doc.name_policy.config = options_.config_path;
@@ -96,6 +114,7 @@ std::string Daemon::status_json() const {
             .uid_min = s.uid_min,
             .uid_max = s.uid_max,
             .mode = service_mode_name(s.mode),
+            .interface = interface_report(s),
             .clients = {},
             .counters = {traffic.calls, traffic.oneway, traffic.bytes, traffic.errors, traffic.timeouts,
                          traffic.dead_object, stats.denials, stats.connects, stats.disconnects}};

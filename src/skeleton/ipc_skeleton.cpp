@@ -33,6 +33,17 @@ namespace rpc {
 #include "liteipc/rpc/rpc_errno.h"
 }
 
+namespace {
+// Runs the release callbacks of an IpcIo's data buffers (LiteIpcWriteDataBuffer's) once the
+// message is sent, or not.
+struct FreeDataBuffers {
+    IpcIo* io;
+    ~FreeDataBuffers() {
+        if (io != nullptr) IpcIoFreeDataBuff(io);
+    }
+};
+}  // namespace
+
 using liteipc::Call;
 using liteipc::Connection;
 using liteipc::Errc;
@@ -61,6 +72,8 @@ int32_t report(const char* what, const Error& error) {
         case Errc::not_found:
         case Errc::permission_denied:
         case Errc::timed_out: return rpc::IPC_INVOKER_IOCTL_FAILED;
+        // liteipc's own (LiteIpcGetService): as a C stub reports it, liteipc_idl.h.
+        case Errc::interface_mismatch: return -static_cast<int32_t>(Errc::interface_mismatch);
         default: return rpc::ERR_FAILED;
     }
 }
@@ -72,6 +85,8 @@ int32_t invalid(const char* what, const char* why) {
 
 // The caller of the request whose handler runs on this thread.
 thread_local const liteipc::Caller* t_caller = nullptr;
+// LiteIpcSetReplyStatus's status for that request's reply (0: the reply the handler wrote).
+thread_local int32_t t_reply_status = 0;
 
 // A reply the newer C API hands its caller, kept until FreeBuffer.
 struct KeptRpcReply {
@@ -167,6 +182,34 @@ public:
         return rpc::ERR_NONE;
     }
 
+    // Serves `stub` under `name` too (LiteIpcAddService).
+    int32_t add_service(const std::string& name, const rpc::IpcObjectStub* stub, liteipc::ServiceInterface interface) {
+        std::lock_guard lock(mutex_);
+        if (named_services_.contains(name)) return invalid("LiteIpcAddService", "this process serves that name already");
+        liteipc::ServiceOptions options;
+        options.name = name;
+        options.workers = workers.load();
+        options.mode = mode_from_environment();
+        options.interface = std::move(interface);
+        auto started =
+            liteipc::Service::start(*context_, options, [stub](Call& call) { return serve_with(stub, call); });
+        if (!started) return report("LiteIpcAddService", started.error());
+        named_services_.emplace(name, std::move(*started));
+        return rpc::ERR_NONE;
+    }
+
+    // Connects to the service `name`, kept under its handle as remote() keeps a handle's.
+    liteipc::Result<uint32_t> connect_by_name(const std::string& name, uint64_t contract) {
+        liteipc::ConnectOptions options;
+        options.contract_hash = contract;
+        auto opened = Connection::open(*context_, name, options);
+        if (!opened) return std::unexpected(opened.error());
+        const uint32_t handle = opened->handle();
+        std::lock_guard lock(mutex_);
+        remotes_[handle] = std::make_shared<Connection>(std::move(*opened));
+        return handle;
+    }
+
     // Refuses a recipient past max_recipients on one target (0: no limit).
     uint32_t add_recipient(uint32_t handle, std::shared_ptr<Connection> connection, rpc::OnRemoteDead func, void* args,
                            liteipc::Result<liteipc::DeathSubscription>* outcome);
@@ -183,8 +226,6 @@ public:
         remotes_.erase(it);
         return true;
     }
-
-
 
 private:
     Skeleton() = default;
@@ -211,13 +252,17 @@ private:
         alignas(8) std::array<std::byte, kReplyBytes> reply_bytes;
         IpcIo reply;
         IpcIoInit(&reply, reply_bytes.data(), reply_bytes.size(), kReplyObjects);
+        const FreeDataBuffers free_data_buffers{&reply};
         rpc::MessageOption option{call.oneway() ? uint32_t{rpc::TF_OP_ASYNC} : uint32_t{rpc::TF_OP_SYNC}, 0,
                                   stub->args};
         const liteipc::Caller* outer = std::exchange(t_caller, &call.caller());
+        const int32_t outer_status = std::exchange(t_reply_status, 0);
         const int32_t result = stub->func(call.code(), &data, &reply, option);
+        const int32_t status = std::exchange(t_reply_status, outer_status);
         t_caller = outer;
         if (result != rpc::ERR_NONE) LITEIPC_LOG(info, "code %u: the handler returned %d", call.code(), result);
         if (call.oneway()) return 0;
+        if (status != 0) return status;  // what it wrote is not sent
         std::array<std::byte, liteipc::kMaxMessageSize> staging;
         auto sealed = liteipc::detail::seal_ipcio(&reply, staging, [&](size_t n) { return call.attach(n); });
         if (!sealed) {
@@ -236,6 +281,7 @@ private:
     std::map<uint32_t, std::shared_ptr<Connection>> remotes_;
     std::optional<liteipc::Service> objects_service_;
     std::optional<liteipc::Service> context_service_;
+    std::map<std::string, liteipc::Service> named_services_;
     std::map<const rpc::IpcObjectStub*, uint32_t> tokens_;
     std::map<uint32_t, const rpc::IpcObjectStub*> objects_;
     std::mt19937 random_{std::random_device{}()};
@@ -403,6 +449,7 @@ int32_t SendRequest(SvcIdentity target, uint32_t code, IpcIo* data, IpcIo* reply
     constexpr const char* what = "SendRequest";
     if (option.flags > TF_OP_ASYNC) return invalid(what, "flags are neither TF_OP_SYNC nor TF_OP_ASYNC");
     const bool oneway = option.flags == TF_OP_ASYNC;
+    const FreeDataBuffers free_data_buffers{data};
     if (!oneway && buffer == nullptr) return invalid(what, "a synchronous request needs `buffer`");
     if (buffer != nullptr) *buffer = 0;
     if (target.handle < 0) return invalid(what, "a local object is called directly, not through SendRequest");
@@ -504,6 +551,38 @@ int32_t LiteIpcSetMaxDeathRecipients(uint32_t perTarget) {
     Skeleton* self = Skeleton::get();
     if (self == nullptr) return ERR_IPC_SKELETON_NOT_INIT;
     self->max_recipients = perTarget;
+    return ERR_NONE;
+}
+
+int32_t LiteIpcAddService(const char* name, const SvcIdentity* object, const LiteIpcInterface* interface) {
+    if (name == nullptr || object == nullptr) return invalid("LiteIpcAddService", "null name or object");
+    const auto* stub = reinterpret_cast<const IpcObjectStub*>(object->cookie);
+    if (object->handle != MIN_BINDER_HANDLE || stub == nullptr || stub->func == nullptr)
+        return invalid("LiteIpcAddService", "not a local object (handle MIN_BINDER_HANDLE, cookie its IpcObjectStub)");
+    Skeleton* self = Skeleton::get();
+    if (self == nullptr) return ERR_IPC_SKELETON_NOT_INIT;
+    liteipc::ServiceInterface declared;
+    if (interface != nullptr) {
+        declared = {interface->name != nullptr ? interface->name : "", interface->hash, interface->contract,
+                    interface->version};
+    }
+    return self->add_service(name, stub, std::move(declared));
+}
+
+int32_t LiteIpcGetService(const char* name, uint64_t contract, SvcIdentity* svc) {
+    if (name == nullptr || svc == nullptr) return invalid("LiteIpcGetService", "null name or svc");
+    Skeleton* self = Skeleton::get();
+    if (self == nullptr) return ERR_IPC_SKELETON_NOT_INIT;
+    auto handle = self->connect_by_name(name, contract);
+    if (!handle) return report("LiteIpcGetService", handle.error());
+    remember_given(*handle);
+    *svc = SvcIdentity{static_cast<int32_t>(*handle), 0, 0};
+    return ERR_NONE;
+}
+
+int32_t LiteIpcSetReplyStatus(int32_t status) {
+    if (t_caller == nullptr) return invalid("LiteIpcSetReplyStatus", "not in a handler");
+    t_reply_status = status;
     return ERR_NONE;
 }
 

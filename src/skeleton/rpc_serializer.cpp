@@ -42,6 +42,11 @@ bool get(IpcIo* io, T* out, Read&& read) noexcept {
     return true;
 }
 
+// The older API's LITEIPC_DATA_BUFF_MAX: the largest data buffer of an IpcIo of IpcIoInit.
+constexpr size_t kMaxDataBufferBytes = 64 * 1024;
+// LiteIpcIo.mode while it is written (ipcio_layout.h).
+constexpr uint32_t kWritingMode = 1;
+
 // LiteIPC refuses strings, buffers and raw data from IPC_IO_DATA_MAX bytes on.
 bool within_limit(IpcIo* io, size_t size) noexcept {
     if (size < IPC_IO_DATA_MAX || (io != nullptr && io->large)) return true;
@@ -260,6 +265,40 @@ const uint8_t* ReadBuffer(IpcIo* io, size_t size) {
         return nullptr;
     }
     const auto bytes = liteipc::detail::pop(io, std::span<const std::byte>{}, [=](Reader& r) { return r.read_raw(size); });
+    return bytes.empty() ? nullptr : reinterpret_cast<const uint8_t*>(bytes.data());
+}
+
+bool LiteIpcWriteDataBuffer(IpcIo* io, const void* data, size_t size, void (*release)(void* data)) {
+    // `release` runs once whatever happens: at the send, now, or on failure.
+    const auto released = [&](bool written) {
+        if (release != nullptr && data != nullptr) release(const_cast<void*>(data));
+        return written;
+    };
+    if ((data == nullptr && size != 0) || size > kMaxDataBufferBytes || !IpcIoAvailable(io)) {
+        mark_failed(io);
+        return released(false);
+    }
+    // As the older API's IpcIoPushDataBuff (an IpcIo carries data buffers only so), empty ones
+    // too: a reference now, the bytes copied into the pool when the IpcIo is sent.
+    const uint32_t index = io->buffCount;
+    if (io->mode != kWritingMode || index >= LITEIPC_IO_MAX_OBJECTS) {
+        mark_failed(io);
+        return released(false);
+    }
+    if (!put(io, [=](Writer& w) { w.write_pool_reference(index, size); })) return released(false);
+    io->buffs[index] = {data, release};
+    io->buffCount = index + 1;
+    return true;
+}
+
+const uint8_t* LiteIpcReadDataBuffer(IpcIo* io, size_t* size) {
+    if (size != nullptr) *size = 0;
+    const auto bytes = liteipc::detail::pop(io, std::span<const std::byte>{}, [](Reader& r) { return r.read_buffer(); });
+    if (size == nullptr) {
+        mark_failed(io);
+        return nullptr;
+    }
+    *size = bytes.size();
     return bytes.empty() ? nullptr : reinterpret_cast<const uint8_t*>(bytes.data());
 }
 

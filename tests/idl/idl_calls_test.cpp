@@ -1,6 +1,6 @@
 // Generated proxies and stubs through a real loader: a service of IAllTypes.idl in another
 // process (this binary run with --serve), every type round-tripped, interfaces passed both ways,
-// errors and a newer client against an older service.
+// errors, and the kernel's contract check at connect.
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <unistd.h>
@@ -267,17 +267,29 @@ TEST_F(IdlCallTest, AsyncCallsCompleteInAnyOrderWithTypedResults) {
     EXPECT_EQ(outcome.error().code, Errc::not_found);
 }
 
-TEST_F(IdlCallTest, ANewerClientCallingAnAppendedMethodGetsUnknownMethod) {
-    auto newer = V2::ListenerProxy::open(*context_, kListenerName);
-    ASSERT_TRUE(newer) << newer.error().describe();
-    auto kept = newer->OnValue(7);  // the method both versions have
-    ASSERT_TRUE(kept) << kept.error().describe();
-    EXPECT_EQ(*kept, 21);
-    auto appended = newer->OnPair(1, 2);
-    ASSERT_FALSE(appended);
-    EXPECT_EQ(appended.error().code, Errc::unknown_method) << appended.error().describe();
-    // The service lives on and still answers.
-    EXPECT_TRUE(newer->OnValue(1));
+// The kernel's interface mismatches (the connect program's counter) and the service's denials,
+// as the loader reports them.
+std::pair<uint64_t, uint64_t> mismatches_and_denials(const liteipc::testing::Loader& loader, const char* service);
+
+TEST_F(IdlCallTest, AProxyOfAnotherInterfaceIsRefusedAtConnectByTheKernel) {
+    static_assert(V2::IListener::kContractHash != IListener::kContractHash);
+    const auto [mismatches_before, denials_before] = mismatches_and_denials(loader_, kListenerName);
+    auto other = V2::ListenerProxy::open(*context_, kListenerName);
+    ASSERT_FALSE(other) << "a proxy of OHOS.Test.V2.IListener reached a service of OHOS.Test.IListener";
+    EXPECT_EQ(other.error().code, Errc::interface_mismatch) << other.error().describe();
+    EXPECT_EQ(other.error().sys_errno, EPROTO) << "the connect program's answer";
+    // It was the BPF program: its counter and the service's denials rose by one, and no
+    // connection reached the service.
+    const auto [mismatches, denials] = mismatches_and_denials(loader_, kListenerName);
+    EXPECT_EQ(mismatches, mismatches_before + 1);
+    EXPECT_EQ(denials, denials_before + 1);
+    // The right interface connects, as does a connection that names none (hand-written code).
+    auto same = ListenerProxy::open(*context_, kListenerName);
+    ASSERT_TRUE(same) << same.error().describe();
+    EXPECT_EQ(*same->OnValue(2), 6);
+    auto untyped = liteipc::Connection::open(*context_, kListenerName);
+    EXPECT_TRUE(untyped) << untyped.error().describe();
+    EXPECT_EQ(mismatches_and_denials(loader_, kListenerName).first, mismatches_before + 1);
 }
 
 // What `liteipc` prints for a command line, and its exit status.
@@ -291,6 +303,27 @@ std::pair<std::string, int> run_cli(const liteipc::testing::Loader& loader, cons
     for (size_t n; (n = std::fread(chunk, 1, sizeof chunk, pipe)) > 0;) out.append(chunk, n);
     const int status = ::pclose(pipe);
     return {out, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+}
+
+std::pair<uint64_t, uint64_t> mismatches_and_denials(const liteipc::testing::Loader& loader, const char* service) {
+    auto [out, status] = run_cli(loader, "status --json");
+    EXPECT_EQ(status, 0) << out;
+    const auto number_after = [&](const std::string& text, size_t from) -> uint64_t {
+        const size_t at = out.find(text, from);
+        return at == std::string::npos ? UINT64_MAX : std::strtoull(out.c_str() + at + text.size(), nullptr, 10);
+    };
+    const size_t entry = out.find(std::string("\"name\":\"") + service + "\"");
+    return {number_after("\"interface_mismatch\":", 0), number_after("\"denials\":", entry)};
+}
+
+TEST_F(IdlCallTest, ListShowsEachServicesInterfaceAndVersion) {
+    auto [out, status] = run_cli(loader_, "list");
+    EXPECT_EQ(status, 0) << out;
+    char hash[17];
+    std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(IAllTypes::kInterfaceHash));
+    EXPECT_NE(out.find(std::string("OHOS.Test.IAllTypes v1 ") + hash), std::string::npos) << out;
+    std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(IListener::kInterfaceHash));
+    EXPECT_NE(out.find(std::string("OHOS.Test.IListener v1 ") + hash), std::string::npos) << out;
 }
 
 TEST_F(IdlCallTest, IntrospectPrintsTheInterfaceAServicePublishes) {

@@ -125,7 +125,7 @@ TEST(IdlGenerator, FileNamesFollowUpstreamsSnakeCase) {
 }
 
 TEST(IdlGenerator, MethodCodesFollowDeclarationOrderFromOne) {
-    const auto files = generate_cpp(parsed("interface N.IFoo { void A(); int B([in] int x); }"));
+    const auto files = generate_cpp(parsed("interface N.IFoo { void A(); int B([in] int x); }"), Lineage{});
     EXPECT_NE(files.header.find("A = 1,\n        B = 2,"), std::string::npos) << files.header;
     EXPECT_NE(files.header.find("class FooProxy final : public IFoo"), std::string::npos);
     EXPECT_NE(files.header.find("class FooStub : public IFoo"), std::string::npos);

@@ -109,6 +109,32 @@ LITEIPC_API int32_t ReleaseSvc(SvcIdentity target);
  * upstream's 4. */
 LITEIPC_API int32_t LiteIpcSetMaxDeathRecipients(uint32_t perTarget);
 
+/* liteipc's additions, for the C that liteipc-idl generates (docs/IDL.md) and any C service that
+ * a C++ client reaches by name. */
+
+/* The interface a service serves, as liteipc-idl generates it (liteipc::ServiceInterface). */
+typedef struct {
+    const char* name;  /* "OHOS.IFoo" */
+    uint64_t hash;     /* this version's: FOO_INTERFACE_HASH */
+    uint64_t contract; /* what clients name at connect: FOO_CONTRACT_HASH */
+    uint32_t version;  /* FOO_VERSION; 0: not frozen */
+} LiteIpcInterface;
+
+/* Serves the local object `object` (handle MIN_BINDER_HANDLE, cookie its IpcObjectStub) as the
+ * service `name` too: a liteipc::Connection opens it by name, a C client with LiteIpcGetService.
+ * `interface` (NULL: none) is what `liteipc list` shows and the kernel holds clients to.
+ * Callers of the owner's uid may connect (liteipc::ServiceOptions' default). ERR_INVALID_PARAM for
+ * a name this process serves already; IPC_INVOKER_IOCTL_FAILED when the loader refuses the name. */
+LITEIPC_API int32_t LiteIpcAddService(const char* name, const SvcIdentity* object, const LiteIpcInterface* interface);
+/* The service `name` as a remote object to SendRequest to (kept until ReleaseSvc). `contract`
+ * (0: any) is the interface contract this client speaks: the kernel refuses a service that declared
+ * another, and this returns -19 (liteipc::Errc::interface_mismatch negated). IPC_INVOKER_IOCTL_FAILED
+ * when there is no such service or its policy refuses this process. */
+LITEIPC_API int32_t LiteIpcGetService(const char* name, uint64_t contract, SvcIdentity* svc);
+/* In a handler, for a synchronous request: the reply carries only `status` (negative: a
+ * liteipc::Errc negated, as a C++ service's failed call), not what the handler wrote. */
+LITEIPC_API int32_t LiteIpcSetReplyStatus(int32_t status);
+
 #ifdef __cplusplus
 }
 #endif

@@ -117,6 +117,15 @@ LITEIPC_API bool WriteUInt64Vector(IpcIo* io, const uint64_t* val, size_t size);
 LITEIPC_API bool WriteFloatVector(IpcIo* io, const float* val, size_t size);
 LITEIPC_API bool WriteDoubleVector(IpcIo* io, const double* val, size_t size);
 
+/* liteipc's addition: a data buffer (the older API's IpcIoPushDataBuff, the C++ Writer's
+ * write_buffer), of 0 to 64 KiB. Above 256 bytes only a reference is kept: the bytes go into the
+ * sender's pool when the IpcIo is sent (keep them until then; `release`, if not NULL, is called on
+ * `data` once they are) and the receiver reads them in place. */
+LITEIPC_API bool LiteIpcWriteDataBuffer(IpcIo* io, const void* data, size_t size, void (*release)(void* data));
+/* The next data buffer: its bytes, in the received message, and *size; NULL on error (and for an
+ * empty buffer, with *size 0 and the IpcIo intact). */
+LITEIPC_API const uint8_t* LiteIpcReadDataBuffer(IpcIo* io, size_t* size);
+
 LITEIPC_API uint16_t* ReadString16(IpcIo* io, size_t* size);
 LITEIPC_API uint16_t* ReadInterfaceToken(IpcIo* io, size_t* size);
 LITEIPC_API const uint8_t* ReadBuffer(IpcIo* io, size_t size);

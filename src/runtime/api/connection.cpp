@@ -84,6 +84,9 @@ Error connect_refused(int result, const std::string& name, uint32_t handle) {
         case EOWNERDEAD: return {Errc::dead_object, EOWNERDEAD, "the process serving '" + name + "' is dead"};
         case ENOSPC: return {Errc::no_memory, ENOSPC, "connection table or the service's inbox is full"};
         case EDQUOT: return {Errc::quota_exceeded, EDQUOT, "this uid holds its quota of connections"};
+        case EPROTO:
+            return {Errc::interface_mismatch, EPROTO,
+                    "service '" + name + "' serves another interface than this client speaks (see liteipc list)"};
         default: return {Errc::kernel, -result, "connect to '" + name + "' refused"};
     }
 }
@@ -121,7 +124,7 @@ Result<Connection> Connection::open_handle(Context& context, uint32_t handle, st
     auto timeout = options.timeout.count() > 0 ? options.timeout : ctx.options.default_timeout;
 
     // ...the kernel decides whether this process may connect and tells the service.
-    auto granted = ctx.kernel().connect(impl->handle);
+    auto granted = ctx.kernel().connect(impl->handle, options.contract_hash);
     if (!granted) return std::unexpected(granted.error());
     const liteipc_connect_ctl& connect = *granted;
     if (connect.result != 0) {

@@ -344,6 +344,8 @@ Result<Service> Service::start(Context& context, ServiceOptions options, CallHan
     if (!handler) return fail(Errc::invalid_argument, "service without a handler");
     if (options.name.empty() || options.name.size() >= LITEIPC_NAME_MAX)
         return fail(Errc::invalid_argument, "service name must be 1..255 bytes");
+    if (options.interface.name.size() >= LITEIPC_NAME_MAX)
+        return fail(Errc::invalid_argument, "interface name must be 0..255 bytes");
     auto impl = std::make_shared<Impl>();
     impl->context = context.impl().shared_from_this();
     impl->options = std::move(options);
@@ -373,6 +375,11 @@ Result<Service> Service::start(Context& context, ServiceOptions options, CallHan
     request.uid_min = impl->options.uid_min;
     request.uid_max = impl->options.uid_max;
     request.mode = static_cast<uint32_t>(impl->options.mode);
+    const ServiceInterface& interface = impl->options.interface;
+    request.contract_hash = interface.contract_hash;
+    request.interface_hash = interface.hash;
+    request.interface_version = interface.version;
+    std::memcpy(request.interface_name, interface.name.data(), interface.name.size());
     // A client may connect the moment the name exists, before the loader's answer tells us our
     // handle: the context keeps such connect records until the listener below takes them.
     struct RegistrationUnderWay {

@@ -33,6 +33,14 @@ Result<std::span<const std::byte>> seal_ipcio(IpcIo* io, std::span<std::byte> ou
         if (object.type != OBJ_PTR) continue;
         WireBuffer body = object.as<WireBuffer>();
         if (body.offset >= io->buffCount) return fail(Errc::invalid_argument, "IpcIo data buffer index out of range");
+        if (body.length == 0) {
+            // Nothing for the pool (LiteIpcWriteDataBuffer's empty byte[]): an empty inline buffer.
+            object.flags = kBufferInline;
+            body.offset = position + sizeof(WireObject);
+            std::memcpy(slot, &object, sizeof object);
+            std::memcpy(slot + offsetof(WireObject, body), &body, sizeof body);
+            continue;
+        }
         auto block = attach(body.length);
         if (!block || block->bytes.size() < body.length)
             return fail(Errc::no_memory, "the pool has no room for a data buffer of " + std::to_string(body.length) +

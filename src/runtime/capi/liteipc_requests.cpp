@@ -54,6 +54,7 @@ int32_t code_of(Errc code) {
         case Errc::loader_busy: return LITEIPC_EBUSY;
         case Errc::unknown_method: return LITEIPC_EINVAL;
         case Errc::abi_mismatch: return LITEIPC_EBADF;
+        case Errc::interface_mismatch: return LITEIPC_EPERM;
     }
     return LITEIPC_EINTNL;
 }

@@ -51,6 +51,11 @@ struct ControlRequest {
     uint32_t mode = 0;  // register_service: enum liteipc_service_mode
     uint64_t conn_id = 0;
     char name[LITEIPC_NAME_MAX] = {};
+    // register_service: the interface it serves (liteipc_service's fields of the same names).
+    uint64_t contract_hash = 0;
+    uint64_t interface_hash = 0;
+    uint32_t interface_version = 0;
+    char interface_name[LITEIPC_NAME_MAX] = {};
 };
 static_assert(std::is_trivially_copyable_v<ControlRequest>);
 

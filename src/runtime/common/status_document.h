@@ -44,6 +44,15 @@ struct ServiceCounters {
     uint64_t denials = 0, connects = 0, disconnects = 0;
 };
 
+// The interface a service declared (liteipc-idl's stub): an empty name when it declared none.
+// Hashes in hex, as liteipc-idl prints them.
+struct InterfaceReport {
+    std::string name;
+    std::string hash;      // this version's
+    std::string contract;  // its line's, which the kernel holds clients to at connect
+    uint32_t version = 0;  // frozen version; 0: not frozen
+};
+
 struct ServiceEntry {
     uint32_t handle = 0;
     std::string name;
@@ -53,6 +62,7 @@ struct ServiceEntry {
     uint32_t uid_min = 0;
     uint32_t uid_max = 0;
     std::string mode;  // "direct" or "mediated"
+    InterfaceReport interface;
     std::vector<ConnectedClient> clients;
     ServiceCounters counters;
 };
@@ -86,6 +96,7 @@ struct RefusalCounters {
     uint64_t reserve_processes = 0, reserve_services = 0, reserve_connections = 0, reserve_grants = 0,
              reserve_sockets = 0, reserve_subscriptions = 0;
     uint64_t withdrawn_by_name_policy = 0;  // services whose owner a reloaded policy no longer admits
+    uint64_t interface_mismatch = 0;        // connects the kernel refused: another interface (BPF)
 };
 
 // One global table: what all uids but root hold against the room root's reserve leaves them.
@@ -188,6 +199,7 @@ void for_each_field(Counts&& r, Visit visit) requires std::is_same_v<std::remove
     visit("reserve_sockets", r.reserve_sockets);
     visit("reserve_subscriptions", r.reserve_subscriptions);
     visit("withdrawn_by_name_policy", r.withdrawn_by_name_policy);
+    visit("interface_mismatch", r.interface_mismatch);
 }
 
 // ---- reading: a missing or mistyped field throws MalformedField, caught in parse_status_document ----
@@ -294,10 +306,20 @@ inline void from_json(const Json& j, UidCounts& c) { read::counts(j, c); }
 inline void to_json(Json& j, const RefusalCounters& r) { j = counts_json(r); }
 inline void from_json(const Json& j, RefusalCounters& r) { read::counts(j, r); }
 
+inline void to_json(Json& j, const InterfaceReport& i) {
+    j = {{"name", i.name}, {"hash", i.hash}, {"contract", i.contract}, {"version", i.version}};
+}
+inline void from_json(const Json& j, InterfaceReport& i) {
+    read::field(j, "name", i.name);
+    read::field(j, "hash", i.hash);
+    read::field(j, "contract", i.contract);
+    read::field(j, "version", i.version);
+}
+
 inline void to_json(Json& j, const ServiceEntry& s) {
     j = {{"handle", s.handle}, {"name", s.name},       {"pid", s.pid},         {"uid", s.uid},
          {"policy", s.policy}, {"uid_min", s.uid_min}, {"uid_max", s.uid_max}, {"mode", s.mode},
-         {"clients", s.clients}, {"counters", s.counters}};
+         {"interface", s.interface}, {"clients", s.clients}, {"counters", s.counters}};
 }
 inline void from_json(const Json& j, ServiceEntry& s) {
     read::field(j, "handle", s.handle);
@@ -308,6 +330,7 @@ inline void from_json(const Json& j, ServiceEntry& s) {
     read::field(j, "uid_min", s.uid_min);
     read::field(j, "uid_max", s.uid_max);
     read::field(j, "mode", s.mode);
+    read::field(j, "interface", s.interface);
     read::array(j, "clients", s.clients);
     read::field(j, "counters", s.counters);
 }

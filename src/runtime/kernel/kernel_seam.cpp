@@ -50,9 +50,10 @@ bool KernelSeam::alive(uint32_t slot, uint64_t generation) const {
     return p && __atomic_load_n(&p->generation, __ATOMIC_ACQUIRE) == generation;
 }
 
-Result<liteipc_connect_ctl> KernelSeam::connect(uint32_t handle) const {
+Result<liteipc_connect_ctl> KernelSeam::connect(uint32_t handle, uint64_t contract_hash) const {
     liteipc_connect_ctl ctl{};
     ctl.handle = handle;
+    ctl.contract_hash = contract_hash;
     if (auto ok = run(connect_prog_.get(), ctl, "connect"); !ok) return std::unexpected(ok.error());
     return ctl;
 }

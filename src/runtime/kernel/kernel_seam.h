@@ -31,9 +31,10 @@ public:
     // Whether the process registered as (slot, generation) still lives: one plain load.
     bool alive(uint32_t slot, uint64_t generation) const;
 
-    // Asks to connect to service `handle`: the ACL check, the connection's id and the connect
-    // record in the service's inbox. `result` 0 is granted; otherwise -errno (connect_refused).
-    Result<liteipc_connect_ctl> connect(uint32_t handle) const;
+    // Asks to connect to service `handle`: the ACL check, the interface contract (`contract_hash`,
+    // 0: any), the connection's id and the connect record in the service's inbox. `result` 0 is
+    // granted; otherwise -errno (connect_refused).
+    Result<liteipc_connect_ctl> connect(uint32_t handle, uint64_t contract_hash = 0) const;
     // Death records of (slot, generation) to this process's inbox from now on. Errc::dead_object
     // when it is gone already.
     Result<> subscribe(uint32_t slot, uint64_t generation) const;

@@ -8,6 +8,7 @@ namespace Test {
 
 liteipc::Result<AllTypesProxy> AllTypesProxy::open(liteipc::Context& context, std::string_view service_name,
                                        liteipc::ConnectOptions options) {
+    options.contract_hash = kContractHash;  // the kernel refuses a service of another interface
     auto connection = liteipc::Connection::open(context, service_name, options);
     if (!connection) return std::unexpected(connection.error());
     return AllTypesProxy(std::move(*connection));
@@ -15,19 +16,22 @@ liteipc::Result<AllTypesProxy> AllTypesProxy::open(liteipc::Context& context, st
 
 liteipc::Result<AllTypesProxy> AllTypesProxy::open(liteipc::Context& context, liteipc::idl::ServiceRef<IAllTypes> service,
                                        liteipc::ConnectOptions options) {
+    options.contract_hash = kContractHash;
     auto connection = liteipc::Connection::open(context, service.identity.handle, options);
     if (!connection) return std::unexpected(connection.error());
-    return AllTypesProxy(std::move(*connection));
+    return AllTypesProxy(std::move(*connection), service.identity.token);
 }
 
 liteipc::Result<bool> AllTypesProxy::EchoBoolean(bool value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::read_reply<bool>(connection_.call(static_cast<uint32_t>(Code::EchoBoolean), request_, timeout_), "OHOS.Test.IAllTypes.EchoBoolean");
 }
 
 liteipc::Result<liteipc::idl::Pending<bool, &AllTypesProxy::decode_EchoBoolean>> AllTypesProxy::EchoBooleanAsync(bool value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::Pending<bool, &AllTypesProxy::decode_EchoBoolean>::from(connection_.call_async(static_cast<uint32_t>(Code::EchoBoolean), request_, timeout_));
 }
@@ -38,12 +42,14 @@ liteipc::Result<bool> AllTypesProxy::decode_EchoBoolean(liteipc::Result<liteipc:
 
 liteipc::Result<int8_t> AllTypesProxy::EchoByte(int8_t value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::read_reply<int8_t>(connection_.call(static_cast<uint32_t>(Code::EchoByte), request_, timeout_), "OHOS.Test.IAllTypes.EchoByte");
 }
 
 liteipc::Result<liteipc::idl::Pending<int8_t, &AllTypesProxy::decode_EchoByte>> AllTypesProxy::EchoByteAsync(int8_t value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::Pending<int8_t, &AllTypesProxy::decode_EchoByte>::from(connection_.call_async(static_cast<uint32_t>(Code::EchoByte), request_, timeout_));
 }
@@ -54,12 +60,14 @@ liteipc::Result<int8_t> AllTypesProxy::decode_EchoByte(liteipc::Result<liteipc::
 
 liteipc::Result<int16_t> AllTypesProxy::EchoShort(int16_t value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::read_reply<int16_t>(connection_.call(static_cast<uint32_t>(Code::EchoShort), request_, timeout_), "OHOS.Test.IAllTypes.EchoShort");
 }
 
 liteipc::Result<liteipc::idl::Pending<int16_t, &AllTypesProxy::decode_EchoShort>> AllTypesProxy::EchoShortAsync(int16_t value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::Pending<int16_t, &AllTypesProxy::decode_EchoShort>::from(connection_.call_async(static_cast<uint32_t>(Code::EchoShort), request_, timeout_));
 }
@@ -70,12 +78,14 @@ liteipc::Result<int16_t> AllTypesProxy::decode_EchoShort(liteipc::Result<liteipc
 
 liteipc::Result<int32_t> AllTypesProxy::EchoInt(int32_t value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::read_reply<int32_t>(connection_.call(static_cast<uint32_t>(Code::EchoInt), request_, timeout_), "OHOS.Test.IAllTypes.EchoInt");
 }
 
 liteipc::Result<liteipc::idl::Pending<int32_t, &AllTypesProxy::decode_EchoInt>> AllTypesProxy::EchoIntAsync(int32_t value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::Pending<int32_t, &AllTypesProxy::decode_EchoInt>::from(connection_.call_async(static_cast<uint32_t>(Code::EchoInt), request_, timeout_));
 }
@@ -86,12 +96,14 @@ liteipc::Result<int32_t> AllTypesProxy::decode_EchoInt(liteipc::Result<liteipc::
 
 liteipc::Result<int64_t> AllTypesProxy::EchoLong(int64_t value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::read_reply<int64_t>(connection_.call(static_cast<uint32_t>(Code::EchoLong), request_, timeout_), "OHOS.Test.IAllTypes.EchoLong");
 }
 
 liteipc::Result<liteipc::idl::Pending<int64_t, &AllTypesProxy::decode_EchoLong>> AllTypesProxy::EchoLongAsync(int64_t value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::Pending<int64_t, &AllTypesProxy::decode_EchoLong>::from(connection_.call_async(static_cast<uint32_t>(Code::EchoLong), request_, timeout_));
 }
@@ -102,12 +114,14 @@ liteipc::Result<int64_t> AllTypesProxy::decode_EchoLong(liteipc::Result<liteipc:
 
 liteipc::Result<float> AllTypesProxy::EchoFloat(float value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::read_reply<float>(connection_.call(static_cast<uint32_t>(Code::EchoFloat), request_, timeout_), "OHOS.Test.IAllTypes.EchoFloat");
 }
 
 liteipc::Result<liteipc::idl::Pending<float, &AllTypesProxy::decode_EchoFloat>> AllTypesProxy::EchoFloatAsync(float value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::Pending<float, &AllTypesProxy::decode_EchoFloat>::from(connection_.call_async(static_cast<uint32_t>(Code::EchoFloat), request_, timeout_));
 }
@@ -118,12 +132,14 @@ liteipc::Result<float> AllTypesProxy::decode_EchoFloat(liteipc::Result<liteipc::
 
 liteipc::Result<double> AllTypesProxy::EchoDouble(double value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::read_reply<double>(connection_.call(static_cast<uint32_t>(Code::EchoDouble), request_, timeout_), "OHOS.Test.IAllTypes.EchoDouble");
 }
 
 liteipc::Result<liteipc::idl::Pending<double, &AllTypesProxy::decode_EchoDouble>> AllTypesProxy::EchoDoubleAsync(double value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::Pending<double, &AllTypesProxy::decode_EchoDouble>::from(connection_.call_async(static_cast<uint32_t>(Code::EchoDouble), request_, timeout_));
 }
@@ -134,12 +150,14 @@ liteipc::Result<double> AllTypesProxy::decode_EchoDouble(liteipc::Result<liteipc
 
 liteipc::Result<std::string> AllTypesProxy::EchoString(const std::string& value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::read_reply<std::string>(connection_.call(static_cast<uint32_t>(Code::EchoString), request_, timeout_), "OHOS.Test.IAllTypes.EchoString");
 }
 
 liteipc::Result<liteipc::idl::Pending<std::string, &AllTypesProxy::decode_EchoString>> AllTypesProxy::EchoStringAsync(const std::string& value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::Pending<std::string, &AllTypesProxy::decode_EchoString>::from(connection_.call_async(static_cast<uint32_t>(Code::EchoString), request_, timeout_));
 }
@@ -150,12 +168,14 @@ liteipc::Result<std::string> AllTypesProxy::decode_EchoString(liteipc::Result<li
 
 liteipc::Result<std::vector<int32_t>> AllTypesProxy::EchoIntArray(const std::vector<int32_t>& value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::read_reply<std::vector<int32_t>>(connection_.call(static_cast<uint32_t>(Code::EchoIntArray), request_, timeout_), "OHOS.Test.IAllTypes.EchoIntArray");
 }
 
 liteipc::Result<liteipc::idl::Pending<std::vector<int32_t>, &AllTypesProxy::decode_EchoIntArray>> AllTypesProxy::EchoIntArrayAsync(const std::vector<int32_t>& value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::Pending<std::vector<int32_t>, &AllTypesProxy::decode_EchoIntArray>::from(connection_.call_async(static_cast<uint32_t>(Code::EchoIntArray), request_, timeout_));
 }
@@ -166,12 +186,14 @@ liteipc::Result<std::vector<int32_t>> AllTypesProxy::decode_EchoIntArray(liteipc
 
 liteipc::Result<std::vector<uint8_t>> AllTypesProxy::EchoBytes(liteipc::idl::ByteView value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::read_reply<std::vector<uint8_t>>(connection_.call(static_cast<uint32_t>(Code::EchoBytes), request_, timeout_), "OHOS.Test.IAllTypes.EchoBytes");
 }
 
 liteipc::Result<liteipc::idl::Pending<std::vector<uint8_t>, &AllTypesProxy::decode_EchoBytes>> AllTypesProxy::EchoBytesAsync(liteipc::idl::ByteView value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::Pending<std::vector<uint8_t>, &AllTypesProxy::decode_EchoBytes>::from(connection_.call_async(static_cast<uint32_t>(Code::EchoBytes), request_, timeout_));
 }
@@ -182,12 +204,14 @@ liteipc::Result<std::vector<uint8_t>> AllTypesProxy::decode_EchoBytes(liteipc::R
 
 liteipc::Result<int64_t> AllTypesProxy::SumBytes(liteipc::idl::ByteView data) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), data);
     return liteipc::idl::read_reply<int64_t>(connection_.call(static_cast<uint32_t>(Code::SumBytes), request_, timeout_), "OHOS.Test.IAllTypes.SumBytes");
 }
 
 liteipc::Result<liteipc::idl::Pending<int64_t, &AllTypesProxy::decode_SumBytes>> AllTypesProxy::SumBytesAsync(liteipc::idl::ByteView data) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), data);
     return liteipc::idl::Pending<int64_t, &AllTypesProxy::decode_SumBytes>::from(connection_.call_async(static_cast<uint32_t>(Code::SumBytes), request_, timeout_));
 }
@@ -198,12 +222,14 @@ liteipc::Result<int64_t> AllTypesProxy::decode_SumBytes(liteipc::Result<liteipc:
 
 liteipc::Result<std::vector<std::string>> AllTypesProxy::EchoList(const std::vector<std::string>& value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::read_reply<std::vector<std::string>>(connection_.call(static_cast<uint32_t>(Code::EchoList), request_, timeout_), "OHOS.Test.IAllTypes.EchoList");
 }
 
 liteipc::Result<liteipc::idl::Pending<std::vector<std::string>, &AllTypesProxy::decode_EchoList>> AllTypesProxy::EchoListAsync(const std::vector<std::string>& value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::Pending<std::vector<std::string>, &AllTypesProxy::decode_EchoList>::from(connection_.call_async(static_cast<uint32_t>(Code::EchoList), request_, timeout_));
 }
@@ -214,12 +240,14 @@ liteipc::Result<std::vector<std::string>> AllTypesProxy::decode_EchoList(liteipc
 
 liteipc::Result<std::unordered_map<std::string, int32_t>> AllTypesProxy::EchoMap(const std::unordered_map<std::string, int32_t>& value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::read_reply<std::unordered_map<std::string, int32_t>>(connection_.call(static_cast<uint32_t>(Code::EchoMap), request_, timeout_), "OHOS.Test.IAllTypes.EchoMap");
 }
 
 liteipc::Result<liteipc::idl::Pending<std::unordered_map<std::string, int32_t>, &AllTypesProxy::decode_EchoMap>> AllTypesProxy::EchoMapAsync(const std::unordered_map<std::string, int32_t>& value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::Pending<std::unordered_map<std::string, int32_t>, &AllTypesProxy::decode_EchoMap>::from(connection_.call_async(static_cast<uint32_t>(Code::EchoMap), request_, timeout_));
 }
@@ -230,12 +258,14 @@ liteipc::Result<std::unordered_map<std::string, int32_t>> AllTypesProxy::decode_
 
 liteipc::Result<std::unordered_map<int32_t, std::vector<std::string>>> AllTypesProxy::EchoNested(const std::unordered_map<int32_t, std::vector<std::string>>& value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::read_reply<std::unordered_map<int32_t, std::vector<std::string>>>(connection_.call(static_cast<uint32_t>(Code::EchoNested), request_, timeout_), "OHOS.Test.IAllTypes.EchoNested");
 }
 
 liteipc::Result<liteipc::idl::Pending<std::unordered_map<int32_t, std::vector<std::string>>, &AllTypesProxy::decode_EchoNested>> AllTypesProxy::EchoNestedAsync(const std::unordered_map<int32_t, std::vector<std::string>>& value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::Pending<std::unordered_map<int32_t, std::vector<std::string>>, &AllTypesProxy::decode_EchoNested>::from(connection_.call_async(static_cast<uint32_t>(Code::EchoNested), request_, timeout_));
 }
@@ -246,12 +276,14 @@ liteipc::Result<std::unordered_map<int32_t, std::vector<std::string>>> AllTypesP
 
 liteipc::Result<::OHOS::Test::Point> AllTypesProxy::EchoPoint(const ::OHOS::Test::Point& value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::read_reply<::OHOS::Test::Point>(connection_.call(static_cast<uint32_t>(Code::EchoPoint), request_, timeout_), "OHOS.Test.IAllTypes.EchoPoint");
 }
 
 liteipc::Result<liteipc::idl::Pending<::OHOS::Test::Point, &AllTypesProxy::decode_EchoPoint>> AllTypesProxy::EchoPointAsync(const ::OHOS::Test::Point& value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::Pending<::OHOS::Test::Point, &AllTypesProxy::decode_EchoPoint>::from(connection_.call_async(static_cast<uint32_t>(Code::EchoPoint), request_, timeout_));
 }
@@ -262,12 +294,14 @@ liteipc::Result<::OHOS::Test::Point> AllTypesProxy::decode_EchoPoint(liteipc::Re
 
 liteipc::Result<std::vector<::OHOS::Test::Rect>> AllTypesProxy::EchoRects(const std::vector<::OHOS::Test::Rect>& value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::read_reply<std::vector<::OHOS::Test::Rect>>(connection_.call(static_cast<uint32_t>(Code::EchoRects), request_, timeout_), "OHOS.Test.IAllTypes.EchoRects");
 }
 
 liteipc::Result<liteipc::idl::Pending<std::vector<::OHOS::Test::Rect>, &AllTypesProxy::decode_EchoRects>> AllTypesProxy::EchoRectsAsync(const std::vector<::OHOS::Test::Rect>& value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::Pending<std::vector<::OHOS::Test::Rect>, &AllTypesProxy::decode_EchoRects>::from(connection_.call_async(static_cast<uint32_t>(Code::EchoRects), request_, timeout_));
 }
@@ -278,24 +312,28 @@ liteipc::Result<std::vector<::OHOS::Test::Rect>> AllTypesProxy::decode_EchoRects
 
 liteipc::Result<> AllTypesProxy::Split(int64_t value, int32_t& high, int32_t& low) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::read_reply<void>(connection_.call(static_cast<uint32_t>(Code::Split), request_, timeout_), "OHOS.Test.IAllTypes.Split", high, low);
 }
 
 liteipc::Result<> AllTypesProxy::Twice(int32_t& value, std::string& text) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value, text);
     return liteipc::idl::read_reply<void>(connection_.call(static_cast<uint32_t>(Code::Twice), request_, timeout_), "OHOS.Test.IAllTypes.Twice", value, text);
 }
 
 liteipc::Result<std::string> AllTypesProxy::ReadFd(liteipc::idl::FileDescriptor fd) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), fd);
     return liteipc::idl::read_reply<std::string>(connection_.call(static_cast<uint32_t>(Code::ReadFd), request_, timeout_), "OHOS.Test.IAllTypes.ReadFd");
 }
 
 liteipc::Result<liteipc::idl::Pending<std::string, &AllTypesProxy::decode_ReadFd>> AllTypesProxy::ReadFdAsync(liteipc::idl::FileDescriptor fd) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), fd);
     return liteipc::idl::Pending<std::string, &AllTypesProxy::decode_ReadFd>::from(connection_.call_async(static_cast<uint32_t>(Code::ReadFd), request_, timeout_));
 }
@@ -306,12 +344,14 @@ liteipc::Result<std::string> AllTypesProxy::decode_ReadFd(liteipc::Result<liteip
 
 liteipc::Result<liteipc::idl::FileDescriptor> AllTypesProxy::OpenPipe(const std::string& text) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), text);
     return liteipc::idl::read_reply<liteipc::idl::FileDescriptor>(connection_.call(static_cast<uint32_t>(Code::OpenPipe), request_, timeout_), "OHOS.Test.IAllTypes.OpenPipe");
 }
 
 liteipc::Result<liteipc::idl::Pending<liteipc::idl::FileDescriptor, &AllTypesProxy::decode_OpenPipe>> AllTypesProxy::OpenPipeAsync(const std::string& text) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), text);
     return liteipc::idl::Pending<liteipc::idl::FileDescriptor, &AllTypesProxy::decode_OpenPipe>::from(connection_.call_async(static_cast<uint32_t>(Code::OpenPipe), request_, timeout_));
 }
@@ -322,12 +362,14 @@ liteipc::Result<liteipc::idl::FileDescriptor> AllTypesProxy::decode_OpenPipe(lit
 
 liteipc::Result<int32_t> AllTypesProxy::Call(const liteipc::idl::ServiceRef<::OHOS::Test::IListener>& listener, int32_t value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), listener, value);
     return liteipc::idl::read_reply<int32_t>(connection_.call(static_cast<uint32_t>(Code::Call), request_, timeout_), "OHOS.Test.IAllTypes.Call");
 }
 
 liteipc::Result<liteipc::idl::Pending<int32_t, &AllTypesProxy::decode_Call>> AllTypesProxy::CallAsync(const liteipc::idl::ServiceRef<::OHOS::Test::IListener>& listener, int32_t value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), listener, value);
     return liteipc::idl::Pending<int32_t, &AllTypesProxy::decode_Call>::from(connection_.call_async(static_cast<uint32_t>(Code::Call), request_, timeout_));
 }
@@ -338,11 +380,13 @@ liteipc::Result<int32_t> AllTypesProxy::decode_Call(liteipc::Result<liteipc::Rep
 
 liteipc::Result<liteipc::idl::ServiceRef<::OHOS::Test::IListener>> AllTypesProxy::Self() {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     return liteipc::idl::read_reply<liteipc::idl::ServiceRef<::OHOS::Test::IListener>>(connection_.call(static_cast<uint32_t>(Code::Self), request_, timeout_), "OHOS.Test.IAllTypes.Self");
 }
 
 liteipc::Result<liteipc::idl::Pending<liteipc::idl::ServiceRef<::OHOS::Test::IListener>, &AllTypesProxy::decode_Self>> AllTypesProxy::SelfAsync() {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     return liteipc::idl::Pending<liteipc::idl::ServiceRef<::OHOS::Test::IListener>, &AllTypesProxy::decode_Self>::from(connection_.call_async(static_cast<uint32_t>(Code::Self), request_, timeout_));
 }
 
@@ -352,18 +396,21 @@ liteipc::Result<liteipc::idl::ServiceRef<::OHOS::Test::IListener>> AllTypesProxy
 
 liteipc::Result<> AllTypesProxy::Notify(const liteipc::idl::ServiceRef<::OHOS::Test::ICallback>& callback, const std::string& text) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), callback, text);
     return connection_.send(static_cast<uint32_t>(Code::Notify), request_, timeout_);
 }
 
 liteipc::Result<> AllTypesProxy::Fail(int32_t code) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), code);
     return liteipc::idl::read_reply<void>(connection_.call(static_cast<uint32_t>(Code::Fail), request_, timeout_), "OHOS.Test.IAllTypes.Fail");
 }
 
 liteipc::Result<liteipc::idl::Pending<void, &AllTypesProxy::decode_Fail>> AllTypesProxy::FailAsync(int32_t code) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), code);
     return liteipc::idl::Pending<void, &AllTypesProxy::decode_Fail>::from(connection_.call_async(static_cast<uint32_t>(Code::Fail), request_, timeout_));
 }
@@ -373,6 +420,7 @@ liteipc::Result<> AllTypesProxy::decode_Fail(liteipc::Result<liteipc::Reply> rep
 }
 
 liteipc::Result<liteipc::Service> AllTypesStub::serve(liteipc::Context& context, liteipc::ServiceOptions options) {
+    options.interface = {std::string(kDescriptor), kInterfaceHash, kContractHash, kVersion};
     return liteipc::Service::start(context, std::move(options), [this](liteipc::Call& call) { return dispatch(call); });
 }
 

@@ -8,6 +8,7 @@ namespace Test {
 
 liteipc::Result<CallbackProxy> CallbackProxy::open(liteipc::Context& context, std::string_view service_name,
                                        liteipc::ConnectOptions options) {
+    options.contract_hash = kContractHash;  // the kernel refuses a service of another interface
     auto connection = liteipc::Connection::open(context, service_name, options);
     if (!connection) return std::unexpected(connection.error());
     return CallbackProxy(std::move(*connection));
@@ -15,18 +16,21 @@ liteipc::Result<CallbackProxy> CallbackProxy::open(liteipc::Context& context, st
 
 liteipc::Result<CallbackProxy> CallbackProxy::open(liteipc::Context& context, liteipc::idl::ServiceRef<ICallback> service,
                                        liteipc::ConnectOptions options) {
+    options.contract_hash = kContractHash;
     auto connection = liteipc::Connection::open(context, service.identity.handle, options);
     if (!connection) return std::unexpected(connection.error());
-    return CallbackProxy(std::move(*connection));
+    return CallbackProxy(std::move(*connection), service.identity.token);
 }
 
 liteipc::Result<> CallbackProxy::OnText(const std::string& text) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), text);
     return connection_.send(static_cast<uint32_t>(Code::OnText), request_, timeout_);
 }
 
 liteipc::Result<liteipc::Service> CallbackStub::serve(liteipc::Context& context, liteipc::ServiceOptions options) {
+    options.interface = {std::string(kDescriptor), kInterfaceHash, kContractHash, kVersion};
     return liteipc::Service::start(context, std::move(options), [this](liteipc::Call& call) { return dispatch(call); });
 }
 

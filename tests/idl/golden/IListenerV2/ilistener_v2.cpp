@@ -9,6 +9,7 @@ namespace V2 {
 
 liteipc::Result<ListenerProxy> ListenerProxy::open(liteipc::Context& context, std::string_view service_name,
                                        liteipc::ConnectOptions options) {
+    options.contract_hash = kContractHash;  // the kernel refuses a service of another interface
     auto connection = liteipc::Connection::open(context, service_name, options);
     if (!connection) return std::unexpected(connection.error());
     return ListenerProxy(std::move(*connection));
@@ -16,19 +17,22 @@ liteipc::Result<ListenerProxy> ListenerProxy::open(liteipc::Context& context, st
 
 liteipc::Result<ListenerProxy> ListenerProxy::open(liteipc::Context& context, liteipc::idl::ServiceRef<IListener> service,
                                        liteipc::ConnectOptions options) {
+    options.contract_hash = kContractHash;
     auto connection = liteipc::Connection::open(context, service.identity.handle, options);
     if (!connection) return std::unexpected(connection.error());
-    return ListenerProxy(std::move(*connection));
+    return ListenerProxy(std::move(*connection), service.identity.token);
 }
 
 liteipc::Result<int32_t> ListenerProxy::OnValue(int32_t value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::read_reply<int32_t>(connection_.call(static_cast<uint32_t>(Code::OnValue), request_, timeout_), "OHOS.Test.V2.IListener.OnValue");
 }
 
 liteipc::Result<liteipc::idl::Pending<int32_t, &ListenerProxy::decode_OnValue>> ListenerProxy::OnValueAsync(int32_t value) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), value);
     return liteipc::idl::Pending<int32_t, &ListenerProxy::decode_OnValue>::from(connection_.call_async(static_cast<uint32_t>(Code::OnValue), request_, timeout_));
 }
@@ -39,12 +43,14 @@ liteipc::Result<int32_t> ListenerProxy::decode_OnValue(liteipc::Result<liteipc::
 
 liteipc::Result<int32_t> ListenerProxy::OnPair(int32_t first, int32_t second) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), first, second);
     return liteipc::idl::read_reply<int32_t>(connection_.call(static_cast<uint32_t>(Code::OnPair), request_, timeout_), "OHOS.Test.V2.IListener.OnPair");
 }
 
 liteipc::Result<liteipc::idl::Pending<int32_t, &ListenerProxy::decode_OnPair>> ListenerProxy::OnPairAsync(int32_t first, int32_t second) {
     liteipc::Request request_(connection_);
+    request_.set_token(token_);
     liteipc::idl::write_all(request_.writer(), first, second);
     return liteipc::idl::Pending<int32_t, &ListenerProxy::decode_OnPair>::from(connection_.call_async(static_cast<uint32_t>(Code::OnPair), request_, timeout_));
 }
@@ -54,6 +60,7 @@ liteipc::Result<int32_t> ListenerProxy::decode_OnPair(liteipc::Result<liteipc::R
 }
 
 liteipc::Result<liteipc::Service> ListenerStub::serve(liteipc::Context& context, liteipc::ServiceOptions options) {
+    options.interface = {std::string(kDescriptor), kInterfaceHash, kContractHash, kVersion};
     return liteipc::Service::start(context, std::move(options), [this](liteipc::Call& call) { return dispatch(call); });
 }
 

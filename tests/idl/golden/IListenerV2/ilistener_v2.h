@@ -19,6 +19,11 @@ public:
     static constexpr std::string_view kDescriptor = "OHOS.Test.V2.IListener";
     // The hash of this version's canonical form (liteipc-idl --freeze).
     static constexpr uint64_t kInterfaceHash = 0xa1948d575bce2b1eull;
+    // What a proxy names at connect, and the kernel holds the service to: the hash of the first
+    // frozen version, shared by every version that only appends methods.
+    static constexpr uint64_t kContractHash = 0xa1948d575bce2b1eull;
+    // The frozen version this is (liteipc-idl --versions); 0: not frozen.
+    static constexpr uint32_t kVersion = 1;
     // That canonical form: what `liteipc introspect` prints.
     static constexpr std::string_view kIdl = R"idl(interface OHOS.Test.V2.IListener {
     int OnValue([in] int value);
@@ -44,7 +49,9 @@ public:
     // A service passed by reference in a message.
     static liteipc::Result<ListenerProxy> open(liteipc::Context& context, liteipc::idl::ServiceRef<IListener> service,
                                        liteipc::ConnectOptions options = {});
-    explicit ListenerProxy(liteipc::Connection connection) : connection_(std::move(connection)) {}
+    // `token`: the object a reference names within its service (a C stub's local object).
+    explicit ListenerProxy(liteipc::Connection connection, uint32_t token = 0)
+        : connection_(std::move(connection)), token_(token) {}
 
     // The wait of each call (0: the context's default).
     void set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
@@ -62,6 +69,7 @@ public:
 
 private:
     liteipc::Connection connection_;
+    uint32_t token_ = 0;
     std::chrono::milliseconds timeout_{0};
 };
 
