@@ -14,7 +14,7 @@
 
 /* Bumped whenever a pinned layout changes. The loader pins it in map "abi"; a loader adopting
  * pinned state with another version refuses and says how to unload. */
-#define LITEIPC_ABI_VERSION 6
+#define LITEIPC_ABI_VERSION 7
 
 /* Table sizes. Map names are cut to 15 characters by the kernel: keep them short. */
 #define LITEIPC_MAX_PROCS 4096
