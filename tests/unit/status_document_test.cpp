@@ -34,6 +34,7 @@ StatusDocument sample() {
                    .uid_min = 0,
                    .uid_max = 0,
                    .mode = "mediated",
+                   .interface = {"OHOS.IFoo", "5eb17543f0f7326e", "1c0ffee15ca1ab1e", 2},
                    .clients = {{77, 101, 1001, 1001}},
                    .counters = {.calls = 10, .bytes = 640, .disconnects = 2}}};
     return d;

@@ -61,7 +61,7 @@ struct ServiceEntry {
     uint32_t policy = 0;  // enum liteipc_policy
     uint32_t uid_min = 0;
     uint32_t uid_max = 0;
-    std::string mode;  // "direct" or "mediated"
+    std::string mode;  // "direct", "mediated" or "topic"
     InterfaceReport interface;
     std::vector<ConnectedClient> clients;
     ServiceCounters counters;
