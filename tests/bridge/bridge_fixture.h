@@ -19,6 +19,7 @@ namespace liteipc::testing {
 
 // The bridge's reply statuses (src/bridge/wire.h), as a client reads them.
 inline constexpr int32_t kBridgePermissionDenied = -11;
+inline constexpr int32_t kBridgeTimedOut = -12;
 inline constexpr int32_t kBridgeTooLarge = -40;
 inline constexpr int32_t kBridgeFdRefused = -41;
 inline constexpr int32_t kBridgeServiceRefused = -42;
