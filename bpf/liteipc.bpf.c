@@ -148,9 +148,25 @@ int proc_ctl(struct liteipc_proc_ctl *ctx)
     return 0;
 }
 
-/* Finds the caller's own slot from the kernel's view of who is calling. */
-
 /* ---- connect: run by a client; only ctx->handle is trusted as input ---- */
+
+/* A connect the service's policy or contract refuses: counted as the service's denial, shown to
+ * monitors, and the caller's error. */
+static __always_inline int refuse_connect(struct liteipc_connect_ctl *ctx, struct liteipc_svc_stats *stats,
+                                          __u32 handle, __u64 pid_tgid, __u64 uid_gid, int error)
+{
+    if (stats)
+        __sync_fetch_and_add(&stats->denials, 1);
+    if (watched()) {
+        struct liteipc_monitor_record mon = {.kind = LITEIPC_MON_DENIAL, .handle = handle,
+                                             .pid = pid_tgid >> 32, .tid = (__u32)pid_tgid,
+                                             .uid = (__u32)uid_gid, .gid = uid_gid >> 32,
+                                             .result = error};
+        to_monitor(&mon);
+    }
+    ctx->result = error;
+    return 0;
+}
 
 SEC("syscall")
 int connect(struct liteipc_connect_ctl *ctx)
@@ -186,19 +202,8 @@ int connect(struct liteipc_connect_ctl *ctx)
     }
     bpf_map_update_elem(&svc_stats, &handle, &fresh, BPF_NOEXIST);
     stats = bpf_map_lookup_elem(&svc_stats, &handle);
-    if (!allowed(handle, svc, (__u32)uid_gid, client_slot, client->generation)) {
-        if (stats)
-            __sync_fetch_and_add(&stats->denials, 1);
-        if (watched()) {
-            struct liteipc_monitor_record mon = {.kind = LITEIPC_MON_DENIAL, .handle = handle,
-                                                 .pid = pid_tgid >> 32, .tid = (__u32)pid_tgid,
-                                                 .uid = (__u32)uid_gid, .gid = uid_gid >> 32,
-                                                 .result = -EPERM};
-            to_monitor(&mon);
-        }
-        ctx->result = -EPERM;
-        return 0;
-    }
+    if (!allowed(handle, svc, (__u32)uid_gid, client_slot, client->generation))
+        return refuse_connect(ctx, stats, handle, pid_tgid, uid_gid, -EPERM);
     /* The contract, checked once the policy let the caller in (who may not connect learns
      * nothing of the interface): a client that names its contract reaches only a service that
      * declared none or the same, before any message flows. */
@@ -206,17 +211,7 @@ int connect(struct liteipc_connect_ctl *ctx)
         mismatches = bpf_map_lookup_elem(&counters, &mismatch_counter);
         if (mismatches)
             __sync_fetch_and_add(mismatches, 1);
-        if (stats)
-            __sync_fetch_and_add(&stats->denials, 1);
-        if (watched()) {
-            struct liteipc_monitor_record mon = {.kind = LITEIPC_MON_DENIAL, .handle = handle,
-                                                 .pid = pid_tgid >> 32, .tid = (__u32)pid_tgid,
-                                                 .uid = (__u32)uid_gid, .gid = uid_gid >> 32,
-                                                 .result = -EPROTO};
-            to_monitor(&mon);
-        }
-        ctx->result = -EPROTO;
-        return 0;
+        return refuse_connect(ctx, stats, handle, pid_tgid, uid_gid, -EPROTO);
     }
     next_id = bpf_map_lookup_elem(&counters, &zero);
     if (!next_id) {

@@ -99,18 +99,10 @@ int fail_with(const char* command, const Error& error) {
     }
 }
 
-Result<Context> open_context(const CallCommandOptions& options) {
-    ContextOptions context_options;
-    context_options.socket_path = options.address.socket_path;
-    context_options.pin_root = options.address.pin_root;
-    context_options.default_timeout = options.timeout;
-    return Context::open(context_options);
-}
-
 }  // namespace
 
 int run_introspect(const CallCommandOptions& options) {
-    auto context = open_context(options);
+    auto context = open_context(options.address, options.timeout);
     if (!context) return fail_with("introspect", context.error());
     auto connection = Connection::open(*context, options.service);
     if (!connection) return fail_with("introspect", connection.error());
@@ -158,7 +150,7 @@ int run_call(const CallCommandOptions& options) {
         std::getline(list, type, ',');
         if (!type.empty()) reply_types.push_back(type);
     }
-    auto context = open_context(options);
+    auto context = open_context(options.address, options.timeout);
     if (!context) return fail_with("call", context.error());
     auto connection = Connection::open(*context, options.service);
     if (!connection) return fail_with("call", connection.error());

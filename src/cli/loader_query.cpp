@@ -91,4 +91,12 @@ Result<UniqueFd> watch_monitor(const LoaderAddress& address, std::chrono::millis
     return std::move(*socket);
 }
 
+Result<Context> open_context(const LoaderAddress& address, std::chrono::milliseconds timeout) {
+    ContextOptions options;
+    options.socket_path = address.socket_path;
+    options.pin_root = address.pin_root;
+    options.default_timeout = timeout;
+    return Context::open(options);
+}
+
 }  // namespace liteipc::cli

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <string>
 
+#include "liteipc/context.h"
 #include "liteipc/error.h"
 #include "common/mapping.h"
 
@@ -21,6 +22,10 @@ LoaderAddress default_address();
 // The loader's status document (JSON). Errc::loader_unavailable when nothing listens,
 // Errc::permission_denied when this user may not open the socket (not in the liteipc group).
 Result<std::string> query_status(const LoaderAddress& address, std::chrono::milliseconds timeout);
+
+// A context of the library on that loader, for the commands that call services (call, introspect,
+// list --remote, monitor --topic): unlike the questions here, it registers this process.
+Result<Context> open_context(const LoaderAddress& address, std::chrono::milliseconds timeout);
 
 // Asks the loader to fill the pinned monitor ring for as long as the returned socket stays open.
 // Registers nothing: the ring carries records whether or not this process ever reads them.

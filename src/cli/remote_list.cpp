@@ -18,11 +18,7 @@ int failed(const char* what, const std::string& why, int status) {
 }  // namespace
 
 int run_list_remote(const CallCommandOptions& options) {
-    ContextOptions context_options;
-    context_options.socket_path = options.address.socket_path;
-    context_options.pin_root = options.address.pin_root;
-    context_options.default_timeout = options.timeout;
-    auto context = Context::open(context_options);
+    auto context = open_context(options.address, options.timeout);
     if (!context) return failed("loader", context.error().describe(), context.error().code == Errc::loader_unavailable ? 3 : 1);
     auto bridge = Connection::open(*context, options.service);
     if (!bridge) return failed(options.service.c_str(), bridge.error().describe() + " (is liteipc-bridge running?)", 5);

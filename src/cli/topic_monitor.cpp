@@ -37,11 +37,7 @@ std::string hex_prefix(std::span<const std::byte> bytes, std::size_t most) {
 }  // namespace
 
 int run_topic_monitor(const TopicMonitorOptions& options) {
-    ContextOptions context_options;
-    context_options.socket_path = options.address.socket_path;
-    context_options.pin_root = options.address.pin_root;
-    context_options.default_timeout = options.timeout;
-    auto context = Context::open(context_options);
+    auto context = open_context(options.address, options.timeout);
     if (!context) {
         std::fprintf(stderr, "liteipc: monitor: %s\n", context.error().describe().c_str());
         return context.error().code == Errc::loader_unavailable ? 3 : 1;
