@@ -9,13 +9,10 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <cctype>
 #include <cstring>
-#include <map>
 #include <string>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
 
 #include "common/status_document.h"
 #include "liteipc/version.h"
@@ -25,17 +22,15 @@
 #include "monitor.h"
 #include "topic_monitor.h"
 #include "remote_list.h"
+#include "status_views.h"
 #include "table.h"
 
 namespace {
 
 using liteipc::Errc;
-using liteipc::cli::Table;
-using liteipc::status::for_each_field;
+using namespace liteipc::cli;  // the command runners and the status views
 using liteipc::status::ServiceEntry;
 using liteipc::status::StatusDocument;
-// ordered_json: fields print in the order a reader expects (slot before pid), not sorted.
-using json = nlohmann::ordered_json;
 
 // Exit statuses, documented in liteipc(1) and `liteipc help`.
 enum CliExit : int {
@@ -59,7 +54,7 @@ constexpr Command kCommands[] = {
      "Without SERVICE: the loader (pid, pin root, socket, deaths seen, records lost, how pools are\n"
      "backed), every registered process and every service. With SERVICE: that service alone: its\n"
      "owner, policy, mode, connected clients with pid and uid, and its counters.\n"},
-    {"list", "list [--remote]", "services and topics: handle, name, kind, owner (publisher) pid, policy, clients (subscribers), connects, denials",
+    {"list", "list [--remote]", "services and topics: handle, name, owner (publisher) pid, policy, connects, denials, kind, clients (subscribers), interface",
      "One line per registered service. With --remote: what the cluster offers and where (each\n"
      "host the local liteipc-bridge found in etcd, its services, which are imported here), from\n"
      "the bridge's status service (liteipc.bridge).\n"},
@@ -123,240 +118,6 @@ void command_help(std::FILE* out, const Command& command) {
     std::fprintf(out, "\nSee liteipc --help for the options and exit statuses.\n");
 }
 
-// "same-uid", "anyone", "uid-list", "uid-range", "pids", or "policy N" for an unknown value.
-std::string policy_name(uint32_t policy) {
-    switch (policy) {
-        case LITEIPC_POLICY_SAME_UID: return "same-uid";
-        case LITEIPC_POLICY_ANYONE: return "anyone";
-        case LITEIPC_POLICY_UID_LIST: return "uid-list";
-        case LITEIPC_POLICY_UID_RANGE: return "uid-range";
-        case LITEIPC_POLICY_PIDS: return "pids";
-    }
-    return "policy " + std::to_string(policy);
-}
-
-json service_json(const ServiceEntry& s) {
-    json clients = json::array();
-    for (const auto& c : s.clients)
-        clients.push_back({{"conn_id", c.conn_id}, {"pid", c.pid}, {"uid", c.uid}, {"gid", c.gid}});
-    return {{"handle", s.handle},
-            {"name", s.name},
-            {"pid", s.pid},
-            {"uid", s.uid},
-            {"policy", policy_name(s.policy)},
-            {"uid_min", s.uid_min},
-            {"uid_max", s.uid_max},
-            {"mode", s.mode},
-            {"interface", json(s.interface)},
-            {"clients", clients},
-            {"counters", json(s.counters)}};
-}
-
-json status_json(const StatusDocument& status) {
-    json services = json::array();
-    for (const auto& s : status.services) services.push_back(service_json(s));
-    return {{"loader",
-             {{"pid", status.loader_pid},
-              {"pin_root", status.pin_root},
-              {"socket", status.socket},
-              {"processes_alive", status.processes_alive},
-              {"processes_dead", status.processes_dead},
-              {"deaths_seen", status.deaths_seen},
-              {"records_lost", status.records_lost},
-              {"pool_backing", status.hugepages.pool_backing}}},
-            {"quotas", status.quotas},
-            {"tables", liteipc::status::tables_json(status.tables)},
-            {"name_policy", status.name_policy},
-            {"refused", status.refused},
-            {"uids", status.uids},
-            {"processes", status.processes},
-            {"services", services}};
-}
-
-Table services_table() {
-    using Align = Table::Align;
-    return Table({{"HANDLE", Align::right}, {"NAME", Align::left}, {"KIND", Align::left}, {"PID", Align::right},
-                  {"POLICY", Align::left}, {"CLIENTS", Align::right}, {"CONNECTS", Align::right},
-                  {"DENIALS", Align::right}, {"INTERFACE", Align::left}});
-}
-
-// "OHOS.IFoo v2 5eb17543f0f7326e" (v-: not frozen); "-" for a service that declared none.
-std::string interface_text(const ServiceEntry& s) {
-    const auto& i = s.interface;
-    if (i.name.empty()) return "-";
-    return i.name + (i.version ? " v" + std::to_string(i.version) : std::string(" v-")) + " " + i.hash;
-}
-
-void add_service_row(Table& table, const ServiceEntry& s) {
-    // A topic's owner is its publisher and its clients are its subscribers.
-    table.add_row({std::to_string(s.handle), s.name, s.mode == "topic" ? "topic" : "service", std::to_string(s.pid),
-                   policy_name(s.policy), std::to_string(s.clients.size()),
-                   std::to_string(s.counters.connects), std::to_string(s.counters.denials), interface_text(s)});
-}
-
-void print_service(const ServiceEntry& s) {
-    std::string policy = policy_name(s.policy);
-    if (policy == "uid-range") policy += " " + std::to_string(s.uid_min) + ".." + std::to_string(s.uid_max);
-    const bool topic = s.mode == "topic";
-    std::printf("%s %s (handle %u)\n", topic ? "topic     " : "service   ", s.name.c_str(), s.handle);
-    std::printf("%s pid %u, uid %u\n", topic ? "publisher " : "owner     ", s.pid, s.uid);
-    std::printf("policy     %s\n", policy.c_str());
-    std::printf("mode       %s\n", s.mode.c_str());
-    std::printf("interface  %s%s\n", interface_text(s).c_str(),
-                s.interface.name.empty() ? "" : (" (contract " + s.interface.contract + ")").c_str());
-    std::string counters;
-    for_each_field(s.counters, [&](const char* name, uint64_t value) {
-        counters += (counters.empty() ? "" : ", ") + std::string(name) + " " + std::to_string(value);
-    });
-    std::printf("counters   %s\n", counters.c_str());
-    std::printf("%s %zu\n", topic ? "subscribers" : "clients   ", s.clients.size());
-    if (s.clients.empty()) return;
-    using Align = Table::Align;
-    Table clients({{"CONN", Align::right}, {"PID", Align::right}, {"UID", Align::right}, {"GID", Align::right}});
-    for (const auto& c : s.clients)
-        clients.add_row({std::to_string(c.conn_id), std::to_string(c.pid), std::to_string(c.uid), std::to_string(c.gid)});
-    std::printf("\n");
-    clients.print(stdout);
-}
-
-void print_status(const StatusDocument& status) {
-    std::printf("loader     pid %u, pin root %s, socket %s\n", status.loader_pid, status.pin_root.c_str(),
-                status.socket.c_str());
-    std::printf("processes  %llu alive, %llu dead; deaths seen %llu, records lost %llu\n",
-                static_cast<unsigned long long>(status.processes_alive),
-                static_cast<unsigned long long>(status.processes_dead),
-                static_cast<unsigned long long>(status.deaths_seen),
-                static_cast<unsigned long long>(status.records_lost));
-    std::printf("pools      %s\n", status.hugepages.pool_backing.c_str());
-    std::printf("services   %zu\n", status.services.size());
-    std::string quotas, refused;
-    for_each_field(status.quotas, [&](const char* name, uint64_t value) {
-        quotas += (quotas.empty() ? "" : ", ") + std::string(name) + " " + std::to_string(value);
-    });
-    for_each_field(status.refused, [&](const char* name, uint64_t value) {
-        if (value != 0) refused += (refused.empty() ? "" : ", ") + std::string(name) + " " + std::to_string(value);
-    });
-    std::printf("quotas     per uid: %s\n", quotas.c_str());
-    // What uids other than root hold of each global table; root's reserve is not theirs.
-    std::string tables;
-    for (const auto& t : status.tables)
-        tables += (tables.empty() ? "" : ", ") + t.name + " " + std::to_string(t.members) + "/" +
-                  std::to_string(t.capacity - t.reserve) + (t.near_full ? " NEAR FULL" : "");
-    std::printf("tables     held by uids other than root / their room: %s\n", tables.c_str());
-    std::printf("refused    %s\n", refused.empty() ? "nothing" : refused.c_str());
-    if (!status.uids.empty()) {
-        // One column per quota, in the document's order.
-        std::vector<Table::Column> columns{{"UID", Table::Align::right}};
-        for_each_field(status.quotas, [&](const char* name, uint64_t) {
-            std::string title = name;
-            for (char& c : title) c = c == '_' ? ' ' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-            columns.push_back({title, Table::Align::right});
-        });
-        Table uids(columns);
-        for (const auto& u : status.uids) {
-            std::vector<std::string> row{std::to_string(u.uid)};
-            for_each_field(u.held, [&](const char*, uint64_t value) { row.push_back(std::to_string(value)); });
-            uids.add_row(row);
-        }
-        std::printf("\n");
-        uids.print(stdout);
-    }
-    if (!status.processes.empty()) {
-        using Align = Table::Align;
-        Table processes({{"SLOT", Align::right}, {"PID", Align::right}, {"UID", Align::right},
-                         {"GENERATION", Align::right}, {"STATE", Align::left}});
-        for (const auto& p : status.processes)
-            processes.add_row({std::to_string(p.slot), std::to_string(p.pid), std::to_string(p.uid),
-                               std::to_string(p.generation), p.state});
-        std::printf("\n");
-        processes.print(stdout);
-    }
-    if (status.services.empty()) return;
-    Table services = services_table();
-    for (const auto& s : status.services) add_service_row(services, s);
-    std::printf("\n");
-    services.print(stdout);
-}
-
-struct Output {
-    bool as_json = false;
-    bool pretty = false;
-    void print(const json& document) const {
-        // error_handler::replace: a name that is not valid UTF-8 prints with U+FFFD, never throws.
-        std::printf("%s\n", document.dump(pretty ? 2 : -1, ' ', false, json::error_handler_t::replace).c_str());
-    }
-};
-
-Table stats_table(bool rates) {
-    using Align = Table::Align;
-    std::vector<Table::Column> columns{{"HANDLE", Align::right}, {"NAME", Align::left}};
-    for_each_field(liteipc::status::ServiceCounters{}, [&](const char* name, uint64_t) {
-        std::string title = name;
-        for (char& c : title) c = c == '_' ? ' ' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        columns.push_back({rates ? title + "/S" : title, Align::right});
-    });
-    return Table(columns);
-}
-
-// The services `only` names (all when empty); false when it names none.
-bool select_services(const StatusDocument& status, const char* only, std::vector<ServiceEntry>& out) {
-    out.clear();
-    for (const auto& s : status.services)
-        if (!only || s.name == only) out.push_back(s);
-    return !only || !out.empty();
-}
-
-void print_stats(const std::vector<ServiceEntry>& services, const Output& output) {
-    if (output.as_json) {
-        json list = json::array();
-        for (const auto& s : services)
-            list.push_back({{"handle", s.handle}, {"name", s.name}, {"counters", json(s.counters)}});
-        output.print({{"stats", list}});
-        return;
-    }
-    Table table = stats_table(false);
-    for (const auto& s : services) {
-        std::vector<std::string> row{std::to_string(s.handle), s.name};
-        for_each_field(s.counters, [&](const char*, uint64_t v) { row.push_back(std::to_string(v)); });
-        table.add_row(row);
-    }
-    if (table.empty()) std::printf("no services registered\n");
-    else table.print(stdout);
-}
-
-// Rates over one interval, for the services present at both ends of it.
-void print_rates(const std::vector<ServiceEntry>& before, const std::vector<ServiceEntry>& after, double seconds,
-                 const Output& output) {
-    json list = json::array();
-    Table table = stats_table(true);
-    for (const auto& s : after) {
-        const ServiceEntry* old = nullptr;
-        for (const auto& b : before)
-            if (b.handle == s.handle) old = &b;
-        if (!old) continue;
-        std::vector<uint64_t> was;
-        for_each_field(old->counters, [&](const char*, uint64_t v) { was.push_back(v); });
-        json rates = json::object();
-        std::vector<std::string> row{std::to_string(s.handle), s.name};
-        std::size_t i = 0;
-        for_each_field(s.counters, [&](const char* name, uint64_t v) {
-            double rate = static_cast<double>(v - was[i++]) / seconds;
-            rates[name] = rate;
-            char text[32];
-            std::snprintf(text, sizeof text, "%.1f", rate);
-            row.push_back(text);
-        });
-        list.push_back({{"handle", s.handle}, {"name", s.name}, {"rates", rates}});
-        table.add_row(row);
-    }
-    if (output.as_json) {
-        output.print({{"interval_s", seconds}, {"stats", list}});
-    } else {
-        std::printf("over %.1f s:\n", seconds);
-        table.print(stdout);
-    }
-    std::fflush(stdout);
-}
 
 volatile std::sig_atomic_t g_interrupted = 0;
 void on_interrupt(int) { g_interrupted = 1; }
