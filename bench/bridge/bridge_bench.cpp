@@ -6,21 +6,27 @@
 //                                host a's namespace makes plain and bridged calls by turns, N
 //                                rounds (20) of a few hundred calls each, so that a noisy moment
 //                                on this shared machine falls on both kinds alike; prints medians,
-//                                and the CPU time the host took from this VM meanwhile
+//                                the CPU time the host took from this VM meanwhile, and the
+//                                context switches per call of the processes that serve each kind
 // Its other modes are the processes it starts:
 //   bridge_bench service --socket S --pin-root P the liteipc service on host b (bench.echo)
 //   bridge_bench local-client --socket S --pin-root P  a client of bench.echo on host b
 //   bridge_bench grpc-server CONFIG ADDRESS      the plain gRPC server, in host b's namespace
-//   bridge_bench client CONFIG ADDRESS ROUNDS --socket S --pin-root P
-//                                                the client, in host a's namespace
+//   bridge_bench client CONFIG ADDRESS ROUNDS SIZE --socket S --pin-root P
+//                                                the client of one payload size, in host a's namespace
 #include <signal.h>
 #include <unistd.h>
+
+#include <dirent.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <vector>
 
@@ -182,6 +188,71 @@ struct CpuTicks {
     }
 };
 
+// Context switches of some processes, as the kernel counts them (a software perf event on each
+// of their threads, inherited by the threads they start later, whose counts it adds up): each a
+// thread put to sleep, or preempted, that had to be woken or scheduled again.
+class SwitchCounter {
+public:
+    SwitchCounter() = default;
+    SwitchCounter(const SwitchCounter&) = delete;
+    SwitchCounter& operator=(const SwitchCounter&) = delete;
+    ~SwitchCounter() {
+        for (int fd : fds_) ::close(fd);
+    }
+
+    // Counts `pid`'s threads, and its children's when `children`.
+    bool add(pid_t pid, bool children = false) {
+        const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+        DIR* dir = ::opendir(tasks.c_str());
+        if (!dir) return false;
+        while (const dirent* entry = ::readdir(dir)) {
+            const pid_t tid = static_cast<pid_t>(std::atoi(entry->d_name));
+            if (tid <= 0) continue;
+            perf_event_attr attr{};
+            attr.size = sizeof attr;
+            attr.type = PERF_TYPE_SOFTWARE;
+            attr.config = PERF_COUNT_SW_CONTEXT_SWITCHES;
+            attr.inherit = 1;
+            const int fd = static_cast<int>(::syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC));
+            if (fd >= 0) fds_.push_back(fd);
+        }
+        ::closedir(dir);
+        if (children)
+            for (pid_t child : children_of(pid)) add(child);
+        return !fds_.empty();
+    }
+    uint64_t total() const {
+        uint64_t sum = 0;
+        for (int fd : fds_) {
+            uint64_t value = 0;
+            if (::read(fd, &value, sizeof value) == sizeof value) sum += value;
+        }
+        return sum;
+    }
+
+private:
+    static std::vector<pid_t> children_of(pid_t parent) {
+        std::vector<pid_t> found;
+        DIR* dir = ::opendir("/proc");
+        if (!dir) return found;
+        while (const dirent* entry = ::readdir(dir)) {
+            if (std::atoi(entry->d_name) <= 0) continue;
+            std::ifstream stat("/proc/" + std::string(entry->d_name) + "/stat");
+            std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+            const size_t after_comm = text.rfind(')');
+            if (after_comm == std::string::npos) continue;
+            std::istringstream fields(text.substr(after_comm + 2));
+            char state;
+            pid_t ppid = 0;
+            fields >> state >> ppid;
+            if (ppid == parent) found.push_back(static_cast<pid_t>(std::atoi(entry->d_name)));
+        }
+        ::closedir(dir);
+        return found;
+    }
+    std::vector<int> fds_;
+};
+
 // A round trip through `echo`: the bridged import, or the service itself on its own host.
 bool echo_call(Connection& echo, size_t size, int round) {
     Request request(echo);
@@ -219,7 +290,8 @@ int run_local_client(const char* socket, const char* pin_root) {
 
 // In host a's namespace: plain gRPC calls to host b and bridged calls through host a's loader,
 // by turns, round after round; prints the median of each kind and size over all its rounds.
-int run_client(const char* config_path, const char* address, int rounds, const char* socket, const char* pin_root) {
+int run_client(const char* config_path, const char* address, int rounds, size_t size, const char* socket,
+               const char* pin_root) {
     auto config = bridge::load_config(config_path);
     if (!config || config->peers.empty()) return 1;
     bridge::Peer peer = config->peers.front();
@@ -232,10 +304,10 @@ int run_client(const char* config_path, const char* address, int rounds, const c
     auto echo = Connection::open(*context, "remote.b.bench.echo");
     if (!echo) return fail_with("remote.b.bench.echo on host a", echo.error());
 
-    std::string payload(kSizes.back(), '\0');
+    std::string payload(size, '\0');
     auto plain = [&](size_t n, int round) { return plain_call(*stub, payload, n, round); };
     auto bridged = [&](size_t n, int round) { return echo_call(*echo, n, round); };
-    for (size_t size : kSizes) {
+    {
         std::map<std::string, std::vector<double>> samples;
         if (!measure(size, 100, plain, samples["plain"]) || !measure(size, 100, bridged, samples["bridged"])) {
             std::fprintf(stderr, "bridge_bench: a warm-up call of %zu bytes failed\n", size);
@@ -290,13 +362,32 @@ int run_driver(const char* self, int rounds) {
     Spawned server({"/usr/bin/nsenter", "--net=/run/netns/" + b.netns, self, "grpc-server", b.config_path, plain_address},
                    hosts.dir() + "/grpc-server.log");
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    std::vector<std::string> client_argv{"/usr/bin/nsenter", "--net=/run/netns/" + a.netns, self, "client",
-                                         a.config_path, plain_address, std::to_string(rounds)};
-    for (auto& arg : a.loader_args()) client_argv.push_back(arg);
     std::map<std::string, std::map<size_t, double>> rtt;
+    // Context switches per call of the processes serving each kind: plain gRPC's server; the
+    // bridged call's importing bridge (its import child), serving bridge and service.
+    // Processes: plain gRPC's server; host a's bridge with its import child, host b's bridge, the service.
+    constexpr int kSides = 4;
+    const char* const side_names[kSides] = {"plain gRPC's server", "importing bridge", "serving bridge", "service"};
+    SwitchCounter sides[kSides];
+    if (!sides[0].add(server.pid()) || !sides[1].add(a.bridge->pid(), true) || !sides[2].add(b.bridge->pid()) ||
+        !sides[3].add(b.processes.front()->pid())) {
+        std::fprintf(stderr, "bridge_bench: perf_event_open: %s\n", std::strerror(errno));
+        return 1;
+    }
+    std::map<size_t, std::array<double, kSides>> switches;
     const CpuTicks before = CpuTicks::now();
-    Spawned client(std::move(client_argv), hosts.dir() + "/client.log");
-    if (!collect(client, rtt)) return 1;
+    for (size_t size : kSizes) {
+        std::vector<std::string> client_argv{"/usr/bin/nsenter", "--net=/run/netns/" + a.netns, self, "client",
+                                             a.config_path, plain_address, std::to_string(rounds), std::to_string(size)};
+        for (auto& arg : a.loader_args()) client_argv.push_back(arg);
+        uint64_t start[kSides];
+        for (int side = 0; side < kSides; ++side) start[side] = sides[side].total();
+        Spawned client(std::move(client_argv), hosts.dir() + "/client-" + std::to_string(size) + ".log");
+        if (!collect(client, rtt)) return 1;
+        const double calls = 100 + rounds * calls_per_round(size);  // warm-up and rounds, of each kind
+        for (int side = 0; side < kSides; ++side)
+            switches[size][side] = static_cast<double>(sides[side].total() - start[side]) / calls;
+    }
     const CpuTicks after = CpuTicks::now();
     server.kill(SIGTERM);
     if (!collect(hosts.run_on(b, {self, "local-client"}, "local-client"), rtt)) return 1;
@@ -319,6 +410,12 @@ int run_driver(const char* self, int rounds) {
     // the host gives to other guests lands harder on it. Say how much there was.
     const double stolen = 100.0 * static_cast<double>(after.steal - before.steal) /
                           static_cast<double>(std::max<uint64_t>(after.total - before.total, 1));
+    std::printf("context switches per call (each a thread put to sleep or preempted), plain | bridged:\n");
+    for (size_t size : kSizes) {
+        const auto& per = switches[size];
+        std::printf("  %-6s  %s %.1f | %s %.1f + %s %.1f + %s %.1f = %.1f\n", label(size), side_names[0], per[0],
+                    side_names[1], per[1], side_names[2], per[2], side_names[3], per[3], per[1] + per[2] + per[3]);
+    }
     std::printf("CPU time taken by the hypervisor for other guests during the calls: %.1f%%%s\n", stolen,
                 stolen > kMaxStolenPercent ? " (the bridged call, with more processes to run, suffers more from it)" : "");
     std::printf("targets:\n");
@@ -335,8 +432,8 @@ int main(int argc, char** argv) {
     const std::string mode = argc > 1 ? argv[1] : "";
     if (mode == "service" && argc == 6) return run_service(argv[3], argv[5]);
     if (mode == "local-client" && argc == 6) return liteipc::testing::run_local_client(argv[3], argv[5]);
-    if (mode == "client" && argc == 9 && std::atoi(argv[4]) > 0)
-        return liteipc::testing::run_client(argv[2], argv[3], std::atoi(argv[4]), argv[6], argv[8]);
+    if (mode == "client" && argc == 10 && std::atoi(argv[4]) > 0 && std::atoi(argv[5]) > 0)
+        return liteipc::testing::run_client(argv[2], argv[3], std::atoi(argv[4]), std::atoi(argv[5]), argv[7], argv[9]);
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
