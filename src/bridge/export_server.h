@@ -3,11 +3,13 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "bridge.grpc.pb.h"
@@ -61,6 +63,9 @@ private:
     std::map<std::string, unsigned> open_;
 };
 
+// A liteipc error as the gRPC status the importing bridge turns into its caller's status.
+grpc::Status grpc_status_of(const Error& error);
+
 // How long a gRPC thread polls for a local service's answer before it hands the call to the
 // stream's own thread: a local answer takes tens of microseconds, a gRPC message hundreds.
 inline constexpr std::chrono::microseconds kLocalAnswerSpin{100};
@@ -79,16 +84,23 @@ struct LocalCall {
     bool outcome_within(std::chrono::nanoseconds spin) const;
 };
 
-class ExportService final : public wire::Bridge::CallbackService {
+// The exports' gRPC service, served asynchronously on one completion queue polled by one thread
+// (export_streams.cpp): a call read from the network is sent to the local service, and a quick
+// answer written back, by that thread, so no other thread is woken on the way. gRPC's callback
+// API would run two threads that hand the polling role to each other on every event.
+class ExportService {
 public:
     ExportService(const BridgeConfig& config, Context& context, ExportCounters& counters)
         : config_(config), context_(context), counters_(counters), streams_per_source_(config.limits.streams_per_source) {}
+    ~ExportService();
 
-    // An importing bridge's calls, one after another on a stream it keeps open (it opens one per
-    // call in flight; see CallsReactor).
-    grpc::ServerBidiReactor<wire::CallRequest, wire::CallReply>* Calls(grpc::CallbackServerContext* server_context) override;
-    grpc::ServerWriteReactor<wire::ServiceReady>* Watch(grpc::CallbackServerContext* server_context,
-                                                       const wire::WatchRequest* request) override;
+    // Registers Calls and Watch and this service's completion queue; before BuildAndStart.
+    void add_to(grpc::ServerBuilder& builder);
+    // Waits for streams and serves them on one thread; after BuildAndStart.
+    void start();
+    // After the server's Shutdown, which ends every stream: waits until each let go (a call in a
+    // local service finishes first), then ends the queue and its thread.
+    void stop();
 
     // Checks the call of the peer with certificate identity `identity` and sends a two-way call
     // on to the local service without waiting for it.
@@ -96,12 +108,22 @@ public:
     // Sends a oneway message, or waits for the answer; `reply` carries the answer or the error,
     // counted. False when there is nothing to send back (oneway).
     bool finish_call(LocalCall& call, const wire::CallRequest& request, wire::CallReply& reply);
+    // The local service a peer with `identity` may watch, in `target`; else the refusal, counted.
+    grpc::Status watch_target(const std::string& identity, const std::string& service, PeerId& target);
+    // A slot for a new stream of `server_context`'s source; else the refusal, counted and logged.
+    Result<StreamSlot> take_slot(const grpc::ServerContextBase& server_context);
+
+    Context& context() { return context_; }
+    ExportCounters& counters() { return counters_; }
+    wire::Bridge::AsyncService& async() { return async_; }
+    grpc::ServerCompletionQueue& queue() { return *queue_; }
+    // Streams alive (waiting, open or ending); stop() waits for none.
+    void stream_born();
+    void stream_gone();
 
 private:
     // The peer with `identity`, if it may reach `service`; else the refusal, counted.
     Result<const Peer*> admit(const std::string& identity, const std::string& service, bool need_allow);
-    // A slot for a new stream of `server_context`'s source; else the refusal, counted and logged.
-    Result<StreamSlot> take_slot(const grpc::CallbackServerContext& server_context);
     // One connection per exported service, opened again once its service is gone.
     Result<std::shared_ptr<Connection>> connection_to(const std::string& service);
     // A request of `call`'s peer as a liteipc message on `connection`: what decoding its payload
@@ -116,6 +138,13 @@ private:
     std::mutex mutex_;
     std::map<std::string, std::shared_ptr<Connection>> connections_;
     StreamsPerSource streams_per_source_;
+
+    wire::Bridge::AsyncService async_;
+    std::unique_ptr<grpc::ServerCompletionQueue> queue_;
+    std::thread poller_;
+    std::mutex streams_mutex_;
+    std::condition_variable streams_changed_;
+    unsigned streams_alive_ = 0;
 };
 
 }  // namespace liteipc::bridge

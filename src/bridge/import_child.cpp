@@ -31,17 +31,15 @@ bool is_loss(const grpc::Status& status) {
 }
 
 // The watch on the remote service: ready once its ServiceReady arrived; its end while we serve
-// is the peer's loss. On a completion queue of its own, taken by a thread of its own: gRPC's
-// callback API would add two threads that take every network event of the process and hand the
-// import workers' replies on to them, a wake-up more per call.
+// is the peer's loss. Its events come on the import's WireQueue, like the calls' replies.
 class RemoteWatch {
 public:
-    RemoteWatch(wire::Bridge::Stub& stub, const std::string& service) {
+    RemoteWatch(wire::Bridge::Stub& stub, const std::string& service, WireQueue& wire) {
+        for (auto event : {kStart, kRead, kFinish}) events_[event] = {this, event};
         request_.set_service(service);
-        reader_ = stub.PrepareAsyncWatch(&context_, request_, &queue_);
-        reader_->StartCall(tag(kStart));
-        reader_->Read(&ready_, tag(kRead));
-        thread_ = std::thread([this] { run(); });
+        reader_ = stub.PrepareAsyncWatch(&context_, request_, &wire.queue());
+        reader_->StartCall(&events_[kStart]);
+        reader_->Read(&ready_, &events_[kRead]);
     }
 
     // Waits until the remote answered; false (with the reason) when it did not in time.
@@ -55,60 +53,50 @@ public:
     }
     uint32_t remote_pid() const { return ready_.pid(); }
 
+    // Cancels the watch and waits until gRPC let go of it.
     void stop() {
-        {
-            std::lock_guard lock(mutex_);
-            cancelled_on_purpose_ = true;
-        }
+        std::unique_lock lock(mutex_);
+        cancelled_on_purpose_ = true;
         context_.TryCancel();
-        thread_.join();
+        changed_.wait(lock, [&] { return done_; });
     }
 
 private:
-    enum WatchEvent : uintptr_t { kStart = 1, kRead, kFinish };
-    static void* tag(WatchEvent value) { return reinterpret_cast<void*>(value); }
+    enum WatchEvent { kStart, kRead, kFinish, kWatchEvents };
+    struct Event final : WireQueue::Completion {
+        RemoteWatch* watch = nullptr;
+        WatchEvent which = kStart;
+        Event() = default;
+        Event(RemoteWatch* w, WatchEvent e) : watch(w), which(e) {}
+        void completed(bool ok) override { watch->completed(which, ok); }
+    };
 
     // Start, the one ServiceReady, then a read that lasts until the stream ends; then its status.
-    void run() {
-        void* got = nullptr;
-        bool ok = false;
-        bool read_once = false;
-        while (queue_.Next(&got, &ok)) {
-            const auto which = static_cast<WatchEvent>(reinterpret_cast<uintptr_t>(got));
-            if (which == kRead && ok && !read_once) {
-                read_once = true;
-                {
-                    std::lock_guard lock(mutex_);
-                    ready_seen_ = true;
-                    changed_.notify_all();
-                }
-                reader_->Read(&later_, tag(kRead));
-            } else if (which == kRead) {
-                reader_->Finish(&end_, tag(kFinish));  // the stream ended (or said more than it should)
-            } else if (which == kFinish) {
-                std::lock_guard lock(mutex_);
-                if (ready_seen_ && !cancelled_on_purpose_)
-                    lose_peer("watch ended (" + std::to_string(end_.error_code()) + " " + end_.error_message() + ")");
-                done_ = true;
-                changed_.notify_all();
-                break;
-            }
-        }
-        queue_.Shutdown();
-        while (queue_.Next(&got, &ok)) {
+    void completed(WatchEvent which, bool ok) {
+        std::lock_guard lock(mutex_);
+        if (which == kRead && ok && !ready_seen_) {
+            ready_seen_ = true;
+            changed_.notify_all();
+            reader_->Read(&later_, &events_[kRead]);
+        } else if (which == kRead) {
+            reader_->Finish(&end_, &events_[kFinish]);  // the stream ended (or said more than it should)
+        } else if (which == kFinish) {
+            if (ready_seen_ && !cancelled_on_purpose_)
+                lose_peer("watch ended (" + std::to_string(end_.error_code()) + " " + end_.error_message() + ")");
+            done_ = true;
+            changed_.notify_all();
         }
     }
 
     grpc::ClientContext context_;
-    grpc::CompletionQueue queue_;
     wire::WatchRequest request_;
     wire::ServiceReady ready_, later_;
     std::unique_ptr<grpc::ClientAsyncReaderInterface<wire::ServiceReady>> reader_;
+    Event events_[kWatchEvents];
     std::mutex mutex_;
     std::condition_variable changed_;
     bool ready_seen_ = false, done_ = false, cancelled_on_purpose_ = false;
     grpc::Status end_;
-    std::thread thread_;
 };
 
 // Forwards one local call and writes the remote reply into it; returns the reply status.
@@ -212,7 +200,9 @@ int run_import_child(const BridgeConfig& config, const Import& import, const Pee
         return kExitFailed;
     }
     auto stub = wire::Bridge::NewStub(*channel);
-    auto* watch = new RemoteWatch(*stub, import.service);  // lives until the process ends
+    // Both live until the process ends (it leaves by _exit).
+    auto* wire = new WireQueue();
+    auto* watch = new RemoteWatch(*stub, import.service, *wire);
     std::string why;
     // Bounded so that an unreachable peer costs one probe per retry, and a SIGTERM (blocked until
     // the child serves) waits no longer than this.
@@ -242,7 +232,7 @@ int run_import_child(const BridgeConfig& config, const Import& import, const Pee
         LITEIPC_LOG(error, "not registering %s: %s", options.name.c_str(), reserved.error().describe().c_str());
         return kExitFailed;
     }
-    RemoteCalls remote(*stub);
+    RemoteCalls remote(*stub, *wire);
     auto service = Service::start(*context, options, Forwarder(config, import, remote));
     if (!service && service.error().code == Errc::already_exists) {
         LITEIPC_LOG(error, "%s is registered by %s, not this bridge: its calls do not reach %s until it goes",

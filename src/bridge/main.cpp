@@ -206,12 +206,13 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
         // Connections come from our own accept loop, which counts them (capped_listener.h).
         auto acceptor = builder.experimental().AddExternalConnectionAcceptor(
             grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, *credentials);
-        builder.RegisterService(&exports);
+        exports.add_to(builder);
         server = builder.BuildAndStart();
         if (!server) {
             LITEIPC_LOG(error, "cannot start the gRPC server for %s", config.listen.c_str());
             return 1;
         }
+        exports.start();
         listener = std::move(*listening);
         listener->start(std::move(acceptor));
         LITEIPC_LOG(info, "listening on %s, %zu exports", config.listen.c_str(), config.exports.size());
@@ -231,6 +232,7 @@ int run_parent(const Arguments& arguments, const BridgeConfig& config) {
         // without them (their callers on the other host see this bridge's loss).
         auto shutdown = std::async(std::launch::async, [&] {
             server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+            exports.stop();
         });
         if (shutdown.wait_for(std::chrono::seconds(2)) == std::future_status::timeout) {
             LITEIPC_LOG(warn, "calls still pending in local services: stopping without them");

@@ -2,13 +2,26 @@
 
 namespace liteipc::bridge {
 
-namespace {
-void* tag_of(uintptr_t tag) { return reinterpret_cast<void*>(tag); }
-}  // namespace
+WireQueue::WireQueue() {
+    thread_ = std::thread([this] {
+        void* tag = nullptr;
+        bool ok = false;
+        while (queue_.Next(&tag, &ok)) static_cast<Completion*>(tag)->completed(ok);
+    });
+}
 
-RemoteStream::RemoteStream(wire::Bridge::Stub& stub) : stream_(stub.PrepareAsyncCalls(&context_, &queue_)) {
-    stream_->StartCall(tag_of(kStart));  // sends the headers once connected; no answer awaited
-    pending_[kStart] = true;
+WireQueue::~WireQueue() {
+    queue_.Shutdown();
+    thread_.join();
+}
+
+RemoteStream::RemoteStream(wire::Bridge::Stub& stub, WireQueue& wire)
+    : stream_(stub.PrepareAsyncCalls(&context_, &wire.queue())) {
+    for (uintptr_t tag = 0; tag < kTags; ++tag) {
+        ops_[tag].stream = this;
+        ops_[tag].tag = static_cast<Tag>(tag);
+    }
+    stream_->StartCall(expect(kStart));  // sends the headers once connected; no answer awaited
 }
 
 RemoteStream::~RemoteStream() {
@@ -17,38 +30,38 @@ RemoteStream::~RemoteStream() {
         await({kStart, kWrite, kRead}, SteadyDeadline::max());
         finish();
     }
-    queue_.Shutdown();
-    void* tag;
-    bool ok;
-    while (queue_.Next(&tag, &ok)) {
-    }
+}
+
+void RemoteStream::completed(Tag tag, bool ok) {
+    // Notified under the lock: the waiter may destroy the stream as soon as it sees the tag back.
+    std::lock_guard lock(mutex_);
+    pending_[tag] = false;
+    ok_[tag] = ok;
+    changed_.notify_one();
+}
+
+void* RemoteStream::expect(Tag tag) {
+    std::lock_guard lock(mutex_);
+    pending_[tag] = true;
+    return &ops_[tag];
 }
 
 bool RemoteStream::await(std::initializer_list<Tag> tags, SteadyDeadline deadline) {
-    auto waiting = [&] {
+    auto back = [&] {
         for (Tag tag : tags)
-            if (pending_[tag]) return true;
-        return false;
+            if (pending_[tag]) return false;
+        return true;
     };
-    const auto until = deadline == SteadyDeadline::max() ? gpr_inf_future(GPR_CLOCK_MONOTONIC)
-                                                   : gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                                                  gpr_time_from_nanos(std::max<int64_t>(
-                                                                      (deadline - std::chrono::steady_clock::now()).count(), 0),
-                                                                                      GPR_TIMESPAN));
-    while (waiting()) {
-        void* tag;
-        bool ok;
-        if (queue_.AsyncNext(&tag, &ok, until) != grpc::CompletionQueue::GOT_EVENT) return false;
-        const auto index = reinterpret_cast<uintptr_t>(tag);
-        pending_[index] = false;
-        ok_[index] = ok;
+    std::unique_lock lock(mutex_);
+    if (deadline == SteadyDeadline::max()) {
+        changed_.wait(lock, back);
+        return true;
     }
-    return true;
+    return changed_.wait_until(lock, deadline, back);
 }
 
 void RemoteStream::finish() {
-    stream_->Finish(&end_status_, tag_of(kFinish));
-    pending_[kFinish] = true;
+    stream_->Finish(&end_status_, expect(kFinish));
     await({kFinish}, SteadyDeadline::max());
     finished_ = true;
 }
@@ -62,12 +75,8 @@ RemoteStream::Outcome RemoteStream::call(wire::CallRequest& request, wire::CallR
         finish();
         return Outcome::ended;
     }
-    stream_->Write(request, tag_of(kWrite));
-    pending_[kWrite] = true;
-    if (!request.oneway()) {
-        stream_->Read(&reply, tag_of(kRead));
-        pending_[kRead] = true;
-    }
+    stream_->Write(request, expect(kWrite));
+    if (!request.oneway()) stream_->Read(&reply, expect(kRead));
     if (!await({kStart, kWrite, kRead}, deadline)) return Outcome::timed_out;  // the destructor cancels it
     if (ok_[kWrite] && (request.oneway() || ok_[kRead])) {
         if (request.oneway() || reply.id() == request.id()) return Outcome::replied;
@@ -92,7 +101,7 @@ RemoteStream::Outcome RemoteCalls::call(wire::CallRequest& request, wire::CallRe
             idle_.pop_back();
         }
     }
-    if (!stream) stream = std::make_unique<RemoteStream>(stub_);
+    if (!stream) stream = std::make_unique<RemoteStream>(stub_, wire_);
     const auto outcome = stream->call(request, reply, deadline);
     if (outcome == RemoteStream::Outcome::replied) {
         std::lock_guard lock(mutex_);
