@@ -41,6 +41,7 @@ protected:
         quiet("ip netns del liteipc-cl-probe-" + std::to_string(::getpid()));
         ASSERT_TRUE(cluster_.start());
         for (const char* name : {"a", "b", "c"}) cluster_.start_etcd(cluster_.host(name));
+        ASSERT_TRUE(cluster_.restrict_store());
 
         ClusterHost& c = cluster_.host("c");
         cluster_.run_on(c, {LITEIPC_TEST_PEER_PATH, "bridge_service", "--name", "demo.echo"}, "c-echo");
@@ -212,6 +213,59 @@ TEST_F(ClusterTest, AHostIsFoundLostAsADeathWithinTheBoundFoundAgainFollowedWhen
         EXPECT_FALSE(cluster_.has_service(cluster_.host(name), "remote.d.demo.secret")) << name;
         EXPECT_TRUE(cluster_.has_service(cluster_.host(name), "remote.c.demo.secret")) << name;
     }
+}
+
+// etcd's role-based access (Cluster::restrict_store): host b's etcd client certificate reads
+// every record but cannot overwrite, delete or expire c's, nor write a key beside it; c stays
+// found and imported.
+TEST_F(ClusterTest, AHostCannotWriteOrDeleteAnotherHostsRecord) {
+    ClusterHost& b = cluster_.host("b");
+    const std::string key = std::string(Cluster::kPrefix) + "c", out = cluster_.dir() + "/etcdctl-b.txt";
+    auto record_of_c = [&](const std::string& who) -> nlohmann::json {
+        if (cluster_.etcdctl(b, who, "get " + key + " -w json", out) != 0) return {};
+        try {
+            return nlohmann::json::parse(read_text(out)).at("kvs").at(0);
+        } catch (const nlohmann::json::exception&) {
+            return {};
+        }
+    };
+    // b may read c's record: its certificate works, and its bridge needs the records.
+    const nlohmann::json before = record_of_c("b");
+    ASSERT_TRUE(before.contains("value")) << read_text(out);
+    const int64_t lease = before.value("lease", int64_t{0});
+    ASSERT_NE(lease, 0) << before.dump();
+    char lease_hex[32];
+    std::snprintf(lease_hex, sizeof lease_hex, "%llx", static_cast<unsigned long long>(lease));
+
+    const std::string forged = R"('{"name":"c","address":"10.214.0.2:7443","exports":["demo.echo","demo.secret"]}')";
+    for (const std::string& attempt : {"put " + key + " " + forged, "del " + key, "del --prefix " + key,
+                                       "lease revoke " + std::string(lease_hex), "put " + key + "d x"}) {
+        EXPECT_NE(cluster_.etcdctl(b, "b", attempt, out), 0) << "b's etcdctl " << attempt << " was let through";
+        EXPECT_NE(read_text(out).find("permission denied"), std::string::npos) << attempt << ": " << read_text(out);
+    }
+
+    // c's record as it was, bound to its lease; a still reaches c's service; b still announces.
+    const nlohmann::json after = record_of_c("root");
+    EXPECT_EQ(after.value("value", ""), before.value("value", "")) << after.dump();
+    EXPECT_EQ(after.value("mod_revision", int64_t{0}), before.value("mod_revision", int64_t{0}));
+    EXPECT_EQ(after.value("lease", int64_t{0}), lease);
+    EXPECT_TRUE(lists_host("a", "c"));
+    EXPECT_TRUE(lists_host("a", "b"));
+    EXPECT_TRUE(echo_on_a("remote.c.demo.echo"));
+
+    // A bridge announcing d with b's etcd certificate: etcd refuses the write, the bridge says so
+    // and tries again; nobody finds a d.
+    ASSERT_TRUE(cluster_.add_host("d"));
+    ClusterHost& d = cluster_.host("d");
+    cluster_.write_config(d, R"("peers":[{"name":"a","identity":"a"}],"exports":[])");
+    ASSERT_EQ(shell("sed -i 's/etcd-client-d/etcd-client-b/g' " + d.config_path), 0);
+    cluster_.start_bridge(d);
+    EXPECT_TRUE(eventually([&] { return d.bridge->output().find("announcing d: permission denied: etcd put: refused") !=
+                                        std::string::npos; },
+                           seconds(20)))
+        << d.bridge->output();
+    EXPECT_FALSE(lists_host("a", "d"));
+    EXPECT_EQ(record_of_c("root").value("value", ""), before.value("value", ""));
 }
 
 // A link cut gives no reset: with the bridges' keepalive longer than the lease, what ends the

@@ -3,8 +3,10 @@
 // (private pin root and socket) and liteipc-bridge; hosts a, b and c each also run one member of
 // a three-member etcd cluster (TLS for clients and peers, data in the private temporary
 // directory). Two CAs, made by the openssl CLI: one for the bridges (certificate CN = host
-// name), one for etcd (its members and the bridges' etcd client certificates). Everything is
-// created here and removed in the destructor.
+// name), one for etcd (its members, the bridges' etcd client certificates, CN bridge-<host>, and
+// root's, which only the test holds). etcd's role-based access gives each bridge's user write on
+// its own record alone and read on the others (restrict_store). Everything is created here and
+// removed in the destructor.
 #pragma once
 
 #include <map>
@@ -107,6 +109,40 @@ public:
         host.etcd = std::make_unique<Spawned>(argv, dir_ + "/etcd-" + host.name + ".log");
     }
 
+    // etcdctl against host's member, as the holder of etcd client certificate `who`
+    // (etcd-client-<who>: "root" or a host's); its output in `out` when given.
+    int etcdctl(const ClusterHost& host, const std::string& who, const std::string& args, const std::string& out = "") {
+        const std::string c = certs();
+        const std::string command = "nsenter --net=/run/netns/" + host.netns + " /usr/bin/etcdctl --endpoints https://" +
+                                    host.address + ":2379 --cacert " + c + "/etcd-ca.pem --cert " + c + "/etcd-client-" + who +
+                                    ".pem --key " + c + "/etcd-client-" + who + ".key --command-timeout 5s " + args;
+        return out.empty() ? quiet(command) : shell(command + " > " + out + " 2>&1");
+    }
+
+    // etcd's role-based access, then auth on: with --client-cert-auth a client is the user its
+    // certificate's CN names. Each host's bridge (user bridge-<h>, role host-<h>) may write its
+    // own record alone (the exact key, so that host c cannot write /liteipc/hosts/cd) and read
+    // every record; only root administers. For hosts a..d, whether started yet or not.
+    ::testing::AssertionResult restrict_store() {
+        ClusterHost& a = host("a");
+        if (!eventually([&] { return etcdctl(a, "root", "endpoint health") == 0; }, std::chrono::seconds(30)))
+            return ::testing::AssertionFailure() << "etcd has no leader after 30 s";
+        std::vector<std::string> steps{"user add root:" + tag_ + "-root", "user grant-role root root"};
+        for (const std::string name : {"a", "b", "c", "d"}) {
+            const std::string role = "host-" + name, user = "bridge-" + name;
+            steps.push_back("role add " + role);
+            steps.push_back("role grant-permission " + role + " readwrite " + std::string(kPrefix) + name);
+            steps.push_back("role grant-permission " + role + " read --prefix=true " + std::string(kPrefix));
+            steps.push_back("user add " + user + ":" + tag_ + "-" + name);
+            steps.push_back("user grant-role " + user + " " + role);
+        }
+        steps.push_back("auth enable");
+        for (const auto& step : steps)
+            if (etcdctl(a, "root", step) != 0) return ::testing::AssertionFailure() << "etcdctl " << step << " failed";
+        return ::testing::AssertionSuccess();
+    }
+    static constexpr const char* kPrefix = "/liteipc/hosts/";
+
     // Writes host's bridge config: its TLS files, its loader, discovery through the etcd
     // cluster, and `body` (peers, exports, imports).
     void write_config(ClusterHost& host, const std::string& body, uint16_t port = kBridgePort) {
@@ -198,6 +234,8 @@ private:
                 (name != "d" && !certificate("etcd-ca", "etcd-" + name, "etcd-" + name, "DNS:etcd,IP:" + ip)))
                 return ::testing::AssertionFailure() << "openssl: certificates of " << name << " not made";
         }
+        if (!certificate("etcd-ca", "etcd-client-root", "root", "DNS:root"))
+            return ::testing::AssertionFailure() << "openssl: etcd's root certificate not made";
         return ::testing::AssertionSuccess();
     }
 

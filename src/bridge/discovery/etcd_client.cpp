@@ -55,6 +55,11 @@ void EtcdClient::bound(grpc::ClientContext& context) {
 }
 
 Error EtcdClient::failure(const std::string& what, const grpc::Status& status) {
+    // etcd's role-based access names the user as the client certificate's CN.
+    if (status.error_code() == grpc::StatusCode::PERMISSION_DENIED)
+        return Error{Errc::permission_denied, 0,
+                     "etcd " + what + ": refused (" + status.error_message() +
+                         "): the role of discovery.tls.cert's CN in etcd does not allow it"};
     return Error{Errc::system, 0, "etcd " + what + ": " + std::to_string(status.error_code()) + " " + status.error_message()};
 }
 
