@@ -34,10 +34,13 @@ RemoteStream::~RemoteStream() {
 
 void RemoteStream::completed(Tag tag, bool ok) {
     // Notified under the lock: the waiter may destroy the stream as soon as it sees the tag back.
+    // Only once all it waits for came back: a write's completion alone does not wake it.
     std::lock_guard lock(mutex_);
     pending_[tag] = false;
     ok_[tag] = ok;
-    changed_.notify_one();
+    bool waiting = false;
+    for (int other = 0; other < kTags; ++other) waiting = waiting || (awaited_[other] && pending_[other]);
+    if (!waiting) changed_.notify_one();
 }
 
 void* RemoteStream::expect(Tag tag) {
@@ -53,11 +56,12 @@ bool RemoteStream::await(std::initializer_list<Tag> tags, SteadyDeadline deadlin
         return true;
     };
     std::unique_lock lock(mutex_);
-    if (deadline == SteadyDeadline::max()) {
-        changed_.wait(lock, back);
-        return true;
-    }
-    return changed_.wait_until(lock, deadline, back);
+    for (Tag tag : tags) awaited_[tag] = true;
+    bool all_back = true;
+    if (deadline == SteadyDeadline::max()) changed_.wait(lock, back);
+    else all_back = changed_.wait_until(lock, deadline, back);
+    for (bool& awaited : awaited_) awaited = false;
+    return all_back;
 }
 
 void RemoteStream::finish() {

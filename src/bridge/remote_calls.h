@@ -82,6 +82,7 @@ private:
     std::condition_variable changed_;
     bool pending_[kTags] = {};
     bool ok_[kTags] = {};
+    bool awaited_[kTags] = {};  // what the worker waits for now
     bool finished_ = false;  // end_status_ is known
     uint64_t last_id_ = 0;
     grpc::Status end_status_;
