@@ -151,7 +151,8 @@ Result<BridgeConfig> load_config(const std::string& path) {
     std::ifstream in(path);
     if (!in) return fail(Errc::not_found, "bridge config " + path + ": cannot open", errno);
     try {
-        auto doc = nlohmann::json::parse(in);
+        // Comments are allowed: the shipped bridge.json explains itself.
+        auto doc = nlohmann::json::parse(in, nullptr, true, /*ignore_comments=*/true);
         auto config = parse(doc);
         if (!config) return fail(config.error().code, path + ": " + config.error().message);
         return config;

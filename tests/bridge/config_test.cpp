@@ -1,9 +1,11 @@
-// bridge.json's connection caps, read as the bridge reads them at start (unit: no root, no loader).
+// bridge.json's connection caps, and the shipped bridge.json with its commented discovery
+// section, read as the bridge reads them at start (unit: no root, no loader).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include "config.h"
@@ -58,6 +60,36 @@ TEST_F(BridgeConfigTest, ConnectionCapsOutOfRangeAreRefusedByName) {
     }
     // At the bounds: accepted.
     EXPECT_TRUE(with_limits(R"({"connections_per_source": 1048576, "connections": 1048576})"));
+}
+
+// packaging/bridge.json as shipped (comments and all), and with its discovery section's `//`
+// removed as its comment says: both load, the second with the cluster's settings.
+TEST_F(BridgeConfigTest, TheShippedConfigLoadsAsItIsAndWithItsDiscoverySectionUncommented) {
+    ASSERT_FALSE(dir_.empty());
+    auto shipped = load_config(LITEIPC_SHIPPED_BRIDGE_JSON);
+    ASSERT_TRUE(shipped) << shipped.error().describe();
+    EXPECT_FALSE(shipped->discovery);
+    EXPECT_EQ(shipped->imports.size(), 1u);
+
+    std::ifstream in(LITEIPC_SHIPPED_BRIDGE_JSON);
+    std::ostringstream cluster;
+    bool inside = false;
+    for (std::string line; std::getline(in, line);) {
+        if (line.find("// , \"discovery\"") != std::string::npos) inside = true;
+        if (inside) line.erase(line.find("// "), 3);
+        if (inside && line == "  }") inside = false;
+        cluster << line << "\n";
+    }
+    const std::string path = dir_ + "/bridge.json";
+    std::ofstream(path) << cluster.str();
+    auto joined = load_config(path);
+    ASSERT_TRUE(joined) << joined.error().describe() << "\n" << cluster.str();
+    ASSERT_TRUE(joined->discovery);
+    EXPECT_EQ(joined->discovery->name, "host-a");
+    EXPECT_EQ(joined->discovery->announce, "192.0.2.1:7443");
+    EXPECT_EQ(joined->discovery->endpoints.size(), 3u);
+    EXPECT_EQ(joined->discovery->tls.server_name, "etcd");
+    EXPECT_EQ(joined->discovery->lease_ttl.count(), 10);
 }
 
 }  // namespace
