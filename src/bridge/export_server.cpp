@@ -56,8 +56,11 @@ bool LocalCall::outcome_within(std::chrono::nanoseconds spin) const {
     if (!status.ok()) return true;
     if (!pending) return false;
     const auto until = std::chrono::steady_clock::now() + spin;
-    while (!pending->ready())
+    while (!pending->ready()) {
         if (std::chrono::steady_clock::now() >= until) return false;
+        // The service may be waiting for this CPU (a loaded host): let it answer.
+        std::this_thread::yield();
+    }
     return true;
 }
 

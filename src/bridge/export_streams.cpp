@@ -189,18 +189,25 @@ private:
     }
     void serve() {
         LocalCall call = exports_.start_call(identity_, request_);
-        if (call.outcome_within(last_answer_quick_ ? kLocalAnswerSpin : std::chrono::microseconds(0))) return answer(call);
+        if (call.outcome_within(last_answer_quick_ ? kLocalAnswerSpin : std::chrono::microseconds(0)))
+            return answer(call, true);
         begin();  // the lane's job: the stream stays until it started the next operation
         // Only a call that goes to the lane is moved to the heap (std::function copies its job).
         lane_.run([this, slow = std::make_shared<LocalCall>(std::move(call))] {
-            answer(*slow);
+            answer(*slow, slow->outcome_within(std::chrono::microseconds(0)));
             end();
         });
     }
-    void answer(LocalCall& call) {
+    // `answered`: the outcome was in before anyone waited for it.
+    void answer(LocalCall& call, bool answered) {
         reply_.Clear();
+        const auto begun = std::chrono::steady_clock::now();
         const bool write = exports_.finish_call(call, request_, reply_);
-        last_answer_quick_ = std::chrono::steady_clock::now() - call.started <= kLocalAnswerSpin;
+        // Quick: the service answered within the spin, or before the lane took the call (the
+        // lane's own wake-up, slow on a loaded host, is no reason to stop polling); and the answer
+        // was copied out within it.
+        const auto now = std::chrono::steady_clock::now();
+        last_answer_quick_ = now - call.started <= kLocalAnswerSpin || (answered && now - begun <= kLocalAnswerSpin);
         if (!write) return read();
         begin();
         stream_.Write(reply_, tag(kWrite));
