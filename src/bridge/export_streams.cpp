@@ -41,8 +41,9 @@ public:
     void completed(int op, bool ok) {
         if (op == kDone) return mark_done();
         on(op, ok);
-        // A stream gRPC never matched (the server is stopping) gets no done event.
-        if (op == kAccept && !ok) done_ = true;
+        // A stream gRPC never matched (the server is stopping) gets no done event; the accept
+        // still counted keeps it until end().
+        if (op == kAccept && !ok) mark_done();
         end();
     }
 
