@@ -23,6 +23,7 @@ declare -A netns address bridge_pid etcd_pid
 . "$(dirname "$0")/lib/demo-hosts.sh"
 require_demo_host
 command -v etcd >/dev/null || skip "no etcd (Debian: etcd-server; scripts/deps.sh)"
+command -v etcdctl >/dev/null || skip "no etcdctl (Debian: etcd-client; scripts/deps.sh)"
 
 readonly port=7443 tag=$$ hosts="a b c"
 switch=liteipc-cdm${tag}sw
@@ -54,6 +55,7 @@ for h in $hosts; do
   certificate etcd-ca "etcd-client-$h" "bridge-$h" "DNS:bridge-$h"
   certificate etcd-ca "etcd-$h" "etcd-$h" "DNS:etcd,IP:${address[$h]}"
 done
+certificate etcd-ca etcd-client-root root "DNS:root"  # etcd's administrator, for the set-up below
 
 # The etcd cluster, one member per host.
 start_etcd() {
@@ -71,6 +73,25 @@ start_etcd() {
   etcd_pid[$h]=$!
 }
 for h in $hosts; do start_etcd "$h"; done
+
+# etcd's role-based access (docs/BRIDGE.md, "What the store is trusted with"): each host's bridge
+# (etcd user bridge-<h>, its client certificate's CN) writes its own record alone, reads the others.
+etcdctl_root() {
+  nsenter --net="/run/netns/${netns[a]}" etcdctl --endpoints "https://${address[a]}:2379" --command-timeout 5s \
+    --cacert "$certs/etcd-ca.pem" --cert "$certs/etcd-client-root.pem" --key "$certs/etcd-client-root.key" "$@"
+}
+etcd_healthy() { etcdctl_root endpoint health >/dev/null 2>&1; }
+eventually 30 etcd_healthy || fail "etcd has no leader"
+quietly etcdctl_root user add "root:$(openssl rand -hex 12)"
+quietly etcdctl_root user grant-role root root
+for h in $hosts; do
+  quietly etcdctl_root role add "host-$h"
+  quietly etcdctl_root role grant-permission "host-$h" readwrite "/liteipc/hosts/$h"
+  quietly etcdctl_root role grant-permission "host-$h" read --prefix=true /liteipc/hosts/
+  quietly etcdctl_root user add "bridge-$h:$(openssl rand -hex 12)"
+  quietly etcdctl_root user grant-role "bridge-$h" "host-$h"
+done
+quietly etcdctl_root auth enable
 
 # shellcheck disable=SC2086  # one word per host
 start_loaders $hosts

@@ -30,9 +30,9 @@ class ClusterTest : public ::testing::Test {
 protected:
     void SetUp() override {
         LITEIPC_REQUIRE_SYSTEM();
-        if (::access("/usr/bin/etcd", X_OK) != 0) {
-            if (bpf_required()) FAIL() << "etcd required here: apt-get install etcd-server (scripts/deps.sh)";
-            GTEST_SKIP() << "no /usr/bin/etcd (Debian: etcd-server)";
+        if (::access("/usr/bin/etcd", X_OK) != 0 || ::access("/usr/bin/etcdctl", X_OK) != 0) {
+            if (bpf_required()) FAIL() << "etcd required here: apt-get install etcd-server etcd-client (scripts/deps.sh)";
+            GTEST_SKIP() << "no /usr/bin/etcd or /usr/bin/etcdctl (Debian: etcd-server, etcd-client)";
         }
         if (quiet("ip netns add liteipc-cl-probe-" + std::to_string(::getpid())) != 0) {
             if (bpf_required()) FAIL() << "network namespaces cannot be made here";
