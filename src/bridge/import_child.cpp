@@ -55,9 +55,12 @@ public:
 
     // Cancels the watch and waits until gRPC let go of it.
     void stop() {
-        std::unique_lock lock(mutex_);
-        cancelled_on_purpose_ = true;
+        {
+            std::lock_guard lock(mutex_);
+            cancelled_on_purpose_ = true;
+        }
         context_.TryCancel();
+        std::unique_lock lock(mutex_);
         changed_.wait(lock, [&] { return done_; });
     }
 
