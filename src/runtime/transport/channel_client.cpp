@@ -467,6 +467,10 @@ Result<ReceivedReply> ChannelClient::complete(uint32_t slot_index, uint32_t code
                                                ": the connection died while waiting for the reply");
     }
 
+    // The next call of this thread most likely takes this slot again (the lowest free one): the lines
+    // it will write travel while this reply is read and handed over.
+    prefetch_for_write(slot.request);
+    state.control.prefetch_next_push();
     MessageDescriptor reply;
     std::memcpy(&reply, &slot.reply, kDescriptorHeaderSize);  // the header once; validate this copy
     state.free_request_block(slot_index);

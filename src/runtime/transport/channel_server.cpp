@@ -300,6 +300,7 @@ void ChannelServer::serve(uint32_t slot_index, const Handler& handler) {
 
     MessageDescriptor request;
     fetch_descriptor(request, slot.request);  // one fetch, then validate the private copy
+    prefetch_for_write(slot.reply);  // the client read it last; it travels while the handler runs
     if (stamped) {
         // What the kernel recorded wins over what the slot says.
         request.code = stamped->code;
