@@ -283,6 +283,7 @@ void ChannelServer::serve(uint32_t slot_index, const Handler& handler) {
         return;
     }
     CallSlot& slot = control_.slot(slot_index);
+    last_served_slot_.store(slot_index, std::memory_order_relaxed);
     // Open: the request's sequence moved past the reply's (else a replayed or never-written slot).
     if (sequence_of(slot.request).load(std::memory_order_acquire) ==
         sequence_of(slot.reply).load(std::memory_order_relaxed)) {
