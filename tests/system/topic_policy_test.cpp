@@ -4,6 +4,8 @@
 // waiting and find the admitted one), the kernel refuses a subscribe to a holder the topic's record
 // does not admit, a reloaded name policy withdraws a publisher it no longer admits, and a
 // subscription whose connection closes without an unsubscribe gives back what it held.
+// A topic's publisher policy is not in the loader's config: the name policy is, and a reload that
+// no longer gives the name to the publisher's uid withdraws it (TopicReloadTest).
 #include <bpf/bpf.h>
 #include <signal.h>
 
@@ -194,6 +196,54 @@ TEST_F(TopicPolicyTest, AConnectionClosedWithoutUnsubscribeGivesBackItsSamplesAn
     // A new subscription gets the whole reservation again.
     auto subscriber = Subscriber::open(*context_, "test.topic.closed", {.depth = 12, .max_held = 2});
     ASSERT_TRUE(subscriber) << subscriber.error().describe();
+}
+
+// ---- a reloaded name policy ----
+
+std::string reload_policy(uid_t owner) {
+    return "own test.topic.reload by uid:" + std::to_string(owner) + "\nunlisted_names = anyone\n";
+}
+
+class TopicReloadTest : protected WithConfig, public WithLoader<> {
+protected:
+    TopicReloadTest() : WithConfig(reload_policy(kRangeHigh)), WithLoader("topic-reload", true, loader_args()) {}
+
+    // A publisher as `uid` that lets anyone publish: only the name policy decides; its result.
+    std::pair<Peer, int64_t> spawn_open_publisher(uid_t uid) {
+        Peer peer = Peer::spawn("topic_publisher", peer_args(loader_.options(), uid, "test.topic.reload",
+                                                             static_cast<uint32_t>(Policy::anyone), 0u, 0u));
+        int64_t result = -1;
+        EXPECT_TRUE(peer.read(result));
+        return {std::move(peer), result};
+    }
+};
+
+TEST_F(TopicReloadTest, AReloadThatNoLongerGivesTheNameToThePublisherWithdrawsItAndItsSubscribersHearOnce) {
+    auto [publisher, created] = spawn_open_publisher(kRangeHigh);
+    ASSERT_EQ(created, 0);
+    auto subscriber = Subscriber::open(*context_, "test.topic.reload");
+    ASSERT_TRUE(subscriber) << subscriber.error().describe();
+    ASSERT_TRUE(subscriber->take(std::chrono::seconds(30)));
+    NoticeBox notices;
+    auto watch = subscriber->on_publisher_death(notices.callback());
+    ASSERT_TRUE(watch);
+
+    config.rewrite(reload_policy(kRangeLow));
+    ASSERT_EQ(::kill(loader_.pid(), SIGHUP), 0);
+    ASSERT_TRUE(notices.wait_for(1, std::chrono::seconds(30))) << "the withdrawn publisher's subscribers hear of it";
+    Result<ReceivedSample> sample;
+    do sample = subscriber->take(std::chrono::seconds(30));
+    while (sample);
+    EXPECT_EQ(sample.error().code, Errc::dead_object) << sample.error().describe();
+    // The uid the policy no longer names cannot come back; the one it names now takes the topic.
+    auto [again, refused] = spawn_open_publisher(kRangeHigh);
+    EXPECT_EQ(refused, static_cast<int64_t>(Errc::name_not_allowed));
+    auto [successor, taken] = spawn_open_publisher(kRangeLow);
+    ASSERT_EQ(taken, 0);
+    auto resubscribed = subscriber->resubscribe(*context_);
+    ASSERT_TRUE(resubscribed) << resubscribed.error().describe();
+    EXPECT_TRUE(subscriber->take(std::chrono::seconds(30)));
+    EXPECT_EQ(notices.size(), 1u);
 }
 
 }  // namespace

@@ -178,6 +178,12 @@ void TopicFanout::unref(uint32_t index) {
 }
 
 bool TopicFanout::reconcile(Subscription& s) {
+    // The release ring's tail first: a subscriber releases only what it took, so every release
+    // seen here has its take (the head's advance) seen by the load after it. Read the other way
+    // round, a take and its release between the two loads would leave a release of a sample not
+    // yet counted as held (ignored) and then a hold never released, until the honest subscriber
+    // looked over max_held and was dropped.
+    const uint64_t release_tail = s.reader->release_tail.load(std::memory_order_acquire);
     const uint64_t head = s.reader->head.load(std::memory_order_acquire);
     if (head < s.head || head > s.tail) return false;
     for (; s.head < head; ++s.head) {
@@ -186,7 +192,6 @@ bool TopicFanout::reconcile(Subscription& s) {
         s.held[index] = 1;
         ++s.held_count;
     }
-    const uint64_t release_tail = s.reader->release_tail.load(std::memory_order_acquire);
     const uint32_t capacity = s.geometry.release_capacity;
     if (release_tail < s.release_head || release_tail - s.release_head > capacity) return false;
     std::atomic<uint32_t>* ring = release_ring(s.reader);
