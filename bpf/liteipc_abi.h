@@ -226,7 +226,7 @@ struct liteipc_grant {
 struct liteipc_topic {
     __u32 topic_id;         /* drawn from LITEIPC_COUNTER_NEXT_HANDLE: never a service's handle */
     __u32 publisher_handle; /* the service publishing it now; 0: vacant */
-    __u32 creator_uid;      /* whom LITEIPC_POLICY_SAME_UID means */
+    __u32 creator_uid;      /* admitted whatever the policy; whom LITEIPC_POLICY_SAME_UID means */
     __u32 policy;           /* enum liteipc_policy: who may publish */
     __u32 uid_min;          /* LITEIPC_POLICY_UID_RANGE */
     __u32 uid_max;

@@ -63,6 +63,8 @@ static __always_inline int publisher_admitted(const struct liteipc_service *svc,
 
     if (!topic)
         return 1;
+    if (owner->uid == topic->creator_uid)
+        return 1; /* whoever made the topic may always publish on it again */
     return admits(topic->topic_id, LITEIPC_GRANT_PUB_PID, LITEIPC_GRANT_PUB_UID, topic->policy,
                   topic->creator_uid, topic->uid_min, topic->uid_max, owner->uid, owner_slot,
                   owner->generation);

@@ -38,8 +38,8 @@ struct TopicOptions {
     // Who may publish: a topic has one publisher at a time, so this says who may register its name
     // (under the name policy too), now and after this publisher is gone. The first publisher sets
     // it; the topic keeps it while any process that subscribed lives, and a later publisher must
-    // ask for the same. same_uid means this publisher's uid. Checked by the loader at registration
-    // and by the kernel at every subscribe.
+    // ask for the same. This publisher's uid is always admitted (same_uid: only it). Checked by the
+    // loader at registration and by the kernel at every subscribe.
     Policy publisher_policy = Policy::same_uid;
     uint32_t publisher_uid_min = 0, publisher_uid_max = 0;  // Policy::uid_range
     uint64_t sample_size = 4096;  // the largest sample

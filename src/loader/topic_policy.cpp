@@ -29,6 +29,7 @@ std::string describe_policy(uint32_t policy, uint32_t uid_min, uint32_t uid_max,
 
 // The same rule as the kernel's admits() (policy.bpf.h), for the registration the loader decides.
 bool Daemon::publisher_admitted(const liteipc_topic& topic, uid_t uid, uint32_t slot, uint64_t generation) const {
+    if (uid == topic.creator_uid) return true;  // whoever made the topic may always publish on it again
     if (book_.grants.contains({topic.topic_id, LITEIPC_GRANT_PUB_PID, slot, generation})) return true;
     switch (topic.policy) {
         case LITEIPC_POLICY_ANYONE: return true;

@@ -46,6 +46,15 @@ protected:
         return {std::move(peer), result};
     }
 
+    // A publisher process as `uid` asking for publishers uid_list (the topic's list decides); its result.
+    std::pair<Peer, int64_t> spawn_open(uid_t uid, const std::string& topic) {
+        Peer peer = Peer::spawn("topic_publisher", peer_args(loader_.options(), uid, topic,
+                                                             static_cast<uint32_t>(Policy::uid_list), 0u, 0u));
+        int64_t result = -1;
+        EXPECT_TRUE(peer.read(result));
+        return {std::move(peer), result};
+    }
+
     Json status() {
         auto text = context_->loader_status();
         EXPECT_TRUE(text) << text.error().describe();
@@ -130,6 +139,33 @@ TEST_F(TopicPolicyTest, ALaterPublisherAsksForTheTopicsPolicyAndAVacantTopicWith
     EXPECT_EQ(refused, static_cast<int64_t>(Errc::permission_denied)) << "same_uid meant uid 65532";
 }
 
+TEST_F(TopicPolicyTest, AUidListOfPublishersOutlivesItsPublisherAndTheLoadersRestart) {
+    const std::string topic = "test.topic.listed";
+    std::optional<Publisher> publisher;
+    {
+        TopicOptions options{.name = topic, .subscriber_policy = Policy::anyone, .publisher_policy = Policy::uid_list};
+        auto created = Publisher::create(*context_, options);
+        ASSERT_TRUE(created) << created.error().describe();
+        publisher.emplace(std::move(*created));
+    }
+    ASSERT_TRUE(publisher->allow_publisher_uid(kRangeLow));
+    auto subscriber = Subscriber::open(*context_, topic);  // this process waits for the topic from now on
+    ASSERT_TRUE(subscriber) << subscriber.error().describe();
+    publisher.reset();  // withdrawn: the topic keeps its list for its subscriber
+    EXPECT_EQ(service_named(topic)["name"], nullptr);
+
+    loader_.stop();
+    ASSERT_TRUE(loader_.start());
+    auto [outsider, refused] = spawn_open(kRangeHigh, topic);
+    EXPECT_EQ(refused, static_cast<int64_t>(Errc::permission_denied)) << "65534 is not on the list";
+    auto [listed, taken] = spawn_open(kRangeLow, topic);
+    ASSERT_EQ(taken, 0) << "65533 is on the list the first publisher made";
+    auto again = subscriber->resubscribe(*context_);
+    ASSERT_TRUE(again) << again.error().describe();
+    EXPECT_TRUE(subscriber->take(std::chrono::seconds(30)));
+    EXPECT_EQ(service_named(topic)["publisher_policy"], LITEIPC_POLICY_UID_LIST);
+}
+
 TEST_F(TopicPolicyTest, TheKernelRefusesASubscribeWhenTheTopicsHolderIsNoAdmittedPublisher) {
     const std::string topic = "test.topic.kernel";
     auto [publisher, created] = spawn_publisher(kRangeHigh, topic);
@@ -142,7 +178,8 @@ TEST_F(TopicPolicyTest, TheKernelRefusesASubscribeWhenTheTopicsHolderIsNoAdmitte
     liteipc_topic record{};
     ASSERT_EQ(bpf_map_lookup_elem(topics, &key, &record), 0);
     const liteipc_topic original = record;
-    record.uid_max = kRangeHigh - 1;  // one short of the holder
+    record.uid_max = kRangeHigh - 1;  // one short of the holder,
+    record.creator_uid = kRangeLow;   // which is no longer the creator either
     ASSERT_EQ(bpf_map_update_elem(topics, &key, &record, BPF_EXIST), 0);
     auto refused = Subscriber::open(*context_, topic);
     ASSERT_FALSE(refused);
