@@ -1,12 +1,14 @@
 /* A client of IPlainTypes.idl written in C over the generated proxy: every type round-trips to
  * the service named in IDL_SERVICE (a C++ or a C stub), and the service calls back this
- * process's own C listener. Prints each failure; exits with their count (0: all passed). */
+ * process's own C listener; then IComposedTypes under IDL_SERVICE + ".composed"
+ * (composed_types_client.c). Prints each failure; exits with their count (0: all passed). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "composed_types_c_peer.h"
 #include "ilistener_c.h"
 #include "iplain_types_c.h"
 
@@ -177,6 +179,9 @@ int main(void) {
     errors_and_oneway(service);
     wrong_interface(name);
     PlainTypesProxyRelease(service);
+    char composed[256];
+    snprintf(composed, sizeof composed, "%s.composed", name);
+    g_failures += ComposedTypesRoundTrips(composed, ListenerStubIdentity(&listener));
     fprintf(stderr, "%s: %d failures\n", name, g_failures);
     return g_failures;
 }

@@ -1,12 +1,14 @@
 /* A service of IPlainTypes.idl written in C over the generated stub (liteipc_add_interface
  * LANGUAGES C): what idl_pairings_test.cpp calls from C++ and from C. Serves under the name in
- * IDL_SERVICE until killed; its loader comes from LITEIPC_SOCKET and LITEIPC_PIN_ROOT. */
+ * IDL_SERVICE until killed, and IComposedTypes (composed_types_service.c) under IDL_SERVICE +
+ * ".composed"; its loader comes from LITEIPC_SOCKET and LITEIPC_PIN_ROOT. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "composed_types_c_peer.h"
 #include "ilistener_c.h"
 #include "iplain_types_c.h"
 
@@ -160,6 +162,9 @@ int main(void) {
     const char* name = getenv("IDL_SERVICE");
     PlainTypesStubInit(&stub, &impl);
     if (name == NULL || PlainTypesStubServe(&stub, name) != ERR_NONE) return 1;
+    char composed[256];
+    snprintf(composed, sizeof composed, "%s.composed", name);
+    if (ServeComposedTypes(composed) != ERR_NONE) return 1;
     printf("ready\n");
     fflush(stdout);
     JoinWorkThread();
