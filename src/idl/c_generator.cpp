@@ -90,10 +90,11 @@ private:
             h += "    int32_t (*" + m.name + ")(" + joined(parameters, ", ") + ");\n";
         }
         h += "};\n\n";
-        h += "/* The proxy: calls the service `serviceName` (*proxy set on ERR_NONE), or a service\n"
-             " * received as a reference. Release it with " + base_ + "ProxyRelease. */\n";
+        h += "/* The proxy: calls the service `serviceName`, or a service received as a reference (*proxy\n"
+             " * set on ERR_NONE; the kernel refuses one of another interface, both ways). Release it with\n"
+             " * " + base_ + "ProxyRelease. */\n";
         h += "int32_t " + base_ + "ProxyOpen(const char* serviceName, struct " + interface_.name + "** proxy);\n";
-        h += "struct " + interface_.name + "* " + base_ + "ProxyFromRemote(SvcIdentity remote);\n";
+        h += "int32_t " + base_ + "ProxyFromRemote(SvcIdentity remote, struct " + interface_.name + "** proxy);\n";
         h += "/* Seconds each call waits for its reply (0: the default). */\n";
         h += "void " + base_ + "ProxySetWaitTime(struct " + interface_.name + "* proxy, uint32_t seconds);\n";
         h += "void " + base_ + "ProxyRelease(struct " + interface_.name + "* proxy);\n\n";
@@ -101,7 +102,8 @@ private:
              " * valid during the call; what it returns and sets in out values it allocates with\n"
              " * malloc and the stub frees (a returned fd stays the method's to close). */\n";
         h += "struct " + base_ + "Stub {\n    struct " + interface_.name + "* impl;\n    IpcObjectStub object;\n};\n";
-        h += "void " + base_ + "StubInit(struct " + base_ + "Stub* stub, struct " + interface_.name + "* impl);\n";
+        h += "/* ERR_NONE, or a status: references to the stub name its interface (LiteIpcSetObjectInterface). */\n";
+        h += "int32_t " + base_ + "StubInit(struct " + base_ + "Stub* stub, struct " + interface_.name + "* impl);\n";
         h += "/* The local object, to pass as an interface value. */\n";
         h += "SvcIdentity " + base_ + "StubIdentity(struct " + base_ + "Stub* stub);\n";
         h += "/* Serves it under `serviceName` too (LiteIpcAddService). */\n";
@@ -173,17 +175,24 @@ private:
         s += "struct " + base_ + "Proxy {\n    " + iface + " interface; /* first: the proxy is its interface */\n";
         s += "    SvcIdentity remote;\n    uint32_t waitTime;\n};\n\n";
         for (const auto& m : interface_.methods) s += proxy_method(m);
-        s += iface + "* " + base_ + "ProxyFromRemote(SvcIdentity remote)\n{\n";
+        s += "static " + iface + "* " + base_ + "ProxyNew(SvcIdentity remote)\n{\n";
         s += "    struct " + base_ + "Proxy* proxy = (struct " + base_ + "Proxy*)calloc(1, sizeof *proxy);\n";
         s += "    if (proxy == NULL) return NULL;\n";
         for (const auto& m : interface_.methods) s += "    proxy->interface." + m.name + " = " + base_ + "Proxy" + m.name + ";\n";
         s += "    proxy->remote = remote;\n    return &proxy->interface;\n}\n\n";
+        // Both ways in, the kernel checks the contract: by name, and for a received reference.
         s += "int32_t " + base_ + "ProxyOpen(const char* serviceName, " + iface + "** proxy)\n{\n";
         s += "    SvcIdentity remote;\n";
         s += "    /* The kernel refuses a service of another interface: LITEIPC_IDL_ERR_INTERFACE_MISMATCH. */\n";
         s += "    int32_t status = LiteIpcGetService(serviceName, " + macro_ + "_CONTRACT_HASH, &remote);\n";
         s += "    if (status != ERR_NONE) return status;\n";
-        s += "    *proxy = " + base_ + "ProxyFromRemote(remote);\n";
+        s += "    *proxy = " + base_ + "ProxyNew(remote);\n";
+        s += "    return *proxy != NULL ? ERR_NONE : LITEIPC_IDL_ERR_NO_MEMORY;\n}\n\n";
+        s += "int32_t " + base_ + "ProxyFromRemote(SvcIdentity remote, " + iface + "** proxy)\n{\n";
+        s += "    /* The kernel refuses a reference to another interface: LITEIPC_IDL_ERR_INTERFACE_MISMATCH. */\n";
+        s += "    int32_t status = LiteIpcConnectRemote(&remote, " + macro_ + "_CONTRACT_HASH);\n";
+        s += "    if (status != ERR_NONE) return status;\n";
+        s += "    *proxy = " + base_ + "ProxyNew(remote);\n";
         s += "    return *proxy != NULL ? ERR_NONE : LITEIPC_IDL_ERR_NO_MEMORY;\n}\n\n";
         s += "void " + base_ + "ProxySetWaitTime(" + iface + "* proxy, uint32_t seconds)\n{\n";
         s += "    ((struct " + base_ + "Proxy*)proxy)->waitTime = seconds;\n}\n\n";
@@ -246,15 +255,18 @@ private:
         s += "    default:\n        fprintf(stderr, \"liteipc: %s: no method of code %u\\n\", " + macro_ + "_DESCRIPTOR, code);\n";
         s += "        LiteIpcSetReplyStatus(LITEIPC_IDL_ERR_UNKNOWN_METHOD);\n        return LITEIPC_IDL_ERR_UNKNOWN_METHOD;\n";
         s += "    }\n}\n\n";
-        s += "void " + base_ + "StubInit(" + stub_type + "* stub, struct " + interface_.name + "* impl)\n{\n";
+        const std::string interface = "    LiteIpcInterface interface = {" + macro_ + "_DESCRIPTOR, " + macro_ +
+                                      "_INTERFACE_HASH, " + macro_ + "_CONTRACT_HASH, " + macro_ + "_VERSION};\n";
+        s += "int32_t " + base_ + "StubInit(" + stub_type + "* stub, struct " + interface_.name + "* impl)\n{\n";
         s += "    stub->impl = impl;\n    stub->object.func = " + base_ + "StubOnRemoteRequest;\n";
-        s += "    stub->object.args = stub;\n    stub->object.isRemote = false;\n}\n\n";
+        s += "    stub->object.args = stub;\n    stub->object.isRemote = false;\n";
+        s += "    SvcIdentity self = " + base_ + "StubIdentity(stub);\n" + interface;
+        s += "    return LiteIpcSetObjectInterface(&self, &interface);\n}\n\n";
         s += "SvcIdentity " + base_ + "StubIdentity(" + stub_type + "* stub)\n{\n";
         s += "    SvcIdentity self = {MIN_BINDER_HANDLE, 0, (uintptr_t)&stub->object};\n    return self;\n}\n\n";
         s += "int32_t " + base_ + "StubServe(" + stub_type + "* stub, const char* serviceName)\n{\n";
         s += "    SvcIdentity self = " + base_ + "StubIdentity(stub);\n";
-        s += "    LiteIpcInterface interface = {" + macro_ + "_DESCRIPTOR, " + macro_ + "_INTERFACE_HASH, " + macro_ +
-             "_CONTRACT_HASH, " + macro_ + "_VERSION};\n";
+        s += interface;
         s += "    return LiteIpcAddService(serviceName, &self, &interface);\n}\n";
         return s;
     }

@@ -141,6 +141,14 @@ void IdlPairingsTest::round_trips(const char* name) {
     auto tripled = proxy->CallListener(liteipc::idl::reference_to<IListener>(*listening_), 14);
     ASSERT_TRUE(tripled) << tripled.error().describe();
     EXPECT_EQ(*tripled, 42);
+    // A reference to a service of another interface passed as an IListener: the receiver's proxy of
+    // it is refused by the kernel, as a connect by name is; the method answers with that error.
+    auto refused = proxy->CallListener(liteipc::idl::reference_to<IListener>(*serving_), 14);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, Errc::interface_mismatch) << refused.error().describe();
+    auto again = proxy->CallListener(liteipc::idl::reference_to<IListener>(*listening_), 2);
+    ASSERT_TRUE(again) << again.error().describe();
+    EXPECT_EQ(*again, 6) << "what is left works";
 
     auto failed = proxy->Fail(static_cast<int32_t>(Errc::permission_denied));
     ASSERT_FALSE(failed);

@@ -137,10 +137,11 @@ static int32_t CallListeners(struct IComposedTypes* self, const SvcIdentity* lis
     (void)self;
     *result = 0;
     for (uint32_t i = 0; i < listenersLen; ++i) {
-        struct IListener* proxy = ListenerProxyFromRemote(listeners[i]);
-        if (proxy == NULL) return LITEIPC_IDL_ERR_NO_MEMORY;
+        struct IListener* proxy = NULL;
+        int32_t status = ListenerProxyFromRemote(listeners[i], &proxy); /* the kernel checks its interface */
+        if (status != ERR_NONE) return status;
         int32_t answer = 0;
-        const int32_t status = proxy->OnValue(proxy, value, &answer);
+        status = proxy->OnValue(proxy, value, &answer);
         ListenerProxyRelease(proxy);
         if (status != ERR_NONE) return status;
         *result += answer;
@@ -183,6 +184,6 @@ int32_t ServeComposedTypes(const char* name) {
         CallListeners, Move,
     };
     static struct ComposedTypesStub stub;
-    ComposedTypesStubInit(&stub, &impl);
-    return ComposedTypesStubServe(&stub, name);
+    const int32_t status = ComposedTypesStubInit(&stub, &impl);
+    return status != ERR_NONE ? status : ComposedTypesStubServe(&stub, name);
 }

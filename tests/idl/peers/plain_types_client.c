@@ -137,6 +137,17 @@ static void fds_and_interfaces(struct IPlainTypes* service, struct ListenerStub*
 
     int32_t tripled = 0;
     CHECK(service->CallListener(service, ListenerStubIdentity(listener), 14, &tripled) == ERR_NONE && tripled == 42);
+
+    /* A local object of another interface passed as an IListener: the receiver's proxy of it is
+     * refused by the kernel, as a connect by name is, and the method answers with that error. */
+    static struct IComposedTypes no_methods; /* never called */
+    static struct ComposedTypesStub other;
+    CHECK(ComposedTypesStubInit(&other, &no_methods) == ERR_NONE);
+    tripled = 0;
+    CHECK(service->CallListener(service, ComposedTypesStubIdentity(&other), 14, &tripled) ==
+              LITEIPC_IDL_ERR_INTERFACE_MISMATCH && tripled == 0);
+    /* What is left works: the right listener is still called back. */
+    CHECK(service->CallListener(service, ListenerStubIdentity(listener), 2, &tripled) == ERR_NONE && tripled == 6);
 }
 
 static void errors_and_oneway(struct IPlainTypes* service) {
@@ -169,7 +180,7 @@ int main(void) {
     PlainTypesProxySetWaitTime(service, 30);
     static struct IListener listener_impl = {Triple};
     static struct ListenerStub listener;
-    ListenerStubInit(&listener, &listener_impl);
+    if (ListenerStubInit(&listener, &listener_impl) != ERR_NONE) return 100;
 
     primitives(service);
     byte_arrays(service);

@@ -125,9 +125,10 @@ static int32_t ReadFd(struct IPlainTypes* self, int fd, char** result) {
 
 static int32_t CallListener(struct IPlainTypes* self, SvcIdentity listener, int32_t value, int32_t* result) {
     (void)self;
-    struct IListener* proxy = ListenerProxyFromRemote(listener);
-    if (proxy == NULL) return LITEIPC_IDL_ERR_NO_MEMORY;
-    const int32_t status = proxy->OnValue(proxy, value, result);
+    struct IListener* proxy = NULL;
+    int32_t status = ListenerProxyFromRemote(listener, &proxy); /* the kernel checks its interface */
+    if (status != ERR_NONE) return status;
+    status = proxy->OnValue(proxy, value, result);
     ListenerProxyRelease(proxy);
     return status;
 }
@@ -160,8 +161,8 @@ int main(void) {
     };
     static struct PlainTypesStub stub;
     const char* name = getenv("IDL_SERVICE");
-    PlainTypesStubInit(&stub, &impl);
-    if (name == NULL || PlainTypesStubServe(&stub, name) != ERR_NONE) return 1;
+    if (name == NULL || PlainTypesStubInit(&stub, &impl) != ERR_NONE || PlainTypesStubServe(&stub, name) != ERR_NONE)
+        return 1;
     char composed[256];
     snprintf(composed, sizeof composed, "%s.composed", name);
     if (ServeComposedTypes(composed) != ERR_NONE) return 1;

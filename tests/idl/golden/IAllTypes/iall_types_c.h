@@ -123,10 +123,11 @@ struct IAllTypes {
     int32_t (*Fail)(struct IAllTypes* self, int32_t code);
 };
 
-/* The proxy: calls the service `serviceName` (*proxy set on ERR_NONE), or a service
- * received as a reference. Release it with AllTypesProxyRelease. */
+/* The proxy: calls the service `serviceName`, or a service received as a reference (*proxy
+ * set on ERR_NONE; the kernel refuses one of another interface, both ways). Release it with
+ * AllTypesProxyRelease. */
 int32_t AllTypesProxyOpen(const char* serviceName, struct IAllTypes** proxy);
-struct IAllTypes* AllTypesProxyFromRemote(SvcIdentity remote);
+int32_t AllTypesProxyFromRemote(SvcIdentity remote, struct IAllTypes** proxy);
 /* Seconds each call waits for its reply (0: the default). */
 void AllTypesProxySetWaitTime(struct IAllTypes* proxy, uint32_t seconds);
 void AllTypesProxyRelease(struct IAllTypes* proxy);
@@ -138,7 +139,8 @@ struct AllTypesStub {
     struct IAllTypes* impl;
     IpcObjectStub object;
 };
-void AllTypesStubInit(struct AllTypesStub* stub, struct IAllTypes* impl);
+/* ERR_NONE, or a status: references to the stub name its interface (LiteIpcSetObjectInterface). */
+int32_t AllTypesStubInit(struct AllTypesStub* stub, struct IAllTypes* impl);
 /* The local object, to pass as an interface value. */
 SvcIdentity AllTypesStubIdentity(struct AllTypesStub* stub);
 /* Serves it under `serviceName` too (LiteIpcAddService). */

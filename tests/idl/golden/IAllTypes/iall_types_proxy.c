@@ -803,7 +803,7 @@ static int32_t AllTypesProxyFail(struct IAllTypes* self_, int32_t code)
     return ERR_NONE;
 }
 
-struct IAllTypes* AllTypesProxyFromRemote(SvcIdentity remote)
+static struct IAllTypes* AllTypesProxyNew(SvcIdentity remote)
 {
     struct AllTypesProxy* proxy = (struct AllTypesProxy*)calloc(1, sizeof *proxy);
     if (proxy == NULL) return NULL;
@@ -841,7 +841,16 @@ int32_t AllTypesProxyOpen(const char* serviceName, struct IAllTypes** proxy)
     /* The kernel refuses a service of another interface: LITEIPC_IDL_ERR_INTERFACE_MISMATCH. */
     int32_t status = LiteIpcGetService(serviceName, ALL_TYPES_CONTRACT_HASH, &remote);
     if (status != ERR_NONE) return status;
-    *proxy = AllTypesProxyFromRemote(remote);
+    *proxy = AllTypesProxyNew(remote);
+    return *proxy != NULL ? ERR_NONE : LITEIPC_IDL_ERR_NO_MEMORY;
+}
+
+int32_t AllTypesProxyFromRemote(SvcIdentity remote, struct IAllTypes** proxy)
+{
+    /* The kernel refuses a reference to another interface: LITEIPC_IDL_ERR_INTERFACE_MISMATCH. */
+    int32_t status = LiteIpcConnectRemote(&remote, ALL_TYPES_CONTRACT_HASH);
+    if (status != ERR_NONE) return status;
+    *proxy = AllTypesProxyNew(remote);
     return *proxy != NULL ? ERR_NONE : LITEIPC_IDL_ERR_NO_MEMORY;
 }
 

@@ -730,12 +730,15 @@ int32_t AllTypesStubOnRemoteRequest(uint32_t code, IpcIo* data, IpcIo* reply, Me
     }
 }
 
-void AllTypesStubInit(struct AllTypesStub* stub, struct IAllTypes* impl)
+int32_t AllTypesStubInit(struct AllTypesStub* stub, struct IAllTypes* impl)
 {
     stub->impl = impl;
     stub->object.func = AllTypesStubOnRemoteRequest;
     stub->object.args = stub;
     stub->object.isRemote = false;
+    SvcIdentity self = AllTypesStubIdentity(stub);
+    LiteIpcInterface interface = {ALL_TYPES_DESCRIPTOR, ALL_TYPES_INTERFACE_HASH, ALL_TYPES_CONTRACT_HASH, ALL_TYPES_VERSION};
+    return LiteIpcSetObjectInterface(&self, &interface);
 }
 
 SvcIdentity AllTypesStubIdentity(struct AllTypesStub* stub)

@@ -193,10 +193,11 @@ struct IComposedTypes {
     int32_t (*Move)(struct IComposedTypes* self, struct Point* point, struct Rect** rects, uint32_t* rectsLen, char*** namedKeys, struct LiteIpcIdlListOfPoint** namedValues, uint32_t* namedLen);
 };
 
-/* The proxy: calls the service `serviceName` (*proxy set on ERR_NONE), or a service
- * received as a reference. Release it with ComposedTypesProxyRelease. */
+/* The proxy: calls the service `serviceName`, or a service received as a reference (*proxy
+ * set on ERR_NONE; the kernel refuses one of another interface, both ways). Release it with
+ * ComposedTypesProxyRelease. */
 int32_t ComposedTypesProxyOpen(const char* serviceName, struct IComposedTypes** proxy);
-struct IComposedTypes* ComposedTypesProxyFromRemote(SvcIdentity remote);
+int32_t ComposedTypesProxyFromRemote(SvcIdentity remote, struct IComposedTypes** proxy);
 /* Seconds each call waits for its reply (0: the default). */
 void ComposedTypesProxySetWaitTime(struct IComposedTypes* proxy, uint32_t seconds);
 void ComposedTypesProxyRelease(struct IComposedTypes* proxy);
@@ -208,7 +209,8 @@ struct ComposedTypesStub {
     struct IComposedTypes* impl;
     IpcObjectStub object;
 };
-void ComposedTypesStubInit(struct ComposedTypesStub* stub, struct IComposedTypes* impl);
+/* ERR_NONE, or a status: references to the stub name its interface (LiteIpcSetObjectInterface). */
+int32_t ComposedTypesStubInit(struct ComposedTypesStub* stub, struct IComposedTypes* impl);
 /* The local object, to pass as an interface value. */
 SvcIdentity ComposedTypesStubIdentity(struct ComposedTypesStub* stub);
 /* Serves it under `serviceName` too (LiteIpcAddService). */

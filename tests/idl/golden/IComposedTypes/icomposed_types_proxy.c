@@ -460,7 +460,7 @@ static int32_t ComposedTypesProxyMove(struct IComposedTypes* self_, struct Point
     return ERR_NONE;
 }
 
-struct IComposedTypes* ComposedTypesProxyFromRemote(SvcIdentity remote)
+static struct IComposedTypes* ComposedTypesProxyNew(SvcIdentity remote)
 {
     struct ComposedTypesProxy* proxy = (struct ComposedTypesProxy*)calloc(1, sizeof *proxy);
     if (proxy == NULL) return NULL;
@@ -485,7 +485,16 @@ int32_t ComposedTypesProxyOpen(const char* serviceName, struct IComposedTypes** 
     /* The kernel refuses a service of another interface: LITEIPC_IDL_ERR_INTERFACE_MISMATCH. */
     int32_t status = LiteIpcGetService(serviceName, COMPOSED_TYPES_CONTRACT_HASH, &remote);
     if (status != ERR_NONE) return status;
-    *proxy = ComposedTypesProxyFromRemote(remote);
+    *proxy = ComposedTypesProxyNew(remote);
+    return *proxy != NULL ? ERR_NONE : LITEIPC_IDL_ERR_NO_MEMORY;
+}
+
+int32_t ComposedTypesProxyFromRemote(SvcIdentity remote, struct IComposedTypes** proxy)
+{
+    /* The kernel refuses a reference to another interface: LITEIPC_IDL_ERR_INTERFACE_MISMATCH. */
+    int32_t status = LiteIpcConnectRemote(&remote, COMPOSED_TYPES_CONTRACT_HASH);
+    if (status != ERR_NONE) return status;
+    *proxy = ComposedTypesProxyNew(remote);
     return *proxy != NULL ? ERR_NONE : LITEIPC_IDL_ERR_NO_MEMORY;
 }
 

@@ -491,12 +491,15 @@ int32_t ComposedTypesStubOnRemoteRequest(uint32_t code, IpcIo* data, IpcIo* repl
     }
 }
 
-void ComposedTypesStubInit(struct ComposedTypesStub* stub, struct IComposedTypes* impl)
+int32_t ComposedTypesStubInit(struct ComposedTypesStub* stub, struct IComposedTypes* impl)
 {
     stub->impl = impl;
     stub->object.func = ComposedTypesStubOnRemoteRequest;
     stub->object.args = stub;
     stub->object.isRemote = false;
+    SvcIdentity self = ComposedTypesStubIdentity(stub);
+    LiteIpcInterface interface = {COMPOSED_TYPES_DESCRIPTOR, COMPOSED_TYPES_INTERFACE_HASH, COMPOSED_TYPES_CONTRACT_HASH, COMPOSED_TYPES_VERSION};
+    return LiteIpcSetObjectInterface(&self, &interface);
 }
 
 SvcIdentity ComposedTypesStubIdentity(struct ComposedTypesStub* stub)
