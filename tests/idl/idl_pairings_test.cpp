@@ -221,6 +221,34 @@ TEST_F(IdlPairingsTest, ANewerVersionOfTheSameLineConnectsAndGetsUnknownMethod) 
     EXPECT_EQ(run_c_client(kListener, LITEIPC_IDL_NEXT_CLIENT), 0) << "its reason is above";
 }
 
+// A C stub refuses a request that stops inside a held container (what it read so far is freed:
+// the sanitized build checks) or counts past the message, with malformed, and serves on.
+TEST_F(IdlPairingsTest, ACStubRefusesMalformedComposedRequestsAndServesOn) {
+    ::setenv("IDL_SERVICE", kCService, 1);
+    liteipc::testing::PeerProgram c_service(LITEIPC_IDL_C_SERVICE);
+    const std::string name = std::string(kCService) + kComposed;
+    auto connection = liteipc::Connection::open(*context_, name);
+    ASSERT_TRUE(connection) << connection.error().describe();
+    const auto grid = static_cast<uint32_t>(IComposedTypes::Code::EchoGrid);
+    liteipc::Request cut(*connection);  // two rows announced; the first stops after two of three cells
+    cut.writer().write_uint32(2);
+    cut.writer().write_uint32(3);
+    cut.writer().write_int32(1);
+    cut.writer().write_int32(2);
+    auto answer = connection->call(grid, cut, 30s);
+    ASSERT_TRUE(answer) << answer.error().describe();
+    EXPECT_EQ(answer->status(), -static_cast<int32_t>(Errc::malformed));
+    liteipc::Request counted(*connection);  // one row of 2^31-1 cells
+    counted.writer().write_uint32(1);
+    counted.writer().write_uint32(0x7fffffff);
+    answer = connection->call(grid, counted, 30s);
+    ASSERT_TRUE(answer) << answer.error().describe();
+    EXPECT_EQ(answer->status(), -static_cast<int32_t>(Errc::malformed));
+    auto proxy = ComposedTypesProxy::open(*context_, name);
+    ASSERT_TRUE(proxy) << proxy.error().describe();
+    EXPECT_ECHO(EchoGrid, (std::vector<std::vector<int32_t>>{{1, 2, 3}}));
+}
+
 // A C stub answers an unknown code (a newer client's method) with unknown_method, and publishes
 // its interface as a C++ stub does.
 TEST_F(IdlPairingsTest, ACStubAnswersUnknownMethodsAndIntrospection) {
