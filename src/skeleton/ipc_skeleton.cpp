@@ -188,12 +188,21 @@ public:
     // Connects to the service behind a received reference naming `contract` (0: any): the kernel
     // refuses a service that declared another. Kept as remote() keeps a handle's.
     liteipc::Result<> connect_checked(uint32_t handle, uint64_t contract) {
+        {
+            // A handle names one service, whose interface is fixed at its start: checked once.
+            std::lock_guard lock(mutex_);
+            const auto it = remotes_.find(handle);
+            const auto checked = checked_.find(handle);
+            const bool known = checked != checked_.end() && checked->second == contract;
+            if (it != remotes_.end() && it->second->alive() && (contract == 0 || known)) return {};
+        }
         liteipc::ConnectOptions options;
         options.contract_hash = contract;
         auto opened = handle == 0 ? Connection::open(*context_, liteipc::detail::kContextObjectName, options)
                                   : Connection::open(*context_, handle, options);
         if (!opened) return std::unexpected(opened.error());
         std::lock_guard lock(mutex_);
+        checked_[handle] = contract;
         auto& kept = remotes_[handle];
         if (!kept || !kept->alive()) kept = std::make_shared<Connection>(std::move(*opened));
         return {};
@@ -312,6 +321,7 @@ private:
     std::mutex mutex_;
     std::optional<liteipc::Context> context_;
     std::map<uint32_t, std::shared_ptr<Connection>> remotes_;
+    std::map<uint32_t, uint64_t> checked_;  // handle -> the contract the kernel let it in for
     std::map<uint64_t, liteipc::Service> objects_services_;  // by contract
     std::map<const rpc::IpcObjectStub*, liteipc::ServiceInterface> interfaces_;
     std::optional<liteipc::Service> context_service_;
@@ -567,8 +577,7 @@ int32_t LiteIpcSetObjectInterface(const SvcIdentity* object, const LiteIpcInterf
 
 int32_t LiteIpcConnectRemote(const SvcIdentity* remote, uint64_t contract) {
     constexpr const char* what = "LiteIpcConnectRemote";
-    if (remote == nullptr) return invalid(what, "null remote");
-    if (remote->handle < 0) return invalid(what, "a local object is called directly, not through SendRequest");
+    if (remote == nullptr || remote->handle < 0) return invalid(what, "null, or a local object (called directly)");
     Skeleton* self = Skeleton::get();
     if (self == nullptr) return ERR_IPC_SKELETON_NOT_INIT;
     auto connected = self->connect_checked(static_cast<uint32_t>(remote->handle), contract);
