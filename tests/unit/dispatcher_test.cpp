@@ -97,7 +97,7 @@ TEST(Channel, HostileClientCannotCrashTheService) {
     };
 
     publish(9999);  // no such slot
-    publish(0);     // a FREE slot
+    publish(0);     // a slot with no open request
     MessageDescriptor request{};
     request.code = kEcho;
     request.call_sequence = 7;

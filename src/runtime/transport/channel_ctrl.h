@@ -6,7 +6,7 @@
 //
 // A call claims a slot, writes its request descriptor (payload inline, or a reference into the request
 // pool), publishes the slot index on the ring, rings the doorbell if a worker sleeps, and waits on the
-// slot's state word for the reply: first spinning briefly, then sleeping on the futex. A worker pops
+// reply's call sequence: first spinning briefly, then sleeping on its futex. A worker pops
 // slot indices from every connection it serves, runs the handler, writes the reply descriptor and wakes
 // the caller only if it sleeps.
 //

@@ -135,7 +135,7 @@ private:
 
     // `space_deadline` is asked only when the pool is full.
     Result<PoolBlock> allocate_reply_block(uint64_t size, const std::function<Deadline()>& space_deadline);
-    // Free reply blocks whose slot the client has released (state no longer REPLY).
+    // Free reply blocks whose reply the client announced released (released_sequence).
     void reclaim_released_replies();
     // Mediated: the next kernel record whose slot is in range and free; the slot is then held
     // (slot_busy_) with its record in stamped_of_slot_ until serve() is done with it.
