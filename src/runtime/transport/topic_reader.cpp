@@ -64,6 +64,10 @@ Result<std::optional<TakenSample>> TopicReader::try_take() {
         if (held_ >= max_held_)
             return fail(Errc::no_memory, "the subscriber holds its " + std::to_string(max_held_) +
                                              " samples (max_held): release one first");
+        // A release still waiting for room in the ring is a sample the publisher counts as held:
+        // taking past max_held in its eyes would get this subscriber dropped. Wait until it reads them.
+        if (!unsent_releases_.empty()) flush_releases();
+        if (held_ + unsent_releases_.size() >= max_held_) return std::optional<TakenSample>{};
     }
     for (;;) {
         uint64_t head = reader_->head.load(std::memory_order_acquire);
