@@ -62,7 +62,7 @@ Result<std::unique_ptr<TopicFanout>> TopicFanout::create(const std::string& name
     fanout->slot_bytes_ = (options.sample_size + 63) / 64 * 64;
     if (fanout->slot_bytes_ > (uint64_t{1} << 40) / options.sample_count)
         return fail(Errc::invalid_argument, "topic '" + name + "': pool larger than 1 TiB");
-    const uint64_t pool_bytes = fanout->slot_bytes_ * options.sample_count;
+    const uint64_t pool_bytes = topic_pool_bytes(fanout->slot_bytes_, options.sample_count);
     auto pool = create_pool("liteipc-topic", pool_bytes, options.try_hugepages);
     if (!pool) return std::unexpected(pool.error());
     auto mapping = map_writer_pool(pool->fd.get());  // sealed: nobody else can ever write it
@@ -72,6 +72,7 @@ Result<std::unique_ptr<TopicFanout>> TopicFanout::create(const std::string& name
     fanout->pool_fd_ = std::move(pool->fd);
     fanout->pool_read_only_ = std::move(*read_only);
     fanout->pool_ = std::move(*mapping);
+    fanout->bell_ = reinterpret_cast<TopicBell*>(fanout->pool_.data() + fanout->slot_bytes_ * options.sample_count);
     fanout->hugepages_ = pool->hugepages;
     fanout->refs_.assign(options.sample_count, 0);
     for (uint32_t i = options.sample_count; i-- > 0;) fanout->free_.push_back(i);
@@ -269,6 +270,12 @@ void TopicFanout::give_back(uint32_t index) {
     unref(index);
 }
 
+bool TopicFanout::queue_full(const Subscription& s) {
+    // The private head only lags the subscriber's, so a queue with room here has room: only a queue
+    // that looks full is worth reading the subscriber's cache lines for.
+    return s.tail - s.head >= s.depth;
+}
+
 bool TopicFanout::make_room(Subscription& s) {
     while (s.tail - s.head >= s.depth) {
         uint64_t expected = s.head;
@@ -296,18 +303,15 @@ void TopicFanout::deliver(Subscription& s, const QueueEntry& entry) {
     s.queue->tail.store(s.tail, std::memory_order_release);
 }
 
-void TopicFanout::wake(Subscription& s) {
+bool TopicFanout::wake(Subscription& s) {
     const uint32_t waiting = s.reader->waiting.load(std::memory_order_relaxed);
-    if (waiting & kWakeFutex) {
-        s.queue->published.fetch_add(1, std::memory_order_release);
-        futex_wake(&s.queue->published);
-    }
     if ((waiting & kWakeSocket) && s.wake_socket) {
         // MSG_DONTWAIT per call: a subscriber cannot make this block (it could clear an eventfd's
         // O_NONBLOCK, which it shares); a full socket already reads as "wake up".
         const char byte = 1;
         (void)::send(s.wake_socket.get(), &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
     }
+    return (waiting & kWakeFutex) != 0;
 }
 
 Result<uint64_t> TopicFanout::publish(uint32_t index, uint64_t size, Deadline deadline) {
@@ -320,9 +324,9 @@ Result<uint64_t> TopicFanout::publish(uint32_t index, uint64_t size, Deadline de
         for (auto it = subscriptions_.begin(); it != subscriptions_.end();) {
             auto next = std::next(it);
             Subscription& s = *it->second;
-            if (!reconcile(s) || (!s.block && !make_room(s))) {
+            if (queue_full(s) && (!reconcile(s) || (!s.block && !make_room(s)))) {
                 drop(it, "its head or release ring broke the protocol");
-            } else if (s.block && s.tail - s.head >= s.depth) {
+            } else if (s.block && queue_full(s)) {
                 full = &s;
             }
             it = next;
@@ -359,7 +363,12 @@ Result<uint64_t> TopicFanout::publish(uint32_t index, uint64_t size, Deadline de
     unref(index);
     // Dekker with the subscriber: tails are stored, then its waiting bits are read.
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    for (auto& [id, s] : subscriptions_) wake(*s);
+    bool sleeper = false;
+    for (auto& [id, s] : subscriptions_) sleeper = wake(*s) || sleeper;
+    if (sleeper) {
+        bell_->rung.fetch_add(1, std::memory_order_release);
+        futex_wake(&bell_->rung);
+    }
     return entry.sequence;
 }
 

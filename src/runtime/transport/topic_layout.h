@@ -1,7 +1,8 @@
 // Layout of a topic's shared memory: one sample pool per publisher, two regions per subscriber.
 //
 //   pool (publisher writes, sealed F_SEAL_FUTURE_WRITE; every subscriber maps it read-only)
-//     sample_count slots of slot_bytes each; a sample's bytes start at index * slot_bytes.
+//     sample_count slots of slot_bytes each; a sample's bytes start at index * slot_bytes. Then the
+//     TopicBell at sample_count * slot_bytes: the one futex word every sleeping subscriber waits on.
 //   queue (publisher writes, sealed; this subscriber maps it read-only)
 //     QueueHeader, then QueueEntry[depth]: the samples published to this subscriber, by position.
 //   reader (shared read-write with this subscriber; nothing in it is trusted by the publisher)
@@ -22,7 +23,7 @@
 namespace liteipc::detail {
 
 inline constexpr uint64_t kTopicMagic = 0x3143'4950'4f54'494cULL;  // "LITOPIC1" little-endian
-inline constexpr uint32_t kTopicVersion = 1;
+inline constexpr uint32_t kTopicVersion = 2;  // 2: the pool ends with the TopicBell
 inline constexpr uint32_t kMaxTopicDepth = 4096;
 inline constexpr uint32_t kMaxTopicSamples = 65536;
 
@@ -31,8 +32,21 @@ inline constexpr uint32_t kTopicSubscribeCode = 1;
 inline constexpr uint32_t kTopicUnsubscribeCode = 2;
 
 // ReaderState::waiting bits: how the subscriber wants to be woken while its queue is empty.
-inline constexpr uint32_t kWakeFutex = 1u << 0;   // a thread sleeps on QueueHeader::published
+inline constexpr uint32_t kWakeFutex = 1u << 0;   // a thread sleeps on TopicBell::rung (and published)
 inline constexpr uint32_t kWakeSocket = 1u << 1;  // a poller watches the subscription's wake fd
+
+// One word for the whole topic: a publish that finds any subscriber asleep bumps it and wakes every
+// sleeper with one FUTEX_WAKE, instead of one wake per subscriber. Every subscriber gets every
+// publish, so the word tells none of them anything its own queue does not.
+struct alignas(64) TopicBell {
+    std::atomic<uint32_t> rung;
+    uint32_t pad[15];
+};
+static_assert(sizeof(TopicBell) == 64);
+
+inline uint64_t topic_pool_bytes(uint64_t slot_bytes, uint32_t sample_count) {
+    return slot_bytes * sample_count + sizeof(TopicBell);
+}
 
 struct QueueEntry {
     uint32_t sample;  // index into the pool
@@ -56,7 +70,7 @@ struct alignas(64) QueueHeader {
     alignas(64) std::atomic<uint64_t> tail;       // positions published so far (release store)
     std::atomic<uint64_t> dropped;                // entries the publisher took back under latest-N
     std::atomic<uint64_t> release_head;           // release ring entries the publisher has read
-    alignas(64) std::atomic<uint32_t> published;  // futex word: bumped on each publish that wakes
+    alignas(64) std::atomic<uint32_t> published;  // futex word: bumped when this subscription ends
     std::atomic<uint32_t> publisher_closed;       // 1 once the publisher withdrew the topic
 };
 static_assert(sizeof(QueueHeader) == 192);

@@ -37,14 +37,16 @@ Result<std::unique_ptr<TopicReader>> TopicReader::attach(int pool_fd, int queue_
     if (!reader_map) return std::unexpected(reader_map.error());
     auto pool_size = file_size(pool_fd);
     if (!pool_size) return std::unexpected(pool_size.error());
-    if (*pool_size / slot_bytes < samples) return fail(Errc::malformed, "topic pool smaller than its samples");
-    auto pool = Mapping::map(pool_fd, samples * slot_bytes, PROT_READ);
+    const uint64_t pool_bytes = topic_pool_bytes(slot_bytes, samples);
+    if (*pool_size < pool_bytes) return fail(Errc::malformed, "topic pool smaller than its samples and bell");
+    auto pool = Mapping::map(pool_fd, pool_bytes, PROT_READ);
     if (!pool) return std::unexpected(pool.error());
     reader.queue_map_ = std::move(*queue);
     reader.reader_map_ = std::move(*reader_map);
     reader.pool_ = std::move(*pool);
     reader.queue_ = header;
     reader.reader_ = reinterpret_cast<ReaderState*>(reader.reader_map_.data());
+    reader.bell_ = reinterpret_cast<const TopicBell*>(reader.pool_.data() + slot_bytes * samples);
     reader.depth_ = depth;
     reader.sample_count_ = samples;
     reader.release_capacity_ = release_capacity;
@@ -113,10 +115,13 @@ bool TopicReader::wait(std::chrono::nanoseconds spin, Deadline deadline) {
     auto ready = [&] { return !empty() || publisher_closed() || interrupted(); };
     if (ready() || spin_until(spin, deadline, ready, [] { return false; })) return true;
     while (!deadline.expired()) {
+        // Both words read before the waiting bit is set: a publish after our last look changes one.
+        const uint32_t rung = bell_->rung.load(std::memory_order_acquire);
         const uint32_t seen = queue_->published.load(std::memory_order_acquire);
         reader_->waiting.fetch_or(kWakeFutex, std::memory_order_seq_cst);
         if (ready()) break;
-        const FutexWaitTarget targets[] = {{&queue_->published, seen, true}, {&interrupted_, 0, false}};
+        const FutexWaitTarget targets[] = {
+            {&bell_->rung, rung, true}, {&queue_->published, seen, true}, {&interrupted_, 0, false}};
         futex_waitv(targets, deadline);
         if (ready()) break;
     }

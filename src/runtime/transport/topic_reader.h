@@ -63,6 +63,7 @@ private:
     Mapping queue_map_;
     Mapping reader_map_;
     const QueueHeader* queue_ = nullptr;
+    const TopicBell* bell_ = nullptr;  // in the pool mapping
     ReaderState* reader_ = nullptr;
     uint32_t depth_ = 0;
     uint32_t sample_count_ = 0;
