@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# shellcheck disable=SC2317  # stop_pid, cleanup and listed run from traps and eval
+# shellcheck disable=SC2034,SC2317  # pids are read by the cleanup (lib/demo-hosts.sh) through pid_vars; some functions run from eval
 # Three hosts on this machine, the run docs/BRIDGE.md shows ("A cluster: discovery through
 # etcd"): network namespaces a, b, c joined by a Linux bridge in a namespace of its own, a
 # liteipc-loader (private pin root and socket), a liteipc-bridge and an etcd member in each,
@@ -14,80 +14,31 @@
 # Not root, or no etcd: exits 77 (skipped), or 1 when LITEIPC_REQUIRE_BPF=1.
 set -euo pipefail
 
+demo=cluster-demo
 build=$(realpath "${1:-build}")
-loader_bin=$build/src/loader/liteipc-loader
-cli_bin=$build/src/cli/liteipc
-bridge_bin=$build/src/bridge/liteipc-bridge
-echo_bin=$build/examples/liteipc-cpp-echo_service
-
-fail() { echo "cluster-demo: $*" >&2; exit 1; }
-skip() {
-  [ "${LITEIPC_REQUIRE_BPF:-0}" = 1 ] && fail "$* (LITEIPC_REQUIRE_BPF=1)"
-  echo "cluster-demo: skipped: $*" >&2
-  exit 77
-}
-[ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, BPF)"
+pid_vars="echo_pid bridge_pid etcd_pid loader_pid"
+echo_pid=""
+declare -A netns address bridge_pid etcd_pid
+# shellcheck source=scripts/lib/demo-hosts.sh
+. "$(dirname "$0")/lib/demo-hosts.sh"
+require_demo_host
 command -v etcd >/dev/null || skip "no etcd (Debian: etcd-server; scripts/deps.sh)"
-for bin in "$loader_bin" "$cli_bin" "$bridge_bin" "$echo_bin"; do
-  [ -x "$bin" ] || fail "$bin not built (cmake --build $build --target liteipc-loader liteipc-cli liteipc-bridge liteipc-cpp-echo_service)"
-done
-for tool in ip nsenter openssl; do command -v "$tool" >/dev/null || fail "$tool not found"; done
 
 readonly port=7443 tag=$$ hosts="a b c"
-declare -A netns address pin_root socket loader_pid bridge_pid etcd_pid
 switch=liteipc-cdm${tag}sw
 for h in $hosts; do
   netns[$h]=liteipc-cdm$tag$h
   pin_root[$h]=/sys/fs/bpf/liteipc-cdemo-$tag-$h
-  [ -e "/run/netns/${netns[$h]}" ] && fail "${netns[$h]} exists already: not touching it"
-  [ -e "${pin_root[$h]}" ] && fail "${pin_root[$h]} exists already: not touching it"
+  claim_names "${netns[$h]}" "${pin_root[$h]}"
 done
 address[a]=10.215.0.1 address[b]=10.215.0.2 address[c]=10.215.0.3
-made_netns=() made_pin_roots=() echo_pid="" dir=""
-
-stop_pid() {
-  local pid=$1
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-# Everything this script made, in reverse; fails if any of it is still there.
-cleanup() {
-  set +e
-  trap '' INT TERM
-  [ -n "$echo_pid" ] && stop_pid "$echo_pid"
-  for h in $hosts; do [ -n "${bridge_pid[$h]:-}" ] && stop_pid "${bridge_pid[$h]}"; done
-  for h in $hosts; do [ -n "${etcd_pid[$h]:-}" ] && stop_pid "${etcd_pid[$h]}"; done
-  for h in $hosts; do [ -n "${loader_pid[$h]:-}" ] && stop_pid "${loader_pid[$h]}"; done
-  for root in "${made_pin_roots[@]}"; do "$loader_bin" --unload --pin-root "$root" >/dev/null 2>&1; done
-  for ns in "${made_netns[@]}"; do ip netns del "$ns"; done
-  [ -n "$dir" ] && rm -rf "$dir"
-  local left=""
-  for pid in "${loader_pid[@]}" "${bridge_pid[@]}" "${etcd_pid[@]}" $echo_pid; do kill -0 "$pid" 2>/dev/null && left+=" pid $pid"; done
-  for root in "${made_pin_roots[@]}"; do [ -e "$root" ] && left+=" $root"; done
-  for ns in "${made_netns[@]}"; do [ -e "/run/netns/$ns" ] && left+=" netns $ns"; done
-  [ -n "$dir" ] && [ -e "$dir" ] && left+=" $dir"
-  [ -z "$left" ] || { echo "cluster-demo: left behind:$left" >&2; exit 1; }
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-dir=$(mktemp -d -t liteipc-cluster-demo.XXXXXX)
-quietly() { "$@" >"$dir/step.log" 2>&1 || { cat "$dir/step.log" >&2; fail "'$*' failed"; }; }
-eventually() {
-  local seconds=$1; shift
-  for _ in $(seq $((seconds * 20))); do "$@" && return 0; sleep 0.05; done
-  return 1
-}
 
 # The switch and the links.
-quietly ip netns add "$switch"; made_netns+=("$switch")
+make_netns "$switch"
 quietly ip -n "$switch" link add sw type bridge
 quietly ip -n "$switch" link set sw up
 for h in $hosts; do
-  quietly ip netns add "${netns[$h]}"; made_netns+=("${netns[$h]}")
+  make_netns "${netns[$h]}"
   quietly ip link add "lcd$tag$h" netns "${netns[$h]}" type veth peer name "p$h" netns "$switch"
   quietly ip -n "$switch" link set "p$h" master sw
   quietly ip -n "$switch" link set "p$h" up
@@ -97,18 +48,7 @@ for h in $hosts; do
 done
 
 # Two CAs: the bridges' (CN = host name) and etcd's (its members, and each bridge's client).
-certs=$dir/certs
-mkdir -m 700 "$certs"
-newkey=(openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
-certificate() {  # CA FILE CN SAN
-  printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth,clientAuth\n' "$4" >"$certs/$2.ext"
-  quietly "${newkey[@]}" -subj "/CN=$3" -keyout "$certs/$2.key" -out "$certs/$2.csr"
-  quietly openssl x509 -req -days 1 -in "$certs/$2.csr" -CA "$certs/$1.pem" -CAkey "$certs/$1.key" \
-      -CAcreateserial -extfile "$certs/$2.ext" -out "$certs/$2.pem"
-}
-for ca in ca etcd-ca; do
-  quietly "${newkey[@]}" -x509 -days 1 -subj "/CN=liteipc-demo-$ca" -keyout "$certs/$ca.key" -out "$certs/$ca.pem"
-done
+for ca in ca etcd-ca; do make_ca "$ca"; done
 for h in $hosts; do
   certificate ca "$h" "$h" "DNS:$h"
   certificate etcd-ca "etcd-client-$h" "bridge-$h" "DNS:bridge-$h"
@@ -132,19 +72,8 @@ start_etcd() {
 }
 for h in $hosts; do start_etcd "$h"; done
 
-# The loaders: remote.* reserved for the bridges (root here).
-printf 'own remote.* by uid:0\nunlisted_names = anyone\n' >"$dir/loader.conf"
-cli() { local h=$1; shift; "$cli_bin" "$@" --socket "${socket[$h]}" --pin-root "${pin_root[$h]}"; }
-for h in $hosts; do
-  socket[$h]=$dir/$h.sock
-  made_pin_roots+=("${pin_root[$h]}")
-  "$loader_bin" --config "$dir/loader.conf" --socket "${socket[$h]}" --pin-root "${pin_root[$h]}" >"$dir/loader-$h.log" 2>&1 &
-  loader_pid[$h]=$!
-done
-for h in $hosts; do
-  eventually 20 cli "$h" status >/dev/null 2>&1 || { cat "$dir/loader-$h.log" >&2; fail "loader $h does not answer"; }
-done
-listed() { local h=$1 name=$2 names; names=$(cli "$h" list 2>/dev/null) && grep -qw -- "$name" <<<"$names"; }
+# shellcheck disable=SC2086  # one word per host
+start_loaders $hosts
 nsenter --net="/run/netns/${netns[c]}" "$echo_bin" --socket "${socket[c]}" --pin-root "${pin_root[c]}" >"$dir/echo.log" 2>&1 &
 echo_pid=$!
 eventually 10 listed c example.cpp.echo || { cat "$dir/echo.log" >&2; fail "example.cpp.echo did not register on c"; }
@@ -177,8 +106,6 @@ for h in a b; do
 done
 
 # The run, as docs/BRIDGE.md shows it.
-show() { printf '$ %-68s# on host %s\n' "$1" "$2"; }
-ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 echo "# on each host: etcd (a member) and liteipc-bridge --config bridge.json with a \"discovery\" object"
 show "liteipc list --remote" a
 cli a list --remote

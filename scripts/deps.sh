@@ -37,3 +37,11 @@ echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# Debian's etcd-server starts a system etcd on localhost as it installs. The tests and demos run
+# their own members in network namespaces and need none, so an etcd this script brought in is
+# stopped and disabled again; one that was installed before is left as it was.
+if [[ " ${missing[*]} " == *" etcd-server "* ]] && [ -d /run/systemd/system ]; then
+  systemctl disable --now etcd.service >/dev/null 2>&1 &&
+    echo "deps: stopped and disabled the etcd.service that installing etcd-server started (liteipc runs its own)"
+fi

@@ -1,17 +1,15 @@
 // Round trips of the older C API against a C API service in a child process: a 64 B IpcIo, and a
 // 64 KiB data buffer beside a 200 B IpcIo (out of line), each way. Prints medians in microseconds.
 // Run by scripts/bench-capi.sh, which starts a private liteipc-loader.
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <algorithm>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 #include "liteipc_adapter.h"
+#include "owned_pid.h"
 
 static uint8_t g_back[65536];
 static int32_t serve(const IpcContext* ctx, void* msg, IpcIo* data, void*) {
@@ -39,16 +37,16 @@ static double median(std::vector<double> v) { std::sort(v.begin(), v.end()); ret
 int main() {
     int ready[2];
     if (pipe(ready) != 0) return 1;
-    pid_t child = fork();
-    if (child == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // The service's process: SIGKILLed when this one ends or returns.
+    const liteipc::testing::OwnedPid service = liteipc::testing::fork_child([&] {
         IpcContext* ctx = OpenLiteIpc(0);
         SvcIdentity sid;
         char ok = ctx && LiteIpcRegisterService(ctx, "bench.capi", serve, nullptr, &sid) == LITEIPC_OK ? 'y' : 'n';
-        if (write(ready[1], &ok, 1) != 1) _exit(1);
+        if (write(ready[1], &ok, 1) != 1) return 1;
         pause();
-        _exit(0);
-    }
+        return 0;
+    });
+    if (!service) return 1;
     char ok = 0;
     if (read(ready[0], &ok, 1) != 1 || ok != 'y') return 2;
     IpcContext* ctx = OpenLiteIpc(0);
@@ -88,7 +86,5 @@ int main() {
     }
     std::printf("capi 64B IpcIo round trip median %.1f us (20000 calls)\n", median(small));
     std::printf("capi 64KiB data buffer each way beside 200B IpcIo: median %.1f us (2000 calls)\n", median(big));
-    kill(child, SIGKILL);
-    waitpid(child, nullptr, 0);
     return 0;
 }

@@ -4,16 +4,15 @@
 // rounds, over one connection, and prints each size's median round trip and the ratio generated / hand-written. Every payload
 // byte is written by the client and read by the service. Exit 1 when a ratio is over the target.
 // Run by scripts/bench-idl.sh, which starts a private liteipc-loader.
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <vector>
 
 #include "ibench.h"
+#include "owned_pid.h"
 
 namespace {
 
@@ -34,7 +33,6 @@ public:
 // One service answers both: code kHandSum by hand, the interface's codes through the stub. Both
 // paths share the connection, the worker and the rings; only the code in between differs.
 int serve(int ready) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
     auto context = liteipc::Context::open();
     if (!context) return 1;
     Bench generated;
@@ -75,7 +73,9 @@ double timed(std::vector<uint8_t>& payload, int round, Call&& call) {
 int main() {
     int ready[2];
     if (::pipe(ready) != 0) return 2;
-    if (::fork() == 0) ::_exit(serve(ready[1]));
+    // The service's process: SIGKILLed when this one ends or returns.
+    const liteipc::testing::OwnedPid service = liteipc::testing::fork_child([&] { return serve(ready[1]); });
+    if (!service) return 2;
     char ok = 0;
     if (::read(ready[0], &ok, 1) != 1 || ok != 'y') return 2;
     auto context = liteipc::Context::open();

@@ -321,8 +321,8 @@ TEST_F(IpcIoTest, HostileMessagesFailCleanly) {
 // serializer.h must stay includable from C: compile a C user of it with the system C compiler.
 TEST(SerializerHeader, CompilesAsC) {
     if (std::system("command -v cc >/dev/null 2>&1") != 0) GTEST_SKIP() << "no C compiler (cc)";
-    const std::filesystem::path include_dir =
-        std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "include";
+    // The source tree's path from the build (not __FILE__, which ccache may make relative).
+    const std::filesystem::path include_dir = std::filesystem::path(LITEIPC_SOURCE_DIR) / "include";
     const std::filesystem::path source =
         std::filesystem::temp_directory_path() / ("liteipc_serializer_c_" + std::to_string(getpid()) + ".c");
     {
