@@ -179,15 +179,21 @@ void TopicFanout::unref(uint32_t index) {
 }
 
 bool TopicFanout::reconcile(Subscription& s) {
+    // Head, releases, head again. The subscriber takes before it releases, so every release read
+    // here is of a take the second head covers (read the other way round, a take-and-release landing
+    // between the loads would look like a release of a sample it never held). Takes after the first
+    // head may have been released after the release read: what it held at that read is at most the
+    // count less those, and queued plus held then stays within depth + max_held.
+    const uint64_t first_head = s.reader->head.load(std::memory_order_acquire);
+    const uint64_t release_tail = s.reader->release_tail.load(std::memory_order_acquire);
     const uint64_t head = s.reader->head.load(std::memory_order_acquire);
-    if (head < s.head || head > s.tail) return false;
+    if (first_head < s.head || head < first_head || head > s.tail) return false;
     for (; s.head < head; ++s.head) {
         const uint32_t index = s.queued[s.head % s.depth];
         if (s.held[index]) return false;
         s.held[index] = 1;
         ++s.held_count;
     }
-    const uint64_t release_tail = s.reader->release_tail.load(std::memory_order_acquire);
     const uint32_t capacity = s.geometry.release_capacity;
     if (release_tail < s.release_head || release_tail - s.release_head > capacity) return false;
     std::atomic<uint32_t>* ring = release_ring(s.reader);
@@ -202,8 +208,9 @@ bool TopicFanout::reconcile(Subscription& s) {
         }
     }
     s.queue->release_head.store(s.release_head, std::memory_order_release);
-    // What it holds now, after its releases: it may have taken and released several meanwhile.
-    return s.held_count <= s.max_held;
+    // What it held at the release read, after its releases: it may have taken and released several meanwhile.
+    const uint64_t late_takes = std::min<uint64_t>(head - first_head, s.held_count);
+    return s.held_count - late_takes <= s.max_held;
 }
 
 void TopicFanout::release_all(Subscription& s) {

@@ -61,12 +61,10 @@ bool TopicReader::empty() const {
 }
 
 Result<std::optional<TakenSample>> TopicReader::try_take() {
-    {
-        std::lock_guard lock(*release_mutex_);
-        if (held_ >= max_held_)
-            return fail(Errc::no_memory, "the subscriber holds its " + std::to_string(max_held_) +
-                                             " samples (max_held): release one first");
-    }
+    // No lock on this path: a busy subscriber polls it, and the release lock is only for the ring.
+    if (held_.load(std::memory_order_relaxed) >= max_held_)
+        return fail(Errc::no_memory, "the subscriber holds its " + std::to_string(max_held_) +
+                                         " samples (max_held): release one first");
     for (;;) {
         uint64_t head = reader_->head.load(std::memory_order_acquire);
         const uint64_t tail = queue_->tail.load(std::memory_order_acquire);
@@ -87,8 +85,7 @@ Result<std::optional<TakenSample>> TopicReader::try_take() {
                         static_cast<unsigned long long>(sample.size));
             return fail(Errc::malformed, "topic queue: the publisher queued a sample out of range");
         }
-        std::lock_guard lock(*release_mutex_);
-        ++held_;
+        held_.fetch_add(1, std::memory_order_relaxed);
         return std::optional<TakenSample>{sample};
     }
 }
@@ -106,7 +103,7 @@ void TopicReader::flush_releases() {
 
 void TopicReader::release(uint32_t index) {
     std::lock_guard lock(*release_mutex_);
-    --held_;
+    held_.fetch_sub(1, std::memory_order_relaxed);
     unsent_releases_.push_back(index);
     flush_releases();
 }

@@ -71,7 +71,7 @@ private:
     uint64_t slot_bytes_ = 0;
     uint64_t subscription_ = 0;
     uint32_t max_held_ = 0;
-    uint32_t held_ = 0;
+    std::atomic<uint32_t> held_{0};  // taken and not released
     std::atomic<uint32_t> interrupted_{0};  // a private futex word next to the shared one
     std::unique_ptr<std::mutex> release_mutex_ = std::make_unique<std::mutex>();
     std::vector<uint32_t> unsent_releases_;  // the ring was full: sent with the next release
