@@ -12,6 +12,7 @@
 //   throughput: the publisher publishes as fast as the slowest subscriber lets it (blocking policy)
 //               for a fixed time; samples delivered per second, over all subscribers.
 // Ratios (liteipc / peer) are printed from the same run.
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -56,11 +57,25 @@ Cell run_cell(const PubSubPeer& peer, Regime regime, uint32_t subscribers, std::
     };
     spawn([&] { return peer.publish(*shared, topic); });
     for (uint32_t s = 0; s < subscribers; ++s) spawn([&, s] { return peer.subscribe(*shared, topic, s); });
+    // A process that fails leaves the others waiting for it: they are killed, the cell fails. (Polled:
+    // the loader and RouDi are this process's children too, so no waitpid(-1).)
     bool ok = true;
-    for (pid_t pid : children) {
-        int status = 0;
-        ::waitpid(pid, &status, 0);
-        ok = ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    std::vector<bool> done(children.size(), false);
+    for (std::size_t left = children.size(); left > 0;) {
+        for (std::size_t i = 0; i < children.size(); ++i) {
+            int status = 0;
+            if (done[i] || ::waitpid(children[i], &status, WNOHANG) != children[i]) continue;
+            done[i] = true;
+            --left;
+            if (!ok || (WIFEXITED(status) && WEXITSTATUS(status) == 0)) continue;
+            ok = false;
+            std::fprintf(stderr, "pubsub_bench: %s %s %zu %s %d\n", peer.name(), i == 0 ? "publisher" : "subscriber",
+                         i - 1, WIFEXITED(status) ? "exited with" : "killed by signal",
+                         WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+            for (std::size_t j = 0; j < children.size(); ++j)
+                if (!done[j]) ::kill(children[j], SIGKILL);
+        }
+        if (left > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     Cell cell;
     std::vector<uint64_t> all;
