@@ -20,7 +20,7 @@ struct GeneratedCFiles {
 };
 
 // What C cannot carry of this document (the first such type, with its position); empty: none.
-// C takes every type but sequenceables, and containers of scalars and strings only.
+// C takes every type; a byte[] at the top of a parameter or result only, never inside a container.
 bool check_c(const Document& document, ParseError& error);
 
 GeneratedCFiles generate_c(const Document& document, const Lineage& lineage);

@@ -1,8 +1,9 @@
 // The newer LiteIPC C API (liteipc/rpc/ipc_skeleton.h) over the C++ API: one wire with the older C
 // API, so a service of any of the three answers a client of any other.
 //
-// Local objects (IpcObjectStub) are served by one anonymous service per process, reachable by the
-// processes a reference to it was sent to; the token of their SvcIdentity picks the object. The
+// Local objects (IpcObjectStub) are served by a service of their process per interface contract
+// they declare (and one for those that declare none), reachable by the processes a reference was
+// sent to; the token of their SvcIdentity picks the object. The
 // context object (handle 0) is a service under a well-known name (context_object.h).
 #include <sys/types.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -23,6 +25,7 @@
 #include "api/callback_thread.h"
 #include "capi/context_object.h"
 #include "capi/ipcio_message.h"
+#include "death_recipients.h"
 #include "liteipc/ipc.h"
 #include "common/log.h"
 
@@ -54,7 +57,6 @@ namespace {
 constexpr uint32_t kDefaultWaitSeconds = 4;  // upstream's MessageOptionInit
 constexpr size_t kReplyBytes = MAX_IO_SIZE;
 constexpr size_t kReplyObjects = MAX_OBJ_NUM;
-constexpr uint32_t kDeathRecipientsPerTarget = 4;  // upstream's MAX_DEATH_CALLBACK_NUM
 // The services this API registers (the context object, a process's local objects) are mediated
 // when LITEIPC_MEDIATED=1 is in the environment: the API has no registration options of its own.
 liteipc::Mode mode_from_environment() {
@@ -138,30 +140,72 @@ public:
         return connection;
     }
 
-    // The token of local object `stub`, its service started on first use; 0 when it can't be.
+    // Declares the interface local object `stub` serves: it is exported from then on through the
+    // object service of that contract, which declares it, so the kernel refuses a receiver whose
+    // proxy names another (connect_checked), as at a connect by name.
+    void declare_interface(const rpc::IpcObjectStub* stub, liteipc::ServiceInterface interface) {
+        std::lock_guard lock(mutex_);
+        interfaces_[stub] = std::move(interface);
+    }
+
+    // The handle and token of local object `stub`, its service started on first use: one per
+    // declared contract, and one (contract 0) for objects that declare none.
     std::optional<std::pair<uint32_t, uint32_t>> export_object(const rpc::IpcObjectStub* stub) {
         std::lock_guard lock(mutex_);
-        if (!objects_service_) {
+        const auto declared = interfaces_.find(stub);
+        const uint64_t contract = declared != interfaces_.end() ? declared->second.contract_hash : 0;
+        auto service = objects_services_.find(contract);
+        if (service == objects_services_.end()) {
             liteipc::ServiceOptions options;
             options.name = "liteipc.objects." + std::to_string(::getpid());
+            if (contract != 0) {
+                char suffix[20];
+                std::snprintf(suffix, sizeof suffix, ".%016llx", static_cast<unsigned long long>(contract));
+                options.name += suffix;
+                options.interface = declared->second;
+            }
             options.policy = liteipc::Policy::pids;  // those a reference was sent to
             options.workers = workers.load();
             options.mode = mode_from_environment();
-            auto started = liteipc::Service::start(*context_, options, [this](Call& call) { return serve(call); });
+            auto started = liteipc::Service::start(*context_, options,
+                                                   [this, contract](Call& call) { return serve(call, contract); });
             if (!started) {
                 report("WriteRemoteObject", started.error());
                 return std::nullopt;
             }
-            objects_service_.emplace(std::move(*started));
+            service = objects_services_.emplace(contract, std::move(*started)).first;
         }
         auto [it, added] = tokens_.try_emplace(stub, 0);
         if (added) {
             uint32_t token;
             do token = static_cast<uint32_t>(random_()); while (token == 0 || objects_.contains(token));
             it->second = token;
-            objects_[token] = stub;
+            objects_[token] = {stub, contract};
         }
-        return std::pair{objects_service_->handle(), it->second};
+        return std::pair{service->second.handle(), it->second};
+    }
+
+    // Connects to the service behind a received reference naming `contract` (0: any): the kernel
+    // refuses a service that declared another. Kept as remote() keeps a handle's.
+    liteipc::Result<> connect_checked(uint32_t handle, uint64_t contract) {
+        {
+            // A handle names one service, whose interface is fixed at its start: checked once.
+            std::lock_guard lock(mutex_);
+            const auto it = remotes_.find(handle);
+            const auto checked = checked_.find(handle);
+            const bool known = checked != checked_.end() && checked->second == contract;
+            if (it != remotes_.end() && it->second->alive() && (contract == 0 || known)) return {};
+        }
+        liteipc::ConnectOptions options;
+        options.contract_hash = contract;
+        auto opened = handle == 0 ? Connection::open(*context_, liteipc::detail::kContextObjectName, options)
+                                  : Connection::open(*context_, handle, options);
+        if (!opened) return std::unexpected(opened.error());
+        std::lock_guard lock(mutex_);
+        checked_[handle] = contract;
+        auto& kept = remotes_[handle];
+        if (!kept || !kept->alive()) kept = std::make_shared<Connection>(std::move(*opened));
+        return {};
     }
 
     int32_t set_context_object(const rpc::IpcObjectStub* stub) {
@@ -210,11 +254,7 @@ public:
         return handle;
     }
 
-    // Refuses a recipient past max_recipients on one target (0: no limit).
-    uint32_t add_recipient(uint32_t handle, std::shared_ptr<Connection> connection, rpc::OnRemoteDead func, void* args,
-                           liteipc::Result<liteipc::DeathSubscription>* outcome);
-    bool remove_recipient(uint32_t handle, uint32_t id);
-    std::atomic<uint32_t> max_recipients{kDeathRecipientsPerTarget};
+    liteipc::skeleton::DeathRecipients recipients;
 
     // Forgets the connection to `handle`; false when there was none.
     bool release(uint32_t handle) {
@@ -231,11 +271,13 @@ private:
     Skeleton() = default;
     pid_t owner_ = ::getpid();
 
-    int32_t serve(Call& call) {
+    // A call to an object service of `contract` reaches only the objects exported through it.
+    int32_t serve(Call& call, uint64_t contract) {
         const rpc::IpcObjectStub* stub = nullptr;
         {
             std::lock_guard lock(mutex_);
-            if (auto it = objects_.find(call.token()); it != objects_.end()) stub = it->second;
+            const auto it = objects_.find(call.token());
+            if (it != objects_.end() && it->second.second == contract) stub = it->second.first;
         }
         if (stub == nullptr) return rpc::IPC_INVOKER_UNKNOWN_CODE;
         return serve_with(stub, call);
@@ -279,75 +321,15 @@ private:
     std::mutex mutex_;
     std::optional<liteipc::Context> context_;
     std::map<uint32_t, std::shared_ptr<Connection>> remotes_;
-    std::optional<liteipc::Service> objects_service_;
+    std::map<uint32_t, uint64_t> checked_;  // handle -> the contract the kernel let it in for
+    std::map<uint64_t, liteipc::Service> objects_services_;  // by contract
+    std::map<const rpc::IpcObjectStub*, liteipc::ServiceInterface> interfaces_;
     std::optional<liteipc::Service> context_service_;
     std::map<std::string, liteipc::Service> named_services_;
     std::map<const rpc::IpcObjectStub*, uint32_t> tokens_;
-    std::map<uint32_t, const rpc::IpcObjectStub*> objects_;
+    std::map<uint32_t, std::pair<const rpc::IpcObjectStub*, uint64_t>> objects_;  // token -> object, contract
     std::mt19937 random_{std::random_device{}()};
-
-    struct Recipient {
-        uint32_t handle;  // the target it watches
-        rpc::OnRemoteDead func;
-        void* args;
-        liteipc::DeathSubscription subscription;
-    };
-    std::mutex recipients_mutex_;
-    std::map<uint32_t, Recipient> recipients_;
-    uint32_t next_recipient_ = 1;
-    liteipc::detail::CallbackThread callbacks_;  // runs death recipients
-
-    void fire(uint32_t id) {
-        std::optional<Recipient> recipient;
-        {
-            std::lock_guard lock(recipients_mutex_);
-            auto it = recipients_.find(id);
-            if (it == recipients_.end()) return;  // removed, or fired already
-            recipient.emplace(std::move(it->second));
-            recipients_.erase(it);
-        }
-        recipient->func(recipient->args);
-    }
 };
-
-uint32_t Skeleton::add_recipient(uint32_t handle, std::shared_ptr<Connection> connection, rpc::OnRemoteDead func,
-                                 void* args, liteipc::Result<liteipc::DeathSubscription>* outcome) {
-    uint32_t id;
-    {
-        std::lock_guard lock(recipients_mutex_);
-        const uint32_t limit = max_recipients.load();
-        const auto watching = std::ranges::count_if(recipients_, [&](const auto& r) { return r.second.handle == handle; });
-        if (limit != 0 && static_cast<uint32_t>(watching) >= limit) {
-            *outcome = liteipc::fail(Errc::invalid_argument, "handle " + std::to_string(handle) + " has its " +
-                                                                 std::to_string(limit) + " death recipients");
-            return 0;
-        }
-        id = next_recipient_++;
-        recipients_.emplace(id, Recipient{handle, func, args, {}});
-    }
-    auto subscription = context_->on_death(connection->service(), [this, id](const liteipc::DeathNotice&) {
-        callbacks_.post([this, id] { fire(id); });
-    });
-    if (!subscription) {
-        *outcome = std::unexpected(subscription.error());
-        std::lock_guard lock(recipients_mutex_);
-        recipients_.erase(id);
-        return 0;
-    }
-    std::lock_guard lock(recipients_mutex_);
-    if (auto it = recipients_.find(id); it != recipients_.end()) it->second.subscription = std::move(*subscription);
-    return id;
-}
-
-bool Skeleton::remove_recipient(uint32_t handle, uint32_t id) {
-    std::optional<Recipient> gone;  // its subscription ends outside the lock
-    std::lock_guard lock(recipients_mutex_);
-    auto it = recipients_.find(id);
-    if (it == recipients_.end() || it->second.handle != handle) return false;
-    gone.emplace(std::move(it->second));
-    recipients_.erase(it);
-    return true;
-}
 
 std::mutex g_replies_mutex;
 std::unordered_set<const void*> g_replies;
@@ -524,7 +506,7 @@ int32_t AddDeathRecipient(SvcIdentity target, OnRemoteDead deathFunc, void* args
         return report(what, connection.error());
     }
     liteipc::Result<liteipc::DeathSubscription> outcome{};
-    const uint32_t id = self->add_recipient(handle, *connection, deathFunc, args, &outcome);
+    const uint32_t id = self->recipients.add(self->context(), handle, **connection, deathFunc, args, &outcome);
     if (id == 0) return report(what, outcome.error());
     *cbId = id;
     return ERR_NONE;
@@ -534,7 +516,7 @@ int32_t RemoveDeathRecipient(SvcIdentity target, uint32_t cbId) {
     if (target.handle < 0) return invalid("RemoveDeathRecipient", "a local object has no death recipients");
     Skeleton* self = Skeleton::get();
     if (self == nullptr) return ERR_IPC_SKELETON_NOT_INIT;
-    if (!self->remove_recipient(static_cast<uint32_t>(target.handle), cbId))
+    if (!self->recipients.remove(static_cast<uint32_t>(target.handle), cbId))
         return invalid("RemoveDeathRecipient", "no such recipient on this target");
     return ERR_NONE;
 }
@@ -550,7 +532,7 @@ int32_t ReleaseSvc(SvcIdentity target) {
 int32_t LiteIpcSetMaxDeathRecipients(uint32_t perTarget) {
     Skeleton* self = Skeleton::get();
     if (self == nullptr) return ERR_IPC_SKELETON_NOT_INIT;
-    self->max_recipients = perTarget;
+    self->recipients.max_per_target = perTarget;
     return ERR_NONE;
 }
 
@@ -578,6 +560,28 @@ int32_t LiteIpcGetService(const char* name, uint64_t contract, SvcIdentity* svc)
     remember_given(*handle);
     *svc = SvcIdentity{static_cast<int32_t>(*handle), 0, 0};
     return ERR_NONE;
+}
+
+int32_t LiteIpcSetObjectInterface(const SvcIdentity* object, const LiteIpcInterface* interface) {
+    constexpr const char* what = "LiteIpcSetObjectInterface";
+    if (object == nullptr || interface == nullptr || interface->name == nullptr)
+        return invalid(what, "null object, interface or interface name");
+    const auto* stub = reinterpret_cast<const IpcObjectStub*>(object->cookie);
+    if (object->handle != MIN_BINDER_HANDLE || stub == nullptr || stub->func == nullptr)
+        return invalid(what, "not a local object (handle MIN_BINDER_HANDLE, cookie its IpcObjectStub)");
+    Skeleton* self = Skeleton::get();
+    if (self == nullptr) return ERR_IPC_SKELETON_NOT_INIT;
+    self->declare_interface(stub, {interface->name, interface->hash, interface->contract, interface->version});
+    return ERR_NONE;
+}
+
+int32_t LiteIpcConnectRemote(const SvcIdentity* remote, uint64_t contract) {
+    constexpr const char* what = "LiteIpcConnectRemote";
+    if (remote == nullptr || remote->handle < 0) return invalid(what, "null, or a local object (called directly)");
+    Skeleton* self = Skeleton::get();
+    if (self == nullptr) return ERR_IPC_SKELETON_NOT_INIT;
+    auto connected = self->connect_checked(static_cast<uint32_t>(remote->handle), contract);
+    return connected ? ERR_NONE : report(what, connected.error());
 }
 
 int32_t LiteIpcSetReplyStatus(int32_t status) {

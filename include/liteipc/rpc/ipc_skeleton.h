@@ -16,7 +16,9 @@
  * One wire with the older C API (liteipc_adapter.h) and the C++ API: a service written against
  * any of the three is called from the other two, with fds, service references and death
  * notifications. A local object is served by a service of this process ("liteipc.objects.<pid>",
- * reachable only by processes it was sent to); its SvcIdentity token picks the object.
+ * or "liteipc.objects.<pid>.<contract>" for one that declared an interface with
+ * LiteIpcSetObjectInterface), reachable only by processes it was sent to; its SvcIdentity token
+ * picks the object.
  *
  * The context object (handle 0, upstream's samgr) is the process that called SetContextObject;
  * GetContextObject names it in every process. The environment variables LITEIPC_SOCKET and
@@ -131,6 +133,15 @@ LITEIPC_API int32_t LiteIpcAddService(const char* name, const SvcIdentity* objec
  * another, and this returns -19 (liteipc::Errc::interface_mismatch negated). IPC_INVOKER_IOCTL_FAILED
  * when there is no such service or its policy refuses this process. */
 LITEIPC_API int32_t LiteIpcGetService(const char* name, uint64_t contract, SvcIdentity* svc);
+/* Declares the interface the local object `object` serves (generated stubs do, in FooStubInit):
+ * a reference to it then reaches its receivers through a service of this process that declares
+ * that interface, so the kernel refuses a receiver's proxy of another (LiteIpcConnectRemote), as
+ * it refuses a client connecting by name. ERR_INVALID_PARAM for what is not a local object. */
+LITEIPC_API int32_t LiteIpcSetObjectInterface(const SvcIdentity* object, const LiteIpcInterface* interface);
+/* Connects to the service behind `remote` (a received reference), naming the interface contract
+ * this process speaks to it (0: any): -19 (liteipc::Errc::interface_mismatch negated) when the
+ * kernel refuses a service that declared another. Generated proxies do, in FooProxyFromRemote. */
+LITEIPC_API int32_t LiteIpcConnectRemote(const SvcIdentity* remote, uint64_t contract);
 /* In a handler, for a synchronous request: the reply carries only `status` (negative: a
  * liteipc::Errc negated, as a C++ service's failed call), not what the handler wrote. */
 LITEIPC_API int32_t LiteIpcSetReplyStatus(int32_t status);

@@ -1,12 +1,14 @@
 /* A client of IPlainTypes.idl written in C over the generated proxy: every type round-trips to
  * the service named in IDL_SERVICE (a C++ or a C stub), and the service calls back this
- * process's own C listener. Prints each failure; exits with their count (0: all passed). */
+ * process's own C listener; then IComposedTypes under IDL_SERVICE + ".composed"
+ * (composed_types_client.c). Prints each failure; exits with their count (0: all passed). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "composed_types_c_peer.h"
 #include "ilistener_c.h"
 #include "iplain_types_c.h"
 
@@ -135,6 +137,17 @@ static void fds_and_interfaces(struct IPlainTypes* service, struct ListenerStub*
 
     int32_t tripled = 0;
     CHECK(service->CallListener(service, ListenerStubIdentity(listener), 14, &tripled) == ERR_NONE && tripled == 42);
+
+    /* A local object of another interface passed as an IListener: the receiver's proxy of it is
+     * refused by the kernel, as a connect by name is, and the method answers with that error. */
+    static struct IComposedTypes no_methods; /* never called */
+    static struct ComposedTypesStub other;
+    CHECK(ComposedTypesStubInit(&other, &no_methods) == ERR_NONE);
+    tripled = 0;
+    CHECK(service->CallListener(service, ComposedTypesStubIdentity(&other), 14, &tripled) ==
+              LITEIPC_IDL_ERR_INTERFACE_MISMATCH && tripled == 0);
+    /* What is left works: the right listener is still called back. */
+    CHECK(service->CallListener(service, ListenerStubIdentity(listener), 2, &tripled) == ERR_NONE && tripled == 6);
 }
 
 static void errors_and_oneway(struct IPlainTypes* service) {
@@ -167,7 +180,7 @@ int main(void) {
     PlainTypesProxySetWaitTime(service, 30);
     static struct IListener listener_impl = {Triple};
     static struct ListenerStub listener;
-    ListenerStubInit(&listener, &listener_impl);
+    if (ListenerStubInit(&listener, &listener_impl) != ERR_NONE) return 100;
 
     primitives(service);
     byte_arrays(service);
@@ -177,6 +190,9 @@ int main(void) {
     errors_and_oneway(service);
     wrong_interface(name);
     PlainTypesProxyRelease(service);
+    char composed[256];
+    snprintf(composed, sizeof composed, "%s.composed", name);
+    g_failures += ComposedTypesRoundTrips(composed, ListenerStubIdentity(&listener));
     fprintf(stderr, "%s: %d failures\n", name, g_failures);
     return g_failures;
 }

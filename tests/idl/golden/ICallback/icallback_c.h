@@ -31,10 +31,11 @@ struct ICallback {
     int32_t (*OnText)(struct ICallback* self, const char* text);
 };
 
-/* The proxy: calls the service `serviceName` (*proxy set on ERR_NONE), or a service
- * received as a reference. Release it with CallbackProxyRelease. */
+/* The proxy: calls the service `serviceName`, or a service received as a reference (*proxy
+ * set on ERR_NONE; the kernel refuses one of another interface, both ways). Release it with
+ * CallbackProxyRelease. */
 int32_t CallbackProxyOpen(const char* serviceName, struct ICallback** proxy);
-struct ICallback* CallbackProxyFromRemote(SvcIdentity remote);
+int32_t CallbackProxyFromRemote(SvcIdentity remote, struct ICallback** proxy);
 /* Seconds each call waits for its reply (0: the default). */
 void CallbackProxySetWaitTime(struct ICallback* proxy, uint32_t seconds);
 void CallbackProxyRelease(struct ICallback* proxy);
@@ -46,7 +47,8 @@ struct CallbackStub {
     struct ICallback* impl;
     IpcObjectStub object;
 };
-void CallbackStubInit(struct CallbackStub* stub, struct ICallback* impl);
+/* ERR_NONE, or a status: references to the stub name its interface (LiteIpcSetObjectInterface). */
+int32_t CallbackStubInit(struct CallbackStub* stub, struct ICallback* impl);
 /* The local object, to pass as an interface value. */
 SvcIdentity CallbackStubIdentity(struct CallbackStub* stub);
 /* Serves it under `serviceName` too (LiteIpcAddService). */

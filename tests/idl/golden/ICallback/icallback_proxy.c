@@ -30,7 +30,7 @@ static int32_t CallbackProxyOnText(struct ICallback* self_, const char* text)
     return SendRequest(proxy_->remote, CMD_CALLBACK_ON_TEXT, &request_, NULL, option_, NULL);
 }
 
-struct ICallback* CallbackProxyFromRemote(SvcIdentity remote)
+static struct ICallback* CallbackProxyNew(SvcIdentity remote)
 {
     struct CallbackProxy* proxy = (struct CallbackProxy*)calloc(1, sizeof *proxy);
     if (proxy == NULL) return NULL;
@@ -45,7 +45,16 @@ int32_t CallbackProxyOpen(const char* serviceName, struct ICallback** proxy)
     /* The kernel refuses a service of another interface: LITEIPC_IDL_ERR_INTERFACE_MISMATCH. */
     int32_t status = LiteIpcGetService(serviceName, CALLBACK_CONTRACT_HASH, &remote);
     if (status != ERR_NONE) return status;
-    *proxy = CallbackProxyFromRemote(remote);
+    *proxy = CallbackProxyNew(remote);
+    return *proxy != NULL ? ERR_NONE : LITEIPC_IDL_ERR_NO_MEMORY;
+}
+
+int32_t CallbackProxyFromRemote(SvcIdentity remote, struct ICallback** proxy)
+{
+    /* The kernel refuses a reference to another interface: LITEIPC_IDL_ERR_INTERFACE_MISMATCH. */
+    int32_t status = LiteIpcConnectRemote(&remote, CALLBACK_CONTRACT_HASH);
+    if (status != ERR_NONE) return status;
+    *proxy = CallbackProxyNew(remote);
     return *proxy != NULL ? ERR_NONE : LITEIPC_IDL_ERR_NO_MEMORY;
 }
 

@@ -46,12 +46,15 @@ int32_t CallbackStubOnRemoteRequest(uint32_t code, IpcIo* data, IpcIo* reply, Me
     }
 }
 
-void CallbackStubInit(struct CallbackStub* stub, struct ICallback* impl)
+int32_t CallbackStubInit(struct CallbackStub* stub, struct ICallback* impl)
 {
     stub->impl = impl;
     stub->object.func = CallbackStubOnRemoteRequest;
     stub->object.args = stub;
     stub->object.isRemote = false;
+    SvcIdentity self = CallbackStubIdentity(stub);
+    LiteIpcInterface interface = {CALLBACK_DESCRIPTOR, CALLBACK_INTERFACE_HASH, CALLBACK_CONTRACT_HASH, CALLBACK_VERSION};
+    return LiteIpcSetObjectInterface(&self, &interface);
 }
 
 SvcIdentity CallbackStubIdentity(struct CallbackStub* stub)

@@ -31,10 +31,11 @@ struct IListener {
     int32_t (*OnValue)(struct IListener* self, int32_t value, int32_t* result);
 };
 
-/* The proxy: calls the service `serviceName` (*proxy set on ERR_NONE), or a service
- * received as a reference. Release it with ListenerProxyRelease. */
+/* The proxy: calls the service `serviceName`, or a service received as a reference (*proxy
+ * set on ERR_NONE; the kernel refuses one of another interface, both ways). Release it with
+ * ListenerProxyRelease. */
 int32_t ListenerProxyOpen(const char* serviceName, struct IListener** proxy);
-struct IListener* ListenerProxyFromRemote(SvcIdentity remote);
+int32_t ListenerProxyFromRemote(SvcIdentity remote, struct IListener** proxy);
 /* Seconds each call waits for its reply (0: the default). */
 void ListenerProxySetWaitTime(struct IListener* proxy, uint32_t seconds);
 void ListenerProxyRelease(struct IListener* proxy);
@@ -46,7 +47,8 @@ struct ListenerStub {
     struct IListener* impl;
     IpcObjectStub object;
 };
-void ListenerStubInit(struct ListenerStub* stub, struct IListener* impl);
+/* ERR_NONE, or a status: references to the stub name its interface (LiteIpcSetObjectInterface). */
+int32_t ListenerStubInit(struct ListenerStub* stub, struct IListener* impl);
 /* The local object, to pass as an interface value. */
 SvcIdentity ListenerStubIdentity(struct ListenerStub* stub);
 /* Serves it under `serviceName` too (LiteIpcAddService). */

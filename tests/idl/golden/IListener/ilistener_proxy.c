@@ -42,7 +42,7 @@ static int32_t ListenerProxyOnValue(struct IListener* self_, int32_t value, int3
     return ERR_NONE;
 }
 
-struct IListener* ListenerProxyFromRemote(SvcIdentity remote)
+static struct IListener* ListenerProxyNew(SvcIdentity remote)
 {
     struct ListenerProxy* proxy = (struct ListenerProxy*)calloc(1, sizeof *proxy);
     if (proxy == NULL) return NULL;
@@ -57,7 +57,16 @@ int32_t ListenerProxyOpen(const char* serviceName, struct IListener** proxy)
     /* The kernel refuses a service of another interface: LITEIPC_IDL_ERR_INTERFACE_MISMATCH. */
     int32_t status = LiteIpcGetService(serviceName, LISTENER_CONTRACT_HASH, &remote);
     if (status != ERR_NONE) return status;
-    *proxy = ListenerProxyFromRemote(remote);
+    *proxy = ListenerProxyNew(remote);
+    return *proxy != NULL ? ERR_NONE : LITEIPC_IDL_ERR_NO_MEMORY;
+}
+
+int32_t ListenerProxyFromRemote(SvcIdentity remote, struct IListener** proxy)
+{
+    /* The kernel refuses a reference to another interface: LITEIPC_IDL_ERR_INTERFACE_MISMATCH. */
+    int32_t status = LiteIpcConnectRemote(&remote, LISTENER_CONTRACT_HASH);
+    if (status != ERR_NONE) return status;
+    *proxy = ListenerProxyNew(remote);
     return *proxy != NULL ? ERR_NONE : LITEIPC_IDL_ERR_NO_MEMORY;
 }
 

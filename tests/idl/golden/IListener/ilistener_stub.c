@@ -51,12 +51,15 @@ int32_t ListenerStubOnRemoteRequest(uint32_t code, IpcIo* data, IpcIo* reply, Me
     }
 }
 
-void ListenerStubInit(struct ListenerStub* stub, struct IListener* impl)
+int32_t ListenerStubInit(struct ListenerStub* stub, struct IListener* impl)
 {
     stub->impl = impl;
     stub->object.func = ListenerStubOnRemoteRequest;
     stub->object.args = stub;
     stub->object.isRemote = false;
+    SvcIdentity self = ListenerStubIdentity(stub);
+    LiteIpcInterface interface = {LISTENER_DESCRIPTOR, LISTENER_INTERFACE_HASH, LISTENER_CONTRACT_HASH, LISTENER_VERSION};
+    return LiteIpcSetObjectInterface(&self, &interface);
 }
 
 SvcIdentity ListenerStubIdentity(struct ListenerStub* stub)

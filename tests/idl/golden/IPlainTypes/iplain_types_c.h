@@ -69,10 +69,11 @@ struct IPlainTypes {
     int32_t (*LastNote)(struct IPlainTypes* self, char** result);
 };
 
-/* The proxy: calls the service `serviceName` (*proxy set on ERR_NONE), or a service
- * received as a reference. Release it with PlainTypesProxyRelease. */
+/* The proxy: calls the service `serviceName`, or a service received as a reference (*proxy
+ * set on ERR_NONE; the kernel refuses one of another interface, both ways). Release it with
+ * PlainTypesProxyRelease. */
 int32_t PlainTypesProxyOpen(const char* serviceName, struct IPlainTypes** proxy);
-struct IPlainTypes* PlainTypesProxyFromRemote(SvcIdentity remote);
+int32_t PlainTypesProxyFromRemote(SvcIdentity remote, struct IPlainTypes** proxy);
 /* Seconds each call waits for its reply (0: the default). */
 void PlainTypesProxySetWaitTime(struct IPlainTypes* proxy, uint32_t seconds);
 void PlainTypesProxyRelease(struct IPlainTypes* proxy);
@@ -84,7 +85,8 @@ struct PlainTypesStub {
     struct IPlainTypes* impl;
     IpcObjectStub object;
 };
-void PlainTypesStubInit(struct PlainTypesStub* stub, struct IPlainTypes* impl);
+/* ERR_NONE, or a status: references to the stub name its interface (LiteIpcSetObjectInterface). */
+int32_t PlainTypesStubInit(struct PlainTypesStub* stub, struct IPlainTypes* impl);
 /* The local object, to pass as an interface value. */
 SvcIdentity PlainTypesStubIdentity(struct PlainTypesStub* stub);
 /* Serves it under `serviceName` too (LiteIpcAddService). */

@@ -667,7 +667,7 @@ static int32_t PlainTypesProxyLastNote(struct IPlainTypes* self_, char** result)
     return ERR_NONE;
 }
 
-struct IPlainTypes* PlainTypesProxyFromRemote(SvcIdentity remote)
+static struct IPlainTypes* PlainTypesProxyNew(SvcIdentity remote)
 {
     struct PlainTypesProxy* proxy = (struct PlainTypesProxy*)calloc(1, sizeof *proxy);
     if (proxy == NULL) return NULL;
@@ -701,7 +701,16 @@ int32_t PlainTypesProxyOpen(const char* serviceName, struct IPlainTypes** proxy)
     /* The kernel refuses a service of another interface: LITEIPC_IDL_ERR_INTERFACE_MISMATCH. */
     int32_t status = LiteIpcGetService(serviceName, PLAIN_TYPES_CONTRACT_HASH, &remote);
     if (status != ERR_NONE) return status;
-    *proxy = PlainTypesProxyFromRemote(remote);
+    *proxy = PlainTypesProxyNew(remote);
+    return *proxy != NULL ? ERR_NONE : LITEIPC_IDL_ERR_NO_MEMORY;
+}
+
+int32_t PlainTypesProxyFromRemote(SvcIdentity remote, struct IPlainTypes** proxy)
+{
+    /* The kernel refuses a reference to another interface: LITEIPC_IDL_ERR_INTERFACE_MISMATCH. */
+    int32_t status = LiteIpcConnectRemote(&remote, PLAIN_TYPES_CONTRACT_HASH);
+    if (status != ERR_NONE) return status;
+    *proxy = PlainTypesProxyNew(remote);
     return *proxy != NULL ? ERR_NONE : LITEIPC_IDL_ERR_NO_MEMORY;
 }
 

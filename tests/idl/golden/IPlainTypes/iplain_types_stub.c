@@ -587,12 +587,15 @@ int32_t PlainTypesStubOnRemoteRequest(uint32_t code, IpcIo* data, IpcIo* reply, 
     }
 }
 
-void PlainTypesStubInit(struct PlainTypesStub* stub, struct IPlainTypes* impl)
+int32_t PlainTypesStubInit(struct PlainTypesStub* stub, struct IPlainTypes* impl)
 {
     stub->impl = impl;
     stub->object.func = PlainTypesStubOnRemoteRequest;
     stub->object.args = stub;
     stub->object.isRemote = false;
+    SvcIdentity self = PlainTypesStubIdentity(stub);
+    LiteIpcInterface interface = {PLAIN_TYPES_DESCRIPTOR, PLAIN_TYPES_INTERFACE_HASH, PLAIN_TYPES_CONTRACT_HASH, PLAIN_TYPES_VERSION};
+    return LiteIpcSetObjectInterface(&self, &interface);
 }
 
 SvcIdentity PlainTypesStubIdentity(struct PlainTypesStub* stub)
