@@ -80,7 +80,9 @@ struct alignas(64) ReaderState {
     // an entry, by the publisher as it drops the oldest one under latest-N.
     std::atomic<uint64_t> head;
     std::atomic<uint32_t> waiting;  // kWake* bits, set by the subscriber before it sleeps
-    std::atomic<uint32_t> publisher_waiting;  // 1 while a blocking publisher sleeps on head
+    // 0, or while a blocking publisher sleeps on head: the low 32 bits of the head it waits for (at
+    // least 1). The subscriber that takes up to it clears it and wakes the publisher.
+    std::atomic<uint32_t> publisher_waiting;
     alignas(64) std::atomic<uint64_t> release_tail;  // release ring entries written so far
 };
 static_assert(sizeof(ReaderState) == 128);

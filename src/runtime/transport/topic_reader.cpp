@@ -77,8 +77,12 @@ Result<std::optional<TakenSample>> TopicReader::try_take() {
         sample.size = std::atomic_ref<const uint64_t>(cell.size).load(std::memory_order_relaxed);
         sample.sequence = std::atomic_ref<const uint64_t>(cell.sequence).load(std::memory_order_relaxed);
         sample.publish_ns = std::atomic_ref<const uint64_t>(cell.publish_ns).load(std::memory_order_relaxed);
-        if (!reader_->head.compare_exchange_strong(head, head + 1, std::memory_order_acq_rel)) continue;
-        if (reader_->publisher_waiting.load(std::memory_order_seq_cst)) futex_wake(head_futex(reader_));
+        if (!reader_->head.compare_exchange_strong(head, head + 1, std::memory_order_seq_cst)) continue;
+        // A blocking publisher sleeps until our head reaches its mark: one wake, there.
+        const uint32_t mark = reader_->publisher_waiting.load(std::memory_order_seq_cst);
+        if (mark != 0 && static_cast<int32_t>(static_cast<uint32_t>(head + 1) - mark) >= 0 &&
+            reader_->publisher_waiting.exchange(0, std::memory_order_seq_cst) != 0)
+            futex_wake(head_futex(reader_));
         if (sample.index >= sample_count_ || sample.size > slot_bytes_) {
             LITEIPC_LOG(warn, "topic subscription %llu: publisher queued sample %u of %llu bytes, out of range",
                         static_cast<unsigned long long>(subscription_), sample.index,
