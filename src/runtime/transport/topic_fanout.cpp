@@ -83,11 +83,8 @@ TopicFanout::~TopicFanout() { close(); }
 
 void TopicFanout::close() {
     std::lock_guard lock(mutex_);
-    for (auto& [id, s] : subscriptions_) {
-        s->queue->publisher_closed.store(1, std::memory_order_release);
-        s->queue->published.fetch_add(1, std::memory_order_release);
-        futex_wake(&s->queue->published);
-    }
+    for (auto& [id, s] : subscriptions_) s->queue->publisher_closed.store(1, std::memory_order_release);
+    ring_bell();
 }
 
 Result<SubscriptionGrant> TopicFanout::subscribe(SubscriptionRequest request) {
@@ -223,8 +220,7 @@ void TopicFanout::release_all(Subscription& s) {
         }
     s.held_count = 0;
     s.queue->publisher_closed.store(1, std::memory_order_release);
-    s.queue->published.fetch_add(1, std::memory_order_release);
-    futex_wake(&s.queue->published);
+    ring_bell();
 }
 
 void TopicFanout::drop(std::map<uint64_t, std::unique_ptr<Subscription>>::iterator it, const char* why) {
@@ -310,6 +306,11 @@ void TopicFanout::deliver(Subscription& s, const QueueEntry& entry) {
     s.queue->tail.store(s.tail, std::memory_order_release);
 }
 
+void TopicFanout::ring_bell() {
+    bell_->rung.fetch_add(1, std::memory_order_release);
+    futex_wake(&bell_->rung);
+}
+
 bool TopicFanout::wake(Subscription& s) {
     const uint32_t waiting = s.reader->waiting.load(std::memory_order_relaxed);
     if ((waiting & kWakeSocket) && s.wake_socket) {
@@ -375,10 +376,7 @@ Result<uint64_t> TopicFanout::publish(uint32_t index, uint64_t size, Deadline de
     std::atomic_thread_fence(std::memory_order_seq_cst);
     bool sleeper = false;
     for (auto& [id, s] : subscriptions_) sleeper = wake(*s) || sleeper;
-    if (sleeper) {
-        bell_->rung.fetch_add(1, std::memory_order_release);
-        futex_wake(&bell_->rung);
-    }
+    if (sleeper) ring_bell();
     return entry.sequence;
 }
 

@@ -116,6 +116,7 @@ private:
     void deliver(Subscription& s, const QueueEntry& entry);
     // Writes a poller's wake socket; true when a thread of the subscriber sleeps on the bell.
     bool wake(Subscription& s);
+    void ring_bell();  // wakes every sleeping subscriber
 
     const FanoutOptions options_;
     uint64_t slot_bytes_ = 0;

@@ -32,12 +32,15 @@ inline constexpr uint32_t kTopicSubscribeCode = 1;
 inline constexpr uint32_t kTopicUnsubscribeCode = 2;
 
 // ReaderState::waiting bits: how the subscriber wants to be woken while its queue is empty.
-inline constexpr uint32_t kWakeFutex = 1u << 0;   // a thread sleeps on TopicBell::rung (and published)
+inline constexpr uint32_t kWakeFutex = 1u << 0;   // a thread sleeps on TopicBell::rung
 inline constexpr uint32_t kWakeSocket = 1u << 1;  // a poller watches the subscription's wake fd
 
 // One word for the whole topic: a publish that finds any subscriber asleep bumps it and wakes every
 // sleeper with one FUTEX_WAKE, instead of one wake per subscriber. Every subscriber gets every
-// publish, so the word tells none of them anything its own queue does not.
+// publish, so the word tells none of them anything its own queue does not. It is the only shared
+// word a subscriber sleeps on: a futex on a read-only mapping costs the kernel a failed write
+// lookup of the page at every wait, so one word, not one per purpose. Ending one subscription rings
+// it too (the others wake, find nothing, sleep again).
 struct alignas(64) TopicBell {
     std::atomic<uint32_t> rung;
     uint32_t pad[15];
@@ -70,8 +73,8 @@ struct alignas(64) QueueHeader {
     alignas(64) std::atomic<uint64_t> tail;       // positions published so far (release store)
     std::atomic<uint64_t> dropped;                // entries the publisher took back under latest-N
     std::atomic<uint64_t> release_head;           // release ring entries the publisher has read
-    alignas(64) std::atomic<uint32_t> published;  // futex word: bumped when this subscription ends
-    std::atomic<uint32_t> publisher_closed;       // 1 once the publisher withdrew the topic
+    // 1 once the publisher withdrew the topic or ended this subscription (then it rings the bell).
+    alignas(64) std::atomic<uint32_t> publisher_closed;
 };
 static_assert(sizeof(QueueHeader) == 192);
 

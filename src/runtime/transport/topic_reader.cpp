@@ -116,13 +116,11 @@ bool TopicReader::wait(std::chrono::nanoseconds spin, Deadline deadline) {
     auto ready = [&] { return !empty() || publisher_closed() || interrupted(); };
     if (ready() || spin_until(spin, deadline, ready, [] { return false; })) return true;
     while (!deadline.expired()) {
-        // Both words read before the waiting bit is set: a publish after our last look changes one.
+        // The bell read before the waiting bit is set: a publish after our last look changes it.
         const uint32_t rung = bell_->rung.load(std::memory_order_acquire);
-        const uint32_t seen = queue_->published.load(std::memory_order_acquire);
         reader_->waiting.fetch_or(kWakeFutex, std::memory_order_seq_cst);
         if (ready()) break;
-        const FutexWaitTarget targets[] = {
-            {&bell_->rung, rung, true}, {&queue_->published, seen, true}, {&interrupted_, 0, false}};
+        const FutexWaitTarget targets[] = {{&bell_->rung, rung, true}, {&interrupted_, 0, false}};
         futex_waitv(targets, deadline);
         if (ready()) break;
     }
