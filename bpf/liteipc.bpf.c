@@ -9,6 +9,7 @@
 #include "liteipc_abi.h"
 
 #define EPERM 1
+#define EACCES 13
 #define ENOENT 2
 #define ESRCH 3
 #define EINVAL 22
@@ -204,6 +205,16 @@ int connect(struct liteipc_connect_ctl *ctx)
     stats = bpf_map_lookup_elem(&svc_stats, &handle);
     if (!allowed(handle, svc, (__u32)uid_gid, client_slot, client->generation))
         return refuse_connect(ctx, stats, handle, pid_tgid, uid_gid, -EPERM);
+    /* A name a topic's publisher policy governs reaches only an owner the policy admits, whatever
+     * the loader let register it (defence in depth for the subscriber). */
+    if (!publisher_admitted(svc, owner, owner_slot)) {
+        __u32 refused_counter = LITEIPC_COUNTER_PUBLISHER_REFUSED;
+        __u64 *refused = bpf_map_lookup_elem(&counters, &refused_counter);
+
+        if (refused)
+            __sync_fetch_and_add(refused, 1);
+        return refuse_connect(ctx, stats, handle, pid_tgid, uid_gid, -EACCES);
+    }
     /* The contract, checked once the policy let the caller in (who may not connect learns
      * nothing of the interface): a client that names its contract reaches only a service that
      * declared none or the same, before any message flows. */

@@ -14,7 +14,7 @@
 
 /* Bumped whenever a pinned layout changes. The loader pins it in map "abi"; a loader adopting
  * pinned state with another version refuses and says how to unload. */
-#define LITEIPC_ABI_VERSION 7
+#define LITEIPC_ABI_VERSION 8
 
 /* Table sizes. Map names are cut to 15 characters by the kernel: keep them short. */
 #define LITEIPC_MAX_PROCS 4096
@@ -190,6 +190,8 @@ struct liteipc_name_key {
 enum liteipc_grant_kind {
     LITEIPC_GRANT_UID = 1, /* a uid on the service's uid list */
     LITEIPC_GRANT_PID = 2, /* a process granted access (AddServiceAccess, service references) */
+    LITEIPC_GRANT_PUB_UID = 3, /* a uid on a topic's publisher list; `handle` is the topic's id */
+    LITEIPC_GRANT_PUB_PID = 4, /* a process a topic's publisher policy admits; `handle`: topic id */
 };
 
 /* Pid grants hold for every policy; uid grants for LITEIPC_POLICY_UID_LIST. A pid grant names a
@@ -211,6 +213,25 @@ struct liteipc_grant {
     __u32 grantor_uid;
 };
 #define LITEIPC_UNKNOWN_GRANTOR 0xffffffffu
+
+/* ---- topics (map "topics": by name; only root writes) ----
+ * Who may publish on a topic. A topic is single-publisher: its publisher is the owner of the
+ * service of that name, so the publisher policy says who may register the name. The record is
+ * made by the topic's first registration and outlives its publisher while a process that was
+ * subscribed when it went is still registered: a process the policy does not admit cannot take
+ * the name after the publisher's death and feed its subscribers. The loader refuses such a
+ * registration, and the connect program refuses a subscribe to a service whose owner the record
+ * does not admit (counted in LITEIPC_COUNTER_PUBLISHER_REFUSED). Publisher grants
+ * (LITEIPC_GRANT_PUB_*) are keyed by `topic_id`, which outlives the publisher's handle. */
+struct liteipc_topic {
+    __u32 topic_id;         /* drawn from LITEIPC_COUNTER_NEXT_HANDLE: never a service's handle */
+    __u32 publisher_handle; /* the service publishing it now; 0: vacant */
+    __u32 creator_uid;      /* admitted whatever the policy; whom LITEIPC_POLICY_SAME_UID means */
+    __u32 policy;           /* enum liteipc_policy: who may publish */
+    __u32 uid_min;          /* LITEIPC_POLICY_UID_RANGE */
+    __u32 uid_max;
+    __u64 created_ns;
+};
 
 /* ---- connections (map "conns": written by the connect program, read by the loader) ---- */
 
@@ -285,7 +306,8 @@ enum liteipc_counter {
     LITEIPC_COUNTER_MEMBER_SUBS = 8,   /* entries in "subs" held by uids other than root */
     LITEIPC_COUNTER_RESERVE_SUBS = 9,  /* subscribes refused: the rest of the table is root's reserve */
     LITEIPC_COUNTER_INTERFACE_MISMATCH = 10, /* connects refused: the service serves another interface */
-    LITEIPC_COUNTER_MAX = 11,
+    LITEIPC_COUNTER_PUBLISHER_REFUSED = 11, /* subscribes refused: the topic's publisher policy does not admit its owner */
+    LITEIPC_COUNTER_MAX = 12,
 };
 
 /* ---- per-uid quotas the kernel plane enforces (maps "limits" and "uid_usage") ---- */
@@ -384,6 +406,7 @@ static_assert(sizeof(struct liteipc_service) == 2 * LITEIPC_NAME_MAX + 72, "ABI:
 static_assert(sizeof(struct liteipc_grant_key) == 24, "ABI: liteipc_grant_key");
 static_assert(sizeof(struct liteipc_grant) == 16, "ABI: liteipc_grant");
 static_assert(sizeof(struct liteipc_conn) == 48, "ABI: liteipc_conn");
+static_assert(sizeof(struct liteipc_topic) == 32, "ABI: liteipc_topic");
 static_assert(sizeof(struct liteipc_proc_ctl) == 56, "ABI: liteipc_proc_ctl");
 static_assert(sizeof(struct liteipc_connect_ctl) == 40, "ABI: liteipc_connect_ctl");
 static_assert(sizeof(struct liteipc_subscribe_ctl) == 24, "ABI: liteipc_subscribe_ctl");
@@ -402,6 +425,7 @@ _Static_assert(sizeof(struct liteipc_service) == 2 * LITEIPC_NAME_MAX + 72, "ABI
 _Static_assert(sizeof(struct liteipc_grant_key) == 24, "ABI: liteipc_grant_key");
 _Static_assert(sizeof(struct liteipc_grant) == 16, "ABI: liteipc_grant");
 _Static_assert(sizeof(struct liteipc_conn) == 48, "ABI: liteipc_conn");
+_Static_assert(sizeof(struct liteipc_topic) == 32, "ABI: liteipc_topic");
 _Static_assert(sizeof(struct liteipc_proc_ctl) == 56, "ABI: liteipc_proc_ctl");
 _Static_assert(sizeof(struct liteipc_connect_ctl) == 40, "ABI: liteipc_connect_ctl");
 _Static_assert(sizeof(struct liteipc_subscribe_ctl) == 24, "ABI: liteipc_subscribe_ctl");

@@ -66,6 +66,13 @@ struct {
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, LITEIPC_MAX_SERVICES);
+    __type(key, struct liteipc_name_key);
+    __type(value, struct liteipc_topic);
+} topics SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, LITEIPC_MAX_GRANTS);
     __type(key, struct liteipc_grant_key);
     __type(value, struct liteipc_grant);

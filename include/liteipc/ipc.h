@@ -48,6 +48,7 @@ struct Caller {
     uint32_t tid = 0;  // the caller's claim about its own thread, kernel-verified when `mediated`
     PeerId peer;
     bool mediated = false;  // the kernel stamped pid, tid, uid and gid for this very message
+    uint64_t connection = 0;  // the connection it came over: the kernel's id (CONN in liteipc status)
 };
 
 // How messages reach a service.
@@ -112,6 +113,17 @@ public:
     struct LITEIPC_HIDDEN Impl;
 
 private:
+    friend class Publisher;
+    // Who may publish on a topic, registered with it (Publisher::create), and what ends a
+    // subscription made over a connection when the connection ends (closed, or its client gone).
+    struct LITEIPC_HIDDEN TopicRegistration {
+        Policy policy;
+        uint32_t uid_min, uid_max;
+        std::function<void(uint64_t)> connection_ended;
+    };
+    LITEIPC_HIDDEN static Result<Service> start(Context& context, ServiceOptions options, CallHandler handler,
+                                                const TopicRegistration* topic);
+    LITEIPC_HIDDEN Result<> allow_publisher(bool by_pid, uint32_t id);
     LITEIPC_HIDDEN explicit Service(std::shared_ptr<Impl> impl);
     std::shared_ptr<Impl> impl_;
 };

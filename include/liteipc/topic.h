@@ -9,9 +9,9 @@
 //   auto subscriber = liteipc::Subscriber::open(context, "demo.temperature", {.depth = 8});
 //   auto received = subscriber->take(100ms);     // ReceivedSample: data() is the publisher's bytes
 //
-// A topic is a service name: registered under the loader's name policy (which decides who may
-// publish), with a subscriber policy the kernel checks at subscribe (a subscribe is a connect to the
-// topic). Each subscription has its own queue of `depth` samples and a slow-reader policy: keep the
+// A topic is a service name: registered under the loader's name policy and the topic's publisher
+// policy (who may publish), with a subscriber policy the kernel checks at subscribe (a subscribe is
+// a connect to the topic; the kernel also checks that the topic's holder is an admitted publisher). Each subscription has its own queue of `depth` samples and a slow-reader policy: keep the
 // latest (the oldest is dropped and counted) or block the publisher up to its deadline. A sample is
 // reused only once every subscriber it reached has released it; a subscriber that dies releases
 // everything at once (the kernel reports the death). The publisher's death ends every
@@ -35,6 +35,13 @@ struct TopicOptions {
     std::string name;  // a service name: 1..255 printable bytes, no '/', '"' or backslash
     Policy subscriber_policy = Policy::same_uid;  // who may subscribe, checked by the kernel
     uint32_t uid_min = 0, uid_max = 0;            // Policy::uid_range
+    // Who may publish: a topic has one publisher at a time, so this says who may register its name
+    // (under the name policy too), now and after this publisher is gone. The first publisher sets
+    // it; the topic keeps it while any process that subscribed lives, and a later publisher must
+    // ask for the same. This publisher's uid is always admitted (same_uid: only it). Checked by the
+    // loader at registration and by the kernel at every subscribe.
+    Policy publisher_policy = Policy::same_uid;
+    uint32_t publisher_uid_min = 0, publisher_uid_max = 0;  // Policy::uid_range
     uint64_t sample_size = 4096;  // the largest sample
     // Slots in the pool. Each subscription reserves depth + max_held of them, the history and the
     // loans the rest: a subscribe that does not fit fails with Errc::no_memory.
@@ -90,8 +97,12 @@ public:
     // loan + copy + publish, for small samples.
     Result<uint64_t> publish_copy(std::span<const std::byte> bytes, std::chrono::milliseconds timeout = {});
 
-    Result<> allow_uid(uint32_t uid);  // for Policy::uid_list
+    Result<> allow_uid(uint32_t uid);  // who may subscribe: for Policy::uid_list
     Result<> allow_pid(uint32_t pid);
+    // Who else may publish (publisher_policy uid_list, or any policy for a pid): kept with the
+    // topic, not with this publisher, until the topic goes. A pid must name a registered process.
+    Result<> allow_publisher_uid(uint32_t uid);
+    Result<> allow_publisher_pid(uint32_t pid);
     const std::string& name() const;
     uint32_t handle() const;
     TopicStats stats() const;

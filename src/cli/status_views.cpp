@@ -37,6 +37,16 @@ std::string policy_name(uint32_t policy) {
     return "policy " + std::to_string(policy);
 }
 
+// A topic's publisher policy: "same-uid 1000", "uid-range 1000..1001", ...; "-" for a service.
+std::string publishers_text(const ServiceEntry& s) {
+    if (s.publisher_policy < 0) return "-";
+    std::string text = policy_name(static_cast<uint32_t>(s.publisher_policy));
+    if (s.publisher_policy == LITEIPC_POLICY_SAME_UID) text += " " + std::to_string(s.publisher_creator_uid);
+    if (s.publisher_policy == LITEIPC_POLICY_UID_RANGE)
+        text += " " + std::to_string(s.publisher_uid_min) + ".." + std::to_string(s.publisher_uid_max);
+    return text;
+}
+
 json service_json(const ServiceEntry& s) {
     json clients = json::array();
     for (const auto& c : s.clients)
@@ -49,6 +59,7 @@ json service_json(const ServiceEntry& s) {
             {"uid_min", s.uid_min},
             {"uid_max", s.uid_max},
             {"mode", s.mode},
+            {"publishers", publishers_text(s)},
             {"interface", json(s.interface)},
             {"clients", clients},
             {"counters", json(s.counters)}};
@@ -80,7 +91,7 @@ Table services_table() {
     // Columns added later go at the end, so a script reading the first ones by position keeps working.
     return Table({{"HANDLE", Align::right}, {"NAME", Align::left}, {"PID", Align::right}, {"POLICY", Align::left},
                   {"CONNECTS", Align::right}, {"DENIALS", Align::right}, {"KIND", Align::left},
-                  {"CLIENTS", Align::right}, {"INTERFACE", Align::left}});
+                  {"CLIENTS", Align::right}, {"INTERFACE", Align::left}, {"PUBLISHERS", Align::left}});
 }
 
 // "OHOS.IFoo v2 5eb17543f0f7326e" (v-: not frozen); "-" for a service that declared none.
@@ -94,7 +105,8 @@ void add_service_row(Table& table, const ServiceEntry& s) {
     // A topic's owner is its publisher and its clients are its subscribers.
     table.add_row({std::to_string(s.handle), s.name, std::to_string(s.pid), policy_name(s.policy),
                    std::to_string(s.counters.connects), std::to_string(s.counters.denials),
-                   s.mode == "topic" ? "topic" : "service", std::to_string(s.clients.size()), interface_text(s)});
+                   s.mode == "topic" ? "topic" : "service", std::to_string(s.clients.size()), interface_text(s),
+                   publishers_text(s)});
 }
 
 void print_service(const ServiceEntry& s) {
@@ -104,6 +116,7 @@ void print_service(const ServiceEntry& s) {
     std::printf("%s %s (handle %u)\n", topic ? "topic     " : "service   ", s.name.c_str(), s.handle);
     std::printf("%s pid %u, uid %u\n", topic ? "publisher " : "owner     ", s.pid, s.uid);
     std::printf("policy     %s\n", policy.c_str());
+    if (topic) std::printf("publishers %s\n", publishers_text(s).c_str());
     std::printf("mode       %s\n", s.mode.c_str());
     std::printf("interface  %s%s\n", interface_text(s).c_str(),
                 s.interface.name.empty() ? "" : (" (contract " + s.interface.contract + ")").c_str());

@@ -24,6 +24,7 @@ std::optional<ControlReply> Daemon::channel_half(ClientSocket& client, const Con
         return refuse(Errc::permission_denied, EPERM,
                       "pid " + std::to_string(client.pid) + " is not the " + (from_client ? "client" : "service") +
                           " of connection " + std::to_string(request.conn_id));
+    if (from_client) note_subscriber(conn->handle, client.slot, client.generation);
     // Each region must already be sealed against resizing, so that no peer can make the other
     // side's mapping fault (SIGBUS); pools also against other writers.
     const std::size_t expected = from_client ? 2 : 1;

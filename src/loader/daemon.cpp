@@ -429,6 +429,10 @@ void Daemon::serve_client(int fd) {
                 reply = grant(client, request);
                 check_headroom();
                 break;
+            case ControlOp::add_publisher_uid:
+            case ControlOp::add_publisher_pid:
+                reply = publisher_grant(client, request);
+                break;
             case ControlOp::open_channel:
             case ControlOp::accept_channel:
                 reply = channel_half(client, request, message->fds);

@@ -129,6 +129,19 @@ private:
     // After a reload and at start: every registered name is checked against the policy in force.
     void enforce_name_policy(const char* when);
 
+    // topic_policy.cpp: who may publish on a topic
+    bool publisher_admitted(const liteipc_topic& topic, uid_t uid, uint32_t slot, uint64_t generation) const;
+    // Before a registration: a name with a topic record goes only to a publisher its policy admits.
+    std::optional<detail::ControlReply> check_publisher(const ClientSocket& client, const detail::ControlRequest& request);
+    // After a topic's registration: its record (made now if it is the first) names the publisher.
+    Result<> bind_topic(const ClientSocket& client, const detail::ControlRequest& request, uint32_t handle);
+    void note_subscriber(uint32_t handle, uint32_t slot, uint64_t generation);
+    void vacate_topic(uint32_t handle);  // its publisher went: the record stays for who subscribed
+    void forget_subscriber(uint32_t slot, uint64_t generation);
+    void drop_unwaited_topics();
+    void rebuild_topics();
+    detail::ControlReply publisher_grant(ClientSocket& client, const detail::ControlRequest& request);
+
     // channel_broker.cpp
     // open_channel / accept_channel: nullopt when the reply waits for the other half.
     std::optional<detail::ControlReply> channel_half(ClientSocket& client, const detail::ControlRequest& request,

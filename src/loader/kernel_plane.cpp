@@ -36,6 +36,7 @@ struct PinAccess {
 };
 constexpr PinAccess kPinAccess[] = {
     {"procs", 0660},     {"tgid_slot", 0640}, {"services", 0640}, {"svc_names", 0640},
+    {"topics", 0640},
     {"grants", 0640},    {"svc_stats", 0640}, {"counters", 0640}, {"connect", 0660},
     {"subscribe", 0660}, {"send", 0660},      {"deaths", 0600},   {"inboxes", 0600},
     {"conns", 0600},     {"msg_rings", 0600}, {"subs", 0600},     {"proc_ctl", 0600},
@@ -368,6 +369,33 @@ std::optional<uint32_t> KernelPlane::handle_of(const char* name) const {
     liteipc_name_key key{};
     std::strncpy(key.name, name, sizeof key.name - 1);
     return lookup<liteipc_name_key, uint32_t>(skel_->maps.svc_names, key);
+}
+
+namespace {
+liteipc_name_key name_key(const char* name) {
+    liteipc_name_key key{};
+    std::strncpy(key.name, name, sizeof key.name - 1);
+    return key;
+}
+}  // namespace
+
+Result<> KernelPlane::put_topic(const char* name, const liteipc_topic& topic) {
+    return update(skel_->maps.topics, name_key(name), topic);
+}
+
+void KernelPlane::drop_topic(const char* name) {
+    const liteipc_name_key key = name_key(name);
+    bpf_map__delete_elem(skel_->maps.topics, &key, sizeof key, 0);
+}
+
+std::optional<liteipc_topic> KernelPlane::topic(const char* name) const {
+    return lookup<liteipc_name_key, liteipc_topic>(skel_->maps.topics, name_key(name));
+}
+
+void KernelPlane::for_each_topic(const std::function<void(const std::string&, const liteipc_topic&)>& visit) const {
+    for_each<liteipc_name_key, liteipc_topic>(skel_->maps.topics, [&](const liteipc_name_key& key, const liteipc_topic& t) {
+        visit(std::string(key.name, strnlen(key.name, sizeof key.name)), t);
+    });
 }
 
 Result<> KernelPlane::put_grant(const liteipc_grant_key& key, const liteipc_grant& grant) {

@@ -69,6 +69,11 @@ public:
     Result<> drop_service(uint32_t handle, const char* name);
     std::optional<liteipc_service> service(uint32_t handle) const;
     std::optional<uint32_t> handle_of(const char* name) const;
+    // Topic records, by name: who may publish (liteipc_topic).
+    Result<> put_topic(const char* name, const liteipc_topic& topic);
+    void drop_topic(const char* name);
+    std::optional<liteipc_topic> topic(const char* name) const;
+    void for_each_topic(const std::function<void(const std::string&, const liteipc_topic&)>& visit) const;
     Result<> put_grant(const liteipc_grant_key& key, const liteipc_grant& grant);
     void drop_grant(const liteipc_grant_key& key);
     void for_each_grant(const std::function<void(const liteipc_grant_key&, const liteipc_grant&)>& visit) const;

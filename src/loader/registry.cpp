@@ -201,11 +201,14 @@ void Daemon::release_holdings_of(uint32_t slot, uint64_t generation) {
     std::vector<uint32_t> services;
     for (const auto& [handle, record] : book_.services)
         if (record.owner_slot == slot && record.owner_generation == generation) services.push_back(handle);
-    for (uint32_t handle : services) forget_service(handle);
+    for (uint32_t handle : services) {
+        forget_service(handle);
+        vacate_topic(handle);
+    }
     drop_grants_made_by(slot, generation);
     for (auto it = book_.grants.begin(); it != book_.grants.end();) {
         const auto& [handle, kind, id, grantee_generation] = it->first;
-        if (kind == LITEIPC_GRANT_PID && id == slot && grantee_generation == generation) {
+        if ((kind == LITEIPC_GRANT_PID || kind == LITEIPC_GRANT_PUB_PID) && id == slot && grantee_generation == generation) {
             liteipc_grant_key key{handle, kind, id, 0, grantee_generation};
             kernel_->drop_grant(key);
             it = book_.grants.erase(it);
@@ -213,6 +216,7 @@ void Daemon::release_holdings_of(uint32_t slot, uint64_t generation) {
             ++it;
         }
     }
+    forget_subscriber(slot, generation);
 }
 
 }  // namespace liteipc::loader

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <set>
 
 #include "daemon.h"
 #include "common/log.h"
@@ -44,8 +45,18 @@ void Daemon::rebuild_records() {
         return slot < LITEIPC_MAX_PROCS && kernel_->proc(slot).generation == generation &&
                kernel_->proc(slot).state == LITEIPC_PROC_ALIVE;
     };
+    std::set<uint32_t> topic_ids;
+    kernel_->for_each_topic([&](const std::string&, const liteipc_topic& t) { topic_ids.insert(t.topic_id); });
     std::vector<liteipc_grant_key> stale;
     kernel_->for_each_grant([&](const liteipc_grant_key& key, const liteipc_grant& grant) {
+        // A publisher grant lasts as long as its topic (and a pid one as its grantee).
+        if (key.kind == LITEIPC_GRANT_PUB_UID || key.kind == LITEIPC_GRANT_PUB_PID) {
+            if (topic_ids.contains(key.handle) && (key.kind == LITEIPC_GRANT_PUB_UID || registered(key.id, key.generation)))
+                book_.grants[{key.handle, key.kind, key.id, key.generation}] = ServiceBook::GrantRecord{grant.grantor_uid};
+            else
+                stale.push_back(key);
+            return;
+        }
         auto service = book_.services.find(key.handle);
         bool live = service != book_.services.end() &&
                     (key.kind != LITEIPC_GRANT_PID || registered(key.id, key.generation)) &&
@@ -59,6 +70,7 @@ void Daemon::rebuild_records() {
     });
     for (const auto& key : stale) kernel_->drop_grant(key);
     kernel_->drop_orphan_traffic_counters();
+    rebuild_topics();
 }
 
 void Daemon::grant_waiting(const ClientSocket& registered) {
@@ -130,9 +142,14 @@ ControlReply Daemon::register_service(ClientSocket& client, const ControlRequest
                           std::to_string(client.uid) + "' (or a prefix rule) to " + options_.config_path +
                           " and reload the loader");
     }
+    if (auto refused = check_publisher(client, request)) return *refused;
     if (kernel_->handle_of(request.name))
         return refuse(Errc::already_exists, EEXIST, std::string("service name taken: ") + request.name);
-    if (client.uid != 0 && config_.quotas.services && book_.services_of(client.uid) >= config_.quotas.services) {
+    // A vacant topic its creator takes again is counted once.
+    auto vacant = book_.topics.find(request.name);
+    const std::size_t held = book_.services_of(client.uid) -
+                             (vacant != book_.topics.end() && vacant->second.creator_uid == client.uid ? 1 : 0);
+    if (client.uid != 0 && config_.quotas.services && held >= config_.quotas.services) {
         ++refused_.quota_services;
         return refuse(Errc::quota_exceeded, EDQUOT,
                       "uid " + std::to_string(client.uid) + " holds its quota of " +
@@ -169,6 +186,12 @@ ControlReply Daemon::register_service(ClientSocket& client, const ControlRequest
         kernel_->drop_service(*handle, service.name);
         return refuse(Errc::kernel, EIO, traffic.error().describe());
     }
+    if (request.mode == LITEIPC_SVC_MODE_TOPIC) {
+        if (auto bound = bind_topic(client, request, *handle); !bound) {
+            kernel_->drop_service(*handle, service.name);
+            return refuse(Errc::kernel, EIO, bound.error().describe());
+        }
+    }
     fds.push_back(std::move(*traffic));
     book_.services[*handle] = ServiceBook::ServiceOwner{client.slot, client.generation, client.uid};
     LITEIPC_LOG(info, "service '%s' -> handle %u (pid %d, %s)", request.name, *handle, client.host_pid,
@@ -185,6 +208,7 @@ ControlReply Daemon::unregister_service(ClientSocket& client, const ControlReque
         return refuse(Errc::permission_denied, EPERM, "only the owner may unregister service " + std::string(service->name));
     kernel_->drop_service(request.handle, service->name);
     forget_service(request.handle);
+    vacate_topic(request.handle);
     return {};
 }
 

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -41,13 +43,25 @@ struct ServiceBook {
         uint64_t grantor_generation = 0;
     };
 
+    // A topic's record beside the pinned one (liteipc_topic): while it has no publisher it is kept
+    // for `subscribed`, the processes that subscribed to it and are still registered, and dropped
+    // when the last of them goes. It counts against its creator's service quota while vacant.
+    struct TopicRecord {
+        uint32_t topic_id = 0;
+        uint32_t publisher_handle = 0;  // 0: vacant
+        uid_t creator_uid = 0;
+        std::set<std::pair<uint32_t, uint64_t>> subscribed;  // slot, generation
+    };
+
     std::map<uint32_t, ServiceOwner> services;  // by handle
+    std::map<std::string, TopicRecord> topics;  // by name
     std::map<GrantKey, GrantRecord> grants;
     std::vector<WaitingGrant> waiting_grants;
 
     std::size_t services_of(uid_t uid) const {
         std::size_t n = 0;
         for (const auto& [handle, record] : services) n += record.owner_uid == uid;
+        for (const auto& [name, topic] : topics) n += topic.publisher_handle == 0 && topic.creator_uid == uid;
         return n;
     }
     // Grants made and grants waiting for their grantee, both counted against the grantor.

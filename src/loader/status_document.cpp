@@ -75,6 +75,7 @@ std::string Daemon::status_json() const {
     }
     for (const auto& [fd, client] : registry_.clients) ++usage[client.uid].sockets;
     for (const auto& [handle, record] : book_.services) ++usage[record.owner_uid].services;
+    for (const auto& [name, topic] : book_.topics) usage[topic.creator_uid].services += topic.publisher_handle == 0;
     for (const auto& [key, record] : book_.grants) ++usage[record.grantor_uid].grants;
     for (const auto& waiting : book_.waiting_grants) ++usage[waiting.grantor_uid].grants;
     for (const auto& [id, p] : broker_.pending) {
@@ -96,6 +97,7 @@ std::string Daemon::status_json() const {
     doc.refused.reserve_connections = kernel_->counter(LITEIPC_COUNTER_RESERVE_CONNS);
     doc.refused.reserve_subscriptions = kernel_->counter(LITEIPC_COUNTER_RESERVE_SUBS);
     doc.refused.interface_mismatch = kernel_->counter(LITEIPC_COUNTER_INTERFACE_MISMATCH);
+    doc.refused.publisher_refused = kernel_->counter(LITEIPC_COUNTER_PUBLISHER_REFUSED);
     // The name policy in force, so that a component can check that its names are reserved for it
     // (liteipc-bridge: every rule matching remote.* names its own uid).
     doc.name_policy.config = options_.config_path;
@@ -118,6 +120,12 @@ std::string Daemon::status_json() const {
             .clients = {},
             .counters = {traffic.calls, traffic.oneway, traffic.bytes, traffic.errors, traffic.timeouts,
                          traffic.dead_object, stats.denials, stats.connects, stats.disconnects}};
+        if (auto topic = kernel_->topic(s.name)) {
+            service.publisher_policy = topic->policy;
+            service.publisher_uid_min = topic->uid_min;
+            service.publisher_uid_max = topic->uid_max;
+            service.publisher_creator_uid = topic->creator_uid;
+        }
         kernel_->for_each_conn([&](uint64_t conn_id, const liteipc_conn& c) {
             if (c.handle == handle) service.clients.push_back({conn_id, c.client_pid, c.client_uid, c.client_gid});
         });

@@ -165,7 +165,7 @@ TEST_F(TopicTest, KilledSubscribersHeldSamplesComeBackAtOnce) {
 }
 
 TEST_F(TopicTest, PublishersDeathReachesEverySubscriberOnceAndARestartedOneIsFoundAgain) {
-    Peer first = Peer::spawn("topic_publisher", peer_args(loader_.options(), "test.topic.restart"));
+    Peer first = Peer::spawn("topic_publisher", peer_args(loader_.options(), uid_t{0}, "test.topic.restart", 0u, 0u, 0u));
     int64_t result = -1;
     ASSERT_TRUE(first.read(result));
     ASSERT_EQ(result, 0);
@@ -198,7 +198,7 @@ TEST_F(TopicTest, PublishersDeathReachesEverySubscriberOnceAndARestartedOneIsFou
     std::this_thread::sleep_for(200ms);  // a second notice would have come by now
     for (auto& box : boxes) EXPECT_EQ(box->size(), 1u);
 
-    Peer second = Peer::spawn("topic_publisher", peer_args(loader_.options(), "test.topic.restart"));
+    Peer second = Peer::spawn("topic_publisher", peer_args(loader_.options(), uid_t{0}, "test.topic.restart", 0u, 0u, 0u));
     ASSERT_TRUE(second.read(result));
     ASSERT_EQ(result, 0);
     for (auto& subscriber : subscribers) {

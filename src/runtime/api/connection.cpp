@@ -84,6 +84,9 @@ Error connect_refused(int result, const std::string& name, uint32_t handle) {
         case EOWNERDEAD: return {Errc::dead_object, EOWNERDEAD, "the process serving '" + name + "' is dead"};
         case ENOSPC: return {Errc::no_memory, ENOSPC, "connection table or the service's inbox is full"};
         case EDQUOT: return {Errc::quota_exceeded, EDQUOT, "this uid holds its quota of connections"};
+        case EACCES:
+            return {Errc::permission_denied, EACCES,
+                    "the publisher policy of topic '" + name + "' does not admit the process that holds its name"};
         case EPROTO:
             return {Errc::interface_mismatch, EPROTO,
                     "service '" + name + "' serves another interface than this client speaks (see liteipc list)"};

@@ -83,6 +83,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
     std::condition_variable queued;
     std::deque<liteipc_connect_record> pending;
     bool stopping = false;
+    std::function<void(uint64_t)> connection_ended;  // a topic's: set before the first connect
 
     ~Impl() { stop(); }
 
@@ -178,6 +179,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         caller->uid = record.client_uid;
         caller->gid = record.client_gid;
         caller->peer = PeerId{record.client_slot, record.client_generation, record.client_pid};
+        caller->connection = record.conn_id;
         data->fds->attach(std::move(accepted->fds[2]));
         (*channel)->set_data(data);
 
@@ -251,6 +253,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
         }
         gone.channel->mark_dead();
         dispatcher->remove(gone.channel.get());
+        if (connection_ended) connection_ended(conn_id);
         LITEIPC_LOG(debug, "service '%s': connection %llu dropped", options.name.c_str(),
                     static_cast<unsigned long long>(conn_id));
     }
@@ -341,6 +344,12 @@ Service& Service::operator=(Service&&) noexcept = default;
 Service::~Service() = default;
 
 Result<Service> Service::start(Context& context, ServiceOptions options, CallHandler handler) {
+    if (options.mode == Mode::topic) return fail(Errc::invalid_argument, "a topic is registered by Publisher::create");
+    return start(context, std::move(options), std::move(handler), nullptr);
+}
+
+Result<Service> Service::start(Context& context, ServiceOptions options, CallHandler handler,
+                               const TopicRegistration* topic) {
     if (!handler) return fail(Errc::invalid_argument, "service without a handler");
     if (options.name.empty() || options.name.size() >= LITEIPC_NAME_MAX)
         return fail(Errc::invalid_argument, "service name must be 1..255 bytes");
@@ -350,6 +359,7 @@ Result<Service> Service::start(Context& context, ServiceOptions options, CallHan
     impl->context = context.impl().shared_from_this();
     impl->options = std::move(options);
     impl->handler = std::move(handler);
+    if (topic) impl->connection_ended = topic->connection_ended;
     Impl* raw = impl.get();
     impl->dispatcher = std::make_unique<detail::Dispatcher>(
         [raw](const detail::ActiveRequest& request, detail::ReplyWriter& out) {
@@ -375,6 +385,11 @@ Result<Service> Service::start(Context& context, ServiceOptions options, CallHan
     request.uid_min = impl->options.uid_min;
     request.uid_max = impl->options.uid_max;
     request.mode = static_cast<uint32_t>(impl->options.mode);
+    if (topic) {
+        request.publisher_policy = static_cast<uint32_t>(topic->policy);
+        request.publisher_uid_min = topic->uid_min;
+        request.publisher_uid_max = topic->uid_max;
+    }
     const ServiceInterface& interface = impl->options.interface;
     request.contract_hash = interface.contract_hash;
     request.interface_hash = interface.hash;
@@ -418,6 +433,9 @@ std::size_t Service::connection_count() const {
 
 Result<> Service::allow_pid(uint32_t pid) { return impl_->grant(ControlOp::add_access, pid); }
 Result<> Service::allow_uid(uint32_t uid) { return impl_->grant(ControlOp::add_uid, uid); }
+Result<> Service::allow_publisher(bool by_pid, uint32_t id) {
+    return impl_->grant(by_pid ? ControlOp::add_publisher_pid : ControlOp::add_publisher_uid, id);
+}
 Result<> Service::revoke_pid(uint32_t pid) { return impl_->grant(ControlOp::remove_access, pid); }
 Result<> Service::revoke_uid(uint32_t uid) { return impl_->grant(ControlOp::remove_uid, uid); }
 

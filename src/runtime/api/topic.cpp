@@ -38,6 +38,7 @@ struct Publisher::Impl : std::enable_shared_from_this<Publisher::Impl> {
     std::unique_ptr<detail::TopicFanout> fanout;
     std::mutex mutex;  // guards deaths
     std::map<uint64_t, DeathSubscription> deaths;  // subscription id -> the kernel's watch on its subscriber
+    std::multimap<uint64_t, std::pair<uint64_t, PeerId>> by_connection;  // conn id -> subscription id, subscriber
     std::optional<Service> service;  // reset (its workers joined) before the fanout goes
 
     int32_t serve(Call& call) {
@@ -94,7 +95,10 @@ struct Publisher::Impl : std::enable_shared_from_this<Publisher::Impl> {
         }
         {
             std::lock_guard lock(mutex);
-            if (fanout->has_subscription(id)) deaths[id] = std::move(*death);
+            if (fanout->has_subscription(id)) {
+                deaths[id] = std::move(*death);
+                by_connection.emplace(call.caller().connection, std::make_pair(id, peer));
+            }
         }
         Writer& out = call.reply();
         out.write_uint64(grant->id);
@@ -102,6 +106,27 @@ struct Publisher::Impl : std::enable_shared_from_this<Publisher::Impl> {
         out.write_fd(grant->queue_fd);
         out.write_fd(grant->reader_fd);
         return 0;
+    }
+
+    // The connection a subscription came over ended without an unsubscribe (its socket closed, or
+    // its process went): what the subscription held comes back, as after an unsubscribe.
+    void connection_ended(uint64_t conn_id) {
+        std::vector<std::pair<uint64_t, PeerId>> ended;
+        {
+            std::lock_guard lock(mutex);
+            auto [first, last] = by_connection.equal_range(conn_id);
+            for (auto it = first; it != last; ++it) ended.push_back(it->second);
+            by_connection.erase(first, last);
+        }
+        for (const auto& [id, peer] : ended) {
+            fanout->unsubscribe(id, peer);
+            DeathSubscription watch;  // ends outside the lock
+            std::lock_guard lock(mutex);
+            if (auto it = deaths.find(id); it != deaths.end()) {
+                watch = std::move(it->second);
+                deaths.erase(it);
+            }
+        }
     }
 };
 
@@ -155,10 +180,14 @@ Result<Publisher> Publisher::create(Context& context, TopicOptions options) {
     service_options.spin = std::chrono::nanoseconds(0);
     service_options.mode = Mode::topic;
     std::weak_ptr<Impl> weak = impl;
+    const Service::TopicRegistration publishers{options.publisher_policy, options.publisher_uid_min,
+                                                options.publisher_uid_max, [weak](uint64_t conn_id) {
+                                                    if (auto self = weak.lock()) self->connection_ended(conn_id);
+                                                }};
     auto service = Service::start(context, service_options, [weak](Call& call) -> int32_t {
         auto self = weak.lock();
         return self ? self->serve(call) : -static_cast<int32_t>(Errc::closed);
-    });
+    }, &publishers);
     if (!service) return std::unexpected(service.error());
     impl->service.emplace(std::move(*service));
     return Publisher(std::move(impl));
@@ -197,6 +226,12 @@ Result<uint64_t> Publisher::publish_copy(std::span<const std::byte> bytes, std::
 
 Result<> Publisher::allow_uid(uint32_t uid) { return impl_->service->allow_uid(uid); }
 Result<> Publisher::allow_pid(uint32_t pid) { return impl_->service->allow_pid(pid); }
+Result<> Publisher::allow_publisher_uid(uint32_t uid) {
+    return impl_->service->allow_publisher(false, uid);
+}
+Result<> Publisher::allow_publisher_pid(uint32_t pid) {
+    return impl_->service->allow_publisher(true, pid);
+}
 const std::string& Publisher::name() const { return impl_->options.name; }
 uint32_t Publisher::handle() const { return impl_->service->handle(); }
 

@@ -37,6 +37,10 @@ enum class ControlOp : uint32_t {
     watch_monitor,       // monitor batches (MonitorBatch) come on this socket while it stays open
     remove_access,       // handle + pid: withdraw a pid grant (the owner's, or one the asker made)
     remove_uid,          // handle + uid: take a uid off a LITEIPC_POLICY_UID_LIST service
+    // handle (the topic's publisher) + uid or pid: who else the topic's publisher policy admits
+    // (LITEIPC_POLICY_UID_LIST, LITEIPC_POLICY_PIDS). Kept with the topic, not with this publisher.
+    add_publisher_uid,
+    add_publisher_pid,
 };
 
 struct ControlRequest {
@@ -56,6 +60,10 @@ struct ControlRequest {
     uint64_t interface_hash = 0;
     uint32_t interface_version = 0;
     char interface_name[LITEIPC_NAME_MAX] = {};
+    // register_service of a topic: who may publish on it (liteipc_topic's fields).
+    uint32_t publisher_policy = 0;
+    uint32_t publisher_uid_min = 0;
+    uint32_t publisher_uid_max = 0;
 };
 static_assert(std::is_trivially_copyable_v<ControlRequest>);
 

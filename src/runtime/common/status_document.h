@@ -62,6 +62,11 @@ struct ServiceEntry {
     uint32_t uid_min = 0;
     uint32_t uid_max = 0;
     std::string mode;  // "direct", "mediated" or "topic"
+    // A topic's publisher policy (who may register its name), in the same terms; -1: not a topic.
+    int64_t publisher_policy = -1;
+    uint32_t publisher_uid_min = 0;
+    uint32_t publisher_uid_max = 0;
+    uint32_t publisher_creator_uid = 0;  // whom same-uid means
     InterfaceReport interface;
     std::vector<ConnectedClient> clients;
     ServiceCounters counters;
@@ -97,6 +102,8 @@ struct RefusalCounters {
              reserve_sockets = 0, reserve_subscriptions = 0;
     uint64_t withdrawn_by_name_policy = 0;  // services whose owner a reloaded policy no longer admits
     uint64_t interface_mismatch = 0;        // connects the kernel refused: another interface (BPF)
+    uint64_t publisher_policy = 0;  // registrations of a topic's name its publisher policy refused
+    uint64_t publisher_refused = 0; // subscribes the kernel refused: the topic's owner is no admitted publisher (BPF)
 };
 
 // One global table: what all uids but root hold against the room root's reserve leaves them.
@@ -200,6 +207,8 @@ void for_each_field(Counts&& r, Visit visit) requires std::is_same_v<std::remove
     visit("reserve_subscriptions", r.reserve_subscriptions);
     visit("withdrawn_by_name_policy", r.withdrawn_by_name_policy);
     visit("interface_mismatch", r.interface_mismatch);
+    visit("publisher_policy", r.publisher_policy);
+    visit("publisher_refused", r.publisher_refused);
 }
 
 // ---- reading: a missing or mistyped field throws MalformedField, caught in parse_status_document ----
@@ -319,6 +328,8 @@ inline void from_json(const Json& j, InterfaceReport& i) {
 inline void to_json(Json& j, const ServiceEntry& s) {
     j = {{"handle", s.handle}, {"name", s.name},       {"pid", s.pid},         {"uid", s.uid},
          {"policy", s.policy}, {"uid_min", s.uid_min}, {"uid_max", s.uid_max}, {"mode", s.mode},
+         {"publisher_policy", s.publisher_policy}, {"publisher_uid_min", s.publisher_uid_min},
+         {"publisher_uid_max", s.publisher_uid_max}, {"publisher_creator_uid", s.publisher_creator_uid},
          {"interface", s.interface}, {"clients", s.clients}, {"counters", s.counters}};
 }
 inline void from_json(const Json& j, ServiceEntry& s) {
@@ -330,6 +341,10 @@ inline void from_json(const Json& j, ServiceEntry& s) {
     read::field(j, "uid_min", s.uid_min);
     read::field(j, "uid_max", s.uid_max);
     read::field(j, "mode", s.mode);
+    read::field(j, "publisher_policy", s.publisher_policy);
+    read::field(j, "publisher_uid_min", s.publisher_uid_min);
+    read::field(j, "publisher_uid_max", s.publisher_uid_max);
+    read::field(j, "publisher_creator_uid", s.publisher_creator_uid);
     read::field(j, "interface", s.interface);
     read::array(j, "clients", s.clients);
     read::field(j, "counters", s.counters);

@@ -176,15 +176,22 @@ void TopicFanout::unref(uint32_t index) {
 }
 
 bool TopicFanout::reconcile(Subscription& s) {
-    // Head, releases, head again. The subscriber takes before it releases, so every release read
-    // here is of a take the second head covers (read the other way round, a take-and-release landing
-    // between the loads would look like a release of a sample it never held). Takes after the first
-    // head may have been released after the release read: what it held at that read is at most the
-    // count less those, and queued plus held then stays within depth + max_held.
-    const uint64_t first_head = s.reader->head.load(std::memory_order_acquire);
-    const uint64_t release_tail = s.reader->release_tail.load(std::memory_order_acquire);
-    const uint64_t head = s.reader->head.load(std::memory_order_acquire);
-    if (first_head < s.head || head < first_head || head > s.tail) return false;
+    // The release ring's tail first: a subscriber releases only what it took, so every release
+    // seen here has its take (the head's advance) seen by the load after it. Read the other way
+    // round, a take and its release between the two loads would leave a release of a sample not
+    // yet counted as held (ignored) and then a hold never released. Takes whose releases came
+    // after the first load are counted held although they are not: when the tail moved between
+    // the loads (the view is not one instant), the holdings are judged with that many more, at
+    // most a queue's worth (no more can be taken while this publisher holds the lock).
+    uint64_t release_tail = 0, head = 0, moved = 0;
+    for (int look = 0; look < 4; ++look) {
+        release_tail = s.reader->release_tail.load(std::memory_order_acquire);
+        head = s.reader->head.load(std::memory_order_acquire);
+        moved = s.reader->release_tail.load(std::memory_order_acquire) - release_tail;
+        if (moved == 0) break;
+    }
+    const uint64_t slack = std::min<uint64_t>(moved, s.depth);
+    if (head < s.head || head > s.tail) return false;
     for (; s.head < head; ++s.head) {
         const uint32_t index = s.queued[s.head % s.depth];
         if (s.held[index]) return false;
@@ -205,9 +212,8 @@ bool TopicFanout::reconcile(Subscription& s) {
         }
     }
     s.queue->release_head.store(s.release_head, std::memory_order_release);
-    // What it held at the release read, after its releases: it may have taken and released several meanwhile.
-    const uint64_t late_takes = std::min<uint64_t>(head - first_head, s.held_count);
-    return s.held_count - late_takes <= s.max_held;
+    // What it holds now, after its releases: it may have taken and released several meanwhile.
+    return s.held_count <= s.max_held + slack;
 }
 
 void TopicFanout::release_all(Subscription& s) {

@@ -61,10 +61,18 @@ bool TopicReader::empty() const {
 }
 
 Result<std::optional<TakenSample>> TopicReader::try_take() {
-    // No lock on this path: a busy subscriber polls it, and the release lock is only for the ring.
+    // No lock unless a release still waits for room in the ring: a busy subscriber polls here.
     if (held_.load(std::memory_order_relaxed) >= max_held_)
         return fail(Errc::no_memory, "the subscriber holds its " + std::to_string(max_held_) +
                                          " samples (max_held): release one first");
+    if (unsent_.load(std::memory_order_relaxed) != 0) {
+        std::lock_guard lock(*release_mutex_);
+        // A release still waiting for room in the ring is a sample the publisher counts as held:
+        // taking past max_held in its eyes would get this subscriber dropped. Wait until it reads them.
+        flush_releases();
+        if (held_.load(std::memory_order_relaxed) + unsent_releases_.size() >= max_held_)
+            return std::optional<TakenSample>{};
+    }
     for (;;) {
         uint64_t head = reader_->head.load(std::memory_order_acquire);
         const uint64_t tail = queue_->tail.load(std::memory_order_acquire);
@@ -103,6 +111,7 @@ void TopicReader::flush_releases() {
         ring[tail % release_capacity_].store(unsent_releases_[sent], std::memory_order_relaxed);
     reader_->release_tail.store(tail, std::memory_order_release);
     unsent_releases_.erase(unsent_releases_.begin(), unsent_releases_.begin() + static_cast<std::ptrdiff_t>(sent));
+    unsent_.store(static_cast<uint32_t>(unsent_releases_.size()), std::memory_order_relaxed);
 }
 
 void TopicReader::release(uint32_t index) {

@@ -75,6 +75,7 @@ private:
     std::atomic<uint32_t> interrupted_{0};  // a private futex word next to the shared one
     std::unique_ptr<std::mutex> release_mutex_ = std::make_unique<std::mutex>();
     std::vector<uint32_t> unsent_releases_;  // the ring was full: sent with the next release
+    std::atomic<uint32_t> unsent_{0};  // its size, for try_take's lock-free look
 };
 
 }  // namespace liteipc::detail
