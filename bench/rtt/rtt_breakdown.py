@@ -25,7 +25,7 @@ def load(data):
         rows.append((int(m.group(1)), float(m.group(2)), sym, m.group(4)))
     return rows
 CLIENT = [
- ('waiting for the reply (spin on the slot state; the reply fetch is inlined here)', r'ChannelClient::complete$'),
+ ('waiting for the reply (spin on its call sequence; the reply fetch is inlined here)', r'ChannelClient::complete$'),
  ('clock reads (call deadline; spin budget while the peer is preempted)', r'clock_gettime|steady_clock::now'),
  ('ring push + doorbell check (CAS, cell line, fence)', r'ControlView::push|ring_doorbell'),
  ('descriptor build + publish (sequence, tid, deadline, flags)', r'ChannelClient::(publish|call|submit)$|__tls_get_addr'),

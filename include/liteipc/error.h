@@ -37,8 +37,9 @@ enum class Errc : int {
     name_not_allowed,      // the loader's name policy gives this service name to other owners
     loader_busy,           // the loader is at its fd limit, or dropped a client that did not read
     unknown_method,        // the service's interface has no method of that code (an older version)
-    abi_mismatch,          // the loader's pinned kernel plane speaks another ABI version than this
-                           // binary (the message says what to upgrade or unload)
+    abi_mismatch,          // the loader's pinned kernel plane, or a connection's shared ctrl region,
+                           // speaks another ABI or channel layout version than this binary (the
+                           // message says what to upgrade or unload)
     interface_mismatch,    // the kernel refused the connect: the service serves another interface
                            // contract than the client speaks (liteipc-idl, docs/IDL.md)
 };

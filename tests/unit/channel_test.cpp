@@ -27,6 +27,40 @@ TEST(ChannelLayout, AttachValidatesTheHeader) {
     EXPECT_EQ(ControlView::attach(base, geometry.region_size).error().code, Errc::malformed);
 }
 
+// A ctrl region laid out by another release (a loader or peer of channel layout 3, or of the next
+// layout) is refused by both halves with a named error: its slots are never read through our struct.
+TEST(ChannelLayout, BothHalvesRefuseAnotherChannelVersion) {
+    // Fresh regions per attempt: a writer's attach seals its pool, once.
+    auto regions_of_version = [](uint32_t version) {
+        auto regions = ChannelRegions::create({.slot_count = 8, .request_pool_size = 1 << 20, .reply_pool_size = 1 << 20});
+        EXPECT_TRUE(regions) << regions.error().describe();
+        auto ctrl = Mapping::map_whole(regions->ctrl.get(), PROT_READ | PROT_WRITE);
+        EXPECT_TRUE(ctrl);
+        reinterpret_cast<ChannelHeader*>(ctrl->data())->version = version;
+        return std::move(*regions);
+    };
+    for (const uint32_t version : {kChannelVersion - 1, kChannelVersion + 1}) {
+        const ChannelRegions regions = regions_of_version(version);
+        auto client_fds = regions.for_client();
+        auto service_fds = regions.for_service();
+        ASSERT_TRUE(client_fds && service_fds);
+        auto client = ChannelClient::attach(client_fds->view());
+        ASSERT_FALSE(client) << "version " << version;
+        EXPECT_EQ(client.error().code, Errc::abi_mismatch) << client.error().describe();
+        EXPECT_NE(client.error().message.find("version " + std::to_string(version)), std::string::npos)
+            << client.error().message;
+        auto service = ChannelServer::attach(service_fds->view());
+        ASSERT_FALSE(service) << "version " << version;
+        EXPECT_EQ(service.error().code, Errc::abi_mismatch) << service.error().describe();
+    }
+    // Regions of this release's version attach: only the version was wrong.
+    const ChannelRegions regions = regions_of_version(kChannelVersion);
+    auto client_fds = regions.for_client();
+    ASSERT_TRUE(client_fds);
+    auto client = ChannelClient::attach(client_fds->view());
+    EXPECT_TRUE(client) << client.error().describe();
+}
+
 TEST(ChannelRegions, AttachRefusesRegionsThatCanBeResized) {
     auto ctrl = create_memfd("ctrl", ChannelGeometry::for_slots(4).region_size);
     auto request_pool = create_memfd("request", 4096);
@@ -409,14 +443,16 @@ TEST(Channel, HostileServiceYieldsNamedErrorsNeverACrash) {
                             const uint64_t noise = random();
                             std::memcpy(ctrl->data() + i, &noise, 8);
                         }
-                        for (uint32_t s = 0; s < view->slot_count(); ++s) futex_wake(&view->slot(s).state);
+                        for (uint32_t s = 0; s < view->slot_count(); ++s) futex_wake(sequence_futex(view->slot(s).reply));
                         std::this_thread::sleep_for(1ms);
                     }
                     continue;
             }
+            // Crafted, but published as a service does: the body first, the sequence last.
+            const uint64_t crafted_sequence = std::exchange(reply.call_sequence, slot.reply.call_sequence);
             std::memcpy(&slot.reply, &reply, sizeof reply);
-            slot.state.store(slot_state::kReply);
-            futex_wake(&slot.state);
+            sequence_of(slot.reply).store(crafted_sequence, std::memory_order_release);
+            futex_wake(sequence_futex(slot.reply));
         }
     });
 

@@ -89,22 +89,22 @@ TEST(Channel, HostileClientCannotCrashTheService) {
     };
     auto await_reply = [&](uint32_t index) {
         const auto deadline = Clock::now() + 2s;
-        while ((view->slot(index).state.load() & slot_state::kMask) != slot_state::kReply && Clock::now() < deadline) {
+        while (sequence_of(view->slot(index).reply).load() != sequence_of(view->slot(index).request).load() &&
+               Clock::now() < deadline) {
             std::this_thread::sleep_for(100us);
         }
         return view->slot(index).reply;
     };
 
     publish(9999);  // no such slot
-    publish(0);     // a FREE slot
+    publish(0);     // a slot with no open request
     MessageDescriptor request{};
     request.code = kEcho;
     request.call_sequence = 7;
     request.payload_kind = static_cast<uint16_t>(PayloadKind::pool);
     request.pool_offset = (1u << 20) - 100;
     request.payload_length = 4096;  // beyond the end of the request pool
-    std::memcpy(&view->slot(1).request, &request, sizeof request);
-    view->slot(1).state.store(slot_state::kRequest);
+    std::memcpy(&view->slot(1).request, &request, sizeof request);  // call_sequence 7 opens it
     publish(1);
     MessageDescriptor reply = await_reply(1);
     EXPECT_NE(reply.flags & kFlagRejected, 0u);
@@ -113,16 +113,14 @@ TEST(Channel, HostileClientCannotCrashTheService) {
 
     request.payload_kind = static_cast<uint16_t>(PayloadKind::inline_bytes);
     request.payload_length = 5000;
-    std::memcpy(&view->slot(2).request, &request, sizeof request);
-    view->slot(2).state.store(slot_state::kRequest);
+    std::memcpy(&view->slot(2).request, &request, sizeof request);  // call_sequence 7 opens it
     publish(2);
     EXPECT_NE(await_reply(2).flags & kFlagRejected, 0u);
 
     // A well-formed request still works after all that.
     request.payload_length = 3;
     std::memcpy(request.inline_payload, "abc", 3);
-    std::memcpy(&view->slot(3).request, &request, sizeof request);
-    view->slot(3).state.store(slot_state::kRequest);
+    std::memcpy(&view->slot(3).request, &request, sizeof request);  // call_sequence 7 opens it
     publish(3);
     reply = await_reply(3);
     EXPECT_EQ(reply.flags & kFlagRejected, 0u);

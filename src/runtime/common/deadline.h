@@ -13,8 +13,14 @@ public:
     using Clock = std::chrono::steady_clock;
 
     static constexpr Deadline forever() noexcept { return Deadline{Clock::time_point::max()}; }
+    // A timeout of a second or more starts from CLOCK_MONOTONIC_COARSE plus two of its ticks: a call
+    // takes its deadline on every call, and here that clock costs ~6 ns against ~30 ns (a tenth of a
+    // busy round trip). It lags the precise clock by less than a tick, so the deadline is never early
+    // and at most two ticks (8 ms at HZ=250, under 1% of the timeout) late. Shorter ones stay exact.
+    static constexpr std::chrono::seconds kCoarseFrom{1};
     static Deadline after(std::chrono::nanoseconds timeout) noexcept {
         if (timeout.count() < 0) timeout = std::chrono::nanoseconds::zero();
+        if (timeout >= kCoarseFrom) return Deadline{coarse_upper_bound() + timeout};
         return Deadline{Clock::now() + timeout};
     }
     static constexpr Deadline at(Clock::time_point when) noexcept { return Deadline{when}; }
@@ -44,6 +50,19 @@ public:
 
 private:
     constexpr explicit Deadline(Clock::time_point when) noexcept : when_(when) {}
+
+    // Not before Clock::now(): the coarse clock (the time at the last tick) plus two ticks.
+    static Clock::time_point coarse_upper_bound() noexcept {
+        static const std::chrono::nanoseconds two_ticks = [] {
+            timespec resolution{};
+            ::clock_getres(CLOCK_MONOTONIC_COARSE, &resolution);
+            return 2 * (std::chrono::seconds(resolution.tv_sec) + std::chrono::nanoseconds(resolution.tv_nsec));
+        }();
+        timespec coarse{};
+        ::clock_gettime(CLOCK_MONOTONIC_COARSE, &coarse);
+        const auto since_boot = std::chrono::seconds(coarse.tv_sec) + std::chrono::nanoseconds(coarse.tv_nsec);
+        return Clock::time_point(std::chrono::duration_cast<Clock::duration>(since_boot + two_ticks));
+    }
     Clock::time_point when_;
 };
 

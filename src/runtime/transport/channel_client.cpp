@@ -80,7 +80,7 @@ void ClientState::free_request_block(uint32_t slot) noexcept {
 }
 
 void ClientState::release_slot(uint32_t slot, bool announce_free) noexcept {
-    if (announce_free) control.slot(slot).state.store(slot_state::kFree, std::memory_order_release);
+    if (announce_free) control.slot(slot).released_sequence.store(call_of_slot[slot], std::memory_order_release);
     free_slot(slot);
     if (slot_waiters.load(std::memory_order_seq_cst) != 0) {
         { std::lock_guard lock(mutex); }  // the waiter is in its wait, or has seen the bit
@@ -113,13 +113,12 @@ bool ClientState::wait_for_oldest_answer(Deadline until) noexcept {
         }
     } unpin{*this};
     CallSlot& call = control.slot(slot);
-    auto answered = [&] { return (call.state.load(std::memory_order_acquire) & slot_state::kMask) == slot_state::kReply; };
     // A caller that polls before it sleeps (ClientOptions::spin) polls here too.
-    if (spin_until(options.spin, until, answered, [&] { return dead(); })) return true;
+    if (spin_until(options.spin, until, [&] { return answered(slot); }, [&] { return dead(); })) return true;
     call.waiter_sleeping.store(1, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with the service's fence after REPLY
-    const uint32_t value = call.state.load(std::memory_order_acquire);
-    if (!answered() && !dead()) (void)futex_wait(&call.state, value, until);
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with the service's fence after its reply
+    const uint32_t value = sequence_futex(call.reply)->load(std::memory_order_acquire);
+    if (!answered(slot) && !dead()) (void)futex_wait(sequence_futex(call.reply), value, until);
     call.waiter_sleeping.store(0, std::memory_order_relaxed);
     return true;
 }
@@ -127,10 +126,9 @@ bool ClientState::wait_for_oldest_answer(Deadline until) noexcept {
 void ClientState::reclaim_answered_locked() noexcept {
     std::size_t kept = 0;
     for (const uint32_t slot : awaiting_service) {
-        auto& word = control.slot(slot).state;
-        if (slot != pinned_slot && (word.load(std::memory_order_acquire) & slot_state::kMask) == slot_state::kReply) {
+        if (slot != pinned_slot && answered(slot)) {
             free_request_block(slot);
-            word.store(slot_state::kFree, std::memory_order_release);
+            control.slot(slot).released_sequence.store(call_of_slot[slot], std::memory_order_release);
             free_slot(slot);
         } else {
             awaiting_service[kept++] = slot;
@@ -143,19 +141,18 @@ namespace {
 
 enum class WaitOutcome { reply, timed_out, dead };
 
-WaitOutcome wait_for_reply(ClientState& state, CallSlot& slot, Deadline deadline) {
-    auto& word = slot.state;
+WaitOutcome wait_for_reply(ClientState& state, uint32_t slot_index, Deadline deadline) {
+    CallSlot& slot = state.control.slot(slot_index);
     const bool replied = spin_until(
-        state.options.spin, deadline,
-        [&] { return (word.load(std::memory_order_acquire) & slot_state::kMask) == slot_state::kReply; },
-        [&] { return state.dead(); });
+        state.options.spin, deadline, [&] { return state.answered(slot_index); }, [&] { return state.dead(); });
     if (replied) return WaitOutcome::reply;
     slot.waiter_sleeping.store(1, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with the service's fence after REPLY
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with the service's fence after its reply
+    const std::atomic<uint32_t>* word = sequence_futex(slot.reply);
     WaitOutcome outcome;
     for (;;) {
-        const uint32_t value = word.load(std::memory_order_acquire);
-        if ((value & slot_state::kMask) == slot_state::kReply) {
+        const uint32_t value = word->load(std::memory_order_acquire);
+        if (state.answered(slot_index)) {
             outcome = WaitOutcome::reply;
             break;
         }
@@ -169,7 +166,7 @@ WaitOutcome wait_for_reply(ClientState& state, CallSlot& slot, Deadline deadline
         }
         // Sleep on the slot and on our private dead word: marking the connection dead wakes us without
         // writing to memory the peer controls.
-        const FutexWaitTarget targets[] = {{&word, value, true}, {&state.dead_word, 0, false}};
+        const FutexWaitTarget targets[] = {{word, value, true}, {&state.dead_word, 0, false}};
         futex_waitv(targets, deadline);
     }
     slot.waiter_sleeping.store(0, std::memory_order_relaxed);
@@ -411,11 +408,13 @@ Result<uint64_t> ChannelClient::publish(uint32_t slot_index, MessageDescriptor& 
         request.fd_count = 0;
         request.fd_batch = state.next_batch;
     }
-    publish_descriptor(slot.request, request);
+    state.call_of_slot[slot_index] = sequence;
+    state.reply_before_of_slot[slot_index] = sequence_of(slot.reply).load(std::memory_order_relaxed);
+    write_descriptor(slot.request, request);
     // An async call's completion thread may have left its flag set: a plain call that spins must
-    // not cost the service a futex wake (same cache line as the state word).
-    slot.waiter_sleeping.store(0, std::memory_order_relaxed);
-    slot.state.store(slot_state::kRequest, std::memory_order_release);
+    // not cost the service a futex wake. Written only then: the line stays in both caches.
+    if (slot.waiter_sleeping.load(std::memory_order_relaxed) != 0) slot.waiter_sleeping.store(0, std::memory_order_relaxed);
+    publish_sequence(slot.request, sequence);
 
     auto pushed = state.options.mediated ? state.options.mediated->send(slot_index, request, options.deadline)
                                          : state.control.push(slot_index, options.deadline);
@@ -452,7 +451,7 @@ Result<ReceivedReply> ChannelClient::complete(uint32_t slot_index, uint32_t code
                                       bool keep_on_timeout) {
     ClientState& state = *state_;
     CallSlot& slot = state.control.slot(slot_index);
-    switch (wait_for_reply(state, slot, deadline)) {
+    switch (wait_for_reply(state, slot_index, deadline)) {
         case WaitOutcome::reply: break;
         case WaitOutcome::timed_out:
             if (keep_on_timeout) {
@@ -468,6 +467,10 @@ Result<ReceivedReply> ChannelClient::complete(uint32_t slot_index, uint32_t code
                                                ": the connection died while waiting for the reply");
     }
 
+    // The next call of this thread most likely takes this slot again (the lowest free one): the lines
+    // it will write travel while this reply is read and handed over.
+    prefetch_for_write(slot.request);
+    state.control.prefetch_next_push();
     MessageDescriptor reply;
     std::memcpy(&reply, &slot.reply, kDescriptorHeaderSize);  // the header once; validate this copy
     state.free_request_block(slot_index);

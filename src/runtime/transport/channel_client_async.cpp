@@ -84,14 +84,15 @@ void ClientState::watcher_main() {
             targets.push_back({&dead_word, 0, false});
         }
         for (uint32_t slot : watched) control.slot(slot).waiter_sleeping.store(1, std::memory_order_relaxed);
-        std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with the service's fence after REPLY
+        std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with the service's fence after its reply
         std::size_t replied = 0;
         for (uint32_t slot : watched) {
-            const uint32_t value = control.slot(slot).state.load(std::memory_order_acquire);
-            if ((value & slot_state::kMask) == slot_state::kReply) {
+            const std::atomic<uint32_t>* word = sequence_futex(control.slot(slot).reply);
+            const uint32_t value = word->load(std::memory_order_acquire);
+            if (answered(slot)) {
                 watched[replied++] = slot;
             } else {
-                targets.push_back({&control.slot(slot).state, value, true});
+                targets.push_back({word, value, true});
             }
         }
         if (replied > 0) {
@@ -110,9 +111,7 @@ void ClientState::watcher_main() {
 
 bool ChannelClient::async_ready(const AsyncCall& call) const noexcept {
     if (!state_ || !call.pending()) return true;
-    return state_->dead() ||
-           (state_->control.slot(call.slot).state.load(std::memory_order_acquire) & slot_state::kMask) ==
-               slot_state::kReply;
+    return state_->dead() || state_->answered(call.slot);
 }
 
 Result<ReceivedReply> ChannelClient::finish_async(AsyncCall& call, Deadline deadline) {

@@ -24,6 +24,7 @@ struct ClientState {
           reply_pool(std::move(reply_mapping)), control(view), doorbell(std::move(doorbell_fd)),
           request_allocator(request_pool.size()),
           options(client_options), request_block_of_slot(view.slot_count(), kNoBlock),
+          call_of_slot(view.slot_count(), 0), reply_before_of_slot(view.slot_count(), 0),
           attachments_of_slot(view.slot_count()), free_slot_words((view.slot_count() + 63) / 64),
           free_slot_bits(std::make_unique<std::atomic<uint64_t>[]>(free_slot_words)) {
         for (uint32_t word = 0; word < free_slot_words; ++word) {
@@ -35,14 +36,18 @@ struct ClientState {
     }
 
     bool dead() const noexcept { return dead_word.load(std::memory_order_acquire) != 0; }
+    // The service answered the slot's call: the reply's sequence moved since the request went out.
+    bool answered(uint32_t slot) const noexcept {
+        return sequence_of(control.slot(slot).reply).load(std::memory_order_acquire) != reply_before_of_slot[slot];
+    }
 
     // A free call slot: one compare-and-swap while any is free; otherwise waits (under `mutex`) until
     // a call releases one, reclaiming answered oneway and abandoned slots, until the deadline.
     Result<uint32_t> claim_slot(Deadline deadline);
     bool try_claim_slot(uint32_t& slot) noexcept;
-    // The service is done with the slot and we hold no view into its reply: hand it back. Storing FREE
-    // tells the service it may reuse the slot's reply block; with no block (an inline reply) the state
-    // is left at REPLY, sparing a cache-line round trip per call.
+    // The service is done with the slot and we hold no view into its reply: hand it back. Announcing
+    // the call in released_sequence tells the service it may reuse the slot's reply block; with no
+    // block (an inline reply) nothing is written, sparing a cache-line round trip per call.
     void release_slot(uint32_t slot, bool announce_free = true) noexcept;
     void free_slot(uint32_t slot) noexcept;  // sets its bit; release_slot also wakes a waiting claimer
     // A oneway or abandoned call: reclaim the slot once the service has answered it.
@@ -78,6 +83,10 @@ struct ClientState {
     std::mutex oldest_answer_mutex;
     // The request block each slot's call still owns; the calling thread's alone while it waits.
     std::vector<uint64_t> request_block_of_slot;
+    // The sequence of the call each slot carries, and the reply's call_sequence when that call went
+    // out (the service answered once it moved). The calling thread's while it publishes; read after.
+    std::vector<uint64_t> call_of_slot;
+    std::vector<uint64_t> reply_before_of_slot;
     // Further blocks (attachments) each slot's call owns, freed with its request block.
     std::vector<std::vector<uint64_t>> attachments_of_slot;
     // The free call slots, a bit each (set: free), in our own memory: a call claims and releases its

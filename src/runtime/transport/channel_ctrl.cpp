@@ -207,10 +207,16 @@ Result<ControlView> ControlView::attach(std::byte* base, std::size_t size) {
     }
     ChannelHeader header;
     std::memcpy(&header, base, sizeof header);  // one fetch: the peer may rewrite it at any time
-    if (header.magic != kChannelMagic || header.version != kChannelVersion) {
-        return fail(Errc::malformed, "ctrl region has magic " + std::to_string(header.magic) + " version " +
-                                         std::to_string(header.version) + ", expected version " +
-                                         std::to_string(kChannelVersion));
+    if (header.magic != kChannelMagic) {
+        return fail(Errc::malformed, "ctrl region has magic " + std::to_string(header.magic) + ", not a channel's");
+    }
+    if (header.version != kChannelVersion) {
+        // A loader or peer of another release laid it out: never read its slots through our struct.
+        LITEIPC_LOG(error, "ctrl region has channel layout version %u, this library speaks version %u", header.version,
+                    kChannelVersion);
+        return fail(Errc::abi_mismatch, "ctrl region has channel layout version " + std::to_string(header.version) +
+                                            ", this library speaks version " + std::to_string(kChannelVersion) +
+                                            ": run liteipc-loader and libliteipc of the same release");
     }
     if (header.slot_count == 0 || header.slot_count > kMaxSlotCount) {
         return fail(Errc::malformed, "ctrl region claims " + std::to_string(header.slot_count) + " slots");

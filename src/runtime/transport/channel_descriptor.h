@@ -54,13 +54,24 @@ inline Result<std::span<const std::byte>> payload_of(const MessageDescriptor& de
 constexpr std::size_t kDescriptorHeaderSize = offsetof(MessageDescriptor, inline_payload);
 
 // Into shared memory: the header and the inline bytes in use, no more (fewer cache lines to cross).
-// The rest of the slot holds only older payloads of this same connection.
-inline void publish_descriptor(MessageDescriptor& shared, const MessageDescriptor& local) noexcept {
+// The rest of the slot holds only older payloads of this same connection. Everything but the
+// call_sequence, which publishes the descriptor (publish_sequence).
+inline void write_descriptor(MessageDescriptor& shared, const MessageDescriptor& local) noexcept {
+    constexpr std::size_t kSequenceAt = offsetof(MessageDescriptor, call_sequence);
+    constexpr std::size_t kAfterSequence = kSequenceAt + sizeof(uint64_t);
     std::size_t used = kDescriptorHeaderSize;
     if (static_cast<PayloadKind>(local.payload_kind) == PayloadKind::inline_bytes) {
         used += std::min<uint64_t>(local.payload_length, kInlinePayloadCapacity);
     }
-    std::memcpy(&shared, &local, used);
+    auto* to = reinterpret_cast<std::byte*>(&shared);
+    const auto* from = reinterpret_cast<const std::byte*>(&local);
+    std::memcpy(to, from, kSequenceAt);
+    std::memcpy(to + kAfterSequence, from + kAfterSequence, used - kAfterSequence);
+}
+
+// The writer's turn: whoever sees the new call_sequence (acquire) sees what write_descriptor wrote.
+inline void publish_sequence(MessageDescriptor& shared, uint64_t call_sequence) noexcept {
+    sequence_of(shared).store(call_sequence, std::memory_order_release);
 }
 
 // Out of shared memory, once: the header, then as many inline bytes as the private header claims

@@ -2,7 +2,7 @@
 //
 //   offset 0    ChannelControl: header, ring cursors, doorbell (one cache line each)
 //   ring_offset RingCell[ring_capacity]   bounded MPMC ring of slot indices, client -> service
-//   slots_offset CallSlot[slot_count]     one call in flight per slot: state word + two descriptors
+//   slots_offset CallSlot[slot_count]     one call in flight per slot: the client's line + two descriptors
 //
 // Both peers may write anything here at any time, so nothing in this region is trusted: each side
 // takes the geometry from its own validated copy of the header at attach time, reads every
@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -18,22 +19,12 @@
 namespace liteipc::detail {
 
 inline constexpr uint64_t kChannelMagic = 0x3143'5049'4554'494cULL;  // "LITEIPC1" little-endian
-inline constexpr uint32_t kChannelVersion = 3;  // 3: the caller's token in its own field
+// 3: the caller's token in its own field. 4: no slot state word shared by both sides; each
+// descriptor's call_sequence is its writer's turn (see CallSlot).
+inline constexpr uint32_t kChannelVersion = 4;
 inline constexpr uint32_t kDefaultSlotCount = 64;
 inline constexpr uint32_t kMaxSlotCount = 4096;
 inline constexpr uint32_t kInlinePayloadCapacity = 192;
-
-// The slot state word, also the futex a calling thread sleeps on.
-// (client) REQUEST -> (service) REPLY -> (client) FREE once it releases a reply that holds a reply-pool
-// block (an inline reply leaves the slot at REPLY until its next REQUEST). Oneway and abandoned (timed
-// out) calls also end in REPLY, which tells the client it may reclaim the slot. The service frees a
-// slot's reply block when it sees FREE, or the slot's next REQUEST.
-namespace slot_state {
-inline constexpr uint32_t kFree = 0;
-inline constexpr uint32_t kRequest = 1;
-inline constexpr uint32_t kReply = 2;
-inline constexpr uint32_t kMask = 0xff;
-}  // namespace slot_state
 
 // Descriptor flags.
 inline constexpr uint32_t kFlagOneway = 1u << 0;      // LITEIPC_FLAG_ONEWAY: no reply expected
@@ -55,7 +46,9 @@ struct MessageDescriptor {
     uint32_t flags;
     uint32_t sender_tid;       // the sender's own claim about its thread (GetCallingTid)
     int32_t status;            // reply: the handler's status (request: 0)
-    uint64_t call_sequence;    // set by the client, echoed by the reply: a stale reply never matches
+    // Set by the client, echoed by the reply: a stale reply never matches. Stored last, with release,
+    // by the descriptor's writer: it is the descriptor's publication (see CallSlot).
+    uint64_t call_sequence;
     uint16_t payload_kind;     // PayloadKind
     uint16_t fd_count;         // fds sent with the message over the connection's socket (<= kMaxFdsPerMessage)
     uint32_t token;            // request: the caller's token (LiteIPC GetToken; reply: 0)
@@ -81,19 +74,47 @@ struct BatchFrameHeader {
 static_assert(sizeof(BatchFrameHeader) == 8);
 inline constexpr uint64_t kBatchFrameAlignment = 8;
 
+// One call in flight. Every cache line of a slot has one writer, so a busy call moves each line once
+// each way: the request lines to the service, the reply lines back (a state word both sides wrote
+// moved twice more per call, and cost a third of a busy 64 B round trip).
+//   request.call_sequence  the client's turn: a request is open while it differs from the reply's
+//   reply.call_sequence    the service's turn: stored last, so a caller that sees it change sees the
+//                          whole reply; its low 32 bits are the futex word a sleeping caller waits on
+// A oneway or abandoned (timed out) call is answered too, which tells the client it may reclaim the slot.
+// The service frees a slot's reply block when the client announces it released that reply
+// (released_sequence == the reply's call_sequence, no request open), or at the slot's next request.
 struct alignas(64) CallSlot {
-    std::atomic<uint32_t> state;            // slot_state; the futex word
-    // Set by the client before it sleeps on `state`, read by the service after it stores REPLY (a fence
-    // on each side: one of them sees the other). A separate word lets the service publish REPLY with a
-    // plain store, not a locked exchange that would first wait for the reply's cache lines.
+    // Written by the client only.
+    // Set before the caller sleeps on the reply's sequence word, read by the service after it publishes
+    // the reply (a fence on each side: one of them sees the other).
     std::atomic<uint32_t> waiter_sleeping;
-    uint8_t reserved1[56];
-    MessageDescriptor request;    // written by the client while the slot is FREE
-    MessageDescriptor reply;      // written by the service while the slot is REQUEST
+    uint32_t reserved0;
+    std::atomic<uint64_t> released_sequence;  // the call whose reply (and reply block) the client let go
+    uint8_t reserved1[48];
+    MessageDescriptor request;    // written by the client only
+    MessageDescriptor reply;      // written by the service only
 };
 static_assert(sizeof(CallSlot) == 576);
+static_assert(offsetof(CallSlot, released_sequence) == 8);
 static_assert(offsetof(CallSlot, request) == 64);
 static_assert(offsetof(CallSlot, reply) == 320);
+static_assert(std::endian::native == std::endian::little, "the futex word is the low half of call_sequence");
+
+// Ask for a descriptor's header line and first inline line for writing, ahead of the write: the peer
+// read them last, and the transfer then overlaps whatever the writer does before it writes.
+inline void prefetch_for_write(const MessageDescriptor& descriptor) noexcept {
+    __builtin_prefetch(&descriptor, 1);
+    __builtin_prefetch(&descriptor.inline_payload, 1);
+}
+
+// A descriptor's call_sequence seen as the atomic it is between the two processes.
+inline std::atomic_ref<uint64_t> sequence_of(MessageDescriptor& descriptor) noexcept {
+    return std::atomic_ref<uint64_t>(descriptor.call_sequence);
+}
+// The futex word of a descriptor: the low half of its call_sequence.
+inline const std::atomic<uint32_t>* sequence_futex(const MessageDescriptor& descriptor) noexcept {
+    return reinterpret_cast<const std::atomic<uint32_t>*>(&descriptor.call_sequence);
+}
 
 // Vyukov bounded MPMC queue cell: `sequence` says whose turn the cell is.
 struct RingCell {

@@ -201,10 +201,14 @@ void ChannelServer::reclaim_released_replies() {
         if (block.load(std::memory_order_acquire) == kNoBlock || slot_busy_[slot].load(std::memory_order_acquire)) {
             continue;
         }
-        // FREE means the client released the reply. (A new REQUEST also means it, but serve() frees the
-        // block itself then; freeing on REQUEST here would race with a reply about to be published.)
-        const uint32_t state = control_.slot(slot).state.load(std::memory_order_acquire) & slot_state::kMask;
-        if (state != slot_state::kFree) continue;
+        // The client announced it released the reply. (A new request also means it, but serve() frees the
+        // block itself then; freeing on an open request here would race with a reply about to be published.)
+        CallSlot& call = control_.slot(slot);
+        const uint64_t answered = sequence_of(call.reply).load(std::memory_order_relaxed);
+        if (call.released_sequence.load(std::memory_order_acquire) != answered ||
+            sequence_of(call.request).load(std::memory_order_acquire) != answered) {
+            continue;
+        }
         // exchange: serve() may be taking the same block at the same moment; exactly one of us frees it.
         if (const uint64_t offset = block.exchange(kNoBlock, std::memory_order_acq_rel); offset != kNoBlock) {
             free_reply_blocks(slot, offset);
@@ -279,7 +283,10 @@ void ChannelServer::serve(uint32_t slot_index, const Handler& handler) {
         return;
     }
     CallSlot& slot = control_.slot(slot_index);
-    if ((slot.state.load(std::memory_order_acquire) & slot_state::kMask) != slot_state::kRequest) {
+    last_served_slot_.store(slot_index, std::memory_order_relaxed);
+    // Open: the request's sequence moved past the reply's (else a replayed or never-written slot).
+    if (sequence_of(slot.request).load(std::memory_order_acquire) ==
+        sequence_of(slot.reply).load(std::memory_order_relaxed)) {
         LITEIPC_LOG(warn, "slot %u published without a request in it: dropped", slot_index);
         slot_busy_[slot_index].store(false, std::memory_order_release);
         return;
@@ -294,6 +301,7 @@ void ChannelServer::serve(uint32_t slot_index, const Handler& handler) {
 
     MessageDescriptor request;
     fetch_descriptor(request, slot.request);  // one fetch, then validate the private copy
+    prefetch_for_write(slot.reply);  // the client read it last; it travels while the handler runs
     if (stamped) {
         // What the kernel recorded wins over what the slot says.
         request.code = stamped->code;
@@ -363,12 +371,12 @@ void ChannelServer::serve(uint32_t slot_index, const Handler& handler) {
         }
     }
 
-    publish_descriptor(slot.reply, reply);
-    // Not busy before REPLY is visible: the client may reuse the slot the moment it sees REPLY.
+    write_descriptor(slot.reply, reply);
+    // Not busy before the reply is visible: the client may reuse the slot the moment it sees it.
     slot_busy_[slot_index].store(false, std::memory_order_release);
-    slot.state.store(slot_state::kReply, std::memory_order_release);
+    publish_sequence(slot.reply, reply.call_sequence);
     std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with the client's fence before it sleeps
-    if (slot.waiter_sleeping.load(std::memory_order_relaxed) != 0) futex_wake(&slot.state, 1);
+    if (slot.waiter_sleeping.load(std::memory_order_relaxed) != 0) futex_wake(sequence_futex(slot.reply), 1);
 }
 
 }  // namespace liteipc::detail

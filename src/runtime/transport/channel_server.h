@@ -108,6 +108,13 @@ public:
     bool has_pending() const {
         return !dead() && (mediated() ? message_ring_.has_pending() : control_.has_pending());
     }
+    // has_pending() for a worker that polls: it also asks for the request lines of the slot served
+    // last, which a caller calling again most likely reuses. They then travel beside the ring cell
+    // instead of after it (the cell names the slot), one cache-line transfer fewer in series.
+    bool poll_pending() const {
+        prefetch_request(control_.slot(last_served_slot_.load(std::memory_order_relaxed)));
+        return has_pending();
+    }
     // No worker polls the connection any more: its client's next request rings the doorbell.
     void arm_doorbell() const noexcept { control_.arm_doorbell(); }
     void disarm_doorbell() const noexcept { control_.disarm_doorbell(); }
@@ -128,11 +135,16 @@ private:
 
     // `space_deadline` is asked only when the pool is full.
     Result<PoolBlock> allocate_reply_block(uint64_t size, const std::function<Deadline()>& space_deadline);
-    // Free reply blocks whose slot the client has released (state no longer REPLY).
+    // Free reply blocks whose reply the client announced released (released_sequence).
     void reclaim_released_replies();
     // Mediated: the next kernel record whose slot is in range and free; the slot is then held
     // (slot_busy_) with its record in stamped_of_slot_ until serve() is done with it.
     bool take_stamped(uint32_t& slot_index);
+    static void prefetch_request(const CallSlot& slot) noexcept {
+        __builtin_prefetch(&slot.request);
+        __builtin_prefetch(&slot.request.inline_payload);
+    }
+    std::atomic<uint32_t> last_served_slot_{0};  // < slot count; a hint only
     // Declared first, so destroyed last: the layer above keeps the connection's socket in it, and
     // the socket closes only after every mapping of the connection is gone. Whoever sees the
     // socket closed (a peer, a test counting fds) then sees no mapping left either.

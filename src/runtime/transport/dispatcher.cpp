@@ -262,7 +262,7 @@ void Dispatcher::worker_main() {
     };
     auto any_pending = [&] {
         for (const auto& entry : active)
-            if (entry->channel->has_pending()) return true;
+            if (entry->channel->poll_pending()) return true;
         return false;
     };
 

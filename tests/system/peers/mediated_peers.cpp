@@ -131,8 +131,7 @@ int32_t forge_pool_request(int send_prog, uint64_t conn_id, uint32_t index, deta
     request.payload_kind = static_cast<uint32_t>(detail::PayloadKind::pool);
     request.pool_offset = offset;
     request.payload_length = length;
-    std::memcpy(&slot.request, &request, sizeof request);
-    slot.state.store(detail::slot_state::kRequest, std::memory_order_release);
+    std::memcpy(&slot.request, &request, sizeof request);  // its new call_sequence opens the request
     liteipc_send_ctl ctl{};
     ctl.conn_id = conn_id;
     ctl.slot = index;
@@ -144,7 +143,7 @@ int32_t forge_pool_request(int send_prog, uint64_t conn_id, uint32_t index, deta
     if (int32_t sent = run_send(send_prog, ctl); sent != 0) return sent;
     wake();
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while ((slot.state.load(std::memory_order_acquire) & detail::slot_state::kMask) != detail::slot_state::kReply) {
+    while (detail::sequence_of(slot.reply).load(std::memory_order_acquire) != request.call_sequence) {
         if (std::chrono::steady_clock::now() > deadline) return -ETIMEDOUT;
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
