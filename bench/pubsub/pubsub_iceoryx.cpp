@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -62,8 +63,13 @@ private:
 
 class IceoryxReceiving final : public Receiving {
 public:
-    IceoryxReceiving(iox::popo::UntypedSubscriber& subscriber, std::size_t size) : subscriber_(subscriber), size_(size) {
-        waitset_.attachState(subscriber_, iox::popo::SubscriberState::HAS_DATA).or_else([](auto) {
+    // A WaitSet only for sleeping subscribers: once attached, every publish signals it (a polling
+    // iceoryx user does not attach one).
+    IceoryxReceiving(iox::popo::UntypedSubscriber& subscriber, std::size_t size, Regime regime)
+        : subscriber_(subscriber), size_(size) {
+        if (regime != Regime::sleeping) return;
+        waitset_.emplace();
+        waitset_->attachState(subscriber_, iox::popo::SubscriberState::HAS_DATA).or_else([](auto) {
             std::fprintf(stderr, "iceoryx: cannot attach the subscriber to a WaitSet\n");
         });
     }
@@ -75,16 +81,22 @@ public:
                 size = size_;
                 return got;
             }
-            if (tries == 0) waitset_.timedWait(iox::units::Duration::fromMilliseconds(timeout.count()));
+            if (tries == 0 && waitset_) waitset_->timedWait(iox::units::Duration::fromMilliseconds(timeout.count()));
         }
         return nullptr;
+    }
+    const std::byte* try_take(std::size_t& size) override {
+        const std::byte* got = nullptr;
+        subscriber_.take().and_then([&](const void* p) { got = static_cast<const std::byte*>(p); });
+        if (got) size = size_;
+        return got;
     }
     void release(const std::byte* sample) override { subscriber_.release(sample); }
 
 private:
     iox::popo::UntypedSubscriber& subscriber_;
     std::size_t size_;
-    iox::popo::WaitSet<> waitset_;
+    std::optional<iox::popo::WaitSet<>> waitset_;
 };
 
 class IceoryxPeer final : public PubSubPeer {
@@ -145,7 +157,7 @@ public:
         iox::popo::UntypedSubscriber subscriber(service_for(topic), options);
         while (subscriber.getSubscriptionState() != iox::SubscribeState::SUBSCRIBED)
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        IceoryxReceiving in(subscriber, run.size);
+        IceoryxReceiving in(subscriber, run.size, run.regime);
         run.ready.fetch_add(1);
         return run_subscriber(run, in, index);
     }

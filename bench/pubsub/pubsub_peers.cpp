@@ -2,6 +2,7 @@
 #include "pubsub_peers.h"
 
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +23,12 @@ using namespace std::chrono_literals;
 uint64_t now_ns() {
     timespec t{};
     ::clock_gettime(CLOCK_MONOTONIC, &t);
+    return uint64_t(t.tv_sec) * 1'000'000'000u + uint64_t(t.tv_nsec);
+}
+
+uint64_t thread_cpu_ns() {
+    timespec t{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return uint64_t(t.tv_sec) * 1'000'000'000u + uint64_t(t.tv_nsec);
 }
 
@@ -60,13 +67,17 @@ public:
     explicit FloorPublishing(SharedRun& run) : run_(run) {}
     std::byte* loan(std::size_t) override {
         const uint32_t slot = next_ % kFloorSlots;
-        for (uint32_t pending; (pending = run_.floor_pending[slot].load()) != 0;) futex_wait(&run_.floor_pending[slot], pending);
+        for (uint32_t pending; (pending = run_.floor_pending[slot].load()) != 0;) {
+            run_.floor_loaner_waiting.store(1);
+            if (run_.floor_pending[slot].load() == pending) futex_wait(&run_.floor_pending[slot], pending);
+            run_.floor_loaner_waiting.store(0);
+        }
         run_.floor_pending[slot].store(run_.subscribers);
         return run_.floor_slots[slot];
     }
     bool publish(std::byte*, std::size_t) override {
         run_.floor_published.store(++next_);
-        futex_wake(&run_.floor_published);
+        if (run_.floor_sleepers.load() != 0) futex_wake(&run_.floor_published);  // Dekker: seq_cst both sides
         return true;
     }
 
@@ -82,14 +93,22 @@ public:
         const uint64_t deadline = now_ns() + uint64_t(timeout.count()) * 1'000'000;
         for (uint32_t published; (published = run_.floor_published.load()) == cursor_;) {
             if (now_ns() > deadline) return nullptr;
-            futex_wait(&run_.floor_published, published);
+            run_.floor_sleepers.fetch_add(1);
+            if (run_.floor_published.load() == published) futex_wait(&run_.floor_published, published);
+            run_.floor_sleepers.fetch_sub(1);
         }
+        size = run_.size;
+        return run_.floor_slots[cursor_++ % kFloorSlots];
+    }
+    const std::byte* try_take(std::size_t& size) override {
+        if (run_.floor_published.load() == cursor_) return nullptr;
         size = run_.size;
         return run_.floor_slots[cursor_++ % kFloorSlots];
     }
     void release(const std::byte* sample) override {
         const uint32_t slot = uint32_t((sample - run_.floor_slots[0]) / kMaxSample);
-        if (run_.floor_pending[slot].fetch_sub(1) == 1) futex_wake(&run_.floor_pending[slot]);
+        if (run_.floor_pending[slot].fetch_sub(1) == 1 && run_.floor_loaner_waiting.load() != 0)
+            futex_wake(&run_.floor_pending[slot]);
     }
 
 private:
@@ -142,15 +161,18 @@ class LiteipcReceiving final : public Receiving {
 public:
     explicit LiteipcReceiving(Subscriber& subscriber) : subscriber_(subscriber) {}
     const std::byte* take(std::size_t& size, std::chrono::milliseconds timeout) override {
-        auto sample = subscriber_.take(timeout);
-        if (!sample) return nullptr;
+        return hold(subscriber_.take(timeout), size);
+    }
+    const std::byte* try_take(std::size_t& size) override { return hold(subscriber_.try_take(), size); }
+    void release(const std::byte*) override { held_ = ReceivedSample(); }
+
+private:
+    const std::byte* hold(Result<ReceivedSample> sample, std::size_t& size) {
+        if (!sample || !*sample) return nullptr;
         held_ = std::move(*sample);
         size = held_.data().size();
         return held_.data().data();
     }
-    void release(const std::byte*) override { held_ = ReceivedSample(); }
-
-private:
     Subscriber& subscriber_;
     ReceivedSample held_;
 };
@@ -185,7 +207,7 @@ public:
         if (!context) return fail(context.error());
         auto subscriber = Subscriber::open(*context, topic, {.depth = depth_for(run.size), .max_held = 1,
                                                              .overflow = Overflow::block_publisher,
-                                                             .spin = std::chrono::nanoseconds(0)});
+                                                             .spin = std::chrono::nanoseconds(0)});  // the bench spins
         if (!subscriber) return fail(subscriber.error());
         run.ready.fetch_add(1);
         LiteipcReceiving in(*subscriber);
@@ -210,14 +232,21 @@ private:
 }  // namespace
 
 int run_publisher(SharedRun& run, Publishing& out) {
-    // Latency: one sample at a time, the next once every subscriber read the last.
+    // Latency: one sample at a time, the next once every subscriber read the last. The publisher's
+    // thread CPU in loan and publish (not in writing the bytes) is its cost per publish.
+    uint64_t cpu_ns = 0;
     for (uint32_t i = 0; i < run.latency_samples; ++i) {
         for (uint32_t acks; (acks = run.acks.load()) < i * run.subscribers;) futex_wait(&run.acks, acks);
+        uint64_t cpu = thread_cpu_ns();
         std::byte* sample = out.loan(run.size);
+        cpu_ns += thread_cpu_ns() - cpu;
         if (!sample) return 2;
         fill(sample, run.size, i);
+        cpu = thread_cpu_ns();
         if (!out.publish(sample, run.size)) return 3;
+        cpu_ns += thread_cpu_ns() - cpu;
     }
+    run.publish_cpu_ns.store(cpu_ns);
     for (uint32_t acks; (acks = run.acks.load()) < run.latency_samples * run.subscribers;) futex_wait(&run.acks, acks);
     // Throughput: as fast as the slowest subscriber allows, for a second.
     const uint64_t start = now_ns();
@@ -236,10 +265,25 @@ int run_publisher(SharedRun& run, Publishing& out) {
     return 0;
 }
 
+// The next sample in the run's regime: the peer's sleeping take, or one spin loop for every peer.
+const std::byte* next_sample(const SharedRun& run, Receiving& in, std::size_t& size, std::chrono::milliseconds timeout) {
+    if (run.regime == Regime::sleeping) return in.take(size, timeout);
+    const uint64_t deadline = now_ns() + uint64_t(timeout.count()) * 1'000'000;
+    for (uint32_t spins = 1;; ++spins) {
+        if (const std::byte* sample = in.try_take(size)) return sample;
+        if (spins % 64 == 0) {
+            if (now_ns() > deadline) return nullptr;
+            ::sched_yield();  // 2 CPUs, up to 17 processes: let the publisher run
+        } else {
+            __builtin_ia32_pause();
+        }
+    }
+}
+
 int run_subscriber(SharedRun& run, Receiving& in, uint32_t index) {
     for (uint32_t i = 0; i < run.latency_samples; ++i) {
         std::size_t size = 0;
-        const std::byte* sample = in.take(size, std::chrono::seconds(30));
+        const std::byte* sample = next_sample(run, in, size, std::chrono::seconds(30));
         if (!sample) return 6;
         const uint64_t stamp = check(sample, size);
         const uint64_t now = now_ns();
@@ -251,7 +295,7 @@ int run_subscriber(SharedRun& run, Receiving& in, uint32_t index) {
     for (;;) {
         if (run.stop.load() && run.received[index].load() >= run.published_total.load()) return 0;
         std::size_t size = 0;
-        const std::byte* sample = in.take(size, std::chrono::milliseconds(20));
+        const std::byte* sample = next_sample(run, in, size, std::chrono::milliseconds(20));
         if (!sample) continue;
         if (check(sample, size) == 0) run.mismatches.fetch_add(1);
         in.release(sample);

@@ -18,8 +18,13 @@ inline constexpr uint32_t kFloorSlots = 4;
 inline constexpr std::size_t kMaxSample = std::size_t{1} << 20;
 
 // One cell's shared memory (MAP_SHARED | MAP_ANONYMOUS, made before the fork).
+// How subscribers wait for the next sample: asleep in the peer's blocking take, or spinning on its
+// non-blocking take (the same spin loop for every peer: pause, then yield the CPU).
+enum class Regime : uint32_t { sleeping, busy };
+
 struct SharedRun {
     uint32_t subscribers = 0;
+    Regime regime = Regime::sleeping;
     uint32_t latency_samples = 0;
     std::size_t size = 0;
     std::atomic<uint32_t> topic_up{0};  // the publisher's topic exists
@@ -29,10 +34,13 @@ struct SharedRun {
     std::atomic<uint64_t> published_total{0};
     std::atomic<uint64_t> throughput_ns{1};
     std::atomic<uint64_t> mismatches{0};
+    std::atomic<uint64_t> publish_cpu_ns{0};  // the publisher's thread CPU in loan + publish, latency phase
     std::atomic<uint64_t> received[kMaxSubscribers]{};
     uint64_t latency_ns[kMaxSubscribers][kMaxLatencySamples]{};
     // The floor's ring: per slot the readers still reading it, and the published count (futex).
     std::atomic<uint32_t> floor_published{0};
+    std::atomic<uint32_t> floor_sleepers{0};  // subscribers in futex_wait: the publisher wakes only then
+    std::atomic<uint32_t> floor_loaner_waiting{0};  // the publisher waits for a slot's last reader
     std::atomic<uint32_t> floor_pending[kFloorSlots]{};
     alignas(4096) std::byte floor_slots[kFloorSlots][kMaxSample];
 };
@@ -47,8 +55,10 @@ public:
 class Receiving {
 public:
     virtual ~Receiving() = default;
-    // A sample, or nullptr when none came within `timeout`.
+    // A sample, or nullptr when none came within `timeout` (sleeping between samples).
     virtual const std::byte* take(std::size_t& size, std::chrono::milliseconds timeout) = 0;
+    // A sample if one is queued, else nullptr at once.
+    virtual const std::byte* try_take(std::size_t& size) = 0;
     virtual void release(const std::byte* sample) = 0;
 };
 

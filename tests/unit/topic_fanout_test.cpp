@@ -230,5 +230,35 @@ TEST(TopicFanout, SubscriberThatWritesNonsenseIsDroppedAndItsSamplesReclaimed) {
     }
 }
 
+TEST(TopicFanout, OnePublishWakesEverySleepingSubscriber) {
+    auto fanout = make_fanout(64);
+    std::vector<Subscribed> subs;
+    for (int i = 0; i < 6; ++i) {
+        auto sub = subscribe(*fanout, 4, 1);
+        ASSERT_TRUE(sub);
+        subs.push_back(std::move(*sub));
+    }
+    std::atomic<int> woken{0};
+    std::vector<std::thread> sleepers;
+    for (auto& sub : subs)
+        sleepers.emplace_back([&] {
+            if (sub.reader->wait(0ns, Deadline::after(30s)) && !sub.reader->empty()) woken.fetch_add(1);
+        });
+    // Publish once every sleeper has said it sleeps (its waiting bit), so the bell is what wakes it.
+    auto all_asleep = [&] {
+        for (auto& sub : subs) {
+            auto region = Mapping::map(sub.grant.reader_fd, 4096, PROT_READ);
+            if (!region || !(reinterpret_cast<const ReaderState*>(region->data())->waiting.load() & kWakeFutex)) return false;
+        }
+        return true;
+    };
+    const auto limit = std::chrono::steady_clock::now() + 30s;
+    while (!all_asleep() && std::chrono::steady_clock::now() < limit) std::this_thread::yield();
+    ASSERT_TRUE(all_asleep());
+    publish_pattern(*fanout, 7, 8);
+    for (auto& t : sleepers) t.join();
+    EXPECT_EQ(woken.load(), 6);
+}
+
 }  // namespace
 }  // namespace liteipc::detail

@@ -62,7 +62,7 @@ Result<std::unique_ptr<TopicFanout>> TopicFanout::create(const std::string& name
     fanout->slot_bytes_ = (options.sample_size + 63) / 64 * 64;
     if (fanout->slot_bytes_ > (uint64_t{1} << 40) / options.sample_count)
         return fail(Errc::invalid_argument, "topic '" + name + "': pool larger than 1 TiB");
-    const uint64_t pool_bytes = fanout->slot_bytes_ * options.sample_count;
+    const uint64_t pool_bytes = topic_pool_bytes(fanout->slot_bytes_, options.sample_count);
     auto pool = create_pool("liteipc-topic", pool_bytes, options.try_hugepages);
     if (!pool) return std::unexpected(pool.error());
     auto mapping = map_writer_pool(pool->fd.get());  // sealed: nobody else can ever write it
@@ -72,6 +72,7 @@ Result<std::unique_ptr<TopicFanout>> TopicFanout::create(const std::string& name
     fanout->pool_fd_ = std::move(pool->fd);
     fanout->pool_read_only_ = std::move(*read_only);
     fanout->pool_ = std::move(*mapping);
+    fanout->bell_ = reinterpret_cast<TopicBell*>(fanout->pool_.data() + fanout->slot_bytes_ * options.sample_count);
     fanout->hugepages_ = pool->hugepages;
     fanout->refs_.assign(options.sample_count, 0);
     for (uint32_t i = options.sample_count; i-- > 0;) fanout->free_.push_back(i);
@@ -82,11 +83,8 @@ TopicFanout::~TopicFanout() { close(); }
 
 void TopicFanout::close() {
     std::lock_guard lock(mutex_);
-    for (auto& [id, s] : subscriptions_) {
-        s->queue->publisher_closed.store(1, std::memory_order_release);
-        s->queue->published.fetch_add(1, std::memory_order_release);
-        futex_wake(&s->queue->published);
-    }
+    for (auto& [id, s] : subscriptions_) s->queue->publisher_closed.store(1, std::memory_order_release);
+    ring_bell();
 }
 
 Result<SubscriptionGrant> TopicFanout::subscribe(SubscriptionRequest request) {
@@ -228,8 +226,7 @@ void TopicFanout::release_all(Subscription& s) {
         }
     s.held_count = 0;
     s.queue->publisher_closed.store(1, std::memory_order_release);
-    s.queue->published.fetch_add(1, std::memory_order_release);
-    futex_wake(&s.queue->published);
+    ring_bell();
 }
 
 void TopicFanout::drop(std::map<uint64_t, std::unique_ptr<Subscription>>::iterator it, const char* why) {
@@ -282,6 +279,12 @@ void TopicFanout::give_back(uint32_t index) {
     unref(index);
 }
 
+bool TopicFanout::queue_full(const Subscription& s) {
+    // The private head only lags the subscriber's, so a queue with room here has room: only a queue
+    // that looks full is worth reading the subscriber's cache lines for.
+    return s.tail - s.head >= s.depth;
+}
+
 bool TopicFanout::make_room(Subscription& s) {
     while (s.tail - s.head >= s.depth) {
         uint64_t expected = s.head;
@@ -309,18 +312,20 @@ void TopicFanout::deliver(Subscription& s, const QueueEntry& entry) {
     s.queue->tail.store(s.tail, std::memory_order_release);
 }
 
-void TopicFanout::wake(Subscription& s) {
+void TopicFanout::ring_bell() {
+    bell_->rung.fetch_add(1, std::memory_order_release);
+    futex_wake(&bell_->rung);
+}
+
+bool TopicFanout::wake(Subscription& s) {
     const uint32_t waiting = s.reader->waiting.load(std::memory_order_relaxed);
-    if (waiting & kWakeFutex) {
-        s.queue->published.fetch_add(1, std::memory_order_release);
-        futex_wake(&s.queue->published);
-    }
     if ((waiting & kWakeSocket) && s.wake_socket) {
         // MSG_DONTWAIT per call: a subscriber cannot make this block (it could clear an eventfd's
         // O_NONBLOCK, which it shares); a full socket already reads as "wake up".
         const char byte = 1;
         (void)::send(s.wake_socket.get(), &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
     }
+    return (waiting & kWakeFutex) != 0;
 }
 
 Result<uint64_t> TopicFanout::publish(uint32_t index, uint64_t size, Deadline deadline) {
@@ -333,9 +338,9 @@ Result<uint64_t> TopicFanout::publish(uint32_t index, uint64_t size, Deadline de
         for (auto it = subscriptions_.begin(); it != subscriptions_.end();) {
             auto next = std::next(it);
             Subscription& s = *it->second;
-            if (!reconcile(s) || (!s.block && !make_room(s))) {
+            if (queue_full(s) && (!reconcile(s) || (!s.block && !make_room(s)))) {
                 drop(it, "its head or release ring broke the protocol");
-            } else if (s.block && s.tail - s.head >= s.depth) {
+            } else if (s.block && queue_full(s)) {
                 full = &s;
             }
             it = next;
@@ -345,11 +350,14 @@ Result<uint64_t> TopicFanout::publish(uint32_t index, uint64_t size, Deadline de
             return fail(Errc::timed_out, "subscriber pid " + std::to_string(full->peer.pid) +
                                              " kept its queue of " + std::to_string(full->depth) +
                                              " full past the publish deadline; nothing was delivered");
-        // Sleep on the subscriber's head; it wakes us when it takes an entry while we wait.
+        // Sleep on the subscriber's head until it has taken a quarter of its queue: it wakes us once
+        // there, not at every take (a wake per sample made publisher and subscriber take turns). A
+        // subscriber that stops short, or lies, costs at most the 10 ms re-check.
         ReaderState* reader = full->reader;
+        const uint64_t wake_at = full->tail - full->depth + std::max<uint32_t>(1, full->depth / 4);
         const uint32_t seen = head_futex(reader)->load(std::memory_order_relaxed);
-        reader->publisher_waiting.store(1, std::memory_order_seq_cst);
-        const bool still_full = full->tail - reader->head.load(std::memory_order_seq_cst) >= full->depth;
+        reader->publisher_waiting.store(std::max<uint32_t>(1, static_cast<uint32_t>(wake_at)), std::memory_order_seq_cst);
+        const bool still_full = reader->head.load(std::memory_order_seq_cst) < wake_at;
         const uint64_t id = full->id;
         lock.unlock();
         if (still_full) futex_wait(head_futex(reader), seen, deadline.min(Deadline::after(std::chrono::milliseconds(10))));
@@ -372,7 +380,9 @@ Result<uint64_t> TopicFanout::publish(uint32_t index, uint64_t size, Deadline de
     unref(index);
     // Dekker with the subscriber: tails are stored, then its waiting bits are read.
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    for (auto& [id, s] : subscriptions_) wake(*s);
+    bool sleeper = false;
+    for (auto& [id, s] : subscriptions_) sleeper = wake(*s) || sleeper;
+    if (sleeper) ring_bell();
     return entry.sequence;
 }
 

@@ -112,14 +112,18 @@ private:
     void reconcile_all();
     // Latest-N: takes back the oldest entries until one more fits. False if the subscriber broke the protocol.
     bool make_room(Subscription& s);
+    static bool queue_full(const Subscription& s);
     void deliver(Subscription& s, const QueueEntry& entry);
-    void wake(Subscription& s);
+    // Writes a poller's wake socket; true when a thread of the subscriber sleeps on the bell.
+    bool wake(Subscription& s);
+    void ring_bell();  // wakes every sleeping subscriber
 
     const FanoutOptions options_;
     uint64_t slot_bytes_ = 0;
     UniqueFd pool_fd_;
     UniqueFd pool_read_only_;
     Mapping pool_;
+    TopicBell* bell_ = nullptr;  // at the pool's end
     bool hugepages_ = false;
 
     mutable std::mutex mutex_;

@@ -1,7 +1,8 @@
 // Layout of a topic's shared memory: one sample pool per publisher, two regions per subscriber.
 //
 //   pool (publisher writes, sealed F_SEAL_FUTURE_WRITE; every subscriber maps it read-only)
-//     sample_count slots of slot_bytes each; a sample's bytes start at index * slot_bytes.
+//     sample_count slots of slot_bytes each; a sample's bytes start at index * slot_bytes. Then the
+//     TopicBell at sample_count * slot_bytes: the one futex word every sleeping subscriber waits on.
 //   queue (publisher writes, sealed; this subscriber maps it read-only)
 //     QueueHeader, then QueueEntry[depth]: the samples published to this subscriber, by position.
 //   reader (shared read-write with this subscriber; nothing in it is trusted by the publisher)
@@ -22,7 +23,7 @@
 namespace liteipc::detail {
 
 inline constexpr uint64_t kTopicMagic = 0x3143'4950'4f54'494cULL;  // "LITOPIC1" little-endian
-inline constexpr uint32_t kTopicVersion = 1;
+inline constexpr uint32_t kTopicVersion = 2;  // 2: the pool ends with the TopicBell
 inline constexpr uint32_t kMaxTopicDepth = 4096;
 inline constexpr uint32_t kMaxTopicSamples = 65536;
 
@@ -31,8 +32,24 @@ inline constexpr uint32_t kTopicSubscribeCode = 1;
 inline constexpr uint32_t kTopicUnsubscribeCode = 2;
 
 // ReaderState::waiting bits: how the subscriber wants to be woken while its queue is empty.
-inline constexpr uint32_t kWakeFutex = 1u << 0;   // a thread sleeps on QueueHeader::published
+inline constexpr uint32_t kWakeFutex = 1u << 0;   // a thread sleeps on TopicBell::rung
 inline constexpr uint32_t kWakeSocket = 1u << 1;  // a poller watches the subscription's wake fd
+
+// One word for the whole topic: a publish that finds any subscriber asleep bumps it and wakes every
+// sleeper with one FUTEX_WAKE, instead of one wake per subscriber. Every subscriber gets every
+// publish, so the word tells none of them anything its own queue does not. It is the only shared
+// word a subscriber sleeps on: a futex on a read-only mapping costs the kernel a failed write
+// lookup of the page at every wait, so one word, not one per purpose. Ending one subscription rings
+// it too (the others wake, find nothing, sleep again).
+struct alignas(64) TopicBell {
+    std::atomic<uint32_t> rung;
+    uint32_t pad[15];
+};
+static_assert(sizeof(TopicBell) == 64);
+
+inline uint64_t topic_pool_bytes(uint64_t slot_bytes, uint32_t sample_count) {
+    return slot_bytes * sample_count + sizeof(TopicBell);
+}
 
 struct QueueEntry {
     uint32_t sample;  // index into the pool
@@ -56,8 +73,8 @@ struct alignas(64) QueueHeader {
     alignas(64) std::atomic<uint64_t> tail;       // positions published so far (release store)
     std::atomic<uint64_t> dropped;                // entries the publisher took back under latest-N
     std::atomic<uint64_t> release_head;           // release ring entries the publisher has read
-    alignas(64) std::atomic<uint32_t> published;  // futex word: bumped on each publish that wakes
-    std::atomic<uint32_t> publisher_closed;       // 1 once the publisher withdrew the topic
+    // 1 once the publisher withdrew the topic or ended this subscription (then it rings the bell).
+    alignas(64) std::atomic<uint32_t> publisher_closed;
 };
 static_assert(sizeof(QueueHeader) == 192);
 
@@ -66,7 +83,9 @@ struct alignas(64) ReaderState {
     // an entry, by the publisher as it drops the oldest one under latest-N.
     std::atomic<uint64_t> head;
     std::atomic<uint32_t> waiting;  // kWake* bits, set by the subscriber before it sleeps
-    std::atomic<uint32_t> publisher_waiting;  // 1 while a blocking publisher sleeps on head
+    // 0, or while a blocking publisher sleeps on head: the low 32 bits of the head it waits for (at
+    // least 1). The subscriber that takes up to it clears it and wakes the publisher.
+    std::atomic<uint32_t> publisher_waiting;
     alignas(64) std::atomic<uint64_t> release_tail;  // release ring entries written so far
 };
 static_assert(sizeof(ReaderState) == 128);

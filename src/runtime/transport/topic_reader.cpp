@@ -37,14 +37,16 @@ Result<std::unique_ptr<TopicReader>> TopicReader::attach(int pool_fd, int queue_
     if (!reader_map) return std::unexpected(reader_map.error());
     auto pool_size = file_size(pool_fd);
     if (!pool_size) return std::unexpected(pool_size.error());
-    if (*pool_size / slot_bytes < samples) return fail(Errc::malformed, "topic pool smaller than its samples");
-    auto pool = Mapping::map(pool_fd, samples * slot_bytes, PROT_READ);
+    const uint64_t pool_bytes = topic_pool_bytes(slot_bytes, samples);
+    if (*pool_size < pool_bytes) return fail(Errc::malformed, "topic pool smaller than its samples and bell");
+    auto pool = Mapping::map(pool_fd, pool_bytes, PROT_READ);
     if (!pool) return std::unexpected(pool.error());
     reader.queue_map_ = std::move(*queue);
     reader.reader_map_ = std::move(*reader_map);
     reader.pool_ = std::move(*pool);
     reader.queue_ = header;
     reader.reader_ = reinterpret_cast<ReaderState*>(reader.reader_map_.data());
+    reader.bell_ = reinterpret_cast<const TopicBell*>(reader.pool_.data() + slot_bytes * samples);
     reader.depth_ = depth;
     reader.sample_count_ = samples;
     reader.release_capacity_ = release_capacity;
@@ -59,15 +61,17 @@ bool TopicReader::empty() const {
 }
 
 Result<std::optional<TakenSample>> TopicReader::try_take() {
-    {
+    // No lock unless a release still waits for room in the ring: a busy subscriber polls here.
+    if (held_.load(std::memory_order_relaxed) >= max_held_)
+        return fail(Errc::no_memory, "the subscriber holds its " + std::to_string(max_held_) +
+                                         " samples (max_held): release one first");
+    if (unsent_.load(std::memory_order_relaxed) != 0) {
         std::lock_guard lock(*release_mutex_);
-        if (held_ >= max_held_)
-            return fail(Errc::no_memory, "the subscriber holds its " + std::to_string(max_held_) +
-                                             " samples (max_held): release one first");
         // A release still waiting for room in the ring is a sample the publisher counts as held:
         // taking past max_held in its eyes would get this subscriber dropped. Wait until it reads them.
-        if (!unsent_releases_.empty()) flush_releases();
-        if (held_ + unsent_releases_.size() >= max_held_) return std::optional<TakenSample>{};
+        flush_releases();
+        if (held_.load(std::memory_order_relaxed) + unsent_releases_.size() >= max_held_)
+            return std::optional<TakenSample>{};
     }
     for (;;) {
         uint64_t head = reader_->head.load(std::memory_order_acquire);
@@ -81,16 +85,19 @@ Result<std::optional<TakenSample>> TopicReader::try_take() {
         sample.size = std::atomic_ref<const uint64_t>(cell.size).load(std::memory_order_relaxed);
         sample.sequence = std::atomic_ref<const uint64_t>(cell.sequence).load(std::memory_order_relaxed);
         sample.publish_ns = std::atomic_ref<const uint64_t>(cell.publish_ns).load(std::memory_order_relaxed);
-        if (!reader_->head.compare_exchange_strong(head, head + 1, std::memory_order_acq_rel)) continue;
-        if (reader_->publisher_waiting.load(std::memory_order_seq_cst)) futex_wake(head_futex(reader_));
+        if (!reader_->head.compare_exchange_strong(head, head + 1, std::memory_order_seq_cst)) continue;
+        // A blocking publisher sleeps until our head reaches its mark: one wake, there.
+        const uint32_t mark = reader_->publisher_waiting.load(std::memory_order_seq_cst);
+        if (mark != 0 && static_cast<int32_t>(static_cast<uint32_t>(head + 1) - mark) >= 0 &&
+            reader_->publisher_waiting.exchange(0, std::memory_order_seq_cst) != 0)
+            futex_wake(head_futex(reader_));
         if (sample.index >= sample_count_ || sample.size > slot_bytes_) {
             LITEIPC_LOG(warn, "topic subscription %llu: publisher queued sample %u of %llu bytes, out of range",
                         static_cast<unsigned long long>(subscription_), sample.index,
                         static_cast<unsigned long long>(sample.size));
             return fail(Errc::malformed, "topic queue: the publisher queued a sample out of range");
         }
-        std::lock_guard lock(*release_mutex_);
-        ++held_;
+        held_.fetch_add(1, std::memory_order_relaxed);
         return std::optional<TakenSample>{sample};
     }
 }
@@ -104,11 +111,12 @@ void TopicReader::flush_releases() {
         ring[tail % release_capacity_].store(unsent_releases_[sent], std::memory_order_relaxed);
     reader_->release_tail.store(tail, std::memory_order_release);
     unsent_releases_.erase(unsent_releases_.begin(), unsent_releases_.begin() + static_cast<std::ptrdiff_t>(sent));
+    unsent_.store(static_cast<uint32_t>(unsent_releases_.size()), std::memory_order_relaxed);
 }
 
 void TopicReader::release(uint32_t index) {
     std::lock_guard lock(*release_mutex_);
-    --held_;
+    held_.fetch_sub(1, std::memory_order_relaxed);
     unsent_releases_.push_back(index);
     flush_releases();
 }
@@ -117,10 +125,11 @@ bool TopicReader::wait(std::chrono::nanoseconds spin, Deadline deadline) {
     auto ready = [&] { return !empty() || publisher_closed() || interrupted(); };
     if (ready() || spin_until(spin, deadline, ready, [] { return false; })) return true;
     while (!deadline.expired()) {
-        const uint32_t seen = queue_->published.load(std::memory_order_acquire);
+        // The bell read before the waiting bit is set: a publish after our last look changes it.
+        const uint32_t rung = bell_->rung.load(std::memory_order_acquire);
         reader_->waiting.fetch_or(kWakeFutex, std::memory_order_seq_cst);
         if (ready()) break;
-        const FutexWaitTarget targets[] = {{&queue_->published, seen, true}, {&interrupted_, 0, false}};
+        const FutexWaitTarget targets[] = {{&bell_->rung, rung, true}, {&interrupted_, 0, false}};
         futex_waitv(targets, deadline);
         if (ready()) break;
     }

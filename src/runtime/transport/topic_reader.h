@@ -63,6 +63,7 @@ private:
     Mapping queue_map_;
     Mapping reader_map_;
     const QueueHeader* queue_ = nullptr;
+    const TopicBell* bell_ = nullptr;  // in the pool mapping
     ReaderState* reader_ = nullptr;
     uint32_t depth_ = 0;
     uint32_t sample_count_ = 0;
@@ -70,10 +71,11 @@ private:
     uint64_t slot_bytes_ = 0;
     uint64_t subscription_ = 0;
     uint32_t max_held_ = 0;
-    uint32_t held_ = 0;
+    std::atomic<uint32_t> held_{0};  // taken and not released
     std::atomic<uint32_t> interrupted_{0};  // a private futex word next to the shared one
     std::unique_ptr<std::mutex> release_mutex_ = std::make_unique<std::mutex>();
     std::vector<uint32_t> unsent_releases_;  // the ring was full: sent with the next release
+    std::atomic<uint32_t> unsent_{0};  // its size, for try_take's lock-free look
 };
 
 }  // namespace liteipc::detail
