@@ -22,6 +22,21 @@ enum class TypeKind {
     interface,        // a service reference (OBJ_SVC)
 };
 
+// The name C and C++ both give a primitive (bool, int8_t .. int64_t, float, double); null for
+// every other kind, whose name depends on the language.
+inline const char* primitive_name(TypeKind kind) {
+    switch (kind) {
+        case TypeKind::boolean: return "bool";
+        case TypeKind::byte: return "int8_t";
+        case TypeKind::short_type: return "int16_t";
+        case TypeKind::int_type: return "int32_t";
+        case TypeKind::long_type: return "int64_t";
+        case TypeKind::float_type: return "float";
+        case TypeKind::double_type: return "double";
+        default: return nullptr;
+    }
+}
+
 struct Type {
     TypeKind kind = TypeKind::void_type;
     std::string name;           // the type's name as written (sequenceable or interface: the last part)

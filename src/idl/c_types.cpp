@@ -141,14 +141,8 @@ const Type* refused_part(const Type& t) {
 }
 
 std::string value_type(const Type& t) {
+    if (const char* name = primitive_name(t.kind)) return name;
     switch (t.kind) {
-        case TypeKind::boolean: return "bool";
-        case TypeKind::byte: return "int8_t";
-        case TypeKind::short_type: return "int16_t";
-        case TypeKind::int_type: return "int32_t";
-        case TypeKind::long_type: return "int64_t";
-        case TypeKind::float_type: return "float";
-        case TypeKind::double_type: return "double";
         case TypeKind::string: return "char*";
         case TypeKind::file_descriptor: return "int";
         case TypeKind::interface: return "SvcIdentity";

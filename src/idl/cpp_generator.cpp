@@ -66,15 +66,9 @@ private:
     }
 
     std::string value_type(const Type& type) const {
+        if (const char* name = primitive_name(type.kind)) return name;
         switch (type.kind) {
             case TypeKind::void_type: return "void";
-            case TypeKind::boolean: return "bool";
-            case TypeKind::byte: return "int8_t";
-            case TypeKind::short_type: return "int16_t";
-            case TypeKind::int_type: return "int32_t";
-            case TypeKind::long_type: return "int64_t";
-            case TypeKind::float_type: return "float";
-            case TypeKind::double_type: return "double";
             case TypeKind::string: return "std::string";
             case TypeKind::file_descriptor: return "liteipc::idl::FileDescriptor";
             case TypeKind::array:
@@ -85,6 +79,7 @@ private:
                 return "std::unordered_map<" + value_type(type.element[0]) + ", " + value_type(type.element[1]) + ">";
             case TypeKind::sequenceable: return cpp_names_.at(type.name);
             case TypeKind::interface: return "liteipc::idl::ServiceRef<" + cpp_names_.at(type.name) + ">";
+            default: break;  // the primitives, named above
         }
         return "void";
     }

@@ -6,15 +6,7 @@
 
 #include "composed_types_c_peer.h"
 
-static int g_failures = 0;
-
-#define CHECK(condition)                                                        \
-    do {                                                                        \
-        if (!(condition)) {                                                     \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #condition); \
-            ++g_failures;                                                       \
-        }                                                                       \
-    } while (0)
+#include "c_check.h"
 
 static bool same_point(struct Point a, struct Point b) { return a.x == b.x && a.y == b.y; }
 static bool same_rect(const struct Rect* a, const struct Rect* b) {

@@ -12,15 +12,7 @@
 #include "ilistener_c.h"
 #include "iplain_types_c.h"
 
-static int g_failures = 0;
-
-#define CHECK(condition)                                                        \
-    do {                                                                        \
-        if (!(condition)) {                                                     \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #condition); \
-            ++g_failures;                                                       \
-        }                                                                       \
-    } while (0)
+#include "c_check.h"
 
 #define CHECK_ECHO(Method, Type, value)                                         \
     do {                                                                        \
