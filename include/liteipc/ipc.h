@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "liteipc/context.h"
@@ -185,7 +186,13 @@ public:
     Result<> send_batch(uint32_t code, OnewayBatch& batch, std::chrono::milliseconds timeout = {});
 
     // Raw zero-copy calls: `fill` writes the payload in place in the request pool; the reply's
-    // payload is read in place too (Reply::payload()).
+    // payload is read in place too (Reply::payload()). `fill` is only borrowed for the call, never
+    // copied: whatever a lambda captures, the call allocates nothing for it (a std::function made
+    // of a lambda capturing more than two references does, on every call).
+    template <typename Fill>
+        requires std::is_invocable_v<Fill&, std::span<std::byte>>
+    Result<Reply> call_raw(uint32_t code, uint64_t size, Fill&& fill, std::chrono::milliseconds timeout = {});
+    // The same with a std::function, as programs built against earlier headers call it.
     Result<Reply> call_raw(uint32_t code, uint64_t size, const std::function<void(std::span<std::byte>)>& fill,
                            std::chrono::milliseconds timeout = {});
 
@@ -204,6 +211,13 @@ public:
 private:
     friend class Request;
     LITEIPC_HIDDEN explicit Connection(std::shared_ptr<Impl> impl);
+    using RawFill = void (*)(void* callable, std::span<std::byte> payload);
+    template <typename Callable>
+    static void fill_through(void* callable, std::span<std::byte> payload) {
+        (*static_cast<Callable*>(callable))(payload);
+    }
+    Result<Reply> call_raw_borrowed(uint32_t code, uint64_t size, RawFill fill, void* callable,
+                                    std::chrono::milliseconds timeout);
     static Result<Connection> open_handle(Context& context, uint32_t handle, std::string name, ConnectOptions options);
     std::shared_ptr<Impl> impl_;
 };
@@ -309,6 +323,14 @@ private:
     friend class Connection;
     std::unique_ptr<Impl> impl_;
 };
+
+template <typename Fill>
+    requires std::is_invocable_v<Fill&, std::span<std::byte>>
+Result<Reply> Connection::call_raw(uint32_t code, uint64_t size, Fill&& fill, std::chrono::milliseconds timeout) {
+    using Callable = std::remove_reference_t<Fill>;
+    return call_raw_borrowed(code, size, &fill_through<Callable>,
+                             const_cast<void*>(static_cast<const void*>(std::addressof(fill))), timeout);
+}
 
 // The reply status a caller sees when the service dropped its request without answering it
 // (LiteIPC's failed reply; IPC_INVOKER_FAILED_REPLY in the newer C API).

@@ -60,18 +60,22 @@ struct Connection::Impl {
         return {};
     }
 
-    Result<Reply> finish_call(Result<detail::ReceivedReply> outcome, const std::shared_ptr<Impl>& self, uint32_t code,
-                              detail::Deadline deadline);
+    Result<Reply> finish_call(Result<detail::ReceivedReply> outcome, uint32_t code, detail::Deadline deadline);
     // Passes the message's service references and sends its fds ahead of it; fills the options
     // that announce the fds.
     Result<> pass_objects(std::span<const std::byte> message, detail::CallOptions& options);
 };
 
+// A reply needs nothing of its connection: a payload in the reply pool holds the channel's state
+// (its mapping) through the ReceivedReply, and inline bytes are the reply's own. So a call takes no
+// reference on the connection, and the record comes from its thread's ReplyRecords.
 struct Reply::Impl {
     detail::ReceivedReply reply;
-    std::shared_ptr<Connection::Impl> connection;
     std::vector<int> fds;  // delivered with the reply; the reply owns those not taken
     ~Impl() { detail::close_untaken(fds); }
+
+    static void* operator new(std::size_t size);
+    static void operator delete(void* record, std::size_t size) noexcept;
 };
 
 
@@ -94,7 +98,32 @@ Error connect_refused(int result, const std::string& name, uint32_t handle) {
     }
 }
 
+// The records of the replies this thread's calls made and let go, kept for its next calls: a
+// caller's steady state allocates none. A reply held past the next call keeps its own record (the
+// call takes another); a reply destroyed on another thread leaves its record with that thread.
+class ReplyRecords {
+public:
+    ~ReplyRecords() {
+        exiting_ = true;
+        while (kept_ > 0) ::operator delete(records_[--kept_]);
+    }
+    void* take(std::size_t size) { return kept_ > 0 ? records_[--kept_] : ::operator new(size); }
+    void give_back(void* record) noexcept {
+        if (exiting_ || kept_ == records_.size()) ::operator delete(record);
+        else records_[kept_++] = record;
+    }
+
+private:
+    std::array<void*, 4> records_{};  // enough for a caller holding a few replies at once
+    std::size_t kept_ = 0;
+    bool exiting_ = false;  // a reply destroyed later in this thread's exit frees its own record
+};
+thread_local ReplyRecords reply_records;
+
 }  // namespace
+
+void* Reply::Impl::operator new(std::size_t size) { return reply_records.take(size); }
+void Reply::Impl::operator delete(void* record, std::size_t) noexcept { reply_records.give_back(record); }
 
 Connection::Connection(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Connection::Connection(Connection&&) noexcept = default;
@@ -206,24 +235,23 @@ Result<> Connection::Impl::pass_objects(std::span<const std::byte> message, deta
     return fds.send(options.fd_batch, carried.fds);
 }
 
-Result<Reply> Connection::Impl::finish_call(Result<detail::ReceivedReply> outcome, const std::shared_ptr<Impl>& self,
-                                            uint32_t code, detail::Deadline deadline) {
+Result<Reply> Connection::Impl::finish_call(Result<detail::ReceivedReply> outcome, uint32_t code,
+                                            detail::Deadline deadline) {
     if (!outcome) {
         LITEIPC_LOG(info, "call %u to '%s': %s", code, name.c_str(), outcome.error().describe().c_str());
         return std::unexpected(outcome.error());
     }
     Reply reply;
-    reply.impl_ = std::make_unique<Reply::Impl>();
-    reply.impl_->connection = self;
-    if (outcome->fd_count() > 0) {
-        auto received = fds.receive(outcome->fd_batch(), outcome->fd_count(), deadline);
+    reply.impl_ = std::make_unique<Reply::Impl>(std::move(*outcome));
+    const detail::ReceivedReply& received_reply = reply.impl_->reply;
+    if (received_reply.fd_count() > 0) {
+        auto received = fds.receive(received_reply.fd_batch(), received_reply.fd_count(), deadline);
         if (!received) {
             LITEIPC_LOG(warn, "call %u to '%s': reply fds: %s", code, name.c_str(), received.error().describe().c_str());
             return std::unexpected(received.error());
         }
         for (auto& fd : *received) reply.impl_->fds.push_back(fd.release());
     }
-    reply.impl_->reply = std::move(*outcome);
     return reply;
 }
 
@@ -236,8 +264,7 @@ Result<Reply> Connection::call(uint32_t code, Request& request, std::chrono::mil
     if (auto sent = impl_->pass_objects(*message, options); !sent) return std::unexpected(sent.error());
     std::span<const uint64_t> attachments(request.attachments_.data(), request.attachment_count_);
     request.attachment_count_ = 0;  // the call owns them now
-    return impl_->finish_call(impl_->channel.call(code, *message, options, attachments), impl_, code,
-                              options.deadline);
+    return impl_->finish_call(impl_->channel.call(code, *message, options, attachments), code, options.deadline);
 }
 
 Result<> Connection::send(uint32_t code, Request& request, std::chrono::milliseconds timeout) {
@@ -277,7 +304,7 @@ Result<Reply> PendingReply::wait(std::chrono::milliseconds timeout) {
     auto outcome = connection.channel.finish_async(impl_->call, deadline);
     if (!outcome && outcome.error().code == Errc::timed_out) return std::unexpected(outcome.error());
     std::unique_ptr<Impl> done = std::move(impl_);
-    return connection.finish_call(std::move(outcome), done->connection, code, deadline);
+    return connection.finish_call(std::move(outcome), code, deadline);
 }
 
 Result<PendingReply> Connection::call_async(uint32_t code, Request& request, std::chrono::milliseconds timeout) {
@@ -378,19 +405,26 @@ Result<> Connection::send_batch(uint32_t code, OnewayBatch& batch, std::chrono::
 
 Result<Reply> Connection::call_raw(uint32_t code, uint64_t size, const std::function<void(std::span<std::byte>)>& fill,
                                    std::chrono::milliseconds timeout) {
+    using Fill = const std::function<void(std::span<std::byte>)>;
+    return call_raw_borrowed(code, size, &fill_through<Fill>, const_cast<void*>(static_cast<const void*>(&fill)),
+                             timeout);
+}
+
+Result<Reply> Connection::call_raw_borrowed(uint32_t code, uint64_t size, RawFill fill, void* callable,
+                                            std::chrono::milliseconds timeout) {
     if (auto ok = impl_->check_alive(); !ok) return std::unexpected(ok.error());
     auto deadline = impl_->deadline(timeout);
     if (size <= detail::kInlinePayloadCapacity) {
         std::array<std::byte, detail::kInlinePayloadCapacity> small;
-        fill(std::span(small.data(), size));
+        fill(callable, std::span(small.data(), size));
         return impl_->finish_call(impl_->channel.call(code, std::span(small.data(), size), {.deadline = deadline}),
-                                  impl_, code, deadline);
+                                  code, deadline);
     }
     auto buffer = impl_->channel.allocate_payload(size, deadline);
     if (!buffer) return std::unexpected(buffer.error());
-    fill(buffer->bytes());
-    return impl_->finish_call(impl_->channel.call_in_place(code, std::move(*buffer), {.deadline = deadline}), impl_,
-                              code, deadline);
+    fill(callable, buffer->bytes());
+    return impl_->finish_call(impl_->channel.call_in_place(code, std::move(*buffer), {.deadline = deadline}), code,
+                              deadline);
 }
 
 // ---- Request ----
@@ -438,7 +472,7 @@ std::span<const std::byte> Reply::payload() const { return impl_ ? impl_->reply.
 Reader Reply::reader() const {
     if (!impl_) return Reader();
     ReaderOptions options;
-    options.peer_pool = impl_->connection->channel.reply_pool();
+    options.peer_pool = impl_->reply.reply_pool();
     options.fds = impl_->fds;
     return Reader(impl_->reply.payload(), options);
 }

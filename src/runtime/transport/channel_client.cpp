@@ -223,6 +223,11 @@ void ReceivedReply::release() noexcept {
     length_ = 0;
 }
 
+std::span<const std::byte> ReceivedReply::reply_pool() const noexcept {
+    if (!state_ || held_slot_ == UINT32_MAX) return {};
+    return {state_->reply_pool.data(), state_->reply_pool.size()};
+}
+
 Result<ChannelClient> ChannelClient::attach(const ChannelFds& fds, ClientOptions options) {
     auto request_pool = map_writer_pool(fds.request_pool);
     if (!request_pool) return std::unexpected(request_pool.error());
@@ -317,11 +322,6 @@ Result<std::pair<uint64_t, std::span<std::byte>>> ChannelClient::allocate_attach
 
 void ChannelClient::free_attachment(uint64_t offset) noexcept {
     if (state_) (void)state_->request_allocator.free(offset);
-}
-
-std::span<const std::byte> ChannelClient::reply_pool() const noexcept {
-    if (!state_) return {};
-    return {state_->reply_pool.data(), state_->reply_pool.size()};
 }
 
 Result<ReceivedReply> ChannelClient::call(uint32_t code, std::span<const std::byte> payload, CallOptions options,

@@ -91,6 +91,9 @@ public:
         return {pool_payload_ ? pool_payload_ : inline_payload_, static_cast<std::size_t>(length_)};
     }
     void release() noexcept;
+    // The service's reply pool (read-only), where the buffers a reply refers to live, while this
+    // reply holds its payload there; else empty (a reply with buffers always has its payload there).
+    std::span<const std::byte> reply_pool() const noexcept;
 
 private:
     friend class ChannelClient;
@@ -139,8 +142,6 @@ public:
     // Hand its offset to call(..., attachments) or give it back with free_attachment().
     Result<std::pair<uint64_t, std::span<std::byte>>> allocate_attachment(uint64_t size, Deadline deadline);
     void free_attachment(uint64_t offset) noexcept;
-    // The service's reply pool, read-only: reply attachments live there.
-    std::span<const std::byte> reply_pool() const noexcept;
 
     // The reply of an async call is in (or the connection died): finish_async will not wait.
     bool async_ready(const AsyncCall& call) const noexcept;
