@@ -11,7 +11,9 @@
 //               phase (every subscriber waiting), and its ratio at 16 subscribers to 1.
 //   throughput: the publisher publishes as fast as the slowest subscriber lets it (blocking policy)
 //               for a fixed time; samples delivered per second, over all subscribers.
-// Ratios (liteipc / peer) are printed from the same run.
+// Ratios (liteipc / peer) are printed from the same run. liteipc-med is liteipc with mediated topics
+// (the kernel stamps each publish for each subscriber): its pub_cpu_ns against liteipc's is the
+// stamp's cost per publish, printed after each size.
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -162,6 +164,21 @@ int main(int argc, char** argv) {
                     std::fflush(stdout);
                 }
             }
+            // The stamp's cost: mediated against plain liteipc, at 1 and at 16 subscribers.
+            auto stamp_cost = [&](const std::vector<std::pair<std::string, Cell>>& cells, uint32_t subscribers) {
+                const Cell* plain = nullptr;
+                const Cell* mediated = nullptr;
+                for (const auto& [name, cell] : cells) {
+                    if (name == "liteipc" && cell.ok) plain = &cell;
+                    if (name == "liteipc-med" && cell.ok) mediated = &cell;
+                }
+                if (plain && mediated)
+                    std::printf("stamp cost %-8s %8zu B %2u subs: mediated / plain publish cpu = %.2fx (+%.0f ns per publish)\n",
+                                regime_name, size, subscribers, mediated->publish_cpu_ns / plain->publish_cpu_ns,
+                                mediated->publish_cpu_ns - plain->publish_cpu_ns);
+            };
+            stamp_cost(one, 1);
+            stamp_cost(sixteen, 16);
             for (const auto& [name, at16] : sixteen)
                 for (const auto& [name1, at1] : one)
                     if (name == name1 && at1.ok && at16.ok)
