@@ -360,8 +360,8 @@ static __always_inline int stamp_sample(struct liteipc_send_ctl *ctx, struct lit
                                         struct liteipc_service *svc, __u64 conn_id, __u64 pid_tgid,
                                         __u64 uid_gid)
 {
-    __u32 sample = ctx->slot, counter = LITEIPC_COUNTER_STAMP_REFUSED;
-    __u64 length = ctx->payload_length, sequence = ctx->call_sequence, *refused;
+    __u32 sample = ctx->slot;
+    __u64 length = ctx->payload_length, sequence = ctx->call_sequence;
     struct liteipc_message_record rec = {};
     int error = 0;
     void *ring;
@@ -371,9 +371,7 @@ static __always_inline int stamp_sample(struct liteipc_send_ctl *ctx, struct lit
     else if (sequence <= conn->stamped_sequence)
         error = -EALREADY;
     if (error) {
-        refused = bpf_map_lookup_elem(&counters, &counter);
-        if (refused)
-            __sync_fetch_and_add(refused, 1);
+        count(LITEIPC_COUNTER_STAMP_REFUSED);
         ctx->result = error;
         return 0;
     }

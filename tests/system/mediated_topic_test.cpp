@@ -4,10 +4,8 @@
 // outside its pool, is refused (a named line, a counter) while an honest publisher on another topic
 // goes on being delivered; `liteipc list` and `status` name the mode.
 #include <algorithm>
-#include <mutex>
 #include <nlohmann/json.hpp>
 
-#include "liteipc/log.h"
 #include "liteipc/topic.h"
 #include "liteipc_abi.h"
 #include "test_processes.h"
@@ -100,20 +98,7 @@ TEST_F(MediatedTopicTest, SubscribersSeeThePublishersTruePidAndUidAndTheCliNames
 // special, refuses each hand-written entry with a line, the kernel refuses and counts each record,
 // and an honest publisher of another uid on another topic is delivered throughout.
 TEST_F(MediatedTopicTest, AForgingPublisherIsRefusedAndAnHonestOneOnAnotherTopicGoesOn) {
-    std::mutex lines_lock;
-    std::vector<std::string> lines;
-    set_log_handler([&](LogLevel, std::string_view line) {
-        std::lock_guard hold(lines_lock);
-        lines.emplace_back(line);
-    });
-    struct RestoreLog {
-        ~RestoreLog() { set_log_handler({}); }
-    } restore;
-    auto logged = [&](const std::string& text) {
-        std::lock_guard hold(lines_lock);
-        return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(text) != std::string::npos; });
-    };
-
+    CapturedLog log;
     Peer honest = spawn_publisher("mediated_publisher", kPublisherUid, "test.medtopic.honest");
     Peer forger = spawn_publisher("forging_publisher", kNobody, "test.medtopic.forged");
     Subscriber honest_subscriber = subscribe("test.medtopic.honest");
@@ -132,7 +117,7 @@ TEST_F(MediatedTopicTest, AForgingPublisherIsRefusedAndAnHonestOneOnAnotherTopic
     ASSERT_TRUE(taken) << taken.error().describe();
     EXPECT_FALSE(*taken) << "a sample unlike its stamp was handed over";
     EXPECT_EQ(victim.refused(), 1u);
-    EXPECT_TRUE(logged("its stamp slot")) << "no line for the entry unlike its stamp";
+    EXPECT_TRUE(log.contains("its stamp slot")) << "no line for the entry unlike its stamp";
     EXPECT_TRUE(stamped_by(honest_subscriber, honest.pid(), kPublisherUid));
 
     // An entry claiming a sequence the kernel never stamped.
@@ -141,7 +126,7 @@ TEST_F(MediatedTopicTest, AForgingPublisherIsRefusedAndAnHonestOneOnAnotherTopic
     ASSERT_TRUE(taken) << taken.error().describe();
     EXPECT_FALSE(*taken) << "a sample without a stamp was handed over";
     EXPECT_EQ(victim.refused(), 2u);
-    EXPECT_TRUE(logged("without the kernel's stamp")) << "no line for the unstamped entry";
+    EXPECT_TRUE(log.contains("without the kernel's stamp")) << "no line for the unstamped entry";
 
     // Records outside the pool, and a sequence stamped already: the kernel refuses and counts each.
     TopicForgeryReport records = step(TopicForgery::kernel_records);

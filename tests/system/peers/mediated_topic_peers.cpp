@@ -1,8 +1,7 @@
 // Roles of the mediated topic tests (tests/system/mediated_topic_test.cpp): an honest publisher of
 // another uid, and a publisher that forges what it can reach, one step at a time when told.
 #include <atomic>
-#include <cstdio>
-#include <cstring>
+#include <optional>
 #include <thread>
 
 #include "api/context_impl.h"
@@ -26,26 +25,12 @@ Result<uint64_t> publish_pid(Publisher& publisher) {
     return publisher.publish_copy(std::as_bytes(std::span(&pid, 1)));
 }
 
-// The publisher's own writable mapping of its one subscription's queue: what it can write by hand.
-detail::QueueHeader* writable_queue() {
-    detail::QueueHeader* found = nullptr;
-    FILE* maps = std::fopen("/proc/self/maps", "r");
-    char line[512];
-    while (maps && std::fgets(line, sizeof line, maps)) {
-        unsigned long begin = 0, end = 0;
-        char perms[8] = {};
-        if (std::strstr(line, "memfd:liteipc-topic-queue") && std::sscanf(line, "%lx-%lx %7s", &begin, &end, perms) == 3 &&
-            perms[1] == 'w')
-            found = reinterpret_cast<detail::QueueHeader*>(begin);
-    }
-    if (maps) std::fclose(maps);
-    return found;
-}
-
-// The entry last queued to the one subscriber.
+// The entry last queued to the one subscriber, in the publisher's own writable mapping of its queue:
+// what it can write by hand.
 detail::QueueEntry* last_entry() {
-    detail::QueueHeader* queue = writable_queue();
-    if (!queue) return nullptr;
+    auto queues = writable_regions("liteipc-topic-queue");
+    if (queues.size() != 1) return nullptr;
+    auto* queue = reinterpret_cast<detail::QueueHeader*>(queues[0].data());
     const uint64_t tail = queue->tail.load(std::memory_order_acquire);
     return tail == 0 ? nullptr : &detail::queue_entries(queue)[(tail - 1) % queue->depth];
 }
@@ -61,23 +46,42 @@ uint64_t subscriber_conn_id(const Context& context, const std::string& topic) {
     return 0;
 }
 
-}  // namespace
-
-// Publishes mediated `topic` as `uid` (anyone may subscribe), its pid every millisecond until
-// killed. Reports 0 once the topic exists (or the Errc).
-LITEIPC_PEER_ROLE(mediated_publisher) {
+// Reads the context options, a uid and a topic; as that uid, publishes the topic mediated (anyone may
+// subscribe) with `samples` slots, and reports 0 (or -1, or the Errc).
+struct MediatedStart {
+    std::optional<Context> context;
+    std::optional<Publisher> publisher;
+    std::string topic;
+};
+MediatedStart start_mediated(PeerArgs& args, uint32_t samples) {
     no_core_dumps();
+    MediatedStart started;
     ContextOptions context_options = read_context_options(args);
     const auto uid = static_cast<uid_t>(args.number());
-    const std::string topic = args.text();
-    if (uid != 0 && !become_group_member(uid)) return report(int64_t{-1}) ? 100 : 101;
-    auto context = Context::open(context_options);
-    if (!context) return report(int64_t{-1}) ? 100 : 101;
-    auto publisher = Publisher::create(
-        *context, {.name = topic, .subscriber_policy = Policy::anyone, .sample_size = 64, .mediated = true});
-    if (!report(int64_t{publisher ? 0 : static_cast<int64_t>(publisher.error().code)}) || !publisher) return 0;
+    started.topic = args.text();
+    Result<Context> context = fail(Errc::permission_denied, "could not become uid " + std::to_string(uid));
+    if (uid == 0 || become_group_member(uid)) context = Context::open(context_options);
+    if (!context) {
+        report(int64_t{-1});
+        return started;
+    }
+    started.context.emplace(std::move(*context));
+    auto publisher = Publisher::create(*started.context, {.name = started.topic, .subscriber_policy = Policy::anyone,
+                                                          .sample_size = 64, .sample_count = samples, .mediated = true});
+    report(int64_t{publisher ? 0 : static_cast<int64_t>(publisher.error().code)});
+    if (publisher) started.publisher.emplace(std::move(*publisher));
+    return started;
+}
+
+}  // namespace
+
+// Publishes mediated `topic` as `uid`, its pid every millisecond until killed.
+LITEIPC_PEER_ROLE(mediated_publisher) {
+    MediatedStart started = start_mediated(args, 256);
+    if (!started.publisher) return 0;
+    Publisher& publisher = *started.publisher;
     for (;;) {
-        (void)publish_pid(*publisher);
+        (void)publish_pid(publisher);
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
 }
@@ -85,22 +89,17 @@ LITEIPC_PEER_ROLE(mediated_publisher) {
 // Publishes mediated `topic` as `uid` and reports 0; once its one subscriber is in, takes each
 // TopicForgery step it is told and reports a TopicForgeryReport.
 LITEIPC_PEER_ROLE(forging_publisher) {
-    no_core_dumps();
-    ContextOptions context_options = read_context_options(args);
-    const auto uid = static_cast<uid_t>(args.number());
-    const std::string topic = args.text();
-    if (uid != 0 && !become_group_member(uid)) return report(int64_t{-1}) ? 100 : 101;
-    auto context = Context::open(context_options);
-    if (!context) return report(int64_t{-1}) ? 100 : 101;
-    auto publisher = Publisher::create(*context, {.name = topic, .subscriber_policy = Policy::anyone,
-                                                  .sample_size = 64, .sample_count = kForgerSamples, .mediated = true});
-    if (!report(int64_t{publisher ? 0 : static_cast<int64_t>(publisher.error().code)}) || !publisher) return 0;
+    MediatedStart started = start_mediated(args, kForgerSamples);
+    if (!started.publisher) return 0;
+    Context& context = *started.context;
+    Publisher& publisher = *started.publisher;
+    const std::string& topic = started.topic;
     TopicForgery step{};
     while (receive(step)) {
         TopicForgeryReport out;
         if (step == TopicForgery::kernel_records) {
-            const uint64_t conn_id = subscriber_conn_id(*context, topic);
-            const detail::KernelSeam& kernel = context->impl().kernel();
+            const uint64_t conn_id = subscriber_conn_id(context, topic);
+            const detail::KernelSeam& kernel = context.impl().kernel();
             auto run = [&](uint32_t slot, uint64_t length, uint64_t sequence) {
                 liteipc_send_ctl ctl{};
                 ctl.conn_id = conn_id;
@@ -115,7 +114,7 @@ LITEIPC_PEER_ROLE(forging_publisher) {
             out.stale_sequence = run(0, 8, 1);  // the kernel stamped later ones already
             out.result = conn_id != 0 ? 0 : -2;
         } else {
-            auto published = publish_pid(*publisher);
+            auto published = publish_pid(publisher);
             detail::QueueEntry* entry = published ? last_entry() : nullptr;
             out.sequence = published ? *published : 0;
             out.result = entry ? 0 : -3;
