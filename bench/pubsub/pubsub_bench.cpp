@@ -6,9 +6,13 @@
 // iceoryx WaitSet, liteipc take) and busy ones (the same spin-then-yield loop over each peer's
 // non-blocking take; a 2-core host cannot give 16 spinners a core each, so they yield).
 //   latency:    lock-step: the next sample goes once every subscriber has read the last; each
-//               subscriber's publish-to-read time (CLOCK_MONOTONIC stamped into the sample).
+//               subscriber's publish-to-read time (CLOCK_MONOTONIC stamped into the sample), after
+//               a tenth as many warm-up samples; the publisher waits for the reads the way the
+//               subscribers wait for samples (asleep or spinning). same_cpu: the share of reads on
+//               the CPU the sample was published from (those two processes took turns).
 //   publish cost: the publisher's thread CPU time in loan + publish per sample in the lock-step
-//               phase (every subscriber waiting), and its ratio at 16 subscribers to 1.
+//               phase (every subscriber waiting), less the clock reads' own cost, and its ratio at
+//               16 subscribers to 1.
 //   throughput: the publisher publishes as fast as the slowest subscriber lets it (blocking policy)
 //               for a fixed time; samples delivered per second, over all subscribers.
 // Ratios (liteipc / peer) are printed from the same run.
@@ -23,11 +27,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "../../tests/support/owned_pid.h"
 #include "pubsub_peers.h"
 
 namespace liteipc::bench {
@@ -35,8 +39,11 @@ namespace {
 
 struct Cell {
     double median_us = 0, p99_us = 0, samples_per_s = 0, publish_cpu_ns = 0;
+    double same_cpu_percent = 0;  // latency reads on the CPU the sample was published from
     bool ok = false;
 };
+
+bool floor_wake_chain = false;  // --floor-wake chain
 
 Cell run_cell(const PubSubPeer& peer, Regime regime, uint32_t subscribers, std::size_t size, const std::string& tag) {
     auto* shared = static_cast<SharedRun*>(::mmap(nullptr, sizeof(SharedRun), PROT_READ | PROT_WRITE,
@@ -47,33 +54,37 @@ Cell run_cell(const PubSubPeer& peer, Regime regime, uint32_t subscribers, std::
     shared->regime = regime;
     shared->size = size;
     shared->latency_samples = size >= (1u << 20) ? 200 : 2000;
+    shared->warmup_samples = shared->latency_samples / 10;
+    shared->floor_wake_chain = floor_wake_chain;
     const std::string topic = "bench.pubsub." + tag;
-    std::vector<pid_t> children;
-    auto spawn = [&](std::function<int()> body) {
-        std::fflush(nullptr);
-        const pid_t pid = ::fork();
-        if (pid == 0) std::exit(body());  // static destructors: iceoryx removes its runtime files in /tmp
-        children.push_back(pid);
+    // Children are owned: one left running when this returns (a failed cell, an early return) is
+    // killed and reaped, and each is killed should the bench itself die.
+    std::vector<testing::OwnedPid> children;
+    auto spawn = [&](auto body) {
+        // std::exit, not _exit: static destructors run (iceoryx removes its runtime files in /tmp).
+        children.push_back(testing::fork_child([&]() -> int { std::exit(body()); }));
     };
     spawn([&] { return peer.publish(*shared, topic); });
-    for (uint32_t s = 0; s < subscribers; ++s) spawn([&, s] { return peer.subscribe(*shared, topic, s); });
+    for (uint32_t s = 0; s < subscribers; ++s) spawn([&] { return peer.subscribe(*shared, topic, s); });
     // A process that fails leaves the others waiting for it: they are killed, the cell fails. (Polled:
     // the loader and RouDi are this process's children too, so no waitpid(-1).)
     bool ok = true;
-    std::vector<bool> done(children.size(), false);
     for (std::size_t left = children.size(); left > 0;) {
         for (std::size_t i = 0; i < children.size(); ++i) {
-            int status = 0;
-            if (done[i] || ::waitpid(children[i], &status, WNOHANG) != children[i]) continue;
-            done[i] = true;
+            if (!children[i]) continue;
+            const auto status = children[i].wait_for(std::chrono::milliseconds(0));
+            if (!status) continue;
             --left;
-            if (!ok || (WIFEXITED(status) && WEXITSTATUS(status) == 0)) continue;
+            if (!ok || testing::exit_code(*status) == 0) continue;
             ok = false;
             std::fprintf(stderr, "pubsub_bench: %s %s %zu %s %d\n", peer.name(), i == 0 ? "publisher" : "subscriber",
-                         i - 1, WIFEXITED(status) ? "exited with" : "killed by signal",
-                         WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-            for (std::size_t j = 0; j < children.size(); ++j)
-                if (!done[j]) ::kill(children[j], SIGKILL);
+                         i - 1, WIFEXITED(*status) ? "exited with" : "killed by signal",
+                         WIFEXITED(*status) ? WEXITSTATUS(*status) : WTERMSIG(*status));
+            for (auto& child : children)
+                if (child) {
+                    child.kill_and_wait();
+                    --left;
+                }
         }
         if (left > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
@@ -89,6 +100,7 @@ Cell run_cell(const PubSubPeer& peer, Regime regime, uint32_t subscribers, std::
         for (uint32_t s = 0; s < subscribers; ++s) delivered += shared->received[s].load();
         cell.samples_per_s = delivered / (shared->throughput_ns.load() / 1e9);
         cell.publish_cpu_ns = double(shared->publish_cpu_ns.load()) / shared->latency_samples;
+        cell.same_cpu_percent = 100.0 * double(shared->same_cpu_reads.load()) / double(all.size());
         cell.ok = shared->mismatches.load() == 0;
     }
     ::munmap(shared, sizeof(SharedRun));
@@ -99,7 +111,8 @@ Cell run_cell(const PubSubPeer& peer, Regime regime, uint32_t subscribers, std::
 }  // namespace liteipc::bench
 
 // Usage: pubsub_bench [--peer NAME] [--subs N] [--bytes N] [--regime sleeping|busy]: only those cells
-// (for profiling one); no arguments: the whole table.
+// (for profiling one); no arguments: the whole table. --floor-wake chain: the floor wakes its
+// sleepers through each other (default all: one wake of every sleeper by the publisher).
 int main(int argc, char** argv) {
     using namespace liteipc::bench;
     std::string only_peer, only_regime;
@@ -111,6 +124,7 @@ int main(int argc, char** argv) {
         else if (flag == "--subs") only_subs = uint32_t(std::stoul(value));
         else if (flag == "--bytes") only_bytes = std::stoul(value);
         else if (flag == "--regime") only_regime = value;
+        else if (flag == "--floor-wake" && (value == "chain" || value == "all")) floor_wake_chain = value == "chain";
         else {
             std::fprintf(stderr, "pubsub_bench: unknown flag %s\n", flag.c_str());
             return 2;
@@ -127,8 +141,8 @@ int main(int argc, char** argv) {
             p.reset();
         }
     }
-    std::printf("%-9s %-8s %4s %8s  %10s %10s %12s %10s  %s\n", "peer", "regime", "subs", "bytes", "median_us", "p99_us",
-                "samples/s", "pub_cpu_ns", "liteipc ratios (latency median, p99 lower is better; throughput higher is better)");
+    std::printf("%-9s %-8s %4s %8s  %10s %10s %12s %10s %8s  %s\n", "peer", "regime", "subs", "bytes", "median_us", "p99_us",
+                "samples/s", "pub_cpu_ns", "same_cpu", "liteipc ratios (latency median, p99 lower is better; throughput higher is better)");
     for (Regime regime : {Regime::sleeping, Regime::busy}) {
         const char* regime_name = regime == Regime::sleeping ? "sleeping" : "busy";
         if (!only_regime.empty() && only_regime != regime_name) continue;
@@ -156,9 +170,9 @@ int main(int argc, char** argv) {
                     }
                     if (!cell.ok) std::printf("%-9s %-8s %4u %8zu  failed (see above)\n", name.c_str(), regime_name, subscribers, size);
                     else
-                        std::printf("%-9s %-8s %4u %8zu  %10.1f %10.1f %12.0f %10.0f  %s\n", name.c_str(), regime_name,
+                        std::printf("%-9s %-8s %4u %8zu  %10.1f %10.1f %12.0f %10.0f %7.0f%%  %s\n", name.c_str(), regime_name,
                                     subscribers, size, cell.median_us, cell.p99_us, cell.samples_per_s, cell.publish_cpu_ns,
-                                    ratio.c_str());
+                                    cell.same_cpu_percent, ratio.c_str());
                     std::fflush(stdout);
                 }
             }
