@@ -15,13 +15,15 @@
 //               16 subscribers to 1.
 //   throughput: the publisher publishes as fast as the slowest subscriber lets it (blocking policy)
 //               for a fixed time; samples delivered per second, over all subscribers.
-// Ratios (liteipc / peer) are printed from the same run.
+// Each cell runs in rounds, the peers by turns; a figure is the median of its rounds. Ratios
+// (liteipc / peer) are printed from the same run.
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -44,6 +46,7 @@ struct Cell {
 };
 
 bool floor_wake_chain = false;  // --floor-wake chain
+uint32_t round_count = 3;        // --rounds N
 
 Cell run_cell(const PubSubPeer& peer, Regime regime, uint32_t subscribers, std::size_t size, const std::string& tag) {
     auto* shared = static_cast<SharedRun*>(::mmap(nullptr, sizeof(SharedRun), PROT_READ | PROT_WRITE,
@@ -107,11 +110,31 @@ Cell run_cell(const PubSubPeer& peer, Regime regime, uint32_t subscribers, std::
     return cell;
 }
 
+// A cell's figures over its rounds: each the median of the rounds' (a failed round fails the cell).
+Cell median_of(std::vector<Cell> rounds) {
+    Cell cell;
+    cell.ok = !rounds.empty() && std::all_of(rounds.begin(), rounds.end(), [](const Cell& c) { return c.ok; });
+    if (!cell.ok) return cell;
+    auto median = [&](double Cell::*field) {
+        std::vector<double> values;
+        for (const Cell& c : rounds) values.push_back(c.*field);
+        std::sort(values.begin(), values.end());
+        return values[values.size() / 2];
+    };
+    cell.median_us = median(&Cell::median_us);
+    cell.p99_us = median(&Cell::p99_us);
+    cell.samples_per_s = median(&Cell::samples_per_s);
+    cell.publish_cpu_ns = median(&Cell::publish_cpu_ns);
+    cell.same_cpu_percent = median(&Cell::same_cpu_percent);
+    return cell;
+}
+
 }  // namespace
 }  // namespace liteipc::bench
 
 // Usage: pubsub_bench [--peer NAME] [--subs N] [--bytes N] [--regime sleeping|busy]: only those cells
-// (for profiling one); no arguments: the whole table. --floor-wake chain: the floor wakes its
+// (for profiling one); no arguments: the whole table. --rounds N (default 3): each cell N times, the
+// peers by turns, each figure the median of the rounds. --floor-wake chain: the floor wakes its
 // sleepers through each other (default all: one wake of every sleeper by the publisher).
 int main(int argc, char** argv) {
     using namespace liteipc::bench;
@@ -125,6 +148,7 @@ int main(int argc, char** argv) {
         else if (flag == "--bytes") only_bytes = std::stoul(value);
         else if (flag == "--regime") only_regime = value;
         else if (flag == "--floor-wake" && (value == "chain" || value == "all")) floor_wake_chain = value == "chain";
+        else if (flag == "--rounds" && std::stoul(value) > 0) round_count = uint32_t(std::stoul(value));
         else {
             std::fprintf(stderr, "pubsub_bench: unknown flag %s\n", flag.c_str());
             return 2;
@@ -151,21 +175,35 @@ int main(int argc, char** argv) {
             std::vector<std::pair<std::string, Cell>> one, sixteen;  // per peer, for the publish-cost ratio
             for (uint32_t subscribers : {1u, 4u, 16u}) {
                 if (only_subs && only_subs != subscribers) continue;
+                // By turns: every peer's round r runs before any peer's round r + 1, so that a
+                // change of the host's load reaches every peer alike.
+                std::vector<std::vector<Cell>> rounds(peers.size());
+                for (uint32_t round = 0; round < round_count; ++round)
+                    for (std::size_t i = 0; i < peers.size(); ++i) {
+                        if (!peers[i]) continue;
+                        const std::string name = peers[i]->name();
+                        if (!only_peer.empty() && name == "liteipc" && only_peer != name) continue;
+                        const std::string tag = name + "-" + regime_name + "-" + std::to_string(subscribers) + "-" +
+                                                std::to_string(size) + "-" + std::to_string(round);
+                        rounds[i].push_back(run_cell(*peers[i], regime, subscribers, size, tag));
+                    }
                 Cell liteipc_cell;
-                for (auto& p : peers) {
-                    if (!p) continue;
-                    const std::string name = p->name();
-                    if (!only_peer.empty() && name == "liteipc" && only_peer != name) continue;
-                    const std::string tag = name + "-" + regime_name + "-" + std::to_string(subscribers) + "-" + std::to_string(size);
-                    Cell cell = run_cell(*p, regime, subscribers, size, tag);
+                for (std::size_t i = 0; i < peers.size(); ++i) {
+                    if (rounds[i].empty()) continue;
+                    const std::string name = peers[i]->name();
+                    const Cell cell = median_of(rounds[i]);
                     if (name == "liteipc") liteipc_cell = cell;
                     if (subscribers == 1) one.emplace_back(name, cell);
                     if (subscribers == 16) sixteen.emplace_back(name, cell);
                     std::string ratio;
                     if (cell.ok && liteipc_cell.ok && name != "liteipc") {
-                        char text[128];
-                        std::snprintf(text, sizeof text, "%.2fx  %.2fx  %.2fx", liteipc_cell.median_us / cell.median_us,
-                                      liteipc_cell.p99_us / cell.p99_us, liteipc_cell.samples_per_s / cell.samples_per_s);
+                        char text[160];
+                        // Latency from two processes that shared a CPU against two that did not is
+                        // the scheduler's placement, not the transport: say so beside the ratio.
+                        const bool placement_differs = std::abs(liteipc_cell.same_cpu_percent - cell.same_cpu_percent) > 50;
+                        std::snprintf(text, sizeof text, "%.2fx  %.2fx  %.2fx%s", liteipc_cell.median_us / cell.median_us,
+                                      liteipc_cell.p99_us / cell.p99_us, liteipc_cell.samples_per_s / cell.samples_per_s,
+                                      placement_differs ? "  (placement differs)" : "");
                         ratio = text;
                     }
                     if (!cell.ok) std::printf("%-9s %-8s %4u %8zu  failed (see above)\n", name.c_str(), regime_name, subscribers, size);
