@@ -47,7 +47,7 @@ void fill(std::byte* sample, std::size_t size, uint64_t sequence) {
     std::memcpy(sample + 8, &sequence, 8);
     for (std::size_t i = 16; i < size; ++i) sample[i] = std::byte(uint8_t(sequence * 7 + i));
 }
-void stamp(std::byte* sample) {
+void stamp_publish_time(std::byte* sample) {
     const uint64_t now = now_ns();
     std::memcpy(sample, &now, 8);
 }
@@ -276,7 +276,7 @@ int run_publisher(SharedRun& run, Publishing& out) {
         fill(sample, run.size, i);
         if (i >= run.warmup_samples) run.publisher_cpu[i - run.warmup_samples] = uint32_t(::sched_getcpu());
         const uint64_t publish_start = thread_cpu_ns();
-        stamp(sample);  // after the clock read: the latency holds the publish, not the bench's syscall
+        stamp_publish_time(sample);  // after the clock read: the latency holds the publish, not the bench's syscall
         if (!out.publish(sample, run.size)) return 3;
         const uint64_t publish_ns = thread_cpu_ns() - publish_start;
         if (i >= run.warmup_samples) cpu_ns += loan_ns + publish_ns - std::min(overhead, loan_ns + publish_ns);
@@ -290,7 +290,7 @@ int run_publisher(SharedRun& run, Publishing& out) {
         std::byte* sample = out.loan(run.size);
         if (!sample) return 4;
         fill(sample, run.size, sequence++);
-        stamp(sample);
+        stamp_publish_time(sample);
         if (!out.publish(sample, run.size)) return 5;
     }
     run.published_total.store(sequence - total);
