@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <cstring>
@@ -36,14 +37,19 @@ void futex_wait(std::atomic<uint32_t>* word, uint32_t expected) {
     timespec limit{0, 50'000'000};
     ::syscall(SYS_futex, word, FUTEX_WAIT, expected, &limit, nullptr, 0);
 }
-void futex_wake(std::atomic<uint32_t>* word) { ::syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0); }
+void futex_wake(std::atomic<uint32_t>* word, int count = INT_MAX) {
+    ::syscall(SYS_futex, word, FUTEX_WAKE, count, nullptr, nullptr, 0);
+}
 
-// Sample layout: publish time, sequence, then bytes that follow from the sequence.
+// Sample layout: publish time, sequence, then bytes that follow from the sequence. The time is
+// stamped last, just before the publish.
 void fill(std::byte* sample, std::size_t size, uint64_t sequence) {
     std::memcpy(sample + 8, &sequence, 8);
     for (std::size_t i = 16; i < size; ++i) sample[i] = std::byte(uint8_t(sequence * 7 + i));
-    const uint64_t stamp = now_ns();
-    std::memcpy(sample, &stamp, 8);
+}
+void stamp_publish_time(std::byte* sample) {
+    const uint64_t now = now_ns();
+    std::memcpy(sample, &now, 8);
 }
 
 // Reads every byte; returns the publish time, or 0 when a byte is wrong.
@@ -77,7 +83,8 @@ public:
     }
     bool publish(std::byte*, std::size_t) override {
         run_.floor_published.store(++next_);
-        if (run_.floor_sleepers.load() != 0) futex_wake(&run_.floor_published);  // Dekker: seq_cst both sides
+        // Dekker: seq_cst both sides. A wake chain wakes one sleeper, which passes the wake on.
+        if (run_.floor_sleepers.load() != 0) futex_wake(&run_.floor_published, run_.floor_wake_chain ? 1 : INT_MAX);
         return true;
     }
 
@@ -96,6 +103,7 @@ public:
             run_.floor_sleepers.fetch_add(1);
             if (run_.floor_published.load() == published) futex_wait(&run_.floor_published, published);
             run_.floor_sleepers.fetch_sub(1);
+            if (run_.floor_wake_chain && run_.floor_sleepers.load() != 0) futex_wake(&run_.floor_published, 1);
         }
         size = run_.size;
         return run_.floor_slots[cursor_++ % kFloorSlots];
@@ -236,36 +244,64 @@ private:
 
 }  // namespace
 
+// Waits until `word` reaches `value`: spinning (pause, then yield) when the run's subscribers spin,
+// so that no party of a busy cell sleeps and is woken onto another's CPU (a sleeping publisher woken
+// by the last ack lands on that subscriber's CPU, and the next sample waits for its yield: latency
+// then doubled or tripled from run to run with where the scheduler put the wake); futex otherwise.
+void wait_at_least(const SharedRun& run, std::atomic<uint32_t>& word, uint32_t value) {
+    for (uint32_t spins = 1, seen; (seen = word.load()) < value; ++spins) {
+        if (run.regime == Regime::sleeping) futex_wait(&word, seen);
+        else if (spins % 64 == 0) ::sched_yield();
+        else __builtin_ia32_pause();
+    }
+}
+
+// What reading the thread CPU clock twice costs (two syscalls), so that the publish cost is the
+// loan's and the publish's alone.
+uint64_t thread_cpu_overhead_ns() {
+    constexpr int kRounds = 200;
+    const uint64_t start = thread_cpu_ns();
+    for (int i = 0; i < kRounds; ++i) (void)thread_cpu_ns();
+    return (thread_cpu_ns() - start) / (kRounds + 1) * 2;
+}
+
 int run_publisher(SharedRun& run, Publishing& out) {
-    // Latency: one sample at a time, the next once every subscriber read the last. The publisher's
-    // thread CPU in loan and publish (not in writing the bytes) is its cost per publish.
+    // Latency: one sample at a time, the next once every subscriber read the last; the first
+    // warmup_samples are not counted (first touches, page faults, caches). The publisher's thread
+    // CPU in loan and publish (not in writing the bytes) is its cost per publish.
+    const uint32_t total = run.warmup_samples + run.latency_samples;
+    const uint64_t overhead = thread_cpu_overhead_ns();
     uint64_t cpu_ns = 0;
-    for (uint32_t i = 0; i < run.latency_samples; ++i) {
-        for (uint32_t acks; (acks = run.acks.load()) < i * run.subscribers;) futex_wait(&run.acks, acks);
-        uint64_t cpu = thread_cpu_ns();
+    for (uint32_t i = 0; i < total; ++i) {
+        wait_at_least(run, run.acks, i * run.subscribers);
+        const uint64_t loan_start = thread_cpu_ns();
         std::byte* sample = out.loan(run.size);
-        cpu_ns += thread_cpu_ns() - cpu;
+        const uint64_t loan_ns = thread_cpu_ns() - loan_start;
         if (!sample) return 2;
         fill(sample, run.size, i);
-        cpu = thread_cpu_ns();
+        if (i >= run.warmup_samples) run.publisher_cpu[i - run.warmup_samples] = uint32_t(::sched_getcpu());
+        const uint64_t publish_start = thread_cpu_ns();
+        stamp_publish_time(sample);  // after the clock read: the latency holds the publish, not the bench's syscall
         if (!out.publish(sample, run.size)) return 3;
-        cpu_ns += thread_cpu_ns() - cpu;
+        const uint64_t publish_ns = thread_cpu_ns() - publish_start;
+        if (i >= run.warmup_samples) cpu_ns += loan_ns + publish_ns - std::min(overhead, loan_ns + publish_ns);
     }
     run.publish_cpu_ns.store(cpu_ns);
-    for (uint32_t acks; (acks = run.acks.load()) < run.latency_samples * run.subscribers;) futex_wait(&run.acks, acks);
+    wait_at_least(run, run.acks, total * run.subscribers);
     // Throughput: as fast as the slowest subscriber allows, for a second.
     const uint64_t start = now_ns();
-    uint64_t sequence = run.latency_samples;
+    uint64_t sequence = total;
     while (now_ns() - start < 1'000'000'000) {
         std::byte* sample = out.loan(run.size);
         if (!sample) return 4;
         fill(sample, run.size, sequence++);
+        stamp_publish_time(sample);
         if (!out.publish(sample, run.size)) return 5;
     }
-    run.published_total.store(sequence - run.latency_samples);
+    run.published_total.store(sequence - total);
     run.stop.store(1);
     for (uint32_t s = 0; s < run.subscribers; ++s)
-        while (run.received[s].load() < sequence - run.latency_samples) std::this_thread::sleep_for(100us);
+        while (run.received[s].load() < sequence - total) std::this_thread::sleep_for(100us);
     run.throughput_ns.store(now_ns() - start);
     return 0;
 }
@@ -286,7 +322,8 @@ const std::byte* next_sample(const SharedRun& run, Receiving& in, std::size_t& s
 }
 
 int run_subscriber(SharedRun& run, Receiving& in, uint32_t index) {
-    for (uint32_t i = 0; i < run.latency_samples; ++i) {
+    const uint32_t total = run.warmup_samples + run.latency_samples;
+    for (uint32_t i = 0; i < total; ++i) {
         std::size_t size = 0;
         const std::byte* sample = next_sample(run, in, size, std::chrono::seconds(30));
         if (!sample) return 6;
@@ -294,8 +331,12 @@ int run_subscriber(SharedRun& run, Receiving& in, uint32_t index) {
         const uint64_t now = now_ns();
         in.release(sample);
         if (stamp == 0) run.mismatches.fetch_add(1);
-        run.latency_ns[index][i] = now - stamp;
-        if ((run.acks.fetch_add(1) + 1) % run.subscribers == 0) futex_wake(&run.acks);
+        if (i >= run.warmup_samples) {
+            run.latency_ns[index][i - run.warmup_samples] = now - stamp;
+            if (uint32_t(::sched_getcpu()) == run.publisher_cpu[i - run.warmup_samples]) run.same_cpu_reads.fetch_add(1);
+        }
+        const bool last = (run.acks.fetch_add(1) + 1) % run.subscribers == 0;
+        if (last && run.regime == Regime::sleeping) futex_wake(&run.acks);  // a busy publisher spins
     }
     for (;;) {
         if (run.stop.load() && run.received[index].load() >= run.published_total.load()) return 0;

@@ -25,7 +25,8 @@ enum class Regime : uint32_t { sleeping, busy };
 struct SharedRun {
     uint32_t subscribers = 0;
     Regime regime = Regime::sleeping;
-    uint32_t latency_samples = 0;
+    uint32_t latency_samples = 0;  // counted, after warmup_samples that are not
+    uint32_t warmup_samples = 0;
     std::size_t size = 0;
     std::atomic<uint32_t> topic_up{0};  // the publisher's topic exists
     std::atomic<uint32_t> ready{0};     // subscribers subscribed
@@ -37,9 +38,16 @@ struct SharedRun {
     std::atomic<uint64_t> publish_cpu_ns{0};  // the publisher's thread CPU in loan + publish, latency phase
     std::atomic<uint64_t> received[kMaxSubscribers]{};
     uint64_t latency_ns[kMaxSubscribers][kMaxLatencySamples]{};
+    // Where each counted latency sample was published, and how many reads were on that same CPU:
+    // two processes that share a CPU take turns, which no transport can make faster.
+    uint32_t publisher_cpu[kMaxLatencySamples]{};
+    std::atomic<uint64_t> same_cpu_reads{0};
     // The floor's ring: per slot the readers still reading it, and the published count (futex).
     std::atomic<uint32_t> floor_published{0};
     std::atomic<uint32_t> floor_sleepers{0};  // subscribers in futex_wait: the publisher wakes only then
+    // The floor's publisher wakes one sleeper, each woken one the next (--floor-wake chain), instead
+    // of all of them in one call: what a wake chain would cost and save, measured.
+    bool floor_wake_chain = false;
     std::atomic<uint32_t> floor_loaner_waiting{0};  // the publisher waits for a slot's last reader
     std::atomic<uint32_t> floor_pending[kFloorSlots]{};
     alignas(4096) std::byte floor_slots[kFloorSlots][kMaxSample];

@@ -30,6 +30,7 @@
 
 #include "liteipc/context.h"
 #include "liteipc/ipc.h"
+#include "../../tests/support/owned_pid.h"
 #include "private_loader.h"
 
 using namespace liteipc;
@@ -125,7 +126,7 @@ struct Step {
 constexpr std::uint64_t kPerHolder = 4000;
 
 struct Holder {
-    pid_t pid = -1;
+    testing::OwnedPid process;  // killed and reaped should the run end before it lets it go
     int release = -1;  // closing it lets the holder go
 };
 
@@ -135,10 +136,7 @@ std::optional<Holder> spawn_holder(const BenchLoader& loader, const std::string&
                                    std::uint64_t n, int figures) {
     int release[2];
     if (pipe(release) != 0) return std::nullopt;
-    std::fflush(nullptr);
-    const pid_t pid = fork();
-    if (pid < 0) return std::nullopt;
-    if (pid == 0) {
+    testing::OwnedPid process = testing::fork_child([&]() -> int {
         close(release[1]);
         auto context = Context::open(context_options(loader));
         if (!context) std::_Exit(1);
@@ -168,9 +166,13 @@ std::optional<Holder> spawn_holder(const BenchLoader& loader, const std::string&
         while (read(release[0], &byte, 1) > 0) {
         }
         std::_Exit(0);
-    }
+    });
     close(release[0]);
-    return Holder{pid, release[1]};
+    if (!process) {
+        close(release[1]);
+        return std::nullopt;
+    }
+    return Holder{std::move(process), release[1]};
 }
 
 // One service with `pool_bytes` pools, and holders connecting to it up to each count.
@@ -180,13 +182,11 @@ std::optional<std::vector<Step>> run(const BenchLoader& loader, std::uint64_t po
     const std::string name = "conn_memory_bench." + std::to_string(getpid()) + "." + std::to_string(++runs);
     int to_service[2], from_service[2], from_holders[2];
     if (pipe(to_service) != 0 || pipe(from_service) != 0 || pipe(from_holders) != 0) return std::nullopt;
-    std::fflush(nullptr);
-    const pid_t service = fork();
-    if (service == 0) {
+    testing::OwnedPid service = testing::fork_child([&]() -> int {
         close(to_service[1]);
         close(from_service[0]);
         serve(loader, name, pool_bytes, to_service[0], from_service[1]);
-    }
+    });
     close(to_service[0]);
     close(from_service[1]);
     auto ask = [&](std::uint64_t count, Footprint& out) {
@@ -196,7 +196,7 @@ std::optional<std::vector<Step>> run(const BenchLoader& loader, std::uint64_t po
     std::vector<Step> steps;
     std::vector<Holder> holders;
     Step baseline{0, {}, {}};
-    bool ok = service > 0 && ask(0, baseline.service);
+    bool ok = service && ask(0, baseline.service);
     if (ok) steps.push_back(baseline);
     std::uint64_t held = 0;
     Footprint clients;
@@ -206,7 +206,7 @@ std::optional<std::vector<Step>> run(const BenchLoader& loader, std::uint64_t po
             auto holder = spawn_holder(loader, name, pool_bytes, n, from_holders[1]);
             Footprint growth;
             ok = holder && read(from_holders[0], &growth, sizeof growth) == sizeof growth;
-            if (holder) holders.push_back(*holder);
+            if (holder) holders.push_back(std::move(*holder));
             clients.rss_kib += growth.rss_kib;
             clients.private_kib += growth.private_kib;
             clients.fds += growth.fds;
@@ -217,12 +217,12 @@ std::optional<std::vector<Step>> run(const BenchLoader& loader, std::uint64_t po
         if (ok) steps.push_back(step);
     }
     for (const Holder& h : holders) close(h.release);
-    for (const Holder& h : holders) waitpid(h.pid, nullptr, 0);
+    for (Holder& h : holders) h.process.wait();
     close(to_service[1]);
     close(from_service[0]);
     close(from_holders[0]);
     close(from_holders[1]);
-    if (service > 0) waitpid(service, nullptr, 0);
+    service.wait();
     if (!ok) return std::nullopt;
     return steps;
 }

@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +15,8 @@
 #include <cstring>
 #include <string>
 #include <vector>
+
+#include "../../tests/support/owned_pid.h"
 
 namespace liteipc::bench {
 
@@ -63,7 +64,6 @@ void pin_to(int cpu) {
 void enter_child(int cpu) {
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
     pin_to(cpu);
 }
 
@@ -154,8 +154,9 @@ JobResult run_job(Transport& t, const JobSpec& job, const Budget& b, CpuPair cpu
     }
     std::fflush(nullptr);
 
-    const pid_t server = fork();
-    if (server == 0) {
+    // Both children are owned: each is killed and reaped on every way out of this function, and
+    // gets SIGKILL should the bench itself die.
+    testing::OwnedPid server = testing::fork_child([&]() -> int {
         close(report_pipe[0]);
         close(report_pipe[1]);
         enter_child(cpus.server);
@@ -163,25 +164,25 @@ JobResult run_job(Transport& t, const JobSpec& job, const Budget& b, CpuPair cpu
         if (!r) std::fprintf(stderr, "ipc_bench: %s server: %s\n", res.transport.c_str(), r.error().describe().c_str());
         std::fflush(nullptr);
         std::exit(r ? 0 : 1);  // exit, not _exit: runtimes (iceoryx) unregister at exit
-    }
-    const pid_t client = server > 0 ? fork() : -1;
-    if (client == 0) {
+    });
+    testing::OwnedPid client;
+    if (server) client = testing::fork_child([&]() -> int {
         close(report_pipe[0]);
         enter_child(cpus.client);
         const ClientReport r = run_client(t, b, job.payload);
         [[maybe_unused]] auto n = write(report_pipe[1], &r, sizeof r);
         std::fflush(nullptr);
         std::exit(r.ok ? 0 : 1);
-    }
+    });
     close(report_pipe[1]);
 
     // Wait for the report; give up when a child dies early, the job times out or the user
     // interrupts. Only our two children are ever killed, by pid.
-    bool server_done = false, client_done = false, got_report = false;
-    int server_status = 0, client_status = 0;
+    bool got_report = false;
+    int server_status = 0;
     const auto deadline = Clock::now() + std::chrono::seconds(timeout_s);
-    if (server < 0 || client < 0) res.note = "fork failed";
-    while (server > 0 && client > 0 && !got_report) {
+    if (!server || !client) res.note = "fork failed";
+    while (server && client && !got_report) {
         pollfd pfd{report_pipe[0], POLLIN, 0};
         const int pr = poll(&pfd, 1, 50);
         if (pr > 0) {
@@ -189,8 +190,8 @@ JobResult run_job(Transport& t, const JobSpec& job, const Budget& b, CpuPair cpu
             if (!got_report) res.note = "client exited without a report";
             break;
         }
-        if (!server_done && waitpid(server, &server_status, WNOHANG) == server) {
-            server_done = true;
+        if (auto status = server.wait_for(std::chrono::milliseconds(0))) {
+            server_status = *status;
             res.note = "server ended before the client reported (" + describe_exit(server_status) + ")";
             break;
         }
@@ -206,23 +207,9 @@ JobResult run_job(Transport& t, const JobSpec& job, const Budget& b, CpuPair cpu
     close(report_pipe[0]);
 
     // The server returns after the client's stop; allow it a moment, then make sure.
-    auto reap = [](pid_t pid, bool& done, int& status, std::chrono::milliseconds grace) {
-        if (pid <= 0 || done) return;
-        const auto until = Clock::now() + grace;
-        while (Clock::now() < until) {
-            if (waitpid(pid, &status, WNOHANG) == pid) {
-                done = true;
-                return;
-            }
-            usleep(2000);
-        }
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        done = true;
-    };
     const auto grace = got_report ? std::chrono::milliseconds(5000) : std::chrono::milliseconds(0);
-    reap(client, client_done, client_status, grace);
-    reap(server, server_done, server_status, grace);
+    client.wait_or_kill(grace);
+    if (server) server_status = server.wait_or_kill(grace);
     t.teardown();
 
     if (got_report && res.report.ok) {

@@ -22,6 +22,7 @@ public:
     Result<> start(const std::string& tag);
     // Stops it (SIGTERM, SIGKILL after 10 s), unloads its pins and removes its log; safe to call twice.
     void stop();
+    ~BenchLoader() { stop(); }  // a bench that returns early leaves no log behind either
 
     const std::string& pin_root() const { return loader_->pin_root(); }
     const std::string& socket() const { return loader_->socket(); }

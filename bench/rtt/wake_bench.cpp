@@ -25,6 +25,7 @@
 #include "transport/channel.h"
 #include "transport/fd_channel.h"
 #include "common/unix_socket.h"
+#include "../../tests/support/owned_pid.h"
 
 using namespace liteipc::detail;
 using Clock = std::chrono::steady_clock;
@@ -143,36 +144,34 @@ int main(int argc, char** argv) {
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, transfer) != 0 ||
         ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, holder_socket) != 0 || ::pipe(command) != 0)
         return 1;
-    std::fflush(nullptr);
-    const pid_t holder = ::fork();
-    if (holder == 0) {
+    // Both children are owned: killed and reaped when main returns early, SIGKILLed should it die.
+    liteipc::testing::OwnedPid holder = liteipc::testing::fork_child([&]() -> int {
         ::close(holder_socket[1]);
         hold(holder_socket[0]);
-    }
+    });
     ::close(holder_socket[0]);
-    const pid_t service = ::fork();
-    if (service == 0) {
+    liteipc::testing::OwnedPid service = liteipc::testing::fork_child([&]() -> int {
         ::close(transfer[0]);
         ::close(command[1]);
         auto fds = regions->for_service();
-        if (!fds) ::_exit(2);
+        if (!fds) return 2;
         auto server = ChannelServer::attach(fds->view());
-        if (!server) ::_exit(2);
+        if (!server) return 2;
         auto socket = std::make_shared<FdChannel>();
         socket->attach(std::move(regions->service_socket));
         regions->client_socket.reset();
         Dispatcher dispatcher(echo, {.workers = 1, .spin = {}});
-        if (!dispatcher.add(*server, fds->doorbell.get(), socket) || !dispatcher.start()) ::_exit(3);
+        if (!dispatcher.add(*server, fds->doorbell.get(), socket) || !dispatcher.start()) return 3;
         std::vector<std::shared_ptr<ChannelServer>> idle;
         char what;
         while (::read(command[0], &what, 1) == 1) {
-            if (what == 'a' && !add_idle(dispatcher, connections - 1, transfer[1], holder_socket[1], idle)) ::_exit(4);
+            if (what == 'a' && !add_idle(dispatcher, connections - 1, transfer[1], holder_socket[1], idle)) return 4;
             const uint32_t done = 0;
             (void)send_message(transfer[1], as_bytes_of(done));
         }
         dispatcher.stop();
-        ::_exit(0);
-    }
+        return 0;
+    });
     ::close(transfer[1]);
     ::close(command[0]);
     ::close(holder_socket[1]);
@@ -208,8 +207,7 @@ int main(int argc, char** argv) {
     ask('a');
     const double setup_s = std::chrono::duration<double>(Clock::now() - setup_start).count();
     const Figures many = measure(*client, calls);
-    ::kill(holder, SIGKILL);  // every idle connection hangs up: the service drops them
-    ::waitpid(holder, nullptr, 0);
+    holder.kill_and_wait();  // every idle connection hangs up: the service drops them
     idle_ends.clear();
     ::usleep(200000);
     const Figures one_after = measure(*client, calls);
@@ -226,6 +224,6 @@ int main(int argc, char** argv) {
     std::printf("target:\n  wake at %d connections <= 1.5x wake at 1      %.2fx  %s\n", connections, ratio,
                 ratio <= 1.5 ? "met" : "NOT met");
     ::close(command[1]);
-    ::waitpid(service, nullptr, 0);
+    service.wait();
     return 0;
 }
