@@ -64,7 +64,11 @@ Result<> deliver_call(std::span<const std::byte> sample, const char* interface, 
             log_write(LogLevel::warn, __FILE__, __LINE__, "%s: malformed sample: %s", interface, r.error_reason());
         return fail(Errc::malformed, std::string(interface) + ": sample: " + r.error_reason());
     }
-    return status_result(dispatch(code, r), std::string(interface) + ": sample of code " + std::to_string(code));
+    const int32_t status = dispatch(code, r);
+    // unknown_method logs at info (a newer client is expected of a service); a topic's reader says more.
+    if (status == -static_cast<int32_t>(Errc::unknown_method) && log_enabled(LogLevel::warn))
+        log_write(LogLevel::warn, __FILE__, __LINE__, "%s: sample of code %u: no method of that code", interface, code);
+    return status_result(status, std::string(interface) + ": sample of code " + std::to_string(code));
 }
 
 // The next sample a subscriber takes, run by deliver_call.
