@@ -92,12 +92,11 @@ int main() {
     if (!context) return 2;
     uint64_t published[2] = {}, bytes[2] = {};  // by hand, generated
     {  // the publishers: gone at the end of this block, which ends the subscriber's reading
-        const liteipc::TopicOptions options{.subscriber_policy = liteipc::Policy::anyone, .sample_size = kLargest + 256};
-        liteipc::TopicOptions generated_options = options, hand_options = options;
-        generated_options.name = kGeneratedTopic;
-        hand_options.name = kHandTopic;
-        auto events = bench::BenchEventsTopicPublisher::create(*context, generated_options);
-        auto hand = liteipc::Publisher::create(*context, hand_options);
+        auto topic = [](const char* name) {
+            return liteipc::TopicOptions{.name = name, .subscriber_policy = liteipc::Policy::anyone, .sample_size = kLargest + 256};
+        };
+        auto events = bench::BenchEventsTopicPublisher::create(*context, topic(kGeneratedTopic));
+        auto hand = liteipc::Publisher::create(*context, topic(kHandTopic));
         char ok = 0;
         if (!events || !hand || ::write(go[1], "g", 1) != 1 || ::read(report[0], &ok, 1) != 1 || ok != 'y') return 2;
         while (events->publisher().stats().subscribers != 1 || hand->stats().subscribers != 1)

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 
@@ -19,12 +20,15 @@
 namespace liteipc::idl {
 
 // The objects a sample may hold: inline data buffers only (a sequenceable's marshal could write an
-// fd or a service reference, which no subscriber could use).
-inline bool carried_by_topic(std::span<const std::byte> message) {
-    const auto layout = MessageLayout::parse(message);
-    if (!layout) return false;
-    for (uint32_t i = 0; i < layout->object_count; ++i) {
-        const WireObject object = layout->object(message, i);
+// fd or a service reference, which no subscriber could use). `message`: just sealed by this process,
+// so its offsets table is read as written.
+inline bool carried_by_topic(std::span<const std::byte> message, size_t object_count) {
+    const std::byte* table = message.data() + message.size() - object_count * sizeof(uint32_t);
+    for (size_t i = 0; i < object_count; ++i) {
+        uint32_t position;
+        std::memcpy(&position, table + i * sizeof position, sizeof position);
+        WireObject object;
+        std::memcpy(&object, message.data() + sizeof(MessageHeader) + position, sizeof object);
         if (object.type != OBJ_PTR || object.flags != kBufferInline) return false;
     }
     return true;
@@ -45,7 +49,7 @@ Result<> publish_call(Publisher& publisher, uint32_t code, const char* method, s
     if (!w.ok())
         return fail(Errc::invalid_argument, std::string(method) + ": the arguments do not fit the topic's sample_size of " +
                                                 std::to_string(sample->data().size()) + " bytes: " + w.error_reason());
-    if (w.object_count() != 0 && !carried_by_topic(message))
+    if (!carried_by_topic(message, w.object_count()))
         return fail(Errc::invalid_argument, std::string(method) + ": an fd or service reference cannot travel on a topic");
     auto published = publisher.publish(*sample, message.size(), timeout);
     if (!published) return std::unexpected(published.error());

@@ -5,6 +5,7 @@
 // samples are named errors on the subscriber, which goes on with the next one.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstring>
 #include <functional>
 #include <optional>
@@ -176,6 +177,30 @@ TEST_F(IdlTopicTest, ForgedSamplesAreNamedErrorsAndTheNextCallIsDelivered) {
         EXPECT_EQ(call, expected.calls[n]) << "the call after forged sample " << n;
     }
     EXPECT_EQ(next_delivery(peer).first, static_cast<int64_t>(Errc::dead_object));
+}
+
+// What a sequenceable's marshal may write into a sample: inline byte arrays, not an fd or a service
+// reference (publish_call refuses those, as --topic refuses them in declared types).
+TEST(IdlTopicSample, CarriesInlineBuffersButNoFdOrServiceReference) {
+    auto sealed = [](const std::function<void(liteipc::Writer&)>& fill) {
+        static std::array<std::byte, 1024> buffer;
+        liteipc::Writer w(buffer);
+        w.write_uint32(1);
+        fill(w);
+        const auto message = w.seal();
+        return liteipc::idl::carried_by_topic(message, w.object_count());
+    };
+    const std::vector<uint8_t> bytes(300, 1);
+    EXPECT_TRUE(sealed([](liteipc::Writer& w) { w.write_int32(5); }));
+    EXPECT_TRUE(sealed([&](liteipc::Writer& w) {
+        w.write_buffer(std::as_bytes(std::span(bytes)));
+        w.write_buffer(std::as_bytes(std::span(bytes).first(8)));
+    }));
+    EXPECT_FALSE(sealed([&](liteipc::Writer& w) {
+        w.write_buffer(std::as_bytes(std::span(bytes)));
+        w.write_fd(STDIN_FILENO);
+    }));
+    EXPECT_FALSE(sealed([](liteipc::Writer& w) { w.write_service(SvcIdentity{3, 0, 0}); }));
 }
 
 }  // namespace
