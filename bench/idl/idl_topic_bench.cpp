@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ibench_events.h"
+#include "idl_bench_support.h"
 #include "owned_pid.h"
 
 namespace {
@@ -22,12 +23,6 @@ namespace {
 constexpr const char* kGeneratedTopic = "bench.idl.topic.generated";
 constexpr const char* kHandTopic = "bench.idl.topic.hand";
 constexpr uint64_t kLargest = 4096;
-
-uint64_t sum_of(std::span<const std::byte> bytes) {
-    uint64_t sum = 0;
-    for (std::byte b : bytes) sum += static_cast<uint8_t>(b);
-    return sum;
-}
 
 class FrameReader final : public bench::IBenchEvents {
 public:
@@ -73,11 +68,6 @@ uint64_t thread_cpu_ns() {
     timespec t{};
     ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return uint64_t(t.tv_sec) * 1000000000 + uint64_t(t.tv_nsec);
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
 }
 
 }  // namespace

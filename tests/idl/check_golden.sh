@@ -51,5 +51,7 @@ refused IWithFd '[oneway] interface OHOS.Test.IWithFd {\n    void Share([in] int
     "IWithFd.idl:2:28: 'FileDescriptor' in parameter 'fds' cannot travel on a topic"
 refused IWithListener 'interface OHOS.Test.IListener;\n[oneway] interface OHOS.Test.IWithListener {\n    void Watch([in] IListener listener);\n}\n' \
     "IWithListener.idl:3:16: 'IListener' in parameter 'listener' cannot travel on a topic"
+refused ICreate '[oneway] interface OHOS.Test.ICreate {\n    void create([in] int a);\n}\n' \
+    "ICreate.idl:2:5: 'create' is reserved in the generated topic classes"
 echo "golden: $failures failures"
 [[ $failures -eq 0 ]]
