@@ -20,6 +20,8 @@
 #define ENOTCONN 107
 #define EOWNERDEAD 130
 #define EPROTO 71
+#define ERANGE 34
+#define EALREADY 114
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -351,6 +353,54 @@ int subscribe(struct liteipc_subscribe_ctl *ctx)
     return 0;
 }
 
+/* A mediated topic's publish, stamped for the subscriber on connection `conn_id` by its publisher:
+ * the sample must lie inside the pool the topic registered and its sequence must rise, or the
+ * publish is refused and counted; the subscriber takes no sample its ring has no stamp for. */
+static __always_inline int stamp_sample(struct liteipc_send_ctl *ctx, struct liteipc_conn *conn,
+                                        struct liteipc_service *svc, __u64 conn_id, __u64 pid_tgid,
+                                        __u64 uid_gid)
+{
+    __u32 sample = ctx->slot;
+    __u64 length = ctx->payload_length, sequence = ctx->call_sequence;
+    struct liteipc_message_record rec = {};
+    int error = 0;
+    void *ring;
+
+    if (sample >= svc->topic_samples || length > svc->topic_slot_bytes)
+        error = -ERANGE;
+    else if (sequence <= conn->stamped_sequence)
+        error = -EALREADY;
+    if (error) {
+        count(LITEIPC_COUNTER_STAMP_REFUSED);
+        ctx->result = error;
+        return 0;
+    }
+    ring = bpf_map_lookup_elem(&msg_rings, &conn_id);
+    if (!ring) {
+        ctx->result = -ENOTCONN;
+        return 0;
+    }
+    rec.kind = LITEIPC_REC_SAMPLE;
+    rec.handle = conn->handle;
+    rec.conn_id = conn_id;
+    rec.pid = pid_tgid >> 32;
+    rec.tid = (__u32)pid_tgid;
+    rec.uid = (__u32)uid_gid;
+    rec.gid = uid_gid >> 32;
+    rec.slot = sample;
+    rec.payload_offset = (__u64)sample * svc->topic_slot_bytes;
+    rec.payload_length = length;
+    rec.call_sequence = sequence;
+    rec.timestamp_ns = bpf_ktime_get_ns();
+    if (bpf_ringbuf_output(ring, &rec, sizeof(rec), BPF_RB_NO_WAKEUP)) {
+        ctx->result = -EAGAIN; /* the subscriber is that far behind: it misses this sample */
+        return 0;
+    }
+    conn->stamped_sequence = sequence;
+    ctx->result = 0;
+    return 0;
+}
+
 /* ---- send: a client of a mediated service, once per message ----
  * The sender and its rights are found here, per message: a sender whose access was withdrawn
  * since it connected (a uid taken off the list, a pid grant gone with its grantor) is refused at
@@ -368,6 +418,7 @@ int send(struct liteipc_send_ctl *ctx)
     struct liteipc_conn *conn;
     struct liteipc_svc_stats *stats;
     __u32 sender_slot = 0, handle, owner_slot;
+    bool is_client, is_owner;
     void *ring;
 
     sender = caller_proc(&sender_slot);
@@ -376,7 +427,13 @@ int send(struct liteipc_send_ctl *ctx)
         return 0;
     }
     conn = bpf_map_lookup_elem(&conns, &conn_id);
-    if (!conn || conn->client_slot != sender_slot || conn->client_generation != sender->generation) {
+    if (!conn) {
+        ctx->result = -ENOTCONN;
+        return 0;
+    }
+    is_client = conn->client_slot == sender_slot && conn->client_generation == sender->generation;
+    is_owner = conn->service_slot == sender_slot && conn->service_generation == sender->generation;
+    if (!is_client && !is_owner) {
         ctx->result = -ENOTCONN;
         return 0;
     }
@@ -384,6 +441,18 @@ int send(struct liteipc_send_ctl *ctx)
     svc = bpf_map_lookup_elem(&services, &handle);
     if (!svc || svc->owner_generation != conn->service_generation) {
         ctx->result = -EOWNERDEAD;
+        return 0;
+    }
+    /* A mediated topic's publisher stamps a sample for one subscriber (the other way round). */
+    if (svc->mode == LITEIPC_SVC_MODE_MEDIATED_TOPIC) {
+        if (!is_owner) {
+            ctx->result = -ENOTCONN;
+            return 0;
+        }
+        return stamp_sample(ctx, conn, svc, conn_id, pid_tgid, uid_gid);
+    }
+    if (!is_client) {
+        ctx->result = -ENOTCONN;
         return 0;
     }
     owner_slot = svc->owner_slot;

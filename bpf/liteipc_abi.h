@@ -14,7 +14,7 @@
 
 /* Bumped whenever a pinned layout changes. The loader pins it in map "abi"; a loader adopting
  * pinned state with another version refuses and says how to unload. */
-#define LITEIPC_ABI_VERSION 8
+#define LITEIPC_ABI_VERSION 9 /* 9: mediated topics (mode, pool geometry, stamped sequence) */
 
 /* Table sizes. Map names are cut to 15 characters by the kernel: keep them short. */
 #define LITEIPC_MAX_PROCS 4096
@@ -30,6 +30,9 @@
 /* A mediated connection's message ring: room for every call slot of a default connection with
  * margin; a sender that finds it full retries until its deadline. */
 #define LITEIPC_MESSAGE_RING_BYTES (64 * 1024)
+/* A subscription to a mediated topic queues at most this many samples, so that its stamps (one
+ * liteipc_message_record each, in the same ring) always fit beside its queue. */
+#define LITEIPC_MEDIATED_TOPIC_DEPTH 512
 
 /* ---- process table (map "procs": mmapable array, frozen: only BPF writes it) ---- */
 
@@ -60,6 +63,7 @@ enum liteipc_record_kind {
     LITEIPC_REC_DEATH = 1,
     LITEIPC_REC_CONNECT = 2,
     LITEIPC_REC_MESSAGE = 3,
+    LITEIPC_REC_SAMPLE = 4, /* a mediated topic's publish, stamped for one subscriber */
 };
 
 /* One per process death (or orderly close), to the loader's "deaths" ring and to the inbox of
@@ -94,7 +98,12 @@ struct liteipc_connect_record {
 /* One per message to a mediated service, written by the "send" program into the connection's
  * message ring (map "msg_rings", by conn_id), which only the service reads. Everything but `slot`,
  * the payload fields and `call_sequence` is the kernel's own word; those are the sender's claim
- * about its own request, checked by the service as for a direct call. */
+ * about its own request, checked by the service as for a direct call.
+ * The same record, kind LITEIPC_REC_SAMPLE, is a mediated topic's publish as stamped for one
+ * subscriber, in its subscription's ring, which only the subscriber reads: pid..gid are the
+ * publisher's; `slot` is the sample's index, checked below the pool's sample count; payload_offset
+ * is the kernel's (slot * slot bytes) and payload_length was checked against the slot's bytes;
+ * call_sequence is the topic's sequence, which the kernel keeps rising per subscription. */
 struct liteipc_message_record {
     __u32 kind; /* LITEIPC_REC_MESSAGE */
     __u32 handle;
@@ -157,6 +166,7 @@ enum liteipc_service_mode {
     LITEIPC_SVC_MODE_DIRECT = 0,   /* messages go peer to peer; only connects pass the kernel */
     LITEIPC_SVC_MODE_MEDIATED = 1, /* every message passes the "send" program */
     LITEIPC_SVC_MODE_TOPIC = 2,    /* a topic: its connects are subscribes; samples go peer to peer */
+    LITEIPC_SVC_MODE_MEDIATED_TOPIC = 3, /* a topic whose every publish passes the "send" program */
 };
 
 struct liteipc_service {
@@ -181,6 +191,11 @@ struct liteipc_service {
     __u32 interface_version;
     __u32 pad2;
     char interface_name[LITEIPC_NAME_MAX];
+    /* A mediated topic's pool as its publisher registered it: the send program stamps only
+     * samples inside it. 0 for every other service. */
+    __u64 topic_slot_bytes;
+    __u32 topic_samples;
+    __u32 pad3;
 };
 
 struct liteipc_name_key {
@@ -245,6 +260,7 @@ struct liteipc_conn {
     __u32 client_gid;
     __u32 service_slot;
     __u64 created_ns;
+    __u64 stamped_sequence; /* a mediated topic's last sequence stamped on this subscription */
 };
 
 /* ---- death subscriptions (map "subs": written by the subscribe program) ---- */
@@ -307,7 +323,8 @@ enum liteipc_counter {
     LITEIPC_COUNTER_RESERVE_SUBS = 9,  /* subscribes refused: the rest of the table is root's reserve */
     LITEIPC_COUNTER_INTERFACE_MISMATCH = 10, /* connects refused: the service serves another interface */
     LITEIPC_COUNTER_PUBLISHER_REFUSED = 11, /* subscribes refused: the topic's publisher policy does not admit its owner */
-    LITEIPC_COUNTER_MAX = 12,
+    LITEIPC_COUNTER_STAMP_REFUSED = 12, /* publishes of a mediated topic the send program refused to stamp */
+    LITEIPC_COUNTER_MAX = 13,
 };
 
 /* ---- per-uid quotas the kernel plane enforces (maps "limits" and "uid_usage") ---- */
@@ -394,7 +411,9 @@ struct liteipc_send_ctl {
     __u64 payload_length;
     __u64 call_sequence;
     __s32 result; /* out: 0 or -errno (-EPERM the policy refuses the sender now, -ENOTCONN not the
-                   * sender's connection, -EOWNERDEAD the service is gone, -EAGAIN ring full) */
+                   * sender's connection, -EOWNERDEAD the service is gone, -EAGAIN ring full;
+                   * a mediated topic's publish: -ERANGE a sample outside the pool, -EALREADY a
+                   * sequence not above the last one stamped) */
     __u32 pad;
 };
 
@@ -402,10 +421,10 @@ struct liteipc_send_ctl {
 static_assert(sizeof(struct liteipc_proc) == 56, "ABI: liteipc_proc");
 static_assert(sizeof(struct liteipc_death_record) == 40, "ABI: liteipc_death_record");
 static_assert(sizeof(struct liteipc_connect_record) == 56, "ABI: liteipc_connect_record");
-static_assert(sizeof(struct liteipc_service) == 2 * LITEIPC_NAME_MAX + 72, "ABI: liteipc_service");
+static_assert(sizeof(struct liteipc_service) == 2 * LITEIPC_NAME_MAX + 88, "ABI: liteipc_service");
 static_assert(sizeof(struct liteipc_grant_key) == 24, "ABI: liteipc_grant_key");
 static_assert(sizeof(struct liteipc_grant) == 16, "ABI: liteipc_grant");
-static_assert(sizeof(struct liteipc_conn) == 48, "ABI: liteipc_conn");
+static_assert(sizeof(struct liteipc_conn) == 56, "ABI: liteipc_conn");
 static_assert(sizeof(struct liteipc_topic) == 32, "ABI: liteipc_topic");
 static_assert(sizeof(struct liteipc_proc_ctl) == 56, "ABI: liteipc_proc_ctl");
 static_assert(sizeof(struct liteipc_connect_ctl) == 40, "ABI: liteipc_connect_ctl");
@@ -421,10 +440,10 @@ static_assert(sizeof(struct liteipc_send_ctl) == 56, "ABI: liteipc_send_ctl");
 _Static_assert(sizeof(struct liteipc_proc) == 56, "ABI: liteipc_proc");
 _Static_assert(sizeof(struct liteipc_death_record) == 40, "ABI: liteipc_death_record");
 _Static_assert(sizeof(struct liteipc_connect_record) == 56, "ABI: liteipc_connect_record");
-_Static_assert(sizeof(struct liteipc_service) == 2 * LITEIPC_NAME_MAX + 72, "ABI: liteipc_service");
+_Static_assert(sizeof(struct liteipc_service) == 2 * LITEIPC_NAME_MAX + 88, "ABI: liteipc_service");
 _Static_assert(sizeof(struct liteipc_grant_key) == 24, "ABI: liteipc_grant_key");
 _Static_assert(sizeof(struct liteipc_grant) == 16, "ABI: liteipc_grant");
-_Static_assert(sizeof(struct liteipc_conn) == 48, "ABI: liteipc_conn");
+_Static_assert(sizeof(struct liteipc_conn) == 56, "ABI: liteipc_conn");
 _Static_assert(sizeof(struct liteipc_topic) == 32, "ABI: liteipc_topic");
 _Static_assert(sizeof(struct liteipc_proc_ctl) == 56, "ABI: liteipc_proc_ctl");
 _Static_assert(sizeof(struct liteipc_connect_ctl) == 40, "ABI: liteipc_connect_ctl");

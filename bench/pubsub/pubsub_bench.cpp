@@ -11,7 +11,9 @@
 //               phase (every subscriber waiting), and its ratio at 16 subscribers to 1.
 //   throughput: the publisher publishes as fast as the slowest subscriber lets it (blocking policy)
 //               for a fixed time; samples delivered per second, over all subscribers.
-// Ratios (liteipc / peer) are printed from the same run.
+// Ratios (liteipc / peer) are printed from the same run. liteipc-med is liteipc with mediated topics
+// (the kernel stamps each publish for each subscriber): its pub_cpu_ns against liteipc's is the
+// stamp's cost per publish, printed after each size.
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -127,7 +129,7 @@ int main(int argc, char** argv) {
             p.reset();
         }
     }
-    std::printf("%-9s %-8s %4s %8s  %10s %10s %12s %10s  %s\n", "peer", "regime", "subs", "bytes", "median_us", "p99_us",
+    std::printf("%-11s %-8s %4s %8s  %10s %10s %12s %10s  %s\n", "peer", "regime", "subs", "bytes", "median_us", "p99_us",
                 "samples/s", "pub_cpu_ns", "liteipc ratios (latency median, p99 lower is better; throughput higher is better)");
     for (Regime regime : {Regime::sleeping, Regime::busy}) {
         const char* regime_name = regime == Regime::sleeping ? "sleeping" : "busy";
@@ -154,18 +156,33 @@ int main(int argc, char** argv) {
                                       liteipc_cell.p99_us / cell.p99_us, liteipc_cell.samples_per_s / cell.samples_per_s);
                         ratio = text;
                     }
-                    if (!cell.ok) std::printf("%-9s %-8s %4u %8zu  failed (see above)\n", name.c_str(), regime_name, subscribers, size);
+                    if (!cell.ok) std::printf("%-11s %-8s %4u %8zu  failed (see above)\n", name.c_str(), regime_name, subscribers, size);
                     else
-                        std::printf("%-9s %-8s %4u %8zu  %10.1f %10.1f %12.0f %10.0f  %s\n", name.c_str(), regime_name,
+                        std::printf("%-11s %-8s %4u %8zu  %10.1f %10.1f %12.0f %10.0f  %s\n", name.c_str(), regime_name,
                                     subscribers, size, cell.median_us, cell.p99_us, cell.samples_per_s, cell.publish_cpu_ns,
                                     ratio.c_str());
                     std::fflush(stdout);
                 }
             }
+            // The stamp's cost: mediated against plain liteipc, at 1 and at 16 subscribers.
+            auto stamp_cost = [&](const std::vector<std::pair<std::string, Cell>>& cells, uint32_t subscribers) {
+                const Cell* plain = nullptr;
+                const Cell* mediated = nullptr;
+                for (const auto& [name, cell] : cells) {
+                    if (name == "liteipc" && cell.ok) plain = &cell;
+                    if (name == "liteipc-med" && cell.ok) mediated = &cell;
+                }
+                if (plain && mediated)
+                    std::printf("stamp cost %-8s %8zu B %2u subs: mediated / plain publish cpu = %.2fx (+%.0f ns per publish)\n",
+                                regime_name, size, subscribers, mediated->publish_cpu_ns / plain->publish_cpu_ns,
+                                mediated->publish_cpu_ns - plain->publish_cpu_ns);
+            };
+            stamp_cost(one, 1);
+            stamp_cost(sixteen, 16);
             for (const auto& [name, at16] : sixteen)
                 for (const auto& [name1, at1] : one)
                     if (name == name1 && at1.ok && at16.ok)
-                        std::printf("publish cost %-9s %-8s %8zu B: 16 subs / 1 sub = %.2fx (target <= 2x)\n", name.c_str(),
+                        std::printf("publish cost %-11s %-8s %8zu B: 16 subs / 1 sub = %.2fx (target <= 2x)\n", name.c_str(),
                                     regime_name, size, at16.publish_cpu_ns / at1.publish_cpu_ns);
         }
     }

@@ -177,11 +177,14 @@ private:
     ReceivedSample held_;
 };
 
+// Plain topics, or mediated ones (every publish stamped by the kernel for each subscriber): the same
+// code on its own loader, so that the stamp's cost shows beside the plain row of the same run.
 class LiteipcPeer final : public PubSubPeer {
 public:
-    const char* name() const override { return "liteipc"; }
+    explicit LiteipcPeer(bool mediated) : mediated_(mediated) {}
+    const char* name() const override { return mediated_ ? "liteipc-med" : "liteipc"; }
     std::string open() override {
-        auto started = loader_.start("pubsub");
+        auto started = loader_.start(mediated_ ? "pubsub-med" : "pubsub");
         return started ? std::string() : started.error().describe();
     }
     void close() override { loader_.stop(); }
@@ -192,7 +195,8 @@ public:
         const uint32_t per_subscriber = depth_for(run.size) + 1;
         auto publisher = Publisher::create(*context, {.name = topic, .subscriber_policy = Policy::anyone,
                                                       .sample_size = run.size,
-                                                      .sample_count = run.subscribers * per_subscriber + 2});
+                                                      .sample_count = run.subscribers * per_subscriber + 2,
+                                                      .mediated = mediated_});
         if (!publisher) return fail(publisher.error());
         if (publisher->stats().hugepages == false && run.size >= (1u << 20))
             std::fprintf(stderr, "liteipc: the 1 MiB pool is on 4 KiB pages (no free hugepages)\n");
@@ -226,6 +230,7 @@ private:
         std::fprintf(stderr, "liteipc: %s\n", error.describe().c_str());
         return 1;
     }
+    bool mediated_;
     BenchLoader loader_;
 };
 
@@ -305,7 +310,8 @@ int run_subscriber(SharedRun& run, Receiving& in, uint32_t index) {
 
 std::vector<std::unique_ptr<PubSubPeer>> make_peers() {
     std::vector<std::unique_ptr<PubSubPeer>> peers;
-    peers.push_back(std::make_unique<LiteipcPeer>());
+    peers.push_back(std::make_unique<LiteipcPeer>(false));
+    peers.push_back(std::make_unique<LiteipcPeer>(true));
     if (auto iceoryx = make_iceoryx_peer()) peers.push_back(std::move(iceoryx));
     peers.push_back(std::make_unique<FloorPeer>());
     return peers;

@@ -40,6 +40,32 @@ struct LiteIpcConsumer {
  * there. Publish returns false when the topic is not this process's or a subscriber queue is full
  * past the context's default timeout (see the log). */
 LITEIPC_API int32_t LiteIpcBroadcastAddTopic(const char* topic, uint32_t maxLen, uint32_t policy);
+
+/* The topic's options beyond LiteIpcBroadcastAddTopic's. Zero-filled, every policy is
+ * LITEIPC_POLICY_SAME_UID. `size` is sizeof(LiteIpcTopicOptions) as the caller was built: fields
+ * past it are read as zero, so a caller built against this header keeps working with a later one. */
+typedef struct {
+    uint32_t size;
+    uint32_t maxLen;          /* the largest sample, bytes (> 0) */
+    uint32_t policy;          /* who may subscribe: LiteIpcPolicy */
+    uint32_t uidMin, uidMax;  /* for policy LITEIPC_POLICY_UID_RANGE */
+    /* Who may publish: who may hold the topic's name, now and after this process is gone (kept
+     * while a subscriber lives; a later publisher must ask for the same). This process's uid is
+     * always admitted. A LiteIpcPolicy (_PIDS: this process alone). A publisher the
+     * topic's policy does not admit gets LITEIPC_EPERM. */
+    uint32_t publisherPolicy;
+    uint32_t publisherUidMin, publisherUidMax; /* for publisherPolicy LITEIPC_POLICY_UID_RANGE */
+    /* 1: a mediated topic. Every publish passes the kernel, which stamps this process's pid and
+     * uid for each subscriber (LiteIpcBroadcastGetPublisher); a subscriber takes no sample the
+     * kernel did not stamp. Costs one BPF program run per subscriber per publish. */
+    uint32_t mediated;
+} LiteIpcTopicOptions;
+
+LITEIPC_API int32_t LiteIpcBroadcastAddTopicWithOptions(const char* topic, const LiteIpcTopicOptions* options);
+
+/* Inside Notify: who published the sample being notified, as the kernel stamped it (a mediated
+ * topic). Returns false, and sets nothing, outside Notify or for a topic that is not mediated. */
+LITEIPC_API bool LiteIpcBroadcastGetPublisher(uint32_t* pid, uint32_t* uid);
 LITEIPC_API bool LiteIpcBroadcastPublish(const char* topic, const uint8_t* data, uint32_t len);
 LITEIPC_API int32_t LiteIpcBroadcastRemoveTopic(const char* topic);
 

@@ -63,6 +63,9 @@ enum class Mode : uint32_t {
     // A topic's service (Publisher, liteipc/topic.h): its clients are subscribers; samples go
     // through shared memory, the service answers only subscribe and unsubscribe.
     topic = 2,
+    // A topic whose every publish passes the kernel's send program, which stamps the publisher's
+    // pid and uid for each subscriber (TopicOptions::mediated).
+    mediated_topic = 3,
 };
 
 class Call;
@@ -120,6 +123,8 @@ private:
         Policy policy;
         uint32_t uid_min, uid_max;
         std::function<void(uint64_t)> connection_ended;
+        uint64_t slot_bytes = 0;  // the pool, for the kernel's bounds check of a mediated topic's stamps
+        uint32_t samples = 0;
     };
     LITEIPC_HIDDEN static Result<Service> start(Context& context, ServiceOptions options, CallHandler handler,
                                                 const TopicRegistration* topic);
@@ -200,6 +205,9 @@ public:
     Result<DeathSubscription> on_death(DeathCallback callback);
 
     struct LITEIPC_HIDDEN Impl;
+    // A mediated topic's subscription: the ring the kernel writes each publish's stamp into (read
+    // by this process alone), owned by the connection; -1 for any other service.
+    LITEIPC_HIDDEN int sample_stamps_fd() const;
 
 private:
     friend class Request;

@@ -48,6 +48,12 @@ struct TopicOptions {
     uint32_t sample_count = 256;
     uint32_t history = 0;    // samples kept for late joiners (SubscribeOptions::history)
     uint32_t max_loans = 2;  // samples loaned and not yet published at once
+    // Every publish passes the kernel's send program, once per subscriber: it checks the sample lies
+    // in this publisher's pool and stamps the publisher's pid and uid, which the subscriber reads
+    // from a ring only the kernel writes (ReceivedSample::publisher_pid). A subscriber takes no
+    // sample without its stamp. Costs one BPF_PROG_RUN per subscriber per publish; a subscription's
+    // depth is at most 512.
+    bool mediated = false;
 };
 
 struct TopicStats {
@@ -58,6 +64,7 @@ struct TopicStats {
     uint64_t dropped = 0;              // queued samples taken back from latest-N subscribers
     uint64_t dropped_subscribers = 0;  // subscribers cut off for writing nonsense into their region
     bool hugepages = false;            // the pool is on 2 MiB pages
+    uint64_t unstamped = 0;  // mediated: samples a subscriber missed, the kernel did not stamp them (in dropped too)
 };
 
 class Publisher;
@@ -140,6 +147,11 @@ public:
     std::span<const std::byte> data() const;
     uint64_t sequence() const;    // 1, 2, ... per topic: a gap is a sample dropped or missed
     uint64_t publish_ns() const;  // CLOCK_MONOTONIC when it was published (the publisher's word)
+    // A mediated topic's sample: who published it, as the kernel saw the publish. Without a stamp
+    // (a topic that is not mediated) stamped() is false and both are 0.
+    bool stamped() const;
+    uint32_t publisher_pid() const;
+    uint32_t publisher_uid() const;
     explicit operator bool() const;
     struct LITEIPC_HIDDEN Impl;
 
@@ -178,6 +190,9 @@ public:
     Result<> resubscribe(Context& context);
 
     uint64_t dropped() const;  // samples dropped from this queue under Overflow::keep_latest
+    // A mediated topic's samples this subscriber refused: queued without the kernel's stamp, or
+    // unlike it (each also makes a log line). 0 for a topic that is not mediated.
+    uint64_t refused() const;
     const std::string& topic() const;
     struct LITEIPC_HIDDEN Impl;
 

@@ -101,18 +101,21 @@ std::string interface_text(const ServiceEntry& s) {
     return i.name + (i.version ? " v" + std::to_string(i.version) : std::string(" v-")) + " " + i.hash;
 }
 
+// A topic's mode, mediated or not, is also its KIND.
+bool is_topic(const ServiceEntry& s) { return s.mode == "topic" || s.mode == "mediated-topic"; }
+
 void add_service_row(Table& table, const ServiceEntry& s) {
     // A topic's owner is its publisher and its clients are its subscribers.
     table.add_row({std::to_string(s.handle), s.name, std::to_string(s.pid), policy_name(s.policy),
                    std::to_string(s.counters.connects), std::to_string(s.counters.denials),
-                   s.mode == "topic" ? "topic" : "service", std::to_string(s.clients.size()), interface_text(s),
+                   is_topic(s) ? s.mode : "service", std::to_string(s.clients.size()), interface_text(s),
                    publishers_text(s)});
 }
 
 void print_service(const ServiceEntry& s) {
     std::string policy = policy_name(s.policy);
     if (policy == "uid-range") policy += " " + std::to_string(s.uid_min) + ".." + std::to_string(s.uid_max);
-    const bool topic = s.mode == "topic";
+    const bool topic = is_topic(s);
     std::printf("%s %s (handle %u)\n", topic ? "topic     " : "service   ", s.name.c_str(), s.handle);
     std::printf("%s pid %u, uid %u\n", topic ? "publisher " : "owner     ", s.pid, s.uid);
     std::printf("policy     %s\n", policy.c_str());

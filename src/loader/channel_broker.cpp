@@ -90,10 +90,11 @@ std::optional<ControlReply> Daemon::channel_half(ClientSocket& client, const Con
         return refuse_both(Errc::system, errno, "socketpair for the connection's fds");
     UniqueFd client_end(pair[0]), service_end(pair[1]);
     auto service = kernel_->service(conn->handle);
-    // A mediated service reads each message's kernel record from a ring of the connection's own.
+    // A mediated service reads each message's kernel record from a ring of the connection's own; a
+    // mediated topic's subscriber (the client) reads each publish's stamp from one.
     const uint32_t mode = service ? service->mode : static_cast<uint32_t>(LITEIPC_SVC_MODE_DIRECT);
     UniqueFd message_ring;
-    if (mode == LITEIPC_SVC_MODE_MEDIATED) {
+    if (mode == LITEIPC_SVC_MODE_MEDIATED || mode == LITEIPC_SVC_MODE_MEDIATED_TOPIC) {
         auto ring = kernel_->create_message_ring(request.conn_id);
         if (!ring) return refuse_both(Errc::kernel, EIO, ring.error().describe());
         message_ring = std::move(*ring);
@@ -109,6 +110,7 @@ std::optional<ControlReply> Daemon::channel_half(ClientSocket& client, const Con
     std::vector<UniqueFd> client_fds;
     client_fds.push_back(std::move(*reply_pool_ro));
     client_fds.push_back(std::move(client_end));
+    if (mode == LITEIPC_SVC_MODE_MEDIATED_TOPIC) client_fds.push_back(std::move(message_ring));
     queue_reply(done.client_socket, to_client, std::move(client_fds));
 
     ControlReply to_service;

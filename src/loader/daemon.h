@@ -39,8 +39,13 @@ inline const char* service_mode_name(uint32_t mode) {
     switch (mode) {
         case LITEIPC_SVC_MODE_MEDIATED: return "mediated";
         case LITEIPC_SVC_MODE_TOPIC: return "topic";
+        case LITEIPC_SVC_MODE_MEDIATED_TOPIC: return "mediated-topic";
         default: return "direct";
     }
+}
+
+inline bool is_topic_mode(uint32_t mode) {
+    return mode == LITEIPC_SVC_MODE_TOPIC || mode == LITEIPC_SVC_MODE_MEDIATED_TOPIC;
 }
 
 struct DaemonOptions {

@@ -128,7 +128,11 @@ ControlReply Daemon::register_service(ClientSocket& client, const ControlRequest
         return refuse(Errc::invalid_argument, EINVAL,
                       "invalid service name: 1..255 printable bytes without '/', '\"' or '\\\\'");
     if (request.policy > LITEIPC_POLICY_PIDS) return refuse(Errc::invalid_argument, EINVAL, "unknown access policy");
-    if (request.mode > LITEIPC_SVC_MODE_TOPIC) return refuse(Errc::invalid_argument, EINVAL, "unknown service mode");
+    if (request.mode > LITEIPC_SVC_MODE_MEDIATED_TOPIC)
+        return refuse(Errc::invalid_argument, EINVAL, "unknown service mode");
+    const bool mediated_topic = request.mode == LITEIPC_SVC_MODE_MEDIATED_TOPIC;
+    if (mediated_topic && (request.topic_samples == 0 || request.topic_slot_bytes == 0))
+        return refuse(Errc::invalid_argument, EINVAL, "a mediated topic names its pool: samples and bytes per slot");
     if (request.policy == LITEIPC_POLICY_UID_RANGE && request.uid_min > request.uid_max)
         return refuse(Errc::invalid_argument, EINVAL, "uid range is empty");
     const liteipc_proc& proc = kernel_->proc(client.slot);
@@ -178,6 +182,10 @@ ControlReply Daemon::register_service(ClientSocket& client, const ControlRequest
     service.interface_version = request.interface_version;
     std::memcpy(service.interface_name, request.interface_name, sizeof service.interface_name);
     service.interface_name[sizeof service.interface_name - 1] = '\0';
+    if (mediated_topic) {
+        service.topic_samples = request.topic_samples;
+        service.topic_slot_bytes = request.topic_slot_bytes;
+    }
     if (auto ok = kernel_->put_service(*handle, service); !ok)
         return refuse(ok.error().code == Errc::already_exists ? Errc::already_exists : Errc::kernel,
                       ok.error().code == Errc::already_exists ? EEXIST : EIO, ok.error().describe());
@@ -186,7 +194,7 @@ ControlReply Daemon::register_service(ClientSocket& client, const ControlRequest
         kernel_->drop_service(*handle, service.name);
         return refuse(Errc::kernel, EIO, traffic.error().describe());
     }
-    if (request.mode == LITEIPC_SVC_MODE_TOPIC) {
+    if (is_topic_mode(request.mode)) {
         if (auto bound = bind_topic(client, request, *handle); !bound) {
             kernel_->drop_service(*handle, service.name);
             return refuse(Errc::kernel, EIO, bound.error().describe());

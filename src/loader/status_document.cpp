@@ -98,6 +98,7 @@ std::string Daemon::status_json() const {
     doc.refused.reserve_subscriptions = kernel_->counter(LITEIPC_COUNTER_RESERVE_SUBS);
     doc.refused.interface_mismatch = kernel_->counter(LITEIPC_COUNTER_INTERFACE_MISMATCH);
     doc.refused.publisher_refused = kernel_->counter(LITEIPC_COUNTER_PUBLISHER_REFUSED);
+    doc.refused.stamp_refused = kernel_->counter(LITEIPC_COUNTER_STAMP_REFUSED);
     // The name policy in force, so that a component can check that its names are reserved for it
     // (liteipc-bridge: every rule matching remote.* names its own uid).
     doc.name_policy.config = options_.config_path;

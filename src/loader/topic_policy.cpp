@@ -41,7 +41,7 @@ bool Daemon::publisher_admitted(const liteipc_topic& topic, uid_t uid, uint32_t 
 }
 
 std::optional<ControlReply> Daemon::check_publisher(const ClientSocket& client, const ControlRequest& request) {
-    const bool topic_mode = request.mode == LITEIPC_SVC_MODE_TOPIC;
+    const bool topic_mode = is_topic_mode(request.mode);
     if (topic_mode && request.publisher_policy > LITEIPC_POLICY_PIDS)
         return refuse(Errc::invalid_argument, EINVAL, "unknown publisher policy");
     if (topic_mode && request.publisher_policy == LITEIPC_POLICY_UID_RANGE &&

@@ -276,19 +276,8 @@ TEST_F(MediatedTest, AClientCannotReachAMessageRingToForgeRecords) {
 // rejected by the service with a log line that names what was wrong, the handler never runs for
 // it, the victim's calls go on, and the secret shows nowhere the attacker can read.
 TEST_F(MediatedTest, ForgedRecordsNamingSlotsOrBytesOutsideTheSendersOwnAreRejectedWithANamedLine) {
-    std::mutex lines_lock;
-    std::vector<std::string> lines;
-    set_log_handler([&](LogLevel, std::string_view line) {
-        std::lock_guard hold(lines_lock);
-        lines.emplace_back(line);
-    });
-    struct RestoreLog {
-        ~RestoreLog() { set_log_handler({}); }
-    } restore;
-    auto logged = [&](const std::string& text) {
-        std::lock_guard hold(lines_lock);
-        return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(text) != std::string::npos; });
-    };
+    CapturedLog log;
+    auto logged = [&](const std::string& text) { return log.contains(text); };
     std::atomic<int> served_forged{0};
     auto service = Service::start(*context_, mediated_named("test.med.forged", Policy::anyone), [&](Call& call) {
         if (call.code() == kForgedCode) served_forged.fetch_add(1);

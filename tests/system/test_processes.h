@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "liteipc/ipc.h"
+#include "liteipc/log.h"
 #include "loader_fixture.h"
 #include "peer.h"
 #include "peer_args.h"
@@ -314,21 +315,46 @@ inline int32_t handle(Call& call) {
     return -1;
 }
 
-// This process's writable mappings of connection ctrl regions: what a hostile client can scribble on.
-inline std::vector<std::span<std::byte>> writable_ctrl_regions() {
+// This process's writable mappings of the memfds named `name` ("liteipc-ctrl": connection ctrl
+// regions): what a hostile peer can scribble on.
+inline std::vector<std::span<std::byte>> writable_regions(const char* name) {
+    const std::string wanted = std::string("memfd:") + name;
     std::vector<std::span<std::byte>> regions;
     FILE* maps = std::fopen("/proc/self/maps", "r");
     char line[512];
     while (maps && std::fgets(line, sizeof line, maps)) {
         unsigned long begin = 0, end = 0;
         char perms[8] = {};
-        if (std::strstr(line, "memfd:liteipc-ctrl") && std::sscanf(line, "%lx-%lx %7s", &begin, &end, perms) == 3 &&
+        if (std::strstr(line, wanted.c_str()) && std::sscanf(line, "%lx-%lx %7s", &begin, &end, perms) == 3 &&
             perms[1] == 'w')
             regions.emplace_back(reinterpret_cast<std::byte*>(begin), end - begin);
     }
     if (maps) std::fclose(maps);
     return regions;
 }
+inline std::vector<std::span<std::byte>> writable_ctrl_regions() { return writable_regions("liteipc-ctrl"); }
+
+// Every line the library logs in this process while it lives; the default handler afterwards.
+class CapturedLog {
+public:
+    CapturedLog() {
+        set_log_handler([this](LogLevel, std::string_view line) {
+            std::lock_guard hold(lock_);
+            lines_.emplace_back(line);
+        });
+    }
+    ~CapturedLog() { set_log_handler({}); }
+    bool contains(const std::string& text) const {
+        std::lock_guard hold(lock_);
+        for (const std::string& line : lines_)
+            if (line.find(text) != std::string::npos) return true;
+        return false;
+    }
+
+private:
+    mutable std::mutex lock_;
+    std::vector<std::string> lines_;
+};
 
 // A service in its own process (the test peer's `service` role, serving `handle`); stopped by
 // SIGKILL at the end (or by the test).

@@ -24,4 +24,21 @@ struct TopicTally {
     uint64_t dropped = 0;     // counted by the publisher in this subscriber's queue
 };
 
+// What the forging publisher of a mediated topic does when told (peers/mediated_topic_peers.cpp).
+enum class TopicForgery : uint32_t {
+    wrong_size = 1,           // publishes a sample, then rewrites its queue entry's size by hand
+    unstamped_sequence = 2,   // publishes a sample, then rewrites its entry's sequence by hand
+    honest = 3,               // publishes a sample and leaves it be
+    kernel_records = 4,       // runs the send program itself with records outside its pool
+};
+
+struct TopicForgeryReport {
+    int64_t result = -1;  // 0 once the step was taken
+    uint64_t sequence = 0;         // the sample published (the sequence the kernel stamped)
+    int32_t slot_past_end = 0;     // kernel_records: the send program's results
+    int32_t wrapping_length = 0;
+    int32_t stale_sequence = 0;
+    int32_t pad = 0;
+};
+
 }  // namespace liteipc::testing

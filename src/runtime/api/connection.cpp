@@ -26,6 +26,7 @@ struct Connection::Impl {
     PeerId service;
     detail::ChannelClient channel;
     detail::FdChannel fds;
+    detail::UniqueFd sample_stamps;  // a mediated topic's: the kernel's stamp of each publish to us
     std::atomic<uint64_t> next_fd_batch{1};
     DeathSubscription death;
 
@@ -152,7 +153,9 @@ Result<Connection> Connection::open_handle(Context& context, uint32_t handle, st
     const int half[] = {ctrl->get(), pool->fd.get()};
     auto opened = ctx.control_once(open, half, timeout);
     if (!opened) return std::unexpected(opened.error());
-    if (opened->fds.size() != 2) return fail(Errc::malformed, "liteipc-loader sent an incomplete channel");
+    const std::size_t expected_fds = opened->reply.mode == LITEIPC_SVC_MODE_MEDIATED_TOPIC ? 3 : 2;
+    if (opened->fds.size() != expected_fds) return fail(Errc::malformed, "liteipc-loader sent an incomplete channel");
+    if (expected_fds == 3) impl->sample_stamps = std::move(opened->fds[2]);
     impl->fds.attach(std::move(opened->fds[1]));
     // The service sends the connection's doorbell over the socket once it serves the connection. A
     // service that cannot (out of fds or memory) closes the socket: we hear it at once.
@@ -190,6 +193,7 @@ Result<Connection> Connection::open_handle(Context& context, uint32_t handle, st
 }
 
 uint32_t Connection::handle() const { return impl_->handle; }
+int Connection::sample_stamps_fd() const { return impl_->sample_stamps.get(); }
 PeerId Connection::service() const { return impl_->service; }
 bool Connection::alive() const { return !impl_->channel.dead() && impl_->context->alive(impl_->service); }
 

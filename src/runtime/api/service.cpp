@@ -344,7 +344,7 @@ Service& Service::operator=(Service&&) noexcept = default;
 Service::~Service() = default;
 
 Result<Service> Service::start(Context& context, ServiceOptions options, CallHandler handler) {
-    if (options.mode == Mode::topic) return fail(Errc::invalid_argument, "a topic is registered by Publisher::create");
+    if (options.mode == Mode::topic || options.mode == Mode::mediated_topic) return fail(Errc::invalid_argument, "a topic is registered by Publisher::create");
     return start(context, std::move(options), std::move(handler), nullptr);
 }
 
@@ -389,6 +389,8 @@ Result<Service> Service::start(Context& context, ServiceOptions options, CallHan
         request.publisher_policy = static_cast<uint32_t>(topic->policy);
         request.publisher_uid_min = topic->uid_min;
         request.publisher_uid_max = topic->uid_max;
+        request.topic_slot_bytes = topic->slot_bytes;
+        request.topic_samples = topic->samples;
     }
     const ServiceInterface& interface = impl->options.interface;
     request.contract_hash = interface.contract_hash;

@@ -61,6 +61,7 @@ struct Publisher::Impl : std::enable_shared_from_this<Publisher::Impl> {
         request.wake_socket = detail::UniqueFd(in.take_fd());
         request.block = overflow == static_cast<uint32_t>(Overflow::block_publisher);
         request.peer = call.caller().peer;
+        if (options.mediated) request.stamps.emplace(context->kernel(), call.caller().connection);
         if (!in.ok() || version != detail::kTopicVersion || overflow > 1) {
             call.reply().write_string("malformed subscribe request");
             return -static_cast<int32_t>(Errc::malformed);
@@ -178,12 +179,13 @@ Result<Publisher> Publisher::create(Context& context, TopicOptions options) {
     service_options.workers = 1;
     service_options.reply_pool_bytes = 64 * 1024;
     service_options.spin = std::chrono::nanoseconds(0);
-    service_options.mode = Mode::topic;
+    service_options.mode = options.mediated ? Mode::mediated_topic : Mode::topic;
     std::weak_ptr<Impl> weak = impl;
     const Service::TopicRegistration publishers{options.publisher_policy, options.publisher_uid_min,
                                                 options.publisher_uid_max, [weak](uint64_t conn_id) {
                                                     if (auto self = weak.lock()) self->connection_ended(conn_id);
-                                                }};
+                                                },
+                                                impl->fanout->slot_bytes(), options.sample_count};
     auto service = Service::start(context, service_options, [weak](Call& call) -> int32_t {
         auto self = weak.lock();
         return self ? self->serve(call) : -static_cast<int32_t>(Errc::closed);
@@ -238,7 +240,7 @@ uint32_t Publisher::handle() const { return impl_->service->handle(); }
 TopicStats Publisher::stats() const {
     const detail::FanoutStats s = impl_->fanout->stats();
     return TopicStats{s.subscribers, s.samples_in_use, s.sample_count, s.published, s.dropped,
-                      s.dropped_subscribers, s.hugepages};
+                      s.dropped_subscribers, s.hugepages, s.unstamped};
 }
 
 }  // namespace liteipc

@@ -60,6 +60,12 @@ struct Subscriber::Impl {
         auto attached = detail::TopicReader::attach(pool, queue, region, options.max_held);
         if (attached && (*attached)->subscription() != id)
             attached = fail(Errc::malformed, "topic '" + topic + "' sent another subscription's queue");
+        // The loader, not the publisher, says the topic is mediated: its stamps are then required.
+        if (attached && opened->sample_stamps_fd() >= 0) {
+            auto stamps = detail::MessageRing::map(opened->sample_stamps_fd());
+            if (stamps) (*attached)->expect_stamps(std::move(*stamps));
+            else attached = std::unexpected(stamps.error());
+        }
         if (!attached) {
             Request undo(*opened);  // give the publisher its reservation back
             undo.writer().write_uint64(id);
@@ -124,6 +130,9 @@ std::span<const std::byte> ReceivedSample::data() const {
 }
 uint64_t ReceivedSample::sequence() const { return impl_ ? impl_->sample.sequence : 0; }
 uint64_t ReceivedSample::publish_ns() const { return impl_ ? impl_->sample.publish_ns : 0; }
+bool ReceivedSample::stamped() const { return impl_ && impl_->sample.stamped; }
+uint32_t ReceivedSample::publisher_pid() const { return impl_ ? impl_->sample.publisher_pid : 0; }
+uint32_t ReceivedSample::publisher_uid() const { return impl_ ? impl_->sample.publisher_uid : 0; }
 ReceivedSample::operator bool() const { return impl_ != nullptr; }
 
 Subscriber::Subscriber(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -192,6 +201,7 @@ Result<> Subscriber::resubscribe(Context& context) {
 }
 
 uint64_t Subscriber::dropped() const { return impl_->shared_reader->dropped(); }
+uint64_t Subscriber::refused() const { return impl_->shared_reader->refused(); }
 const std::string& Subscriber::topic() const { return impl_->topic; }
 
 }  // namespace liteipc

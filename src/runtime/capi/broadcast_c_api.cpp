@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstddef>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -22,6 +24,9 @@ bool same_consumer(const LiteIpcConsumer* a, const LiteIpcConsumer* b) {
     if (a == b) return true;
     return a && b && a->Equal && a->Equal(a, b);
 }
+
+// The sample whose consumers the reader thread is notifying: what LiteIpcBroadcastGetPublisher reads.
+thread_local const ReceivedSample* t_notifying = nullptr;
 
 // One subscribed topic: its consumers and the thread that takes samples and notifies them.
 struct TopicReaderThread {
@@ -52,10 +57,12 @@ struct TopicReaderThread {
                 now = consumers;
             }
             const auto bytes = sample->data();
+            t_notifying = &*sample;
             for (LiteIpcConsumer* consumer : now)
                 if (consumer->Notify)
                     consumer->Notify(consumer, topic.c_str(), reinterpret_cast<const uint8_t*>(bytes.data()),
                                      static_cast<uint32_t>(bytes.size()));
+            t_notifying = nullptr;
         }
     }
 };
@@ -78,18 +85,48 @@ using namespace liteipc::capi;
 extern "C" {
 
 int32_t LiteIpcBroadcastAddTopic(const char* topic, uint32_t maxLen, uint32_t policy) {
-    if (!topic || maxLen == 0 || policy > LITEIPC_POLICY_PIDS)
-        return invalid("LiteIpcBroadcastAddTopic", "need a topic, maxLen > 0 and a LiteIpcPolicy");
+    LiteIpcTopicOptions options{};
+    options.size = sizeof options;
+    options.maxLen = maxLen;
+    options.policy = policy;
+    return LiteIpcBroadcastAddTopicWithOptions(topic, &options);
+}
+
+int32_t LiteIpcBroadcastAddTopicWithOptions(const char* topic, const LiteIpcTopicOptions* given) {
+    constexpr const char* what = "LiteIpcBroadcastAddTopicWithOptions";
+    if (!topic || !given || given->size < offsetof(LiteIpcTopicOptions, uidMin))
+        return invalid(what, "need a topic and options whose size covers at least maxLen and policy");
+    // What the caller's build of the struct has; the rest reads as zero.
+    LiteIpcTopicOptions options{};
+    std::memcpy(&options, given, std::min<std::size_t>(given->size, sizeof options));
+    if (options.maxLen == 0 || options.policy > LITEIPC_POLICY_PIDS)
+        return invalid(what, "need maxLen > 0 and a LiteIpcPolicy for subscribers");
+    if (options.mediated > 1) return invalid(what, "mediated is 0 or 1");
+    if (options.publisherPolicy > LITEIPC_POLICY_PIDS)
+        return invalid(what, "publisherPolicy must be a LiteIpcPolicy");
     auto context = acquire(nullptr);
-    if (!context) return no_context("LiteIpcBroadcastAddTopic");
+    if (!context) return no_context(what);
     std::lock_guard lock(g_mutex);
     if (g_publishers.contains(topic)) return LITEIPC_EEXIST;
     auto publisher = Publisher::create(context->context, {.name = topic,
-                                                          .subscriber_policy = static_cast<Policy>(policy),
-                                                          .sample_size = maxLen});
-    if (!publisher) return report("LiteIpcBroadcastAddTopic", publisher.error());
+                                                          .subscriber_policy = static_cast<Policy>(options.policy),
+                                                          .uid_min = options.uidMin,
+                                                          .uid_max = options.uidMax,
+                                                          .publisher_policy = static_cast<Policy>(options.publisherPolicy),
+                                                          .publisher_uid_min = options.publisherUidMin,
+                                                          .publisher_uid_max = options.publisherUidMax,
+                                                          .sample_size = options.maxLen,
+                                                          .mediated = options.mediated != 0});
+    if (!publisher) return report(what, publisher.error());
     g_publishers.emplace(topic, std::move(*publisher));
     return LITEIPC_OK;
+}
+
+bool LiteIpcBroadcastGetPublisher(uint32_t* pid, uint32_t* uid) {
+    if (!pid || !uid || !t_notifying || !t_notifying->stamped()) return false;
+    *pid = t_notifying->publisher_pid();
+    *uid = t_notifying->publisher_uid();
+    return true;
 }
 
 bool LiteIpcBroadcastPublish(const char* topic, const uint8_t* data, uint32_t len) {

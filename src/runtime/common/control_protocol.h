@@ -64,6 +64,9 @@ struct ControlRequest {
     uint32_t publisher_policy = 0;
     uint32_t publisher_uid_min = 0;
     uint32_t publisher_uid_max = 0;
+    // register_service of a mediated topic: its pool (liteipc_service's topic_* fields).
+    uint32_t topic_samples = 0;
+    uint64_t topic_slot_bytes = 0;
 };
 static_assert(std::is_trivially_copyable_v<ControlRequest>);
 

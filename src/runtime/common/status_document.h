@@ -104,6 +104,7 @@ struct RefusalCounters {
     uint64_t interface_mismatch = 0;        // connects the kernel refused: another interface (BPF)
     uint64_t publisher_policy = 0;  // registrations of a topic's name its publisher policy refused
     uint64_t publisher_refused = 0; // subscribes the kernel refused: the topic's owner is no admitted publisher (BPF)
+    uint64_t stamp_refused = 0;  // publishes of a mediated topic the kernel refused to stamp (BPF)
 };
 
 // One global table: what all uids but root hold against the room root's reserve leaves them.
@@ -209,6 +210,7 @@ void for_each_field(Counts&& r, Visit visit) requires std::is_same_v<std::remove
     visit("interface_mismatch", r.interface_mismatch);
     visit("publisher_policy", r.publisher_policy);
     visit("publisher_refused", r.publisher_refused);
+    visit("stamp_refused", r.stamp_refused);
 }
 
 // ---- reading: a missing or mistyped field throws MalformedField, caught in parse_status_document ----

@@ -41,6 +41,27 @@ Result<void> MediatedSender::send(uint32_t slot, const MessageDescriptor& reques
     }
 }
 
+Result<void> MediatedSender::stamp(uint32_t sample, uint64_t size, uint64_t sequence) const {
+    liteipc_send_ctl ctl{};
+    ctl.conn_id = conn_id_;
+    ctl.slot = sample;
+    ctl.payload_length = size;
+    ctl.call_sequence = sequence;
+    auto result = kernel_->send(ctl);
+    if (!result) return std::unexpected(result.error());
+    switch (-*result) {
+        case 0: return {};
+        case ERANGE:
+            return fail(Errc::invalid_argument, "the kernel refused to stamp a sample outside the topic's pool", ERANGE);
+        case EALREADY:
+            return fail(Errc::invalid_argument, "the kernel refused to stamp a sequence not above the last one", EALREADY);
+        case EAGAIN: return fail(Errc::no_memory, "the subscriber's stamp ring is full", EAGAIN);
+        case ENOTCONN: return fail(Errc::closed, "the kernel knows no such subscription of this topic", ENOTCONN);
+        case EOWNERDEAD: return fail(Errc::dead_object, "the topic is no longer this process's", EOWNERDEAD);
+        default: return fail(Errc::kernel, "stamp refused", -*result);
+    }
+}
+
 namespace {
 constexpr uint32_t kRingBusyBit = 1u << 31;     // BPF_RINGBUF_BUSY_BIT: reserved, not committed yet
 constexpr uint32_t kRingDiscardBit = 1u << 30;  // BPF_RINGBUF_DISCARD_BIT

@@ -25,7 +25,8 @@ namespace liteipc::detail {
 
 class KernelSeam;  // kernel/kernel_seam.h
 
-// Client side: hands one published request to the send program.
+// Client side: hands one published request to the send program. A mediated topic's publisher
+// uses the same program the other way round: one stamp per publish per subscriber.
 class MediatedSender {
 public:
     MediatedSender(const KernelSeam& kernel, uint64_t conn_id) noexcept : kernel_(&kernel), conn_id_(conn_id) {}
@@ -33,6 +34,11 @@ public:
     // The request sitting in call slot `slot`. Errc::permission_denied when the service's policy no
     // longer lets this process in; a full ring (the service is behind) is retried until `deadline`.
     Result<void> send(uint32_t slot, const MessageDescriptor& request, Deadline deadline) const;
+    // The stamp of a published sample (pool slot `sample`, `size` bytes, the topic's `sequence`)
+    // for the subscriber on this connection, tried once. Errc::no_memory when its ring is full (the
+    // subscriber is that far behind); Errc::invalid_argument when the kernel finds the sample
+    // outside the registered pool or the sequence not rising.
+    Result<void> stamp(uint32_t sample, uint64_t size, uint64_t sequence) const;
 
 private:
     const KernelSeam* kernel_;  // the context's, which outlives its connections

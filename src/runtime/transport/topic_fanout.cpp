@@ -11,6 +11,7 @@
 
 #include "common/futex.h"
 #include "common/log.h"
+#include "liteipc_abi.h"
 #include "transport/channel_ctrl.h"
 
 namespace liteipc::detail {
@@ -34,6 +35,8 @@ struct TopicFanout::Subscription {
     uint64_t head = 0;
     uint64_t tail = 0;
     uint64_t release_head = 0;
+    std::optional<MediatedSender> stamps;
+    uint64_t unstamped = 0;
     std::vector<uint32_t> queued;
     std::vector<uint8_t> held;
     uint32_t held_count = 0;
@@ -91,6 +94,9 @@ Result<SubscriptionGrant> TopicFanout::subscribe(SubscriptionRequest request) {
     if (request.depth == 0 || request.depth > kMaxTopicDepth || request.max_held == 0 ||
         request.max_held > kMaxTopicDepth)
         return fail(Errc::invalid_argument, "subscription depth and max_held must be 1.." + std::to_string(kMaxTopicDepth));
+    if (request.stamps && request.depth > LITEIPC_MEDIATED_TOPIC_DEPTH)
+        return fail(Errc::invalid_argument, "a mediated topic's subscription depth must be 1.." +
+                                                std::to_string(LITEIPC_MEDIATED_TOPIC_DEPTH));
     std::lock_guard lock(mutex_);
     request.history = std::min<uint32_t>(request.history, static_cast<uint32_t>(history_.size()));
     request.history = std::min(request.history, request.depth);
@@ -108,6 +114,7 @@ Result<SubscriptionGrant> TopicFanout::subscribe(SubscriptionRequest request) {
     s->max_held = request.max_held;
     s->block = request.block;
     s->wake_socket = std::move(request.wake_socket);
+    s->stamps = request.stamps;
     // Releases the publisher has not read yet are at most what the subscriber may hold plus its queue.
     s->geometry = TopicGeometry::for_depth(request.depth, std::bit_ceil(2 * static_cast<uint32_t>(need)));
     auto queue_fd = create_memfd("liteipc-topic-queue", s->geometry.queue_bytes);
@@ -301,6 +308,19 @@ bool TopicFanout::make_room(Subscription& s) {
 }
 
 void TopicFanout::deliver(Subscription& s, const QueueEntry& entry) {
+    if (s.stamps) {
+        if (auto stamped = s.stamps->stamp(entry.sample, entry.size, entry.sequence); !stamped) {
+            // The first miss of a subscription, then one line in 1024: a stopped subscriber misses every one.
+            if (s.unstamped++ % 1024 == 0)
+                LITEIPC_LOG(warn, "topic subscription %llu (pid %u): sample %llu not delivered, the kernel did not stamp it: %s",
+                        static_cast<unsigned long long>(s.id), s.peer.pid,
+                        static_cast<unsigned long long>(entry.sequence), stamped.error().describe().c_str());
+            s.queue->dropped.fetch_add(1, std::memory_order_relaxed);
+            ++dropped_;
+            ++unstamped_;
+            return;
+        }
+    }
     QueueEntry* slot = &queue_entries(s.queue)[s.tail % s.depth];
     std::atomic_ref<uint32_t>(slot->sample).store(entry.sample, std::memory_order_relaxed);
     std::atomic_ref<uint64_t>(slot->size).store(entry.size, std::memory_order_relaxed);
@@ -398,6 +418,7 @@ FanoutStats TopicFanout::stats() {
     stats.dropped = dropped_;
     stats.dropped_subscribers = dropped_subscribers_;
     stats.bogus_releases = bogus_releases_;
+    stats.unstamped = unstamped_;
     stats.hugepages = hugepages_;
     return stats;
 }

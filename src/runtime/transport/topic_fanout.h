@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -27,6 +28,7 @@
 #include "common/mapping.h"
 #include "liteipc/context.h"
 #include "liteipc/error.h"
+#include "transport/mediated.h"
 #include "transport/topic_layout.h"
 
 namespace liteipc::detail {
@@ -46,6 +48,9 @@ struct SubscriptionRequest {
     bool block = false;     // block the publisher when full, instead of dropping the oldest
     PeerId peer;            // the subscriber, as the kernel stamped it at connect
     UniqueFd wake_socket;   // SOCK_SEQPACKET end the publisher writes one byte to, to wake a poller
+    // A mediated topic's: every sample queued to this subscriber is first stamped by the kernel
+    // (depth is then at most LITEIPC_MEDIATED_TOPIC_DEPTH, so that the stamps fit their ring).
+    std::optional<MediatedSender> stamps;
 };
 
 // What a subscriber gets: its id and fds to map (the pool and queue read-only, its reader region).
@@ -69,6 +74,7 @@ struct FanoutStats {
     uint64_t dropped = 0;          // queue entries taken back under latest-N, all subscribers
     uint64_t dropped_subscribers = 0;  // subscribers dropped for breaking the protocol
     uint64_t bogus_releases = 0;   // released indices the subscriber did not hold (ignored)
+    uint64_t unstamped = 0;        // samples of a mediated topic not delivered: the kernel did not stamp them
     bool hugepages = false;
 };
 
@@ -96,6 +102,7 @@ public:
 
     FanoutStats stats();
     uint64_t sample_size() const { return options_.sample_size; }
+    uint64_t slot_bytes() const { return slot_bytes_; }
 
 private:
     struct Subscription;
@@ -113,6 +120,8 @@ private:
     // Latest-N: takes back the oldest entries until one more fits. False if the subscriber broke the protocol.
     bool make_room(Subscription& s);
     static bool queue_full(const Subscription& s);
+    // Queues `entry` to `s`; a mediated topic's subscriber gets it only once the kernel stamped it
+    // (a subscriber too far behind misses it, counted as dropped).
     void deliver(Subscription& s, const QueueEntry& entry);
     // Writes a poller's wake socket; true when a thread of the subscriber sleeps on the bell.
     bool wake(Subscription& s);
@@ -138,6 +147,7 @@ private:
     uint64_t dropped_ = 0;
     uint64_t dropped_subscribers_ = 0;
     uint64_t bogus_releases_ = 0;
+    uint64_t unstamped_ = 0;
 };
 
 }  // namespace liteipc::detail

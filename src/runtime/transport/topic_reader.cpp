@@ -98,8 +98,48 @@ Result<std::optional<TakenSample>> TopicReader::try_take() {
             return fail(Errc::malformed, "topic queue: the publisher queued a sample out of range");
         }
         held_.fetch_add(1, std::memory_order_relaxed);
+        if (stamps_.valid() && !take_stamp(sample)) {
+            refused_.fetch_add(1, std::memory_order_relaxed);
+            release(sample.index);  // the publisher counts it as taken: hand it back
+            continue;
+        }
         return std::optional<TakenSample>{sample};
     }
+}
+
+bool TopicReader::take_stamp(TakenSample& sample) {
+    // Stamps come in the order of the topic's sequence, which the kernel keeps rising; the ones of
+    // samples dropped from our queue (latest-N) are skipped.
+    for (;;) {
+        if (!next_stamp_) {
+            liteipc_message_record record;
+            if (!stamps_.pop(record)) break;
+            next_stamp_ = record;
+        }
+        const liteipc_message_record stamp = *next_stamp_;
+        if (stamp.kind != LITEIPC_REC_SAMPLE || stamp.call_sequence < sample.sequence) {
+            next_stamp_.reset();
+            continue;
+        }
+        if (stamp.call_sequence > sample.sequence) break;  // the kernel never saw this one
+        next_stamp_.reset();
+        if (stamp.slot != sample.index || stamp.payload_length != sample.size) {
+            LITEIPC_LOG(warn, "topic subscription %llu: sample %llu names slot %u of %llu bytes, its stamp slot %u "
+                              "of %llu bytes: refused",
+                        static_cast<unsigned long long>(subscription_), static_cast<unsigned long long>(sample.sequence),
+                        sample.index, static_cast<unsigned long long>(sample.size), stamp.slot,
+                        static_cast<unsigned long long>(stamp.payload_length));
+            return false;
+        }
+        sample.stamped = true;
+        sample.publisher_pid = stamp.pid;
+        sample.publisher_uid = stamp.uid;
+        return true;
+    }
+    LITEIPC_LOG(warn, "topic subscription %llu: sample %llu (slot %u) was queued without the kernel's stamp: refused",
+                static_cast<unsigned long long>(subscription_), static_cast<unsigned long long>(sample.sequence),
+                sample.index);
+    return false;
 }
 
 void TopicReader::flush_releases() {

@@ -1,7 +1,11 @@
 // Roles of the older C API's tests that a test starts after it runs threads of its own (so they
 // are spawned, not forked): services written against liteipc_adapter.h.
+#include <thread>
+
 #include "capi_handlers.h"
+#include "liteipc/broadcast.h"
 #include "peer_role.h"
+#include "test_processes.h"
 
 namespace liteipc::testing {
 
@@ -20,6 +24,31 @@ LITEIPC_PEER_ROLE(capi_service_granting_thread) {
                        AddServiceAccess(sid, tid) == LITEIPC_OK && AddServiceAccess(sid, 0x3fffffff) == LITEIPC_EINVAL;
     if (!report(ready ? 1 : 0)) return 101;
     for (;;) ::pause();
+}
+
+// As `uid`, adds `topic` through the C Broadcast API (anyone may subscribe; who may publish: the
+// policy given; mediated or not) on the loader the environment names, and reports LiteIpcBroadcastAddTopicWithOptions's
+// result; once it is LITEIPC_OK, publishes its pid every millisecond until killed.
+LITEIPC_PEER_ROLE(broadcast_publisher) {
+    const auto uid = static_cast<uid_t>(args.number());
+    const std::string topic = args.text();
+    LiteIpcTopicOptions options{};
+    options.size = sizeof options;
+    options.maxLen = 64;
+    options.policy = LITEIPC_POLICY_ANYONE;
+    options.publisherPolicy = static_cast<uint32_t>(args.number());
+    options.publisherUidMin = static_cast<uint32_t>(args.number());
+    options.publisherUidMax = static_cast<uint32_t>(args.number());
+    options.mediated = static_cast<uint32_t>(args.number());
+    if (uid != 0 && !become_group_member(uid)) return report(int64_t{-1}) ? 100 : 101;
+    if (OpenLiteIpc(LITEIPC_DEFAULT_MAP_SIZE) == nullptr) return report(int64_t{-2}) ? 100 : 101;
+    const int32_t added = LiteIpcBroadcastAddTopicWithOptions(topic.c_str(), &options);
+    if (!report(int64_t{added}) || added != LITEIPC_OK) return 0;
+    const int32_t pid = ::getpid();
+    for (;;) {
+        (void)LiteIpcBroadcastPublish(topic.c_str(), reinterpret_cast<const uint8_t*>(&pid), sizeof pid);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
 }
 
 }  // namespace liteipc::testing
