@@ -34,6 +34,7 @@ bench: deps
 	scripts/plot-bench.sh bench-results.csv bench-rtt.png
 	scripts/bench-death.sh
 	scripts/bench-idl.sh
+	scripts/bench-idl-topic.sh
 	cmake --build build-bench -j2 --target marshal_bench wake_bench conn_memory_bench pubsub_bench
 	build-bench/bench/pubsub/pubsub_bench
 	build-bench/bench/marshal_bench

@@ -1,4 +1,4 @@
-# liteipc_add_interface(TARGET FILE [LANGUAGES CXX C] [VERSIONS DIR])
+# liteipc_add_interface(TARGET FILE [LANGUAGES CXX C] [VERSIONS DIR] [TOPIC])
 #
 # Runs liteipc-idl on FILE (an OpenHarmony .idl) and makes TARGET, a static library of the
 # generated proxy and stub: in C++ (the default) the interface class, proxy and stub over
@@ -7,9 +7,10 @@
 # never the source tree; TARGET's users see them as "<file name in snake case>.h" (C++) and
 # "<...>_c.h" (C): IGreeter.idl -> igreeter.h, igreeter_c.h. VERSIONS names the frozen versions
 # (liteipc-idl --freeze DIR): the code then names its line's contract, which the kernel checks at
-# connect, and the build fails when FILE breaks its last frozen version. docs/IDL.md shows the use.
+# connect, and the build fails when FILE breaks its last frozen version. TOPIC (C++) adds the classes
+# that carry an all-oneway interface on a topic (liteipc-idl --topic). docs/IDL.md shows the use.
 function(liteipc_add_interface target file)
-  cmake_parse_arguments(PARSE_ARGV 2 ARG "" "VERSIONS" "LANGUAGES")
+  cmake_parse_arguments(PARSE_ARGV 2 ARG "TOPIC" "VERSIONS" "LANGUAGES")
   if(NOT ARG_LANGUAGES)
     set(ARG_LANGUAGES CXX)
   endif()
@@ -20,6 +21,10 @@ function(liteipc_add_interface target file)
   endforeach()
   list(JOIN ARG_LANGUAGES "," languages)
   set(versions)
+  set(topic)
+  if(ARG_TOPIC)
+    set(topic --topic)
+  endif()
   set(frozen)
   if(ARG_VERSIONS)
     get_filename_component(versions_dir "${ARG_VERSIONS}" ABSOLUTE)
@@ -49,7 +54,7 @@ function(liteipc_add_interface target file)
   endif()
   add_custom_command(
     OUTPUT ${generated}
-    COMMAND ${tool} --languages ${languages} ${versions} --out "${out}" "${idl}"
+    COMMAND ${tool} --languages ${languages} ${versions} ${topic} --out "${out}" "${idl}"
     DEPENDS "${idl}" ${tool} ${frozen}
     COMMENT "liteipc-idl ${stem}.idl (${languages})"
     VERBATIM)

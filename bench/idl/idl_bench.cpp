@@ -12,18 +12,13 @@
 #include <vector>
 
 #include "ibench.h"
+#include "idl_bench_support.h"
 #include "owned_pid.h"
 
 namespace {
 
 constexpr uint32_t kHandSum = 100;  // past the interface's codes
 constexpr double kTarget = 1.05;
-
-int64_t sum_of(std::span<const std::byte> bytes) {
-    int64_t sum = 0;
-    for (std::byte b : bytes) sum += static_cast<uint8_t>(b);
-    return sum;
-}
 
 class Bench final : public bench::BenchStub {
 public:
@@ -47,11 +42,6 @@ int serve(int ready) {
     if (::write(ready, &ok, 1) != 1) return 1;
     ::pause();
     return 0;
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
 }
 
 // One call's round trip in microseconds; the payload is rewritten before each call.

@@ -232,13 +232,17 @@ inline int32_t unknown_method(uint32_t code, const char* interface) {
     return -static_cast<int32_t>(Errc::unknown_method);
 }
 
-// A reply's status as the project's error model.
-inline Result<> check_status(const Reply& reply, const char* method) {
-    const int32_t status = reply.status();
+// A stub's status (0 or -Errc) as the project's error model; `answered` says who answered it.
+inline Result<> status_result(int32_t status, const std::string& answered) {
     if (status == 0) return {};
     if (status < 0 && -status <= static_cast<int32_t>(Errc::interface_mismatch))
-        return fail(static_cast<Errc>(-status), std::string(method) + ": the service answered so");
-    return fail(Errc::malformed, std::string(method) + ": reply status " + std::to_string(status));
+        return fail(static_cast<Errc>(-status), answered);
+    return fail(Errc::malformed, answered + ": status " + std::to_string(status));
+}
+
+// A reply's status as the project's error model.
+inline Result<> check_status(const Reply& reply, const char* method) {
+    return status_result(reply.status(), std::string(method) + ": the service answered so");
 }
 
 // A reply whose values failed to read.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <functional>
 #include <map>
 
 #include "idl/versions.h"
@@ -38,13 +39,15 @@ std::string base_name(const std::string& name) {
 
 class CppWriter {
 public:
-    CppWriter(const Document& document, const Lineage& lineage)
-        : doc_(document), interface_(document.interface), lineage_(lineage) {
+    CppWriter(const Document& document, const Lineage& lineage, bool topic)
+        : doc_(document), interface_(document.interface), lineage_(lineage), topic_(topic) {
         for (const auto& s : doc_.sequenceables) cpp_names_[s.name] = qualified(s.name_space, s.name);
         for (const auto& d : doc_.declarations) cpp_names_[d.name] = qualified(d.name_space, d.name);
         cpp_names_[interface_.name] = qualified(interface_.name_space, interface_.name);
         proxy_ = base_name(interface_.name) + "Proxy";
         stub_ = base_name(interface_.name) + "Stub";
+        topic_publisher_ = base_name(interface_.name) + "TopicPublisher";
+        topic_subscriber_ = base_name(interface_.name) + "TopicSubscriber";
         descriptor_ = qualified_name(interface_);
     }
 
@@ -127,6 +130,7 @@ private:
         std::string out =
             "#include <cstdint>\n#include <string>\n#include <string_view>\n#include <unordered_map>\n"
             "#include <vector>\n\n#include <liteipc/idl.h>\n";
+        if (topic_) out += "#include <liteipc/idl_topic.h>\n";
         for (const auto& s : doc_.sequenceables) {
             std::string path = joined(s.include_dir, "/");
             out += "#include \"" + (path.empty() ? "" : path + "/") + snake_case(s.name) + ".h\"\n";
@@ -218,7 +222,14 @@ private:
         h += "    // Registers the service; destroy the returned Service before this object.\n";
         h += "    liteipc::Result<liteipc::Service> serve(liteipc::Context& context, liteipc::ServiceOptions options);\n";
         h += "    // One call: reads the request, runs the method, writes the reply; returns the status.\n";
-        h += "    int32_t dispatch(liteipc::Call& call);\n};\n";
+        h += "    int32_t dispatch(liteipc::Call& call);\n";
+        if (topic_) {
+            h += "    // One request's method on `implementation`: what dispatch and " + topic_subscriber_ + " run.\n";
+            h += "    static int32_t dispatch_request(" + interface_.name +
+                 "& implementation, uint32_t code, liteipc::Reader& request);\n";
+        }
+        h += "};\n";
+        if (topic_) h += topic_classes();
         h += close_namespace();
         return h;
     }
@@ -233,10 +244,14 @@ private:
     }
 
     // The request: in and inout values in order.
-    std::string request_values(const Method& m) const {
+    static std::vector<std::string> sent_names(const Method& m) {
         std::vector<std::string> names;
         for (const auto& p : m.parameters)
             if (p.direction != Direction::out) names.push_back(p.name);
+        return names;
+    }
+    std::string request_values(const Method& m) const {
+        const auto names = sent_names(m);
         std::string out = "    liteipc::Request request_(connection_);\n    request_.set_token(token_);\n";
         if (!names.empty()) out += "    liteipc::idl::write_all(request_.writer()" + listed(names) + ");\n";
         return out;
@@ -267,7 +282,8 @@ private:
         return s;
     }
 
-    std::string stub_case(const Method& m) const {
+    // `callee`: where the method runs ("" in the stub itself, "implementation_." in dispatch_request).
+    std::string stub_case(const Method& m, const std::string& callee) const {
         const std::string indent = "        ";
         std::string s = "    case Code::" + m.name + ": {\n";
         std::vector<std::string> reads, writes;
@@ -282,7 +298,7 @@ private:
         if (!reads.empty())
             s += indent + "if (!liteipc::idl::read_all(r_" + listed(reads) + "))\n" + indent +
                  "    return liteipc::idl::malformed_request(r_, \"" + label(m) + "\");\n";
-        s += indent + "auto result_ = " + m.name + "(" + arguments(m) + ");\n";
+        s += indent + "auto result_ = " + callee + m.name + "(" + arguments(m) + ");\n";
         s += indent + "if (!result_) return liteipc::idl::status_of(result_.error());\n";
         if (writes.empty() || m.oneway) return s + indent + "return 0;\n    }\n";
         return s + indent + "return liteipc::idl::reply_with(call_.reply(), \"" + label(m) + "\"" + listed(writes) +
@@ -309,27 +325,126 @@ private:
         s += "    options.interface = {std::string(kDescriptor), kInterfaceHash, kContractHash, kVersion};\n";
         s += "    return liteipc::Service::start(context, std::move(options), [this](liteipc::Call& call) { return dispatch(call); });\n}\n\n";
         s += "int32_t " + stub_ + "::dispatch(liteipc::Call& call_) {\n";
-        s += "    [[maybe_unused]] liteipc::Reader& r_ = call_.request();\n";
+        if (!topic_) s += "    [[maybe_unused]] liteipc::Reader& r_ = call_.request();\n";
         s += "    const liteipc::idl::CallScope scope_(call_);  // liteipc::idl::current_call() in the methods\n";
         s += "    if (call_.code() == liteipc::idl::kIntrospectCode)\n";
         s += "        return liteipc::idl::introspection_reply(call_.reply(), kIdl, kInterfaceHash);\n";
-        s += "    switch (static_cast<Code>(call_.code())) {\n";
-        for (const auto& m : interface_.methods) s += stub_case(m);
-        s += "    }\n    return liteipc::idl::unknown_method(call_.code(), \"" + descriptor_ + "\");\n}\n";
-        return s + close_namespace();
+        if (!topic_) return s + method_switch("call_.code()", "") + "}\n" + close_namespace();
+        s += "    return dispatch_request(*this, call_.code(), call_.request());\n}\n\n";
+        s += "int32_t " + stub_ + "::dispatch_request(" + interface_.name +
+             "& implementation_, uint32_t code_, liteipc::Reader& r_) {\n";
+        s += method_switch("code_", "implementation_.") + "}\n\n";
+        return s + topic_methods() + close_namespace();
+    }
+
+    // A request's method by its code, then unknown_method for any other code.
+    std::string method_switch(const std::string& code, const std::string& callee) const {
+        std::string s = "    switch (static_cast<Code>(" + code + ")) {\n";
+        for (const auto& m : interface_.methods) s += stub_case(m, callee);
+        return s + "    }\n    return liteipc::idl::unknown_method(" + code + ", \"" + descriptor_ + "\");\n";
+    }
+
+    // --topic: a publisher that implements the interface by publishing each call, and a subscriber
+    // that runs each sample's call on the user's implementation through the stub's dispatch_request.
+    std::string topic_classes() const {
+        const std::string& publisher = topic_publisher_;
+        const std::string& subscriber = topic_subscriber_;
+        std::string h = "\n// Publishes each call of " + descriptor_ + " on a topic (liteipc/topic.h): every " + subscriber +
+                        "\n// runs it, in the order published. A call is one sample, written in place (liteipc/idl_topic.h).\n";
+        h += "class " + publisher + " final : public " + interface_.name + " {\npublic:\n";
+        h += "    static liteipc::Result<" + publisher + "> create(liteipc::Context& context, liteipc::TopicOptions options);\n";
+        h += "    explicit " + publisher + "(liteipc::Publisher publisher) : publisher_(std::move(publisher)) {}\n\n";
+        h += "    // The wait of each call for a free sample or a blocking subscriber (0: the context's default).\n";
+        h += "    void set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }\n";
+        h += "    liteipc::Publisher& publisher() { return publisher_; }\n\n";
+        h += "    // Each method publishes one sample; Errc::invalid_argument, and nothing published, when its\n"
+             "    // arguments do not fit the topic's sample_size.\n";
+        for (const auto& m : interface_.methods) h += "    " + result_type(m) + " " + m.name + "(" + parameters(m) + ") override;\n";
+        h += "\nprivate:\n    liteipc::Publisher publisher_;\n    std::chrono::milliseconds timeout_{0};\n};\n\n";
+        h += "// Runs the calls a " + publisher + " publishes on `implementation`, one sample per receive().\n";
+        h += "// The methods run on the thread that calls receive(); liteipc::idl::current_call() is nullptr there.\n";
+        h += "class " + subscriber + " {\npublic:\n";
+        h += "    static liteipc::Result<" + subscriber + "> open(liteipc::Context& context, std::string_view topic, " +
+             interface_.name + "& implementation,\n                                              liteipc::SubscribeOptions options = {});\n";
+        h += "    " + subscriber + "(liteipc::Subscriber subscriber, " + interface_.name +
+             "& implementation)\n        : subscriber_(std::move(subscriber)), implementation_(&implementation) {}\n\n";
+        h += "    // Takes the next sample (waiting up to `timeout`, 0: the context's default) and runs its method:\n"
+             "    // the method's result; Errc::malformed or unknown_method, logged, for a sample no method reads\n"
+             "    // (the next receive() takes the next one); or Subscriber::take's error.\n";
+        h += "    liteipc::Result<> receive(std::chrono::milliseconds timeout = {});\n";
+        h += "    liteipc::Subscriber& subscriber() { return subscriber_; }  // wake_fd(), publisher_alive(), ...\n";
+        h += "\nprivate:\n    liteipc::Subscriber subscriber_;\n    " + interface_.name + "* implementation_;\n};\n";
+        return h;
+    }
+
+    std::string topic_methods() const {
+        const std::string& publisher = topic_publisher_;
+        const std::string& subscriber = topic_subscriber_;
+        std::string s = "liteipc::Result<" + publisher + "> " + publisher +
+                        "::create(liteipc::Context& context, liteipc::TopicOptions options) {\n";
+        s += "    auto publisher = liteipc::Publisher::create(context, std::move(options));\n";
+        s += "    if (!publisher) return std::unexpected(publisher.error());\n";
+        s += "    return " + publisher + "(std::move(*publisher));\n}\n\n";
+        for (const auto& m : interface_.methods) {
+            s += result_type(m) + " " + publisher + "::" + m.name + "(" + parameters(m) + ") {\n";
+            s += "    return liteipc::idl::publish_call(publisher_, static_cast<uint32_t>(Code::" + m.name + "), \"" +
+                 label(m) + "\", timeout_" + listed(sent_names(m)) + ");\n}\n\n";
+        }
+        s += "liteipc::Result<" + subscriber + "> " + subscriber + "::open(liteipc::Context& context, std::string_view topic, " +
+             interface_.name + "& implementation,\n                                              liteipc::SubscribeOptions options) {\n";
+        s += "    auto subscriber = liteipc::Subscriber::open(context, topic, options);\n";
+        s += "    if (!subscriber) return std::unexpected(subscriber.error());\n";
+        s += "    return " + subscriber + "(std::move(*subscriber), implementation);\n}\n\n";
+        s += "liteipc::Result<> " + subscriber + "::receive(std::chrono::milliseconds timeout) {\n";
+        s += "    return liteipc::idl::receive_call(subscriber_, timeout, \"" + descriptor_ +
+             "\", [this](uint32_t code, liteipc::Reader& request) {\n";
+        s += "        return " + stub_ + "::dispatch_request(*implementation_, code, request);\n    });\n}\n";
+        return s;
     }
 
     const Document& doc_;
     const Interface& interface_;
     const Lineage& lineage_;
+    const bool topic_;
     std::map<std::string, std::string> cpp_names_;
-    std::string proxy_, stub_, descriptor_;
+    std::string proxy_, stub_, descriptor_, topic_publisher_, topic_subscriber_;
 };
 
 }  // namespace
 
-GeneratedFiles generate_cpp(const Document& document, const Lineage& lineage) {
-    return CppWriter(document, lineage).files();
+bool check_topic(const Document& document, ParseError& error) {
+    // The first fd or interface type inside `t`: a sample carries bytes only.
+    const std::function<const Type*(const Type&)> uncarried = [&](const Type& t) -> const Type* {
+        if (t.kind == TypeKind::file_descriptor || t.kind == TypeKind::interface) return &t;
+        for (const auto& element : t.element)
+            if (const Type* found = uncarried(element)) return found;
+        return nullptr;
+    };
+    for (const auto& m : document.interface.methods) {
+        if (!m.oneway) {
+            error = {document.file, m.where,
+                     "'" + m.name + "' is not oneway: a topic carries oneway methods only (mark it or the interface "
+                     "[oneway], or generate without --topic)"};
+            return false;
+        }
+        if (m.name == "create" || m.name == "publisher" || m.name == "dispatch_request") {
+            error = {document.file, m.where, "'" + m.name + "' is reserved in the generated topic classes: rename it"};
+            return false;
+        }
+        for (const auto& p : m.parameters) {
+            if (const Type* refused = uncarried(p.type)) {
+                error = {document.file, p.where,
+                         "'" + type_text(*refused) + "' in parameter '" + p.name +
+                             "' cannot travel on a topic: a sample carries bytes, not fds or service references"};
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+GeneratedFiles generate_cpp(const Document& document, const Lineage& lineage, bool topic) {
+    return CppWriter(document, lineage, topic).files();
 }
 
 }  // namespace liteipc::idl

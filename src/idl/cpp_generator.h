@@ -5,6 +5,7 @@
 #include <string>
 
 #include "idl/ast.h"
+#include "idl/parser.h"
 
 namespace liteipc::idl {
 
@@ -15,7 +16,14 @@ struct GeneratedFiles {
     std::string source;
 };
 
-GeneratedFiles generate_cpp(const Document& document, const Lineage& lineage);
+// `topic` (liteipc-idl --topic) adds FooTopicPublisher and FooTopicSubscriber, which carry the
+// interface's calls on a topic; check_topic first.
+GeneratedFiles generate_cpp(const Document& document, const Lineage& lineage, bool topic = false);
+
+// What keeps the interface off a topic, the first such thing with its position: a method that is
+// not oneway, a parameter that holds an fd or a service reference, a method named as a member of
+// the topic publisher. false with `error` set.
+bool check_topic(const Document& document, ParseError& error);
 
 // "IIdlTestService" -> "iidl_test_service": the file name upstream's generator gives it.
 std::string snake_case(const std::string& name);

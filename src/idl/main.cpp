@@ -35,6 +35,9 @@ void usage(std::FILE* out) {
                  "                  FILE.idl must serve clients of its last frozen version\n"
                  "  -l, --languages LIST\n"
                  "                  what to generate, comma-separated: CXX (the default), C\n"
+                 "      --topic     also carry the interface on a topic (C++ only): NameTopicPublisher\n"
+                 "                  and NameTopicSubscriber; every method must be oneway, with no fd\n"
+                 "                  or interface parameter\n"
                  "      --check     only parse and check FILE.idl\n"
                  "      --freeze DIR\n"
                  "                  store FILE.idl's canonical form as the next version under\n"
@@ -167,18 +170,19 @@ int freeze(const std::filesystem::path& versions, const liteipc::idl::Document& 
 }  // namespace
 
 int main(int argc, char** argv) {
-    enum { kVersion = 256, kCheck, kFreeze, kCheckCompat, kVersions };
+    enum { kVersion = 256, kCheck, kFreeze, kCheckCompat, kVersions, kTopic };
     const option options[] = {{"out", required_argument, nullptr, 'o'},
                               {"languages", required_argument, nullptr, 'l'},
                               {"check", no_argument, nullptr, kCheck},
                               {"freeze", required_argument, nullptr, kFreeze},
                               {"check-compat", no_argument, nullptr, kCheckCompat},
                               {"versions", required_argument, nullptr, kVersions},
+                              {"topic", no_argument, nullptr, kTopic},
                               {"help", no_argument, nullptr, 'h'},
                               {"version", no_argument, nullptr, kVersion},
                               {nullptr, 0, nullptr, 0}};
     std::filesystem::path out_dir = ".";
-    bool check_only = false, check_compat = false, cxx = true, c = false;
+    bool check_only = false, check_compat = false, cxx = true, c = false, topic = false;
     std::filesystem::path versions, frozen;
     for (int option; (option = getopt_long(argc, argv, "o:l:h", options, nullptr)) != -1;) {
         switch (option) {
@@ -190,6 +194,7 @@ int main(int argc, char** argv) {
             case kFreeze: versions = optarg; break;
             case kCheckCompat: check_compat = true; break;
             case kVersions: frozen = optarg; break;
+            case kTopic: topic = true; break;
             case 'h': usage(stdout); return 0;
             case kVersion: std::printf("liteipc-idl %s\n", LITEIPC_VERSION_STRING); return 0;
             default: usage(stderr); return kExitUsage;
@@ -219,13 +224,22 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "%s\n", no_c_form.describe().c_str());
         return kExitFailed;
     }
+    if (topic && !cxx) {
+        std::fprintf(stderr, "liteipc-idl: --topic: topics are generated in C++ (--languages CXX)\n");
+        return kExitUsage;
+    }
+    liteipc::idl::ParseError no_topic;
+    if (topic && !liteipc::idl::check_topic(*document, no_topic)) {
+        std::fprintf(stderr, "%s\n", no_topic.describe().c_str());
+        return kExitFailed;
+    }
     const auto lineage = lineage_of(frozen, *document);
     if (!lineage) return kExitFailed;
     if (check_only) return 0;
     std::error_code error;
     std::filesystem::create_directories(out_dir, error);
     if (cxx) {
-        const auto generated = liteipc::idl::generate_cpp(*document, *lineage);
+        const auto generated = liteipc::idl::generate_cpp(*document, *lineage, topic);
         if (!write_file(out_dir / generated.header_name, generated.header) ||
             !write_file(out_dir / generated.source_name, generated.source))
             return kExitFailed;
