@@ -33,7 +33,13 @@ Result<Subscribed> subscribe(TopicFanout& fanout, uint32_t depth, uint32_t max_h
                              uint32_t history = 0) {
     int pair[2];
     EXPECT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair), 0);
-    SubscriptionRequest request{depth, max_held, history, block, PeerId{1, 1, 100}, UniqueFd(pair[1])};
+    SubscriptionRequest request;
+    request.depth = depth;
+    request.max_held = max_held;
+    request.history = history;
+    request.block = block;
+    request.peer = PeerId{1, 1, 100};
+    request.wake_socket = UniqueFd(pair[1]);
     auto grant = fanout.subscribe(std::move(request));
     if (!grant) {
         ::close(pair[0]);
