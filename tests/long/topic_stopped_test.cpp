@@ -101,6 +101,16 @@ TEST_F(StoppedSubscriberTest, SixtySecondsStoppedLeaveThePublishersRssAndPoolUse
     // RSS: flat within what the allocator and the stack may move (the pool was touched before).
     EXPECT_LE(rss_most - rss_before, 1024) << "kB grown while the subscriber was stopped";
     EXPECT_EQ(stats.subscribers, 2u) << "the stopped subscriber is still subscribed";
+    if (stats.subscribers != 2u) {
+        // Say why it went: still stopped (the publisher let it go), or ended, and with what word.
+        std::printf("stopped subscriber pid %d: /proc state '%c'\n", stopped.pid(), process_state_letter(stopped.pid()));
+        TopicTally tally{};
+        if (stopped.read(tally, std::chrono::milliseconds(500)))
+            std::printf("  it reported: status %lld, received %llu, last sequence %llu, gaps %llu\n",
+                        static_cast<long long>(tally.status), static_cast<unsigned long long>(tally.received),
+                        static_cast<unsigned long long>(tally.last_sequence),
+                        static_cast<unsigned long long>(tally.gaps));
+    }
     EXPECT_GT(received.load(), 0u);
     EXPECT_GE(last_seen.load() + kLiveDepth + kHeld, sequence) << "the live subscriber kept up with the latest";
     stopped.signal(SIGCONT);

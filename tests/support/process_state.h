@@ -54,6 +54,17 @@ inline long status_kb(pid_t pid, const char* field) {
 }
 
 // How many times the threads of `pid` went to sleep: their voluntary context switches, summed.
+// The state letter of /proc/<pid>/stat ('R', 'S', 'T' stopped, 'Z'...), '-' when the process is gone.
+inline char process_state_letter(pid_t pid) {
+    FILE* stat = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+    if (!stat) return '-';
+    char line[512] = {};
+    const bool read = std::fgets(line, sizeof line, stat) != nullptr;
+    std::fclose(stat);
+    const char* after_name = read ? std::strrchr(line, ')') : nullptr;  // the name may hold spaces
+    return after_name && after_name[1] == ' ' ? after_name[2] : '-';
+}
+
 inline long thread_sleeps(pid_t pid) {
     const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
     DIR* dir = ::opendir(tasks.c_str());
