@@ -164,6 +164,10 @@ inline OwnedPid spawn_program(std::vector<std::string> argv, const ProgramStart&
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid == 0) {
+        // A process group of its own: when the shell that ran the test exits first, the kernel
+        // sends SIGHUP and SIGCONT to the test's group, now orphaned, if a member is stopped; a
+        // peer the test stopped (SIGSTOP) would die of it. This group keeps its parent in the test's.
+        ::setpgid(0, 0);
         if (start.parent_death_signal != 0) {
             ::prctl(PR_SET_PDEATHSIG, start.parent_death_signal);
             if (::getppid() != parent) ::_exit(126);

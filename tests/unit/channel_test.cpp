@@ -320,9 +320,11 @@ TEST(Channel, EverySlotAcrossTheFreeMapIsUsedAndAWaitingCallerIsWokenByARelease)
     EXPECT_EQ(no_slot.error().code, Errc::timed_out);
     EXPECT_NE(no_slot.error().message.find("slots"), std::string::npos) << no_slot.error().describe();
 
+    // The service first: a fork while the waiter's thread runs could copy a lock it holds into the
+    // child. Answering frees no slot; the caller's finish_async below does.
+    StoppableChild service = start_service(connection.regions);
     Result<ReceivedReply> waited = fail(Errc::closed, "not run");
     std::thread waiter([&] { waited = client.call(kEcho, bytes_of("waited"), {.deadline = Deadline::after(10s)}); });
-    StoppableChild service = start_service(connection.regions);
     std::this_thread::sleep_for(50ms);  // the waiter is in its wait: every slot is still held
     for (uint32_t i = 0; i < kSlots; ++i) {
         auto reply = client.finish_async(calls[i], Deadline::after(10s));
