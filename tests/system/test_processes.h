@@ -113,12 +113,18 @@ inline const auto kAllEndings = ::testing::Values(Ending::exit_normally, Ending:
 
 inline constexpr uid_t kNobody = 65534;
 
-// In a child: become `uid` (nobody by default) with the liteipc group as its only group.
+// In a child: become `uid` (nobody by default) with the liteipc group as its only group. The
+// kernel clears the parent-death signal on a change of credentials: it is set again, so that the
+// child still dies with a test that is killed.
 inline bool become_group_member(uid_t uid = kNobody) {
     group* g = ::getgrnam("liteipc");
     if (!g) return false;
     gid_t gid = g->gr_gid;
-    return ::setgroups(1, &gid) == 0 && ::setgid(gid) == 0 && ::setuid(uid) == 0;
+    int death_signal = 0;
+    ::prctl(PR_GET_PDEATHSIG, &death_signal);
+    if (::setgroups(1, &gid) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) return false;
+    if (death_signal != 0) ::prctl(PR_SET_PDEATHSIG, death_signal);
+    return true;
 }
 
 // Runs `body` in a forked child (without this process's pool mappings) and returns the N ints it
