@@ -31,13 +31,13 @@ bool is_loss(const grpc::Status& status) {
 }
 
 // The watch on the remote service: ready once its ServiceReady arrived; its end while we serve
-// is the peer's loss. Its events come on the import's WireQueue, like the calls' replies.
+// is the peer's loss. Its events come on the import's WatchQueue.
 class RemoteWatch {
 public:
-    RemoteWatch(wire::Bridge::Stub& stub, const std::string& service, WireQueue& wire) {
+    RemoteWatch(wire::Bridge::Stub& stub, const std::string& service, WatchQueue& queue) {
         for (auto event : {kStart, kRead, kFinish}) events_[event] = {this, event};
         request_.set_service(service);
-        reader_ = stub.PrepareAsyncWatch(&context_, request_, &wire.queue());
+        reader_ = stub.PrepareAsyncWatch(&context_, request_, &queue.queue());
         reader_->StartCall(&events_[kStart]);
         reader_->Read(&ready_, &events_[kRead]);
     }
@@ -66,7 +66,7 @@ public:
 
 private:
     enum WatchEvent { kStart, kRead, kFinish, kWatchEvents };
-    struct Event final : WireQueue::Completion {
+    struct Event final : WatchQueue::Completion {
         RemoteWatch* watch = nullptr;
         WatchEvent which = kStart;
         Event() = default;
@@ -203,9 +203,10 @@ int run_import_child(const BridgeConfig& config, const Import& import, const Pee
         return kExitFailed;
     }
     auto stub = wire::Bridge::NewStub(*channel);
-    // Both live until the process ends (it leaves by _exit).
-    auto* wire = new WireQueue();
-    auto* watch = new RemoteWatch(*stub, import.service, *wire);
+    // Both live until the process ends (it leaves by _exit). The watch is looked at a few times
+    // per keepalive interval: its end is the peer's loss, and the keepalive's answers are read then.
+    auto* watch_queue = new WatchQueue(std::min(std::chrono::milliseconds(50), config.keepalive / 4));
+    auto* watch = new RemoteWatch(*stub, import.service, *watch_queue);
     std::string why;
     // Bounded so that an unreachable peer costs one probe per retry, and a SIGTERM (blocked until
     // the child serves) waits no longer than this.
@@ -235,7 +236,8 @@ int run_import_child(const BridgeConfig& config, const Import& import, const Pee
         LITEIPC_LOG(error, "not registering %s: %s", options.name.c_str(), reserved.error().describe().c_str());
         return kExitFailed;
     }
-    RemoteCalls remote(*stub, *wire);
+    watch_queue->look_now_and_then();
+    RemoteCalls remote(*stub);
     auto service = Service::start(*context, options, Forwarder(config, import, remote));
     if (!service && service.error().code == Errc::already_exists) {
         LITEIPC_LOG(error, "%s is registered by %s, not this bridge: its calls do not reach %s until it goes",

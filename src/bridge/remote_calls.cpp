@@ -2,25 +2,60 @@
 
 namespace liteipc::bridge {
 
-WireQueue::WireQueue() {
-    thread_ = std::thread([this] {
-        void* tag = nullptr;
-        bool ok = false;
-        while (queue_.Next(&tag, &ok)) static_cast<Completion*>(tag)->completed(ok);
+namespace {
+
+gpr_timespec in(std::chrono::nanoseconds from_now) {
+    return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_nanos(from_now.count(), GPR_TIMESPAN));
+}
+
+}  // namespace
+
+WatchQueue::WatchQueue(std::chrono::milliseconds interval) {
+    thread_ = std::thread([this, interval] {
+        std::unique_lock lock(mutex_);
+        while (!stopping_) {
+            const bool waiting = waiting_;
+            lock.unlock();
+            const bool open = take(in(waiting ? interval : std::chrono::nanoseconds(0)));
+            lock.lock();
+            if (!open) break;
+            if (!waiting) stopping_changed_.wait_for(lock, interval, [&] { return stopping_; });
+        }
     });
 }
 
-WireQueue::~WireQueue() {
-    queue_.Shutdown();
-    thread_.join();
+void WatchQueue::look_now_and_then() {
+    std::lock_guard lock(mutex_);
+    waiting_ = false;
 }
 
-RemoteStream::RemoteStream(wire::Bridge::Stub& stub, WireQueue& wire)
-    : stream_(stub.PrepareAsyncCalls(&context_, &wire.queue())) {
-    for (uintptr_t tag = 0; tag < kTags; ++tag) {
-        ops_[tag].stream = this;
-        ops_[tag].tag = static_cast<Tag>(tag);
+bool WatchQueue::take(gpr_timespec deadline) {
+    for (;;) {
+        void* tag = nullptr;
+        bool ok = false;
+        switch (queue_.AsyncNext(&tag, &ok, deadline)) {
+            case grpc::CompletionQueue::GOT_EVENT: static_cast<Completion*>(tag)->completed(ok); break;
+            case grpc::CompletionQueue::TIMEOUT: return true;
+            case grpc::CompletionQueue::SHUTDOWN: return false;
+        }
+        deadline = gpr_time_0(GPR_CLOCK_MONOTONIC);  // then only what is there already
     }
+}
+
+WatchQueue::~WatchQueue() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    stopping_changed_.notify_all();
+    thread_.join();
+    queue_.Shutdown();
+    void* tag = nullptr;
+    bool ok = false;
+    while (queue_.Next(&tag, &ok)) static_cast<Completion*>(tag)->completed(ok);
+}
+
+RemoteStream::RemoteStream(wire::Bridge::Stub& stub) : stream_(stub.PrepareAsyncCalls(&context_, &queue_)) {
     stream_->StartCall(expect(kStart));  // sends the headers once connected; no answer awaited
 }
 
@@ -30,23 +65,16 @@ RemoteStream::~RemoteStream() {
         await({kStart, kWrite, kRead}, SteadyDeadline::max());
         finish();
     }
-}
-
-void RemoteStream::completed(Tag tag, bool ok) {
-    // Notified under the lock: the waiter may destroy the stream as soon as it sees the tag back.
-    // Only once all it waits for came back: a write's completion alone does not wake it.
-    std::lock_guard lock(mutex_);
-    pending_[tag] = false;
-    ok_[tag] = ok;
-    bool waiting = false;
-    for (int other = 0; other < kTags; ++other) waiting = waiting || (awaited_[other] && pending_[other]);
-    if (!waiting) changed_.notify_one();
+    queue_.Shutdown();
+    void* tag = nullptr;
+    bool ok = false;
+    while (queue_.Next(&tag, &ok)) {
+    }
 }
 
 void* RemoteStream::expect(Tag tag) {
-    std::lock_guard lock(mutex_);
     pending_[tag] = true;
-    return &ops_[tag];
+    return reinterpret_cast<void*>(static_cast<uintptr_t>(tag));
 }
 
 bool RemoteStream::await(std::initializer_list<Tag> tags, SteadyDeadline deadline) {
@@ -55,13 +83,19 @@ bool RemoteStream::await(std::initializer_list<Tag> tags, SteadyDeadline deadlin
             if (pending_[tag]) return false;
         return true;
     };
-    std::unique_lock lock(mutex_);
-    for (Tag tag : tags) awaited_[tag] = true;
-    bool all_back = true;
-    if (deadline == SteadyDeadline::max()) changed_.wait(lock, back);
-    else all_back = changed_.wait_until(lock, deadline, back);
-    for (bool& awaited : awaited_) awaited = false;
-    return all_back;
+    while (!back()) {
+        void* tag = nullptr;
+        bool ok = false;
+        const auto status =
+            deadline == SteadyDeadline::max()
+                ? (queue_.Next(&tag, &ok) ? grpc::CompletionQueue::GOT_EVENT : grpc::CompletionQueue::SHUTDOWN)
+                : queue_.AsyncNext(&tag, &ok, in(std::max(deadline - std::chrono::steady_clock::now(), {})));
+        if (status != grpc::CompletionQueue::GOT_EVENT) return false;
+        const auto which = static_cast<Tag>(reinterpret_cast<uintptr_t>(tag));
+        pending_[which] = false;
+        ok_[which] = ok;
+    }
+    return true;
 }
 
 void RemoteStream::finish() {
@@ -105,7 +139,7 @@ RemoteStream::Outcome RemoteCalls::call(wire::CallRequest& request, wire::CallRe
             idle_.pop_back();
         }
     }
-    if (!stream) stream = std::make_unique<RemoteStream>(stub_, wire_);
+    if (!stream) stream = std::make_unique<RemoteStream>(stub_);
     const auto outcome = stream->call(request, reply, deadline);
     if (outcome == RemoteStream::Outcome::replied) {
         std::lock_guard lock(mutex_);

@@ -15,12 +15,12 @@
 
 namespace liteipc::bridge {
 
-// The import child's one completion queue and the one thread that takes its events: the watch's
-// and every call stream's, each handed to the Completion its tag points to. One thread polls
-// gRPC's connection: with a queue per worker besides the watch's, gRPC handed the polling role
-// back and forth between the watch's thread and the worker on every reply (four wake-ups more
-// per call, seen with perf sched).
-class WireQueue {
+// The completion queue of the import child's watch, looked at every `interval` by a thread of its
+// own instead of waited on. gRPC (1.51, epoll1) makes one thread waiting on any queue of the
+// process the poller of every socket: a thread waiting on the watch would take each reply's socket
+// event and hand the reply to its worker, a wake-up per call. A worker waiting for its reply is
+// the poller instead, and reads the reply itself.
+class WatchQueue {
 public:
     struct Completion {
         virtual void completed(bool ok) = 0;  // on the queue's thread: be brief, never block
@@ -29,27 +29,38 @@ public:
         ~Completion() = default;
     };
 
-    WireQueue();
-    WireQueue(const WireQueue&) = delete;
-    WireQueue& operator=(const WireQueue&) = delete;
-    ~WireQueue();  // shuts the queue down once every operation came back
+    // Until look_now_and_then(), the thread waits on the queue (the connection's handshake and
+    // the watch's first answer are read at once); then it looks every `interval`.
+    explicit WatchQueue(std::chrono::milliseconds interval);
+    WatchQueue(const WatchQueue&) = delete;
+    WatchQueue& operator=(const WatchQueue&) = delete;
+    ~WatchQueue();  // shuts the queue down once every operation came back
 
     grpc::CompletionQueue& queue() { return queue_; }
+    void look_now_and_then();
 
 private:
+    // Hands over what comes back until `deadline` (what is there already when it is now); false
+    // once the queue is shut down.
+    bool take(gpr_timespec deadline);
+
     grpc::CompletionQueue queue_;
+    std::mutex mutex_;
+    std::condition_variable stopping_changed_;
+    bool stopping_ = false;
+    bool waiting_ = true;
     std::thread thread_;
 };
 
-// One Calls stream, used by one worker at a time: the worker writes its request (gRPC sends it
-// from this thread) and waits for its reply, which the WireQueue's thread hands over, no longer
-// than the call's deadline.
+// One Calls stream on a completion queue of its own, used by one worker at a time: the worker
+// writes its request (gRPC sends it from the worker's thread) and waits on the queue for the
+// reply, no longer than the call's deadline.
 class RemoteStream {
 public:
     using SteadyDeadline = std::chrono::steady_clock::time_point;
     enum class Outcome { replied, timed_out, ended };
 
-    RemoteStream(wire::Bridge::Stub& stub, WireQueue& wire);
+    explicit RemoteStream(wire::Bridge::Stub& stub);
     RemoteStream(const RemoteStream&) = delete;
     RemoteStream& operator=(const RemoteStream&) = delete;
     ~RemoteStream();  // cancels the stream if it is open and waits for gRPC to let go of it
@@ -63,26 +74,17 @@ public:
 
 private:
     enum Tag : uintptr_t { kStart, kWrite, kRead, kFinish, kTags };
-    struct Op final : WireQueue::Completion {
-        RemoteStream* stream = nullptr;
-        Tag tag = kStart;
-        void completed(bool ok) override { stream->completed(tag, ok); }
-    };
-    void completed(Tag tag, bool ok);
     void* expect(Tag tag);  // marks `tag` pending; its gRPC tag
-    // Waits until every tag in `tags` came back, or `deadline`; false on the deadline. ok_[tag]
-    // tells how each went.
+    // Takes the queue's events until every tag in `tags` came back, or `deadline`; false on the
+    // deadline. ok_[tag] tells how each went.
     bool await(std::initializer_list<Tag> tags, SteadyDeadline deadline);
     void finish();  // fetches the end status, once no read or write is out
 
+    grpc::CompletionQueue queue_;  // destroyed after the stream that uses it
     grpc::ClientContext context_;
     std::unique_ptr<grpc::ClientAsyncReaderWriterInterface<wire::CallRequest, wire::CallReply>> stream_;
-    Op ops_[kTags];
-    std::mutex mutex_;
-    std::condition_variable changed_;
     bool pending_[kTags] = {};
     bool ok_[kTags] = {};
-    bool awaited_[kTags] = {};  // what the worker waits for now
     bool finished_ = false;  // end_status_ is known
     uint64_t last_id_ = 0;
     grpc::Status end_status_;
@@ -92,7 +94,7 @@ private:
 // as calls have overlapped (at most the import's workers).
 class RemoteCalls {
 public:
-    RemoteCalls(wire::Bridge::Stub& stub, WireQueue& wire) : stub_(stub), wire_(wire) {}
+    explicit RemoteCalls(wire::Bridge::Stub& stub) : stub_(stub) {}
 
     // Like RemoteStream::call; the stream goes back to the idle ones when it can be used again.
     RemoteStream::Outcome call(wire::CallRequest& request, wire::CallReply& reply,
@@ -100,7 +102,6 @@ public:
 
 private:
     wire::Bridge::Stub& stub_;
-    WireQueue& wire_;
     std::mutex mutex_;
     std::vector<std::unique_ptr<RemoteStream>> idle_;
 };
