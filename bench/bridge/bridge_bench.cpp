@@ -188,15 +188,15 @@ struct CpuTicks {
     }
 };
 
-// Context switches of some processes, as the kernel counts them (a software perf event on each
-// of their threads, inherited by the threads they start later, whose counts it adds up): each a
-// thread put to sleep, or preempted, that had to be woken or scheduled again.
-class SwitchCounter {
+// A software perf event of some processes, as the kernel counts it (one on each of their threads,
+// inherited by the threads they start later, whose counts it adds up): context switches (each a
+// thread put to sleep, or preempted, that had to be woken or scheduled again), or CPU time in ns.
+class ProcessCounter {
 public:
-    SwitchCounter() = default;
-    SwitchCounter(const SwitchCounter&) = delete;
-    SwitchCounter& operator=(const SwitchCounter&) = delete;
-    ~SwitchCounter() {
+    explicit ProcessCounter(uint64_t event) : event_(event) {}
+    ProcessCounter(const ProcessCounter&) = delete;
+    ProcessCounter& operator=(const ProcessCounter&) = delete;
+    ~ProcessCounter() {
         for (int fd : fds_) ::close(fd);
     }
 
@@ -211,7 +211,7 @@ public:
             perf_event_attr attr{};
             attr.size = sizeof attr;
             attr.type = PERF_TYPE_SOFTWARE;
-            attr.config = PERF_COUNT_SW_CONTEXT_SWITCHES;
+            attr.config = event_;
             attr.inherit = 1;
             const int fd = static_cast<int>(::syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC));
             if (fd >= 0) fds_.push_back(fd);
@@ -250,6 +250,7 @@ private:
         ::closedir(dir);
         return found;
     }
+    uint64_t event_;
     std::vector<int> fds_;
 };
 
@@ -368,25 +369,38 @@ int run_driver(const char* self, int rounds) {
     // Processes: plain gRPC's server; host a's bridge with its import child, host b's bridge, the service.
     constexpr int kSides = 4;
     const char* const side_names[kSides] = {"plain gRPC's server", "importing bridge", "serving bridge", "service"};
-    SwitchCounter sides[kSides];
-    if (!sides[0].add(server.pid()) || !sides[1].add(a.bridge->pid(), true) || !sides[2].add(b.bridge->pid()) ||
-        !sides[3].add(b.processes.front()->pid())) {
-        std::fprintf(stderr, "bridge_bench: perf_event_open: %s\n", std::strerror(errno));
-        return 1;
+    // What each side costs: its sleeps and preemptions, and its CPU time (the bridges poll where a
+    // wake-up would cost more than the wait: that is paid in CPU time).
+    constexpr int kCounts = 2;
+    const char* const count_names[kCounts] = {"context switches per call (each a thread put to sleep or preempted)",
+                                              "CPU time per call, us"};
+    const uint64_t events[kCounts] = {PERF_COUNT_SW_CONTEXT_SWITCHES, PERF_COUNT_SW_TASK_CLOCK};
+    const double units[kCounts] = {1.0, 1000.0};
+    std::vector<std::vector<std::unique_ptr<ProcessCounter>>> sides(kCounts);
+    for (int count = 0; count < kCounts; ++count) {
+        for (int side = 0; side < kSides; ++side) sides[count].push_back(std::make_unique<ProcessCounter>(events[count]));
+        if (!sides[count][0]->add(server.pid()) || !sides[count][1]->add(a.bridge->pid(), true) ||
+            !sides[count][2]->add(b.bridge->pid()) || !sides[count][3]->add(b.processes.front()->pid())) {
+            std::fprintf(stderr, "bridge_bench: perf_event_open: %s\n", std::strerror(errno));
+            return 1;
+        }
     }
-    std::map<size_t, std::array<double, kSides>> switches;
+    std::map<size_t, std::array<std::array<double, kSides>, kCounts>> per_call;
     const CpuTicks before = CpuTicks::now();
     for (size_t size : kSizes) {
         std::vector<std::string> client_argv{"/usr/bin/nsenter", "--net=/run/netns/" + a.netns, self, "client",
                                              a.config_path, plain_address, std::to_string(rounds), std::to_string(size)};
         for (auto& arg : a.loader_args()) client_argv.push_back(arg);
-        uint64_t start[kSides];
-        for (int side = 0; side < kSides; ++side) start[side] = sides[side].total();
+        uint64_t start[kCounts][kSides];
+        for (int count = 0; count < kCounts; ++count)
+            for (int side = 0; side < kSides; ++side) start[count][side] = sides[count][side]->total();
         Spawned client(std::move(client_argv), hosts.dir() + "/client-" + std::to_string(size) + ".log");
         if (!collect(client, rtt)) return 1;
         const double calls = 100 + rounds * calls_per_round(size);  // warm-up and rounds, of each kind
-        for (int side = 0; side < kSides; ++side)
-            switches[size][side] = static_cast<double>(sides[side].total() - start[side]) / calls;
+        for (int count = 0; count < kCounts; ++count)
+            for (int side = 0; side < kSides; ++side)
+                per_call[size][count][side] =
+                    static_cast<double>(sides[count][side]->total() - start[count][side]) / units[count] / calls;
     }
     const CpuTicks after = CpuTicks::now();
     server.kill(SIGTERM);
@@ -410,11 +424,13 @@ int run_driver(const char* self, int rounds) {
     // the host gives to other guests lands harder on it. Say how much there was.
     const double stolen = 100.0 * static_cast<double>(after.steal - before.steal) /
                           static_cast<double>(std::max<uint64_t>(after.total - before.total, 1));
-    std::printf("context switches per call (each a thread put to sleep or preempted), plain | bridged:\n");
-    for (size_t size : kSizes) {
-        const auto& per = switches[size];
-        std::printf("  %-6s  %s %.1f | %s %.1f + %s %.1f + %s %.1f = %.1f\n", label(size), side_names[0], per[0],
-                    side_names[1], per[1], side_names[2], per[2], side_names[3], per[3], per[1] + per[2] + per[3]);
+    for (int count = 0; count < kCounts; ++count) {
+        std::printf("%s, plain | bridged:\n", count_names[count]);
+        for (size_t size : kSizes) {
+            const auto& per = per_call[size][count];
+            std::printf("  %-6s  %s %.1f | %s %.1f + %s %.1f + %s %.1f = %.1f\n", label(size), side_names[0], per[0],
+                        side_names[1], per[1], side_names[2], per[2], side_names[3], per[3], per[1] + per[2] + per[3]);
+        }
     }
     std::printf("CPU time taken by the hypervisor for other guests during the calls: %.1f%%%s\n", stolen,
                 stolen > kMaxStolenPercent ? " (the bridged call, with more processes to run, suffers more from it)" : "");

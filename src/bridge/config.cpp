@@ -89,11 +89,14 @@ Result<BridgeConfig> parse(const nlohmann::json& doc) {
     config.max_message_bytes = doc.value("max_message_bytes", config.max_message_bytes);
     config.keepalive = std::chrono::milliseconds(doc.value("keepalive_ms", config.keepalive.count()));
     config.call_timeout = std::chrono::milliseconds(doc.value("call_timeout_ms", config.call_timeout.count()));
+    config.reply_poll = std::chrono::microseconds(doc.value("reply_poll_us", config.reply_poll.count()));
     config.status_service = doc.value("status_service", config.status_service);
     if (config.max_message_bytes < 64 || config.max_message_bytes > (64u << 20))
         return fail(Errc::invalid_argument, "max_message_bytes: 64 B to 64 MiB");
     if (config.keepalive.count() < 100) return fail(Errc::invalid_argument, "keepalive_ms: at least 100");
     if (config.call_timeout.count() < 1) return fail(Errc::invalid_argument, "call_timeout_ms: at least 1");
+    if (config.reply_poll.count() < 0 || config.reply_poll.count() > 10000)
+        return fail(Errc::invalid_argument, "reply_poll_us: 0 to 10000");
     if (auto limits = parse_limits(doc.value("limits", nlohmann::json::object()), config.limits); !limits)
         return std::unexpected(limits.error());
     if (config.limits.memory_bytes < 4 * config.max_message_bytes)

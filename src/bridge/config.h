@@ -67,6 +67,8 @@ struct BridgeConfig {
     uint64_t max_message_bytes = 4u << 20;  // a message and its data buffers, each way
     std::chrono::milliseconds keepalive{1000};       // ping interval and ping timeout
     std::chrono::milliseconds call_timeout{5000};    // the gRPC deadline of a forwarded call
+    // How long an import's worker polls for a remote reply before sleeping (remote_calls.h).
+    std::chrono::microseconds reply_poll{100};
     std::string status_service = "liteipc.bridge";   // local service answering the counters
     ServerLimits limits;
     std::vector<Peer> peers;

@@ -227,9 +227,6 @@ int run_import_child(const BridgeConfig& config, const Import& import, const Pee
     options.name = import.local_name();
     options.policy = import.policy;
     options.workers = import.workers;
-    // The next call comes at least a network round trip later: polling for it would only take
-    // the CPU from gRPC's threads (measured: a 20 us poll made bridged calls slower).
-    options.spin = std::chrono::nanoseconds(0);
     options.reply_pool_bytes = std::max<uint64_t>(options.reply_pool_bytes, 4 * config.max_message_bytes);
     // The policy may have changed since the bridge started: a name others may take is not served.
     if (auto reserved = check_loader_reserves(*context, kImportPrefix); !reserved) {
@@ -237,7 +234,7 @@ int run_import_child(const BridgeConfig& config, const Import& import, const Pee
         return kExitFailed;
     }
     watch_queue->look_now_and_then();
-    RemoteCalls remote(*stub);
+    RemoteCalls remote(*stub, config.reply_poll);
     auto service = Service::start(*context, options, Forwarder(config, import, remote));
     if (!service && service.error().code == Errc::already_exists) {
         LITEIPC_LOG(error, "%s is registered by %s, not this bridge: its calls do not reach %s until it goes",

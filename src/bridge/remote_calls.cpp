@@ -1,5 +1,7 @@
 #include "remote_calls.h"
 
+#include <sched.h>
+
 namespace liteipc::bridge {
 
 namespace {
@@ -55,7 +57,8 @@ WatchQueue::~WatchQueue() {
     while (queue_.Next(&tag, &ok)) static_cast<Completion*>(tag)->completed(ok);
 }
 
-RemoteStream::RemoteStream(wire::Bridge::Stub& stub) : stream_(stub.PrepareAsyncCalls(&context_, &queue_)) {
+RemoteStream::RemoteStream(wire::Bridge::Stub& stub, std::chrono::microseconds poll)
+    : poll_(poll), stream_(stub.PrepareAsyncCalls(&context_, &queue_)) {
     stream_->StartCall(expect(kStart));  // sends the headers once connected; no answer awaited
 }
 
@@ -77,19 +80,26 @@ void* RemoteStream::expect(Tag tag) {
     return reinterpret_cast<void*>(static_cast<uintptr_t>(tag));
 }
 
-bool RemoteStream::await(std::initializer_list<Tag> tags, SteadyDeadline deadline) {
+bool RemoteStream::await(std::initializer_list<Tag> tags, SteadyDeadline deadline, std::chrono::microseconds poll) {
     auto back = [&] {
         for (Tag tag : tags)
             if (pending_[tag]) return false;
         return true;
     };
+    const auto poll_until = std::min(deadline, std::chrono::steady_clock::now() + poll);
     while (!back()) {
         void* tag = nullptr;
         bool ok = false;
+        const bool polling = poll.count() > 0 && std::chrono::steady_clock::now() < poll_until;
         const auto status =
-            deadline == SteadyDeadline::max()
+            polling ? queue_.AsyncNext(&tag, &ok, gpr_time_0(GPR_CLOCK_MONOTONIC))
+            : deadline == SteadyDeadline::max()
                 ? (queue_.Next(&tag, &ok) ? grpc::CompletionQueue::GOT_EVENT : grpc::CompletionQueue::SHUTDOWN)
                 : queue_.AsyncNext(&tag, &ok, in(std::max(deadline - std::chrono::steady_clock::now(), {})));
+        if (polling && status == grpc::CompletionQueue::TIMEOUT) {
+            sched_yield();  // whatever else wants this CPU runs first (the peer, on one host)
+            continue;
+        }
         if (status != grpc::CompletionQueue::GOT_EVENT) return false;
         const auto which = static_cast<Tag>(reinterpret_cast<uintptr_t>(tag));
         pending_[which] = false;
@@ -113,9 +123,12 @@ RemoteStream::Outcome RemoteStream::call(wire::CallRequest& request, wire::CallR
         finish();
         return Outcome::ended;
     }
+    const auto sent = std::chrono::steady_clock::now();
     stream_->Write(request, expect(kWrite));
     if (!request.oneway()) stream_->Read(&reply, expect(kRead));
-    if (!await({kStart, kWrite, kRead}, deadline)) return Outcome::timed_out;  // the destructor cancels it
+    const auto poll = last_reply_quick_ && !request.oneway() ? poll_ : std::chrono::microseconds(0);
+    if (!await({kStart, kWrite, kRead}, deadline, poll)) return Outcome::timed_out;  // the destructor cancels it
+    last_reply_quick_ = std::chrono::steady_clock::now() - sent <= poll_;
     if (ok_[kWrite] && (request.oneway() || ok_[kRead])) {
         if (request.oneway() || reply.id() == request.id()) return Outcome::replied;
         // Each stream carries one call at a time: another call's reply means the peer is confused.
@@ -139,7 +152,7 @@ RemoteStream::Outcome RemoteCalls::call(wire::CallRequest& request, wire::CallRe
             idle_.pop_back();
         }
     }
-    if (!stream) stream = std::make_unique<RemoteStream>(stub_);
+    if (!stream) stream = std::make_unique<RemoteStream>(stub_, poll_);
     const auto outcome = stream->call(request, reply, deadline);
     if (outcome == RemoteStream::Outcome::replied) {
         std::lock_guard lock(mutex_);

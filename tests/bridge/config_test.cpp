@@ -24,11 +24,11 @@ protected:
         ::rmdir(dir_.c_str());
     }
 
-    // The config with `limits` as its "limits" object.
-    Result<BridgeConfig> with_limits(const std::string& limits) {
+    // The config with `limits` as its "limits" object, and `more` keys after it.
+    Result<BridgeConfig> with_limits(const std::string& limits, const std::string& more = "") {
         const std::string path = dir_ + "/bridge.json";
         std::ofstream(path) << R"({"listen": "127.0.0.1:7443", "tls": {"ca": "a", "cert": "b", "key": "c"}, "limits": )"
-                            << limits << "}";
+                            << limits << more << "}";
         return load_config(path);
     }
 
@@ -60,6 +60,24 @@ TEST_F(BridgeConfigTest, ConnectionCapsOutOfRangeAreRefusedByName) {
     }
     // At the bounds: accepted.
     EXPECT_TRUE(with_limits(R"({"connections_per_source": 1048576, "connections": 1048576})"));
+}
+
+TEST_F(BridgeConfigTest, TheReplyPollHasADefaultAndIsRefusedOutOfRangeByName) {
+    ASSERT_FALSE(dir_.empty());
+    auto defaults = with_limits("{}");
+    ASSERT_TRUE(defaults) << defaults.error().describe();
+    EXPECT_EQ(defaults->reply_poll, std::chrono::microseconds(100));
+    for (int poll : {0, 10000}) {
+        auto config = with_limits("{}", R"(, "reply_poll_us": )" + std::to_string(poll));
+        ASSERT_TRUE(config) << poll << ": " << config.error().describe();
+        EXPECT_EQ(config->reply_poll, std::chrono::microseconds(poll));
+    }
+    for (int poll : {-1, 10001}) {  // one past each end
+        auto config = with_limits("{}", R"(, "reply_poll_us": )" + std::to_string(poll));
+        ASSERT_FALSE(config) << poll;
+        EXPECT_EQ(config.error().code, Errc::invalid_argument);
+        EXPECT_NE(config.error().message.find("reply_poll_us"), std::string::npos) << config.error().describe();
+    }
 }
 
 // packaging/bridge.json as shipped (comments and all), and with its discovery section's `//`
