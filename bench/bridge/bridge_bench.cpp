@@ -2,12 +2,16 @@
 // in one run (make bench). Both use the bridge's TLS setup (mutual TLS, same CA and keys) and the
 // same message type; each sender writes every payload byte and each receiver reads every byte.
 //
-//   bridge_bench [--rounds N]    (root) sets up two hosts as the bridge tests do; one client in
+//   bridge_bench [--cluster] [--rounds N]
+//                                (root) sets up two hosts as the bridge tests do; one client in
 //                                host a's namespace makes plain and bridged calls by turns, N
 //                                rounds (20) of a few hundred calls each, so that a noisy moment
 //                                on this shared machine falls on both kinds alike; prints medians,
 //                                the CPU time the host took from this VM meanwhile, and the
-//                                context switches per call of the processes that serve each kind
+//                                context switches and CPU time per call of the processes that
+//                                serve each kind. --cluster: three hosts and a three-member etcd
+//                                cluster, as the cluster tests make them; the import is found
+//                                through the store
 // Its other modes are the processes it starts:
 //   bridge_bench service --socket S --pin-root P the liteipc service on host b (bench.echo)
 //   bridge_bench local-client --socket S --pin-root P  a client of bench.echo on host b
@@ -33,6 +37,7 @@
 #include "plain_echo.grpc.pb.h"
 #include "liteipc/ipc.h"
 #include "tls.h"
+#include "cluster_hosts.h"
 #include "two_hosts.h"
 
 namespace {
@@ -42,6 +47,7 @@ constexpr uint32_t kEchoBuffer = 3;
 constexpr std::array<size_t, 2> kSizes{64, 64 * 1024};
 constexpr double kTarget = 1.3;
 constexpr double kMaxStolenPercent = 5.0;
+constexpr const char* kImportName = "remote.b.bench.echo";  // bench.echo of host b, on host a
 
 constexpr int kDefaultRounds = 20;
 // Calls per round and kind: a round of both kinds takes well under a second.
@@ -302,8 +308,8 @@ int run_client(const char* config_path, const char* address, int rounds, size_t 
     auto stub = bridge::bench::PlainEcho::NewStub(*channel);
     auto context = open_context(socket, pin_root);
     if (!context) return fail_with("host a's loader", context.error());
-    auto echo = Connection::open(*context, "remote.b.bench.echo");
-    if (!echo) return fail_with("remote.b.bench.echo on host a", echo.error());
+    auto echo = Connection::open(*context, kImportName);
+    if (!echo) return fail_with("the import on host a", echo.error());
 
     std::string payload(size, '\0');
     auto plain = [&](size_t n, int round) { return plain_call(*stub, payload, n, round); };
@@ -333,35 +339,91 @@ int run_client(const char* config_path, const char* address, int rounds, size_t 
     return 0;
 }
 
-int run_driver(const char* self, int rounds) {
-    if (!why_no_bpf().empty()) {
-        std::fprintf(stderr, "bridge_bench: %s\n", why_no_bpf().c_str());
-        return 1;
-    }
-    TwoHosts hosts;
+// Where the calls go: the importing host (the client's namespace and loader, its bridge) and the
+// serving host (the service, its bridge, the plain gRPC server's namespace).
+struct Hosts {
+    std::string dir;  // the harness's temporary directory, for logs
+    std::string import_netns, serve_netns, serve_address;
+    std::vector<std::string> import_loader, serve_loader;  // --socket S --pin-root P
+    std::string client_config;  // the importing host's TLS files, the serving host its first peer
+    std::string server_config;  // the serving host's TLS files, for the plain gRPC server
+    pid_t import_bridge = 0, serve_bridge = 0, service = 0;
+};
+
+const std::string kLimits = R"("max_message_bytes":1048576,"keepalive_ms":1000,)";
+
+// Two hosts joined by a veth pair, the import configured by hand (peers in both configs).
+bool two_hosts(TwoHosts& hosts, const char* self, Hosts& out) {
     if (auto started = hosts.start(); !started) {
         std::fprintf(stderr, "bridge_bench: %s\n", started.message());
-        return 1;
+        return false;
     }
     Host& a = hosts.a();
     Host& b = hosts.b();
-    hosts.run_on(b, {self, "service"}, "service");  // run_on adds --socket and --pin-root
-    const std::string limits = R"("max_message_bytes":1048576,"keepalive_ms":1000,)";
-    hosts.write_config(a, limits + R"("peers":[{"name":"b","identity":"host-b","address":")" + b.address +
+    const Spawned& service = hosts.run_on(b, {self, "service"}, "service");  // run_on adds --socket and --pin-root
+    hosts.write_config(a, kLimits + R"("peers":[{"name":"b","identity":"host-b","address":")" + b.address +
                               R"(:7443"}],"imports":[{"peer":"b","service":"bench.echo","policy":"anyone"}])");
-    hosts.write_config(b, limits + R"("peers":[{"name":"a","identity":"host-a","address":")" + a.address +
+    hosts.write_config(b, kLimits + R"("peers":[{"name":"a","identity":"host-a","address":")" + a.address +
                               R"(:7443"}],"exports":[{"service":"bench.echo","allow":["a"]}])");
-    if (!hosts.wait_for_service(b, "bench.echo", std::chrono::seconds(10))) return 1;
+    if (!hosts.wait_for_service(b, "bench.echo", std::chrono::seconds(10))) return false;
     hosts.start_bridge(a);
     hosts.start_bridge(b);
-    if (!hosts.wait_for_service(a, "remote.b.bench.echo", std::chrono::seconds(20))) {
+    if (!hosts.wait_for_service(a, kImportName, std::chrono::seconds(20))) {
         std::fprintf(stderr, "bridge_bench: import not there:\n%s", a.bridge->output().c_str());
-        return 1;
+        return false;
     }
-    // The plain gRPC server in b's namespace; the client in a's, the same keys.
-    const std::string plain_address = b.address + ":7444";
-    Spawned server({"/usr/bin/nsenter", "--net=/run/netns/" + b.netns, self, "grpc-server", b.config_path, plain_address},
-                   hosts.dir() + "/grpc-server.log");
+    out = {hosts.dir(), a.netns, b.netns, b.address, a.loader_args(), b.loader_args(), a.config_path, b.config_path,
+           a.bridge->pid(), b.bridge->pid(), service.pid()};
+    return true;
+}
+
+// Three hosts with a three-member etcd cluster, as the cluster tests make them: host a finds
+// bench.echo on host b through the store, no config names b; every bridge announces itself and
+// watches the store (b imports a service nobody offers), as on a cluster's hosts.
+bool cluster_hosts(Cluster& cluster, const char* self, Hosts& out) {
+    if (::access("/usr/bin/etcd", X_OK) != 0) {
+        std::fprintf(stderr, "bridge_bench: --cluster needs /usr/bin/etcd (Debian: etcd-server, etcd-client)\n");
+        return false;
+    }
+    cluster.keepalive_ms = 1000;
+    if (auto started = cluster.start(); !started) {
+        std::fprintf(stderr, "bridge_bench: %s\n", started.message());
+        return false;
+    }
+    for (const char* name : {"a", "b", "c"}) cluster.start_etcd(cluster.host(name));
+    if (auto restricted = cluster.restrict_store(); !restricted) {
+        std::fprintf(stderr, "bridge_bench: %s\n", restricted.message());
+        return false;
+    }
+    ClusterHost& a = cluster.host("a");
+    ClusterHost& b = cluster.host("b");
+    const Spawned& service = cluster.run_on(b, {self, "service"}, "service");
+    cluster.write_config(a, kLimits + R"("imports":[{"service":"bench.echo","policy":"anyone"}])");
+    cluster.write_config(b, kLimits + R"("peers":[{"name":"a","identity":"a"}],)"
+                                      R"("exports":[{"service":"bench.echo","allow":["a"]}],)"
+                                      R"("imports":[{"service":"bench.elsewhere","policy":"anyone"}])");
+    for (const char* name : {"a", "b"}) cluster.start_bridge(cluster.host(name));
+    if (!eventually([&] { return cluster.has_service(a, kImportName); }, std::chrono::seconds(40))) {
+        std::fprintf(stderr, "bridge_bench: import not found through the store:\n%s", a.bridge->output().c_str());
+        return false;
+    }
+    // The bench's client: host a's TLS files, and b as the peer (the plain calls' server).
+    const std::string client_config = cluster.dir() + "/bench-client.json";
+    std::ofstream(client_config) << R"({"tls":{"ca":")" << cluster.certs() << R"(/ca.pem","cert":")" << cluster.certs()
+                                 << R"(/a.pem","key":")" << cluster.certs() << R"(/a.key"},)"
+                                 << R"("peers":[{"name":"b","identity":"b","address":")" << b.address << R"(:7443"}]})";
+    out = {cluster.dir(), a.netns, b.netns, b.address, a.loader_args(), b.loader_args(), client_config, b.config_path,
+           a.bridge->pid(), b.bridge->pid(), service.pid()};
+    return true;
+}
+
+int measure_and_report(const char* self, int rounds, const Hosts& hosts, const char* setup) {
+    // The plain gRPC server in the serving host's namespace; the client in the importing host's,
+    // the same keys.
+    const std::string plain_address = hosts.serve_address + ":7444";
+    Spawned server({"/usr/bin/nsenter", "--net=/run/netns/" + hosts.serve_netns, self, "grpc-server",
+                    hosts.server_config, plain_address},
+                   hosts.dir + "/grpc-server.log");
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     std::map<std::string, std::map<size_t, double>> rtt;
     // Context switches per call of the processes serving each kind: plain gRPC's server; the
@@ -379,8 +441,8 @@ int run_driver(const char* self, int rounds) {
     std::vector<std::vector<std::unique_ptr<ProcessCounter>>> sides(kCounts);
     for (int count = 0; count < kCounts; ++count) {
         for (int side = 0; side < kSides; ++side) sides[count].push_back(std::make_unique<ProcessCounter>(events[count]));
-        if (!sides[count][0]->add(server.pid()) || !sides[count][1]->add(a.bridge->pid(), true) ||
-            !sides[count][2]->add(b.bridge->pid()) || !sides[count][3]->add(b.processes.front()->pid())) {
+        if (!sides[count][0]->add(server.pid()) || !sides[count][1]->add(hosts.import_bridge, true) ||
+            !sides[count][2]->add(hosts.serve_bridge) || !sides[count][3]->add(hosts.service)) {
             std::fprintf(stderr, "bridge_bench: perf_event_open: %s\n", std::strerror(errno));
             return 1;
         }
@@ -388,13 +450,13 @@ int run_driver(const char* self, int rounds) {
     std::map<size_t, std::array<std::array<double, kSides>, kCounts>> per_call;
     const CpuTicks before = CpuTicks::now();
     for (size_t size : kSizes) {
-        std::vector<std::string> client_argv{"/usr/bin/nsenter", "--net=/run/netns/" + a.netns, self, "client",
-                                             a.config_path, plain_address, std::to_string(rounds), std::to_string(size)};
-        for (auto& arg : a.loader_args()) client_argv.push_back(arg);
+        std::vector<std::string> client_argv{"/usr/bin/nsenter", "--net=/run/netns/" + hosts.import_netns, self, "client",
+                                             hosts.client_config, plain_address, std::to_string(rounds), std::to_string(size)};
+        for (auto& arg : hosts.import_loader) client_argv.push_back(arg);
         uint64_t start[kCounts][kSides];
         for (int count = 0; count < kCounts; ++count)
             for (int side = 0; side < kSides; ++side) start[count][side] = sides[count][side]->total();
-        Spawned client(std::move(client_argv), hosts.dir() + "/client-" + std::to_string(size) + ".log");
+        Spawned client(std::move(client_argv), hosts.dir + "/client-" + std::to_string(size) + ".log");
         if (!collect(client, rtt)) return 1;
         const double calls = 100 + rounds * calls_per_round(size);  // warm-up and rounds, of each kind
         for (int count = 0; count < kCounts; ++count)
@@ -404,7 +466,10 @@ int run_driver(const char* self, int rounds) {
     }
     const CpuTicks after = CpuTicks::now();
     server.kill(SIGTERM);
-    if (!collect(hosts.run_on(b, {self, "local-client"}, "local-client"), rtt)) return 1;
+    std::vector<std::string> local_argv{self, "local-client"};
+    for (auto& arg : hosts.serve_loader) local_argv.push_back(arg);
+    Spawned local_client(std::move(local_argv), hosts.dir + "/local-client.log");
+    if (!collect(local_client, rtt)) return 1;
 
     for (const char* kind : {"plain", "bridged", "local"})
         for (size_t size : kSizes)
@@ -413,7 +478,7 @@ int run_driver(const char* self, int rounds) {
                 return 1;
             }
     std::printf("bridge    payload   bridged RTT   plain gRPC RTT   bridged/plain   one local call"
-                "   (median us; %d rounds by turns; same namespaces, mTLS)\n", rounds);
+                "   (median us; %d rounds by turns; same namespaces, mTLS; %s)\n", rounds, setup);
     std::map<size_t, double> ratio;
     for (size_t size : kSizes) {
         ratio[size] = rtt["bridged"][size] / rtt["plain"][size];
@@ -441,6 +506,22 @@ int run_driver(const char* self, int rounds) {
     return 0;
 }
 
+int run_driver(const char* self, int rounds, bool cluster) {
+    if (!why_no_bpf().empty()) {
+        std::fprintf(stderr, "bridge_bench: %s\n", why_no_bpf().c_str());
+        return 1;
+    }
+    Hosts hosts;
+    if (cluster) {
+        Cluster three;
+        if (!cluster_hosts(three, self, hosts)) return 1;
+        return measure_and_report(self, rounds, hosts, "found through etcd");
+    }
+    TwoHosts two;
+    if (!two_hosts(two, self, hosts)) return 1;
+    return measure_and_report(self, rounds, hosts, "peers configured");
+}
+
 }  // namespace
 }  // namespace liteipc::testing
 
@@ -455,15 +536,23 @@ int main(int argc, char** argv) {
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, nullptr);
     if (mode == "grpc-server" && argc == 4) return run_grpc_server(argv[2], argv[3]);
-    const bool rounds_given = argc == 3 && std::strcmp(argv[1], "--rounds") == 0 && std::atoi(argv[2]) > 0;
-    if (argc == 1 || rounds_given) {
+    // [--cluster] [--rounds N]
+    bool cluster = false;
+    int rounds = kDefaultRounds;
+    bool usage = false;
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--cluster") == 0) cluster = true;
+        else if (std::strcmp(argv[i], "--rounds") == 0 && i + 1 < argc && std::atoi(argv[i + 1]) > 0) rounds = std::atoi(argv[++i]);
+        else usage = true;
+    }
+    if (!usage) {
         pthread_sigmask(SIG_UNBLOCK, &stop, nullptr);
         char self[4096];
         const ssize_t length = ::readlink("/proc/self/exe", self, sizeof self - 1);
         if (length <= 0) return 1;
         self[length] = '\0';
-        return liteipc::testing::run_driver(self, rounds_given ? std::atoi(argv[2]) : kDefaultRounds);
+        return liteipc::testing::run_driver(self, rounds, cluster);
     }
-    std::fprintf(stderr, "usage: %s [--rounds N]   (as root; the other modes are its own processes)\n", argv[0]);
+    std::fprintf(stderr, "usage: %s [--cluster] [--rounds N]   (as root; the other modes are its own processes)\n", argv[0]);
     return 2;
 }

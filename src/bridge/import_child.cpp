@@ -11,6 +11,7 @@
 #include "bridge.grpc.pb.h"
 #include "common/log.h"
 #include "liteipc/ipc.h"
+#include "polled_stream.h"
 #include "remote_calls.h"
 #include "tls.h"
 #include "wire.h"
@@ -30,16 +31,15 @@ bool is_loss(const grpc::Status& status) {
     return status.error_code() == grpc::StatusCode::UNAVAILABLE || status.error_code() == grpc::StatusCode::NOT_FOUND;
 }
 
-// The watch on the remote service: ready once its ServiceReady arrived; its end while we serve
-// is the peer's loss. Its events come on the import's WatchQueue.
+// The watch on the remote service, read by a thread of its own: ready once its ServiceReady
+// arrived; its end while we serve is the peer's loss. Until the first answer the thread waits
+// inside gRPC (no call is under way yet); then it looks every kLookEvery (polled_stream.h), so
+// that the replies' socket events go to the workers waiting for them.
 class RemoteWatch {
 public:
-    RemoteWatch(wire::Bridge::Stub& stub, const std::string& service, WatchQueue& queue) {
-        for (auto event : {kStart, kRead, kFinish}) events_[event] = {this, event};
+    RemoteWatch(wire::Bridge::Stub& stub, const std::string& service, std::chrono::milliseconds probe_timeout) {
         request_.set_service(service);
-        reader_ = stub.PrepareAsyncWatch(&context_, request_, &queue.queue());
-        reader_->StartCall(&events_[kStart]);
-        reader_->Read(&ready_, &events_[kRead]);
+        thread_ = std::thread([this, &stub, probe_timeout] { run(stub, probe_timeout); });
     }
 
     // Waits until the remote answered; false (with the reason) when it did not in time.
@@ -60,42 +60,38 @@ public:
             cancelled_on_purpose_ = true;
         }
         context_.TryCancel();
-        std::unique_lock lock(mutex_);
-        changed_.wait(lock, [&] { return done_; });
+        thread_.join();
     }
 
 private:
-    enum WatchEvent { kStart, kRead, kFinish, kWatchEvents };
-    struct Event final : WatchQueue::Completion {
-        RemoteWatch* watch = nullptr;
-        WatchEvent which = kStart;
-        Event() = default;
-        Event(RemoteWatch* w, WatchEvent e) : watch(w), which(e) {}
-        void completed(bool ok) override { watch->completed(which, ok); }
-    };
-
-    // Start, the one ServiceReady, then a read that lasts until the stream ends; then its status.
-    void completed(WatchEvent which, bool ok) {
-        std::lock_guard lock(mutex_);
-        if (which == kRead && ok && !ready_seen_) {
-            ready_seen_ = true;
-            changed_.notify_all();
-            reader_->Read(&later_, &events_[kRead]);
-        } else if (which == kRead) {
-            reader_->Finish(&end_, &events_[kFinish]);  // the stream ended (or said more than it should)
-        } else if (which == kFinish) {
-            if (ready_seen_ && !cancelled_on_purpose_)
-                lose_peer("watch ended (" + std::to_string(end_.error_code()) + " " + end_.error_message() + ")");
-            done_ = true;
-            changed_.notify_all();
+    // The one ServiceReady, then a read that lasts until the stream ends; then its status.
+    void run(wire::Bridge::Stub& stub, std::chrono::milliseconds probe_timeout) {
+        PolledStream<grpc::ClientAsyncReaderInterface<wire::ServiceReady>> stream(
+            [&](grpc::CompletionQueue* queue) { return stub.PrepareAsyncWatch(&context_, request_, queue); },
+            std::chrono::steady_clock::now() + probe_timeout);
+        const bool ready = stream.read(&ready_);
+        stream.stop_waiting();
+        {
+            std::lock_guard lock(mutex_);
+            ready_seen_ = ready;
         }
+        changed_.notify_all();
+        wire::ServiceReady later;
+        while (ready && stream.read(&later)) {
+        }
+        const grpc::Status end = stream.finish();
+        std::lock_guard lock(mutex_);
+        end_ = end;
+        if (ready_seen_ && !cancelled_on_purpose_)
+            lose_peer("watch ended (" + std::to_string(end.error_code()) + " " + end.error_message() + ")");
+        done_ = true;
+        changed_.notify_all();
     }
 
     grpc::ClientContext context_;
     wire::WatchRequest request_;
-    wire::ServiceReady ready_, later_;
-    std::unique_ptr<grpc::ClientAsyncReaderInterface<wire::ServiceReady>> reader_;
-    Event events_[kWatchEvents];
+    wire::ServiceReady ready_;
+    std::thread thread_;
     std::mutex mutex_;
     std::condition_variable changed_;
     bool ready_seen_ = false, done_ = false, cancelled_on_purpose_ = false;
@@ -203,14 +199,12 @@ int run_import_child(const BridgeConfig& config, const Import& import, const Pee
         return kExitFailed;
     }
     auto stub = wire::Bridge::NewStub(*channel);
-    // Both live until the process ends (it leaves by _exit). The watch is looked at a few times
-    // per keepalive interval: its end is the peer's loss, and the keepalive's answers are read then.
-    auto* watch_queue = new WatchQueue(std::min(std::chrono::milliseconds(50), config.keepalive / 4));
-    auto* watch = new RemoteWatch(*stub, import.service, *watch_queue);
-    std::string why;
     // Bounded so that an unreachable peer costs one probe per retry, and a SIGTERM (blocked until
     // the child serves) waits no longer than this.
     const auto probe_timeout = std::min(config.call_timeout, 4 * config.keepalive);
+    // Lives until the process ends (it leaves by _exit).
+    auto* watch = new RemoteWatch(*stub, import.service, probe_timeout);
+    std::string why;
     if (!watch->wait_ready(probe_timeout, why)) {
         LITEIPC_LOG(info, "%s (%s): %s not available: %s", peer.name.c_str(), peer.address.c_str(), import.service.c_str(),
                     why.c_str());
@@ -233,7 +227,6 @@ int run_import_child(const BridgeConfig& config, const Import& import, const Pee
         LITEIPC_LOG(error, "not registering %s: %s", options.name.c_str(), reserved.error().describe().c_str());
         return kExitFailed;
     }
-    watch_queue->look_now_and_then();
     RemoteCalls remote(*stub, config.reply_poll);
     auto service = Service::start(*context, options, Forwarder(config, import, remote));
     if (!service && service.error().code == Errc::already_exists) {

@@ -2,60 +2,9 @@
 
 #include <sched.h>
 
+#include "polled_stream.h"
+
 namespace liteipc::bridge {
-
-namespace {
-
-gpr_timespec in(std::chrono::nanoseconds from_now) {
-    return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_nanos(from_now.count(), GPR_TIMESPAN));
-}
-
-}  // namespace
-
-WatchQueue::WatchQueue(std::chrono::milliseconds interval) {
-    thread_ = std::thread([this, interval] {
-        std::unique_lock lock(mutex_);
-        while (!stopping_) {
-            const bool waiting = waiting_;
-            lock.unlock();
-            const bool open = take(in(waiting ? interval : std::chrono::nanoseconds(0)));
-            lock.lock();
-            if (!open) break;
-            if (!waiting) stopping_changed_.wait_for(lock, interval, [&] { return stopping_; });
-        }
-    });
-}
-
-void WatchQueue::look_now_and_then() {
-    std::lock_guard lock(mutex_);
-    waiting_ = false;
-}
-
-bool WatchQueue::take(gpr_timespec deadline) {
-    for (;;) {
-        void* tag = nullptr;
-        bool ok = false;
-        switch (queue_.AsyncNext(&tag, &ok, deadline)) {
-            case grpc::CompletionQueue::GOT_EVENT: static_cast<Completion*>(tag)->completed(ok); break;
-            case grpc::CompletionQueue::TIMEOUT: return true;
-            case grpc::CompletionQueue::SHUTDOWN: return false;
-        }
-        deadline = gpr_time_0(GPR_CLOCK_MONOTONIC);  // then only what is there already
-    }
-}
-
-WatchQueue::~WatchQueue() {
-    {
-        std::lock_guard lock(mutex_);
-        stopping_ = true;
-    }
-    stopping_changed_.notify_all();
-    thread_.join();
-    queue_.Shutdown();
-    void* tag = nullptr;
-    bool ok = false;
-    while (queue_.Next(&tag, &ok)) static_cast<Completion*>(tag)->completed(ok);
-}
 
 RemoteStream::RemoteStream(wire::Bridge::Stub& stub, std::chrono::microseconds poll)
     : poll_(poll), stream_(stub.PrepareAsyncCalls(&context_, &queue_)) {
@@ -95,7 +44,7 @@ bool RemoteStream::await(std::initializer_list<Tag> tags, SteadyDeadline deadlin
             polling ? queue_.AsyncNext(&tag, &ok, gpr_time_0(GPR_CLOCK_MONOTONIC))
             : deadline == SteadyDeadline::max()
                 ? (queue_.Next(&tag, &ok) ? grpc::CompletionQueue::GOT_EVENT : grpc::CompletionQueue::SHUTDOWN)
-                : queue_.AsyncNext(&tag, &ok, in(std::max(deadline - std::chrono::steady_clock::now(), {})));
+                : queue_.AsyncNext(&tag, &ok, deadline_in(deadline - std::chrono::steady_clock::now()));
         if (polling && status == grpc::CompletionQueue::TIMEOUT) {
             sched_yield();  // whatever else wants this CPU runs first (the peer, on one host)
             continue;

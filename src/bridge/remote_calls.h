@@ -5,52 +5,13 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 #include "bridge.grpc.pb.h"
 
 namespace liteipc::bridge {
-
-// The completion queue of the import child's watch, looked at every `interval` by a thread of its
-// own instead of waited on. gRPC (1.51, epoll1) makes one thread waiting on any queue of the
-// process the poller of every socket: a thread waiting on the watch would take each reply's socket
-// event and hand the reply to its worker, a wake-up per call. A worker waiting for its reply is
-// the poller instead, and reads the reply itself.
-class WatchQueue {
-public:
-    struct Completion {
-        virtual void completed(bool ok) = 0;  // on the queue's thread: be brief, never block
-
-    protected:
-        ~Completion() = default;
-    };
-
-    // Until look_now_and_then(), the thread waits on the queue (the connection's handshake and
-    // the watch's first answer are read at once); then it looks every `interval`.
-    explicit WatchQueue(std::chrono::milliseconds interval);
-    WatchQueue(const WatchQueue&) = delete;
-    WatchQueue& operator=(const WatchQueue&) = delete;
-    ~WatchQueue();  // shuts the queue down once every operation came back
-
-    grpc::CompletionQueue& queue() { return queue_; }
-    void look_now_and_then();
-
-private:
-    // Hands over what comes back until `deadline` (what is there already when it is now); false
-    // once the queue is shut down.
-    bool take(gpr_timespec deadline);
-
-    grpc::CompletionQueue queue_;
-    std::mutex mutex_;
-    std::condition_variable stopping_changed_;
-    bool stopping_ = false;
-    bool waiting_ = true;
-    std::thread thread_;
-};
 
 // One Calls stream on a completion queue of its own, used by one worker at a time: the worker
 // writes its request (gRPC sends it from the worker's thread) and waits on the queue for the

@@ -104,7 +104,7 @@ void Discovery::announce() {
         request.set_id(lease);
         etcdserverpb::LeaseKeepAliveResponse response;
         for (;;) {
-            if (!stream->Write(request) || !stream->Read(&response)) break;
+            if (!stream->write(request) || !stream->read(&response)) break;
             if (response.ttl() <= 0) {
                 LITEIPC_LOG(warn, "lease of %s expired while etcd was out of reach: announcing again", self.name.c_str());
                 lease = 0;
@@ -116,7 +116,7 @@ void Discovery::announce() {
             if (!pause(std::chrono::duration_cast<std::chrono::milliseconds>(ttl) / 3)) break;
         }
         context.TryCancel();
-        const grpc::Status end = stream->Finish();
+        const grpc::Status end = stream->finish();
         track(&keep_alive_, nullptr);
         if (lease != 0 && !end.ok() && end.error_code() != grpc::StatusCode::CANCELLED)
             report("keep-alive ended: " + std::to_string(end.error_code()) + " " + end.error_message());
@@ -139,7 +139,7 @@ void Discovery::watch() {
         track(&watching_, &context);
         etcdserverpb::WatchResponse response;
         std::string why = "watch ended";
-        while (stream->Read(&response)) {
+        while (stream->read(&response)) {
             if (response.canceled() || response.compact_revision() != 0) {
                 why = "watch cancelled by etcd: " + response.cancel_reason();
                 break;
@@ -151,7 +151,7 @@ void Discovery::watch() {
             if (response.events_size() > 0) follow(snapshot->values);
         }
         context.TryCancel();
-        const grpc::Status end = stream->Finish();
+        const grpc::Status end = stream->finish();
         track(&watching_, nullptr);
         if (!end.ok()) why += ": " + std::to_string(end.error_code()) + " " + end.error_message();
         if (pause(std::chrono::milliseconds(0))) store_unreachable(why);

@@ -113,23 +113,24 @@ Result<StoreSnapshot> EtcdClient::read_prefix(const std::string& prefix) {
     return snapshot;
 }
 
-std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::LeaseKeepAliveRequest, etcdserverpb::LeaseKeepAliveResponse>>
-EtcdClient::keep_alive(grpc::ClientContext& context) {
-    return lease_->LeaseKeepAlive(&context);
+std::unique_ptr<EtcdClient::KeepAliveStream> EtcdClient::keep_alive(grpc::ClientContext& context) {
+    return std::make_unique<KeepAliveStream>(
+        [&](grpc::CompletionQueue* queue) { return lease_->PrepareAsyncLeaseKeepAlive(&context, queue); });
 }
 
-std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>>
-EtcdClient::watch(grpc::ClientContext& context, const std::string& prefix, int64_t revision) {
+std::unique_ptr<EtcdClient::WatchStream> EtcdClient::watch(grpc::ClientContext& context, const std::string& prefix,
+                                                           int64_t revision) {
     // etcd's "require leader": without it, a watch on a member cut off from the others stays
     // open and silent while the cluster goes on without it.
     context.AddMetadata("hasleader", "true");
-    auto stream = watch_->Watch(&context);
+    auto stream = std::make_unique<WatchStream>(
+        [&](grpc::CompletionQueue* queue) { return watch_->PrepareAsyncWatch(&context, queue); });
     etcdserverpb::WatchRequest request;
     auto* create = request.mutable_create_request();
     create->set_key(prefix);
     create->set_range_end(prefix_end(prefix));
     create->set_start_revision(revision);
-    stream->Write(request);
+    stream->write(request);  // when it fails, so does the first read
     return stream;
 }
 

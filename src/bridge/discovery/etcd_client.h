@@ -13,6 +13,7 @@
 
 #include "discovery_config.h"
 #include "etcd.grpc.pb.h"
+#include "polled_stream.h"
 
 namespace liteipc::bridge {
 
@@ -34,13 +35,17 @@ public:
     Result<void> put(const std::string& key, const std::string& value, int64_t lease);
     Result<StoreSnapshot> read_prefix(const std::string& prefix);
 
-    // Streams, used by their owner's thread: the context ends them (TryCancel) from another.
-    std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::LeaseKeepAliveRequest, etcdserverpb::LeaseKeepAliveResponse>>
-    keep_alive(grpc::ClientContext& context);
+    // Streams, used by their owner's thread, which looks at them rather than waiting inside gRPC
+    // (polled_stream.h: the export server's calls keep their socket events): the context ends
+    // them (TryCancel) from another.
+    using KeepAliveStream = PolledStream<
+        grpc::ClientAsyncReaderWriterInterface<etcdserverpb::LeaseKeepAliveRequest, etcdserverpb::LeaseKeepAliveResponse>>;
+    using WatchStream =
+        PolledStream<grpc::ClientAsyncReaderWriterInterface<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>>;
+    std::unique_ptr<KeepAliveStream> keep_alive(grpc::ClientContext& context);
     // A watch of every key under `prefix` from `revision` on. It ends (instead of waiting) when the
     // member it talks to loses the cluster's leader.
-    std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>>
-    watch(grpc::ClientContext& context, const std::string& prefix, int64_t revision);
+    std::unique_ptr<WatchStream> watch(grpc::ClientContext& context, const std::string& prefix, int64_t revision);
 
     // The end of the range of keys that start with `prefix`.
     static std::string prefix_end(std::string prefix);
