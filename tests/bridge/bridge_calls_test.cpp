@@ -2,9 +2,11 @@
 // identity and access, data buffers up to and one past the configured limit, fds and service
 // references refused,
 // and the counters `liteipc stats` shows on both hosts.
+#include <dirent.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
 #include <numeric>
 #include <thread>
 
@@ -90,6 +92,53 @@ TEST_F(BridgeTest, TheLocalCallersTimeoutBecomesTheRemoteCallsDeadline) {
         // The time left crosses in milliseconds, rounded up, and bridges and network take their share.
         EXPECT_LE(left, static_cast<uint32_t>(high + 250)) << "timeout " << timeout << " ms";
     }
+}
+
+// An import's worker polls for a remote reply (reply_poll_us) only while replies come within
+// the poll: for a service that answers in 5 ms it sleeps, and its CPU time stays that of the
+// forwarding alone.
+class BridgeReplyPollTest : public BridgeTest {
+protected:
+    static constexpr int kPollUs = 2000;
+    BridgeReplyPollTest() { a_settings_ = "\"reply_poll_us\":" + std::to_string(kPollUs) + ","; }
+
+    // CPU time of `pid`'s threads so far (/proc/PID/task/*/schedstat, in ns).
+    static uint64_t cpu_ns(pid_t pid) {
+        uint64_t total = 0;
+        const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+        DIR* dir = ::opendir(tasks.c_str());
+        if (!dir) return 0;
+        while (const dirent* entry = ::readdir(dir)) {
+            if (entry->d_name[0] == '.') continue;
+            uint64_t ns = 0;
+            std::ifstream(tasks + "/" + entry->d_name + "/schedstat") >> ns;
+            total += ns;
+        }
+        ::closedir(dir);
+        return total;
+    }
+};
+
+TEST_F(BridgeReplyPollTest, AWorkerDoesNotPollForASlowPeersReplies) {
+    Connection slow = connect("remote.b.demo.slow");
+    pid_t child = 0;
+    const nlohmann::json status = bridge_status(hosts_.a());
+    for (const auto& import : status["imports"])
+        if (import["service"] == "remote.b.demo.slow") child = import["pid"].get<pid_t>();
+    ASSERT_GT(child, 0) << status.dump();
+    constexpr int kCalls = 40;
+    const uint64_t before = cpu_ns(child);
+    for (int i = 0; i < kCalls; ++i) {
+        Request request(slow);
+        request.writer().write_uint32(5);  // ms
+        auto reply = slow.call(kSleep, request, std::chrono::seconds(10));
+        ASSERT_TRUE(reply && reply->status() == 0) << "call " << i;
+    }
+    const double spent_ms = static_cast<double>(cpu_ns(child) - before) / 1e6;
+    std::printf("[ figure ] import child CPU for %d calls of 5 ms: %.1f ms (polling each: at least %d ms)\n", kCalls,
+                spent_ms, kCalls * kPollUs / 1000);
+    // Polling on every call would take at least 40 x 2 ms; the first call polls, no other.
+    EXPECT_LT(spent_ms, kCalls * kPollUs / 1000 / 2.0);
 }
 
 TEST_F(BridgeTest, CallsInFlightOverlapAndTheirStreamsAreReleased) {

@@ -45,7 +45,7 @@ protected:
 
         const std::string limits = "\"max_message_bytes\":" + std::to_string(kMaxMessageBytes) +
                                    ",\"keepalive_ms\":" + std::to_string(keepalive_ms_) + ",\"call_timeout_ms\":60000,";
-        hosts_.write_config(a, limits + R"("peers":[{"name":"b","identity":"host-b","address":")" + b.address +
+        hosts_.write_config(a, limits + a_settings_ + R"("peers":[{"name":"b","identity":"host-b","address":")" + b.address +
                                    ":7443\",\"token\":2}]," +
                                    R"("exports":[{"service":"demo.c-echo","allow":["b"]}],)"
                                    R"("imports":[{"peer":"b","service":"demo.cpp-echo","policy":"anyone"},)"
@@ -107,6 +107,7 @@ protected:
 
     TwoHosts hosts_;
     std::string b_limits_;  // host b's "limits": {...}, when a test sets them
+    std::string a_settings_;  // more of host a's settings ("key":value,), when a test sets them
     int keepalive_ms_ = kKeepaliveMs;
     std::optional<Context> context_;
 };
