@@ -5,6 +5,7 @@
 
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
@@ -49,9 +50,10 @@ public:
         process_.wait_or_kill(std::chrono::seconds(10));
     }
 
-    // liteipc-loader --unload --pin-root DIR: removes the pins this loader made; its exit code.
+    // liteipc-loader --unload --pin-root DIR: removes the pins this loader made; its exit code
+    // (0 when none are left: a second unload has nothing to say).
     int unload() {
-        if (!launched_) return 0;
+        if (!launched_ || ::access(pin_root_.c_str(), F_OK) != 0) return 0;
         ProgramStart quiet;
         quiet.stdout_path = "/dev/null";
         OwnedPid unloading = spawn_program({program_, "--unload", "--pin-root", pin_root_}, quiet);
