@@ -42,6 +42,7 @@ bench: deps
 	build-bench/bench/rtt/conn_memory_bench
 	cmake --build build-bench -j2 --target bridge_bench
 	build-bench/bench/bridge/bridge_bench
+	build-bench/bench/bridge/bridge_bench --cluster
 
 # The bench gate (CI): a short interleaved run that fails when liteipc loses its zero-copy or fast
 # path against the shared-memory floors; one automatic re-run before it fails (docs/BENCHMARKS.md).

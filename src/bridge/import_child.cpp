@@ -33,13 +33,14 @@ bool is_loss(const grpc::Status& status) {
 
 // The watch on the remote service, read by a thread of its own: ready once its ServiceReady
 // arrived; its end while we serve is the peer's loss. Until the first answer the thread waits
-// inside gRPC (no call is under way yet); then it looks every kLookEvery (polled_stream.h), so
+// inside gRPC (no call is under way yet); then it looks every `look_every` (polled_stream.h), so
 // that the replies' socket events go to the workers waiting for them.
 class RemoteWatch {
 public:
-    RemoteWatch(wire::Bridge::Stub& stub, const std::string& service, std::chrono::milliseconds probe_timeout) {
+    RemoteWatch(wire::Bridge::Stub& stub, const std::string& service, std::chrono::milliseconds probe_timeout,
+                std::chrono::milliseconds look_every) {
         request_.set_service(service);
-        thread_ = std::thread([this, &stub, probe_timeout] { run(stub, probe_timeout); });
+        thread_ = std::thread([this, &stub, probe_timeout, look_every] { run(stub, probe_timeout, look_every); });
     }
 
     // Waits until the remote answered; false (with the reason) when it did not in time.
@@ -65,10 +66,10 @@ public:
 
 private:
     // The one ServiceReady, then a read that lasts until the stream ends; then its status.
-    void run(wire::Bridge::Stub& stub, std::chrono::milliseconds probe_timeout) {
+    void run(wire::Bridge::Stub& stub, std::chrono::milliseconds probe_timeout, std::chrono::milliseconds look_every) {
         PolledStream<grpc::ClientAsyncReaderInterface<wire::ServiceReady>> stream(
             [&](grpc::CompletionQueue* queue) { return stub.PrepareAsyncWatch(&context_, request_, queue); },
-            std::chrono::steady_clock::now() + probe_timeout);
+            look_every, std::chrono::steady_clock::now() + probe_timeout);
         const bool ready = stream.read(&ready_);
         stream.stop_waiting();
         {
@@ -202,8 +203,9 @@ int run_import_child(const BridgeConfig& config, const Import& import, const Pee
     // Bounded so that an unreachable peer costs one probe per retry, and a SIGTERM (blocked until
     // the child serves) waits no longer than this.
     const auto probe_timeout = std::min(config.call_timeout, 4 * config.keepalive);
-    // Lives until the process ends (it leaves by _exit).
-    auto* watch = new RemoteWatch(*stub, import.service, probe_timeout);
+    // Lives until the process ends (it leaves by _exit). Its looks also read the keepalive's
+    // answers while no call is under way: several per keepalive timeout.
+    auto* watch = new RemoteWatch(*stub, import.service, probe_timeout, std::min(kLookEvery, config.keepalive / 4));
     std::string why;
     if (!watch->wait_ready(probe_timeout, why)) {
         LITEIPC_LOG(info, "%s (%s): %s not available: %s", peer.name.c_str(), peer.address.c_str(), import.service.c_str(),

@@ -5,7 +5,9 @@
 // etcd watch and lease keep-alive) would take the socket events of the calls and wake their
 // thread for each one (bridge_bench --cluster: 5.8 context switches per 64 B call at the serving
 // bridge with discovery's watch waiting in gRPC, 2.1 without it). The price: what arrives on
-// such a stream is seen up to kLookEvery later.
+// such a stream is seen up to one look later. A look also reads whatever else gRPC has for the
+// process (a keepalive ping's answer, when no call is under way): it comes well within the
+// keepalive timeout.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -18,6 +20,15 @@
 namespace liteipc::bridge {
 
 inline constexpr std::chrono::milliseconds kLookEvery{50};
+
+// Shuts `queue` down and takes what is left in it: a queue may go only then.
+inline void shut_down(grpc::CompletionQueue& queue) {
+    queue.Shutdown();
+    void* tag = nullptr;
+    bool ok = false;
+    while (queue.Next(&tag, &ok)) {
+    }
+}
 
 // A completion queue's deadline `from_now` (none in the past).
 inline gpr_timespec deadline_in(std::chrono::nanoseconds from_now) {
@@ -33,24 +44,19 @@ template <typename AsyncStream>
 class PolledStream {
 public:
     // `prepare(queue)`: the stub's PrepareAsync... call on `queue`; the call starts here. Until
-    // `deadline`, the first operations wait inside gRPC (the connection's handshake and the
-    // first answer are read at once, while no call is under way); after it, they look.
+    // `waiting_until`, operations wait inside gRPC (the connection's handshake and the first
+    // answer are read at once, while no call is under way); after it, or stop_waiting(), they
+    // look every `look_every`.
     template <typename Prepare>
-    explicit PolledStream(Prepare prepare,
+    explicit PolledStream(Prepare prepare, std::chrono::milliseconds look_every = kLookEvery,
                           std::chrono::steady_clock::time_point waiting_until = std::chrono::steady_clock::time_point{})
-        : waiting_until_(waiting_until), stream_(prepare(&queue_)) {
+        : look_every_(look_every), waiting_until_(waiting_until), stream_(prepare(&queue_)) {
         stream_->StartCall(this);
         started_ = wait();
     }
     PolledStream(const PolledStream&) = delete;
     PolledStream& operator=(const PolledStream&) = delete;
-    ~PolledStream() {
-        queue_.Shutdown();
-        void* tag = nullptr;
-        bool ok = false;
-        while (queue_.Next(&tag, &ok)) {
-        }
-    }
+    ~PolledStream() { shut_down(queue_); }
 
     template <typename Message>
     bool write(const Message& message) {
@@ -64,7 +70,6 @@ public:
         stream_->Read(message, this);
         return wait();
     }
-    // From now on, look: the first answer is in.
     void stop_waiting() { waiting_until_ = {}; }
     grpc::Status finish() {
         grpc::Status status;
@@ -84,12 +89,13 @@ private:
                 case grpc::CompletionQueue::GOT_EVENT: return ok;
                 case grpc::CompletionQueue::SHUTDOWN: return false;
                 case grpc::CompletionQueue::TIMEOUT:
-                    if (!waiting) std::this_thread::sleep_for(kLookEvery);
+                    if (!waiting) std::this_thread::sleep_for(look_every_);
                     break;
             }
         }
     }
 
+    const std::chrono::milliseconds look_every_;
     std::chrono::steady_clock::time_point waiting_until_;
     grpc::CompletionQueue queue_;  // destroyed after the stream that uses it
     std::unique_ptr<AsyncStream> stream_;

@@ -17,11 +17,7 @@ RemoteStream::~RemoteStream() {
         await({kStart, kWrite, kRead}, SteadyDeadline::max());
         finish();
     }
-    queue_.Shutdown();
-    void* tag = nullptr;
-    bool ok = false;
-    while (queue_.Next(&tag, &ok)) {
-    }
+    shut_down(queue_);
 }
 
 void* RemoteStream::expect(Tag tag) {
@@ -40,11 +36,7 @@ bool RemoteStream::await(std::initializer_list<Tag> tags, SteadyDeadline deadlin
         void* tag = nullptr;
         bool ok = false;
         const bool polling = poll.count() > 0 && std::chrono::steady_clock::now() < poll_until;
-        const auto status =
-            polling ? queue_.AsyncNext(&tag, &ok, gpr_time_0(GPR_CLOCK_MONOTONIC))
-            : deadline == SteadyDeadline::max()
-                ? (queue_.Next(&tag, &ok) ? grpc::CompletionQueue::GOT_EVENT : grpc::CompletionQueue::SHUTDOWN)
-                : queue_.AsyncNext(&tag, &ok, deadline_in(deadline - std::chrono::steady_clock::now()));
+        const auto status = next(&tag, &ok, polling ? std::chrono::steady_clock::now() : deadline);
         if (polling && status == grpc::CompletionQueue::TIMEOUT) {
             sched_yield();  // whatever else wants this CPU runs first (the peer, on one host)
             continue;
@@ -55,6 +47,12 @@ bool RemoteStream::await(std::initializer_list<Tag> tags, SteadyDeadline deadlin
         ok_[which] = ok;
     }
     return true;
+}
+
+grpc::CompletionQueue::NextStatus RemoteStream::next(void** tag, bool* ok, SteadyDeadline deadline) {
+    if (deadline == SteadyDeadline::max())
+        return queue_.Next(tag, ok) ? grpc::CompletionQueue::GOT_EVENT : grpc::CompletionQueue::SHUTDOWN;
+    return queue_.AsyncNext(tag, ok, deadline_in(deadline - std::chrono::steady_clock::now()));
 }
 
 void RemoteStream::finish() {

@@ -43,6 +43,8 @@ private:
     // deadline. ok_[tag] tells how each went. For the first `poll`, looks without sleeping.
     bool await(std::initializer_list<Tag> tags, SteadyDeadline deadline,
                std::chrono::microseconds poll = std::chrono::microseconds(0));
+    // The queue's next event, waiting no later than `deadline` (max: for as long as it takes).
+    grpc::CompletionQueue::NextStatus next(void** tag, bool* ok, SteadyDeadline deadline);
     void finish();  // fetches the end status, once no read or write is out
 
     const std::chrono::microseconds poll_;

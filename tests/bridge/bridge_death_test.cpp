@@ -95,6 +95,34 @@ TEST_F(BridgeDeathTest, RemoteServiceDeathThenRemoteBridgeDeathThenCutLinkEachEn
     EXPECT_EQ(status["imports"].size(), 3u) << status.dump();
 }
 
+// No death that did not happen: an import child with no call under way reads its keepalive's
+// answers only when its watch thread looks (polled_stream.h), several times per keepalive
+// timeout. With the shortest keepalive the config allows, an idle import stays up for 30 of
+// them, and its next call is answered.
+class BridgeIdleKeepaliveTest : public BridgeTest {
+protected:
+    BridgeIdleKeepaliveTest() { keepalive_ms_ = 100; }
+};
+
+TEST_F(BridgeIdleKeepaliveTest, AnIdleImportOutlivesThirtyKeepaliveTimeouts) {
+    auto starts = [&] {
+        const nlohmann::json status = bridge_status(hosts_.a());
+        for (const auto& import : status["imports"])
+            if (import["service"] == "remote.b.demo.slow") return import["starts"].get<int>();
+        return -1;
+    };
+    ASSERT_EQ(starts(), 1);
+    std::this_thread::sleep_for(milliseconds(30 * 2 * keepalive_ms_));
+    EXPECT_EQ(starts(), 1) << "the import's child was started again: its log:\n" << hosts_.a().bridge->output();
+    Connection slow = connect("remote.b.demo.slow");
+    Request request(slow);
+    request.writer().write_string("still here");
+    auto reply = slow.call(kEcho, request, std::chrono::seconds(5));
+    ASSERT_TRUE(reply) << reply.error().describe();
+    EXPECT_EQ(reply->status(), 0);
+    EXPECT_EQ(reply->reader().read_string(), "still here");
+}
+
 }  // namespace
 }  // namespace liteipc::testing
 

@@ -113,17 +113,17 @@ Result<StoreSnapshot> EtcdClient::read_prefix(const std::string& prefix) {
     return snapshot;
 }
 
-std::unique_ptr<EtcdClient::KeepAliveStream> EtcdClient::keep_alive(grpc::ClientContext& context) {
-    return std::make_unique<KeepAliveStream>(
+std::unique_ptr<EtcdClient::LeaseKeepAlive> EtcdClient::keep_alive(grpc::ClientContext& context) {
+    return std::make_unique<LeaseKeepAlive>(
         [&](grpc::CompletionQueue* queue) { return lease_->PrepareAsyncLeaseKeepAlive(&context, queue); });
 }
 
-std::unique_ptr<EtcdClient::WatchStream> EtcdClient::watch(grpc::ClientContext& context, const std::string& prefix,
+std::unique_ptr<EtcdClient::StoreWatch> EtcdClient::watch(grpc::ClientContext& context, const std::string& prefix,
                                                            int64_t revision) {
     // etcd's "require leader": without it, a watch on a member cut off from the others stays
     // open and silent while the cluster goes on without it.
     context.AddMetadata("hasleader", "true");
-    auto stream = std::make_unique<WatchStream>(
+    auto stream = std::make_unique<StoreWatch>(
         [&](grpc::CompletionQueue* queue) { return watch_->PrepareAsyncWatch(&context, queue); });
     etcdserverpb::WatchRequest request;
     auto* create = request.mutable_create_request();

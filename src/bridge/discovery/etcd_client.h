@@ -38,14 +38,14 @@ public:
     // Streams, used by their owner's thread, which looks at them rather than waiting inside gRPC
     // (polled_stream.h: the export server's calls keep their socket events): the context ends
     // them (TryCancel) from another.
-    using KeepAliveStream = PolledStream<
+    using LeaseKeepAlive = PolledStream<
         grpc::ClientAsyncReaderWriterInterface<etcdserverpb::LeaseKeepAliveRequest, etcdserverpb::LeaseKeepAliveResponse>>;
-    using WatchStream =
+    using StoreWatch =
         PolledStream<grpc::ClientAsyncReaderWriterInterface<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>>;
-    std::unique_ptr<KeepAliveStream> keep_alive(grpc::ClientContext& context);
+    std::unique_ptr<LeaseKeepAlive> keep_alive(grpc::ClientContext& context);
     // A watch of every key under `prefix` from `revision` on. It ends (instead of waiting) when the
     // member it talks to loses the cluster's leader.
-    std::unique_ptr<WatchStream> watch(grpc::ClientContext& context, const std::string& prefix, int64_t revision);
+    std::unique_ptr<StoreWatch> watch(grpc::ClientContext& context, const std::string& prefix, int64_t revision);
 
     // The end of the range of keys that start with `prefix`.
     static std::string prefix_end(std::string prefix);
