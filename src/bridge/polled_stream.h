@@ -12,7 +12,6 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <thread>
@@ -30,10 +29,12 @@ inline void shut_down(grpc::CompletionQueue& queue) {
     }
 }
 
-// A completion queue's deadline `from_now` (none in the past).
+// A completion queue's deadline `from_now`; none, when that is not in the future. gRPC rounds a
+// deadline up to the next millisecond: "now" would wait in epoll for up to 1 ms, time zero does
+// not wait at all.
 inline gpr_timespec deadline_in(std::chrono::nanoseconds from_now) {
-    return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                        gpr_time_from_nanos(std::max<int64_t>(from_now.count(), 0), GPR_TIMESPAN));
+    if (from_now.count() <= 0) return gpr_time_0(GPR_CLOCK_MONOTONIC);
+    return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_nanos(from_now.count(), GPR_TIMESPAN));
 }
 
 // `AsyncStream`: a client-side asynchronous stream (grpc::ClientAsyncReaderInterface or
